@@ -1,0 +1,242 @@
+import CRdKafka
+import Foundation
+import Logging
+import Synchronization
+
+/// Messages polled together, stamped with the assignment generation they were fetched under.
+public struct ConsumerBatch: Sendable {
+    /// Increases on every rebalance. Work from an older generation must not store offsets: its
+    /// partitions may belong to another consumer now, and will be redelivered from the last commit.
+    public var generation: Int
+    public var messages: [ConsumedMessage]
+}
+
+/// A change of the partitions this consumer owns, reported on the poll thread.
+public enum RebalanceEvent: Sendable, Equatable {
+    /// These partitions now belong to this consumer, from `generation` on.
+    case assigned([TopicPartition], generation: Int)
+    /// These partitions are being taken away. The listener must store the offsets of completed
+    /// work now, synchronously: the consumer commits right after it returns, then lets go.
+    case revoked([TopicPartition])
+}
+
+/// A consumer-group member that polls librdkafka in batches on a dedicated thread.
+///
+/// Offsets are never stored automatically (`enable.auto.offset.store=false`): the application
+/// calls ``store(_:)`` once a message's effects are acknowledged. Stored offsets are committed every
+/// ``KafkaConsumerConfig/commitIntervalMilliseconds``, on revocation and on ``close()``.
+public final class KafkaConsumer: Sendable {
+    // The context must outlive the handle: the rebalance and log callbacks reach it through the opaque.
+    private let context: RDClientContext
+    private let rk: RDHandle
+    private let channel: BatchChannel<ConsumerBatch>
+    private let polling = Flag(true)
+    private let pollThreadDone = DispatchSemaphore(value: 0)
+    private let shared = Mutex(Shared())
+    private let listener: (@Sendable (RebalanceEvent) -> Void)?
+
+    private struct Shared {
+        var generation = 0
+        var assignment: [TopicPartition] = []
+        var closed = false
+    }
+
+    /// Joins `config.groupID` and subscribes to `config.topics`; polling starts at once.
+    ///
+    /// - Parameter onRebalance: called on the poll thread for every assignment change.
+    public init(
+        config: KafkaConsumerConfig,
+        logger: Logger,
+        onRebalance: (@Sendable (RebalanceEvent) -> Void)? = nil
+    ) throws(KafkaError) {
+        guard !config.topics.isEmpty else { throw KafkaError.invalidArgument("consumer has no topics to subscribe to") }
+        var logger = logger
+        logger[metadataKey: "kafka.client.type"] = "consumer"
+        logger[metadataKey: "kafka.group.id"] = "\(config.groupID)"
+        self.context = RDClientContext(logger: logger)
+        self.listener = onRebalance
+        self.channel = BatchChannel(capacity: config.bufferedBatches)
+        let conf = try RDClient.makeConf(config.librdkafkaProperties, context: context)
+        rd_kafka_conf_set_rebalance_cb(conf, rebalanceCallback)
+        let handle = try RDClient.makeHandle(RD_KAFKA_CONSUMER, conf: conf)
+        self.rk = RDHandle(pointer: handle)
+        rd_kafka_poll_set_consumer(handle)
+
+        let err = RDClient.withPartitionList(config.topics.map { (TopicPartition($0, RD_KAFKA_PARTITION_UA), 0) }) {
+            rd_kafka_subscribe(handle, $0)
+        }
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            rd_kafka_destroy(handle)
+            throw KafkaError.from(err, "subscribe to \(config.topics.joined(separator: ","))")
+        }
+        context.rebalance = { [weak self] rk, err, partitions in
+            self?.rebalance(rk, err, partitions)
+        }
+        let maxBatch = config.maxBatchSize
+        let thread = Thread { [self] in
+            self.pollLoop(maxBatch: maxBatch)
+        }
+        thread.name = "vigil-kafka-consumer"
+        thread.start()
+    }
+
+    /// The next batch in arrival order; `nil` after ``stopFetching()`` or ``close()`` once the
+    /// buffer is drained, or when the calling task is cancelled. Single consumer.
+    public func nextBatch() async -> ConsumerBatch? {
+        await channel.receive()
+    }
+
+    /// The assignment generation now (see ``ConsumerBatch/generation``).
+    public var generation: Int { shared.withLock { $0.generation } }
+
+    /// The partitions assigned to this consumer now.
+    public var assignment: [TopicPartition] { shared.withLock { $0.assignment } }
+
+    /// Stores offsets for the next commit. Each offset is the *next* one to read (last done + 1).
+    /// Partitions no longer assigned are skipped (their new owner re-reads from the last commit).
+    public func store(_ offsets: [TopicPartition: Int64]) {
+        guard !offsets.isEmpty else { return }
+        let entries = offsets.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        let err = RDClient.withPartitionList(entries) { rd_kafka_offsets_store(rk.pointer, $0) }
+        // __STATE: a partition was revoked meanwhile; expected during rebalances.
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__STATE {
+            context.logger.warning("storing offsets failed: \(String(cString: rd_kafka_err2str(err)))")
+        }
+    }
+
+    /// Commits the stored offsets now and waits for the broker's answer.
+    public func commit() throws(KafkaError) {
+        let err = rd_kafka_commit(rk.pointer, nil, 0)
+        // _NO_OFFSET: nothing stored since the last commit.
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET {
+            throw KafkaError.from(err, "commit offsets")
+        }
+    }
+
+    /// The group's committed offsets (next offset to read; `nil` when none is committed).
+    public func committed(_ partitions: [TopicPartition], timeout: Duration = .seconds(10)) throws(KafkaError) -> [TopicPartition: Int64?] {
+        let result = RDClient.withPartitionList(partitions.map { ($0, Int64(RD_KAFKA_OFFSET_INVALID)) }) { list in
+            (rd_kafka_committed(rk.pointer, list, Int32(timeout.milliseconds)), RDClient.partitions(list))
+        }
+        if result.0 != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.from(result.0, "read committed offsets") }
+        var out: [TopicPartition: Int64?] = [:]
+        for (tp, offset, _) in result.1 { out[tp] = offset >= 0 ? offset : nil }
+        return out
+    }
+
+    /// Stops fetching: the poll thread exits and ``nextBatch()`` ends once the buffer is drained.
+    /// The group membership and assignment stay until ``close()`` so offsets can still be stored.
+    public func stopFetching() {
+        polling.set(false)
+        channel.finish()
+    }
+
+    /// Stops fetching, commits stored offsets, leaves the group and destroys the handle.
+    /// Safe to call more than once.
+    public func close() {
+        let first = shared.withLock { s -> Bool in
+            defer { s.closed = true }
+            return !s.closed
+        }
+        guard first else { return }
+        stopFetching()
+        pollThreadDone.wait()
+        // consumer_close serves the final revoke (the listener stores, we commit) and leaves the group.
+        let err = rd_kafka_consumer_close(rk.pointer)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            context.logger.warning("consumer close: \(String(cString: rd_kafka_err2str(err)))")
+        }
+        context.rebalance = nil
+        rd_kafka_destroy(rk.pointer)
+    }
+
+    // MARK: Poll thread
+
+    private func pollLoop(maxBatch: Int) {
+        defer { pollThreadDone.signal() }
+        while polling.value {
+            guard let first = rd_kafka_consumer_poll(rk.pointer, 100) else { continue }
+            // A rebalance is served inside a poll call, before it returns a message, so a message
+            // belongs to the generation current right after the poll that returned it.
+            var batchGeneration = generation
+            var messages: [ConsumedMessage] = []
+            messages.reserveCapacity(64)
+            take(first, into: &messages)
+            while messages.count < maxBatch, let next = rd_kafka_consumer_poll(rk.pointer, 0) {
+                let now = generation
+                if now != batchGeneration {
+                    if !messages.isEmpty { channel.send(ConsumerBatch(generation: batchGeneration, messages: messages)) }
+                    messages = []
+                    batchGeneration = now
+                }
+                take(next, into: &messages)
+            }
+            guard !messages.isEmpty else { continue }
+            channel.send(ConsumerBatch(generation: batchGeneration, messages: messages))
+        }
+    }
+
+    /// Copies a message out and destroys it at once (a live message blocks librdkafka's shutdown).
+    private func take(_ message: UnsafeMutablePointer<rd_kafka_message_t>, into messages: inout [ConsumedMessage]) {
+        defer { rd_kafka_message_destroy(message) }
+        let err = message.pointee.err
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            let error = KafkaError.from(err, "consume")
+            context.logger.warning("\(error)")
+            return
+        }
+        messages.append(RDClient.copy(message))
+    }
+
+    /// Served inside `rd_kafka_consumer_poll` / `rd_kafka_consumer_close`, on the calling thread.
+    private func rebalance(
+        _ handle: OpaquePointer,
+        _ err: rd_kafka_resp_err_t,
+        _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>
+    ) {
+        let partitions = RDClient.partitions(list).map(\.0).sorted()
+        switch err {
+        case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+            let generation = shared.withLock { s -> Int in
+                s.generation += 1
+                s.assignment = partitions
+                return s.generation
+            }
+            rd_kafka_assign(handle, list)
+            context.logger.info("assigned \(partitions.count) partitions", metadata: ["generation": "\(generation)"])
+            listener?(.assigned(partitions, generation: generation))
+        case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
+            listener?(.revoked(partitions))
+            let commitErr = rd_kafka_commit(handle, nil, 0)
+            if commitErr != RD_KAFKA_RESP_ERR_NO_ERROR && commitErr != RD_KAFKA_RESP_ERR__NO_OFFSET {
+                context.logger.warning("commit on revoke: \(String(cString: rd_kafka_err2str(commitErr)))")
+            }
+            shared.withLock { s in
+                s.generation += 1
+                s.assignment = []
+            }
+            rd_kafka_assign(handle, nil)
+            context.logger.info("revoked \(partitions.count) partitions")
+        default:
+            context.logger.error("rebalance error: \(String(cString: rd_kafka_err2str(err)))")
+            shared.withLock { s in
+                s.generation += 1
+                s.assignment = []
+            }
+            rd_kafka_assign(handle, nil)
+            listener?(.revoked(partitions))
+        }
+    }
+}
+
+private let rebalanceCallback: @convention(c) (
+    OpaquePointer?, rd_kafka_resp_err_t, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?, UnsafeMutableRawPointer?
+) -> Void = { rk, err, partitions, opaque in
+    guard let rk, let partitions, let opaque else { return }
+    let context = Unmanaged<RDClientContext>.fromOpaque(opaque).takeUnretainedValue()
+    if let handler = context.rebalance {
+        handler(rk, err, partitions)
+    } else {
+        rd_kafka_assign(rk, err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS ? partitions : nil)
+    }
+}

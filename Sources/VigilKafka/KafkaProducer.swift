@@ -1,0 +1,256 @@
+import CRdKafka
+import Foundation
+import Logging
+import Synchronization
+
+/// The per-message opaque handed to librdkafka; released exactly once, in the delivery callback.
+private final class DeliveryCompletion {
+    let handler: @Sendable (Result<DeliveryReport, KafkaError>) -> Void
+    init(_ handler: @escaping @Sendable (Result<DeliveryReport, KafkaError>) -> Void) { self.handler = handler }
+}
+
+/// Runs on the producer's poll thread (or inside flush/purge at close) once per message.
+private let deliveryCallback: @convention(c) (OpaquePointer?, UnsafePointer<rd_kafka_message_t>?, UnsafeMutableRawPointer?) -> Void =
+    { _, message, _ in
+        guard let message, let opaque = message.pointee._private else { return }
+        let completion = Unmanaged<DeliveryCompletion>.fromOpaque(opaque).takeRetainedValue()
+        let m = message.pointee
+        if m.err == RD_KAFKA_RESP_ERR_NO_ERROR {
+            let topic = String(cString: rd_kafka_topic_name(m.rkt))
+            completion.handler(.success(DeliveryReport(topic: topic, partition: m.partition, offset: m.offset)))
+        } else {
+            completion.handler(.failure(KafkaError.from(m.err, "delivery")))
+        }
+    }
+
+/// An idempotent Kafka producer whose sends complete with the broker's delivery report.
+///
+/// librdkafka batches internally (`linger.ms`, `batch.num.messages`); a dedicated thread serves
+/// delivery reports, so completions never block Swift's cooperative pool.
+public final class KafkaProducer: Sendable {
+    // The context must outlive the handle: C callbacks reach it through the handle's opaque.
+    private let context: RDClientContext
+    private nonisolated(unsafe) let handle: OpaquePointer
+    private let config: KafkaProducerConfig
+    private let state = Mutex(State.running)
+    private let polling = Flag(true)
+    private let pollThreadDone = DispatchSemaphore(value: 0)
+
+    private enum State { case running, closing, closed }
+
+    public init(config: KafkaProducerConfig, logger: Logger) throws(KafkaError) {
+        self.config = config
+        var logger = logger
+        logger[metadataKey: "kafka.client.type"] = "producer"
+        self.context = RDClientContext(logger: logger)
+        let conf = try RDClient.makeConf(config.librdkafkaProperties, context: context)
+        rd_kafka_conf_set_dr_msg_cb(conf, deliveryCallback)
+        self.handle = try RDClient.makeHandle(RD_KAFKA_PRODUCER, conf: conf)
+        let rk = RDHandle(pointer: handle)
+        let thread = Thread { [polling, pollThreadDone] in
+            while polling.value {
+                rd_kafka_poll(rk.pointer, 100)
+            }
+            pollThreadDone.signal()
+        }
+        thread.name = "vigil-kafka-producer"
+        thread.start()
+    }
+
+    deinit {
+        close()
+    }
+
+    /// Enqueues a record; `onDelivery` runs once, on the producer thread, with the broker's report.
+    ///
+    /// - Throws: ``KafkaError`` with ``KafkaError/isQueueFull`` when librdkafka's queue is full
+    ///   (back off and retry), or another error if the record cannot be enqueued at all. When this
+    ///   throws, `onDelivery` is never called.
+    public func send(
+        _ record: ProducerRecord,
+        onDelivery: @escaping @Sendable (Result<DeliveryReport, KafkaError>) -> Void
+    ) throws(KafkaError) {
+        guard state.withLock({ $0 == .running }) else { throw KafkaError.shuttingDown("produce") }
+        let opaque = Unmanaged.passRetained(DeliveryCompletion(onDelivery)).toOpaque()
+        let error: OpaquePointer? = record.topic.withCString { topic in
+            withBytes(record.key) { keyPtr, keyLen in
+                record.value.withUnsafeBytes { valuePtr in
+                    Self.withHeaderNames(record.headers) { names in
+                        var vus: [rd_kafka_vu_t] = []
+                        vus.reserveCapacity(6 + record.headers.count)
+                        var vu = rd_kafka_vu_t()
+                        vu.vtype = RD_KAFKA_VTYPE_TOPIC; vu.u.cstr = topic; vus.append(vu)
+                        if let partition = record.partition {
+                            vu = rd_kafka_vu_t(); vu.vtype = RD_KAFKA_VTYPE_PARTITION; vu.u.i32 = partition; vus.append(vu)
+                        }
+                        vu = rd_kafka_vu_t(); vu.vtype = RD_KAFKA_VTYPE_MSGFLAGS; vu.u.i = RD_KAFKA_MSG_F_COPY; vus.append(vu)
+                        vu = rd_kafka_vu_t(); vu.vtype = RD_KAFKA_VTYPE_VALUE
+                        vu.u.mem.ptr = UnsafeMutableRawPointer(mutating: valuePtr.baseAddress); vu.u.mem.size = valuePtr.count
+                        vus.append(vu)
+                        if let keyPtr {
+                            vu = rd_kafka_vu_t(); vu.vtype = RD_KAFKA_VTYPE_KEY
+                            vu.u.mem.ptr = UnsafeMutableRawPointer(mutating: keyPtr); vu.u.mem.size = keyLen; vus.append(vu)
+                        }
+                        vu = rd_kafka_vu_t(); vu.vtype = RD_KAFKA_VTYPE_OPAQUE; vu.u.ptr = opaque; vus.append(vu)
+                        // Header values must stay valid for the produceva call only: librdkafka copies them.
+                        return Self.withHeaderValues(record.headers) { values in
+                            for (i, header) in record.headers.enumerated() {
+                                vu = rd_kafka_vu_t(); vu.vtype = RD_KAFKA_VTYPE_HEADER
+                                vu.u.header.name = names[i]
+                                vu.u.header.val = values[i].0
+                                vu.u.header.size = header.value == nil ? -1 : values[i].1
+                                vus.append(vu)
+                            }
+                            return rd_kafka_produceva(handle, vus, vus.count)
+                        }
+                    }
+                }
+            }
+        }
+        if let error {
+            // librdkafka did not take the message: release the opaque ourselves.
+            Unmanaged<DeliveryCompletion>.fromOpaque(opaque).release()
+            throw KafkaError.consuming(error, "produce to \(record.topic)")
+        }
+    }
+
+    /// Sends a record and waits for the broker's acknowledgement, waiting out a full local queue.
+    @discardableResult
+    public func send(_ record: ProducerRecord) async throws -> DeliveryReport {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<DeliveryReport, any Error>) in
+            sendRetryingWhenFull(record) { continuation.resume(with: $0) }
+        }
+    }
+
+    /// Sends many records and waits for every acknowledgement; returns the reports in input order.
+    /// Fails with the first delivery error (the other records may still have been delivered).
+    public func sendAll(_ records: [ProducerRecord]) async throws -> [DeliveryReport] {
+        guard !records.isEmpty else { return [] }
+        let collector = BatchCollector(count: records.count)
+        return try await withCheckedThrowingContinuation { continuation in
+            collector.setContinuation(continuation)
+            for (i, record) in records.enumerated() {
+                sendRetryingWhenFull(record) { collector.complete(i, $0) }
+            }
+        }
+    }
+
+    /// Enqueues, sleeping briefly while librdkafka's queue is full (producer-side back-pressure).
+    /// Any other enqueue error is reported through `onDelivery`.
+    public func sendRetryingWhenFull(
+        _ record: ProducerRecord,
+        onDelivery: @escaping @Sendable (Result<DeliveryReport, KafkaError>) -> Void
+    ) {
+        while true {
+            do {
+                try send(record, onDelivery: onDelivery)
+                return
+            } catch where error.isQueueFull {
+                // The poll thread drains delivery reports meanwhile; a short sleep is enough.
+                Thread.sleep(forTimeInterval: 0.001)
+            } catch {
+                onDelivery(.failure(error))
+                return
+            }
+        }
+    }
+
+    /// Waits until every enqueued record has a delivery report, or the timeout passes.
+    public func flush(timeout: Duration) throws(KafkaError) {
+        let err = rd_kafka_flush(handle, Int32(timeout.milliseconds))
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            throw KafkaError.from(err, "flush (\(rd_kafka_outq_len(handle)) messages still queued)")
+        }
+    }
+
+    /// Records enqueued or in flight that have no delivery report yet.
+    public var outstanding: Int { Int(rd_kafka_outq_len(handle)) }
+
+    /// Flushes (up to ``KafkaProducerConfig/flushTimeout``), fails what is left with a purge
+    /// report, stops the poll thread and destroys the handle. Safe to call more than once.
+    public func close() {
+        let shouldClose = state.withLock { state -> Bool in
+            guard state == .running else { return false }
+            state = .closing
+            return true
+        }
+        guard shouldClose else { return }
+        polling.set(false)
+        pollThreadDone.wait()
+        if rd_kafka_flush(handle, Int32(config.flushTimeout.milliseconds)) != RD_KAFKA_RESP_ERR_NO_ERROR {
+            context.logger.error("producer closing with \(rd_kafka_outq_len(handle)) undelivered messages; they are reported as failed")
+            rd_kafka_purge(handle, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT))
+            rd_kafka_poll(handle, 0)
+        }
+        rd_kafka_destroy(handle)
+        state.withLock { $0 = .closed }
+    }
+
+    // MARK: C plumbing
+
+    private func withBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawPointer?, Int) -> R) -> R {
+        guard let bytes else { return body(nil, 0) }
+        return bytes.withUnsafeBytes { body($0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), $0.count) }
+    }
+
+    private static func withHeaderNames<R>(_ headers: [KafkaHeader], _ body: ([UnsafePointer<CChar>]) -> R) -> R {
+        guard !headers.isEmpty else { return body([]) }
+        let copies = headers.map { strdup($0.name)! }
+        defer { copies.forEach { free($0) } }
+        return body(copies.map { UnsafePointer($0) })
+    }
+
+    private static func withHeaderValues<R>(_ headers: [KafkaHeader], _ body: ([(UnsafeRawPointer?, Int)]) -> R) -> R {
+        guard !headers.isEmpty else { return body([]) }
+        let copies: [(UnsafeMutableRawPointer?, Int)] = headers.map { header in
+            guard let value = header.value else { return (nil, 0) }
+            let p = UnsafeMutableRawPointer.allocate(byteCount: max(value.count, 1), alignment: 1)
+            value.withUnsafeBytes { p.copyMemory(from: $0.baseAddress ?? UnsafeRawPointer(p), byteCount: $0.count) }
+            return (p, value.count)
+        }
+        defer { copies.forEach { $0.0?.deallocate() } }
+        return body(copies.map { (UnsafeRawPointer($0.0), $0.1) })
+    }
+}
+
+/// Gathers the reports of a batch and resumes one continuation when the last arrives.
+private final class BatchCollector: Sendable {
+    private struct State {
+        var reports: [DeliveryReport?]
+        var remaining: Int
+        var firstError: (any Error)?
+        var continuation: CheckedContinuation<[DeliveryReport], any Error>?
+    }
+    private let state: Mutex<State>
+
+    init(count: Int) {
+        state = Mutex(State(reports: Array(repeating: nil, count: count), remaining: count))
+    }
+
+    func setContinuation(_ c: CheckedContinuation<[DeliveryReport], any Error>) {
+        state.withLock { $0.continuation = c }
+    }
+
+    func complete(_ index: Int, _ result: Result<DeliveryReport, KafkaError>) {
+        let finished = state.withLock { s -> (CheckedContinuation<[DeliveryReport], any Error>, Result<[DeliveryReport], any Error>)? in
+            switch result {
+            case .success(let report): s.reports[index] = report
+            case .failure(let error): if s.firstError == nil { s.firstError = error }
+            }
+            s.remaining -= 1
+            guard s.remaining == 0, let c = s.continuation else { return nil }
+            s.continuation = nil
+            if let e = s.firstError { return (c, .failure(e)) }
+            return (c, .success(s.reports.map { $0! }))
+        }
+        if let (c, r) = finished { c.resume(with: r) }
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds, saturating at `Int32.max` for librdkafka's `int timeout_ms` arguments.
+    var milliseconds: Int {
+        let (s, atto) = components
+        return Int(min(s * 1000 + atto / 1_000_000_000_000_000, Int64(Int32.max)))
+    }
+}
