@@ -1,0 +1,238 @@
+import Foundation
+
+/// A party to a payment: debtor or creditor.
+public struct Party: Sendable, Hashable, Codable {
+    /// Account identifier (IBAN, account number, wallet). Required.
+    public var account: String
+    public var name: String?
+    /// ISO 3166-1 alpha-2.
+    public var country: String?
+    public var bic: String?
+    public var institution: String?
+    public var address: String?
+
+    public init(account: String, name: String? = nil, country: String? = nil, bic: String? = nil,
+                institution: String? = nil, address: String? = nil) {
+        self.account = account
+        self.name = name
+        self.country = country
+        self.bic = bic
+        self.institution = institution
+        self.address = address
+    }
+}
+
+/// Where an event came from (decoder, sending institution, file).
+public struct EventSource: Sendable, Hashable, Codable {
+    public var format: String?
+    public var institution: String?
+    public var file: String?
+
+    public init(format: String? = nil, institution: String? = nil, file: String? = nil) {
+        self.format = format
+        self.institution = institution
+        self.file = file
+    }
+}
+
+/// The canonical transaction event (topic `fin.transactions`); see PRODUCT.md "Canonical events".
+public struct Transaction: Sendable, Hashable, Codable {
+    /// Unique id (UETR, end-to-end id, bank reference).
+    public var id: String
+    /// Event time.
+    public var ts: EventTime
+    /// Decimal amount, exact (never a binary float). JSON accepts a string or a number.
+    public var amount: Decimal
+    /// ISO 4217 code, upper case.
+    public var currency: String
+    /// `cash`, `wire`, `card`, `ach`, `mobile`, `cheque`, `crypto` or `other`.
+    public var channel: String?
+    public var debtor: Party
+    public var creditor: Party
+    /// Remittance information.
+    public var reference: String?
+    public var source: EventSource?
+
+    /// The channels PRODUCT.md names.
+    public static let channels: Set<String> = ["cash", "wire", "card", "ach", "mobile", "cheque", "crypto", "other"]
+
+    public init(id: String, ts: EventTime, amount: Decimal, currency: String, channel: String? = nil,
+                debtor: Party, creditor: Party, reference: String? = nil, source: EventSource? = nil) {
+        self.id = id
+        self.ts = ts
+        self.amount = amount
+        self.currency = currency
+        self.channel = channel
+        self.debtor = debtor
+        self.creditor = creditor
+        self.reference = reference
+        self.source = source
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case id, ts, amount, currency, channel, debtor, creditor, reference, source
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        ts = try c.decode(EventTime.self, forKey: .ts)
+        amount = try DecimalText.decode(c, .amount)
+        currency = try c.decode(String.self, forKey: .currency)
+        channel = try c.decodeIfPresent(String.self, forKey: .channel)
+        debtor = try c.decode(Party.self, forKey: .debtor)
+        creditor = try c.decode(Party.self, forKey: .creditor)
+        reference = try c.decodeIfPresent(String.self, forKey: .reference)
+        source = try c.decodeIfPresent(EventSource.self, forKey: .source)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(ts, forKey: .ts)
+        // As a string: consumers in any language read it without going through a binary float.
+        try c.encode(DecimalText.format(amount), forKey: .amount)
+        try c.encode(currency, forKey: .currency)
+        try c.encodeIfPresent(channel, forKey: .channel)
+        try c.encode(debtor, forKey: .debtor)
+        try c.encode(creditor, forKey: .creditor)
+        try c.encodeIfPresent(reference, forKey: .reference)
+        try c.encodeIfPresent(source, forKey: .source)
+    }
+}
+
+/// Decimal amounts in canonical JSON: a string (`"9500.00"`) or a JSON number (`9500`), parsed
+/// exactly; written back as a plain string without exponent.
+public enum DecimalText {
+    /// Parses `-?digits[.digits]`; rejects exponents, spaces, `NaN` and empty strings.
+    public static func parse(_ text: String) -> Decimal? {
+        var sawDigit = false
+        var sawDot = false
+        for (i, ch) in text.utf8.enumerated() {
+            switch ch {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): sawDigit = true
+            case UInt8(ascii: "-") where i == 0: continue
+            case UInt8(ascii: ".") where !sawDot: sawDot = true
+            default: return nil
+            }
+        }
+        guard sawDigit else { return nil }
+        return Decimal(string: text, locale: Locale(identifier: "en_US_POSIX"))
+    }
+
+    public static func format(_ value: Decimal) -> String {
+        var v = value
+        return NSDecimalString(&v, Locale(identifier: "en_US_POSIX"))
+    }
+
+    static func decode<K: CodingKey>(_ c: KeyedDecodingContainer<K>, _ key: K) throws -> Decimal {
+        if let text = try? c.decode(String.self, forKey: key) {
+            guard let d = parse(text) else {
+                throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "'\(text)' is not a decimal amount")
+            }
+            return d
+        }
+        return try c.decode(Decimal.self, forKey: key)
+    }
+}
+
+/// A travel document.
+public struct TravelDocument: Sendable, Hashable, Codable {
+    public var type: String?
+    public var number: String
+    public var issuer: String?
+    public var expiry: String?
+
+    public init(type: String? = nil, number: String, issuer: String? = nil, expiry: String? = nil) {
+        self.type = type
+        self.number = number
+        self.issuer = issuer
+        self.expiry = expiry
+    }
+}
+
+/// A traveller as named on an API or PNR message.
+public struct Traveller: Sendable, Hashable, Codable {
+    public var surname: String
+    public var given: String?
+    /// Date of birth, `YYYY-MM-DD`.
+    public var dob: String?
+    public var sex: String?
+    public var nationality: String?
+    public var documents: [TravelDocument]?
+
+    public init(surname: String, given: String? = nil, dob: String? = nil, sex: String? = nil,
+                nationality: String? = nil, documents: [TravelDocument]? = nil) {
+        self.surname = surname
+        self.given = given
+        self.dob = dob
+        self.sex = sex
+        self.nationality = nationality
+        self.documents = documents
+    }
+}
+
+/// One flight leg (IATA codes, RFC 3339 times).
+public struct Flight: Sendable, Hashable, Codable {
+    public var carrier: String
+    public var number: String
+    public var from: String?
+    public var to: String?
+    public var departure: EventTime?
+    public var arrival: EventTime?
+
+    public init(carrier: String, number: String, from: String? = nil, to: String? = nil,
+                departure: EventTime? = nil, arrival: EventTime? = nil) {
+        self.carrier = carrier
+        self.number = number
+        self.from = from
+        self.to = to
+        self.departure = departure
+        self.arrival = arrival
+    }
+}
+
+/// Booking data from a PNR.
+public struct Booking: Sendable, Hashable, Codable {
+    public struct Payment: Sendable, Hashable, Codable {
+        public var form: String?
+        /// Keyed HMAC of the card number; the clear number is never kept.
+        public var cardHash: String?
+        public var payer: String?
+    }
+    public struct Contacts: Sendable, Hashable, Codable {
+        public var phones: [String]?
+        public var emails: [String]?
+    }
+    public var locator: String
+    public var createdAt: EventTime?
+    public var payment: Payment?
+    public var contacts: Contacts?
+    public var agency: String?
+    public var oneWay: Bool?
+    public var coTravellers: [String]?
+}
+
+/// The canonical passenger event (topics `pax.api`, `pax.pnr`).
+public struct Passenger: Sendable, Hashable, Codable {
+    public enum Kind: String, Sendable, Hashable, Codable { case api, pnr }
+    public var id: String
+    public var ts: EventTime
+    public var kind: Kind
+    public var traveller: Traveller
+    public var flights: [Flight]?
+    public var booking: Booking?
+}
+
+/// Where an input event was read: enough to find it again and to commit past it.
+public struct EventOrigin: Sendable, Hashable, Codable {
+    public var topic: String
+    public var partition: Int32
+    public var offset: Int64
+
+    public init(topic: String, partition: Int32, offset: Int64) {
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+    }
+}

@@ -1,0 +1,460 @@
+import Foundation
+import VigilCore
+
+/// A value in the rule language. Amounts are exact decimals.
+public enum Value: Sendable, Hashable, CustomStringConvertible {
+    case decimal(Decimal)
+    case string(String)
+    case bool(Bool)
+    case null
+
+    public var description: String {
+        switch self {
+        case .decimal(let d): return DecimalText.format(d)
+        case .string(let s): return "\"\(s)\""
+        case .bool(let b): return String(b)
+        case .null: return "null"
+        }
+    }
+}
+
+/// The static type of an expression, checked when a rule is compiled (not per event).
+public enum ValueType: String, Sendable, Hashable {
+    case decimal = "number", string, bool, any
+}
+
+/// The fields an expression may name, with their types and how to read them from `Input`.
+public struct Schema<Input>: Sendable {
+    public struct Field: Sendable {
+        public var type: ValueType
+        public var read: @Sendable (Input) -> Value
+        public init(type: ValueType, read: @escaping @Sendable (Input) -> Value) {
+            self.type = type
+            self.read = read
+        }
+    }
+    public var name: String
+    public var fields: [String: Field]
+
+    public init(name: String, fields: [String: Field]) {
+        self.name = name
+        self.fields = fields
+    }
+}
+
+/// A rule expression that failed to compile, with the 1-based column where the problem starts.
+public struct ExpressionError: Error, Sendable, Hashable, CustomStringConvertible {
+    public var column: Int
+    public var message: String
+    public var hint: String?
+
+    public var description: String {
+        "column \(column): \(message)" + (hint.map { " (hint: \($0))" } ?? "")
+    }
+}
+
+/// A compiled expression: a tree of closures built once, evaluated per event without re-parsing.
+public struct CompiledExpression<Input>: Sendable {
+    public let source: String
+    public let type: ValueType
+    let eval: @Sendable (Input) -> Value
+
+    public func evaluate(_ input: Input) -> Value { eval(input) }
+
+    /// For predicates: anything but `true` (including `null` from a missing field) is false.
+    public func test(_ input: Input) -> Bool {
+        if case .bool(true) = eval(input) { return true }
+        return false
+    }
+}
+
+/// Compiles the expression language:
+///
+///     expr := or;  or := and ("or" and)*;  and := not ("and" not)*;  not := "not" not | cmp
+///     cmp  := sum (("=="|"!="|"<"|"<="|">"|">=") sum)*   -- chained: 8000 <= amount < 10000
+///           | sum ["not"] "in" "[" literal ("," literal)* "]"
+///     sum  := term (("+"|"-") term)*;  term := unary (("*"|"/") unary)*;  unary := "-" unary | atom
+///     atom := number | "string" | 'string' | true | false | null | field.path | "(" expr ")"
+///
+/// Comparisons with a missing (null) field are false, so `amount > 5` never fires on no amount.
+public enum ExpressionCompiler {
+    public static func compile<Input>(_ source: String, schema: Schema<Input>, expecting: ValueType? = .bool) throws(ExpressionError) -> CompiledExpression<Input> {
+        var parser = try Parser(source: source, schema: schema)
+        let node = try parser.parseExpression()
+        guard parser.atEnd else {
+            throw ExpressionError(column: parser.column, message: "unexpected '\(parser.currentText)'", hint: "combine conditions with 'and' / 'or'")
+        }
+        if let expecting, expecting != node.type, node.type != .any {
+            throw ExpressionError(column: 1, message: "expression is a \(node.type.rawValue), expected a \(expecting.rawValue)",
+                                  hint: expecting == .bool ? "compare it, e.g. 'amount >= 10000'" : nil)
+        }
+        return CompiledExpression(source: source, type: node.type, eval: node.eval)
+    }
+}
+
+// MARK: - Lexer
+
+private enum Token: Equatable {
+    case number(Decimal, String)
+    case string(String)
+    case ident(String)
+    case op(String)
+    case end
+}
+
+private struct Lexed {
+    var token: Token
+    var column: Int
+}
+
+private func lex(_ source: String) throws(ExpressionError) -> [Lexed] {
+    let chars = Array(source.unicodeScalars)
+    var i = 0
+    var out: [Lexed] = []
+    func isIdentStart(_ c: Unicode.Scalar) -> Bool { c.properties.isAlphabetic || c == "_" }
+    func isIdent(_ c: Unicode.Scalar) -> Bool { isIdentStart(c) || ("0"..."9").contains(c) || c == "." || c == "-" }
+    while i < chars.count {
+        let c = chars[i]
+        let col = i + 1
+        if c == " " || c == "\t" || c == "\n" || c == "\r" { i += 1; continue }
+        if ("0"..."9").contains(c) {
+            var j = i
+            while j < chars.count, ("0"..."9").contains(chars[j]) || chars[j] == "." || chars[j] == "_" { j += 1 }
+            let text = String(String.UnicodeScalarView(chars[i..<j])).replacingOccurrences(of: "_", with: "")
+            guard let d = DecimalText.parse(text) else {
+                throw ExpressionError(column: col, message: "'\(text)' is not a number")
+            }
+            out.append(Lexed(token: .number(d, text), column: col))
+            i = j
+            continue
+        }
+        if c == "\"" || c == "'" {
+            var j = i + 1
+            var s = String.UnicodeScalarView()
+            while j < chars.count, chars[j] != c {
+                if chars[j] == "\\", j + 1 < chars.count { j += 1 }
+                s.append(chars[j])
+                j += 1
+            }
+            guard j < chars.count else { throw ExpressionError(column: col, message: "string is not closed", hint: "add the closing \(c)") }
+            out.append(Lexed(token: .string(String(s)), column: col))
+            i = j + 1
+            continue
+        }
+        if isIdentStart(c) {
+            var j = i
+            // '-' is allowed inside names only between letters (e.g. none today); stop at " -".
+            while j < chars.count, isIdent(chars[j]), !(chars[j] == "-" && (j + 1 >= chars.count || !isIdentStart(chars[j + 1]))) { j += 1 }
+            out.append(Lexed(token: .ident(String(String.UnicodeScalarView(chars[i..<j]))), column: col))
+            i = j
+            continue
+        }
+        let two = i + 1 < chars.count ? String(String.UnicodeScalarView([c, chars[i + 1]])) : ""
+        if ["==", "!=", "<=", ">="].contains(two) {
+            out.append(Lexed(token: .op(two), column: col))
+            i += 2
+            continue
+        }
+        if "<>+-*/()[],".unicodeScalars.contains(c) {
+            out.append(Lexed(token: .op(String(c)), column: col))
+            i += 1
+            continue
+        }
+        if c == "=" {
+            throw ExpressionError(column: col, message: "'=' is not an operator", hint: "use '==' to compare")
+        }
+        if c == "&" || c == "|" {
+            throw ExpressionError(column: col, message: "'\(c)' is not an operator", hint: "use 'and' / 'or'")
+        }
+        throw ExpressionError(column: col, message: "unexpected character '\(c)'")
+    }
+    out.append(Lexed(token: .end, column: chars.count + 1))
+    return out
+}
+
+// MARK: - Parser producing typed closures
+
+private struct Node<Input> {
+    var type: ValueType
+    var eval: @Sendable (Input) -> Value
+    /// Set for literals, so `in [...]` lists and constant folding can use them.
+    var constant: Value?
+}
+
+private struct Parser<Input> {
+    let tokens: [Lexed]
+    let schema: Schema<Input>
+    var index = 0
+
+    init(source: String, schema: Schema<Input>) throws(ExpressionError) {
+        self.tokens = try lex(source)
+        self.schema = schema
+    }
+
+    var current: Token { tokens[index].token }
+    var column: Int { tokens[index].column }
+    var atEnd: Bool { current == .end }
+    var currentText: String {
+        switch current {
+        case .number(_, let t): return t
+        case .string(let s): return "\"\(s)\""
+        case .ident(let s), .op(let s): return s
+        case .end: return "end of expression"
+        }
+    }
+
+    mutating func advance() { if index < tokens.count - 1 { index += 1 } }
+
+    func isKeyword(_ k: String) -> Bool { if case .ident(let s) = current { return s == k }; return false }
+    func isOp(_ o: String) -> Bool { if case .op(let s) = current { return s == o }; return false }
+
+    mutating func expectOp(_ o: String, hint: String? = nil) throws(ExpressionError) {
+        guard isOp(o) else { throw ExpressionError(column: column, message: "expected '\(o)', found \(currentText)", hint: hint) }
+        advance()
+    }
+
+    mutating func parseExpression() throws(ExpressionError) -> Node<Input> { try parseOr() }
+
+    mutating func parseOr() throws(ExpressionError) -> Node<Input> {
+        var lhs = try parseAnd()
+        while isKeyword("or") {
+            let col = column
+            advance()
+            let rhs = try parseAnd()
+            try requireBool(lhs, col, "or"); try requireBool(rhs, col, "or")
+            let (l, r) = (lhs.eval, rhs.eval)
+            lhs = Node(type: .bool, eval: { input in
+                if case .bool(true) = l(input) { return .bool(true) }
+                if case .bool(true) = r(input) { return .bool(true) }
+                return .bool(false)
+            })
+        }
+        return lhs
+    }
+
+    mutating func parseAnd() throws(ExpressionError) -> Node<Input> {
+        var lhs = try parseNot()
+        while isKeyword("and") {
+            let col = column
+            advance()
+            let rhs = try parseNot()
+            try requireBool(lhs, col, "and"); try requireBool(rhs, col, "and")
+            let (l, r) = (lhs.eval, rhs.eval)
+            lhs = Node(type: .bool, eval: { input in
+                guard case .bool(true) = l(input) else { return .bool(false) }
+                guard case .bool(true) = r(input) else { return .bool(false) }
+                return .bool(true)
+            })
+        }
+        return lhs
+    }
+
+    mutating func parseNot() throws(ExpressionError) -> Node<Input> {
+        if isKeyword("not") {
+            let col = column
+            advance()
+            let inner = try parseNot()
+            try requireBool(inner, col, "not")
+            let f = inner.eval
+            return Node(type: .bool, eval: { input in
+                if case .bool(true) = f(input) { return .bool(false) }
+                return .bool(true)
+            })
+        }
+        return try parseComparison()
+    }
+
+    mutating func parseComparison() throws(ExpressionError) -> Node<Input> {
+        let first = try parseSum()
+        // Membership: x in [..] / x not in [..]
+        if isKeyword("in") || (isKeyword("not") && index + 1 < tokens.count && tokens[index + 1].token == .ident("in")) {
+            let negated = isKeyword("not")
+            if negated { advance() }
+            advance()
+            let col = column
+            try expectOp("[", hint: "write the list as [\"a\", \"b\"]")
+            var members: [Value] = []
+            while !isOp("]") {
+                let item = try parseUnary()
+                guard let v = item.constant else {
+                    throw ExpressionError(column: col, message: "list members must be literals")
+                }
+                if first.type != .any, item.type != first.type {
+                    throw ExpressionError(column: col, message: "list holds a \(item.type.rawValue), compared with a \(first.type.rawValue)")
+                }
+                members.append(v)
+                if isOp(",") { advance() } else if !isOp("]") {
+                    throw ExpressionError(column: column, message: "expected ',' or ']' in list, found \(currentText)")
+                }
+            }
+            advance()
+            let set = Set(members)
+            let f = first.eval
+            return Node(type: .bool, eval: { input in
+                let v = f(input)
+                if case .null = v { return .bool(false) }
+                return .bool(set.contains(v) != negated)
+            })
+        }
+        var operands = [first]
+        var ops: [(String, Int)] = []
+        while case .op(let o) = current, ["==", "!=", "<", "<=", ">", ">="].contains(o) {
+            ops.append((o, column))
+            advance()
+            operands.append(try parseSum())
+        }
+        guard !ops.isEmpty else { return first }
+        var parts: [@Sendable (Input) -> Bool] = []
+        for (k, (op, col)) in ops.enumerated() {
+            parts.append(try comparison(op, operands[k], operands[k + 1], col))
+        }
+        let all = parts
+        return Node(type: .bool, eval: { input in
+            for p in all where !p(input) { return .bool(false) }
+            return .bool(true)
+        })
+    }
+
+    func comparison(_ op: String, _ a: Node<Input>, _ b: Node<Input>, _ col: Int) throws(ExpressionError) -> @Sendable (Input) -> Bool {
+        if a.type != .any, b.type != .any, a.type != b.type {
+            throw ExpressionError(column: col, message: "cannot compare a \(a.type.rawValue) with a \(b.type.rawValue)",
+                                  hint: a.type == .decimal || b.type == .decimal ? "numbers are written without quotes" : nil)
+        }
+        if a.type == .bool, !["==", "!="].contains(op) {
+            throw ExpressionError(column: col, message: "'\(op)' does not apply to true/false")
+        }
+        let (l, r) = (a.eval, b.eval)
+        let test: @Sendable (Int) -> Bool
+        switch op {
+        case "==": return { input in equal(l(input), r(input)) == true }
+        case "!=": return { input in equal(l(input), r(input)) == false }
+        case "<": test = { $0 < 0 }
+        case "<=": test = { $0 <= 0 }
+        case ">": test = { $0 > 0 }
+        default: test = { $0 >= 0 }
+        }
+        return { input in
+            guard let c = order(l(input), r(input)) else { return false }
+            return test(c)
+        }
+    }
+
+    mutating func parseSum() throws(ExpressionError) -> Node<Input> {
+        var lhs = try parseTerm()
+        while isOp("+") || isOp("-") {
+            let op = currentText, col = column
+            advance()
+            lhs = try arithmetic(op, lhs, try parseTerm(), col)
+        }
+        return lhs
+    }
+
+    mutating func parseTerm() throws(ExpressionError) -> Node<Input> {
+        var lhs = try parseUnary()
+        while isOp("*") || isOp("/") {
+            let op = currentText, col = column
+            advance()
+            lhs = try arithmetic(op, lhs, try parseUnary(), col)
+        }
+        return lhs
+    }
+
+    func arithmetic(_ op: String, _ a: Node<Input>, _ b: Node<Input>, _ col: Int) throws(ExpressionError) -> Node<Input> {
+        for n in [a, b] where n.type != .decimal && n.type != .any {
+            throw ExpressionError(column: col, message: "'\(op)' needs numbers, found a \(n.type.rawValue)")
+        }
+        let (l, r) = (a.eval, b.eval)
+        return Node(type: .decimal, eval: { input in
+            guard case .decimal(let x) = l(input), case .decimal(let y) = r(input) else { return .null }
+            switch op {
+            case "+": return .decimal(x + y)
+            case "-": return .decimal(x - y)
+            case "*": return .decimal(x * y)
+            default: return y == 0 ? .null : .decimal(x / y)
+            }
+        })
+    }
+
+    mutating func parseUnary() throws(ExpressionError) -> Node<Input> {
+        if isOp("-") {
+            let col = column
+            advance()
+            let inner = try parseUnary()
+            guard inner.type == .decimal || inner.type == .any else {
+                throw ExpressionError(column: col, message: "'-' needs a number")
+            }
+            if case .decimal(let d)? = inner.constant {
+                return Node(type: .decimal, eval: { _ in .decimal(-d) }, constant: .decimal(-d))
+            }
+            let f = inner.eval
+            return Node(type: .decimal, eval: { input in
+                guard case .decimal(let d) = f(input) else { return .null }
+                return .decimal(-d)
+            })
+        }
+        return try parseAtom()
+    }
+
+    mutating func parseAtom() throws(ExpressionError) -> Node<Input> {
+        let col = column
+        switch current {
+        case .number(let d, _):
+            advance()
+            return Node(type: .decimal, eval: { _ in .decimal(d) }, constant: .decimal(d))
+        case .string(let s):
+            advance()
+            return Node(type: .string, eval: { _ in .string(s) }, constant: .string(s))
+        case .ident(let name):
+            switch name {
+            case "true", "false":
+                advance()
+                let b = name == "true"
+                return Node(type: .bool, eval: { _ in .bool(b) }, constant: .bool(b))
+            case "null":
+                advance()
+                return Node(type: .any, eval: { _ in .null }, constant: .null)
+            case "and", "or", "not", "in":
+                throw ExpressionError(column: col, message: "expected a value, found '\(name)'")
+            default:
+                guard let field = schema.fields[name] else {
+                    let known = schema.fields.keys.sorted()
+                    let close = known.filter { $0.hasSuffix(name) || name.hasSuffix($0) || $0.lowercased() == name.lowercased() }
+                    throw ExpressionError(column: col, message: "unknown field '\(name)' in \(schema.name)",
+                                          hint: close.isEmpty ? "fields: \(known.joined(separator: ", "))" : "did you mean \(close.joined(separator: " or "))?")
+                }
+                advance()
+                return Node(type: field.type, eval: field.read)
+            }
+        case .op("("):
+            advance()
+            let inner = try parseExpression()
+            try expectOp(")", hint: "a '(' is not closed")
+            return inner
+        case .end:
+            throw ExpressionError(column: col, message: "expression ends too early")
+        default:
+            throw ExpressionError(column: col, message: "unexpected '\(currentText)'")
+        }
+    }
+
+    func requireBool(_ n: Node<Input>, _ col: Int, _ op: String) throws(ExpressionError) {
+        if n.type != .bool && n.type != .any {
+            throw ExpressionError(column: col, message: "'\(op)' needs conditions on both sides, found a \(n.type.rawValue)")
+        }
+    }
+}
+
+/// Equality with SQL-like nulls: comparing with a missing value is unknown (`nil`).
+private func equal(_ a: Value, _ b: Value) -> Bool? {
+    if case .null = a { if case .null = b { return true }; return nil }
+    if case .null = b { return nil }
+    return a == b
+}
+
+private func order(_ a: Value, _ b: Value) -> Int? {
+    switch (a, b) {
+    case (.decimal(let x), .decimal(let y)): return x < y ? -1 : x == y ? 0 : 1
+    case (.string(let x), .string(let y)): return x < y ? -1 : x == y ? 0 : 1
+    default: return nil
+    }
+}

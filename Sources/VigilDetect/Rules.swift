@@ -1,0 +1,303 @@
+import Foundation
+import VigilCore
+
+/// A rule as declared in a pipeline file, before compilation.
+public struct RuleDefinition: Sendable, Hashable {
+    public enum Kind: String, Sendable, Hashable, CaseIterable {
+        /// Fires on a single event that satisfies `where`.
+        case predicate
+        /// Fires when the events satisfying `where` for one `key` within `within` of event time
+        /// satisfy `having` (over `count`, `sum`, `min`, `max`, `avg` of their amounts).
+        case window
+    }
+
+    public var id: String
+    /// Bumped by the rule's author on every change; part of every alert id it produces.
+    public var version: Int
+    public var description: String?
+    public var kind: Kind
+    /// Condition on each event (the `where` key in YAML).
+    public var condition: String
+    /// Field naming who an alert is about. Default: `debtor.account`.
+    public var subject: String = "debtor.account"
+    /// Finding score in [0, 1]. Default: 1.
+    public var score: Double = 1
+    /// Window rules: the field that groups events. Default: the subject.
+    public var key: String?
+    /// Window rules: the event-time span.
+    public var within: Duration?
+    /// Window rules: condition on the window's aggregates.
+    public var having: String?
+
+    public init(id: String, version: Int, kind: Kind, condition: String) {
+        self.id = id
+        self.version = version
+        self.kind = kind
+        self.condition = condition
+    }
+}
+
+/// A rule that cannot be compiled: which rule, which of its keys, and what is wrong.
+public struct RuleError: Error, Sendable, Hashable, CustomStringConvertible {
+    public var ruleID: String
+    /// The rule's key the problem is in: `where`, `having`, `key`, `subject`, `within`, `score`.
+    public var key: String
+    public var message: String
+    /// 1-based column inside the key's text, when the problem is inside an expression.
+    public var column: Int?
+    public var hint: String?
+
+    public var description: String {
+        var s = "rule '\(ruleID)', \(key)"
+        if let column { s += " column \(column)" }
+        s += ": \(message)"
+        if let hint { s += " (hint: \(hint))" }
+        return s
+    }
+}
+
+/// Bounds on window state, so memory stays flat whatever the input.
+public struct WindowLimits: Sendable, Hashable {
+    /// Most events kept per key and rule; the oldest are dropped beyond it. Default: 10,000.
+    public var maxEventsPerKey: Int = 10_000
+    /// Most keys kept per rule (per worker); the stalest are dropped beyond it. Default: 1,000,000.
+    public var maxKeys: Int = 1_000_000
+
+    public init(maxEventsPerKey: Int = 10_000, maxKeys: Int = 1_000_000) {
+        self.maxEventsPerKey = maxEventsPerKey
+        self.maxKeys = maxKeys
+    }
+}
+
+/// An event that contributed to a match.
+public struct Contribution: Sendable, Hashable {
+    public var origin: EventOrigin
+    public var eventID: String
+    public var ts: EventTime
+
+    public init(origin: EventOrigin, eventID: String, ts: EventTime) {
+        self.origin = origin
+        self.eventID = eventID
+        self.ts = ts
+    }
+}
+
+/// A rule that fired: the finding and every event behind it.
+public struct RuleMatch: Sendable, Hashable {
+    public var finding: Alert.Finding
+    public var subject: Alert.Subject
+    /// Event time of the event that completed the match.
+    public var ts: EventTime
+    /// In event-time order.
+    public var contributions: [Contribution]
+}
+
+/// Rules compiled once; shared read-only by every worker.
+public struct CompiledRules: Sendable {
+    struct Rule: Sendable {
+        var definition: RuleDefinition
+        var condition: CompiledExpression<Transaction>
+        var subject: Schema<Transaction>.Field
+        var key: Schema<Transaction>.Field?
+        var within: Duration?
+        var having: CompiledExpression<WindowView>?
+    }
+    let rules: [Rule]
+
+    public var definitions: [RuleDefinition] { rules.map(\.definition) }
+
+    /// Compiles every rule, checking expressions, field names and types.
+    /// - Throws: ``RuleError`` for the first rule that does not compile.
+    public init(_ definitions: [RuleDefinition]) throws(RuleError) {
+        var seen = Set<String>()
+        var compiled: [Rule] = []
+        for d in definitions {
+            guard seen.insert(d.id).inserted else {
+                throw RuleError(ruleID: d.id, key: "id", message: "another rule has the same id")
+            }
+            guard (0...1).contains(d.score) else {
+                throw RuleError(ruleID: d.id, key: "score", message: "\(d.score) is outside [0, 1]")
+            }
+            let schema = Schema<Transaction>.transaction
+            let condition: CompiledExpression<Transaction>
+            do { condition = try ExpressionCompiler.compile(d.condition, schema: schema) } catch {
+                throw RuleError(ruleID: d.id, key: "where", message: error.message, column: error.column, hint: error.hint)
+            }
+            guard let subject = schema.fields[d.subject], subject.type == .string else {
+                throw RuleError(ruleID: d.id, key: "subject", message: "'\(d.subject)' is not a text field of a transaction",
+                                hint: "e.g. debtor.account or creditor.account")
+            }
+            var rule = Rule(definition: d, condition: condition, subject: subject)
+            switch d.kind {
+            case .predicate:
+                for (name, present) in [("key", d.key != nil), ("within", d.within != nil), ("having", d.having != nil)] where present {
+                    throw RuleError(ruleID: d.id, key: name, message: "only window rules take '\(name)'", hint: "set kind: window")
+                }
+            case .window:
+                let keyName = d.key ?? d.subject
+                guard let key = schema.fields[keyName], key.type == .string else {
+                    throw RuleError(ruleID: d.id, key: "key", message: "'\(keyName)' is not a text field of a transaction")
+                }
+                guard let within = d.within, within > .zero else {
+                    throw RuleError(ruleID: d.id, key: "within", message: "a window rule needs a positive 'within', e.g. 24h")
+                }
+                guard let havingText = d.having else {
+                    throw RuleError(ruleID: d.id, key: "having", message: "a window rule needs 'having', e.g. 'count >= 3'")
+                }
+                rule.key = key
+                rule.within = within
+                do { rule.having = try ExpressionCompiler.compile(havingText, schema: WindowView.schema) } catch {
+                    throw RuleError(ruleID: d.id, key: "having", message: error.message, column: error.column, hint: error.hint)
+                }
+            }
+            compiled.append(rule)
+        }
+        self.rules = compiled
+    }
+}
+
+/// The aggregates a window rule's `having` can use, over the amounts in the window.
+public struct WindowView {
+    let entries: ArraySlice<WindowEntry>
+    let sum: Decimal
+
+    static let schema = Schema<WindowView>(name: "window aggregates", fields: [
+        "count": .init(type: .decimal) { .decimal(Decimal($0.entries.count)) },
+        "sum": .init(type: .decimal) { .decimal($0.sum) },
+        "min": .init(type: .decimal) { v in v.entries.map(\.amount).min().map(Value.decimal) ?? .null },
+        "max": .init(type: .decimal) { v in v.entries.map(\.amount).max().map(Value.decimal) ?? .null },
+        "avg": .init(type: .decimal) { v in v.entries.isEmpty ? .null : .decimal(v.sum / Decimal(v.entries.count)) },
+    ])
+}
+
+struct WindowEntry: Sendable {
+    var amount: Decimal
+    var contribution: Contribution
+    var ts: EventTime { contribution.ts }
+}
+
+/// Counters a detector keeps about its own state, for metrics.
+public struct DetectorStats: Sendable, Hashable {
+    /// Window entries held now, over all rules and keys.
+    public var windowEntries = 0
+    /// Keys held now, over all window rules.
+    public var windowKeys = 0
+    /// Entries dropped because a key reached ``WindowLimits/maxEventsPerKey``.
+    public var droppedByEventCap = 0
+    /// Keys dropped because a rule reached ``WindowLimits/maxKeys``.
+    public var droppedByKeyCap = 0
+}
+
+/// Evaluates compiled rules over a stream of transactions, holding window state.
+///
+/// One detector per worker: it is not thread-safe and needs none, because every event of a key
+/// goes to the same worker. Time is the events' own; the wall clock is never read, so the same
+/// input sequence always gives the same matches.
+public final class Detector {
+    private let rules: CompiledRules
+    private let limits: WindowLimits
+    /// Per window rule (same index as `rules.rules`): key → entries in event-time order.
+    private var windows: [[String: [WindowEntry]]]
+    /// Highest event time seen; drives eviction of idle keys.
+    private var watermark = EventTime(microseconds: .min)
+    private var sinceSweep = 0
+    public private(set) var stats = DetectorStats()
+
+    public init(rules: CompiledRules, limits: WindowLimits = WindowLimits()) {
+        self.rules = rules
+        self.limits = limits
+        self.windows = Array(repeating: [:], count: rules.rules.count)
+    }
+
+    /// Evaluates every rule on one event, in rule order.
+    public func process(_ tx: Transaction, origin: EventOrigin) -> [RuleMatch] {
+        if tx.ts > watermark { watermark = tx.ts }
+        var matches: [RuleMatch] = []
+        let contribution = Contribution(origin: origin, eventID: tx.id, ts: tx.ts)
+        for (index, rule) in rules.rules.enumerated() where rule.condition.test(tx) {
+            guard case .string(let subject) = rule.subject.read(tx) else { continue }
+            let def = rule.definition
+            switch def.kind {
+            case .predicate:
+                let finding = Alert.Finding(kind: .rule, id: def.id, version: def.version, score: def.score,
+                                            explanation: "matched \(def.condition)")
+                matches.append(RuleMatch(finding: finding, subject: Alert.Subject(field: def.subject, value: subject),
+                                         ts: tx.ts, contributions: [contribution]))
+            case .window:
+                if let m = window(index, rule, tx, contribution, subject) { matches.append(m) }
+            }
+        }
+        sinceSweep += 1
+        if sinceSweep >= 4096 { sweep() }
+        return matches
+    }
+
+    private func window(_ index: Int, _ rule: CompiledRules.Rule, _ tx: Transaction, _ contribution: Contribution,
+                        _ subject: String) -> RuleMatch? {
+        guard case .string(let key) = rule.key!.read(tx), let within = rule.within else { return nil }
+        var entries = windows[index].removeValue(forKey: key) ?? []
+        let before = entries.count
+        // Keep event-time order even when an event arrives late.
+        let entry = WindowEntry(amount: tx.amount, contribution: contribution)
+        if let last = entries.last, last.ts > tx.ts {
+            let at = entries.firstIndex { $0.ts > tx.ts } ?? entries.endIndex
+            entries.insert(entry, at: at)
+        } else {
+            entries.append(entry)
+        }
+        let cutoff = entries.last!.ts - within
+        let firstInside = entries.firstIndex { $0.ts >= cutoff } ?? entries.endIndex
+        if firstInside > 0 { entries.removeFirst(firstInside) }
+        if entries.count > limits.maxEventsPerKey {
+            stats.droppedByEventCap += entries.count - limits.maxEventsPerKey
+            entries.removeFirst(entries.count - limits.maxEventsPerKey)
+        }
+        let sum = entries.reduce(Decimal.zero) { $0 + $1.amount }
+        let view = WindowView(entries: entries[...], sum: sum)
+        let def = rule.definition
+        if rule.having!.test(view) {
+            stats.windowEntries -= before
+            // The events that fired are consumed: the next match needs new events
+            // (no alert per extra event on an already-flagged window).
+            let keyField = def.key ?? def.subject
+            let explanation = "\(entries.count) transactions with \(def.condition) for \(keyField) \(key) within "
+                + "\(DurationText.format(within)) (sum \(DecimalText.format(sum)) \(tx.currency)): \(def.having!)"
+            let finding = Alert.Finding(kind: .rule, id: def.id, version: def.version, score: def.score, explanation: explanation)
+            if before > 0 { stats.windowKeys -= 1 }
+            return RuleMatch(finding: finding, subject: Alert.Subject(field: def.subject, value: subject), ts: tx.ts,
+                             contributions: entries.map(\.contribution))
+        }
+        if before == 0 { stats.windowKeys += 1 }
+        stats.windowEntries += entries.count - before
+        windows[index][key] = entries
+        if windows[index].count > limits.maxKeys { dropStalestKeys(index) }
+        return nil
+    }
+
+    /// Drops keys whose newest event is older than the watermark minus the rule's span: no new
+    /// in-order event can join them any more.
+    private func sweep() {
+        sinceSweep = 0
+        for (index, rule) in rules.rules.enumerated() {
+            guard let within = rule.within else { continue }
+            let cutoff = watermark - within
+            let stale = windows[index].filter { $0.value.last!.ts < cutoff }
+            for (key, entries) in stale {
+                windows[index][key] = nil
+                stats.windowKeys -= 1
+                stats.windowEntries -= entries.count
+            }
+        }
+    }
+
+    private func dropStalestKeys(_ index: Int) {
+        let excess = windows[index].count - limits.maxKeys
+        let stalest = windows[index].sorted { ($0.value.last!.ts, $0.key) < ($1.value.last!.ts, $1.key) }.prefix(excess)
+        for (key, entries) in stalest {
+            windows[index][key] = nil
+            stats.windowKeys -= 1
+            stats.windowEntries -= entries.count
+            stats.droppedByKeyCap += 1
+        }
+    }
+}

@@ -1,0 +1,127 @@
+import Foundation
+import Testing
+@testable import VigilCore
+
+@Suite("Event time")
+struct EventTimeTests {
+    @Test("RFC 3339 forms parse to the same instant", arguments: [
+        "2024-03-01T09:30:00Z", "2024-03-01t09:30:00z", "2024-03-01 09:30:00Z", "2024-03-01T10:30:00+01:00",
+        "2024-03-01T04:00:00-05:30", "2024-03-01T09:30:00.000Z",
+    ])
+    func equivalentForms(text: String) throws {
+        let t = try #require(EventTime(rfc3339: text))
+        #expect(t.rfc3339 == "2024-03-01T09:30:00Z")
+    }
+
+    @Test("fractions, leap days and pre-1970 instants round-trip")
+    func roundTrip() throws {
+        #expect(EventTime(rfc3339: "2024-02-29T23:59:59.123Z")?.rfc3339 == "2024-02-29T23:59:59.123Z")
+        #expect(EventTime(rfc3339: "2024-02-29T23:59:59.123456Z")?.rfc3339 == "2024-02-29T23:59:59.123456Z")
+        #expect(EventTime(rfc3339: "1969-12-31T23:59:59Z")?.microseconds == -1_000_000)
+        #expect(EventTime(rfc3339: "1970-01-01T00:00:00Z")?.microseconds == 0)
+        #expect(EventTime(rfc3339: "2000-01-01T00:00:00Z")?.microseconds == 946_684_800_000_000)
+    }
+
+    @Test("invalid timestamps are rejected", arguments: [
+        "", "2024-03-01", "2024-13-01T00:00:00Z", "2023-02-29T00:00:00Z", "2024-03-01T24:00:00Z",
+        "2024-03-01T09:30:00", "2024-03-01T09:30:00+0100", "2024-03-01T09:30:00Zjunk", "2024-03-01T09:30:00.Z",
+    ])
+    func invalid(text: String) {
+        #expect(EventTime(rfc3339: text) == nil)
+    }
+}
+
+@Suite("Canonical transactions")
+struct TransactionDecodingTests {
+    let valid = #"{"id":"tx-1","ts":"2024-03-01T09:30:00Z","amount":"9500.10","currency":"USD","channel":"cash","#
+        + #""debtor":{"account":"ACC-1","name":"A","country":"US"},"creditor":{"account":"ACC-2"}}"#
+
+    @Test("decodes a canonical transaction with an exact decimal amount")
+    func decodes() throws {
+        let tx = try CanonicalDecoder.transaction(from: Array(valid.utf8))
+        #expect(tx.amount == Decimal(string: "9500.10")!)
+        #expect(tx.debtor.account == "ACC-1")
+        #expect(tx.ts.rfc3339 == "2024-03-01T09:30:00Z")
+    }
+
+    @Test("a JSON number amount is read exactly, not through a binary float")
+    func numberAmount() throws {
+        let json = valid.replacingOccurrences(of: #""9500.10""#, with: "0.1")
+        let tx = try CanonicalDecoder.transaction(from: Array(json.utf8))
+        #expect(tx.amount == Decimal(string: "0.1")!)
+        #expect(tx.amount * 3 == Decimal(string: "0.3")!)
+    }
+
+    @Test("encoding and decoding give back the same transaction")
+    func roundTrip() throws {
+        let tx = try CanonicalDecoder.transaction(from: Array(valid.utf8))
+        let bytes = try CanonicalJSON.encode(tx)
+        #expect(try CanonicalDecoder.transaction(from: bytes) == tx)
+        #expect(String(decoding: bytes, as: UTF8.self).contains(#""amount":"9500.1""#))
+    }
+
+    @Test("errors name the field and say what was expected", arguments: [
+        (#"{"id":"x"}"#, "field 'ts': required field is missing"),
+        ("not json", "not valid JSON"),
+        (#"{"id":"t","ts":"yesterday","amount":"1","currency":"USD","debtor":{"account":"a"},"creditor":{"account":"b"}}"#,
+         "field 'ts': 'yesterday' is not an RFC 3339 timestamp"),
+        (#"{"id":"t","ts":"2024-01-01T00:00:00Z","amount":"1e5","currency":"USD","debtor":{"account":"a"},"creditor":{"account":"b"}}"#,
+         "field 'amount': '1e5' is not a decimal amount"),
+        (#"{"id":"t","ts":"2024-01-01T00:00:00Z","amount":"1","currency":"usd","debtor":{"account":"a"},"creditor":{"account":"b"}}"#,
+         "field 'currency': 'usd' is not an ISO 4217 code (three capital letters)"),
+        (#"{"id":"t","ts":"2024-01-01T00:00:00Z","amount":"1","currency":"USD","debtor":{"name":"a"},"creditor":{"account":"b"}}"#,
+         "field 'debtor.account': required field is missing"),
+        (#"{"id":"t","ts":"2024-01-01T00:00:00Z","amount":"1","currency":"USD","channel":"teleport","debtor":{"account":"a"},"creditor":{"account":"b"}}"#,
+         "field 'channel': 'teleport' is not one of ach, card, cash, cheque, crypto, mobile, other, wire"),
+        (#"{"id":"t","ts":"2024-01-01T00:00:00Z","amount":true,"currency":"USD","debtor":{"account":"a"},"creditor":{"account":"b"}}"#,
+         "field 'amount': expected a number"),
+    ])
+    func errors(json: String, message: String) {
+        let error = #expect(throws: EventDecodingError.self) { try CanonicalDecoder.transaction(from: Array(json.utf8)) }
+        #expect(error?.description == message)
+    }
+}
+
+@Suite("Alerts")
+struct AlertTests {
+    let pipeline = Alert.PipelineRef(name: "p", version: "1.0.0")
+    let finding = Alert.Finding(kind: .rule, id: "r", version: 1, score: 1, explanation: "x")
+
+    @Test("ids are deterministic, independent of event order, and change with any input")
+    func deterministicIDs() {
+        let a = Alert.deterministicID(pipeline: pipeline, findings: [finding], eventIDs: ["e1", "e2"])
+        #expect(a == Alert.deterministicID(pipeline: pipeline, findings: [finding], eventIDs: ["e2", "e1"]))
+        #expect(a.hasPrefix("al-") && a.count == 35)
+        #expect(a != Alert.deterministicID(pipeline: pipeline, findings: [finding], eventIDs: ["e1", "e3"]))
+        #expect(a != Alert.deterministicID(pipeline: .init(name: "p", version: "1.0.1"), findings: [finding], eventIDs: ["e1", "e2"]))
+        var f2 = finding
+        f2.version = 2
+        #expect(a != Alert.deterministicID(pipeline: pipeline, findings: [f2], eventIDs: ["e1", "e2"]))
+    }
+
+    @Test("canonical JSON is byte-stable with sorted keys")
+    func canonical() throws {
+        let alert = Alert(id: "al-1", ts: EventTime(seconds: 0), pipeline: pipeline, findings: [finding], score: 1,
+                          subject: .init(field: "debtor.account", value: "A/1"), evidence: [], tlp: "TLP:AMBER",
+                          purpose: "aml-investigation", consent: "prior-consent", partner: "local")
+        let one = try CanonicalJSON.encode(alert)
+        #expect(one == (try CanonicalJSON.encode(alert)))
+        let text = String(decoding: one, as: UTF8.self)
+        #expect(text.hasPrefix(#"{"consent":"prior-consent","evidence":[],"findings":"#))
+        #expect(text.contains(#""value":"A/1""#))
+        #expect(try JSONDecoder().decode(Alert.self, from: Data(one)) == alert)
+    }
+}
+
+@Suite("Durations in pipeline files")
+struct DurationTextTests {
+    @Test func parsing() {
+        #expect(DurationText.parse("24h") == .seconds(86_400))
+        #expect(DurationText.parse("1h30m") == .seconds(5_400))
+        #expect(DurationText.parse("500ms") == .milliseconds(500))
+        #expect(DurationText.parse("7d") == .seconds(604_800))
+        for bad in ["", "h", "24", "24x", "-1h", "1.5h", "24 h"] { #expect(DurationText.parse(bad) == nil, "\(bad)") }
+        #expect(DurationText.format(.seconds(5_400)) == "1h30m")
+        #expect(DurationText.format(.seconds(86_400)) == "1d")
+    }
+}

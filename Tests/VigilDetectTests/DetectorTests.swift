@@ -1,0 +1,115 @@
+import Foundation
+import Testing
+import VigilCore
+@testable import VigilDetect
+
+@Suite("Detector: predicate and window rules over event time")
+struct DetectorTests {
+    static func structuring() -> RuleDefinition {
+        var r = RuleDefinition(id: "structuring", version: 2, kind: .window,
+                               condition: #"channel == "cash" and 8000 <= amount < 10000"#)
+        r.within = .seconds(86_400)
+        r.having = "count >= 3"
+        return r
+    }
+
+    static func largeCash() -> RuleDefinition {
+        RuleDefinition(id: "large-cash", version: 1, kind: .predicate,
+                       condition: #"amount >= 10000 and currency == "USD" and channel == "cash""#)
+    }
+
+    func run(_ rules: [RuleDefinition], _ txs: [Transaction], limits: WindowLimits = .init()) throws -> [RuleMatch] {
+        let detector = Detector(rules: try CompiledRules(rules), limits: limits)
+        return txs.enumerated().flatMap { i, t in
+            detector.process(t, origin: EventOrigin(topic: "fin.transactions", partition: 0, offset: Int64(i)))
+        }
+    }
+
+    @Test("a predicate fires on each matching event, with its evidence")
+    func predicate() throws {
+        let m = try run([Self.largeCash()], [
+            tx("a", "2024-01-01T00:00:00Z", "10000"), tx("b", "2024-01-01T00:00:00Z", "9999.99"),
+            tx("c", "2024-01-01T00:00:00Z", "50000", channel: "wire"), tx("d", "2024-01-01T00:00:00Z", "12000", currency: "EUR"),
+        ])
+        #expect(m.count == 1)
+        #expect(m[0].contributions.map(\.eventID) == ["a"])
+        #expect(m[0].finding.id == "large-cash" && m[0].subject.value == "ACC-1")
+    }
+
+    @Test("three structured deposits within 24 h fire once, with all three as evidence")
+    func structuringFires() throws {
+        let m = try run([Self.structuring()], [
+            tx("a", "2024-01-01T08:00:00Z", "9000"), tx("b", "2024-01-01T12:00:00Z", "9500"),
+            tx("x", "2024-01-01T13:00:00Z", "9500", debtor: "OTHER"), tx("c", "2024-01-02T07:59:00Z", "8000"),
+            tx("d", "2024-01-02T09:00:00Z", "9100"),
+        ])
+        #expect(m.count == 1)
+        #expect(m[0].contributions.map(\.eventID) == ["a", "b", "c"])
+        #expect(m[0].contributions.map(\.origin.offset) == [0, 1, 3])
+        #expect(m[0].ts == EventTime(rfc3339: "2024-01-02T07:59:00Z"))
+        #expect(m[0].finding.explanation.contains("3 transactions"))
+        #expect(m[0].finding.explanation.contains("sum 26500"))
+    }
+
+    @Test("near misses do not fire: outside 24 h, at the threshold, other channel")
+    func nearMisses() throws {
+        let m = try run([Self.structuring()], [
+            tx("a", "2024-01-01T08:00:00Z", "9000"), tx("b", "2024-01-01T12:00:00Z", "9500"),
+            tx("c", "2024-01-02T08:00:01Z", "9000"),  // a is 24h01s older: out of the window
+            tx("d", "2024-01-03T00:00:00Z", "10000"),  // not below the threshold
+            tx("e", "2024-01-03T00:00:01Z", "9999", channel: "wire"),
+        ])
+        #expect(m.isEmpty)
+    }
+
+    @Test("a late event is placed in event-time order and counts")
+    func lateEvent() throws {
+        let m = try run([Self.structuring()], [
+            tx("a", "2024-01-01T08:00:00Z", "9000"), tx("c", "2024-01-01T20:00:00Z", "9000"),
+            tx("b", "2024-01-01T10:00:00Z", "9000"),
+        ])
+        #expect(m.count == 1)
+        #expect(m[0].contributions.map(\.eventID) == ["a", "b", "c"])
+    }
+
+    @Test("the per-key cap bounds state and is counted")
+    func caps() throws {
+        var r = Self.structuring()
+        r.having = "count >= 100"
+        let detector = Detector(rules: try CompiledRules([r]), limits: WindowLimits(maxEventsPerKey: 5, maxKeys: 2))
+        for i in 0..<20 {
+            _ = detector.process(tx("e\(i)", "2024-01-01T00:00:\(String(format: "%02d", i))Z", "9000", debtor: "K\(i % 4)"),
+                                 origin: EventOrigin(topic: "t", partition: 0, offset: Int64(i)))
+        }
+        #expect(detector.stats.windowKeys <= 2)
+        #expect(detector.stats.windowEntries <= 10)
+        #expect(detector.stats.droppedByKeyCap > 0)
+    }
+
+    @Test("the same input gives the same matches, run after run")
+    func deterministic() throws {
+        let input = (0..<300).map { i in
+            tx("e\(i)", "2024-01-0\(1 + i / 100)T\(String(format: "%02d", (i / 4) % 24)):00:00Z", i % 5 == 0 ? "12000" : "9100",
+               debtor: "K\(i % 7)")
+        }
+        let a = try run([Self.structuring(), Self.largeCash()], input)
+        let b = try run([Self.structuring(), Self.largeCash()], input)
+        #expect(!a.isEmpty)
+        #expect(a == b)
+    }
+
+    @Test("rule definitions are checked when compiled")
+    func ruleErrors() {
+        var noWithin = Self.structuring()
+        noWithin.within = nil
+        #expect(throws: RuleError(ruleID: "structuring", key: "within", message: "a window rule needs a positive 'within', e.g. 24h")) {
+            try CompiledRules([noWithin])
+        }
+        var badHaving = Self.structuring()
+        badHaving.having = "total > 5"
+        let e = #expect(throws: RuleError.self) { try CompiledRules([badHaving]) }
+        #expect(e?.key == "having" && e?.column == 1)
+        #expect(e?.hint?.contains("count") == true)
+        #expect(throws: RuleError.self) { try CompiledRules([Self.largeCash(), Self.largeCash()]) }
+    }
+}

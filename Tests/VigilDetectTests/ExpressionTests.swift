@@ -1,0 +1,56 @@
+import Foundation
+import Testing
+import VigilCore
+@testable import VigilDetect
+
+func tx(_ id: String, _ ts: String, _ amount: String, channel: String? = "cash", currency: String = "USD",
+        debtor: String = "ACC-1", creditor: String = "ACC-9") -> Transaction {
+    Transaction(id: id, ts: EventTime(rfc3339: ts)!, amount: Decimal(string: amount)!, currency: currency, channel: channel,
+                debtor: Party(account: debtor, country: "US"), creditor: Party(account: creditor))
+}
+
+@Suite("Rule expressions")
+struct ExpressionTests {
+    func holds(_ source: String, _ t: Transaction) throws -> Bool {
+        try ExpressionCompiler.compile(source, schema: .transaction).test(t)
+    }
+
+    @Test("comparisons, chains, boolean logic, membership and arithmetic")
+    func evaluation() throws {
+        let t = tx("a", "2024-01-01T00:00:00Z", "9500.50")
+        #expect(try holds(#"amount >= 9000 and channel == "cash""#, t))
+        #expect(try holds(#"8000 <= amount < 10000"#, t))
+        #expect(try !holds(#"8000 <= amount < 9500.50"#, t))
+        #expect(try holds(#"currency in ["USD", "EUR"] and not (channel == 'wire')"#, t))
+        #expect(try holds(#"channel not in ["wire"]"#, t))
+        #expect(try holds(#"amount * 2 - 1 == 19000"#, t))
+        #expect(try holds(#"amount > 1_000 or debtor.account == "x""#, t))
+        #expect(try holds(#"debtor.country == "US" and creditor.country == null"#, t))
+        #expect(try holds("-amount < 0", t))
+    }
+
+    @Test("a missing field makes a comparison false, never an error")
+    func missingField() throws {
+        let t = tx("a", "2024-01-01T00:00:00Z", "10", channel: nil)
+        #expect(try !holds(#"channel == "cash""#, t))
+        #expect(try !holds(#"channel != "cash""#, t))
+        #expect(try !holds(#"channel in ["cash"]"#, t))
+        #expect(try holds(#"channel == null"#, t))
+    }
+
+    @Test("compile errors give the column and a hint", arguments: [
+        (#"amount >= "10000""#, 8, "cannot compare a number with a string"),
+        (#"amount = 5"#, 8, "'=' is not an operator"),
+        (#"amout > 5"#, 1, "unknown field 'amout' in transaction"),
+        (#"amount > 5 channel == "x""#, 12, "unexpected 'channel'"),
+        (#"(amount > 5"#, 12, "expected ')', found end of expression"),
+        (#"amount"#, 1, "expression is a number, expected a bool"),
+        (#"channel == "cash"#, 12, "string is not closed"),
+        (#"amount > 5 && channel == "x""#, 12, "'&' is not an operator"),
+    ])
+    func errors(source: String, column: Int, message: String) {
+        let error = #expect(throws: ExpressionError.self) { try ExpressionCompiler.compile(source, schema: .transaction) }
+        #expect(error?.column == column)
+        #expect(error?.message == message)
+    }
+}
