@@ -9,6 +9,11 @@ public struct ConsumerBatch: Sendable {
     /// partitions may belong to another consumer now, and will be redelivered from the last commit.
     public var generation: Int
     public var messages: [ConsumedMessage]
+
+    public init(generation: Int, messages: [ConsumedMessage]) {
+        self.generation = generation
+        self.messages = messages
+    }
 }
 
 /// A change of the partitions this consumer owns, reported on the poll thread.

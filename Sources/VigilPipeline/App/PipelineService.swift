@@ -1,0 +1,84 @@
+import Logging
+import ServiceLifecycle
+import VigilCore
+import VigilKafka
+
+/// A pipeline reading from and publishing to Kafka, as a long-running ``Service``.
+///
+/// On graceful shutdown (SIGINT/SIGTERM through a `ServiceGroup`) it stops fetching, finishes
+/// in-flight work, waits for every acknowledgement, commits offsets, leaves the group and flushes
+/// the producer — in that order, so nothing acknowledged is read twice and nothing unacknowledged
+/// is committed.
+public final class PipelineService: Service {
+    public let runner: PipelineRunner
+    public let source: KafkaSource
+    public let sink: KafkaSink
+    private let logger: Logger
+
+    /// Creates the consumer (joining `config.kafka.group`) and the producer.
+    public init(pipeline: PipelineDefinition, config: VigilConfig, bootstrap: String, logger: Logger,
+                stopAfter: Int? = nil, onAlert: (@Sendable (Alert) -> Void)? = nil) throws(KafkaError) {
+        let topics = pipeline.topics(from: config)
+        let client = config.clientConfig(bootstrap: bootstrap)
+        var consumerConfig = KafkaConsumerConfig(client: client, groupID: config.kafka.group, topics: [topics.transactions])
+        consumerConfig.commitIntervalMilliseconds = max(1, Int(config.kafka.commitInterval.microseconds / 1000))
+        consumerConfig.sessionTimeoutMilliseconds = max(1, Int(config.kafka.sessionTimeout.microseconds / 1000))
+        let source = try KafkaSource(config: consumerConfig, logger: logger)
+        let sink: KafkaSink
+        do { sink = try KafkaSink(config: KafkaProducerConfig(client: client), logger: logger) } catch {
+            source.close()
+            throw error
+        }
+        var options = PipelineRunner.Options(workers: config.runtime.workers, limits: config.runtime.limits, stopAfter: stopAfter)
+        self.source = source
+        self.sink = sink
+        self.logger = logger
+        self.runner = PipelineRunner(pipeline: pipeline, topics: topics, options: options, source: source, sink: sink,
+                                     logger: logger, onAlert: onAlert)
+    }
+
+    public func run() async throws {
+        do {
+            try await withGracefulShutdownHandler {
+                try await runner.run()
+            } onGracefulShutdown: { [runner, logger] in
+                logger.info("shutting down: finishing in-flight work")
+                runner.stop()
+            }
+        } catch {
+            close()
+            throw error
+        }
+        close()
+    }
+
+    /// Commits and leaves the group, then flushes and closes the producer. Idempotent.
+    public func close() {
+        source.close()
+        sink.close()
+    }
+}
+
+/// Topic creation for a pipeline: on the embedded broker directly, on a real cluster through the
+/// Admin API (only for topics that are missing).
+public enum TopicSetup {
+    public static func specs(_ topics: VigilConfig.Topics, config: VigilConfig) -> [TopicSpec] {
+        topics.all.map { TopicSpec(name: $0, partitions: config.kafka.partitions, replicationFactor: config.kafka.replicationFactor) }
+    }
+
+    public static func create(_ specs: [TopicSpec], on broker: EmbeddedBroker) throws(KafkaError) {
+        for spec in specs { try broker.createTopic(spec) }
+    }
+
+    /// Creates missing topics; a cluster that refuses (no CreateTopics support, no permission)
+    /// gets a warning, not a failure, since its operator may create topics another way.
+    public static func ensure(_ specs: [TopicSpec], config: VigilConfig, bootstrap: String, logger: Logger) {
+        let admin = KafkaAdmin(config: config.clientConfig(bootstrap: bootstrap), logger: logger)
+        do {
+            let created = try admin.ensureTopics(specs, timeout: .seconds(15))
+            if !created.isEmpty { logger.info("created topics", metadata: ["topics": "\(created.joined(separator: ","))"]) }
+        } catch {
+            logger.warning("could not check or create topics; continuing", metadata: ["error": "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,145 @@
+import Foundation
+import VigilCore
+import VigilDetect
+
+/// A pipeline file (`pipelines/*.yaml`): what to detect and how to label what it publishes.
+public struct PipelineDefinition: Sendable {
+    /// The TLP 2.0 labels.
+    public static let tlpLabels = ["TLP:RED", "TLP:AMBER+STRICT", "TLP:AMBER", "TLP:GREEN", "TLP:CLEAR"]
+
+    /// Handling of the alerts this pipeline publishes.
+    public struct Output: Sendable, Hashable {
+        /// The recipient named on each alert. Default: `local` (this unit itself).
+        public var partner: String = "local"
+        /// TLP 2.0 label. Default: `TLP:AMBER`.
+        public var tlp: String = "TLP:AMBER"
+        /// What recipients may use alerts for. Default: `aml-investigation`.
+        public var purpose: String = "aml-investigation"
+        /// Onward dissemination. Default: `prior-consent` (Egmont principle).
+        public var consent: String = "prior-consent"
+    }
+
+    /// Topic names a pipeline may set, overriding the configuration's.
+    public struct TopicOverrides: Sendable, Hashable {
+        public var transactions: String?
+        public var deadLetter: String?
+        public var alerts: String?
+    }
+
+    public var name: String
+    public var version: String
+    public var description: String?
+    public var output = Output()
+    public var topics = TopicOverrides()
+    public var rules: CompiledRules
+    public var file: String
+
+    public var ref: Alert.PipelineRef { Alert.PipelineRef(name: name, version: version) }
+
+    /// Reads and compiles a pipeline file. Every error names the file, line and column.
+    public static func load(file: String) throws(ConfigError) -> PipelineDefinition {
+        let text: String
+        do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
+            throw ConfigError(file: file, message: "cannot read the pipeline file: \(error.localizedDescription)")
+        }
+        return try parse(text, file: file)
+    }
+
+    /// Parses and compiles pipeline text.
+    public static func parse(_ text: String, file: String) throws(ConfigError) -> PipelineDefinition {
+        let root = try YAMLValue.parse(text, file: file)
+        let top = try root.mapping(allowed: ["pipeline", "output", "topics", "rules"])
+        guard let header = top["pipeline"] else {
+            throw root.error("missing 'pipeline' section", hint: "start with pipeline: { name: ..., version: ... }")
+        }
+        let h = try header.mapping(allowed: ["name", "version", "description"])
+        guard let nameNode = h["name"] else { throw header.error("'pipeline' needs a 'name'") }
+        guard let versionNode = h["version"] else { throw header.error("'pipeline' needs a 'version'", hint: "e.g. version: 1.0.0") }
+        let name = try nameNode.string()
+        guard !name.isEmpty, name.unicodeScalars.allSatisfy({ $0.isASCII && !$0.properties.isWhitespace }) else {
+            throw nameNode.error("pipeline name must be non-empty ASCII without spaces")
+        }
+
+        var output = Output()
+        if let o = try top["output"]?.mapping(allowed: ["partner", "tlp", "purpose", "consent"]) {
+            if let v = o["partner"] { output.partner = try v.string() }
+            if let v = o["tlp"] {
+                output.tlp = try v.string()
+                guard tlpLabels.contains(output.tlp) else {
+                    throw v.error("'\(output.tlp)' is not a TLP 2.0 label", hint: tlpLabels.joined(separator: ", "))
+                }
+            }
+            if let v = o["purpose"] { output.purpose = try v.string() }
+            if let v = o["consent"] { output.consent = try v.string() }
+        }
+
+        var topics = TopicOverrides()
+        if let t = try top["topics"]?.mapping(allowed: ["transactions", "dead-letter", "alerts"]) {
+            if let v = t["transactions"] { topics.transactions = try VigilConfig.topicName(v) }
+            if let v = t["dead-letter"] { topics.deadLetter = try VigilConfig.topicName(v) }
+            if let v = t["alerts"] { topics.alerts = try VigilConfig.topicName(v) }
+        }
+
+        guard let rulesNode = top["rules"] else {
+            throw root.error("missing 'rules' section", hint: "a pipeline needs at least one rule")
+        }
+        let ruleNodes = try rulesNode.sequence()
+        guard !ruleNodes.isEmpty else { throw rulesNode.error("'rules' is empty") }
+        var definitions: [RuleDefinition] = []
+        var nodesByID: [String: [String: YAMLValue]] = [:]
+        for r in ruleNodes {
+            let m = try r.mapping(allowed: ["id", "version", "kind", "description", "where", "subject", "score", "key", "within", "having"])
+            guard let id = try m["id"]?.string() else { throw r.error("a rule needs an 'id'") }
+            guard let versionNode = m["version"] else { throw r.error("rule '\(id)' needs a 'version' (a whole number)") }
+            let version = try versionNode.int(in: 1...1_000_000)
+            guard let kindNode = m["kind"] else {
+                throw r.error("rule '\(id)' needs a 'kind'", hint: RuleDefinition.Kind.allCases.map(\.rawValue).joined(separator: " or "))
+            }
+            let kindText = try kindNode.string()
+            guard let kind = RuleDefinition.Kind(rawValue: kindText) else {
+                throw kindNode.error("unknown rule kind '\(kindText)'", hint: RuleDefinition.Kind.allCases.map(\.rawValue).joined(separator: " or "))
+            }
+            guard let condition = try m["where"]?.string() else { throw r.error("rule '\(id)' needs a 'where' condition") }
+            var d = RuleDefinition(id: id, version: version, kind: kind, condition: condition)
+            d.description = try m["description"]?.string()
+            if let v = m["subject"] { d.subject = try v.string() }
+            if let v = m["score"] { d.score = try v.double(in: 0...1) }
+            if let v = m["key"] { d.key = try v.string() }
+            if let v = m["within"] { d.within = try v.duration() }
+            if let v = m["having"] { d.having = try v.string() }
+            definitions.append(d)
+            nodesByID[id] = m
+        }
+        let rules: CompiledRules
+        do { rules = try CompiledRules(definitions) } catch {
+            // Point at the offending key (and column inside an expression) in the file.
+            let node = nodesByID[error.ruleID]?[error.key] ?? nodesByID[error.ruleID]?["id"] ?? rulesNode
+            let (line, column) = error.column.map { node.position(ofColumn: $0) } ?? (node.node.mark?.line, node.node.mark?.column)
+            var message = "rule '\(error.ruleID)', \(error.key): \(error.message)"
+            if column == nil, let c = error.column { message += " (at column \(c) of the expression)" }
+            throw ConfigError(file: file, line: line, column: column, message: message, hint: error.hint)
+        }
+
+        var p = PipelineDefinition(name: name, version: try versionNode.string(), rules: rules, file: file)
+        p.description = try h["description"]?.string()
+        p.output = output
+        p.topics = topics
+        return p
+    }
+
+    init(name: String, version: String, rules: CompiledRules, file: String) {
+        self.name = name
+        self.version = version
+        self.rules = rules
+        self.file = file
+    }
+
+    /// The topics in effect: the pipeline's own, else the configuration's.
+    public func topics(from config: VigilConfig) -> VigilConfig.Topics {
+        var t = config.topics
+        if let v = topics.transactions { t.transactions = v }
+        if let v = topics.deadLetter { t.deadLetter = v }
+        if let v = topics.alerts { t.alerts = v }
+        return t
+    }
+}

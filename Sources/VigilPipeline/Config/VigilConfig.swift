@@ -1,0 +1,196 @@
+import Foundation
+import VigilDetect
+import VigilKafka
+
+/// The runtime configuration (`config/*.yaml`): where Kafka is, which topics, how many workers.
+/// Every key has a default (documented here and in `config/default.yaml`), and the operational
+/// ones can be overridden by `VIGIL_*` environment variables, which win over the file.
+public struct VigilConfig: Sendable, Equatable {
+    public struct Kafka: Sendable, Equatable {
+        /// `bootstrap.servers`. Default: empty, meaning the embedded broker (or the address a
+        /// running `vigil broker` wrote to ``Embedded/bootstrapFile``). Env: `VIGIL_BROKERS`.
+        public var brokers: String = ""
+        /// Env: `VIGIL_CLIENT_ID`. Default: `vigil`.
+        public var clientID: String = "vigil"
+        /// Consumer group; instances with the same group share the partitions. Env: `VIGIL_GROUP`.
+        /// Default: `vigil`.
+        public var group: String = "vigil"
+        /// Partitions of the topics Vigil creates. Env: `VIGIL_PARTITIONS`. Default: 8.
+        public var partitions: Int = 8
+        /// Replication factor of the topics Vigil creates. Default: 1.
+        public var replicationFactor: Int = 1
+        /// How often stored offsets are committed. Default: 1s.
+        public var commitInterval: Duration = .seconds(1)
+        /// Consumer session timeout. Default: 10s.
+        public var sessionTimeout: Duration = .seconds(10)
+        /// Extra librdkafka properties (security.protocol, sasl.*, ssl.*, tuning), passed as-is.
+        /// Env: `VIGIL_KAFKA_<NAME>` with dots as underscores, e.g. `VIGIL_KAFKA_SASL_PASSWORD`.
+        public var properties: [String: String] = [:]
+    }
+
+    public struct Topics: Sendable, Equatable {
+        /// Input: canonical transactions. Env: `VIGIL_TOPIC_TRANSACTIONS`. Default: `fin.transactions`.
+        public var transactions: String = "fin.transactions"
+        /// Undecodable input, with the reason in headers. Env: `VIGIL_TOPIC_DEAD_LETTER`.
+        /// Default: `fin.transactions.dlq`.
+        public var deadLetter: String = "fin.transactions.dlq"
+        /// Alerts. Env: `VIGIL_TOPIC_ALERTS`. Default: `alerts.local`.
+        public var alerts: String = "alerts.local"
+
+        public var all: [String] { [transactions, deadLetter, alerts] }
+    }
+
+    public struct Runtime: Sendable, Equatable {
+        /// Detection workers; each owns a share of the partitions. Env: `VIGIL_WORKERS`.
+        /// Default: the number of CPU cores.
+        public var workers: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        /// Window state bounds, per worker and rule.
+        public var limits = WindowLimits()
+        /// How long a graceful shutdown waits for in-flight alerts to be acknowledged. Default: 30s.
+        public var shutdownTimeout: Duration = .seconds(30)
+    }
+
+    public struct Embedded: Sendable, Equatable {
+        /// Broker nodes of the embedded cluster. Default: 1.
+        public var nodes: Int = 1
+        /// Where `vigil broker` writes its address, and other commands look for it.
+        /// Env: `VIGIL_BOOTSTRAP_FILE`. Default: `$TMPDIR/vigil/bootstrap` (`/tmp` without TMPDIR).
+        public var bootstrapFile: String = {
+            let tmp = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+            return (tmp as NSString).appendingPathComponent("vigil/bootstrap")
+        }()
+    }
+
+    public var kafka = Kafka()
+    public var topics = Topics()
+    public var runtime = Runtime()
+    public var embedded = Embedded()
+    /// Where this configuration came from, for messages (`config/default.yaml`, `(defaults)`).
+    public var origin: String = "(defaults)"
+
+    public init() {}
+
+    /// Loads a configuration file, then applies `VIGIL_*` overrides from `environment`.
+    public static func load(file: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError) -> VigilConfig {
+        var config = VigilConfig()
+        if let file {
+            let text: String
+            do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
+                throw ConfigError(file: file, message: "cannot read the configuration file: \(error.localizedDescription)")
+            }
+            try config.apply(YAMLValue.parse(text, file: file))
+            config.origin = file
+        }
+        try config.applyEnvironment(environment)
+        return config
+    }
+
+    /// Parses configuration text (for tests and `vigil validate`).
+    public static func parse(_ text: String, file: String, environment: [String: String] = [:]) throws(ConfigError) -> VigilConfig {
+        var config = VigilConfig()
+        try config.apply(YAMLValue.parse(text, file: file))
+        config.origin = file
+        try config.applyEnvironment(environment)
+        return config
+    }
+
+    private mutating func apply(_ root: YAMLValue) throws(ConfigError) {
+        let top = try root.mapping(allowed: ["kafka", "topics", "runtime", "embedded"])
+        if let k = try top["kafka"]?.mapping(allowed: ["brokers", "client-id", "group", "partitions", "replication-factor",
+                                                       "commit-interval", "session-timeout", "properties"]) {
+            if let v = k["brokers"] { kafka.brokers = try v.string() }
+            if let v = k["client-id"] { kafka.clientID = try v.string() }
+            if let v = k["group"] { kafka.group = try v.string() }
+            if let v = k["partitions"] { kafka.partitions = try v.int(in: 1...10_000) }
+            if let v = k["replication-factor"] { kafka.replicationFactor = try v.int(in: 1...32) }
+            if let v = k["commit-interval"] { kafka.commitInterval = try v.duration() }
+            if let v = k["session-timeout"] { kafka.sessionTimeout = try v.duration() }
+            if let v = k["properties"] { kafka.properties = try v.stringMap() }
+        }
+        if let t = try top["topics"]?.mapping(allowed: ["transactions", "dead-letter", "alerts"]) {
+            if let v = t["transactions"] { topics.transactions = try Self.topicName(v) }
+            if let v = t["dead-letter"] { topics.deadLetter = try Self.topicName(v) }
+            if let v = t["alerts"] { topics.alerts = try Self.topicName(v) }
+        }
+        if let r = try top["runtime"]?.mapping(allowed: ["workers", "max-events-per-key", "max-keys", "shutdown-timeout"]) {
+            if let v = r["workers"] { runtime.workers = try v.int(in: 1...256) }
+            if let v = r["max-events-per-key"] { runtime.limits.maxEventsPerKey = try v.int(in: 1...10_000_000) }
+            if let v = r["max-keys"] { runtime.limits.maxKeys = try v.int(in: 1...100_000_000) }
+            if let v = r["shutdown-timeout"] { runtime.shutdownTimeout = try v.duration() }
+        }
+        if let e = try top["embedded"]?.mapping(allowed: ["nodes", "bootstrap-file"]) {
+            if let v = e["nodes"] { embedded.nodes = try v.int(in: 1...16) }
+            if let v = e["bootstrap-file"] { embedded.bootstrapFile = try v.string() }
+        }
+    }
+
+    /// Kafka topic names: 1–249 of `[a-zA-Z0-9._-]`.
+    static func isValidTopic(_ name: String) -> Bool {
+        !name.isEmpty && name.count < 250 && name != "." && name != ".."
+            && name.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "._-".unicodeScalars.contains($0)) }
+    }
+
+    static func topicName(_ v: YAMLValue) throws(ConfigError) -> String {
+        let name = try v.string()
+        guard isValidTopic(name) else {
+            throw v.error("'\(name)' is not a valid Kafka topic name", hint: "use letters, digits, '.', '_' and '-'")
+        }
+        return name
+    }
+
+    /// The environment variables Vigil reads, for `--help` texts and docs.
+    public static let environmentVariables: [(String, String)] = [
+        ("VIGIL_BROKERS", "kafka.brokers"), ("VIGIL_CLIENT_ID", "kafka.client-id"), ("VIGIL_GROUP", "kafka.group"),
+        ("VIGIL_PARTITIONS", "kafka.partitions"), ("VIGIL_TOPIC_TRANSACTIONS", "topics.transactions"),
+        ("VIGIL_TOPIC_DEAD_LETTER", "topics.dead-letter"), ("VIGIL_TOPIC_ALERTS", "topics.alerts"),
+        ("VIGIL_WORKERS", "runtime.workers"), ("VIGIL_BOOTSTRAP_FILE", "embedded.bootstrap-file"),
+        ("VIGIL_KAFKA_<NAME>", "kafka.properties.<name> (dots as underscores)"),
+    ]
+
+    private mutating func applyEnvironment(_ env: [String: String]) throws(ConfigError) {
+        func int(_ name: String, _ range: ClosedRange<Int>) throws(ConfigError) -> Int? {
+            guard let text = env[name] else { return nil }
+            guard let v = Int(text), range.contains(v) else {
+                throw ConfigError(file: "environment", message: "\(name)='\(text)' must be a whole number in \(range.lowerBound)...\(range.upperBound)")
+            }
+            return v
+        }
+        func topic(_ name: String) throws(ConfigError) -> String? {
+            guard let text = env[name] else { return nil }
+            guard Self.isValidTopic(text) else {
+                throw ConfigError(file: "environment", message: "\(name)='\(text)' is not a valid Kafka topic name")
+            }
+            return text
+        }
+        if let v = env["VIGIL_BROKERS"] { kafka.brokers = v }
+        if let v = env["VIGIL_CLIENT_ID"] { kafka.clientID = v }
+        if let v = env["VIGIL_GROUP"] { kafka.group = v }
+        if let v = try int("VIGIL_PARTITIONS", 1...10_000) { kafka.partitions = v }
+        if let v = try int("VIGIL_WORKERS", 1...256) { runtime.workers = v }
+        if let v = try topic("VIGIL_TOPIC_TRANSACTIONS") { topics.transactions = v }
+        if let v = try topic("VIGIL_TOPIC_DEAD_LETTER") { topics.deadLetter = v }
+        if let v = try topic("VIGIL_TOPIC_ALERTS") { topics.alerts = v }
+        if let v = env["VIGIL_BOOTSTRAP_FILE"] { embedded.bootstrapFile = v }
+        for (name, value) in env where name.hasPrefix("VIGIL_KAFKA_") {
+            let property = name.dropFirst("VIGIL_KAFKA_".count).lowercased().replacingOccurrences(of: "_", with: ".")
+            guard !property.isEmpty else { continue }
+            kafka.properties[property] = value
+        }
+    }
+
+    /// Client settings for the given bootstrap address.
+    public func clientConfig(bootstrap: String) -> KafkaClientConfig {
+        KafkaClientConfig(bootstrapServers: bootstrap, clientID: kafka.clientID, properties: kafka.properties)
+    }
+
+    /// Property names whose values are secrets; masked by ``masked``.
+    static func isSecret(_ property: String) -> Bool {
+        let p = property.lowercased()
+        return p.contains("password") || p.contains("secret") || p.hasSuffix(".key") || p.contains("key.pem") || p.contains("token")
+    }
+
+    /// The librdkafka properties with secret values replaced by `***`.
+    public var maskedProperties: [String: String] {
+        kafka.properties.reduce(into: [:]) { $0[$1.key] = Self.isSecret($1.key) ? "***" : $1.value }
+    }
+}

@@ -1,0 +1,100 @@
+import VigilCore
+import VigilDetect
+import VigilKafka
+
+/// Header names Vigil sets on what it publishes.
+public enum VigilHeaders {
+    /// Dead-letter records: why the input was rejected (one line, names the field).
+    public static let error = "vigil.error"
+    /// Dead-letter records: the offending field's path, when known.
+    public static let errorField = "vigil.error.field"
+    public static let sourceTopic = "vigil.source.topic"
+    public static let sourcePartition = "vigil.source.partition"
+    public static let sourceOffset = "vigil.source.offset"
+    /// `name@version` of the pipeline that wrote the record.
+    public static let pipeline = "vigil.pipeline"
+    /// Alerts: the alert id (also inside the value), so consumers can deduplicate without parsing.
+    public static let alertID = "vigil.alert.id"
+    /// Alerts: the envelope schema version.
+    public static let schema = "vigil.schema"
+    public static let contentType = "content-type"
+}
+
+/// What processing one input message produced: records to publish, and the alerts among them.
+public struct EngineOutput: Sendable {
+    public var record: ProducerRecord
+    /// Set when the record is an alert.
+    public var alert: Alert?
+}
+
+/// Decode → detect → envelope, for one worker's share of the input. Knows nothing of where
+/// messages come from or go to, so live runs, replays and benchmarks share it.
+public struct PipelineEngine {
+    public let pipeline: PipelineDefinition
+    public let topics: VigilConfig.Topics
+    private let detector: Detector
+
+    public init(pipeline: PipelineDefinition, topics: VigilConfig.Topics, limits: WindowLimits) {
+        self.pipeline = pipeline
+        self.topics = topics
+        self.detector = Detector(rules: pipeline.rules, limits: limits)
+    }
+
+    public var stats: DetectorStats { detector.stats }
+
+    /// The records one message leads to: its alerts, or one dead-letter record.
+    public func process(_ message: ConsumedMessage) -> [EngineOutput] {
+        let origin = EventOrigin(topic: message.topic, partition: message.partition, offset: message.offset)
+        let tx: Transaction
+        do {
+            guard !message.value.isEmpty else { throw EventDecodingError(field: nil, reason: "empty message") }
+            tx = try CanonicalDecoder.transaction(from: message.value)
+        } catch {
+            return [deadLetter(message, error)]
+        }
+        return detector.process(tx, origin: origin).map(alert)
+    }
+
+    private func alert(_ match: RuleMatch) -> EngineOutput {
+        let findings = [match.finding]
+        let evidence = match.contributions.map {
+            Alert.Evidence(topic: $0.origin.topic, partition: $0.origin.partition, offset: $0.origin.offset, eventId: $0.eventID, ts: $0.ts)
+        }
+        let out = pipeline.output
+        let alert = Alert(
+            id: Alert.deterministicID(pipeline: pipeline.ref, findings: findings, eventIDs: match.contributions.map(\.eventID)),
+            ts: match.ts, pipeline: pipeline.ref, findings: findings, score: findings.map(\.score).max() ?? 0,
+            subject: match.subject, evidence: evidence, tlp: out.tlp, purpose: out.purpose, consent: out.consent,
+            partner: out.partner)
+        // Encoding a value made only of strings and numbers cannot fail.
+        let value = (try? CanonicalJSON.encode(alert)) ?? []
+        let record = ProducerRecord(
+            topic: topics.alerts, key: Array(match.subject.value.utf8), value: value,
+            headers: [
+                KafkaHeader(VigilHeaders.alertID, alert.id), KafkaHeader(VigilHeaders.schema, String(Alert.schemaVersion)),
+                KafkaHeader(VigilHeaders.contentType, "application/json"),
+                KafkaHeader(VigilHeaders.pipeline, "\(pipeline.name)@\(pipeline.version)"),
+            ])
+        return EngineOutput(record: record, alert: alert)
+    }
+
+    /// The original key and value, unchanged, with the reason and the source position in headers.
+    private func deadLetter(_ m: ConsumedMessage, _ error: EventDecodingError) -> EngineOutput {
+        var headers = [
+            KafkaHeader(VigilHeaders.error, error.description),
+            KafkaHeader(VigilHeaders.sourceTopic, m.topic),
+            KafkaHeader(VigilHeaders.sourcePartition, String(m.partition)),
+            KafkaHeader(VigilHeaders.sourceOffset, String(m.offset)),
+            KafkaHeader(VigilHeaders.pipeline, "\(pipeline.name)@\(pipeline.version)"),
+        ]
+        if let field = error.field { headers.append(KafkaHeader(VigilHeaders.errorField, field)) }
+        return EngineOutput(record: ProducerRecord(topic: topics.deadLetter, key: m.key, value: m.value, headers: headers + m.headers),
+                            alert: nil)
+    }
+}
+
+extension PipelineEngine {
+    fileprivate func deadLetter(_ m: ConsumedMessage, _ error: any Error) -> EngineOutput {
+        deadLetter(m, error as? EventDecodingError ?? EventDecodingError(field: nil, reason: "\(error)"))
+    }
+}

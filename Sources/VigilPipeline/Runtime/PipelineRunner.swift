@@ -1,0 +1,170 @@
+import Logging
+import VigilCore
+import VigilDetect
+import VigilKafka
+
+/// Runs a pipeline from a source to a sink with long-lived workers under structured concurrency.
+///
+/// Shape: one dispatcher reads batches from the source and splits them by partition into
+/// bounded per-worker queues; each worker owns the partitions hashed to it (so per-partition and
+/// per-key order is kept, and window state for a key lives in one place), processes its share in
+/// order and publishes the results without waiting. An input offset is released for commit only
+/// when every record it caused is acknowledged by the sink (``OffsetTracker``): at-least-once,
+/// with deterministic alert ids so duplicates after a restart can be dropped downstream.
+///
+/// There is no task per message and no unbounded queue: the source blocks when the dispatcher
+/// falls behind, the dispatcher waits when a worker's queue is full.
+public final class PipelineRunner: Sendable {
+    public struct Options: Sendable {
+        public var workers: Int
+        public var limits: WindowLimits
+        /// Batches queued per worker before the dispatcher waits. Default: 4.
+        public var queueDepth: Int = 4
+        /// Stop by itself once this many input messages are fully handled (demo and tests).
+        public var stopAfter: Int?
+
+        public init(workers: Int, limits: WindowLimits = WindowLimits(), stopAfter: Int? = nil) {
+            self.workers = workers
+            self.limits = limits
+            self.stopAfter = stopAfter
+        }
+    }
+
+    /// Counters, readable while running.
+    public struct Stats: Sendable, Equatable {
+        /// Input messages whose effects are acknowledged (offsets released).
+        public var completed = 0
+        public var alerts = 0
+        public var deadLettered = 0
+        /// Messages skipped because their partition was reassigned while they waited.
+        public var skippedStale = 0
+    }
+
+    private let pipeline: PipelineDefinition
+    private let topics: VigilConfig.Topics
+    private let options: Options
+    private let source: any RecordSource
+    private let sink: any RecordSink
+    private let logger: Logger
+    private let onAlert: (@Sendable (Alert) -> Void)?
+    private let tracker: OffsetTracker
+    private let counters = Locked(Stats())
+
+    /// - Parameter onAlert: called once per alert after the sink acknowledged it.
+    public init(pipeline: PipelineDefinition, topics: VigilConfig.Topics, options: Options, source: any RecordSource,
+                sink: any RecordSink, logger: Logger, onAlert: (@Sendable (Alert) -> Void)? = nil) {
+        self.pipeline = pipeline
+        self.topics = topics
+        self.options = options
+        self.source = source
+        self.sink = sink
+        self.logger = logger
+        self.onAlert = onAlert
+        let counters = self.counters
+        let stopAfter = options.stopAfter
+        self.tracker = OffsetTracker(store: { [source] in source.store($0) }, onCompleted: { [source] total in
+            counters.withLock { $0.completed = total }
+            if let stopAfter, total >= stopAfter { source.stop() }
+        })
+    }
+
+    public var stats: Stats { counters.value }
+
+    /// Asks the pipeline to finish: no new input; in-flight work completes and is acknowledged.
+    public func stop() { source.stop() }
+
+    /// Processes until the source ends (or ``stop()``), then waits for every acknowledgement.
+    ///
+    /// - Throws: the first publishing failure. Offsets never move past unacknowledged work, so
+    ///   after a restart that work is done again.
+    public func run() async throws {
+        let tracker = self.tracker
+        source.onGenerationChange { tracker.reset(generation: $0) }
+        tracker.reset(generation: source.generation)
+        logger.info("pipeline started", metadata: [
+            "pipeline": "\(pipeline.name)@\(pipeline.version)", "workers": "\(options.workers)",
+            "input": "\(topics.transactions)", "alerts": "\(topics.alerts)", "dead-letter": "\(topics.deadLetter)",
+        ])
+        let workers = options.workers
+        let queues = (0..<workers).map { _ in AsyncBoundedQueue<ConsumerBatch>(capacity: options.queueDepth) }
+        await withTaskGroup(of: Void.self) { group in
+            for queue in queues {
+                group.addTask { await self.work(queue) }
+            }
+            while let batch = await source.nextBatch() {
+                if tracker.failure != nil { source.stop(); continue }
+                var shares = [[ConsumedMessage]](repeating: [], count: workers)
+                for m in batch.messages {
+                    shares[Self.shard(m.topic, m.partition, workers)].append(m)
+                }
+                for (w, share) in shares.enumerated() where !share.isEmpty {
+                    await queues[w].send(ConsumerBatch(generation: batch.generation, messages: share))
+                }
+            }
+            queues.forEach { $0.finish() }
+        }
+        await tracker.waitUntilIdle()
+        let s = stats
+        logger.info("pipeline stopped", metadata: [
+            "completed": "\(s.completed)", "alerts": "\(s.alerts)", "dead-lettered": "\(s.deadLettered)",
+        ])
+        if let failure = tracker.failure { throw failure }
+    }
+
+    /// Partition → worker: stable, so a partition's messages (and keys) always meet the same worker.
+    static func shard(_ topic: String, _ partition: Int32, _ workers: Int) -> Int {
+        var h: UInt64 = 14_695_981_039_346_656_037
+        for b in topic.utf8 { h = (h ^ UInt64(b)) &* 1_099_511_628_211 }
+        h = (h ^ UInt64(UInt32(bitPattern: partition))) &* 1_099_511_628_211
+        return Int(h % UInt64(workers))
+    }
+
+    private func work(_ queue: AsyncBoundedQueue<ConsumerBatch>) async {
+        let engine = PipelineEngine(pipeline: pipeline, topics: topics, limits: options.limits)
+        while let batch = await queue.receive() {
+            if batch.generation != source.generation {
+                counters.withLock { $0.skippedStale += batch.messages.count }
+                continue
+            }
+            // A worker's share holds runs of consecutive messages per partition, in offset order.
+            var start = 0
+            let messages = batch.messages
+            while start < messages.count {
+                var end = start + 1
+                while end < messages.count, messages[end].partition == messages[start].partition,
+                      messages[end].topic == messages[start].topic { end += 1 }
+                handle(messages[start..<end], generation: batch.generation, engine: engine)
+                start = end
+            }
+        }
+    }
+
+    private func handle(_ run: ArraySlice<ConsumedMessage>, generation: Int, engine: PipelineEngine) {
+        let first = run.first!
+        let outputs = run.flatMap { engine.process($0) }
+        guard let ticket = tracker.begin(TopicPartition(first.topic, first.partition), lastOffset: run.last!.offset,
+                                         count: run.count, generation: generation) else {
+            counters.withLock { $0.skippedStale += run.count }
+            return
+        }
+        guard !outputs.isEmpty else { return tracker.complete(ticket) }
+        let alerts = outputs.compactMap(\.alert)
+        let deadLettered = outputs.count - alerts.count
+        let tracker = self.tracker, counters = self.counters, onAlert = self.onAlert, logger = self.logger
+        sink.publish(outputs.map(\.record)) { error in
+            if let error {
+                logger.error("publishing failed; offsets stay before this input", metadata: [
+                    "error": "\(error)", "partition": "\(first.topic)[\(first.partition)]", "offset": "\(first.offset)",
+                ])
+                tracker.fail(ticket, error)
+                return
+            }
+            counters.withLock {
+                $0.alerts += alerts.count
+                $0.deadLettered += deadLettered
+            }
+            if let onAlert { alerts.forEach(onAlert) }
+            tracker.complete(ticket)
+        }
+    }
+}

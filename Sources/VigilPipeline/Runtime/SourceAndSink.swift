@@ -1,0 +1,101 @@
+import Logging
+import Synchronization
+import VigilKafka
+
+/// Where a pipeline reads from: a Kafka consumer group, a recording, a file.
+public protocol RecordSource: Sendable {
+    /// The next batch; `nil` when the source is exhausted or stopped.
+    func nextBatch() async -> ConsumerBatch?
+    /// The current assignment generation (batches from older ones are skipped).
+    var generation: Int { get }
+    /// Offsets (next to read) whose effects are acknowledged.
+    func store(_ offsets: [TopicPartition: Int64])
+    /// Stop delivering batches; ``nextBatch()`` returns `nil` once drained.
+    func stop()
+    /// Commit and let go (after the pipeline has drained).
+    func close()
+    /// Called on every assignment change with the new generation, or `nil` when the assignment is
+    /// revoked; set once before the first batch.
+    func onGenerationChange(_ handler: @escaping @Sendable (Int?) -> Void)
+}
+
+/// Where a pipeline writes to: Kafka, standard output, a file.
+public protocol RecordSink: Sendable {
+    /// Publishes records; `completion` runs once when all are acknowledged, or with the first error.
+    func publish(_ records: [ProducerRecord], completion: @escaping @Sendable ((any Error)?) -> Void)
+    /// Waits for outstanding records and releases resources.
+    func close()
+}
+
+/// A Kafka consumer-group source.
+public final class KafkaSource: RecordSource {
+    private let consumer: KafkaConsumer
+    private let handler = Locked<(@Sendable (Int?) -> Void)?>(nil)
+
+    public init(config: KafkaConsumerConfig, logger: Logger) throws(KafkaError) {
+        let handler = self.handler
+        // The consumer reports rebalances on its poll thread; pass them on as generations.
+        consumer = try KafkaConsumer(config: config, logger: logger) { [handler] event in
+            switch event {
+            case .assigned(_, let generation): handler.value?(generation)
+            case .revoked: handler.value?(nil)
+            }
+        }
+    }
+
+    public func nextBatch() async -> ConsumerBatch? { await consumer.nextBatch() }
+    public var generation: Int { consumer.generation }
+    public func store(_ offsets: [TopicPartition: Int64]) { consumer.store(offsets) }
+    public func stop() { consumer.stopFetching() }
+    public func close() { consumer.close() }
+    public func onGenerationChange(_ handler: @escaping @Sendable (Int?) -> Void) {
+        self.handler.withLock { $0 = handler }
+    }
+    public var assignment: [TopicPartition] { consumer.assignment }
+    public func committed(_ partitions: [TopicPartition]) throws(KafkaError) -> [TopicPartition: Int64?] {
+        try consumer.committed(partitions)
+    }
+}
+
+/// A Kafka producer sink (idempotent; completions are broker acknowledgements).
+public final class KafkaSink: RecordSink {
+    public let producer: KafkaProducer
+
+    public init(config: KafkaProducerConfig, logger: Logger) throws(KafkaError) {
+        producer = try KafkaProducer(config: config, logger: logger)
+    }
+
+    public func publish(_ records: [ProducerRecord], completion: @escaping @Sendable ((any Error)?) -> Void) {
+        guard !records.isEmpty else { return completion(nil) }
+        let remaining = PublishCountdown(records.count, completion)
+        for record in records {
+            producer.sendRetryingWhenFull(record) { result in
+                switch result {
+                case .success: remaining.done(nil)
+                case .failure(let error): remaining.done(error)
+                }
+            }
+        }
+    }
+
+    public func close() { producer.close() }
+}
+
+/// Calls `completion` once: after `count` successes, or at the first error.
+final class PublishCountdown: Sendable {
+    private let state: Mutex<(remaining: Int, completion: (@Sendable ((any Error)?) -> Void)?)>
+
+    init(_ count: Int, _ completion: @escaping @Sendable ((any Error)?) -> Void) {
+        state = Mutex((count, completion))
+    }
+
+    func done(_ error: (any Error)?) {
+        let fire = state.withLock { s -> (@Sendable ((any Error)?) -> Void)? in
+            s.remaining -= 1
+            guard error != nil || s.remaining == 0, let c = s.completion else { return nil }
+            s.completion = nil
+            return c
+        }
+        fire?(error)
+    }
+}

@@ -1,0 +1,169 @@
+import Foundation
+import VigilCore
+
+/// The bundled sample feed: a week of canonical transactions of a few hundred accounts with
+/// habitual behaviour (salaries, card spending, small cash deposits, rent wires), plus planted
+/// cases for the default pipeline — structuring, large cash — their near misses, and two
+/// malformed records that must end on the dead-letter topic. Generated from a seed, so every run
+/// (and every test) sees the same feed.
+public struct SampleFeed: Sendable {
+    /// A planted case and the events that make it up.
+    public struct Planted: Sendable, Hashable {
+        public enum Kind: String, Sendable, Hashable {
+            /// Three or four cash deposits of 8,000–9,999.99 USD by one account within 24 h.
+            case structuring
+            /// One cash transaction of 10,000 USD or more.
+            case largeCash = "large-cash"
+            /// Looks close to a case but is not one; no alert expected.
+            case nearMiss = "near-miss"
+            /// Not a valid canonical transaction; expected on the dead-letter topic.
+            case malformed
+        }
+        public var kind: Kind
+        public var account: String
+        public var eventIDs: [String]
+    }
+
+    /// One JSON object per line, in event-time order.
+    public var lines: [String]
+    public var planted: [Planted]
+
+    public static let defaultSeed: UInt64 = 20_240_304
+
+    /// - Parameters:
+    ///   - accounts: accounts with habitual behaviour.
+    ///   - days: how many days of activity, from 2024-03-04T00:00:00Z.
+    public static func generate(seed: UInt64 = defaultSeed, accounts: Int = 300, days: Int = 7) -> SampleFeed {
+        var rng = SplitMix64(seed: seed)
+        let start = EventTime(rfc3339: "2024-03-04T00:00:00Z")!
+        let day: Int64 = 86_400_000_000
+        let countries = ["US", "US", "US", "US", "CA", "GB", "DE", "MX", "FR"]
+        let merchants = (1...40).map { String(format: "MER-%03d", $0) }
+        let employers = (1...12).map { String(format: "EMP-%03d", $0) }
+        let landlords = (1...25).map { String(format: "LND-%03d", $0) }
+
+        struct Draft { var ts: EventTime; var amount: String; var currency = "USD"; var channel: String
+                       var debtor: String; var creditor: String; var reference: String?; var tag: Int? }
+        var drafts: [Draft] = []
+        func cents(_ lo: Int, _ hi: Int, _ rng: inout SplitMix64) -> String {
+            let c = lo * 100 + Int(rng.next() % UInt64((hi - lo) * 100))
+            return "\(c / 100).\(String(format: "%02d", c % 100))"
+        }
+        func at(_ dayIndex: Int, _ rng: inout SplitMix64) -> EventTime {
+            EventTime(microseconds: start.microseconds + Int64(dayIndex) * day + Int64(rng.next() % UInt64(day / 1_000_000)) * 1_000_000)
+        }
+        let accountIDs = (1...accounts).map { String(format: "ACC-%04d", $0) }
+        var countryOf: [String: String] = [:]
+        for a in accountIDs { countryOf[a] = countries[Int(rng.next() % UInt64(countries.count))] }
+
+        // Habitual behaviour.
+        for (i, a) in accountIDs.enumerated() {
+            let employer = employers[i % employers.count]
+            drafts.append(Draft(ts: at(i % 2, &rng), amount: cents(1_800, 6_500, &rng), channel: "ach",
+                                debtor: employer, creditor: a, reference: "SALARY MAR 2024", tag: nil))
+            for d in 0..<days {
+                let purchases = Int(rng.next() % 3)
+                for _ in 0..<purchases {
+                    drafts.append(Draft(ts: at(d, &rng), amount: cents(3, 180, &rng), channel: "card", debtor: a,
+                                        creditor: merchants[Int(rng.next() % UInt64(merchants.count))], reference: nil, tag: nil))
+                }
+            }
+            if rng.next() % 3 == 0 {
+                drafts.append(Draft(ts: at(Int(rng.next() % UInt64(days)), &rng), amount: cents(100, 4_500, &rng), channel: "cash",
+                                    debtor: a, creditor: a, reference: "CASH DEPOSIT", tag: nil))
+            }
+            if rng.next() % 2 == 0 {
+                drafts.append(Draft(ts: at(1, &rng), amount: cents(700, 2_900, &rng), channel: "wire", debtor: a,
+                                    creditor: landlords[i % landlords.count], reference: "RENT", tag: nil))
+            }
+        }
+
+        var plantedDrafts: [(Planted.Kind, String, [Int])] = []
+        func plant(_ kind: Planted.Kind, _ account: String, _ items: [Draft]) {
+            let first = drafts.count
+            drafts += items
+            plantedDrafts.append((kind, account, Array(first..<drafts.count)))
+        }
+        // Structuring: 3–4 cash deposits just below 10,000 within 24 h.
+        for k in 0..<6 {
+            let a = accountIDs[(k * 37 + 11) % accounts]
+            let d = 1 + k % (days - 2)
+            let base = start.microseconds + Int64(d) * day + Int64(k) * 3_600_000_000
+            let n = k % 2 == 0 ? 3 : 4
+            plant(.structuring, a, (0..<n).map { j in
+                Draft(ts: EventTime(microseconds: base + Int64(j) * 5 * 3_600_000_000), amount: cents(8_000, 9_999, &rng),
+                      channel: "cash", debtor: a, creditor: a, reference: "CASH DEPOSIT", tag: nil)
+            })
+        }
+        // Large cash: 10,000 USD or more in one go.
+        for k in 0..<5 {
+            let a = accountIDs[(k * 53 + 7) % accounts]
+            plant(.largeCash, a, [Draft(ts: at(k % days, &rng), amount: k == 0 ? "10000.00" : cents(10_000, 48_000, &rng),
+                                        channel: "cash", debtor: a, creditor: a, reference: "CASH DEPOSIT", tag: nil)])
+        }
+        // Near misses.
+        for k in 0..<3 {  // two deposits within 24 h, the third 30 h after the first
+            let a = accountIDs[(k * 41 + 23) % accounts]
+            let base = start.microseconds + Int64(k + 1) * day
+            plant(.nearMiss, a, [0, 6, 30].map { h in
+                Draft(ts: EventTime(microseconds: base + Int64(h) * 3_600_000_000), amount: cents(8_200, 9_900, &rng), channel: "cash",
+                      debtor: a, creditor: a, reference: "CASH DEPOSIT", tag: nil)
+            })
+        }
+        let wireAccount = accountIDs[(61 * 3) % accounts]
+        plant(.nearMiss, wireAccount, [Draft(ts: at(2, &rng), amount: "25000.00", channel: "wire", debtor: wireAccount,
+                                             creditor: "ACC-EXT-9", reference: "INVOICE 7781", tag: nil)])
+        let eurAccount = accountIDs[(67 * 3) % accounts]
+        plant(.nearMiss, eurAccount, [Draft(ts: at(3, &rng), amount: "15000.00", currency: "EUR", channel: "cash", debtor: eurAccount,
+                                            creditor: eurAccount, reference: "CASH DEPOSIT", tag: nil)])
+        let bigCardAccount = accountIDs[(71 * 3) % accounts]
+        plant(.nearMiss, bigCardAccount, (0..<3).map { j in
+            Draft(ts: EventTime(microseconds: start.microseconds + 4 * day + Int64(j) * 3_600_000_000), amount: cents(8_100, 9_800, &rng),
+                  channel: "card", debtor: bigCardAccount, creditor: merchants[j], reference: nil, tag: nil)
+        })
+        // Malformed: kept in the feed as text that no decoder accepts.
+        plant(.malformed, accountIDs[5], [Draft(ts: at(2, &rng), amount: "12,5OO", channel: "cash", debtor: accountIDs[5],
+                                                creditor: accountIDs[5], reference: nil, tag: 1)])
+        plant(.malformed, accountIDs[9], [Draft(ts: at(4, &rng), amount: "250.00", channel: "cash", debtor: accountIDs[9],
+                                                creditor: accountIDs[9], reference: nil, tag: 2)])
+
+        // Event-time order, then ids in that order.
+        let order = drafts.indices.sorted { (drafts[$0].ts, $0) < (drafts[$1].ts, $1) }
+        var idOf = [Int: String]()
+        var lines: [String] = []
+        lines.reserveCapacity(order.count)
+        for (n, i) in order.enumerated() {
+            let d = drafts[i]
+            let id = String(format: "tx-%06d", n + 1)
+            idOf[i] = id
+            switch d.tag {
+            case 1:  // an amount that is not a number
+                lines.append(#"{"id":"\#(id)","ts":"\#(d.ts.rfc3339)","amount":"\#(d.amount)","currency":"USD","channel":"cash","debtor":{"account":"\#(d.debtor)"},"creditor":{"account":"\#(d.creditor)"}}"#)
+            case 2:  // a record cut short in transmission
+                lines.append(#"{"id":"\#(id)","ts":"\#(d.ts.rfc3339)","amount":"\#(d.amount)","currency":"USD","chan"#)
+            default:
+                let tx = Transaction(
+                    id: id, ts: d.ts, amount: DecimalText.parse(d.amount)!, currency: d.currency, channel: d.channel,
+                    debtor: Party(account: d.debtor, country: countryOf[d.debtor]), creditor: Party(account: d.creditor, country: countryOf[d.creditor]),
+                    reference: d.reference, source: EventSource(format: "sample", institution: "VIGIL-SAMPLE-BANK"))
+                lines.append(String(decoding: try! CanonicalJSON.encode(tx), as: UTF8.self))
+            }
+        }
+        let planted = plantedDrafts.map { Planted(kind: $0.0, account: $0.1, eventIDs: $0.2.map { idOf[$0]! }.sorted()) }
+        return SampleFeed(lines: lines, planted: planted)
+    }
+}
+
+/// A small, fast, seedable generator (Steele, Lea & Flood's SplitMix64): the same seed gives the
+/// same sequence on every platform, which `SystemRandomNumberGenerator` cannot.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
