@@ -37,12 +37,12 @@ public enum DurationText {
         return .milliseconds(total)
     }
 
-    /// The shortest exact rendering: `86400000 ms` → `24h`, `90 s` → `1m30s`.
+    /// An exact rendering in hours and smaller units, as analysts write windows: `24h`, `1m30s`.
     public static func format(_ d: Duration) -> String {
         var ms = d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000
         if ms == 0 { return "0s" }
         var out = ""
-        for (unit, size) in [("d", Int64(86_400_000)), ("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)] where ms >= size {
+        for (unit, size) in [("h", Int64(3_600_000)), ("m", 60_000), ("s", 1_000), ("ms", 1)] where ms >= size {
             out += "\(ms / size)\(unit)"
             ms %= size
         }

@@ -26,7 +26,9 @@ public final class EmbeddedBroker: Sendable {
         var logger = logger
         logger[metadataKey: "kafka.client.type"] = "embedded-broker"
         self.context = RDClientContext(logger: logger)
-        let conf = try RDClient.makeConf([("client.id", "vigil-embedded-broker")], context: context)
+        // This handle only hosts the cluster and never connects anywhere: silence its
+        // "no bootstrap.servers" notice (log_level 4 keeps the mock's warnings and errors).
+        let conf = try RDClient.makeConf([("client.id", "vigil-embedded-broker"), ("log_level", "4")], context: context)
         let handle = try RDClient.makeHandle(RD_KAFKA_PRODUCER, conf: conf)
         guard let mc = rd_kafka_mock_cluster_new(handle, Int32(nodes)) else {
             rd_kafka_destroy(handle)

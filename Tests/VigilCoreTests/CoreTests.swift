@@ -122,6 +122,6 @@ struct DurationTextTests {
         #expect(DurationText.parse("7d") == .seconds(604_800))
         for bad in ["", "h", "24", "24x", "-1h", "1.5h", "24 h"] { #expect(DurationText.parse(bad) == nil, "\(bad)") }
         #expect(DurationText.format(.seconds(5_400)) == "1h30m")
-        #expect(DurationText.format(.seconds(86_400)) == "1d")
+        #expect(DurationText.format(.seconds(86_400)) == "24h")
     }
 }

@@ -25,11 +25,14 @@ public final class PipelineService: Service {
         consumerConfig.sessionTimeoutMilliseconds = max(1, Int(config.kafka.sessionTimeout.microseconds / 1000))
         let source = try KafkaSource(config: consumerConfig, logger: logger)
         let sink: KafkaSink
-        do { sink = try KafkaSink(config: KafkaProducerConfig(client: client), logger: logger) } catch {
+        var producerConfig = KafkaProducerConfig(client: client)
+        producerConfig.flushTimeout = config.runtime.shutdownTimeout
+        do { sink = try KafkaSink(config: producerConfig, logger: logger) } catch {
             source.close()
             throw error
         }
         var options = PipelineRunner.Options(workers: config.runtime.workers, limits: config.runtime.limits, stopAfter: stopAfter)
+        options.shutdownTimeout = config.runtime.shutdownTimeout
         self.source = source
         self.sink = sink
         self.logger = logger

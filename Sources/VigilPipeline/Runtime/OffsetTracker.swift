@@ -30,7 +30,8 @@ final class OffsetTracker: Sendable {
         var inFlight = 0
         var completedMessages = 0
         var failure: (any Error)?
-        var idleWaiters: [CheckedContinuation<Void, Never>] = []
+        var idleWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+        var nextWaiter: UInt64 = 0
     }
 
     private let state = Mutex(State())
@@ -60,8 +61,8 @@ final class OffsetTracker: Sendable {
             }
             s.partitions = [:]
             s.inFlight = 0
-            let w = s.idleWaiters
-            s.idleWaiters = []
+            let w = Array(s.idleWaiters.values)
+            s.idleWaiters = [:]
             return w
         }
         waiters.forEach { $0.resume() }
@@ -97,8 +98,8 @@ final class OffsetTracker: Sendable {
             s.completedMessages += messages
             var waiters: [CheckedContinuation<Void, Never>] = []
             if s.inFlight == 0 {
-                waiters = s.idleWaiters
-                s.idleWaiters = []
+                waiters = Array(s.idleWaiters.values)
+                s.idleWaiters = [:]
             }
             return (released, messages > 0 ? s.completedMessages : nil, waiters)
         }
@@ -115,8 +116,8 @@ final class OffsetTracker: Sendable {
             guard s.assigned, ticket.generation == s.generation else { return [] }
             s.inFlight -= 1
             guard s.inFlight == 0 else { return [] }
-            let w = s.idleWaiters
-            s.idleWaiters = []
+            let w = Array(s.idleWaiters.values)
+            s.idleWaiters = [:]
             return w
         }
         waiters.forEach { $0.resume() }
@@ -126,15 +127,39 @@ final class OffsetTracker: Sendable {
     var inFlight: Int { state.withLock { $0.inFlight } }
     var completedMessages: Int { state.withLock { $0.completedMessages } }
 
-    /// Waits until nothing registered is waiting for an acknowledgement.
-    func waitUntilIdle() async {
-        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            let now = state.withLock { s -> Bool in
-                if s.inFlight == 0 { return true }
-                s.idleWaiters.append(c)
+    /// Waits until nothing registered is waiting for an acknowledgement, or the timeout passes.
+    /// - Returns: whether everything was acknowledged.
+    @discardableResult
+    func waitUntilIdle(timeout: Duration) async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask { await self.waitUntilIdle(); return true }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
                 return false
             }
-            if now { c.resume() }
+            let first = await group.next()!
+            group.cancelAll()
+            return first || inFlight == 0
+        }
+    }
+
+    /// Waits until nothing registered is waiting for an acknowledgement (or the task is cancelled).
+    func waitUntilIdle() async {
+        let id = state.withLock { s -> UInt64 in
+            s.nextWaiter += 1
+            return s.nextWaiter
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                let now = state.withLock { s -> Bool in
+                    if s.inFlight == 0 || Task.isCancelled { return true }
+                    s.idleWaiters[id] = c
+                    return false
+                }
+                if now { c.resume() }
+            }
+        } onCancel: {
+            state.withLock { $0.idleWaiters.removeValue(forKey: id) }?.resume()
         }
     }
 }

@@ -22,6 +22,8 @@ public final class PipelineRunner: Sendable {
         public var queueDepth: Int = 4
         /// Stop by itself once this many input messages are fully handled (demo and tests).
         public var stopAfter: Int?
+        /// At shutdown, how long to wait for outstanding acknowledgements. Default: 30 s.
+        public var shutdownTimeout: Duration = .seconds(30)
 
         public init(workers: Int, limits: WindowLimits = WindowLimits(), stopAfter: Int? = nil) {
             self.workers = workers
@@ -103,7 +105,10 @@ public final class PipelineRunner: Sendable {
             }
             queues.forEach { $0.finish() }
         }
-        await tracker.waitUntilIdle()
+        if !(await tracker.waitUntilIdle(timeout: options.shutdownTimeout)) {
+            logger.error("stopping with unacknowledged output; its input will be processed again after a restart",
+                         metadata: ["in-flight-runs": "\(tracker.inFlight)"])
+        }
         let s = stats
         logger.info("pipeline stopped", metadata: [
             "completed": "\(s.completed)", "alerts": "\(s.alerts)", "dead-lettered": "\(s.deadLettered)",

@@ -1,0 +1,37 @@
+import ArgumentParser
+import Foundation
+import VigilPipeline
+
+struct ValidateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "validate",
+        abstract: "Check pipeline files (and a configuration) without running anything.",
+        discussion: "Prints one `file:line:column: error: ...` line per invalid file; exits non-zero if any is invalid."
+    )
+
+    @Argument(help: ArgumentHelp("Pipeline files.", valueName: "pipeline"))
+    var pipelines: [String]
+
+    @Option(name: .long, help: ArgumentHelp("Runtime configuration file to check too.", valueName: "file"))
+    var config: String?
+
+    func run() async throws {
+        var failed = false
+        if let config {
+            do { _ = try VigilConfig.load(file: config, environment: [:]) } catch {
+                print("\(error)")
+                failed = true
+            }
+        }
+        for file in pipelines {
+            do {
+                let p = try PipelineDefinition.load(file: file)
+                print("\(file): ok (pipeline \(p.name)@\(p.version), \(p.rules.definitions.count) rules)")
+            } catch {
+                print("\(error)")
+                failed = true
+            }
+        }
+        if failed { throw ExitCode(1) }
+    }
+}
