@@ -108,14 +108,49 @@ public struct KafkaAdmin: Sendable {
         }
     }
 
-    private func withClient<R>(_ body: (OpaquePointer) throws(KafkaError) -> R) throws(KafkaError) -> R {
+    /// The high watermark (offset of the next record to be written) of every partition of a topic.
+    public func endOffsets(topic: String, timeout: Duration = .seconds(10)) throws(KafkaError) -> [Int32: Int64] {
+        guard let partitions = try metadata(timeout: timeout).topics[topic] else {
+            throw KafkaError(code: RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART.rawValue, message: "topic '\(topic)' does not exist")
+        }
+        return try withClient { rk throws(KafkaError) in
+            var out: [Int32: Int64] = [:]
+            for p in 0..<Int32(partitions) {
+                var low: Int64 = 0, high: Int64 = 0
+                let err = rd_kafka_query_watermark_offsets(rk, topic, p, &low, &high, Int32(timeout.milliseconds))
+                if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.from(err, "watermarks of \(topic)[\(p)]") }
+                out[p] = high
+            }
+            return out
+        }
+    }
+
+    /// A consumer group's committed offsets (next offset to read), without joining the group.
+    public func committedOffsets(group: String, partitions: [TopicPartition], timeout: Duration = .seconds(10)) throws(KafkaError) -> [TopicPartition: Int64?] {
+        try withClient(type: RD_KAFKA_CONSUMER, extra: [("group.id", group)]) { rk throws(KafkaError) in
+            let result = RDClient.withPartitionList(partitions.map { ($0, Int64(RD_KAFKA_OFFSET_INVALID)) }) { list in
+                (rd_kafka_committed(rk, list, Int32(timeout.milliseconds)), RDClient.partitions(list))
+            }
+            if result.0 != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.from(result.0, "committed offsets of group '\(group)'") }
+            var out: [TopicPartition: Int64?] = [:]
+            for (tp, offset, _) in result.1 { out[tp] = offset >= 0 ? offset : nil }
+            return out
+        }
+    }
+
+    private func withClient<R>(
+        type: rd_kafka_type_t = RD_KAFKA_PRODUCER,
+        extra: [(String, String)] = [],
+        _ body: (OpaquePointer) throws(KafkaError) -> R
+    ) throws(KafkaError) -> R {
         var logger = logger
         logger[metadataKey: "kafka.client.type"] = "admin"
         let context = RDClientContext(logger: logger)
-        let conf = try RDClient.makeConf(config.baseProperties + config.properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
+        let conf = try RDClient.makeConf(config.baseProperties + extra + config.properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
                                          context: context)
-        let rk = try RDClient.makeHandle(RD_KAFKA_PRODUCER, conf: conf)
+        let rk = try RDClient.makeHandle(type, conf: conf)
         defer {
+            if type == RD_KAFKA_CONSUMER { rd_kafka_consumer_close(rk) }
             rd_kafka_destroy(rk)
             withExtendedLifetime(context) {}
         }

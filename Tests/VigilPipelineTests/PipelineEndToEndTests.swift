@@ -1,0 +1,135 @@
+import Foundation
+import Testing
+import VigilCore
+import VigilKafka
+@testable import VigilPipeline
+
+@Suite("Pipeline end to end on the embedded broker", .serialized, .timeLimit(.minutes(3)))
+struct PipelineEndToEndTests {
+    @Test("exactly the expected alerts, with deterministic ids and evidence offsets, and nothing else")
+    func expectedAlerts() async throws {
+        let h = try Harness()
+        let lines = [
+            txLine("s1", "2024-05-01T08:00:00Z", "9000", debtor: "ACC-S"),
+            txLine("n1", "2024-05-01T08:30:00Z", "120.00", channel: "card", debtor: "ACC-N"),
+            txLine("s2", "2024-05-01T12:00:00Z", "9500.50", debtor: "ACC-S"),
+            txLine("big", "2024-05-01T13:00:00Z", "25000", debtor: "ACC-B"),
+            txLine("w1", "2024-05-01T13:30:00Z", "25000", channel: "wire", debtor: "ACC-W"),
+            txLine("s3", "2024-05-01T20:00:00Z", "8000", debtor: "ACC-S"),
+            txLine("m1", "2024-05-02T09:00:00Z", "9100", debtor: "ACC-M"),
+            txLine("m2", "2024-05-02T10:00:00Z", "9100", debtor: "ACC-M"),
+        ]
+        let reports = try await h.feed(lines)
+        let stats = try await h.runPipeline(until: lines.count)
+        #expect(stats.completed == lines.count)
+        #expect(stats.alerts == 2)
+        #expect(stats.deadLettered == 0)
+
+        let alerts = try await h.alerts()
+        #expect(alerts.count == 2)
+        let ref = h.pipeline.ref
+        let byRule = Dictionary(uniqueKeysWithValues: alerts.map { ($0.findings[0].id, $0) })
+        let structuring = try #require(byRule["structuring-cash"])
+        let large = try #require(byRule["large-cash"])
+
+        #expect(structuring.id == Alert.deterministicID(pipeline: ref, findings: structuring.findings, eventIDs: ["s1", "s2", "s3"]))
+        #expect(large.id == Alert.deterministicID(pipeline: ref, findings: large.findings, eventIDs: ["big"]))
+        #expect(structuring.subject == Alert.Subject(field: "debtor.account", value: "ACC-S"))
+        #expect(structuring.ts == EventTime(rfc3339: "2024-05-01T20:00:00Z"))
+        // Evidence names the exact records the broker stored.
+        for (alert, indices) in [(structuring, [0, 2, 5]), (large, [3])] {
+            #expect(alert.evidence.map(\.eventId) == indices.map { ["s1", "n1", "s2", "big", "w1", "s3", "m1", "m2"][$0] })
+            #expect(alert.evidence.map(\.offset) == indices.map { reports[$0].offset })
+            #expect(alert.evidence.map(\.partition) == indices.map { reports[$0].partition })
+            #expect(alert.evidence.allSatisfy { $0.topic == "fin.transactions" })
+            #expect(alert.tlp == "TLP:AMBER" && alert.partner == "local" && alert.purpose == "aml-investigation")
+        }
+        // Every input offset was committed.
+        let committed = try h.committed()
+        for (tp, end) in try h.endOffsets() { #expect(committed[tp] == .some(end), "\(tp)") }
+        #expect(try await h.readAll("fin.transactions.dlq").isEmpty)
+    }
+
+    @Test("a malformed message goes to the dead-letter topic with its reason; the pipeline goes on and commits past it")
+    func deadLetter() async throws {
+        let h = try Harness(partitions: 1)
+        let bad = #"{"id":"bad-1","ts":"2024-05-01T09:00:00Z","amount":"12,5OO","currency":"USD","channel":"cash","debtor":{"account":"ACC-X"},"creditor":{"account":"ACC-Y"}}"#
+        let lines = [txLine("a", "2024-05-01T08:00:00Z", "11000", debtor: "ACC-A"), bad, "not json at all",
+                     txLine("b", "2024-05-01T10:00:00Z", "12000", debtor: "ACC-A")]
+        let reports = try await h.feed(lines)
+
+        let service = try h.service()
+        let running = Task { try await service.run() }
+        // While it runs: the offset after the last message gets committed.
+        let deadline = ContinuousClock.now + .seconds(60)
+        let tp = TopicPartition("fin.transactions", 0)
+        while ContinuousClock.now < deadline {
+            if let c = try h.committed()[tp], c == reports.last!.offset + 1 { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        #expect(try h.committed()[tp] == .some(reports.last!.offset + 1))
+        service.runner.stop()
+        try await running.value
+
+        #expect(service.runner.stats.alerts == 2)
+        let dlq = try await h.readAll("fin.transactions.dlq")
+        #expect(dlq.count == 2)
+        #expect(dlq[0].value == Array(bad.utf8))
+        #expect(dlq[0].key == Array("ACC-X".utf8))
+        #expect(dlq[0].headers.first(named: VigilHeaders.error) == "field 'amount': '12,5OO' is not a decimal amount")
+        #expect(dlq[0].headers.first(named: VigilHeaders.errorField) == "amount")
+        #expect(dlq[0].headers.first(named: VigilHeaders.sourceTopic) == "fin.transactions")
+        #expect(dlq[0].headers.first(named: VigilHeaders.sourcePartition) == "0")
+        #expect(dlq[0].headers.first(named: VigilHeaders.sourceOffset) == String(reports[1].offset))
+        #expect(dlq[1].headers.first(named: VigilHeaders.error) == "not valid JSON")
+        #expect(dlq[1].headers.first(named: VigilHeaders.sourceOffset) == String(reports[2].offset))
+        #expect(dlq[1].key == nil)
+    }
+
+    @Test("stop and restart in the same group: no event skipped, none handled twice, no alert under a new id")
+    func restart() async throws {
+        let h = try Harness()
+        let first = (0..<40).map { i in txLine("a\(i)", "2024-05-01T0\(i % 10):00:00Z", i % 4 == 0 ? "15000" : "50", debtor: "ACC-\(i % 6)") }
+        let second = (0..<40).map { i in txLine("b\(i)", "2024-05-02T0\(i % 10):00:00Z", i % 4 == 0 ? "15000" : "50", debtor: "ACC-\(i % 6)") }
+        _ = try await h.feed(first)
+        let run1 = try await h.runPipeline(until: first.count)
+        #expect(run1.completed == first.count)
+        _ = try await h.feed(second)
+        let run2 = try await h.runPipeline(until: second.count)
+        // The second run handled exactly the new events: nothing skipped, nothing read again.
+        #expect(run2.completed == second.count)
+        #expect(run1.alerts == 10 && run2.alerts == 10)
+
+        let alerts = try await h.alerts()
+        #expect(alerts.count == 20)
+        #expect(Set(alerts.map(\.id)).count == 20)
+        let evidence = alerts.flatMap { $0.evidence.map(\.eventId) }
+        #expect(Set(evidence) == Set((0..<10).flatMap { ["a\($0 * 4)", "b\($0 * 4)"] }))
+        let committed = try h.committed()
+        for (tp, end) in try h.endOffsets() { #expect(committed[tp] == .some(end), "\(tp)") }
+    }
+
+    @Test("the broker down for a few seconds mid-run: the pipeline resumes by itself and loses nothing")
+    func brokerOutage() async throws {
+        let h = try Harness(partitions: 2)
+        let before = (0..<30).map { i in txLine("p\(i)", "2024-05-01T10:00:00Z", i % 3 == 0 ? "20000" : "10", debtor: "ACC-\(i % 5)") }
+        let after = (0..<30).map { i in txLine("q\(i)", "2024-05-01T11:00:00Z", i % 3 == 0 ? "20000" : "10", debtor: "ACC-\(i % 5)") }
+        _ = try await h.feed(before)
+        let service = try h.service(stopAfter: before.count + after.count)
+        let running = Task { try await service.run() }
+        let deadline = ContinuousClock.now + .seconds(60)
+        while service.runner.stats.completed < before.count, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        try h.broker.setBrokerDown(1)
+        let feeding = Task { try await h.feed(after) }
+        try await Task.sleep(for: .seconds(3))
+        try h.broker.setBrokerUp(1)
+        _ = try await feeding.value
+        try await running.value
+        #expect(service.runner.stats.completed == 60)
+        let alerts = try await h.alerts()
+        #expect(alerts.count == 20)
+        #expect(Set(alerts.flatMap { $0.evidence.map(\.eventId) }) == Set((0..<10).flatMap { ["p\($0 * 3)", "q\($0 * 3)"] }))
+    }
+}

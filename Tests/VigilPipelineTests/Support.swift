@@ -1,0 +1,111 @@
+import Foundation
+import Logging
+import Testing
+import VigilCore
+import VigilKafka
+@testable import VigilPipeline
+
+let testLogger: Logger = {
+    var logger = Logger(label: "vigil.pipeline-tests")
+    logger.logLevel = ProcessInfo.processInfo.environment["VIGIL_TEST_LOG"] == "debug" ? .debug : .warning
+    return logger
+}()
+
+/// The repository root (tests read the shipped pipeline, config and compose files).
+let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+func shipped(_ path: String) -> String { repoRoot.appendingPathComponent(path).path }
+
+/// A transaction line in canonical JSON.
+func txLine(_ id: String, _ ts: String, _ amount: String, channel: String = "cash", currency: String = "USD",
+            debtor: String, creditor: String = "ACC-ZZ") -> String {
+    #"{"id":"\#(id)","ts":"\#(ts)","amount":"\#(amount)","currency":"\#(currency)","channel":"\#(channel)","debtor":{"account":"\#(debtor)"},"creditor":{"account":"\#(creditor)"}}"#
+}
+
+/// An embedded broker with the pipeline's topics, and helpers to feed it, run the shipped
+/// default pipeline against it, and read topics back completely.
+final class Harness: Sendable {
+    let broker: EmbeddedBroker
+    let config: VigilConfig
+    let pipeline: PipelineDefinition
+    var topics: VigilConfig.Topics { pipeline.topics(from: config) }
+
+    init(partitions: Int = 4, group: String = "vigil-test") throws {
+        broker = try EmbeddedBroker(nodes: 1, logger: testLogger)
+        var c = VigilConfig()
+        c.kafka.brokers = broker.bootstrapServers
+        c.kafka.group = group
+        c.kafka.partitions = partitions
+        c.kafka.commitInterval = .milliseconds(200)
+        c.kafka.sessionTimeout = .seconds(6)
+        c.runtime.workers = 2
+        config = c
+        pipeline = try PipelineDefinition.load(file: shipped("pipelines/default.yaml"))
+        try TopicSetup.create(TopicSetup.specs(pipeline.topics(from: c), config: c), on: broker)
+    }
+
+    deinit { broker.close() }
+
+    var client: KafkaClientConfig { config.clientConfig(bootstrap: broker.bootstrapServers) }
+
+    /// Publishes lines keyed like `vigil feed`; returns each line's delivery report, in order.
+    func feed(_ lines: [String]) async throws -> [DeliveryReport] {
+        let producer = try KafkaProducer(config: KafkaProducerConfig(client: client), logger: testLogger)
+        defer { producer.close() }
+        return try await producer.sendAll(lines.map {
+            ProducerRecord(topic: topics.transactions, key: Feeder.key(of: $0), value: Array($0.utf8))
+        })
+    }
+
+    func service(stopAfter: Int? = nil, onAlert: (@Sendable (Alert) -> Void)? = nil) throws -> PipelineService {
+        try PipelineService(pipeline: pipeline, config: config, bootstrap: broker.bootstrapServers, logger: testLogger,
+                            stopAfter: stopAfter, onAlert: onAlert)
+    }
+
+    /// Runs the pipeline until it has handled `count` more input messages, then stops it gracefully.
+    @discardableResult
+    func runPipeline(until count: Int) async throws -> PipelineRunner.Stats {
+        let s = try service(stopAfter: count)
+        try await s.run()
+        return s.runner.stats
+    }
+
+    /// Every record on a topic, read with a fresh consumer group up to the current end offsets.
+    func readAll(_ topic: String) async throws -> [ConsumedMessage] {
+        let admin = KafkaAdmin(config: client, logger: testLogger)
+        let expected = try admin.endOffsets(topic: topic).values.reduce(0, +)
+        guard expected > 0 else { return [] }
+        var cc = KafkaConsumerConfig(client: client, groupID: "reader-\(UUID().uuidString)", topics: [topic])
+        cc.sessionTimeoutMilliseconds = 6_000
+        let consumer = try KafkaConsumer(config: cc, logger: testLogger)
+        defer { consumer.close() }
+        let reader = Task {
+            var out: [ConsumedMessage] = []
+            while out.count < expected, let batch = await consumer.nextBatch() { out += batch.messages }
+            return out
+        }
+        let timer = Task {
+            try await Task.sleep(for: .seconds(60))
+            reader.cancel()
+        }
+        defer { timer.cancel() }
+        let got = await reader.value
+        #expect(got.count == Int(expected), "read \(got.count) of \(expected) records from \(topic)")
+        return got.sorted { ($0.partition, $0.offset) < ($1.partition, $1.offset) }
+    }
+
+    func alerts() async throws -> [Alert] {
+        try await readAll(topics.alerts).map { try JSONDecoder().decode(Alert.self, from: Data($0.value)) }
+    }
+
+    func committed() throws -> [TopicPartition: Int64?] {
+        let admin = KafkaAdmin(config: client, logger: testLogger)
+        let parts = (0..<Int32(config.kafka.partitions)).map { TopicPartition(topics.transactions, $0) }
+        return try admin.committedOffsets(group: config.kafka.group, partitions: parts)
+    }
+
+    func endOffsets() throws -> [TopicPartition: Int64] {
+        let admin = KafkaAdmin(config: client, logger: testLogger)
+        return Dictionary(uniqueKeysWithValues: try admin.endOffsets(topic: topics.transactions).map { (TopicPartition(topics.transactions, $0.key), $0.value) })
+    }
+}
