@@ -418,7 +418,7 @@ private struct Parser<Input> {
             default:
                 guard let field = schema.fields[name] else {
                     let known = schema.fields.keys.sorted()
-                    let close = known.filter { $0.hasSuffix(name) || name.hasSuffix($0) || $0.lowercased() == name.lowercased() }
+                    let close = known.filter { editDistance($0.lowercased(), name.lowercased()) <= 2 || $0.hasSuffix("." + name) }
                     throw ExpressionError(column: col, message: "unknown field '\(name)' in \(schema.name)",
                                           hint: close.isEmpty ? "fields: \(known.joined(separator: ", "))" : "did you mean \(close.joined(separator: " or "))?")
                 }
@@ -457,4 +457,20 @@ private func order(_ a: Value, _ b: Value) -> Int? {
     case (.string(let x), .string(let y)): return x < y ? -1 : x == y ? 0 : 1
     default: return nil
     }
+}
+
+/// Levenshtein distance, for "did you mean" hints on misspelt field names.
+func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a), b = Array(b)
+    guard !a.isEmpty else { return b.count }
+    guard !b.isEmpty else { return a.count }
+    var previous = Array(0...b.count)
+    for i in 1...a.count {
+        var current = [i] + Array(repeating: 0, count: b.count)
+        for j in 1...b.count {
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+        }
+        previous = current
+    }
+    return previous[b.count]
 }

@@ -19,10 +19,6 @@ struct FeedCommand: AsyncParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
-    func validate() throws {
-        if files.isEmpty { throw ValidationError("name at least one file (or - for standard input)") }
-    }
-
     func run() async throws {
         try await Self.reporting {
             let logger = try common.makeLogger("vigil.feed")

@@ -87,6 +87,7 @@ public struct PipelineDefinition: Sendable {
         guard !ruleNodes.isEmpty else { throw rulesNode.error("'rules' is empty") }
         var definitions: [RuleDefinition] = []
         var nodesByID: [String: [String: YAMLValue]] = [:]
+        var ruleNodeByID: [String: YAMLValue] = [:]
         for r in ruleNodes {
             let m = try r.mapping(allowed: ["id", "version", "kind", "description", "where", "subject", "score", "key", "within", "having"])
             guard let id = try m["id"]?.string() else { throw r.error("a rule needs an 'id'") }
@@ -109,11 +110,12 @@ public struct PipelineDefinition: Sendable {
             if let v = m["having"] { d.having = try v.string() }
             definitions.append(d)
             nodesByID[id] = m
+            ruleNodeByID[id] = r
         }
         let rules: CompiledRules
         do { rules = try CompiledRules(definitions) } catch {
             // Point at the offending key (and column inside an expression) in the file.
-            let node = nodesByID[error.ruleID]?[error.key] ?? nodesByID[error.ruleID]?["id"] ?? rulesNode
+            let node = nodesByID[error.ruleID]?[error.key] ?? ruleNodeByID[error.ruleID] ?? rulesNode
             let (line, column) = error.column.map { node.position(ofColumn: $0) } ?? (node.node.mark?.line, node.node.mark?.column)
             var message = "rule '\(error.ruleID)', \(error.key): \(error.message)"
             if column == nil, let c = error.column { message += " (at column \(c) of the expression)" }

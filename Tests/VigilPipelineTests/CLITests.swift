@@ -1,0 +1,212 @@
+import Foundation
+import Testing
+import VigilCore
+
+/// The built `vigil` executable (SwiftPM puts it next to the test bundle).
+let vigilBinary: String = {
+    let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    for candidate in [dir, dir.deletingLastPathComponent()] {
+        let path = candidate.appendingPathComponent("vigil").path
+        if FileManager.default.isExecutableFile(atPath: path) { return path }
+    }
+    return repoRoot.appendingPathComponent(".build/debug/vigil").path
+}()
+
+/// A child process whose output is collected as it arrives.
+final class Child: @unchecked Sendable {
+    let process = Process()
+    private let lock = NSLock()
+    private var out = Data()
+    private var err = Data()
+
+    init(_ executable: String, _ arguments: [String], environment: [String: String] = [:], directory: URL = repoRoot) throws {
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        var env = ProcessInfo.processInfo.environment
+        for (k, v) in environment { env[k] = v }
+        process.environment = env
+        let o = Pipe(), e = Pipe()
+        process.standardOutput = o
+        process.standardError = e
+        process.standardInput = FileHandle.nullDevice
+        o.fileHandleForReading.readabilityHandler = { [weak self] h in
+            let d = h.availableData
+            self?.lock.withLock { self?.out.append(d) }
+        }
+        e.fileHandleForReading.readabilityHandler = { [weak self] h in
+            let d = h.availableData
+            self?.lock.withLock { self?.err.append(d) }
+        }
+        try process.run()
+    }
+
+    var stdout: String { lock.withLock { String(decoding: out, as: UTF8.self) } }
+    var stderr: String { lock.withLock { String(decoding: err, as: UTF8.self) } }
+    var stdoutLines: [String] { stdout.split(separator: "\n").map(String.init) }
+
+    /// Waits until standard output has a line satisfying `predicate`.
+    func waitForLine(timeout: Duration = .seconds(60), _ predicate: (String) -> Bool) async throws -> String? {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let line = stdoutLines.first(where: predicate) { return line }
+            if !process.isRunning { return stdoutLines.first(where: predicate) }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return nil
+    }
+
+    /// Waits for exit (SIGKILL after the timeout) and returns the status.
+    func wait(timeout: Duration = .seconds(60)) async throws -> Int32 {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        try await Task.sleep(for: .milliseconds(100))  // let the readability handlers drain
+        return process.terminationStatus
+    }
+
+    func signal(_ s: Int32) { kill(process.processIdentifier, s) }
+}
+
+func vigil(_ args: [String], environment: [String: String] = [:]) async throws -> (status: Int32, stdout: String, stderr: String) {
+    let c = try Child(vigilBinary, args, environment: environment)
+    let status = try await c.wait()
+    return (status, c.stdout, c.stderr)
+}
+
+func temporaryDirectory() throws -> URL {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-test-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    return dir
+}
+
+@Suite("The vigil command line", .serialized, .timeLimit(.minutes(3)))
+struct CLITests {
+    @Test("every command has --help")
+    func help() async throws {
+        for command in [[], ["run"], ["broker"], ["feed"], ["validate"]] {
+            let r = try await vigil(command + ["--help"])
+            #expect(r.status == 0, "\(command)")
+            #expect(r.stdout.contains("USAGE"), "\(command)")
+        }
+    }
+
+    @Test("bad arguments and files give one clear line and a non-zero exit")
+    func errors() async throws {
+        let dir = try temporaryDirectory()
+        let badPipeline = dir.appendingPathComponent("bad.yaml").path
+        try "pipeline:\n  name: p\n  version: 1\nrules:\n  - id: r\n    version: 1\n    kind: predicate\n    where: amount > 'x'\n"
+            .write(toFile: badPipeline, atomically: true, encoding: .utf8)
+        let badConfig = dir.appendingPathComponent("bad-config.yaml").path
+        try "topics:\n  alert: x\n".write(toFile: badConfig, atomically: true, encoding: .utf8)
+
+        var r = try await vigil(["run", "--pipeline", "/nonexistent/p.yaml"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("vigil run: /nonexistent/p.yaml: error: cannot read the pipeline file"))
+
+        r = try await vigil(["run", "--pipeline", badPipeline])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("vigil run: \(badPipeline):8:19: error: rule 'r', where: cannot compare a number with a string"))
+
+        r = try await vigil(["run", "--config", badConfig])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("\(badConfig):2:3: error: unknown key 'alert' in 'topics' (hint: did you mean alerts?)"))
+
+        r = try await vigil(["validate", badPipeline, shipped("pipelines/default.yaml")])
+        #expect(r.status == 1)
+        #expect(r.stdout.contains("\(badPipeline):8:19: error:"))
+        #expect(r.stdout.contains("pipelines/default.yaml: ok (pipeline default@1.0.0, 2 rules)"))
+
+        r = try await vigil(["feed", "--brokers", "127.0.0.1:1", "/nonexistent.jsonl"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("vigil feed: cannot read '/nonexistent.jsonl': no such file"))
+
+        r = try await vigil(["feed"])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("Missing expected argument '<file> ...'"))
+
+        r = try await vigil(["broker", "--nodes", "0"])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("--nodes must be between 1 and 16, got 0"))
+
+        r = try await vigil(["run", "--log-level", "loud"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("--log-level 'loud' is not one of"))
+
+        r = try await vigil(["run", "--frobnicate"])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("Unknown option '--frobnicate'"))
+    }
+
+    @Test("`vigil run` with no brokers: embedded broker, sample feed, alerts printed, clean exit")
+    func embeddedRun() async throws {
+        let dir = try temporaryDirectory()
+        let c = try Child(vigilBinary, ["run"], environment: ["VIGIL_BOOTSTRAP_FILE": dir.appendingPathComponent("bootstrap").path])
+        let status = try await c.wait(timeout: .seconds(120))
+        #expect(status == 0, "\(c.stderr)")
+        let alerts = try c.stdoutLines.map { try JSONDecoder().decode(Alert.self, from: Data($0.utf8)) }
+        #expect(alerts.count == 11)
+        #expect(Set(alerts.map { $0.findings[0].id }) == ["large-cash", "structuring-cash"])
+        #expect(c.stderr.contains("alerts on alerts.local, 2 dead-lettered on fin.transactions.dlq"))
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("bootstrap").path))
+    }
+
+    @Test("`vigil broker` serves kcat; kcat-produced events are processed by `vigil run --brokers`; feed finds the broker")
+    func brokerWithKcat() async throws {
+        let kcat = ["/usr/bin/kcat", "/usr/local/bin/kcat"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        let kcatPath = try #require(kcat, "kcat is needed for this test: apt-get install -y kcat (the Makefile's setup does it)")
+        let dir = try temporaryDirectory()
+        let bootstrapFile = dir.appendingPathComponent("bootstrap").path
+        let env = ["VIGIL_BOOTSTRAP_FILE": bootstrapFile]
+        let broker = try Child(vigilBinary, ["broker", "--nodes", "2"], environment: env)
+        defer { if broker.process.isRunning { broker.signal(SIGKILL) } }
+        let first = try #require(try await broker.waitForLine { $0.hasPrefix("bootstrap=") })
+        #expect(broker.stdoutLines.first == first)
+        let address = String(first.dropFirst("bootstrap=".count))
+        #expect(address.hasPrefix("127.0.0.1:"))
+        // The address file appears right after the line is printed.
+        var fileText: String?
+        for _ in 0..<50 where fileText == nil {
+            fileText = try? String(contentsOfFile: bootstrapFile, encoding: .utf8)
+            if fileText == nil { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(fileText?.trimmingCharacters(in: .whitespacesAndNewlines) == address)
+
+        let list = try Child(kcatPath, ["-b", address, "-L"])
+        #expect(try await list.wait() == 0)
+        for topic in ["fin.transactions", "fin.transactions.dlq", "alerts.local"] {
+            #expect(list.stdout.contains("topic \"\(topic)\" with 8 partitions"), "\(list.stdout)")
+        }
+        #expect(list.stdout.contains("2 brokers"))
+
+        // Produce with kcat (key|value), then run the pipeline against the broker.
+        let input = dir.appendingPathComponent("in.txt").path
+        try [txLine("k1", "2024-06-01T10:00:00Z", "18000", debtor: "ACC-K"), txLine("k2", "2024-06-01T10:05:00Z", "20", debtor: "ACC-K")]
+            .map { "ACC-K|\($0)" }.joined(separator: "\n").write(toFile: input, atomically: true, encoding: .utf8)
+        let produce = try Child(kcatPath, ["-b", address, "-P", "-t", "fin.transactions", "-K", "|", "-l", input])
+        #expect(try await produce.wait() == 0, "\(produce.stderr)")
+
+        let run = try Child(vigilBinary, ["run", "--brokers", address], environment: env.merging(["VIGIL_GROUP": "kcat-test"]) { $1 })
+        defer { if run.process.isRunning { run.signal(SIGKILL) } }
+        let alertLine = try #require(try await run.waitForLine { $0.contains("\"eventId\":\"k1\"") }, "\(run.stderr)")
+        let alert = try JSONDecoder().decode(Alert.self, from: Data(alertLine.utf8))
+        #expect(alert.findings[0].id == "large-cash")
+
+        // `vigil feed` with no --brokers finds the running broker through the bootstrap file.
+        let feedFile = dir.appendingPathComponent("feed.jsonl").path
+        try [txLine("f1", "2024-06-02T10:00:00Z", "30000", debtor: "ACC-F"), "", "{broken"].joined(separator: "\n")
+            .write(toFile: feedFile, atomically: true, encoding: .utf8)
+        let feed = try await vigil(["feed", feedFile], environment: env)
+        #expect(feed.status == 0, "\(feed.stderr)")
+        #expect(feed.stdout.contains("sent=2 acknowledged=2 unkeyed=1 topic=fin.transactions"))
+        #expect(try await run.waitForLine { $0.contains("\"eventId\":\"f1\"") } != nil)
+
+        run.signal(SIGTERM)
+        #expect(try await run.wait() == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("4 transactions processed: 2 alerts on alerts.local, 1 dead-lettered"))
+        broker.signal(SIGINT)
+        #expect(try await broker.wait() == 0, "\(broker.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: bootstrapFile))
+    }
+}

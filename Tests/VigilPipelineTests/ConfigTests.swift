@@ -1,0 +1,116 @@
+import Foundation
+import Testing
+import VigilCore
+import VigilDetect
+@testable import VigilPipeline
+
+@Suite("Configuration and pipeline files")
+struct ConfigTests {
+    @Test("the shipped configuration and pipelines load and compile")
+    func shippedFiles() throws {
+        let config = try VigilConfig.load(file: shipped("config/default.yaml"), environment: [:])
+        #expect(config.topics == VigilConfig.Topics())
+        #expect(config.kafka.brokers == "")
+        let files = try FileManager.default.contentsOfDirectory(atPath: shipped("pipelines")).filter { $0.hasSuffix(".yaml") }
+        #expect(!files.isEmpty)
+        for f in files {
+            let p = try PipelineDefinition.load(file: shipped("pipelines/\(f)"))
+            #expect(!p.rules.definitions.isEmpty)
+        }
+        let p = try PipelineDefinition.load(file: shipped("pipelines/default.yaml"))
+        #expect(p.rules.definitions.map(\.id) == ["large-cash", "structuring-cash"])
+        #expect(p.rules.definitions[1].within == .seconds(86_400))
+    }
+
+    @Test("VIGIL_* environment variables override the file")
+    func environment() throws {
+        let env = ["VIGIL_BROKERS": "kafka:9092", "VIGIL_GROUP": "g2", "VIGIL_TOPIC_ALERTS": "alerts.fiu-x",
+                   "VIGIL_WORKERS": "3", "VIGIL_KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "VIGIL_KAFKA_SASL_PASSWORD": "hunter2"]
+        let c = try VigilConfig.load(file: shipped("config/default.yaml"), environment: env)
+        #expect(c.kafka.brokers == "kafka:9092")
+        #expect(c.kafka.group == "g2")
+        #expect(c.topics.alerts == "alerts.fiu-x")
+        #expect(c.runtime.workers == 3)
+        #expect(c.kafka.properties["security.protocol"] == "SASL_SSL")
+        #expect(c.maskedProperties["sasl.password"] == "***")
+        #expect(throws: ConfigError(file: "environment", message: "VIGIL_WORKERS='many' must be a whole number in 1...256")) {
+            try VigilConfig.load(file: nil, environment: ["VIGIL_WORKERS": "many"])
+        }
+    }
+
+    @Test("configuration errors say file, line, column and what is wrong", arguments: [
+        ("kafka:\n  brokers: x\n  partitons: 3\n", "c.yaml:3:3: error: unknown key 'partitons' in 'kafka' (hint: did you mean partitions?)"),
+        ("kafka:\n  partitions: lots\n", "c.yaml:2:15: error: 'kafka.partitions' must be a whole number"),
+        ("topics:\n  alerts: 'alerts/fiu'\n", "c.yaml:2:11: error: 'alerts/fiu' is not a valid Kafka topic name (hint: use letters, digits, '.', '_' and '-')"),
+        ("kafka:\n  commit-interval: soon\n", "c.yaml:2:20: error: 'kafka.commit-interval': 'soon' is not a duration (hint: write e.g. 500ms, 30s, 15m, 24h, 7d)"),
+        ("kafka: [1, 2\n", "c.yaml:2:1: error: invalid YAML: did not find expected ',' or ']' while parsing a flow sequence"),
+    ])
+    func configErrors(text: String, message: String) {
+        let e = #expect(throws: ConfigError.self) { try VigilConfig.parse(text, file: "c.yaml") }
+        #expect(e?.description == message)
+    }
+
+    static let header = "pipeline:\n  name: p\n  version: 1.0.0\nrules:\n"
+
+    @Test("pipeline errors point into the file, down to the column inside a rule expression", arguments: [
+        (header + "  - id: r\n    version: 1\n    kind: predicate\n    where: amount >= \"10000\"\n",
+         "p.yaml:8:19: error: rule 'r', where: cannot compare a number with a string (hint: numbers are written without quotes)"),
+        (header + "  - id: r\n    version: 1\n    kind: predicate\n    where: 'amout > 5'\n",
+         "p.yaml:8:13: error: rule 'r', where: unknown field 'amout' in transaction (hint: did you mean amount?)"),
+        (header + "  - id: r\n    version: 1\n    kind: window\n    where: amount > 5\n    within: 24h\n",
+         "p.yaml:5:5: error: rule 'r', having: a window rule needs 'having', e.g. 'count >= 3'"),
+        (header + "  - id: r\n    version: 1\n    kind: sequence\n    where: amount > 5\n",
+         "p.yaml:7:11: error: unknown rule kind 'sequence' (hint: predicate or window)"),
+        (header + "  - id: r\n    version: 1\n    kind: predicate\n    where: amount > 5\n    score: 3\n",
+         "p.yaml:9:12: error: 'rules[0].score' must be between 0.0 and 1.0, got 3.0"),
+        ("pipeline:\n  name: p\n  version: 1.0.0\noutput:\n  tlp: TLP:PINK\nrules:\n  - id: r\n",
+         "p.yaml:5:8: error: 'TLP:PINK' is not a TLP 2.0 label (hint: TLP:RED, TLP:AMBER+STRICT, TLP:AMBER, TLP:GREEN, TLP:CLEAR)"),
+        ("pipeline:\n  name: p\nrules: []\n", "p.yaml:2:3: error: 'pipeline' needs a 'version' (hint: e.g. version: 1.0.0)"),
+    ])
+    func pipelineErrors(text: String, message: String) {
+        let e = #expect(throws: ConfigError.self) { try PipelineDefinition.parse(text, file: "p.yaml") }
+        #expect(e?.description == message)
+    }
+}
+
+@Suite("The bundled sample feed")
+struct SampleFeedTests {
+    /// Runs the shipped default pipeline over the feed without a broker (same engine as live).
+    func alerts(_ feed: SampleFeed) throws -> (alerts: [Alert], deadLettered: Int) {
+        let p = try PipelineDefinition.load(file: shipped("pipelines/default.yaml"))
+        let engine = PipelineEngine(pipeline: p, topics: VigilConfig.Topics(), limits: WindowLimits())
+        var alerts: [Alert] = []
+        var dead = 0
+        for (i, line) in feed.lines.enumerated() {
+            for out in engine.process(.init(topic: "fin.transactions", partition: 0, offset: Int64(i), value: Array(line.utf8))) {
+                if let a = out.alert { alerts.append(a) } else { dead += 1 }
+            }
+        }
+        return (alerts, dead)
+    }
+
+    @Test("the default pipeline finds exactly the planted cases, and no near miss")
+    func plantedCases() throws {
+        let feed = SampleFeed.generate()
+        #expect(feed.lines.count > 2_000)
+        let (alerts, dead) = try alerts(feed)
+        #expect(dead == feed.planted.filter { $0.kind == .malformed }.count)
+        let expected = feed.planted.filter { $0.kind == .structuring || $0.kind == .largeCash }
+        #expect(alerts.count == expected.count)
+        for plant in expected {
+            // A fourth deposit after a fired window starts a new one: the alert holds the first three.
+            let ids = plant.kind == .structuring ? Array(plant.eventIDs.prefix(3)) : plant.eventIDs
+            let rule = plant.kind == .structuring ? "structuring-cash" : "large-cash"
+            #expect(alerts.contains { $0.findings[0].id == rule && $0.evidence.map(\.eventId) == ids && $0.subject.value == plant.account },
+                    "\(plant)")
+        }
+        let nearMissAccounts = Set(feed.planted.filter { $0.kind == .nearMiss }.map(\.account))
+        #expect(alerts.allSatisfy { !nearMissAccounts.contains($0.subject.value) })
+    }
+
+    @Test("the feed is the same for the same seed, and different for another")
+    func deterministic() {
+        #expect(SampleFeed.generate().lines == SampleFeed.generate().lines)
+        #expect(SampleFeed.generate(seed: 1).lines != SampleFeed.generate().lines)
+    }
+}
