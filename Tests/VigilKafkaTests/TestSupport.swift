@@ -6,7 +6,7 @@ import Testing
 /// Logs from librdkafka are only interesting when a test fails; keep them at warning and above.
 let testLogger: Logger = {
     var logger = Logger(label: "vigil.tests")
-    logger.logLevel = ProcessInfo.processInfo.environment["VIGIL_TEST_LOG"] == "debug" ? .debug : .warning
+    logger.logLevel = ProcessInfo.processInfo.environment["VIGIL_TEST_LOG"] == "debug" ? .debug : .critical
     return logger
 }()
 

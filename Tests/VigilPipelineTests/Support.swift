@@ -7,7 +7,7 @@ import VigilKafka
 
 let testLogger: Logger = {
     var logger = Logger(label: "vigil.pipeline-tests")
-    logger.logLevel = ProcessInfo.processInfo.environment["VIGIL_TEST_LOG"] == "debug" ? .debug : .warning
+    logger.logLevel = ProcessInfo.processInfo.environment["VIGIL_TEST_LOG"] == "debug" ? .debug : .critical
     return logger
 }()
 

@@ -1,0 +1,25 @@
+# Multi-stage build: compile with the Swift toolchain, run on a small Debian image that has only
+# the runtime library librdkafka1. Both stages use Debian bookworm so librdkafka's ABI matches.
+FROM swift:6.3-bookworm AS build
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends librdkafka-dev zlib1g-dev pkg-config \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY Package.swift ./
+COPY Sources ./Sources
+RUN swift build -c release --product vigil --static-swift-stdlib \
+    && install -D "$(swift build -c release --show-bin-path)/vigil" /out/vigil
+
+FROM debian:bookworm-slim
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends librdkafka1 ca-certificates tzdata \
+    && rm -rf /var/lib/apt/lists/*
+COPY --from=build /out/vigil /usr/local/bin/vigil
+COPY pipelines /etc/vigil/pipelines
+COPY config /etc/vigil/config
+WORKDIR /etc/vigil
+# An unprivileged user; the bootstrap file goes to a writable place.
+USER 65532:65532
+ENV TMPDIR=/tmp
+ENTRYPOINT ["/usr/local/bin/vigil"]
+CMD ["run", "--pipeline", "/etc/vigil/pipelines/default.yaml", "--config", "/etc/vigil/config/default.yaml"]

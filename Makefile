@@ -1,0 +1,29 @@
+# The README's commands. `make run` and `make test` each do all the set-up they need.
+SWIFT ?= swift
+
+.PHONY: setup build run test broker validate clean
+
+## Install system packages (librdkafka-dev, zlib1g-dev, kcat) if missing.
+setup:
+	@scripts/setup.sh
+
+build: setup
+	$(SWIFT) build
+
+## The main job: the default pipeline on the embedded broker with the bundled sample feed.
+run: build
+	.build/debug/vigil run --pipeline pipelines/default.yaml
+
+## All tests (Swift Testing), against librdkafka's embedded broker.
+test: setup
+	$(SWIFT) test --disable-xctest
+
+## A standalone embedded broker for other tools (kcat, `vigil run --brokers`).
+broker: build
+	.build/debug/vigil broker --pipeline pipelines/default.yaml
+
+validate: build
+	.build/debug/vigil validate pipelines/*.yaml --config config/default.yaml
+
+clean:
+	rm -rf .build

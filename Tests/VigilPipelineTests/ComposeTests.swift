@@ -1,0 +1,67 @@
+import Foundation
+import Testing
+import Yams
+@testable import VigilPipeline
+
+/// No Docker engine runs here, so the compose file is checked by reading it: it must describe a
+/// KRaft Kafka, create the topics `config/default.yaml` names, and point Vigil at that Kafka
+/// through environment variables Vigil actually reads.
+@Suite("docker-compose.yml agrees with config/")
+struct ComposeTests {
+    let compose: [String: Any]
+    let config: VigilConfig
+
+    init() throws {
+        let text = try String(contentsOfFile: shipped("docker-compose.yml"), encoding: .utf8)
+        compose = try #require(try Yams.load(yaml: text) as? [String: Any])
+        config = try VigilConfig.load(file: shipped("config/default.yaml"), environment: [:])
+    }
+
+    var services: [String: [String: Any]] { (compose["services"] as? [String: [String: Any]]) ?? [:] }
+
+    func environment(_ service: String) -> [String: String] {
+        ((services[service]?["environment"] as? [String: Any]) ?? [:]).mapValues { "\($0)" }
+    }
+
+    @Test("Kafka runs in KRaft mode from the apache/kafka image, with a healthcheck")
+    func kafka() throws {
+        let kafka = try #require(services["kafka"])
+        #expect((kafka["image"] as? String)?.hasPrefix("apache/kafka:") == true)
+        let env = environment("kafka")
+        #expect(env["KAFKA_PROCESS_ROLES"] == "broker,controller")
+        #expect(env["KAFKA_CONTROLLER_QUORUM_VOTERS"] == "1@kafka:9093")
+        #expect(env["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"] == "1")
+        #expect(env["ZOOKEEPER_CONNECT"] == nil && env["KAFKA_ZOOKEEPER_CONNECT"] == nil)
+        #expect(kafka["healthcheck"] != nil)
+    }
+
+    @Test("the init step creates exactly the configured topics with the configured partitions")
+    func topics() throws {
+        let command = try #require((services["kafka-init"]?["command"] as? [String])?.joined(separator: "\n"))
+        let listed = try #require(command.firstMatch(of: /for topic in ([^;]+);/)).1.split(separator: " ").map(String.init)
+        #expect(Set(listed) == Set(config.topics.all))
+        #expect(command.contains("--partitions \(config.kafka.partitions)"))
+        let depends = services["kafka-init"]?["depends_on"] as? [String: [String: String]]
+        #expect(depends?["kafka"]?["condition"] == "service_healthy")
+    }
+
+    @Test("Vigil reaches Kafka's advertised in-network listener, with env names and topics it understands")
+    func vigil() throws {
+        let env = environment("vigil")
+        let advertised = environment("kafka")["KAFKA_ADVERTISED_LISTENERS"] ?? ""
+        let brokers = try #require(env["VIGIL_BROKERS"])
+        #expect(advertised.contains("PLAINTEXT://\(brokers)"))
+        let known = Set(VigilConfig.environmentVariables.map(\.0))
+        for name in env.keys { #expect(known.contains(name), "\(name) is not read by Vigil") }
+        // The environment gives the same topics as the configuration file.
+        let effective = try VigilConfig.load(file: shipped("config/default.yaml"), environment: env)
+        #expect(effective.topics == config.topics)
+        #expect(effective.kafka.brokers == brokers)
+        let command = try #require(services["vigil"]?["command"] as? [String])
+        #expect(command.first == "run")
+        #expect(command.contains("/etc/vigil/pipelines/default.yaml"))
+        let dockerfile = try String(contentsOfFile: shipped("Dockerfile"), encoding: .utf8)
+        #expect(dockerfile.contains("COPY pipelines /etc/vigil/pipelines"))
+        #expect(dockerfile.contains("COPY config /etc/vigil/config"))
+    }
+}
