@@ -100,7 +100,7 @@ public final class KafkaConsumer: Sendable {
     /// Stores offsets for the next commit. Each offset is the *next* one to read (last done + 1).
     /// Partitions no longer assigned are skipped (their new owner re-reads from the last commit).
     public func store(_ offsets: [TopicPartition: Int64]) {
-        guard !offsets.isEmpty else { return }
+        guard !offsets.isEmpty, !isClosed else { return }
         let entries = offsets.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         let err = RDClient.withPartitionList(entries) { rd_kafka_offsets_store(rk.pointer, $0) }
         // __STATE: a partition was revoked meanwhile; expected during rebalances.
@@ -111,6 +111,7 @@ public final class KafkaConsumer: Sendable {
 
     /// Commits the stored offsets now and waits for the broker's answer.
     public func commit() throws(KafkaError) {
+        guard !isClosed else { throw KafkaError.shuttingDown("commit offsets") }
         let err = rd_kafka_commit(rk.pointer, nil, 0)
         // _NO_OFFSET: nothing stored since the last commit.
         if err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET {
@@ -120,6 +121,7 @@ public final class KafkaConsumer: Sendable {
 
     /// The group's committed offsets (next offset to read; `nil` when none is committed).
     public func committed(_ partitions: [TopicPartition], timeout: Duration = .seconds(10)) throws(KafkaError) -> [TopicPartition: Int64?] {
+        guard !isClosed else { throw KafkaError.shuttingDown("read committed offsets") }
         let result = RDClient.withPartitionList(partitions.map { ($0, Int64(RD_KAFKA_OFFSET_INVALID)) }) { list in
             (rd_kafka_committed(rk.pointer, list, Int32(timeout.milliseconds)), RDClient.partitions(list))
         }
@@ -128,6 +130,8 @@ public final class KafkaConsumer: Sendable {
         for (tp, offset, _) in result.1 { out[tp] = offset >= 0 ? offset : nil }
         return out
     }
+
+    private var isClosed: Bool { shared.withLock { $0.closed } }
 
     /// Stops fetching: the poll thread exits and ``nextBatch()`` ends once the buffer is drained.
     /// The group membership and assignment stay until ``close()`` so offsets can still be stored.

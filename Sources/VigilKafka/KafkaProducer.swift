@@ -117,40 +117,43 @@ public final class KafkaProducer: Sendable {
     /// Sends a record and waits for the broker's acknowledgement, waiting out a full local queue.
     @discardableResult
     public func send(_ record: ProducerRecord) async throws -> DeliveryReport {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<DeliveryReport, any Error>) in
-            sendRetryingWhenFull(record) { continuation.resume(with: $0) }
-        }
+        let reports = try await sendAll([record])
+        return reports[0]
     }
 
     /// Sends many records and waits for every acknowledgement; returns the reports in input order.
     /// Fails with the first delivery error (the other records may still have been delivered).
     public func sendAll(_ records: [ProducerRecord]) async throws -> [DeliveryReport] {
-        guard !records.isEmpty else { return [] }
-        let collector = BatchCollector(count: records.count)
-        return try await withCheckedThrowingContinuation { continuation in
-            collector.setContinuation(continuation)
-            for (i, record) in records.enumerated() {
-                sendRetryingWhenFull(record) { collector.complete(i, $0) }
-            }
-        }
+        try await sendEach(records).map { try $0.get() }
     }
 
-    /// Enqueues, sleeping briefly while librdkafka's queue is full (producer-side back-pressure).
-    /// Any other enqueue error is reported through `onDelivery`.
-    public func sendRetryingWhenFull(
+    /// Sends many records and waits until each has its outcome, in input order.
+    public func sendEach(_ records: [ProducerRecord]) async -> [Result<DeliveryReport, KafkaError>] {
+        guard !records.isEmpty else { return [] }
+        let collector = BatchCollector(count: records.count)
+        for (i, record) in records.enumerated() {
+            do {
+                try await enqueue(record) { collector.complete(i, $0) }
+            } catch {
+                collector.complete(i, .failure(error))
+            }
+        }
+        return await collector.results()
+    }
+
+    /// Enqueues a record, suspending (not blocking a thread) while librdkafka's queue is full:
+    /// that is the producer-side back-pressure. `onDelivery` runs once, on the producer thread,
+    /// with the broker's report; it is not called when this throws.
+    public func enqueue(
         _ record: ProducerRecord,
         onDelivery: @escaping @Sendable (Result<DeliveryReport, KafkaError>) -> Void
-    ) {
+    ) async throws(KafkaError) {
         while true {
             do {
-                try send(record, onDelivery: onDelivery)
-                return
+                return try send(record, onDelivery: onDelivery)
             } catch where error.isQueueFull {
-                // The poll thread drains delivery reports meanwhile; a short sleep is enough.
-                Thread.sleep(forTimeInterval: 0.001)
-            } catch {
-                onDelivery(.failure(error))
-                return
+                // The poll thread drains delivery reports meanwhile; a short pause is enough.
+                try? await Task.sleep(for: .milliseconds(1))
             }
         }
     }
@@ -213,37 +216,41 @@ public final class KafkaProducer: Sendable {
     }
 }
 
-/// Gathers the reports of a batch and resumes one continuation when the last arrives.
+/// Gathers the outcomes of a batch; ``results()`` returns once the last one arrived.
 private final class BatchCollector: Sendable {
     private struct State {
-        var reports: [DeliveryReport?]
+        var results: [Result<DeliveryReport, KafkaError>?]
         var remaining: Int
-        var firstError: (any Error)?
-        var continuation: CheckedContinuation<[DeliveryReport], any Error>?
+        var continuation: CheckedContinuation<[Result<DeliveryReport, KafkaError>], Never>?
     }
     private let state: Mutex<State>
 
     init(count: Int) {
-        state = Mutex(State(reports: Array(repeating: nil, count: count), remaining: count))
+        state = Mutex(State(results: Array(repeating: nil, count: count), remaining: count))
     }
 
-    func setContinuation(_ c: CheckedContinuation<[DeliveryReport], any Error>) {
-        state.withLock { $0.continuation = c }
+    func results() async -> [Result<DeliveryReport, KafkaError>] {
+        await withCheckedContinuation { c in
+            let ready = state.withLock { s -> [Result<DeliveryReport, KafkaError>]? in
+                guard s.remaining == 0 else {
+                    s.continuation = c
+                    return nil
+                }
+                return s.results.map { $0! }
+            }
+            if let ready { c.resume(returning: ready) }
+        }
     }
 
     func complete(_ index: Int, _ result: Result<DeliveryReport, KafkaError>) {
-        let finished = state.withLock { s -> (CheckedContinuation<[DeliveryReport], any Error>, Result<[DeliveryReport], any Error>)? in
-            switch result {
-            case .success(let report): s.reports[index] = report
-            case .failure(let error): if s.firstError == nil { s.firstError = error }
-            }
+        let finished = state.withLock { s -> (CheckedContinuation<[Result<DeliveryReport, KafkaError>], Never>, [Result<DeliveryReport, KafkaError>])? in
+            s.results[index] = result
             s.remaining -= 1
             guard s.remaining == 0, let c = s.continuation else { return nil }
             s.continuation = nil
-            if let e = s.firstError { return (c, .failure(e)) }
-            return (c, .success(s.reports.map { $0! }))
+            return (c, s.results.map { $0! })
         }
-        if let (c, r) = finished { c.resume(with: r) }
+        if let (c, r) = finished { c.resume(returning: r) }
     }
 }
 

@@ -39,7 +39,7 @@ struct RunCommand: AsyncParsableCommand {
 
             let choice = BrokerAddress.resolve(explicit: common.brokers, config: config, logger: logger)
             var embedded: EmbeddedBroker?
-            var stopAfter: Int?
+            var stopAt: [TopicPartition: Int64]?
             let bootstrap: String
             if let address = choice.bootstrap {
                 bootstrap = address
@@ -58,7 +58,7 @@ struct RunCommand: AsyncParsableCommand {
                 let report = await Feeder.publish(feed.lines, topic: topics.transactions, producer: producer)
                 producer.close()
                 guard report.failures.isEmpty else { throw CLIError("publishing the sample feed: \(report.failures[0])") }
-                stopAfter = follow ? nil : report.acknowledged
+                stopAt = follow ? nil : report.endOffsets
             }
             defer {
                 if let embedded {
@@ -68,7 +68,7 @@ struct RunCommand: AsyncParsableCommand {
             }
 
             let service = try fail(PipelineService(pipeline: definition, config: config, bootstrap: bootstrap, logger: logger,
-                                                   stopAfter: stopAfter, onAlert: printAlert))
+                                                   stopAt: stopAt, onAlert: printAlert))
             let group = ServiceGroup(configuration: .init(
                 services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
                 gracefulShutdownSignals: [.sigterm, .sigint],

@@ -57,15 +57,20 @@ final class Harness: Sendable {
         })
     }
 
-    func service(stopAfter: Int? = nil, onAlert: (@Sendable (Alert) -> Void)? = nil) throws -> PipelineService {
+    func service(through reports: [DeliveryReport]? = nil, onAlert: (@Sendable (Alert) -> Void)? = nil) throws -> PipelineService {
         try PipelineService(pipeline: pipeline, config: config, bootstrap: broker.bootstrapServers, logger: testLogger,
-                            stopAfter: stopAfter, onAlert: onAlert)
+                            stopAt: reports.map(Self.ends), onAlert: onAlert)
     }
 
-    /// Runs the pipeline until it has handled `count` more input messages, then stops it gracefully.
+    /// Per partition, the offset after the last of these records.
+    static func ends(_ reports: [DeliveryReport]) -> [TopicPartition: Int64] {
+        reports.reduce(into: [:]) { $0[TopicPartition($1.topic, $1.partition)] = max($0[TopicPartition($1.topic, $1.partition)] ?? 0, $1.offset + 1) }
+    }
+
+    /// Runs the pipeline until it has handled everything up to these records, then stops it gracefully.
     @discardableResult
-    func runPipeline(until count: Int) async throws -> PipelineRunner.Stats {
-        let s = try service(stopAfter: count)
+    func runPipeline(through reports: [DeliveryReport]) async throws -> PipelineRunner.Stats {
+        let s = try service(through: reports)
         try await s.run()
         return s.runner.stats
     }
@@ -102,6 +107,18 @@ final class Harness: Sendable {
         let admin = KafkaAdmin(config: client, logger: testLogger)
         let parts = (0..<Int32(config.kafka.partitions)).map { TopicPartition(topics.transactions, $0) }
         return try admin.committedOffsets(group: config.kafka.group, partitions: parts)
+    }
+
+    /// Waits until the group has committed everything on the input topic.
+    func waitUntilCommittedToEnd(timeout: Duration = .seconds(60)) async throws -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let ends = try endOffsets()
+            let committed = try committed()
+            if ends.allSatisfy({ committed[$0.key] == .some($0.value) }) { return true }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        return false
     }
 
     func endOffsets() throws -> [TopicPartition: Int64] {

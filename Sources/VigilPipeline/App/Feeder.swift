@@ -12,6 +12,9 @@ public enum Feeder {
         public var unkeyed = 0
         /// Per-line delivery failures, as `line N: reason`.
         public var failures: [String] = []
+        /// Per partition, the offset after the last acknowledged record: where a consumer that
+        /// has handled everything sent stands.
+        public var endOffsets: [TopicPartition: Int64] = [:]
     }
 
     /// The partition key of a canonical transaction line: its `debtor.account`, if readable.
@@ -38,37 +41,16 @@ public enum Feeder {
             lineNumbers.append(i + 1)
         }
         report.sent = records.count
-        let results = Locked([Result<DeliveryReport, KafkaError>?](repeating: nil, count: records.count))
-        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            guard !records.isEmpty else { return done.resume() }
-            let countdown = PublishCountdownAll(records.count) { done.resume() }
-            for (i, r) in records.enumerated() {
-                producer.sendRetryingWhenFull(r) { result in
-                    results.withLock { $0[i] = result }
-                    countdown.done()
-                }
-            }
-        }
-        for (i, result) in results.value.enumerated() {
+        for (i, result) in (await producer.sendEach(records)).enumerated() {
             switch result {
-            case .success?: report.acknowledged += 1
-            case .failure(let e)?: report.failures.append("line \(lineNumbers[i]): \(e)")
-            case nil: report.failures.append("line \(lineNumbers[i]): no delivery report")
+            case .success(let r):
+                report.acknowledged += 1
+                let tp = TopicPartition(r.topic, r.partition)
+                report.endOffsets[tp] = max(report.endOffsets[tp] ?? 0, r.offset + 1)
+            case .failure(let e): report.failures.append("line \(lineNumbers[i]): \(e)")
             }
         }
         return report
     }
 }
 
-/// Calls `completion` once after `count` calls to `done()`.
-final class PublishCountdownAll: Sendable {
-    private let remaining: Locked<Int>
-    private let completion: @Sendable () -> Void
-    init(_ count: Int, _ completion: @escaping @Sendable () -> Void) {
-        remaining = Locked(count)
-        self.completion = completion
-    }
-    func done() {
-        if remaining.withLock({ $0 -= 1; return $0 == 0 }) { completion() }
-    }
-}

@@ -17,7 +17,7 @@ public final class PipelineService: Service {
 
     /// Creates the consumer (joining `config.kafka.group`) and the producer.
     public init(pipeline: PipelineDefinition, config: VigilConfig, bootstrap: String, logger: Logger,
-                stopAfter: Int? = nil, onAlert: (@Sendable (Alert) -> Void)? = nil) throws(KafkaError) {
+                stopAt: [TopicPartition: Int64]? = nil, onAlert: (@Sendable (Alert) -> Void)? = nil) throws(KafkaError) {
         let topics = pipeline.topics(from: config)
         let client = config.clientConfig(bootstrap: bootstrap)
         var consumerConfig = KafkaConsumerConfig(client: client, groupID: config.kafka.group, topics: [topics.transactions])
@@ -31,7 +31,7 @@ public final class PipelineService: Service {
             source.close()
             throw error
         }
-        var options = PipelineRunner.Options(workers: config.runtime.workers, limits: config.runtime.limits, stopAfter: stopAfter)
+        var options = PipelineRunner.Options(workers: config.runtime.workers, limits: config.runtime.limits, stopAt: stopAt)
         options.shutdownTimeout = config.runtime.shutdownTimeout
         self.source = source
         self.sink = sink
@@ -56,7 +56,11 @@ public final class PipelineService: Service {
     }
 
     /// Commits and leaves the group, then flushes and closes the producer. Idempotent.
+    /// The explicit commit comes first, while this member is still in a stable group: once it
+    /// starts leaving (or another member does), a broker may refuse commits as "rebalance in
+    /// progress", and the last work would be redone after a restart.
     public func close() {
+        source.commit()
         source.close()
         sink.close()
     }

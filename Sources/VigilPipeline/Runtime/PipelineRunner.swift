@@ -20,21 +20,24 @@ public final class PipelineRunner: Sendable {
         public var limits: WindowLimits
         /// Batches queued per worker before the dispatcher waits. Default: 4.
         public var queueDepth: Int = 4
-        /// Stop by itself once this many input messages are fully handled (demo and tests).
-        public var stopAfter: Int?
+        /// Stop by itself once every listed partition's handled position reaches its offset (the
+        /// next offset to read), e.g. the end of a feed just published. Counting by position, not
+        /// by messages, stays exact when a rebalance or an outage redelivers messages.
+        public var stopAt: [TopicPartition: Int64]?
         /// At shutdown, how long to wait for outstanding acknowledgements. Default: 30 s.
         public var shutdownTimeout: Duration = .seconds(30)
 
-        public init(workers: Int, limits: WindowLimits = WindowLimits(), stopAfter: Int? = nil) {
+        public init(workers: Int, limits: WindowLimits = WindowLimits(), stopAt: [TopicPartition: Int64]? = nil) {
             self.workers = workers
             self.limits = limits
-            self.stopAfter = stopAfter
+            self.stopAt = stopAt
         }
     }
 
     /// Counters, readable while running.
     public struct Stats: Sendable, Equatable {
-        /// Input messages whose effects are acknowledged (offsets released).
+        /// Input messages whose effects are acknowledged (offsets released). A message redelivered
+        /// after a rebalance or an outage counts each time it is handled.
         public var completed = 0
         public var alerts = 0
         public var deadLettered = 0
@@ -63,10 +66,18 @@ public final class PipelineRunner: Sendable {
         self.logger = logger
         self.onAlert = onAlert
         let counters = self.counters
-        let stopAfter = options.stopAfter
-        self.tracker = OffsetTracker(store: { [source] in source.store($0) }, onCompleted: { [source] total in
+        let remaining = Locked(options.stopAt ?? [:])
+        let stopping = options.stopAt != nil
+        self.tracker = OffsetTracker(store: { [source] released in
+            source.store(released)
+            guard stopping else { return }
+            let reached = remaining.withLock { targets -> Bool in
+                for (tp, offset) in released where (targets[tp] ?? .max) <= offset { targets[tp] = nil }
+                return targets.isEmpty
+            }
+            if reached { source.stop() }
+        }, onCompleted: { total in
             counters.withLock { $0.completed = total }
-            if let stopAfter, total >= stopAfter { source.stop() }
         })
     }
 
@@ -81,6 +92,7 @@ public final class PipelineRunner: Sendable {
     ///   after a restart that work is done again.
     public func run() async throws {
         let tracker = self.tracker
+        if options.stopAt?.isEmpty == true { source.stop() }
         source.onGenerationChange { tracker.reset(generation: $0) }
         tracker.reset(generation: source.generation)
         logger.info("pipeline started", metadata: [
@@ -138,13 +150,13 @@ public final class PipelineRunner: Sendable {
                 var end = start + 1
                 while end < messages.count, messages[end].partition == messages[start].partition,
                       messages[end].topic == messages[start].topic { end += 1 }
-                handle(messages[start..<end], generation: batch.generation, engine: engine)
+                await handle(messages[start..<end], generation: batch.generation, engine: engine)
                 start = end
             }
         }
     }
 
-    private func handle(_ run: ArraySlice<ConsumedMessage>, generation: Int, engine: PipelineEngine) {
+    private func handle(_ run: ArraySlice<ConsumedMessage>, generation: Int, engine: PipelineEngine) async {
         let first = run.first!
         let outputs = run.flatMap { engine.process($0) }
         guard let ticket = tracker.begin(TopicPartition(first.topic, first.partition), lastOffset: run.last!.offset,
@@ -156,7 +168,7 @@ public final class PipelineRunner: Sendable {
         let alerts = outputs.compactMap(\.alert)
         let deadLettered = outputs.count - alerts.count
         let tracker = self.tracker, counters = self.counters, onAlert = self.onAlert, logger = self.logger
-        sink.publish(outputs.map(\.record)) { error in
+        await sink.publish(outputs.map(\.record)) { error in
             if let error {
                 logger.error("publishing failed; offsets stay before this input", metadata: [
                     "error": "\(error)", "partition": "\(first.topic)[\(first.partition)]", "offset": "\(first.offset)",

@@ -12,6 +12,8 @@ public protocol RecordSource: Sendable {
     func store(_ offsets: [TopicPartition: Int64])
     /// Stop delivering batches; ``nextBatch()`` returns `nil` once drained.
     func stop()
+    /// Commits what is stored now (best effort; the periodic commit and close commit too).
+    func commit()
     /// Commit and let go (after the pipeline has drained).
     func close()
     /// Called on every assignment change with the new generation, or `nil` when the assignment is
@@ -21,8 +23,9 @@ public protocol RecordSource: Sendable {
 
 /// Where a pipeline writes to: Kafka, standard output, a file.
 public protocol RecordSink: Sendable {
-    /// Publishes records; `completion` runs once when all are acknowledged, or with the first error.
-    func publish(_ records: [ProducerRecord], completion: @escaping @Sendable ((any Error)?) -> Void)
+    /// Hands records over for publishing, suspending while the sink's buffer is full;
+    /// `completion` runs once when all are acknowledged, or with the first error.
+    func publish(_ records: [ProducerRecord], completion: @escaping @Sendable ((any Error)?) -> Void) async
     /// Waits for outstanding records and releases resources.
     func close()
 }
@@ -32,7 +35,10 @@ public final class KafkaSource: RecordSource {
     private let consumer: KafkaConsumer
     private let handler = Locked<(@Sendable (Int?) -> Void)?>(nil)
 
+    private let logger: Logger
+
     public init(config: KafkaConsumerConfig, logger: Logger) throws(KafkaError) {
+        self.logger = logger
         let handler = self.handler
         // The consumer reports rebalances on its poll thread; pass them on as generations.
         consumer = try KafkaConsumer(config: config, logger: logger) { [handler] event in
@@ -47,6 +53,9 @@ public final class KafkaSource: RecordSource {
     public var generation: Int { consumer.generation }
     public func store(_ offsets: [TopicPartition: Int64]) { consumer.store(offsets) }
     public func stop() { consumer.stopFetching() }
+    public func commit() {
+        do { try consumer.commit() } catch { logger.warning("commit failed; it is retried on close", metadata: ["error": "\(error)"]) }
+    }
     public func close() { consumer.close() }
     public func onGenerationChange(_ handler: @escaping @Sendable (Int?) -> Void) {
         self.handler.withLock { $0 = handler }
@@ -65,15 +74,19 @@ public final class KafkaSink: RecordSink {
         producer = try KafkaProducer(config: config, logger: logger)
     }
 
-    public func publish(_ records: [ProducerRecord], completion: @escaping @Sendable ((any Error)?) -> Void) {
+    public func publish(_ records: [ProducerRecord], completion: @escaping @Sendable ((any Error)?) -> Void) async {
         guard !records.isEmpty else { return completion(nil) }
         let remaining = PublishCountdown(records.count, completion)
         for record in records {
-            producer.sendRetryingWhenFull(record) { result in
-                switch result {
-                case .success: remaining.done(nil)
-                case .failure(let error): remaining.done(error)
+            do {
+                try await producer.enqueue(record) { result in
+                    switch result {
+                    case .success: remaining.done(nil)
+                    case .failure(let error): remaining.done(error)
+                    }
                 }
+            } catch {
+                remaining.done(error)
             }
         }
     }
