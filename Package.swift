@@ -19,7 +19,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
@@ -42,9 +41,6 @@ let package = Package(
         // Canonical events, decimal amounts, event time, the alert envelope. Pure value types.
         .target(
             name: "VigilCore",
-            dependencies: [
-                .product(name: "Crypto", package: "swift-crypto"),
-            ],
             swiftSettings: swiftSettings
         ),
         // Rules compiled once into evaluators; windows over event time. Pure, no Kafka.

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 
 /// The versioned alert envelope published to partner topics (PRODUCT.md "Canonical events").
@@ -107,8 +106,7 @@ public struct Alert: Sendable, Hashable, Codable {
         var text = "vigil-alert-v1\n\(pipeline.name)\n\(pipeline.version)\n"
         for f in findings { text += "\(f.kind.rawValue):\(f.id):\(f.version)\n" }
         for e in eventIDs.sorted() { text += "\(e)\n" }
-        let digest = SHA256.hash(data: Data(text.utf8))
-        return "al-" + digest.prefix(16).map { String(format: "%02x", $0) }.joined()
+        return "al-" + SHA256.hash(text.utf8).prefix(16).hex
     }
 }
 

@@ -23,11 +23,7 @@ struct BrokerCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Pipeline whose topics to create.", valueName: "file"))
     var pipeline: String?
 
-    @Option(name: .long, help: ArgumentHelp("Runtime configuration file (YAML).", valueName: "file"))
-    var config: String?
-
-    @Option(name: .long, help: ArgumentHelp("Log level.", valueName: "level"))
-    var logLevel: String = "warning"
+    @OptionGroup var common: CommonOptions
 
     func validate() throws {
         if let nodes, !(1...16).contains(nodes) { throw ValidationError("--nodes must be between 1 and 16, got \(nodes)") }
@@ -35,9 +31,6 @@ struct BrokerCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await Self.reporting {
-            var common = try CommonOptions.parse([])
-            common.config = config
-            common.logLevel = logLevel
             let logger = try common.makeLogger("vigil.broker")
             let cfg = try common.loadConfig()
             var topics = cfg.topics

@@ -17,6 +17,7 @@ struct FeedCommand: AsyncParsableCommand {
     @Argument(help: ArgumentHelp("Files of JSON lines, or - for standard input.", valueName: "file"))
     var files: [String]
 
+    @OptionGroup var kafka: BrokerOptions
     @OptionGroup var common: CommonOptions
 
     func run() async throws {
@@ -37,7 +38,7 @@ struct FeedCommand: AsyncParsableCommand {
                 }
                 lines += String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
             }
-            guard let bootstrap = BrokerAddress.resolve(explicit: common.brokers, config: config, logger: logger).bootstrap else {
+            guard let bootstrap = BrokerAddress.resolve(explicit: kafka.brokers, config: config, logger: logger).bootstrap else {
                 throw CLIError("no Kafka to publish to: give --brokers, set VIGIL_BROKERS, or start `vigil broker`")
             }
             let producer = try fail(KafkaProducer(config: KafkaProducerConfig(client: config.clientConfig(bootstrap: bootstrap)), logger: logger))

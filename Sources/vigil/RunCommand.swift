@@ -24,6 +24,7 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "On the embedded broker, keep running after the sample feed (feed more with `vigil feed`).")
     var follow = false
 
+    @OptionGroup var kafka: BrokerOptions
     @OptionGroup var common: CommonOptions
 
     func run() async throws {
@@ -37,7 +38,7 @@ struct RunCommand: AsyncParsableCommand {
                 if let bytes = try? CanonicalJSON.encode(alert) { out.write(bytes) }
             }
 
-            let choice = BrokerAddress.resolve(explicit: common.brokers, config: config, logger: logger)
+            let choice = BrokerAddress.resolve(explicit: kafka.brokers, config: config, logger: logger)
             var embedded: EmbeddedBroker?
             var stopAt: [TopicPartition: Int64]?
             let bootstrap: String

@@ -16,13 +16,10 @@ struct Vigil: AsyncParsableCommand {
     )
 }
 
-/// Options every command that talks to Kafka shares.
+/// Options every command that reads the configuration shares.
 struct CommonOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Runtime configuration file (YAML).", valueName: "file"))
     var config: String?
-
-    @Option(name: .long, help: ArgumentHelp("Kafka bootstrap servers, host:port[,host:port...]. Overrides the configuration.", valueName: "list"))
-    var brokers: String?
 
     @Option(name: .long, help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical.", valueName: "level"))
     var logLevel: String = "info"
@@ -44,6 +41,12 @@ struct CommonOptions: ParsableArguments {
         logger.logLevel = level
         return logger
     }
+}
+
+/// `--brokers`, for the commands that connect to Kafka.
+struct BrokerOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Kafka bootstrap servers, host:port[,host:port...]. Overrides the configuration.", valueName: "list"))
+    var brokers: String?
 }
 
 /// A one-line error for the user; the command exits non-zero after printing it.

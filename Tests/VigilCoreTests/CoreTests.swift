@@ -125,3 +125,21 @@ struct DurationTextTests {
         #expect(DurationText.format(.seconds(86_400)) == "24h")
     }
 }
+
+@Suite("SHA-256")
+struct SHA256Tests {
+    @Test("FIPS 180-4 / NIST test vectors")
+    func vectors() {
+        #expect(SHA256.hash("abc".utf8).hex == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(SHA256.hash([UInt8]()).hex == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(SHA256.hash("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8).hex
+                == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        #expect(SHA256.hash(Array(repeating: UInt8(ascii: "a"), count: 1_000_000)).hex
+                == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+        // Incremental updates across block boundaries give the same digest.
+        var h = SHA256()
+        h.update(Array(repeating: UInt8(ascii: "a"), count: 63))
+        h.update(Array(repeating: UInt8(ascii: "a"), count: 65))
+        #expect(h.finalize() == SHA256.hash(Array(repeating: UInt8(ascii: "a"), count: 128)))
+    }
+}
