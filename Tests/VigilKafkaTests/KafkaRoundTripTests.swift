@@ -111,6 +111,20 @@ struct KafkaRoundTripTests {
         }
     }
 
+    @Test("a record librdkafka refuses at once fails the send with its error, and no delivery callback")
+    func refusedRecord() async throws {
+        try await withEmbeddedBroker(topics: [TopicSpec(name: "small", partitions: 2)]) { broker in
+            let producer = try KafkaProducer(config: producerConfig(broker), logger: testLogger)
+            defer { producer.close() }
+            _ = try await producer.send(ProducerRecord(topic: "small", key: nil, value: [1]))  // metadata is known now
+            let error = await #expect(throws: KafkaError.self) {
+                try await producer.send(ProducerRecord(topic: "small", partition: 7, key: nil, value: [2]))
+            }
+            #expect(error?.name == "_UNKNOWN_PARTITION")
+            #expect(error?.message.hasPrefix("produce to small: ") == true)
+        }
+    }
+
     @Test("bad configuration is rejected with the property named")
     func badConfig() throws {
         var config = KafkaProducerConfig(client: KafkaClientConfig(bootstrapServers: "127.0.0.1:1"))
