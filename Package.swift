@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "VigilKafka", targets: ["VigilKafka"]),
         .library(name: "VigilDetect", targets: ["VigilDetect"]),
         .library(name: "VigilPipeline", targets: ["VigilPipeline"]),
+        .library(name: "VigilReplay", targets: ["VigilReplay"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -62,6 +63,24 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // zlib from the system (Debian: zlib1g-dev), for compressed recording blocks.
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        // Recordings of topics, replay through the same runner as live, golden-alert comparison.
+        .target(
+            name: "VigilReplay",
+            dependencies: [
+                "CZlib",
+                "VigilCore",
+                "VigilKafka",
+                "VigilPipeline",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The command line: parses arguments, wires services. Kept thin.
         .executableTarget(
             name: "vigil",
@@ -69,6 +88,7 @@ let package = Package(
                 "VigilCore",
                 "VigilKafka",
                 "VigilPipeline",
+                "VigilReplay",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -83,9 +103,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "VigilReplayTests",
+            dependencies: ["VigilReplay", "VigilPipeline", "VigilKafka", "VigilCore"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "VigilPipelineTests",
             dependencies: ["VigilPipeline", "VigilKafka", "VigilCore", "VigilDetect", "vigil"],
-            resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
     ]

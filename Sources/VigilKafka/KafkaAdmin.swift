@@ -110,17 +110,38 @@ public struct KafkaAdmin: Sendable {
 
     /// The high watermark (offset of the next record to be written) of every partition of a topic.
     public func endOffsets(topic: String, timeout: Duration = .seconds(10)) throws(KafkaError) -> [Int32: Int64] {
+        try watermarks(topic: topic, timeout: timeout).mapValues(\.high)
+    }
+
+    /// Low (oldest retained) and high (next to be written) offsets of every partition of a topic.
+    public func watermarks(topic: String, timeout: Duration = .seconds(10)) throws(KafkaError) -> [Int32: (low: Int64, high: Int64)] {
         guard let partitions = try metadata(timeout: timeout).topics[topic] else {
             throw KafkaError(code: RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART.rawValue, message: "topic '\(topic)' does not exist")
         }
         return try withClient { rk throws(KafkaError) in
-            var out: [Int32: Int64] = [:]
+            var out: [Int32: (low: Int64, high: Int64)] = [:]
             for p in 0..<Int32(partitions) {
                 var low: Int64 = 0, high: Int64 = 0
                 let err = rd_kafka_query_watermark_offsets(rk, topic, p, &low, &high, Int32(timeout.milliseconds))
                 if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.from(err, "watermarks of \(topic)[\(p)]") }
-                out[p] = high
+                out[p] = (low, high)
             }
+            return out
+        }
+    }
+
+    /// Per partition, the offset of the first record with a timestamp at or after `milliseconds`
+    /// (the partition's high watermark when there is none).
+    public func offsets(topic: String, atOrAfter milliseconds: Int64, timeout: Duration = .seconds(10)) throws(KafkaError) -> [Int32: Int64] {
+        let marks = try watermarks(topic: topic, timeout: timeout)
+        return try withClient { rk throws(KafkaError) in
+            let entries = marks.keys.sorted().map { (TopicPartition(topic, $0), milliseconds) }
+            let (err, found) = RDClient.withPartitionList(entries) { list in
+                (rd_kafka_offsets_for_times(rk, list, Int32(timeout.milliseconds)), RDClient.partitions(list))
+            }
+            if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.from(err, "offsets for a time in \(topic)") }
+            var out: [Int32: Int64] = [:]
+            for (tp, offset, _) in found { out[tp.partition] = offset >= 0 ? offset : marks[tp.partition]!.high }
             return out
         }
     }

@@ -79,6 +79,10 @@ public struct KafkaConsumerConfig: Sendable, Equatable {
     /// (back-pressure). Default: 8.
     public var bufferedBatches: Int = 8
 
+    /// When set, the consumer reads exactly these partitions from these offsets (no group
+    /// membership, no rebalances): for recording and inspection. Default: `nil` (subscribe).
+    public var assignment: [TopicPartition: Int64]?
+
     public init(client: KafkaClientConfig, groupID: String, topics: [String]) {
         self.client = client
         self.groupID = groupID

@@ -25,6 +25,14 @@ public enum RebalanceEvent: Sendable, Equatable {
     case revoked([TopicPartition])
 }
 
+/// Offsets for ``KafkaConsumerConfig/assignment``.
+public enum KafkaOffset {
+    /// The oldest record the partition retains.
+    public static let beginning = Int64(RD_KAFKA_OFFSET_BEGINNING)
+    /// The next record to be written (only new records).
+    public static let end = Int64(RD_KAFKA_OFFSET_END)
+}
+
 /// A consumer-group member that polls librdkafka in batches on a dedicated thread.
 ///
 /// Offsets are never stored automatically (`enable.auto.offset.store=false`): the application
@@ -54,7 +62,9 @@ public final class KafkaConsumer: Sendable {
         logger: Logger,
         onRebalance: (@Sendable (RebalanceEvent) -> Void)? = nil
     ) throws(KafkaError) {
-        guard !config.topics.isEmpty else { throw KafkaError.invalidArgument("consumer has no topics to subscribe to") }
+        guard !config.topics.isEmpty || config.assignment?.isEmpty == false else {
+            throw KafkaError.invalidArgument("consumer has no topics to subscribe to")
+        }
         var logger = logger
         logger[metadataKey: "kafka.client.type"] = "consumer"
         logger[metadataKey: "kafka.group.id"] = "\(config.groupID)"
@@ -67,12 +77,22 @@ public final class KafkaConsumer: Sendable {
         self.rk = RDHandle(pointer: handle)
         rd_kafka_poll_set_consumer(handle)
 
-        let err = RDClient.withPartitionList(config.topics.map { (TopicPartition($0, RD_KAFKA_PARTITION_UA), 0) }) {
-            rd_kafka_subscribe(handle, $0)
-        }
-        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
-            rd_kafka_destroy(handle)
-            throw KafkaError.from(err, "subscribe to \(config.topics.joined(separator: ","))")
+        if let assignment = config.assignment {
+            let entries = assignment.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+            let err = RDClient.withPartitionList(entries) { rd_kafka_assign(handle, $0) }
+            if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                rd_kafka_destroy(handle)
+                throw KafkaError.from(err, "assign \(entries.count) partitions")
+            }
+            shared.withLock { $0.assignment = entries.map(\.0) }
+        } else {
+            let err = RDClient.withPartitionList(config.topics.map { (TopicPartition($0, RD_KAFKA_PARTITION_UA), 0) }) {
+                rd_kafka_subscribe(handle, $0)
+            }
+            if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                rd_kafka_destroy(handle)
+                throw KafkaError.from(err, "subscribe to \(config.topics.joined(separator: ","))")
+            }
         }
         context.rebalance = { [weak self] rk, err, partitions in
             self?.rebalance(rk, err, partitions)

@@ -1,3 +1,4 @@
+import VigilCore
 import Logging
 import Synchronization
 import VigilKafka

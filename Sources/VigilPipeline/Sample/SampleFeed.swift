@@ -30,10 +30,19 @@ public struct SampleFeed: Sendable {
 
     public static let defaultSeed: UInt64 = 20_240_304
 
+    /// A feed of exactly `count` lines (at least the planted cases): the number of accounts is
+    /// scaled to the count and surplus habitual transactions are dropped.
+    public static func generate(seed: UInt64 = defaultSeed, count: Int) -> SampleFeed {
+        let accounts = max(60, count / 8 + 1)
+        return generate(seed: seed, accounts: accounts, days: 7, limit: count)
+    }
+
     /// - Parameters:
-    ///   - accounts: accounts with habitual behaviour.
-    ///   - days: how many days of activity, from 2024-03-04T00:00:00Z.
-    public static func generate(seed: UInt64 = defaultSeed, accounts: Int = 300, days: Int = 7) -> SampleFeed {
+    ///   - accounts: accounts with habitual behaviour (at least 60, so planted cases have their own).
+    ///   - days: how many days of activity, from 2024-03-04T00:00:00Z (at least 3).
+    ///   - limit: most lines; habitual transactions beyond it are dropped, planted ones never.
+    public static func generate(seed: UInt64 = defaultSeed, accounts: Int = 300, days: Int = 7, limit: Int? = nil) -> SampleFeed {
+        let accounts = max(60, accounts), days = max(3, days)
         var rng = SplitMix64(seed: seed)
         let start = EventTime(rfc3339: "2024-03-04T00:00:00Z")!
         let day: Int64 = 86_400_000_000
@@ -126,6 +135,23 @@ public struct SampleFeed: Sendable {
                                                 creditor: accountIDs[5], reference: nil, tag: 1)])
         plant(.malformed, accountIDs[9], [Draft(ts: at(4, &rng), amount: "250.00", channel: "cash", debtor: accountIDs[9],
                                                 creditor: accountIDs[9], reference: nil, tag: 2)])
+
+        if let limit {
+            // Drop habitual transactions (they come first in `drafts`) down to the limit.
+            let planted = Set(plantedDrafts.flatMap(\.2))
+            var surplus = drafts.count - max(limit, planted.count)
+            var keep = [Bool](repeating: true, count: drafts.count)
+            var i = 0
+            while surplus > 0, i < drafts.count {
+                if !planted.contains(i) { keep[i] = false; surplus -= 1 }
+                i += 1
+            }
+            var remap = [Int](repeating: -1, count: drafts.count)
+            var kept: [Draft] = []
+            for (j, d) in drafts.enumerated() where keep[j] { remap[j] = kept.count; kept.append(d) }
+            drafts = kept
+            plantedDrafts = plantedDrafts.map { ($0.0, $0.1, $0.2.map { remap[$0] }) }
+        }
 
         // Event-time order, then ids in that order.
         let order = drafts.indices.sorted { (drafts[$0].ts, $0) < (drafts[$1].ts, $1) }
