@@ -198,8 +198,19 @@ public final class Detector {
     private let limits: WindowLimits
     /// Per window rule (same index as `rules.rules`): key → entries in event-time order.
     private var windows: [[String: [WindowEntry]]]
-    /// Highest event time seen; drives eviction of idle keys.
-    private var watermark = EventTime(microseconds: .min)
+    /// Highest event time seen per input partition; drives eviction of idle keys. Per partition,
+    /// because partitions advance independently: one partition far ahead in event time (a
+    /// backlog, a replay) must not make another partition's keys look idle.
+    private var watermarks: [PartitionRef: EventTime] = [:]
+
+    private struct PartitionRef: Hashable {
+        var topic: String
+        var partition: Int32
+        init(_ o: EventOrigin) {
+            topic = o.topic
+            partition = o.partition
+        }
+    }
     private var sinceSweep = 0
     public private(set) var stats = DetectorStats()
 
@@ -211,7 +222,8 @@ public final class Detector {
 
     /// Evaluates every rule on one event, in rule order.
     public func process(_ tx: Transaction, origin: EventOrigin) -> [RuleMatch] {
-        if tx.ts > watermark { watermark = tx.ts }
+        let ref = PartitionRef(origin)
+        if tx.ts > watermarks[ref] ?? EventTime(microseconds: .min) { watermarks[ref] = tx.ts }
         var matches: [RuleMatch] = []
         let contribution = Contribution(origin: origin, eventID: tx.id, ts: tx.ts)
         for (index, rule) in rules.rules.enumerated() where rule.condition.test(tx) {
@@ -274,14 +286,17 @@ public final class Detector {
         return nil
     }
 
-    /// Drops keys whose newest event is older than the watermark minus the rule's span: no new
-    /// in-order event can join them any more.
+    /// Drops keys whose newest event is older than its partition's watermark minus the rule's
+    /// span: no new in-order event of that partition can join them any more.
     private func sweep() {
         sinceSweep = 0
         for (index, rule) in rules.rules.enumerated() {
             guard let within = rule.within else { continue }
-            let cutoff = watermark - within
-            let stale = windows[index].filter { $0.value.last!.ts < cutoff }
+            let stale = windows[index].filter { _, entries in
+                let last = entries.last!.contribution
+                guard let mark = watermarks[PartitionRef(last.origin)] else { return false }
+                return last.ts < mark - within
+            }
             for (key, entries) in stale {
                 windows[index][key] = nil
                 stats.windowKeys -= 1

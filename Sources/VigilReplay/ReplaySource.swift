@@ -83,10 +83,10 @@ public final class ReplaySource: RecordSource, @unchecked Sendable {
     public func stop() { lock.withLock { stopped = true } }
 
     public func nextBatch() async -> ConsumerBatch? {
-        if lock.withLock({ stopped }) { return nil }
+        if lock.withLock({ stopped || _failure != nil }) { return nil }
+        var batch: [ConsumedMessage] = []
         do {
             try open()
-            var batch: [ConsumedMessage] = []
             while batch.count < batchSize {
                 if buffered.isEmpty { buffered = try readMore() }
                 guard !buffered.isEmpty else { break }
@@ -101,15 +101,14 @@ public final class ReplaySource: RecordSource, @unchecked Sendable {
                 }
                 batch.append(buffered.removeFirst())
             }
-            messagesRead += batch.count
-            return batch.isEmpty ? nil : ConsumerBatch(generation: 0, messages: batch)
-        } catch let e as RecordingError {
-            lock.withLock { _failure = e }
-            return nil
         } catch {
-            lock.withLock { _failure = RecordingError(file: "\(input)", byteOffset: 0, recordsRead: messagesRead, message: "\(error)") }
-            return nil
+            // Everything read before the bad part is still handed over; the next call ends.
+            let e = error as? RecordingError
+                ?? RecordingError(file: "\(input)", byteOffset: 0, recordsRead: messagesRead + batch.count, message: "\(error)")
+            lock.withLock { _failure = e }
         }
+        messagesRead += batch.count
+        return batch.isEmpty ? nil : ConsumerBatch(generation: 0, messages: batch)
     }
 
     private func open() throws {

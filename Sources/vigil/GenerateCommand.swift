@@ -18,8 +18,8 @@ struct GenerateCommand: AsyncParsableCommand {
     @Argument(help: ArgumentHelp("What to generate: transactions.", valueName: "kind"))
     var kind: Kind
 
-    @Option(name: .long, help: ArgumentHelp("Number of transactions (at least the planted cases).", valueName: "n"))
-    var count: Int = 2_657
+    @Option(name: .long, help: ArgumentHelp("Number of transactions (at least the planted cases). Default: the bundled sample feed's 300 accounts (2,657 transactions).", valueName: "n"))
+    var count: Int?
 
     @Option(name: .long, help: ArgumentHelp("Seed; the same seed gives the same file.", valueName: "s"))
     var seed: UInt64 = SampleFeed.defaultSeed
@@ -31,12 +31,12 @@ struct GenerateCommand: AsyncParsableCommand {
     var labels: String?
 
     func validate() throws {
-        if count <= 0 { throw ValidationError("--count must be positive, got \(count)") }
+        if let count, count <= 0 { throw ValidationError("--count must be positive, got \(count)") }
     }
 
     func run() async throws {
         try await Self.reporting {
-            let feed = SampleFeed.generate(seed: seed, count: count)
+            let feed = count.map { SampleFeed.generate(seed: seed, count: $0) } ?? SampleFeed.generate(seed: seed)
             let text = feed.lines.joined(separator: "\n") + "\n"
             if out == "-" {
                 FileHandle.standardOutput.write(Data(text.utf8))

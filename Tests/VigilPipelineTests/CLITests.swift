@@ -85,7 +85,7 @@ func temporaryDirectory() throws -> URL {
 struct CLITests {
     @Test("every command has --help")
     func help() async throws {
-        for command in [[], ["run"], ["broker"], ["feed"], ["validate"]] {
+        for command in [[], ["run"], ["broker"], ["feed"], ["validate"], ["record"], ["replay"], ["generate"]] {
             let r = try await vigil(command + ["--help"])
             #expect(r.status == 0, "\(command)")
             #expect(r.stdout.contains("USAGE"), "\(command)")
@@ -208,5 +208,54 @@ struct CLITests {
         broker.signal(SIGINT)
         #expect(try await broker.wait() == 0, "\(broker.stderr)")
         #expect(!FileManager.default.fileExists(atPath: bootstrapFile))
+    }
+
+    @Test("generate → replay twice gives byte-identical alerts; --expect passes on them and fails, readably, on a changed golden")
+    func generateAndReplay() async throws {
+        let dir = try temporaryDirectory()
+        let feed = dir.appendingPathComponent("feed.jsonl").path, labels = dir.appendingPathComponent("labels.jsonl").path
+        var r = try await vigil(["generate", "transactions", "--out", feed, "--labels", labels])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try String(contentsOfFile: feed, encoding: .utf8).split(separator: "\n").count == 2_657)
+        #expect(try String(contentsOfFile: labels, encoding: .utf8).split(separator: "\n").count == 19)
+        r = try await vigil(["generate", "transactions", "--count", "500", "--seed", "7", "--out", "-"])
+        #expect(r.stdout.split(separator: "\n").count == 500)
+
+        let first = try await vigil(["replay", feed])
+        let second = try await vigil(["replay", feed])
+        #expect(first.status == 0 && second.status == 0)
+        #expect(first.stdout == second.stdout)
+        #expect(first.stdout.split(separator: "\n").count == 11)
+        #expect(first.stderr.contains("2657 messages replayed: 11 alerts, 2 dead-lettered"))
+        #expect(first.stderr.contains("dead letter: fin.transactions[0]@"))
+
+        let golden = dir.appendingPathComponent("golden.jsonl").path
+        try first.stdout.write(toFile: golden, atomically: true, encoding: .utf8)
+        r = try await vigil(["replay", feed, "--expect", golden])
+        #expect(r.status == 0)
+        #expect(r.stderr.contains("alerts match"))
+        let fewer = first.stdout.split(separator: "\n").dropFirst().joined(separator: "\n")
+        try fewer.write(toFile: golden, atomically: true, encoding: .utf8)
+        r = try await vigil(["replay", feed, "--expect", golden])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("unexpected: al-"))
+        #expect(r.stderr.contains("vigil replay: 1 differences from \(golden)"))
+
+        r = try await vigil(["replay", feed, "--speed", "fast"])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("--speed 'fast' is not max, realtime or xN"))
+    }
+
+    @Test("a truncated recording is replayed up to its last good record, then the exit status is 1 with where it stopped")
+    func truncatedRecording() async throws {
+        let dir = try temporaryDirectory()
+        let cut = dir.appendingPathComponent("cut.vgr").path
+        let full = try Data(contentsOf: repoRoot.appendingPathComponent("Tests/VigilReplayTests/Fixtures/sample-feed.vgr"))
+        try full.prefix(full.count / 2).write(to: URL(fileURLWithPath: cut))
+        let r = try await vigil(["replay", cut])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("vigil replay: stopped early: \(cut): byte "))
+        #expect(r.stderr.contains("truncated block"))
+        #expect(!r.stdout.isEmpty)
     }
 }

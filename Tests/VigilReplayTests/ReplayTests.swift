@@ -1,0 +1,209 @@
+import Foundation
+import Logging
+import Testing
+import VigilCore
+import VigilKafka
+@testable import VigilPipeline
+@testable import VigilReplay
+
+let logger: Logger = {
+    var l = Logger(label: "vigil.replay-tests")
+    l.logLevel = .critical
+    return l
+}()
+
+let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+func fixture(_ name: String) throws -> String {
+    try #require(Bundle.module.resourceURL?.appendingPathComponent("Fixtures/\(name)").path)
+}
+
+func temporaryFile(_ name: String) throws -> String {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-replay-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    return dir.appendingPathComponent(name).path
+}
+
+func defaultPipeline() throws -> PipelineDefinition {
+    try PipelineDefinition.load(file: repoRoot.appendingPathComponent("pipelines/default.yaml").path)
+}
+
+/// Replays to a list of output lines (alerts as published; dead letters marked).
+func replay(_ input: ReplayInput, pipeline: PipelineDefinition? = nil) async throws -> (lines: [String], result: Replay.Result) {
+    let lines = Locked([String]())
+    let p = try pipeline ?? defaultPipeline()
+    let sink = CallbackSink { record in
+        let text = record.topic == "alerts.local" ? String(decoding: record.value, as: UTF8.self)
+            : "DLQ \(record.headers.first(named: VigilHeaders.sourceOffset) ?? "?") \(record.headers.first(named: VigilHeaders.error) ?? "?")"
+        lines.withLock { $0.append(text) }
+    }
+    let result = try await Replay.run(input: input, pipeline: p, config: VigilConfig(), sink: sink, logger: logger)
+    return (lines.value, result)
+}
+
+func messages(_ n: Int) -> [ConsumedMessage] {
+    (0..<n).map { i in
+        ConsumedMessage(topic: i % 3 == 0 ? "a" : "b.topic", partition: Int32(i % 4), offset: Int64(i * 7), timestampMilliseconds: i % 5 == 0 ? nil : 1_700_000_000_000 + Int64(i),
+                        key: i % 2 == 0 ? nil : Array("k\(i)".utf8), value: Array("value \(i) ".utf8) + [UInt8](repeating: UInt8(i % 256), count: i % 50),
+                        headers: i % 4 == 0 ? [] : [KafkaHeader("h", "\(i)"), KafkaHeader(name: "null", value: nil), KafkaHeader(name: "empty", value: [])])
+    }
+}
+
+@Suite("Recording format")
+struct RecordingFormatTests {
+    func readAll(_ path: String) throws -> [ConsumedMessage] {
+        let r = try RecordingReader(path: path)
+        var out: [ConsumedMessage] = []
+        while let block = try r.nextBlock() { out += block }
+        return out
+    }
+
+    @Test("every field round-trips: topic, partition, offset, timestamp, null and empty keys, headers, values")
+    func roundTrip() throws {
+        let path = try temporaryFile("r.vgr")
+        let w = try RecordingWriter(path: path)
+        w.blockRecords = 64
+        let input = messages(1_000)
+        for m in input { try w.append(m) }
+        try w.close()
+        #expect(try readAll(path) == input)
+        // Compressed: well under the raw size.
+        let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int
+        #expect(size < input.reduce(0) { $0 + $1.value.count })
+    }
+
+    @Test("a crash mid-block leaves a readable prefix; the reader says where it stopped; append continues after it")
+    func tornTail() throws {
+        let path = try temporaryFile("t.vgr")
+        let w = try RecordingWriter(path: path)
+        w.blockRecords = 100
+        let input = messages(250)
+        for m in input { try w.append(m) }
+        try w.close()
+        let full = try Data(contentsOf: URL(fileURLWithPath: path))
+        try full.prefix(full.count - 10).write(to: URL(fileURLWithPath: path))
+
+        let r = try RecordingReader(path: path)
+        var good: [ConsumedMessage] = []
+        let error = #expect(throws: RecordingError.self) {
+            while let block = try r.nextBlock() { good += block }
+        }
+        #expect(good == Array(input.prefix(200)))
+        #expect(error?.recordsRead == 200)
+        #expect(error?.message.hasPrefix("truncated block") == true)
+        #expect(error.map { $0.byteOffset > 16 && $0.byteOffset < full.count } == true)
+
+        let again = try RecordingWriter(path: path, append: true)
+        for m in input.suffix(50) { try again.append(m) }
+        try again.close()
+        #expect(try readAll(path) == Array(input.prefix(200)) + Array(input.suffix(50)))
+    }
+
+    @Test("a flipped byte is caught by the block checksum")
+    func corruption() throws {
+        let path = try temporaryFile("c.vgr")
+        let w = try RecordingWriter(path: path)
+        w.blockRecords = 10
+        for m in messages(30) { try w.append(m) }
+        try w.close()
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        bytes[bytes.count - 5] ^= 0xFF
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let error = #expect(throws: RecordingError.self) { _ = try readAll(path) }
+        #expect(error?.message == "corrupted: block checksum mismatch")
+        #expect(error?.recordsRead == 20)
+    }
+
+    @Test("files that are not recordings are refused with a reason")
+    func notARecording() throws {
+        let path = try temporaryFile("x.vgr")
+        try "hello".write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(throws: RecordingError(file: path, byteOffset: 0, recordsRead: 0, message: "not a Vigil recording (no VIGILREC header)")) {
+            _ = try RecordingReader(path: path)
+        }
+        #expect(throws: RecordingError.self) { _ = try RecordingReader(path: "/nonexistent.vgr") }
+    }
+}
+
+@Suite("Replay")
+struct ReplayTests {
+    @Test("replaying the recorded sample feed gives exactly the golden alerts, byte for byte, every time")
+    func golden() async throws {
+        let golden = try String(contentsOfFile: try fixture("sample-feed.default.golden.jsonl"), encoding: .utf8)
+            .split(separator: "\n").map(String.init)
+        let first = try await replay(.recording(path: try fixture("sample-feed.vgr")))
+        let alerts = first.lines.filter { !$0.hasPrefix("DLQ") }
+        #expect(GoldenAlerts.differences(expected: golden, actual: alerts) == [])
+        #expect(first.result.messagesRead == 2_657)
+        #expect(first.result.stats.deadLettered == 2)
+        #expect(first.result.stoppedEarly == nil)
+        let second = try await replay(.recording(path: try fixture("sample-feed.vgr")))
+        #expect(second.lines == first.lines)
+    }
+
+    @Test("canonical JSON lines replay like a recording (same alerts but for offsets)")
+    func jsonLines() async throws {
+        let path = try temporaryFile("feed.jsonl")
+        try (SampleFeed.generate().lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(try ReplayInput.detect(path: path, topic: "fin.transactions").isJSONLines)
+        let fromLines = try await replay(.jsonLines(path: path, topic: "fin.transactions"))
+        let fromRecording = try await replay(.recording(path: try fixture("sample-feed.vgr")))
+        func ids(_ lines: [String]) throws -> Set<String> {
+            Set(try lines.filter { !$0.hasPrefix("DLQ") }.map { try JSONDecoder().decode(Alert.self, from: Data($0.utf8)).id })
+        }
+        #expect(try ids(fromLines.lines) == ids(fromRecording.lines))
+        #expect(fromLines.lines.filter { $0.hasPrefix("DLQ") }.count == 2)
+    }
+
+    @Test("a truncated recording replays up to its last good record, then says where it stopped")
+    func truncated() async throws {
+        let path = try temporaryFile("cut.vgr")
+        let full = try Data(contentsOf: URL(fileURLWithPath: try fixture("sample-feed.vgr")))
+        try full.prefix(full.count * 2 / 3).write(to: URL(fileURLWithPath: path))
+        let r = try await replay(.recording(path: path))
+        let stopped = try #require(r.result.stoppedEarly)
+        #expect(stopped.message.hasPrefix("truncated block"))
+        #expect(r.result.messagesRead == stopped.recordsRead)
+        #expect(r.result.messagesRead > 0 && r.result.messagesRead < 2_657)
+    }
+
+    @Test("realtime pacing follows the recorded timestamps (scaled), without changing the alerts")
+    func pacing() async throws {
+        let path = try temporaryFile("paced.vgr")
+        let w = try RecordingWriter(path: path)
+        let lines = [(0, "9000"), (300, "9100"), (600, "9200")].map { ms, amount in
+            (ms, #"{"id":"p\#(ms)","ts":"2024-01-01T00:00:0\#(ms / 300)Z","amount":"\#(amount)","currency":"USD","channel":"cash","debtor":{"account":"A"},"creditor":{"account":"B"}}"#)
+        }
+        for (ms, line) in lines {
+            try w.append(ConsumedMessage(topic: "fin.transactions", partition: 0, offset: Int64(ms), timestampMilliseconds: 1_000_000 + Int64(ms), value: Array(line.utf8)))
+        }
+        try w.close()
+        let clock = ContinuousClock()
+        let source = ReplaySource(input: .recording(path: path), speed: ReplaySpeed("x2")!)
+        let start = clock.now
+        var got = 0
+        while let b = await source.nextBatch() { got += b.messages.count }
+        #expect(got == 3)
+        // 600 ms of recorded time at x2 takes at least 300 ms of wall time.
+        #expect(clock.now - start >= .milliseconds(300))
+        #expect(ReplaySpeed("realtime") == .factor(1) && ReplaySpeed("max") == .max && ReplaySpeed("x0") == nil && ReplaySpeed("fast") == nil)
+    }
+
+    @Test("golden differences are described per alert and field")
+    func differences() {
+        let a = #"{"findings":[{"id":"r"}],"id":"al-1","subject":{"value":"S"},"ts":"2024-01-01T00:00:00Z","score":0.5}"#
+        let b = #"{"findings":[{"id":"r"}],"id":"al-2","subject":{"value":"T"},"ts":"2024-01-01T00:00:00Z","score":0.5}"#
+        let a2 = a.replacingOccurrences(of: "0.5", with: "0.7")
+        #expect(GoldenAlerts.differences(expected: [a], actual: [a]) == [])
+        #expect(GoldenAlerts.differences(expected: [a, b], actual: [a2]) == [
+            "missing: al-2 (rule r, subject T, ts 2024-01-01T00:00:00Z)",
+            "changed: al-1 score: expected 0.5, got 0.7",
+        ])
+        #expect(GoldenAlerts.differences(expected: [a], actual: [a, b]) == ["unexpected: al-2 (rule r, subject T, ts 2024-01-01T00:00:00Z)"])
+        #expect(GoldenAlerts.differences(expected: [a, b], actual: [b, a]) == ["same alerts in another order: first difference at alert 1"])
+    }
+}
+
+extension ReplayInput {
+    var isJSONLines: Bool { if case .jsonLines = self { return true } else { return false } }
+}
