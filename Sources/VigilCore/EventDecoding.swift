@@ -21,16 +21,31 @@ public struct EventDecodingError: Error, Sendable, Hashable, CustomStringConvert
 public enum CanonicalDecoder {
     /// Decodes and validates one canonical transaction (one Kafka message value).
     public static func transaction(from bytes: [UInt8]) throws(EventDecodingError) -> Transaction {
-        let tx: Transaction
-        do {
-            tx = try JSONDecoder().decode(Transaction.self, from: Data(bytes))
-        } catch let error as DecodingError {
-            throw describe(error)
-        } catch {
-            throw EventDecodingError(field: nil, reason: "\(error)")
+        let tx = try JSONReader.withObject(bytes) { o throws(EventDecodingError) in
+            // Fields are read in this fixed order, so the first error reported is always the same.
+            let id = try o.requiredNonNullString("id")
+            let ts = try o.requiredTime("ts")
+            let amount = try o.requiredDecimal("amount")
+            let currency = try o.requiredNonNullString("currency")
+            let channel = try o.optionalString("channel")
+            let debtor = try party(o.requiredObject("debtor"))
+            let creditor = try party(o.requiredObject("creditor"))
+            let reference = try o.optionalString("reference")
+            let source = try o.optionalObject("source").map { s throws(EventDecodingError) in
+                EventSource(format: try s.optionalString("format"), institution: try s.optionalString("institution"),
+                            file: try s.optionalString("file"))
+            }
+            return Transaction(id: id, ts: ts, amount: amount, currency: currency, channel: channel, debtor: debtor,
+                               creditor: creditor, reference: reference, source: source)
         }
         try validate(tx)
         return tx
+    }
+
+    private static func party(_ o: JSONObjectReader) throws(EventDecodingError) -> Party {
+        Party(account: try o.requiredNonNullString("account"), name: try o.optionalString("name"),
+              country: try o.optionalString("country"), bic: try o.optionalString("bic"),
+              institution: try o.optionalString("institution"), address: try o.optionalString("address"))
     }
 
     /// Checks what JSON types cannot: non-empty ids, ISO code shapes, known channels.
@@ -52,38 +67,5 @@ public enum CanonicalDecoder {
 
     private static func isUpperAlpha(_ s: String, count: Int) -> Bool {
         s.utf8.count == count && s.utf8.allSatisfy { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }
-    }
-
-    /// Turns Foundation's decoding errors into one line naming the field.
-    static func describe(_ error: DecodingError) -> EventDecodingError {
-        func path(_ keys: [any CodingKey]) -> String? {
-            let p = keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
-                .replacingOccurrences(of: ".[", with: "[")
-            return p.isEmpty ? nil : p
-        }
-        switch error {
-        case .keyNotFound(let key, let ctx):
-            return EventDecodingError(field: path(ctx.codingPath + [key]), reason: "required field is missing")
-        case .typeMismatch(let type, let ctx):
-            return EventDecodingError(field: path(ctx.codingPath), reason: "expected \(jsonType(type))")
-        case .valueNotFound(let type, let ctx):
-            return EventDecodingError(field: path(ctx.codingPath), reason: "expected \(jsonType(type)), found null")
-        case .dataCorrupted(let ctx):
-            if ctx.codingPath.isEmpty {
-                return EventDecodingError(field: nil, reason: "not valid JSON")
-            }
-            return EventDecodingError(field: path(ctx.codingPath), reason: ctx.debugDescription)
-        @unknown default:
-            return EventDecodingError(field: nil, reason: "\(error)")
-        }
-    }
-
-    private static func jsonType(_ type: Any.Type) -> String {
-        switch type {
-        case is String.Type: return "a string"
-        case is Decimal.Type, is Int.Type, is Double.Type: return "a number"
-        case is Bool.Type: return "true or false"
-        default: return "an object"
-        }
     }
 }

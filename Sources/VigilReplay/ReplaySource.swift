@@ -32,7 +32,8 @@ public enum ReplaySpeed: Sendable, Equatable, CustomStringConvertible {
 public enum ReplayInput: Sendable {
     case recording(path: String)
     /// Each non-blank line becomes a message of `topic`, partition 0, offset = its line index
-    /// (0-based), keyed by `debtor.account` as `vigil feed` would.
+    /// (0-based), without a key (detection never reads the message key, and parsing every line
+    /// twice to find one would halve the replay rate).
     case jsonLines(path: String, topic: String)
 
     /// A recording when the file starts with the recording header, JSON lines otherwise.
@@ -56,7 +57,7 @@ public final class ReplaySource: RecordSource, @unchecked Sendable {
     private let speed: ReplaySpeed
     private let batchSize: Int
     private var reader: RecordingReader?
-    private var lines: [Substring] = []
+    private var lineReader: LineReader?
     private var lineIndex = 0
     private var buffered: [ConsumedMessage] = []
     private var started = false
@@ -118,10 +119,10 @@ public final class ReplaySource: RecordSource, @unchecked Sendable {
         case .recording(let path):
             reader = try RecordingReader(path: path)
         case .jsonLines(let path, _):
-            guard let data = FileManager.default.contents(atPath: path) else {
+            guard let handle = FileHandle(forReadingAtPath: path) else {
                 throw RecordingError(file: path, byteOffset: 0, recordsRead: 0, message: "cannot be read")
             }
-            lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+            lineReader = LineReader(handle)
         }
     }
 
@@ -131,12 +132,12 @@ public final class ReplaySource: RecordSource, @unchecked Sendable {
             return try reader?.nextBlock() ?? []
         case .jsonLines(_, let topic):
             var out: [ConsumedMessage] = []
-            while out.count < batchSize, lineIndex < lines.count {
-                let line = lines[lineIndex].trimmingCharacters(in: .whitespaces)
+            while out.count < batchSize, let raw = try lineReader?.next() {
                 let offset = Int64(lineIndex)
                 lineIndex += 1
+                let line = raw.trimmingASCIIWhitespace()
                 guard !line.isEmpty else { continue }
-                out.append(ConsumedMessage(topic: topic, partition: 0, offset: offset, key: Feeder.key(of: line), value: Array(line.utf8)))
+                out.append(ConsumedMessage(topic: topic, partition: 0, offset: offset, value: Array(line)))
             }
             return out
         }
@@ -154,5 +155,37 @@ public final class ReplaySource: RecordSource, @unchecked Sendable {
         if pace == nil { pace = (ts, ContinuousClock.now) }
         let elapsedMs = Double(max(0, ts - pace!.first)) / factor
         return pace!.start + .milliseconds(Int64(elapsedMs))
+    }
+}
+
+/// Reads a file line by line in 1 MiB chunks, so memory does not grow with the file.
+final class LineReader {
+    private let handle: FileHandle
+    private var buffer: [UInt8] = []
+    private var start = 0
+    private var atEnd = false
+
+    init(_ handle: FileHandle) { self.handle = handle }
+    deinit { try? handle.close() }
+
+    /// The next line without its `\n` (and `\r`), or `nil` at the end of the file.
+    func next() throws -> ArraySlice<UInt8>? {
+        while true {
+            if let nl = buffer[start...].firstIndex(of: 0x0A) {
+                var line = buffer[start..<nl]
+                if line.last == 0x0D { line = line.dropLast() }
+                start = nl + 1
+                return line
+            }
+            if atEnd {
+                guard start < buffer.count else { return nil }
+                defer { start = buffer.count }
+                return buffer[start...]
+            }
+            buffer.removeFirst(start)
+            start = 0
+            let chunk = try handle.read(upToCount: 1 << 20) ?? Data()
+            if chunk.isEmpty { atEnd = true } else { buffer += chunk }
+        }
     }
 }

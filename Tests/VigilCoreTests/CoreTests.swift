@@ -143,3 +143,47 @@ struct SHA256Tests {
         #expect(h.finalize() == SHA256.hash(Array(repeating: UInt8(ascii: "a"), count: 128)))
     }
 }
+
+@Suite("The canonical JSON reader")
+struct JSONReaderTests {
+    @Test("agrees with Foundation's JSONDecoder on valid transactions, escapes and all")
+    func agreesWithFoundation() throws {
+        let texts = [
+            #"{"id":"t\"1\\","ts":"2024-01-01T00:00:00.5+02:00","amount":12.50,"currency":"EUR","debtor":{"account":"A\u00e9\ud83d\ude00","name":"Zoë Ünal","extra":[1,{"x":null}]},"creditor":{"account":"B","country":"DE"},"reference":"line\nbreak\t/\/","unknown":{"deep":[true,false,null,-1.5e3]}}"#,
+            #"  {"creditor":{"account":"B"},"debtor":{"account":"A"},"currency":"USD","amount":"0.10","ts":"2024-02-29T23:59:59Z","id":"x","channel":null,"source":{"format":"csv"}}  "#,
+            #"{"id":"n","ts":"2024-01-01T00:00:00Z","amount":-0,"currency":"USD","debtor":{"account":"A"},"creditor":{"account":"B"},"id":"dup"}"#,
+        ]
+        for text in texts {
+            let fast = try CanonicalDecoder.transaction(from: Array(text.utf8))
+            let slow = try JSONDecoder().decode(Transaction.self, from: Data(text.utf8))
+            #expect(fast == slow, "\(text)")
+        }
+    }
+
+    @Test("syntax errors anywhere are 'not valid JSON'; other top-level values are named", arguments: [
+        (#"{"id":"x",}"#, "not valid JSON"), (#"{"id":"x"} {}"#, "not valid JSON"), (#"{"id":"x\q"}"#, "not valid JSON"),
+        ("{\"id\":\"a\u{01}b\"}", "not valid JSON"), (#"{"a":01}"#, "not valid JSON"), (#"{"a":[1,]}"#, "not valid JSON"),
+        (#"{"a":tru}"#, "not valid JSON"), ("", "not valid JSON"), (#"[1,2]"#, "expected a JSON object, found an array"),
+        (#""text""#, "expected a JSON object, found a single value"),
+    ])
+    func syntax(text: String, message: String) {
+        let e = #expect(throws: EventDecodingError.self) { try CanonicalDecoder.transaction(from: Array(text.utf8)) }
+        #expect(e?.description == message)
+    }
+
+    @Test("wrong types and nulls name the field")
+    func types() {
+        let base = #"{"id":"t","ts":"2024-01-01T00:00:00Z","amount":"1","currency":"USD","debtor":{"account":"a"},"creditor":{"account":"b"}}"#
+        for (from, to, message) in [
+            (#""id":"t""#, #""id":5"#, "field 'id': expected a string"),
+            (#""id":"t""#, #""id":null"#, "field 'id': expected a string, found null"),
+            (#""debtor":{"account":"a"}"#, #""debtor":"a""#, "field 'debtor': expected an object"),
+            (#""debtor":{"account":"a"}"#, #""debtor":{"account":null}"#, "field 'debtor.account': expected a string, found null"),
+            (#""amount":"1""#, #""amount":null"#, "field 'amount': expected a number, found null"),
+        ] {
+            let text = base.replacingOccurrences(of: from, with: to)
+            let e = #expect(throws: EventDecodingError.self) { try CanonicalDecoder.transaction(from: Array(text.utf8)) }
+            #expect(e?.description == message, "\(text)")
+        }
+    }
+}

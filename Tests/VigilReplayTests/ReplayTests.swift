@@ -207,3 +207,17 @@ struct ReplayTests {
 extension ReplayInput {
     var isJSONLines: Bool { if case .jsonLines = self { return true } else { return false } }
 }
+
+@Suite("Line reader")
+struct LineReaderTests {
+    @Test("lines across chunk boundaries, CRLF endings, blank lines and no final newline")
+    func lines() throws {
+        let path = try temporaryFile("lines.txt")
+        let long = String(repeating: "x", count: 1_500_000)
+        try "a\r\n\nb\n\(long)\nlast".write(toFile: path, atomically: true, encoding: .utf8)
+        let reader = LineReader(try #require(FileHandle(forReadingAtPath: path)))
+        var got: [String] = []
+        while let line = try reader.next() { got.append(String(decoding: line, as: UTF8.self)) }
+        #expect(got == ["a", "", "b", long, "last"])
+    }
+}

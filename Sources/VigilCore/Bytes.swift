@@ -1,0 +1,23 @@
+/// Small byte helpers used on hot paths and in identifiers.
+
+extension BidirectionalCollection where Element == UInt8 {
+    /// Without leading and trailing spaces, tabs, carriage returns and newlines (byte-level, so
+    /// cheap on hot paths where Foundation's `trimmingCharacters` would bridge through NSString).
+    public func trimmingASCIIWhitespace() -> SubSequence {
+        func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0D || b == 0x0A }
+        guard let first = firstIndex(where: { !isSpace($0) }) else { return self[endIndex...] }
+        var last = index(before: endIndex)
+        while isSpace(self[last]) { last = index(before: last) }
+        return self[first...last]
+    }
+}
+
+extension Sequence where Element == UInt8 {
+    /// Lower-case hexadecimal.
+    public var hex: String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        for b in self { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 0x0f)]) }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
