@@ -104,25 +104,55 @@ public struct Transaction: Sendable, Hashable, Codable {
 /// Decimal amounts in canonical JSON: a string (`"9500.00"`) or a JSON number (`9500`), parsed
 /// exactly; written back as a plain string without exponent.
 public enum DecimalText {
+    private static let posix = Locale(identifier: "en_US_POSIX")
+
     /// Parses `-?digits[.digits]`; rejects exponents, spaces, `NaN` and empty strings.
     public static func parse(_ text: String) -> Decimal? {
-        var sawDigit = false
+        var text = text
+        return text.withUTF8 { parse($0) }
+    }
+
+    /// Parses a JSON number (which may have an exponent) exactly.
+    static func parseJSONNumber(_ text: String) -> Decimal? {
+        if let d = parse(text) { return d }
+        return Decimal(string: text, locale: posix)
+    }
+
+    /// Builds the value from its digits directly (the common case: up to 18 significant digits);
+    /// longer numbers go through Foundation's parser.
+    private static func parse(_ b: UnsafeBufferPointer<UInt8>) -> Decimal? {
+        var i = 0
+        let negative = !b.isEmpty && b[0] == UInt8(ascii: "-")
+        if negative { i = 1 }
+        var mantissa: UInt64 = 0
+        var digits = 0, fraction = 0
         var sawDot = false
-        for (i, ch) in text.utf8.enumerated() {
-            switch ch {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): sawDigit = true
-            case UInt8(ascii: "-") where i == 0: continue
-            case UInt8(ascii: ".") where !sawDot: sawDot = true
-            default: return nil
+        while i < b.count {
+            let c = b[i]
+            if c >= 0x30 && c <= 0x39 {
+                if digits < 18 {
+                    mantissa = mantissa * 10 + UInt64(c - 0x30)
+                    if sawDot { fraction += 1 }
+                } else if !sawDot {
+                    return Decimal(string: String(decoding: b, as: UTF8.self), locale: posix)
+                } else if c != 0x30 {
+                    return Decimal(string: String(decoding: b, as: UTF8.self), locale: posix)
+                }
+                if mantissa > 0 || sawDot { digits += 1 }
+            } else if c == UInt8(ascii: ".") && !sawDot {
+                sawDot = true
+            } else {
+                return nil
             }
+            i += 1
         }
-        guard sawDigit else { return nil }
-        return Decimal(string: text, locale: Locale(identifier: "en_US_POSIX"))
+        guard b.count > (negative ? 1 : 0), b.contains(where: { $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+        return Decimal(sign: negative && mantissa != 0 ? .minus : .plus, exponent: -fraction, significand: Decimal(mantissa))
     }
 
     public static func format(_ value: Decimal) -> String {
         var v = value
-        return NSDecimalString(&v, Locale(identifier: "en_US_POSIX"))
+        return NSDecimalString(&v, posix)
     }
 
     static func decode<K: CodingKey>(_ c: KeyedDecodingContainer<K>, _ key: K) throws -> Decimal {

@@ -187,3 +187,20 @@ struct JSONReaderTests {
         }
     }
 }
+
+@Suite("Decimal text")
+struct DecimalTextTests {
+    @Test("parses exactly, like Foundation's parser, including long and signed values", arguments: [
+        "0", "-0", "0.10", "9999.99", "-12.5", "1.", "123456789012345678", "1234567890123456789012.5",
+        "0.000000000000000000001", "0.1234567890123456789", "00012.3400",
+    ])
+    func exact(text: String) throws {
+        let d = try #require(DecimalText.parse(text))
+        #expect(d == Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")), "\(text)")
+    }
+
+    @Test("rejects what is not a plain decimal", arguments: ["", "-", ".", "1e5", "1,5", " 1", "1 ", "NaN", "+1", "1.2.3", "--1"])
+    func rejects(text: String) {
+        #expect(DecimalText.parse(text) == nil, "\(text)")
+    }
+}
