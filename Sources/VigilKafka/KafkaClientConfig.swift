@@ -79,6 +79,12 @@ public struct KafkaConsumerConfig: Sendable, Equatable {
     /// (back-pressure). Default: 8.
     public var bufferedBatches: Int = 8
 
+    /// When set, each newly assigned partition is read again from the first record produced
+    /// within this span before now, up to its committed offset, with those records marked
+    /// ``ConsumedMessage/isStateReplay`` — so stateful stages can rebuild what they held before a
+    /// restart or a rebalance without acting on those records twice. Default: `nil` (off).
+    public var stateRewind: Duration?
+
     /// When set, the consumer reads exactly these partitions from these offsets (no group
     /// membership, no rebalances): for recording and inspection. Default: `nil` (subscribe).
     public var assignment: [TopicPartition: Int64]?

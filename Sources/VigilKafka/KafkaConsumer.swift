@@ -52,7 +52,10 @@ public final class KafkaConsumer: Sendable {
         var generation = 0
         var assignment: [TopicPartition] = []
         var closed = false
+        /// Per partition being rewound: the committed offset where state replay ends.
+        var replayEnds: [TopicPartition: Int64] = [:]
     }
+    private let stateRewind: Duration?
 
     /// Joins `config.groupID` and subscribes to `config.topics`; polling starts at once.
     ///
@@ -70,6 +73,7 @@ public final class KafkaConsumer: Sendable {
         logger[metadataKey: "kafka.group.id"] = "\(config.groupID)"
         self.context = RDClientContext(logger: logger)
         self.listener = onRebalance
+        self.stateRewind = config.stateRewind
         self.channel = BatchChannel(capacity: config.bufferedBatches)
         let conf = try RDClient.makeConf(config.librdkafkaProperties, context: context)
         rd_kafka_conf_set_rebalance_cb(conf, rebalanceCallback)
@@ -205,6 +209,50 @@ public final class KafkaConsumer: Sendable {
         }
     }
 
+    /// Moves the start of each partition in `list` back to the first record produced within
+    /// `span` before now, when that is before its committed offset. Returns the committed
+    /// offsets where state replay ends. Runs inside the rebalance callback, on the poll thread.
+    private func rewind(_ handle: OpaquePointer, _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>,
+                        by span: Duration) -> [TopicPartition: Int64] {
+        let entries = RDClient.partitions(list).map { ($0.0, Int64(RD_KAFKA_OFFSET_INVALID)) }
+        let committed = RDClient.withPartitionList(entries) { l -> [TopicPartition: Int64] in
+            let err = rd_kafka_committed(handle, l, 10_000)
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                context.logger.warning("state rewind: cannot read committed offsets: \(String(cString: rd_kafka_err2str(err)))")
+                return [:]
+            }
+            return Dictionary(RDClient.partitions(l).filter { $0.1 >= 0 }.map { ($0.0, $0.1) }, uniquingKeysWith: { a, _ in a })
+        }
+        guard !committed.isEmpty else { return [:] }
+        let since = Int64(Date().timeIntervalSince1970 * 1000) - Int64(span.milliseconds)
+        func lookup(_ ms: Int64) -> [TopicPartition: Int64] {
+            RDClient.withPartitionList(entries.map { ($0.0, ms) }) { l -> [TopicPartition: Int64] in
+                let err = rd_kafka_offsets_for_times(handle, l, 10_000)
+                guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                    context.logger.warning("state rewind: cannot look up offsets by time: \(String(cString: rd_kafka_err2str(err)))")
+                    return [:]
+                }
+                return Dictionary(RDClient.partitions(l).filter { $0.1 >= 0 }.map { ($0.0, $0.1) }, uniquingKeysWith: { a, _ in a })
+            }
+        }
+        var starts = lookup(since)
+        // A broker without timestamp lookup (librdkafka 2.0.2's mock answers "none" even for time
+        // 0) gets the partition re-read from its oldest record instead: more work, same state.
+        if starts.isEmpty, lookup(0).isEmpty {
+            starts = committed.mapValues { _ in Int64(RD_KAFKA_OFFSET_BEGINNING) }
+        }
+        context.logger.debug("state rewind", metadata: ["committed": "\(committed)", "starts": "\(starts)"])
+        var ends: [TopicPartition: Int64] = [:]
+        let count = Int(list.pointee.cnt)
+        for i in 0..<count {
+            let tp = TopicPartition(String(cString: list.pointee.elems[i].topic), list.pointee.elems[i].partition)
+            guard let end = committed[tp], let start = starts[tp], start < end else { continue }
+            list.pointee.elems[i].offset = start
+            ends[tp] = end
+        }
+        return ends
+    }
+
     /// Copies a message out and destroys it at once (a live message blocks librdkafka's shutdown).
     private func take(_ message: UnsafeMutablePointer<rd_kafka_message_t>, into messages: inout [ConsumedMessage]) {
         defer { rd_kafka_message_destroy(message) }
@@ -214,7 +262,11 @@ public final class KafkaConsumer: Sendable {
             context.logger.warning("\(error)")
             return
         }
-        messages.append(RDClient.copy(message))
+        var m = RDClient.copy(message)
+        if stateRewind != nil, let end = shared.withLock({ $0.replayEnds[TopicPartition(m.topic, m.partition)] }), m.offset < end {
+            m.isStateReplay = true
+        }
+        messages.append(m)
     }
 
     /// Served inside `rd_kafka_consumer_poll` / `rd_kafka_consumer_close`, on the calling thread.
@@ -226,12 +278,17 @@ public final class KafkaConsumer: Sendable {
         let partitions = RDClient.partitions(list).map(\.0).sorted()
         switch err {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+            let replayEnds = stateRewind.map { rewind(handle, list, by: $0) } ?? [:]
             let generation = shared.withLock { s -> Int in
                 s.generation += 1
                 s.assignment = partitions
+                s.replayEnds = replayEnds
                 return s.generation
             }
             rd_kafka_assign(handle, list)
+            if !replayEnds.isEmpty {
+                context.logger.info("re-reading recent records to rebuild state", metadata: ["partitions": "\(replayEnds.count)"])
+            }
             context.logger.info("assigned \(partitions.count) partitions", metadata: ["generation": "\(generation)"])
             listener?(.assigned(partitions, generation: generation))
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:

@@ -58,6 +58,9 @@ public struct ConsumedMessage: Sendable, Hashable {
     public var key: [UInt8]?
     public var value: [UInt8]
     public var headers: [KafkaHeader]
+    /// The record was handled before (it lies before the group's committed offset) and is read
+    /// again only to rebuild state (see ``KafkaConsumerConfig/stateRewind``).
+    public var isStateReplay = false
 
     public init(
         topic: String,

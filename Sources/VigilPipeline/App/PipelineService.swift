@@ -23,6 +23,9 @@ public final class PipelineService: Service {
         var consumerConfig = KafkaConsumerConfig(client: client, groupID: config.kafka.group, topics: [topics.transactions])
         consumerConfig.commitIntervalMilliseconds = max(1, Int(config.kafka.commitInterval.microseconds / 1000))
         consumerConfig.sessionTimeoutMilliseconds = max(1, Int(config.kafka.sessionTimeout.microseconds / 1000))
+        // Rebuild window state on assignment by re-reading the recent past (by produce time).
+        let rewind = config.runtime.stateRewind ?? pipeline.longestWindow.map { $0 + .seconds(3_600) }
+        consumerConfig.stateRewind = rewind.flatMap { $0 > .zero ? $0 : nil }
         let source = try KafkaSource(config: consumerConfig, logger: logger)
         let sink: KafkaSink
         var producerConfig = KafkaProducerConfig(client: client)

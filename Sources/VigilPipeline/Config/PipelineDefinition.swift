@@ -36,6 +36,9 @@ public struct PipelineDefinition: Sendable {
 
     public var ref: Alert.PipelineRef { Alert.PipelineRef(name: name, version: version) }
 
+    /// The longest event-time span any rule keeps state for (`nil` when no rule keeps state).
+    public var longestWindow: Duration? { rules.definitions.compactMap(\.within).max() }
+
     /// Reads and compiles a pipeline file. Every error names the file, line and column.
     public static func load(file: String) throws(ConfigError) -> PipelineDefinition {
         let text: String

@@ -48,6 +48,10 @@ public struct VigilConfig: Sendable, Equatable {
         public var limits = WindowLimits()
         /// How long a graceful shutdown waits for in-flight alerts to be acknowledged. Default: 30s.
         public var shutdownTimeout: Duration = .seconds(30)
+        /// How far back (by record timestamp) a newly assigned partition is re-read to rebuild
+        /// window state after a restart or rebalance; `0s` turns it off. Default: `nil`, meaning
+        /// the pipeline's longest window plus one hour.
+        public var stateRewind: Duration?
     }
 
     public struct Embedded: Sendable, Equatable {
@@ -112,7 +116,8 @@ public struct VigilConfig: Sendable, Equatable {
             if let v = t["dead-letter"] { topics.deadLetter = try Self.topicName(v) }
             if let v = t["alerts"] { topics.alerts = try Self.topicName(v) }
         }
-        if let r = try top["runtime"]?.mapping(allowed: ["workers", "max-events-per-key", "max-keys", "shutdown-timeout"]) {
+        if let r = try top["runtime"]?.mapping(allowed: ["workers", "max-events-per-key", "max-keys", "shutdown-timeout", "state-rewind"]) {
+            if let v = r["state-rewind"] { runtime.stateRewind = try v.duration() }
             if let v = r["workers"] { runtime.workers = try v.int(in: 1...256) }
             if let v = r["max-events-per-key"] { runtime.limits.maxEventsPerKey = try v.int(in: 1...10_000_000) }
             if let v = r["max-keys"] { runtime.limits.maxKeys = try v.int(in: 1...100_000_000) }

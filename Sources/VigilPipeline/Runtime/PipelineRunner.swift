@@ -43,6 +43,8 @@ public final class PipelineRunner: Sendable {
         public var deadLettered = 0
         /// Messages skipped because their partition was reassigned while they waited.
         public var skippedStale = 0
+        /// Messages read again only to rebuild window state after a restart or rebalance.
+        public var stateReplayed = 0
     }
 
     private let pipeline: PipelineDefinition
@@ -156,8 +158,16 @@ public final class PipelineRunner: Sendable {
         }
     }
 
-    private func handle(_ run: ArraySlice<ConsumedMessage>, generation: Int, engine: PipelineEngine) async {
-        let first = run.first!
+    private func handle(_ messages: ArraySlice<ConsumedMessage>, generation: Int, engine: PipelineEngine) async {
+        // Records read again to rebuild state (they precede the committed offset, so they come
+        // first in a run) update the detectors; what they would publish was published before.
+        var run = messages
+        while let first = run.first, first.isStateReplay {
+            _ = engine.process(first)
+            run = run.dropFirst()
+            counters.withLock { $0.stateReplayed += 1 }
+        }
+        guard let first = run.first else { return }
         let outputs = run.flatMap { engine.process($0) }
         guard let ticket = tracker.begin(TopicPartition(first.topic, first.partition), lastOffset: run.last!.offset,
                                          count: run.count, generation: generation) else {
