@@ -131,19 +131,30 @@ public struct KafkaAdmin: Sendable {
     }
 
     /// Per partition, the offset of the first record with a timestamp at or after `milliseconds`
-    /// (the partition's high watermark when there is none).
-    public func offsets(topic: String, atOrAfter milliseconds: Int64, timeout: Duration = .seconds(10)) throws(KafkaError) -> [Int32: Int64] {
+    /// (the partition's high watermark when there is none); `nil` when the broker cannot look
+    /// offsets up by time (librdkafka 2.0.2's embedded broker answers "none" to every lookup).
+    public func offsets(topic: String, atOrAfter milliseconds: Int64, timeout: Duration = .seconds(10)) throws(KafkaError) -> [Int32: Int64]? {
         let marks = try watermarks(topic: topic, timeout: timeout)
-        return try withClient { rk throws(KafkaError) in
-            let entries = marks.keys.sorted().map { (TopicPartition(topic, $0), milliseconds) }
-            let (err, found) = RDClient.withPartitionList(entries) { list in
-                (rd_kafka_offsets_for_times(rk, list, Int32(timeout.milliseconds)), RDClient.partitions(list))
+        func lookup(_ ms: Int64) throws(KafkaError) -> [Int32: Int64] {
+            try withClient { rk throws(KafkaError) in
+                let entries = marks.keys.sorted().map { (TopicPartition(topic, $0), ms) }
+                let (err, found) = RDClient.withPartitionList(entries) { list in
+                    (rd_kafka_offsets_for_times(rk, list, Int32(timeout.milliseconds)), RDClient.partitions(list))
+                }
+                if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.from(err, "offsets for a time in \(topic)") }
+                return Dictionary(found.map { ($0.0.partition, $0.1) }, uniquingKeysWith: { a, _ in a })
             }
-            if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.from(err, "offsets for a time in \(topic)") }
-            var out: [Int32: Int64] = [:]
-            for (tp, offset, _) in found { out[tp.partition] = offset >= 0 ? offset : marks[tp.partition]!.high }
-            return out
         }
+        let found = try lookup(milliseconds)
+        // Every record has a timestamp at or after 0: a non-empty partition must answer.
+        if found.values.allSatisfy({ $0 < 0 }), let nonEmpty = marks.first(where: { $0.value.high > $0.value.low }),
+           (try lookup(0))[nonEmpty.key].map({ $0 < 0 }) ?? true {
+            return nil
+        }
+        return Dictionary(uniqueKeysWithValues: marks.map { partition, mark in
+            let offset = found[partition] ?? -1
+            return (partition, offset >= 0 ? offset : mark.high)
+        })
     }
 
     /// A consumer group's committed offsets (next offset to read), without joining the group.

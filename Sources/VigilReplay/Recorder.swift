@@ -54,13 +54,22 @@ public struct Recorder: Sendable {
     public func run(stop: @escaping @Sendable () -> Bool = { false }) async throws -> Summary {
         let admin = KafkaAdmin(config: client, logger: logger)
         var assignment: [TopicPartition: Int64] = [:]
+        // Records before this time are skipped client-side, where the broker cannot look up by time.
+        var skipBefore: Int64?
         for topic in options.topics {
             let marks = try admin.watermarks(topic: topic)
             let starts: [Int32: Int64]
             switch options.start {
             case .latest: starts = marks.mapValues(\.high)
             case .earliest: starts = marks.mapValues(\.low)
-            case .since(let t): starts = try admin.offsets(topic: topic, atOrAfter: t.microseconds / 1000)
+            case .since(let t):
+                if let found = try admin.offsets(topic: topic, atOrAfter: t.microseconds / 1000) {
+                    starts = found
+                } else {
+                    logger.notice("the broker cannot look up offsets by time; reading from the oldest record and skipping earlier ones")
+                    starts = marks.mapValues(\.low)
+                    skipBefore = t.microseconds / 1000
+                }
             }
             for (p, offset) in starts { assignment[TopicPartition(topic, p)] = offset }
         }
@@ -100,6 +109,7 @@ public struct Recorder: Sendable {
             for m in batch.messages {
                 positions.withLock { $0[TopicPartition(m.topic, m.partition)] = m.offset + 1 }
                 if let untilMs, let ts = m.timestampMilliseconds, ts >= untilMs { continue }
+                if let skipBefore, let ts = m.timestampMilliseconds, ts < skipBefore { continue }
                 try writer.append(m)
                 summary.records += 1
                 if let count = options.count, summary.records >= count { break reading }

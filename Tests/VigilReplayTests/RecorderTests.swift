@@ -60,4 +60,30 @@ struct RecorderTests {
         let summary = try await Recorder(options: options, client: client, logger: logger).run()
         #expect(summary.records == 20)
     }
+
+    @Test("--since starts at the first record at or after that time, even on a broker without timestamp lookup")
+    func since() async throws {
+        let broker = try EmbeddedBroker(nodes: 1, logger: logger)
+        defer { broker.close() }
+        try broker.createTopic(TopicSpec(name: "s", partitions: 2))
+        let client = KafkaClientConfig(bootstrapServers: broker.bootstrapServers)
+        let producer = try KafkaProducer(config: KafkaProducerConfig(client: client), logger: logger)
+        defer { producer.close() }
+        _ = try await producer.sendAll((0..<10).map { ProducerRecord(topic: "s", key: nil, value: Array("old\($0)".utf8)) })
+        try await Task.sleep(for: .milliseconds(50))
+        let cut = EventTime(microseconds: Int64(Date().timeIntervalSince1970 * 1_000_000))
+        try await Task.sleep(for: .milliseconds(50))
+        _ = try await producer.sendAll((0..<10).map { ProducerRecord(topic: "s", key: nil, value: Array("new\($0)".utf8)) })
+        #expect(try KafkaAdmin(config: client, logger: logger).offsets(topic: "s", atOrAfter: cut.microseconds / 1000) == nil)
+
+        let path = try temporaryFile("since.vgr")
+        var options = Recorder.Options(topics: ["s"], out: path)
+        options.start = .since(cut)
+        options.count = 10
+        #expect(try await Recorder(options: options, client: client, logger: logger).run().records == 10)
+        let reader = try RecordingReader(path: path)
+        var values: [String] = []
+        while let block = try reader.nextBlock() { values += block.map { String(decoding: $0.value, as: UTF8.self) } }
+        #expect(Set(values) == Set((0..<10).map { "new\($0)" }))
+    }
 }
