@@ -8,8 +8,8 @@ struct GenerateCommand: AsyncParsableCommand {
         abstract: "Generate canonical transactions with planted cases, deterministically from a seed.",
         discussion: """
             Accounts with habitual behaviour (salaries, card spending, small cash deposits, rent wires) over a \
-            week, with planted structuring and large-cash cases, near misses and two malformed records. The \
-            labels file lists each planted case (kind, account, event ids) as JSON lines.
+            week, with planted cases (--plant), near misses and two malformed records. The labels file lists \
+            each planted case (kind, account, event ids) as JSON lines. Passenger generation is not available yet.
             """
     )
 
@@ -24,6 +24,9 @@ struct GenerateCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Seed; the same seed gives the same file.", valueName: "s"))
     var seed: UInt64 = SampleFeed.defaultSeed
 
+    @Option(name: .long, help: ArgumentHelp("Cases to plant, comma-separated: \(SampleFeed.Planted.Kind.plantable.map(\.rawValue).joined(separator: ", ")). Default: structuring,large-cash.", valueName: "list"))
+    var plant: String?
+
     @Option(name: .long, help: ArgumentHelp("Output file (JSON lines), or - for standard output.", valueName: "file"))
     var out: String
 
@@ -32,11 +35,25 @@ struct GenerateCommand: AsyncParsableCommand {
 
     func validate() throws {
         if let count, count <= 0 { throw ValidationError("--count must be positive, got \(count)") }
+        _ = try plants()
+    }
+
+    private func plants() throws -> Set<SampleFeed.Planted.Kind> {
+        guard let plant else { return SampleFeed.defaultPlants }
+        var out = Set<SampleFeed.Planted.Kind>()
+        for name in plant.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !name.isEmpty {
+            guard let kind = SampleFeed.Planted.Kind(rawValue: name), SampleFeed.Planted.Kind.plantable.contains(kind) else {
+                throw ValidationError("--plant: '\(name)' is not one of \(SampleFeed.Planted.Kind.plantable.map(\.rawValue).joined(separator: ", "))")
+            }
+            out.insert(kind)
+        }
+        return out
     }
 
     func run() async throws {
         try await Self.reporting {
-            let feed = count.map { SampleFeed.generate(seed: seed, count: $0) } ?? SampleFeed.generate(seed: seed)
+            let plants = try plants()
+            let feed = count.map { SampleFeed.generate(seed: seed, count: $0, plants: plants) } ?? SampleFeed.generate(seed: seed, plants: plants)
             let text = feed.lines.joined(separator: "\n") + "\n"
             if out == "-" {
                 FileHandle.standardOutput.write(Data(text.utf8))

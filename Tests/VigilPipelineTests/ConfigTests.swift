@@ -113,4 +113,41 @@ struct SampleFeedTests {
         #expect(SampleFeed.generate().lines == SampleFeed.generate().lines)
         #expect(SampleFeed.generate(seed: 1).lines != SampleFeed.generate().lines)
     }
+
+    @Test("network plants have the shape their labels claim: fan-in, fan-out, cycles and funnels")
+    func networkPlants() throws {
+        let feed = SampleFeed.generate(seed: 11, count: 3_000, plants: [.fanIn, .fanOut, .cycle, .funnel])
+        #expect(feed.lines.count == 3_000)
+        let byID = Dictionary(uniqueKeysWithValues: feed.lines.compactMap { try? CanonicalDecoder.transaction(from: Array($0.utf8)) }.map { ($0.id, $0) })
+        func txs(_ p: SampleFeed.Planted) throws -> [Transaction] { try p.eventIDs.map { try #require(byID[$0]) }.sorted { $0.ts < $1.ts } }
+        func span(_ t: [Transaction]) -> Int64 { (t.last!.ts.microseconds - t.first!.ts.microseconds) / 3_600_000_000 }
+        let planted = Dictionary(grouping: feed.planted, by: \.kind)
+        #expect(planted[.structuring] == nil && planted[.largeCash] == nil)
+        for p in planted[.fanIn] ?? [] {
+            let t = try txs(p)
+            #expect(Set(t.map(\.debtor.account)).count == 12 && Set(t.map(\.creditor.account)) == [p.account] && span(t) <= 36)
+        }
+        for p in planted[.fanOut] ?? [] {
+            let t = try txs(p)
+            #expect(Set(t.map(\.creditor.account)).count == 12 && Set(t.map(\.debtor.account)) == [p.account] && span(t) <= 36)
+        }
+        #expect(planted[.cycle]?.map(\.eventIDs.count).sorted() == [3, 4, 5])
+        for p in planted[.cycle] ?? [] {
+            let t = try txs(p)
+            #expect(t.first!.debtor.account == p.account && t.last!.creditor.account == p.account && span(t) <= 72)
+            for (a, b) in zip(t, t.dropFirst()) {
+                #expect(a.creditor.account == b.debtor.account)
+                #expect(b.amount < a.amount && b.amount >= a.amount * Decimal(string: "0.97")!)
+            }
+        }
+        #expect(planted[.funnel]?.count == 2)
+        for p in planted[.funnel] ?? [] {
+            let t = try txs(p)
+            let deposits = t.filter { $0.channel == "cash" }, wire = try #require(t.last)
+            #expect(deposits.count == 8 && Set(deposits.compactMap(\.source?.institution)).count == 8)
+            #expect(wire.channel == "wire" && wire.creditor.country == "MX")
+            #expect(wire.amount >= deposits.reduce(Decimal.zero) { $0 + $1.amount } * Decimal(string: "0.85")!)
+            #expect(span(t) <= 72 + 24)
+        }
+    }
 }

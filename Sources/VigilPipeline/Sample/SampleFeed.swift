@@ -18,6 +18,19 @@ public struct SampleFeed: Sendable {
             case nearMiss = "near-miss"
             /// Not a valid canonical transaction; expected on the dead-letter topic.
             case malformed
+            /// Twelve accounts each send money to one collecting account within 36 h (mules).
+            case fanIn = "fan-in"
+            /// One account sends money to twelve different accounts within 36 h (dispersal).
+            case fanOut = "fan-out"
+            /// Funds go round a loop of 3–5 accounts back to the first within 72 h, each hop
+            /// keeping 1–3 % (round-tripping).
+            case cycle
+            /// Cash deposits into one account at eight branches in different states within three
+            /// days, then most of it wired abroad within a day (funnel account, FinCEN FIN-2014-A005).
+            case funnel
+
+            /// The kinds `vigil generate --plant` accepts.
+            public static let plantable: [Kind] = [.structuring, .largeCash, .fanIn, .fanOut, .cycle, .funnel]
         }
         public var kind: Kind
         public var account: String
@@ -32,16 +45,21 @@ public struct SampleFeed: Sendable {
 
     /// A feed of exactly `count` lines (at least the planted cases): the number of accounts is
     /// scaled to the count and surplus habitual transactions are dropped.
-    public static func generate(seed: UInt64 = defaultSeed, count: Int) -> SampleFeed {
+    public static func generate(seed: UInt64 = defaultSeed, count: Int, plants: Set<Planted.Kind> = defaultPlants) -> SampleFeed {
         let accounts = max(60, count / 8 + 1)
-        return generate(seed: seed, accounts: accounts, days: 7, limit: count)
+        return generate(seed: seed, accounts: accounts, days: 7, limit: count, plants: plants)
     }
+
+    /// What the bundled sample feed plants: the cases the default pipeline detects.
+    public static let defaultPlants: Set<Planted.Kind> = [.structuring, .largeCash]
 
     /// - Parameters:
     ///   - accounts: accounts with habitual behaviour (at least 60, so planted cases have their own).
     ///   - days: how many days of activity, from 2024-03-04T00:00:00Z (at least 3).
     ///   - limit: most lines; habitual transactions beyond it are dropped, planted ones never.
-    public static func generate(seed: UInt64 = defaultSeed, accounts: Int = 300, days: Int = 7, limit: Int? = nil) -> SampleFeed {
+    ///   - plants: which cases to plant (near misses and malformed records always are).
+    public static func generate(seed: UInt64 = defaultSeed, accounts: Int = 300, days: Int = 7, limit: Int? = nil,
+                                plants: Set<Planted.Kind> = defaultPlants) -> SampleFeed {
         let accounts = max(60, accounts), days = max(3, days)
         var rng = SplitMix64(seed: seed)
         let start = EventTime(rfc3339: "2024-03-04T00:00:00Z")!
@@ -52,7 +70,8 @@ public struct SampleFeed: Sendable {
         let landlords = (1...25).map { String(format: "LND-%03d", $0) }
 
         struct Draft { var ts: EventTime; var amount: String; var currency = "USD"; var channel: String
-                       var debtor: String; var creditor: String; var reference: String?; var tag: Int? }
+                       var debtor: String; var creditor: String; var reference: String?; var tag: Int?
+                       var institution: String? = nil }
         var drafts: [Draft] = []
         func cents(_ lo: Int, _ hi: Int, _ rng: inout SplitMix64) -> String {
             let c = lo * 100 + Int(rng.next() % UInt64((hi - lo) * 100))
@@ -94,7 +113,7 @@ public struct SampleFeed: Sendable {
             plantedDrafts.append((kind, account, Array(first..<drafts.count)))
         }
         // Structuring: 3–4 cash deposits just below 10,000 within 24 h.
-        for k in 0..<6 {
+        for k in 0..<6 where plants.contains(.structuring) {
             let a = accountIDs[(k * 37 + 11) % accounts]
             let d = 1 + k % (days - 2)
             let base = start.microseconds + Int64(d) * day + Int64(k) * 3_600_000_000
@@ -105,7 +124,7 @@ public struct SampleFeed: Sendable {
             })
         }
         // Large cash: 10,000 USD or more in one go.
-        for k in 0..<5 {
+        for k in 0..<5 where plants.contains(.largeCash) {
             let a = accountIDs[(k * 53 + 7) % accounts]
             plant(.largeCash, a, [Draft(ts: at(k % days, &rng), amount: k == 0 ? "10000.00" : cents(10_000, 48_000, &rng),
                                         channel: "cash", debtor: a, creditor: a, reference: "CASH DEPOSIT", tag: nil)])
@@ -135,6 +154,54 @@ public struct SampleFeed: Sendable {
                                                 creditor: accountIDs[5], reference: nil, tag: 1)])
         plant(.malformed, accountIDs[9], [Draft(ts: at(4, &rng), amount: "250.00", channel: "cash", debtor: accountIDs[9],
                                                 creditor: accountIDs[9], reference: nil, tag: 2)])
+
+        // Network typologies (AMLSim's patterns), on accounts of their own.
+        let hour: Int64 = 3_600_000_000
+        func moment(_ d: Int, _ h: Int64) -> EventTime { EventTime(microseconds: start.microseconds + Int64(d) * day + h * hour) }
+        for k in 0..<3 where plants.contains(.fanIn) {
+            let hub = "ACC-H\(k + 1)"
+            let d = k % (days - 2)
+            plant(.fanIn, hub, (0..<12).map { j in
+                Draft(ts: moment(d, Int64(j * 3) % 36), amount: cents(900, 2_500, &rng), channel: j % 3 == 0 ? "mobile" : "wire",
+                      debtor: "ACC-F\(k + 1)-\(j + 1)", creditor: hub, reference: "LOAN REPAYMENT", tag: nil)
+            })
+        }
+        for k in 0..<3 where plants.contains(.fanOut) {
+            let source = "ACC-O\(k + 1)"
+            let d = (k + 1) % (days - 2)
+            plant(.fanOut, source, (0..<12).map { j in
+                Draft(ts: moment(d, Int64(j * 3) % 36), amount: cents(1_000, 3_000, &rng), channel: "wire",
+                      debtor: source, creditor: "ACC-R\(k + 1)-\(j + 1)", reference: "SERVICES", tag: nil)
+            })
+        }
+        for k in 0..<3 where plants.contains(.cycle) {
+            let length = 3 + k  // 3, 4 and 5 accounts
+            let members = (0..<length).map { "ACC-C\(k + 1)-\($0 + 1)" }
+            var amount = Double(20_000 + Int(rng.next() % 40_000))
+            let d = (k + 2) % (days - 2)
+            plant(.cycle, members[0], (0..<length).map { j in
+                defer { amount *= 0.97 + Double(rng.next() % 200) / 10_000 }
+                return Draft(ts: moment(d, Int64(j * 6 + 1)), amount: String(format: "%.2f", amount), channel: "wire",
+                             debtor: members[j], creditor: members[(j + 1) % length], reference: "INVOICE \(4_000 + k * 10 + j)", tag: nil)
+            })
+        }
+        let branches = ["BR-TX", "BR-NM", "BR-AZ", "BR-CA", "BR-NV", "BR-FL", "BR-GA", "BR-IL"]
+        for k in 0..<2 where plants.contains(.funnel) {
+            let account = "ACC-U\(k + 1)"
+            let d = k * 2
+            var total = 0
+            var items: [Draft] = (0..<8).map { j in
+                let c = 200_000 + Int(rng.next() % 200_000)
+                total += c
+                return Draft(ts: moment(d, Int64(j * 8)), amount: "\(c / 100).\(String(format: "%02d", c % 100))", channel: "cash",
+                             debtor: account, creditor: account, reference: "CASH DEPOSIT", tag: nil, institution: branches[j])
+            }
+            let out = total * 9 / 10
+            items.append(Draft(ts: moment(d, 8 * 7 + 10), amount: "\(out / 100).\(String(format: "%02d", out % 100))", channel: "wire",
+                               debtor: account, creditor: "ACC-EXT-MX-\(k + 1)", reference: "PAYMENT", tag: nil))
+            countryOf["ACC-EXT-MX-\(k + 1)"] = "MX"
+            plant(.funnel, account, items)
+        }
 
         if let limit {
             // Drop habitual transactions (they come first in `drafts`) down to the limit.
@@ -171,7 +238,7 @@ public struct SampleFeed: Sendable {
                 let tx = Transaction(
                     id: id, ts: d.ts, amount: DecimalText.parse(d.amount)!, currency: d.currency, channel: d.channel,
                     debtor: Party(account: d.debtor, country: countryOf[d.debtor]), creditor: Party(account: d.creditor, country: countryOf[d.creditor]),
-                    reference: d.reference, source: EventSource(format: "sample", institution: "VIGIL-SAMPLE-BANK"))
+                    reference: d.reference, source: EventSource(format: "sample", institution: d.institution ?? "VIGIL-SAMPLE-BANK"))
                 lines.append(String(decoding: try! CanonicalJSON.encode(tx), as: UTF8.self))
             }
         }
