@@ -6,6 +6,17 @@ import VigilKafka
 /// transactions land on one partition (which is what per-account windows rely on).
 public enum Feeder {
     public struct Report: Sendable, Equatable {
+        public init() {}
+
+        /// Adds another chunk's report to this one.
+        public mutating func add(_ other: Report) {
+            sent += other.sent
+            acknowledged += other.acknowledged
+            unkeyed += other.unkeyed
+            failures += other.failures
+            endOffsets.merge(other.endOffsets, uniquingKeysWith: max)
+        }
+
         public var sent = 0
         public var acknowledged = 0
         /// Lines sent without a key because no `debtor.account` could be read from them.
@@ -28,7 +39,7 @@ public enum Feeder {
     /// Sends every non-empty line and waits for all acknowledgements. Blank lines are skipped;
     /// lines that are not valid transactions are still sent (the pipeline dead-letters them, with
     /// the reason), because losing them silently is worse.
-    public static func publish(_ lines: [String], topic: String, producer: KafkaProducer) async -> Report {
+    public static func publish(_ lines: [String], topic: String, producer: KafkaProducer, firstLineNumber: Int = 1) async -> Report {
         var report = Report()
         var records: [ProducerRecord] = []
         var lineNumbers: [Int] = []
@@ -38,7 +49,7 @@ public enum Feeder {
             let key = key(of: trimmed)
             if key == nil { report.unkeyed += 1 }
             records.append(ProducerRecord(topic: topic, key: key, value: Array(trimmed.utf8)))
-            lineNumbers.append(i + 1)
+            lineNumbers.append(firstLineNumber + i)
         }
         report.sent = records.count
         for (i, result) in (await producer.sendEach(records)).enumerated() {
