@@ -225,14 +225,24 @@ public struct Flight: Sendable, Hashable, Codable {
 /// Booking data from a PNR.
 public struct Booking: Sendable, Hashable, Codable {
     public struct Payment: Sendable, Hashable, Codable {
+        /// Form of payment as PNRGOV's FOP codes it, e.g. `CC` (card), `CA` (cash), `MS` (miscellaneous).
         public var form: String?
         /// Keyed HMAC of the card number; the clear number is never kept.
         public var cardHash: String?
         public var payer: String?
+        public init(form: String? = nil, cardHash: String? = nil, payer: String? = nil) {
+            self.form = form
+            self.cardHash = cardHash
+            self.payer = payer
+        }
     }
     public struct Contacts: Sendable, Hashable, Codable {
         public var phones: [String]?
         public var emails: [String]?
+        public init(phones: [String]? = nil, emails: [String]? = nil) {
+            self.phones = phones
+            self.emails = emails
+        }
     }
     public var locator: String
     public var createdAt: EventTime?
@@ -241,6 +251,17 @@ public struct Booking: Sendable, Hashable, Codable {
     public var agency: String?
     public var oneWay: Bool?
     public var coTravellers: [String]?
+
+    public init(locator: String, createdAt: EventTime? = nil, payment: Payment? = nil, contacts: Contacts? = nil,
+                agency: String? = nil, oneWay: Bool? = nil, coTravellers: [String]? = nil) {
+        self.locator = locator
+        self.createdAt = createdAt
+        self.payment = payment
+        self.contacts = contacts
+        self.agency = agency
+        self.oneWay = oneWay
+        self.coTravellers = coTravellers
+    }
 }
 
 /// The canonical passenger event (topics `pax.api`, `pax.pnr`).
@@ -252,6 +273,15 @@ public struct Passenger: Sendable, Hashable, Codable {
     public var traveller: Traveller
     public var flights: [Flight]?
     public var booking: Booking?
+
+    public init(id: String, ts: EventTime, kind: Kind, traveller: Traveller, flights: [Flight]? = nil, booking: Booking? = nil) {
+        self.id = id
+        self.ts = ts
+        self.kind = kind
+        self.traveller = traveller
+        self.flights = flights
+        self.booking = booking
+    }
 }
 
 /// Where an input event was read: enough to find it again and to commit past it.

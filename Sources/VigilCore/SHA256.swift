@@ -75,3 +75,20 @@ public struct SHA256: Sendable {
         state = (state.0 &+ a, state.1 &+ b, state.2 &+ c, state.3 &+ d, state.4 &+ e, state.5 &+ f, state.6 &+ g, state.7 &+ h)
     }
 }
+
+/// HMAC-SHA256 (RFC 2104), for keyed pseudonyms such as payment-card hashes: the same input
+/// and key always give the same value, and without the key the input cannot be guessed by
+/// hashing candidates.
+public enum HMACSHA256 {
+    public static func authenticationCode(key: [UInt8], message: some Sequence<UInt8>) -> [UInt8] {
+        var k = key.count > 64 ? SHA256.hash(key) : key
+        k += [UInt8](repeating: 0, count: 64 - k.count)
+        var inner = SHA256()
+        inner.update(k.map { $0 ^ 0x36 })
+        inner.update(message)
+        var outer = SHA256()
+        outer.update(k.map { $0 ^ 0x5c })
+        outer.update(inner.finalize())
+        return outer.finalize()
+    }
+}

@@ -5,26 +5,28 @@ import VigilPipeline
 struct GenerateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
-        abstract: "Generate canonical transactions with planted cases, deterministically from a seed.",
+        abstract: "Generate canonical transactions or passenger events with planted cases, deterministically from a seed.",
         discussion: """
-            Accounts with habitual behaviour (salaries, card spending, small cash deposits, rent wires) over a \
-            week, with planted cases (--plant), near misses and two malformed records. The labels file lists \
-            each planted case (kind, account, event ids) as JSON lines. Passenger generation is not available yet.
+            transactions: accounts with habitual behaviour (salaries, card spending, small cash deposits, rent \
+            wires) over a week, with planted cases (--plant: \(SampleFeed.Planted.Kind.plantable.map(\.rawValue).joined(separator: ", ")); \
+            default structuring,large-cash), near misses and two malformed records. passengers: PNR and API \
+            events of travellers on round trips, with planted \(PassengerFeed.Planted.Kind.allCases.map(\.rawValue).joined(separator: ", ")) \
+            cases (the default). The labels file lists each planted case and its event ids as JSON lines.
             """
     )
 
-    enum Kind: String, ExpressibleByArgument, CaseIterable { case transactions }
+    enum Kind: String, ExpressibleByArgument, CaseIterable { case transactions, passengers }
 
-    @Argument(help: ArgumentHelp("What to generate: transactions.", valueName: "kind"))
+    @Argument(help: ArgumentHelp("What to generate: transactions or passengers.", valueName: "kind"))
     var kind: Kind
 
-    @Option(name: .long, help: ArgumentHelp("Number of transactions (at least the planted cases). Default: the bundled sample feed's 300 accounts (2,657 transactions).", valueName: "n"))
+    @Option(name: .long, help: ArgumentHelp("Number of events (at least the planted cases). Default: transactions, the bundled sample feed (2,657); passengers, 1,000.", valueName: "n"))
     var count: Int?
 
     @Option(name: .long, help: ArgumentHelp("Seed; the same seed gives the same file.", valueName: "s"))
     var seed: UInt64 = SampleFeed.defaultSeed
 
-    @Option(name: .long, help: ArgumentHelp("Cases to plant, comma-separated: \(SampleFeed.Planted.Kind.plantable.map(\.rawValue).joined(separator: ", ")). Default: structuring,large-cash.", valueName: "list"))
+    @Option(name: .long, help: ArgumentHelp("Cases to plant, comma-separated (see below).", valueName: "list"))
     var plant: String?
 
     @Option(name: .long, help: ArgumentHelp("Output file (JSON lines), or - for standard output.", valueName: "file"))
@@ -35,26 +37,53 @@ struct GenerateCommand: AsyncParsableCommand {
 
     func validate() throws {
         if let count, count <= 0 { throw ValidationError("--count must be positive, got \(count)") }
-        _ = try plants()
+        switch kind {
+        case .transactions: _ = try transactionPlants()
+        case .passengers: _ = try passengerPlants()
+        }
     }
 
-    private func plants() throws -> Set<SampleFeed.Planted.Kind> {
-        guard let plant else { return SampleFeed.defaultPlants }
-        var out = Set<SampleFeed.Planted.Kind>()
-        for name in plant.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !name.isEmpty {
+    private func names() -> [String]? {
+        plant.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+    }
+
+    private func transactionPlants() throws -> Set<SampleFeed.Planted.Kind> {
+        guard let names = names() else { return SampleFeed.defaultPlants }
+        return Set(try names.map { name in
             guard let kind = SampleFeed.Planted.Kind(rawValue: name), SampleFeed.Planted.Kind.plantable.contains(kind) else {
-                throw ValidationError("--plant: '\(name)' is not one of \(SampleFeed.Planted.Kind.plantable.map(\.rawValue).joined(separator: ", "))")
+                throw ValidationError("--plant: '\(name)' is not a transaction case (\(SampleFeed.Planted.Kind.plantable.map(\.rawValue).joined(separator: ", ")))")
             }
-            out.insert(kind)
-        }
-        return out
+            return kind
+        })
+    }
+
+    private func passengerPlants() throws -> Set<PassengerFeed.Planted.Kind> {
+        guard let names = names() else { return Set(PassengerFeed.Planted.Kind.allCases) }
+        return Set(try names.map { name in
+            guard let kind = PassengerFeed.Planted.Kind(rawValue: name) else {
+                throw ValidationError("--plant: '\(name)' is not a passenger case (\(PassengerFeed.Planted.Kind.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            return kind
+        })
     }
 
     func run() async throws {
         try await Self.reporting {
-            let plants = try plants()
-            let feed = count.map { SampleFeed.generate(seed: seed, count: $0, plants: plants) } ?? SampleFeed.generate(seed: seed, plants: plants)
-            let text = feed.lines.joined(separator: "\n") + "\n"
+            let lines: [String], labelLines: [String], summary: String
+            switch kind {
+            case .transactions:
+                let plants = try transactionPlants()
+                let feed = count.map { SampleFeed.generate(seed: seed, count: $0, plants: plants) } ?? SampleFeed.generate(seed: seed, plants: plants)
+                lines = feed.lines
+                labelLines = try feed.planted.map { try Self.json(["kind": $0.kind.rawValue, "account": $0.account, "events": $0.eventIDs]) }
+                summary = "\(feed.lines.count) transactions, \(feed.planted.count) planted cases"
+            case .passengers:
+                let feed = PassengerFeed.generate(seed: seed, count: count ?? 1_000, plants: try passengerPlants())
+                lines = feed.lines
+                labelLines = try feed.planted.map { try Self.json(["kind": $0.kind.rawValue, "traveller": $0.traveller, "events": $0.eventIDs]) }
+                summary = "\(feed.lines.count) passenger events, \(feed.planted.count) planted cases"
+            }
+            let text = lines.joined(separator: "\n") + "\n"
             if out == "-" {
                 FileHandle.standardOutput.write(Data(text.utf8))
             } else {
@@ -63,15 +92,15 @@ struct GenerateCommand: AsyncParsableCommand {
                 }
             }
             if let labels {
-                let lines = try feed.planted.map { p in
-                    String(decoding: try JSONSerialization.data(withJSONObject: ["kind": p.kind.rawValue, "account": p.account, "events": p.eventIDs],
-                                                                options: [.sortedKeys]), as: UTF8.self)
-                }
-                do { try (lines.joined(separator: "\n") + "\n").write(toFile: labels, atomically: true, encoding: .utf8) } catch {
+                do { try (labelLines.joined(separator: "\n") + "\n").write(toFile: labels, atomically: true, encoding: .utf8) } catch {
                     throw CLIError("cannot write '\(labels)': \(error.localizedDescription)")
                 }
             }
-            FileHandle.standardError.write(Data("vigil generate: \(feed.lines.count) transactions, \(feed.planted.count) planted cases\n".utf8))
+            FileHandle.standardError.write(Data("vigil generate: \(summary)\n".utf8))
         }
+    }
+
+    private static func json(_ object: [String: Any]) throws -> String {
+        String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
     }
 }

@@ -142,6 +142,17 @@ struct SHA256Tests {
         h.update(Array(repeating: UInt8(ascii: "a"), count: 65))
         #expect(h.finalize() == SHA256.hash(Array(repeating: UInt8(ascii: "a"), count: 128)))
     }
+
+    @Test("HMAC-SHA256, RFC 4231 test cases 1, 2 and 6")
+    func hmac() {
+        #expect(HMACSHA256.authenticationCode(key: [UInt8](repeating: 0x0b, count: 20), message: "Hi There".utf8).hex
+                == "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7")
+        #expect(HMACSHA256.authenticationCode(key: Array("Jefe".utf8), message: "what do ya want for nothing?".utf8).hex
+                == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+        #expect(HMACSHA256.authenticationCode(key: [UInt8](repeating: 0xaa, count: 131),
+                                              message: "Test Using Larger Than Block-Size Key - Hash Key First".utf8).hex
+                == "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54")
+    }
 }
 
 @Suite("The canonical JSON reader")

@@ -150,4 +150,36 @@ struct SampleFeedTests {
             #expect(span(t) <= 72 + 24)
         }
     }
+
+    @Test("passenger events: canonical, deterministic, card numbers only as keyed hashes, planted FTF travel as labelled")
+    func passengers() throws {
+        let feed = PassengerFeed.generate(seed: 3, count: 500)
+        #expect(feed.lines.count == 500)
+        #expect(PassengerFeed.generate(seed: 3, count: 500).lines == feed.lines)
+        let events = try feed.lines.map { try JSONDecoder().decode(Passenger.self, from: Data($0.utf8)) }
+        #expect(events.map(\.ts) == events.map(\.ts).sorted())
+        #expect(Set(events.map(\.kind)) == [.pnr, .api])
+        // No clear card number anywhere (no value that is 13–19 digits): only 64-hex HMACs.
+        #expect(!feed.lines.contains { $0.firstMatch(of: /"[0-9]{13,19}"/) != nil })
+        for e in events where e.booking?.payment?.form == "CC" {
+            #expect(e.booking?.payment?.cardHash?.count == 64)
+        }
+        let byID = Dictionary(uniqueKeysWithValues: events.map { ($0.id, $0) })
+        #expect(feed.planted.count == 3)
+        for p in feed.planted {
+            let trip = try p.eventIDs.map { try #require(byID[$0]) }
+            let pnr = try #require(trip.first { $0.kind == .pnr })
+            let booking = try #require(pnr.booking)
+            let flights = try #require(pnr.flights)
+            #expect(booking.oneWay == true && booking.payment?.form == "CA")
+            #expect(flights[0].departure!.microseconds - booking.createdAt!.microseconds < 72 * 3_600_000_000)
+            #expect(["GZT", "HTY"].contains(flights.last!.to!))
+            #expect(trip.filter { $0.kind == .api }.count == flights.count)
+            #expect(pnr.traveller.documents?.first?.number == p.traveller)
+        }
+        // Habitual travel is round trips booked days ahead.
+        for e in events where e.kind == .pnr && !feed.planted.contains(where: { $0.eventIDs.contains(e.id) }) {
+            #expect(e.booking?.oneWay == false && e.flights?.count == 2 && e.flights?.first?.from == e.flights?.last?.to)
+        }
+    }
 }
