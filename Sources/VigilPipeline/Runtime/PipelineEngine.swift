@@ -44,15 +44,25 @@ public struct PipelineEngine {
 
     /// The records one message leads to: its alerts, or one dead-letter record.
     public func process(_ message: ConsumedMessage) -> [EngineOutput] {
-        let origin = EventOrigin(topic: message.topic, partition: message.partition, offset: message.offset)
-        let tx: Transaction
-        do {
-            guard !message.value.isEmpty else { throw EventDecodingError(field: nil, reason: "empty message") }
-            tx = try CanonicalDecoder.transaction(from: message.value)
-        } catch {
+        outputs(for: message, decoded: Self.decode(message))
+    }
+
+    /// Decoding alone: pure, so a worker may decode a run of messages in parallel and then
+    /// detect in order.
+    public static func decode(_ message: ConsumedMessage) -> Result<Transaction, EventDecodingError> {
+        guard !message.value.isEmpty else { return .failure(EventDecodingError(field: nil, reason: "empty message")) }
+        do { return .success(try CanonicalDecoder.transaction(from: message.value)) } catch { return .failure(error) }
+    }
+
+    /// Detection (stateful, in order) on a decoded message; a decoding failure becomes a dead letter.
+    public func outputs(for message: ConsumedMessage, decoded: Result<Transaction, EventDecodingError>) -> [EngineOutput] {
+        switch decoded {
+        case .failure(let error):
             return [deadLetter(message, error)]
+        case .success(let tx):
+            let origin = EventOrigin(topic: message.topic, partition: message.partition, offset: message.offset)
+            return detector.process(tx, origin: origin).map(alert)
         }
-        return detector.process(tx, origin: origin).map(alert)
     }
 
     private func alert(_ match: RuleMatch) -> EngineOutput {
@@ -90,11 +100,5 @@ public struct PipelineEngine {
         if let field = error.field { headers.append(KafkaHeader(VigilHeaders.errorField, field)) }
         return EngineOutput(record: ProducerRecord(topic: topics.deadLetter, key: m.key, value: m.value, headers: headers + m.headers),
                             alert: nil)
-    }
-}
-
-extension PipelineEngine {
-    fileprivate func deadLetter(_ m: ConsumedMessage, _ error: any Error) -> EngineOutput {
-        deadLetter(m, error as? EventDecodingError ?? EventDecodingError(field: nil, reason: "\(error)"))
     }
 }
