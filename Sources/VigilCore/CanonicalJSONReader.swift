@@ -32,31 +32,53 @@ struct JSONReader {
     /// The members of an object, in order. Keys are not copied: lookups compare bytes, which is
     /// what makes this faster than a dictionary for the handful of members an event has.
     func members(_ slot: Slot) throws(Invalid) -> [Member] {
-        var i = slot.start + 1
+        try members(at: slot.start).members
+    }
+
+    /// Parses the object starting at `start` (a `{`), checking the syntax of every value, and
+    /// returns its members and the index just after its closing brace.
+    func members(at start: Int) throws(Invalid) -> (members: [Member], end: Int) {
+        var i = start + 1
         var out: [Member] = []
         out.reserveCapacity(8)
         skipSpace(&i)
-        if i < slot.end, bytes[i] == UInt8(ascii: "}") { return out }
+        if i < bytes.count, bytes[i] == UInt8(ascii: "}") { return (out, i + 1) }
         while true {
             skipSpace(&i)
-            guard i < slot.end, bytes[i] == UInt8(ascii: "\"") else { throw Invalid() }
+            guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw Invalid() }
             let keyStart = i + 1
             try skipString(&i)
             let keyEnd = i - 1
             var escape = false
             for k in keyStart..<keyEnd where bytes[k] == UInt8(ascii: "\\") { escape = true; break }
             skipSpace(&i)
-            guard i < slot.end, bytes[i] == UInt8(ascii: ":") else { throw Invalid() }
+            guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw Invalid() }
             i += 1
             skipSpace(&i)
             let value = try skipValue(&i)
             out.append(Member(keyStart: keyStart, keyEnd: keyEnd, keyHasEscape: escape, value: value))
             skipSpace(&i)
-            guard i < slot.end else { throw Invalid() }
+            guard i < bytes.count else { throw Invalid() }
             if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
-            if bytes[i] == UInt8(ascii: "}") { return out }
+            if bytes[i] == UInt8(ascii: "}") { return (out, i + 1) }
             throw Invalid()
         }
+    }
+
+    /// The members of a document that is one object, in a single pass; `nil` when the document
+    /// is valid JSON of another kind.
+    func topLevelMembers() throws(Invalid) -> [Member]? {
+        var i = 0
+        skipSpace(&i)
+        guard i < bytes.count, bytes[i] == UInt8(ascii: "{") else {
+            _ = try document()
+            return nil
+        }
+        let (members, end) = try members(at: i)
+        var j = end
+        skipSpace(&j)
+        guard j == bytes.count else { throw Invalid() }
+        return members
     }
 
     /// The first member with this key (as Foundation's `JSONDecoder` resolves repeated keys).
@@ -347,11 +369,11 @@ extension JSONReader {
             let reader = JSONReader(bytes: buffer)
             let members: [Member]
             do {
-                let doc = try reader.document()
-                guard doc.kind == .object else {
-                    return .failure(EventDecodingError(field: nil, reason: "expected a JSON object, found \(doc.kind == .array ? "an array" : "a single value")"))
+                guard let found = try reader.topLevelMembers() else {
+                    let kind = try reader.document().kind
+                    return .failure(EventDecodingError(field: nil, reason: "expected a JSON object, found \(kind == .array ? "an array" : "a single value")"))
                 }
-                members = try reader.members(doc)
+                members = found
             } catch {
                 return .failure(EventDecodingError(field: nil, reason: "not valid JSON"))
             }
