@@ -85,7 +85,7 @@ func temporaryDirectory() throws -> URL {
 struct CLITests {
     @Test("every command has --help")
     func help() async throws {
-        for command in [[], ["run"], ["broker"], ["feed"], ["validate"], ["record"], ["replay"], ["generate"]] {
+        for command in [[], ["run"], ["broker"], ["feed"], ["validate"], ["record"], ["replay"], ["generate"], ["config", "print"]] {
             let r = try await vigil(command + ["--help"])
             #expect(r.status == 0, "\(command)")
             #expect(r.stdout.contains("USAGE"), "\(command)")

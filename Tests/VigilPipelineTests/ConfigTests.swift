@@ -38,6 +38,19 @@ struct ConfigTests {
         }
     }
 
+    @Test("`config print` output parses back to the same configuration, with secrets masked")
+    func rendered() throws {
+        var env = ["VIGIL_GROUP": "g9", "VIGIL_KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "VIGIL_WORKERS": "3"]
+        let c = try VigilConfig.load(file: shipped("config/default.yaml"), environment: env)
+        var back = try VigilConfig.parse(c.renderedYAML, file: "printed.yaml")
+        back.origin = c.origin
+        #expect(back == c)
+        env["VIGIL_KAFKA_SSL_KEY_PASSWORD"] = "s3cret"
+        let secret = try VigilConfig.load(file: nil, environment: env).renderedYAML
+        #expect(!secret.contains("s3cret"))
+        #expect(secret.contains(#""ssl.key.password": "***""#))
+    }
+
     @Test("configuration errors say file, line, column and what is wrong", arguments: [
         ("kafka:\n  brokers: x\n  partitons: 3\n", "c.yaml:3:3: error: unknown key 'partitons' in 'kafka' (hint: did you mean partitions?)"),
         ("kafka:\n  partitions: lots\n", "c.yaml:2:15: error: 'kafka.partitions' must be a whole number"),

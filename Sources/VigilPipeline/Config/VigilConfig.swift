@@ -1,4 +1,5 @@
 import Foundation
+import VigilCore
 import VigilDetect
 import VigilKafka
 
@@ -192,6 +193,46 @@ public struct VigilConfig: Sendable, Equatable {
     static func isSecret(_ property: String) -> Bool {
         let p = property.lowercased()
         return p.contains("password") || p.contains("secret") || p.hasSuffix(".key") || p.contains("key.pem") || p.contains("token")
+    }
+
+    /// The effective configuration as YAML in the shape of `config/default.yaml`, with secret
+    /// values masked; it parses back with ``parse(_:file:environment:)``.
+    public var renderedYAML: String {
+        func q(_ s: String) -> String {
+            "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        }
+        func d(_ v: Duration) -> String { DurationText.format(v) }
+        var out = "# Effective configuration (\(origin), then VIGIL_* environment overrides). Secrets are masked.\n"
+        out += "kafka:\n"
+        out += "  brokers: \(q(kafka.brokers))\n"
+        out += "  client-id: \(q(kafka.clientID))\n"
+        out += "  group: \(q(kafka.group))\n"
+        out += "  partitions: \(kafka.partitions)\n"
+        out += "  replication-factor: \(kafka.replicationFactor)\n"
+        out += "  commit-interval: \(d(kafka.commitInterval))\n"
+        out += "  session-timeout: \(d(kafka.sessionTimeout))\n"
+        if maskedProperties.isEmpty {
+            out += "  properties: {}\n"
+        } else {
+            out += "  properties:\n"
+            for (k, v) in maskedProperties.sorted(by: { $0.key < $1.key }) { out += "    \(q(k)): \(q(v))\n" }
+        }
+        out += "topics:\n"
+        out += "  transactions: \(q(topics.transactions))\n"
+        out += "  dead-letter: \(q(topics.deadLetter))\n"
+        out += "  alerts: \(q(topics.alerts))\n"
+        out += "runtime:\n"
+        out += "  workers: \(runtime.workers)\n"
+        out += "  max-events-per-key: \(runtime.limits.maxEventsPerKey)\n"
+        out += "  max-keys: \(runtime.limits.maxKeys)\n"
+        out += "  shutdown-timeout: \(d(runtime.shutdownTimeout))\n"
+        if let rewind = runtime.stateRewind { out += "  state-rewind: \(d(rewind))\n" } else {
+            out += "  # state-rewind: the pipeline's longest window + 1h\n"
+        }
+        out += "embedded:\n"
+        out += "  nodes: \(embedded.nodes)\n"
+        out += "  bootstrap-file: \(q(embedded.bootstrapFile))\n"
+        return out
     }
 
     /// The librdkafka properties with secret values replaced by `***`.
