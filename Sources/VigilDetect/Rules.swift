@@ -202,6 +202,9 @@ public final class Detector {
     /// because partitions advance independently: one partition far ahead in event time (a
     /// backlog, a replay) must not make another partition's keys look idle.
     private var watermarks: [PartitionRef: EventTime] = [:]
+    /// Highest offset seen per input partition: an event at or below it is a redelivery (after a
+    /// rebalance, an outage or a state rebuild) and must not be counted twice in a window.
+    private var highestOffsets: [PartitionRef: Int64] = [:]
 
     private struct PartitionRef: Hashable {
         var topic: String
@@ -224,6 +227,8 @@ public final class Detector {
     public func process(_ tx: Transaction, origin: EventOrigin) -> [RuleMatch] {
         let ref = PartitionRef(origin)
         if tx.ts > watermarks[ref] ?? EventTime(microseconds: .min) { watermarks[ref] = tx.ts }
+        let redelivered = origin.offset <= highestOffsets[ref] ?? -1
+        if !redelivered { highestOffsets[ref] = origin.offset }
         var matches: [RuleMatch] = []
         let contribution = Contribution(origin: origin, eventID: tx.id, ts: tx.ts)
         for (index, rule) in rules.rules.enumerated() where rule.condition.test(tx) {
@@ -236,7 +241,7 @@ public final class Detector {
                 matches.append(RuleMatch(finding: finding, subject: Alert.Subject(field: def.subject, value: subject),
                                          ts: tx.ts, contributions: [contribution]))
             case .window:
-                if let m = window(index, rule, tx, contribution, subject) { matches.append(m) }
+                if let m = window(index, rule, tx, contribution, subject, redelivered: redelivered) { matches.append(m) }
             }
         }
         sinceSweep += 1
@@ -245,8 +250,11 @@ public final class Detector {
     }
 
     private func window(_ index: Int, _ rule: CompiledRules.Rule, _ tx: Transaction, _ contribution: Contribution,
-                        _ subject: String) -> RuleMatch? {
+                        _ subject: String, redelivered: Bool) -> RuleMatch? {
         guard case .string(let key) = rule.key!.read(tx), let within = rule.within else { return nil }
+        if redelivered, windows[index][key]?.contains(where: { $0.contribution.origin == contribution.origin }) == true {
+            return nil
+        }
         var entries = windows[index].removeValue(forKey: key) ?? []
         let before = entries.count
         // Keep event-time order even when an event arrives late.

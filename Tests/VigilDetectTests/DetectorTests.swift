@@ -62,6 +62,20 @@ struct DetectorTests {
         #expect(m.isEmpty)
     }
 
+    @Test("a redelivered event (same partition and offset) is not counted twice in a window")
+    func redelivery() throws {
+        let detector = Detector(rules: try CompiledRules([Self.structuring()]))
+        let a = tx("a", "2024-01-01T08:00:00Z", "9000"), b = tx("b", "2024-01-01T09:00:00Z", "9000"), c = tx("c", "2024-01-01T10:00:00Z", "9000")
+        func at(_ o: Int64) -> EventOrigin { EventOrigin(topic: "t", partition: 0, offset: o) }
+        #expect(detector.process(a, origin: at(0)).isEmpty)
+        #expect(detector.process(b, origin: at(1)).isEmpty)
+        // After a rebalance, both come again: still two deposits, not four.
+        #expect(detector.process(a, origin: at(0)).isEmpty)
+        #expect(detector.process(b, origin: at(1)).isEmpty)
+        let m = detector.process(c, origin: at(2))
+        #expect(m.map { $0.contributions.map(\.eventID) } == [["a", "b", "c"]])
+    }
+
     @Test("a late event is placed in event-time order and counts")
     func lateEvent() throws {
         let m = try run([Self.structuring()], [

@@ -188,6 +188,30 @@ struct PipelineEndToEndTests {
         try await expectEveryEventAlertedOnce(h, Set((0..<10).flatMap { ["x\($0 * 4)", "y\($0 * 4)"] }))
     }
 
+    @Test("a structuring pattern whose deposits straddle a rebalance fires exactly once")
+    func windowAcrossRebalance() async throws {
+        let h = try Harness(partitions: 4)
+        _ = try await h.feed([txLine("r1", "2024-05-04T08:00:00Z", "9000", debtor: "ACC-R"), txLine("r2", "2024-05-04T09:00:00Z", "9100", debtor: "ACC-R")])
+        let a = try h.service()
+        let runningA = Task { try await a.run() }
+        #expect(try await h.waitUntilCommittedToEnd())
+        let b = try h.service()
+        let runningB = Task { try await b.run() }
+        let deadline = ContinuousClock.now + .seconds(60)
+        while (b.source.assignment.isEmpty || a.source.assignment.count == 4), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        _ = try await h.feed([txLine("r3", "2024-05-04T10:00:00Z", "9200", debtor: "ACC-R")])
+        #expect(try await h.waitUntilCommittedToEnd())
+        a.runner.stop()
+        b.runner.stop()
+        try await runningA.value
+        try await runningB.value
+        let structuring = try await h.alerts().filter { $0.findings[0].id == "structuring-cash" }
+        #expect(structuring.count == 1)
+        #expect(structuring.first?.evidence.map(\.eventId) == ["r1", "r2", "r3"])
+    }
+
     /// Every expected event has an alert; an event alerted more than once (redelivery) always
     /// has the same alert id, so a consumer keeping ids drops the copies.
     func expectEveryEventAlertedOnce(_ h: Harness, _ expected: Set<String>) async throws {
