@@ -24,6 +24,9 @@ struct CommonOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical.", valueName: "level"))
     var logLevel: String = "info"
 
+    @Option(name: .long, help: ArgumentHelp("Log format: text, or json (one object per line). Default: VIGIL_LOG_FORMAT, else text.", valueName: "format"))
+    var logFormat: String?
+
     /// The configuration; `config/default.yaml` is used when it exists and no file is named.
     func loadConfig() throws -> VigilConfig {
         var file = config
@@ -36,7 +39,12 @@ struct CommonOptions: ParsableArguments {
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw CLIError("--log-level '\(logLevel)' is not one of trace, debug, info, notice, warning, error, critical")
         }
-        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        let format = logFormat ?? ProcessInfo.processInfo.environment["VIGIL_LOG_FORMAT"] ?? "text"
+        switch format {
+        case "text": LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        case "json": LoggingSystem.bootstrap { JSONLogHandler(label: $0) }
+        default: throw CLIError("--log-format '\(format)' is not text or json")
+        }
         var logger = Logger(label: label)
         logger.logLevel = level
         return logger

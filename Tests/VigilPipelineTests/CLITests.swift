@@ -134,6 +134,10 @@ struct CLITests {
         #expect(r.status == 1)
         #expect(r.stderr.contains("--log-level 'loud' is not one of"))
 
+        r = try await vigil(["run", "--log-format", "yaml"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("--log-format 'yaml' is not text or json"))
+
         r = try await vigil(["run", "--frobnicate"])
         #expect(r.status != 0)
         #expect(r.stderr.contains("Unknown option '--frobnicate'"))

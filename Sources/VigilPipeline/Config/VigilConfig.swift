@@ -151,6 +151,7 @@ public struct VigilConfig: Sendable, Equatable {
         ("VIGIL_TOPIC_DEAD_LETTER", "topics.dead-letter"), ("VIGIL_TOPIC_ALERTS", "topics.alerts"),
         ("VIGIL_WORKERS", "runtime.workers"), ("VIGIL_BOOTSTRAP_FILE", "embedded.bootstrap-file"),
         ("VIGIL_KAFKA_<NAME>", "kafka.properties.<name> (dots as underscores)"),
+        ("VIGIL_LOG_FORMAT", "--log-format (text or json)"),
     ]
 
     private mutating func applyEnvironment(_ env: [String: String]) throws(ConfigError) {
