@@ -17,7 +17,8 @@ public final class PipelineService: Service {
 
     /// Creates the consumer (joining `config.kafka.group`) and the producer.
     public init(pipeline: PipelineDefinition, config: VigilConfig, bootstrap: String, logger: Logger,
-                stopAt: [TopicPartition: Int64]? = nil, onAlert: (@Sendable (Alert) -> Void)? = nil) throws(KafkaError) {
+                stopAt: [TopicPartition: Int64]? = nil, onAlert: (@Sendable (Alert) -> Void)? = nil,
+                onHandled: (@Sendable ([Int64]) -> Void)? = nil) throws(KafkaError) {
         let topics = pipeline.topics(from: config)
         let client = config.clientConfig(bootstrap: bootstrap)
         var consumerConfig = KafkaConsumerConfig(client: client, groupID: config.kafka.group, topics: [topics.transactions])
@@ -36,6 +37,7 @@ public final class PipelineService: Service {
         }
         var options = PipelineRunner.Options(workers: config.runtime.workers, limits: config.runtime.limits, stopAt: stopAt)
         options.shutdownTimeout = config.runtime.shutdownTimeout
+        options.onHandled = onHandled
         self.source = source
         self.sink = sink
         self.logger = logger

@@ -26,6 +26,9 @@ public final class PipelineRunner: Sendable {
         public var stopAt: [TopicPartition: Int64]?
         /// At shutdown, how long to wait for outstanding acknowledgements. Default: 30 s.
         public var shutdownTimeout: Duration = .seconds(30)
+        /// Called when a run of messages is fully handled (its outputs acknowledged), with the
+        /// record timestamps (ms) of its messages: for measuring end-to-end latency. Default: nil.
+        public var onHandled: (@Sendable ([Int64]) -> Void)?
 
         public init(workers: Int, limits: WindowLimits = WindowLimits(), stopAt: [TopicPartition: Int64]? = nil) {
             self.workers = workers
@@ -187,7 +190,12 @@ public final class PipelineRunner: Sendable {
             counters.withLock { $0.skippedStale += run.count }
             return
         }
-        guard !outputs.isEmpty else { return tracker.complete(ticket) }
+        let onHandled = options.onHandled
+        let stamps = onHandled == nil ? [] : run.compactMap(\.timestampMilliseconds)
+        guard !outputs.isEmpty else {
+            onHandled?(stamps)
+            return tracker.complete(ticket)
+        }
         let alerts = outputs.compactMap(\.alert)
         let deadLettered = outputs.count - alerts.count
         let tracker = self.tracker, counters = self.counters, onAlert = self.onAlert, logger = self.logger
@@ -204,6 +212,7 @@ public final class PipelineRunner: Sendable {
                 $0.deadLettered += deadLettered
             }
             if let onAlert { alerts.forEach(onAlert) }
+            onHandled?(stamps)
             tracker.complete(ticket)
         }
     }

@@ -1,0 +1,171 @@
+import Foundation
+import Logging
+import VigilCore
+import VigilKafka
+import VigilPipeline
+
+/// `vigil bench`: generated transactions through a pipeline, measured.
+///
+/// - `replay`: from a file, no broker (the detection path alone, as `vigil replay` runs it);
+/// - `broker`: produced into the embedded broker (or given brokers) while the pipeline consumes
+///   them and publishes its alerts: throughput from the first produce to the last event handled,
+///   and latency from each record's produce timestamp to the acknowledgement of its effects.
+public enum Bench {
+    public enum Mode: String, Sendable, CaseIterable { case broker, replay }
+
+    public struct Options: Sendable {
+        public var mode: Mode = .broker
+        public var events = 200_000
+        /// Events per second to produce at; `nil` = as fast as possible.
+        public var rate: Int?
+        /// Partitions of the input topic on the embedded broker (it keeps at most 5 MiB per
+        /// partition, so large runs need many).
+        public var partitions = 128
+        public var seed: UInt64 = SampleFeed.defaultSeed
+        /// Existing brokers instead of the embedded one.
+        public var brokers: String?
+        public init() {}
+    }
+
+    public struct Latency: Sendable, Codable, Equatable {
+        public var p50: Double
+        public var p95: Double
+        public var p99: Double
+        public var max: Double
+    }
+
+    public struct Report: Sendable, Codable {
+        public var mode: String
+        public var pipeline: String
+        public var events: Int
+        public var handled: Int
+        public var seconds: Double
+        public var eventsPerSecond: Double
+        public var alerts: Int
+        public var alertsPerSecond: Double
+        /// Milliseconds from produce to acknowledged effects (broker mode).
+        public var latencyMs: Latency?
+        public var peakRSSBytes: Int?
+        public var partitions: Int?
+        public var rate: Int?
+        public var workers: Int
+    }
+
+    public static func run(_ options: Options, pipeline: PipelineDefinition, config: VigilConfig, logger: Logger) async throws -> Report {
+        let feed = SampleFeed.generate(seed: options.seed, count: options.events)
+        switch options.mode {
+        case .replay: return try await replay(feed, options, pipeline, config, logger)
+        case .broker: return try await broker(feed, options, pipeline, config, logger)
+        }
+    }
+
+    private static func replay(_ feed: SampleFeed, _ options: Options, _ pipeline: PipelineDefinition, _ config: VigilConfig,
+                               _ logger: Logger) async throws -> Report {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-bench-\(UUID().uuidString).jsonl").path
+        try (feed.lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: false, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let result = try await Replay.run(input: .jsonLines(path: path, topic: pipeline.topics(from: config).transactions), pipeline: pipeline,
+                                          config: config, sink: CallbackSink { _ in }, logger: logger)
+        let seconds = (clock.now - start).seconds
+        return Report(mode: "replay", pipeline: "\(pipeline.name)@\(pipeline.version)", events: feed.lines.count, handled: result.stats.completed,
+                      seconds: seconds, eventsPerSecond: Double(result.stats.completed) / seconds, alerts: result.stats.alerts,
+                      alertsPerSecond: Double(result.stats.alerts) / seconds, latencyMs: nil, peakRSSBytes: peakRSS(), partitions: nil,
+                      rate: nil, workers: 1)
+    }
+
+    private static func broker(_ feed: SampleFeed, _ options: Options, _ pipeline: PipelineDefinition, _ config: VigilConfig,
+                               _ logger: Logger) async throws -> Report {
+        var config = config
+        config.kafka.partitions = options.partitions
+        config.kafka.group = "vigil-bench-\(UUID().uuidString)"
+        let topics = pipeline.topics(from: config)
+        var embedded: EmbeddedBroker?
+        let bootstrap: String
+        if let brokers = options.brokers {
+            bootstrap = brokers
+            TopicSetup.ensure(TopicSetup.specs(topics, config: config), config: config, bootstrap: brokers, logger: logger)
+        } else {
+            let b = try EmbeddedBroker(nodes: 1, logger: logger)
+            try TopicSetup.create(TopicSetup.specs(topics, config: config), on: b)
+            embedded = b
+            bootstrap = b.bootstrapServers
+        }
+        defer { embedded?.close() }
+
+        let latencies = Locked([Int64]())
+        let handled = Locked(0)
+        let total = feed.lines.count
+        let done = Locked<CheckedContinuation<Void, Never>?>(nil)
+        let service = try PipelineService(pipeline: pipeline, config: config, bootstrap: bootstrap, logger: logger, onHandled: { stamps in
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            latencies.withLock { $0 += stamps.map { now - $0 } }
+            let finished = handled.withLock { count -> Bool in
+                count += stamps.count
+                return count >= total
+            }
+            if finished { done.withLock { c in defer { c = nil }; return c }?.resume() }
+        })
+        let running = Task { try await service.run() }
+        // Measure from the moment the pipeline owns its partitions (the group join takes ~3 s).
+        while service.source.assignment.isEmpty { try await Task.sleep(for: .milliseconds(50)) }
+
+        var producerConfig = KafkaProducerConfig(client: config.clientConfig(bootstrap: bootstrap))
+        producerConfig.lingerMilliseconds = 5
+        let producer = try KafkaProducer(config: producerConfig, logger: logger)
+        defer { producer.close() }
+        let records = feed.lines.map { ProducerRecord(topic: topics.transactions, key: Feeder.key(of: $0), value: Array($0.utf8)) }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let producing = Task {
+            // Paced in slices of 10 ms, or all at once.
+            let slice = options.rate.map { max(1, $0 / 100) } ?? records.count
+            var next = start
+            for chunk in stride(from: 0, to: records.count, by: slice) {
+                for r in records[chunk..<min(chunk + slice, records.count)] {
+                    try await producer.enqueue(r) { _ in }
+                }
+                if options.rate != nil {
+                    next = next + .milliseconds(10)
+                    try await Task.sleep(until: next)
+                }
+            }
+        }
+        await withCheckedContinuation { c in
+            let already = done.withLock { slot -> Bool in
+                if handled.value >= total { return true }
+                slot = c
+                return false
+            }
+            if already { c.resume() }
+        }
+        let seconds = (clock.now - start).seconds
+        try await producing.value
+        service.runner.stop()
+        try await running.value
+        let stats = service.runner.stats
+        let sorted = latencies.value.sorted()
+        func pct(_ p: Double) -> Double { sorted.isEmpty ? 0 : Double(sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]) }
+        return Report(mode: "broker", pipeline: "\(pipeline.name)@\(pipeline.version)", events: total, handled: stats.completed,
+                      seconds: seconds, eventsPerSecond: Double(total) / seconds, alerts: stats.alerts,
+                      alertsPerSecond: Double(stats.alerts) / seconds,
+                      latencyMs: Latency(p50: pct(0.50), p95: pct(0.95), p99: pct(0.99), max: Double(sorted.last ?? 0)),
+                      peakRSSBytes: peakRSS(), partitions: options.partitions, rate: options.rate, workers: config.runtime.workers)
+    }
+
+    /// The process's peak resident set size (Linux `VmHWM`), if readable.
+    static func peakRSS() -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+              let kb = Int(line.split(whereSeparator: { $0 == " " || $0 == "\t" })[1]) else { return nil }
+        return kb * 1024
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        let (s, atto) = components
+        return Double(s) + Double(atto) / 1e18
+    }
+}
