@@ -9,9 +9,12 @@ import VigilPipeline
 /// - `replay`: from a file, no broker (the detection path alone, as `vigil replay` runs it);
 /// - `broker`: produced into the embedded broker (or given brokers) while the pipeline consumes
 ///   them and publishes its alerts: throughput from the first produce to the last event handled,
-///   and latency from each record's produce timestamp to the acknowledgement of its effects.
+///   and latency from each record's produce timestamp to the acknowledgement of its effects;
+/// - `passthrough`: the same, but every message is copied unchanged to another topic with no
+///   decoding or detection (offsets stored after the copies are acknowledged): the ceiling any
+///   pipeline can reach on this broker and machine.
 public enum Bench {
-    public enum Mode: String, Sendable, CaseIterable { case broker, replay }
+    public enum Mode: String, Sendable, CaseIterable { case broker, replay, passthrough }
 
     public struct Options: Sendable {
         public var mode: Mode = .broker
@@ -55,7 +58,7 @@ public enum Bench {
         let feed = SampleFeed.generate(seed: options.seed, count: options.events)
         switch options.mode {
         case .replay: return try await replay(feed, options, pipeline, config, logger)
-        case .broker: return try await broker(feed, options, pipeline, config, logger)
+        case .broker, .passthrough: return try await broker(feed, options, pipeline, config, logger)
         }
     }
 
@@ -89,6 +92,9 @@ public enum Bench {
         } else {
             let b = try EmbeddedBroker(nodes: 1, logger: logger)
             try TopicSetup.create(TopicSetup.specs(topics, config: config), on: b)
+            if options.mode == .passthrough {
+                try b.createTopic(TopicSpec(name: topics.transactions + ".passthrough", partitions: options.partitions))
+            }
             embedded = b
             bootstrap = b.bootstrapServers
         }
@@ -98,7 +104,7 @@ public enum Bench {
         let handled = Locked(0)
         let total = feed.lines.count
         let done = Locked<CheckedContinuation<Void, Never>?>(nil)
-        let service = try PipelineService(pipeline: pipeline, config: config, bootstrap: bootstrap, logger: logger, onHandled: { stamps in
+        let onHandled: @Sendable ([Int64]) -> Void = { stamps in
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             latencies.withLock { $0 += stamps.map { now - $0 } }
             let finished = handled.withLock { count -> Bool in
@@ -106,10 +112,16 @@ public enum Bench {
                 return count >= total
             }
             if finished { done.withLock { c in defer { c = nil }; return c }?.resume() }
-        })
-        let running = Task { try await service.run() }
-        // Measure from the moment the pipeline owns its partitions (the group join takes ~3 s).
-        while service.source.assignment.isEmpty { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        let consumer: any BenchConsumer
+        if options.mode == .passthrough {
+            consumer = try Passthrough(config: config, topics: topics, bootstrap: bootstrap, logger: logger, onHandled: onHandled)
+        } else {
+            consumer = try PipelineService(pipeline: pipeline, config: config, bootstrap: bootstrap, logger: logger, onHandled: onHandled)
+        }
+        let running = Task { try await consumer.run() }
+        // Measure from the moment the consumer owns its partitions (the group join takes ~3 s).
+        while consumer.assignment.isEmpty { try await Task.sleep(for: .milliseconds(50)) }
 
         var producerConfig = KafkaProducerConfig(client: config.clientConfig(bootstrap: bootstrap))
         producerConfig.lingerMilliseconds = 5
@@ -142,16 +154,75 @@ public enum Bench {
         }
         let seconds = (clock.now - start).seconds
         try await producing.value
-        service.runner.stop()
+        consumer.stop()
         try await running.value
-        let stats = service.runner.stats
+        let stats = consumer.stats
         let sorted = latencies.value.sorted()
         func pct(_ p: Double) -> Double { sorted.isEmpty ? 0 : Double(sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]) }
-        return Report(mode: "broker", pipeline: "\(pipeline.name)@\(pipeline.version)", events: total, handled: stats.completed,
+        return Report(mode: options.mode.rawValue, pipeline: options.mode == .passthrough ? "none" : "\(pipeline.name)@\(pipeline.version)",
+                      events: total, handled: stats.completed,
                       seconds: seconds, eventsPerSecond: Double(total) / seconds, alerts: stats.alerts,
                       alertsPerSecond: Double(stats.alerts) / seconds,
                       latencyMs: Latency(p50: pct(0.50), p95: pct(0.95), p99: pct(0.99), max: Double(sorted.last ?? 0)),
                       peakRSSBytes: peakRSS(), partitions: options.partitions, rate: options.rate, workers: config.runtime.workers)
+    }
+
+    /// The part of a broker-mode run that consumes: a pipeline, or the pass-through.
+    protocol BenchConsumer: Sendable {
+        var assignment: [TopicPartition] { get }
+        var stats: PipelineRunner.Stats { get }
+        func run() async throws
+        func stop()
+    }
+
+    /// Copies every input message unchanged to `<input>.passthrough`, storing offsets once a
+    /// batch's copies are acknowledged.
+    final class Passthrough: BenchConsumer {
+        private let consumer: KafkaConsumer
+        private let producer: KafkaProducer
+        private let target: String
+        private let onHandled: @Sendable ([Int64]) -> Void
+        private let completed = Locked(0)
+
+        init(config: VigilConfig, topics: VigilConfig.Topics, bootstrap: String, logger: Logger,
+             onHandled: @escaping @Sendable ([Int64]) -> Void) throws {
+            let client = config.clientConfig(bootstrap: bootstrap)
+            target = topics.transactions + ".passthrough"
+            var cc = KafkaConsumerConfig(client: client, groupID: config.kafka.group, topics: [topics.transactions])
+            cc.sessionTimeoutMilliseconds = 10_000
+            consumer = try KafkaConsumer(config: cc, logger: logger)
+            producer = try KafkaProducer(config: KafkaProducerConfig(client: client), logger: logger)
+            self.onHandled = onHandled
+        }
+
+        var assignment: [TopicPartition] { consumer.assignment }
+        var stats: PipelineRunner.Stats {
+            var s = PipelineRunner.Stats()
+            s.completed = completed.value
+            return s
+        }
+        func stop() { consumer.stopFetching() }
+
+        func run() async throws {
+            defer {
+                producer.close()
+                consumer.close()
+            }
+            while let batch = await consumer.nextBatch() {
+                let stamps = batch.messages.compactMap(\.timestampMilliseconds)
+                let offsets = Dictionary(batch.messages.map { (TopicPartition($0.topic, $0.partition), $0.offset + 1) }, uniquingKeysWith: max)
+                let remaining = Locked(batch.messages.count)
+                let (consumer, onHandled, completed) = (self.consumer, self.onHandled, self.completed)
+                for m in batch.messages {
+                    try await producer.enqueue(ProducerRecord(topic: target, key: m.key, value: m.value, headers: m.headers)) { _ in
+                        guard remaining.withLock({ $0 -= 1; return $0 == 0 }) else { return }
+                        consumer.store(offsets)
+                        completed.withLock { $0 += stamps.count }
+                        onHandled(stamps)
+                    }
+                }
+            }
+        }
     }
 
     /// The process's peak resident set size (Linux `VmHWM`), if readable.
@@ -169,3 +240,5 @@ extension Duration {
         return Double(s) + Double(atto) / 1e18
     }
 }
+
+extension PipelineService: Bench.BenchConsumer {}

@@ -10,12 +10,13 @@ struct BenchCommand: AsyncParsableCommand {
         discussion: """
             --mode broker (default): the events are produced into the embedded broker (or --brokers) while the \
             pipeline consumes them; throughput counts from the first produce to the last event whose effects are \
-            acknowledged, latency from each record's produce timestamp to that acknowledgement. --mode replay: \
-            the same events from a file, no broker. Build with -c release for figures worth comparing.
+            acknowledged, latency from each record's produce timestamp to that acknowledgement. --mode passthrough: \
+            the same, copying each message unchanged to another topic with no processing — the physical limit. \
+            --mode replay: the same events from a file, no broker. Build with -c release for figures worth comparing.
             """
     )
 
-    @Option(name: .long, help: ArgumentHelp("broker or replay.", valueName: "mode"))
+    @Option(name: .long, help: ArgumentHelp("broker, replay or passthrough.", valueName: "mode"))
     var mode: String = "broker"
 
     @Option(name: .long, help: ArgumentHelp("Number of transactions.", valueName: "n"))
@@ -34,7 +35,7 @@ struct BenchCommand: AsyncParsableCommand {
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
-        if Bench.Mode(rawValue: mode) == nil { throw ValidationError("--mode '\(mode)' is not broker or replay") }
+        if Bench.Mode(rawValue: mode) == nil { throw ValidationError("--mode '\(mode)' is not broker, replay or passthrough") }
         if events <= 0 { throw ValidationError("--events must be positive") }
         if let rate, rate <= 0 { throw ValidationError("--rate must be positive") }
         if !(1...10_000).contains(partitions) { throw ValidationError("--partitions must be between 1 and 10000") }

@@ -60,6 +60,13 @@ public final class PipelineService: Service {
         close()
     }
 
+    /// The input partitions this instance owns now.
+    public var assignment: [TopicPartition] { source.assignment }
+    /// Counters of the running pipeline.
+    public var stats: PipelineRunner.Stats { runner.stats }
+    /// Finish in-flight work and stop (as on SIGTERM).
+    public func stop() { runner.stop() }
+
     /// Commits and leaves the group, then flushes and closes the producer. Idempotent.
     /// The explicit commit comes first, while this member is still in a stable group: once it
     /// starts leaving (or another member does), a broker may refuse commits as "rebalance in

@@ -39,6 +39,7 @@ public final class PipelineRunner: Sendable {
 
     /// Counters, readable while running.
     public struct Stats: Sendable, Equatable {
+        public init() {}
         /// Input messages whose effects are acknowledged (offsets released). A message redelivered
         /// after a rebalance or an outage counts each time it is handled.
         public var completed = 0
