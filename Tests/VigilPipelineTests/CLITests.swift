@@ -1,6 +1,9 @@
 import Foundation
 import Testing
 import VigilCore
+import VigilDetect
+import VigilKafka
+@testable import VigilPipeline
 
 /// The built `vigil` executable (SwiftPM puts it next to the test bundle).
 let vigilBinary: String = {
@@ -261,5 +264,62 @@ struct CLITests {
         #expect(r.stderr.contains("vigil replay: stopped early: \(cut): byte "))
         #expect(r.stderr.contains("truncated block"))
         #expect(!r.stdout.isEmpty)
+    }
+
+    @Test("SIGKILL mid-run, then restart in the same group: every expected alert is published, under its one id, and offsets reach the end")
+    func killAndRestart() async throws {
+        let dir = try temporaryDirectory()
+        let env = ["VIGIL_BOOTSTRAP_FILE": dir.appendingPathComponent("bootstrap").path, "VIGIL_GROUP": "kill-test"]
+        let broker = try Child(vigilBinary, ["broker"], environment: env)
+        defer { if broker.process.isRunning { broker.signal(SIGKILL) } }
+        let address = String(try #require(try await broker.waitForLine { $0.hasPrefix("bootstrap=") }).dropFirst("bootstrap=".count))
+
+        // The expected alerts: the same feed through the same engine, without Kafka.
+        let feed = SampleFeed.generate(seed: 5, count: 20_000)
+        let pipeline = try PipelineDefinition.load(file: shipped("pipelines/default.yaml"))
+        let engine = PipelineEngine(pipeline: pipeline, topics: VigilConfig.Topics(), limits: WindowLimits())
+        let expected = Set(feed.lines.enumerated().flatMap { i, line in
+            engine.process(ConsumedMessage(topic: "fin.transactions", partition: 0, offset: Int64(i), value: Array(line.utf8))).compactMap(\.alert?.id)
+        })
+        #expect(expected.count == 11)
+        let file = dir.appendingPathComponent("feed.jsonl").path
+        try feed.lines.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(try await vigil(["feed", file], environment: env).status == 0)
+
+        let first = try Child(vigilBinary, ["run", "--brokers", address], environment: env)
+        _ = try await first.waitForLine { $0.hasPrefix("{") }
+        first.signal(SIGKILL)
+        _ = try await first.wait()
+
+        let second = try Child(vigilBinary, ["run", "--brokers", address], environment: env)
+        defer { if second.process.isRunning { second.signal(SIGKILL) } }
+        let client = KafkaClientConfig(bootstrapServers: address)
+        let admin = KafkaAdmin(config: client, logger: testLogger)
+        let ends = try admin.endOffsets(topic: "fin.transactions")
+        let deadline = ContinuousClock.now + .seconds(90)
+        var caughtUp = false
+        while !caughtUp, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(500))
+            let committed = try admin.committedOffsets(group: "kill-test", partitions: ends.keys.map { TopicPartition("fin.transactions", $0) })
+            caughtUp = ends.allSatisfy { $0.value == 0 || committed[TopicPartition("fin.transactions", $0.key)] == .some($0.value) }
+        }
+        #expect(caughtUp)
+        second.signal(SIGTERM)
+        #expect(try await second.wait() == 0, "\(second.stderr)")
+
+        // Alerts from both runs, as published: all expected ones, nothing else.
+        let alertEnds = try admin.endOffsets(topic: "alerts.local")
+        var reader = KafkaConsumerConfig(client: client, groupID: "kill-reader", topics: ["alerts.local"])
+        reader.assignment = Dictionary(uniqueKeysWithValues: alertEnds.keys.map { (TopicPartition("alerts.local", $0), KafkaOffset.beginning) })
+        let consumer = try KafkaConsumer(config: reader, logger: testLogger)
+        defer { consumer.close() }
+        var published: [String] = []
+        let total = Int(alertEnds.values.reduce(0, +))
+        while published.count < total, let batch = await consumer.nextBatch() {
+            published += batch.messages.compactMap { $0.headers.first(named: VigilHeaders.alertID) }
+        }
+        #expect(Set(published) == expected)
+        broker.signal(SIGINT)
+        _ = try await broker.wait()
     }
 }
