@@ -3,6 +3,7 @@
 extension BidirectionalCollection where Element == UInt8 {
     /// Without leading and trailing spaces, tabs, carriage returns and newlines (byte-level, so
     /// cheap on hot paths where Foundation's `trimmingCharacters` would bridge through NSString).
+    @inlinable
     public func trimmingASCIIWhitespace() -> SubSequence {
         func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0D || b == 0x0A }
         guard let first = firstIndex(where: { !isSpace($0) }) else { return self[endIndex...] }

@@ -113,6 +113,10 @@ public final class PipelineRunner: Sendable {
             }
             while let batch = await source.nextBatch() {
                 if tracker.failure != nil { source.stop(); continue }
+                if workers == 1 {
+                    await queues[0].send(batch)
+                    continue
+                }
                 var shares = [[ConsumedMessage]](repeating: [], count: workers)
                 for m in batch.messages {
                     shares[Self.shard(m.topic, m.partition, workers)].append(m)
