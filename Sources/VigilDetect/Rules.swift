@@ -186,6 +186,18 @@ public struct DetectorStats: Sendable, Hashable {
     public var droppedByEventCap = 0
     /// Keys dropped because a rule reached ``WindowLimits/maxKeys``.
     public var droppedByKeyCap = 0
+
+    public init() {}
+
+    /// The sum of two detectors' counters (e.g. over a pipeline's workers).
+    public static func + (a: DetectorStats, b: DetectorStats) -> DetectorStats {
+        var s = DetectorStats()
+        s.windowEntries = a.windowEntries + b.windowEntries
+        s.windowKeys = a.windowKeys + b.windowKeys
+        s.droppedByEventCap = a.droppedByEventCap + b.droppedByEventCap
+        s.droppedByKeyCap = a.droppedByKeyCap + b.droppedByKeyCap
+        return s
+    }
 }
 
 /// Evaluates compiled rules over a stream of transactions, holding window state.

@@ -78,6 +78,9 @@ struct RunCommand: AsyncParsableCommand {
             let s = service.runner.stats
             FileHandle.standardError.write(Data(
                 "vigil run: \(s.completed) transactions processed: \(s.alerts) alerts on \(topics.alerts), \(s.deadLettered) dead-lettered on \(topics.deadLetter)\n".utf8))
+            let w = s.window
+            FileHandle.standardError.write(Data(
+                "vigil run: window state: \(w.windowEntries) events under \(w.windowKeys) keys; dropped by the caps: \(w.droppedByEventCap) events, \(w.droppedByKeyCap) keys\n".utf8))
         }
     }
 }

@@ -24,6 +24,9 @@ struct PipelineEndToEndTests {
         #expect(stats.completed == lines.count)
         #expect(stats.alerts == 2)
         #expect(stats.deadLettered == 0)
+        // Left in the windows: ACC-M's two deposits (ACC-S's three were consumed by its alert).
+        #expect(stats.window.windowEntries == 2 && stats.window.windowKeys == 1)
+        #expect(stats.window.droppedByEventCap == 0 && stats.window.droppedByKeyCap == 0)
 
         let alerts = try await h.alerts()
         #expect(alerts.count == 2)

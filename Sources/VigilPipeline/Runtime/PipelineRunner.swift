@@ -49,6 +49,8 @@ public final class PipelineRunner: Sendable {
         public var skippedStale = 0
         /// Messages read again only to rebuild window state after a restart or rebalance.
         public var stateReplayed = 0
+        /// Window state held now over all workers, and what the state caps dropped.
+        public var window = DetectorStats()
     }
 
     private let pipeline: PipelineDefinition
@@ -60,6 +62,8 @@ public final class PipelineRunner: Sendable {
     private let onAlert: (@Sendable (Alert) -> Void)?
     private let tracker: OffsetTracker
     private let counters = Locked(Stats())
+    /// Each worker's detector counters, by worker index; summed into ``stats``.
+    private let windowStats = Locked([Int: DetectorStats]())
 
     /// - Parameter onAlert: called once per alert after the sink acknowledged it.
     public init(pipeline: PipelineDefinition, topics: VigilConfig.Topics, options: Options, source: any RecordSource,
@@ -87,7 +91,11 @@ public final class PipelineRunner: Sendable {
         })
     }
 
-    public var stats: Stats { counters.value }
+    public var stats: Stats {
+        var s = counters.value
+        s.window = windowStats.value.values.reduce(DetectorStats(), +)
+        return s
+    }
 
     /// Asks the pipeline to finish: no new input; in-flight work completes and is acknowledged.
     public func stop() { source.stop() }
@@ -108,8 +116,8 @@ public final class PipelineRunner: Sendable {
         let workers = options.workers
         let queues = (0..<workers).map { _ in AsyncBoundedQueue<ConsumerBatch>(capacity: options.queueDepth) }
         await withTaskGroup(of: Void.self) { group in
-            for queue in queues {
-                group.addTask { await self.work(queue) }
+            for (index, queue) in queues.enumerated() {
+                group.addTask { await self.work(queue, index: index) }
             }
             while let batch = await source.nextBatch() {
                 if tracker.failure != nil { source.stop(); continue }
@@ -156,9 +164,11 @@ public final class PipelineRunner: Sendable {
         return Int(h % UInt64(workers))
     }
 
-    private func work(_ queue: AsyncBoundedQueue<ConsumerBatch>) async {
+    private func work(_ queue: AsyncBoundedQueue<ConsumerBatch>, index: Int) async {
         let engine = PipelineEngine(pipeline: pipeline, topics: topics, limits: options.limits)
+        defer { windowStats.withLock { $0[index] = engine.stats } }
         while let batch = await queue.receive() {
+            defer { windowStats.withLock { $0[index] = engine.stats } }
             if batch.generation != source.generation {
                 counters.withLock { $0.skippedStale += batch.messages.count }
                 continue
