@@ -135,39 +135,24 @@ public struct KafkaAdmin: Sendable {
     /// offsets up by time (librdkafka 2.0.2's embedded broker answers "none" to every lookup).
     public func offsets(topic: String, atOrAfter milliseconds: Int64, timeout: Duration = .seconds(10)) throws(KafkaError) -> [Int32: Int64]? {
         let marks = try watermarks(topic: topic, timeout: timeout)
-        func lookup(_ ms: Int64) throws(KafkaError) -> [Int32: Int64] {
-            try withClient { rk throws(KafkaError) in
-                let entries = marks.keys.sorted().map { (TopicPartition(topic, $0), ms) }
-                let (err, found) = RDClient.withPartitionList(entries) { list in
-                    (rd_kafka_offsets_for_times(rk, list, Int32(timeout.milliseconds)), RDClient.partitions(list))
-                }
-                if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.from(err, "offsets for a time in \(topic)") }
-                return Dictionary(found.map { ($0.0.partition, $0.1) }, uniquingKeysWith: { a, _ in a })
-            }
+        let partitions = marks.keys.sorted().map { TopicPartition(topic, $0) }
+        let found: [TopicPartition: Int64]? = try withClient { rk throws(KafkaError) in
+            try RDClient.offsets(rk, partitions, atOrAfter: milliseconds, timeout: timeout)
         }
-        let found = try lookup(milliseconds)
-        // Every record has a timestamp at or after 0: a non-empty partition must answer.
-        if found.values.allSatisfy({ $0 < 0 }), let nonEmpty = marks.first(where: { $0.value.high > $0.value.low }),
-           (try lookup(0))[nonEmpty.key].map({ $0 < 0 }) ?? true {
-            return nil
-        }
-        return Dictionary(uniqueKeysWithValues: marks.map { partition, mark in
-            let offset = found[partition] ?? -1
-            return (partition, offset >= 0 ? offset : mark.high)
-        })
+        guard let found else { return nil }
+        var out: [Int32: Int64] = [:]
+        for (partition, mark) in marks { out[partition] = found[TopicPartition(topic, partition)] ?? mark.high }
+        return out
     }
 
     /// A consumer group's committed offsets (next offset to read), without joining the group.
     public func committedOffsets(group: String, partitions: [TopicPartition], timeout: Duration = .seconds(10)) throws(KafkaError) -> [TopicPartition: Int64?] {
-        try withClient(type: RD_KAFKA_CONSUMER, extra: [("group.id", group)]) { rk throws(KafkaError) in
-            let result = RDClient.withPartitionList(partitions.map { ($0, Int64(RD_KAFKA_OFFSET_INVALID)) }) { list in
-                (rd_kafka_committed(rk, list, Int32(timeout.milliseconds)), RDClient.partitions(list))
-            }
-            if result.0 != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.from(result.0, "committed offsets of group '\(group)'") }
-            var out: [TopicPartition: Int64?] = [:]
-            for (tp, offset, _) in result.1 { out[tp] = offset >= 0 ? offset : nil }
-            return out
+        let found: [TopicPartition: Int64] = try withClient(type: RD_KAFKA_CONSUMER, extra: [("group.id", group)]) { rk throws(KafkaError) in
+            try RDClient.committed(rk, partitions, timeout: timeout)
         }
+        var out: [TopicPartition: Int64?] = [:]
+        for tp in partitions { out[tp] = .some(found[tp]) }
+        return out
     }
 
     private func withClient<R>(

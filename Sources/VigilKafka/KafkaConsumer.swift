@@ -146,12 +146,9 @@ public final class KafkaConsumer: Sendable {
     /// The group's committed offsets (next offset to read; `nil` when none is committed).
     public func committed(_ partitions: [TopicPartition], timeout: Duration = .seconds(10)) throws(KafkaError) -> [TopicPartition: Int64?] {
         guard !isClosed else { throw KafkaError.shuttingDown("read committed offsets") }
-        let result = RDClient.withPartitionList(partitions.map { ($0, Int64(RD_KAFKA_OFFSET_INVALID)) }) { list in
-            (rd_kafka_committed(rk.pointer, list, Int32(timeout.milliseconds)), RDClient.partitions(list))
-        }
-        if result.0 != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.from(result.0, "read committed offsets") }
+        let found = try RDClient.committed(rk.pointer, partitions, timeout: timeout)
         var out: [TopicPartition: Int64?] = [:]
-        for (tp, offset, _) in result.1 { out[tp] = offset >= 0 ? offset : nil }
+        for tp in partitions { out[tp] = .some(found[tp]) }
         return out
     }
 
@@ -214,32 +211,23 @@ public final class KafkaConsumer: Sendable {
     /// offsets where state replay ends. Runs inside the rebalance callback, on the poll thread.
     private func rewind(_ handle: OpaquePointer, _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>,
                         by span: Duration) -> [TopicPartition: Int64] {
-        let entries = RDClient.partitions(list).map { ($0.0, Int64(RD_KAFKA_OFFSET_INVALID)) }
-        let committed = RDClient.withPartitionList(entries) { l -> [TopicPartition: Int64] in
-            let err = rd_kafka_committed(handle, l, 10_000)
-            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
-                context.logger.warning("state rewind: cannot read committed offsets: \(String(cString: rd_kafka_err2str(err)))")
-                return [:]
+        let assigned = RDClient.partitions(list).map(\.0)
+        let committed: [TopicPartition: Int64]
+        let starts: [TopicPartition: Int64]
+        do {
+            committed = try RDClient.committed(handle, assigned, timeout: .seconds(10))
+            guard !committed.isEmpty else { return [:] }
+            let since = Int64(Date().timeIntervalSince1970 * 1000) - Int64(span.milliseconds)
+            // A broker without timestamp lookup gets the partition re-read from its oldest
+            // record instead: more work, same state.
+            if let found = try RDClient.offsets(handle, assigned, atOrAfter: since, timeout: .seconds(10)) {
+                starts = found
+            } else {
+                starts = committed.mapValues { _ in Int64(RD_KAFKA_OFFSET_BEGINNING) }
             }
-            return Dictionary(RDClient.partitions(l).filter { $0.1 >= 0 }.map { ($0.0, $0.1) }, uniquingKeysWith: { a, _ in a })
-        }
-        guard !committed.isEmpty else { return [:] }
-        let since = Int64(Date().timeIntervalSince1970 * 1000) - Int64(span.milliseconds)
-        func lookup(_ ms: Int64) -> [TopicPartition: Int64] {
-            RDClient.withPartitionList(entries.map { ($0.0, ms) }) { l -> [TopicPartition: Int64] in
-                let err = rd_kafka_offsets_for_times(handle, l, 10_000)
-                guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
-                    context.logger.warning("state rewind: cannot look up offsets by time: \(String(cString: rd_kafka_err2str(err)))")
-                    return [:]
-                }
-                return Dictionary(RDClient.partitions(l).filter { $0.1 >= 0 }.map { ($0.0, $0.1) }, uniquingKeysWith: { a, _ in a })
-            }
-        }
-        var starts = lookup(since)
-        // A broker without timestamp lookup (librdkafka 2.0.2's mock answers "none" even for time
-        // 0) gets the partition re-read from its oldest record instead: more work, same state.
-        if starts.isEmpty, lookup(0).isEmpty {
-            starts = committed.mapValues { _ in Int64(RD_KAFKA_OFFSET_BEGINNING) }
+        } catch {
+            context.logger.warning("state rewind skipped: \(error)")
+            return [:]
         }
         context.logger.debug("state rewind", metadata: ["committed": "\(committed)", "starts": "\(starts)"])
         var ends: [TopicPartition: Int64] = [:]

@@ -166,9 +166,6 @@ public final class KafkaProducer: Sendable {
         }
     }
 
-    /// Records enqueued or in flight that have no delivery report yet.
-    public var outstanding: Int { Int(rd_kafka_outq_len(handle)) }
-
     /// Flushes (up to ``KafkaProducerConfig/flushTimeout``), fails what is left with a purge
     /// report, stops the poll thread and destroys the handle. Safe to call more than once.
     public func close() {
@@ -180,8 +177,8 @@ public final class KafkaProducer: Sendable {
         guard shouldClose else { return }
         polling.set(false)
         pollThreadDone.wait()
-        if rd_kafka_flush(handle, Int32(config.flushTimeout.milliseconds)) != RD_KAFKA_RESP_ERR_NO_ERROR {
-            context.logger.error("producer closing with \(rd_kafka_outq_len(handle)) undelivered messages; they are reported as failed")
+        do { try flush(timeout: config.flushTimeout) } catch {
+            context.logger.error("producer closing with undelivered messages; they are reported as failed", metadata: ["error": "\(error)"])
             rd_kafka_purge(handle, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT))
             rd_kafka_poll(handle, 0)
         }

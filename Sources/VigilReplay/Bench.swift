@@ -179,7 +179,7 @@ public enum Bench {
     /// batch's copies are acknowledged.
     final class Passthrough: BenchConsumer {
         private let consumer: KafkaConsumer
-        private let producer: KafkaProducer
+        private let sink: KafkaSink
         private let target: String
         private let onHandled: @Sendable ([Int64]) -> Void
         private let completed = Locked(0)
@@ -191,7 +191,7 @@ public enum Bench {
             var cc = KafkaConsumerConfig(client: client, groupID: config.kafka.group, topics: [topics.transactions])
             cc.sessionTimeoutMilliseconds = 10_000
             consumer = try KafkaConsumer(config: cc, logger: logger)
-            producer = try KafkaProducer(config: KafkaProducerConfig(client: client), logger: logger)
+            sink = try KafkaSink(config: KafkaProducerConfig(client: client), logger: logger)
             self.onHandled = onHandled
         }
 
@@ -205,21 +205,19 @@ public enum Bench {
 
         func run() async throws {
             defer {
-                producer.close()
+                sink.close()
                 consumer.close()
             }
             while let batch = await consumer.nextBatch() {
                 let stamps = batch.messages.compactMap(\.timestampMilliseconds)
                 let offsets = Dictionary(batch.messages.map { (TopicPartition($0.topic, $0.partition), $0.offset + 1) }, uniquingKeysWith: max)
-                let remaining = Locked(batch.messages.count)
+                let records = batch.messages.map { ProducerRecord(topic: target, key: $0.key, value: $0.value, headers: $0.headers) }
                 let (consumer, onHandled, completed) = (self.consumer, self.onHandled, self.completed)
-                for m in batch.messages {
-                    try await producer.enqueue(ProducerRecord(topic: target, key: m.key, value: m.value, headers: m.headers)) { _ in
-                        guard remaining.withLock({ $0 -= 1; return $0 == 0 }) else { return }
-                        consumer.store(offsets)
-                        completed.withLock { $0 += stamps.count }
-                        onHandled(stamps)
-                    }
+                await sink.publish(records) { error in
+                    guard error == nil else { return }
+                    consumer.store(offsets)
+                    completed.withLock { $0 += stamps.count }
+                    onHandled(stamps)
                 }
             }
         }

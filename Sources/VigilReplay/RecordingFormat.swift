@@ -42,6 +42,12 @@ public struct RecordingError: Error, Sendable, CustomStringConvertible, Equatabl
     public var description: String {
         "\(file): byte \(byteOffset): \(message) (after \(recordsRead) good records)"
     }
+
+    /// The file cannot be opened: missing, or not readable.
+    static func unreadable(_ path: String) -> RecordingError {
+        RecordingError(file: path, byteOffset: 0, recordsRead: 0,
+                       message: FileManager.default.fileExists(atPath: path) ? "cannot be read" : "no such file")
+    }
 }
 
 // MARK: - Writer
@@ -122,10 +128,7 @@ public final class RecordingReader {
 
     public init(path: String) throws {
         self.path = path
-        guard let h = FileHandle(forReadingAtPath: path) else {
-            throw RecordingError(file: path, byteOffset: 0, recordsRead: 0,
-                                 message: FileManager.default.fileExists(atPath: path) ? "cannot be read" : "no such file")
-        }
+        guard let h = FileHandle(forReadingAtPath: path) else { throw RecordingError.unreadable(path) }
         handle = h
         let header = [UInt8](try h.read(upToCount: RecordingFormat.headerSize) ?? Data())
         guard header.count == RecordingFormat.headerSize, RecordingFormat.isRecording(header) else {

@@ -38,10 +38,7 @@ public enum ReplayInput: Sendable {
 
     /// A recording when the file starts with the recording header, JSON lines otherwise.
     public static func detect(path: String, topic: String) throws -> ReplayInput {
-        guard let h = FileHandle(forReadingAtPath: path) else {
-            throw RecordingError(file: path, byteOffset: 0, recordsRead: 0,
-                                 message: FileManager.default.fileExists(atPath: path) ? "cannot be read" : "no such file")
-        }
+        guard let h = FileHandle(forReadingAtPath: path) else { throw RecordingError.unreadable(path) }
         defer { try? h.close() }
         let prefix = [UInt8](try h.read(upToCount: RecordingFormat.magic.count) ?? Data())
         return RecordingFormat.isRecording(prefix) ? .recording(path: path) : .jsonLines(path: path, topic: topic)
@@ -119,9 +116,7 @@ public final class ReplaySource: RecordSource, @unchecked Sendable {
         case .recording(let path):
             reader = try RecordingReader(path: path)
         case .jsonLines(let path, _):
-            guard let handle = FileHandle(forReadingAtPath: path) else {
-                throw RecordingError(file: path, byteOffset: 0, recordsRead: 0, message: "cannot be read")
-            }
+            guard let handle = FileHandle(forReadingAtPath: path) else { throw RecordingError.unreadable(path) }
             lineReader = LineReader(handle)
         }
     }
@@ -146,9 +141,7 @@ public final class ReplaySource: RecordSource, @unchecked Sendable {
     /// Recorded messages pace by their Kafka timestamp; JSON lines by their event time.
     private func timestamp(of m: ConsumedMessage) -> Int64? {
         if let t = m.timestampMilliseconds { return t }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(m.value)) as? [String: Any],
-              let ts = object["ts"] as? String, let t = EventTime(rfc3339: ts) else { return nil }
-        return t.microseconds / 1000
+        return (try? CanonicalDecoder.transaction(from: m.value)).map { $0.ts.microseconds / 1000 }
     }
 
     private func dueTime(_ ts: Int64, factor: Double) -> ContinuousClock.Instant {

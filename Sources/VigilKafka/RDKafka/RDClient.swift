@@ -87,6 +87,43 @@ enum RDClient {
         return try body(list)
     }
 
+    /// The group's committed offsets (next offset to read); partitions with none are left out.
+    static func committed(_ rk: OpaquePointer, _ wanted: [TopicPartition], timeout: Duration) throws(KafkaError) -> [TopicPartition: Int64] {
+        let entries: [(TopicPartition, Int64)] = wanted.map { ($0, Int64(RD_KAFKA_OFFSET_INVALID)) }
+        let ms = Int32(timeout.milliseconds)
+        let result: (rd_kafka_resp_err_t, [(TopicPartition, Int64, rd_kafka_resp_err_t)]) = withPartitionList(entries) { list in
+            (rd_kafka_committed(rk, list, ms), partitions(list))
+        }
+        let (err, found) = result
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.from(err, "read committed offsets") }
+        var out: [TopicPartition: Int64] = [:]
+        for (tp, offset, _) in found where offset >= 0 && out[tp] == nil { out[tp] = offset }
+        return out
+    }
+
+    /// Per partition, the offset of the first record with a timestamp at or after `milliseconds`
+    /// (partitions with none are left out). `nil` when no partition answers even for time 0 —
+    /// every record is at or after 0 — which means the broker cannot look offsets up by time
+    /// (librdkafka 2.0.2's mock) or every partition is empty.
+    static func offsets(_ rk: OpaquePointer, _ wanted: [TopicPartition], atOrAfter milliseconds: Int64,
+                        timeout: Duration) throws(KafkaError) -> [TopicPartition: Int64]? {
+        let timeoutMs = Int32(timeout.milliseconds)
+        func lookup(_ ms: Int64) throws(KafkaError) -> [TopicPartition: Int64] {
+            let entries: [(TopicPartition, Int64)] = wanted.map { ($0, ms) }
+            let result: (rd_kafka_resp_err_t, [(TopicPartition, Int64, rd_kafka_resp_err_t)]) = withPartitionList(entries) { list in
+                (rd_kafka_offsets_for_times(rk, list, timeoutMs), partitions(list))
+            }
+            let (err, found) = result
+            if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.from(err, "look up offsets by time") }
+            var out: [TopicPartition: Int64] = [:]
+            for (tp, offset, _) in found where offset >= 0 && out[tp] == nil { out[tp] = offset }
+            return out
+        }
+        let found = try lookup(milliseconds)
+        if found.isEmpty, try lookup(0).isEmpty { return nil }
+        return found
+    }
+
     /// Copies a message's key, value and headers into a ``ConsumedMessage``.
     static func copy(_ m: UnsafeMutablePointer<rd_kafka_message_t>) -> ConsumedMessage {
         let msg = m.pointee

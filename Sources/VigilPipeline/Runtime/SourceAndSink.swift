@@ -62,9 +62,6 @@ public final class KafkaSource: RecordSource {
         self.handler.withLock { $0 = handler }
     }
     public var assignment: [TopicPartition] { consumer.assignment }
-    public func committed(_ partitions: [TopicPartition]) throws(KafkaError) -> [TopicPartition: Int64?] {
-        try consumer.committed(partitions)
-    }
 }
 
 /// A Kafka producer sink (idempotent; completions are broker acknowledgements).
