@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "VigilCore", targets: ["VigilCore"]),
         .library(name: "VigilKafka", targets: ["VigilKafka"]),
         .library(name: "VigilDetect", targets: ["VigilDetect"]),
+        .library(name: "VigilFormats", targets: ["VigilFormats"]),
         .library(name: "VigilPipeline", targets: ["VigilPipeline"]),
         .library(name: "VigilReplay", targets: ["VigilReplay"]),
     ],
@@ -44,6 +45,13 @@ let package = Package(
             name: "VigilCore",
             swiftSettings: swiftSettings
         ),
+        // Decoders of the real feed formats (ISO 20022, SWIFT MT, Fedwire, CSV, PAXLST, PNRGOV)
+        // into canonical events. Pure: bytes in, events or a located error out.
+        .target(
+            name: "VigilFormats",
+            dependencies: ["VigilCore"],
+            swiftSettings: swiftSettings
+        ),
         // Rules compiled once into evaluators; windows over event time. Pure, no Kafka.
         .target(
             name: "VigilDetect",
@@ -56,6 +64,7 @@ let package = Package(
             dependencies: [
                 "VigilCore",
                 "VigilDetect",
+                "VigilFormats",
                 "VigilKafka",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -86,6 +86,22 @@ public struct EventTime: Sendable, Hashable, Comparable, Codable, CustomStringCo
         return EventTime(microseconds: secs * 1_000_000 + Int64(micros))
     }
 
+    /// A civil date and time in UTC (or at the given offset from UTC); `nil` when a field is out
+    /// of range. Decoders of formats that write dates as digits (EDIFACT, SWIFT, ISO 20022 dates)
+    /// build times through this, so every format validates dates the same way.
+    public init?(year: Int, month: Int, day: Int, hour: Int = 0, minute: Int = 0, second: Int = 0,
+                 microsecond: Int = 0, offsetSeconds: Int = 0) {
+        guard (1...9999).contains(year), (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year),
+              (0..<24).contains(hour), (0..<60).contains(minute), (0...60).contains(second),
+              (0..<1_000_000).contains(microsecond) else { return nil }
+        let days = daysFromCivil(year: year, month: month, day: day)
+        let secs = Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + min(second, 59)) - Int64(offsetSeconds)
+        self.init(microseconds: secs * 1_000_000 + Int64(microsecond))
+    }
+
+    /// The UTC calendar date, `YYYY-MM-DD`.
+    public var dateText: String { String(rfc3339.prefix(10)) }
+
     /// RFC 3339 in UTC, with milliseconds or microseconds only when they are not zero.
     public var rfc3339: String {
         let secs = microseconds >= 0 ? microseconds / 1_000_000 : (microseconds - 999_999) / 1_000_000

@@ -190,9 +190,15 @@ public struct Traveller: Sendable, Hashable, Codable {
     public var sex: String?
     public var nationality: String?
     public var documents: [TravelDocument]?
+    /// `passenger`, `crew`, `in-transit-passenger` or `in-transit-crew` (API lists name both).
+    public var role: String?
+    /// Address as declared (PNR SSR DOCA): street, city, region, postcode, country.
+    public var address: String?
 
     public init(surname: String, given: String? = nil, dob: String? = nil, sex: String? = nil,
-                nationality: String? = nil, documents: [TravelDocument]? = nil) {
+                nationality: String? = nil, documents: [TravelDocument]? = nil, role: String? = nil, address: String? = nil) {
+        self.role = role
+        self.address = address
         self.surname = surname
         self.given = given
         self.dob = dob
@@ -273,8 +279,11 @@ public struct Passenger: Sendable, Hashable, Codable {
     public var traveller: Traveller
     public var flights: [Flight]?
     public var booking: Booking?
+    public var source: EventSource?
 
-    public init(id: String, ts: EventTime, kind: Kind, traveller: Traveller, flights: [Flight]? = nil, booking: Booking? = nil) {
+    public init(id: String, ts: EventTime, kind: Kind, traveller: Traveller, flights: [Flight]? = nil, booking: Booking? = nil,
+                source: EventSource? = nil) {
+        self.source = source
         self.id = id
         self.ts = ts
         self.kind = kind

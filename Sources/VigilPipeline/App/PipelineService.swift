@@ -21,7 +21,7 @@ public final class PipelineService: Service {
                 onHandled: (@Sendable ([Int64]) -> Void)? = nil) throws(KafkaError) {
         let topics = pipeline.topics(from: config)
         let client = config.clientConfig(bootstrap: bootstrap)
-        var consumerConfig = KafkaConsumerConfig(client: client, groupID: config.kafka.group, topics: [topics.transactions])
+        var consumerConfig = KafkaConsumerConfig(client: client, groupID: config.kafka.group, topics: topics.effectiveInputs.map(\.topic))
         consumerConfig.commitIntervalMilliseconds = max(1, Int(config.kafka.commitInterval.microseconds / 1000))
         consumerConfig.sessionTimeoutMilliseconds = max(1, Int(config.kafka.sessionTimeout.microseconds / 1000))
         // Rebuild window state on assignment by re-reading the recent past (by produce time).
@@ -38,6 +38,7 @@ public final class PipelineService: Service {
         var options = PipelineRunner.Options(workers: config.runtime.workers, limits: config.runtime.limits, stopAt: stopAt)
         options.shutdownTimeout = config.runtime.shutdownTimeout
         options.onHandled = onHandled
+        options.decodeOptions = config.formats.decodeOptions
         self.source = source
         self.sink = sink
         self.logger = logger

@@ -1,6 +1,7 @@
 import Foundation
 import VigilCore
 import VigilDetect
+import VigilFormats
 
 /// A pipeline file (`pipelines/*.yaml`): what to detect and how to label what it publishes.
 public struct PipelineDefinition: Sendable {
@@ -31,6 +32,9 @@ public struct PipelineDefinition: Sendable {
     public var description: String?
     public var output = Output()
     public var topics = TopicOverrides()
+    /// Input topics and their formats (`inputs:`); empty means canonical JSON on the
+    /// configuration's transactions topic.
+    public var inputs: [VigilConfig.Topics.Input] = []
     public var rules: CompiledRules
     public var file: String
 
@@ -51,7 +55,7 @@ public struct PipelineDefinition: Sendable {
     /// Parses and compiles pipeline text.
     public static func parse(_ text: String, file: String) throws(ConfigError) -> PipelineDefinition {
         let root = try YAMLValue.parse(text, file: file)
-        let top = try root.mapping(allowed: ["pipeline", "output", "topics", "rules"])
+        let top = try root.mapping(allowed: ["pipeline", "output", "topics", "inputs", "rules"])
         guard let header = top["pipeline"] else {
             throw root.error("missing 'pipeline' section", hint: "start with pipeline: { name: ..., version: ... }")
         }
@@ -81,6 +85,24 @@ public struct PipelineDefinition: Sendable {
             if let v = t["transactions"] { topics.transactions = try VigilConfig.topicName(v) }
             if let v = t["dead-letter"] { topics.deadLetter = try VigilConfig.topicName(v) }
             if let v = t["alerts"] { topics.alerts = try VigilConfig.topicName(v) }
+        }
+
+        var inputs: [VigilConfig.Topics.Input] = []
+        if let list = top["inputs"] {
+            for item in try list.sequence() {
+                let m = try item.mapping(allowed: ["topic", "format"])
+                guard let topicNode = m["topic"] else { throw item.error("an input needs a 'topic'") }
+                guard let formatNode = m["format"] else {
+                    throw item.error("an input needs a 'format'", hint: FeedFormat.allCases.map(\.rawValue).joined(separator: ", "))
+                }
+                let formatText = try formatNode.string()
+                guard let format = FeedFormat(rawValue: formatText) else {
+                    throw formatNode.error("unknown format '\(formatText)'", hint: FeedFormat.allCases.map(\.rawValue).joined(separator: ", "))
+                }
+                let topic = try VigilConfig.topicName(topicNode)
+                guard !inputs.contains(where: { $0.topic == topic }) else { throw topicNode.error("topic '\(topic)' is listed twice") }
+                inputs.append(.init(topic: topic, format: format))
+            }
         }
 
         guard let rulesNode = top["rules"] else {
@@ -129,6 +151,7 @@ public struct PipelineDefinition: Sendable {
         p.description = try h["description"]?.string()
         p.output = output
         p.topics = topics
+        p.inputs = inputs
         return p
     }
 
@@ -145,6 +168,7 @@ public struct PipelineDefinition: Sendable {
         if let v = topics.transactions { t.transactions = v }
         if let v = topics.deadLetter { t.deadLetter = v }
         if let v = topics.alerts { t.alerts = v }
+        if !inputs.isEmpty { t.inputs = inputs }
         return t
     }
 }

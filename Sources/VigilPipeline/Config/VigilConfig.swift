@@ -1,6 +1,7 @@
 import Foundation
 import VigilCore
 import VigilDetect
+import VigilFormats
 import VigilKafka
 
 /// The runtime configuration (`config/*.yaml`): where Kafka is, which topics, how many workers.
@@ -37,8 +38,24 @@ public struct VigilConfig: Sendable, Equatable {
         public var deadLetter: String = "fin.transactions.dlq"
         /// Alerts. Env: `VIGIL_TOPIC_ALERTS`. Default: `alerts.local`.
         public var alerts: String = "alerts.local"
+        /// Input topics in native formats, declared by the pipeline (`inputs:`). Empty: the one
+        /// input is `transactions`, in canonical JSON.
+        public var inputs: [Input] = []
 
-        public var all: [String] { [transactions, deadLetter, alerts] }
+        /// An input topic and the format of its messages.
+        public struct Input: Sendable, Hashable {
+            public var topic: String
+            public var format: FeedFormat
+            public init(topic: String, format: FeedFormat) {
+                self.topic = topic
+                self.format = format
+            }
+        }
+
+        /// The inputs in effect.
+        public var effectiveInputs: [Input] { inputs.isEmpty ? [Input(topic: transactions, format: .json)] : inputs }
+
+        public var all: [String] { effectiveInputs.map(\.topic) + [deadLetter, alerts] }
     }
 
     public struct Runtime: Sendable, Equatable {
@@ -66,8 +83,22 @@ public struct VigilConfig: Sendable, Equatable {
         }()
     }
 
+    /// How native feed formats are decoded (`formats` section).
+    public struct Formats: Sendable, Equatable {
+        /// Key of the HMAC-SHA-256 that replaces payment-card numbers in PNRs. Secret: set it
+        /// through `VIGIL_CARD_HASH_KEY`. Without it, PNRs carrying card numbers are rejected.
+        public var cardHashKey: String?
+        /// Column mapping for `csv` inputs.
+        public var csv: CSVMapping?
+
+        public var decodeOptions: DecodeOptions {
+            DecodeOptions(cardHashKey: cardHashKey.map { Array($0.utf8) }, csv: csv)
+        }
+    }
+
     public var kafka = Kafka()
     public var topics = Topics()
+    public var formats = Formats()
     public var runtime = Runtime()
     public var embedded = Embedded()
     /// Where this configuration came from, for messages (`config/default.yaml`, `(defaults)`).
@@ -100,7 +131,11 @@ public struct VigilConfig: Sendable, Equatable {
     }
 
     private mutating func apply(_ root: YAMLValue) throws(ConfigError) {
-        let top = try root.mapping(allowed: ["kafka", "topics", "runtime", "embedded"])
+        let top = try root.mapping(allowed: ["kafka", "topics", "runtime", "embedded", "formats"])
+        if let f = try top["formats"]?.mapping(allowed: ["card-hash-key", "csv"]) {
+            if let v = f["card-hash-key"] { formats.cardHashKey = try v.string() }
+            if let v = f["csv"] { formats.csv = try Self.csvMapping(v) }
+        }
         if let k = try top["kafka"]?.mapping(allowed: ["brokers", "client-id", "group", "partitions", "replication-factor",
                                                        "commit-interval", "session-timeout", "properties"]) {
             if let v = k["brokers"] { kafka.brokers = try v.string() }
@@ -130,6 +165,67 @@ public struct VigilConfig: Sendable, Equatable {
         }
     }
 
+    /// `formats.csv`: the column mapping and how values are written.
+    static func csvMapping(_ node: YAMLValue) throws(ConfigError) -> CSVMapping {
+        let m = try node.mapping(allowed: ["columns", "delimiter", "decimal-separator", "time", "utc-offset", "sign", "currency",
+                                           "channel", "channel-values"])
+        guard let columnsNode = m["columns"] else {
+            throw node.error("'formats.csv' needs 'columns'", hint: "e.g. columns: { ts: date, amount: amount, debtor.account: from, creditor.account: to }")
+        }
+        let columns = try columnsNode.stringMap()
+        for key in columns.keys where !CSVMapping.fields.contains(key) {
+            throw columnsNode.error("'\(key)' is not a canonical field", hint: CSVMapping.fields.sorted().joined(separator: ", "))
+        }
+        var mapping = CSVMapping(columns: columns)
+        func oneByte(_ v: YAMLValue) throws(ConfigError) -> UInt8 {
+            let s = try v.string()
+            guard s.utf8.count == 1, let b = s.utf8.first else { throw v.error("must be a single character, e.g. ';'") }
+            return b
+        }
+        if let v = m["delimiter"] { mapping.delimiter = try oneByte(v) }
+        if let v = m["decimal-separator"] { mapping.decimalSeparator = try oneByte(v) }
+        var offset = 0
+        if let v = m["utc-offset"] {
+            let text = try v.string()
+            guard let t = EventTime(rfc3339: "1970-01-01T00:00:00" + text) else {
+                throw v.error("'\(text)' is not a UTC offset", hint: "e.g. +01:00 or Z")
+            }
+            offset = Int(-t.microseconds / 1_000_000)
+        }
+        if let v = m["time"] {
+            let text = try v.string()
+            switch text {
+            case "rfc3339": mapping.time = .rfc3339
+            case "unix": mapping.time = .unixSeconds
+            case "unix-ms": mapping.time = .unixMilliseconds
+            default:
+                if text.hasPrefix("steps ") {
+                    // steps <origin> <length>: simulators count steps (AMLSim days, PaySim hours).
+                    let parts = text.split(separator: " ")
+                    guard parts.count == 3, let origin = EventTime(rfc3339: String(parts[1])),
+                          let length = DurationText.parse(String(parts[2])) else {
+                        throw v.error("'\(text)' is not 'steps <RFC 3339 origin> <length>'", hint: "e.g. steps 2017-01-01T00:00:00Z 1d")
+                    }
+                    mapping.time = .steps(origin: origin, length: length)
+                } else {
+                    guard text.contains("yy"), text.contains("MM"), text.contains("dd") else {
+                        throw v.error("'\(text)' is not a time format", hint: "rfc3339, unix, unix-ms, 'steps <origin> <length>' or a pattern such as dd.MM.yyyy HH:mm")
+                    }
+                    mapping.time = .pattern(text, offsetSeconds: offset)
+                }
+            }
+        }
+        if let v = m["sign"] {
+            let text = try v.string()
+            guard let sign = CSVMapping.Sign(rawValue: text) else { throw v.error("'\(text)' is not a sign convention", hint: "positive or negative-reverses") }
+            mapping.sign = sign
+        }
+        if let v = m["currency"] { mapping.currency = try v.string() }
+        if let v = m["channel"] { mapping.channel = try v.string() }
+        if let v = m["channel-values"] { mapping.channelValues = try v.stringMap() }
+        return mapping
+    }
+
     /// Kafka topic names: 1–249 of `[a-zA-Z0-9._-]`.
     static func isValidTopic(_ name: String) -> Bool {
         !name.isEmpty && name.count < 250 && name != "." && name != ".."
@@ -151,7 +247,7 @@ public struct VigilConfig: Sendable, Equatable {
         ("VIGIL_TOPIC_DEAD_LETTER", "topics.dead-letter"), ("VIGIL_TOPIC_ALERTS", "topics.alerts"),
         ("VIGIL_WORKERS", "runtime.workers"), ("VIGIL_BOOTSTRAP_FILE", "embedded.bootstrap-file"),
         ("VIGIL_KAFKA_<NAME>", "kafka.properties.<name> (dots as underscores)"),
-        ("VIGIL_LOG_FORMAT", "--log-format (text or json)"),
+        ("VIGIL_LOG_FORMAT", "--log-format (text or json)"), ("VIGIL_CARD_HASH_KEY", "formats.card-hash-key"),
     ]
 
     private mutating func applyEnvironment(_ env: [String: String]) throws(ConfigError) {
@@ -178,6 +274,7 @@ public struct VigilConfig: Sendable, Equatable {
         if let v = try topic("VIGIL_TOPIC_DEAD_LETTER") { topics.deadLetter = v }
         if let v = try topic("VIGIL_TOPIC_ALERTS") { topics.alerts = v }
         if let v = env["VIGIL_BOOTSTRAP_FILE"] { embedded.bootstrapFile = v }
+        if let v = env["VIGIL_CARD_HASH_KEY"] { formats.cardHashKey = v }
         for (name, value) in env where name.hasPrefix("VIGIL_KAFKA_") {
             let property = name.dropFirst("VIGIL_KAFKA_".count).lowercased().replacingOccurrences(of: "_", with: ".")
             guard !property.isEmpty else { continue }
@@ -230,6 +327,9 @@ public struct VigilConfig: Sendable, Equatable {
         if let rewind = runtime.stateRewind { out += "  state-rewind: \(d(rewind))\n" } else {
             out += "  # state-rewind: the pipeline's longest window + 1h\n"
         }
+        out += "formats:\n"
+        out += formats.cardHashKey == nil ? "  # card-hash-key: not set (PNRs with card numbers are rejected)\n" : "  card-hash-key: \"***\"\n"
+        if formats.csv != nil { out += "  # csv: a column mapping is configured (see the configuration file)\n" }
         out += "embedded:\n"
         out += "  nodes: \(embedded.nodes)\n"
         out += "  bootstrap-file: \(q(embedded.bootstrapFile))\n"

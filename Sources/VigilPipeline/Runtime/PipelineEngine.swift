@@ -1,5 +1,6 @@
 import VigilCore
 import VigilDetect
+import VigilFormats
 import VigilKafka
 
 /// Header names Vigil sets on what it publishes.
@@ -27,16 +28,44 @@ public struct EngineOutput: Sendable {
     public var alert: Alert?
 }
 
+/// Which decoder reads which input topic: canonical JSON by default, the declared format for
+/// the pipeline's `inputs`.
+public struct InputDecoding: Sendable {
+    public var formats: [String: FeedFormat]
+    public var options: DecodeOptions
+
+    public init(topics: VigilConfig.Topics, options: DecodeOptions = DecodeOptions()) {
+        formats = Dictionary(topics.effectiveInputs.map { ($0.topic, $0.format) }, uniquingKeysWith: { a, _ in a })
+        self.options = options
+    }
+
+    /// Pure, so a worker may decode a run of messages in parallel and then detect in order.
+    public func decode(_ message: ConsumedMessage) -> Result<[CanonicalEvent], EventDecodingError> {
+        guard !message.value.isEmpty else { return .failure(EventDecodingError(field: nil, reason: "empty message")) }
+        let format = formats[message.topic] ?? .json
+        if format == .json {
+            // The hot path: canonical JSON, straight to the transaction.
+            do { return .success([.transaction(try CanonicalDecoder.transaction(from: message.value))]) } catch { return .failure(error) }
+        }
+        do { return .success(try FeedDecoder.decode(message.value, as: format, options: options)) } catch {
+            return .failure(error.eventDecodingError)
+        }
+    }
+}
+
 /// Decode → detect → envelope, for one worker's share of the input. Knows nothing of where
 /// messages come from or go to, so live runs, replays and benchmarks share it.
 public struct PipelineEngine {
     public let pipeline: PipelineDefinition
     public let topics: VigilConfig.Topics
+    public let decoding: InputDecoding
     private let detector: Detector
 
-    public init(pipeline: PipelineDefinition, topics: VigilConfig.Topics, limits: WindowLimits) {
+    public init(pipeline: PipelineDefinition, topics: VigilConfig.Topics, limits: WindowLimits,
+                decodeOptions: DecodeOptions = DecodeOptions()) {
         self.pipeline = pipeline
         self.topics = topics
+        self.decoding = InputDecoding(topics: topics, options: decodeOptions)
         self.detector = Detector(rules: pipeline.rules, limits: limits)
     }
 
@@ -44,24 +73,20 @@ public struct PipelineEngine {
 
     /// The records one message leads to: its alerts, or one dead-letter record.
     public func process(_ message: ConsumedMessage) -> [EngineOutput] {
-        outputs(for: message, decoded: Self.decode(message))
+        outputs(for: message, decoded: decoding.decode(message))
     }
 
-    /// Decoding alone: pure, so a worker may decode a run of messages in parallel and then
-    /// detect in order.
-    public static func decode(_ message: ConsumedMessage) -> Result<Transaction, EventDecodingError> {
-        guard !message.value.isEmpty else { return .failure(EventDecodingError(field: nil, reason: "empty message")) }
-        do { return .success(try CanonicalDecoder.transaction(from: message.value)) } catch { return .failure(error) }
-    }
-
-    /// Detection (stateful, in order) on a decoded message; a decoding failure becomes a dead letter.
-    public func outputs(for message: ConsumedMessage, decoded: Result<Transaction, EventDecodingError>) -> [EngineOutput] {
+    /// Detection (stateful, in order) on a decoded message; a decoding failure becomes a dead
+    /// letter. Passenger events pass through: no rule reads them yet (the rules issue).
+    public func outputs(for message: ConsumedMessage, decoded: Result<[CanonicalEvent], EventDecodingError>) -> [EngineOutput] {
         switch decoded {
         case .failure(let error):
             return [deadLetter(message, error)]
-        case .success(let tx):
+        case .success(let events):
             let origin = EventOrigin(topic: message.topic, partition: message.partition, offset: message.offset)
-            return detector.process(tx, origin: origin).map(alert)
+            var out: [EngineOutput] = []
+            for case .transaction(let tx) in events { out += detector.process(tx, origin: origin).map(alert) }
+            return out
         }
     }
 

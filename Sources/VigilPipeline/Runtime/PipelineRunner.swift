@@ -1,6 +1,7 @@
 import Logging
 import VigilCore
 import VigilDetect
+import VigilFormats
 import VigilKafka
 
 /// Runs a pipeline from a source to a sink with long-lived workers under structured concurrency.
@@ -29,6 +30,8 @@ public final class PipelineRunner: Sendable {
         /// Called when a run of messages is fully handled (its outputs acknowledged), with the
         /// record timestamps (ms) of its messages: for measuring end-to-end latency. Default: nil.
         public var onHandled: (@Sendable ([Int64]) -> Void)?
+        /// Card-hash key and CSV mapping for native-format inputs. Default: none.
+        public var decodeOptions = DecodeOptions()
 
         public init(workers: Int, limits: WindowLimits = WindowLimits(), stopAt: [TopicPartition: Int64]? = nil) {
             self.workers = workers
@@ -148,11 +151,11 @@ public final class PipelineRunner: Sendable {
 
     /// Decodes a run, in two halves on two tasks when it is long enough to pay for the hand-off:
     /// decoding is pure and the larger part of the work, detection must stay in order.
-    static func decode(_ run: ArraySlice<ConsumedMessage>) async -> [Result<Transaction, EventDecodingError>] {
-        guard run.count >= 128 else { return run.map(PipelineEngine.decode) }
+    static func decode(_ run: ArraySlice<ConsumedMessage>, _ decoding: InputDecoding) async -> [Result<[CanonicalEvent], EventDecodingError>] {
+        guard run.count >= 128 else { return run.map(decoding.decode) }
         let middle = run.startIndex + run.count / 2
-        async let firstHalf = run[..<middle].map(PipelineEngine.decode)
-        let secondHalf = run[middle...].map(PipelineEngine.decode)
+        async let firstHalf = run[..<middle].map(decoding.decode)
+        let secondHalf = run[middle...].map(decoding.decode)
         return await firstHalf + secondHalf
     }
 
@@ -165,7 +168,7 @@ public final class PipelineRunner: Sendable {
     }
 
     private func work(_ queue: AsyncBoundedQueue<ConsumerBatch>, index: Int) async {
-        let engine = PipelineEngine(pipeline: pipeline, topics: topics, limits: options.limits)
+        let engine = PipelineEngine(pipeline: pipeline, topics: topics, limits: options.limits, decodeOptions: options.decodeOptions)
         defer { windowStats.withLock { $0[index] = engine.stats } }
         while let batch = await queue.receive() {
             defer { windowStats.withLock { $0[index] = engine.stats } }
@@ -187,7 +190,7 @@ public final class PipelineRunner: Sendable {
     }
 
     private func handle(_ messages: ArraySlice<ConsumedMessage>, generation: Int, engine: PipelineEngine) async {
-        let decoded = await Self.decode(messages)
+        let decoded = await Self.decode(messages, engine.decoding)
         // Records read again to rebuild state (they precede the committed offset, so they come
         // first in a run) update the detectors; what they would publish was published before.
         var start = messages.startIndex

@@ -1,0 +1,223 @@
+import Foundation
+import VigilCore
+
+/// How a CSV export maps onto the canonical transaction: declared in the configuration
+/// (`formats.csv`), since every bank and simulator names its columns differently.
+public struct CSVMapping: Sendable, Hashable {
+    /// How to read the `ts` column.
+    public enum TimeFormat: Sendable, Hashable {
+        /// RFC 3339.
+        case rfc3339
+        /// A pattern of `yyyy`, `yy`, `MM`, `dd`, `HH`, `mm`, `ss` and literal characters, read
+        /// at the configured UTC offset (e.g. `dd.MM.yyyy HH:mm`).
+        case pattern(String, offsetSeconds: Int)
+        /// Seconds (or milliseconds) since 1970-01-01T00:00:00Z.
+        case unixSeconds, unixMilliseconds
+        /// Simulation steps (AMLSim days, PaySim hours): `origin + step × length`.
+        case steps(origin: EventTime, length: Duration)
+    }
+
+    /// What a negative amount means.
+    public enum Sign: String, Sendable, Hashable {
+        /// Negative amounts are an error: the export lists every transfer debtor → creditor.
+        case positive
+        /// A negative amount is money flowing the other way: debtor and creditor swap, amount made positive.
+        case negativeReverses = "negative-reverses"
+    }
+
+    /// Canonical field (`id`, `ts`, `amount`, `currency`, `channel`, `reference`,
+    /// `debtor.account`, `debtor.name`, `debtor.country`, `debtor.bic`, the same for `creditor`)
+    /// → column name in the header row.
+    public var columns: [String: String]
+    public var delimiter: UInt8 = UInt8(ascii: ",")
+    public var decimalSeparator: UInt8 = UInt8(ascii: ".")
+    public var time: TimeFormat = .rfc3339
+    public var sign: Sign = .positive
+    /// Used when no `currency` column is mapped.
+    public var currency: String?
+    /// Used when no `channel` column is mapped.
+    public var channel: String?
+    /// Values of the `channel` column → canonical channels (`CASH-OUT: cash`).
+    public var channelValues: [String: String] = [:]
+
+    public static let fields: Set<String> = [
+        "id", "ts", "amount", "currency", "channel", "reference",
+        "debtor.account", "debtor.name", "debtor.country", "debtor.bic",
+        "creditor.account", "creditor.name", "creditor.country", "creditor.bic",
+    ]
+
+    public init(columns: [String: String]) { self.columns = columns }
+}
+
+/// A CSV export (RFC 4180: quoted fields, doubled quotes, CRLF or LF) with a header row → one
+/// transaction per data row.
+enum CSVDecoder {
+    static func decode(_ bytes: [UInt8], mapping: CSVMapping, file: String?) throws(FormatError) -> [Transaction] {
+        let rows = try records(bytes, delimiter: mapping.delimiter)
+        guard let header = rows.first else { throw FormatError(.csv, "empty input: a header row is required") }
+        var index: [String: Int] = [:]
+        for (n, name) in header.fields.enumerated() where index[name] == nil { index[name] = n }
+        var column: [String: Int] = [:]
+        for (field, name) in mapping.columns {
+            guard let i = index[name] else {
+                throw FormatError(.csv, at: "line \(header.line)", "column '\(name)' (mapped to \(field)) is not in the header: \(header.fields.joined(separator: ", "))")
+            }
+            column[field] = i
+        }
+        for required in ["ts", "amount", "debtor.account", "creditor.account"] where column[required] == nil {
+            throw FormatError(.csv, "the mapping has no column for \(required)")
+        }
+        if column["currency"] == nil, mapping.currency == nil {
+            throw FormatError(.csv, "the mapping has no currency column and no default currency")
+        }
+        var out: [Transaction] = []
+        for row in rows.dropFirst() {
+            if row.fields.count == 1, row.fields[0].isEmpty { continue }
+            func value(_ field: String) throws(FormatError) -> String? {
+                guard let i = column[field] else { return nil }
+                guard i < row.fields.count else {
+                    throw FormatError(.csv, at: "line \(row.line)", "row has \(row.fields.count) fields; column '\(mapping.columns[field]!)' (\(field)) is number \(i + 1)")
+                }
+                let v = row.fields[i]
+                return v.isEmpty ? nil : v
+            }
+            func at(_ field: String) -> String { "line \(row.line), column '\(mapping.columns[field] ?? field)'" }
+            guard let tsText = try value("ts"), let ts = time(tsText, mapping.time) else {
+                throw FormatError(.csv, at: at("ts"), "'\((try? value("ts")) ?? "")' is not a time in the configured format")
+            }
+            guard let amountText = try value("amount"), var amount = self.amount(amountText, decimal: mapping.decimalSeparator) else {
+                throw FormatError(.csv, at: at("amount"), "'\((try? value("amount")) ?? "")' is not a decimal amount")
+            }
+            var debtor = Party(account: try value("debtor.account") ?? "", name: try value("debtor.name"),
+                               country: try value("debtor.country"), bic: try value("debtor.bic"))
+            var creditor = Party(account: try value("creditor.account") ?? "", name: try value("creditor.name"),
+                                 country: try value("creditor.country"), bic: try value("creditor.bic"))
+            if amount < 0 {
+                guard mapping.sign == .negativeReverses else {
+                    throw FormatError(.csv, at: at("amount"), "negative amount '\(amountText)' (set sign: negative-reverses if negatives mean the other direction)")
+                }
+                amount = -amount
+                swap(&debtor, &creditor)
+            }
+            let channel = try value("channel").map { mapping.channelValues[$0] ?? $0.lowercased() } ?? mapping.channel
+            let id = try value("id") ?? "\(file ?? "csv"):\(row.line)"
+            out.append(Transaction(id: id, ts: ts, amount: amount, currency: try value("currency") ?? mapping.currency!,
+                                   channel: channel, debtor: debtor, creditor: creditor, reference: try value("reference"),
+                                   source: EventSource(format: FeedFormat.csv.rawValue, file: file)))
+        }
+        return out
+    }
+
+    struct Record {
+        var fields: [String]
+        var line: Int
+    }
+
+    /// RFC 4180 records; a quoted field may span lines.
+    static func records(_ b: [UInt8], delimiter: UInt8) throws(FormatError) -> [Record] {
+        var out: [Record] = []
+        var fields: [String] = []
+        var field: [UInt8] = []
+        var i = b.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+        var line = 1, recordLine = 1
+        var quoted = false
+        func endField() { fields.append(String(decoding: field, as: UTF8.self)); field.removeAll(keepingCapacity: true) }
+        while i < b.count {
+            let c = b[i]
+            if quoted {
+                if c == UInt8(ascii: "\"") {
+                    if i + 1 < b.count, b[i + 1] == UInt8(ascii: "\"") { field.append(c); i += 2; continue }
+                    quoted = false
+                } else {
+                    if c == 0x0A { line += 1 }
+                    field.append(c)
+                }
+                i += 1
+                continue
+            }
+            switch c {
+            case UInt8(ascii: "\""):
+                guard field.isEmpty else { throw FormatError(.csv, at: "line \(line)", "quote inside an unquoted field") }
+                quoted = true
+            case delimiter:
+                endField()
+            case 0x0D:
+                break
+            case 0x0A:
+                endField()
+                out.append(Record(fields: fields, line: recordLine))
+                fields.removeAll()
+                line += 1
+                recordLine = line
+            default:
+                field.append(c)
+            }
+            i += 1
+        }
+        guard !quoted else { throw FormatError(.csv, at: "line \(recordLine)", "input ends inside a quoted field") }
+        if !field.isEmpty || !fields.isEmpty {
+            endField()
+            out.append(Record(fields: fields, line: recordLine))
+        }
+        return out
+    }
+
+    /// Splits an export into one self-describing CSV per data row (header + row), the unit
+    /// `vigil feed --format csv` publishes.
+    static func splitRows(_ b: [UInt8]) -> [ArraySlice<UInt8>] {
+        let lines = b.split(separator: 0x0A, omittingEmptySubsequences: true).filter { !$0.trimmingASCIIWhitespace().isEmpty }
+        guard let header = lines.first else { return [] }
+        // Rows with quoted line breaks would be cut apart here; such exports are fed whole.
+        guard !b.contains(UInt8(ascii: "\"")) else { return [b[...]] }
+        return lines.dropFirst().map { ArraySlice(Array(header) + [0x0A] + Array($0) + [0x0A]) }
+    }
+
+    static func amount(_ text: String, decimal: UInt8) -> Decimal? {
+        var t = text.trimmed(" ")
+        if decimal != UInt8(ascii: ".") {
+            t = String(decoding: t.utf8.compactMap { $0 == UInt8(ascii: ".") ? nil : ($0 == decimal ? UInt8(ascii: ".") : $0) }, as: UTF8.self)
+        }
+        if t.hasPrefix("+") { t.removeFirst() }
+        return DecimalText.parse(t)
+    }
+
+    static func time(_ text: String, _ format: CSVMapping.TimeFormat) -> EventTime? {
+        switch format {
+        case .rfc3339:
+            return EventTime(rfc3339: text)
+        case .unixSeconds, .unixMilliseconds:
+            guard let v = Int64(text) else { return nil }
+            return EventTime(microseconds: format == .unixSeconds ? v * 1_000_000 : v * 1000)
+        case .steps(let origin, let length):
+            guard let n = Int64(text) else { return nil }
+            return EventTime(microseconds: origin.microseconds + n * length.microseconds)
+        case .pattern(let pattern, let offset):
+            var y = 1970, mo = 1, d = 1, h = 0, mi = 0, s = 0
+            let p = Array(pattern.utf8), v = Array(text.utf8)
+            var i = 0, j = 0
+            func digits(_ n: Int) -> Int? {
+                guard j + n <= v.count, v[j ..< j + n].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+                defer { j += n }
+                return v[j ..< j + n].reduce(0) { $0 * 10 + Int($1 - 0x30) }
+            }
+            while i < p.count {
+                let rest = p[i...]
+                func take(_ token: String) -> Bool { rest.starts(with: token.utf8) ? { i += token.utf8.count; return true }() : false }
+                if take("yyyy") { guard let x = digits(4) else { return nil }; y = x }
+                else if take("yy") { guard let x = digits(2) else { return nil }; y = 2000 + x }
+                else if take("MM") { guard let x = digits(2) else { return nil }; mo = x }
+                else if take("dd") { guard let x = digits(2) else { return nil }; d = x }
+                else if take("HH") { guard let x = digits(2) else { return nil }; h = x }
+                else if take("mm") { guard let x = digits(2) else { return nil }; mi = x }
+                else if take("ss") { guard let x = digits(2) else { return nil }; s = x }
+                else {
+                    guard j < v.count, v[j] == p[i] else { return nil }
+                    i += 1
+                    j += 1
+                }
+            }
+            guard j == v.count else { return nil }
+            return EventTime(year: y, month: mo, day: d, hour: h, minute: mi, second: s, offsetSeconds: offset)
+        }
+    }
+}

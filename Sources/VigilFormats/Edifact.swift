@@ -1,0 +1,391 @@
+import VigilCore
+
+/// The service characters of a UN/EDIFACT interchange (ISO 9735), from its `UNA` string or the
+/// defaults.
+struct EdifactSeparators: Sendable, Hashable {
+    var component: UInt8 = UInt8(ascii: ":")
+    var element: UInt8 = UInt8(ascii: "+")
+    var release: UInt8? = UInt8(ascii: "?")
+    var terminator: UInt8 = UInt8(ascii: "'")
+}
+
+/// One segment: its tag and its data elements, each a list of components. Values are kept as
+/// byte ranges into the interchange and turned into strings only when a decoder asks.
+struct EdifactSegment {
+    var tag: String
+    /// 1-based position in the interchange (UNA not counted), as EDIFACT tools number them.
+    var number: Int
+    /// Line of the original input the segment starts on.
+    var line: Int
+    fileprivate var parts: [Part]
+    fileprivate let buffer: EdifactBuffer
+
+    fileprivate struct Part {
+        var element: Int32
+        var component: Int32
+        var start: Int32
+        var end: Int32
+        /// The range holds release characters or line breaks that must be removed.
+        var needsCleaning: Bool
+    }
+
+    /// Component `component` of data element `element` (both 0-based, the tag not counted), or
+    /// `nil` when absent or empty.
+    subscript(element: Int, component: Int = 0) -> String? {
+        for p in parts where p.element == element && p.component == component {
+            return p.start == p.end ? nil : buffer.text(p)
+        }
+        return nil
+    }
+
+    /// All non-empty components of one element, in order.
+    func components(_ element: Int) -> [String] {
+        parts.filter { $0.element == element && $0.start < $0.end }.map { buffer.text($0) }
+    }
+
+    var elementCount: Int { Int((parts.last?.element ?? -1) + 1) }
+
+    /// `line 12, segment 14 (NAD)`, optionally with `element 4` (1-based, as in implementation guides).
+    func location(element: Int? = nil) -> String {
+        var s = "line \(line), segment \(number) (\(tag))"
+        if let element { s += ", element \(element + 1)" }
+        return s
+    }
+}
+
+/// A parsed EDIFACT interchange: tolerant of how messages travel (SITA Type-B and e-mail
+/// wrapping, headers and footers around it, any separators), strict about structure (every
+/// segment terminated, `UNH`/`UNT` and `UNB`/`UNZ` references paired).
+struct EdifactInterchange {
+    private(set) var separators = EdifactSeparators()
+    private(set) var segments: [EdifactSegment] = []
+    private let format: FeedFormat
+
+    /// Longest segment accepted, in bytes: PNR free text runs to a few kilobytes at most.
+    static let maxSegmentBytes = 1 << 20
+
+    init(_ input: [UInt8], format: FeedFormat) throws(FormatError) {
+        self.format = format
+        guard input.count <= DecodeLimits.maxMessageBytes else {
+            throw FormatError(format, "message of \(input.count) bytes exceeds the \(DecodeLimits.maxMessageBytes)-byte limit")
+        }
+        guard let start = Self.interchangeStart(input) else {
+            throw FormatError(format, "no UNA or UNB segment: not an EDIFACT interchange")
+        }
+        var line = 1 + input[..<start].count(where: { $0 == 0x0A })
+        var i = start
+        if input[i...].starts(with: "UNA".utf8) {
+            (separators, i) = try Self.serviceString(input, at: i, format: format)
+        }
+        // Character set from UNB's syntax identifier: UNOC…UNOK are ISO 8859 (read as Latin-1,
+        // exact for UNOC, the one seen in practice); everything else is ASCII or UTF-8.
+        let syntax = input[i...].prefix(16)
+        let latin1 = syntax.count >= 8 && syntax.starts(with: "UNB".utf8) && syntax[syntax.startIndex + 4 ..< syntax.startIndex + 7].elementsEqual("UNO".utf8)
+            && (UInt8(ascii: "C")...UInt8(ascii: "K")).contains(syntax[syntax.startIndex + 7])
+        let utf8Syntax = syntax.count >= 8 && syntax.starts(with: "UNB".utf8)
+            && (syntax[syntax.startIndex + 4 ..< syntax.startIndex + 8].elementsEqual("UNOW".utf8) || syntax[syntax.startIndex + 4 ..< syntax.startIndex + 8].elementsEqual("UNOY".utf8))
+        let buffer = EdifactBuffer(bytes: input, release: separators.release, latin1: latin1, utf8Syntax: utf8Syntax)
+        try scan(buffer, from: i, line: &line)
+        try checkEnvelope()
+    }
+
+    /// Where the interchange begins: `UNA` if present, else `UNB`. Anything before it (a
+    /// teletype routing header, mail headers) is not part of the message.
+    private static func interchangeStart(_ b: [UInt8]) -> Int? {
+        for tag in ["UNA", "UNB"] {
+            let t = Array(tag.utf8)
+            var i = 0
+            while i + 3 <= b.count {
+                if b[i] == t[0] && b[i + 1] == t[1] && b[i + 2] == t[2] && (i == 0 || !isAlnum(b[i - 1])) { return i }
+                i += 1
+            }
+        }
+        return nil
+    }
+
+    /// Reads `UNA:+.? '`. Real feeds get it wrong: a character missing (`UNA:+\*'`) or a
+    /// typographic quote as terminator (`UNA:+.\*’`). When the declared terminator is not the
+    /// one that actually ends the `UNB` segment, the observed one wins and the release
+    /// character is taken from the characters declared, so such messages still read.
+    /// Returns the separators and where the segment after the service string starts.
+    private static func serviceString(_ b: [UInt8], at i: Int, format: FeedFormat) throws(FormatError) -> (EdifactSeparators, Int) {
+        guard i + 9 <= b.count else { throw FormatError(format, at: "line 1, UNA", "service string advice is truncated") }
+        let declared = Array(b[i + 3 ..< i + 9])
+        var s = EdifactSeparators(component: declared[0], element: declared[1],
+                                  release: declared[3] == 0x20 ? nil : declared[3], terminator: declared[5])
+        guard s.component != s.element, !isAlnum(s.component), !isAlnum(s.element) else {
+            throw FormatError(format, at: "line 1, UNA", "component separator '\(Character(Unicode.Scalar(s.component)))' and data element separator '\(Character(Unicode.Scalar(s.element)))' must be distinct punctuation")
+        }
+        // The UNB segment that follows must end in the terminator; find what it really ends in.
+        guard let unb = b[(i + 3)...].firstRange(of: "UNB".utf8)?.lowerBound,
+              let unh = b[unb...].firstRange(of: "UNH".utf8)?.lowerBound ?? b[unb...].firstRange(of: "UNG".utf8)?.lowerBound
+        else { return (s, i + 9) }
+        var j = unh - 1
+        while j > unb, isSpace(b[j]) { j -= 1 }
+        let observed = b[j]
+        if observed != s.terminator, !isAlnum(observed), observed < 0x80 {
+            let between = b[(i + 3) ..< unb].filter { !isSpace($0) && $0 < 0x80 }
+            s.terminator = observed
+            s.release = between.first { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "\\") }
+            return (s, unb)
+        }
+        return (s, i + 9)
+    }
+
+    private mutating func scan(_ buffer: EdifactBuffer, from start: Int, line: inout Int) throws(FormatError) {
+        let b = buffer.bytes
+        let sep = separators
+        let smartQuoteEnds = sep.terminator == UInt8(ascii: "'") && !buffer.utf8Syntax
+        var i = start
+        var number = 0
+        while i < b.count {
+            // Between segments: line breaks and padding are transport, not data.
+            while i < b.count, isSpace(b[i]) {
+                if b[i] == 0x0A { line += 1 }
+                i += 1
+            }
+            if i >= b.count { break }
+            let segLine = line
+            let segStart = i
+            // Tag: alphanumerics, possibly split by a line break when the transport wrapped it.
+            var tag: [UInt8] = []
+            while i < b.count, b[i] != sep.element, b[i] != sep.terminator, b[i] != sep.component {
+                // Spaces after a complete tag (`UNG *PAXLST`) are padding some senders add.
+                if b[i] == 0x20, tag.count == 3 { i += 1; continue }
+                if b[i] == 0x0A { line += 1 } else if b[i] != 0x0D {
+                    guard isAlnum(b[i]), tag.count < 3 else {
+                        number += 1
+                        throw FormatError(format, at: "line \(line), segment \(number)",
+                                          "expected a segment tag of three letters, found '\(String(decoding: b[segStart...i].prefix(20), as: UTF8.self))'")
+                    }
+                    tag.append(b[i])
+                }
+                i += 1
+            }
+            number += 1
+            let tagText = String(decoding: tag, as: UTF8.self)
+            guard tag.count == 3 else {
+                throw FormatError(format, at: "line \(segLine), segment \(number)", i >= b.count ? "input ends inside a segment tag" : "expected a segment tag of three letters, found '\(tagText)'")
+            }
+            var parts: [EdifactSegment.Part] = []
+            var terminated = false
+            if i < b.count, b[i] == sep.terminator {
+                i += 1
+                terminated = true
+            } else if i < b.count, b[i] == sep.element {
+                i += 1
+                var element: Int32 = 0, component: Int32 = 0
+                var valueStart = i
+                var dirty = false
+                while i < b.count {
+                    let c = b[i]
+                    // Messages retyped from PDF guides end segments with a typographic apostrophe
+                    // (U+2019); in the ASCII-based character sets EDIFACT feeds use it cannot be data.
+                    if smartQuoteEnds, c == 0xE2, i + 2 < b.count, b[i + 1] == 0x80, b[i + 2] == 0x99 {
+                        parts.append(.init(element: element, component: component, start: Int32(valueStart), end: Int32(i), needsCleaning: dirty))
+                        i += 3
+                        terminated = true
+                        break
+                    }
+                    if c == sep.terminator || c == sep.element || c == sep.component {
+                        parts.append(.init(element: element, component: component, start: Int32(valueStart), end: Int32(i), needsCleaning: dirty))
+                        dirty = false
+                        i += 1
+                        valueStart = i
+                        if c == sep.terminator { terminated = true; break }
+                        if c == sep.element { element += 1; component = 0 } else { component += 1 }
+                    } else if c == sep.release {
+                        dirty = true
+                        i += 2
+                    } else {
+                        if c == 0x0A { line += 1; dirty = true } else if c == 0x0D { dirty = true }
+                        i += 1
+                    }
+                    if i - segStart > Self.maxSegmentBytes {
+                        throw FormatError(format, at: "line \(segLine), segment \(number) (\(tagText))", "segment longer than \(Self.maxSegmentBytes) bytes")
+                    }
+                }
+                // A last UNZ that lacks only its terminator (saved without it) is complete;
+                // one that runs on over further lines is garbage, not a trailer.
+                if !terminated, tagText == "UNZ", b[valueStart...].trimmingASCIIWhitespace().firstIndex(of: 0x0A) == nil {
+                    let value = b[valueStart...].trimmingASCIIWhitespace()
+                    parts.append(.init(element: element, component: component, start: Int32(value.startIndex), end: Int32(value.endIndex), needsCleaning: false))
+                    terminated = true
+                }
+            }
+            guard terminated else {
+                throw FormatError(format, at: "line \(segLine), segment \(number) (\(tagText))",
+                                  "input ends inside the segment: no terminator '\(Character(Unicode.Scalar(sep.terminator)))' (truncated message?)")
+            }
+            segments.append(EdifactSegment(tag: tagText, number: number, line: segLine, parts: parts, buffer: buffer))
+            // The interchange ends with UNZ; what follows (a mail footer) is not part of it.
+            if tagText == "UNZ" { break }
+            if tagText == "UNB", number != 1 {
+                throw FormatError(format, at: "line \(segLine), segment \(number) (UNB)", "a second UNB before the UNZ of the first interchange")
+            }
+        }
+    }
+
+    /// UNB first, UNZ last with the same control reference; every UNH closed by a UNT with its
+    /// reference. Segment counts are not checked: wrapped feeds routinely carry wrong ones.
+    private func checkEnvelope() throws(FormatError) {
+        guard let first = segments.first, first.tag == "UNB" else {
+            throw FormatError(format, at: segments.first?.location(), "interchange must start with UNB")
+        }
+        guard let last = segments.last, last.tag == "UNZ" else {
+            throw FormatError(format, at: segments.last?.location(), "no UNZ trailer after the last segment (truncated interchange?)")
+        }
+        // UNZ's control reference is not compared with UNB's: airline test and production feeds
+        // alike carry mismatches, and the reference adds nothing to the events.
+        var open: EdifactSegment?
+        for s in segments {
+            switch s.tag {
+            case "UNH":
+                if let o = open { throw FormatError(format, at: s.location(), "UNH before the UNT of message '\(o[0] ?? "")' (\(o.location()))") }
+                guard s[0] != nil else { throw FormatError(format, at: s.location(element: 0), "message reference number is missing") }
+                open = s
+            case "UNT":
+                guard let o = open else { throw FormatError(format, at: s.location(), "UNT without a UNH") }
+                // UNT's reference is not compared with UNH's: feeds omit or mistype it (`140211180 0`),
+                // and the pairing itself is what delimits the message.
+                open = nil
+            case "UNZ", "UNE", "UNG", "UNB":
+                if let o = open { throw FormatError(format, at: s.location(), "\(s.tag) inside message '\(o[0] ?? "")': its UNT is missing") }
+            default:
+                guard open != nil else { throw FormatError(format, at: s.location(), "segment outside a UNH…UNT message") }
+            }
+        }
+    }
+
+}
+
+/// The interchange's bytes, shared by its segments, which hold only ranges into it.
+final class EdifactBuffer: Sendable {
+    let bytes: [UInt8]
+    let release: UInt8?
+    let latin1: Bool
+    /// UNB names a Unicode syntax (UNOW, UNOY): non-ASCII bytes are data.
+    let utf8Syntax: Bool
+
+    init(bytes: [UInt8], release: UInt8?, latin1: Bool, utf8Syntax: Bool) {
+        self.bytes = bytes
+        self.release = release
+        self.latin1 = latin1
+        self.utf8Syntax = utf8Syntax
+    }
+
+    /// The component's text: release characters and transport line breaks removed, decoded as
+    /// Latin-1 or UTF-8 (invalid sequences become U+FFFD, never a crash), trimmed.
+    fileprivate func text(_ p: EdifactSegment.Part) -> String {
+        let range = Int(p.start) ..< Int(p.end)
+        var raw: ArraySlice<UInt8> = bytes[range]
+        if p.needsCleaning {
+            var out: [UInt8] = []
+            out.reserveCapacity(range.count)
+            var i = range.lowerBound
+            while i < range.upperBound {
+                let c = bytes[i]
+                if c == release, i + 1 < range.upperBound {
+                    out.append(bytes[i + 1])
+                    i += 2
+                    continue
+                }
+                if c != 0x0A && c != 0x0D { out.append(c) }
+                i += 1
+            }
+            raw = out[...]
+        }
+        raw = raw.trimmingASCIIWhitespace()
+        if latin1, raw.contains(where: { $0 >= 0x80 }) {
+            return String(String.UnicodeScalarView(raw.map { Unicode.Scalar($0) }))
+        }
+        return String(decoding: raw, as: UTF8.self)
+    }
+}
+
+@inline(__always) private func isAlnum(_ c: UInt8) -> Bool {
+    (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)
+}
+
+@inline(__always) private func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 }
+
+/// EDIFACT date/time values (DTM format qualifiers 101, 102, 201, 203, 204 and the bare forms
+/// airlines send without a qualifier).
+enum EdifactDate {
+    /// Two-digit years are resolved against the message's own date, never the wall clock, so a
+    /// replay decodes the same: `past` picks the latest year not after the reference (dates of
+    /// birth), otherwise the year nearest to it (flights, document expiry).
+    static func year(_ yy: Int, reference: Int, past: Bool) -> Int {
+        let century = reference / 100 * 100
+        var y = century + yy
+        if past {
+            if y > reference { y -= 100 }
+        } else {
+            if y > reference + 50 { y -= 100 } else if y < reference - 50 { y += 100 }
+        }
+        return y
+    }
+
+    /// Parses digits in `YYMMDD`, `CCYYMMDD`, `YYMMDDHHMM`, `CCYYMMDDHHMM` or
+    /// `CCYYMMDDHHMMSS` (chosen by length, or by the format qualifier when given).
+    static func parse(_ text: String, qualifier: String? = nil, referenceYear: Int, past: Bool) -> (date: (Int, Int, Int), time: (Int, Int, Int)?)? {
+        let d = Array(text.utf8)
+        guard d.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+        func n(_ from: Int, _ len: Int) -> Int { d[from ..< from + len].reduce(0) { $0 * 10 + Int($1 - 0x30) } }
+        switch (qualifier, d.count) {
+        case ("101", 6), (nil, 6):
+            return ((year(n(0, 2), reference: referenceYear, past: past), n(2, 2), n(4, 2)), nil)
+        case ("102", 8), (nil, 8):
+            return ((n(0, 4), n(4, 2), n(6, 2)), nil)
+        case ("201", 10), (nil, 10):
+            return ((year(n(0, 2), reference: referenceYear, past: past), n(2, 2), n(4, 2)), (n(6, 2), n(8, 2), 0))
+        case ("203", 12), (nil, 12):
+            return ((n(0, 4), n(4, 2), n(6, 2)), (n(8, 2), n(10, 2), 0))
+        case ("204", 14), (nil, 14):
+            return ((n(0, 4), n(4, 2), n(6, 2)), (n(8, 2), n(10, 2), n(12, 2)))
+        default:
+            return nil
+        }
+    }
+
+    static func time(_ text: String, qualifier: String? = nil, referenceYear: Int) -> EventTime? {
+        guard let p = parse(text, qualifier: qualifier, referenceYear: referenceYear, past: false) else { return nil }
+        let t = p.time ?? (0, 0, 0)
+        return EventTime(year: p.date.0, month: p.date.1, day: p.date.2, hour: t.0, minute: t.1, second: t.2)
+    }
+
+    /// `YYYY-MM-DD`, validated.
+    static func day(_ text: String, qualifier: String? = nil, referenceYear: Int, past: Bool) -> String? {
+        guard let p = parse(text, qualifier: qualifier, referenceYear: referenceYear, past: past),
+              let t = EventTime(year: p.date.0, month: p.date.1, day: p.date.2) else { return nil }
+        return t.dateText
+    }
+
+    /// PNRGOV's day-first dates: `DDMMYY` with an optional `HHMM` time.
+    static func dayFirst(_ date: String, time: String?, referenceYear: Int) -> EventTime? {
+        let d = Array(date.utf8)
+        guard d.count == 6, d.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+        func n(_ a: [UInt8], _ from: Int) -> Int { Int(a[from] - 0x30) * 10 + Int(a[from + 1] - 0x30) }
+        var hour = 0, minute = 0
+        if let time, !time.isEmpty {
+            let t = Array(time.utf8)
+            guard t.count == 4, t.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+            hour = n(t, 0)
+            minute = n(t, 2)
+        }
+        return EventTime(year: year(n(d, 4), reference: referenceYear, past: false), month: n(d, 2), day: n(d, 0),
+                         hour: hour, minute: minute)
+    }
+
+    /// `DDMMMYY` as in SSR DOCS (`12JUL64`) → `YYYY-MM-DD`.
+    static func dayMonthName(_ text: String, referenceYear: Int, past: Bool) -> String? {
+        let u = Array(text.uppercased().utf8)
+        guard u.count == 7 || u.count == 9 else { return nil }
+        let months = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
+        guard let dd = Int(String(decoding: u[0..<2], as: UTF8.self)),
+              let m = months.firstIndex(of: String(decoding: u[2..<5], as: UTF8.self)),
+              let yy = Int(String(decoding: u[5...], as: UTF8.self)) else { return nil }
+        let y = u.count == 9 ? yy : year(yy, reference: referenceYear, past: past)
+        return EventTime(year: y, month: m + 1, day: dd)?.dateText
+    }
+}

@@ -1,0 +1,157 @@
+import Foundation
+import VigilCore
+
+/// The message formats Vigil reads. Each decodes one business message (one Kafka message, one
+/// file) into canonical events.
+public enum FeedFormat: String, Sendable, Hashable, CaseIterable, Codable {
+    /// Canonical transaction JSON (PRODUCT.md), one object per message.
+    case json
+    /// Any ISO 20022 message, told apart by its Document namespace (what `auto` picks for XML).
+    case iso20022
+    /// ISO 20022 FI-to-FI credit transfers: pacs.008, pacs.009 and payment returns pacs.004.
+    case pacs008
+    /// ISO 20022 customer credit transfer initiation.
+    case pain001
+    /// ISO 20022 bank-to-customer statement.
+    case camt053
+    /// ISO 20022 bank-to-customer debit/credit notification.
+    case camt054
+    /// SWIFT FIN MT103 (single customer credit transfer), single or RJE batch.
+    case mt103
+    /// SWIFT FIN MT202 and MT202 COV (financial institution transfer).
+    case mt202
+    /// Fedwire Funds Service FAIM tag format.
+    case fedwire
+    /// CSV export, columns mapped in the configuration.
+    case csv
+    /// UN/EDIFACT PAXLST (advance passenger information).
+    case paxlst
+    /// UN/EDIFACT PNRGOV (passenger name record push).
+    case pnrgov
+
+    /// What each format produces.
+    public var producesPassengers: Bool { self == .paxlst || self == .pnrgov }
+
+    /// Recognises a message by its content: XML root namespace, EDIFACT message type, SWIFT
+    /// block 2 message type, Fedwire tags, JSON. `nil` when nothing matches; CSV is never guessed
+    /// (any text could be CSV), it must be declared.
+    public static func detect(_ bytes: [UInt8]) -> FeedFormat? {
+        let head = bytes.prefix(4096)
+        let text = String(decoding: head, as: UTF8.self)
+        let body = text.drop { $0 == "\u{FEFF}" || $0.isWhitespace }
+        // SWIFT FIN and Fedwire start with '{' too, so they are told apart before JSON.
+        if body.hasPrefix("{1:") || body.hasPrefix("{2:") {
+            guard let type = SwiftMT.messageType(in: text) else { return nil }
+            if type == "103" { return .mt103 }
+            if type.hasPrefix("202") || type.hasPrefix("205") { return .mt202 }
+            // Another MT: the MT decoder says which types it reads.
+            return .mt103
+        }
+        if body.range(of: #"^\{[0-9]{4}\}"#, options: .regularExpression) != nil { return .fedwire }
+        if body.hasPrefix("{") { return .json }
+        // XML: the ISO 20022 decoder identifies the message by its Document namespace.
+        if body.hasPrefix("<") { return .iso20022 }
+        if text.contains("UNH") || text.contains("UNB") {
+            if text.contains("PAXLST") { return .paxlst }
+            if text.contains("PNRGOV") { return .pnrgov }
+        }
+        return nil
+    }
+}
+
+/// One decoded canonical event.
+public enum CanonicalEvent: Sendable, Hashable {
+    case transaction(Transaction)
+    case passenger(Passenger)
+
+    public var id: String {
+        switch self {
+        case .transaction(let t): t.id
+        case .passenger(let p): p.id
+        }
+    }
+
+    /// The event as canonical JSON (sorted keys, amounts as strings): the form published to
+    /// `fin.transactions` and `pax.*` and printed by `vigil parse`.
+    public func json() -> [UInt8] {
+        // Encoding values made of strings, numbers and arrays cannot fail.
+        switch self {
+        case .transaction(let t): (try? CanonicalJSON.encode(t)) ?? []
+        case .passenger(let p): (try? CanonicalJSON.encode(p)) ?? []
+        }
+    }
+}
+
+/// What a decoder needs beyond the bytes.
+public struct DecodeOptions: Sendable {
+    /// Key of the HMAC that replaces payment-card numbers (PNRGOV FOP). Without one, a PNR that
+    /// carries a card number is rejected rather than kept in clear.
+    public var cardHashKey: [UInt8]?
+    /// Column mapping for `csv`.
+    public var csv: CSVMapping?
+    /// Recorded as `source.file` on each event.
+    public var file: String?
+
+    public init(cardHashKey: [UInt8]? = nil, csv: CSVMapping? = nil, file: String? = nil) {
+        self.cardHashKey = cardHashKey
+        self.csv = csv
+        self.file = file
+    }
+}
+
+/// The one entry point: bytes of one business message in, its canonical events out.
+public enum FeedDecoder {
+    /// Cuts a file into business messages, each of which becomes one Kafka message: an RJE
+    /// batch into its SWIFT messages, a CSV export into header-plus-row units; other formats
+    /// carry one business message per file.
+    public static func split(_ bytes: [UInt8], as format: FeedFormat) -> [ArraySlice<UInt8>] {
+        switch format {
+        case .mt103, .mt202: SwiftMT.split(bytes)
+        case .csv: CSVDecoder.splitRows(bytes)
+        default: bytes.trimmingASCIIWhitespace().isEmpty ? [] : [bytes[...]]
+        }
+    }
+
+    /// Decodes `bytes` as `format`, or as the detected format when `format` is `nil`. Every
+    /// event is validated as the canonical JSON decoder would validate it, so downstream stages
+    /// cannot tell which format an event came from.
+    public static func decode(_ bytes: [UInt8], as format: FeedFormat?, options: DecodeOptions = DecodeOptions()) throws(FormatError) -> [CanonicalEvent] {
+        guard let format = format ?? FeedFormat.detect(bytes) else {
+            throw FormatError(nil, "cannot tell the format from the content (expected ISO 20022 XML, SWIFT FIN, Fedwire tags, EDIFACT PAXLST/PNRGOV or JSON); declare it with --format")
+        }
+        guard bytes.count <= DecodeLimits.maxMessageBytes else {
+            throw FormatError(format, "message of \(bytes.count) bytes exceeds the \(DecodeLimits.maxMessageBytes)-byte limit")
+        }
+        let events: [CanonicalEvent]
+        switch format {
+        case .json:
+            do { events = [.transaction(try CanonicalDecoder.transaction(from: bytes))] } catch {
+                throw FormatError(.json, at: error.field, error.reason)
+            }
+        case .paxlst:
+            events = try PaxlstDecoder.decode(bytes, file: options.file).map(CanonicalEvent.passenger)
+        case .pnrgov:
+            events = try PnrgovDecoder.decode(bytes, file: options.file, cardHashKey: options.cardHashKey).map(CanonicalEvent.passenger)
+        case .iso20022, .pacs008, .pain001, .camt053, .camt054:
+            events = try ISO20022.decode(bytes, expected: format, file: options.file).map(CanonicalEvent.transaction)
+        case .mt103, .mt202:
+            events = try SwiftMT.decode(bytes, expected: format, file: options.file).map(CanonicalEvent.transaction)
+        case .fedwire:
+            events = try Fedwire.decode(bytes, file: options.file).map(CanonicalEvent.transaction)
+        case .csv:
+            guard let mapping = options.csv else {
+                throw FormatError(.csv, "no column mapping configured (formats.csv in the configuration)")
+            }
+            events = try CSVDecoder.decode(bytes, mapping: mapping, file: options.file).map(CanonicalEvent.transaction)
+        }
+        guard events.count <= DecodeLimits.maxEventsPerMessage else {
+            throw FormatError(format, "message yields \(events.count) events, more than the limit of \(DecodeLimits.maxEventsPerMessage)")
+        }
+        for case .transaction(let t) in events {
+            do { try CanonicalDecoder.validate(t) } catch {
+                throw FormatError(format, at: "event \(t.id), \(error.field ?? "")", error.reason)
+            }
+        }
+        return events
+    }
+}

@@ -1,0 +1,267 @@
+import Foundation
+import VigilCore
+
+/// PNRGOV EDIFACT (IATA/WCO/ICAO PNRGOV message, versions 10.1 to 13.1) → one `passenger`
+/// event per traveller of each PNR, with its itinerary and booking data.
+///
+/// Read per PNR (`SRC` group): RCI (record locator, creation time), ORG (booking agency), ADD
+/// and IFT `CTC…` texts (contacts), TIF (traveller) with its SSR DOCS/DOCO/DOCA and FOP (form of
+/// payment, with the payer from IFT 4:43), TVL (itinerary). Segments after ABI/SAC are the
+/// PNR's history and do not change the current itinerary.
+///
+/// Card numbers are replaced by a keyed HMAC-SHA-256 as soon as they are read, so the clear
+/// number never reaches an event, a log line or a topic.
+enum PnrgovDecoder {
+    static func decode(_ input: [UInt8], file: String?, cardHashKey: [UInt8]?) throws(FormatError) -> [Passenger] {
+        let ic = try EdifactInterchange(input, format: .pnrgov)
+        let segs = ic.segments
+        let unb = segs[0]
+        let sender = unb[1] ?? "unknown"
+        let interchange = unb[4] ?? ""
+        let prepared = unb[3].flatMap { d in EdifactDate.time(d + (unb[3, 1] ?? "0000"), qualifier: "201", referenceYear: 2000) }
+        let refYear = prepared.map { Int($0.dateText.prefix(4))! } ?? 2000
+
+        var out: [Passenger] = []
+        var i = 0
+        while i < segs.count {
+            guard segs[i].tag == "UNH" else { i += 1; continue }
+            let unh = segs[i]
+            guard unh[1] == "PNRGOV" else {
+                throw FormatError(.pnrgov, at: unh.location(element: 1), "message type '\(unh[1] ?? "")' is not PNRGOV")
+            }
+            var j = i + 1
+            while j < segs.count, segs[j].tag != "UNT" { j += 1 }
+            let body = segs[(i + 1) ..< j]
+            guard body.contains(where: { $0.tag == "ORG" }),
+                  body.firstIndex(where: { $0.tag == "ORG" })! < (body.firstIndex(where: { $0.tag == "SRC" }) ?? j) else {
+                throw FormatError(.pnrgov, at: unh.location(), "no ORG segment before the first PNR: PNRGOV requires the sending system (ORG) in the message header")
+            }
+            // Each SRC starts one PNR.
+            var starts = body.indices.filter { body[$0].tag == "SRC" }
+            guard !starts.isEmpty else { throw FormatError(.pnrgov, at: unh.location(), "message holds no PNR (no SRC segment)") }
+            starts.append(j)
+            for (a, b) in zip(starts, starts.dropFirst()) {
+                let pnr = try record(Array(body[a ..< b]), refYear: refYear, cardHashKey: cardHashKey)
+                let ts = prepared ?? pnr.modified ?? pnr.booking.createdAt
+                guard let ts else {
+                    throw FormatError(.pnrgov, at: body[a].location(), "no time for the PNR: UNB has no date and the PNR has no DAT or RCI date")
+                }
+                for (n, traveller) in pnr.travellers.enumerated() {
+                    var booking = pnr.booking
+                    if let p = traveller.payment { booking.payment = p }
+                    let others = pnr.travellers.indices.filter { $0 != n }.map { pnr.travellers[$0].traveller.displayName }
+                    booking.coTravellers = others.isEmpty ? nil : others
+                    let id = "pnrgov:\(sender):\(interchange):\(unh[0] ?? ""):\(booking.locator):\(traveller.reference ?? String(n + 1))"
+                    out.append(Passenger(id: id, ts: ts, kind: .pnr, traveller: traveller.traveller,
+                                         flights: pnr.flights.isEmpty ? nil : pnr.flights, booking: booking,
+                                         source: EventSource(format: FeedFormat.pnrgov.rawValue, institution: sender, file: file)))
+                }
+            }
+            i = j + 1
+        }
+        guard !out.isEmpty else { throw FormatError(.pnrgov, "no traveller (TIF segment) in any PNR") }
+        return out
+    }
+
+    private struct PNRTraveller {
+        var traveller: Traveller
+        var reference: String?
+        var payment: Booking.Payment?
+    }
+
+    private struct PNR {
+        var booking: Booking
+        var modified: EventTime?
+        var travellers: [PNRTraveller] = []
+        var flights: [Flight] = []
+    }
+
+    private static func record(_ segs: [EdifactSegment], refYear: Int, cardHashKey: [UInt8]?) throws(FormatError) -> PNR {
+        guard let rci = segs.first(where: { $0.tag == "RCI" }), let locator = rci[0, 1] else {
+            throw FormatError(.pnrgov, at: segs[0].location(), "PNR has no record locator (RCI segment, element 1, component 2)")
+        }
+        var pnr = PNR(booking: Booking(locator: locator))
+        pnr.booking.createdAt = rci[0, 3].flatMap { EdifactDate.dayFirst($0, time: rci[0, 4], referenceYear: refYear) }
+        var phones: [String] = [], emails: [String] = []
+        var pnrPayment: Booking.Payment?
+        var inHistory = false
+        // After the first TVL, TIF/SSR/FOP belong to the itinerary's per-leg groups (seats,
+        // check-in) and refer back to travellers already read.
+        var inItinerary = false
+        var lastFOPOwner: Int? // traveller index, or nil for the PNR level
+        var sawFOP = false
+
+        for s in segs {
+            switch s.tag {
+            case "ABI", "SAC":
+                inHistory = true
+            case "DAT" where !inHistory:
+                // 700: last PNR transaction date and time.
+                for e in 0 ..< s.elementCount where s[e, 0] == "700" {
+                    if let d = s[e, 1] { pnr.modified = EdifactDate.dayFirst(d, time: s[e, 2], referenceYear: refYear) ?? pnr.modified }
+                }
+            case "ORG" where !inHistory:
+                // The booking office: its IATA/ARC number, else the airline and city that made it.
+                pnr.booking.agency = s[1, 0] ?? [s[0, 0], s[0, 1]].compactMap { $0 }.joined(separator: ":")
+            case "ADD" where !inHistory:
+                if let phone = s[1, 7] { phones.append(phone) }
+                for c in s.components(1) { if let p = contactText(c) { p.isEmail ? emails.append(p.value) : phones.append(p.value) } }
+            case "IFT" where !inHistory:
+                if s[0, 0] == "4", s[0, 1] == "43" {
+                    // The payer of the form of payment just read.
+                    let payer = s[1]
+                    if let t = lastFOPOwner, sawFOP { pnr.travellers[t].payment?.payer = payer } else if sawFOP { pnrPayment?.payer = payer }
+                } else {
+                    for c in s.components(1) { if let p = contactText(c) { p.isEmail ? emails.append(p.value) : phones.append(p.value) } }
+                }
+            case "TIF" where !inHistory && !inItinerary:
+                guard let surname = s[0, 0] else {
+                    throw FormatError(.pnrgov, at: s.location(element: 0), "traveller has no surname (TIF element 1)")
+                }
+                let given = s[1, 0].map(stripTitle)
+                pnr.travellers.append(PNRTraveller(traveller: Traveller(surname: surname, given: given, role: "passenger"),
+                                                   reference: s[1, 2]))
+                lastFOPOwner = nil
+                sawFOP = false
+            case "SSR" where !inHistory && !inItinerary:
+                guard let code = s[0, 0] else { break }
+                if code == "CTCE" || code == "CTCM" || code == "CTCH" {
+                    if let text = s.components(0).dropFirst(4).first(where: { $0.hasPrefix("/") }) ?? s[0, 8], let p = contactText(code + " " + text.drop { $0 == "/" }) {
+                        p.isEmail ? emails.append(p.value) : phones.append(p.value)
+                    }
+                }
+                guard !pnr.travellers.isEmpty, ["DOCS", "DOCO", "DOCA"].contains(code) else { break }
+                // The free text is component 9; senders that drop empty components still start it with '/'.
+                guard let text = s.components(0).dropFirst(4).first(where: { $0.hasPrefix("/") }) ?? s[0, 8] else {
+                    throw FormatError(.pnrgov, at: s.location(element: 0), "SSR \(code) has no free text (element 1, component 9)")
+                }
+                try apply(code, text, to: &pnr.travellers[pnr.travellers.count - 1].traveller, at: s, refYear: refYear)
+            case "FOP" where !inHistory && !inItinerary:
+                let payment = try payment(s, key: cardHashKey)
+                if pnr.travellers.isEmpty {
+                    pnrPayment = pnrPayment ?? payment
+                    lastFOPOwner = nil
+                } else {
+                    let t = pnr.travellers.count - 1
+                    if pnr.travellers[t].payment == nil { pnr.travellers[t].payment = payment }
+                    lastFOPOwner = t
+                }
+                sawFOP = true
+            case "TVL" where !inHistory:
+                inItinerary = true
+                // Hotel and car segments have no arrival airport: they are not flights.
+                if s[2, 0] == nil, s[4, 0] != nil, s[1, 1] != nil { break }
+                // A TVL with only a flight number follows a codeshare segment: the operating
+                // carrier's flight, the same leg.
+                if s[3, 0] == nil, s[4, 0] != nil, !pnr.flights.isEmpty { break }
+                guard let carrier = s[3, 0], let number = s[4, 0] else {
+                    throw FormatError(.pnrgov, at: s.location(element: 3), "itinerary TVL needs the carrier (element 4) and flight number (element 5)")
+                }
+                var f = Flight(carrier: carrier, number: number, from: s[1, 0], to: s[2, 0])
+                if let d = s[0, 0] {
+                    guard let dep = EdifactDate.dayFirst(d, time: s[0, 1], referenceYear: refYear) else {
+                        throw FormatError(.pnrgov, at: s.location(element: 0), "departure '\(d):\(s[0, 1] ?? "")' is not a DDMMYY:HHMM date and time")
+                    }
+                    f.departure = dep
+                    // Arrival: its own date when given, else the departure date.
+                    if let t = s[0, 3] { f.arrival = EdifactDate.dayFirst(s[0, 2] ?? d, time: t, referenceYear: refYear) }
+                }
+                pnr.flights.append(f)
+            default:
+                break
+            }
+        }
+        if !phones.isEmpty || !emails.isEmpty {
+            pnr.booking.contacts = Booking.Contacts(phones: phones.isEmpty ? nil : unique(phones), emails: emails.isEmpty ? nil : unique(emails))
+        }
+        pnr.booking.payment = pnrPayment
+        if let first = pnr.flights.first?.from, let last = pnr.flights.last?.to { pnr.booking.oneWay = first != last }
+        return pnr
+    }
+
+    /// SSR DOCS `/P/GBR/123456789/GBR/12JUL64/M/23AUG19/SMITHJR/JONATHON/ROBERT`,
+    /// DOCO `/birthplace/V/number/place of issue/issue date/applies in`, DOCA `/R/country/street/city/state/postcode`.
+    private static func apply(_ code: String, _ text: String, to t: inout Traveller, at s: EdifactSegment, refYear: Int) throws(FormatError) {
+        let f = text.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map { $0.trimmed(" ") }
+        func field(_ n: Int) -> String? { n < f.count && !f[n].isEmpty ? f[n] : nil }
+        switch code {
+        case "DOCS":
+            if let dob = field(4) {
+                guard let d = EdifactDate.dayMonthName(dob, referenceYear: refYear, past: true) else {
+                    throw FormatError(.pnrgov, at: s.location(element: 0), "SSR DOCS date of birth '\(dob)' is not DDMMMYY")
+                }
+                t.dob = d
+            }
+            if let sex = field(5) { t.sex = String(sex.prefix(1)) }
+            if let nat = field(3) { t.nationality = nat }
+            if let number = field(2) {
+                t.documents = (t.documents ?? []) + [TravelDocument(type: field(0), number: number, issuer: field(1),
+                                                                     expiry: field(6).flatMap { EdifactDate.dayMonthName($0, referenceYear: refYear, past: false) })]
+            }
+            // The document's spelling of the name is authoritative over the booking's.
+            if let surname = field(7) { t.surname = surname }
+            if let given = field(8) { t.given = [given, field(9)].compactMap { $0 }.joined(separator: " ") }
+        case "DOCO":
+            if let number = field(2) {
+                t.documents = (t.documents ?? []) + [TravelDocument(type: field(1), number: number, issuer: field(5))]
+            }
+        default: // DOCA
+            let parts = [field(2), field(3), field(4), field(5), field(1)].compactMap { $0 }
+            if !parts.isEmpty { t.address = parts.joined(separator: ", ") }
+        }
+    }
+
+    /// FOP `CC::amount:vendor:number:expiry`: the card number is hashed here and dropped.
+    private static func payment(_ s: EdifactSegment, key: [UInt8]?) throws(FormatError) -> Booking.Payment {
+        var p = Booking.Payment(form: s[0, 0])
+        if let number = s[0, 4] {
+            guard let key, !key.isEmpty else {
+                throw FormatError(.pnrgov, at: s.location(element: 0), "a card number is present but no card-hash key is configured (formats.card-hash-key); refusing to keep it in clear")
+            }
+            p.cardHash = cardHash(number, key: key)
+        }
+        return p
+    }
+
+    /// HMAC-SHA-256 of the card number's characters without spaces or dashes, hex. Masked numbers
+    /// (`XXXXXXXX1186`) hash too: they still link bookings paid with the same masked card.
+    static func cardHash(_ number: String, key: [UInt8]) -> String {
+        let normalised = number.utf8.filter { $0 != 0x20 && $0 != UInt8(ascii: "-") }
+        return HMACSHA256.authenticationCode(key: key, message: normalised).hex
+    }
+
+    /// `CTCE JOHN..DOE//MAIL.COM` → e-mail `john_doe@mail.com` (IATA's encoding: `//` for `@`,
+    /// `..` for `_`, `./` for `-`); `CTCM 15551234567`, `CTCH …`, `CTCB …`, `CTCR …` → phone.
+    static func contactText(_ text: String) -> (isEmail: Bool, value: String)? {
+        var t = Substring(text).drop { $0 == " " }
+        if let r = t.range(of: "CTC") { t = t[r.upperBound...] } else { return nil }
+        guard let kind = t.first else { return nil }
+        let value = t.dropFirst().trimmed(" /")
+        guard !value.isEmpty else { return nil }
+        if kind == "E" {
+            let email = value.replacingOccurrences(of: "//", with: "@").replacingOccurrences(of: "..", with: "_")
+                .replacingOccurrences(of: "./", with: "-").lowercased()
+            return (true, email)
+        }
+        let digits = value.filter { $0.isNumber || $0 == "+" }
+        return digits.count >= 5 ? (false, digits) : nil
+    }
+
+    /// PNR given names carry the title glued on (`JOHNMR`, `NINA MS`).
+    static func stripTitle(_ given: String) -> String {
+        for title in [" MSTR", " MISS", " MRS", " MR", " MS", " DR", "MSTR", "MISS", "MRS", "MR"] where given.hasSuffix(title) && given.count > title.count {
+            return String(given.dropLast(title.count)).trimmed(" ")
+        }
+        return given
+    }
+
+    private static func unique(_ values: [String]) -> [String] {
+        var seen = Set<String>()
+        return values.filter { seen.insert($0).inserted }
+    }
+}
+
+extension Traveller {
+    /// `SURNAME/GIVEN`, as airline systems write names.
+    var displayName: String { given.map { "\(surname)/\($0)" } ?? surname }
+}

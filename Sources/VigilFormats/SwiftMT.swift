@@ -1,0 +1,339 @@
+import Foundation
+import VigilCore
+
+/// SWIFT FIN (ISO 15022 MT) MT103, MT202 and MT202 COV → one canonical transaction each.
+///
+/// Blocks 1 (basic header), 2 (application header, input or output), 3 (user header: `{121:}`
+/// UETR, `{119:COV}`), 4 (text fields) and 5 (trailers) are read; an ACK/NAK service message
+/// (`{1:F21…}`) in front of the message, as RJE files from SWIFT Alliance carry, is skipped.
+/// RJE batches hold several messages separated by `$`: `FeedDecoder.split` cuts them apart so
+/// each is decoded (and dead-lettered) on its own.
+enum SwiftMT {
+    /// The MT number from block 2 (`{2:O103…` or `{2:I202…`), with `COV` appended for a cover payment.
+    static func messageType(in text: String) -> String? {
+        guard let r = text.range(of: "{2:") else { return nil }
+        let rest = text[r.upperBound...].prefix(4)
+        guard rest.count == 4, rest.first == "I" || rest.first == "O" else { return nil }
+        let mt = String(rest.dropFirst())
+        guard mt.allSatisfy(\.isNumber) else { return nil }
+        return text.contains("{119:COV}") ? mt + "COV" : mt
+    }
+
+    /// Splits an RJE batch at its `$` separators (SWIFT's character set has no `$`, so it cannot
+    /// occur inside a message).
+    static func split(_ bytes: [UInt8]) -> [ArraySlice<UInt8>] {
+        bytes.split(separator: UInt8(ascii: "$")).filter { !$0.trimmingASCIIWhitespace().isEmpty }
+    }
+
+    struct Message {
+        var block1: String?
+        var block2: String?
+        var block3: [String: String] = [:]
+        /// Text fields in order: tag (`32A`) and value (lines joined with `\n`), and the line each starts on.
+        var fields: [(tag: String, value: String, line: Int)] = []
+
+        func field(_ tags: String...) -> (tag: String, value: String, line: Int)? {
+            fields.first { tags.contains($0.tag) }
+        }
+    }
+
+    static func decode(_ bytes: [UInt8], expected: FeedFormat, file: String?) throws(FormatError) -> [Transaction] {
+        let parts = split(bytes)
+        guard parts.count <= 1 else {
+            throw FormatError(expected, "\(parts.count) messages in one input; an RJE batch is split into messages before decoding (vigil parse and vigil feed do)")
+        }
+        guard let part = parts.first else { throw FormatError(expected, "empty message") }
+        let m = try parse(part, format: expected)
+        guard let b2 = m.block2, b2.count >= 4 else {
+            throw FormatError(expected, at: "block 2", "no application header (block 2), so the message type is unknown")
+        }
+        let mt = String(b2.dropFirst().prefix(3))
+        let cover = m.block3["119"] == "COV"
+        switch (expected, mt) {
+        case (.mt103, "103"): return [try customerTransfer(m, format: expected, file: file)]
+        case (.mt202, "202"), (.mt202, "205"): return [try institutionTransfer(m, cover: cover, format: expected, file: file)]
+        default:
+            let known = ["103", "202", "205"].contains(mt)
+            throw FormatError(expected, at: "block 2", known
+                ? "MT\(mt)\(cover ? " COV" : "") is not \(expected == .mt103 ? "an MT103" : "an MT202/MT205 (COV)")"
+                : "MT\(mt) is not read by Vigil (it reads MT103, MT202, MT202 COV and MT205)")
+        }
+    }
+
+    // MARK: blocks
+
+    static func parse(_ bytes: ArraySlice<UInt8>, format: FeedFormat) throws(FormatError) -> Message {
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw FormatError(format, "message is not text (SWIFT FIN is ASCII)")
+        }
+        let chars = Array(text.utf8)
+        var i = 0, line = 1
+        var m = Message()
+        var sawText = false
+        while i < chars.count {
+            let c = chars[i]
+            if c == 0x0A { line += 1; i += 1; continue }
+            if c == 0x20 || c == 0x0D || c == 0x09 || c == 0x03 || c == 0x01 { i += 1; continue }
+            guard c == UInt8(ascii: "{"), i + 2 < chars.count, chars[i + 2] == UInt8(ascii: ":") else {
+                throw FormatError(format, at: "line \(line)", "expected a block '{n:' but found '\(String(decoding: chars[i...].prefix(12), as: UTF8.self))'")
+            }
+            let id = chars[i + 1]
+            let blockLine = line
+            i += 3
+            switch id {
+            case UInt8(ascii: "1"):
+                // A new basic header after a block 4 means what came before was an ACK/NAK wrapper.
+                if m.block1 != nil { m = Message() }
+                m.block1 = try flat(chars, &i, line: blockLine, format: format)
+            case UInt8(ascii: "2"):
+                m.block2 = try flat(chars, &i, line: blockLine, format: format)
+            case UInt8(ascii: "3"), UInt8(ascii: "5"):
+                let sub = try nested(chars, &i, line: &line, format: format, block: Int(id - 0x30))
+                if id == UInt8(ascii: "3") { m.block3 = sub }
+            case UInt8(ascii: "4"):
+                if i < chars.count, chars[i] == UInt8(ascii: "{") {
+                    // A block 4 of subfields ({177:…}{451:0}) belongs to an ACK/NAK service message.
+                    _ = try nested(chars, &i, line: &line, format: format, block: 4)
+                    continue
+                }
+                m.fields = try textBlock(chars, &i, line: &line, format: format)
+                sawText = true
+            default:
+                throw FormatError(format, at: "line \(blockLine)", "unknown block {\(Character(Unicode.Scalar(id))):")
+            }
+        }
+        guard sawText else { throw FormatError(format, "no text block (block 4)") }
+        return m
+    }
+
+    private static func flat(_ c: [UInt8], _ i: inout Int, line: Int, format: FeedFormat) throws(FormatError) -> String {
+        let start = i
+        while i < c.count, c[i] != UInt8(ascii: "}") {
+            guard c[i] != UInt8(ascii: "{"), c[i] != 0x0A else { throw FormatError(format, at: "line \(line)", "header block is not closed with '}'") }
+            i += 1
+        }
+        guard i < c.count else { throw FormatError(format, at: "line \(line)", "input ends inside a header block") }
+        i += 1
+        return String(decoding: c[start ..< i - 1], as: UTF8.self)
+    }
+
+    /// `{tag:value}{tag:value}}` (block 3, 5 and ACK block 4).
+    private static func nested(_ c: [UInt8], _ i: inout Int, line: inout Int, format: FeedFormat, block: Int) throws(FormatError) -> [String: String] {
+        var out: [String: String] = [:]
+        let blockLine = line
+        while i < c.count {
+            if c[i] == UInt8(ascii: "}") { i += 1; return out }
+            guard c[i] == UInt8(ascii: "{") else {
+                throw FormatError(format, at: "line \(line), block \(block)", "expected '{' or '}'")
+            }
+            i += 1
+            let start = i
+            var depth = 1
+            while i < c.count, depth > 0 {
+                if c[i] == UInt8(ascii: "{") { depth += 1 } else if c[i] == UInt8(ascii: "}") { depth -= 1 } else if c[i] == 0x0A { line += 1 }
+                i += 1
+            }
+            guard depth == 0 else { break }
+            let item = String(decoding: c[start ..< i - 1], as: UTF8.self)
+            if let colon = item.firstIndex(of: ":") { out[String(item[..<colon])] = String(item[item.index(after: colon)...]) }
+        }
+        throw FormatError(format, at: "line \(blockLine), block \(block)", "block is not closed with '}' (truncated message?)")
+    }
+
+    /// Block 4: CRLF, then `:tag:value` lines (values may continue on following lines), ending `-}`.
+    private static func textBlock(_ c: [UInt8], _ i: inout Int, line: inout Int, format: FeedFormat) throws(FormatError) -> [(tag: String, value: String, line: Int)] {
+        let blockLine = line
+        guard let end = (i ..< c.count - 1).first(where: { c[$0] == UInt8(ascii: "-") && c[$0 + 1] == UInt8(ascii: "}") && ($0 == 0 || c[$0 - 1] == 0x0A) }) else {
+            throw FormatError(format, at: "line \(blockLine), block 4", "text block does not end with a line '-}' (truncated message?)")
+        }
+        let body = String(decoding: c[i ..< end], as: UTF8.self)
+        i = end + 2
+        var fields: [(tag: String, value: String, line: Int)] = []
+        var n = blockLine
+        for raw in body.split(separator: "\n", omittingEmptySubsequences: false) {
+            let l = raw.hasSuffix("\r") ? raw.dropLast() : raw
+            defer { n += 1 }
+            if l.isEmpty { continue }
+            if l.first == ":", let close = l.dropFirst().firstIndex(of: ":") {
+                let tag = String(l[l.index(after: l.startIndex) ..< close])
+                if tag.count >= 2, tag.count <= 3, tag.prefix(2).allSatisfy(\.isNumber) {
+                    fields.append((tag, String(l[l.index(after: close)...]), n))
+                    continue
+                }
+            }
+            guard !fields.isEmpty else {
+                throw FormatError(format, at: "line \(n), block 4", "text before the first field tag: '\(l.prefix(30))'")
+            }
+            fields[fields.count - 1].value += "\n" + l
+        }
+        line += body.count(where: { $0 == "\n" })
+        return fields
+    }
+
+    // MARK: message mappings
+
+    private static func customerTransfer(_ m: Message, format: FeedFormat, file: String?) throws(FormatError) -> Transaction {
+        let ref = try required(m, "20", format: format).value
+        let (date, currency, amount) = try valueDateAmount(m, format: format)
+        var debtor = try customer(m, tags: ["50A", "50F", "50K", "50H"], role: "ordering customer", format: format)
+        var creditor = try customer(m, tags: ["59", "59A", "59F"], role: "beneficiary", format: format)
+        let (sender, receiver) = correspondents(m)
+        debtor.bic = institution(m, "52A") ?? sender
+        debtor.institution = institutionName(m, "52D")
+        creditor.bic = institution(m, "57A") ?? receiver
+        creditor.institution = institutionName(m, "57D")
+        return Transaction(id: m.block3["121"] ?? ref, ts: sendTime(m) ?? date, amount: amount, currency: currency, channel: "wire",
+                           debtor: debtor, creditor: creditor, reference: m.field("70")?.value.replacingNewlines,
+                           source: EventSource(format: "mt103", institution: sender, file: file))
+    }
+
+    private static func institutionTransfer(_ m: Message, cover: Bool, format: FeedFormat, file: String?) throws(FormatError) -> Transaction {
+        let ref = try required(m, "20", format: format).value
+        let (date, currency, amount) = try valueDateAmount(m, format: format)
+        let (sender, receiver) = correspondents(m)
+        var debtor: Party, creditor: Party
+        if cover, m.field("50A", "50F", "50K") != nil {
+            // MT202 COV: sequence B names the underlying customers, the real parties.
+            debtor = try customer(m, tags: ["50A", "50F", "50K"], role: "ordering customer", format: format)
+            creditor = try customer(m, tags: ["59", "59A", "59F"], role: "beneficiary", format: format)
+            debtor.bic = institution(m, "52A") ?? sender
+            creditor.bic = institution(m, "57A") ?? receiver
+        } else {
+            let ordering = institution(m, "52A") ?? sender
+            guard let beneficiary = m.field("58A", "58D") else {
+                throw FormatError(format, at: "block 4", "field :58a: (beneficiary institution) is missing")
+            }
+            let (account, rest) = accountLine(beneficiary.value)
+            let bic = beneficiary.tag == "58A" ? rest.first : nil
+            debtor = Party(account: ordering ?? "UNIDENTIFIED", bic: ordering)
+            creditor = Party(account: account ?? bic ?? rest.first ?? "UNIDENTIFIED", name: beneficiary.tag == "58D" ? rest.first : nil, bic: bic)
+        }
+        return Transaction(id: m.block3["121"] ?? ref, ts: sendTime(m) ?? date, amount: amount, currency: currency, channel: "wire",
+                           debtor: debtor, creditor: creditor, reference: m.field("72")?.value.replacingNewlines,
+                           source: EventSource(format: cover ? "mt202cov" : "mt202", institution: sender, file: file))
+    }
+
+    private static func required(_ m: Message, _ tag: String, format: FeedFormat) throws(FormatError) -> (tag: String, value: String, line: Int) {
+        guard let f = m.field(tag) else { throw FormatError(format, at: "block 4", "mandatory field :\(tag): is missing") }
+        return f
+    }
+
+    /// `:32A:190425USD3700,` — value date, currency, amount with a decimal comma.
+    private static func valueDateAmount(_ m: Message, format: FeedFormat) throws(FormatError) -> (EventTime, String, Decimal) {
+        let f = try required(m, "32A", format: format)
+        let v = Array(f.value.utf8)
+        let bad = FormatError(format, at: "line \(f.line), field :32A:", "'\(f.value)' is not YYMMDD, a currency code and an amount (e.g. 190425USD3700,)")
+        guard v.count >= 10, let yy = Int(String(decoding: v[0 ..< 2], as: UTF8.self)),
+              let mm = Int(String(decoding: v[2 ..< 4], as: UTF8.self)), let dd = Int(String(decoding: v[4 ..< 6], as: UTF8.self)),
+              let date = EventTime(year: 2000 + yy, month: mm, day: dd) else { throw bad }
+        let currency = String(decoding: v[6 ..< 9], as: UTF8.self)
+        guard let amount = swiftAmount(String(decoding: v[9...], as: UTF8.self)) else { throw bad }
+        return (date, currency, amount)
+    }
+
+    /// SWIFT amounts: digits, one decimal comma (mandatory, possibly last), no thousands separators.
+    static func swiftAmount(_ s: String) -> Decimal? {
+        guard s.contains(","), s.filter({ $0 == "," }).count == 1, s.allSatisfy({ $0.isNumber || $0 == "," }) else { return nil }
+        var t = s.replacingOccurrences(",", ".")
+        if t.hasSuffix(".") { t.removeLast() }
+        return DecimalText.parse(t)
+    }
+
+    /// The time the sender's bank sent it: block 2 of an output message carries the input time
+    /// (HHMM) and the date of the message input reference (YYMMDD). Input messages carry none.
+    private static func sendTime(_ m: Message) -> EventTime? {
+        guard let b2 = m.block2, b2.first == "O", b2.count >= 14 else { return nil }
+        let d = Array(b2.utf8)
+        func n(_ a: Int) -> Int? { Int(String(decoding: d[a ..< a + 2], as: UTF8.self)) }
+        guard let hh = n(4), let mi = n(6), let yy = n(8), let mo = n(10), let dd = n(12) else { return nil }
+        return EventTime(year: 2000 + yy, month: mo, day: dd, hour: hh, minute: mi)
+    }
+
+    /// Sender and receiver BICs (8 characters): block 2 output carries the sender in its MIR,
+    /// block 1 the receiving logical terminal; an input message the reverse.
+    private static func correspondents(_ m: Message) -> (sender: String?, receiver: String?) {
+        let local = m.block1.flatMap { b1 -> String? in b1.count >= 15 ? String(b1.dropFirst(3).prefix(8)) : nil }
+        guard let b2 = m.block2 else { return (local, nil) }
+        if b2.first == "O", b2.count >= 26 {
+            return (String(b2.dropFirst(14).prefix(8)), local)
+        }
+        if b2.first == "I", b2.count >= 12 {
+            return (local, String(b2.dropFirst(4).prefix(8)))
+        }
+        return (local, nil)
+    }
+
+    /// `/account` on the first line, if present, and the remaining lines.
+    private static func accountLine(_ value: String) -> (String?, [String]) {
+        var lines = value.split(separator: "\n").map { $0.trimmed(" \r") }
+        var account: String?
+        if let first = lines.first, first.hasPrefix("/") {
+            account = String(first.drop { $0 == "/" })
+            lines.removeFirst()
+        }
+        return (account?.isEmpty == true ? nil : account, lines)
+    }
+
+    /// 50A/50F/50K (ordering customer) and 59/59A/59F (beneficiary).
+    private static func customer(_ m: Message, tags: [String], role: String, format: FeedFormat) throws(FormatError) -> Party {
+        guard let f = m.fields.first(where: { tags.contains($0.tag) }) else {
+            throw FormatError(format, at: "block 4", "field :\(tags[0].prefix(2))a: (\(role)) is missing")
+        }
+        let (account, lines) = accountLine(f.value)
+        var p = Party(account: account ?? "")
+        switch f.tag.last {
+        case "A":
+            p.bic = lines.first
+        case "F":
+            // Structured: 1/name, 2/address, 3/country/town, …; party identifier on the first line.
+            var address: [String] = []
+            for l in lines {
+                let parts = l.split(separator: "/", maxSplits: 1).map(String.init)
+                guard parts.count == 2 else { continue }
+                switch parts[0] {
+                case "1": p.name = p.name.map { $0 + " " + parts[1] } ?? parts[1]
+                case "2": address.append(parts[1])
+                case "3":
+                    let cc = parts[1].split(separator: "/", maxSplits: 1)
+                    p.country = cc.first.map(String.init)
+                    if cc.count > 1 { address.append(String(cc[1])) }
+                default: break
+                }
+            }
+            p.address = address.isEmpty ? nil : address.joined(separator: ", ")
+        default:
+            p.name = lines.first
+            p.address = lines.count > 1 ? lines.dropFirst().joined(separator: ", ") : nil
+        }
+        if p.account.isEmpty { p.account = p.bic ?? p.name ?? "" }
+        guard !p.account.isEmpty else {
+            throw FormatError(format, at: "line \(f.line), field :\(f.tag):", "\(role) has neither an account nor a name")
+        }
+        if p.country == nil { p.country = ibanCountry(p.account) }
+        return p
+    }
+
+    private static func institution(_ m: Message, _ tag: String) -> String? {
+        guard let f = m.field(tag) else { return nil }
+        return accountLine(f.value).1.first.map { String($0.prefix(8)) }
+    }
+
+    private static func institutionName(_ m: Message, _ tag: String) -> String? {
+        guard let f = m.field(tag) else { return nil }
+        return accountLine(f.value).1.first
+    }
+
+    /// The country of an IBAN (`DE89…` → `DE`), when the account is one.
+    static func ibanCountry(_ account: String) -> String? {
+        let u = Array(account.utf8)
+        guard u.count >= 15, u.count <= 34, (65...90).contains(u[0]), (65...90).contains(u[1]),
+              (48...57).contains(u[2]), (48...57).contains(u[3]) else { return nil }
+        return String(decoding: u[0 ..< 2], as: UTF8.self)
+    }
+}
+
+extension String {
+    var replacingNewlines: String { split(separator: "\n").map { $0.trimmed(" \r") }.joined(separator: " ") }
+
+    func replacingOccurrences(_ a: Character, _ b: Character) -> String { String(map { $0 == a ? b : $0 }) }
+}

@@ -1,0 +1,308 @@
+import VigilCore
+
+/// A small, safe XML reader for business messages (ISO 20022): elements, attributes, text,
+/// comments, CDATA, processing instructions, the five predefined entities and character
+/// references — and nothing that lets input make the reader do unbounded work: a DOCTYPE (and so
+/// any entity definition or expansion) is refused, nesting is capped at
+/// `DecodeLimits.maxXMLDepth`, and input must be well-formed UTF-8.
+///
+/// Namespace prefixes are dropped from names (`head:AppHdr` reads as `AppHdr`); the root
+/// `Document` namespace, which names the ISO 20022 message, is kept on each element as `xmlns`.
+final class XMLElement {
+    let name: String
+    let line: Int
+    var attributes: [(name: String, value: String)] = []
+    var text = ""
+    var children: [XMLElement] = []
+
+    init(name: String, line: Int) {
+        self.name = name
+        self.line = line
+    }
+
+    func attribute(_ name: String) -> String? { attributes.first { $0.name == name }?.value }
+
+    /// The first child with this local name.
+    func child(_ name: String) -> XMLElement? { children.first { $0.name == name } }
+
+    /// All children with this local name.
+    func children(_ name: String) -> [XMLElement] { children.filter { $0.name == name } }
+
+    /// The element at a `/`-separated path of child names below this one.
+    func at(_ path: String) -> XMLElement? {
+        var e: XMLElement? = self
+        for part in path.split(separator: "/") { e = e?.children.first { $0.name == part } }
+        return e
+    }
+
+    /// Trimmed text at a path, `nil` when absent or empty.
+    subscript(_ path: String) -> String? {
+        guard let t = at(path)?.text, !t.isEmpty else { return nil }
+        return t
+    }
+
+    /// Every descendant (depth first) with this local name.
+    func descendants(_ name: String) -> [XMLElement] {
+        var out: [XMLElement] = []
+        var stack = Array(children.reversed())
+        while let e = stack.popLast() {
+            if e.name == name { out.append(e) }
+            stack.append(contentsOf: e.children.reversed())
+        }
+        return out
+    }
+
+    /// `/Document/FIToFICstmrCdtTrf/CdtTrfTxInf[2]`: where `target` sits below this element,
+    /// for error messages (found by search, since errors are rare and elements keep no parent).
+    func path(to target: XMLElement) -> String? {
+        if target === self { return "/" + name }
+        var counts: [String: Int] = [:]
+        for c in children {
+            counts[c.name, default: 0] += 1
+            if let rest = c.path(to: target) {
+                let n = counts[c.name]!
+                let many = children.count(where: { $0.name == c.name }) > 1
+                return "/" + name + (many ? rest.replacingFirstComponent(with: "\(c.name)[\(n)]") : rest)
+            }
+        }
+        return nil
+    }
+}
+
+private extension String {
+    func replacingFirstComponent(with s: String) -> String {
+        let parts = split(separator: "/", maxSplits: 1, omittingEmptySubsequences: true)
+        return "/" + s + (parts.count > 1 ? "/" + parts[1] : "")
+    }
+}
+
+struct XMLError: Error {
+    var line: Int
+    var message: String
+}
+
+enum XMLReader {
+    /// Parses a whole document and returns its root element.
+    static func parse(_ bytes: [UInt8]) throws(XMLError) -> XMLElement {
+        guard String(validating: bytes, as: UTF8.self) != nil else {
+            throw XMLError(line: 1 + (firstInvalidUTF8Line(bytes) ?? 0), message: "input is not valid UTF-8")
+        }
+        var p = Parser(b: bytes)
+        return try p.document()
+    }
+
+    /// 0-based line of the first invalid UTF-8 sequence (a newline byte never occurs inside one,
+    /// so lines can be checked on their own).
+    private static func firstInvalidUTF8Line(_ b: [UInt8]) -> Int? {
+        for (n, line) in b.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated()
+        where String(validating: line, as: UTF8.self) == nil { return n }
+        return nil
+    }
+
+    private struct Parser {
+        let b: [UInt8]
+        var i = 0
+        var line = 1
+
+        init(b: [UInt8]) { self.b = b }
+
+        func error(_ m: String) -> XMLError { XMLError(line: line, message: m) }
+
+        mutating func document() throws(XMLError) -> XMLElement {
+            if b.starts(with: [0xEF, 0xBB, 0xBF]) { i = 3 }
+            var root: XMLElement?
+            while true {
+                skipSpace()
+                if i >= b.count { break }
+                guard b[i] == UInt8(ascii: "<") else {
+                    throw error(root == nil ? "content before the root element (expected '<')" : "content after the root element")
+                }
+                if startsWith("<?") { try skip(past: "?>", what: "processing instruction") }
+                else if startsWith("<!--") { try skip(past: "-->", what: "comment") }
+                else if startsWith("<!DOCTYPE") || startsWith("<!doctype") {
+                    throw error("DOCTYPE declarations are not accepted (they allow entity expansion); ISO 20022 messages have none")
+                } else if startsWith("<!") {
+                    throw error("unexpected markup declaration")
+                } else {
+                    guard root == nil else { throw error("a second root element") }
+                    root = try element(depth: 1)
+                }
+            }
+            guard let root else { throw error("no root element (empty document?)") }
+            return root
+        }
+
+        mutating func element(depth: Int) throws(XMLError) -> XMLElement {
+            guard depth <= DecodeLimits.maxXMLDepth else {
+                throw error("elements nested deeper than \(DecodeLimits.maxXMLDepth) levels")
+            }
+            i += 1 // '<'
+            let qname = try name()
+            let e = XMLElement(name: local(qname), line: line)
+            // Attributes.
+            while true {
+                skipSpace()
+                guard i < b.count else { throw error("input ends inside the start tag of <\(qname)>") }
+                if b[i] == UInt8(ascii: "/") {
+                    guard i + 1 < b.count, b[i + 1] == UInt8(ascii: ">") else { throw error("expected '/>' in <\(qname)>") }
+                    i += 2
+                    return e
+                }
+                if b[i] == UInt8(ascii: ">") { i += 1; break }
+                let an = try name()
+                skipSpace()
+                guard i < b.count, b[i] == UInt8(ascii: "=") else { throw error("attribute '\(an)' of <\(qname)> has no value") }
+                i += 1
+                skipSpace()
+                guard i < b.count, b[i] == UInt8(ascii: "\"") || b[i] == UInt8(ascii: "'") else {
+                    throw error("attribute '\(an)' of <\(qname)>: value must be quoted")
+                }
+                let quote = b[i]
+                i += 1
+                let start = i
+                while i < b.count, b[i] != quote {
+                    if b[i] == UInt8(ascii: "<") { throw error("'<' inside the value of attribute '\(an)'") }
+                    if b[i] == 0x0A { line += 1 }
+                    i += 1
+                }
+                guard i < b.count else { throw error("input ends inside attribute '\(an)' of <\(qname)>") }
+                let value = try unescape(start, i)
+                i += 1
+                if an.hasPrefix("xmlns:") || an == "xmlns" {
+                    // Keep the namespace the element itself is in (`xmlns`, or `xmlns:pacs` on `pacs:Document`).
+                    let prefix = qname.firstIndex(of: ":").map { String(qname[..<$0]) }
+                    if (an == "xmlns" && prefix == nil) || an == "xmlns:" + (prefix ?? "") {
+                        e.attributes.removeAll { $0.name == "xmlns" }
+                        e.attributes.append(("xmlns", value))
+                    } else if e.attribute("xmlns") == nil {
+                        // Only prefixed declarations on an unprefixed element (seen in the wild): the
+                        // first stands in, so the message can still be identified.
+                        e.attributes.append(("xmlns", value))
+                    }
+                } else {
+                    e.attributes.append((local(an), value))
+                }
+            }
+            // Content.
+            var text: [UInt8] = []
+            while true {
+                guard i < b.count else { throw error("input ends inside <\(qname)> (no closing tag)") }
+                let c = b[i]
+                if c == UInt8(ascii: "<") {
+                    if startsWith("</") {
+                        i += 2
+                        let close = try name()
+                        guard close == qname else { throw error("closing tag </\(close)> does not match <\(qname)>") }
+                        skipSpace()
+                        guard i < b.count, b[i] == UInt8(ascii: ">") else { throw error("expected '>' after </\(close)") }
+                        i += 1
+                        e.text = String(decoding: text.trimmingASCIIWhitespace(), as: UTF8.self)
+                        return e
+                    } else if startsWith("<!--") {
+                        try skip(past: "-->", what: "comment")
+                    } else if startsWith("<![CDATA[") {
+                        i += 9
+                        let start = i
+                        try skip(past: "]]>", what: "CDATA section")
+                        text.append(contentsOf: b[start ..< i - 3])
+                    } else if startsWith("<?") {
+                        try skip(past: "?>", what: "processing instruction")
+                    } else if startsWith("<!") {
+                        throw error("unexpected markup declaration inside <\(qname)>")
+                    } else {
+                        e.children.append(try element(depth: depth + 1))
+                    }
+                } else if c == UInt8(ascii: "&") {
+                    let start = i
+                    while i < b.count, b[i] != UInt8(ascii: ";"), i - start < 12 { i += 1 }
+                    guard i < b.count, b[i] == UInt8(ascii: ";") else { throw error("unterminated entity reference") }
+                    i += 1
+                    text.append(contentsOf: try unescape(start, i).utf8)
+                } else {
+                    if c == 0x0A { line += 1 }
+                    text.append(c)
+                    i += 1
+                }
+            }
+        }
+
+        mutating func name() throws(XMLError) -> String {
+            let start = i
+            while i < b.count {
+                let c = b[i]
+                if c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D || c == UInt8(ascii: ">") || c == UInt8(ascii: "/")
+                    || c == UInt8(ascii: "=") || c == UInt8(ascii: "<") { break }
+                i += 1
+            }
+            guard i > start else { throw error("expected a name") }
+            return String(decoding: b[start ..< i], as: UTF8.self)
+        }
+
+        func local(_ q: String) -> String {
+            guard let colon = q.utf8.firstIndex(of: UInt8(ascii: ":")) else { return q }
+            return String(q[q.index(after: colon)...])
+        }
+
+        /// Text with `&amp;` `&lt;` `&gt;` `&quot;` `&apos;` and `&#…;` replaced; any other entity is an error.
+        func unescape(_ from: Int, _ to: Int) throws(XMLError) -> String {
+            let slice = b[from ..< to]
+            guard slice.contains(UInt8(ascii: "&")) else { return String(decoding: slice, as: UTF8.self) }
+            var out = ""
+            var k = from
+            while k < to {
+                if b[k] == UInt8(ascii: "&") {
+                    guard let semi = b[k ..< to].firstIndex(of: UInt8(ascii: ";")) else { throw error("unterminated entity reference") }
+                    let ref = String(decoding: b[k + 1 ..< semi], as: UTF8.self)
+                    switch ref {
+                    case "amp": out += "&"
+                    case "lt": out += "<"
+                    case "gt": out += ">"
+                    case "quot": out += "\""
+                    case "apos": out += "'"
+                    default:
+                        let value: UInt32?
+                        if ref.hasPrefix("#x") { value = UInt32(ref.dropFirst(2), radix: 16) }
+                        else if ref.hasPrefix("#") { value = UInt32(ref.dropFirst(), radix: 10) }
+                        else { throw error("undefined entity '&\(ref);' (only the five predefined entities are allowed)") }
+                        guard let v = value, let scalar = Unicode.Scalar(v), v != 0 else { throw error("invalid character reference '&\(ref);'") }
+                        out.unicodeScalars.append(scalar)
+                    }
+                    k = semi + 1
+                } else {
+                    let next = b[k ..< to].firstIndex(of: UInt8(ascii: "&")) ?? to
+                    out += String(decoding: b[k ..< next], as: UTF8.self)
+                    k = next
+                }
+            }
+            return out
+        }
+
+        func startsWith(_ s: StaticString) -> Bool {
+            let n = s.utf8CodeUnitCount
+            guard i + n <= b.count else { return false }
+            let p = s.utf8Start
+            for k in 0 ..< n where b[i + k] != p[k] { return false }
+            return true
+        }
+
+        mutating func skip(past end: StaticString, what: String) throws(XMLError) {
+            let n = end.utf8CodeUnitCount
+            let p = end.utf8Start
+            while i + n <= b.count {
+                var match = true
+                for k in 0 ..< n where b[i + k] != p[k] { match = false; break }
+                if match { i += n; return }
+                if b[i] == 0x0A { line += 1 }
+                i += 1
+            }
+            throw error("input ends inside a \(what)")
+        }
+
+        mutating func skipSpace() {
+            while i < b.count, b[i] == 0x20 || b[i] == 0x09 || b[i] == 0x0A || b[i] == 0x0D {
+                if b[i] == 0x0A { line += 1 }
+                i += 1
+            }
+        }
+    }
+}
