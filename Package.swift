@@ -105,6 +105,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "VigilFormatsTests",
+            dependencies: ["VigilFormats", "VigilCore"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "VigilDetectTests", dependencies: ["VigilDetect", "VigilCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "VigilKafkaTests",

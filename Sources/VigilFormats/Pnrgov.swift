@@ -182,7 +182,9 @@ enum PnrgovDecoder {
     /// SSR DOCS `/P/GBR/123456789/GBR/12JUL64/M/23AUG19/SMITHJR/JONATHON/ROBERT`,
     /// DOCO `/birthplace/V/number/place of issue/issue date/applies in`, DOCA `/R/country/street/city/state/postcode`.
     private static func apply(_ code: String, _ text: String, to t: inout Traveller, at s: EdifactSegment, refYear: Int) throws(FormatError) {
-        let f = text.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map { $0.trimmed(" ") }
+        // Usually written with a leading '/'; some senders omit it.
+        let body = text.hasPrefix("/") ? Substring(text.dropFirst()) : Substring(text)
+        let f = body.split(separator: "/", omittingEmptySubsequences: false).map { $0.trimmed(" ") }
         func field(_ n: Int) -> String? { n < f.count && !f[n].isEmpty ? f[n] : nil }
         switch code {
         case "DOCS":
