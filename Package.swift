@@ -125,7 +125,7 @@ let package = Package(
         ),
         .testTarget(
             name: "VigilPipelineTests",
-            dependencies: ["VigilPipeline", "VigilKafka", "VigilCore", "VigilDetect", "vigil"],
+            dependencies: ["VigilPipeline", "VigilKafka", "VigilCore", "VigilDetect", "VigilFormats", "vigil"],
             swiftSettings: swiftSettings
         ),
     ]

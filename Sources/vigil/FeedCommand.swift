@@ -2,15 +2,22 @@ import ArgumentParser
 import Foundation
 import Logging
 import VigilCore
+import VigilFormats
 import VigilKafka
 import VigilPipeline
 
 struct FeedCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "feed",
-        abstract: "Publish canonical JSON lines (one transaction per line) to a topic, keyed by debtor.account.",
-        discussion: "Reports how many were sent and acknowledged. Use - to read standard input."
+        abstract: "Publish canonical JSON lines, or native messages (--format), to a topic.",
+        discussion: """
+        Without --format (or with --format json): one transaction per line, keyed by debtor.account; - reads         standard input. With another format: every file (or every file in a folder) is cut into business \
+        messages — an RJE batch into its SWIFT messages, a CSV export into rows — and each becomes one Kafka         message, keyed by its first transaction's debtor account. Reports how many were sent and acknowledged.
+        """
     )
+
+    @Option(name: .long, help: ArgumentHelp("Format of the files: json (lines), auto, or a native format.", valueName: "format"))
+    var format: FormatChoice = .fixed(.json)
 
     @Option(name: .long, help: ArgumentHelp("Topic to publish to. Default: the configuration's transactions topic.", valueName: "topic"))
     var topic: String?
@@ -28,6 +35,26 @@ struct FeedCommand: AsyncParsableCommand {
             let topic = self.topic ?? config.topics.transactions
             guard let bootstrap = BrokerAddress.resolve(explicit: kafka.brokers, config: config, logger: logger).bootstrap else {
                 throw CLIError("no Kafka to publish to: give --brokers, set VIGIL_BROKERS, or start `vigil broker`")
+            }
+            if format.format != .json {
+                let producer = try fail(KafkaProducer(config: KafkaProducerConfig(client: config.clientConfig(bootstrap: bootstrap)), logger: logger))
+                defer { producer.close() }
+                var report = Feeder.Report()
+                for path in try Self.expand(files) {
+                    guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("cannot read '\(path)'") }
+                    let bytes = [UInt8](data)
+                    guard let f = format.format ?? FeedFormat.detect(bytes) else {
+                        throw CLIError("\(path): cannot tell the format from the content; give --format")
+                    }
+                    let parts = FeedDecoder.split(bytes, as: f)
+                    let messages = parts.enumerated().map { (Array($1), parts.count > 1 ? "\(path) message \($0 + 1)" : path) }
+                    var options = config.formats.decodeOptions
+                    options.file = (path as NSString).lastPathComponent
+                    report.add(await Feeder.publish(messages: messages, format: f, topic: topic, producer: producer, options: options))
+                }
+                LineWriter().write("sent=\(report.sent) acknowledged=\(report.acknowledged) unkeyed=\(report.unkeyed) topic=\(topic)")
+                if let first = report.failures.first { throw CLIError("\(report.failures.count) not acknowledged; first: \(first)") }
+                return
             }
             var readers: [(String, LineReader)] = []
             for file in files {
@@ -65,5 +92,22 @@ struct FeedCommand: AsyncParsableCommand {
                 throw CLIError("\(report.failures.count) not acknowledged; first: \(first)")
             }
         }
+    }
+
+    /// Files as given, folders as the regular files in them (sorted, hidden ones skipped).
+    static func expand(_ paths: [String]) throws -> [String] {
+        var out: [String] = []
+        for path in paths {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw CLIError("no such file or folder: '\(path)'") }
+            if isDirectory.boolValue {
+                let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+                out += names.filter { !$0.hasPrefix(".") }.sorted().map { (path as NSString).appendingPathComponent($0) }
+                    .filter { var d: ObjCBool = false; return FileManager.default.fileExists(atPath: $0, isDirectory: &d) && !d.boolValue }
+            } else {
+                out.append(path)
+            }
+        }
+        return out
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import VigilFormats
 import VigilKafka
 
 /// Publishes canonical JSON lines to a topic, keyed by `debtor.account`, so all of an account's
@@ -42,26 +43,47 @@ public enum Feeder {
     public static func publish(_ lines: [String], topic: String, producer: KafkaProducer, firstLineNumber: Int = 1) async -> Report {
         var report = Report()
         var records: [ProducerRecord] = []
-        var lineNumbers: [Int] = []
+        var labels: [String] = []
         for (i, line) in lines.enumerated() {
             let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
             guard !trimmed.isEmpty else { continue }
             let key = key(of: trimmed)
             if key == nil { report.unkeyed += 1 }
             records.append(ProducerRecord(topic: topic, key: key, value: Array(trimmed.utf8)))
-            lineNumbers.append(firstLineNumber + i)
+            labels.append("line \(firstLineNumber + i)")
         }
-        report.sent = records.count
+        await send(records, labels: labels, producer: producer, into: &report)
+        return report
+    }
+
+    /// Native-format business messages, one Kafka message each (what `FeedDecoder.split` cut
+    /// from a file). Keyed by the debtor account of the message's first transaction when it
+    /// decodes; messages that do not decode are still sent, for the pipeline to dead-letter.
+    public static func publish(messages: [(bytes: [UInt8], label: String)], format: FeedFormat, topic: String,
+                               producer: KafkaProducer, options: DecodeOptions) async -> Report {
+        var report = Report()
+        var records: [ProducerRecord] = []
+        for m in messages {
+            let first = (try? FeedDecoder.decode(m.bytes, as: format, options: options))?.first
+            var key: [UInt8]?
+            if case .transaction(let t) = first { key = Array(t.debtor.account.utf8) }
+            if key == nil { report.unkeyed += 1 }
+            records.append(ProducerRecord(topic: topic, key: key, value: m.bytes))
+        }
+        await send(records, labels: messages.map(\.label), producer: producer, into: &report)
+        return report
+    }
+
+    private static func send(_ records: [ProducerRecord], labels: [String], producer: KafkaProducer, into report: inout Report) async {
+        report.sent += records.count
         for (i, result) in (await producer.sendEach(records)).enumerated() {
             switch result {
             case .success(let r):
                 report.acknowledged += 1
                 let tp = TopicPartition(r.topic, r.partition)
                 report.endOffsets[tp] = max(report.endOffsets[tp] ?? 0, r.offset + 1)
-            case .failure(let e): report.failures.append("line \(lineNumbers[i]): \(e)")
+            case .failure(let e): report.failures.append("\(labels[i]): \(e)")
             }
         }
-        return report
     }
 }
-

@@ -1,0 +1,96 @@
+import Foundation
+import Testing
+import VigilCore
+import VigilDetect
+import VigilKafka
+@testable import VigilPipeline
+import VigilFormats
+
+/// Pipelines that read native formats: the declared format decodes each topic, a bad message
+/// is dead-lettered with the decoder's located reason, a message of many transactions is
+/// detected transaction by transaction.
+@Suite struct NativeInputTests {
+    static let pipelineText = """
+        pipeline: { name: wires, version: 1.0.0 }
+        inputs:
+          - { topic: fin.iso20022, format: pacs008 }
+          - { topic: fin.json, format: json }
+        rules:
+          - id: large-wire
+            version: 1
+            kind: predicate
+            where: amount >= 100000 and currency == "EUR" and channel == "wire"
+            subject: debtor.account
+        """
+
+    static func pacs008(_ txs: [(id: String, amount: String)]) -> [UInt8] {
+        let body = txs.map { t in
+            """
+            <CdtTrfTxInf><PmtId><EndToEndId>\(t.id)</EndToEndId></PmtId>
+            <IntrBkSttlmAmt Ccy="EUR">\(t.amount)</IntrBkSttlmAmt>
+            <Dbtr><Nm>A</Nm></Dbtr><DbtrAcct><Id><IBAN>DE89370400440532013000</IBAN></Id></DbtrAcct>
+            <Cdtr><Nm>B</Nm></Cdtr><CdtrAcct><Id><Othr><Id>123</Id></Othr></Id></CdtrAcct></CdtTrfTxInf>
+            """
+        }.joined()
+        return Array("""
+            <Document xmlns="urn:iso:std:iso:20022:tech:xsd:pacs.008.001.02"><FIToFICstmrCdtTrf>
+            <GrpHdr><MsgId>M1</MsgId><CreDtTm>2024-03-01T09:30:00</CreDtTm></GrpHdr>\(body)
+            </FIToFICstmrCdtTrf></Document>
+            """.utf8)
+    }
+
+    @Test func declaredFormatsDecodeDetectAndDeadLetter() throws {
+        let p = try PipelineDefinition.parse(Self.pipelineText, file: "wires.yaml")
+        let topics = p.topics(from: VigilConfig())
+        #expect(topics.effectiveInputs.map(\.topic) == ["fin.iso20022", "fin.json"])
+        #expect(topics.all.contains("fin.iso20022"))
+        let engine = PipelineEngine(pipeline: p, topics: topics, limits: WindowLimits())
+
+        let message = ConsumedMessage(topic: "fin.iso20022", partition: 0, offset: 7,
+                                      value: Self.pacs008([("E2E-1", "250000.00"), ("E2E-2", "90.00"), ("E2E-3", "100000")]))
+        let alerts = engine.process(message).compactMap(\.alert)
+        #expect(alerts.map { $0.evidence.map(\.eventId) } == [["E2E-1"], ["E2E-3"]])
+        #expect(alerts.first?.subject.value == "DE89370400440532013000")
+        #expect(alerts.first?.evidence.first?.offset == 7)
+        #expect(alerts.first?.ts == EventTime(rfc3339: "2024-03-01T09:30:00Z"))
+
+        // Truncated XML: one dead letter, the original bytes, the decoder's reason in headers.
+        let broken = ConsumedMessage(topic: "fin.iso20022", partition: 0, offset: 8, value: Array(Self.pacs008([("X", "1")]).dropLast(40)))
+        let out = engine.process(broken)
+        #expect(out.count == 1)
+        let dlq = try #require(out.first?.record)
+        #expect(dlq.topic == topics.deadLetter)
+        #expect(dlq.value == broken.value)
+        let reason = dlq.headers.first(where: { $0.name == VigilHeaders.error }).map { String(decoding: $0.value ?? [], as: UTF8.self) }
+        #expect(reason?.hasPrefix("field 'line ") == true)
+        #expect(reason?.contains("pacs008: malformed XML: ") == true)
+
+        // The JSON input keeps the canonical decoder (and its field-level errors).
+        let json = ConsumedMessage(topic: "fin.json", partition: 0, offset: 0, value: Array(#"{"id":"j"}"#.utf8))
+        let jsonOut = engine.process(json)
+        let jsonReason = jsonOut.first?.record.headers.first(where: { $0.name == VigilHeaders.errorField })
+        #expect(jsonReason.map { String(decoding: $0.value ?? [], as: UTF8.self) } == "ts")
+    }
+
+    @Test func inputErrorsPointAtTheFile() {
+        let bad = Self.pipelineText.replacingOccurrences(of: "format: pacs008", with: "format: pacs.008")
+        let e = #expect(throws: ConfigError.self) { try PipelineDefinition.parse(bad, file: "wires.yaml") }
+        #expect(e?.description.contains("wires.yaml:3") == true)
+        #expect(e?.description.contains("unknown format 'pacs.008'") == true)
+    }
+
+    @Test func cliParseReportsPerFileAndExitsNonZero() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-parse-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let good = dir.appendingPathComponent("good.xml"), bad = dir.appendingPathComponent("bad.xml")
+        try Data(Self.pacs008([("E2E-1", "250000.00")])).write(to: good)
+        try Data("<Document>".utf8).write(to: bad)
+        let r = try await vigil(["parse", bad.path, good.path])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("bad.xml: iso20022: line 1: malformed XML"))
+        let tx = try CanonicalDecoder.transaction(from: Array(r.stdout.split(separator: "\n").first.map { Array($0.utf8) } ?? []))
+        #expect(tx.id == "E2E-1")
+        #expect(tx.amount == Decimal(250_000))
+    }
+}
