@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VigilFormats
 import VigilPipeline
 import VigilReplay
 
@@ -12,7 +13,7 @@ struct BenchCommand: AsyncParsableCommand {
             pipeline consumes them; throughput counts from the first produce to the last event whose effects are \
             acknowledged, latency from each record's produce timestamp to that acknowledgement. --mode passthrough: \
             the same, copying each message unchanged to another topic with no processing — the physical limit. \
-            --mode replay: the same events from a file, no broker. Build with -c release for figures worth comparing.
+            --mode replay: the same events from a file, no broker. --mode decode: decoder speed alone — each FILE             (a real message in a native format, --format auto by default) is decoded repeatedly on one core for             --seconds; prints messages/s and MB/s per file and format. Build with -c release for figures worth comparing.
             """
     )
 
@@ -31,11 +32,24 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Pipeline file (YAML).", valueName: "file"))
     var pipeline: String = "pipelines/default.yaml"
 
+    @Option(name: .long, help: ArgumentHelp("Decode mode: the files' format, or auto.", valueName: "format"))
+    var format: FormatChoice = .auto
+
+    @Option(name: .long, help: ArgumentHelp("Decode mode: seconds of decoding per file.", valueName: "s"))
+    var seconds: Double = 2
+
+    @Argument(help: ArgumentHelp("Decode mode: message files.", valueName: "file"))
+    var files: [String] = []
+
     @OptionGroup var kafka: BrokerOptions
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
-        if Bench.Mode(rawValue: mode) == nil { throw ValidationError("--mode '\(mode)' is not broker, replay or passthrough") }
+        if mode == "decode" {
+            if files.isEmpty { throw ValidationError("--mode decode needs message files") }
+            return
+        }
+        if Bench.Mode(rawValue: mode) == nil { throw ValidationError("--mode '\(mode)' is not broker, replay, passthrough or decode") }
         if events <= 0 { throw ValidationError("--events must be positive") }
         if let rate, rate <= 0 { throw ValidationError("--rate must be positive") }
         if !(1...10_000).contains(partitions) { throw ValidationError("--partitions must be between 1 and 10000") }
@@ -47,6 +61,10 @@ struct BenchCommand: AsyncParsableCommand {
             if common.logLevel == "info" { common.logLevel = "warning" }
             let logger = try common.makeLogger("vigil.bench")
             let config = try common.loadConfig()
+            if mode == "decode" {
+                try decodeBench(options: config.formats.decodeOptions)
+                return
+            }
             let definition = try fail(PipelineDefinition.load(file: pipeline))
             var options = Bench.Options()
             options.mode = Bench.Mode(rawValue: mode)!
@@ -58,6 +76,34 @@ struct BenchCommand: AsyncParsableCommand {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
             LineWriter().write(Array(try encoder.encode(report)))
+        }
+    }
+
+    /// One JSON line per file: the same message decoded in a loop on this thread (one core).
+    func decodeBench(options: DecodeOptions) throws {
+        let clock = ContinuousClock()
+        for file in files {
+            guard let data = FileManager.default.contents(atPath: file) else { throw CLIError("cannot read '\(file)'") }
+            let bytes = [UInt8](data)
+            guard let f = format.format ?? FeedFormat.detect(bytes) else { throw CLIError("\(file): cannot tell the format; give --format") }
+            let messages = FeedDecoder.split(bytes, as: f).map { Array($0) }
+            let size = messages.reduce(0) { $0 + $1.count }
+            var rounds = 0, events = 0
+            let start = clock.now
+            let budget = Duration.milliseconds(Int64(seconds * 1000))
+            repeat {
+                for m in messages { events += (try? FeedDecoder.decode(m, as: f, options: options).count) ?? 0 }
+                rounds += 1
+            } while clock.now - start < budget
+            let elapsed = clock.now - start
+            let secs = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let line: [String: Any] = [
+                "file": (file as NSString).lastPathComponent, "format": f.rawValue, "bytes": size,
+                "messagesPerSecond": Int(Double(rounds * messages.count) / secs),
+                "eventsPerSecond": Int(Double(events) / secs),
+                "megabytesPerSecond": (Double(rounds * size) / secs / 1_000_000 * 10).rounded() / 10,
+            ]
+            LineWriter().write(Array(try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys])))
         }
     }
 }
