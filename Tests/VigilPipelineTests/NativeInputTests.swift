@@ -72,6 +72,29 @@ import VigilFormats
         #expect(jsonReason.map { String(decoding: $0.value ?? [], as: UTF8.self) } == "ts")
     }
 
+    @Test func csvMappingAndCardKeyFromConfiguration() throws {
+        let text = """
+            formats:
+              csv:
+                columns: { id: TXN_ID, debtor.account: ACCOUNT_ID, creditor.account: CP, amount: AMT, ts: start }
+                time: steps 2017-01-01T00:00:00Z 1d
+                currency: USD
+            """
+        let config = try VigilConfig.parse(text, file: "c.yaml", environment: ["VIGIL_CARD_HASH_KEY": "s3cret"])
+        #expect(config.formats.cardHashKey == "s3cret")
+        #expect(config.renderedYAML.contains("card-hash-key: \"***\""))
+        #expect(!config.renderedYAML.contains("s3cret"))
+        let csv = "TXN_ID,ACCOUNT_ID,CP,AMT,start\n7,a,b,12.5,3\n"
+        let events = try FeedDecoder.decode(Array(csv.utf8), as: .csv, options: config.formats.decodeOptions)
+        guard case .transaction(let t) = events.first else { Issue.record("no transaction"); return }
+        #expect(t.ts == EventTime(rfc3339: "2017-01-04T00:00:00Z"))
+        #expect(t.amount == Decimal(string: "12.5"))
+        let bad = text.replacingOccurrences(of: "steps 2017-01-01T00:00:00Z 1d", with: "fortnightly")
+        let e = #expect(throws: ConfigError.self) { try VigilConfig.parse(bad, file: "c.yaml") }
+        #expect(e?.description.contains("c.yaml:4") == true)
+        #expect(e?.description.contains("'fortnightly' is not a time format") == true)
+    }
+
     @Test func inputErrorsPointAtTheFile() {
         let bad = Self.pipelineText.replacingOccurrences(of: "format: pacs008", with: "format: pacs.008")
         let e = #expect(throws: ConfigError.self) { try PipelineDefinition.parse(bad, file: "wires.yaml") }

@@ -40,6 +40,8 @@ struct YAMLValue {
 
     /// The mapping's entries, after checking every key is one of `allowed`.
     func mapping(allowed: [String]) throws(ConfigError) -> [String: YAMLValue] {
+        // A section whose keys are all commented out (`formats:` alone) is empty, not an error.
+        if case .scalar(let scalar) = node, scalar.string.isEmpty || scalar.string == "~" || scalar.string == "null" { return [:] }
         guard case .mapping(let m) = node else {
             throw error("\(described) must be a mapping of keys to values")
         }
