@@ -59,16 +59,13 @@ struct EdifactSegment {
 struct EdifactInterchange {
     private(set) var separators = EdifactSeparators()
     private(set) var segments: [EdifactSegment] = []
-    private let format: FeedFormat
+    let format: FeedFormat
 
     /// Longest segment accepted, in bytes: PNR free text runs to a few kilobytes at most.
     static let maxSegmentBytes = 1 << 20
 
     init(_ input: [UInt8], format: FeedFormat) throws(FormatError) {
         self.format = format
-        guard input.count <= DecodeLimits.maxMessageBytes else {
-            throw FormatError(format, "message of \(input.count) bytes exceeds the \(DecodeLimits.maxMessageBytes)-byte limit")
-        }
         guard let start = Self.interchangeStart(input) else {
             throw FormatError(format, "no UNA or UNB segment: not an EDIFACT interchange")
         }
@@ -77,13 +74,11 @@ struct EdifactInterchange {
         if input[i...].starts(with: "UNA".utf8) {
             (separators, i) = try Self.serviceString(input, at: i, format: format)
         }
-        // Character set from UNB's syntax identifier: UNOC…UNOK are ISO 8859 (read as Latin-1,
-        // exact for UNOC, the one seen in practice); everything else is ASCII or UTF-8.
-        let syntax = input[i...].prefix(16)
-        let latin1 = syntax.count >= 8 && syntax.starts(with: "UNB".utf8) && syntax[syntax.startIndex + 4 ..< syntax.startIndex + 7].elementsEqual("UNO".utf8)
-            && (UInt8(ascii: "C")...UInt8(ascii: "K")).contains(syntax[syntax.startIndex + 7])
-        let utf8Syntax = syntax.count >= 8 && syntax.starts(with: "UNB".utf8)
-            && (syntax[syntax.startIndex + 4 ..< syntax.startIndex + 8].elementsEqual("UNOW".utf8) || syntax[syntax.startIndex + 4 ..< syntax.startIndex + 8].elementsEqual("UNOY".utf8))
+        // Character set from UNB's syntax identifier (`UNB+UNOC:3`): UNOC…UNOK are ISO 8859 (read
+        // as Latin-1, exact for UNOC, the one seen in practice), UNOW and UNOY are UTF-8, the rest ASCII.
+        let syntaxID = input[i...].firstRange(of: "UNB".utf8).map { String(decoding: input[$0.upperBound...].dropFirst().prefix(4), as: UTF8.self) } ?? ""
+        let latin1 = syntaxID.hasPrefix("UNO") && ("UNOC"..."UNOK").contains(syntaxID)
+        let utf8Syntax = syntaxID == "UNOW" || syntaxID == "UNOY"
         let buffer = EdifactBuffer(bytes: input, release: separators.release, latin1: latin1, utf8Syntax: utf8Syntax)
         try scan(buffer, from: i, line: &line)
         try checkEnvelope()
@@ -257,6 +252,43 @@ struct EdifactInterchange {
         }
     }
 
+}
+
+/// What UNB says about an interchange: who sent it, its control reference, when it was prepared.
+struct EdifactEnvelope {
+    var sender: String
+    var reference: String
+    var prepared: EventTime?
+    /// The year two-digit years are resolved against: the preparation year, never the wall clock.
+    var referenceYear: Int
+}
+
+extension EdifactInterchange {
+    var envelope: EdifactEnvelope {
+        let unb = segments[0]
+        let prepared = unb[3].flatMap { EdifactDate.time($0 + (unb[3, 1] ?? "0000"), qualifier: "201", referenceYear: 2000) }
+        return EdifactEnvelope(sender: unb[1] ?? "unknown", reference: unb[4] ?? "", prepared: prepared,
+                               referenceYear: prepared.map { Int($0.dateText.prefix(4))! } ?? 2000)
+    }
+
+    /// Each UNH…UNT message, checked to be of `type`: its UNH and the segments between UNH and UNT.
+    func messages(of type: String) throws(FormatError) -> [(header: EdifactSegment, body: ArraySlice<EdifactSegment>)] {
+        var out: [(header: EdifactSegment, body: ArraySlice<EdifactSegment>)] = []
+        var i = 0
+        while i < segments.count {
+            guard segments[i].tag == "UNH" else { i += 1; continue }
+            let unh = segments[i]
+            guard unh[1] == type else {
+                throw FormatError(format, at: unh.location(element: 1), "message type '\(unh[1] ?? "")' is not \(type)")
+            }
+            // checkEnvelope guarantees the UNT.
+            var j = i + 1
+            while segments[j].tag != "UNT" { j += 1 }
+            out.append((unh, segments[(i + 1) ..< j]))
+            i = j + 1
+        }
+        return out
+    }
 }
 
 /// The interchange's bytes, shared by its segments, which hold only ranges into it.

@@ -79,10 +79,10 @@ enum Fedwire {
 
         // Acceptance time {1110} (MMDDHHMM) when present; else the start of the cycle date.
         var ts = date
-        if let acc = tags["1110"]?.value, acc.count >= 8, let t = EventTime(year: num(cycle, 0, 4), month: Int(acc.prefix(2)) ?? 0,
-                                                                            day: Int(acc.dropFirst(2).prefix(2)) ?? 0,
-                                                                            hour: Int(acc.dropFirst(4).prefix(2)) ?? 99,
-                                                                            minute: Int(acc.dropFirst(6).prefix(2)) ?? 99) { ts = t }
+        let accepted = Array((tags["1110"]?.value ?? "").utf8.prefix(8))
+        if accepted.count == 8, accepted.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+           let t = EventTime(year: num(cycle, 0, 4), month: num(accepted, 0, 2), day: num(accepted, 2, 2),
+                             hour: num(accepted, 4, 2), minute: num(accepted, 6, 2)) { ts = t }
 
         let sender = institution(tags["3100"]!.value)
         let receiver = institution(tags["3400"]!.value)

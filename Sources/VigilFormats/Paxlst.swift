@@ -10,25 +10,10 @@ import VigilCore
 enum PaxlstDecoder {
     static func decode(_ input: [UInt8], file: String?) throws(FormatError) -> [Passenger] {
         let ic = try EdifactInterchange(input, format: .paxlst)
-        let segs = ic.segments
-        let unb = segs[0]
-        let sender = unb[1] ?? "unknown"
-        let prepared = unb[3].flatMap { EdifactDate.time($0, referenceYear: 2000) }
-        let refYear = prepared.map { Int($0.dateText.prefix(4))! } ?? 2000
-
+        let envelope = ic.envelope
         var events: [Passenger] = []
-        var i = 0
-        while i < segs.count {
-            guard segs[i].tag == "UNH" else { i += 1; continue }
-            let unh = segs[i]
-            guard unh[1] == "PAXLST" else {
-                throw FormatError(.paxlst, at: unh.location(element: 1), "message type '\(unh[1] ?? "")' is not PAXLST")
-            }
-            var j = i + 1
-            while j < segs.count, segs[j].tag != "UNT" { j += 1 }
-            events += try message(Array(segs[i ... min(j, segs.count - 1)]), sender: sender, interchange: unb[4] ?? "",
-                                  prepared: prepared, refYear: refYear, file: file)
-            i = j + 1
+        for (unh, body) in try ic.messages(of: "PAXLST") {
+            events += try message(unh, body, envelope: envelope, file: file)
         }
         guard !events.isEmpty else { throw FormatError(.paxlst, "no traveller (NAD+FL/FM) in the message") }
         return events
@@ -39,14 +24,14 @@ enum PaxlstDecoder {
         var location: String
     }
 
-    private static func message(_ segs: [EdifactSegment], sender: String, interchange: String, prepared: EventTime?,
-                                refYear: Int, file: String?) throws(FormatError) -> [Passenger] {
-        let unh = segs[0]
+    private static func message(_ unh: EdifactSegment, _ segs: ArraySlice<EdifactSegment>, envelope: EdifactEnvelope,
+                                file: String?) throws(FormatError) -> [Passenger] {
         let messageRef = unh[0] ?? ""
+        let refYear = envelope.referenceYear
         var legs: [Leg] = []
         var travellers: [(Traveller, embark: String?, debark: String?, locator: String?, location: String)] = []
         var crewList = false
-        var k = 1
+        var k = segs.startIndex
         // Which kind of LOC/DTM we are reading: the flight's (before any NAD) or a traveller's.
         var inTraveller = false
         var lastDocument: Int?
@@ -58,7 +43,7 @@ enum PaxlstDecoder {
             return t
         }
 
-        while k < segs.count {
+        while k < segs.endIndex {
             let s = segs[k]
             switch s.tag {
             case "BGM":
@@ -156,13 +141,13 @@ enum PaxlstDecoder {
             let onboard = legsTravelled(legs.map(\.flight), embark: t.embark, debark: t.debark)
             for legIndex in onboard {
                 let leg = legs[legIndex].flight
-                guard let ts = leg.departure ?? leg.arrival ?? prepared else {
+                guard let ts = leg.departure ?? leg.arrival ?? envelope.prepared else {
                     throw FormatError(.paxlst, at: legs[legIndex].location, "flight has no departure or arrival time (DTM+189/232) and UNB has no date")
                 }
-                let id = "paxlst:\(sender):\(interchange):\(messageRef):\(n + 1)" + (legs.count > 1 ? ":\(legIndex + 1)" : "")
+                let id = "paxlst:\(envelope.sender):\(envelope.reference):\(messageRef):\(n + 1)" + (legs.count > 1 ? ":\(legIndex + 1)" : "")
                 out.append(Passenger(id: id, ts: ts, kind: .api, traveller: t.0, flights: [leg],
                                      booking: t.locator.map { Booking(locator: $0) },
-                                     source: EventSource(format: FeedFormat.paxlst.rawValue, institution: sender, file: file)))
+                                     source: EventSource(format: FeedFormat.paxlst.rawValue, institution: envelope.sender, file: file)))
             }
         }
         return out

@@ -14,35 +14,20 @@ import VigilCore
 enum PnrgovDecoder {
     static func decode(_ input: [UInt8], file: String?, cardHashKey: [UInt8]?) throws(FormatError) -> [Passenger] {
         let ic = try EdifactInterchange(input, format: .pnrgov)
-        let segs = ic.segments
-        let unb = segs[0]
-        let sender = unb[1] ?? "unknown"
-        let interchange = unb[4] ?? ""
-        let prepared = unb[3].flatMap { d in EdifactDate.time(d + (unb[3, 1] ?? "0000"), qualifier: "201", referenceYear: 2000) }
-        let refYear = prepared.map { Int($0.dateText.prefix(4))! } ?? 2000
-
+        let envelope = ic.envelope
         var out: [Passenger] = []
-        var i = 0
-        while i < segs.count {
-            guard segs[i].tag == "UNH" else { i += 1; continue }
-            let unh = segs[i]
-            guard unh[1] == "PNRGOV" else {
-                throw FormatError(.pnrgov, at: unh.location(element: 1), "message type '\(unh[1] ?? "")' is not PNRGOV")
-            }
-            var j = i + 1
-            while j < segs.count, segs[j].tag != "UNT" { j += 1 }
-            let body = segs[(i + 1) ..< j]
-            guard body.contains(where: { $0.tag == "ORG" }),
-                  body.firstIndex(where: { $0.tag == "ORG" })! < (body.firstIndex(where: { $0.tag == "SRC" }) ?? j) else {
+        for (unh, body) in try ic.messages(of: "PNRGOV") {
+            let org = body.firstIndex { $0.tag == "ORG" }
+            guard let org, org < body.firstIndex(where: { $0.tag == "SRC" }) ?? body.endIndex else {
                 throw FormatError(.pnrgov, at: unh.location(), "no ORG segment before the first PNR: PNRGOV requires the sending system (ORG) in the message header")
             }
             // Each SRC starts one PNR.
             var starts = body.indices.filter { body[$0].tag == "SRC" }
             guard !starts.isEmpty else { throw FormatError(.pnrgov, at: unh.location(), "message holds no PNR (no SRC segment)") }
-            starts.append(j)
+            starts.append(body.endIndex)
             for (a, b) in zip(starts, starts.dropFirst()) {
-                let pnr = try record(Array(body[a ..< b]), refYear: refYear, cardHashKey: cardHashKey)
-                let ts = prepared ?? pnr.modified ?? pnr.booking.createdAt
+                let pnr = try record(Array(body[a ..< b]), refYear: envelope.referenceYear, cardHashKey: cardHashKey)
+                let ts = envelope.prepared ?? pnr.modified ?? pnr.booking.createdAt
                 guard let ts else {
                     throw FormatError(.pnrgov, at: body[a].location(), "no time for the PNR: UNB has no date and the PNR has no DAT or RCI date")
                 }
@@ -51,13 +36,12 @@ enum PnrgovDecoder {
                     if let p = traveller.payment { booking.payment = p }
                     let others = pnr.travellers.indices.filter { $0 != n }.map { pnr.travellers[$0].traveller.displayName }
                     booking.coTravellers = others.isEmpty ? nil : others
-                    let id = "pnrgov:\(sender):\(interchange):\(unh[0] ?? ""):\(booking.locator):\(traveller.reference ?? String(n + 1))"
+                    let id = "pnrgov:\(envelope.sender):\(envelope.reference):\(unh[0] ?? ""):\(booking.locator):\(traveller.reference ?? String(n + 1))"
                     out.append(Passenger(id: id, ts: ts, kind: .pnr, traveller: traveller.traveller,
                                          flights: pnr.flights.isEmpty ? nil : pnr.flights, booking: booking,
-                                         source: EventSource(format: FeedFormat.pnrgov.rawValue, institution: sender, file: file)))
+                                         source: EventSource(format: FeedFormat.pnrgov.rawValue, institution: envelope.sender, file: file)))
                 }
             }
-            i = j + 1
         }
         guard !out.isEmpty else { throw FormatError(.pnrgov, "no traveller (TIF segment) in any PNR") }
         return out
@@ -88,8 +72,9 @@ enum PnrgovDecoder {
         // After the first TVL, TIF/SSR/FOP belong to the itinerary's per-leg groups (seats,
         // check-in) and refer back to travellers already read.
         var inItinerary = false
-        var lastFOPOwner: Int? // traveller index, or nil for the PNR level
-        var sawFOP = false
+        // Whose form of payment was read last, for the payer (IFT 4:43) that follows it.
+        enum PaymentOwner { case none, pnr, traveller(Int) }
+        var lastFOP = PaymentOwner.none
 
         for s in segs {
             switch s.tag {
@@ -110,7 +95,11 @@ enum PnrgovDecoder {
                 if s[0, 0] == "4", s[0, 1] == "43" {
                     // The payer of the form of payment just read.
                     let payer = s[1]
-                    if let t = lastFOPOwner, sawFOP { pnr.travellers[t].payment?.payer = payer } else if sawFOP { pnrPayment?.payer = payer }
+                    switch lastFOP {
+                    case .traveller(let t): pnr.travellers[t].payment?.payer = payer
+                    case .pnr: pnrPayment?.payer = payer
+                    case .none: break
+                    }
                 } else {
                     for c in s.components(1) { if let p = contactText(c) { p.isEmail ? emails.append(p.value) : phones.append(p.value) } }
                 }
@@ -121,8 +110,7 @@ enum PnrgovDecoder {
                 let given = s[1, 0].map(stripTitle)
                 pnr.travellers.append(PNRTraveller(traveller: Traveller(surname: surname, given: given, role: "passenger"),
                                                    reference: s[1, 2]))
-                lastFOPOwner = nil
-                sawFOP = false
+                lastFOP = .none
             case "SSR" where !inHistory && !inItinerary:
                 guard let code = s[0, 0] else { break }
                 if code == "CTCE" || code == "CTCM" || code == "CTCH" {
@@ -140,13 +128,12 @@ enum PnrgovDecoder {
                 let payment = try payment(s, key: cardHashKey)
                 if pnr.travellers.isEmpty {
                     pnrPayment = pnrPayment ?? payment
-                    lastFOPOwner = nil
+                    lastFOP = .pnr
                 } else {
                     let t = pnr.travellers.count - 1
                     if pnr.travellers[t].payment == nil { pnr.travellers[t].payment = payment }
-                    lastFOPOwner = t
+                    lastFOP = .traveller(t)
                 }
-                sawFOP = true
             case "TVL" where !inHistory:
                 inItinerary = true
                 // Hotel and car segments have no arrival airport: they are not flights.

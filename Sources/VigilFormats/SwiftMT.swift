@@ -234,7 +234,7 @@ enum SwiftMT {
     /// SWIFT amounts: digits, one decimal comma (mandatory, possibly last), no thousands separators.
     static func swiftAmount(_ s: String) -> Decimal? {
         guard s.contains(","), s.filter({ $0 == "," }).count == 1, s.allSatisfy({ $0.isNumber || $0 == "," }) else { return nil }
-        var t = s.replacingOccurrences(",", ".")
+        var t = s.replacingOccurrences(of: ",", with: ".")
         if t.hasSuffix(".") { t.removeLast() }
         return DecimalText.parse(t)
     }
@@ -335,5 +335,4 @@ enum SwiftMT {
 extension String {
     var replacingNewlines: String { split(separator: "\n").map { $0.trimmed(" \r") }.joined(separator: " ") }
 
-    func replacingOccurrences(_ a: Character, _ b: Character) -> String { String(map { $0 == a ? b : $0 }) }
 }

@@ -55,24 +55,18 @@ final class XMLElement {
     /// `/Document/FIToFICstmrCdtTrf/CdtTrfTxInf[2]`: where `target` sits below this element,
     /// for error messages (found by search, since errors are rare and elements keep no parent).
     func path(to target: XMLElement) -> String? {
-        if target === self { return "/" + name }
-        var counts: [String: Int] = [:]
-        for c in children {
-            counts[c.name, default: 0] += 1
-            if let rest = c.path(to: target) {
-                let n = counts[c.name]!
-                let many = children.count(where: { $0.name == c.name }) > 1
-                return "/" + name + (many ? rest.replacingFirstComponent(with: "\(c.name)[\(n)]") : rest)
-            }
+        steps(to: target).map { "/" + $0.joined(separator: "/") }
+    }
+
+    private func steps(to target: XMLElement) -> [String]? {
+        if target === self { return [name] }
+        for child in children {
+            guard let rest = child.steps(to: target) else { continue }
+            let namesakes = children.filter { $0.name == child.name }
+            let step = namesakes.count > 1 ? "\(child.name)[\(namesakes.firstIndex { $0 === child }! + 1)]" : child.name
+            return [name, step] + rest.dropFirst()
         }
         return nil
-    }
-}
-
-private extension String {
-    func replacingFirstComponent(with s: String) -> String {
-        let parts = split(separator: "/", maxSplits: 1, omittingEmptySubsequences: true)
-        return "/" + s + (parts.count > 1 ? "/" + parts[1] : "")
     }
 }
 

@@ -62,7 +62,7 @@ struct BenchCommand: AsyncParsableCommand {
             let logger = try common.makeLogger("vigil.bench")
             let config = try common.loadConfig()
             if mode == "decode" {
-                try decodeBench(options: config.formats.decodeOptions)
+                try decodeBench(config: config)
                 return
             }
             let definition = try fail(PipelineDefinition.load(file: pipeline))
@@ -80,13 +80,13 @@ struct BenchCommand: AsyncParsableCommand {
     }
 
     /// One JSON line per file: the same message decoded in a loop on this thread (one core).
-    func decodeBench(options: DecodeOptions) throws {
+    func decodeBench(config: VigilConfig) throws {
         let clock = ContinuousClock()
-        for file in files {
-            guard let data = FileManager.default.contents(atPath: file) else { throw CLIError("cannot read '\(file)'") }
-            let bytes = [UInt8](data)
-            guard let f = format.format ?? FeedFormat.detect(bytes) else { throw CLIError("\(file): cannot tell the format; give --format") }
-            let messages = FeedDecoder.split(bytes, as: f).map { Array($0) }
+        for path in files {
+            let file = try MessageFile(path: path, format: format, config: config)
+            let f = try file.requireFormat()
+            let messages = file.messages
+            let options = file.options
             let size = messages.reduce(0) { $0 + $1.count }
             var rounds = 0, events = 0
             let start = clock.now
@@ -98,7 +98,7 @@ struct BenchCommand: AsyncParsableCommand {
             let elapsed = clock.now - start
             let secs = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
             let line: [String: Any] = [
-                "file": (file as NSString).lastPathComponent, "format": f.rawValue, "bytes": size,
+                "file": (path as NSString).lastPathComponent, "format": f.rawValue, "bytes": size,
                 "messagesPerSecond": Int(Double(rounds * messages.count) / secs),
                 "eventsPerSecond": Int(Double(events) / secs),
                 "megabytesPerSecond": (Double(rounds * size) / secs / 1_000_000 * 10).rounded() / 10,

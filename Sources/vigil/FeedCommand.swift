@@ -41,16 +41,10 @@ struct FeedCommand: AsyncParsableCommand {
                 defer { producer.close() }
                 var report = Feeder.Report()
                 for path in try Self.expand(files) {
-                    guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("cannot read '\(path)'") }
-                    let bytes = [UInt8](data)
-                    guard let f = format.format ?? FeedFormat.detect(bytes) else {
-                        throw CLIError("\(path): cannot tell the format from the content; give --format")
-                    }
-                    let parts = FeedDecoder.split(bytes, as: f)
-                    let messages = parts.enumerated().map { (Array($1), parts.count > 1 ? "\(path) message \($0 + 1)" : path) }
-                    var options = config.formats.decodeOptions
-                    options.file = (path as NSString).lastPathComponent
-                    report.add(await Feeder.publish(messages: messages, format: f, topic: topic, producer: producer, options: options))
+                    let file = try MessageFile(path: path, format: format, config: config)
+                    let messages = file.messages.enumerated().map { ($1, file.messages.count > 1 ? "\(path) message \($0 + 1)" : path) }
+                    report.add(await Feeder.publish(messages: messages, format: try file.requireFormat(), topic: topic, producer: producer,
+                                                    options: file.options))
                 }
                 LineWriter().write("sent=\(report.sent) acknowledged=\(report.acknowledged) unkeyed=\(report.unkeyed) topic=\(topic)")
                 if let first = report.failures.first { throw CLIError("\(report.failures.count) not acknowledged; first: \(first)") }

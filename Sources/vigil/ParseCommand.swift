@@ -21,6 +21,36 @@ enum FormatChoice: ExpressibleByArgument, Sendable {
     var defaultValueDescription: String { format?.rawValue ?? "auto" }
 }
 
+/// A file of native messages, read and cut into business messages: what `parse`, `feed --format`
+/// and `bench --mode decode` all start from.
+struct MessageFile {
+    let path: String
+    /// `nil` when `auto` could not tell the format from the content.
+    let format: FeedFormat?
+    /// The business messages: an RJE batch's SWIFT messages, a CSV export's rows, else the whole file.
+    let messages: [[UInt8]]
+    /// The configuration's decode options, with this file recorded as `source.file`.
+    let options: DecodeOptions
+
+    init(path: String, format choice: FormatChoice, config: VigilConfig) throws(CLIError) {
+        guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("\(path): cannot read the file") }
+        let bytes = [UInt8](data)
+        self.path = path
+        format = choice.format ?? FeedFormat.detect(bytes)
+        // Split only when the format is known; an unknown one is decoded whole, to report why.
+        messages = format.map { FeedDecoder.split(bytes, as: $0).map { Array($0) } } ?? [bytes]
+        var options = config.formats.decodeOptions
+        options.file = (path as NSString).lastPathComponent
+        self.options = options
+    }
+
+    /// The format, or an error asking for `--format`.
+    func requireFormat() throws(CLIError) -> FeedFormat {
+        guard let format else { throw CLIError("\(path): cannot tell the format from the content; give --format") }
+        return format
+    }
+}
+
 struct ParseCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "parse",
@@ -47,31 +77,27 @@ struct ParseCommand: AsyncParsableCommand {
             let config = try common.loadConfig()
             var failures = 0
             let out = FileHandle.standardOutput
-            for file in files {
-                guard let data = FileManager.default.contents(atPath: file) else {
-                    FileHandle.standardError.write(Data("vigil parse: \(file): cannot read the file\n".utf8))
+            for path in files {
+                let file: MessageFile
+                do { file = try MessageFile(path: path, format: format, config: config) } catch {
+                    FileHandle.standardError.write(Data("vigil parse: \(error)\n".utf8))
                     failures += 1
                     continue
                 }
-                let bytes = [UInt8](data)
-                let detected = format.format ?? FeedFormat.detect(bytes)
-                // Split only when the format is known: an RJE batch or a CSV export holds many messages.
-                let messages = detected.map { FeedDecoder.split(bytes, as: $0) } ?? [bytes[...]]
-                var options = config.formats.decodeOptions
-                options.file = (file as NSString).lastPathComponent
+                let messages = file.messages
                 for (n, message) in messages.enumerated() {
                     do {
-                        let events = try FeedDecoder.decode(Array(message), as: detected, options: options)
+                        let events = try FeedDecoder.decode(message, as: file.format, options: file.options)
                         if events.isEmpty {
                             // Valid, but not a movement of money (status report, drawdown request, …).
-                            FileHandle.standardError.write(Data("vigil parse: \(file): no events: the message is valid but carries no transaction\n".utf8))
+                            FileHandle.standardError.write(Data("vigil parse: \(path): no events: the message is valid but carries no transaction\n".utf8))
                         }
                         var buffer: [UInt8] = []
                         for e in events { buffer += e.json(); buffer.append(0x0A) }
                         out.write(Data(buffer))
                     } catch {
                         let which = messages.count > 1 ? " (message \(n + 1) of \(messages.count))" : ""
-                        FileHandle.standardError.write(Data("vigil parse: \(file)\(which): \(error)\n".utf8))
+                        FileHandle.standardError.write(Data("vigil parse: \(path)\(which): \(error)\n".utf8))
                         failures += 1
                     }
                 }
