@@ -100,24 +100,49 @@ public struct EventTime: Sendable, Hashable, Comparable, Codable, CustomStringCo
     }
 
     /// The UTC calendar date, `YYYY-MM-DD`.
-    public var dateText: String { String(rfc3339.prefix(10)) }
+    public var dateText: String { formatted(dateOnly: true) }
 
     /// RFC 3339 in UTC, with milliseconds or microseconds only when they are not zero.
-    public var rfc3339: String {
+    public var rfc3339: String { formatted(dateOnly: false) }
+
+    /// Digits written straight into the string's storage: this runs for every event a decoder
+    /// or the JSON encoder produces, and interpolation with padding costs several times as much.
+    private func formatted(dateOnly: Bool) -> String {
         let secs = microseconds >= 0 ? microseconds / 1_000_000 : (microseconds - 999_999) / 1_000_000
         let micros = Int(microseconds - secs * 1_000_000)
         let days = secs >= 0 ? secs / 86_400 : (secs - 86_399) / 86_400
         let rem = Int(secs - days * 86_400)
         let (y, m, d) = civilFromDays(Int(days))
-        func pad(_ v: Int, _ w: Int) -> String {
-            let s = String(v)
-            return s.count >= w ? s : String(repeating: "0", count: w - s.count) + s
+        // Years outside 0…9999 cannot be written in RFC 3339; they only arise from arbitrary
+        // microsecond counts, and are written as plain signed numbers rather than wrapped.
+        let year = (0...9999).contains(y) ? "" : String(y)
+        // A date fits a small (inline) string when the capacity asked for is small too.
+        let body = String(unsafeUninitializedCapacity: dateOnly ? 10 : 27) { out in
+            var n = 0
+            func put(_ value: Int, _ width: Int) {
+                var v = value
+                for k in stride(from: width - 1, through: 0, by: -1) {
+                    out[n + k] = UInt8(truncatingIfNeeded: 48 + v % 10)
+                    v /= 10
+                }
+                n += width
+            }
+            func put(_ c: Character) {
+                out[n] = c.asciiValue!
+                n += 1
+            }
+            if year.isEmpty { put(y, 4) }
+            put("-"); put(m, 2); put("-"); put(d, 2)
+            if dateOnly { return n }
+            put("T"); put(rem / 3600, 2); put(":"); put(rem / 60 % 60, 2); put(":"); put(rem % 60, 2)
+            if micros != 0 {
+                put(".")
+                if micros % 1000 == 0 { put(micros / 1000, 3) } else { put(micros, 6) }
+            }
+            put("Z")
+            return n
         }
-        var out = "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(rem / 3600, 2)):\(pad(rem / 60 % 60, 2)):\(pad(rem % 60, 2))"
-        if micros != 0 {
-            out += micros % 1000 == 0 ? "." + pad(micros / 1000, 3) : "." + pad(micros, 6)
-        }
-        return out + "Z"
+        return year.isEmpty ? body : year + body
     }
 
     public var description: String { rfc3339 }

@@ -9,41 +9,130 @@ struct EdifactSeparators: Sendable, Hashable {
     var terminator: UInt8 = UInt8(ascii: "'")
 }
 
-/// One segment: its tag and its data elements, each a list of components. Values are kept as
-/// byte ranges into the interchange and turned into strings only when a decoder asks.
-struct EdifactSegment {
-    var tag: String
-    /// 1-based position in the interchange (UNA not counted), as EDIFACT tools number them.
-    var number: Int
-    /// Line of the original input the segment starts on.
-    var line: Int
-    fileprivate var parts: [Part]
-    fileprivate let buffer: EdifactBuffer
+/// A short code — a segment tag (`NAD`) or a qualifier (`178`, `FL`, `AVF`) — packed into an
+/// integer: decoders switch over codes for every segment, and comparing integers costs a
+/// fraction of building and comparing strings. Up to four ASCII characters; `none` stands for
+/// an absent, empty or longer value, so it matches no literal.
+struct EdifactCode: Hashable, Sendable, ExpressibleByStringLiteral, CustomStringConvertible {
+    let code: UInt32
 
-    fileprivate struct Part {
-        var element: Int32
-        var component: Int32
+    static let none = EdifactCode(code: 0)
+
+    init(code: UInt32) { self.code = code }
+
+    init(_ bytes: some Collection<UInt8>) {
+        code = bytes.isEmpty || bytes.count > 4 ? 0 : bytes.reduce(0) { $0 << 8 | UInt32($1) }
+    }
+
+    init(stringLiteral value: StaticString) {
+        precondition(value.utf8CodeUnitCount <= 4, "EDIFACT codes have at most four characters")
+        self.init(UnsafeBufferPointer(start: value.utf8Start, count: value.utf8CodeUnitCount))
+    }
+
+    var description: String {
+        String(decoding: (0 ..< 4).reversed().map { UInt8(truncatingIfNeeded: code >> ($0 * 8)) }.filter { $0 != 0 }, as: UTF8.self)
+    }
+}
+
+/// One segment: its tag and its data elements, each a list of components. A segment is a view
+/// (the interchange's storage and an index) that keeps only where its data lies: components are
+/// found by walking those few bytes when a decoder asks, which costs less than building a table
+/// of every component of every segment up front.
+struct EdifactSegment {
+    fileprivate let storage: EdifactStorage
+    fileprivate let index: Int
+
+    fileprivate struct Head {
+        var tag: EdifactCode
+        var number: Int32
+        var line: Int32
+        /// The data after the tag and its element separator, up to (not including) the terminator.
         var start: Int32
         var end: Int32
-        /// The range holds release characters or line breaks that must be removed.
-        var needsCleaning: Bool
     }
+
+    private var head: Head { storage.heads[index] }
+
+    var tag: EdifactCode { head.tag }
+    /// 1-based position in the interchange (UNA not counted), as EDIFACT tools number them.
+    var number: Int { Int(head.number) }
+    /// Line of the original input the segment starts on.
+    var line: Int { Int(head.line) }
 
     /// Component `component` of data element `element` (both 0-based, the tag not counted), or
     /// `nil` when absent or empty.
     subscript(element: Int, component: Int = 0) -> String? {
-        for p in parts where p.element == element && p.component == component {
-            return p.start == p.end ? nil : buffer.text(p)
+        var found: String?
+        forEachComponent(of: element) { c, range, dirty in
+            guard c == component else { return c < component }
+            if !range.isEmpty { found = storage.text(range, dirty: dirty) }
+            return false
         }
-        return nil
+        return found
+    }
+
+    /// Component `component` of element `element` as a code, for comparing qualifiers without
+    /// building a string; `.none` when absent, empty or longer than four characters.
+    func code(_ element: Int, _ component: Int = 0) -> EdifactCode {
+        var found = EdifactCode.none
+        forEachComponent(of: element) { c, range, dirty in
+            guard c == component else { return c < component }
+            found = dirty ? EdifactCode(storage.text(range, dirty: true).utf8) : EdifactCode(storage.bytes[range].trimmingASCIIWhitespace())
+            return false
+        }
+        return found
     }
 
     /// All non-empty components of one element, in order.
     func components(_ element: Int) -> [String] {
-        parts.filter { $0.element == element && $0.start < $0.end }.map { buffer.text($0) }
+        var out: [String] = []
+        forEachComponent(of: element) { _, range, dirty in
+            if !range.isEmpty { out.append(storage.text(range, dirty: dirty)) }
+            return true
+        }
+        return out
     }
 
-    var elementCount: Int { Int((parts.last?.element ?? -1) + 1) }
+    /// How many data elements the segment has (trailing empty ones included).
+    var elementCount: Int {
+        var n = 0
+        walk { e, _, _, _ in n = e + 1; return true }
+        return n
+    }
+
+    /// Calls `body` with each component of `element` (its index, byte range, and whether it holds
+    /// release characters or line breaks) until `body` returns false.
+    private func forEachComponent(of element: Int, _ body: (Int, Range<Int>, Bool) -> Bool) {
+        walk { e, c, range, dirty in
+            if e < element { return true }
+            return e == element && body(c, range, dirty)
+        }
+    }
+
+    /// Walks the segment's data: `body` gets element, component, byte range and the dirty flag of
+    /// each component in order, and stops the walk by returning false.
+    private func walk(_ body: (Int, Int, Range<Int>, Bool) -> Bool) {
+        let h = head
+        guard h.start < h.end else { return }
+        let b = storage.bytes, sep = storage.separators
+        let end = Int(h.end)
+        var e = 0, c = 0, i = Int(h.start), valueStart = i, dirty = false
+        while true {
+            if i >= end || b[i] == sep.element || b[i] == sep.component {
+                guard body(e, c, valueStart ..< min(i, end), dirty), i < end else { return }
+                if b[i] == sep.element { e += 1; c = 0 } else { c += 1 }
+                i += 1
+                valueStart = i
+                dirty = false
+            } else if b[i] == sep.release {
+                dirty = true
+                i += 2
+            } else {
+                if b[i] == 0x0A || b[i] == 0x0D { dirty = true }
+                i += 1
+            }
+        }
+    }
 
     /// `line 12, segment 14 (NAD)`, optionally with `element 4` (1-based, as in implementation guides).
     func location(element: Int? = nil) -> String {
@@ -58,7 +147,7 @@ struct EdifactSegment {
 /// segment terminated, `UNH`/`UNT` and `UNB`/`UNZ` references paired).
 struct EdifactInterchange {
     private(set) var separators = EdifactSeparators()
-    private(set) var segments: [EdifactSegment] = []
+    private(set) var segments: EdifactSegments
     let format: FeedFormat
 
     /// Longest segment accepted, in bytes: PNR free text runs to a few kilobytes at most.
@@ -76,24 +165,32 @@ struct EdifactInterchange {
         }
         // Character set from UNB's syntax identifier (`UNB+UNOC:3`): UNOC…UNOK are ISO 8859 (read
         // as Latin-1, exact for UNOC, the one seen in practice), UNOW and UNOY are UTF-8, the rest ASCII.
-        let syntaxID = input[i...].firstRange(of: "UNB".utf8).map { String(decoding: input[$0.upperBound...].dropFirst().prefix(4), as: UTF8.self) } ?? ""
+        let syntaxID = Self.find("UNB", in: input, from: i).map { String(decoding: input[($0 + 3)...].dropFirst().prefix(4), as: UTF8.self) } ?? ""
         let latin1 = syntaxID.hasPrefix("UNO") && ("UNOC"..."UNOK").contains(syntaxID)
         let utf8Syntax = syntaxID == "UNOW" || syntaxID == "UNOY"
-        let buffer = EdifactBuffer(bytes: input, release: separators.release, latin1: latin1, utf8Syntax: utf8Syntax)
-        try scan(buffer, from: i, line: &line)
+        // One table of segments that every segment view shares: a few allocations per
+        // interchange rather than one (or several) per segment.
+        var heads: [EdifactSegment.Head] = []
+        try Self.scan(input, from: i, separators: separators, format: format, line: &line, utf8Syntax: utf8Syntax, into: &heads)
+        segments = EdifactSegments(storage: EdifactStorage(bytes: input, heads: heads, separators: separators, latin1: latin1))
         try checkEnvelope()
     }
 
     /// Where the interchange begins: `UNA` if present, else `UNB`. Anything before it (a
     /// teletype routing header, mail headers) is not part of the message.
     private static func interchangeStart(_ b: [UInt8]) -> Int? {
-        for tag in ["UNA", "UNB"] {
-            let t = Array(tag.utf8)
-            var i = 0
-            while i + 3 <= b.count {
-                if b[i] == t[0] && b[i + 1] == t[1] && b[i + 2] == t[2] && (i == 0 || !isAlnum(b[i - 1])) { return i }
-                i += 1
-            }
+        find("UNA", in: b, from: 0, wordStart: true) ?? find("UNB", in: b, from: 0, wordStart: true)
+    }
+
+    /// Where the three letters of `tag` next occur at or after `from` (when `wordStart`, only
+    /// where no letter or digit precedes them). A plain loop: the generic `firstRange(of:)`
+    /// costs more than reading the whole segment table of a small message.
+    private static func find(_ tag: EdifactCode, in b: [UInt8], from: Int, wordStart: Bool = false) -> Int? {
+        let (t0, t1, t2) = (UInt8(truncatingIfNeeded: tag.code >> 16), UInt8(truncatingIfNeeded: tag.code >> 8), UInt8(truncatingIfNeeded: tag.code))
+        var i = from
+        while i + 3 <= b.count {
+            if b[i] == t0 && b[i + 1] == t1 && b[i + 2] == t2 && (!wordStart || i == 0 || !isAlnum(b[i - 1])) { return i }
+            i += 1
         }
         return nil
     }
@@ -112,8 +209,8 @@ struct EdifactInterchange {
             throw FormatError(format, at: "line 1, UNA", "component separator '\(Character(Unicode.Scalar(s.component)))' and data element separator '\(Character(Unicode.Scalar(s.element)))' must be distinct punctuation")
         }
         // The UNB segment that follows must end in the terminator; find what it really ends in.
-        guard let unb = b[(i + 3)...].firstRange(of: "UNB".utf8)?.lowerBound,
-              let unh = b[unb...].firstRange(of: "UNH".utf8)?.lowerBound ?? b[unb...].firstRange(of: "UNG".utf8)?.lowerBound
+        guard let unb = find("UNB", in: b, from: i + 3),
+              let unh = find("UNH", in: b, from: unb) ?? find("UNG", in: b, from: unb)
         else { return (s, i + 9) }
         var j = unh - 1
         while j > unb, isSpace(b[j]) { j -= 1 }
@@ -127,10 +224,10 @@ struct EdifactInterchange {
         return (s, i + 9)
     }
 
-    private mutating func scan(_ buffer: EdifactBuffer, from start: Int, line: inout Int) throws(FormatError) {
-        let b = buffer.bytes
-        let sep = separators
-        let smartQuoteEnds = sep.terminator == UInt8(ascii: "'") && !buffer.utf8Syntax
+    private static func scan(_ b: [UInt8], from start: Int, separators sep: EdifactSeparators, format: FeedFormat,
+                             line: inout Int, utf8Syntax: Bool,
+                             into heads: inout [EdifactSegment.Head]) throws(FormatError) {
+        let smartQuoteEnds = sep.terminator == UInt8(ascii: "'") && !utf8Syntax
         var i = start
         var number = 0
         while i < b.count {
@@ -143,79 +240,67 @@ struct EdifactInterchange {
             let segLine = line
             let segStart = i
             // Tag: alphanumerics, possibly split by a line break when the transport wrapped it.
-            var tag: [UInt8] = []
+            var tagCode: UInt32 = 0, tagLength = 0
             while i < b.count, b[i] != sep.element, b[i] != sep.terminator, b[i] != sep.component {
                 // Spaces after a complete tag (`UNG *PAXLST`) are padding some senders add.
-                if b[i] == 0x20, tag.count == 3 { i += 1; continue }
+                if b[i] == 0x20, tagLength == 3 { i += 1; continue }
                 if b[i] == 0x0A { line += 1 } else if b[i] != 0x0D {
-                    guard isAlnum(b[i]), tag.count < 3 else {
+                    guard isAlnum(b[i]), tagLength < 3 else {
                         number += 1
                         throw FormatError(format, at: "line \(line), segment \(number)",
                                           "expected a segment tag of three letters, found '\(String(decoding: b[segStart...i].prefix(20), as: UTF8.self))'")
                     }
-                    tag.append(b[i])
+                    tagCode = tagCode << 8 | UInt32(b[i])
+                    tagLength += 1
                 }
                 i += 1
             }
             number += 1
-            let tagText = String(decoding: tag, as: UTF8.self)
-            guard tag.count == 3 else {
-                throw FormatError(format, at: "line \(segLine), segment \(number)", i >= b.count ? "input ends inside a segment tag" : "expected a segment tag of three letters, found '\(tagText)'")
+            let tag = EdifactCode(code: tagCode)
+            guard tagLength == 3 else {
+                let found = String(decoding: b[segStart ..< i].filter(isAlnum), as: UTF8.self)
+                throw FormatError(format, at: "line \(segLine), segment \(number)", i >= b.count ? "input ends inside a segment tag" : "expected a segment tag of three letters, found '\(found)'")
             }
-            var parts: [EdifactSegment.Part] = []
             var terminated = false
+            var dataStart = i, dataEnd = i
             if i < b.count, b[i] == sep.terminator {
                 i += 1
                 terminated = true
             } else if i < b.count, b[i] == sep.element {
                 i += 1
-                var element: Int32 = 0, component: Int32 = 0
-                var valueStart = i
-                var dirty = false
+                dataStart = i
                 while i < b.count {
                     let c = b[i]
                     // Messages retyped from PDF guides end segments with a typographic apostrophe
                     // (U+2019); in the ASCII-based character sets EDIFACT feeds use it cannot be data.
-                    if smartQuoteEnds, c == 0xE2, i + 2 < b.count, b[i + 1] == 0x80, b[i + 2] == 0x99 {
-                        parts.append(.init(element: element, component: component, start: Int32(valueStart), end: Int32(i), needsCleaning: dirty))
-                        i += 3
+                    if c == sep.terminator || (smartQuoteEnds && c == 0xE2 && i + 2 < b.count && b[i + 1] == 0x80 && b[i + 2] == 0x99) {
+                        dataEnd = i
+                        i += c == sep.terminator ? 1 : 3
                         terminated = true
                         break
                     }
-                    if c == sep.terminator || c == sep.element || c == sep.component {
-                        parts.append(.init(element: element, component: component, start: Int32(valueStart), end: Int32(i), needsCleaning: dirty))
-                        dirty = false
-                        i += 1
-                        valueStart = i
-                        if c == sep.terminator { terminated = true; break }
-                        if c == sep.element { element += 1; component = 0 } else { component += 1 }
-                    } else if c == sep.release {
-                        dirty = true
-                        i += 2
-                    } else {
-                        if c == 0x0A { line += 1; dirty = true } else if c == 0x0D { dirty = true }
-                        i += 1
-                    }
+                    if c == sep.release { i += 2; continue }
+                    if c == 0x0A { line += 1 }
+                    i += 1
                     if i - segStart > Self.maxSegmentBytes {
-                        throw FormatError(format, at: "line \(segLine), segment \(number) (\(tagText))", "segment longer than \(Self.maxSegmentBytes) bytes")
+                        throw FormatError(format, at: "line \(segLine), segment \(number) (\(tag))", "segment longer than \(Self.maxSegmentBytes) bytes")
                     }
                 }
                 // A last UNZ that lacks only its terminator (saved without it) is complete;
                 // one that runs on over further lines is garbage, not a trailer.
-                if !terminated, tagText == "UNZ", b[valueStart...].trimmingASCIIWhitespace().firstIndex(of: 0x0A) == nil {
-                    let value = b[valueStart...].trimmingASCIIWhitespace()
-                    parts.append(.init(element: element, component: component, start: Int32(value.startIndex), end: Int32(value.endIndex), needsCleaning: false))
+                if !terminated, tag == "UNZ", b[dataStart...].trimmingASCIIWhitespace().firstIndex(of: 0x0A) == nil {
+                    dataEnd = b[dataStart...].trimmingASCIIWhitespace().endIndex
                     terminated = true
                 }
             }
             guard terminated else {
-                throw FormatError(format, at: "line \(segLine), segment \(number) (\(tagText))",
+                throw FormatError(format, at: "line \(segLine), segment \(number) (\(tag))",
                                   "input ends inside the segment: no terminator '\(Character(Unicode.Scalar(sep.terminator)))' (truncated message?)")
             }
-            segments.append(EdifactSegment(tag: tagText, number: number, line: segLine, parts: parts, buffer: buffer))
+            heads.append(.init(tag: tag, number: Int32(number), line: Int32(segLine), start: Int32(dataStart), end: Int32(max(dataStart, dataEnd))))
             // The interchange ends with UNZ; what follows (a mail footer) is not part of it.
-            if tagText == "UNZ" { break }
-            if tagText == "UNB", number != 1 {
+            if tag == "UNZ" { break }
+            if tag == "UNB", number != 1 {
                 throw FormatError(format, at: "line \(segLine), segment \(number) (UNB)", "a second UNB before the UNZ of the first interchange")
             }
         }
@@ -272,8 +357,8 @@ extension EdifactInterchange {
     }
 
     /// Each UNH…UNT message, checked to be of `type`: its UNH and the segments between UNH and UNT.
-    func messages(of type: String) throws(FormatError) -> [(header: EdifactSegment, body: ArraySlice<EdifactSegment>)] {
-        var out: [(header: EdifactSegment, body: ArraySlice<EdifactSegment>)] = []
+    func messages(of type: String) throws(FormatError) -> [(header: EdifactSegment, body: Slice<EdifactSegments>)] {
+        var out: [(header: EdifactSegment, body: Slice<EdifactSegments>)] = []
         var i = 0
         while i < segments.count {
             guard segments[i].tag == "UNH" else { i += 1; continue }
@@ -291,33 +376,40 @@ extension EdifactInterchange {
     }
 }
 
-/// The interchange's bytes, shared by its segments, which hold only ranges into it.
-final class EdifactBuffer: Sendable {
-    let bytes: [UInt8]
-    let release: UInt8?
-    let latin1: Bool
-    /// UNB names a Unicode syntax (UNOW, UNOY): non-ASCII bytes are data.
-    let utf8Syntax: Bool
+/// The segments of an interchange, in order.
+struct EdifactSegments: RandomAccessCollection {
+    fileprivate let storage: EdifactStorage
+    var startIndex: Int { 0 }
+    var endIndex: Int { storage.heads.count }
+    subscript(position: Int) -> EdifactSegment { EdifactSegment(storage: storage, index: position) }
+}
 
-    init(bytes: [UInt8], release: UInt8?, latin1: Bool, utf8Syntax: Bool) {
+/// The interchange's bytes and the tables of its segments and components, shared by the
+/// segment views.
+final class EdifactStorage: Sendable {
+    let bytes: [UInt8]
+    fileprivate let heads: [EdifactSegment.Head]
+    let separators: EdifactSeparators
+    let latin1: Bool
+
+    fileprivate init(bytes: [UInt8], heads: [EdifactSegment.Head], separators: EdifactSeparators, latin1: Bool) {
         self.bytes = bytes
-        self.release = release
+        self.heads = heads
+        self.separators = separators
         self.latin1 = latin1
-        self.utf8Syntax = utf8Syntax
     }
 
-    /// The component's text: release characters and transport line breaks removed, decoded as
-    /// Latin-1 or UTF-8 (invalid sequences become U+FFFD, never a crash), trimmed.
-    fileprivate func text(_ p: EdifactSegment.Part) -> String {
-        let range = Int(p.start) ..< Int(p.end)
+    /// A component's text: release characters and transport line breaks removed (when `dirty`),
+    /// decoded as Latin-1 or UTF-8 (invalid sequences become U+FFFD, never a crash), trimmed.
+    fileprivate func text(_ range: Range<Int>, dirty: Bool) -> String {
         var raw: ArraySlice<UInt8> = bytes[range]
-        if p.needsCleaning {
+        if dirty {
             var out: [UInt8] = []
             out.reserveCapacity(range.count)
             var i = range.lowerBound
             while i < range.upperBound {
                 let c = bytes[i]
-                if c == release, i + 1 < range.upperBound {
+                if c == separators.release, i + 1 < range.upperBound {
                     out.append(bytes[i + 1])
                     i += 2
                     continue

@@ -21,15 +21,16 @@ enum PaxlstDecoder {
 
     private struct Leg {
         var flight: Flight
-        var location: String
+        /// The TDT segment, for errors (its location text is built only when one is thrown).
+        var segment: EdifactSegment
     }
 
-    private static func message(_ unh: EdifactSegment, _ segs: ArraySlice<EdifactSegment>, envelope: EdifactEnvelope,
+    private static func message(_ unh: EdifactSegment, _ segs: Slice<EdifactSegments>, envelope: EdifactEnvelope,
                                 file: String?) throws(FormatError) -> [Passenger] {
         let messageRef = unh[0] ?? ""
         let refYear = envelope.referenceYear
         var legs: [Leg] = []
-        var travellers: [(Traveller, embark: String?, debark: String?, locator: String?, location: String)] = []
+        var travellers: [(Traveller, embark: String?, debark: String?, locator: String?)] = []
         var crewList = false
         var k = segs.startIndex
         // Which kind of LOC/DTM we are reading: the flight's (before any NAD) or a traveller's.
@@ -48,17 +49,17 @@ enum PaxlstDecoder {
             switch s.tag {
             case "BGM":
                 // 745 passenger list, 250 crew list (266 and 655 are crew/flight-crew variants).
-                crewList = ["250", "266", "655"].contains(s[0] ?? "")
+                crewList = [EdifactCode("250"), "266", "655"].contains(s.code(0))
             case "TDT":
                 inTraveller = false
                 guard let id = s[1] else { throw FormatError(.paxlst, at: s.location(element: 1), "TDT has no flight identification") }
                 let carrier = s[4] ?? String(id.prefix(2))
                 let number = id.hasPrefix(carrier) ? String(id.dropFirst(carrier.count)) : id
-                legs.append(Leg(flight: Flight(carrier: carrier, number: number), location: s.location()))
+                legs.append(Leg(flight: Flight(carrier: carrier, number: number), segment: s))
             case "LOC" where !inTraveller:
                 guard !legs.isEmpty else { break }
                 let code = s[1]
-                switch s[0] {
+                switch s.code(0) {
                 case "125": legs[legs.count - 1].flight.from = code
                 case "87": legs[legs.count - 1].flight.to = code
                 case "92":
@@ -69,14 +70,14 @@ enum PaxlstDecoder {
                 }
             case "DTM" where !inTraveller:
                 guard !legs.isEmpty else { break }
-                switch s[0] {
+                switch s.code(0) {
                 case "189": legs[legs.count - 1].flight.departure = try dateTime(s)
                 case "232": legs[legs.count - 1].flight.arrival = try dateTime(s)
                 default: break
                 }
             case "NAD":
                 let role: String
-                switch s[0] {
+                switch s.code(0) {
                 case "FL": role = "passenger"
                 case "FM": role = "crew"
                 case "DDU": role = "in-transit-passenger"
@@ -87,15 +88,18 @@ enum PaxlstDecoder {
                 guard let surname = s[3, 0] else {
                     throw FormatError(.paxlst, at: s.location(element: 3), "traveller has no surname (NAD element 4, component 1)")
                 }
-                let given = [s[3, 1], s[3, 2]].compactMap { $0 }.joined(separator: " ")
-                travellers.append((Traveller(surname: surname, given: given.isEmpty ? nil : given, role: role),
-                                   nil, nil, nil, s.location()))
+                let given = switch (s[3, 1], s[3, 2]) {
+                case let (first?, middle?): first + " " + middle
+                case let (first, middle): first ?? middle
+                }
+                travellers.append((Traveller(surname: surname, given: given, role: role),
+                                   nil, nil, nil))
                 inTraveller = true
                 lastDocument = nil
             case "ATT" where inTraveller:
-                if s[0] == "2", let sex = s[2] { travellers[travellers.count - 1].0.sex = sex }
+                if s.code(0) == "2", let sex = s[2] { travellers[travellers.count - 1].0.sex = sex }
             case "DTM" where inTraveller:
-                switch s[0] {
+                switch s.code(0) {
                 case "329":
                     guard let text = s[0, 1], let dob = EdifactDate.day(text, qualifier: s[0, 2], referenceYear: refYear, past: true) else {
                         throw FormatError(.paxlst, at: s.location(element: 0), "date of birth '\(s[0, 1] ?? "")' is not a date (YYMMDD)")
@@ -110,7 +114,7 @@ enum PaxlstDecoder {
                 default: break
                 }
             case "LOC" where inTraveller:
-                switch s[0] {
+                switch s.code(0) {
                 case "178": travellers[travellers.count - 1].embark = s[1]
                 case "179": travellers[travellers.count - 1].debark = s[1]
                 case "91":
@@ -120,7 +124,7 @@ enum PaxlstDecoder {
             case "NAT" where inTraveller:
                 travellers[travellers.count - 1].0.nationality = s[1]
             case "RFF" where inTraveller:
-                if s[0, 0] == "AVF" { travellers[travellers.count - 1].locator = s[0, 1] }
+                if s.code(0, 0) == "AVF" { travellers[travellers.count - 1].locator = s[0, 1] }
             case "DOC" where inTraveller:
                 guard let number = s[1] else {
                     throw FormatError(.paxlst, at: s.location(element: 1), "travel document has no number")
@@ -136,18 +140,22 @@ enum PaxlstDecoder {
         }
         guard !legs.isEmpty else { throw FormatError(.paxlst, at: unh.location(), "message has no flight (TDT segment)") }
 
+        // Shared by every event of the message (copy-on-write: one allocation, not one per event).
+        let flights = legs.map(\.flight)
+        let legLists = flights.map { [$0] }
+        let source = EventSource(format: FeedFormat.paxlst.rawValue, institution: envelope.sender, file: file)
+        let idPrefix = "paxlst:\(envelope.sender):\(envelope.reference):\(messageRef):"
         var out: [Passenger] = []
+        out.reserveCapacity(travellers.count)
         for (n, t) in travellers.enumerated() {
-            let onboard = legsTravelled(legs.map(\.flight), embark: t.embark, debark: t.debark)
-            for legIndex in onboard {
-                let leg = legs[legIndex].flight
+            for legIndex in legsTravelled(flights, embark: t.embark, debark: t.debark) {
+                let leg = flights[legIndex]
                 guard let ts = leg.departure ?? leg.arrival ?? envelope.prepared else {
-                    throw FormatError(.paxlst, at: legs[legIndex].location, "flight has no departure or arrival time (DTM+189/232) and UNB has no date")
+                    throw FormatError(.paxlst, at: legs[legIndex].segment.location(), "flight has no departure or arrival time (DTM+189/232) and UNB has no date")
                 }
-                let id = "paxlst:\(envelope.sender):\(envelope.reference):\(messageRef):\(n + 1)" + (legs.count > 1 ? ":\(legIndex + 1)" : "")
-                out.append(Passenger(id: id, ts: ts, kind: .api, traveller: t.0, flights: [leg],
-                                     booking: t.locator.map { Booking(locator: $0) },
-                                     source: EventSource(format: FeedFormat.paxlst.rawValue, institution: envelope.sender, file: file)))
+                let id = idPrefix + String(n + 1) + (legs.count > 1 ? ":\(legIndex + 1)" : "")
+                out.append(Passenger(id: id, ts: ts, kind: .api, traveller: t.0, flights: legLists[legIndex],
+                                     booking: t.locator.map { Booking(locator: $0) }, source: source))
             }
         }
         return out
@@ -155,10 +163,10 @@ enum PaxlstDecoder {
 
     /// The legs between the traveller's embarkation and debarkation airports; all legs when the
     /// list does not say (crew lists often do not) or the airports do not chain.
-    static func legsTravelled(_ flights: [Flight], embark: String?, debark: String?) -> [Int] {
-        guard flights.count > 1 else { return [0] }
+    static func legsTravelled(_ flights: [Flight], embark: String?, debark: String?) -> ClosedRange<Int> {
+        guard flights.count > 1 else { return 0 ... 0 }
         let start = embark.flatMap { e in flights.firstIndex { $0.from == e } } ?? 0
         let end = debark.flatMap { d in flights[start...].firstIndex { $0.to == d } } ?? (flights.count - 1)
-        return Array(start ... end)
+        return start ... end
     }
 }

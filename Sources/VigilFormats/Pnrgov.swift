@@ -26,7 +26,7 @@ enum PnrgovDecoder {
             guard !starts.isEmpty else { throw FormatError(.pnrgov, at: unh.location(), "message holds no PNR (no SRC segment)") }
             starts.append(body.endIndex)
             for (a, b) in zip(starts, starts.dropFirst()) {
-                let pnr = try record(Array(body[a ..< b]), refYear: envelope.referenceYear, cardHashKey: cardHashKey)
+                let pnr = try record(body[a ..< b], refYear: envelope.referenceYear, cardHashKey: cardHashKey)
                 let ts = envelope.prepared ?? pnr.modified ?? pnr.booking.createdAt
                 guard let ts else {
                     throw FormatError(.pnrgov, at: body[a].location(), "no time for the PNR: UNB has no date and the PNR has no DAT or RCI date")
@@ -60,9 +60,9 @@ enum PnrgovDecoder {
         var flights: [Flight] = []
     }
 
-    private static func record(_ segs: [EdifactSegment], refYear: Int, cardHashKey: [UInt8]?) throws(FormatError) -> PNR {
+    private static func record(_ segs: Slice<EdifactSegments>, refYear: Int, cardHashKey: [UInt8]?) throws(FormatError) -> PNR {
         guard let rci = segs.first(where: { $0.tag == "RCI" }), let locator = rci[0, 1] else {
-            throw FormatError(.pnrgov, at: segs[0].location(), "PNR has no record locator (RCI segment, element 1, component 2)")
+            throw FormatError(.pnrgov, at: segs[segs.startIndex].location(), "PNR has no record locator (RCI segment, element 1, component 2)")
         }
         var pnr = PNR(booking: Booking(locator: locator))
         pnr.booking.createdAt = rci[0, 3].flatMap { EdifactDate.dayFirst($0, time: rci[0, 4], referenceYear: refYear) }

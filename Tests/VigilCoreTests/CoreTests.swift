@@ -20,6 +20,12 @@ struct EventTimeTests {
         #expect(EventTime(rfc3339: "1969-12-31T23:59:59Z")?.microseconds == -1_000_000)
         #expect(EventTime(rfc3339: "1970-01-01T00:00:00Z")?.microseconds == 0)
         #expect(EventTime(rfc3339: "2000-01-01T00:00:00Z")?.microseconds == 946_684_800_000_000)
+        #expect(EventTime(microseconds: -1).rfc3339 == "1969-12-31T23:59:59.999999Z")
+        #expect(EventTime(rfc3339: "0001-01-01T00:00:00Z")?.rfc3339 == "0001-01-01T00:00:00Z")
+        #expect(EventTime(rfc3339: "9999-12-31T23:59:59.5Z")?.rfc3339 == "9999-12-31T23:59:59.500Z")
+        #expect(EventTime(rfc3339: "1964-07-12T18:45:00+02:00")?.dateText == "1964-07-12")
+        // Beyond what RFC 3339 can write: a plain signed year, never a wrapped one.
+        #expect(EventTime(microseconds: .max).rfc3339.hasPrefix("294247-01-10T04:00:54.775807"))
     }
 
     @Test("invalid timestamps are rejected", arguments: [

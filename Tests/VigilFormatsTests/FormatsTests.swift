@@ -40,6 +40,25 @@ func decodeError(_ bytes: [UInt8], as format: FeedFormat?, options: DecodeOption
     } catch { return error }
 }
 
+@Suite struct EdifactSegmentTests {
+    /// Components are found by walking the segment's bytes on demand; release characters,
+    /// transport line breaks, empty and absent elements must all read as before.
+    @Test func componentsCodesAndEscapes() throws {
+        let text = "UNA:+.? 'UNB+UNOA:4+S+R+240101:0900+1'UNH+1+PAXLST:D:05B:UN:IATA'"
+            + "NAD+FL+++O?'BRIEN:ANN?+MARIE::X'FTX+A\r\nAA++17\n8:B'RFF'UNT+4+1'UNZ+1+1'"
+        let ic = try EdifactInterchange(Array(text.utf8), format: .paxlst)
+        let nad = ic.segments[2], ftx = ic.segments[3], rff = ic.segments[4]
+        #expect(nad.tag == "NAD" && nad.code(0) == "FL" && nad.code(0) != "FM")
+        #expect(nad[3] == "O'BRIEN" && nad[3, 1] == "ANN+MARIE" && nad[3, 2] == nil && nad[3, 3] == "X" && nad[3, 4] == nil)
+        #expect(nad[1] == nil && nad[5] == nil && nad.elementCount == 4)
+        #expect(nad.components(3) == ["O'BRIEN", "ANN+MARIE", "X"])
+        // A value wrapped across lines by the transport reads whole, as text and as a code.
+        #expect(ftx[0] == "AAA" && ftx.code(2) == "178" && ftx[2, 1] == "B")
+        #expect(rff.elementCount == 0 && rff[0] == nil && rff.code(0) == .none)
+        #expect(nad.location(element: 3) == "line 1, segment 3 (NAD), element 4")
+    }
+}
+
 @Suite struct PaxlstTests {
     @Test func multiLegListPutsEachTravellerOnTheLegsTheyFly() throws {
         let events = try passengers("passenger/gtas/apisMessage.txt")
