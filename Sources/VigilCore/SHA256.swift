@@ -79,16 +79,30 @@ public struct SHA256: Sendable {
 /// HMAC-SHA256 (RFC 2104), for keyed pseudonyms such as payment-card hashes: the same input
 /// and key always give the same value, and without the key the input cannot be guessed by
 /// hashing candidates.
-public enum HMACSHA256 {
-    public static func authenticationCode(key: [UInt8], message: some Sequence<UInt8>) -> [UInt8] {
+public struct HMACSHA256: Sendable {
+    /// The hash states after the padded key: computed once per key, so each code costs two
+    /// compressions for a short message instead of four.
+    private let inner: SHA256
+    private let outer: SHA256
+
+    public init(key: [UInt8]) {
         var k = key.count > 64 ? SHA256.hash(key) : key
         k += [UInt8](repeating: 0, count: 64 - k.count)
-        var inner = SHA256()
+        var inner = SHA256(), outer = SHA256()
         inner.update(k.map { $0 ^ 0x36 })
-        inner.update(message)
-        var outer = SHA256()
         outer.update(k.map { $0 ^ 0x5c })
+        self.inner = inner
+        self.outer = outer
+    }
+
+    public func authenticationCode(for message: some Sequence<UInt8>) -> [UInt8] {
+        var inner = self.inner, outer = self.outer
+        inner.update(message)
         outer.update(inner.finalize())
         return outer.finalize()
+    }
+
+    public static func authenticationCode(key: [UInt8], message: some Sequence<UInt8>) -> [UInt8] {
+        HMACSHA256(key: key).authenticationCode(for: message)
     }
 }

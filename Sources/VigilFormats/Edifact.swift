@@ -182,15 +182,13 @@ struct EdifactInterchange {
         find("UNA", in: b, from: 0, wordStart: true) ?? find("UNB", in: b, from: 0, wordStart: true)
     }
 
-    /// Where the three letters of `tag` next occur at or after `from` (when `wordStart`, only
-    /// where no letter or digit precedes them). A plain loop: the generic `firstRange(of:)`
-    /// costs more than reading the whole segment table of a small message.
-    private static func find(_ tag: EdifactCode, in b: [UInt8], from: Int, wordStart: Bool = false) -> Int? {
-        let (t0, t1, t2) = (UInt8(truncatingIfNeeded: tag.code >> 16), UInt8(truncatingIfNeeded: tag.code >> 8), UInt8(truncatingIfNeeded: tag.code))
+    /// Where `tag` next occurs at or after `from` (when `wordStart`, only where no letter or
+    /// digit precedes it).
+    private static func find(_ tag: StaticString, in b: [UInt8], from: Int, wordStart: Bool = false) -> Int? {
         var i = from
-        while i + 3 <= b.count {
-            if b[i] == t0 && b[i + 1] == t1 && b[i + 2] == t2 && (!wordStart || i == 0 || !isAlnum(b[i - 1])) { return i }
-            i += 1
+        while let j = b.firstIndex(of: tag, from: i) {
+            if !wordStart || j == 0 || !isAlnum(b[j - 1]) { return j }
+            i = j + 1
         }
         return nil
     }

@@ -129,9 +129,9 @@ public enum FeedDecoder {
                 throw FormatError(.json, at: error.field, error.reason)
             }
         case .paxlst:
-            events = try PaxlstDecoder.decode(bytes, file: options.file).map(CanonicalEvent.passenger)
+            events = try PaxlstDecoder.decode(bytes, file: options.file)
         case .pnrgov:
-            events = try PnrgovDecoder.decode(bytes, file: options.file, cardHashKey: options.cardHashKey).map(CanonicalEvent.passenger)
+            events = try PnrgovDecoder.decode(bytes, file: options.file, cardHashKey: options.cardHashKey)
         case .iso20022, .pacs008, .pain001, .camt053, .camt054:
             events = try ISO20022.decode(bytes, expected: format, file: options.file).map(CanonicalEvent.transaction)
         case .mt103, .mt202:

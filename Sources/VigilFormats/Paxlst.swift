@@ -8,12 +8,12 @@ import VigilCore
 /// ATT (sex), DTM+329 (birth), NAT, LOC+178/179 (embarkation, debarkation), RFF+AVF (booking
 /// reference), DOC with its DTM+36 (expiry) and LOC+91 (issuing state), EMP (crew function).
 enum PaxlstDecoder {
-    static func decode(_ input: [UInt8], file: String?) throws(FormatError) -> [Passenger] {
+    static func decode(_ input: [UInt8], file: String?) throws(FormatError) -> [CanonicalEvent] {
         let ic = try EdifactInterchange(input, format: .paxlst)
         let envelope = ic.envelope
-        var events: [Passenger] = []
+        var events: [CanonicalEvent] = []
         for (unh, body) in try ic.messages(of: "PAXLST") {
-            events += try message(unh, body, envelope: envelope, file: file)
+            try message(unh, body, envelope: envelope, file: file, into: &events)
         }
         guard !events.isEmpty else { throw FormatError(.paxlst, "no traveller (NAD+FL/FM) in the message") }
         return events
@@ -26,11 +26,12 @@ enum PaxlstDecoder {
     }
 
     private static func message(_ unh: EdifactSegment, _ segs: Slice<EdifactSegments>, envelope: EdifactEnvelope,
-                                file: String?) throws(FormatError) -> [Passenger] {
+                                file: String?, into out: inout [CanonicalEvent]) throws(FormatError) {
         let messageRef = unh[0] ?? ""
         let refYear = envelope.referenceYear
         var legs: [Leg] = []
         var travellers: [(Traveller, embark: String?, debark: String?, locator: String?)] = []
+        travellers.reserveCapacity(segs.count / 8)
         var crewList = false
         var k = segs.startIndex
         // Which kind of LOC/DTM we are reading: the flight's (before any NAD) or a traveller's.
@@ -145,8 +146,7 @@ enum PaxlstDecoder {
         let legLists = flights.map { [$0] }
         let source = EventSource(format: FeedFormat.paxlst.rawValue, institution: envelope.sender, file: file)
         let idPrefix = "paxlst:\(envelope.sender):\(envelope.reference):\(messageRef):"
-        var out: [Passenger] = []
-        out.reserveCapacity(travellers.count)
+        out.reserveCapacity(out.count + travellers.count)
         for (n, t) in travellers.enumerated() {
             for legIndex in legsTravelled(flights, embark: t.embark, debark: t.debark) {
                 let leg = flights[legIndex]
@@ -154,11 +154,10 @@ enum PaxlstDecoder {
                     throw FormatError(.paxlst, at: legs[legIndex].segment.location(), "flight has no departure or arrival time (DTM+189/232) and UNB has no date")
                 }
                 let id = idPrefix + String(n + 1) + (legs.count > 1 ? ":\(legIndex + 1)" : "")
-                out.append(Passenger(id: id, ts: ts, kind: .api, traveller: t.0, flights: legLists[legIndex],
-                                     booking: t.locator.map { Booking(locator: $0) }, source: source))
+                out.append(.passenger(Passenger(id: id, ts: ts, kind: .api, traveller: t.0, flights: legLists[legIndex],
+                                     booking: t.locator.map { Booking(locator: $0) }, source: source)))
             }
         }
-        return out
     }
 
     /// The legs between the traveller's embarkation and debarkation airports; all legs when the

@@ -12,10 +12,11 @@ import VigilCore
 /// Card numbers are replaced by a keyed HMAC-SHA-256 as soon as they are read, so the clear
 /// number never reaches an event, a log line or a topic.
 enum PnrgovDecoder {
-    static func decode(_ input: [UInt8], file: String?, cardHashKey: [UInt8]?) throws(FormatError) -> [Passenger] {
+    static func decode(_ input: [UInt8], file: String?, cardHashKey: [UInt8]?) throws(FormatError) -> [CanonicalEvent] {
         let ic = try EdifactInterchange(input, format: .pnrgov)
         let envelope = ic.envelope
-        var out: [Passenger] = []
+        let cardHasher = cardHashKey.flatMap { $0.isEmpty ? nil : HMACSHA256(key: $0) }
+        var out: [CanonicalEvent] = []
         for (unh, body) in try ic.messages(of: "PNRGOV") {
             let org = body.firstIndex { $0.tag == "ORG" }
             guard let org, org < body.firstIndex(where: { $0.tag == "SRC" }) ?? body.endIndex else {
@@ -26,7 +27,7 @@ enum PnrgovDecoder {
             guard !starts.isEmpty else { throw FormatError(.pnrgov, at: unh.location(), "message holds no PNR (no SRC segment)") }
             starts.append(body.endIndex)
             for (a, b) in zip(starts, starts.dropFirst()) {
-                let pnr = try record(body[a ..< b], refYear: envelope.referenceYear, cardHashKey: cardHashKey)
+                let pnr = try record(body[a ..< b], refYear: envelope.referenceYear, cardHasher: cardHasher)
                 let ts = envelope.prepared ?? pnr.modified ?? pnr.booking.createdAt
                 guard let ts else {
                     throw FormatError(.pnrgov, at: body[a].location(), "no time for the PNR: UNB has no date and the PNR has no DAT or RCI date")
@@ -37,9 +38,9 @@ enum PnrgovDecoder {
                     let others = pnr.travellers.indices.filter { $0 != n }.map { pnr.travellers[$0].traveller.displayName }
                     booking.coTravellers = others.isEmpty ? nil : others
                     let id = "pnrgov:\(envelope.sender):\(envelope.reference):\(unh[0] ?? ""):\(booking.locator):\(traveller.reference ?? String(n + 1))"
-                    out.append(Passenger(id: id, ts: ts, kind: .pnr, traveller: traveller.traveller,
+                    out.append(.passenger(Passenger(id: id, ts: ts, kind: .pnr, traveller: traveller.traveller,
                                          flights: pnr.flights.isEmpty ? nil : pnr.flights, booking: booking,
-                                         source: EventSource(format: FeedFormat.pnrgov.rawValue, institution: envelope.sender, file: file)))
+                                         source: EventSource(format: FeedFormat.pnrgov.rawValue, institution: envelope.sender, file: file))))
                 }
             }
         }
@@ -60,7 +61,7 @@ enum PnrgovDecoder {
         var flights: [Flight] = []
     }
 
-    private static func record(_ segs: Slice<EdifactSegments>, refYear: Int, cardHashKey: [UInt8]?) throws(FormatError) -> PNR {
+    private static func record(_ segs: Slice<EdifactSegments>, refYear: Int, cardHasher: HMACSHA256?) throws(FormatError) -> PNR {
         guard let rci = segs.first(where: { $0.tag == "RCI" }), let locator = rci[0, 1] else {
             throw FormatError(.pnrgov, at: segs[segs.startIndex].location(), "PNR has no record locator (RCI segment, element 1, component 2)")
         }
@@ -125,7 +126,7 @@ enum PnrgovDecoder {
                 }
                 try apply(code, text, to: &pnr.travellers[pnr.travellers.count - 1].traveller, at: s, refYear: refYear)
             case "FOP" where !inHistory && !inItinerary:
-                let payment = try payment(s, key: cardHashKey)
+                let payment = try payment(s, hasher: cardHasher)
                 if pnr.travellers.isEmpty {
                     pnrPayment = pnrPayment ?? payment
                     lastFOP = .pnr
@@ -201,39 +202,39 @@ enum PnrgovDecoder {
     }
 
     /// FOP `CC::amount:vendor:number:expiry`: the card number is hashed here and dropped.
-    private static func payment(_ s: EdifactSegment, key: [UInt8]?) throws(FormatError) -> Booking.Payment {
+    private static func payment(_ s: EdifactSegment, hasher: HMACSHA256?) throws(FormatError) -> Booking.Payment {
         var p = Booking.Payment(form: s[0, 0])
         if let number = s[0, 4] {
-            guard let key, !key.isEmpty else {
+            guard let hasher else {
                 throw FormatError(.pnrgov, at: s.location(element: 0), "a card number is present but no card-hash key is configured (formats.card-hash-key); refusing to keep it in clear")
             }
-            p.cardHash = cardHash(number, key: key)
+            p.cardHash = cardHash(number, hasher: hasher)
         }
         return p
     }
 
     /// HMAC-SHA-256 of the card number's characters without spaces or dashes, hex. Masked numbers
     /// (`XXXXXXXX1186`) hash too: they still link bookings paid with the same masked card.
-    static func cardHash(_ number: String, key: [UInt8]) -> String {
-        let normalised = number.utf8.filter { $0 != 0x20 && $0 != UInt8(ascii: "-") }
-        return HMACSHA256.authenticationCode(key: key, message: normalised).hex
+    static func cardHash(_ number: String, hasher: HMACSHA256) -> String {
+        hasher.authenticationCode(for: number.utf8.filter { $0 != 0x20 && $0 != UInt8(ascii: "-") }).hex
     }
 
     /// `CTCE JOHN..DOE//MAIL.COM` → e-mail `john_doe@mail.com` (IATA's encoding: `//` for `@`,
     /// `..` for `_`, `./` for `-`); `CTCM 15551234567`, `CTCH …`, `CTCB …`, `CTCR …` → phone.
     static func contactText(_ text: String) -> (isEmail: Bool, value: String)? {
-        var t = Substring(text).drop { $0 == " " }
-        if let r = t.range(of: "CTC") { t = t[r.upperBound...] } else { return nil }
-        guard let kind = t.first else { return nil }
-        let value = t.dropFirst().trimmed(" /")
+        let u = Array(text.utf8)
+        guard let ctc = u.firstIndex(of: "CTC"), ctc + 3 < u.count else { return nil }
+        let kind = u[ctc + 3]
+        let value = Array(u[(ctc + 4)...].trimming(" /"))
         guard !value.isEmpty else { return nil }
-        if kind == "E" {
-            let email = value.replacingOccurrences(of: "//", with: "@").replacingOccurrences(of: "..", with: "_")
-                .replacingOccurrences(of: "./", with: "-").lowercased()
-            return (true, email)
+        if kind == UInt8(ascii: "E") {
+            // The three codes are undone in this order, as IATA lists them.
+            let email = value.replacing("//", with: UInt8(ascii: "@")).replacing("..", with: UInt8(ascii: "_"))
+                .replacing("./", with: UInt8(ascii: "-"))
+            return (true, String(decoding: email, as: UTF8.self).lowercased())
         }
-        let digits = value.filter { $0.isNumber || $0 == "+" }
-        return digits.count >= 5 ? (false, digits) : nil
+        let digits = value.filter { ($0 >= 0x30 && $0 <= 0x39) || $0 == UInt8(ascii: "+") }
+        return digits.count >= 5 ? (false, String(decoding: digits, as: UTF8.self)) : nil
     }
 
     /// PNR given names carry the title glued on (`JOHNMR`, `NINA MS`).

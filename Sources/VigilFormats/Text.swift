@@ -1,11 +1,55 @@
 extension StringProtocol {
-    /// Without the given characters at either end (Foundation's version needs a `CharacterSet`
-    /// and bridges; these trims are of a few ASCII characters).
-    func trimmed(_ set: String) -> String {
-        let chars = Set(set)
-        var s = Substring(self)
-        while let f = s.first, chars.contains(f) { s = s.dropFirst() }
-        while let l = s.last, chars.contains(l) { s = s.dropLast() }
-        return String(s)
+    /// Without the given ASCII characters at either end (Foundation's version needs a
+    /// `CharacterSet` and bridges; decoders trim a few ASCII characters on hot paths).
+    func trimmed(_ set: StaticString) -> String {
+        String(decoding: Substring(self).utf8.trimming(set), as: UTF8.self)
+    }
+}
+
+extension BidirectionalCollection<UInt8> {
+    /// Without the given ASCII characters at either end.
+    func trimming(_ set: StaticString) -> SubSequence {
+        let chars = UnsafeBufferPointer(start: set.utf8Start, count: set.utf8CodeUnitCount)
+        var start = startIndex, end = endIndex
+        while start < end, chars.contains(self[start]) { formIndex(after: &start) }
+        while start < end, chars.contains(self[index(before: end)]) { formIndex(before: &end) }
+        return self[start ..< end]
+    }
+}
+
+extension [UInt8] {
+    /// Where `pattern` (ASCII) next begins at or after `from`. A plain loop on purpose: the
+    /// standard library's generic `firstRange(of:)` and `replace(_:with:)` spend most of their
+    /// time looking up generic metadata, which showed as half of PNRGOV decoding.
+    func firstIndex(of pattern: StaticString, from: Int = 0) -> Int? {
+        let p = UnsafeBufferPointer(start: pattern.utf8Start, count: pattern.utf8CodeUnitCount)
+        guard let first = p.first else { return from }
+        var i = Swift.max(from, 0)
+        while i + p.count <= count {
+            if self[i] == first {
+                var k = 1
+                while k < p.count, self[i + k] == p[k] { k += 1 }
+                if k == p.count { return i }
+            }
+            i += 1
+        }
+        return nil
+    }
+
+    /// Every occurrence of `pattern` (ASCII), left to right and not overlapping, replaced by `byte`.
+    func replacing(_ pattern: StaticString, with byte: UInt8) -> [UInt8] {
+        guard var next = firstIndex(of: pattern) else { return self }
+        var out: [UInt8] = []
+        out.reserveCapacity(count)
+        var i = 0
+        while true {
+            out.append(contentsOf: self[i ..< next])
+            out.append(byte)
+            i = next + pattern.utf8CodeUnitCount
+            guard let n = firstIndex(of: pattern, from: i) else { break }
+            next = n
+        }
+        out.append(contentsOf: self[i...])
+        return out
     }
 }
