@@ -47,7 +47,9 @@ public enum FeedFormat: String, Sendable, Hashable, CaseIterable, Codable {
             // Another MT: the MT decoder says which types it reads.
             return .mt103
         }
-        if body.range(of: #"^\{[0-9]{4}\}"#, options: .regularExpression) != nil { return .fedwire }
+        // Fedwire: `{1500}`, a tag of four digits in braces.
+        let tag = Array(body.utf8.prefix(6))
+        if tag.count == 6, tag[0] == UInt8(ascii: "{"), tag[5] == UInt8(ascii: "}"), tag[1 ..< 5].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) { return .fedwire }
         if body.hasPrefix("{") { return .json }
         // XML: the ISO 20022 decoder identifies the message by its Document namespace.
         if body.hasPrefix("<") { return .iso20022 }

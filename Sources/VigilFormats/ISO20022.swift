@@ -27,6 +27,18 @@ enum ISO20022 {
         }
     }
 
+    /// `pacs.008` in `urn:iso:std:iso:20022:tech:xsd:pacs.008.001.08`: four lower-case letters,
+    /// a dot and three digits (a plain scan; a regular expression here cost a third of the decode).
+    static func messageKind(in namespace: String) -> String? {
+        let u = Array(namespace.utf8)
+        guard u.count >= 8 else { return nil }
+        for i in 0 ... u.count - 8
+        where u[i ..< i + 4].allSatisfy({ $0 >= 0x61 && $0 <= 0x7A }) && u[i + 4] == UInt8(ascii: ".") && u[i + 5 ..< i + 8].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
+            return String(decoding: u[i ..< i + 8], as: UTF8.self)
+        }
+        return nil
+    }
+
     static func decode(_ bytes: [UInt8], expected: FeedFormat, file: String?) throws(FormatError) -> [Transaction] {
         let root: XMLElement
         do { root = try XMLReader.parse(bytes) } catch {
@@ -37,11 +49,10 @@ enum ISO20022 {
             throw FormatError(expected, at: "/\(root.name)", "no ISO 20022 Document element")
         }
         let namespace = document.attribute("xmlns") ?? ""
-        guard let r = namespace.range(of: #"[a-z]{4}\.[0-9]{3}"#, options: .regularExpression) else {
+        guard let kind = messageKind(in: namespace) else {
             throw FormatError(expected, at: root.path(to: document) ?? "/Document",
                               "Document has no ISO 20022 namespace (xmlns=\"urn:iso:std:iso:20022:tech:xsd:pacs.008.001.08\" or similar), so the message cannot be identified")
         }
-        let kind = String(namespace[r])
         guard let format = format(of: kind) else {
             // Status reports, cancellations, investigations, notices: valid messages that move no money.
             return []

@@ -30,9 +30,18 @@ final class XMLElement {
 
     /// The element at a `/`-separated path of child names below this one.
     func at(_ path: String) -> XMLElement? {
-        var e: XMLElement? = self
-        for part in path.split(separator: "/") { e = e?.children.first { $0.name == part } }
-        return e
+        // Walked without splitting the path into an array: decoders look up dozens of paths
+        // per transaction.
+        var e = self
+        var rest = Substring(path)
+        while true {
+            let slash = rest.utf8.firstIndex(of: UInt8(ascii: "/"))
+            let step = slash.map { rest[..<$0] } ?? rest
+            guard let next = e.children.first(where: { $0.name == step }) else { return nil }
+            e = next
+            guard let slash else { return e }
+            rest = rest[rest.utf8.index(after: slash)...]
+        }
     }
 
     /// Trimmed text at a path, `nil` when absent or empty.
@@ -69,6 +78,8 @@ final class XMLElement {
         return nil
     }
 }
+
+private func isXMLSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D }
 
 struct XMLError: Error {
     var line: Int
@@ -131,8 +142,9 @@ enum XMLReader {
                 throw error("elements nested deeper than \(DecodeLimits.maxXMLDepth) levels")
             }
             i += 1 // '<'
-            let qname = try name()
-            let e = XMLElement(name: local(qname), line: line)
+            let qnameRange = try nameRange()
+            let e = XMLElement(name: local(qnameRange), line: line)
+            var qname: String { String(decoding: b[qnameRange], as: UTF8.self) }
             // Attributes.
             while true {
                 skipSpace()
@@ -143,7 +155,7 @@ enum XMLReader {
                     return e
                 }
                 if b[i] == UInt8(ascii: ">") { i += 1; break }
-                let an = try name()
+                let an = String(decoding: b[try nameRange()], as: UTF8.self)
                 skipSpace()
                 guard i < b.count, b[i] == UInt8(ascii: "=") else { throw error("attribute '\(an)' of <\(qname)> has no value") }
                 i += 1
@@ -164,7 +176,7 @@ enum XMLReader {
                 i += 1
                 if an.hasPrefix("xmlns:") || an == "xmlns" {
                     // Keep the namespace the element itself is in (`xmlns`, or `xmlns:pacs` on `pacs:Document`).
-                    let prefix = qname.firstIndex(of: ":").map { String(qname[..<$0]) }
+                    let prefix = b[qnameRange].firstIndex(of: UInt8(ascii: ":")).map { String(decoding: b[qnameRange.lowerBound ..< $0], as: UTF8.self) }
                     if (an == "xmlns" && prefix == nil) || an == "xmlns:" + (prefix ?? "") {
                         e.attributes.removeAll { $0.name == "xmlns" }
                         e.attributes.append(("xmlns", value))
@@ -177,28 +189,46 @@ enum XMLReader {
                     e.attributes.append((local(an), value))
                 }
             }
-            // Content.
-            var text: [UInt8] = []
+            // Content. Character data is kept as a byte range while it is one uninterrupted run
+            // (the usual case: a value, or the whitespace between children); only an entity,
+            // CDATA section, comment or child that interrupts non-blank text starts a buffer.
+            var buffer: [UInt8]?
+            var run = i
+            func flush(_ end: Int) {
+                let text = b[run ..< end]
+                guard !text.isEmpty, buffer != nil || !text.allSatisfy(isXMLSpace) else { return }
+                buffer = (buffer ?? []) + text
+            }
             while true {
                 guard i < b.count else { throw error("input ends inside <\(qname)> (no closing tag)") }
                 let c = b[i]
                 if c == UInt8(ascii: "<") {
                     if startsWith("</") {
+                        let textEnd = i
                         i += 2
-                        let close = try name()
-                        guard close == qname else { throw error("closing tag </\(close)> does not match <\(qname)>") }
+                        let close = try nameRange()
+                        guard b[close] == b[qnameRange] else {
+                            throw error("closing tag </\(String(decoding: b[close], as: UTF8.self))> does not match <\(qname)>")
+                        }
                         skipSpace()
-                        guard i < b.count, b[i] == UInt8(ascii: ">") else { throw error("expected '>' after </\(close)") }
+                        guard i < b.count, b[i] == UInt8(ascii: ">") else { throw error("expected '>' after </\(qname)") }
                         i += 1
-                        e.text = String(decoding: text.trimmingASCIIWhitespace(), as: UTF8.self)
+                        if var buffer {
+                            buffer += b[run ..< textEnd]
+                            e.text = String(decoding: buffer.trimmingASCIIWhitespace(), as: UTF8.self)
+                        } else {
+                            e.text = String(decoding: b[run ..< textEnd].trimmingASCIIWhitespace(), as: UTF8.self)
+                        }
                         return e
-                    } else if startsWith("<!--") {
+                    }
+                    flush(i)
+                    if startsWith("<!--") {
                         try skip(past: "-->", what: "comment")
                     } else if startsWith("<![CDATA[") {
                         i += 9
                         let start = i
                         try skip(past: "]]>", what: "CDATA section")
-                        text.append(contentsOf: b[start ..< i - 3])
+                        buffer = (buffer ?? []) + b[start ..< i - 3]
                     } else if startsWith("<?") {
                         try skip(past: "?>", what: "processing instruction")
                     } else if startsWith("<!") {
@@ -206,21 +236,24 @@ enum XMLReader {
                     } else {
                         e.children.append(try element(depth: depth + 1))
                     }
+                    run = i
                 } else if c == UInt8(ascii: "&") {
+                    flush(i)
                     let start = i
                     while i < b.count, b[i] != UInt8(ascii: ";"), i - start < 12 { i += 1 }
                     guard i < b.count, b[i] == UInt8(ascii: ";") else { throw error("unterminated entity reference") }
                     i += 1
-                    text.append(contentsOf: try unescape(start, i).utf8)
+                    buffer = (buffer ?? []) + Array(try unescape(start, i).utf8)
+                    run = i
                 } else {
                     if c == 0x0A { line += 1 }
-                    text.append(c)
                     i += 1
                 }
             }
         }
 
-        mutating func name() throws(XMLError) -> String {
+        /// The bytes of a name at the cursor, which moves past it.
+        mutating func nameRange() throws(XMLError) -> Range<Int> {
             let start = i
             while i < b.count {
                 let c = b[i]
@@ -229,7 +262,13 @@ enum XMLReader {
                 i += 1
             }
             guard i > start else { throw error("expected a name") }
-            return String(decoding: b[start ..< i], as: UTF8.self)
+            return start ..< i
+        }
+
+        /// The local part of a qualified name (`head:AppHdr` → `AppHdr`).
+        func local(_ q: Range<Int>) -> String {
+            let colon = b[q].firstIndex(of: UInt8(ascii: ":"))
+            return String(decoding: b[(colon.map { $0 + 1 } ?? q.lowerBound) ..< q.upperBound], as: UTF8.self)
         }
 
         func local(_ q: String) -> String {
