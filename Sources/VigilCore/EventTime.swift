@@ -102,22 +102,33 @@ public struct EventTime: Sendable, Hashable, Comparable, Codable, CustomStringCo
     /// The UTC calendar date, `YYYY-MM-DD`.
     public var dateText: String { formatted(dateOnly: true) }
 
+    /// `YYYY-MM-DD` for a valid civil date (`nil` otherwise), without going through an instant:
+    /// decoders turn every date of birth and document expiry into this form.
+    public static func dateText(year: Int, month: Int, day: Int) -> String? {
+        guard (1...9999).contains(year), (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year) else { return nil }
+        return write(year: year, month: month, day: day, time: nil)
+    }
+
     /// RFC 3339 in UTC, with milliseconds or microseconds only when they are not zero.
     public var rfc3339: String { formatted(dateOnly: false) }
 
-    /// Digits written straight into the string's storage: this runs for every event a decoder
-    /// or the JSON encoder produces, and interpolation with padding costs several times as much.
     private func formatted(dateOnly: Bool) -> String {
         let secs = microseconds >= 0 ? microseconds / 1_000_000 : (microseconds - 999_999) / 1_000_000
         let micros = Int(microseconds - secs * 1_000_000)
         let days = secs >= 0 ? secs / 86_400 : (secs - 86_399) / 86_400
-        let rem = Int(secs - days * 86_400)
         let (y, m, d) = civilFromDays(Int(days))
+        return Self.write(year: y, month: m, day: d, time: dateOnly ? nil : (Int(secs - days * 86_400), micros))
+    }
+
+    /// Digits written straight into the string's storage: this runs for every event a decoder
+    /// or the JSON encoder produces, and interpolation with padding costs several times as much.
+    /// `time` is seconds into the day and microseconds.
+    private static func write(year y: Int, month m: Int, day d: Int, time: (seconds: Int, micros: Int)?) -> String {
         // Years outside 0…9999 cannot be written in RFC 3339; they only arise from arbitrary
         // microsecond counts, and are written as plain signed numbers rather than wrapped.
         let year = (0...9999).contains(y) ? "" : String(y)
         // A date fits a small (inline) string when the capacity asked for is small too.
-        let body = String(unsafeUninitializedCapacity: dateOnly ? 10 : 27) { out in
+        let body = String(unsafeUninitializedCapacity: time == nil ? 10 : 27) { out in
             var n = 0
             func put(_ value: Int, _ width: Int) {
                 var v = value
@@ -127,13 +138,13 @@ public struct EventTime: Sendable, Hashable, Comparable, Codable, CustomStringCo
                 }
                 n += width
             }
-            func put(_ c: Character) {
-                out[n] = c.asciiValue!
+            func put(_ c: Unicode.Scalar) {
+                out[n] = UInt8(truncatingIfNeeded: c.value)
                 n += 1
             }
             if year.isEmpty { put(y, 4) }
             put("-"); put(m, 2); put("-"); put(d, 2)
-            if dateOnly { return n }
+            guard let (rem, micros) = time else { return n }
             put("T"); put(rem / 3600, 2); put(":"); put(rem / 60 % 60, 2); put(":"); put(rem % 60, 2)
             if micros != 0 {
                 put(".")

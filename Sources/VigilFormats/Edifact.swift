@@ -20,10 +20,12 @@ struct EdifactCode: Hashable, Sendable, ExpressibleByStringLiteral, CustomString
 
     init(code: UInt32) { self.code = code }
 
+    @inline(__always)
     init(_ bytes: some Collection<UInt8>) {
         code = bytes.isEmpty || bytes.count > 4 ? 0 : bytes.reduce(0) { $0 << 8 | UInt32($1) }
     }
 
+    @inline(__always)
     init(stringLiteral value: StaticString) {
         precondition(value.utf8CodeUnitCount <= 4, "EDIFACT codes have at most four characters")
         self.init(UnsafeBufferPointer(start: value.utf8Start, count: value.utf8CodeUnitCount))
@@ -114,22 +116,26 @@ struct EdifactSegment {
     private func walk(_ body: (Int, Int, Range<Int>, Bool) -> Bool) {
         let h = head
         guard h.start < h.end else { return }
-        let b = storage.bytes, sep = storage.separators
-        let end = Int(h.end)
-        var e = 0, c = 0, i = Int(h.start), valueStart = i, dirty = false
-        while true {
-            if i >= end || b[i] == sep.element || b[i] == sep.component {
-                guard body(e, c, valueStart ..< min(i, end), dirty), i < end else { return }
-                if b[i] == sep.element { e += 1; c = 0 } else { c += 1 }
-                i += 1
-                valueStart = i
-                dirty = false
-            } else if b[i] == sep.release {
-                dirty = true
-                i += 2
-            } else {
-                if b[i] == 0x0A || b[i] == 0x0D { dirty = true }
-                i += 1
+        let sep = storage.separators
+        // No release character: a value no byte can take.
+        let release = sep.release.map(UInt16.init) ?? 0x100
+        storage.bytes.withUnsafeBufferPointer { b in
+            let end = Int(h.end)
+            var e = 0, c = 0, i = Int(h.start), valueStart = i, dirty = false
+            while true {
+                if i >= end || b[i] == sep.element || b[i] == sep.component {
+                    guard body(e, c, valueStart ..< min(i, end), dirty), i < end else { return }
+                    if b[i] == sep.element { e += 1; c = 0 } else { c += 1 }
+                    i += 1
+                    valueStart = i
+                    dirty = false
+                } else if UInt16(b[i]) == release {
+                    dirty = true
+                    i += 2
+                } else {
+                    if b[i] == 0x0A || b[i] == 0x0D { dirty = true }
+                    i += 1
+                }
             }
         }
     }
@@ -171,7 +177,10 @@ struct EdifactInterchange {
         // One table of segments that every segment view shares: a few allocations per
         // interchange rather than one (or several) per segment.
         var heads: [EdifactSegment.Head] = []
-        try Self.scan(input, from: i, separators: separators, format: format, line: &line, utf8Syntax: utf8Syntax, into: &heads)
+        let (sep, fmt) = (separators, format)
+        try input.withUnsafeBufferPointer { (b) throws(FormatError) in
+            try Self.scan(b, from: i, separators: sep, format: fmt, line: &line, utf8Syntax: utf8Syntax, into: &heads)
+        }
         segments = EdifactSegments(storage: EdifactStorage(bytes: input, heads: heads, separators: separators, latin1: latin1))
         try checkEnvelope()
     }
@@ -222,10 +231,11 @@ struct EdifactInterchange {
         return (s, i + 9)
     }
 
-    private static func scan(_ b: [UInt8], from start: Int, separators sep: EdifactSeparators, format: FeedFormat,
+    private static func scan(_ b: UnsafeBufferPointer<UInt8>, from start: Int, separators sep: EdifactSeparators, format: FeedFormat,
                              line: inout Int, utf8Syntax: Bool,
                              into heads: inout [EdifactSegment.Head]) throws(FormatError) {
         let smartQuoteEnds = sep.terminator == UInt8(ascii: "'") && !utf8Syntax
+        let release = sep.release.map(UInt16.init) ?? 0x100
         var i = start
         var number = 0
         while i < b.count {
@@ -277,12 +287,14 @@ struct EdifactInterchange {
                         terminated = true
                         break
                     }
-                    if c == sep.release { i += 2; continue }
+                    if UInt16(c) == release { i += 2; continue }
                     if c == 0x0A { line += 1 }
                     i += 1
-                    if i - segStart > Self.maxSegmentBytes {
-                        throw FormatError(format, at: "line \(segLine), segment \(number) (\(tag))", "segment longer than \(Self.maxSegmentBytes) bytes")
-                    }
+                }
+                // Checked once the end is found, not per byte: the scan allocates nothing per
+                // byte, so a long segment costs time in proportion to its length, no more.
+                if i - segStart > Self.maxSegmentBytes {
+                    throw FormatError(format, at: "line \(segLine), segment \(number) (\(tag))", "segment longer than \(Self.maxSegmentBytes) bytes")
                 }
                 // A last UNZ that lacks only its terminator (saved without it) is complete;
                 // one that runs on over further lines is garbage, not a trailer.
@@ -478,9 +490,8 @@ enum EdifactDate {
 
     /// `YYYY-MM-DD`, validated.
     static func day(_ text: String, qualifier: String? = nil, referenceYear: Int, past: Bool) -> String? {
-        guard let p = parse(text, qualifier: qualifier, referenceYear: referenceYear, past: past),
-              let t = EventTime(year: p.date.0, month: p.date.1, day: p.date.2) else { return nil }
-        return t.dateText
+        guard let p = parse(text, qualifier: qualifier, referenceYear: referenceYear, past: past) else { return nil }
+        return EventTime.dateText(year: p.date.0, month: p.date.1, day: p.date.2)
     }
 
     /// PNRGOV's day-first dates: `DDMMYY` with an optional `HHMM` time.
@@ -508,6 +519,6 @@ enum EdifactDate {
               let m = months.firstIndex(of: String(decoding: u[2..<5], as: UTF8.self)),
               let yy = Int(String(decoding: u[5...], as: UTF8.self)) else { return nil }
         let y = u.count == 9 ? yy : year(yy, reference: referenceYear, past: past)
-        return EventTime(year: y, month: m + 1, day: dd)?.dateText
+        return EventTime.dateText(year: y, month: m + 1, day: dd)
     }
 }

@@ -19,6 +19,14 @@ enum PaxlstDecoder {
         return events
     }
 
+    /// A traveller as read, with what decides the legs they are on and their booking.
+    private struct Entry {
+        var traveller: Traveller
+        var embark: String?
+        var debark: String?
+        var locator: String?
+    }
+
     private struct Leg {
         var flight: Flight
         /// The TDT segment, for errors (its location text is built only when one is thrown).
@@ -30,7 +38,7 @@ enum PaxlstDecoder {
         let messageRef = unh[0] ?? ""
         let refYear = envelope.referenceYear
         var legs: [Leg] = []
-        var travellers: [(Traveller, embark: String?, debark: String?, locator: String?)] = []
+        var travellers: [Entry] = []
         travellers.reserveCapacity(segs.count / 8)
         var crewList = false
         var k = segs.startIndex
@@ -93,25 +101,24 @@ enum PaxlstDecoder {
                 case let (first?, middle?): first + " " + middle
                 case let (first, middle): first ?? middle
                 }
-                travellers.append((Traveller(surname: surname, given: given, role: role),
-                                   nil, nil, nil))
+                travellers.append(Entry(traveller: Traveller(surname: surname, given: given, role: role)))
                 inTraveller = true
                 lastDocument = nil
             case "ATT" where inTraveller:
-                if s.code(0) == "2", let sex = s[2] { travellers[travellers.count - 1].0.sex = sex }
+                if s.code(0) == "2", let sex = s[2] { travellers[travellers.count - 1].traveller.sex = sex }
             case "DTM" where inTraveller:
                 switch s.code(0) {
                 case "329":
                     guard let text = s[0, 1], let dob = EdifactDate.day(text, qualifier: s[0, 2], referenceYear: refYear, past: true) else {
                         throw FormatError(.paxlst, at: s.location(element: 0), "date of birth '\(s[0, 1] ?? "")' is not a date (YYMMDD)")
                     }
-                    travellers[travellers.count - 1].0.dob = dob
+                    travellers[travellers.count - 1].traveller.dob = dob
                 case "36":
                     guard let d = lastDocument, let text = s[0, 1] else { break }
                     guard let expiry = EdifactDate.day(text, qualifier: s[0, 2], referenceYear: refYear, past: false) else {
                         throw FormatError(.paxlst, at: s.location(element: 0), "document expiry '\(text)' is not a date (YYMMDD)")
                     }
-                    travellers[travellers.count - 1].0.documents![d].expiry = expiry
+                    travellers[travellers.count - 1].traveller.documents![d].expiry = expiry
                 default: break
                 }
             case "LOC" where inTraveller:
@@ -119,20 +126,20 @@ enum PaxlstDecoder {
                 case "178": travellers[travellers.count - 1].embark = s[1]
                 case "179": travellers[travellers.count - 1].debark = s[1]
                 case "91":
-                    if let d = lastDocument { travellers[travellers.count - 1].0.documents![d].issuer = s[1] }
+                    if let d = lastDocument { travellers[travellers.count - 1].traveller.documents![d].issuer = s[1] }
                 default: break
                 }
             case "NAT" where inTraveller:
-                travellers[travellers.count - 1].0.nationality = s[1]
+                travellers[travellers.count - 1].traveller.nationality = s[1]
             case "RFF" where inTraveller:
                 if s.code(0, 0) == "AVF" { travellers[travellers.count - 1].locator = s[0, 1] }
             case "DOC" where inTraveller:
                 guard let number = s[1] else {
                     throw FormatError(.paxlst, at: s.location(element: 1), "travel document has no number")
                 }
-                var docs = travellers[travellers.count - 1].0.documents ?? []
+                var docs = travellers[travellers.count - 1].traveller.documents ?? []
                 docs.append(TravelDocument(type: s[0, 0], number: number))
-                travellers[travellers.count - 1].0.documents = docs
+                travellers[travellers.count - 1].traveller.documents = docs
                 lastDocument = docs.count - 1
             default:
                 break
@@ -147,14 +154,15 @@ enum PaxlstDecoder {
         let source = EventSource(format: FeedFormat.paxlst.rawValue, institution: envelope.sender, file: file)
         let idPrefix = "paxlst:\(envelope.sender):\(envelope.reference):\(messageRef):"
         out.reserveCapacity(out.count + travellers.count)
-        for (n, t) in travellers.enumerated() {
+        for n in travellers.indices {
+            let t = travellers[n]
             for legIndex in legsTravelled(flights, embark: t.embark, debark: t.debark) {
                 let leg = flights[legIndex]
                 guard let ts = leg.departure ?? leg.arrival ?? envelope.prepared else {
                     throw FormatError(.paxlst, at: legs[legIndex].segment.location(), "flight has no departure or arrival time (DTM+189/232) and UNB has no date")
                 }
                 let id = idPrefix + String(n + 1) + (legs.count > 1 ? ":\(legIndex + 1)" : "")
-                out.append(.passenger(Passenger(id: id, ts: ts, kind: .api, traveller: t.0, flights: legLists[legIndex],
+                out.append(.passenger(Passenger(id: id, ts: ts, kind: .api, traveller: t.traveller, flights: legLists[legIndex],
                                      booking: t.locator.map { Booking(locator: $0) }, source: source)))
             }
         }
