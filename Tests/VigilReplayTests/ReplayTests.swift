@@ -29,7 +29,7 @@ func defaultPipeline() throws -> PipelineDefinition {
 }
 
 /// Replays to a list of output lines (alerts as published; dead letters marked).
-func replay(_ input: ReplayInput, pipeline: PipelineDefinition? = nil) async throws -> (lines: [String], result: Replay.Result) {
+func replay(_ input: ReplayInput, pipeline: PipelineDefinition? = nil, config: VigilConfig = VigilConfig()) async throws -> (lines: [String], result: Replay.Result) {
     let lines = Locked([String]())
     let p = try pipeline ?? defaultPipeline()
     let sink = CallbackSink { record in
@@ -37,7 +37,7 @@ func replay(_ input: ReplayInput, pipeline: PipelineDefinition? = nil) async thr
             : "DLQ \(record.headers.first(named: VigilHeaders.sourceOffset) ?? "?") \(record.headers.first(named: VigilHeaders.error) ?? "?")"
         lines.withLock { $0.append(text) }
     }
-    let result = try await Replay.run(input: input, pipeline: p, config: VigilConfig(), sink: sink, logger: logger)
+    let result = try await Replay.run(input: input, pipeline: p, config: config, sink: sink, logger: logger)
     return (lines.value, result)
 }
 
@@ -153,6 +153,30 @@ struct ReplayTests {
         }
         #expect(try ids(fromLines.lines) == ids(fromRecording.lines))
         #expect(fromLines.lines.filter { $0.hasPrefix("DLQ") }.count == 2)
+    }
+
+    @Test("recorded native messages replay with the configured decoding (CSV mapping), as they run live")
+    func nativeFormats() async throws {
+        let pipeline = try PipelineDefinition.parse("""
+            pipeline: { name: csv, version: 1.0.0 }
+            inputs: [{ topic: fin.csv, format: csv }]
+            rules:
+              - { id: large, version: 1, kind: predicate, where: amount >= 10000, subject: debtor.account }
+            """, file: "csv.yaml")
+        let config = try VigilConfig.parse("""
+            formats:
+              csv: { columns: { id: ID, ts: WHEN, amount: AMT, debtor.account: FROM, creditor.account: TO }, currency: EUR }
+            """, file: "c.yaml")
+        let path = try temporaryFile("csv.vgr")
+        let w = try RecordingWriter(path: path)
+        for (offset, row) in ["t1,2024-03-01T09:00:00Z,25000,A,B", "t2,2024-03-01T09:01:00Z,5,A,B"].enumerated() {
+            try w.append(ConsumedMessage(topic: "fin.csv", partition: 0, offset: Int64(offset), value: Array("ID,WHEN,AMT,FROM,TO\n\(row)\n".utf8)))
+        }
+        try w.close()
+        let out = try await replay(.recording(path: path), pipeline: pipeline, config: config)
+        let alerts = try out.lines.map { try JSONDecoder().decode(Alert.self, from: Data($0.utf8)) }
+        #expect(alerts.map { $0.evidence.map(\.eventId) } == [["t1"]])
+        #expect(alerts.first?.subject.value == "A")
     }
 
     @Test("a truncated recording replays up to its last good record, then says where it stopped")
