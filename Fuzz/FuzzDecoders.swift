@@ -14,9 +14,9 @@ private let options = DecodeOptions(cardHashKey: Array("fuzz-key".utf8),
 public func fuzzDecoders(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
     for format in formats {
-        let messages = (format ?? FeedFormat.detect(bytes)).map { FeedDecoder.split(bytes, as: $0) } ?? [bytes[...]]
+        let messages = (format ?? FeedFormat.detect(bytes)).map { FeedDecoder.split(bytes, as: $0) } ?? [FeedMessage(bytes: bytes)]
         for message in messages {
-            _ = try? FeedDecoder.decode(Array(message), as: format, options: options)
+            _ = try? FeedDecoder.decode(message.bytes, as: format, options: options)
         }
     }
     return 0

@@ -52,7 +52,8 @@ public struct CSVMapping: Sendable, Hashable {
 /// A CSV export (RFC 4180: quoted fields, doubled quotes, CRLF or LF) with a header row → one
 /// transaction per data row.
 enum CSVDecoder {
-    static func decode(_ bytes: [UInt8], mapping: CSVMapping, file: String?) throws(FormatError) -> [Transaction] {
+    static func decode(_ bytes: [UInt8], mapping: CSVMapping, options: DecodeOptions) throws(FormatError) -> [Transaction] {
+        let file = options.file
         let rows = try records(bytes, delimiter: mapping.delimiter)
         guard let header = rows.first else { throw FormatError(.csv, "empty input: a header row is required") }
         var index: [String: Int] = [:]
@@ -73,15 +74,17 @@ enum CSVDecoder {
         var out: [Transaction] = []
         for row in rows.dropFirst() {
             if row.fields.count == 1, row.fields[0].isEmpty { continue }
+            // The row's line in the file it was cut from.
+            let line = row.line + options.lineOffset
             func value(_ field: String) throws(FormatError) -> String? {
                 guard let i = column[field] else { return nil }
                 guard i < row.fields.count else {
-                    throw FormatError(.csv, at: "line \(row.line)", "row has \(row.fields.count) fields; column '\(mapping.columns[field]!)' (\(field)) is number \(i + 1)")
+                    throw FormatError(.csv, at: "line \(line)", "row has \(row.fields.count) fields; column '\(mapping.columns[field]!)' (\(field)) is number \(i + 1)")
                 }
                 let v = row.fields[i]
                 return v.isEmpty ? nil : v
             }
-            func at(_ field: String) -> String { "line \(row.line), column '\(mapping.columns[field] ?? field)'" }
+            func at(_ field: String) -> String { "line \(line), column '\(mapping.columns[field] ?? field)'" }
             guard let tsText = try value("ts"), let ts = time(tsText, mapping.time) else {
                 throw FormatError(.csv, at: at("ts"), "'\((try? value("ts")) ?? "")' is not a time in the configured format")
             }
@@ -100,7 +103,7 @@ enum CSVDecoder {
                 swap(&debtor, &creditor)
             }
             let channel = try value("channel").map { mapping.channelValues[$0] ?? $0.lowercased() } ?? mapping.channel
-            let id = try value("id") ?? "\(file ?? "csv"):\(row.line)"
+            let id = try value("id") ?? "\(file ?? options.origin ?? "csv"):\(line)"
             out.append(Transaction(id: id, ts: ts, amount: amount, currency: try value("currency") ?? mapping.currency!,
                                    channel: channel, debtor: debtor, creditor: creditor, reference: try value("reference"),
                                    source: EventSource(format: FeedFormat.csv.rawValue, file: file)))
@@ -164,12 +167,17 @@ enum CSVDecoder {
 
     /// Splits an export into one self-describing CSV per data row (header + row), the unit
     /// `vigil feed --format csv` publishes.
-    static func splitRows(_ b: [UInt8]) -> [ArraySlice<UInt8>] {
-        let lines = b.split(separator: 0x0A, omittingEmptySubsequences: true).filter { !$0.trimmingASCIIWhitespace().isEmpty }
+    /// Header-plus-row messages, each knowing its row's line in the file (the row is line 2 of
+    /// its message, so the offset is the file line minus 2).
+    static func splitRows(_ b: [UInt8]) -> [FeedMessage] {
+        let lines = b.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated()
+            .filter { !$0.element.trimmingASCIIWhitespace().isEmpty }
         guard let header = lines.first else { return [] }
         // Rows with quoted line breaks would be cut apart here; such exports are fed whole.
-        guard !b.contains(UInt8(ascii: "\"")) else { return [b[...]] }
-        return lines.dropFirst().map { ArraySlice(Array(header) + [0x0A] + Array($0) + [0x0A]) }
+        guard !b.contains(UInt8(ascii: "\"")) else { return [FeedMessage(bytes: b)] }
+        return lines.dropFirst().map { n, row in
+            FeedMessage(bytes: Array(header.element) + [0x0A] + Array(row) + [0x0A], lineOffset: n + 1 - 2)
+        }
     }
 
     static func amount(_ text: String, decimal: UInt8) -> Decimal? {

@@ -84,6 +84,19 @@ public enum CanonicalEvent: Sendable, Hashable {
     }
 }
 
+/// One business message cut from a file by ``FeedDecoder/split(_:as:)``.
+public struct FeedMessage: Sendable, Hashable {
+    public var bytes: [UInt8]
+    /// Lines of the file before this message's own content: give it to the decoder
+    /// (``DecodeOptions/lineOffset``) so positions and made-up ids refer to the file.
+    public var lineOffset: Int
+
+    public init(bytes: [UInt8], lineOffset: Int = 0) {
+        self.bytes = bytes
+        self.lineOffset = lineOffset
+    }
+}
+
 /// What a decoder needs beyond the bytes.
 public struct DecodeOptions: Sendable {
     /// Key of the HMAC that replaces payment-card numbers (PNRGOV FOP). Without one, a PNR that
@@ -93,11 +106,19 @@ public struct DecodeOptions: Sendable {
     public var csv: CSVMapping?
     /// Recorded as `source.file` on each event.
     public var file: String?
+    /// Lines of the file before this message (see ``FeedMessage/lineOffset``): CSV rows report
+    /// and are named by their line in the file, not in the cut-out message.
+    public var lineOffset = 0
+    /// Where the message came from when it has no file (`topic/partition/offset`): CSV rows
+    /// without an id column are named after it, so ids stay unique across messages.
+    public var origin: String?
 
-    public init(cardHashKey: [UInt8]? = nil, csv: CSVMapping? = nil, file: String? = nil) {
+    public init(cardHashKey: [UInt8]? = nil, csv: CSVMapping? = nil, file: String? = nil, lineOffset: Int = 0, origin: String? = nil) {
         self.cardHashKey = cardHashKey
         self.csv = csv
         self.file = file
+        self.lineOffset = lineOffset
+        self.origin = origin
     }
 }
 
@@ -106,11 +127,17 @@ public enum FeedDecoder {
     /// Cuts a file into business messages, each of which becomes one Kafka message: an RJE
     /// batch into its SWIFT messages, a CSV export into header-plus-row units; other formats
     /// carry one business message per file.
-    public static func split(_ bytes: [UInt8], as format: FeedFormat) -> [ArraySlice<UInt8>] {
+    public static func split(_ bytes: [UInt8], as format: FeedFormat) -> [FeedMessage] {
         switch format {
-        case .mt103, .mt202: SwiftMT.split(bytes)
-        case .csv: CSVDecoder.splitRows(bytes)
-        default: bytes.trimmingASCIIWhitespace().isEmpty ? [] : [bytes[...]]
+        case .mt103, .mt202:
+            var lines = 0, counted = 0
+            return SwiftMT.split(bytes).map { m in
+                lines += bytes[counted ..< m.startIndex].count(where: { $0 == 0x0A })
+                counted = m.startIndex
+                return FeedMessage(bytes: Array(m), lineOffset: lines)
+            }
+        case .csv: return CSVDecoder.splitRows(bytes)
+        default: return bytes.trimmingASCIIWhitespace().isEmpty ? [] : [FeedMessage(bytes: bytes)]
         }
     }
 
@@ -144,7 +171,7 @@ public enum FeedDecoder {
             guard let mapping = options.csv else {
                 throw FormatError(.csv, "no column mapping configured (formats.csv in the configuration)")
             }
-            events = try CSVDecoder.decode(bytes, mapping: mapping, file: options.file).map(CanonicalEvent.transaction)
+            events = try CSVDecoder.decode(bytes, mapping: mapping, options: options).map(CanonicalEvent.transaction)
         }
         guard events.count <= DecodeLimits.maxEventsPerMessage else {
             throw FormatError(format, "message yields \(events.count) events, more than the limit of \(DecodeLimits.maxEventsPerMessage)")

@@ -90,12 +90,12 @@ struct BenchCommand: AsyncParsableCommand {
             let f = try file.requireFormat()
             let messages = file.messages
             let options = file.options
-            let size = messages.reduce(0) { $0 + $1.count }
+            let size = messages.reduce(0) { $0 + $1.bytes.count }
             // One untimed pass: warms caches, counts the events a pass yields, and stops at a
             // message that does not decode (timing the error path would be meaningless).
             var eventsPerPass = 0
             for m in messages {
-                do { eventsPerPass += try FeedDecoder.decode(m, as: f, options: options).count } catch {
+                do { eventsPerPass += try FeedDecoder.decode(m.bytes, as: f, options: options).count } catch {
                     throw CLIError("\(path): \(error)")
                 }
             }
@@ -107,7 +107,7 @@ struct BenchCommand: AsyncParsableCommand {
                 let sliceStart = clock.now
                 var rounds = 0
                 repeat {
-                    for m in messages { _ = try? FeedDecoder.decode(m, as: f, options: options) }
+                    for m in messages { _ = try? FeedDecoder.decode(m.bytes, as: f, options: options) }
                     rounds += 1
                 } while clock.now - sliceStart < .milliseconds(100)
                 slices.append(Double(rounds) / seconds(clock.now - sliceStart))

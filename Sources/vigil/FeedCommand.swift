@@ -42,7 +42,7 @@ struct FeedCommand: AsyncParsableCommand {
                 var report = Feeder.Report()
                 for path in try Self.expand(files) {
                     let file = try MessageFile(path: path, format: format, config: config)
-                    let messages = file.messages.enumerated().map { ($1, file.messages.count > 1 ? "\(path) message \($0 + 1)" : path) }
+                    let messages = file.messages.enumerated().map { (message: $1, label: file.messages.count > 1 ? "\(path) message \($0 + 1)" : path) }
                     report.add(await Feeder.publish(messages: messages, format: try file.requireFormat(), topic: topic, producer: producer,
                                                     options: file.options))
                 }

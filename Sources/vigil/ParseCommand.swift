@@ -28,7 +28,7 @@ struct MessageFile {
     /// `nil` when `auto` could not tell the format from the content.
     let format: FeedFormat?
     /// The business messages: an RJE batch's SWIFT messages, a CSV export's rows, else the whole file.
-    let messages: [[UInt8]]
+    let messages: [FeedMessage]
     /// The configuration's decode options, with this file recorded as `source.file`.
     let options: DecodeOptions
 
@@ -38,10 +38,17 @@ struct MessageFile {
         self.path = path
         format = choice.format ?? FeedFormat.detect(bytes)
         // Split only when the format is known; an unknown one is decoded whole, to report why.
-        messages = format.map { FeedDecoder.split(bytes, as: $0).map { Array($0) } } ?? [bytes]
+        messages = format.map { FeedDecoder.split(bytes, as: $0) } ?? [FeedMessage(bytes: bytes)]
         var options = config.formats.decodeOptions
         options.file = (path as NSString).lastPathComponent
         self.options = options
+    }
+
+    /// The decode options for one of the messages: positions and made-up ids refer to the file.
+    func options(for message: FeedMessage) -> DecodeOptions {
+        var o = options
+        o.lineOffset = message.lineOffset
+        return o
     }
 
     /// The format, or an error asking for `--format`.
@@ -87,7 +94,7 @@ struct ParseCommand: AsyncParsableCommand {
                 let messages = file.messages
                 for (n, message) in messages.enumerated() {
                     do {
-                        let events = try FeedDecoder.decode(message, as: file.format, options: file.options)
+                        let events = try FeedDecoder.decode(message.bytes, as: file.format, options: file.options(for: message))
                         if events.isEmpty {
                             // Valid, but not a movement of money (status report, drawdown request, …).
                             FileHandle.standardError.write(Data("vigil parse: \(path): no events: the message is valid but carries no transaction\n".utf8))

@@ -28,7 +28,7 @@ func transactions(_ path: String, as format: FeedFormat? = nil) throws -> [Trans
     let format = format ?? FeedFormat.detect(bytes)
     var out: [Transaction] = []
     for message in FeedDecoder.split(bytes, as: try #require(format)) {
-        for case .transaction(let t) in try FeedDecoder.decode(Array(message), as: format) { out.append(t) }
+        for case .transaction(let t) in try FeedDecoder.decode(message.bytes, as: format, options: DecodeOptions(lineOffset: message.lineOffset)) { out.append(t) }
     }
     return out
 }
@@ -344,9 +344,13 @@ func decodeError(_ bytes: [UInt8], as format: FeedFormat?, options: DecodeOption
         var good: [Transaction] = [], errors: [FormatError] = []
         for m in messages {
             do {
-                for case .transaction(let t) in try FeedDecoder.decode(Array(m), as: .mt103) { good.append(t) }
+                for case .transaction(let t) in try FeedDecoder.decode(m.bytes, as: .mt103) { good.append(t) }
             } catch { errors.append(error) }
         }
+        // Each message knows how many lines of the batch precede it.
+        #expect(messages.first?.lineOffset == 0)
+        #expect(messages.map(\.lineOffset) == messages.map(\.lineOffset).sorted())
+        #expect(try #require(messages.last).lineOffset > 100)
         #expect(good.count == 12)
         #expect(errors.count == 1)
         #expect(errors.first?.description.contains("expected a block '{n:'") == true)
@@ -414,8 +418,31 @@ func decodeError(_ bytes: [UInt8], as format: FeedFormat?, options: DecodeOption
         #expect(txs[1].debtor.account == "B, 3")
         #expect(txs[1].creditor.account == "A-1")
         #expect(txs[1].channel == "wire")
-        // One feed message per row, each with the header.
-        #expect(FeedDecoder.split(Array("a,b\n1,2\n3,4\n".utf8), as: .csv).map { String(decoding: $0, as: UTF8.self) } == ["a,b\n1,2\n", "a,b\n3,4\n"])
+        // One feed message per row, each with the header, and the row's line in the file.
+        let rows = FeedDecoder.split(Array("a,b\n1,2\n\n3,4\n".utf8), as: .csv)
+        #expect(rows.map { String(decoding: $0.bytes, as: UTF8.self) } == ["a,b\n1,2\n", "a,b\n3,4\n"])
+        #expect(rows.map(\.lineOffset) == [0, 2])
+    }
+
+    /// Rows cut from a file keep their file line in errors and in the ids made up for rows
+    /// without an id column; with no file, ids come from the message's origin.
+    @Test func rowsCutFromAFileKeepTheirLines() throws {
+        var m = mapping
+        m.columns["id"] = nil
+        let file = "TXN_ID;ACCOUNT_ID;COUNTER_PARTY;TYPE;AMOUNT;STEP\n1;A-1;B-2;CASH-OUT;99,87;1\n\n2;A-1;B-3;WIRE;1.250,50;2\n3;A-2;B-3;WIRE;5,00;3\n"
+        let rows = FeedDecoder.split(Array(file.utf8), as: .csv)
+        var ids: [String] = []
+        for row in rows {
+            let options = DecodeOptions(csv: m, file: "export.csv", lineOffset: row.lineOffset)
+            for case .transaction(let t) in try FeedDecoder.decode(row.bytes, as: .csv, options: options) { ids.append(t.id) }
+        }
+        #expect(ids == ["export.csv:2", "export.csv:4", "export.csv:5"])
+        let bad = FeedDecoder.split(Array(file.replacingOccurrences(of: "1.250,50", with: "lots").utf8), as: .csv)
+        let errors = bad.compactMap { decodeError($0.bytes, as: .csv, options: DecodeOptions(csv: m, lineOffset: $0.lineOffset)) }
+        #expect(errors.map(\.description) == ["csv: line 4, column 'AMOUNT': 'lots' is not a decimal amount"])
+        let third = try #require(rows.last)
+        let fromKafka = try FeedDecoder.decode(third.bytes, as: .csv, options: DecodeOptions(csv: m, origin: "fin.csv/0/41"))
+        #expect(fromKafka.map(\.id) == ["fin.csv/0/41:2"])
     }
 
     @Test func errorsNameLineAndColumn() throws {

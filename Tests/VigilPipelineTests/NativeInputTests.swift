@@ -95,6 +95,26 @@ import VigilFormats
         #expect(e?.description.contains("'fortnightly' is not a time format") == true)
     }
 
+    /// A CSV row fed from a file is named by its line in that file (headers set by the feeder),
+    /// exactly as `vigil parse` names it; a row from elsewhere by its topic, partition and offset.
+    @Test func csvRowsAreNamedByFileLineOrOrigin() throws {
+        let p = try PipelineDefinition.parse("""
+            pipeline: { name: csv, version: 1.0.0 }
+            inputs: [{ topic: fin.csv, format: csv }]
+            rules: [{ id: any, version: 1, kind: predicate, where: amount >= 10 }]
+            """, file: "csv.yaml")
+        let config = try VigilConfig.parse("""
+            formats: { csv: { columns: { ts: T, amount: A, debtor.account: D, creditor.account: C }, currency: EUR } }
+            """, file: "c.yaml")
+        let engine = PipelineEngine(pipeline: p, topics: p.topics(from: config), limits: WindowLimits(), decodeOptions: config.formats.decodeOptions)
+        let row = Array("T,A,D,C\n2024-03-01T09:00:00Z,25,x,y\n".utf8)
+        let fed = ConsumedMessage(topic: "fin.csv", partition: 0, offset: 3, value: row,
+                                  headers: [KafkaHeader(VigilHeaders.sourceFile, "export.csv"), KafkaHeader(VigilHeaders.sourceLineOffset, "5")])
+        #expect(engine.process(fed).compactMap(\.alert).map { $0.evidence.map(\.eventId) } == [["export.csv:7"]])
+        let other = ConsumedMessage(topic: "fin.csv", partition: 0, offset: 4, value: row)
+        #expect(engine.process(other).compactMap(\.alert).map { $0.evidence.map(\.eventId) } == [["fin.csv/0/4:2"]])
+    }
+
     @Test func inputErrorsPointAtTheFile() {
         let bad = Self.pipelineText.replacingOccurrences(of: "format: pacs008", with: "format: pacs.008")
         let e = #expect(throws: ConfigError.self) { try PipelineDefinition.parse(bad, file: "wires.yaml") }

@@ -59,16 +59,24 @@ public enum Feeder {
     /// Native-format business messages, one Kafka message each (what `FeedDecoder.split` cut
     /// from a file). Keyed by the debtor account of the message's first transaction when it
     /// decodes; messages that do not decode are still sent, for the pipeline to dead-letter.
-    public static func publish(messages: [(bytes: [UInt8], label: String)], format: FeedFormat, topic: String,
+    /// The file name and the message's line offset travel as headers, so the pipeline names
+    /// events and reports errors exactly as `vigil parse` does for the same file.
+    public static func publish(messages: [(message: FeedMessage, label: String)], format: FeedFormat, topic: String,
                                producer: KafkaProducer, options: DecodeOptions) async -> Report {
         var report = Report()
         var records: [ProducerRecord] = []
-        for m in messages {
-            let first = (try? FeedDecoder.decode(m.bytes, as: format, options: options))?.first
+        for (m, _) in messages {
+            var o = options
+            o.lineOffset = m.lineOffset
+            let first = (try? FeedDecoder.decode(m.bytes, as: format, options: o))?.first
             var key: [UInt8]?
             if case .transaction(let t) = first { key = Array(t.debtor.account.utf8) }
             if key == nil { report.unkeyed += 1 }
-            records.append(ProducerRecord(topic: topic, key: key, value: m.bytes))
+            var headers: [KafkaHeader] = []
+            if let file = options.file {
+                headers = [KafkaHeader(VigilHeaders.sourceFile, file), KafkaHeader(VigilHeaders.sourceLineOffset, String(m.lineOffset))]
+            }
+            records.append(ProducerRecord(topic: topic, key: key, value: m.bytes, headers: headers))
         }
         await send(records, labels: messages.map(\.label), producer: producer, into: &report)
         return report

@@ -12,6 +12,10 @@ public enum VigilHeaders {
     public static let sourceTopic = "vigil.source.topic"
     public static let sourcePartition = "vigil.source.partition"
     public static let sourceOffset = "vigil.source.offset"
+    /// Native input cut from a file (`vigil feed --format`): the file's name and the lines
+    /// before the message in it, so events are named and errors located as in that file.
+    public static let sourceFile = "vigil.source.file"
+    public static let sourceLineOffset = "vigil.source.line-offset"
     /// `name@version` of the pipeline that wrote the record.
     public static let pipeline = "vigil.pipeline"
     /// Alerts: the alert id (also inside the value), so consumers can deduplicate without parsing.
@@ -46,6 +50,13 @@ public struct InputDecoding: Sendable {
         if format == .json {
             // The hot path: canonical JSON, straight to the transaction.
             do { return .success([.transaction(try CanonicalDecoder.transaction(from: message.value))]) } catch { return .failure(error) }
+        }
+        var options = self.options
+        if let file = message.headers.first(named: VigilHeaders.sourceFile) {
+            options.file = file
+            options.lineOffset = message.headers.first(named: VigilHeaders.sourceLineOffset).flatMap { Int($0) } ?? 0
+        } else {
+            options.origin = "\(message.topic)/\(message.partition)/\(message.offset)"
         }
         do { return .success(try FeedDecoder.decode(message.value, as: format, options: options)) } catch {
             return .failure(error.eventDecodingError)
