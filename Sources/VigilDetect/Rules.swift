@@ -7,7 +7,7 @@ public struct RuleDefinition: Sendable, Hashable {
         /// Fires on a single event that satisfies `where`.
         case predicate
         /// Fires when the events satisfying `where` for one `key` within `within` of event time
-        /// satisfy `having` (over `count`, `sum`, `min`, `max`, `avg` of their amounts).
+        /// satisfy `having`, over the aggregates of ``WindowView``.
         case window
     }
 
@@ -22,8 +22,12 @@ public struct RuleDefinition: Sendable, Hashable {
     public var subject: String = "debtor.account"
     /// Finding score in [0, 1]. Default: 1.
     public var score: Double = 1
-    /// Window rules: the field that groups events. Default: the subject.
-    public var key: String?
+    /// Window rules: the field, or fields, that group events (`[debtor.account,
+    /// creditor.account]` for one window per pair). Default: the subject.
+    public var key: [String]?
+    /// Window rules: the field whose distinct values `distinct` counts (`creditor.account` for
+    /// fan-out, `debtor.account` for fan-in).
+    public var distinct: String?
     /// Window rules: the event-time span.
     public var within: Duration?
     /// Window rules: condition on the window's aggregates.
@@ -40,7 +44,7 @@ public struct RuleDefinition: Sendable, Hashable {
 /// A rule that cannot be compiled: which rule, which of its keys, and what is wrong.
 public struct RuleError: Error, Sendable, Hashable, CustomStringConvertible {
     public var ruleID: String
-    /// The rule's key the problem is in: `where`, `having`, `key`, `subject`, `within`, `score`.
+    /// The rule's key the problem is in: `where`, `having`, `key`, `distinct`, `subject`, `within`, `score`.
     public var key: String
     public var message: String
     /// 1-based column inside the key's text, when the problem is inside an expression.
@@ -98,7 +102,8 @@ public struct CompiledRules: Sendable {
         var definition: RuleDefinition
         var condition: CompiledExpression<Transaction>
         var subject: Schema<Transaction>.Field
-        var key: Schema<Transaction>.Field?
+        var key: [Schema<Transaction>.Field] = []
+        var distinct: Schema<Transaction>.Field?
         var within: Duration?
         var having: CompiledExpression<WindowView>?
     }
@@ -130,13 +135,25 @@ public struct CompiledRules: Sendable {
             var rule = Rule(definition: d, condition: condition, subject: subject)
             switch d.kind {
             case .predicate:
-                for (name, present) in [("key", d.key != nil), ("within", d.within != nil), ("having", d.having != nil)] where present {
+                for (name, present) in [("key", d.key != nil), ("distinct", d.distinct != nil), ("within", d.within != nil),
+                                         ("having", d.having != nil)] where present {
                     throw RuleError(ruleID: d.id, key: name, message: "only window rules take '\(name)'", hint: "set kind: window")
                 }
             case .window:
-                let keyName = d.key ?? d.subject
-                guard let key = schema.fields[keyName], key.type == .string else {
-                    throw RuleError(ruleID: d.id, key: "key", message: "'\(keyName)' is not a text field of a transaction")
+                let keyNames = d.key ?? [d.subject]
+                guard !keyNames.isEmpty else { throw RuleError(ruleID: d.id, key: "key", message: "name at least one field") }
+                for name in keyNames {
+                    guard let field = schema.fields[name], field.type == .string else {
+                        throw RuleError(ruleID: d.id, key: "key", message: "'\(name)' is not a text field of a transaction")
+                    }
+                    rule.key.append(field)
+                }
+                if let name = d.distinct {
+                    guard let field = schema.fields[name], field.type == .string else {
+                        throw RuleError(ruleID: d.id, key: "distinct", message: "'\(name)' is not a text field of a transaction",
+                                        hint: "e.g. creditor.account for fan-out")
+                    }
+                    rule.distinct = field
                 }
                 guard let within = d.within, within > .zero else {
                     throw RuleError(ruleID: d.id, key: "within", message: "a window rule needs a positive 'within', e.g. 24h")
@@ -144,10 +161,13 @@ public struct CompiledRules: Sendable {
                 guard let havingText = d.having else {
                     throw RuleError(ruleID: d.id, key: "having", message: "a window rule needs 'having', e.g. 'count >= 3'")
                 }
-                rule.key = key
                 rule.within = within
                 do { rule.having = try ExpressionCompiler.compile(havingText, schema: WindowView.schema) } catch {
                     throw RuleError(ruleID: d.id, key: "having", message: error.message, column: error.column, hint: error.hint)
+                }
+                if rule.distinct == nil, havingText.contains("distinct") {
+                    throw RuleError(ruleID: d.id, key: "having", message: "'distinct' counts the values of the rule's 'distinct' field, and it has none",
+                                    hint: "add e.g. distinct: creditor.account")
                 }
             }
             compiled.append(rule)
@@ -156,7 +176,9 @@ public struct CompiledRules: Sendable {
     }
 }
 
-/// The aggregates a window rule's `having` can use, over the amounts in the window.
+/// The aggregates a window rule's `having` can use: over the amounts in the window, and the
+/// number of distinct values of the rule's `distinct` field. Each is computed only when the
+/// expression reads it.
 public struct WindowView {
     let entries: ArraySlice<WindowEntry>
     let sum: Decimal
@@ -167,11 +189,32 @@ public struct WindowView {
         "min": .init(type: .decimal) { v in v.entries.map(\.amount).min().map(Value.decimal) ?? .null },
         "max": .init(type: .decimal) { v in v.entries.map(\.amount).max().map(Value.decimal) ?? .null },
         "avg": .init(type: .decimal) { v in v.entries.isEmpty ? .null : .decimal(v.sum / Decimal(v.entries.count)) },
+        // Population standard deviation; through Double, which is exact enough for a threshold
+        // and still deterministic (the same operations in the same order).
+        "stddev": .init(type: .decimal) { v in
+            guard !v.entries.isEmpty else { return .null }
+            let xs = v.entries.map { NSDecimalNumber(decimal: $0.amount).doubleValue }
+            let mean = xs.reduce(0, +) / Double(xs.count)
+            return .decimal(Decimal((xs.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(xs.count)).squareRoot()))
+        },
+        "distinct": .init(type: .decimal) { v in .decimal(Decimal(Set(v.entries.compactMap(\.distinct)).count)) },
+        "median": percentile(50), "p90": percentile(90), "p95": percentile(95), "p99": percentile(99),
     ])
+
+    /// Nearest-rank percentile of the amounts: a value that occurred, never an interpolation.
+    private static func percentile(_ p: Int) -> Schema<WindowView>.Field {
+        .init(type: .decimal) { v in
+            guard !v.entries.isEmpty else { return .null }
+            let sorted = v.entries.map(\.amount).sorted()
+            return .decimal(sorted[max(0, (p * sorted.count + 99) / 100 - 1)])
+        }
+    }
 }
 
 struct WindowEntry: Sendable {
     var amount: Decimal
+    /// The value of the rule's `distinct` field, when it has one.
+    var distinct: String?
     var contribution: Contribution
     var ts: EventTime { contribution.ts }
 }
@@ -263,14 +306,23 @@ public final class Detector {
 
     private func window(_ index: Int, _ rule: CompiledRules.Rule, _ tx: Transaction, _ contribution: Contribution,
                         _ subject: String, redelivered: Bool) -> RuleMatch? {
-        guard case .string(let key) = rule.key!.read(tx), let within = rule.within else { return nil }
+        guard let within = rule.within else { return nil }
+        // A composite key (one window per pair) joins its values with a separator no account contains.
+        var parts: [String] = []
+        for field in rule.key {
+            guard case .string(let v) = field.read(tx) else { return nil }
+            parts.append(v)
+        }
+        let key = parts.count == 1 ? parts[0] : parts.joined(separator: "\u{1F}")
         if redelivered, windows[index][key]?.contains(where: { $0.contribution.origin == contribution.origin }) == true {
             return nil
         }
         var entries = windows[index].removeValue(forKey: key) ?? []
         let before = entries.count
         // Keep event-time order even when an event arrives late.
-        let entry = WindowEntry(amount: tx.amount, contribution: contribution)
+        var distinct: String?
+        if let field = rule.distinct, case .string(let v) = field.read(tx) { distinct = v }
+        let entry = WindowEntry(amount: tx.amount, distinct: distinct, contribution: contribution)
         if let last = entries.last, last.ts > tx.ts {
             let at = entries.firstIndex { $0.ts > tx.ts } ?? entries.endIndex
             entries.insert(entry, at: at)
@@ -291,9 +343,11 @@ public final class Detector {
             stats.windowEntries -= before
             // The events that fired are consumed: the next match needs new events
             // (no alert per extra event on an already-flagged window).
-            let keyField = def.key ?? def.subject
-            let explanation = "\(entries.count) transactions with \(def.condition) for \(keyField) \(key) within "
-                + "\(DurationText.format(within)) (sum \(DecimalText.format(sum)) \(tx.currency)): \(def.having!)"
+            let keyFields = (def.key ?? [def.subject]).joined(separator: ", ")
+            var figures = "sum \(DecimalText.format(sum)) \(tx.currency)"
+            if let name = def.distinct { figures += ", \(Set(entries.compactMap(\.distinct)).count) distinct \(name)" }
+            let explanation = "\(entries.count) transactions with \(def.condition) for \(keyFields) \(parts.joined(separator: ", ")) within "
+                + "\(DurationText.format(within)) (\(figures)): \(def.having!)"
             let finding = Alert.Finding(kind: .rule, id: def.id, version: def.version, score: def.score, explanation: explanation)
             if before > 0 { stats.windowKeys -= 1 }
             return RuleMatch(finding: finding, subject: Alert.Subject(field: def.subject, value: subject), ts: tx.ts,

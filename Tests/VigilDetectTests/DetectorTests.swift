@@ -112,6 +112,41 @@ struct DetectorTests {
         #expect(a == b)
     }
 
+    @Test("fan-out: distinct counterparties of one account within the window; a repeat payee does not count twice")
+    func fanOut() throws {
+        var r = RuleDefinition(id: "fan-out", version: 1, kind: .window, condition: "amount > 0")
+        r.within = .seconds(86_400)
+        r.distinct = "creditor.account"
+        r.having = "distinct >= 3"
+        let m = try run([r], [
+            tx("a", "2024-01-01T08:00:00Z", "100", creditor: "P1"), tx("b", "2024-01-01T09:00:00Z", "100", creditor: "P2"),
+            tx("c", "2024-01-01T10:00:00Z", "100", creditor: "P2"), tx("x", "2024-01-01T10:30:00Z", "100", debtor: "OTHER", creditor: "P3"),
+            tx("d", "2024-01-01T11:00:00Z", "100", creditor: "P3"),
+        ])
+        #expect(m.map { $0.contributions.map(\.eventID) } == [["a", "b", "c", "d"]])
+        #expect(m.first?.finding.explanation.contains("3 distinct creditor.account") == true)
+    }
+
+    @Test("a composite key keeps one window per pair; spread and percentiles of the amounts")
+    func pairsAndAggregates() throws {
+        var r = RuleDefinition(id: "pair-repeat", version: 1, kind: .window, condition: "amount > 0")
+        r.key = ["debtor.account", "creditor.account"]
+        r.within = .seconds(86_400)
+        r.having = "count >= 3 and stddev < 1 and median == 50.5 and p90 == 51 and max == 51"
+        let m = try run([r], [
+            tx("a", "2024-01-01T08:00:00Z", "50", creditor: "P1"), tx("b", "2024-01-01T09:00:00Z", "50", creditor: "P2"),
+            tx("c", "2024-01-01T10:00:00Z", "50.5", creditor: "P1"), tx("d", "2024-01-01T11:00:00Z", "51", creditor: "P1"),
+        ])
+        #expect(m.map { $0.contributions.map(\.eventID) } == [["a", "c", "d"]])
+        #expect(m.first?.finding.explanation.contains("for debtor.account, creditor.account ACC-1, P1") == true)
+        // Far apart amounts: the spread is too wide.
+        let wide = try run([r], [
+            tx("a", "2024-01-01T08:00:00Z", "10", creditor: "P1"), tx("c", "2024-01-01T10:00:00Z", "50", creditor: "P1"),
+            tx("d", "2024-01-01T11:00:00Z", "51", creditor: "P1"),
+        ])
+        #expect(wide.isEmpty)
+    }
+
     @Test("rule definitions are checked when compiled")
     func ruleErrors() {
         var noWithin = Self.structuring()
@@ -125,5 +160,12 @@ struct DetectorTests {
         #expect(e?.key == "having" && e?.column == 1)
         #expect(e?.hint?.contains("count") == true)
         #expect(throws: RuleError.self) { try CompiledRules([Self.largeCash(), Self.largeCash()]) }
+        var noDistinct = Self.structuring()
+        noDistinct.having = "distinct >= 3"
+        #expect((try? CompiledRules([noDistinct])) == nil)
+        var badKey = Self.structuring()
+        badKey.key = ["debtor.account", "amount"]
+        let k = #expect(throws: RuleError.self) { try CompiledRules([badKey]) }
+        #expect(k?.key == "key" && k?.message.contains("'amount' is not a text field") == true)
     }
 }

@@ -114,7 +114,7 @@ public struct PipelineDefinition: Sendable {
         var nodesByID: [String: [String: YAMLValue]] = [:]
         var ruleNodeByID: [String: YAMLValue] = [:]
         for r in ruleNodes {
-            let m = try r.mapping(allowed: ["id", "version", "kind", "description", "where", "subject", "score", "key", "within", "having"])
+            let m = try r.mapping(allowed: ["id", "version", "kind", "description", "where", "subject", "score", "key", "distinct", "within", "having"])
             guard let id = try m["id"]?.string() else { throw r.error("a rule needs an 'id'") }
             guard let versionNode = m["version"] else { throw r.error("rule '\(id)' needs a 'version' (a whole number)") }
             let version = try versionNode.int(in: 1...1_000_000)
@@ -130,7 +130,8 @@ public struct PipelineDefinition: Sendable {
             d.description = try m["description"]?.string()
             if let v = m["subject"] { d.subject = try v.string() }
             if let v = m["score"] { d.score = try v.double(in: 0...1) }
-            if let v = m["key"] { d.key = try v.string() }
+            if let v = m["key"] { d.key = try v.stringOrList() }
+            if let v = m["distinct"] { d.distinct = try v.string() }
             if let v = m["within"] { d.within = try v.duration() }
             if let v = m["having"] { d.having = try v.string() }
             definitions.append(d)

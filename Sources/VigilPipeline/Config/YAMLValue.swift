@@ -71,6 +71,15 @@ struct YAMLValue {
         return s.string
     }
 
+    /// One text, or a list of texts (`key: debtor.account` or `key: [debtor.account, creditor.account]`).
+    func stringOrList() throws(ConfigError) -> [String] {
+        if case .scalar(let s) = node { return [s.string] }
+        guard case .sequence = node else { throw error("\(described) must be text or a list of texts") }
+        var out: [String] = []
+        for item in try sequence() { out.append(try item.string()) }
+        return out
+    }
+
     func int(in range: ClosedRange<Int>) throws(ConfigError) -> Int {
         guard case .scalar = node, let v = node.int else { throw error("\(described) must be a whole number") }
         guard range.contains(v) else { throw error("\(described) must be between \(range.lowerBound) and \(range.upperBound), got \(v)") }
