@@ -78,12 +78,15 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
-        // Recordings of topics, replay through the same runner as live, golden-alert comparison.
+        // Recordings of topics, replay through the same runner as live, golden-alert comparison,
+        // backtests of a pipeline over a labelled data set.
         .target(
             name: "VigilReplay",
             dependencies: [
                 "CZlib",
                 "VigilCore",
+                "VigilDetect",
+                "VigilFormats",
                 "VigilKafka",
                 "VigilPipeline",
                 .product(name: "Logging", package: "swift-log"),
