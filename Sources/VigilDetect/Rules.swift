@@ -9,6 +9,27 @@ public struct RuleDefinition: Sendable, Hashable {
         /// Fires when the events satisfying `where` for one `key` within `within` of event time
         /// satisfy `having`, over the aggregates of ``WindowView``.
         case window
+        /// Fires when events matching `steps` happen in that order for the same entity within
+        /// `within` of the first; a last step marked `not` must *not* happen in that time.
+        case sequence
+    }
+
+    /// One step of a sequence rule.
+    public struct Step: Sendable, Hashable {
+        /// Condition on the event (the `where` key in YAML).
+        public var condition: String
+        /// The field naming the entity in this step's event (`creditor.account` for a deposit
+        /// into it, `debtor.account` for a transfer out of it). Default: the rule's `key`, else
+        /// its subject.
+        public var key: String?
+        /// `not followed by`: this (last) step must not happen within the rule's span.
+        public var negated = false
+
+        public init(condition: String, key: String? = nil, negated: Bool = false) {
+            self.condition = condition
+            self.key = key
+            self.negated = negated
+        }
     }
 
     public var id: String
@@ -32,6 +53,8 @@ public struct RuleDefinition: Sendable, Hashable {
     public var within: Duration?
     /// Window rules: condition on the window's aggregates.
     public var having: String?
+    /// Sequence rules: the steps, in order.
+    public var steps: [Step]?
 
     public init(id: String, version: Int, kind: Kind, condition: String) {
         self.id = id
@@ -44,7 +67,7 @@ public struct RuleDefinition: Sendable, Hashable {
 /// A rule that cannot be compiled: which rule, which of its keys, and what is wrong.
 public struct RuleError: Error, Sendable, Hashable, CustomStringConvertible {
     public var ruleID: String
-    /// The rule's key the problem is in: `where`, `having`, `key`, `distinct`, `subject`, `within`, `score`.
+    /// The rule's key the problem is in: `where`, `having`, `key`, `distinct`, `steps`, `subject`, `within`, `score`.
     public var key: String
     public var message: String
     /// 1-based column inside the key's text, when the problem is inside an expression.
@@ -106,6 +129,14 @@ public struct CompiledRules: Sendable {
         var distinct: Schema<Transaction>.Field?
         var within: Duration?
         var having: CompiledExpression<WindowView>?
+        var steps: [CompiledStep] = []
+    }
+
+    struct CompiledStep: Sendable {
+        var condition: CompiledExpression<Transaction>
+        var key: Schema<Transaction>.Field
+        var keyName: String
+        var negated: Bool
     }
     let rules: [Rule]
 
@@ -133,7 +164,19 @@ public struct CompiledRules: Sendable {
                                 hint: "e.g. debtor.account or creditor.account")
             }
             var rule = Rule(definition: d, condition: condition, subject: subject)
+            if d.kind != .sequence, d.steps != nil {
+                throw RuleError(ruleID: d.id, key: "steps", message: "only sequence rules take 'steps'", hint: "set kind: sequence")
+            }
             switch d.kind {
+            case .sequence:
+                rule.steps = try Self.compileSteps(d, schema: schema)
+                guard let within = d.within, within > .zero else {
+                    throw RuleError(ruleID: d.id, key: "within", message: "a sequence rule needs a positive 'within', e.g. 48h")
+                }
+                rule.within = within
+                for (name, present) in [("distinct", d.distinct != nil), ("having", d.having != nil)] where present {
+                    throw RuleError(ruleID: d.id, key: name, message: "sequence rules do not take '\(name)'")
+                }
             case .predicate:
                 for (name, present) in [("key", d.key != nil), ("distinct", d.distinct != nil), ("within", d.within != nil),
                                          ("having", d.having != nil)] where present {
@@ -173,6 +216,32 @@ public struct CompiledRules: Sendable {
             compiled.append(rule)
         }
         self.rules = compiled
+    }
+
+    private static func compileSteps(_ d: RuleDefinition, schema: Schema<Transaction>) throws(RuleError) -> [CompiledStep] {
+        guard let steps = d.steps, steps.count >= 2 else {
+            throw RuleError(ruleID: d.id, key: "steps", message: "a sequence needs at least two steps", hint: "e.g. a cash deposit, then a wire out")
+        }
+        guard d.key == nil || d.key!.count == 1 else {
+            throw RuleError(ruleID: d.id, key: "key", message: "a sequence follows one entity: name one field, or one per step")
+        }
+        var out: [CompiledStep] = []
+        for (n, step) in steps.enumerated() {
+            guard !step.negated || n == steps.count - 1, !(step.negated && n == 0) else {
+                throw RuleError(ruleID: d.id, key: "steps", message: "step \(n + 1): only the last step (after at least one other) can be 'not'")
+            }
+            let keyName = step.key ?? d.key?.first ?? d.subject
+            guard let key = schema.fields[keyName], key.type == .string else {
+                throw RuleError(ruleID: d.id, key: "steps", message: "step \(n + 1): key '\(keyName)' is not a text field of a transaction")
+            }
+            do {
+                out.append(CompiledStep(condition: try ExpressionCompiler.compile(step.condition, schema: schema), key: key,
+                                        keyName: keyName, negated: step.negated))
+            } catch {
+                throw RuleError(ruleID: d.id, key: "steps", message: "step \(n + 1), column \(error.column): \(error.message)", hint: error.hint)
+            }
+        }
+        return out
     }
 }
 
@@ -229,6 +298,8 @@ public struct DetectorStats: Sendable, Hashable {
     public var droppedByEventCap = 0
     /// Keys dropped because a rule reached ``WindowLimits/maxKeys``.
     public var droppedByKeyCap = 0
+    /// Partial sequence matches held now, over all sequence rules.
+    public var sequencePartials = 0
 
     public init() {}
 
@@ -239,6 +310,7 @@ public struct DetectorStats: Sendable, Hashable {
         s.windowKeys = a.windowKeys + b.windowKeys
         s.droppedByEventCap = a.droppedByEventCap + b.droppedByEventCap
         s.droppedByKeyCap = a.droppedByKeyCap + b.droppedByKeyCap
+        s.sequencePartials = a.sequencePartials + b.sequencePartials
         return s
     }
 }
@@ -270,13 +342,18 @@ public final class Detector {
         }
     }
     private var sinceSweep = 0
+    /// Per sequence rule (same index as `rules.rules`; `nil` for other kinds).
+    private var sequences: [SequenceTracker?]
     public private(set) var stats = DetectorStats()
 
     public init(rules: CompiledRules, limits: WindowLimits = WindowLimits()) {
         self.rules = rules
         self.limits = limits
         self.windows = Array(repeating: [:], count: rules.rules.count)
+        self.sequences = rules.rules.map { $0.definition.kind == .sequence ? SequenceTracker(rule: $0, maxPartialsPerEntity: limits.maxEventsPerKey) : nil }
     }
+
+    private func watermark(_ origin: EventOrigin) -> EventTime? { watermarks[PartitionRef(origin)] }
 
     /// Evaluates every rule on one event, in rule order.
     public func process(_ tx: Transaction, origin: EventOrigin) -> [RuleMatch] {
@@ -286,10 +363,20 @@ public final class Detector {
         if !redelivered { highestOffsets[ref] = origin.offset }
         var matches: [RuleMatch] = []
         let contribution = Contribution(origin: origin, eventID: tx.id, ts: tx.ts)
+        // Sequences whose `not` step stayed absent until now fire first: their time has passed.
+        for index in sequences.indices where sequences[index] != nil {
+            matches += sequences[index]!.expire(watermark: watermark)
+        }
         for (index, rule) in rules.rules.enumerated() where rule.condition.test(tx) {
+            if sequences[index] != nil {
+                matches += sequences[index]!.process(tx, contribution, redelivered: redelivered)
+                continue
+            }
             guard case .string(let subject) = rule.subject.read(tx) else { continue }
             let def = rule.definition
             switch def.kind {
+            case .sequence:
+                break
             case .predicate:
                 let finding = Alert.Finding(kind: .rule, id: def.id, version: def.version, score: def.score,
                                             explanation: "matched \(def.condition)")
@@ -301,6 +388,7 @@ public final class Detector {
         }
         sinceSweep += 1
         if sinceSweep >= 4096 { sweep() }
+        stats.sequencePartials = sequences.reduce(0) { $0 + ($1?.held ?? 0) }
         return matches
     }
 
@@ -364,6 +452,7 @@ public final class Detector {
     /// span: no new in-order event of that partition can join them any more.
     private func sweep() {
         sinceSweep = 0
+        for index in sequences.indices where sequences[index] != nil { sequences[index]!.sweep(watermark: watermark) }
         for (index, rule) in rules.rules.enumerated() {
             guard let within = rule.within else { continue }
             let stale = windows[index].filter { _, entries in

@@ -147,6 +147,51 @@ struct DetectorTests {
         #expect(wide.isEmpty)
     }
 
+    /// Cash paid into an account, then a wire out of that same account (the account is the
+    /// creditor of the first event and the debtor of the second).
+    static func cashThenWire() -> RuleDefinition {
+        var r = RuleDefinition(id: "cash-then-wire", version: 1, kind: .sequence, condition: "true")
+        r.steps = [.init(condition: #"channel == "cash" and amount >= 5000"#, key: "creditor.account"),
+                   .init(condition: #"channel == "wire""#, key: "debtor.account")]
+        r.within = .seconds(48 * 3600)
+        return r
+    }
+
+    @Test("a sequence follows one entity across roles, in order, within its span; the oldest start is used once")
+    func sequence() throws {
+        let m = try run([Self.cashThenWire()], [
+            tx("w0", "2024-01-01T07:00:00Z", "9000", channel: "wire", debtor: "X"),                 // before any deposit
+            tx("c1", "2024-01-01T08:00:00Z", "6000", debtor: "BRANCH", creditor: "X"),
+            tx("c2", "2024-01-01T09:00:00Z", "7000", debtor: "BRANCH", creditor: "X"),
+            tx("o1", "2024-01-01T10:00:00Z", "100", channel: "card", debtor: "X"),                  // ignored in between
+            tx("w1", "2024-01-02T09:00:00Z", "12000", channel: "wire", debtor: "X", creditor: "F"),
+            tx("w2", "2024-01-03T10:00:00Z", "12000", channel: "wire", debtor: "X", creditor: "F"), // c2 is 49 h old
+        ])
+        #expect(m.map { $0.contributions.map(\.eventID) } == [["c1", "w1"]])
+        #expect(m.first?.subject == Alert.Subject(field: "creditor.account", value: "X"))
+        #expect(m.first?.ts == EventTime(rfc3339: "2024-01-02T09:00:00Z"))
+        #expect(m.first?.finding.explanation.contains("then (channel == \"wire\") at 2024-01-02T09:00:00Z") == true)
+    }
+
+    @Test("not followed by: fires when the span passes without the step, at the deadline; the step cancels it")
+    func notFollowedBy() throws {
+        var r = RuleDefinition(id: "in-not-out", version: 1, kind: .sequence, condition: "true")
+        r.steps = [.init(condition: "amount >= 10000", key: "creditor.account"), .init(condition: "amount > 0", key: "debtor.account"),
+                   .init(condition: #"channel == "cash""#, key: "debtor.account", negated: true)]
+        r.within = .seconds(24 * 3600)
+        let m = try run([r], [
+            tx("in-a", "2024-01-01T08:00:00Z", "20000", channel: "wire", debtor: "S", creditor: "A"),
+            tx("out-a", "2024-01-01T09:00:00Z", "19000", channel: "wire", debtor: "A", creditor: "T"),
+            tx("in-b", "2024-01-01T08:00:00Z", "20000", channel: "wire", debtor: "S", creditor: "B"),
+            tx("out-b", "2024-01-01T09:00:00Z", "19000", channel: "wire", debtor: "B", creditor: "T"),
+            tx("cash-b", "2024-01-01T12:00:00Z", "500", debtor: "B", creditor: "ATM"),             // B withdrew cash: no alert
+            tx("later", "2024-01-02T09:00:00Z", "1", channel: "wire", debtor: "Z", creditor: "Y"), // time passes
+        ])
+        #expect(m.map { $0.contributions.map(\.eventID) } == [["in-a", "out-a"]])
+        #expect(m.first?.ts == EventTime(rfc3339: "2024-01-02T08:00:00Z"))
+        #expect(m.first?.finding.explanation.contains("not followed by") == true)
+    }
+
     @Test("rule definitions are checked when compiled")
     func ruleErrors() {
         var noWithin = Self.structuring()
@@ -160,6 +205,13 @@ struct DetectorTests {
         #expect(e?.key == "having" && e?.column == 1)
         #expect(e?.hint?.contains("count") == true)
         #expect(throws: RuleError.self) { try CompiledRules([Self.largeCash(), Self.largeCash()]) }
+        var oneStep = Self.cashThenWire()
+        oneStep.steps = Array(oneStep.steps!.prefix(1))
+        #expect((try? CompiledRules([oneStep])) == nil)
+        var notFirst = Self.cashThenWire()
+        notFirst.steps![0].negated = true
+        let nf = #expect(throws: RuleError.self) { try CompiledRules([notFirst]) }
+        #expect(nf?.message.contains("only the last step") == true)
         var noDistinct = Self.structuring()
         noDistinct.having = "distinct >= 3"
         #expect((try? CompiledRules([noDistinct])) == nil)

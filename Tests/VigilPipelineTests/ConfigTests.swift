@@ -22,6 +22,40 @@ struct ConfigTests {
         #expect(p.rules.definitions[1].within == .seconds(86_400))
     }
 
+    @Test("sequence rules, composite keys and distinct in YAML; a bad step is located")
+    func sequenceRulesInYAML() throws {
+        let text = """
+            pipeline: { name: seq, version: 1.0.0 }
+            rules:
+              - id: cash-then-wire
+                version: 1
+                kind: sequence
+                within: 48h
+                steps:
+                  - { where: 'channel == "cash" and amount >= 5000', key: creditor.account }
+                  - { where: 'channel == "wire"', key: debtor.account }
+                  - { where: 'channel == "cash"', key: debtor.account, not: true }
+              - id: pairs
+                version: 1
+                kind: window
+                where: amount > 0
+                key: [debtor.account, creditor.account]
+                distinct: reference
+                within: 1d
+                having: count >= 2 and distinct == 1
+            """
+        let p = try PipelineDefinition.parse(text, file: "seq.yaml")
+        let seq = p.rules.definitions[0]
+        #expect(seq.kind == .sequence && seq.condition == "true" && seq.steps?.count == 3 && seq.steps?[2].negated == true)
+        #expect(p.rules.definitions[1].key == ["debtor.account", "creditor.account"] && p.rules.definitions[1].distinct == "reference")
+        let bad = text.replacingOccurrences(of: "key: debtor.account, not: true", with: "key: debtor.account, not: maybe")
+        let e = #expect(throws: ConfigError.self) { try PipelineDefinition.parse(bad, file: "seq.yaml") }
+        #expect(e?.description.contains("seq.yaml:10") == true && e?.description.contains("true or false") == true)
+        let badStep = text.replacingOccurrences(of: "'channel == \"wire\"'", with: "'chanel == \"wire\"'")
+        let s = #expect(throws: ConfigError.self) { try PipelineDefinition.parse(badStep, file: "seq.yaml") }
+        #expect(s?.description.contains("steps: step 2, column 1") == true)
+    }
+
     @Test("VIGIL_* environment variables override the file")
     func environment() throws {
         let env = ["VIGIL_BROKERS": "kafka:9092", "VIGIL_GROUP": "g2", "VIGIL_TOPIC_ALERTS": "alerts.fiu-x",

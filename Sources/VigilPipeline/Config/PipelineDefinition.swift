@@ -114,7 +114,7 @@ public struct PipelineDefinition: Sendable {
         var nodesByID: [String: [String: YAMLValue]] = [:]
         var ruleNodeByID: [String: YAMLValue] = [:]
         for r in ruleNodes {
-            let m = try r.mapping(allowed: ["id", "version", "kind", "description", "where", "subject", "score", "key", "distinct", "within", "having"])
+            let m = try r.mapping(allowed: ["id", "version", "kind", "description", "where", "subject", "score", "key", "distinct", "within", "having", "steps"])
             guard let id = try m["id"]?.string() else { throw r.error("a rule needs an 'id'") }
             guard let versionNode = m["version"] else { throw r.error("rule '\(id)' needs a 'version' (a whole number)") }
             let version = try versionNode.int(in: 1...1_000_000)
@@ -125,7 +125,10 @@ public struct PipelineDefinition: Sendable {
             guard let kind = RuleDefinition.Kind(rawValue: kindText) else {
                 throw kindNode.error("unknown rule kind '\(kindText)'", hint: RuleDefinition.Kind.allCases.map(\.rawValue).joined(separator: " or "))
             }
-            guard let condition = try m["where"]?.string() else { throw r.error("rule '\(id)' needs a 'where' condition") }
+            // A sequence's conditions are in its steps; its own `where`, a filter on every step, is optional.
+            guard let condition = try m["where"]?.string() ?? (kind == .sequence ? "true" : nil) else {
+                throw r.error("rule '\(id)' needs a 'where' condition")
+            }
             var d = RuleDefinition(id: id, version: version, kind: kind, condition: condition)
             d.description = try m["description"]?.string()
             if let v = m["subject"] { d.subject = try v.string() }
@@ -134,6 +137,15 @@ public struct PipelineDefinition: Sendable {
             if let v = m["distinct"] { d.distinct = try v.string() }
             if let v = m["within"] { d.within = try v.duration() }
             if let v = m["having"] { d.having = try v.string() }
+            if let v = m["steps"] {
+                var steps: [RuleDefinition.Step] = []
+                for node in try v.sequence() {
+                    let s = try node.mapping(allowed: ["where", "key", "not"])
+                    guard let w = try s["where"]?.string() else { throw node.error("a step needs a 'where' condition") }
+                    steps.append(RuleDefinition.Step(condition: w, key: try s["key"]?.string(), negated: try s["not"]?.bool() ?? false))
+                }
+                d.steps = steps
+            }
             definitions.append(d)
             nodesByID[id] = m
             ruleNodeByID[id] = r

@@ -80,6 +80,11 @@ struct YAMLValue {
         return out
     }
 
+    func bool() throws(ConfigError) -> Bool {
+        guard case .scalar = node, let v = node.bool else { throw error("\(described) must be true or false") }
+        return v
+    }
+
     func int(in range: ClosedRange<Int>) throws(ConfigError) -> Int {
         guard case .scalar = node, let v = node.int else { throw error("\(described) must be a whole number") }
         guard range.contains(v) else { throw error("\(described) must be between \(range.lowerBound) and \(range.upperBound), got \(v)") }

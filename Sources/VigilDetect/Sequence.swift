@@ -1,0 +1,117 @@
+import VigilCore
+
+/// The state of one sequence rule: for each entity, the partial matches waiting for their next
+/// step, and the matches whose last step is a `not` waiting for their span to pass.
+///
+/// Matching is "skip till next match": events between the steps are ignored, an event advances
+/// the oldest partial match it can, and a partial match is used once, so one alert per
+/// (rule, entity, run of steps). Time is event time; a `not` step is confirmed absent when the
+/// event time of the partition the sequence started on passes the span, and the alert carries
+/// that deadline as its time, so replays give the same alerts.
+struct SequenceTracker {
+    let rule: CompiledRules.Rule
+    let within: Duration
+    let maxPartialsPerEntity: Int
+
+    private struct Partial {
+        var entity: String
+        var next: Int
+        var contributions: [Contribution]
+        var start: EventTime { contributions[0].ts }
+        var last: EventTime { contributions[contributions.count - 1].ts }
+    }
+
+    /// Entity → partial matches, oldest first.
+    private var partials: [String: [Partial]] = [:]
+    /// Partial matches complete but for a `not` step, by deadline.
+    private var waiting: [Partial] = []
+    private(set) var held = 0
+
+    init(rule: CompiledRules.Rule, maxPartialsPerEntity: Int) {
+        self.rule = rule
+        self.within = rule.within!
+        self.maxPartialsPerEntity = maxPartialsPerEntity
+    }
+
+    /// Advances the sequences `tx` takes part in; returns the ones it completes.
+    mutating func process(_ tx: Transaction, _ c: Contribution, redelivered: Bool) -> [RuleMatch] {
+        var out: [RuleMatch] = []
+        let steps = rule.steps
+        // Later steps first, so one event cannot start a sequence and advance it too.
+        for s in steps.indices.reversed() where steps[s].condition.test(tx) {
+            guard case .string(let entity) = steps[s].key.read(tx) else { continue }
+            if s == 0 {
+                var list = partials[entity] ?? []
+                if redelivered, list.contains(where: { $0.contributions[0].origin == c.origin }) { continue }
+                list.append(Partial(entity: entity, next: 1, contributions: [c]))
+                held += 1
+                if list.count > maxPartialsPerEntity {
+                    list.removeFirst()
+                    held -= 1
+                }
+                partials[entity] = list
+                continue
+            }
+            if steps[s].negated {
+                // The forbidden step happened in time: those sequences will not fire.
+                let before = waiting.count
+                waiting.removeAll { $0.entity == entity && tx.ts >= $0.last && tx.ts <= $0.start + within }
+                held -= before - waiting.count
+                continue
+            }
+            guard var list = partials[entity],
+                  let i = list.firstIndex(where: { $0.next == s && tx.ts >= $0.last && tx.ts <= $0.start + within })
+            else { continue }
+            if redelivered, list[i].contributions.contains(where: { $0.origin == c.origin }) { continue }
+            var p = list.remove(at: i)
+            p.contributions.append(c)
+            p.next += 1
+            if p.next == steps.count {
+                held -= 1
+                out.append(match(p, at: tx.ts))
+            } else if steps[p.next].negated {
+                waiting.append(p)
+                waiting.sort { ($0.start, $0.entity) < ($1.start, $1.entity) }
+            } else {
+                list.append(p)
+            }
+            partials[entity] = list.isEmpty ? nil : list
+        }
+        return out
+    }
+
+    /// Fires the `not` sequences whose span has passed on their partition's event time.
+    mutating func expire(watermark: (EventOrigin) -> EventTime?) -> [RuleMatch] {
+        guard !waiting.isEmpty else { return [] }
+        var due: [Partial] = [], kept: [Partial] = []
+        for p in waiting {
+            if let mark = watermark(p.contributions[0].origin), mark > p.start + within { due.append(p) } else { kept.append(p) }
+        }
+        guard !due.isEmpty else { return [] }
+        waiting = kept
+        held -= due.count
+        return due.map { match($0, at: $0.start + within) }
+    }
+
+    /// Drops partial matches that can no longer advance: their span has passed.
+    mutating func sweep(watermark: (EventOrigin) -> EventTime?) {
+        for (entity, list) in partials {
+            let kept = list.filter { p in watermark(p.contributions[0].origin).map { $0 <= p.start + within } ?? true }
+            held -= list.count - kept.count
+            partials[entity] = kept.isEmpty ? nil : kept
+        }
+    }
+
+    private func match(_ p: Partial, at ts: EventTime) -> RuleMatch {
+        let d = rule.definition
+        let described = rule.steps.enumerated().map { n, step -> String in
+            let when = n < p.contributions.count ? " at \(p.contributions[n].ts)" : ""
+            return (step.negated ? "not followed by (" : "(") + (d.steps?[n].condition ?? "") + ")" + when
+        }
+        let explanation = "sequence for \(rule.steps[0].keyName) \(p.entity) within \(DurationText.format(within)): "
+            + described.joined(separator: ", then ")
+        let finding = Alert.Finding(kind: .rule, id: d.id, version: d.version, score: d.score, explanation: explanation)
+        return RuleMatch(finding: finding, subject: Alert.Subject(field: rule.steps[0].keyName, value: p.entity), ts: ts,
+                         contributions: p.contributions)
+    }
+}
