@@ -79,6 +79,9 @@ public struct Alert: Sendable, Hashable, Codable {
     public var partner: String
     /// Detached signature over the canonical encoding; absent until signing is configured.
     public var signature: String?
+    /// `true` when a typology marked review-only raised the alert: for a person to review,
+    /// never for automatic action. Absent otherwise.
+    public var reviewOnly: Bool?
 
     public init(id: String, ts: EventTime, pipeline: PipelineRef, findings: [Finding], score: Double,
                 subject: Subject, evidence: [Evidence], tlp: String, purpose: String, consent: String,

@@ -137,8 +137,9 @@ public enum Backtest {
             RuleReport(id: id, version: version, alerts: alerts, subjects: positives.map { Figures(flagged: s, positives: $0) },
                        parties: positives.map { Figures(flagged: p, positives: $0) })
         }
-        report.rules = pipeline.rules.definitions.map { d in
-            rule(d.id, d.version, alerts: counts[d.id] ?? 0, subjects[d.id] ?? [], parties[d.id] ?? [])
+        let named = pipeline.rules.definitions.map { ($0.id, $0.version) } + pipeline.typologies.definitions.map { ($0.id, $0.version) }
+        report.rules = named.map { id, version in
+            rule(id, version, alerts: counts[id] ?? 0, subjects[id] ?? [], parties[id] ?? [])
         }
         report.all = rule("all", 0, alerts: report.alerts, subjects.values.reduce(into: []) { $0.formUnion($1) },
                           parties.values.reduce(into: []) { $0.formUnion($1) })

@@ -221,3 +221,76 @@ struct DetectorTests {
         #expect(k?.key == "key" && k?.message.contains("'amount' is not a text field") == true)
     }
 }
+
+@Suite("Typologies: weighted findings per subject")
+struct TypologyTests {
+    static func rules() throws -> CompiledRules {
+        var fanOut = RuleDefinition(id: "fan-out", version: 1, kind: .window, condition: "amount > 0")
+        fanOut.within = .seconds(86_400)
+        fanOut.distinct = "creditor.account"
+        fanOut.having = "distinct >= 3"
+        fanOut.score = 0.8
+        let risky = RuleDefinition(id: "high-risk-country", version: 2, kind: .predicate, condition: #"creditor.country == "KP""#)
+        return try CompiledRules([fanOut, risky])
+    }
+
+    func run(_ typology: TypologyDefinition, _ txs: [Transaction]) throws -> [TypologyMatch] {
+        let rules = try Self.rules()
+        let detector = Detector(rules: rules)
+        let combiner = TypologyCombiner(typologies: try CompiledTypologies([typology], rules: rules))
+        return txs.enumerated().flatMap { i, t in
+            combiner.process(detector.process(t, origin: EventOrigin(topic: "t", partition: 0, offset: Int64(i))))
+        }
+    }
+
+    static func muleTypology() -> TypologyDefinition {
+        var t = TypologyDefinition(id: "mule-out", version: 1, weights: ["fan-out": 0.5, "high-risk-country": 0.5], threshold: 0.9)
+        t.within = .seconds(7 * 86_400)
+        t.reviewOnly = true
+        return t
+    }
+
+    static func withCountry(_ t: Transaction, _ country: String) -> Transaction {
+        var t = t
+        t.creditor.country = country
+        return t
+    }
+
+    @Test("both findings within the span reach the threshold: one alert with both, its arithmetic and every event")
+    func combines() throws {
+        let m = try run(Self.muleTypology(), [
+            tx("a", "2024-01-01T08:00:00Z", "100", creditor: "P1"), tx("b", "2024-01-01T09:00:00Z", "100", creditor: "P2"),
+            tx("c", "2024-01-01T10:00:00Z", "100", creditor: "P3"),            // fan-out 0.5 × 0.8 = 0.4: not enough
+            Self.withCountry(tx("k", "2024-01-03T10:00:00Z", "100", creditor: "P4"), "KP"),  // + 0.5 × 1 = 0.9
+            Self.withCountry(tx("k2", "2024-01-04T10:00:00Z", "100", creditor: "P5"), "KP"), // used up: no second alert
+        ])
+        #expect(m.count == 1)
+        #expect(m.first?.rules.map(\.id) == ["fan-out", "high-risk-country"])
+        #expect(m.first?.contributions.map(\.eventID) == ["a", "b", "c", "k"])
+        #expect(m.first?.typology.explanation == "typology mule-out: fan-out 0.5 × 0.8 + high-risk-country 0.5 × 1 = 0.9 ≥ threshold 0.9 within 168h")
+        #expect(m.first?.reviewOnly == true && m.first?.typology.kind == .typology)
+    }
+
+    @Test("near misses: one finding alone, or the two too far apart")
+    func nearMisses() throws {
+        #expect(try run(Self.muleTypology(), [Self.withCountry(tx("k", "2024-01-01T10:00:00Z", "100"), "KP")]).isEmpty)
+        #expect(try run(Self.muleTypology(), [
+            tx("a", "2024-01-01T08:00:00Z", "100", creditor: "P1"), tx("b", "2024-01-01T09:00:00Z", "100", creditor: "P2"),
+            tx("c", "2024-01-01T10:00:00Z", "100", creditor: "P3"),
+            Self.withCountry(tx("k", "2024-01-09T10:00:00Z", "100", creditor: "P4"), "KP"),  // 8 days later
+        ]).isEmpty)
+    }
+
+    @Test("typologies are checked against the rules")
+    func checked() throws {
+        let rules = try Self.rules()
+        var unknown = Self.muleTypology()
+        unknown.weights["fan-in"] = 0.5
+        #expect(throws: RuleError.self) { try CompiledTypologies([unknown], rules: rules) }
+        var unreachable = Self.muleTypology()
+        unreachable.threshold = 1.5
+        let e = #expect(throws: RuleError.self) { try CompiledTypologies([unreachable], rules: rules) }
+        #expect(e?.key == "threshold")
+    }
+}
+

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import VigilCore
 import VigilDetect
+import VigilKafka
 @testable import VigilPipeline
 
 @Suite("Configuration and pipeline files")
@@ -54,6 +55,41 @@ struct ConfigTests {
         let badStep = text.replacingOccurrences(of: "'channel == \"wire\"'", with: "'chanel == \"wire\"'")
         let s = #expect(throws: ConfigError.self) { try PipelineDefinition.parse(badStep, file: "seq.yaml") }
         #expect(s?.description.contains("steps: step 2, column 1") == true)
+    }
+
+    @Test("typologies in YAML: only they raise alerts, with their finding first; errors name the typology")
+    func typologiesInYAML() throws {
+        let text = """
+            pipeline: { name: typo, version: 1.0.0 }
+            rules:
+              - { id: big, version: 1, kind: predicate, where: amount >= 10000, score: 0.5 }
+              - { id: risky, version: 1, kind: predicate, where: 'creditor.country in ["IR", "KP"]' }
+            typologies:
+              - id: big-to-risky
+                version: 3
+                rules: { big: 1, risky: 0.6 }
+                threshold: 1
+                within: 2d
+                review-only: true
+            """
+        let p = try PipelineDefinition.parse(text, file: "t.yaml")
+        #expect(p.typologies.definitions.map(\.id) == ["big-to-risky"])
+        let engine = PipelineEngine(pipeline: p, topics: p.topics(from: VigilConfig()), limits: WindowLimits())
+        func message(_ offset: Int64, _ json: String) -> ConsumedMessage {
+            ConsumedMessage(topic: "fin.transactions", partition: 0, offset: offset, value: Array(json.utf8))
+        }
+        let big = #"{"id":"t1","ts":"2024-03-01T09:00:00Z","amount":"20000","currency":"EUR","debtor":{"account":"A"},"creditor":{"account":"B","country":"DE"}}"#
+        let risky = #"{"id":"t2","ts":"2024-03-02T09:00:00Z","amount":"50","currency":"EUR","debtor":{"account":"A"},"creditor":{"account":"C","country":"IR"}}"#
+        #expect(engine.process(message(0, big)).isEmpty)   // 1 × 0.5 alone is below 1
+        let alerts = engine.process(message(1, risky)).compactMap(\.alert)
+        #expect(alerts.map { $0.findings.map(\.id) } == [["big-to-risky", "big", "risky"]])
+        #expect(alerts.first?.reviewOnly == true && alerts.first?.evidence.map(\.eventId) == ["t1", "t2"])
+        #expect(alerts.first.map { String(decoding: (try? CanonicalJSON.encode($0)) ?? [], as: UTF8.self) }?.contains(#""reviewOnly":true"#) == true)
+
+        let bad = text.replacingOccurrences(of: "risky: 0.6", with: "risky: 0.6, fan-in: 0.2")
+        let e = #expect(throws: ConfigError.self) { try PipelineDefinition.parse(bad, file: "t.yaml") }
+        #expect(e?.description.contains("typology 'big-to-risky', rules: no rule 'fan-in' in this pipeline") == true)
+        #expect(e?.description.contains("t.yaml:8") == true)
     }
 
     @Test("VIGIL_* environment variables override the file")

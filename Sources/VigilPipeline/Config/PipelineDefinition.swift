@@ -36,6 +36,9 @@ public struct PipelineDefinition: Sendable {
     /// configuration's transactions topic.
     public var inputs: [VigilConfig.Topics.Input] = []
     public var rules: CompiledRules
+    /// Weighted combinations of rule findings (`typologies:`). Empty: every rule match is an
+    /// alert of its own; otherwise only typologies raise alerts.
+    public var typologies = CompiledTypologies.none
     public var file: String
 
     public var ref: Alert.PipelineRef { Alert.PipelineRef(name: name, version: version) }
@@ -55,7 +58,7 @@ public struct PipelineDefinition: Sendable {
     /// Parses and compiles pipeline text.
     public static func parse(_ text: String, file: String) throws(ConfigError) -> PipelineDefinition {
         let root = try YAMLValue.parse(text, file: file)
-        let top = try root.mapping(allowed: ["pipeline", "output", "topics", "inputs", "rules"])
+        let top = try root.mapping(allowed: ["pipeline", "output", "topics", "inputs", "rules", "typologies"])
         guard let header = top["pipeline"] else {
             throw root.error("missing 'pipeline' section", hint: "start with pipeline: { name: ..., version: ... }")
         }
@@ -161,11 +164,42 @@ public struct PipelineDefinition: Sendable {
         }
 
         var p = PipelineDefinition(name: name, version: try versionNode.string(), rules: rules, file: file)
+        if let node = top["typologies"] { p.typologies = try typologies(node, rules: rules, file: file) }
         p.description = try h["description"]?.string()
         p.output = output
         p.topics = topics
         p.inputs = inputs
         return p
+    }
+
+    private static func typologies(_ node: YAMLValue, rules: CompiledRules, file: String) throws(ConfigError) -> CompiledTypologies {
+        var definitions: [TypologyDefinition] = []
+        var nodes: [String: [String: YAMLValue]] = [:]
+        for t in try node.sequence() {
+            let m = try t.mapping(allowed: ["id", "version", "description", "rules", "threshold", "within", "review-only"])
+            guard let id = try m["id"]?.string() else { throw t.error("a typology needs an 'id'") }
+            guard let version = try m["version"]?.int(in: 1...1_000_000) else { throw t.error("typology '\(id)' needs a 'version' (a whole number)") }
+            guard let rulesNode = m["rules"] else {
+                throw t.error("typology '\(id)' needs 'rules': rule id → weight", hint: "rules: { fan-in: 0.6, rapid-pass-through: 0.4 }")
+            }
+            var weights: [String: Double] = [:]
+            for (rule, weight) in try rulesNode.stringMap() {
+                guard let w = Double(weight) else { throw rulesNode.error("weight of '\(rule)' must be a number, got '\(weight)'") }
+                weights[rule] = w
+            }
+            guard let threshold = try m["threshold"]?.double(in: 0...1_000) else { throw t.error("typology '\(id)' needs a 'threshold'") }
+            var d = TypologyDefinition(id: id, version: version, weights: weights, threshold: threshold)
+            d.description = try m["description"]?.string()
+            if let v = m["within"] { d.within = try v.duration() }
+            if let v = m["review-only"] { d.reviewOnly = try v.bool() }
+            definitions.append(d)
+            nodes[id] = m
+        }
+        do { return try CompiledTypologies(definitions, rules: rules) } catch {
+            let at = nodes[error.ruleID]?[error.key] ?? node
+            throw ConfigError(file: file, line: at.node.mark?.line, column: at.node.mark?.column,
+                              message: "typology '\(error.ruleID)', \(error.key): \(error.message)", hint: error.hint)
+        }
     }
 
     init(name: String, version: String, rules: CompiledRules, file: String) {

@@ -71,6 +71,7 @@ public struct PipelineEngine {
     public let topics: VigilConfig.Topics
     public let decoding: InputDecoding
     private let detector: Detector
+    private let combiner: TypologyCombiner?
 
     public init(pipeline: PipelineDefinition, topics: VigilConfig.Topics, limits: WindowLimits,
                 decodeOptions: DecodeOptions = DecodeOptions()) {
@@ -78,6 +79,7 @@ public struct PipelineEngine {
         self.topics = topics
         self.decoding = InputDecoding(topics: topics, options: decodeOptions)
         self.detector = Detector(rules: pipeline.rules, limits: limits)
+        self.combiner = pipeline.typologies.definitions.isEmpty ? nil : TypologyCombiner(typologies: pipeline.typologies, limits: limits)
     }
 
     public var stats: DetectorStats { detector.stats }
@@ -96,26 +98,39 @@ public struct PipelineEngine {
         case .success(let events):
             let origin = EventOrigin(topic: message.topic, partition: message.partition, offset: message.offset)
             var out: [EngineOutput] = []
-            for case .transaction(let tx) in events { out += detector.process(tx, origin: origin).map(alert) }
+            for case .transaction(let tx) in events {
+                let matches = detector.process(tx, origin: origin)
+                if let combiner {
+                    out += combiner.process(matches).map { t in
+                        alert(findings: [t.typology] + t.rules, score: t.typology.score, subject: t.subject, ts: t.ts,
+                              contributions: t.contributions, reviewOnly: t.reviewOnly)
+                    }
+                } else {
+                    out += matches.map { m in
+                        alert(findings: [m.finding], score: m.finding.score, subject: m.subject, ts: m.ts, contributions: m.contributions)
+                    }
+                }
+            }
             return out
         }
     }
 
-    private func alert(_ match: RuleMatch) -> EngineOutput {
-        let findings = [match.finding]
-        let evidence = match.contributions.map {
+    private func alert(findings: [Alert.Finding], score: Double, subject: Alert.Subject, ts: EventTime,
+                       contributions: [Contribution], reviewOnly: Bool = false) -> EngineOutput {
+        let evidence = contributions.map {
             Alert.Evidence(topic: $0.origin.topic, partition: $0.origin.partition, offset: $0.origin.offset, eventId: $0.eventID, ts: $0.ts)
         }
         let out = pipeline.output
-        let alert = Alert(
-            id: Alert.deterministicID(pipeline: pipeline.ref, findings: findings, eventIDs: match.contributions.map(\.eventID)),
-            ts: match.ts, pipeline: pipeline.ref, findings: findings, score: findings.map(\.score).max() ?? 0,
-            subject: match.subject, evidence: evidence, tlp: out.tlp, purpose: out.purpose, consent: out.consent,
+        var alert = Alert(
+            id: Alert.deterministicID(pipeline: pipeline.ref, findings: findings, eventIDs: contributions.map(\.eventID)),
+            ts: ts, pipeline: pipeline.ref, findings: findings, score: score,
+            subject: subject, evidence: evidence, tlp: out.tlp, purpose: out.purpose, consent: out.consent,
             partner: out.partner)
+        if reviewOnly { alert.reviewOnly = true }
         // Encoding a value made only of strings and numbers cannot fail.
         let value = (try? CanonicalJSON.encode(alert)) ?? []
         let record = ProducerRecord(
-            topic: topics.alerts, key: Array(match.subject.value.utf8), value: value,
+            topic: topics.alerts, key: Array(subject.value.utf8), value: value,
             headers: [
                 KafkaHeader(VigilHeaders.alertID, alert.id), KafkaHeader(VigilHeaders.schema, String(Alert.schemaVersion)),
                 KafkaHeader(VigilHeaders.contentType, "application/json"),
