@@ -72,14 +72,16 @@ public struct CompiledExpression<Input>: Sendable {
 ///
 ///     expr := or;  or := and ("or" and)*;  and := not ("and" not)*;  not := "not" not | cmp
 ///     cmp  := sum (("=="|"!="|"<"|"<="|">"|">=") sum)*   -- chained: 8000 <= amount < 10000
-///           | sum ["not"] "in" "[" literal ("," literal)* "]"
+///           | sum ["not"] "in" ("[" literal ("," literal)* "]" | lists.NAME)   -- a named list
+///           | sum ("contains"|"startswith"|"endswith"|"matches") "string"  -- matches: a regular expression
 ///     sum  := term (("+"|"-") term)*;  term := unary (("*"|"/") unary)*;  unary := "-" unary | atom
 ///     atom := number | "string" | 'string' | true | false | null | field.path | "(" expr ")"
 ///
 /// Comparisons with a missing (null) field are false, so `amount > 5` never fires on no amount.
 public enum ExpressionCompiler {
-    public static func compile<Input>(_ source: String, schema: Schema<Input>, expecting: ValueType? = .bool) throws(ExpressionError) -> CompiledExpression<Input> {
-        var parser = try Parser(source: source, schema: schema)
+    public static func compile<Input>(_ source: String, schema: Schema<Input>, lists: [String: Set<String>] = [:],
+                                      expecting: ValueType? = .bool) throws(ExpressionError) -> CompiledExpression<Input> {
+        var parser = try Parser(source: source, schema: schema, lists: lists)
         let node = try parser.parseExpression()
         guard parser.atEnd else {
             throw ExpressionError(column: parser.column, message: "unexpected '\(parser.currentText)'", hint: "combine conditions with 'and' / 'or'")
@@ -184,11 +186,13 @@ private struct Node<Input> {
 private struct Parser<Input> {
     let tokens: [Lexed]
     let schema: Schema<Input>
+    let lists: [String: Set<String>]
     var index = 0
 
-    init(source: String, schema: Schema<Input>) throws(ExpressionError) {
+    init(source: String, schema: Schema<Input>, lists: [String: Set<String>]) throws(ExpressionError) {
         self.tokens = try lex(source)
         self.schema = schema
+        self.lists = lists
     }
 
     var current: Token { tokens[index].token }
@@ -272,7 +276,23 @@ private struct Parser<Input> {
             if negated { advance() }
             advance()
             let col = column
-            try expectOp("[", hint: "write the list as [\"a\", \"b\"]")
+            if case .ident(let name) = current, name.hasPrefix("lists.") {
+                let listName = String(name.dropFirst(6))
+                guard let members = lists[listName] else {
+                    throw ExpressionError(column: col, message: "no list named '\(listName)'",
+                                          hint: lists.isEmpty ? "declare it under 'lists:' in the pipeline" : "lists: \(lists.keys.sorted().joined(separator: ", "))")
+                }
+                guard first.type == .string || first.type == .any else {
+                    throw ExpressionError(column: col, message: "a named list holds text, compared with a \(first.type.rawValue)")
+                }
+                advance()
+                let f = first.eval
+                return Node(type: .bool, eval: { input in
+                    guard case .string(let s) = f(input) else { return .bool(false) }
+                    return .bool(members.contains(s) != negated)
+                })
+            }
+            try expectOp("[", hint: "write the list as [\"a\", \"b\"], or name a list: lists.NAME")
             var members: [Value] = []
             while !isOp("]") {
                 let item = try parseUnary()
@@ -296,6 +316,9 @@ private struct Parser<Input> {
                 return .bool(set.contains(v) != negated)
             })
         }
+        for keyword in ["contains", "startswith", "endswith", "matches"] where isKeyword(keyword) {
+            return try textTest(keyword, first)
+        }
         var operands = [first]
         var ops: [(String, Int)] = []
         while case .op(let o) = current, ["==", "!=", "<", "<=", ">", ">="].contains(o) {
@@ -313,6 +336,39 @@ private struct Parser<Input> {
             for p in all where !p(input) { return .bool(false) }
             return .bool(true)
         })
+    }
+
+    /// `x contains "s"`, `startswith`, `endswith` (exact, case-sensitive) and `matches "regex"`
+    /// (compiled once; `(?i)` makes it case-insensitive). A missing field never matches.
+    mutating func textTest(_ keyword: String, _ subject: Node<Input>) throws(ExpressionError) -> Node<Input> {
+        let col = column
+        guard subject.type == .string || subject.type == .any else {
+            throw ExpressionError(column: col, message: "'\(keyword)' applies to text, not to a \(subject.type.rawValue)")
+        }
+        advance()
+        guard case .string(let text) = current else {
+            throw ExpressionError(column: column, message: "'\(keyword)' needs a quoted text after it, found \(currentText)")
+        }
+        advance()
+        let f = subject.eval
+        func node(_ test: @escaping @Sendable (String) -> Bool) -> Node<Input> {
+            Node(type: .bool, eval: { input in
+                guard case .string(let s) = f(input) else { return .bool(false) }
+                return .bool(test(s))
+            })
+        }
+        switch keyword {
+        case "contains": return node { $0.contains(text) }
+        case "startswith": return node { $0.hasPrefix(text) }
+        case "endswith": return node { $0.hasSuffix(text) }
+        default:
+            let regex: NSRegularExpression
+            do { regex = try NSRegularExpression(pattern: text) } catch {
+                throw ExpressionError(column: col + keyword.count + 1, message: "'\(text)' is not a valid regular expression")
+            }
+            let shared = SharedRegex(regex)
+            return node { shared.matches($0) }
+        }
     }
 
     func comparison(_ op: String, _ a: Node<Input>, _ b: Node<Input>, _ col: Int) throws(ExpressionError) -> @Sendable (Input) -> Bool {
@@ -413,7 +469,7 @@ private struct Parser<Input> {
             case "null":
                 advance()
                 return Node(type: .any, eval: { _ in .null }, constant: .null)
-            case "and", "or", "not", "in":
+            case "and", "or", "not", "in", "contains", "startswith", "endswith", "matches":
                 throw ExpressionError(column: col, message: "expected a value, found '\(name)'")
             default:
                 guard let field = schema.fields[name] else {
@@ -473,4 +529,15 @@ func editDistance(_ a: String, _ b: String) -> Int {
         previous = current
     }
     return previous[b.count]
+}
+
+/// A compiled regular expression shared by the workers: `NSRegularExpression` is immutable
+/// and documented thread-safe for matching.
+private struct SharedRegex: @unchecked Sendable {
+    let regex: NSRegularExpression
+    init(_ regex: NSRegularExpression) { self.regex = regex }
+
+    func matches(_ s: String) -> Bool {
+        regex.firstMatch(in: s, range: NSRange(s.startIndex..., in: s)) != nil
+    }
 }

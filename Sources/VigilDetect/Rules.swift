@@ -144,7 +144,8 @@ public struct CompiledRules: Sendable {
 
     /// Compiles every rule, checking expressions, field names and types.
     /// - Throws: ``RuleError`` for the first rule that does not compile.
-    public init(_ definitions: [RuleDefinition]) throws(RuleError) {
+    /// `lists`: the named lists expressions may test membership of (`x in lists.NAME`).
+    public init(_ definitions: [RuleDefinition], lists: [String: Set<String>] = [:]) throws(RuleError) {
         var seen = Set<String>()
         var compiled: [Rule] = []
         for d in definitions {
@@ -156,7 +157,7 @@ public struct CompiledRules: Sendable {
             }
             let schema = Schema<Transaction>.transaction
             let condition: CompiledExpression<Transaction>
-            do { condition = try ExpressionCompiler.compile(d.condition, schema: schema) } catch {
+            do { condition = try ExpressionCompiler.compile(d.condition, schema: schema, lists: lists) } catch {
                 throw RuleError(ruleID: d.id, key: "where", message: error.message, column: error.column, hint: error.hint)
             }
             guard let subject = schema.fields[d.subject], subject.type == .string else {
@@ -169,7 +170,7 @@ public struct CompiledRules: Sendable {
             }
             switch d.kind {
             case .sequence:
-                rule.steps = try Self.compileSteps(d, schema: schema)
+                rule.steps = try Self.compileSteps(d, schema: schema, lists: lists)
                 guard let within = d.within, within > .zero else {
                     throw RuleError(ruleID: d.id, key: "within", message: "a sequence rule needs a positive 'within', e.g. 48h")
                 }
@@ -218,7 +219,7 @@ public struct CompiledRules: Sendable {
         self.rules = compiled
     }
 
-    private static func compileSteps(_ d: RuleDefinition, schema: Schema<Transaction>) throws(RuleError) -> [CompiledStep] {
+    private static func compileSteps(_ d: RuleDefinition, schema: Schema<Transaction>, lists: [String: Set<String>]) throws(RuleError) -> [CompiledStep] {
         guard let steps = d.steps, steps.count >= 2 else {
             throw RuleError(ruleID: d.id, key: "steps", message: "a sequence needs at least two steps", hint: "e.g. a cash deposit, then a wire out")
         }
@@ -235,7 +236,7 @@ public struct CompiledRules: Sendable {
                 throw RuleError(ruleID: d.id, key: "steps", message: "step \(n + 1): key '\(keyName)' is not a text field of a transaction")
             }
             do {
-                out.append(CompiledStep(condition: try ExpressionCompiler.compile(step.condition, schema: schema), key: key,
+                out.append(CompiledStep(condition: try ExpressionCompiler.compile(step.condition, schema: schema, lists: lists), key: key,
                                         keyName: keyName, negated: step.negated))
             } catch {
                 throw RuleError(ruleID: d.id, key: "steps", message: "step \(n + 1), column \(error.column): \(error.message)", hint: error.hint)

@@ -15,6 +15,28 @@ struct ExpressionTests {
         try ExpressionCompiler.compile(source, schema: .transaction).test(t)
     }
 
+    @Test("text tests and named lists")
+    func textAndLists() throws {
+        var t = tx("a", "2024-01-01T00:00:00Z", "100")
+        t.reference = "INV-2024-0042 consulting"
+        t.creditor.country = "IR"
+        #expect(try holds(#"reference contains "consulting""#, t))
+        #expect(try holds(#"reference startswith "INV-" and not (reference endswith "fees")"#, t))
+        #expect(try holds(#"reference matches "^INV-[0-9]{4}-[0-9]+""#, t))
+        #expect(try holds(#"reference matches "(?i)CONSULTING""#, t))
+        #expect(try !holds(#"debtor.name contains "x""#, t))   // missing field: never matches
+        let lists: [String: Set<String>] = ["fatf-call-for-action": ["KP", "IR", "MM"]]
+        func listed(_ source: String) throws -> Bool { try ExpressionCompiler.compile(source, schema: .transaction, lists: lists).test(t) }
+        #expect(try listed("creditor.country in lists.fatf-call-for-action"))
+        #expect(try !listed("debtor.country in lists.fatf-call-for-action"))
+        #expect(try listed("debtor.country not in lists.fatf-call-for-action"))
+        let unknown = #expect(throws: ExpressionError.self) { try ExpressionCompiler.compile("debtor.country in lists.grey", schema: .transaction, lists: lists) }
+        #expect(unknown?.message == "no list named 'grey'" && unknown?.hint == "lists: fatf-call-for-action")
+        let badRegex = #expect(throws: ExpressionError.self) { try ExpressionCompiler.compile(#"reference matches "([""#, schema: .transaction) }
+        #expect(badRegex?.message.contains("not a valid regular expression") == true)
+        #expect(throws: ExpressionError.self) { try ExpressionCompiler.compile(#"amount contains "1""#, schema: .transaction) }
+    }
+
     @Test("comparisons, chains, boolean logic, membership and arithmetic")
     func evaluation() throws {
         let t = tx("a", "2024-01-01T00:00:00Z", "9500.50")

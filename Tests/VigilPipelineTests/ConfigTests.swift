@@ -92,6 +92,26 @@ struct ConfigTests {
         #expect(e?.description.contains("t.yaml:8") == true)
     }
 
+    @Test("named lists: inline, or files relative to the pipeline with their date; the shipped FATF lists load")
+    func namedLists() throws {
+        let text = """
+            pipeline: { name: lists, version: 1.0.0 }
+            lists:
+              black: lists/fatf-call-for-action.yaml
+              grey: lists/fatf-increased-monitoring.yaml
+              mine: [XX, YY]
+            rules:
+              - { id: high-risk, version: 1, kind: predicate, where: 'creditor.country in lists.black or creditor.country in lists.grey' }
+            """
+        let p = try PipelineDefinition.parse(text, file: shipped("pipelines/inline.yaml"))
+        #expect(p.lists["black"]?.values == ["KP", "IR", "MM"] && p.lists["black"]?.date == "2025-06-13")
+        #expect(p.lists["grey"]?.values.contains("VG") == true && p.lists["grey"]?.values.count == 24)
+        #expect(p.lists["mine"]?.values == ["XX", "YY"])
+        let missing = text.replacingOccurrences(of: "lists/fatf-call-for-action.yaml", with: "lists/nope.yaml")
+        let e = #expect(throws: ConfigError.self) { try PipelineDefinition.parse(missing, file: shipped("pipelines/inline.yaml")) }
+        #expect(e?.description.contains("list 'black': cannot read") == true)
+    }
+
     @Test("VIGIL_* environment variables override the file")
     func environment() throws {
         let env = ["VIGIL_BROKERS": "kafka:9092", "VIGIL_GROUP": "g2", "VIGIL_TOPIC_ALERTS": "alerts.fiu-x",

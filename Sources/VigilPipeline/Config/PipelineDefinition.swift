@@ -40,6 +40,15 @@ public struct PipelineDefinition: Sendable {
     /// alert of its own; otherwise only typologies raise alerts.
     public var typologies = CompiledTypologies.none
     public var file: String
+    /// Named lists rules can test membership of (`lists:`), each with where it came from.
+    public var lists: [String: NamedList] = [:]
+
+    /// A list of codes (e.g. FATF's high-risk jurisdictions), as of a date, from a source.
+    public struct NamedList: Sendable, Hashable {
+        public var values: Set<String>
+        public var date: String?
+        public var source: String?
+    }
 
     public var ref: Alert.PipelineRef { Alert.PipelineRef(name: name, version: version) }
 
@@ -58,7 +67,7 @@ public struct PipelineDefinition: Sendable {
     /// Parses and compiles pipeline text.
     public static func parse(_ text: String, file: String) throws(ConfigError) -> PipelineDefinition {
         let root = try YAMLValue.parse(text, file: file)
-        let top = try root.mapping(allowed: ["pipeline", "output", "topics", "inputs", "rules", "typologies"])
+        let top = try root.mapping(allowed: ["pipeline", "output", "topics", "inputs", "lists", "rules", "typologies"])
         guard let header = top["pipeline"] else {
             throw root.error("missing 'pipeline' section", hint: "start with pipeline: { name: ..., version: ... }")
         }
@@ -153,8 +162,9 @@ public struct PipelineDefinition: Sendable {
             nodesByID[id] = m
             ruleNodeByID[id] = r
         }
+        let lists = try top["lists"].map { node throws(ConfigError) in try namedLists(node, file: file) } ?? [:]
         let rules: CompiledRules
-        do { rules = try CompiledRules(definitions) } catch {
+        do { rules = try CompiledRules(definitions, lists: lists.mapValues(\.values)) } catch {
             // Point at the offending key (and column inside an expression) in the file.
             let node = nodesByID[error.ruleID]?[error.key] ?? ruleNodeByID[error.ruleID] ?? rulesNode
             let (line, column) = error.column.map { node.position(ofColumn: $0) } ?? (node.node.mark?.line, node.node.mark?.column)
@@ -165,11 +175,35 @@ public struct PipelineDefinition: Sendable {
 
         var p = PipelineDefinition(name: name, version: try versionNode.string(), rules: rules, file: file)
         if let node = top["typologies"] { p.typologies = try typologies(node, rules: rules, file: file) }
+        p.lists = lists
         p.description = try h["description"]?.string()
         p.output = output
         p.topics = topics
         p.inputs = inputs
         return p
+    }
+
+    /// `lists:` maps a name to inline values (`[KP, IR]`) or to a list file, relative to the
+    /// pipeline file: `{ name, date, source, values: [...] }`.
+    private static func namedLists(_ node: YAMLValue, file: String) throws(ConfigError) -> [String: NamedList] {
+        var out: [String: NamedList] = [:]
+        for (name, value) in try node.mapping(allowed: nil) {
+            if case .sequence = value.node {
+                out[name] = NamedList(values: Set(try value.stringOrList()))
+                continue
+            }
+            let relative = try value.string()
+            let path = relative.hasPrefix("/") ? relative
+                : URL(fileURLWithPath: file).deletingLastPathComponent().appendingPathComponent(relative).path
+            let text: String
+            do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+                throw value.error("list '\(name)': cannot read '\(path)'", hint: "paths are relative to the pipeline file")
+            }
+            let m = try YAMLValue.parse(text, file: path).mapping(allowed: ["name", "date", "source", "values"])
+            guard let values = m["values"] else { throw value.error("list file '\(path)' has no 'values'") }
+            out[name] = NamedList(values: Set(try values.stringOrList()), date: try m["date"]?.string(), source: try m["source"]?.string())
+        }
+        return out
     }
 
     private static func typologies(_ node: YAMLValue, rules: CompiledRules, file: String) throws(ConfigError) -> CompiledTypologies {

@@ -38,8 +38,9 @@ struct YAMLValue {
 
     private var described: String { path.isEmpty ? "the document" : "'\(path)'" }
 
-    /// The mapping's entries, after checking every key is one of `allowed`.
-    func mapping(allowed: [String]) throws(ConfigError) -> [String: YAMLValue] {
+    /// The mapping's entries, after checking every key is one of `allowed` (any key when `nil`:
+    /// the keys are names the file chooses).
+    func mapping(allowed: [String]?) throws(ConfigError) -> [String: YAMLValue] {
         // A section whose keys are all commented out (`formats:` alone) is empty, not an error.
         if case .scalar(let scalar) = node, scalar.string.isEmpty || scalar.string == "~" || scalar.string == "null" { return [:] }
         guard case .mapping(let m) = node else {
@@ -50,7 +51,7 @@ struct YAMLValue {
             guard let key = k.string else {
                 throw YAMLValue(node: k, file: file, path: path).error("keys must be text")
             }
-            guard allowed.contains(key) else {
+            if let allowed, !allowed.contains(key) {
                 let close = allowed.filter { $0.hasPrefix(String(key.prefix(3))) }
                 throw YAMLValue(node: k, file: file, path: path).error(
                     "unknown key '\(key)'" + (path.isEmpty ? "" : " in '\(path)'"),
