@@ -74,7 +74,8 @@ public struct CompiledExpression<Input>: Sendable {
 ///     cmp  := sum (("=="|"!="|"<"|"<="|">"|">=") sum)*   -- chained: 8000 <= amount < 10000
 ///           | sum ["not"] "in" ("[" literal ("," literal)* "]" | lists.NAME)   -- a named list
 ///           | sum ("contains"|"startswith"|"endswith"|"matches") "string"  -- matches: a regular expression
-///     sum  := term (("+"|"-") term)*;  term := unary (("*"|"/") unary)*;  unary := "-" unary | atom
+///           | sum "is" ["not"] "null"                        -- a field absent (or present)
+///     sum  := term (("+"|"-") term)*;  term := unary (("*"|"/"|"%") unary)*;  unary := "-" unary | atom
 ///     atom := number | "string" | 'string' | true | false | null | field.path | "(" expr ")"
 ///
 /// Comparisons with a missing (null) field are false, so `amount > 5` never fires on no amount.
@@ -157,7 +158,7 @@ private func lex(_ source: String) throws(ExpressionError) -> [Lexed] {
             i += 2
             continue
         }
-        if "<>+-*/()[],".unicodeScalars.contains(c) {
+        if "<>+-*/%()[],".unicodeScalars.contains(c) {
             out.append(Lexed(token: .op(String(c)), column: col))
             i += 1
             continue
@@ -319,6 +320,21 @@ private struct Parser<Input> {
         for keyword in ["contains", "startswith", "endswith", "matches"] where isKeyword(keyword) {
             return try textTest(keyword, first)
         }
+        if isKeyword("is") {
+            // The one test that looks at absence: every other comparison with a missing field is false.
+            advance()
+            let negated = isKeyword("not")
+            if negated { advance() }
+            guard isKeyword("null") else {
+                throw ExpressionError(column: column, message: "expected 'null' after 'is\(negated ? " not" : "")'", hint: "e.g. debtor.name is null")
+            }
+            advance()
+            let f = first.eval
+            return Node(type: .bool, eval: { input in
+                if case .null = f(input) { return .bool(!negated) }
+                return .bool(negated)
+            })
+        }
         var operands = [first]
         var ops: [(String, Int)] = []
         while case .op(let o) = current, ["==", "!=", "<", "<=", ">", ">="].contains(o) {
@@ -407,7 +423,7 @@ private struct Parser<Input> {
 
     mutating func parseTerm() throws(ExpressionError) -> Node<Input> {
         var lhs = try parseUnary()
-        while isOp("*") || isOp("/") {
+        while isOp("*") || isOp("/") || isOp("%") {
             let op = currentText, col = column
             advance()
             lhs = try arithmetic(op, lhs, try parseUnary(), col)
@@ -426,6 +442,12 @@ private struct Parser<Input> {
             case "+": return .decimal(x + y)
             case "-": return .decimal(x - y)
             case "*": return .decimal(x * y)
+            // Remainder of the truncated quotient: `amount % 1000 == 0` finds round amounts.
+            case "%":
+                guard y != 0 else { return .null }
+                var q = x / y, whole = Decimal()
+                NSDecimalRound(&whole, &q, 0, .down)
+                return .decimal(x - whole * y)
             default: return y == 0 ? .null : .decimal(x / y)
             }
         })
@@ -469,7 +491,7 @@ private struct Parser<Input> {
             case "null":
                 advance()
                 return Node(type: .any, eval: { _ in .null }, constant: .null)
-            case "and", "or", "not", "in", "contains", "startswith", "endswith", "matches":
+            case "and", "or", "not", "in", "is", "contains", "startswith", "endswith", "matches":
                 throw ExpressionError(column: col, message: "expected a value, found '\(name)'")
             default:
                 guard let field = schema.fields[name] else {

@@ -35,6 +35,11 @@ struct ExpressionTests {
         let badRegex = #expect(throws: ExpressionError.self) { try ExpressionCompiler.compile(#"reference matches "([""#, schema: .transaction) }
         #expect(badRegex?.message.contains("not a valid regular expression") == true)
         #expect(throws: ExpressionError.self) { try ExpressionCompiler.compile(#"amount contains "1""#, schema: .transaction) }
+        // Absence, and round amounts.
+        #expect(try holds("debtor.name is null and reference is not null", t))
+        #expect(try !holds("reference is null", t))
+        #expect(try holds("amount % 100 == 0 and amount % 7 == 2", t))
+        #expect(try !holds("(amount + 0.5) % 100 == 0", t))
     }
 
     @Test("comparisons, chains, boolean logic, membership and arithmetic")
