@@ -26,7 +26,10 @@ struct ValidateCommand: AsyncParsableCommand {
         for file in pipelines {
             do {
                 let p = try PipelineDefinition.load(file: file)
-                print("\(file): ok (pipeline \(p.name)@\(p.version), \(p.rules.definitions.count) rules)")
+                let typologies = p.typologies.definitions.isEmpty ? "" : ", \(p.typologies.definitions.count) typologies"
+                let lists = p.lists.sorted { $0.key < $1.key }.map { "\($0.key)\($0.value.date.map { " of " + $0 } ?? "")" }
+                print("\(file): ok (pipeline \(p.name)@\(p.version), \(p.rules.definitions.count) rules\(typologies)"
+                      + (lists.isEmpty ? "" : "; lists: " + lists.joined(separator: ", ")) + ")")
             } catch {
                 print("\(error)")
                 failed = true

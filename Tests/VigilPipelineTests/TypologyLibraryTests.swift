@@ -1,0 +1,115 @@
+import Foundation
+import Testing
+import VigilCore
+import VigilDetect
+import VigilKafka
+@testable import VigilPipeline
+
+/// Every typology of `pipelines/typologies.yaml` fires on a planted case and stays silent on a
+/// near miss. Each case runs alone through a fresh engine, and the whole set of typologies it
+/// raises is compared, so a typology firing where it should not shows up too.
+@Suite("Typology library")
+struct TypologyLibraryTests {
+    /// A canonical transaction as JSON; `day` and `minute` from 2024-03-01T00:00Z.
+    static func tx(_ id: String, day: Int = 0, minute: Int = 0, _ amount: String, channel: String = "wire", currency: String = "USD",
+                   from: String, to: String, fromCountry: String? = "US", toCountry: String? = "US", fromName: String? = "Payer") -> String {
+        let ts = EventTime(rfc3339: "2024-03-01T00:00:00Z")! + .seconds(day * 86_400 + minute * 60)
+        var debtor: [String: String] = ["account": from]
+        if let fromCountry { debtor["country"] = fromCountry }
+        if let fromName { debtor["name"] = fromName }
+        var creditor = ["account": to]
+        if let toCountry { creditor["country"] = toCountry }
+        let object: [String: Any] = ["id": id, "ts": ts.rfc3339, "amount": amount, "currency": currency, "channel": channel,
+                                     "debtor": debtor, "creditor": creditor]
+        return String(decoding: try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+    }
+
+    /// The typologies the events raise, in order.
+    static func typologies(_ events: [String]) throws -> [String] {
+        let p = try PipelineDefinition.load(file: shipped("pipelines/typologies.yaml"))
+        let engine = PipelineEngine(pipeline: p, topics: p.topics(from: VigilConfig()), limits: WindowLimits())
+        var out: [String] = []
+        for (offset, e) in events.enumerated() {
+            let outputs = engine.process(ConsumedMessage(topic: "fin.transactions", partition: 0, offset: Int64(offset), value: Array(e.utf8)))
+            for o in outputs {
+                let alert = try #require(o.alert, "dead letter: \(o.record.headers.first(named: VigilHeaders.error) ?? "")")
+                out.append(alert.findings[0].id)
+            }
+        }
+        return out
+    }
+
+    /// `also`: other typologies the planted case rightly raises as well (before or after it).
+    typealias Case = (name: String, planted: [String], nearMiss: [String], also: [String])
+
+    static let cases: [Case] = [
+        ("cash-reporting",
+         [tx("c1", "10000.01", channel: "cash", from: "A", to: "BANK")],
+         [tx("c1", "10000", channel: "cash", from: "A", to: "BANK")], []),
+        ("structuring",
+         (0..<3).map { tx("s\($0)", minute: $0 * 300, "9500", channel: "cash", from: "A", to: "BANK") },
+         (0..<3).map { tx("s\($0)", day: $0, minute: $0, "9500", channel: "cash", from: "A", to: "BANK") }, []),   // over three days
+        ("funnel-account",
+         (0..<3).map { tx("f\($0)", day: $0, "7500", channel: "cash", from: "DEPOSITOR-\($0)", to: "FUNNEL") },
+         (0..<3).map { tx("f\($0)", day: $0, "7500", channel: "cash", from: "DEPOSITOR-0", to: "FUNNEL") }, []),  // one depositor
+        ("rapid-pass-through",
+         [tx("p1", "25000", from: "S", to: "MID"), tx("p2", day: 1, "24000", from: "MID", to: "T")],
+         [tx("p1", "25000", from: "S", to: "MID"), tx("p2", day: 3, "24000", from: "MID", to: "T")], []),        // 72 h later
+        ("mule-collection",
+         (0..<10).map { tx("i\($0)", minute: $0, "300", from: "SENDER-\($0)", to: "MULE") },
+         (0..<9).map { tx("i\($0)", minute: $0, "300", from: "SENDER-\($0)", to: "MULE") }, []),
+        ("mule-distribution",
+         (0..<10).map { tx("o\($0)", minute: $0 * 10, "300", from: "MULE", to: "PAYEE-\($0)") },
+         (0..<10).map { tx("o\($0)", day: $0 / 3 * 4, "300", from: "MULE", to: "PAYEE-\($0)") }, []),            // spread over weeks
+        ("fatf-call-for-action",
+         [tx("k1", "800", from: "A", to: "B", toCountry: "KP")],
+         [tx("k1", "800", from: "A", to: "B", toCountry: "KR")], []),
+        ("grey-list-exposure",
+         [tx("g1", "800", from: "A", to: "B", toCountry: "VG"), tx("g2", day: 2, "1500", from: "A", to: "C", fromName: nil)],
+         [tx("g1", "800", from: "A", to: "B", toCountry: "VG"), tx("g2", day: 2, "1500", from: "A", to: "C")],   // grey alone
+         ["incomplete-originator-wire"]),
+        ("round-amount-wires",
+         (0..<3).map { tx("r\($0)", day: $0 * 5, "50000", from: "A", to: "B-\($0)") },
+         (0..<3).map { tx("r\($0)", day: $0 * 5, $0 == 1 ? "50001" : "50000", from: "A", to: "B-\($0)") }, []),
+        ("incomplete-originator-wire",
+         [tx("n1", "1500", from: "A", to: "B", fromName: nil)],
+         [tx("n1", "999", from: "A", to: "B", fromName: nil)], []),                                            // under USD 1,000
+        ("conflict-border-donations",
+         (0..<5).map { tx("d\($0)", day: $0 * 5, "400", from: "DONOR-\($0)", to: "RECIPIENT", fromCountry: "FI", toCountry: "TR") },
+         (0..<5).map { tx("d\($0)", day: $0 * 5, "400", from: "DONOR-\($0)", to: "RECIPIENT", fromCountry: "FI", toCountry: "DE") }, []),
+        ("pair-layering",
+         [tx("l1", "180", from: "A", to: "B"), tx("l2", minute: 60, "175", from: "A", to: "B")],
+         [tx("l1", "180", from: "A", to: "B"), tx("l2", day: 1, "175", from: "A", to: "B")], []),
+        ("cash-to-wire-abroad",
+         [tx("w1", "4000", channel: "cash", from: "BRANCH", to: "X"), tx("w2", day: 1, "3800", from: "X", to: "F", toCountry: "AE")],
+         [tx("w1", "4000", channel: "cash", from: "BRANCH", to: "X"), tx("w2", day: 1, "3800", from: "X", to: "F", toCountry: "US")], []),
+        ("wire-structuring",
+         (0..<3).map { tx("u\($0)", day: $0 * 2, "2900", from: "A", to: "B-\($0)") },
+         (0..<3).map { tx("u\($0)", day: $0 * 2, $0 == 2 ? "3000" : "2900", from: "A", to: "B-\($0)") }, []),
+        ("payment-burst",
+         (0..<20).map { tx("b\($0)", minute: $0 * 2, "50", channel: "card", from: "A", to: "SHOP") },
+         (0..<20).map { tx("b\($0)", minute: $0 * 4, "50", channel: "card", from: "A", to: "SHOP") }, []),     // 76 minutes
+    ]
+
+    @Test("the library ships at least 15 typologies, each with a test case here")
+    func coverage() throws {
+        let p = try PipelineDefinition.load(file: shipped("pipelines/typologies.yaml"))
+        let ids = p.typologies.definitions.map(\.id)
+        #expect(ids.count >= 15)
+        #expect(Set(ids) == Set(Self.cases.map(\.name)))
+    }
+
+    @Test("each typology fires on its planted case, and only it", arguments: cases.map(\.name))
+    func planted(name: String) throws {
+        let c = try #require(Self.cases.first { $0.name == name })
+        let raised = try Self.typologies(c.planted)
+        #expect(raised.sorted() == ([name] + c.also).sorted())
+    }
+
+    @Test("each typology stays silent on its near miss", arguments: cases.map(\.name))
+    func nearMiss(name: String) throws {
+        let c = try #require(Self.cases.first { $0.name == name })
+        let raised = try Self.typologies(c.nearMiss)
+        #expect(raised == [])
+    }
+}
