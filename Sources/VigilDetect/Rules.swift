@@ -356,6 +356,10 @@ public final class Detector {
 
     private func watermark(_ origin: EventOrigin) -> EventTime? { watermarks[PartitionRef(origin)] }
 
+    /// What one window entry occupies in its array (the strings it refers to are shared with
+    /// the event or stored inline when short), for state-size reports.
+    public static var bytesPerWindowEntry: Int { MemoryLayout<WindowEntry>.stride }
+
     /// Evaluates every rule on one event, in rule order.
     public func process(_ tx: Transaction, origin: EventOrigin) -> [RuleMatch] {
         let ref = PartitionRef(origin)

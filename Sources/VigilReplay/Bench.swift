@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import VigilCore
+import VigilDetect
 import VigilKafka
 import VigilPipeline
 
@@ -240,3 +241,47 @@ extension Duration {
 }
 
 extension PipelineService: Bench.BenchConsumer {}
+
+extension Bench {
+    /// Detection alone: what `--mode rules` prints.
+    public struct RulesReport: Sendable, Codable {
+        public var pipeline: String
+        public var rules: Int
+        public var typologies: Int
+        public var events: Int
+        public var alerts: Int
+        public var seconds: Double
+        public var eventsPerSecond: Int
+        /// Window state at the end: keys held over all window rules, entries in them, and the
+        /// bytes an entry takes in the window arrays (strings it points to not counted).
+        public var windowKeys: Int
+        public var windowEntries: Int
+        public var bytesPerEntry: Int
+        public var sequencePartials: Int
+    }
+
+    /// Runs the pipeline's detection over `events` generated transactions on this thread, after
+    /// decoding them all: the figure is rules and typologies, not JSON parsing.
+    public static func rules(pipeline: PipelineDefinition, config: VigilConfig, events: Int) -> RulesReport {
+        let feed = SampleFeed.generate(seed: SampleFeed.defaultSeed, count: events)
+        let topics = pipeline.topics(from: config)
+        let engine = PipelineEngine(pipeline: pipeline, topics: topics, limits: config.runtime.limits)
+        let topic = topics.effectiveInputs[0].topic
+        let messages = feed.lines.enumerated().map { n, line in
+            ConsumedMessage(topic: topic, partition: 0, offset: Int64(n), value: Array(line.utf8))
+        }
+        let decoded = messages.map { engine.decoding.decode($0) }
+        let clock = ContinuousClock()
+        var alerts = 0
+        let elapsed = clock.measure {
+            for (m, d) in zip(messages, decoded) { alerts += engine.outputs(for: m, decoded: d).count { $0.alert != nil } }
+        }
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let stats = engine.stats
+        return RulesReport(pipeline: "\(pipeline.name)@\(pipeline.version)", rules: pipeline.rules.definitions.count,
+                           typologies: pipeline.typologies.definitions.count, events: messages.count, alerts: alerts,
+                           seconds: (seconds * 1000).rounded() / 1000, eventsPerSecond: Int(Double(messages.count) / seconds),
+                           windowKeys: stats.windowKeys, windowEntries: stats.windowEntries, bytesPerEntry: Detector.bytesPerWindowEntry,
+                           sequencePartials: stats.sequencePartials)
+    }
+}

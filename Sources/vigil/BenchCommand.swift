@@ -13,11 +13,15 @@ struct BenchCommand: AsyncParsableCommand {
             pipeline consumes them; throughput counts from the first produce to the last event whose effects are \
             acknowledged, latency from each record's produce timestamp to that acknowledgement. --mode passthrough: \
             the same, copying each message unchanged to another topic with no processing — the physical limit. \
-            --mode replay: the same events from a file, no broker. --mode decode: decoder speed alone — each FILE             (a real message in a native format, --format auto by default) is decoded repeatedly on one core for             --seconds; prints messages/s and MB/s per file and format. Build with -c release for figures worth comparing.
+            --mode replay: the same events from a file, no broker. --mode rules: detection alone (rules and \
+            typologies) on one core over events decoded beforehand, with the window state it holds. --mode decode: \
+            decoder speed alone — each FILE (a real message in a native format, --format auto by default) is decoded \
+            repeatedly on one core for --seconds; prints messages/s and MB/s per file and format. Build with -c \
+            release for figures worth comparing.
             """
     )
 
-    @Option(name: .long, help: ArgumentHelp("broker, replay or passthrough.", valueName: "mode"))
+    @Option(name: .long, help: ArgumentHelp("broker, replay, passthrough, rules or decode.", valueName: "mode"))
     var mode: String = "broker"
 
     @Option(name: .long, help: ArgumentHelp("Number of transactions.", valueName: "n"))
@@ -49,7 +53,7 @@ struct BenchCommand: AsyncParsableCommand {
             if files.isEmpty { throw ValidationError("--mode decode needs message files") }
             return
         }
-        if Bench.Mode(rawValue: mode) == nil { throw ValidationError("--mode '\(mode)' is not broker, replay, passthrough or decode") }
+        if Bench.Mode(rawValue: mode) == nil, mode != "rules" { throw ValidationError("--mode '\(mode)' is not broker, replay, passthrough, rules or decode") }
         if events <= 0 { throw ValidationError("--events must be positive") }
         if let rate, rate <= 0 { throw ValidationError("--rate must be positive") }
         if !(1...10_000).contains(partitions) { throw ValidationError("--partitions must be between 1 and 10000") }
@@ -66,6 +70,13 @@ struct BenchCommand: AsyncParsableCommand {
                 return
             }
             let definition = try fail(PipelineDefinition.load(file: pipeline))
+            if mode == "rules" {
+                let report = Bench.rules(pipeline: definition, config: config, events: events)
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+                LineWriter().write(Array(try encoder.encode(report)))
+                return
+            }
             var options = Bench.Options()
             options.mode = Bench.Mode(rawValue: mode)!
             options.events = events
