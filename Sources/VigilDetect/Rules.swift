@@ -121,15 +121,24 @@ public struct RuleMatch: Sendable, Hashable {
 
 /// Rules compiled once; shared read-only by every worker.
 public struct CompiledRules: Sendable {
-    struct Rule: Sendable {
-        var definition: RuleDefinition
-        var condition: CompiledExpression<Transaction>
-        var subject: Schema<Transaction>.Field
+    /// A class, so the detector's loop over rules, run for every event, passes one reference
+    /// rather than copying a dozen fields. Filled in while compiling, never changed after:
+    /// hence safe to share between workers.
+    final class Rule: @unchecked Sendable {
+        let definition: RuleDefinition
+        let condition: CompiledExpression<Transaction>
+        let subject: Schema<Transaction>.Field
         var key: [Schema<Transaction>.Field] = []
         var distinct: Schema<Transaction>.Field?
         var within: Duration?
         var having: CompiledExpression<WindowView>?
         var steps: [CompiledStep] = []
+
+        init(definition: RuleDefinition, condition: CompiledExpression<Transaction>, subject: Schema<Transaction>.Field) {
+            self.definition = definition
+            self.condition = condition
+            self.subject = subject
+        }
     }
 
     struct CompiledStep: Sendable {
@@ -164,7 +173,7 @@ public struct CompiledRules: Sendable {
                 throw RuleError(ruleID: d.id, key: "subject", message: "'\(d.subject)' is not a text field of a transaction",
                                 hint: "e.g. debtor.account or creditor.account")
             }
-            var rule = Rule(definition: d, condition: condition, subject: subject)
+            let rule = Rule(definition: d, condition: condition, subject: subject)
             if d.kind != .sequence, d.steps != nil {
                 throw RuleError(ruleID: d.id, key: "steps", message: "only sequence rules take 'steps'", hint: "set kind: sequence")
             }
@@ -251,7 +260,8 @@ public struct CompiledRules: Sendable {
 /// expression reads it.
 public struct WindowView {
     let entries: ArraySlice<WindowEntry>
-    let sum: Decimal
+    /// Computed when read: most `having` conditions never look at the amounts.
+    var sum: Decimal { entries.reduce(Decimal.zero) { $0 + $1.amount } }
 
     static let schema = Schema<WindowView>(name: "window aggregates", fields: [
         "count": .init(type: .decimal) { .decimal(Decimal($0.entries.count)) },
@@ -392,7 +402,9 @@ public final class Detector {
             }
         }
         sinceSweep += 1
-        if sinceSweep >= 4096 { sweep() }
+        // A sweep visits every key, so it runs once per that many events (at least 4096): its
+        // cost per event stays constant however many keys are held.
+        if sinceSweep >= max(4096, stats.windowKeys) { sweep() }
         stats.sequencePartials = sequences.reduce(0) { $0 + ($1?.held ?? 0) }
         return matches
     }
@@ -429,15 +441,14 @@ public final class Detector {
             stats.droppedByEventCap += entries.count - limits.maxEventsPerKey
             entries.removeFirst(entries.count - limits.maxEventsPerKey)
         }
-        let sum = entries.reduce(Decimal.zero) { $0 + $1.amount }
-        let view = WindowView(entries: entries[...], sum: sum)
+        let view = WindowView(entries: entries[...])
         let def = rule.definition
         if rule.having!.test(view) {
             stats.windowEntries -= before
             // The events that fired are consumed: the next match needs new events
             // (no alert per extra event on an already-flagged window).
             let keyFields = (def.key ?? [def.subject]).joined(separator: ", ")
-            var figures = "sum \(DecimalText.format(sum)) \(tx.currency)"
+            var figures = "sum \(DecimalText.format(view.sum)) \(tx.currency)"
             if let name = def.distinct { figures += ", \(Set(entries.compactMap(\.distinct)).count) distinct \(name)" }
             let explanation = "\(entries.count) transactions with \(def.condition) for \(keyFields) \(parts.joined(separator: ", ")) within "
                 + "\(DurationText.format(within)) (\(figures)): \(def.having!)"

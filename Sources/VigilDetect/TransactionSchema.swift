@@ -17,14 +17,21 @@ extension Schema where Input == Transaction {
             "source.institution": s { $0.source?.institution },
             "source.file": s { $0.source?.file },
         ]
-        for (side, party) in [("debtor", \Transaction.debtor), ("creditor", \Transaction.creditor)] as [(String, KeyPath<Transaction, Party> & Sendable)] {
-            fields["\(side).account"] = s { $0[keyPath: party].account }
-            fields["\(side).name"] = s { $0[keyPath: party].name }
-            fields["\(side).country"] = s { $0[keyPath: party].country }
-            fields["\(side).bic"] = s { $0[keyPath: party].bic }
-            fields["\(side).institution"] = s { $0[keyPath: party].institution }
-            fields["\(side).address"] = s { $0[keyPath: party].address }
-        }
+        // One plain closure per field: reading through a key path (`\Transaction.debtor`) or a
+        // function returning the party costs generic metadata lookups or a copy of the whole
+        // party on every event.
+        fields["debtor.account"] = s { $0.debtor.account }
+        fields["debtor.name"] = s { $0.debtor.name }
+        fields["debtor.country"] = s { $0.debtor.country }
+        fields["debtor.bic"] = s { $0.debtor.bic }
+        fields["debtor.institution"] = s { $0.debtor.institution }
+        fields["debtor.address"] = s { $0.debtor.address }
+        fields["creditor.account"] = s { $0.creditor.account }
+        fields["creditor.name"] = s { $0.creditor.name }
+        fields["creditor.country"] = s { $0.creditor.country }
+        fields["creditor.bic"] = s { $0.creditor.bic }
+        fields["creditor.institution"] = s { $0.creditor.institution }
+        fields["creditor.address"] = s { $0.creditor.address }
         return Schema(name: "transaction", fields: fields)
     }()
 }

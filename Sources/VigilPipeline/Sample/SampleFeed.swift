@@ -237,7 +237,9 @@ public struct SampleFeed: Sendable {
             default:
                 let tx = Transaction(
                     id: id, ts: d.ts, amount: DecimalText.parse(d.amount)!, currency: d.currency, channel: d.channel,
-                    debtor: Party(account: d.debtor, country: countryOf[d.debtor]), creditor: Party(account: d.creditor, country: countryOf[d.creditor]),
+                    // Wires carry the originator's name (FATF Recommendation 16); other payments need not.
+                    debtor: Party(account: d.debtor, name: d.channel == "wire" ? "Holder of \(d.debtor)" : nil, country: countryOf[d.debtor]),
+                    creditor: Party(account: d.creditor, country: countryOf[d.creditor]),
                     reference: d.reference, source: EventSource(format: "sample", institution: d.institution ?? "VIGIL-SAMPLE-BANK"))
                 lines.append(String(decoding: try! CanonicalJSON.encode(tx), as: UTF8.self))
             }
