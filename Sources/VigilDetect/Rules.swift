@@ -12,6 +12,9 @@ public struct RuleDefinition: Sendable, Hashable {
         /// Fires when events matching `steps` happen in that order for the same entity within
         /// `within` of the first; a last step marked `not` must *not* happen in that time.
         case sequence
+        /// Fires when a transfer closes a cycle of funds (A → B → … → A), forward in event time,
+        /// within `within`, of at most `maxLength` legs, amounts within `tolerance`.
+        case cycle
     }
 
     /// One step of a sequence rule.
@@ -55,6 +58,11 @@ public struct RuleDefinition: Sendable, Hashable {
     public var having: String?
     /// Sequence rules: the steps, in order.
     public var steps: [Step]?
+    /// Cycle rules: the most legs a cycle may have (2–10). Default: 6.
+    public var maxLength: Int?
+    /// Cycle rules: how far each leg's amount may be from the closing one's, as a fraction
+    /// (0.2 = ±20 %). Default: any amount.
+    public var tolerance: Decimal?
 
     public init(id: String, version: Int, kind: Kind, condition: String) {
         self.id = id
@@ -133,6 +141,8 @@ public struct CompiledRules: Sendable {
         var within: Duration?
         var having: CompiledExpression<WindowView>?
         var steps: [CompiledStep] = []
+        var cycleLength = 6
+        var cycleTolerance: Decimal?
 
         init(definition: RuleDefinition, condition: CompiledExpression<Transaction>, subject: Schema<Transaction>.Field) {
             self.definition = definition
@@ -177,7 +187,26 @@ public struct CompiledRules: Sendable {
             if d.kind != .sequence, d.steps != nil {
                 throw RuleError(ruleID: d.id, key: "steps", message: "only sequence rules take 'steps'", hint: "set kind: sequence")
             }
+            for (name, present) in [("max-length", d.maxLength != nil), ("tolerance", d.tolerance != nil)] where present && d.kind != .cycle {
+                throw RuleError(ruleID: d.id, key: name, message: "only cycle rules take '\(name)'", hint: "set kind: cycle")
+            }
             switch d.kind {
+            case .cycle:
+                guard let within = d.within, within > .zero else {
+                    throw RuleError(ruleID: d.id, key: "within", message: "a cycle rule needs a positive 'within', e.g. 7d")
+                }
+                rule.within = within
+                if let n = d.maxLength {
+                    guard (2...10).contains(n) else { throw RuleError(ruleID: d.id, key: "max-length", message: "\(n) is not between 2 and 10") }
+                    rule.cycleLength = n
+                }
+                if let t = d.tolerance {
+                    guard t >= 0, t <= 1 else { throw RuleError(ruleID: d.id, key: "tolerance", message: "\(DecimalText.format(t)) is not between 0 and 1") }
+                    rule.cycleTolerance = t
+                }
+                for (name, present) in [("key", d.key != nil), ("distinct", d.distinct != nil), ("having", d.having != nil)] where present {
+                    throw RuleError(ruleID: d.id, key: name, message: "cycle rules do not take '\(name)': they follow debtor → creditor")
+                }
             case .sequence:
                 rule.steps = try Self.compileSteps(d, schema: schema, lists: lists)
                 guard let within = d.within, within > .zero else {
@@ -311,6 +340,8 @@ public struct DetectorStats: Sendable, Hashable {
     public var droppedByKeyCap = 0
     /// Partial sequence matches held now, over all sequence rules.
     public var sequencePartials = 0
+    /// Transfers held in the graphs of cycle rules now.
+    public var cycleEdges = 0
 
     public init() {}
 
@@ -322,6 +353,7 @@ public struct DetectorStats: Sendable, Hashable {
         s.droppedByEventCap = a.droppedByEventCap + b.droppedByEventCap
         s.droppedByKeyCap = a.droppedByKeyCap + b.droppedByKeyCap
         s.sequencePartials = a.sequencePartials + b.sequencePartials
+        s.cycleEdges = a.cycleEdges + b.cycleEdges
         return s
     }
 }
@@ -355,6 +387,8 @@ public final class Detector {
     private var sinceSweep = 0
     /// Per sequence rule (same index as `rules.rules`; `nil` for other kinds).
     private var sequences: [SequenceTracker?]
+    /// Per cycle rule, likewise.
+    private var cycles: [CycleTracker?]
     public private(set) var stats = DetectorStats()
 
     public init(rules: CompiledRules, limits: WindowLimits = WindowLimits()) {
@@ -362,6 +396,7 @@ public final class Detector {
         self.limits = limits
         self.windows = Array(repeating: [:], count: rules.rules.count)
         self.sequences = rules.rules.map { $0.definition.kind == .sequence ? SequenceTracker(rule: $0, maxPartialsPerEntity: limits.maxEventsPerKey) : nil }
+        self.cycles = rules.rules.map { $0.definition.kind == .cycle ? CycleTracker(rule: $0, maxEdgesPerAccount: limits.maxEventsPerKey) : nil }
     }
 
     private func watermark(_ origin: EventOrigin) -> EventTime? { watermarks[PartitionRef(origin)] }
@@ -387,10 +422,14 @@ public final class Detector {
                 matches += sequences[index]!.process(tx, contribution, redelivered: redelivered)
                 continue
             }
+            if cycles[index] != nil {
+                if let m = cycles[index]!.process(tx, contribution, redelivered: redelivered) { matches.append(m) }
+                continue
+            }
             guard case .string(let subject) = rule.subject.read(tx) else { continue }
             let def = rule.definition
             switch def.kind {
-            case .sequence:
+            case .sequence, .cycle:
                 break
             case .predicate:
                 let finding = Alert.Finding(kind: .rule, id: def.id, version: def.version, score: def.score,
@@ -406,6 +445,7 @@ public final class Detector {
         // cost per event stays constant however many keys are held.
         if sinceSweep >= max(4096, stats.windowKeys) { sweep() }
         stats.sequencePartials = sequences.reduce(0) { $0 + ($1?.held ?? 0) }
+        stats.cycleEdges = cycles.reduce(0) { $0 + ($1?.held ?? 0) }
         return matches
     }
 
@@ -469,6 +509,7 @@ public final class Detector {
     private func sweep() {
         sinceSweep = 0
         for index in sequences.indices where sequences[index] != nil { sequences[index]!.sweep(watermark: watermark) }
+        for index in cycles.indices where cycles[index] != nil { cycles[index]!.sweep(watermark: watermark) }
         for (index, rule) in rules.rules.enumerated() {
             guard let within = rule.within else { continue }
             let stale = windows[index].filter { _, entries in

@@ -192,6 +192,40 @@ struct DetectorTests {
         #expect(m.first?.finding.explanation.contains("not followed by") == true)
     }
 
+    static func cycle() -> RuleDefinition {
+        var r = RuleDefinition(id: "cycle", version: 1, kind: .cycle, condition: #"channel == "wire""#)
+        r.within = .seconds(7 * 86_400)
+        r.maxLength = 4
+        r.tolerance = Decimal(string: "0.2")
+        return r
+    }
+
+    @Test("a cycle of funds forward in time within the span fires once, with every leg; a loose end does not")
+    func cycleOfFunds() throws {
+        let m = try run([Self.cycle()], [
+            tx("ab", "2024-01-01T08:00:00Z", "10000", channel: "wire", debtor: "A", creditor: "B"),
+            tx("bx", "2024-01-01T09:00:00Z", "9800", channel: "wire", debtor: "B", creditor: "X"),   // a dead end
+            tx("bc", "2024-01-02T08:00:00Z", "9500", channel: "wire", debtor: "B", creditor: "C"),
+            tx("ca", "2024-01-03T08:00:00Z", "9000", channel: "wire", debtor: "C", creditor: "A"),   // closes A → B → C → A
+            tx("ca2", "2024-01-03T09:00:00Z", "9000", channel: "wire", debtor: "C", creditor: "A"),  // the legs are used up
+        ])
+        #expect(m.map { $0.contributions.map(\.eventID) } == [["ab", "bc", "ca"]])
+        #expect(m.first?.subject == Alert.Subject(field: "creditor.account", value: "A"))
+        #expect(m.first?.finding.explanation.hasPrefix("cycle of 3 transfers A → B → C → A within 168h (amounts 10000, 9500, 9000, each within 20% of the last)") == true)
+    }
+
+    @Test("cycle near misses: legs out of time order, beyond the span, amounts off, too long", arguments: [
+        [("ab", "2024-01-02T08:00:00Z", "10000", "A", "B"), ("bc", "2024-01-01T08:00:00Z", "10000", "B", "C"), ("ca", "2024-01-03T08:00:00Z", "10000", "C", "A")],
+        [("ab", "2024-01-01T08:00:00Z", "10000", "A", "B"), ("bc", "2024-01-02T08:00:00Z", "10000", "B", "C"), ("ca", "2024-01-08T08:00:01Z", "10000", "C", "A")],
+        [("ab", "2024-01-01T08:00:00Z", "10000", "A", "B"), ("bc", "2024-01-02T08:00:00Z", "5000", "B", "C"), ("ca", "2024-01-03T08:00:00Z", "10000", "C", "A")],
+        [("ab", "2024-01-01T08:00:00Z", "10000", "A", "B"), ("bc", "2024-01-01T09:00:00Z", "10000", "B", "C"), ("cd", "2024-01-01T10:00:00Z", "10000", "C", "D"),
+         ("de", "2024-01-01T11:00:00Z", "10000", "D", "E"), ("ea", "2024-01-01T12:00:00Z", "10000", "E", "A")],
+    ])
+    func cycleNearMisses(legs: [(String, String, String, String, String)]) throws {
+        let m = try run([Self.cycle()], legs.map { tx($0.0, $0.1, $0.2, channel: "wire", debtor: $0.3, creditor: $0.4) })
+        #expect(m.isEmpty)
+    }
+
     @Test("rule definitions are checked when compiled")
     func ruleErrors() {
         var noWithin = Self.structuring()
@@ -212,6 +246,12 @@ struct DetectorTests {
         notFirst.steps![0].negated = true
         let nf = #expect(throws: RuleError.self) { try CompiledRules([notFirst]) }
         #expect(nf?.message.contains("only the last step") == true)
+        var longCycle = Self.cycle()
+        longCycle.maxLength = 11
+        #expect((try? CompiledRules([longCycle])) == nil)
+        var cycleWithKey = Self.cycle()
+        cycleWithKey.key = ["debtor.account"]
+        #expect((try? CompiledRules([cycleWithKey])) == nil)
         var noDistinct = Self.structuring()
         noDistinct.having = "distinct >= 3"
         #expect((try? CompiledRules([noDistinct])) == nil)

@@ -80,6 +80,9 @@ struct TypologyLibraryTests {
         ("pair-layering",
          [tx("l1", "180", from: "A", to: "B"), tx("l2", minute: 60, "175", from: "A", to: "B")],
          [tx("l1", "180", from: "A", to: "B"), tx("l2", day: 1, "175", from: "A", to: "B")], []),
+        ("cycle-of-funds",
+         [tx("y1", "5000", from: "A", to: "B"), tx("y2", day: 1, "4800", from: "B", to: "C"), tx("y3", day: 2, "4600", from: "C", to: "A")],
+         [tx("y1", "5000", from: "A", to: "B"), tx("y2", day: 1, "4800", from: "B", to: "C"), tx("y3", day: 2, "2600", from: "C", to: "A")], []),  // amount off
         ("cash-to-wire-abroad",
          [tx("w1", "4000", channel: "cash", from: "BRANCH", to: "X"), tx("w2", day: 1, "3800", from: "X", to: "F", toCountry: "AE")],
          [tx("w1", "4000", channel: "cash", from: "BRANCH", to: "X"), tx("w2", day: 1, "3800", from: "X", to: "F", toCountry: "US")], []),

@@ -1,0 +1,125 @@
+import Foundation
+import VigilCore
+
+/// The state of one cycle rule: the recent transfers as a graph of accounts, searched for a
+/// path back whenever a transfer arrives (funds A → B → … → A).
+///
+/// A cycle is a path of transfers forward in event time — each leg no earlier than the one
+/// before — all within the rule's span, of 2 to `maxLength` legs, each amount within the
+/// tolerance of the closing transfer's. The search is depth-first and bounded (at most
+/// `maxVisits` legs looked at per transfer), so a dense graph cannot stall the worker. A cycle
+/// that fired uses up its legs.
+///
+/// Every leg of a cycle must reach the same detector: with several workers, the input must be
+/// on one partition (or keyed so that a cycle's accounts share one), which the rule cannot see.
+struct CycleTracker {
+    let rule: CompiledRules.Rule
+    let within: Duration
+    let maxLength: Int
+    let tolerance: Decimal?
+    let maxEdgesPerAccount: Int
+    /// Legs looked at per arriving transfer, at most.
+    static let maxVisits = 10_000
+
+    struct Edge {
+        var to: String
+        var amount: Decimal
+        var contribution: Contribution
+        var ts: EventTime { contribution.ts }
+    }
+
+    /// Debtor → its outgoing transfers, in arrival order.
+    private var out: [String: [Edge]] = [:]
+    private(set) var held = 0
+
+    init(rule: CompiledRules.Rule, maxEdgesPerAccount: Int) {
+        self.rule = rule
+        self.within = rule.within!
+        self.maxLength = rule.cycleLength
+        self.tolerance = rule.cycleTolerance
+        self.maxEdgesPerAccount = maxEdgesPerAccount
+    }
+
+    mutating func process(_ tx: Transaction, _ c: Contribution, redelivered: Bool) -> RuleMatch? {
+        let from = tx.debtor.account, to = tx.creditor.account
+        guard from != to else { return nil }
+        if redelivered, out[from]?.contains(where: { $0.contribution.origin == c.origin }) == true { return nil }
+        let closing = Edge(to: to, amount: tx.amount, contribution: c)
+        if let path = search(from: to, back: from, closing: closing) {
+            // Use up the legs that fired.
+            for leg in path { remove(leg) }
+            return match(path + [(from, closing)])
+        }
+        var list = out[from] ?? []
+        list.append(closing)
+        held += 1
+        if list.count > maxEdgesPerAccount {
+            list.removeFirst()
+            held -= 1
+        }
+        out[from] = list
+        return nil
+    }
+
+    /// A path start → … → target of legs forward in time, ending no later than the closing leg
+    /// and starting within the span before it.
+    private func search(from start: String, back target: String, closing: Edge) -> [(String, Edge)]? {
+        let earliest = closing.ts - within
+        var visits = 0
+        var path: [(String, Edge)] = []
+        var onPath: Set<String> = [start]
+        func ok(_ e: Edge, after: EventTime) -> Bool {
+            guard e.ts >= after, e.ts <= closing.ts else { return false }
+            guard let tolerance else { return true }
+            return abs(e.amount - closing.amount) <= closing.amount * tolerance
+        }
+        func dfs(_ node: String, after: EventTime) -> Bool {
+            guard path.count < maxLength - 1, let edges = out[node] else { return false }
+            for e in edges where ok(e, after: after) {
+                visits += 1
+                if visits > Self.maxVisits { return false }
+                if e.to == target {
+                    path.append((node, e))
+                    return true
+                }
+                guard !onPath.contains(e.to) else { continue }
+                path.append((node, e))
+                onPath.insert(e.to)
+                if dfs(e.to, after: e.ts) { return true }
+                onPath.remove(e.to)
+                path.removeLast()
+            }
+            return false
+        }
+        return dfs(start, after: earliest) ? path : nil
+    }
+
+    private mutating func remove(_ leg: (String, Edge)) {
+        guard var list = out[leg.0], let i = list.firstIndex(where: { $0.contribution.origin == leg.1.contribution.origin }) else { return }
+        list.remove(at: i)
+        held -= 1
+        out[leg.0] = list.isEmpty ? nil : list
+    }
+
+    /// Drops legs older than the span before their partition's event time: no cycle closing
+    /// from now on can use them.
+    mutating func sweep(watermark: (EventOrigin) -> EventTime?) {
+        for (account, list) in out {
+            let kept = list.filter { e in watermark(e.contribution.origin).map { e.ts >= $0 - within } ?? true }
+            held -= list.count - kept.count
+            out[account] = kept.isEmpty ? nil : kept
+        }
+    }
+
+    private func match(_ legs: [(String, Edge)]) -> RuleMatch {
+        let d = rule.definition
+        let accounts = legs.map(\.0) + [legs[0].0]
+        let amounts = legs.map { DecimalText.format($0.1.amount) }.joined(separator: ", ")
+        let explanation = "cycle of \(legs.count) transfers \(accounts.joined(separator: " → ")) within \(DurationText.format(within)) "
+            + "(amounts \(amounts)" + (tolerance.map { ", each within \(DecimalText.format($0 * 100))% of the last" } ?? "") + ")"
+        let finding = Alert.Finding(kind: .rule, id: d.id, version: d.version, score: d.score, explanation: explanation)
+        let closing = legs[legs.count - 1].1
+        return RuleMatch(finding: finding, subject: Alert.Subject(field: "creditor.account", value: closing.to), ts: closing.ts,
+                         contributions: legs.map(\.1.contribution))
+    }
+}
