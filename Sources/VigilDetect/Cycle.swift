@@ -18,8 +18,10 @@ struct CycleTracker {
     let maxLength: Int
     let tolerance: Decimal?
     let maxEdgesPerAccount: Int
-    /// Legs looked at per arriving transfer, at most.
-    static let maxVisits = 10_000
+    /// Legs looked at per arriving transfer, at most: keeps the cost per event bounded where
+    /// accounts have hundreds of payees (payroll, rent), at the price of missing cycles hidden
+    /// behind them.
+    static let maxVisits = 2_000
 
     struct Edge {
         var to: String
@@ -50,14 +52,13 @@ struct CycleTracker {
             for leg in path { remove(leg) }
             return match(path + [(from, closing)])
         }
-        var list = out[from] ?? []
-        list.append(closing)
+        // Appended in place: copying the list out and back would copy it on every transfer.
+        out[from, default: []].append(closing)
         held += 1
-        if list.count > maxEdgesPerAccount {
-            list.removeFirst()
+        if out[from]!.count > maxEdgesPerAccount {
+            out[from]!.removeFirst()
             held -= 1
         }
-        out[from] = list
         return nil
     }
 
@@ -75,9 +76,10 @@ struct CycleTracker {
         }
         func dfs(_ node: String, after: EventTime) -> Bool {
             guard path.count < maxLength - 1, let edges = out[node] else { return false }
-            for e in edges where ok(e, after: after) {
+            for e in edges {
                 visits += 1
                 if visits > Self.maxVisits { return false }
+                guard ok(e, after: after) else { continue }
                 if e.to == target {
                     path.append((node, e))
                     return true

@@ -41,15 +41,14 @@ struct SequenceTracker {
         for s in steps.indices.reversed() where steps[s].condition.test(tx) {
             guard case .string(let entity) = steps[s].key.read(tx) else { continue }
             if s == 0 {
-                var list = partials[entity] ?? []
-                if redelivered, list.contains(where: { $0.contributions[0].origin == c.origin }) { continue }
-                list.append(Partial(entity: entity, next: 1, contributions: [c]))
+                if redelivered, partials[entity]?.contains(where: { $0.contributions[0].origin == c.origin }) == true { continue }
+                // Appended in place: copying the list out and back would copy it on every event.
+                partials[entity, default: []].append(Partial(entity: entity, next: 1, contributions: [c]))
                 held += 1
-                if list.count > maxPartialsPerEntity {
-                    list.removeFirst()
+                if partials[entity]!.count > maxPartialsPerEntity {
+                    partials[entity]!.removeFirst()
                     held -= 1
                 }
-                partials[entity] = list
                 continue
             }
             if steps[s].negated {
@@ -59,10 +58,15 @@ struct SequenceTracker {
                 held -= before - waiting.count
                 continue
             }
-            guard var list = partials[entity],
-                  let i = list.firstIndex(where: { $0.next == s && tx.ts >= $0.last && tx.ts <= $0.start + within })
-            else { continue }
-            if redelivered, list[i].contributions.contains(where: { $0.origin == c.origin }) { continue }
+            guard var list = partials.removeValue(forKey: entity) else { continue }
+            guard let i = list.firstIndex(where: { $0.next == s && tx.ts >= $0.last && tx.ts <= $0.start + within }) else {
+                partials[entity] = list
+                continue
+            }
+            if redelivered, list[i].contributions.contains(where: { $0.origin == c.origin }) {
+                partials[entity] = list
+                continue
+            }
             var p = list.remove(at: i)
             p.contributions.append(c)
             p.next += 1
