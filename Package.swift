@@ -122,7 +122,7 @@ let package = Package(
         ),
         .testTarget(
             name: "VigilReplayTests",
-            dependencies: ["VigilReplay", "VigilPipeline", "VigilKafka", "VigilCore"],
+            dependencies: ["VigilReplay", "VigilPipeline", "VigilKafka", "VigilCore", "VigilDetect"],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),

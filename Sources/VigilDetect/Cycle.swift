@@ -42,6 +42,14 @@ struct CycleTracker {
         self.maxEdgesPerAccount = maxEdgesPerAccount
     }
 
+    /// The same state under an equal rule compiled anew (hot reload).
+    func rebound(to rule: CompiledRules.Rule) -> CycleTracker {
+        var copy = CycleTracker(rule: rule, maxEdgesPerAccount: maxEdgesPerAccount)
+        copy.out = out
+        copy.held = held
+        return copy
+    }
+
     mutating func process(_ tx: Transaction, _ c: Contribution, redelivered: Bool) -> RuleMatch? {
         let from = tx.debtor.account, to = tx.creditor.account
         guard from != to else { return nil }

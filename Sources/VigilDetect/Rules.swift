@@ -391,12 +391,30 @@ public final class Detector {
     private var cycles: [CycleTracker?]
     public private(set) var stats = DetectorStats()
 
-    public init(rules: CompiledRules, limits: WindowLimits = WindowLimits()) {
+    /// - Parameter previous: the detector of the pipeline being replaced (hot reload): the state
+    ///   of every rule whose definition is unchanged (same id, version and every key) carries
+    ///   over, so a window or sequence that spans the reload still completes; changed and new
+    ///   rules start empty.
+    public init(rules: CompiledRules, limits: WindowLimits = WindowLimits(), carryingOver previous: Detector? = nil) {
         self.rules = rules
         self.limits = limits
         self.windows = Array(repeating: [:], count: rules.rules.count)
         self.sequences = rules.rules.map { $0.definition.kind == .sequence ? SequenceTracker(rule: $0, maxPartialsPerEntity: limits.maxEventsPerKey) : nil }
         self.cycles = rules.rules.map { $0.definition.kind == .cycle ? CycleTracker(rule: $0, maxEdgesPerAccount: limits.maxEventsPerKey) : nil }
+        guard let previous else { return }
+        watermarks = previous.watermarks
+        highestOffsets = previous.highestOffsets
+        let before = Dictionary(previous.rules.rules.enumerated().map { ($1.definition, $0) }, uniquingKeysWith: { a, _ in a })
+        for (j, rule) in rules.rules.enumerated() {
+            guard let i = before[rule.definition] else { continue }
+            windows[j] = previous.windows[i]
+            sequences[j] = previous.sequences[i]?.rebound(to: rule)
+            cycles[j] = previous.cycles[i]?.rebound(to: rule)
+        }
+        stats.windowKeys = windows.reduce(0) { $0 + $1.count }
+        stats.windowEntries = windows.reduce(0) { $0 + $1.values.reduce(0) { $0 + $1.count } }
+        stats.sequencePartials = sequences.reduce(0) { $0 + ($1?.held ?? 0) }
+        stats.cycleEdges = cycles.reduce(0) { $0 + ($1?.held ?? 0) }
     }
 
     private func watermark(_ origin: EventOrigin) -> EventTime? { watermarks[PartitionRef(origin)] }

@@ -33,6 +33,15 @@ struct SequenceTracker {
         self.maxPartialsPerEntity = maxPartialsPerEntity
     }
 
+    /// The same state under an equal rule compiled anew (hot reload).
+    func rebound(to rule: CompiledRules.Rule) -> SequenceTracker {
+        var copy = SequenceTracker(rule: rule, maxPartialsPerEntity: maxPartialsPerEntity)
+        copy.partials = partials
+        copy.waiting = waiting
+        copy.held = held
+        return copy
+    }
+
     /// Advances the sequences `tx` takes part in; returns the ones it completes.
     mutating func process(_ tx: Transaction, _ c: Contribution, redelivered: Bool) -> [RuleMatch] {
         var out: [RuleMatch] = []

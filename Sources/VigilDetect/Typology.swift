@@ -82,10 +82,16 @@ public final class TypologyCombiner {
     private var held: [[String: [RuleMatch]]]
     private let maxPerSubject: Int
 
-    public init(typologies: CompiledTypologies, limits: WindowLimits = WindowLimits()) {
+    /// - Parameter previous: the combiner being replaced (hot reload): findings held for an
+    ///   unchanged typology carry over.
+    public init(typologies: CompiledTypologies, limits: WindowLimits = WindowLimits(), carryingOver previous: TypologyCombiner? = nil) {
         self.typologies = typologies
         self.held = Array(repeating: [:], count: typologies.definitions.count)
         self.maxPerSubject = limits.maxEventsPerKey
+        guard let previous else { return }
+        for (j, t) in typologies.definitions.enumerated() {
+            if let i = previous.typologies.definitions.firstIndex(of: t) { held[j] = previous.held[i] }
+        }
     }
 
     /// The typologies the new rule matches complete. Findings that raised an alert are used up,

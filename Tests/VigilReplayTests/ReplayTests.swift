@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Testing
 import VigilCore
+import VigilDetect
 import VigilKafka
 @testable import VigilPipeline
 @testable import VigilReplay
@@ -286,6 +287,73 @@ struct BacktestTests {
         #expect(try Backtest.labels(csv: "acct,IS_SAR\na,1\nb,0\nc,true\n") == ["a", "c"])
         #expect(try Backtest.labels(csv: "acct,x,flag\na,1,yes\nb,1,no\n", column: "flag") == ["a"])
         #expect(throws: BacktestError.self) { try Backtest.labels(csv: "acct,x\na,1\n") }
+    }
+}
+
+@Suite("Hot reload")
+struct HotReloadTests {
+    static let structuring = """
+        pipeline: { name: hot, version: "1" }
+        rules:
+          - { id: structuring, version: 1, kind: window, where: 'channel == "cash" and 8000 <= amount < 10000', within: 24h, having: count >= 3 }
+          - { id: big, version: 1, kind: predicate, where: amount >= 50000 }
+        """
+
+    static func message(_ offset: Int64, _ id: String, _ ts: String, _ amount: String) -> ConsumedMessage {
+        let json = #"{"id":"\#(id)","ts":"\#(ts)","amount":"\#(amount)","currency":"USD","channel":"cash","debtor":{"account":"A"},"creditor":{"account":"B"}}"#
+        return ConsumedMessage(topic: "fin.transactions", partition: 0, offset: offset, value: Array(json.utf8))
+    }
+
+    @Test("a window spanning the reload completes when its rule is unchanged; a changed rule starts afresh")
+    func stateCarriesOver() throws {
+        let v1 = try PipelineDefinition.parse(Self.structuring, file: "hot.yaml")
+        let topics = v1.topics(from: VigilConfig())
+        let old = PipelineEngine(pipeline: v1, topics: topics, limits: WindowLimits())
+        #expect(old.process(Self.message(0, "a", "2024-01-01T08:00:00Z", "9000")).isEmpty)
+        #expect(old.process(Self.message(1, "b", "2024-01-01T09:00:00Z", "9000")).isEmpty)
+        // v2 changes the other rule only: structuring keeps its two deposits.
+        let v2 = try PipelineDefinition.parse(Self.structuring.replacingOccurrences(of: "50000", with: "60000")
+            .replacingOccurrences(of: #"version: "1""#, with: #"version: "2""#), file: "hot.yaml")
+        let kept = PipelineEngine(pipeline: v2, topics: topics, limits: WindowLimits(), carryingOver: old)
+        let alerts = kept.process(Self.message(2, "c", "2024-01-01T10:00:00Z", "9000")).compactMap(\.alert)
+        #expect(alerts.map { $0.evidence.map(\.eventId) } == [["a", "b", "c"]])
+        #expect(alerts.first?.pipeline.version == "2")
+        // v3 changes the structuring rule itself: its window starts empty.
+        let fresh = PipelineEngine(pipeline: v1, topics: topics, limits: WindowLimits())
+        _ = fresh.process(Self.message(0, "a", "2024-01-01T08:00:00Z", "9000"))
+        _ = fresh.process(Self.message(1, "b", "2024-01-01T09:00:00Z", "9000"))
+        let v3 = try PipelineDefinition.parse(Self.structuring.replacingOccurrences(of: "count >= 3", with: "count >= 2"), file: "hot.yaml")
+        let changed = PipelineEngine(pipeline: v3, topics: topics, limits: WindowLimits(), carryingOver: fresh)
+        #expect(changed.process(Self.message(2, "c", "2024-01-01T10:00:00Z", "9000")).isEmpty)
+        #expect(changed.process(Self.message(3, "d", "2024-01-01T11:00:00Z", "9000")).compactMap(\.alert).count == 1)
+    }
+
+    @Test("the reloader swaps in a valid change, rejects an invalid one with its location, and a change of topics")
+    func reloader() throws {
+        let path = try temporaryFile("hot.yaml")
+        try Self.structuring.write(toFile: path, atomically: true, encoding: .utf8)
+        let v1 = try PipelineDefinition.load(file: path)
+        let config = VigilConfig()
+        let runner = PipelineRunner(pipeline: v1, topics: v1.topics(from: config), options: .init(workers: 1),
+                                    source: ReplaySource(input: .jsonLines(path: path, topic: "unused")), sink: CallbackSink { _ in },
+                                    logger: logger)
+        let reloader = PipelineReloader(file: path, config: config, runner: runner, logger: logger)
+        #expect(reloader.check() == .unchanged)
+
+        try Self.structuring.replacingOccurrences(of: "amount >= 50000", with: "amout >= 50000").write(toFile: path, atomically: true, encoding: .utf8)
+        guard case .rejected(let reason) = reloader.check() else { Issue.record("an invalid pipeline was accepted"); return }
+        #expect(reason.contains("hot.yaml:4:") && reason.contains("unknown field 'amout'"))
+        #expect(runner.pipeline.rules.definitions.map(\.condition).contains("amount >= 50000"))
+        #expect(reloader.check() == .unchanged)   // reported once
+
+        try Self.structuring.replacingOccurrences(of: #"version: "1""#, with: #"version: "2""#).write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(reloader.check() == .reloaded("hot@2"))
+        #expect(runner.pipeline.version == "2")
+
+        try (Self.structuring + "\ntopics: { alerts: alerts.other }\n").write(toFile: path, atomically: true, encoding: .utf8)
+        guard case .rejected(let topics) = reloader.check() else { Issue.record("a change of topics was accepted"); return }
+        #expect(topics.contains("needs a restart"))
+        #expect(runner.pipeline.version == "2")
     }
 }
 

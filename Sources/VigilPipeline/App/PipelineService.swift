@@ -14,6 +14,9 @@ public final class PipelineService: Service {
     public let source: KafkaSource
     public let sink: KafkaSink
     private let logger: Logger
+    /// Watches the pipeline file (`runtime.reload-interval`); `nil` when reloading is off.
+    public let reloader: PipelineReloader?
+    private let reloadInterval: Duration
 
     /// Creates the consumer (joining `config.kafka.group`) and the producer.
     public init(pipeline: PipelineDefinition, config: VigilConfig, bootstrap: String, logger: Logger,
@@ -44,12 +47,19 @@ public final class PipelineService: Service {
         self.logger = logger
         self.runner = PipelineRunner(pipeline: pipeline, topics: topics, options: options, source: source, sink: sink,
                                      logger: logger, onAlert: onAlert)
+        self.reloadInterval = config.runtime.reloadInterval
+        self.reloader = reloadInterval > .zero
+            ? PipelineReloader(file: pipeline.file, config: config, runner: runner, logger: logger) : nil
     }
 
     public func run() async throws {
         do {
             try await withGracefulShutdownHandler {
-                try await runner.run()
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    if let reloader { group.addTask { [reloadInterval] in await reloader.watch(every: reloadInterval) } }
+                    try await runner.run()
+                    group.cancelAll()
+                }
             } onGracefulShutdown: { [runner, logger] in
                 logger.info("shutting down: finishing in-flight work")
                 runner.stop()

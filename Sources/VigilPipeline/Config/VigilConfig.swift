@@ -70,6 +70,9 @@ public struct VigilConfig: Sendable, Equatable {
         /// window state after a restart or rebalance; `0s` turns it off. Default: `nil`, meaning
         /// the pipeline's longest window plus one hour.
         public var stateRewind: Duration?
+        /// How often the pipeline file is checked for changes to hot-reload; `0s` turns it off.
+        /// Default: 5s.
+        public var reloadInterval: Duration = .seconds(5)
     }
 
     public struct Embedded: Sendable, Equatable {
@@ -152,7 +155,8 @@ public struct VigilConfig: Sendable, Equatable {
             if let v = t["dead-letter"] { topics.deadLetter = try Self.topicName(v) }
             if let v = t["alerts"] { topics.alerts = try Self.topicName(v) }
         }
-        if let r = try top["runtime"]?.mapping(allowed: ["workers", "max-events-per-key", "max-keys", "shutdown-timeout", "state-rewind"]) {
+        if let r = try top["runtime"]?.mapping(allowed: ["workers", "max-events-per-key", "max-keys", "shutdown-timeout", "state-rewind", "reload-interval"]) {
+            if let v = r["reload-interval"] { runtime.reloadInterval = try v.duration() }
             if let v = r["state-rewind"] { runtime.stateRewind = try v.duration() }
             if let v = r["workers"] { runtime.workers = try v.int(in: 1...256) }
             if let v = r["max-events-per-key"] { runtime.limits.maxEventsPerKey = try v.int(in: 1...10_000_000) }
@@ -324,6 +328,7 @@ public struct VigilConfig: Sendable, Equatable {
         out += "  max-events-per-key: \(runtime.limits.maxEventsPerKey)\n"
         out += "  max-keys: \(runtime.limits.maxKeys)\n"
         out += "  shutdown-timeout: \(d(runtime.shutdownTimeout))\n"
+        out += "  reload-interval: \(d(runtime.reloadInterval))\n"
         if let rewind = runtime.stateRewind { out += "  state-rewind: \(d(rewind))\n" } else {
             out += "  # state-rewind: the pipeline's longest window + 1h\n"
         }

@@ -73,13 +73,16 @@ public struct PipelineEngine {
     private let detector: Detector
     private let combiner: TypologyCombiner?
 
+    /// - Parameter previous: the engine of the pipeline this one replaces (hot reload); the state
+    ///   of unchanged rules and typologies carries over.
     public init(pipeline: PipelineDefinition, topics: VigilConfig.Topics, limits: WindowLimits,
-                decodeOptions: DecodeOptions = DecodeOptions()) {
+                decodeOptions: DecodeOptions = DecodeOptions(), carryingOver previous: PipelineEngine? = nil) {
         self.pipeline = pipeline
         self.topics = topics
         self.decoding = InputDecoding(topics: topics, options: decodeOptions)
-        self.detector = Detector(rules: pipeline.rules, limits: limits)
-        self.combiner = pipeline.typologies.definitions.isEmpty ? nil : TypologyCombiner(typologies: pipeline.typologies, limits: limits)
+        self.detector = Detector(rules: pipeline.rules, limits: limits, carryingOver: previous?.detector)
+        self.combiner = pipeline.typologies.definitions.isEmpty ? nil
+            : TypologyCombiner(typologies: pipeline.typologies, limits: limits, carryingOver: previous?.combiner)
     }
 
     public var stats: DetectorStats { detector.stats }

@@ -56,7 +56,9 @@ public final class PipelineRunner: Sendable {
         public var window = DetectorStats()
     }
 
-    private let pipeline: PipelineDefinition
+    /// The pipeline in force and how many times it was replaced; workers pick a new one up at
+    /// their next batch.
+    private let current: Locked<(generation: Int, pipeline: PipelineDefinition)>
     private let topics: VigilConfig.Topics
     private let options: Options
     private let source: any RecordSource
@@ -71,7 +73,7 @@ public final class PipelineRunner: Sendable {
     /// - Parameter onAlert: called once per alert after the sink acknowledged it.
     public init(pipeline: PipelineDefinition, topics: VigilConfig.Topics, options: Options, source: any RecordSource,
                 sink: any RecordSink, logger: Logger, onAlert: (@Sendable (Alert) -> Void)? = nil) {
-        self.pipeline = pipeline
+        self.current = Locked((0, pipeline))
         self.topics = topics
         self.options = options
         self.source = source
@@ -167,11 +169,33 @@ public final class PipelineRunner: Sendable {
         return Int(h % UInt64(workers))
     }
 
+    /// The pipeline in force.
+    public var pipeline: PipelineDefinition { current.value.pipeline }
+
+    /// Hot reload: every worker switches to `pipeline` at its next batch, keeping the state of
+    /// the rules and typologies it leaves unchanged. Its inputs and topics must be the ones this
+    /// runner reads and writes (a change of those needs a restart).
+    /// - Throws: ``ConfigError`` naming what differs, and the running pipeline stays.
+    public func reload(_ pipeline: PipelineDefinition, topics newTopics: VigilConfig.Topics) throws(ConfigError) {
+        guard newTopics == topics else {
+            throw ConfigError(file: pipeline.file, message: "the new pipeline reads or writes other topics (inputs \(newTopics.effectiveInputs.map(\.topic)), alerts \(newTopics.alerts)); that needs a restart")
+        }
+        current.withLock { $0 = ($0.generation + 1, pipeline) }
+        logger.info("pipeline reloaded; workers switch at their next batch", metadata: ["pipeline": "\(pipeline.name)@\(pipeline.version)"])
+    }
+
     private func work(_ queue: AsyncBoundedQueue<ConsumerBatch>, index: Int) async {
-        let engine = PipelineEngine(pipeline: pipeline, topics: topics, limits: options.limits, decodeOptions: options.decodeOptions)
-        defer { windowStats.withLock { $0[index] = engine.stats } }
+        var (generation, pipeline) = current.value
+        var engine = PipelineEngine(pipeline: pipeline, topics: topics, limits: options.limits, decodeOptions: options.decodeOptions)
+        defer { windowStats.withLock { [engine] in $0[index] = engine.stats } }
         while let batch = await queue.receive() {
-            defer { windowStats.withLock { $0[index] = engine.stats } }
+            // A batch boundary: the place to switch to a reloaded pipeline.
+            if current.value.generation != generation {
+                (generation, pipeline) = current.value
+                engine = PipelineEngine(pipeline: pipeline, topics: topics, limits: options.limits,
+                                        decodeOptions: options.decodeOptions, carryingOver: engine)
+            }
+            defer { windowStats.withLock { [engine] in $0[index] = engine.stats } }
             if batch.generation != source.generation {
                 counters.withLock { $0.skippedStale += batch.messages.count }
                 continue
