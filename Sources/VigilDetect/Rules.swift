@@ -63,6 +63,10 @@ public struct RuleDefinition: Sendable, Hashable {
     /// Cycle rules: how far each leg's amount may be from the closing one's, as a fraction
     /// (0.2 = ±20 %). Default: any amount.
     public var tolerance: Decimal?
+    /// Window, sequence and cycle rules: how far behind its partition's newest event time an
+    /// event may arrive and still count. Later ones are left out (and counted); predicates
+    /// still see them. Default: no limit.
+    public var grace: Duration?
 
     public init(id: String, version: Int, kind: Kind, condition: String) {
         self.id = id
@@ -187,6 +191,10 @@ public struct CompiledRules: Sendable {
             if d.kind != .sequence, d.steps != nil {
                 throw RuleError(ruleID: d.id, key: "steps", message: "only sequence rules take 'steps'", hint: "set kind: sequence")
             }
+            if d.kind == .predicate, d.grace != nil {
+                throw RuleError(ruleID: d.id, key: "grace", message: "a predicate keeps no state, so it takes no grace period")
+            }
+            if let g = d.grace, g < .zero { throw RuleError(ruleID: d.id, key: "grace", message: "must not be negative") }
             for (name, present) in [("max-length", d.maxLength != nil), ("tolerance", d.tolerance != nil)] where present && d.kind != .cycle {
                 throw RuleError(ruleID: d.id, key: name, message: "only cycle rules take '\(name)'", hint: "set kind: cycle")
             }
@@ -342,6 +350,8 @@ public struct DetectorStats: Sendable, Hashable {
     public var sequencePartials = 0
     /// Transfers held in the graphs of cycle rules now.
     public var cycleEdges = 0
+    /// Events left out of a rule's state because they arrived later than its grace period.
+    public var droppedLate = 0
 
     public init() {}
 
@@ -354,6 +364,7 @@ public struct DetectorStats: Sendable, Hashable {
         s.droppedByKeyCap = a.droppedByKeyCap + b.droppedByKeyCap
         s.sequencePartials = a.sequencePartials + b.sequencePartials
         s.cycleEdges = a.cycleEdges + b.cycleEdges
+        s.droppedLate = a.droppedLate + b.droppedLate
         return s
     }
 }
@@ -435,7 +446,12 @@ public final class Detector {
         for index in sequences.indices where sequences[index] != nil {
             matches += sequences[index]!.expire(watermark: watermark)
         }
+        let newest = watermarks[ref]!
         for (index, rule) in rules.rules.enumerated() where rule.condition.test(tx) {
+            if let grace = rule.definition.grace, tx.ts < newest - grace {
+                stats.droppedLate += 1
+                continue
+            }
             if sequences[index] != nil {
                 matches += sequences[index]!.process(tx, contribution, redelivered: redelivered)
                 continue

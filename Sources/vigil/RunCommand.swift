@@ -79,8 +79,9 @@ struct RunCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data(
                 "vigil run: \(s.completed) transactions processed: \(s.alerts) alerts on \(topics.alerts), \(s.deadLettered) dead-lettered on \(topics.deadLetter)\n".utf8))
             let w = s.window
+            let late = w.droppedLate > 0 ? "; \(w.droppedLate) too late for a rule's grace period" : ""
             FileHandle.standardError.write(Data(
-                "vigil run: window state: \(w.windowEntries) events under \(w.windowKeys) keys; dropped by the caps: \(w.droppedByEventCap) events, \(w.droppedByKeyCap) keys\n".utf8))
+                "vigil run: window state: \(w.windowEntries) events under \(w.windowKeys) keys; dropped by the caps: \(w.droppedByEventCap) events, \(w.droppedByKeyCap) keys\(late)\n".utf8))
         }
     }
 }

@@ -86,6 +86,22 @@ struct DetectorTests {
         #expect(m[0].contributions.map(\.eventID) == ["a", "b", "c"])
     }
 
+    @Test("a grace period leaves out events that arrive too late, and counts them")
+    func grace() throws {
+        var r = Self.structuring()
+        r.grace = .seconds(3600)
+        let detector = Detector(rules: try CompiledRules([r]))
+        let input = [tx("a", "2024-01-01T08:00:00Z", "9000"), tx("c", "2024-01-01T20:00:00Z", "9000"),
+                     tx("b", "2024-01-01T10:00:00Z", "9000"),   // 10 h behind: beyond the hour of grace
+                     tx("d", "2024-01-01T19:30:00Z", "9000")]   // 30 min behind: counts
+        let m = input.enumerated().flatMap { detector.process($1, origin: EventOrigin(topic: "t", partition: 0, offset: Int64($0))) }
+        #expect(m.map { $0.contributions.map(\.eventID) } == [["a", "d", "c"]])
+        #expect(detector.stats.droppedLate == 1)
+        var predicate = Self.largeCash()
+        predicate.grace = .seconds(60)
+        #expect((try? CompiledRules([predicate])) == nil)
+    }
+
     @Test("the per-key cap bounds state and is counted")
     func caps() throws {
         var r = Self.structuring()

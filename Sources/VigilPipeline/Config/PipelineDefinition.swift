@@ -126,7 +126,7 @@ public struct PipelineDefinition: Sendable {
         var nodesByID: [String: [String: YAMLValue]] = [:]
         var ruleNodeByID: [String: YAMLValue] = [:]
         for r in ruleNodes {
-            let m = try r.mapping(allowed: ["id", "version", "kind", "description", "where", "subject", "score", "key", "distinct", "within", "having", "steps", "max-length", "tolerance"])
+            let m = try r.mapping(allowed: ["id", "version", "kind", "description", "where", "subject", "score", "key", "distinct", "within", "having", "steps", "max-length", "tolerance", "grace"])
             guard let id = try m["id"]?.string() else { throw r.error("a rule needs an 'id'") }
             guard let versionNode = m["version"] else { throw r.error("rule '\(id)' needs a 'version' (a whole number)") }
             let version = try versionNode.int(in: 1...1_000_000)
@@ -148,6 +148,7 @@ public struct PipelineDefinition: Sendable {
             if let v = m["key"] { d.key = try v.stringOrList() }
             if let v = m["distinct"] { d.distinct = try v.string() }
             if let v = m["max-length"] { d.maxLength = try v.int(in: 2...10) }
+            if let v = m["grace"] { d.grace = try v.duration() }
             if let v = m["tolerance"] {
                 guard let t = DecimalText.parse(try v.string()), t >= 0, t <= 1 else { throw v.error("tolerance must be a fraction between 0 and 1, e.g. 0.2") }
                 d.tolerance = t
