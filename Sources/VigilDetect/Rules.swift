@@ -522,7 +522,8 @@ public final class Detector {
             // The events that fired are consumed: the next match needs new events
             // (no alert per extra event on an already-flagged window).
             let keyFields = (def.key ?? [def.subject]).joined(separator: ", ")
-            var figures = "sum \(DecimalText.format(view.sum)) \(tx.currency)"
+            // The window's bounds: its first and last event, in event time.
+            var figures = "\(entries[0].ts) to \(entries[entries.count - 1].ts); sum \(DecimalText.format(view.sum)) \(tx.currency)"
             if let name = def.distinct { figures += ", \(Set(entries.compactMap(\.distinct)).count) distinct \(name)" }
             let explanation = "\(entries.count) transactions with \(def.condition) for \(keyFields) \(parts.joined(separator: ", ")) within "
                 + "\(DurationText.format(within)) (\(figures)): \(def.having!)"
