@@ -44,7 +44,7 @@ struct BacktestCommand: AsyncParsableCommand {
             let config = try common.loadConfig()
             let definition = try fail(PipelineDefinition.load(file: pipeline))
             guard let data = FileManager.default.contents(atPath: transactions) else {
-                throw CLIError("cannot read '\(transactions)': " + (FileManager.default.fileExists(atPath: transactions) ? "permission denied" : "no such file"))
+                throw CLIError.unreadable(transactions)
             }
             let bytes = [UInt8](data)
             guard let f = format.format ?? FeedFormat.detect(bytes) else {
@@ -52,7 +52,7 @@ struct BacktestCommand: AsyncParsableCommand {
             }
             var positives: Set<String>?
             if let labels {
-                guard let text = try? String(contentsOfFile: labels, encoding: .utf8) else { throw CLIError("cannot read '\(labels)'") }
+                guard let text = try? String(contentsOfFile: labels, encoding: .utf8) else { throw CLIError.unreadable(labels) }
                 do { positives = try Backtest.labels(csv: text, column: labelColumn) } catch { throw CLIError("\(labels): \(error)") }
             }
             let report = Backtest.run(pipeline: definition, config: config, data: bytes,

@@ -56,7 +56,7 @@ struct FeedCommand: AsyncParsableCommand {
                     readers.append((file, LineReader(FileHandle.standardInput)))
                 } else {
                     guard let handle = FileHandle(forReadingAtPath: file) else {
-                        throw CLIError("cannot read '\(file)': " + (FileManager.default.fileExists(atPath: file) ? "permission denied" : "no such file"))
+                        throw CLIError.unreadable(file)
                     }
                     readers.append((file, LineReader(handle)))
                 }

@@ -61,6 +61,11 @@ struct BrokerOptions: ParsableArguments {
 struct CLIError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
+
+    /// A file that could not be opened, saying whether it is missing or not readable.
+    static func unreadable(_ path: String) -> CLIError {
+        CLIError("cannot read '\(path)': " + (FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file"))
+    }
 }
 
 /// Runs `body`, turning configuration and Kafka errors into a ``CLIError`` line.

@@ -86,6 +86,22 @@ func temporaryDirectory() throws -> URL {
 
 @Suite("The vigil command line", .serialized, .timeLimit(.minutes(3)))
 struct CLITests {
+    @Test("vigil backtest prints the table, writes the JSON report, and says when the data set cannot be read")
+    func backtest() async throws {
+        let dir = try temporaryDirectory()
+        let json = dir.appendingPathComponent("report.json").path
+        let fixtures = "Tests/VigilReplayTests/Fixtures/amlsim/"
+        let r = try await vigil(["backtest", "--config", shipped("config/amlsim.yaml"), "--pipeline", shipped("pipelines/amlsim.yaml"),
+                                 "--format", "csv", "--transactions", shipped(fixtures + "transactions.csv"),
+                                 "--labels", shipped(fixtures + "nodes.csv"), "--json", json])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("pair-repeat@1") && r.stdout.contains("(all rules)") && r.stdout.contains("0 dead letters"))
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any]
+        #expect((report?["events"] as? Int) == 19_035)
+        let missing = try await vigil(["backtest", "--transactions", dir.appendingPathComponent("nope.csv").path])
+        #expect(missing.status == 1 && missing.stderr.contains("cannot read") && missing.stderr.contains("no such file"))
+    }
+
     @Test("every command has --help")
     func help() async throws {
         for command in [[], ["run"], ["broker"], ["feed"], ["validate"], ["record"], ["replay"], ["generate"], ["config", "print"]] {
