@@ -400,6 +400,8 @@ public final class Detector {
     private var sequences: [SequenceTracker?]
     /// Per cycle rule, likewise.
     private var cycles: [CycleTracker?]
+    /// The newest event time seen on any partition.
+    private var newestAnywhere = EventTime(microseconds: .min)
     public private(set) var stats = DetectorStats()
 
     /// - Parameter previous: the detector of the pipeline being replaced (hot reload): the state
@@ -415,6 +417,7 @@ public final class Detector {
         guard let previous else { return }
         watermarks = previous.watermarks
         highestOffsets = previous.highestOffsets
+        newestAnywhere = previous.newestAnywhere
         let before = Dictionary(previous.rules.rules.enumerated().map { ($1.definition, $0) }, uniquingKeysWith: { a, _ in a })
         for (j, rule) in rules.rules.enumerated() {
             guard let i = before[rule.definition] else { continue }
@@ -443,8 +446,9 @@ public final class Detector {
         var matches: [RuleMatch] = []
         let contribution = Contribution(origin: origin, eventID: tx.id, ts: tx.ts)
         // Sequences whose `not` step stayed absent until now fire first: their time has passed.
+        if tx.ts > newestAnywhere { newestAnywhere = tx.ts }
         for index in sequences.indices where sequences[index] != nil {
-            matches += sequences[index]!.expire(watermark: watermark)
+            matches += sequences[index]!.expire(newest: newestAnywhere, watermark: watermark)
         }
         let newest = watermarks[ref]!
         for (index, rule) in rules.rules.enumerated() where rule.condition.test(tx) {

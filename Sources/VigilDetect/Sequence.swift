@@ -94,8 +94,10 @@ struct SequenceTracker {
     }
 
     /// Fires the `not` sequences whose span has passed on their partition's event time.
-    mutating func expire(watermark: (EventOrigin) -> EventTime?) -> [RuleMatch] {
-        guard !waiting.isEmpty else { return [] }
+    /// `newest`: the newest event time on any partition — none can be due before it passes the
+    /// earliest deadline (`waiting` is ordered by start), which keeps this O(1) per event.
+    mutating func expire(newest: EventTime, watermark: (EventOrigin) -> EventTime?) -> [RuleMatch] {
+        guard let first = waiting.first, newest > first.start + within else { return [] }
         var due: [Partial] = [], kept: [Partial] = []
         for p in waiting {
             if let mark = watermark(p.contributions[0].origin), mark > p.start + within { due.append(p) } else { kept.append(p) }
