@@ -122,7 +122,7 @@ let package = Package(
         ),
         .testTarget(
             name: "VigilReplayTests",
-            dependencies: ["VigilReplay", "VigilPipeline", "VigilKafka", "VigilCore", "VigilDetect"],
+            dependencies: ["VigilReplay", "VigilPipeline", "VigilKafka", "VigilCore", "VigilDetect", "VigilFormats"],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),

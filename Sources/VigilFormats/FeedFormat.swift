@@ -125,8 +125,8 @@ public struct DecodeOptions: Sendable {
 /// The one entry point: bytes of one business message in, its canonical events out.
 public enum FeedDecoder {
     /// Cuts a file into business messages, each of which becomes one Kafka message: an RJE
-    /// batch into its SWIFT messages, a CSV export into header-plus-row units; other formats
-    /// carry one business message per file.
+    /// batch into its SWIFT messages, a CSV export into header-plus-row units, JSON Lines into
+    /// lines; other formats carry one business message per file.
     public static func split(_ bytes: [UInt8], as format: FeedFormat) -> [FeedMessage] {
         switch format {
         case .mt103, .mt202:
@@ -137,6 +137,15 @@ public enum FeedDecoder {
                 return FeedMessage(bytes: Array(m), lineOffset: lines)
             }
         case .csv: return CSVDecoder.splitRows(bytes)
+        case .json:
+            // JSON Lines (the first line a whole object) into lines, each bad line then failing
+            // alone; a pretty-printed object (its first line a lone `{`) stays whole.
+            let lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated()
+                .map { (n: $0, line: $1.trimmingASCIIWhitespace()) }.filter { !$0.line.isEmpty }
+            guard lines.count > 1, let first = lines.first?.line, first.first == UInt8(ascii: "{"), first.last == UInt8(ascii: "}") else {
+                return bytes.trimmingASCIIWhitespace().isEmpty ? [] : [FeedMessage(bytes: bytes)]
+            }
+            return lines.map { FeedMessage(bytes: Array($0.line), lineOffset: $0.n) }
         default: return bytes.trimmingASCIIWhitespace().isEmpty ? [] : [FeedMessage(bytes: bytes)]
         }
     }

@@ -79,16 +79,8 @@ public enum Backtest {
         return positives
     }
 
-    /// Cuts a data set into the messages a live feed would carry: JSON Lines into lines, the
-    /// rest as ``FeedDecoder/split(_:as:)`` does.
-    static func messages(_ bytes: [UInt8], format: FeedFormat) -> [FeedMessage] {
-        guard format == .json else { return FeedDecoder.split(bytes, as: format) }
-        return bytes.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated().compactMap { n, line in
-            line.trimmingASCIIWhitespace().isEmpty ? nil : FeedMessage(bytes: Array(line), lineOffset: n)
-        }
-    }
-
-    public static func run(pipeline: PipelineDefinition, config: VigilConfig, data bytes: [UInt8], file: String,
+    /// - Parameter messages: the data set cut as a live feed would carry it (``FeedDecoder/split(_:as:)``).
+    public static func run(pipeline: PipelineDefinition, config: VigilConfig, messages: [FeedMessage], file: String,
                            format: FeedFormat, positives: Set<String>?) -> Report {
         // The data set stands for one input topic of the declared format.
         var topics = pipeline.topics(from: config)
@@ -96,7 +88,6 @@ public enum Backtest {
         topics.inputs = [.init(topic: topic, format: format)]
         let engine = PipelineEngine(pipeline: pipeline, topics: topics, limits: config.runtime.limits,
                                     decodeOptions: config.formats.decodeOptions)
-        let messages = messages(bytes, format: format)
         var report = Report(pipeline: "\(pipeline.name)@\(pipeline.version)", file: file, format: format.rawValue, messages: messages.count, events: 0,
                             deadLetters: 0, deadLetterSamples: [], alerts: 0, positives: positives?.count, rules: [],
                             all: RuleReport(id: "all", version: 0, alerts: 0))

@@ -43,19 +43,14 @@ struct BacktestCommand: AsyncParsableCommand {
         try await Self.reporting {
             let config = try common.loadConfig()
             let definition = try fail(PipelineDefinition.load(file: pipeline))
-            guard let data = FileManager.default.contents(atPath: transactions) else {
-                throw CLIError.unreadable(transactions)
-            }
-            let bytes = [UInt8](data)
-            guard let f = format.format ?? FeedFormat.detect(bytes) else {
-                throw CLIError("\(transactions): cannot tell the format from the content; give --format (csv is never guessed)")
-            }
+            let data = try MessageFile(path: transactions, format: format, config: config)
+            let f = try data.requireFormat()
             var positives: Set<String>?
             if let labels {
                 guard let text = try? String(contentsOfFile: labels, encoding: .utf8) else { throw CLIError.unreadable(labels) }
                 do { positives = try Backtest.labels(csv: text, column: labelColumn) } catch { throw CLIError("\(labels): \(error)") }
             }
-            let report = Backtest.run(pipeline: definition, config: config, data: bytes,
+            let report = Backtest.run(pipeline: definition, config: config, messages: data.messages,
                                       file: (transactions as NSString).lastPathComponent, format: f, positives: positives)
             LineWriter().write(Array(Backtest.table(report).utf8.dropLast()))
             if let json {

@@ -27,13 +27,14 @@ struct MessageFile {
     let path: String
     /// `nil` when `auto` could not tell the format from the content.
     let format: FeedFormat?
-    /// The business messages: an RJE batch's SWIFT messages, a CSV export's rows, else the whole file.
+    /// The business messages: an RJE batch's SWIFT messages, a CSV export's rows, the lines of
+    /// a JSON Lines file, else the whole file.
     let messages: [FeedMessage]
     /// The configuration's decode options, with this file recorded as `source.file`.
     let options: DecodeOptions
 
     init(path: String, format choice: FormatChoice, config: VigilConfig) throws(CLIError) {
-        guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("\(path): cannot read the file") }
+        guard let data = FileManager.default.contents(atPath: path) else { throw CLIError.unreadable(path) }
         let bytes = [UInt8](data)
         self.path = path
         format = choice.format ?? FeedFormat.detect(bytes)

@@ -424,6 +424,14 @@ func decodeError(_ bytes: [UInt8], as format: FeedFormat?, options: DecodeOption
         #expect(rows.map(\.lineOffset) == [0, 2])
     }
 
+    @Test func jsonLinesAreCutIntoLinesAndAnObjectStaysWhole() {
+        let lines = FeedDecoder.split(Array("{\"id\":\"a\"}\n\n{\"id\":\"b\"}\n".utf8), as: .json)
+        #expect(lines.map { String(decoding: $0.bytes, as: UTF8.self) } == [#"{"id":"a"}"#, #"{"id":"b"}"#])
+        #expect(lines.map(\.lineOffset) == [0, 2])
+        let pretty = Array("{\n  \"id\": \"a\"\n}\n".utf8)
+        #expect(FeedDecoder.split(pretty, as: .json).map(\.bytes) == [pretty])
+    }
+
     /// Rows cut from a file keep their file line in errors and in the ids made up for rows
     /// without an id column; with no file, ids come from the message's origin.
     @Test func rowsCutFromAFileKeepTheirLines() throws {

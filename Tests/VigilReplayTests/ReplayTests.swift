@@ -3,6 +3,7 @@ import Logging
 import Testing
 import VigilCore
 import VigilDetect
+import VigilFormats
 import VigilKafka
 @testable import VigilPipeline
 @testable import VigilReplay
@@ -257,7 +258,7 @@ struct BacktestTests {
         let pipeline = try PipelineDefinition.load(file: repoRoot.appendingPathComponent("pipelines/amlsim.yaml").path)
         let data = try String(contentsOfFile: try fixture("amlsim/transactions.csv"), encoding: .utf8)
         let positives = try Backtest.labels(csv: try String(contentsOfFile: try fixture("amlsim/nodes.csv"), encoding: .utf8))
-        let report = Backtest.run(pipeline: pipeline, config: config, data: Array(data.utf8), file: "transactions.csv",
+        let report = Backtest.run(pipeline: pipeline, config: config, messages: FeedDecoder.split(Array(data.utf8), as: .csv), file: "transactions.csv",
                                   format: .csv, positives: positives)
 
         // pair-repeat: a second transfer of the same pair on the same day (step) fires and uses
