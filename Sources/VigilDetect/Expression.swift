@@ -28,9 +28,35 @@ public struct Schema<Input>: Sendable {
     public struct Field: Sendable {
         public var type: ValueType
         public var read: @Sendable (Input) -> Value
+        /// Typed readers (set for text and number fields): compiled comparisons, keys and list
+        /// tests call them directly rather than boxing every value into a ``Value``.
+        public var text: (@Sendable (Input) -> String?)?
+        public var number: (@Sendable (Input) -> Decimal?)?
+
         public init(type: ValueType, read: @escaping @Sendable (Input) -> Value) {
             self.type = type
             self.read = read
+        }
+
+        /// The typed reader of a text field (a general one when the field was built without it).
+        public var readText: @Sendable (Input) -> String? {
+            if let text { return text }
+            let read = self.read
+            return { if case .string(let s) = read($0) { return s }; return nil }
+        }
+
+        /// A text field; absent (`nil`) reads as `null`.
+        public static func text(_ read: @escaping @Sendable (Input) -> String?) -> Field {
+            var f = Field(type: .string) { read($0).map(Value.string) ?? .null }
+            f.text = read
+            return f
+        }
+
+        /// A number field; absent (`nil`) reads as `null`.
+        public static func number(_ read: @escaping @Sendable (Input) -> Decimal?) -> Field {
+            var f = Field(type: .decimal) { read($0).map(Value.decimal) ?? .null }
+            f.number = read
+            return f
         }
     }
     public var name: String
@@ -58,14 +84,12 @@ public struct CompiledExpression<Input>: Sendable {
     public let source: String
     public let type: ValueType
     let eval: @Sendable (Input) -> Value
+    let predicate: @Sendable (Input) -> Bool
 
     public func evaluate(_ input: Input) -> Value { eval(input) }
 
     /// For predicates: anything but `true` (including `null` from a missing field) is false.
-    public func test(_ input: Input) -> Bool {
-        if case .bool(true) = eval(input) { return true }
-        return false
-    }
+    public func test(_ input: Input) -> Bool { predicate(input) }
 }
 
 /// Compiles the expression language:
@@ -91,7 +115,7 @@ public enum ExpressionCompiler {
             throw ExpressionError(column: 1, message: "expression is a \(node.type.rawValue), expected a \(expecting.rawValue)",
                                   hint: expecting == .bool ? "compare it, e.g. 'amount >= 10000'" : nil)
         }
-        return CompiledExpression(source: source, type: node.type, eval: node.eval)
+        return CompiledExpression(source: source, type: node.type, eval: node.eval, predicate: node.asTest)
     }
 }
 
@@ -177,11 +201,63 @@ private func lex(_ source: String) throws(ExpressionError) -> [Lexed] {
 
 // MARK: - Parser producing typed closures
 
+/// A compiled sub-expression. Besides the general `eval`, a node carries the typed form of its
+/// type (`test` for conditions, `number`, `text`), and the nodes above it call that one: an
+/// event then flows through plain Bool/Decimal/String closures with no ``Value`` boxed or
+/// switched on, which is most of the cost of evaluating a rule.
 private struct Node<Input> {
     var type: ValueType
     var eval: @Sendable (Input) -> Value
     /// Set for literals, so `in [...]` lists and constant folding can use them.
     var constant: Value?
+    var test: (@Sendable (Input) -> Bool)?
+    var number: (@Sendable (Input) -> Decimal?)?
+    var text: (@Sendable (Input) -> String?)?
+
+    init(type: ValueType, eval: @escaping @Sendable (Input) -> Value, constant: Value? = nil) {
+        self.type = type
+        self.eval = eval
+        self.constant = constant
+    }
+
+    /// A condition (type bool) from its typed form.
+    static func condition(_ test: @escaping @Sendable (Input) -> Bool) -> Node {
+        var n = Node(type: .bool, eval: { .bool(test($0)) })
+        n.test = test
+        return n
+    }
+
+    /// A number from its typed form; `nil` reads as `null`.
+    static func number(_ read: @escaping @Sendable (Input) -> Decimal?, constant: Decimal? = nil) -> Node {
+        var n = Node(type: .decimal, eval: { read($0).map(Value.decimal) ?? .null }, constant: constant.map(Value.decimal))
+        n.number = read
+        return n
+    }
+
+    /// A text from its typed form; `nil` reads as `null`.
+    static func text(_ read: @escaping @Sendable (Input) -> String?, constant: String? = nil) -> Node {
+        var n = Node(type: .string, eval: { read($0).map(Value.string) ?? .null }, constant: constant.map(Value.string))
+        n.text = read
+        return n
+    }
+
+    var asTest: @Sendable (Input) -> Bool {
+        if let test { return test }
+        let f = eval
+        return { if case .bool(true) = f($0) { return true }; return false }
+    }
+
+    var asNumber: @Sendable (Input) -> Decimal? {
+        if let number { return number }
+        let f = eval
+        return { if case .decimal(let d) = f($0) { return d }; return nil }
+    }
+
+    var asText: @Sendable (Input) -> String? {
+        if let text { return text }
+        let f = eval
+        return { if case .string(let s) = f($0) { return s }; return nil }
+    }
 }
 
 private struct Parser<Input> {
@@ -227,12 +303,8 @@ private struct Parser<Input> {
             advance()
             let rhs = try parseAnd()
             try requireBool(lhs, col, "or"); try requireBool(rhs, col, "or")
-            let (l, r) = (lhs.eval, rhs.eval)
-            lhs = Node(type: .bool, eval: { input in
-                if case .bool(true) = l(input) { return .bool(true) }
-                if case .bool(true) = r(input) { return .bool(true) }
-                return .bool(false)
-            })
+            let (l, r) = (lhs.asTest, rhs.asTest)
+            lhs = .condition { l($0) || r($0) }
         }
         return lhs
     }
@@ -244,12 +316,8 @@ private struct Parser<Input> {
             advance()
             let rhs = try parseNot()
             try requireBool(lhs, col, "and"); try requireBool(rhs, col, "and")
-            let (l, r) = (lhs.eval, rhs.eval)
-            lhs = Node(type: .bool, eval: { input in
-                guard case .bool(true) = l(input) else { return .bool(false) }
-                guard case .bool(true) = r(input) else { return .bool(false) }
-                return .bool(true)
-            })
+            let (l, r) = (lhs.asTest, rhs.asTest)
+            lhs = .condition { l($0) && r($0) }
         }
         return lhs
     }
@@ -260,11 +328,8 @@ private struct Parser<Input> {
             advance()
             let inner = try parseNot()
             try requireBool(inner, col, "not")
-            let f = inner.eval
-            return Node(type: .bool, eval: { input in
-                if case .bool(true) = f(input) { return .bool(false) }
-                return .bool(true)
-            })
+            let f = inner.asTest
+            return .condition { !f($0) }
         }
         return try parseComparison()
     }
@@ -287,11 +352,11 @@ private struct Parser<Input> {
                     throw ExpressionError(column: col, message: "a named list holds text, compared with a \(first.type.rawValue)")
                 }
                 advance()
-                let f = first.eval
-                return Node(type: .bool, eval: { input in
-                    guard case .string(let s) = f(input) else { return .bool(false) }
-                    return .bool(members.contains(s) != negated)
-                })
+                let f = first.asText
+                return .condition { input in
+                    guard let s = f(input) else { return false }
+                    return members.contains(s) != negated
+                }
             }
             try expectOp("[", hint: "write the list as [\"a\", \"b\"], or name a list: lists.NAME")
             var members: [Value] = []
@@ -309,13 +374,22 @@ private struct Parser<Input> {
                 }
             }
             advance()
+            if first.type == .string {
+                // Literal lists are short: comparing each text beats hashing the value.
+                let texts = members.compactMap { v -> String? in if case .string(let s) = v { return s }; return nil }
+                let f = first.asText
+                return .condition { input in
+                    guard let s = f(input) else { return false }
+                    return texts.contains(s) != negated
+                }
+            }
             let set = Set(members)
             let f = first.eval
-            return Node(type: .bool, eval: { input in
+            return .condition { input in
                 let v = f(input)
-                if case .null = v { return .bool(false) }
-                return .bool(set.contains(v) != negated)
-            })
+                if case .null = v { return false }
+                return set.contains(v) != negated
+            }
         }
         for keyword in ["contains", "startswith", "endswith", "matches"] where isKeyword(keyword) {
             return try textTest(keyword, first)
@@ -330,10 +404,12 @@ private struct Parser<Input> {
             }
             advance()
             let f = first.eval
-            return Node(type: .bool, eval: { input in
-                if case .null = f(input) { return .bool(!negated) }
-                return .bool(negated)
-            })
+            if let text = first.text { return .condition { (text($0) == nil) != negated } }
+            if let number = first.number { return .condition { (number($0) == nil) != negated } }
+            return .condition { input in
+                if case .null = f(input) { return !negated }
+                return negated
+            }
         }
         var operands = [first]
         var ops: [(String, Int)] = []
@@ -347,11 +423,12 @@ private struct Parser<Input> {
         for (k, (op, col)) in ops.enumerated() {
             parts.append(try comparison(op, operands[k], operands[k + 1], col))
         }
+        if parts.count == 1 { return .condition(parts[0]) }
         let all = parts
-        return Node(type: .bool, eval: { input in
-            for p in all where !p(input) { return .bool(false) }
-            return .bool(true)
-        })
+        return .condition { input in
+            for p in all where !p(input) { return false }
+            return true
+        }
     }
 
     /// `x contains "s"`, `startswith`, `endswith` (exact, case-sensitive) and `matches "regex"`
@@ -366,12 +443,12 @@ private struct Parser<Input> {
             throw ExpressionError(column: column, message: "'\(keyword)' needs a quoted text after it, found \(currentText)")
         }
         advance()
-        let f = subject.eval
+        let f = subject.asText
         func node(_ test: @escaping @Sendable (String) -> Bool) -> Node<Input> {
-            Node(type: .bool, eval: { input in
-                guard case .string(let s) = f(input) else { return .bool(false) }
-                return .bool(test(s))
-            })
+            .condition { input in
+                guard let s = f(input) else { return false }
+                return test(s)
+            }
         }
         switch keyword {
         case "contains": return node { $0.contains(text) }
@@ -395,6 +472,8 @@ private struct Parser<Input> {
         if a.type == .bool, !["==", "!="].contains(op) {
             throw ExpressionError(column: col, message: "'\(op)' does not apply to true/false")
         }
+        if a.type == .decimal, b.type == .decimal { return numberComparison(op, a, b) }
+        if a.type == .string, b.type == .string { return textComparison(op, a.asText, b.asText) }
         let (l, r) = (a.eval, b.eval)
         let test: @Sendable (Int) -> Bool
         switch op {
@@ -408,6 +487,47 @@ private struct Parser<Input> {
         return { input in
             guard let c = order(l(input), r(input)) else { return false }
             return test(c)
+        }
+    }
+
+    /// Numbers compared as decimals; a comparison with a constant (the usual `amount >= 10000`)
+    /// holds the constant rather than calling for it.
+    func numberComparison(_ op: String, _ a: Node<Input>, _ b: Node<Input>) -> @Sendable (Input) -> Bool {
+        let test: @Sendable (Int) -> Bool
+        switch op {
+        case "==": test = { $0 == 0 }
+        case "!=": test = { $0 != 0 }
+        case "<": test = { $0 < 0 }
+        case "<=": test = { $0 <= 0 }
+        case ">": test = { $0 > 0 }
+        default: test = { $0 >= 0 }
+        }
+        let (l, r) = (a.asNumber, b.asNumber)
+        if case .decimal(let c)? = b.constant {
+            return { input in l(input).map { test(Decimal.order($0, c)) } ?? false }
+        }
+        if case .decimal(let c)? = a.constant {
+            return { input in r(input).map { test(Decimal.order(c, $0)) } ?? false }
+        }
+        return { input in
+            guard let x = l(input), let y = r(input) else { return false }
+            return test(Decimal.order(x, y))
+        }
+    }
+
+    func textComparison(_ op: String, _ l: @escaping @Sendable (Input) -> String?, _ r: @escaping @Sendable (Input) -> String?) -> @Sendable (Input) -> Bool {
+        let compare: @Sendable (String, String) -> Bool
+        switch op {
+        case "==": compare = { $0 == $1 }
+        case "!=": compare = { $0 != $1 }
+        case "<": compare = { $0 < $1 }
+        case "<=": compare = { $0 <= $1 }
+        case ">": compare = { $0 > $1 }
+        default: compare = { $0 >= $1 }
+        }
+        return { input in
+            guard let x = l(input), let y = r(input) else { return false }
+            return compare(x, y)
         }
     }
 
@@ -435,22 +555,22 @@ private struct Parser<Input> {
         for n in [a, b] where n.type != .decimal && n.type != .any {
             throw ExpressionError(column: col, message: "'\(op)' needs numbers, found a \(n.type.rawValue)")
         }
-        let (l, r) = (a.eval, b.eval)
-        return Node(type: .decimal, eval: { input in
-            guard case .decimal(let x) = l(input), case .decimal(let y) = r(input) else { return .null }
+        let (l, r) = (a.asNumber, b.asNumber)
+        return .number { input in
+            guard let x = l(input), let y = r(input) else { return nil }
             switch op {
-            case "+": return .decimal(x + y)
-            case "-": return .decimal(x - y)
-            case "*": return .decimal(x * y)
+            case "+": return x + y
+            case "-": return x - y
+            case "*": return x * y
             // Remainder of the truncated quotient: `amount % 1000 == 0` finds round amounts.
             case "%":
-                guard y != 0 else { return .null }
+                guard y != 0 else { return nil }
                 var q = x / y, whole = Decimal()
                 NSDecimalRound(&whole, &q, 0, .down)
-                return .decimal(x - whole * y)
-            default: return y == 0 ? .null : .decimal(x / y)
+                return x - whole * y
+            default: return y == 0 ? nil : x / y
             }
-        })
+        }
     }
 
     mutating func parseUnary() throws(ExpressionError) -> Node<Input> {
@@ -462,13 +582,10 @@ private struct Parser<Input> {
                 throw ExpressionError(column: col, message: "'-' needs a number")
             }
             if case .decimal(let d)? = inner.constant {
-                return Node(type: .decimal, eval: { _ in .decimal(-d) }, constant: .decimal(-d))
+                return .number({ _ in -d }, constant: -d)
             }
-            let f = inner.eval
-            return Node(type: .decimal, eval: { input in
-                guard case .decimal(let d) = f(input) else { return .null }
-                return .decimal(-d)
-            })
+            let f = inner.asNumber
+            return .number { input in f(input).map { -$0 } }
         }
         return try parseAtom()
     }
@@ -478,16 +595,18 @@ private struct Parser<Input> {
         switch current {
         case .number(let d, _):
             advance()
-            return Node(type: .decimal, eval: { _ in .decimal(d) }, constant: .decimal(d))
+            return .number({ _ in d }, constant: d)
         case .string(let s):
             advance()
-            return Node(type: .string, eval: { _ in .string(s) }, constant: .string(s))
+            return .text({ _ in s }, constant: s)
         case .ident(let name):
             switch name {
             case "true", "false":
                 advance()
                 let b = name == "true"
-                return Node(type: .bool, eval: { _ in .bool(b) }, constant: .bool(b))
+                var n = Node<Input>.condition { _ in b }
+                n.constant = .bool(b)
+                return n
             case "null":
                 advance()
                 return Node(type: .any, eval: { _ in .null }, constant: .null)
@@ -501,7 +620,10 @@ private struct Parser<Input> {
                                           hint: close.isEmpty ? "fields: \(known.joined(separator: ", "))" : "did you mean \(close.joined(separator: " or "))?")
                 }
                 advance()
-                return Node(type: field.type, eval: field.read)
+                var n = Node(type: field.type, eval: field.read)
+                n.number = field.number
+                n.text = field.text
+                return n
             }
         case .op("("):
             advance()

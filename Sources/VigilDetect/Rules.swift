@@ -138,17 +138,17 @@ public struct CompiledRules: Sendable {
     /// hence safe to share between workers.
     final class Rule: @unchecked Sendable {
         let definition: RuleDefinition
-        let condition: CompiledExpression<Transaction>
-        let subject: Schema<Transaction>.Field
-        var key: [Schema<Transaction>.Field] = []
-        var distinct: Schema<Transaction>.Field?
+        let condition: CompiledExpression<TransactionRef>
+        let subject: @Sendable (TransactionRef) -> String?
+        var key: [@Sendable (TransactionRef) -> String?] = []
+        var distinct: (@Sendable (TransactionRef) -> String?)?
         var within: Duration?
         var having: CompiledExpression<WindowView>?
         var steps: [CompiledStep] = []
         var cycleLength = 6
         var cycleTolerance: Decimal?
 
-        init(definition: RuleDefinition, condition: CompiledExpression<Transaction>, subject: Schema<Transaction>.Field) {
+        init(definition: RuleDefinition, condition: CompiledExpression<TransactionRef>, subject: @escaping @Sendable (TransactionRef) -> String?) {
             self.definition = definition
             self.condition = condition
             self.subject = subject
@@ -156,8 +156,8 @@ public struct CompiledRules: Sendable {
     }
 
     struct CompiledStep: Sendable {
-        var condition: CompiledExpression<Transaction>
-        var key: Schema<Transaction>.Field
+        var condition: CompiledExpression<TransactionRef>
+        var key: @Sendable (TransactionRef) -> String?
         var keyName: String
         var negated: Bool
     }
@@ -178,8 +178,8 @@ public struct CompiledRules: Sendable {
             guard (0...1).contains(d.score) else {
                 throw RuleError(ruleID: d.id, key: "score", message: "\(d.score) is outside [0, 1]")
             }
-            let schema = Schema<Transaction>.transaction
-            let condition: CompiledExpression<Transaction>
+            let schema = Schema<TransactionRef>.transaction
+            let condition: CompiledExpression<TransactionRef>
             do { condition = try ExpressionCompiler.compile(d.condition, schema: schema, lists: lists) } catch {
                 throw RuleError(ruleID: d.id, key: "where", message: error.message, column: error.column, hint: error.hint)
             }
@@ -187,7 +187,7 @@ public struct CompiledRules: Sendable {
                 throw RuleError(ruleID: d.id, key: "subject", message: "'\(d.subject)' is not a text field of a transaction",
                                 hint: "e.g. debtor.account or creditor.account")
             }
-            let rule = Rule(definition: d, condition: condition, subject: subject)
+            let rule = Rule(definition: d, condition: condition, subject: subject.readText)
             if d.kind != .sequence, d.steps != nil {
                 throw RuleError(ruleID: d.id, key: "steps", message: "only sequence rules take 'steps'", hint: "set kind: sequence")
             }
@@ -236,14 +236,14 @@ public struct CompiledRules: Sendable {
                     guard let field = schema.fields[name], field.type == .string else {
                         throw RuleError(ruleID: d.id, key: "key", message: "'\(name)' is not a text field of a transaction")
                     }
-                    rule.key.append(field)
+                    rule.key.append(field.readText)
                 }
                 if let name = d.distinct {
                     guard let field = schema.fields[name], field.type == .string else {
                         throw RuleError(ruleID: d.id, key: "distinct", message: "'\(name)' is not a text field of a transaction",
                                         hint: "e.g. creditor.account for fan-out")
                     }
-                    rule.distinct = field
+                    rule.distinct = field.readText
                 }
                 guard let within = d.within, within > .zero else {
                     throw RuleError(ruleID: d.id, key: "within", message: "a window rule needs a positive 'within', e.g. 24h")
@@ -265,7 +265,7 @@ public struct CompiledRules: Sendable {
         self.rules = compiled
     }
 
-    private static func compileSteps(_ d: RuleDefinition, schema: Schema<Transaction>, lists: [String: Set<String>]) throws(RuleError) -> [CompiledStep] {
+    private static func compileSteps(_ d: RuleDefinition, schema: Schema<TransactionRef>, lists: [String: Set<String>]) throws(RuleError) -> [CompiledStep] {
         guard let steps = d.steps, steps.count >= 2 else {
             throw RuleError(ruleID: d.id, key: "steps", message: "a sequence needs at least two steps", hint: "e.g. a cash deposit, then a wire out")
         }
@@ -282,7 +282,7 @@ public struct CompiledRules: Sendable {
                 throw RuleError(ruleID: d.id, key: "steps", message: "step \(n + 1): key '\(keyName)' is not a text field of a transaction")
             }
             do {
-                out.append(CompiledStep(condition: try ExpressionCompiler.compile(step.condition, schema: schema, lists: lists), key: key,
+                out.append(CompiledStep(condition: try ExpressionCompiler.compile(step.condition, schema: schema, lists: lists), key: key.readText,
                                         keyName: keyName, negated: step.negated))
             } catch {
                 throw RuleError(ruleID: d.id, key: "steps", message: "step \(n + 1), column \(error.column): \(error.message)", hint: error.hint)
@@ -299,31 +299,44 @@ public struct WindowView {
     let entries: ArraySlice<WindowEntry>
     /// Computed when read: most `having` conditions never look at the amounts.
     var sum: Decimal { entries.reduce(Decimal.zero) { $0 + $1.amount } }
+    /// Evaluated on every event of a fan-in or fan-out window. Windows are mostly short, and
+    /// comparing a few short strings pairwise is cheaper than hashing them into a new set.
+    var distinctCount: Int {
+        guard entries.count > 24 else {
+            var n = 0
+            for i in entries.indices {
+                guard let v = entries[i].distinct else { continue }
+                if !entries[entries.startIndex..<i].contains(where: { $0.distinct == v }) { n += 1 }
+            }
+            return n
+        }
+        return Set(entries.lazy.compactMap(\.distinct)).count
+    }
 
     static let schema = Schema<WindowView>(name: "window aggregates", fields: [
-        "count": .init(type: .decimal) { .decimal(Decimal($0.entries.count)) },
-        "sum": .init(type: .decimal) { .decimal($0.sum) },
-        "min": .init(type: .decimal) { v in v.entries.map(\.amount).min().map(Value.decimal) ?? .null },
-        "max": .init(type: .decimal) { v in v.entries.map(\.amount).max().map(Value.decimal) ?? .null },
-        "avg": .init(type: .decimal) { v in v.entries.isEmpty ? .null : .decimal(v.sum / Decimal(v.entries.count)) },
+        "count": .number { Decimal($0.entries.count) },
+        "sum": .number { $0.sum },
+        "min": .number { $0.entries.lazy.map(\.amount).min() },
+        "max": .number { $0.entries.lazy.map(\.amount).max() },
+        "avg": .number { v in v.entries.isEmpty ? nil : v.sum / Decimal(v.entries.count) },
         // Population standard deviation; through Double, which is exact enough for a threshold
         // and still deterministic (the same operations in the same order).
-        "stddev": .init(type: .decimal) { v in
-            guard !v.entries.isEmpty else { return .null }
+        "stddev": .number { v in
+            guard !v.entries.isEmpty else { return nil }
             let xs = v.entries.map { NSDecimalNumber(decimal: $0.amount).doubleValue }
             let mean = xs.reduce(0, +) / Double(xs.count)
-            return .decimal(Decimal((xs.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(xs.count)).squareRoot()))
+            return Decimal((xs.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(xs.count)).squareRoot())
         },
-        "distinct": .init(type: .decimal) { v in .decimal(Decimal(Set(v.entries.compactMap(\.distinct)).count)) },
+        "distinct": .number { Decimal($0.distinctCount) },
         "median": percentile(50), "p90": percentile(90), "p95": percentile(95), "p99": percentile(99),
     ])
 
     /// Nearest-rank percentile of the amounts: a value that occurred, never an interpolation.
     private static func percentile(_ p: Int) -> Schema<WindowView>.Field {
-        .init(type: .decimal) { v in
-            guard !v.entries.isEmpty else { return .null }
+        .number { v in
+            guard !v.entries.isEmpty else { return nil }
             let sorted = v.entries.map(\.amount).sorted()
-            return .decimal(sorted[max(0, (p * sorted.count + 99) / 100 - 1)])
+            return sorted[max(0, (p * sorted.count + 99) / 100 - 1)]
         }
     }
 }
@@ -379,13 +392,26 @@ public final class Detector {
     private let limits: WindowLimits
     /// Per window rule (same index as `rules.rules`): key → entries in event-time order.
     private var windows: [[String: [WindowEntry]]]
-    /// Highest event time seen per input partition; drives eviction of idle keys. Per partition,
-    /// because partitions advance independently: one partition far ahead in event time (a
-    /// backlog, a replay) must not make another partition's keys look idle.
-    private var watermarks: [PartitionRef: EventTime] = [:]
-    /// Highest offset seen per input partition: an event at or below it is a redelivery (after a
-    /// rebalance, an outage or a state rebuild) and must not be counted twice in a window.
-    private var highestOffsets: [PartitionRef: Int64] = [:]
+    /// What the detector knows of each input partition (one lookup per event reads and updates it).
+    private var partitions: [PartitionRef: PartitionState] = [:]
+
+    private struct PartitionState {
+        /// Highest event time seen; drives eviction of idle keys. Per partition, because
+        /// partitions advance independently: one partition far ahead in event time (a backlog,
+        /// a replay) must not make another partition's keys look idle.
+        var watermark = EventTime(microseconds: .min)
+        /// Highest offset seen: an event at or below it is a redelivery (after a rebalance, an
+        /// outage or a state rebuild) and must not be counted twice in a window.
+        var highestOffset: Int64 = -1
+
+        /// Takes in one event; returns the watermark after it and whether it was a redelivery.
+        mutating func admit(ts: EventTime, offset: Int64) -> (watermark: EventTime, redelivered: Bool) {
+            if ts > watermark { watermark = ts }
+            let redelivered = offset <= highestOffset
+            if !redelivered { highestOffset = offset }
+            return (watermark, redelivered)
+        }
+    }
 
     private struct PartitionRef: Hashable {
         var topic: String
@@ -415,8 +441,7 @@ public final class Detector {
         self.sequences = rules.rules.map { $0.definition.kind == .sequence ? SequenceTracker(rule: $0, maxPartialsPerEntity: limits.maxEventsPerKey) : nil }
         self.cycles = rules.rules.map { $0.definition.kind == .cycle ? CycleTracker(rule: $0, maxEdgesPerAccount: limits.maxEventsPerKey) : nil }
         guard let previous else { return }
-        watermarks = previous.watermarks
-        highestOffsets = previous.highestOffsets
+        partitions = previous.partitions
         newestAnywhere = previous.newestAnywhere
         let before = Dictionary(previous.rules.rules.enumerated().map { ($1.definition, $0) }, uniquingKeysWith: { a, _ in a })
         for (j, rule) in rules.rules.enumerated() {
@@ -431,7 +456,7 @@ public final class Detector {
         stats.cycleEdges = cycles.reduce(0) { $0 + ($1?.held ?? 0) }
     }
 
-    private func watermark(_ origin: EventOrigin) -> EventTime? { watermarks[PartitionRef(origin)] }
+    private func watermark(_ origin: EventOrigin) -> EventTime? { partitions[PartitionRef(origin)]?.watermark }
 
     /// What one window entry occupies in its array (the strings it refers to are shared with
     /// the event or stored inline when short), for state-size reports.
@@ -439,10 +464,7 @@ public final class Detector {
 
     /// Evaluates every rule on one event, in rule order.
     public func process(_ tx: Transaction, origin: EventOrigin) -> [RuleMatch] {
-        let ref = PartitionRef(origin)
-        if tx.ts > watermarks[ref] ?? EventTime(microseconds: .min) { watermarks[ref] = tx.ts }
-        let redelivered = origin.offset <= highestOffsets[ref] ?? -1
-        if !redelivered { highestOffsets[ref] = origin.offset }
+        let (newest, redelivered) = partitions[PartitionRef(origin), default: PartitionState()].admit(ts: tx.ts, offset: origin.offset)
         var matches: [RuleMatch] = []
         let contribution = Contribution(origin: origin, eventID: tx.id, ts: tx.ts)
         // Sequences whose `not` step stayed absent until now fire first: their time has passed.
@@ -450,21 +472,21 @@ public final class Detector {
         for index in sequences.indices where sequences[index] != nil {
             matches += sequences[index]!.expire(newest: newestAnywhere, watermark: watermark)
         }
-        let newest = watermarks[ref]!
-        for (index, rule) in rules.rules.enumerated() where rule.condition.test(tx) {
+        let ref = TransactionRef(tx)
+        for (index, rule) in rules.rules.enumerated() where rule.condition.test(ref) {
             if let grace = rule.definition.grace, tx.ts < newest - grace {
                 stats.droppedLate += 1
                 continue
             }
             if sequences[index] != nil {
-                matches += sequences[index]!.process(tx, contribution, redelivered: redelivered)
+                matches += sequences[index]!.process(ref, contribution, redelivered: redelivered)
                 continue
             }
             if cycles[index] != nil {
                 if let m = cycles[index]!.process(tx, contribution, redelivered: redelivered) { matches.append(m) }
                 continue
             }
-            guard case .string(let subject) = rule.subject.read(tx) else { continue }
+            guard let subject = rule.subject(ref) else { continue }
             let def = rule.definition
             switch def.kind {
             case .sequence, .cycle:
@@ -475,7 +497,7 @@ public final class Detector {
                 matches.append(RuleMatch(finding: finding, subject: Alert.Subject(field: def.subject, value: subject),
                                          ts: tx.ts, contributions: [contribution]))
             case .window:
-                if let m = window(index, rule, tx, contribution, subject, redelivered: redelivered) { matches.append(m) }
+                if let m = window(index, rule, ref, contribution, subject, redelivered: redelivered) { matches.append(m) }
             }
         }
         sinceSweep += 1
@@ -487,60 +509,68 @@ public final class Detector {
         return matches
     }
 
-    private func window(_ index: Int, _ rule: CompiledRules.Rule, _ tx: Transaction, _ contribution: Contribution,
+    private func window(_ index: Int, _ rule: CompiledRules.Rule, _ ref: TransactionRef, _ contribution: Contribution,
                         _ subject: String, redelivered: Bool) -> RuleMatch? {
         guard let within = rule.within else { return nil }
         // A composite key (one window per pair) joins its values with a separator no account contains.
         var parts: [String] = []
         for field in rule.key {
-            guard case .string(let v) = field.read(tx) else { return nil }
+            guard let v = field(ref) else { return nil }
             parts.append(v)
         }
         let key = parts.count == 1 ? parts[0] : parts.joined(separator: "\u{1F}")
         if redelivered, windows[index][key]?.contains(where: { $0.contribution.origin == contribution.origin }) == true {
             return nil
         }
-        var entries = windows[index].removeValue(forKey: key) ?? []
+        let entry = WindowEntry(amount: ref.tx.amount, distinct: rule.distinct?(ref), contribution: contribution)
+        // In place through the dictionary's accessor: one lookup, and the list is not copied.
+        let admitted = Self.admit(entry, into: &windows[index][key, default: []], within: within, cap: limits.maxEventsPerKey,
+                                  having: rule.having!)
+        stats.droppedByEventCap += admitted.capped
+        guard let entries = admitted.fired else {
+            if admitted.before == 0 { stats.windowKeys += 1 }
+            stats.windowEntries += admitted.after - admitted.before
+            if windows[index].count > limits.maxKeys { dropStalestKeys(index) }
+            return nil
+        }
+        // The events that fired are consumed: the next match needs new events (no alert per
+        // extra event on an already-flagged window).
+        windows[index][key] = nil
+        stats.windowEntries -= admitted.before
+        if admitted.before > 0 { stats.windowKeys -= 1 }
+        let def = rule.definition
+        let view = WindowView(entries: entries[...])
+        let keyFields = (def.key ?? [def.subject]).joined(separator: ", ")
+        // The window's bounds: its first and last event, in event time.
+        var figures = "\(entries[0].ts) to \(entries[entries.count - 1].ts); sum \(DecimalText.format(view.sum)) \(ref.tx.currency)"
+        if let name = def.distinct { figures += ", \(view.distinctCount) distinct \(name)" }
+        let explanation = "\(entries.count) transactions with \(def.condition) for \(keyFields) \(parts.joined(separator: ", ")) within "
+            + "\(DurationText.format(within)) (\(figures)): \(def.having!)"
+        let finding = Alert.Finding(kind: .rule, id: def.id, version: def.version, score: def.score, explanation: explanation)
+        return RuleMatch(finding: finding, subject: Alert.Subject(field: def.subject, value: subject), ts: ref.tx.ts,
+                         contributions: entries.map(\.contribution))
+    }
+
+    /// Adds one entry to a key's window (in event-time order, even when it arrives late), drops
+    /// what fell out of the span or over the cap, and tests `having`. `fired`: the window's
+    /// entries when it fired.
+    private static func admit(_ entry: WindowEntry, into entries: inout [WindowEntry], within: Duration, cap: Int,
+                              having: CompiledExpression<WindowView>) -> (before: Int, after: Int, capped: Int, fired: [WindowEntry]?) {
         let before = entries.count
-        // Keep event-time order even when an event arrives late.
-        var distinct: String?
-        if let field = rule.distinct, case .string(let v) = field.read(tx) { distinct = v }
-        let entry = WindowEntry(amount: tx.amount, distinct: distinct, contribution: contribution)
-        if let last = entries.last, last.ts > tx.ts {
-            let at = entries.firstIndex { $0.ts > tx.ts } ?? entries.endIndex
+        if let last = entries.last, last.ts > entry.ts {
+            let at = entries.firstIndex { $0.ts > entry.ts } ?? entries.endIndex
             entries.insert(entry, at: at)
         } else {
             entries.append(entry)
         }
-        let cutoff = entries.last!.ts - within
-        let firstInside = entries.firstIndex { $0.ts >= cutoff } ?? entries.endIndex
-        if firstInside > 0 { entries.removeFirst(firstInside) }
-        if entries.count > limits.maxEventsPerKey {
-            stats.droppedByEventCap += entries.count - limits.maxEventsPerKey
-            entries.removeFirst(entries.count - limits.maxEventsPerKey)
+        let cutoff = entries[entries.count - 1].ts - within
+        if entries[0].ts < cutoff {
+            entries.removeFirst(entries.firstIndex { $0.ts >= cutoff } ?? entries.endIndex)
         }
-        let view = WindowView(entries: entries[...])
-        let def = rule.definition
-        if rule.having!.test(view) {
-            stats.windowEntries -= before
-            // The events that fired are consumed: the next match needs new events
-            // (no alert per extra event on an already-flagged window).
-            let keyFields = (def.key ?? [def.subject]).joined(separator: ", ")
-            // The window's bounds: its first and last event, in event time.
-            var figures = "\(entries[0].ts) to \(entries[entries.count - 1].ts); sum \(DecimalText.format(view.sum)) \(tx.currency)"
-            if let name = def.distinct { figures += ", \(Set(entries.compactMap(\.distinct)).count) distinct \(name)" }
-            let explanation = "\(entries.count) transactions with \(def.condition) for \(keyFields) \(parts.joined(separator: ", ")) within "
-                + "\(DurationText.format(within)) (\(figures)): \(def.having!)"
-            let finding = Alert.Finding(kind: .rule, id: def.id, version: def.version, score: def.score, explanation: explanation)
-            if before > 0 { stats.windowKeys -= 1 }
-            return RuleMatch(finding: finding, subject: Alert.Subject(field: def.subject, value: subject), ts: tx.ts,
-                             contributions: entries.map(\.contribution))
-        }
-        if before == 0 { stats.windowKeys += 1 }
-        stats.windowEntries += entries.count - before
-        windows[index][key] = entries
-        if windows[index].count > limits.maxKeys { dropStalestKeys(index) }
-        return nil
+        let capped = max(0, entries.count - cap)
+        if capped > 0 { entries.removeFirst(capped) }
+        let fired = having.test(WindowView(entries: entries[...]))
+        return (before, entries.count, capped, fired ? entries : nil)
     }
 
     /// Drops keys whose newest event is older than its partition's watermark minus the rule's
@@ -551,15 +581,14 @@ public final class Detector {
         for index in cycles.indices where cycles[index] != nil { cycles[index]!.sweep(watermark: watermark) }
         for (index, rule) in rules.rules.enumerated() {
             guard let within = rule.within else { continue }
-            let stale = windows[index].filter { _, entries in
-                let last = entries.last!.contribution
-                guard let mark = watermarks[PartitionRef(last.origin)] else { return false }
-                return last.ts < mark - within
+            var stale: [String] = []
+            for (key, entries) in windows[index] {
+                let last = entries[entries.count - 1].contribution
+                if let mark = watermark(last.origin), last.ts < mark - within { stale.append(key) }
             }
-            for (key, entries) in stale {
-                windows[index][key] = nil
+            for key in stale {
+                stats.windowEntries -= windows[index].removeValue(forKey: key)!.count
                 stats.windowKeys -= 1
-                stats.windowEntries -= entries.count
             }
         }
     }

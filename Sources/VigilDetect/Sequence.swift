@@ -42,13 +42,14 @@ struct SequenceTracker {
         return copy
     }
 
-    /// Advances the sequences `tx` takes part in; returns the ones it completes.
-    mutating func process(_ tx: Transaction, _ c: Contribution, redelivered: Bool) -> [RuleMatch] {
+    /// Advances the sequences the transaction takes part in; returns the ones it completes.
+    mutating func process(_ ref: TransactionRef, _ c: Contribution, redelivered: Bool) -> [RuleMatch] {
         var out: [RuleMatch] = []
+        let ts = ref.tx.ts
         let steps = rule.steps
         // Later steps first, so one event cannot start a sequence and advance it too.
-        for s in steps.indices.reversed() where steps[s].condition.test(tx) {
-            guard case .string(let entity) = steps[s].key.read(tx) else { continue }
+        for s in steps.indices.reversed() where steps[s].condition.test(ref) {
+            guard let entity = steps[s].key(ref) else { continue }
             if s == 0 {
                 if redelivered, partials[entity]?.contains(where: { $0.contributions[0].origin == c.origin }) == true { continue }
                 // Appended in place: copying the list out and back would copy it on every event.
@@ -63,12 +64,12 @@ struct SequenceTracker {
             if steps[s].negated {
                 // The forbidden step happened in time: those sequences will not fire.
                 let before = waiting.count
-                waiting.removeAll { $0.entity == entity && tx.ts >= $0.last && tx.ts <= $0.start + within }
+                waiting.removeAll { $0.entity == entity && ts >= $0.last && ts <= $0.start + within }
                 held -= before - waiting.count
                 continue
             }
             guard var list = partials.removeValue(forKey: entity) else { continue }
-            guard let i = list.firstIndex(where: { $0.next == s && tx.ts >= $0.last && tx.ts <= $0.start + within }) else {
+            guard let i = list.firstIndex(where: { $0.next == s && ts >= $0.last && ts <= $0.start + within }) else {
                 partials[entity] = list
                 continue
             }
@@ -81,7 +82,7 @@ struct SequenceTracker {
             p.next += 1
             if p.next == steps.count {
                 held -= 1
-                out.append(match(p, at: tx.ts))
+                out.append(match(p, at: ts))
             } else if steps[p.next].negated {
                 waiting.append(p)
                 waiting.sort { ($0.start, $0.entity) < ($1.start, $1.entity) }

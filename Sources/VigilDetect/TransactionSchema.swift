@@ -1,15 +1,26 @@
 import Foundation
 import VigilCore
 
-extension Schema where Input == Transaction {
+/// A transaction as compiled rules read it. Conditions are trees of closures, a dozen or more
+/// calls per event; given the transaction itself, each call copied the whole struct and retained
+/// its twenty strings (a fifth of rule evaluation). Given this reference, each passes a pointer.
+public final class TransactionRef: Sendable {
+    public let tx: Transaction
+    public init(_ tx: Transaction) { self.tx = tx }
+}
+
+extension CompiledExpression where Input == TransactionRef {
+    /// Tests one transaction (for callers outside the per-event path, such as tests).
+    public func test(_ tx: Transaction) -> Bool { test(TransactionRef(tx)) }
+}
+
+extension Schema where Input == TransactionRef {
     /// The fields of a canonical transaction that rules can name.
-    public static let transaction: Schema<Transaction> = {
-        func s(_ read: @escaping @Sendable (Transaction) -> String?) -> Field {
-            Field(type: .string) { tx in read(tx).map(Value.string) ?? .null }
-        }
+    public static let transaction: Schema<TransactionRef> = {
+        func s(_ read: @escaping @Sendable (Transaction) -> String?) -> Field { .text { read($0.tx) } }
         var fields: [String: Field] = [
             "id": s { $0.id },
-            "amount": Field(type: .decimal) { .decimal($0.amount) },
+            "amount": .number { $0.tx.amount },
             "currency": s { $0.currency },
             "channel": s { $0.channel },
             "reference": s { $0.reference },

@@ -99,7 +99,7 @@ struct ReplayCommand: AsyncParsableCommand {
             var onAlert: (@Sendable (Alert) -> Void)?
             if kafkaSink != nil, golden != nil {
                 onAlert = { alert in
-                    guard let bytes = try? CanonicalJSON.encode(alert) else { return }
+                    let bytes = alert.canonicalJSON
                     let line = String(decoding: bytes, as: UTF8.self)
                     collected.withLock { $0.append(line) }
                 }

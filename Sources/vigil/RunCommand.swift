@@ -35,7 +35,7 @@ struct RunCommand: AsyncParsableCommand {
             let topics = definition.topics(from: config)
             let out = LineWriter()
             let printAlert: @Sendable (Alert) -> Void = { alert in
-                if let bytes = try? CanonicalJSON.encode(alert) { out.write(bytes) }
+                out.write(alert.canonicalJSON)
             }
 
             let choice = BrokerAddress.resolve(explicit: kafka.brokers, config: config, logger: logger)

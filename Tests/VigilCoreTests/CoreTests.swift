@@ -221,3 +221,79 @@ struct DecimalTextTests {
         #expect(DecimalText.parse(text) == nil, "\(text)")
     }
 }
+
+@Suite("Decimal order")
+struct DecimalOrderTests {
+    /// Values built the ways amounts and thresholds are: parsed text with scales 0–6, literals,
+    /// negatives, zeros of both signs, mantissas past 64 bits, and arithmetic results.
+    static let values: [Decimal] = {
+        var out: [Decimal] = []
+        var rng = SystemRandomNumberGenerator()
+        let texts = ["0", "-0", "0.00", "10000", "9999.99", "10000.00", "10000.001", "-10000", "1e4", "0.1", "0.10",
+                     "123456789012345678", "1234567890123456789012345", "18446744073709551615", "18446744073709551616",
+                     "-18446744073709551616", "0.000000000000000000001", "99999999999999999999999999999999999999"]
+        for t in texts { out.append(Decimal(string: t, locale: Locale(identifier: "en_US_POSIX"))!) }
+        for t in texts.prefix(8) { if let d = DecimalText.parse(t) { out.append(d) } }
+        for _ in 0..<300 {
+            let mantissa = UInt64.random(in: 0...2_000_000, using: &rng)
+            let exponent = Int.random(in: -6...6, using: &rng)
+            out.append(Decimal(sign: Bool.random(using: &rng) ? .minus : .plus, exponent: exponent, significand: Decimal(mantissa)))
+        }
+        out.append(Decimal(10000) / Decimal(3))
+        out.append(Decimal.nan)
+        return out
+    }()
+
+    @Test("agrees with Foundation's comparison on every pair")
+    func agreesWithFoundation() {
+        var disagreements: [String] = []
+        for a in Self.values where !a.isNaN {
+            for b in Self.values where !b.isNaN {
+                let expected = a < b ? -1 : a == b ? 0 : 1
+                if Decimal.order(a, b) != expected { disagreements.append("\(a) vs \(b): \(Decimal.order(a, b)), expected \(expected)") }
+            }
+        }
+        #expect(disagreements.isEmpty, "\(disagreements.prefix(5))")
+    }
+}
+
+extension DecimalOrderTests {
+    @Test("the fast path is taken on this platform (the layout check passes)")
+    func fastPathActive() {
+        #expect(Decimal.orderUsesFastPath)
+    }
+}
+
+@Suite("Alert JSON")
+struct AlertJSONTests {
+    /// Texts that need every kind of escape, and non-ASCII that must pass through as UTF-8.
+    static let awkward = ["", "plain", "quote \" and \\ backslash", "a/b", "line\nfeed\ttab\rcr\u{08}\u{0C}", "\u{01}\u{1F}\u{7F}",
+                          "Zoë – Ünal € 😀", "\u{2028}\u{2029}", "ends with \\"]
+
+    static func alert(_ n: Int) -> Alert {
+        var rng = SystemRandomNumberGenerator()
+        func text() -> String { awkward.randomElement(using: &rng)! + String(Int.random(in: 0...999, using: &rng)) }
+        let scores = [0, 1, 0.5, 0.1, 1.0 / 3, 1e-7, 0.30000000000000004, 2.5, 1e16]
+        var alert = Alert(
+            id: text(), ts: EventTime(microseconds: Int64.random(in: -10_000_000...4_000_000_000_000_000, using: &rng)),
+            pipeline: .init(name: text(), version: text()),
+            findings: (0..<(n % 3 + 1)).map { _ in
+                Alert.Finding(kind: [.rule, .typology, .screening, .anomaly].randomElement(using: &rng)!, id: text(),
+                              version: Int.random(in: 0...100, using: &rng), score: scores.randomElement(using: &rng)!, explanation: text())
+            },
+            score: scores.randomElement(using: &rng)!, subject: .init(field: text(), value: text()),
+            evidence: (0..<(n % 4)).map { _ in
+                Alert.Evidence(topic: text(), partition: Int32.random(in: 0...63, using: &rng), offset: Int64.random(in: 0...Int64.max, using: &rng),
+                               eventId: text(), ts: EventTime(microseconds: Int64.random(in: 0...2_000_000_000_000_000, using: &rng)))
+            },
+            tlp: text(), purpose: text(), consent: text(), partner: text(), signature: n % 2 == 0 ? nil : text())
+        if n % 3 == 0 { alert.reviewOnly = true }
+        return alert
+    }
+
+    @Test("the direct writer gives JSONEncoder's canonical bytes", arguments: 0..<200)
+    func sameBytes(n: Int) throws {
+        let alert = Self.alert(n)
+        #expect(String(decoding: alert.canonicalJSON, as: UTF8.self) == String(decoding: try CanonicalJSON.encode(alert), as: UTF8.self))
+    }
+}

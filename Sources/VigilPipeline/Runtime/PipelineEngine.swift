@@ -131,7 +131,7 @@ public struct PipelineEngine {
             partner: out.partner)
         if reviewOnly { alert.reviewOnly = true }
         // Encoding a value made only of strings and numbers cannot fail.
-        let value = (try? CanonicalJSON.encode(alert)) ?? []
+        let value = alert.canonicalJSON
         let record = ProducerRecord(
             topic: topics.alerts, key: Array(subject.value.utf8), value: value,
             headers: [

@@ -1,0 +1,89 @@
+import Foundation
+
+extension Decimal {
+    /// Exact three-way comparison (-1, 0, 1) of two amounts, for rule conditions evaluated on every
+    /// event. Foundation's `<` and `==` normalise both operands in a general routine, which cost
+    /// a fifth of rule evaluation; amounts and thresholds almost always have at most 16 significant
+    /// digits, so they are compared here as integers after scaling to a common exponent. Anything
+    /// else (NaN, wider mantissas, a scale that would overflow) goes to Foundation.
+    public static func order(_ a: Decimal, _ b: Decimal) -> Int {
+        if let x = a.smallParts, let y = b.smallParts {
+            if x.negative != y.negative {
+                if x.mantissa == 0 && y.mantissa == 0 { return 0 }
+                return x.negative ? -1 : 1
+            }
+            // Same sign: compare magnitudes at the smaller exponent, when that fits in 64 bits.
+            if let magnitude = compareMagnitudes(x, y) { return x.negative ? -magnitude : magnitude }
+        }
+        return a < b ? -1 : a == b ? 0 : 1
+    }
+
+    private struct SmallParts {
+        var mantissa: UInt64
+        var exponent: Int
+        var negative: Bool
+    }
+
+    /// The mantissa, when it fits in 64 bits (four 16-bit words) and the value is a number.
+    ///
+    /// Read from the value's bytes, because swift-foundation keeps those fields internal on
+    /// Linux. Its layout: byte 0 the exponent; byte 1 the length in 16-bit words (high four
+    /// bits), then the negative flag (bit 3) and the compact flag (bit 2); two reserved bytes;
+    /// eight 16-bit mantissa words, least significant first. ``layoutConfirmed`` checks that
+    /// once against known values; where it differs (Darwin packs the byte the other way round),
+    /// every comparison goes to Foundation.
+    private var smallParts: SmallParts? {
+        guard Self.layoutConfirmed else { return nil }
+        return withUnsafeBytes(of: self) { raw -> SmallParts? in
+            let flags = raw.load(fromByteOffset: 1, as: UInt8.self)
+            let length = flags >> 4
+            // Length 0 with the negative flag is NaN.
+            guard length <= 4, !(length == 0 && flags & 0x08 != 0) else { return nil }
+            var mantissa: UInt64 = 0
+            for word in 0..<4 {
+                mantissa |= UInt64(raw.load(fromByteOffset: 4 + 2 * word, as: UInt16.self)) << (16 * word)
+            }
+            return SmallParts(mantissa: mantissa, exponent: Int(raw.load(fromByteOffset: 0, as: Int8.self)), negative: flags & 0x08 != 0)
+        }
+    }
+
+    /// Whether the bytes of a few values read as ``smallParts`` expects (see there).
+    private static let layoutConfirmed: Bool = {
+        guard MemoryLayout<Decimal>.size == 20 else { return false }
+        let samples: [(Decimal, UInt64, Int, Bool)] = [
+            (Decimal(sign: .minus, exponent: -2, significand: Decimal(1_234_567)), 1_234_567, -2, true),
+            (Decimal(sign: .plus, exponent: 3, significand: Decimal(UInt64(0xABCD_1234_5678_9))), 0xABCD_1234_5678_9, 3, false),
+        ]
+        for (value, mantissa, exponent, negative) in samples {
+            let ok = withUnsafeBytes(of: value) { raw -> Bool in
+                var m: UInt64 = 0
+                for word in 0..<4 { m |= UInt64(raw.load(fromByteOffset: 4 + 2 * word, as: UInt16.self)) << (16 * word) }
+                let flags = raw.load(fromByteOffset: 1, as: UInt8.self)
+                return m == mantissa && Int(raw.load(fromByteOffset: 0, as: Int8.self)) == exponent && (flags & 0x08 != 0) == negative
+                    && Int(flags >> 4) == (64 - mantissa.leadingZeroBitCount + 15) / 16 && value.exponent == exponent
+            }
+            if !ok { return false }
+        }
+        return true
+    }()
+
+    private static let powersOfTen: [UInt64] = (0...19).map { n in (0..<n).reduce(1) { r, _ in r * 10 } }
+
+    private static func compareMagnitudes(_ x: SmallParts, _ y: SmallParts) -> Int? {
+        var (mx, my) = (x.mantissa, y.mantissa)
+        let shift = x.exponent - y.exponent
+        if shift != 0 {
+            guard abs(shift) < powersOfTen.count else { return nil }
+            let scale = powersOfTen[abs(shift)]
+            let (scaled, overflow) = (shift > 0 ? mx : my).multipliedReportingOverflow(by: scale)
+            guard !overflow else { return nil }
+            if shift > 0 { mx = scaled } else { my = scaled }
+        }
+        return mx < my ? -1 : mx == my ? 0 : 1
+    }
+}
+
+extension Decimal {
+    /// Whether ``order(_:_:)`` compares small values itself here (for a test: the layout check).
+    static var orderUsesFastPath: Bool { layoutConfirmed }
+}

@@ -1,0 +1,140 @@
+/// Writes JSON exactly as ``CanonicalJSON`` encodes it (sorted keys, no escaped slashes, one
+/// line), for the values written once per alert or event, where `JSONEncoder`'s boxing of
+/// every value cost a quarter of the detection path. Callers write keys in sorted order
+/// themselves; the tests hold each writer to `JSONEncoder`'s bytes.
+public struct JSONOutput {
+    public private(set) var bytes: [UInt8] = []
+    private var needsComma = false
+
+    public init(capacity: Int = 512) { bytes.reserveCapacity(capacity) }
+
+    public mutating func object(_ body: (inout JSONOutput) -> Void) {
+        separate()
+        bytes.append(UInt8(ascii: "{"))
+        needsComma = false
+        body(&self)
+        bytes.append(UInt8(ascii: "}"))
+        needsComma = true
+    }
+
+    public mutating func array<S: Sequence>(_ items: S, _ body: (inout JSONOutput, S.Element) -> Void) {
+        separate()
+        bytes.append(UInt8(ascii: "["))
+        needsComma = false
+        for item in items { body(&self, item) }
+        bytes.append(UInt8(ascii: "]"))
+        needsComma = true
+    }
+
+    /// A key inside an object; the value follows.
+    public mutating func key(_ name: StaticString) {
+        separate()
+        bytes.append(UInt8(ascii: "\""))
+        name.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+        needsComma = false
+    }
+
+    public mutating func string(_ s: String) {
+        separate()
+        bytes.append(UInt8(ascii: "\""))
+        var s = s
+        s.withUTF8 { utf8 in
+            var start = 0
+            for (i, c) in utf8.enumerated() where c < 0x20 || c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") {
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start..<i]))
+                escape(c)
+                start = i + 1
+            }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start...]))
+        }
+        bytes.append(UInt8(ascii: "\""))
+        needsComma = true
+    }
+
+    public mutating func int<I: BinaryInteger>(_ n: I) { raw(String(n)) }
+
+    /// As `JSONEncoder` writes a Double: its shortest round-trip text, without a trailing `.0`.
+    public mutating func double(_ d: Double) {
+        let text = d.description
+        raw(text.hasSuffix(".0") ? String(text.dropLast(2)) : text)
+    }
+
+    public mutating func bool(_ b: Bool) { raw(b ? "true" : "false") }
+
+    private mutating func raw(_ text: String) {
+        separate()
+        bytes.append(contentsOf: text.utf8)
+        needsComma = true
+    }
+
+    private mutating func separate() {
+        if needsComma { bytes.append(UInt8(ascii: ",")) }
+    }
+
+    private mutating func escape(_ c: UInt8) {
+        bytes.append(UInt8(ascii: "\\"))
+        switch c {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"): bytes.append(c)
+        case 0x0A: bytes.append(UInt8(ascii: "n"))
+        case 0x09: bytes.append(UInt8(ascii: "t"))
+        case 0x0D: bytes.append(UInt8(ascii: "r"))
+        case 0x08: bytes.append(UInt8(ascii: "b"))
+        case 0x0C: bytes.append(UInt8(ascii: "f"))
+        default:
+            let hex = Array("0123456789abcdef".utf8)
+            bytes.append(contentsOf: [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(c >> 4)], hex[Int(c & 0xF)]])
+        }
+    }
+}
+
+extension Alert {
+    /// The alert's canonical JSON: the same bytes as `CanonicalJSON.encode(alert)`, written
+    /// directly (keys in sorted order, absent optionals left out).
+    public var canonicalJSON: [UInt8] {
+        var out = JSONOutput(capacity: 256 + 160 * evidence.count + 200 * findings.count)
+        out.object { o in
+            o.key("consent"); o.string(consent)
+            o.key("evidence")
+            o.array(evidence) { o, e in
+                o.object { o in
+                    o.key("eventId"); o.string(e.eventId)
+                    o.key("offset"); o.int(e.offset)
+                    o.key("partition"); o.int(e.partition)
+                    o.key("topic"); o.string(e.topic)
+                    o.key("ts"); o.string(e.ts.rfc3339)
+                }
+            }
+            o.key("findings")
+            o.array(findings) { o, f in
+                o.object { o in
+                    o.key("explanation"); o.string(f.explanation)
+                    o.key("id"); o.string(f.id)
+                    o.key("kind"); o.string(f.kind.rawValue)
+                    o.key("score"); o.double(f.score)
+                    o.key("version"); o.int(f.version)
+                }
+            }
+            o.key("id"); o.string(id)
+            o.key("partner"); o.string(partner)
+            o.key("pipeline")
+            o.object { o in
+                o.key("name"); o.string(pipeline.name)
+                o.key("version"); o.string(pipeline.version)
+            }
+            o.key("purpose"); o.string(purpose)
+            if let reviewOnly { o.key("reviewOnly"); o.bool(reviewOnly) }
+            o.key("schema"); o.int(schema)
+            o.key("score"); o.double(score)
+            if let signature { o.key("signature"); o.string(signature) }
+            o.key("subject")
+            o.object { o in
+                o.key("field"); o.string(subject.field)
+                o.key("value"); o.string(subject.value)
+            }
+            o.key("tlp"); o.string(tlp)
+            o.key("ts"); o.string(ts.rfc3339)
+        }
+        return out.bytes
+    }
+}
