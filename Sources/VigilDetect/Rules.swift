@@ -422,6 +422,8 @@ public final class Detector {
         }
     }
     private var sinceSweep = 0
+    /// Per rule: the newest event time when its state was last swept.
+    private var sweptAt: [EventTime]
     /// Per sequence rule (same index as `rules.rules`; `nil` for other kinds).
     private var sequences: [SequenceTracker?]
     /// Per cycle rule, likewise.
@@ -438,6 +440,7 @@ public final class Detector {
         self.rules = rules
         self.limits = limits
         self.windows = Array(repeating: [:], count: rules.rules.count)
+        self.sweptAt = Array(repeating: EventTime(microseconds: .min), count: rules.rules.count)
         self.sequences = rules.rules.map { $0.definition.kind == .sequence ? SequenceTracker(rule: $0, maxPartialsPerEntity: limits.maxEventsPerKey) : nil }
         self.cycles = rules.rules.map { $0.definition.kind == .cycle ? CycleTracker(rule: $0, maxEdgesPerAccount: limits.maxEventsPerKey) : nil }
         guard let previous else { return }
@@ -502,7 +505,9 @@ public final class Detector {
         }
         sinceSweep += 1
         // A sweep visits every key, so it runs once per that many events (at least 4096): its
-        // cost per event stays constant however many keys are held.
+        // cost per event stays constant however many keys are held. Each rule is swept only
+        // when event time has moved on by a quarter of its span since its last sweep: before
+        // that few of its keys can have expired, and its state stays within 1.25 spans.
         if sinceSweep >= max(4096, stats.windowKeys) { sweep() }
         stats.sequencePartials = sequences.reduce(0) { $0 + ($1?.held ?? 0) }
         stats.cycleEdges = cycles.reduce(0) { $0 + ($1?.held ?? 0) }
@@ -577,10 +582,19 @@ public final class Detector {
     /// span: no new in-order event of that partition can join them any more.
     private func sweep() {
         sinceSweep = 0
-        for index in sequences.indices where sequences[index] != nil { sequences[index]!.sweep(watermark: watermark) }
-        for index in cycles.indices where cycles[index] != nil { cycles[index]!.sweep(watermark: watermark) }
         for (index, rule) in rules.rules.enumerated() {
-            guard let within = rule.within else { continue }
+            guard let within = rule.within, newestAnywhere >= sweptAt[index] + within / 4 else {
+                continue
+            }
+            sweptAt[index] = newestAnywhere
+            if sequences[index] != nil {
+                sequences[index]!.sweep(watermark: watermark)
+                continue
+            }
+            if cycles[index] != nil {
+                cycles[index]!.sweep(watermark: watermark)
+                continue
+            }
             var stale: [String] = []
             for (key, entries) in windows[index] {
                 let last = entries[entries.count - 1].contribution

@@ -113,6 +113,7 @@ struct SequenceTracker {
     mutating func sweep(watermark: (EventOrigin) -> EventTime?) {
         for (entity, list) in partials {
             let kept = list.filter { p in watermark(p.contributions[0].origin).map { $0 <= p.start + within } ?? true }
+            guard kept.count < list.count else { continue }
             held -= list.count - kept.count
             partials[entity] = kept.isEmpty ? nil : kept
         }
