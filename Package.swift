@@ -78,11 +78,14 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // glibc's malloc.h (allocator statistics for the benchmarks); nothing to link.
+        .systemLibrary(name: "CMalloc"),
         // Recordings of topics, replay through the same runner as live, golden-alert comparison,
         // backtests of a pipeline over a labelled data set.
         .target(
             name: "VigilReplay",
             dependencies: [
+                "CMalloc",
                 "CZlib",
                 "VigilCore",
                 "VigilDetect",

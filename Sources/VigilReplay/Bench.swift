@@ -1,3 +1,4 @@
+import CMalloc
 import Foundation
 import Logging
 import VigilCore
@@ -225,6 +226,11 @@ public enum Bench {
     }
 
     /// The process's peak resident set size (Linux `VmHWM`), if readable.
+    /// Bytes the allocator has handed out and not taken back (glibc's `mallinfo2`).
+    static func heapInUse() -> Int {
+        Int(mallinfo2().uordblks)
+    }
+
     static func peakRSS() -> Int? {
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
               let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
@@ -258,6 +264,12 @@ extension Bench {
         public var windowEntries: Int
         public var bytesPerEntry: Int
         public var sequencePartials: Int
+        public var cycleEdges: Int
+        /// Heap held by all detection state at the end (allocator's bytes in use after the run
+        /// minus before it: window arrays, dictionaries, keys, partial sequences, cycle graphs),
+        /// and that divided by the keys, partials and edges held.
+        public var stateBytes: Int
+        public var stateBytesPerKey: Int
     }
 
     /// Runs the pipeline's detection over `events` generated transactions on this thread, after
@@ -273,15 +285,20 @@ extension Bench {
         let decoded = messages.map { engine.decoding.decode($0) }
         let clock = ContinuousClock()
         var alerts = 0
+        let heapBefore = heapInUse()
         let elapsed = clock.measure {
             for (m, d) in zip(messages, decoded) { alerts += engine.outputs(for: m, decoded: d).count { $0.alert != nil } }
         }
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let stats = engine.stats
+        // The inputs stay alive until measured: Swift would free them right after their last use.
+        let stateBytes = withExtendedLifetime((messages, decoded)) { heapInUse() } - heapBefore
+        let held = max(1, stats.windowKeys + stats.sequencePartials + stats.cycleEdges)
         return RulesReport(pipeline: "\(pipeline.name)@\(pipeline.version)", rules: pipeline.rules.definitions.count,
                            typologies: pipeline.typologies.definitions.count, events: messages.count, alerts: alerts,
                            seconds: (seconds * 1000).rounded() / 1000, eventsPerSecond: Int(Double(messages.count) / seconds),
                            windowKeys: stats.windowKeys, windowEntries: stats.windowEntries, bytesPerEntry: Detector.bytesPerWindowEntry,
-                           sequencePartials: stats.sequencePartials)
+                           sequencePartials: stats.sequencePartials, cycleEdges: stats.cycleEdges, stateBytes: stateBytes,
+                           stateBytesPerKey: stateBytes / held)
     }
 }

@@ -29,4 +29,18 @@ struct BenchTests {
             #expect(report.latencyMs == nil)
         }
     }
+
+    @Test("rules mode runs the typology library in memory and reports the state it holds")
+    func rules() throws {
+        let pipeline = try PipelineDefinition.load(file: repoRoot.appendingPathComponent("pipelines/typologies.yaml").path)
+        let report = Bench.rules(pipeline: pipeline, config: VigilConfig(), events: 20_000)
+        #expect(report.events == 20_000 && report.rules == 16 && report.typologies == 16)
+        // More than the 11 planted structuring and large-cash cases: the generated employers pay
+        // many accounts within days, which the fan-out (mule distribution) typology flags.
+        #expect(report.alerts > 11)
+        #expect(report.windowKeys > 1_000 && report.windowEntries >= report.windowKeys)
+        // Measured from the allocator, so it must at least cover the window entries themselves.
+        #expect(report.stateBytes >= report.windowEntries * report.bytesPerEntry)
+        #expect(report.stateBytesPerKey > 0)
+    }
 }
