@@ -45,7 +45,9 @@ public enum CanonicalDecoder {
     private static func party(_ o: JSONObjectReader) throws(EventDecodingError) -> Party {
         Party(account: try o.requiredNonNullString("account"), name: try o.optionalString("name"),
               country: try o.optionalString("country"), bic: try o.optionalString("bic"),
-              institution: try o.optionalString("institution"), address: try o.optionalString("address"))
+              institution: try o.optionalString("institution"), address: try o.optionalString("address"),
+              dob: try o.optionalString("dob"), idNumber: try o.optionalString("idNumber"), phone: try o.optionalString("phone"),
+              email: try o.optionalString("email"), cardHash: try o.optionalString("cardHash"))
     }
 
     /// Checks what JSON types cannot: non-empty ids, ISO code shapes, known channels.

@@ -10,15 +10,31 @@ public struct Party: Sendable, Hashable, Codable {
     public var bic: String?
     public var institution: String?
     public var address: String?
+    /// Identity details a bank may know of its customer (ISO 20022 `PrvtId`, contact details;
+    /// a card payment's card): what links a financial party to a traveller.
+    /// Date of birth, `YYYY-MM-DD`.
+    public var dob: String?
+    /// Number of an identity document (passport, national identity card).
+    public var idNumber: String?
+    public var phone: String?
+    public var email: String?
+    /// Keyed HMAC-SHA256 of the card number, with the same key as PNR card hashes (`formats.card-hash-key`).
+    public var cardHash: String?
 
     public init(account: String, name: String? = nil, country: String? = nil, bic: String? = nil,
-                institution: String? = nil, address: String? = nil) {
+                institution: String? = nil, address: String? = nil, dob: String? = nil, idNumber: String? = nil,
+                phone: String? = nil, email: String? = nil, cardHash: String? = nil) {
         self.account = account
         self.name = name
         self.country = country
         self.bic = bic
         self.institution = institution
         self.address = address
+        self.dob = dob
+        self.idNumber = idNumber
+        self.phone = phone
+        self.email = email
+        self.cardHash = cardHash
     }
 }
 

@@ -15,6 +15,10 @@ public struct RuleDefinition: Sendable, Hashable {
         /// Fires when a transfer closes a cycle of funds (A → B → … → A), forward in event time,
         /// within `within`, of at most `maxLength` legs, amounts within `tolerance`.
         case cycle
+        /// Fires when a passenger event (API or PNR) links, by the identity keys of `linkBy`, to
+        /// a financial party flagged by one of `flaggedBy` within `within` before it. `where`
+        /// is a condition on the passenger event.
+        case correlation
     }
 
     /// One step of a sequence rule.
@@ -67,6 +71,10 @@ public struct RuleDefinition: Sendable, Hashable {
     /// event may arrive and still count. Later ones are left out (and counted); predicates
     /// still see them. Default: no limit.
     public var grace: Duration?
+    /// Correlation rules: the rules whose findings flag a party (by id).
+    public var flaggedBy: [String]?
+    /// Correlation rules: which identity keys link a traveller to a flagged party. Default: all.
+    public var linkBy: [IdentityLink]?
 
     public init(id: String, version: Int, kind: Kind, condition: String) {
         self.id = id
@@ -147,6 +155,9 @@ public struct CompiledRules: Sendable {
         var steps: [CompiledStep] = []
         var cycleLength = 6
         var cycleTolerance: Decimal?
+        var flaggedBy: Set<String> = []
+        var links: Set<IdentityLink> = []
+        var passengerCondition: CompiledExpression<Passenger>?
 
         init(definition: RuleDefinition, condition: CompiledExpression<TransactionRef>, subject: @escaping @Sendable (TransactionRef) -> String?) {
             self.definition = definition
@@ -180,7 +191,8 @@ public struct CompiledRules: Sendable {
             }
             let schema = Schema<TransactionRef>.transaction
             let condition: CompiledExpression<TransactionRef>
-            do { condition = try ExpressionCompiler.compile(d.condition, schema: schema, lists: lists) } catch {
+            // A correlation rule's `where` reads passenger events; on transactions it never matches.
+            do { condition = try ExpressionCompiler.compile(d.kind == .correlation ? "false" : d.condition, schema: schema, lists: lists) } catch {
                 throw RuleError(ruleID: d.id, key: "where", message: error.message, column: error.column, hint: error.hint)
             }
             guard let subject = schema.fields[d.subject], subject.type == .string else {
@@ -198,7 +210,35 @@ public struct CompiledRules: Sendable {
             for (name, present) in [("max-length", d.maxLength != nil), ("tolerance", d.tolerance != nil)] where present && d.kind != .cycle {
                 throw RuleError(ruleID: d.id, key: name, message: "only cycle rules take '\(name)'", hint: "set kind: cycle")
             }
+            for (name, present) in [("flagged-by", d.flaggedBy != nil), ("link-by", d.linkBy != nil)] where present && d.kind != .correlation {
+                throw RuleError(ruleID: d.id, key: name, message: "only correlation rules take '\(name)'", hint: "set kind: correlation")
+            }
             switch d.kind {
+            case .correlation:
+                do { rule.passengerCondition = try ExpressionCompiler.compile(d.condition, schema: .passenger, lists: lists) } catch {
+                    throw RuleError(ruleID: d.id, key: "where", message: error.message, column: error.column, hint: error.hint)
+                }
+                guard let sources = d.flaggedBy, !sources.isEmpty else {
+                    throw RuleError(ruleID: d.id, key: "flagged-by", message: "name the rules whose findings flag a party", hint: "e.g. flagged-by: [fan-out, structuring]")
+                }
+                for source in sources {
+                    guard let other = definitions.first(where: { $0.id == source }) else {
+                        throw RuleError(ruleID: d.id, key: "flagged-by", message: "no rule '\(source)' in this pipeline")
+                    }
+                    guard other.kind != .correlation else {
+                        throw RuleError(ruleID: d.id, key: "flagged-by", message: "'\(source)' is a correlation rule; name rules over transactions")
+                    }
+                }
+                rule.flaggedBy = Set(sources)
+                rule.links = Set(d.linkBy ?? IdentityLink.allCases)
+                guard !rule.links.isEmpty else { throw RuleError(ruleID: d.id, key: "link-by", message: "name at least one identity key") }
+                guard let within = d.within, within > .zero else {
+                    throw RuleError(ruleID: d.id, key: "within", message: "a correlation rule needs a positive 'within', e.g. 30d")
+                }
+                rule.within = within
+                for (name, present) in [("key", d.key != nil), ("distinct", d.distinct != nil), ("having", d.having != nil)] where present {
+                    throw RuleError(ruleID: d.id, key: name, message: "correlation rules do not take '\(name)'")
+                }
             case .cycle:
                 guard let within = d.within, within > .zero else {
                     throw RuleError(ruleID: d.id, key: "within", message: "a cycle rule needs a positive 'within', e.g. 7d")
@@ -365,6 +405,8 @@ public struct DetectorStats: Sendable, Hashable {
     public var cycleEdges = 0
     /// Events left out of a rule's state because they arrived later than its grace period.
     public var droppedLate = 0
+    /// Flagged parties' identity keys held by correlation rules now.
+    public var correlationFlags = 0
 
     public init() {}
 
@@ -378,6 +420,7 @@ public struct DetectorStats: Sendable, Hashable {
         s.sequencePartials = a.sequencePartials + b.sequencePartials
         s.cycleEdges = a.cycleEdges + b.cycleEdges
         s.droppedLate = a.droppedLate + b.droppedLate
+        s.correlationFlags = a.correlationFlags + b.correlationFlags
         return s
     }
 }
@@ -428,6 +471,9 @@ public final class Detector {
     private var sequences: [SequenceTracker?]
     /// Per cycle rule, likewise.
     private var cycles: [CycleTracker?]
+    /// Per correlation rule, likewise.
+    private var correlations: [CorrelationTracker?]
+    private let hasCorrelations: Bool
     /// The newest event time seen on any partition.
     private var newestAnywhere = EventTime(microseconds: .min)
     public private(set) var stats = DetectorStats()
@@ -443,6 +489,8 @@ public final class Detector {
         self.sweptAt = Array(repeating: EventTime(microseconds: .min), count: rules.rules.count)
         self.sequences = rules.rules.map { $0.definition.kind == .sequence ? SequenceTracker(rule: $0, maxPartialsPerEntity: limits.maxEventsPerKey) : nil }
         self.cycles = rules.rules.map { $0.definition.kind == .cycle ? CycleTracker(rule: $0, maxEdgesPerAccount: limits.maxEventsPerKey) : nil }
+        self.correlations = rules.rules.map { $0.definition.kind == .correlation ? CorrelationTracker(rule: $0, maxFlagsPerKey: limits.maxEventsPerKey) : nil }
+        self.hasCorrelations = correlations.contains { $0 != nil }
         guard let previous else { return }
         partitions = previous.partitions
         newestAnywhere = previous.newestAnywhere
@@ -452,11 +500,13 @@ public final class Detector {
             windows[j] = previous.windows[i]
             sequences[j] = previous.sequences[i]?.rebound(to: rule)
             cycles[j] = previous.cycles[i]?.rebound(to: rule)
+            correlations[j] = previous.correlations[i]?.rebound(to: rule)
         }
         stats.windowKeys = windows.reduce(0) { $0 + $1.count }
         stats.windowEntries = windows.reduce(0) { $0 + $1.values.reduce(0) { $0 + $1.count } }
         stats.sequencePartials = sequences.reduce(0) { $0 + ($1?.held ?? 0) }
         stats.cycleEdges = cycles.reduce(0) { $0 + ($1?.held ?? 0) }
+        stats.correlationFlags = correlations.reduce(0) { $0 + ($1?.held ?? 0) }
     }
 
     private func watermark(_ origin: EventOrigin) -> EventTime? { partitions[PartitionRef(origin)]?.watermark }
@@ -492,7 +542,7 @@ public final class Detector {
             guard let subject = rule.subject(ref) else { continue }
             let def = rule.definition
             switch def.kind {
-            case .sequence, .cycle:
+            case .sequence, .cycle, .correlation:
                 break
             case .predicate:
                 let finding = Alert.Finding(kind: .rule, id: def.id, version: def.version, score: def.score,
@@ -509,8 +559,26 @@ public final class Detector {
         // when event time has moved on by a quarter of its span since its last sweep: before
         // that few of its keys can have expired, and its state stays within 1.25 spans.
         if sinceSweep >= max(4096, stats.windowKeys) { sweep() }
+        if hasCorrelations, !matches.isEmpty {
+            for index in correlations.indices where correlations[index] != nil { correlations[index]!.flag(matches, in: tx) }
+            stats.correlationFlags = correlations.reduce(0) { $0 + ($1?.held ?? 0) }
+        }
         stats.sequencePartials = sequences.reduce(0) { $0 + ($1?.held ?? 0) }
         stats.cycleEdges = cycles.reduce(0) { $0 + ($1?.held ?? 0) }
+        return matches
+    }
+
+    /// Evaluates the correlation rules on one passenger event: links from the traveller to
+    /// parties flagged before it. Other rules read transactions only.
+    public func process(_ p: Passenger, origin: EventOrigin) -> [RuleMatch] {
+        let (_, redelivered) = partitions[PartitionRef(origin), default: PartitionState()].admit(ts: p.ts, offset: origin.offset)
+        if p.ts > newestAnywhere { newestAnywhere = p.ts }
+        guard hasCorrelations, !redelivered else { return [] }
+        let contribution = Contribution(origin: origin, eventID: p.id, ts: p.ts)
+        var matches: [RuleMatch] = []
+        for index in correlations.indices where correlations[index] != nil {
+            matches += correlations[index]!.process(p, contribution)
+        }
         return matches
     }
 
@@ -593,6 +661,11 @@ public final class Detector {
             }
             if cycles[index] != nil {
                 cycles[index]!.sweep(watermark: watermark)
+                continue
+            }
+            if correlations[index] != nil {
+                correlations[index]!.sweep(newest: newestAnywhere)
+                stats.correlationFlags = correlations.reduce(0) { $0 + ($1?.held ?? 0) }
                 continue
             }
             var stale: [String] = []

@@ -4,7 +4,8 @@ import VigilCore
 /// The message formats Vigil reads. Each decodes one business message (one Kafka message, one
 /// file) into canonical events.
 public enum FeedFormat: String, Sendable, Hashable, CaseIterable, Codable {
-    /// Canonical transaction JSON (PRODUCT.md), one object per message.
+    /// Canonical JSON (PRODUCT.md), one object per message: a transaction, or a passenger
+    /// event (an object with a `traveller`).
     case json
     /// Any ISO 20022 message, told apart by its Document namespace (what `auto` picks for XML).
     case iso20022
@@ -70,6 +71,36 @@ public enum CanonicalEvent: Sendable, Hashable {
         switch self {
         case .transaction(let t): t.id
         case .passenger(let p): p.id
+        }
+    }
+
+    /// Decodes one canonical JSON object. Transactions first, as the hot path: a passenger
+    /// event is tried only when that fails and the object names a `traveller`.
+    public static func fromJSON(_ bytes: [UInt8]) throws(EventDecodingError) -> CanonicalEvent {
+        do { return .transaction(try CanonicalDecoder.transaction(from: bytes)) } catch {
+            guard bytes.firstIndex(of: "\"traveller\"") != nil else { throw error }
+            do { return .passenger(try JSONDecoder().decode(Passenger.self, from: Data(bytes))) } catch let e as DecodingError {
+                throw Self.passengerError(e)
+            } catch {
+                throw EventDecodingError(field: nil, reason: "not a passenger event: \(error)")
+            }
+        }
+    }
+
+    /// Where and why a passenger event did not decode, in the canonical decoder's terms.
+    private static func passengerError(_ e: DecodingError) -> EventDecodingError {
+        func path(_ keys: [any CodingKey]) -> String? {
+            keys.isEmpty ? nil : keys.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
+        }
+        switch e {
+        case .keyNotFound(let key, let c):
+            return EventDecodingError(field: path(c.codingPath + [key]), reason: "is required")
+        case .valueNotFound(_, let c), .typeMismatch(_, let c):
+            return EventDecodingError(field: path(c.codingPath), reason: "has the wrong type or is null")
+        case .dataCorrupted(let c):
+            return EventDecodingError(field: path(c.codingPath), reason: c.codingPath.isEmpty ? "not valid JSON" : c.debugDescription)
+        @unknown default:
+            return EventDecodingError(field: nil, reason: "not a passenger event")
         }
     }
 
@@ -163,7 +194,7 @@ public enum FeedDecoder {
         let events: [CanonicalEvent]
         switch format {
         case .json:
-            do { events = [.transaction(try CanonicalDecoder.transaction(from: bytes))] } catch {
+            do { events = [try CanonicalEvent.fromJSON(bytes)] } catch {
                 throw FormatError(.json, at: error.field, error.reason)
             }
         case .paxlst:

@@ -126,7 +126,7 @@ public struct PipelineDefinition: Sendable {
         var nodesByID: [String: [String: YAMLValue]] = [:]
         var ruleNodeByID: [String: YAMLValue] = [:]
         for r in ruleNodes {
-            let m = try r.mapping(allowed: ["id", "version", "kind", "description", "where", "subject", "score", "key", "distinct", "within", "having", "steps", "max-length", "tolerance", "grace"])
+            let m = try r.mapping(allowed: ["id", "version", "kind", "description", "where", "subject", "score", "key", "distinct", "within", "having", "steps", "max-length", "tolerance", "grace", "flagged-by", "link-by"])
             guard let id = try m["id"]?.string() else { throw r.error("a rule needs an 'id'") }
             guard let versionNode = m["version"] else { throw r.error("rule '\(id)' needs a 'version' (a whole number)") }
             let version = try versionNode.int(in: 1...1_000_000)
@@ -137,8 +137,9 @@ public struct PipelineDefinition: Sendable {
             guard let kind = RuleDefinition.Kind(rawValue: kindText) else {
                 throw kindNode.error("unknown rule kind '\(kindText)'", hint: RuleDefinition.Kind.allCases.map(\.rawValue).joined(separator: " or "))
             }
-            // A sequence's conditions are in its steps; its own `where`, a filter on every step, is optional.
-            guard let condition = try m["where"]?.string() ?? (kind == .sequence || kind == .cycle ? "true" : nil) else {
+            // A sequence's conditions are in its steps; its own `where`, a filter on every step, is
+            // optional, as it is for cycles and correlations.
+            guard let condition = try m["where"]?.string() ?? ([.sequence, .cycle, .correlation].contains(kind) ? "true" : nil) else {
                 throw r.error("rule '\(id)' needs a 'where' condition")
             }
             var d = RuleDefinition(id: id, version: version, kind: kind, condition: condition)
@@ -155,6 +156,15 @@ public struct PipelineDefinition: Sendable {
             }
             if let v = m["within"] { d.within = try v.duration() }
             if let v = m["having"] { d.having = try v.string() }
+            if let v = m["flagged-by"] { d.flaggedBy = try v.stringOrList() }
+            if let v = m["link-by"] {
+                d.linkBy = try v.stringOrList().map { (name: String) throws(ConfigError) -> IdentityLink in
+                    guard let link = IdentityLink(rawValue: name) else {
+                        throw v.error("unknown identity key '\(name)'", hint: IdentityLink.allCases.map(\.rawValue).joined(separator: ", "))
+                    }
+                    return link
+                }
+            }
             if let v = m["steps"] {
                 var steps: [RuleDefinition.Step] = []
                 for node in try v.sequence() {

@@ -48,8 +48,8 @@ public struct InputDecoding: Sendable {
         guard !message.value.isEmpty else { return .failure(EventDecodingError(field: nil, reason: "empty message")) }
         let format = formats[message.topic] ?? .json
         if format == .json {
-            // The hot path: canonical JSON, straight to the transaction.
-            do { return .success([.transaction(try CanonicalDecoder.transaction(from: message.value))]) } catch { return .failure(error) }
+            // The hot path: canonical JSON, straight to the transaction (or passenger event).
+            do { return .success([try CanonicalEvent.fromJSON(message.value)]) } catch { return .failure(error) }
         }
         var options = self.options
         if let file = message.headers.first(named: VigilHeaders.sourceFile) {
@@ -93,7 +93,7 @@ public struct PipelineEngine {
     }
 
     /// Detection (stateful, in order) on a decoded message; a decoding failure becomes a dead
-    /// letter. Passenger events pass through: no rule reads them yet (the rules issue).
+    /// letter. Passenger events reach the correlation rules only.
     public func outputs(for message: ConsumedMessage, decoded: Result<[CanonicalEvent], EventDecodingError>) -> [EngineOutput] {
         switch decoded {
         case .failure(let error):
@@ -101,8 +101,13 @@ public struct PipelineEngine {
         case .success(let events):
             let origin = EventOrigin(topic: message.topic, partition: message.partition, offset: message.offset)
             var out: [EngineOutput] = []
-            for case .transaction(let tx) in events {
-                let matches = detector.process(tx, origin: origin)
+            for event in events {
+                let matches: [RuleMatch]
+                switch event {
+                case .transaction(let tx): matches = detector.process(tx, origin: origin)
+                case .passenger(let p): matches = detector.process(p, origin: origin)
+                }
+                if matches.isEmpty { continue }
                 if let combiner {
                     out += combiner.process(matches).map { t in
                         alert(findings: [t.typology] + t.rules, score: t.typology.score, subject: t.subject, ts: t.ts,
