@@ -12,11 +12,13 @@ import VigilKafka
 struct TypologyLibraryTests {
     /// A canonical transaction as JSON; `day` and `minute` from 2024-03-01T00:00Z.
     static func tx(_ id: String, day: Int = 0, minute: Int = 0, _ amount: String, channel: String = "wire", currency: String = "USD",
-                   from: String, to: String, fromCountry: String? = "US", toCountry: String? = "US", fromName: String? = "Payer") -> String {
+                   from: String, to: String, fromCountry: String? = "US", toCountry: String? = "US", fromName: String? = "Payer",
+                   fromID: String? = nil) -> String {
         let ts = EventTime(rfc3339: "2024-03-01T00:00:00Z")! + .seconds(day * 86_400 + minute * 60)
         var debtor: [String: String] = ["account": from]
         if let fromCountry { debtor["country"] = fromCountry }
         if let fromName { debtor["name"] = fromName }
+        if let fromID { debtor["idNumber"] = fromID }
         var creditor = ["account": to]
         if let toCountry { creditor["country"] = toCountry }
         let object: [String: Any] = ["id": id, "ts": ts.rfc3339, "amount": amount, "currency": currency, "channel": channel,
@@ -24,13 +26,30 @@ struct TypologyLibraryTests {
         return String(decoding: try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
     }
 
+    /// A canonical PNR passenger event on `day`: a flight departing `leadHours` after booking.
+    static func pnr(_ id: String, day: Int, document: String, oneWay: Bool = false, payment: String = "CC", leadHours: Int = 400) -> String {
+        let booked = EventTime(rfc3339: "2024-03-01T00:00:00Z")! + .seconds(day * 86_400)
+        let object: [String: Any] = [
+            "id": id, "ts": booked.rfc3339, "kind": "pnr",
+            "traveller": ["surname": "DOE", "given": "JANE", "dob": "1991-02-03", "documents": [["type": "P", "number": document]]],
+            "flights": [["carrier": "XY", "number": "123", "from": "LHR", "to": "IST", "departure": (booked + .seconds(leadHours * 3_600)).rfc3339]],
+            "booking": ["locator": "ABC\(id)", "createdAt": booked.rfc3339, "oneWay": oneWay, "payment": ["form": payment]],
+        ]
+        return String(decoding: try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+    }
+
+    /// Structuring by A, whose bank knows the holder's passport number.
+    static let flagged = (0..<3).map { tx("s\($0)", minute: $0 * 300, "9500", channel: "cash", from: "A", to: "BANK", fromID: "P5551234") }
+
     /// The typologies the events raise, in order.
     static func typologies(_ events: [String]) throws -> [String] {
         let p = try PipelineDefinition.load(file: shipped("pipelines/typologies.yaml"))
         let engine = PipelineEngine(pipeline: p, topics: p.topics(from: VigilConfig()), limits: WindowLimits())
         var out: [String] = []
         for (offset, e) in events.enumerated() {
-            let outputs = engine.process(ConsumedMessage(topic: "fin.transactions", partition: 0, offset: Int64(offset), value: Array(e.utf8)))
+            // Passenger events on the pipeline's canonical passenger topic.
+            let topic = e.contains("\"traveller\"") ? "pax.events" : "fin.transactions"
+            let outputs = engine.process(ConsumedMessage(topic: topic, partition: 0, offset: Int64(offset), value: Array(e.utf8)))
             for o in outputs {
                 let alert = try #require(o.alert, "dead letter: \(o.record.headers.first(named: VigilHeaders.error) ?? "")")
                 out.append(alert.findings[0].id)
@@ -92,6 +111,15 @@ struct TypologyLibraryTests {
         ("payment-burst",
          (0..<20).map { tx("b\($0)", minute: $0 * 2, "50", channel: "card", from: "A", to: "SHOP") },
          (0..<20).map { tx("b\($0)", minute: $0 * 4, "50", channel: "card", from: "A", to: "SHOP") }, []),     // 76 minutes
+        // Cross-feed: the planted cases are flagged by structuring first; the near misses are
+        // the same trips of a party no rule flagged (two deposits only).
+        ("flagged-party-travel",
+         flagged + [pnr("p1", day: 5, document: "P 555-1234")],
+         Array(flagged.prefix(2)) + [pnr("p1", day: 5, document: "P 555-1234")], ["structuring"]),
+        ("flagged-party-cash-ticket",
+         flagged + [pnr("p1", day: 5, document: "P5551234", oneWay: true, payment: "CA", leadHours: 10)],
+         Array(flagged.prefix(2)) + [pnr("p1", day: 5, document: "P5551234", oneWay: true, payment: "CA", leadHours: 10)],
+         ["structuring", "flagged-party-travel"]),
     ]
 
     @Test("the library ships at least 15 typologies, each with a test case here")

@@ -34,7 +34,7 @@ struct BenchTests {
     func rules() throws {
         let pipeline = try PipelineDefinition.load(file: repoRoot.appendingPathComponent("pipelines/typologies.yaml").path)
         let report = Bench.rules(pipeline: pipeline, config: VigilConfig(), events: 20_000)
-        #expect(report.events == 20_000 && report.rules == 16 && report.typologies == 16)
+        #expect(report.events == 20_000 && report.rules == 18 && report.typologies == 18)
         // More than the 11 planted structuring and large-cash cases: the generated employers pay
         // many accounts within days, which the fan-out (mule distribution) typology flags.
         #expect(report.alerts > 11)
