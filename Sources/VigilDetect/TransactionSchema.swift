@@ -37,12 +37,22 @@ extension Schema where Input == TransactionRef {
         fields["debtor.bic"] = s { $0.debtor.bic }
         fields["debtor.institution"] = s { $0.debtor.institution }
         fields["debtor.address"] = s { $0.debtor.address }
+        fields["debtor.dob"] = s { $0.debtor.dob }
+        fields["debtor.idNumber"] = s { $0.debtor.idNumber }
+        fields["debtor.phone"] = s { $0.debtor.phone }
+        fields["debtor.email"] = s { $0.debtor.email }
+        fields["debtor.cardHash"] = s { $0.debtor.cardHash }
         fields["creditor.account"] = s { $0.creditor.account }
         fields["creditor.name"] = s { $0.creditor.name }
         fields["creditor.country"] = s { $0.creditor.country }
         fields["creditor.bic"] = s { $0.creditor.bic }
         fields["creditor.institution"] = s { $0.creditor.institution }
         fields["creditor.address"] = s { $0.creditor.address }
+        fields["creditor.dob"] = s { $0.creditor.dob }
+        fields["creditor.idNumber"] = s { $0.creditor.idNumber }
+        fields["creditor.phone"] = s { $0.creditor.phone }
+        fields["creditor.email"] = s { $0.creditor.email }
+        fields["creditor.cardHash"] = s { $0.creditor.cardHash }
         return Schema(name: "transaction", fields: fields)
     }()
 }

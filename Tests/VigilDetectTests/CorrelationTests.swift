@@ -120,4 +120,11 @@ struct CorrelationTests {
         r.condition = "amount > 5"
         #expect { try CompiledRules([p, r]) } throws: { ($0 as? RuleError)?.message.contains("unknown field 'amount' in passenger event") == true }
     }
+
+    @Test("rules over transactions can read the parties' identity fields")
+    func identityFields() throws {
+        let t = Self.flaggedDeposits()[0]
+        #expect(try ExpressionCompiler.compile(#"debtor.idNumber startswith "P" and debtor.dob < "2000-01-01""#, schema: .transaction).test(t))
+        #expect(try ExpressionCompiler.compile("creditor.email is null and debtor.cardHash is not null", schema: .transaction).test(t))
+    }
 }

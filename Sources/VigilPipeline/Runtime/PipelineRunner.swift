@@ -118,6 +118,15 @@ public final class PipelineRunner: Sendable {
             "pipeline": "\(pipeline.name)@\(pipeline.version)", "workers": "\(options.workers)",
             "input": "\(topics.transactions)", "alerts": "\(topics.alerts)", "dead-letter": "\(topics.deadLetter)",
         ])
+        // Cycles and correlations join events of different keys (a cycle's legs, a transaction
+        // and a booking), and each worker keeps its own state: with several workers, events that
+        // belong together can land on different ones and never meet.
+        let joining = pipeline.rules.definitions.filter { $0.kind == .cycle || $0.kind == .correlation }.map(\.id)
+        if options.workers > 1, !joining.isEmpty {
+            logger.warning("rules that join events across keys see only their own worker's share with several workers",
+                           metadata: ["rules": "\(joining.joined(separator: ","))", "workers": "\(options.workers)",
+                                      "hint": "set runtime.workers: 1 (VIGIL_WORKERS=1) for these pipelines"])
+        }
         let workers = options.workers
         let queues = (0..<workers).map { _ in AsyncBoundedQueue<ConsumerBatch>(capacity: options.queueDepth) }
         await withTaskGroup(of: Void.self) { group in
