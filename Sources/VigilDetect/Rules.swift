@@ -650,6 +650,15 @@ public final class Detector {
     /// span: no new in-order event of that partition can join them any more.
     private func sweep() {
         sinceSweep = 0
+        // Nearly every key of a sweep was last touched from the same few partitions: remember
+        // the last partition's watermark rather than hash its topic name for every key.
+        var memo: (topic: String, partition: Int32, mark: EventTime?)?
+        let watermark = { [partitions] (o: EventOrigin) -> EventTime? in
+            if let m = memo, m.partition == o.partition, m.topic == o.topic { return m.mark }
+            let mark = partitions[PartitionRef(o)]?.watermark
+            memo = (o.topic, o.partition, mark)
+            return mark
+        }
         for (index, rule) in rules.rules.enumerated() {
             guard let within = rule.within, newestAnywhere >= sweptAt[index] + within / 4 else {
                 continue

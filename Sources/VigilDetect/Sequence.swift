@@ -111,9 +111,12 @@ struct SequenceTracker {
 
     /// Drops partial matches that can no longer advance: their span has passed.
     mutating func sweep(watermark: (EventOrigin) -> EventTime?) {
+        let within = self.within
+        func expired(_ p: Partial) -> Bool { watermark(p.contributions[0].origin).map { $0 > p.start + within } ?? false }
         for (entity, list) in partials {
-            let kept = list.filter { p in watermark(p.contributions[0].origin).map { $0 <= p.start + within } ?? true }
-            guard kept.count < list.count else { continue }
+            // Most entities lose nothing: leave those as they are rather than copy every list.
+            guard list.contains(where: expired) else { continue }
+            let kept = list.filter { !expired($0) }
             held -= list.count - kept.count
             partials[entity] = kept.isEmpty ? nil : kept
         }
