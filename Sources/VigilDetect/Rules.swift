@@ -332,63 +332,6 @@ public struct CompiledRules: Sendable {
     }
 }
 
-/// The aggregates a window rule's `having` can use: over the amounts in the window, and the
-/// number of distinct values of the rule's `distinct` field. Each is computed only when the
-/// expression reads it.
-public struct WindowView {
-    let entries: ArraySlice<WindowEntry>
-    /// Computed when read: most `having` conditions never look at the amounts.
-    var sum: Decimal { entries.reduce(Decimal.zero) { $0 + $1.amount } }
-    /// Evaluated on every event of a fan-in or fan-out window. Windows are mostly short, and
-    /// comparing a few short strings pairwise is cheaper than hashing them into a new set.
-    var distinctCount: Int {
-        guard entries.count > 24 else {
-            var n = 0
-            for i in entries.indices {
-                guard let v = entries[i].distinct else { continue }
-                if !entries[entries.startIndex..<i].contains(where: { $0.distinct == v }) { n += 1 }
-            }
-            return n
-        }
-        return Set(entries.lazy.compactMap(\.distinct)).count
-    }
-
-    static let schema = Schema<WindowView>(name: "window aggregates", fields: [
-        "count": .number { Decimal($0.entries.count) },
-        "sum": .number { $0.sum },
-        "min": .number { $0.entries.lazy.map(\.amount).min() },
-        "max": .number { $0.entries.lazy.map(\.amount).max() },
-        "avg": .number { v in v.entries.isEmpty ? nil : v.sum / Decimal(v.entries.count) },
-        // Population standard deviation; through Double, which is exact enough for a threshold
-        // and still deterministic (the same operations in the same order).
-        "stddev": .number { v in
-            guard !v.entries.isEmpty else { return nil }
-            let xs = v.entries.map { NSDecimalNumber(decimal: $0.amount).doubleValue }
-            let mean = xs.reduce(0, +) / Double(xs.count)
-            return Decimal((xs.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(xs.count)).squareRoot())
-        },
-        "distinct": .number { Decimal($0.distinctCount) },
-        "median": percentile(50), "p90": percentile(90), "p95": percentile(95), "p99": percentile(99),
-    ])
-
-    /// Nearest-rank percentile of the amounts: a value that occurred, never an interpolation.
-    private static func percentile(_ p: Int) -> Schema<WindowView>.Field {
-        .number { v in
-            guard !v.entries.isEmpty else { return nil }
-            let sorted = v.entries.map(\.amount).sorted()
-            return sorted[max(0, (p * sorted.count + 99) / 100 - 1)]
-        }
-    }
-}
-
-struct WindowEntry: Sendable {
-    var amount: Decimal
-    /// The value of the rule's `distinct` field, when it has one.
-    var distinct: String?
-    var contribution: Contribution
-    var ts: EventTime { contribution.ts }
-}
-
 /// Counters a detector keeps about its own state, for metrics.
 public struct DetectorStats: Sendable, Hashable {
     /// Window entries held now, over all rules and keys.
@@ -433,10 +376,15 @@ public struct DetectorStats: Sendable, Hashable {
 public final class Detector {
     private let rules: CompiledRules
     private let limits: WindowLimits
-    /// Per window rule (same index as `rules.rules`): key → entries in event-time order.
-    private var windows: [[String: [WindowEntry]]]
-    /// What the detector knows of each input partition (one lookup per event reads and updates it).
-    private var partitions: [PartitionRef: PartitionState] = [:]
+    /// Per rule (same index as `rules.rules`; empty for rules other than windows): key → its
+    /// window, whose entries are in `pool`.
+    private var windows: [WindowStore]
+    private let pool: WindowPool
+    /// What the detector knows of each input partition, by its index in this table (window
+    /// entries refer to their partition by that index).
+    private var partitions: [PartitionState] = []
+    private var partitionRefs: [PartitionRef] = []
+    private var partitionIndex: [PartitionRef: Int32] = [:]
 
     private struct PartitionState {
         /// Highest event time seen; drives eviction of idle keys. Per partition, because
@@ -485,7 +433,9 @@ public final class Detector {
     public init(rules: CompiledRules, limits: WindowLimits = WindowLimits(), carryingOver previous: Detector? = nil) {
         self.rules = rules
         self.limits = limits
-        self.windows = Array(repeating: [:], count: rules.rules.count)
+        self.windows = Array(repeating: WindowStore(), count: rules.rules.count)
+        // A reload shares the pool: the windows carried over point into it.
+        self.pool = previous?.pool ?? WindowPool()
         self.sweptAt = Array(repeating: EventTime(microseconds: .min), count: rules.rules.count)
         self.sequences = rules.rules.map { $0.definition.kind == .sequence ? SequenceTracker(rule: $0, maxPartialsPerEntity: limits.maxEventsPerKey) : nil }
         self.cycles = rules.rules.map { $0.definition.kind == .cycle ? CycleTracker(rule: $0, maxEdgesPerAccount: limits.maxEventsPerKey) : nil }
@@ -493,31 +443,50 @@ public final class Detector {
         self.hasCorrelations = correlations.contains { $0 != nil }
         guard let previous else { return }
         partitions = previous.partitions
+        partitionRefs = previous.partitionRefs
+        partitionIndex = previous.partitionIndex
         newestAnywhere = previous.newestAnywhere
         let before = Dictionary(previous.rules.rules.enumerated().map { ($1.definition, $0) }, uniquingKeysWith: { a, _ in a })
+        var carried = Set<Int>()
         for (j, rule) in rules.rules.enumerated() {
             guard let i = before[rule.definition] else { continue }
+            carried.insert(i)
             windows[j] = previous.windows[i]
             sequences[j] = previous.sequences[i]?.rebound(to: rule)
             cycles[j] = previous.cycles[i]?.rebound(to: rule)
             correlations[j] = previous.correlations[i]?.rebound(to: rule)
         }
-        stats.windowKeys = windows.reduce(0) { $0 + $1.count }
-        stats.windowEntries = windows.reduce(0) { $0 + $1.values.reduce(0) { $0 + $1.count } }
+        for (i, store) in previous.windows.enumerated() where !carried.contains(i) { store.releaseAll(pool: pool) }
+        stats.windowKeys = windows.reduce(0) { $0 + $1.heads.count }
+        stats.windowEntries = windows.reduce(0) { $0 + $1.entries }
         stats.sequencePartials = sequences.reduce(0) { $0 + ($1?.held ?? 0) }
         stats.cycleEdges = cycles.reduce(0) { $0 + ($1?.held ?? 0) }
         stats.correlationFlags = correlations.reduce(0) { $0 + ($1?.held ?? 0) }
     }
 
-    private func watermark(_ origin: EventOrigin) -> EventTime? { partitions[PartitionRef(origin)]?.watermark }
+    private func watermark(_ origin: EventOrigin) -> EventTime? { partitionIndex[PartitionRef(origin)].map { partitions[Int($0)].watermark } }
 
-    /// What one window entry occupies in its array (the strings it refers to are shared with
+    /// Slots in the window pool, free ones included (for tests of compaction).
+    var windowPoolSlots: Int { pool.slots }
+
+    /// The index of an input partition in the table, added when first seen.
+    private func partitionSlot(_ origin: EventOrigin) -> Int32 {
+        let ref = PartitionRef(origin)
+        if let i = partitionIndex[ref] { return i }
+        partitions.append(PartitionState())
+        partitionRefs.append(ref)
+        partitionIndex[ref] = Int32(partitions.count - 1)
+        return Int32(partitions.count - 1)
+    }
+
+    /// What one window entry occupies in the pool (the strings it refers to are shared with
     /// the event or stored inline when short), for state-size reports.
-    public static var bytesPerWindowEntry: Int { MemoryLayout<WindowEntry>.stride }
+    public static var bytesPerWindowEntry: Int { MemoryLayout<WindowPool.Node>.stride }
 
     /// Evaluates every rule on one event, in rule order.
     public func process(_ tx: Transaction, origin: EventOrigin) -> [RuleMatch] {
-        let (newest, redelivered) = partitions[PartitionRef(origin), default: PartitionState()].admit(ts: tx.ts, offset: origin.offset)
+        let slot = partitionSlot(origin)
+        let (newest, redelivered) = partitions[Int(slot)].admit(ts: tx.ts, offset: origin.offset)
         var matches: [RuleMatch] = []
         let contribution = Contribution(origin: origin, eventID: tx.id, ts: tx.ts)
         // Sequences whose `not` step stayed absent until now fire first: their time has passed.
@@ -550,7 +519,7 @@ public final class Detector {
                 matches.append(RuleMatch(finding: finding, subject: Alert.Subject(field: def.subject, value: subject),
                                          ts: tx.ts, contributions: [contribution]))
             case .window:
-                if let m = window(index, rule, ref, contribution, subject, redelivered: redelivered) { matches.append(m) }
+                if let m = window(index, rule, ref, slot, contribution, subject, redelivered: redelivered) { matches.append(m) }
             }
         }
         sinceSweep += 1
@@ -571,7 +540,7 @@ public final class Detector {
     /// Evaluates the correlation rules on one passenger event: links from the traveller to
     /// parties flagged before it. Other rules read transactions only.
     public func process(_ p: Passenger, origin: EventOrigin) -> [RuleMatch] {
-        let (_, redelivered) = partitions[PartitionRef(origin), default: PartitionState()].admit(ts: p.ts, offset: origin.offset)
+        let (_, redelivered) = partitions[Int(partitionSlot(origin))].admit(ts: p.ts, offset: origin.offset)
         if p.ts > newestAnywhere { newestAnywhere = p.ts }
         guard hasCorrelations, !redelivered else { return [] }
         let contribution = Contribution(origin: origin, eventID: p.id, ts: p.ts)
@@ -582,7 +551,7 @@ public final class Detector {
         return matches
     }
 
-    private func window(_ index: Int, _ rule: CompiledRules.Rule, _ ref: TransactionRef, _ contribution: Contribution,
+    private func window(_ index: Int, _ rule: CompiledRules.Rule, _ ref: TransactionRef, _ slot: Int32, _ contribution: Contribution,
                         _ subject: String, redelivered: Bool) -> RuleMatch? {
         guard let within = rule.within else { return nil }
         // A composite key (one window per pair) joins its values with a separator no account contains.
@@ -592,58 +561,36 @@ public final class Detector {
             parts.append(v)
         }
         let key = parts.count == 1 ? parts[0] : parts.joined(separator: "\u{1F}")
-        if redelivered, windows[index][key]?.contains(where: { $0.contribution.origin == contribution.origin }) == true {
-            return nil
-        }
-        let entry = WindowEntry(amount: ref.tx.amount, distinct: rule.distinct?(ref), contribution: contribution)
-        // In place through the dictionary's accessor: one lookup, and the list is not copied.
-        let admitted = Self.admit(entry, into: &windows[index][key, default: []], within: within, cap: limits.maxEventsPerKey,
-                                  having: rule.having!)
+        if redelivered, windows[index].contains(key, partition: slot, offset: contribution.origin.offset, in: pool) { return nil }
+        let node = WindowPool.Node(amount: ref.tx.amount, partition: slot, next: -1, ts: contribution.ts, offset: contribution.origin.offset,
+                                   eventID: contribution.eventID, distinct: rule.distinct?(ref))
+        let admitted = windows[index].admit(node, key: key, within: within, cap: limits.maxEventsPerKey, having: rule.having!, pool: pool)
         stats.droppedByEventCap += admitted.capped
         guard let entries = admitted.fired else {
             if admitted.before == 0 { stats.windowKeys += 1 }
             stats.windowEntries += admitted.after - admitted.before
-            if windows[index].count > limits.maxKeys { dropStalestKeys(index) }
+            if windows[index].heads.count > limits.maxKeys { dropStalestKeys(index) }
             return nil
         }
         // The events that fired are consumed: the next match needs new events (no alert per
         // extra event on an already-flagged window).
-        windows[index][key] = nil
         stats.windowEntries -= admitted.before
         if admitted.before > 0 { stats.windowKeys -= 1 }
         let def = rule.definition
-        let view = WindowView(entries: entries[...])
+        let sum = entries.reduce(Decimal.zero) { $0 + $1.amount }
         let keyFields = (def.key ?? [def.subject]).joined(separator: ", ")
         // The window's bounds: its first and last event, in event time.
-        var figures = "\(entries[0].ts) to \(entries[entries.count - 1].ts); sum \(DecimalText.format(view.sum)) \(ref.tx.currency)"
-        if let name = def.distinct { figures += ", \(view.distinctCount) distinct \(name)" }
+        var figures = "\(entries[0].ts) to \(entries[entries.count - 1].ts); sum \(DecimalText.format(sum)) \(ref.tx.currency)"
+        if let name = def.distinct { figures += ", \(Set(entries.compactMap(\.distinct)).count) distinct \(name)" }
         let explanation = "\(entries.count) transactions with \(def.condition) for \(keyFields) \(parts.joined(separator: ", ")) within "
             + "\(DurationText.format(within)) (\(figures)): \(def.having!)"
         let finding = Alert.Finding(kind: .rule, id: def.id, version: def.version, score: def.score, explanation: explanation)
+        let contributions = entries.map { e in
+            let p = partitionRefs[Int(e.partition)]
+            return Contribution(origin: EventOrigin(topic: p.topic, partition: p.partition, offset: e.offset), eventID: e.eventID, ts: e.ts)
+        }
         return RuleMatch(finding: finding, subject: Alert.Subject(field: def.subject, value: subject), ts: ref.tx.ts,
-                         contributions: entries.map(\.contribution))
-    }
-
-    /// Adds one entry to a key's window (in event-time order, even when it arrives late), drops
-    /// what fell out of the span or over the cap, and tests `having`. `fired`: the window's
-    /// entries when it fired.
-    private static func admit(_ entry: WindowEntry, into entries: inout [WindowEntry], within: Duration, cap: Int,
-                              having: CompiledExpression<WindowView>) -> (before: Int, after: Int, capped: Int, fired: [WindowEntry]?) {
-        let before = entries.count
-        if let last = entries.last, last.ts > entry.ts {
-            let at = entries.firstIndex { $0.ts > entry.ts } ?? entries.endIndex
-            entries.insert(entry, at: at)
-        } else {
-            entries.append(entry)
-        }
-        let cutoff = entries[entries.count - 1].ts - within
-        if entries[0].ts < cutoff {
-            entries.removeFirst(entries.firstIndex { $0.ts >= cutoff } ?? entries.endIndex)
-        }
-        let capped = max(0, entries.count - cap)
-        if capped > 0 { entries.removeFirst(capped) }
-        let fired = having.test(WindowView(entries: entries[...]))
-        return (before, entries.count, capped, fired ? entries : nil)
+                         contributions: contributions)
     }
 
     /// Drops keys whose newest event is older than its partition's watermark minus the rule's
@@ -653,9 +600,9 @@ public final class Detector {
         // Nearly every key of a sweep was last touched from the same few partitions: remember
         // the last partition's watermark rather than hash its topic name for every key.
         var memo: (topic: String, partition: Int32, mark: EventTime?)?
-        let watermark = { [partitions] (o: EventOrigin) -> EventTime? in
+        func watermark(_ o: EventOrigin) -> EventTime? {
             if let m = memo, m.partition == o.partition, m.topic == o.topic { return m.mark }
-            let mark = partitions[PartitionRef(o)]?.watermark
+            let mark = self.watermark(o)
             memo = (o.topic, o.partition, mark)
             return mark
         }
@@ -677,26 +624,20 @@ public final class Detector {
                 stats.correlationFlags = correlations.reduce(0) { $0 + ($1?.held ?? 0) }
                 continue
             }
-            var stale: [String] = []
-            for (key, entries) in windows[index] {
-                let last = entries[entries.count - 1].contribution
-                if let mark = watermark(last.origin), last.ts < mark - within { stale.append(key) }
+            let removed = windows[index].sweep(pool: pool) { head in
+                head.lastTS < partitions[Int(head.lastPartition)].watermark - within
             }
-            for key in stale {
-                stats.windowEntries -= windows[index].removeValue(forKey: key)!.count
-                stats.windowKeys -= 1
-            }
+            stats.windowKeys -= removed.keys
+            stats.windowEntries -= removed.entries
         }
+        // Give back what expired windows held once most of the pool is free slots.
+        if pool.slots > 4096, stats.windowEntries < pool.slots / 4 { pool.compact(&windows) }
     }
 
     private func dropStalestKeys(_ index: Int) {
-        let excess = windows[index].count - limits.maxKeys
-        let stalest = windows[index].sorted { ($0.value.last!.ts, $0.key) < ($1.value.last!.ts, $1.key) }.prefix(excess)
-        for (key, entries) in stalest {
-            windows[index][key] = nil
-            stats.windowKeys -= 1
-            stats.windowEntries -= entries.count
-            stats.droppedByKeyCap += 1
-        }
+        let removed = windows[index].dropStalest(windows[index].heads.count - limits.maxKeys, pool: pool)
+        stats.windowKeys -= removed.keys
+        stats.windowEntries -= removed.entries
+        stats.droppedByKeyCap += removed.keys
     }
 }

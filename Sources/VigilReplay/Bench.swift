@@ -226,9 +226,11 @@ public enum Bench {
     }
 
     /// The process's peak resident set size (Linux `VmHWM`), if readable.
-    /// Bytes the allocator has handed out and not taken back (glibc's `mallinfo2`).
+    /// Bytes the allocator has handed out and not taken back (glibc's `mallinfo2`): chunks in
+    /// the arenas, plus the large blocks it maps on their own (big arrays and dictionaries).
     static func heapInUse() -> Int {
-        Int(mallinfo2().uordblks)
+        let info = mallinfo2()
+        return Int(info.uordblks + info.hblkhd)
     }
 
     static func peakRSS() -> Int? {

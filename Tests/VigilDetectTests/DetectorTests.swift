@@ -86,6 +86,39 @@ struct DetectorTests {
         #expect(m[0].contributions.map(\.eventID) == ["a", "b", "c"])
     }
 
+    @Test("late events at the front, in the middle and at the end of a window keep event-time order")
+    func lateOrder() throws {
+        let m = try run([Self.structuring()], [
+            tx("b", "2024-01-01T10:00:00Z", "9500"), tx("d", "2024-01-01T12:00:00Z", "9500"),
+            tx("a", "2024-01-01T09:00:00Z", "9500"),
+        ] + [tx("c", "2024-01-01T11:00:00Z", "9500", debtor: "ACC-2"), tx("a2", "2024-01-01T09:00:00Z", "9500", debtor: "ACC-2"),
+             tx("e", "2024-01-01T13:00:00Z", "9500", debtor: "ACC-2")])
+        #expect(m.map { $0.contributions.map(\.eventID) } == [["a", "b", "d"], ["a2", "c", "e"]])
+    }
+
+    @Test("after most windows expire, the pool is compacted and windows still fire with their evidence")
+    func compaction() throws {
+        let detector = Detector(rules: try CompiledRules([Self.structuring()]))
+        var offset: Int64 = 0
+        func feed(_ t: Transaction) -> [RuleMatch] {
+            defer { offset += 1 }
+            return detector.process(t, origin: EventOrigin(topic: "fin.transactions", partition: 0, offset: offset))
+        }
+        // 8,000 keys with one deposit each; two deposits of Z two days later.
+        for k in 0..<8_000 { _ = feed(tx("k\(k)", "2024-01-01T00:00:00Z", "9500", debtor: "K-\(k)")) }
+        #expect(detector.stats.windowKeys == 8_000)
+        _ = feed(tx("z1", "2024-01-03T00:00:00Z", "9500", debtor: "Z"))
+        _ = feed(tx("z2", "2024-01-03T01:00:00Z", "9500", debtor: "Z"))
+        // Events no rule keeps, until a sweep has run: the 8,000 old keys go.
+        for k in 0..<8_100 { _ = feed(tx("n\(k)", "2024-01-03T02:00:00Z", "5", debtor: "N")) }
+        #expect(detector.stats.windowKeys == 1 && detector.stats.windowEntries == 2)
+        #expect(detector.windowPoolSlots == 2)
+        let m = feed(tx("z3", "2024-01-03T03:00:00Z", "9500", debtor: "Z"))
+        #expect(m.map { $0.contributions.map(\.eventID) } == [["z1", "z2", "z3"]])
+        #expect(m.first?.contributions.map(\.origin.offset) == [8_000, 8_001, 16_102])
+        #expect(detector.stats.windowKeys == 0 && detector.stats.windowEntries == 0)
+    }
+
     @Test("a grace period leaves out events that arrive too late, and counts them")
     func grace() throws {
         var r = Self.structuring()

@@ -65,9 +65,12 @@ public struct SampleFeed: Sendable {
         let start = EventTime(rfc3339: "2024-03-04T00:00:00Z")!
         let day: Int64 = 86_400_000_000
         let countries = ["US", "US", "US", "US", "CA", "GB", "DE", "MX", "FR"]
-        let merchants = (1...40).map { String(format: "MER-%03d", $0) }
-        let employers = (1...12).map { String(format: "EMP-%03d", $0) }
-        let landlords = (1...25).map { String(format: "LND-%03d", $0) }
+        // Counterparties grow with large populations (one employer per 100 accounts, one
+        // landlord per 50, one shop per 20), so a big feed does not have a dozen employers pay
+        // everyone; feeds of up to 1,200 accounts keep their fixed 40, 12 and 25.
+        let merchants = (1...max(40, accounts / 20)).map { String(format: "MER-%03d", $0) }
+        let employers = (1...max(12, accounts / 100)).map { String(format: "EMP-%03d", $0) }
+        let landlords = (1...max(25, accounts / 50)).map { String(format: "LND-%03d", $0) }
 
         struct Draft { var ts: EventTime; var amount: String; var currency = "USD"; var channel: String
                        var debtor: String; var creditor: String; var reference: String?; var tag: Int?

@@ -1,0 +1,309 @@
+import Foundation
+import VigilCore
+
+/// The entries of every window of a detector, in one array: each key's entries form a linked
+/// list through it, and freed slots are reused.
+///
+/// A window per key used to be an array of its own. Most keys hold one or two events, so that
+/// meant an allocation per key (and a free when it expired) on nearly every event, a 32-byte
+/// array header beside each entry, and a sweep that had to read every array to find its last
+/// event. Here an entry is one slot, a key is a 24-byte head in its rule's dictionary (which
+/// also holds the newest event time and partition, so a sweep reads only the heads).
+final class WindowPool {
+    struct Node {
+        var amount: Decimal
+        /// The input partition, as an index into the detector's partition table: a topic name
+        /// (a heap string, retained on every copy) is kept once there rather than in each entry.
+        var partition: Int32
+        var next: Int32
+        var ts: EventTime
+        var offset: Int64
+        var eventID: String
+        /// The value of the rule's `distinct` field, when it has one.
+        var distinct: String?
+    }
+
+    // Only the detector that owns the pool touches it, one event at a time.
+    @exclusivity(unchecked) private(set) var nodes: [Node] = []
+    @exclusivity(unchecked) private var freeHead: Int32 = -1
+
+    func allocate(_ node: Node) -> Int32 {
+        guard freeHead >= 0 else {
+            nodes.append(node)
+            return Int32(nodes.count - 1)
+        }
+        let i = freeHead
+        freeHead = nodes[Int(i)].next
+        nodes[Int(i)] = node
+        return i
+    }
+
+    func free(_ i: Int32) {
+        nodes[Int(i)].eventID = ""
+        nodes[Int(i)].distinct = nil
+        nodes[Int(i)].next = freeHead
+        freeHead = i
+    }
+
+    subscript(_ i: Int32) -> Node {
+        get { nodes[Int(i)] }
+        set { nodes[Int(i)] = newValue }
+    }
+
+    func setNext(_ i: Int32, _ next: Int32) { nodes[Int(i)].next = next }
+
+    /// Slots in the array, free ones included.
+    var slots: Int { nodes.count }
+
+    /// Moves the live entries of `stores` to a new array of just their size, rewriting the
+    /// heads and links, so memory freed by expired windows goes back to the allocator (an array
+    /// never shrinks by itself).
+    func compact(_ stores: inout [WindowStore]) {
+        var moved: [Node] = []
+        moved.reserveCapacity(stores.reduce(0) { $0 + $1.entries })
+        for s in stores.indices {
+            stores[s].relink { head in
+                var i = head.first
+                let first = Int32(moved.count)
+                for n in 0..<head.count {
+                    var node = nodes[Int(i)]
+                    i = node.next
+                    node.next = n + 1 < head.count ? Int32(moved.count + 1) : -1
+                    moved.append(node)
+                }
+                head.first = first
+                head.last = Int32(moved.count - 1)
+            }
+        }
+        nodes = moved
+        freeHead = -1
+    }
+}
+
+/// One key's window: where its list starts and ends in the pool, and its newest event.
+struct WindowHead {
+    var first: Int32
+    var last: Int32
+    var count: Int32
+    /// Partition (index into the detector's table) and time of the newest entry, for sweeps.
+    var lastPartition: Int32
+    var lastTS: EventTime
+}
+
+/// The aggregates a window rule's `having` can use: over the amounts in the window, and the
+/// number of distinct values of the rule's `distinct` field. Each is computed only when the
+/// expression reads it.
+public struct WindowView {
+    let pool: WindowPool
+    let first: Int32
+    let count: Int
+
+    /// Calls `body` on each entry, oldest first.
+    func forEach(_ body: (WindowPool.Node) -> Void) {
+        var i = first
+        for _ in 0..<count {
+            let node = pool[i]
+            body(node)
+            i = node.next
+        }
+    }
+
+    var amounts: [Decimal] {
+        var out: [Decimal] = []
+        out.reserveCapacity(count)
+        forEach { out.append($0.amount) }
+        return out
+    }
+
+    /// Computed when read: most `having` conditions never look at the amounts.
+    var sum: Decimal {
+        var total = Decimal.zero
+        forEach { total += $0.amount }
+        return total
+    }
+
+    /// Evaluated on every event of a fan-in or fan-out window. Windows are mostly short, and
+    /// comparing a few short strings is cheaper than hashing them into a set.
+    var distinctCount: Int {
+        if count > 24 {
+            var seen = Set<String>()
+            forEach { if let v = $0.distinct { seen.insert(v) } }
+            return seen.count
+        }
+        var seen: [String] = []
+        forEach { if let v = $0.distinct, !seen.contains(v) { seen.append(v) } }
+        return seen.count
+    }
+
+    static let schema = Schema<WindowView>(name: "window aggregates", fields: [
+        "count": .number { Decimal($0.count) },
+        "sum": .number { $0.sum },
+        "min": .number { $0.amounts.min() },
+        "max": .number { $0.amounts.max() },
+        "avg": .number { v in v.count == 0 ? nil : v.sum / Decimal(v.count) },
+        // Population standard deviation; through Double, which is exact enough for a threshold
+        // and still deterministic (the same operations in the same order).
+        "stddev": .number { v in
+            guard v.count > 0 else { return nil }
+            let xs = v.amounts.map { NSDecimalNumber(decimal: $0).doubleValue }
+            let mean = xs.reduce(0, +) / Double(xs.count)
+            return Decimal((xs.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(xs.count)).squareRoot())
+        },
+        "distinct": .number { Decimal($0.distinctCount) },
+        "median": percentile(50), "p90": percentile(90), "p95": percentile(95), "p99": percentile(99),
+    ])
+
+    /// Nearest-rank percentile of the amounts: a value that occurred, never an interpolation.
+    private static func percentile(_ p: Int) -> Schema<WindowView>.Field {
+        .number { v in
+            guard v.count > 0 else { return nil }
+            let sorted = v.amounts.sorted()
+            return sorted[max(0, (p * sorted.count + 99) / 100 - 1)]
+        }
+    }
+}
+
+/// One window rule's state: key → its window in the shared pool.
+struct WindowStore {
+    private(set) var heads: [String: WindowHead] = [:]
+
+    /// What taking in one event did.
+    struct Admitted {
+        var before: Int
+        var after: Int
+        var capped: Int
+        /// The window's entries, oldest first, when `having` held: they are consumed.
+        var fired: [WindowPool.Node]?
+    }
+
+    /// Whether the key's window already holds the event at this partition and offset.
+    func contains(_ key: String, partition: Int32, offset: Int64, in pool: WindowPool) -> Bool {
+        guard let head = heads[key] else { return false }
+        var found = false
+        WindowView(pool: pool, first: head.first, count: Int(head.count)).forEach {
+            if $0.partition == partition && $0.offset == offset { found = true }
+        }
+        return found
+    }
+
+    /// Adds one entry to a key's window (in event-time order, even when it arrives late), drops
+    /// what fell out of the span or over the cap, and tests `having`.
+    mutating func admit(_ node: WindowPool.Node, key: String, within: Duration, cap: Int,
+                        having: CompiledExpression<WindowView>, pool: WindowPool) -> Admitted {
+        Self.admit(node, into: &heads[key], within: within, cap: cap, having: having, pool: pool)
+    }
+
+    private static func admit(_ node: WindowPool.Node, into slot: inout WindowHead?, within: Duration, cap: Int,
+                              having: CompiledExpression<WindowView>, pool: WindowPool) -> Admitted {
+        let n = pool.allocate(node)
+        guard var head = slot else {
+            let head = WindowHead(first: n, last: n, count: 1, lastPartition: node.partition, lastTS: node.ts)
+            return finish(head, into: &slot, before: 0, capped: 0, having: having, pool: pool)
+        }
+        let before = Int(head.count)
+        if pool[head.last].ts <= node.ts {
+            pool.setNext(head.last, n)
+            head.last = n
+        } else if node.ts < pool[head.first].ts {
+            // Late, and older than everything held.
+            pool.setNext(n, head.first)
+            head.first = n
+        } else {
+            // Late: after the last entry not newer than it.
+            var at = head.first
+            while pool[at].next >= 0, at != head.last, pool[pool[at].next].ts <= node.ts { at = pool[at].next }
+            pool.setNext(n, pool[at].next)
+            pool.setNext(at, n)
+        }
+        head.count += 1
+        let newest = pool[head.last]
+        head.lastPartition = newest.partition
+        head.lastTS = newest.ts
+        let cutoff = newest.ts - within
+        func dropFirst() {
+            let gone = head.first
+            head.first = pool[gone].next
+            pool.free(gone)
+            head.count -= 1
+        }
+        // The newest entry always stays: it is inside its own span, and a cap is at least 1.
+        while head.count > 1, pool[head.first].ts < cutoff { dropFirst() }
+        var capped = 0
+        while head.count > 1, Int(head.count) > cap {
+            dropFirst()
+            capped += 1
+        }
+        return finish(head, into: &slot, before: before, capped: capped, having: having, pool: pool)
+    }
+
+    private static func finish(_ head: WindowHead, into slot: inout WindowHead?, before: Int, capped: Int,
+                               having: CompiledExpression<WindowView>, pool: WindowPool) -> Admitted {
+        let view = WindowView(pool: pool, first: head.first, count: Int(head.count))
+        guard having.test(view) else {
+            slot = head
+            return Admitted(before: before, after: Int(head.count), capped: capped, fired: nil)
+        }
+        var fired: [WindowPool.Node] = []
+        fired.reserveCapacity(Int(head.count))
+        view.forEach { fired.append($0) }
+        release(head, pool)
+        slot = nil
+        return Admitted(before: before, after: 0, capped: capped, fired: fired)
+    }
+
+    private static func release(_ head: WindowHead, _ pool: WindowPool) {
+        var i = head.first
+        for _ in 0..<head.count {
+            let next = pool[i].next
+            pool.free(i)
+            i = next
+        }
+    }
+
+    /// Drops the keys whose newest event is older than `expired` says; returns how many keys
+    /// and entries went.
+    mutating func sweep(pool: WindowPool, expired: (WindowHead) -> Bool) -> (keys: Int, entries: Int) {
+        var stale: [String] = []
+        for (key, head) in heads where expired(head) { stale.append(key) }
+        defer { shrinkIfSparse() }
+        return remove(stale, pool: pool)
+    }
+
+    /// Drops the `excess` keys with the oldest newest events (ties by key, so the choice is
+    /// deterministic).
+    mutating func dropStalest(_ excess: Int, pool: WindowPool) -> (keys: Int, entries: Int) {
+        let stalest = heads.sorted { ($0.value.lastTS, $0.key) < ($1.value.lastTS, $1.key) }.prefix(excess).map(\.key)
+        return remove(stalest, pool: pool)
+    }
+
+    /// Frees every entry (a rule dropped on reload).
+    func releaseAll(pool: WindowPool) {
+        for head in heads.values { Self.release(head, pool) }
+    }
+
+    var entries: Int { heads.values.reduce(0) { $0 + Int($1.count) } }
+
+    /// Lets the pool rewrite every head when it compacts.
+    mutating func relink(_ body: (inout WindowHead) -> Void) {
+        for key in Array(heads.keys) { body(&heads[key]!) }
+    }
+
+    /// A dictionary keeps its capacity when keys go; after a sweep that left it mostly empty,
+    /// copy it into one of its present size.
+    mutating func shrinkIfSparse() {
+        guard heads.capacity > 1024, heads.count < heads.capacity / 4 else { return }
+        var smaller = [String: WindowHead](minimumCapacity: heads.count)
+        for (k, v) in heads { smaller[k] = v }
+        heads = smaller
+    }
+
+    private mutating func remove(_ keys: [String], pool: WindowPool) -> (keys: Int, entries: Int) {
+        var entries = 0
+        for key in keys {
+            guard let head = heads.removeValue(forKey: key) else { continue }
+            entries += Int(head.count)
+            Self.release(head, pool)
+        }
+        return (keys.count, entries)
+    }
+}
