@@ -624,8 +624,9 @@ public final class Detector {
                 stats.correlationFlags = correlations.reduce(0) { $0 + ($1?.held ?? 0) }
                 continue
             }
-            let removed = windows[index].sweep(pool: pool) { head in
-                head.lastTS < partitions[Int(head.lastPartition)].watermark - within
+            let removed = windows[index].sweep(pool: pool) { [pool] head in
+                let newest = pool[head.last]
+                return newest.ts < partitions[Int(newest.partition)].watermark - within
             }
             stats.windowKeys -= removed.keys
             stats.windowEntries -= removed.entries

@@ -7,8 +7,8 @@ import VigilCore
 /// A window per key used to be an array of its own. Most keys hold one or two events, so that
 /// meant an allocation per key (and a free when it expired) on nearly every event, a 32-byte
 /// array header beside each entry, and a sweep that had to read every array to find its last
-/// event. Here an entry is one slot, a key is a 24-byte head in its rule's dictionary (which
-/// also holds the newest event time and partition, so a sweep reads only the heads).
+/// event. Here an entry is one slot, and a key is a 12-byte head in its rule's dictionary
+/// (a dictionary keeps up to half its buckets empty, and each holds a head's worth of bytes).
 final class WindowPool {
     struct Node {
         var amount: Decimal
@@ -29,6 +29,8 @@ final class WindowPool {
 
     func allocate(_ node: Node) -> Int32 {
         guard freeHead >= 0 else {
+            // Grown by a quarter rather than doubled: the slack is memory held for nothing.
+            if nodes.count == nodes.capacity { nodes.reserveCapacity(nodes.count + nodes.count / 4 + 64) }
             nodes.append(node)
             return Int32(nodes.count - 1)
         }
@@ -80,14 +82,11 @@ final class WindowPool {
     }
 }
 
-/// One key's window: where its list starts and ends in the pool, and its newest event.
+/// One key's window: where its list starts and ends in the pool (the newest entry is `last`).
 struct WindowHead {
     var first: Int32
     var last: Int32
     var count: Int32
-    /// Partition (index into the detector's table) and time of the newest entry, for sweeps.
-    var lastPartition: Int32
-    var lastTS: EventTime
 }
 
 /// The aggregates a window rule's `having` can use: over the amounts in the window, and the
@@ -197,7 +196,7 @@ struct WindowStore {
                               having: CompiledExpression<WindowView>, pool: WindowPool) -> Admitted {
         let n = pool.allocate(node)
         guard var head = slot else {
-            let head = WindowHead(first: n, last: n, count: 1, lastPartition: node.partition, lastTS: node.ts)
+            let head = WindowHead(first: n, last: n, count: 1)
             return finish(head, into: &slot, before: 0, capped: 0, having: having, pool: pool)
         }
         let before = Int(head.count)
@@ -216,10 +215,7 @@ struct WindowStore {
             pool.setNext(at, n)
         }
         head.count += 1
-        let newest = pool[head.last]
-        head.lastPartition = newest.partition
-        head.lastTS = newest.ts
-        let cutoff = newest.ts - within
+        let cutoff = pool[head.last].ts - within
         func dropFirst() {
             let gone = head.first
             head.first = pool[gone].next
@@ -272,7 +268,8 @@ struct WindowStore {
     /// Drops the `excess` keys with the oldest newest events (ties by key, so the choice is
     /// deterministic).
     mutating func dropStalest(_ excess: Int, pool: WindowPool) -> (keys: Int, entries: Int) {
-        let stalest = heads.sorted { ($0.value.lastTS, $0.key) < ($1.value.lastTS, $1.key) }.prefix(excess).map(\.key)
+        let stalest = heads.map { (key: $0.key, ts: pool[$0.value.last].ts) }.sorted { ($0.ts, $0.key) < ($1.ts, $1.key) }
+            .prefix(excess).map(\.key)
         return remove(stalest, pool: pool)
     }
 
