@@ -385,6 +385,7 @@ public final class Detector {
     private var partitions: [PartitionState] = []
     private var partitionRefs: [PartitionRef] = []
     private var partitionIndex: [PartitionRef: Int32] = [:]
+    private var lastSlot: (topic: String, partition: Int32, slot: Int32)?
 
     private struct PartitionState {
         /// Highest event time seen; drives eviction of idle keys. Per partition, because
@@ -471,7 +472,11 @@ public final class Detector {
 
     /// The index of an input partition in the table, added when first seen.
     private func partitionSlot(_ origin: EventOrigin) -> Int32 {
+        // Runs of events come from one partition: compare with the last one (the same topic
+        // string compares by identity) before hashing the topic name.
+        if let last = lastSlot, last.partition == origin.partition, last.topic == origin.topic { return last.slot }
         let ref = PartitionRef(origin)
+        defer { lastSlot = (origin.topic, origin.partition, partitionIndex[ref]!) }
         if let i = partitionIndex[ref] { return i }
         partitions.append(PartitionState())
         partitionRefs.append(ref)

@@ -271,8 +271,13 @@ enum ISO20022 {
                 throw error(p ?? parent, "\(role): no account (\(accountName)/Id/IBAN or Othr/Id) and no institution BIC")
             }
             let adr = who?.child("PstlAdr")
+            // A person's identity as the bank states it (what links them to a traveller): date of
+            // birth, a passport or national identity number, phone and e-mail.
+            let document = who?.at("Id/PrvtId")?.children("Othr").first { ["CCPT", "NIDN"].contains($0["SchmeNm/Cd"] ?? "") }?["Id"]
             return Party(account: acct, name: name, country: adr?["Ctry"] ?? who?["CtryOfRes"], bic: bic,
-                         institution: fi?["Nm"] ?? fi?["ClrSysMmbId/MmbId"], address: address(adr))
+                         institution: fi?["Nm"] ?? fi?["ClrSysMmbId/MmbId"], address: address(adr),
+                         dob: who?["Id/PrvtId/DtAndPlcOfBirth/BirthDt"], idNumber: document,
+                         phone: who?["CtctDtls/MobNb"] ?? who?["CtctDtls/PhneNb"], email: who?["CtctDtls/EmailAdr"])
         }
 
         func account(_ a: XMLElement, at: XMLElement) throws(FormatError) -> String {

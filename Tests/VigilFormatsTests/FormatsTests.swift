@@ -241,6 +241,25 @@ func decodeError(_ bytes: [UInt8], as format: FeedFormat?, options: DecodeOption
         #expect(tx.source?.format == "pacs.008")
     }
 
+    @Test("a private person's identity: date of birth, passport or national id, phone, e-mail")
+    func privateIdentification() throws {
+        let text = String(decoding: try fixture("payments/iso20022/CBPR+ c.52.1.a pacs.008-AtoB.xml"), as: UTF8.self)
+            .replacingOccurrences(of: "<Nm>ABC Investments</Nm>", with: """
+                <Nm>Zoe Muller</Nm><Id><PrvtId><DtAndPlcOfBirth><BirthDt>1990-04-02</BirthDt><CityOfBirth>Bern</CityOfBirth>\
+                <CtryOfBirth>CH</CtryOfBirth></DtAndPlcOfBirth><Othr><Id>TAX-77</Id><SchmeNm><Cd>TXID</Cd></SchmeNm></Othr>\
+                <Othr><Id>X1234567</Id><SchmeNm><Cd>CCPT</Cd></SchmeNm></Othr></PrvtId></Id>\
+                <CtctDtls><PhneNb>+41-31-5550000</PhneNb><MobNb>+41-79-5551234</MobNb><EmailAdr>zoe@example.ch</EmailAdr></CtctDtls>
+                """)
+        let events = try FeedDecoder.decode(Array(text.utf8), as: .pacs008)
+        guard case .transaction(let tx) = try #require(events.first) else { Issue.record("not a transaction"); return }
+        #expect(tx.debtor.name == "Zoe Muller")
+        #expect(tx.debtor.dob == "1990-04-02")
+        #expect(tx.debtor.idNumber == "X1234567")   // the passport, not the tax id
+        #expect(tx.debtor.phone == "+41-79-5551234")
+        #expect(tx.debtor.email == "zoe@example.ch")
+        #expect(tx.creditor.dob == nil && tx.creditor.idNumber == nil)
+    }
+
     @Test func coverPaymentsCarryTheUnderlyingCustomers() throws {
         let cov = try #require(try transactions("payments/iso20022/CBPR+ p.2.3.1.a pacs.009.cov-AtoB.xml").first)
         #expect(cov.debtor.name == "A Debiter")
