@@ -273,11 +273,13 @@ enum ISO20022 {
             let adr = who?.child("PstlAdr")
             // A person's identity as the bank states it (what links them to a traveller): date of
             // birth, a passport or national identity number, phone and e-mail.
-            let document = who?.at("Id/PrvtId")?.children("Othr").first { ["CCPT", "NIDN"].contains($0["SchmeNm/Cd"] ?? "") }?["Id"]
+            // Child by child, not by path: most parties have neither, and a path is parsed per call.
+            let person = who?.child("Id")?.child("PrvtId"), contact = who?.child("CtctDtls")
+            let document = person?.children("Othr").first { ["CCPT", "NIDN"].contains($0["SchmeNm/Cd"] ?? "") }?["Id"]
             return Party(account: acct, name: name, country: adr?["Ctry"] ?? who?["CtryOfRes"], bic: bic,
                          institution: fi?["Nm"] ?? fi?["ClrSysMmbId/MmbId"], address: address(adr),
-                         dob: who?["Id/PrvtId/DtAndPlcOfBirth/BirthDt"], idNumber: document,
-                         phone: who?["CtctDtls/MobNb"] ?? who?["CtctDtls/PhneNb"], email: who?["CtctDtls/EmailAdr"])
+                         dob: person?["DtAndPlcOfBirth/BirthDt"], idNumber: document,
+                         phone: contact?["MobNb"] ?? contact?["PhneNb"], email: contact?["EmailAdr"])
         }
 
         func account(_ a: XMLElement, at: XMLElement) throws(FormatError) -> String {
