@@ -47,9 +47,11 @@ final class WindowPool {
         freeHead = i
     }
 
+    /// Yields the node in place, so reading one field (`pool[i].ts`) neither copies the node
+    /// nor retains its strings.
     subscript(_ i: Int32) -> Node {
-        get { nodes[Int(i)] }
-        set { nodes[Int(i)] = newValue }
+        _read { yield nodes[Int(i)] }
+        _modify { yield &nodes[Int(i)] }
     }
 
     func setNext(_ i: Int32, _ next: Int32) { nodes[Int(i)].next = next }
@@ -98,12 +100,11 @@ public struct WindowView {
     let count: Int
 
     /// Calls `body` on each entry, oldest first.
-    func forEach(_ body: (WindowPool.Node) -> Void) {
+    func forEach(_ body: (borrowing WindowPool.Node) -> Void) {
         var i = first
         for _ in 0..<count {
-            let node = pool[i]
-            body(node)
-            i = node.next
+            body(pool[i])
+            i = pool[i].next
         }
     }
 
@@ -129,9 +130,20 @@ public struct WindowView {
             forEach { if let v = $0.distinct { seen.insert(v) } }
             return seen.count
         }
-        var seen: [String] = []
-        forEach { if let v = $0.distinct, !seen.contains(v) { seen.append(v) } }
-        return seen.count
+        // Each value counted where it first occurs: compared with the entries before it.
+        var n = 0, i = first
+        for k in 0..<count {
+            if let v = pool[i].distinct {
+                var j = first, earlier = false
+                for _ in 0..<k where !earlier {
+                    earlier = pool[j].distinct == v
+                    j = pool[j].next
+                }
+                if !earlier { n += 1 }
+            }
+            i = pool[i].next
+        }
+        return n
     }
 
     static let schema = Schema<WindowView>(name: "window aggregates", fields: [
@@ -288,7 +300,9 @@ struct WindowStore {
     /// A dictionary keeps its capacity when keys go; after a sweep that left it mostly empty,
     /// copy it into one of its present size.
     mutating func shrinkIfSparse() {
-        guard heads.capacity > 1024, heads.count < heads.capacity / 4 else { return }
+        // Only when far emptier than a dictionary ever gets by growing: shrinking a table that
+        // refills soon would just rehash it twice.
+        guard heads.capacity > 1024, heads.count < heads.capacity / 8 else { return }
         var smaller = [String: WindowHead](minimumCapacity: heads.count)
         for (k, v) in heads { smaller[k] = v }
         heads = smaller
