@@ -527,12 +527,7 @@ public final class Detector {
                 if let m = window(index, rule, ref, slot, contribution, subject, redelivered: redelivered) { matches.append(m) }
             }
         }
-        sinceSweep += 1
-        // A sweep visits every key, so it runs once per that many events (at least 4096): its
-        // cost per event stays constant however many keys are held. Each rule is swept only
-        // when event time has moved on by a quarter of its span since its last sweep: before
-        // that few of its keys can have expired, and its state stays within 1.25 spans.
-        if sinceSweep >= max(4096, stats.windowKeys) { sweep() }
+        countTowardsSweep()
         if hasCorrelations, !matches.isEmpty {
             for index in correlations.indices where correlations[index] != nil { correlations[index]!.flag(matches, in: tx) }
             stats.correlationFlags = correlations.reduce(0) { $0 + ($1?.held ?? 0) }
@@ -553,7 +548,19 @@ public final class Detector {
         for index in correlations.indices where correlations[index] != nil {
             matches += correlations[index]!.process(p, contribution)
         }
+        // Passenger events count towards sweeps too: a stream of bookings alone must not let the
+        // correlation rules' record of reported links grow without bound.
+        countTowardsSweep()
         return matches
+    }
+
+    /// A sweep visits every key, so it runs once per that many events (at least 4096): its cost
+    /// per event stays constant however many keys are held. Each rule is swept only when event
+    /// time has moved on by a quarter of its span since its last sweep: before that few of its
+    /// keys can have expired, and its state stays within 1.25 spans.
+    private func countTowardsSweep() {
+        sinceSweep += 1
+        if sinceSweep >= max(4096, stats.windowKeys) { sweep() }
     }
 
     private func window(_ index: Int, _ rule: CompiledRules.Rule, _ ref: TransactionRef, _ slot: Int32, _ contribution: Contribution,
