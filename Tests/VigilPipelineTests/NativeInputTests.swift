@@ -137,3 +137,56 @@ import VigilFormats
         #expect(tx.amount == Decimal(250_000))
     }
 }
+
+/// Cross-feed correlation on native messages end to end: a pacs.008 whose debtor's passport the
+/// bank states, flagged by a rule; then GTAS's PNRGOV sample, whose traveller holds that passport.
+@Suite struct NativeCorrelationTests {
+    static let pipelineText = """
+        pipeline: { name: cross, version: 1.0.0 }
+        inputs:
+          - { topic: fin.iso20022, format: pacs008 }
+          - { topic: pax.pnr, format: pnrgov }
+        rules:
+          - { id: large-wire, version: 1, kind: predicate, where: amount >= 100000 }
+          - { id: flagged-travel, version: 1, kind: correlation, flagged-by: [large-wire], within: 30d }
+        """
+
+    static func wire(day: Int, passport: String) -> [UInt8] {
+        Array("""
+            <Document xmlns="urn:iso:std:iso:20022:tech:xsd:pacs.008.001.02"><FIToFICstmrCdtTrf>
+            <GrpHdr><MsgId>M1</MsgId><CreDtTm>2010-12-\(String(format: "%02d", day))T09:30:00</CreDtTm></GrpHdr>
+            <CdtTrfTxInf><PmtId><EndToEndId>E2E-1</EndToEndId></PmtId><IntrBkSttlmAmt Ccy="EUR">150000</IntrBkSttlmAmt>
+            <Dbtr><Nm>Jonathon Smith</Nm><Id><PrvtId><Othr><Id>\(passport)</Id><SchmeNm><Cd>CCPT</Cd></SchmeNm></Othr></PrvtId></Id></Dbtr>
+            <DbtrAcct><Id><IBAN>GB29NWBK60161331926819</IBAN></Id></DbtrAcct>
+            <Cdtr><Nm>B</Nm></Cdtr><CdtrAcct><Id><Othr><Id>123</Id></Othr></Id></CdtrAcct></CdtTrfTxInf>
+            </FIToFICstmrCdtTrf></Document>
+            """.utf8)
+    }
+
+    func findings(_ wire: [UInt8]) throws -> [Alert] {
+        let p = try PipelineDefinition.parse(Self.pipelineText, file: "cross.yaml")
+        let engine = PipelineEngine(pipeline: p, topics: p.topics(from: VigilConfig()), limits: WindowLimits(),
+                                    decodeOptions: DecodeOptions(cardHashKey: Array("test-key".utf8)))
+        let pnr = try Data(contentsOf: repoRoot.appendingPathComponent("Tests/VigilFormatsTests/Fixtures/passenger/gtas/2_pnrs_basic.edi"))
+        let outputs = engine.process(ConsumedMessage(topic: "fin.iso20022", partition: 0, offset: 0, value: wire))
+            + engine.process(ConsumedMessage(topic: "pax.pnr", partition: 0, offset: 0, value: Array(pnr)))
+        for o in outputs where o.alert == nil { Issue.record("dead letter: \(o.record.headers.first(named: VigilHeaders.error) ?? "")") }
+        return outputs.compactMap(\.alert).filter { $0.findings[0].id == "flagged-travel" }
+    }
+
+    @Test("a wire's debtor, flagged, travels on a PNRGOV booking under the same passport")
+    func linked() throws {
+        let alerts = try findings(Self.wire(day: 1, passport: "123456789"))
+        try #require(alerts.count == 1)
+        #expect(alerts[0].subject == Alert.Subject(field: "debtor.account", value: "GB29NWBK60161331926819"))
+        #expect(alerts[0].evidence.map(\.topic) == ["fin.iso20022", "pax.pnr"])
+        #expect(alerts[0].findings[0].explanation.hasPrefix("traveller SMITHJR/MRJONATHON ROBERT (booking MFN4TI, DL324 LHR→YVR"))
+        #expect(alerts[0].findings[0].explanation.hasSuffix("linked by document (123456789)"))
+    }
+
+    @Test("no link for another passport, or a flag after the booking")
+    func notLinked() throws {
+        #expect(try findings(Self.wire(day: 1, passport: "987654321")).isEmpty)
+        #expect(try findings(Self.wire(day: 10, passport: "123456789")).isEmpty)
+    }
+}
