@@ -71,7 +71,7 @@ public struct RuleDefinition: Sendable, Hashable {
     /// event may arrive and still count. Later ones are left out (and counted); predicates
     /// still see them. Default: no limit.
     public var grace: Duration?
-    /// Correlation rules: the rules whose findings flag a party (by id).
+    /// Correlation rules: the rules, or typologies, whose findings flag a party (by id).
     public var flaggedBy: [String]?
     /// Correlation rules: which identity keys link a traveller to a flagged party. Default: all.
     public var linkBy: [IdentityLink]?
@@ -221,11 +221,10 @@ public struct CompiledRules: Sendable {
                 guard let sources = d.flaggedBy, !sources.isEmpty else {
                     throw RuleError(ruleID: d.id, key: "flagged-by", message: "name the rules whose findings flag a party", hint: "e.g. flagged-by: [fan-out, structuring]")
                 }
+                // Ids that are not rules may be typologies: the pipeline checks those against its
+                // typologies, which are compiled after the rules.
                 for source in sources {
-                    guard let other = definitions.first(where: { $0.id == source }) else {
-                        throw RuleError(ruleID: d.id, key: "flagged-by", message: "no rule '\(source)' in this pipeline")
-                    }
-                    guard other.kind != .correlation else {
+                    if let other = definitions.first(where: { $0.id == source }), other.kind == .correlation {
                         throw RuleError(ruleID: d.id, key: "flagged-by", message: "'\(source)' is a correlation rule; name rules over transactions")
                     }
                 }
@@ -535,6 +534,15 @@ public final class Detector {
         stats.sequencePartials = sequences.reduce(0) { $0 + ($1?.held ?? 0) }
         stats.cycleEdges = cycles.reduce(0) { $0 + ($1?.held ?? 0) }
         return matches
+    }
+
+    /// Flags the parties of `tx` that typology findings raised on it are about, for the
+    /// correlation rules whose `flagged-by` names those typologies.
+    public func flag(_ typologies: [TypologyMatch], in tx: Transaction) {
+        guard hasCorrelations, !typologies.isEmpty else { return }
+        let findings = typologies.map { RuleMatch(finding: $0.typology, subject: $0.subject, ts: $0.ts, contributions: $0.contributions) }
+        for index in correlations.indices where correlations[index] != nil { correlations[index]!.flag(findings, in: tx) }
+        stats.correlationFlags = correlations.reduce(0) { $0 + ($1?.held ?? 0) }
     }
 
     /// Evaluates the correlation rules on one passenger event: links from the traveller to

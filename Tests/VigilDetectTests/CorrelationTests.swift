@@ -107,13 +107,13 @@ struct CorrelationTests {
         #expect(try links([Self.passenger("p", day: 5, document: "P1234567", oneWay: true, payment: "CC")], rules: rules).isEmpty)
     }
 
-    @Test("compile errors: no sources, an unknown source, an unknown passenger field")
+    @Test("compile errors: no sources, a correlation as source, an unknown passenger field")
     func errors() throws {
         var r = RuleDefinition(id: "c", version: 1, kind: .correlation, condition: "true")
         r.within = .seconds(86_400)
         #expect(throws: RuleError.self) { try CompiledRules([r]) }
-        r.flaggedBy = ["nope"]
-        #expect { try CompiledRules([r]) } throws: { ($0 as? RuleError)?.message == "no rule 'nope' in this pipeline" }
+        r.flaggedBy = ["c"]
+        #expect { try CompiledRules([r]) } throws: { ($0 as? RuleError)?.message == "'c' is a correlation rule; name rules over transactions" }
         var p = RuleDefinition(id: "p", version: 1, kind: .predicate, condition: "amount > 0")
         p.subject = "debtor.account"
         r.flaggedBy = ["p"]

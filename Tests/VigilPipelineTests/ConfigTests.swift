@@ -165,7 +165,7 @@ struct ConfigTests {
         (header + "  - id: r\n    version: 1\n    kind: graph\n    where: amount > 5\n",
          "p.yaml:7:11: error: unknown rule kind 'graph' (hint: predicate or window or sequence or cycle or correlation)"),
         (header + "  - id: r\n    version: 1\n    kind: correlation\n    flagged-by: [nope]\n    within: 30d\n",
-         "p.yaml:8:17: error: rule 'r', flagged-by: no rule 'nope' in this pipeline"),
+         "p.yaml:8:17: error: rule 'r', flagged-by: no rule or typology 'nope' in this pipeline"),
         (header + "  - id: r\n    version: 1\n    kind: correlation\n    flagged-by: [r]\n    link-by: [passport]\n    within: 30d\n",
          "p.yaml:9:14: error: unknown identity key 'passport' (hint: document, name-dob, phone, email, card)"),
         (header + "  - id: r\n    version: 1\n    kind: correlation\n    where: booking.oneway == true\n    flagged-by: [r]\n    within: 30d\n",

@@ -163,15 +163,15 @@ import VigilFormats
             """.utf8)
     }
 
-    func findings(_ wire: [UInt8]) throws -> [Alert] {
-        let p = try PipelineDefinition.parse(Self.pipelineText, file: "cross.yaml")
+    func findings(_ wire: [UInt8], pipeline: String = pipelineText, finding: String = "flagged-travel") throws -> [Alert] {
+        let p = try PipelineDefinition.parse(pipeline, file: "cross.yaml")
         let engine = PipelineEngine(pipeline: p, topics: p.topics(from: VigilConfig()), limits: WindowLimits(),
                                     decodeOptions: DecodeOptions(cardHashKey: Array("test-key".utf8)))
         let pnr = try Data(contentsOf: repoRoot.appendingPathComponent("Tests/VigilFormatsTests/Fixtures/passenger/gtas/2_pnrs_basic.edi"))
         let outputs = engine.process(ConsumedMessage(topic: "fin.iso20022", partition: 0, offset: 0, value: wire))
             + engine.process(ConsumedMessage(topic: "pax.pnr", partition: 0, offset: 0, value: Array(pnr)))
         for o in outputs where o.alert == nil { Issue.record("dead letter: \(o.record.headers.first(named: VigilHeaders.error) ?? "")") }
-        return outputs.compactMap(\.alert).filter { $0.findings[0].id == "flagged-travel" }
+        return outputs.compactMap(\.alert).filter { $0.findings[0].id == finding }
     }
 
     @Test("a wire's debtor, flagged, travels on a PNRGOV booking under the same passport")
@@ -188,5 +188,26 @@ import VigilFormats
     func notLinked() throws {
         #expect(try findings(Self.wire(day: 1, passport: "987654321")).isEmpty)
         #expect(try findings(Self.wire(day: 10, passport: "123456789")).isEmpty)
+    }
+
+    @Test("a typology can flag the party too")
+    func flaggedByTypology() throws {
+        let pipeline = """
+            pipeline: { name: cross, version: 1.0.0 }
+            inputs:
+              - { topic: fin.iso20022, format: pacs008 }
+              - { topic: pax.pnr, format: pnrgov }
+            rules:
+              - { id: large-wire, version: 1, kind: predicate, where: amount >= 100000 }
+              - { id: flagged-travel, version: 1, kind: correlation, flagged-by: [big-mover], within: 30d }
+            typologies:
+              - { id: big-mover, version: 1, rules: { large-wire: 1 }, threshold: 1 }
+              - { id: big-mover-travels, version: 1, rules: { flagged-travel: 1 }, threshold: 1, review-only: true }
+            """
+        let alerts = try findings(Self.wire(day: 1, passport: "123456789"), pipeline: pipeline, finding: "big-mover-travels")
+        try #require(alerts.count == 1)
+        #expect(alerts[0].findings.map(\.id) == ["big-mover-travels", "flagged-travel"])
+        #expect(alerts[0].findings[1].explanation.contains("flagged by big-mover@1"))
+        #expect(alerts[0].reviewOnly == true)
     }
 }

@@ -191,6 +191,15 @@ public struct PipelineDefinition: Sendable {
 
         var p = PipelineDefinition(name: name, version: try versionNode.string(), rules: rules, file: file)
         if let node = top["typologies"] { p.typologies = try typologies(node, rules: rules, file: file) }
+        // A correlation's `flagged-by` names rules or typologies.
+        let known = Set(definitions.map(\.id) + p.typologies.definitions.map(\.id))
+        for d in definitions {
+            for source in d.flaggedBy ?? [] where !known.contains(source) {
+                let node = nodesByID[d.id]?["flagged-by"] ?? ruleNodeByID[d.id] ?? rulesNode
+                throw ConfigError(file: file, line: node.node.mark?.line, column: node.node.mark?.column,
+                                  message: "rule '\(d.id)', flagged-by: no rule or typology '\(source)' in this pipeline")
+            }
+        }
         p.lists = lists
         p.description = try h["description"]?.string()
         p.output = output

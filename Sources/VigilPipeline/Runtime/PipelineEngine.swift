@@ -109,7 +109,10 @@ public struct PipelineEngine {
                 }
                 if matches.isEmpty { continue }
                 if let combiner {
-                    out += combiner.process(matches).map { t in
+                    let raised = combiner.process(matches)
+                    // Correlation rules may name typologies in `flagged-by`.
+                    if case .transaction(let tx) = event, !raised.isEmpty { detector.flag(raised, in: tx) }
+                    out += raised.map { t in
                         alert(findings: [t.typology] + t.rules, score: t.typology.score, subject: t.subject, ts: t.ts,
                               contributions: t.contributions, reviewOnly: t.reviewOnly)
                     }
