@@ -150,10 +150,11 @@ struct CorrelationTracker {
             for (link, key) in IdentityLink.keys(of: party) where rule.links.contains(link) {
                 let flag = Flag(source: m.finding, subject: m.subject, link: link, shown: Self.shown(party, link), ts: m.ts,
                                 contributions: m.contributions)
-                flags["\(link.rawValue):\(key)", default: []].append(flag)
+                let at = "\(link.rawValue):\(key)"
+                flags[at, default: []].append(flag)
                 held += 1
-                if flags["\(link.rawValue):\(key)"]!.count > maxFlagsPerKey {
-                    flags["\(link.rawValue):\(key)"]!.removeFirst()
+                if flags[at]!.count > maxFlagsPerKey {
+                    flags[at]!.removeFirst()
                     held -= 1
                 }
             }

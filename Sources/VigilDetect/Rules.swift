@@ -464,7 +464,9 @@ public final class Detector {
         stats.correlationFlags = correlations.reduce(0) { $0 + ($1?.held ?? 0) }
     }
 
-    private func watermark(_ origin: EventOrigin) -> EventTime? { partitionIndex[PartitionRef(origin)].map { partitions[Int($0)].watermark } }
+    /// Through ``partitionSlot(_:)``, which remembers the last partition: a sweep asks for the
+    /// same few partitions key after key.
+    private func watermark(_ origin: EventOrigin) -> EventTime? { partitions[Int(partitionSlot(origin))].watermark }
 
     /// Slots in the window pool, free ones included (for tests of compaction).
     var windowPoolSlots: Int { pool.slots }
@@ -527,10 +529,7 @@ public final class Detector {
             }
         }
         countTowardsSweep()
-        if hasCorrelations, !matches.isEmpty {
-            for index in correlations.indices where correlations[index] != nil { correlations[index]!.flag(matches, in: tx) }
-            stats.correlationFlags = correlations.reduce(0) { $0 + ($1?.held ?? 0) }
-        }
+        flagParties(matches, in: tx)
         stats.sequencePartials = sequences.reduce(0) { $0 + ($1?.held ?? 0) }
         stats.cycleEdges = cycles.reduce(0) { $0 + ($1?.held ?? 0) }
         return matches
@@ -539,8 +538,13 @@ public final class Detector {
     /// Flags the parties of `tx` that typology findings raised on it are about, for the
     /// correlation rules whose `flagged-by` names those typologies.
     public func flag(_ typologies: [TypologyMatch], in tx: Transaction) {
-        guard hasCorrelations, !typologies.isEmpty else { return }
-        let findings = typologies.map { RuleMatch(finding: $0.typology, subject: $0.subject, ts: $0.ts, contributions: $0.contributions) }
+        guard hasCorrelations else { return }
+        flagParties(typologies.map { RuleMatch(finding: $0.typology, subject: $0.subject, ts: $0.ts, contributions: $0.contributions) }, in: tx)
+    }
+
+    /// Hands findings on `tx` to the correlation rules, which flag the parties their sources name.
+    private func flagParties(_ findings: [RuleMatch], in tx: Transaction) {
+        guard hasCorrelations, !findings.isEmpty else { return }
         for index in correlations.indices where correlations[index] != nil { correlations[index]!.flag(findings, in: tx) }
         stats.correlationFlags = correlations.reduce(0) { $0 + ($1?.held ?? 0) }
     }
@@ -597,11 +601,10 @@ public final class Detector {
         stats.windowEntries -= admitted.before
         if admitted.before > 0 { stats.windowKeys -= 1 }
         let def = rule.definition
-        let sum = entries.reduce(Decimal.zero) { $0 + $1.amount }
         let keyFields = (def.key ?? [def.subject]).joined(separator: ", ")
         // The window's bounds: its first and last event, in event time.
-        var figures = "\(entries[0].ts) to \(entries[entries.count - 1].ts); sum \(DecimalText.format(sum)) \(ref.tx.currency)"
-        if let name = def.distinct { figures += ", \(Set(entries.compactMap(\.distinct)).count) distinct \(name)" }
+        var figures = "\(entries[0].ts) to \(entries[entries.count - 1].ts); sum \(DecimalText.format(admitted.sum)) \(ref.tx.currency)"
+        if let name = def.distinct { figures += ", \(admitted.distinct) distinct \(name)" }
         let explanation = "\(entries.count) transactions with \(def.condition) for \(keyFields) \(parts.joined(separator: ", ")) within "
             + "\(DurationText.format(within)) (\(figures)): \(def.having!)"
         let finding = Alert.Finding(kind: .rule, id: def.id, version: def.version, score: def.score, explanation: explanation)
@@ -617,15 +620,6 @@ public final class Detector {
     /// span: no new in-order event of that partition can join them any more.
     private func sweep() {
         sinceSweep = 0
-        // Nearly every key of a sweep was last touched from the same few partitions: remember
-        // the last partition's watermark rather than hash its topic name for every key.
-        var memo: (topic: String, partition: Int32, mark: EventTime?)?
-        func watermark(_ o: EventOrigin) -> EventTime? {
-            if let m = memo, m.partition == o.partition, m.topic == o.topic { return m.mark }
-            let mark = self.watermark(o)
-            memo = (o.topic, o.partition, mark)
-            return mark
-        }
         for (index, rule) in rules.rules.enumerated() {
             guard let within = rule.within, newestAnywhere >= sweptAt[index] + within / 4 else {
                 continue

@@ -54,8 +54,6 @@ final class WindowPool {
         _modify { yield &nodes[Int(i)] }
     }
 
-    func setNext(_ i: Int32, _ next: Int32) { nodes[Int(i)].next = next }
-
     /// Slots in the array, free ones included.
     var slots: Int { nodes.count }
 
@@ -185,6 +183,9 @@ struct WindowStore {
         var capped: Int
         /// The window's entries, oldest first, when `having` held: they are consumed.
         var fired: [WindowPool.Node]?
+        /// The fired window's sum and distinct count, for its explanation.
+        var sum = Decimal.zero
+        var distinct = 0
     }
 
     /// Whether the key's window already holds the event at this partition and offset.
@@ -213,18 +214,18 @@ struct WindowStore {
         }
         let before = Int(head.count)
         if pool[head.last].ts <= node.ts {
-            pool.setNext(head.last, n)
+            pool[head.last].next = n
             head.last = n
         } else if node.ts < pool[head.first].ts {
             // Late, and older than everything held.
-            pool.setNext(n, head.first)
+            pool[n].next = head.first
             head.first = n
         } else {
             // Late: after the last entry not newer than it.
             var at = head.first
             while pool[at].next >= 0, at != head.last, pool[pool[at].next].ts <= node.ts { at = pool[at].next }
-            pool.setNext(n, pool[at].next)
-            pool.setNext(at, n)
+            pool[n].next = pool[at].next
+            pool[at].next = n
         }
         head.count += 1
         let cutoff = pool[head.last].ts - within
@@ -254,9 +255,10 @@ struct WindowStore {
         var fired: [WindowPool.Node] = []
         fired.reserveCapacity(Int(head.count))
         view.forEach { fired.append($0) }
+        let figures = (sum: view.sum, distinct: view.distinctCount)
         release(head, pool)
         slot = nil
-        return Admitted(before: before, after: 0, capped: capped, fired: fired)
+        return Admitted(before: before, after: 0, capped: capped, fired: fired, sum: figures.sum, distinct: figures.distinct)
     }
 
     private static func release(_ head: WindowHead, _ pool: WindowPool) {
