@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "VigilFormats", targets: ["VigilFormats"]),
         .library(name: "VigilPipeline", targets: ["VigilPipeline"]),
         .library(name: "VigilReplay", targets: ["VigilReplay"]),
+        .library(name: "VigilScreen", targets: ["VigilScreen"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -56,6 +57,12 @@ let package = Package(
         .target(
             name: "VigilDetect",
             dependencies: ["VigilCore"],
+            swiftSettings: swiftSettings
+        ),
+        // Watchlists (UN, OFAC, OpenSanctions, CSV) and name matching across scripts. Pure, no Kafka.
+        .target(
+            name: "VigilScreen",
+            dependencies: ["VigilCore", "VigilFormats"],
             swiftSettings: swiftSettings
         ),
         // Pipeline and config files, the stage runtime, sources and sinks.
@@ -104,6 +111,7 @@ let package = Package(
                 "VigilKafka",
                 "VigilPipeline",
                 "VigilReplay",
+                "VigilScreen",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -118,6 +126,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "VigilDetectTests", dependencies: ["VigilDetect", "VigilCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "VigilScreenTests",
+            dependencies: ["VigilScreen", "VigilCore"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "VigilKafkaTests",
             dependencies: ["VigilKafka"],

@@ -51,7 +51,7 @@ public struct CSVMapping: Sendable, Hashable {
 
 /// A CSV export (RFC 4180: quoted fields, doubled quotes, CRLF or LF) with a header row → one
 /// transaction per data row.
-enum CSVDecoder {
+package enum CSVDecoder {
     static func decode(_ bytes: [UInt8], mapping: CSVMapping, options: DecodeOptions) throws(FormatError) -> [Transaction] {
         let file = options.file
         let rows = try records(bytes, delimiter: mapping.delimiter)
@@ -111,13 +111,13 @@ enum CSVDecoder {
         return out
     }
 
-    struct Record {
-        var fields: [String]
-        var line: Int
+    package struct Record {
+        package var fields: [String]
+        package var line: Int
     }
 
     /// RFC 4180 records; a quoted field may span lines.
-    static func records(_ b: [UInt8], delimiter: UInt8) throws(FormatError) -> [Record] {
+    package static func records(_ b: [UInt8], delimiter: UInt8) throws(FormatError) -> [Record] {
         var out: [Record] = []
         var fields: [String] = []
         var field: [UInt8] = []

@@ -8,28 +8,28 @@ import VigilCore
 ///
 /// Namespace prefixes are dropped from names (`head:AppHdr` reads as `AppHdr`); the root
 /// `Document` namespace, which names the ISO 20022 message, is kept on each element as `xmlns`.
-final class XMLElement {
-    let name: String
-    let line: Int
-    var attributes: [(name: String, value: String)] = []
-    var text = ""
-    var children: [XMLElement] = []
+package final class XMLElement {
+    package let name: String
+    package let line: Int
+    package var attributes: [(name: String, value: String)] = []
+    package var text = ""
+    package var children: [XMLElement] = []
 
     init(name: String, line: Int) {
         self.name = name
         self.line = line
     }
 
-    func attribute(_ name: String) -> String? { attributes.first { $0.name == name }?.value }
+    package func attribute(_ name: String) -> String? { attributes.first { $0.name == name }?.value }
 
     /// The first child with this local name.
-    func child(_ name: String) -> XMLElement? { children.first { $0.name == name } }
+    package func child(_ name: String) -> XMLElement? { children.first { $0.name == name } }
 
     /// All children with this local name.
-    func children(_ name: String) -> [XMLElement] { children.filter { $0.name == name } }
+    package func children(_ name: String) -> [XMLElement] { children.filter { $0.name == name } }
 
     /// The element at a `/`-separated path of child names below this one.
-    func at(_ path: String) -> XMLElement? {
+    package func at(_ path: String) -> XMLElement? {
         // Walked without splitting the path into an array: decoders look up dozens of paths
         // per transaction.
         var e = self
@@ -45,13 +45,13 @@ final class XMLElement {
     }
 
     /// Trimmed text at a path, `nil` when absent or empty.
-    subscript(_ path: String) -> String? {
+    package subscript(_ path: String) -> String? {
         guard let t = at(path)?.text, !t.isEmpty else { return nil }
         return t
     }
 
     /// Every descendant (depth first) with this local name.
-    func descendants(_ name: String) -> [XMLElement] {
+    package func descendants(_ name: String) -> [XMLElement] {
         var out: [XMLElement] = []
         var stack = Array(children.reversed())
         while let e = stack.popLast() {
@@ -63,7 +63,7 @@ final class XMLElement {
 
     /// `/Document/FIToFICstmrCdtTrf/CdtTrfTxInf[2]`: where `target` sits below this element,
     /// for error messages (found by search, since errors are rare and elements keep no parent).
-    func path(to target: XMLElement) -> String? {
+    package func path(to target: XMLElement) -> String? {
         steps(to: target).map { "/" + $0.joined(separator: "/") }
     }
 
@@ -81,14 +81,14 @@ final class XMLElement {
 
 private func isXMLSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D }
 
-struct XMLError: Error {
-    var line: Int
-    var message: String
+package struct XMLError: Error {
+    package var line: Int
+    package var message: String
 }
 
-enum XMLReader {
+package enum XMLReader {
     /// Parses a whole document and returns its root element.
-    static func parse(_ bytes: [UInt8]) throws(XMLError) -> XMLElement {
+    package static func parse(_ bytes: [UInt8]) throws(XMLError) -> XMLElement {
         guard String(validating: bytes, as: UTF8.self) != nil else {
             throw XMLError(line: 1 + (firstInvalidUTF8Line(bytes) ?? 0), message: "input is not valid UTF-8")
         }

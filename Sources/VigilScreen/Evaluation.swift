@@ -1,0 +1,156 @@
+import VigilFormats
+
+/// Scores a labelled file of name pairs and reports how well the matcher separates them.
+///
+/// Two layouts are read:
+/// - nomenklatura's name benchmark (`case_group,schema,name1,name2,is_match,…`): precision,
+///   recall and F1 at the threshold, overall, per `case_group`, and for the `synth_` groups and the
+///   others apart (the others are what the matcher may be tuned on; the `synth_` ones are held out);
+/// - a cross-script list (`Query,Expected Match,Min Score,Description`, `#` comments): each
+///   pair's score against the minimum it is expected to reach.
+public enum NameEvaluation {
+    public struct Counts: Sendable, Codable, Hashable {
+        public var pairs = 0
+        public var truePositives = 0
+        public var falsePositives = 0
+        public var falseNegatives = 0
+        public var trueNegatives = 0
+        public var precision: Double { truePositives + falsePositives == 0 ? 0 : Double(truePositives) / Double(truePositives + falsePositives) }
+        public var recall: Double { truePositives + falseNegatives == 0 ? 0 : Double(truePositives) / Double(truePositives + falseNegatives) }
+        public var f1: Double { precision + recall == 0 ? 0 : 2 * precision * recall / (precision + recall) }
+
+        mutating func add(predicted: Bool, actual: Bool) {
+            pairs += 1
+            switch (predicted, actual) {
+            case (true, true): truePositives += 1
+            case (true, false): falsePositives += 1
+            case (false, true): falseNegatives += 1
+            case (false, false): trueNegatives += 1
+            }
+        }
+    }
+
+    public struct Figures: Sendable, Codable, Hashable {
+        public var pairs: Int
+        public var precision: Double
+        public var recall: Double
+        public var f1: Double
+        public var truePositives: Int, falsePositives: Int, falseNegatives: Int, trueNegatives: Int
+
+        init(_ c: Counts) {
+            func r(_ x: Double) -> Double { (x * 1000).rounded() / 1000 }
+            pairs = c.pairs
+            precision = r(c.precision)
+            recall = r(c.recall)
+            f1 = r(c.f1)
+            truePositives = c.truePositives
+            falsePositives = c.falsePositives
+            falseNegatives = c.falseNegatives
+            trueNegatives = c.trueNegatives
+        }
+    }
+
+    public struct Mistake: Sendable, Codable, Hashable {
+        public var group: String
+        public var name1: String
+        public var name2: String
+        public var expected: Bool
+        public var score: Double
+    }
+
+    public struct Report: Sendable, Codable {
+        public var file: String
+        public var threshold: Double
+        public var overall: Figures
+        /// The `synth_` groups together (held out from tuning) and all the others.
+        public var synthetic: Figures
+        public var other: Figures
+        public var groups: [String: Figures]
+        public var mistakes: [Mistake]?
+    }
+
+    public struct CrossScriptPair: Sendable, Codable, Hashable {
+        public var query: String
+        public var expected: String
+        public var minScore: Double
+        public var score: Double
+        public var reached: Bool
+    }
+
+    public struct CrossScriptReport: Sendable, Codable {
+        public var file: String
+        public var pairs: Int
+        public var reachedMinScore: Int
+        public var aboveThreshold: Int
+        public var threshold: Double
+        public var results: [CrossScriptPair]
+    }
+
+    public enum Outcome: Sendable {
+        case cases(Report)
+        case crossScript(CrossScriptReport)
+    }
+
+    /// Reads and scores `bytes` (named `file` in messages and the report).
+    public static func evaluate(_ bytes: [UInt8], file: String, threshold: Double, matcher: NameMatcher = NameMatcher(),
+                                listMistakes: Bool = false) throws(WatchlistError) -> Outcome {
+        let text = String(decoding: bytes, as: UTF8.self)
+        if text.hasPrefix("#") || text.lowercased().hasPrefix("query,") {
+            return .crossScript(try crossScript(bytes, file: file, threshold: threshold, matcher: matcher))
+        }
+        let rows: [CSVDecoder.Record]
+        do { rows = try CSVDecoder.records(bytes, delimiter: UInt8(ascii: ",")) } catch {
+            throw WatchlistError(file: file, location: error.location, error.message)
+        }
+        guard let header = rows.first else { throw WatchlistError(file: file, "empty file: a header row is required") }
+        func column(_ name: String) throws(WatchlistError) -> Int {
+            guard let i = header.fields.firstIndex(of: name) else {
+                throw WatchlistError(file: file, location: "line 1", "no '\(name)' column (expected case_group,schema,name1,name2,is_match; found \(header.fields.joined(separator: ",")))")
+            }
+            return i
+        }
+        let g = try column("case_group"), s = try column("schema"), n1 = try column("name1"), n2 = try column("name2"), m = try column("is_match")
+        var overall = Counts(), synthetic = Counts(), other = Counts()
+        var groups: [String: Counts] = [:]
+        var mistakes: [Mistake] = []
+        for row in rows.dropFirst() where !(row.fields.count == 1 && row.fields[0].isEmpty) {
+            guard row.fields.count > max(g, s, n1, n2, m) else {
+                throw WatchlistError(file: file, location: "line \(row.line)", "row has \(row.fields.count) fields; expected at least \(max(g, s, n1, n2, m) + 1)")
+            }
+            let actual: Bool
+            switch row.fields[m].lowercased() {
+            case "true", "1", "yes": actual = true
+            case "false", "0", "no": actual = false
+            default: throw WatchlistError(file: file, location: "line \(row.line), column is_match", "'\(row.fields[m])' is not true or false")
+            }
+            let kind = NameKind(schema: row.fields[s])
+            let score = matcher.score(NormalizedName(row.fields[n1], kind: kind), NormalizedName(row.fields[n2], kind: kind)).score
+            let predicted = score >= threshold
+            let group = row.fields[g]
+            overall.add(predicted: predicted, actual: actual)
+            groups[group, default: Counts()].add(predicted: predicted, actual: actual)
+            if group.hasPrefix("synth_") { synthetic.add(predicted: predicted, actual: actual) } else { other.add(predicted: predicted, actual: actual) }
+            if predicted != actual { mistakes.append(Mistake(group: group, name1: row.fields[n1], name2: row.fields[n2], expected: actual, score: score)) }
+        }
+        return .cases(Report(file: file, threshold: threshold, overall: Figures(overall), synthetic: Figures(synthetic), other: Figures(other),
+                             groups: groups.mapValues(Figures.init), mistakes: listMistakes ? mistakes : nil))
+    }
+
+    private static func crossScript(_ bytes: [UInt8], file: String, threshold: Double, matcher: NameMatcher) throws(WatchlistError) -> CrossScriptReport {
+        var results: [CrossScriptPair] = []
+        for (n, raw) in String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty || line.hasPrefix("#") || line.lowercased().hasPrefix("query,") { continue }
+            let f = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            guard f.count >= 3, let min = Double(f[2]) else {
+                throw WatchlistError(file: file, location: "line \(n + 1)", "expected Query,Expected Match,Min Score[,Description]")
+            }
+            let score = matcher.score(NormalizedName(f[0]), NormalizedName(f[1])).score
+            results.append(CrossScriptPair(query: f[0], expected: f[1], minScore: min, score: score, reached: score >= min))
+        }
+        return CrossScriptReport(file: file, pairs: results.count, reachedMinScore: results.count { $0.reached },
+                                 aboveThreshold: results.count { $0.score >= threshold }, threshold: threshold, results: results)
+    }
+}
+
+import Foundation

@@ -1,0 +1,314 @@
+import Foundation
+import VigilFormats
+
+/// Reads list files into ``Watchlist``s. The format is told from the file:
+/// - `.xml`: the UN Security Council Consolidated List;
+/// - a folder, or a file named `sdn.csv` or `cons_prim.csv`: OFAC's legacy CSV set (the primary
+///   file, with `alt`, `add` and `comments` files beside it when present);
+/// - `.json`, `.jsonl`, `.ijson`, `.ftm.json`: FollowTheMoney entities, one JSON object per line
+///   (OpenSanctions' export); only persons, organisations and vessels are kept;
+/// - any other `.csv`: a simple list with a header (`name` required; `id`, `kind`, `aliases`
+///   separated by `;`, `birth_date`, `country`, `document` optional).
+public enum WatchlistLoader {
+    public enum Format: String, Sendable { case un, ofac, ftm, csv }
+
+    public static func format(of path: String) -> Format {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue { return .ofac }
+        let file = (path as NSString).lastPathComponent.lowercased()
+        if file.hasSuffix(".xml") { return .un }
+        if ["sdn.csv", "cons_prim.csv"].contains(file) { return .ofac }
+        if file.hasSuffix(".json") || file.hasSuffix(".jsonl") || file.hasSuffix(".ijson") { return .ftm }
+        return .csv
+    }
+
+    public static func load(name: String, path: String) throws(WatchlistError) -> Watchlist {
+        switch format(of: path) {
+        case .un: return try UNList.load(name: name, path: path)
+        case .ofac: return try OFACList.load(name: name, path: path)
+        case .ftm: return try FtMList.load(name: name, path: path)
+        case .csv: return try SimpleCSVList.load(name: name, path: path)
+        }
+    }
+
+    static func read(_ path: String) throws(WatchlistError) -> [UInt8] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw WatchlistError(file: path, FileManager.default.fileExists(atPath: path) ? "cannot read the file (permission denied?)" : "no such file")
+        }
+        return Array(data)
+    }
+
+    static func csv(_ bytes: [UInt8], file: String) throws(WatchlistError) -> [CSVDecoder.Record] {
+        // OFAC's files end with a DOS end-of-file byte (0x1A).
+        var bytes = bytes
+        while let last = bytes.last, last == 0x1A || last == 0x0A || last == 0x0D { bytes.removeLast() }
+        do { return try CSVDecoder.records(bytes, delimiter: UInt8(ascii: ",")) } catch {
+            throw WatchlistError(file: file, location: error.location, error.message)
+        }
+    }
+}
+
+/// The UN Security Council Consolidated List (XML, `CONSOLIDATED_LIST`).
+enum UNList {
+    static func load(name: String, path: String) throws(WatchlistError) -> Watchlist {
+        let bytes = try WatchlistLoader.read(path)
+        let root: XMLElement
+        do { root = try XMLReader.parse(bytes) } catch { throw WatchlistError(file: path, location: "line \(error.line)", error.message) }
+        guard root.name == "CONSOLIDATED_LIST" else {
+            throw WatchlistError(file: path, location: "line \(root.line)", "root element is <\(root.name)>, not <CONSOLIDATED_LIST> (is this the UN list?)")
+        }
+        var entries: [WatchlistEntry] = []
+        for (group, item, kind) in [("INDIVIDUALS", "INDIVIDUAL", NameKind.person), ("ENTITIES", "ENTITY", .organization)] {
+            for (n, e) in (root.child(group)?.children(item) ?? []).enumerated() {
+                entries.append(try entry(e, kind: kind, at: "\(item)[\(n + 1)]", file: path))
+            }
+        }
+        return Watchlist(version: ListVersion(name: name, format: "un", sha256: Watchlist.digest([bytes]),
+                                              generated: root.attribute("dateGenerated"), entries: entries.count),
+                         entries: entries)
+    }
+
+    private static func entry(_ e: XMLElement, kind: NameKind, at location: String, file: String) throws(WatchlistError) -> WatchlistEntry {
+        guard let id = e["REFERENCE_NUMBER"] ?? e["DATAID"] else {
+            throw WatchlistError(file: file, location: "\(location) (line \(e.line))", "no REFERENCE_NUMBER or DATAID")
+        }
+        let primary = ["FIRST_NAME", "SECOND_NAME", "THIRD_NAME", "FOURTH_NAME"].compactMap { e[$0]?.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }.joined(separator: " ")
+        guard !primary.isEmpty else {
+            throw WatchlistError(file: file, location: "\(location) (line \(e.line))", "no name (FIRST_NAME is empty)")
+        }
+        var names = [WatchlistEntry.Name(text: primary, quality: "primary")]
+        if let original = e["NAME_ORIGINAL_SCRIPT"] { names.append(.init(text: original, quality: "original-script")) }
+        for alias in e.children(kind == .person ? "INDIVIDUAL_ALIAS" : "ENTITY_ALIAS") {
+            guard let text = alias["ALIAS_NAME"] else { continue }
+            // The UN marks each alias `Good` or `Low` quality.
+            names.append(.init(text: text, quality: alias["QUALITY"]?.lowercased() == "low" ? "weak" : "strong"))
+        }
+        var out = WatchlistEntry(id: id, kind: kind, names: names)
+        out.programs = [e["UN_LIST_TYPE"]].compactMap { $0 }
+        out.countries = e.children("NATIONALITY").flatMap { $0.children("VALUE") }.map(\.text).filter { !$0.isEmpty }
+        for a in e.children(kind == .person ? "INDIVIDUAL_ADDRESS" : "ENTITY_ADDRESS") { if let c = a["COUNTRY"] { out.countries.append(c) } }
+        for d in e.children("INDIVIDUAL_DATE_OF_BIRTH") {
+            if let date = d["DATE"] { out.birthDates.append(String(date.prefix(10))) }
+            else if let year = d["YEAR"] { out.birthDates.append(year) }
+            else if let from = d["FROM_YEAR"].flatMap(Int.init), let to = d["TO_YEAR"].flatMap(Int.init), from <= to, to - from <= 20 {
+                out.birthDates += (from...to).map(String.init)
+            }
+        }
+        for d in e.children("INDIVIDUAL_DOCUMENT") {
+            guard let number = d["NUMBER"] else { continue }
+            out.documents.append(.init(type: d["TYPE_OF_DOCUMENT"], number: number, country: d["ISSUING_COUNTRY"] ?? d["COUNTRY_OF_ISSUE"]))
+        }
+        return out
+    }
+}
+
+/// OFAC's legacy CSV files: `sdn.csv` (or the non-SDN `cons_prim.csv`) with `alt`, `add` and
+/// `comments` beside it. Fields are `-0-` when empty; dates of birth, nationalities and documents
+/// are in the remarks (`DOB 12 Jan 1960; nationality Iran; Passport A123 (Iran)`).
+enum OFACList {
+    static func load(name: String, path: String) throws(WatchlistError) -> Watchlist {
+        var isDirectory: ObjCBool = false
+        FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+        let folder = isDirectory.boolValue ? path : (path as NSString).deletingLastPathComponent
+        let primary = isDirectory.boolValue
+            ? ["sdn.csv", "cons_prim.csv"].map { (folder as NSString).appendingPathComponent($0) }.first { FileManager.default.fileExists(atPath: $0) }
+            : path
+        guard let primary else { throw WatchlistError(file: path, "no sdn.csv or cons_prim.csv in this folder") }
+        let prefix = (primary as NSString).lastPathComponent.hasPrefix("cons_") ? "cons_" : ""
+        func sibling(_ base: String) -> String? {
+            let p = (folder as NSString).appendingPathComponent(prefix == "cons_" ? "cons_\(base).csv" : (base == "comments" ? "sdn_comments.csv" : "\(base).csv"))
+            return FileManager.default.fileExists(atPath: p) ? p : nil
+        }
+        let primaryBytes = try WatchlistLoader.read(primary)
+        var parts = [primaryBytes]
+        var entries: [WatchlistEntry] = []
+        var index: [String: Int] = [:]
+        var remarks: [String: String] = [:]
+        func value(_ s: String) -> String? {
+            let t = s.trimmingCharacters(in: .whitespaces)
+            return t.isEmpty || t == "-0-" ? nil : t
+        }
+        for row in try WatchlistLoader.csv(primaryBytes, file: primary) {
+            guard row.fields.count >= 4 else {
+                throw WatchlistError(file: primary, location: "line \(row.line)", "\(row.fields.count) fields; an SDN row has 12 (ent_num, SDN_Name, SDN_Type, Program, …)")
+            }
+            guard let id = value(row.fields[0]), Int(id) != nil else {
+                throw WatchlistError(file: primary, location: "line \(row.line), column ent_num", "'\(row.fields[0])' is not an entry number")
+            }
+            guard let sdnName = value(row.fields[1]) else {
+                throw WatchlistError(file: primary, location: "line \(row.line), column SDN_Name", "empty name")
+            }
+            var e = WatchlistEntry(id: id, kind: NameKind(schema: value(row.fields[2]) ?? "-0-"),
+                                   names: [.init(text: displayName(sdnName), quality: "primary")])
+            e.programs = (value(row.fields[3]) ?? "").split(separator: "]").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "[] ")) }
+                .filter { !$0.isEmpty }
+            if row.fields.count >= 12, let r = value(row.fields[11]) { remarks[id] = r }
+            index[id] = entries.count
+            entries.append(e)
+        }
+        if let comments = sibling("comments") {
+            let bytes = try WatchlistLoader.read(comments)
+            parts.append(bytes)
+            // Remarks too long for the main file continue here.
+            for row in try WatchlistLoader.csv(bytes, file: comments) where row.fields.count >= 2 {
+                remarks[row.fields[0], default: ""] += row.fields[1]
+            }
+        }
+        if let alt = sibling("alt") {
+            let bytes = try WatchlistLoader.read(alt)
+            parts.append(bytes)
+            for row in try WatchlistLoader.csv(bytes, file: alt) where row.fields.count >= 4 {
+                guard let i = index[row.fields[0].trimmingCharacters(in: .whitespaces)], let text = value(row.fields[3]) else { continue }
+                // OFAC marks low-quality aliases `weak` in alt_remarks.
+                let weak = row.fields.count >= 5 && row.fields[4].lowercased().contains("weak")
+                entries[i].names.append(.init(text: displayName(text), quality: weak ? "weak" : "strong"))
+            }
+        }
+        if let add = sibling("add") {
+            let bytes = try WatchlistLoader.read(add)
+            parts.append(bytes)
+            for row in try WatchlistLoader.csv(bytes, file: add) where row.fields.count >= 5 {
+                guard let i = index[row.fields[0].trimmingCharacters(in: .whitespaces)], let country = value(row.fields[4]) else { continue }
+                entries[i].countries.append(country)
+            }
+        }
+        for (id, text) in remarks { if let i = index[id] { apply(remarks: text, to: &entries[i]) } }
+        return Watchlist(version: ListVersion(name: name, format: "ofac", sha256: Watchlist.digest(parts), generated: nil, entries: entries.count),
+                         entries: entries)
+    }
+
+    /// `SMITH, John` → `John SMITH`: OFAC writes individuals surname first.
+    static func displayName(_ s: String) -> String {
+        let parts = s.split(separator: ",", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard parts.count == 2, !parts[1].isEmpty, !parts[1].contains(",") else { return s }
+        return "\(parts[1]) \(parts[0])"
+    }
+
+    static let months = ["jan": "01", "feb": "02", "mar": "03", "apr": "04", "may": "05", "jun": "06", "jul": "07", "aug": "08",
+                         "sep": "09", "oct": "10", "nov": "11", "dec": "12"]
+
+    /// Reads the `;`-separated remarks OFAC uses for identifying details.
+    static func apply(remarks: String, to e: inout WatchlistEntry) {
+        for part in remarks.split(separator: ";").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+            let words = part.split(separator: " ").map(String.init)
+            guard let first = words.first else { continue }
+            switch first.lowercased() {
+            case "dob":
+                // `DOB 12 Jan 1960`, `DOB Jan 1960`, `DOB 1960`, `DOB circa 1960`, `DOB 1958 to 1962`.
+                let w = words.dropFirst().filter { $0.lowercased() != "circa" }
+                if w.count >= 3, let d = Int(w[w.startIndex]), let m = months[w[w.startIndex + 1].lowercased().prefix(3).description], Int(w[w.startIndex + 2]) != nil {
+                    e.birthDates.append("\(w[w.startIndex + 2])-\(m)-\(d < 10 ? "0" : "")\(d)")
+                } else if w.count >= 2, let m = months[w[w.startIndex].lowercased().prefix(3).description], Int(w[w.startIndex + 1]) != nil {
+                    e.birthDates.append("\(w[w.startIndex + 1])-\(m)")
+                } else if let y = w.first, Int(y) != nil, y.count == 4 {
+                    if w.count >= 3, w[w.startIndex + 1] == "to", let from = Int(y), let to = Int(w[w.startIndex + 2]), from <= to, to - from <= 20 {
+                        e.birthDates += (from...to).map(String.init)
+                    } else {
+                        e.birthDates.append(y)
+                    }
+                }
+            case "nationality", "citizen":
+                let country = words.dropFirst().joined(separator: " ")
+                if !country.isEmpty { e.countries.append(country) }
+            case "passport":
+                if words.count >= 2 { e.documents.append(document("Passport", words.dropFirst())) }
+            case "national":
+                // `National ID No. 123 (Iran)`
+                if let no = words.firstIndex(where: { $0.lowercased().hasPrefix("no") }), no + 1 < words.count {
+                    e.documents.append(document("National ID", words[(no + 1)...]))
+                }
+            default: continue
+            }
+        }
+    }
+
+    private static func document(_ type: String, _ rest: ArraySlice<String>) -> WatchlistEntry.Document {
+        let joined = rest.joined(separator: " ")
+        if let open = joined.firstIndex(of: "("), let close = joined.lastIndex(of: ")"), open < close {
+            return .init(type: type, number: joined[..<open].trimmingCharacters(in: .whitespaces),
+                         country: String(joined[joined.index(after: open)..<close]))
+        }
+        return .init(type: type, number: joined, country: nil)
+    }
+}
+
+/// FollowTheMoney entities, one JSON object per line (`{"id", "schema", "properties": {…}}`).
+enum FtMList {
+    static let kept: [String: NameKind] = [
+        "Person": .person, "Organization": .organization, "Company": .organization, "LegalEntity": .organization,
+        "PublicBody": .organization, "Vessel": .vessel, "Airplane": .vessel,
+    ]
+
+    static func load(name: String, path: String) throws(WatchlistError) -> Watchlist {
+        let bytes = try WatchlistLoader.read(path)
+        var entries: [WatchlistEntry] = []
+        var newest: String?
+        var lineNumber = 0
+        for line in bytes.split(separator: 0x0A, omittingEmptySubsequences: false) {
+            lineNumber += 1
+            guard line.contains(where: { $0 != 0x20 && $0 != 0x0D && $0 != 0x09 }) else { continue }
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] else {
+                throw WatchlistError(file: path, location: "line \(lineNumber)", "not a JSON object (FollowTheMoney files hold one entity per line)")
+            }
+            guard let schema = object["schema"] as? String, let id = object["id"] as? String else {
+                throw WatchlistError(file: path, location: "line \(lineNumber)", "an entity needs \"id\" and \"schema\"")
+            }
+            guard let kind = kept[schema] else { continue }
+            let p = object["properties"] as? [String: Any] ?? [:]
+            func values(_ key: String) -> [String] { (p[key] as? [Any] ?? []).compactMap { $0 as? String } }
+            var names = values("name").map { WatchlistEntry.Name(text: $0, quality: "primary") }
+            names += (values("alias") + values("previousName")).map { .init(text: $0, quality: "strong") }
+            names += values("weakAlias").map { .init(text: $0, quality: "weak") }
+            if names.isEmpty, let caption = object["caption"] as? String { names = [.init(text: caption, quality: "primary")] }
+            guard !names.isEmpty else { continue }
+            var e = WatchlistEntry(id: id, kind: kind, names: names)
+            e.birthDates = values("birthDate")
+            e.countries = values("nationality") + values("citizenship") + values("country") + values("jurisdiction")
+            e.documents = (values("passportNumber").map { WatchlistEntry.Document(type: "Passport", number: $0, country: nil) })
+                + values("idNumber").map { .init(type: "ID", number: $0, country: nil) }
+                + values("imoNumber").map { .init(type: "IMO", number: $0, country: nil) }
+            e.programs = values("topics") + values("program")
+            if let change = object["last_change"] as? String, change > (newest ?? "") { newest = change }
+            entries.append(e)
+        }
+        return Watchlist(version: ListVersion(name: name, format: "ftm", sha256: Watchlist.digest([bytes]), generated: newest, entries: entries.count),
+                         entries: entries)
+    }
+}
+
+/// A list kept by hand: a CSV with a header naming its columns.
+enum SimpleCSVList {
+    static func load(name: String, path: String) throws(WatchlistError) -> Watchlist {
+        let bytes = try WatchlistLoader.read(path)
+        let rows = try WatchlistLoader.csv(bytes, file: path)
+        guard let header = rows.first else { throw WatchlistError(file: path, "empty file: a header row is required") }
+        let columns = header.fields.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        func column(_ names: String...) -> Int? { names.lazy.compactMap { columns.firstIndex(of: $0) }.first }
+        guard let nameColumn = column("name", "full_name", "fullname") else {
+            throw WatchlistError(file: path, location: "line 1", "no 'name' column (found: \(header.fields.joined(separator: ", ")))")
+        }
+        let id = column("id"), kind = column("kind", "schema", "type"), aliases = column("aliases", "alias")
+        let dob = column("birth_date", "dob", "date_of_birth"), country = column("country", "nationality"), document = column("document", "passport")
+        var entries: [WatchlistEntry] = []
+        for row in rows.dropFirst() where !(row.fields.count == 1 && row.fields[0].isEmpty) {
+            func field(_ i: Int?) -> String? {
+                guard let i, i < row.fields.count else { return nil }
+                let v = row.fields[i].trimmingCharacters(in: .whitespaces)
+                return v.isEmpty ? nil : v
+            }
+            guard let name = field(nameColumn) else {
+                throw WatchlistError(file: path, location: "line \(row.line), column '\(header.fields[nameColumn])'", "empty name")
+            }
+            var e = WatchlistEntry(id: field(id) ?? "line-\(row.line)", kind: field(kind).map(NameKind.init(schema:)) ?? .unknown,
+                                   names: [.init(text: name, quality: "primary")])
+            e.names += (field(aliases) ?? "").split(separator: ";").map { .init(text: $0.trimmingCharacters(in: .whitespaces), quality: "strong") }
+            e.birthDates = field(dob).map { [$0] } ?? []
+            e.countries = field(country).map { [$0] } ?? []
+            e.documents = field(document).map { [.init(type: nil, number: $0, country: nil)] } ?? []
+            entries.append(e)
+        }
+        return Watchlist(version: ListVersion(name: name, format: "csv", sha256: Watchlist.digest([bytes]), generated: nil, entries: entries.count),
+                         entries: entries)
+    }
+}

@@ -1,0 +1,188 @@
+/// Scores how likely two names name the same person or organisation, in [0, 1], and says why:
+/// which token of one name was paired with which of the other, how, and what was left over.
+///
+/// Tokens are paired greedily, best pair first, each token used once; two adjacent tokens may
+/// pair with one (`Ramimakhlouf` and `Rami Makhlouf`). The score is the pairs' similarity,
+/// weighted by what the tokens are (a legal form or a particle weighs less than a name), over
+/// all the weight, where tokens left over count fully on the name with fewer tokens and half on
+/// the other (a middle name or patronymic the other name leaves out is common; a name the other
+/// lacks entirely is not).
+public struct NameMatcher: Sendable {
+    public struct Options: Sendable, Hashable {
+        /// A token pair below this similarity is not a pair.
+        public var minTokenSimilarity = 0.8
+        /// How much a token left over on the longer name counts, against 1 on the shorter.
+        public var extraTokenWeight = 0.5
+        /// A name with one identifying token is weak evidence on its own: its score is scaled by this.
+        public var singleTokenFactor = 0.9
+        public init() {}
+    }
+
+    public enum Method: String, Sendable, Codable {
+        case exact, similar, initial, skeleton, joined, acronym
+    }
+
+    public struct Pair: Sendable, Hashable, Codable {
+        public var query: String
+        public var candidate: String
+        public var similarity: Double
+        public var method: Method
+    }
+
+    public struct Score: Sendable, Hashable, Codable {
+        public var score: Double
+        public var pairs: [Pair]
+        /// Tokens of the query and of the candidate that found no pair.
+        public var unmatchedQuery: [String]
+        public var unmatchedCandidate: [String]
+    }
+
+    public var options: Options
+    public init(options: Options = Options()) { self.options = options }
+
+    private static func weight(_ role: NormalizedName.Role) -> Double {
+        switch role {
+        case .name: 1
+        case .number: 0.5
+        case .patronymic: 0.5
+        case .common: 0.5
+        case .legalForm: 0.3
+        case .particle: 0.2
+        }
+    }
+
+    /// A raw string similarity stretched so that only near-identical tokens count nearly fully:
+    /// Jaro-Winkler gives 0.8 to quite different short tokens.
+    private static func effective(_ raw: Double) -> Double { max(0, (raw - 0.6) / 0.4) }
+
+    /// One side's pairable units: single tokens, and adjacent pairs of tokens joined.
+    private struct Unit {
+        var tokens: [Int]
+        var text: String
+        var skeleton: String
+        var role: NormalizedName.Role
+        /// For joined tokens, their first letters (`Jean Claude` → `jc`).
+        var initials = ""
+    }
+
+    /// Single tokens, and runs of two or three adjacent tokens joined.
+    private static func units(_ n: NormalizedName) -> [Unit] {
+        let t = n.tokens
+        var out = t.enumerated().map { Unit(tokens: [$0.offset], text: $0.element.text, skeleton: $0.element.skeleton, role: $0.element.role) }
+        for length in 2...3 where t.count >= length {
+            for i in 0...(t.count - length) {
+                let run = Array(i..<(i + length))
+                // Particles may sit inside a run (`van der bilt`), not at its end.
+                guard t[run.last!].role == .name, run.allSatisfy({ t[$0].role == .name || t[$0].role == .particle }) else { continue }
+                let text = run.map { t[$0].text }.joined()
+                out.append(Unit(tokens: run, text: text, skeleton: NameText.skeleton(text), role: .name,
+                                initials: String(run.compactMap { t[$0].text.first })))
+            }
+        }
+        return out
+    }
+
+    /// `PLA` for `People's Liberation Army`: an organisation written as its initials.
+    private static func acronym(_ short: NormalizedName, _ long: NormalizedName) -> Pair? {
+        let s = short.nameTokens, l = long.tokens.filter { $0.role == .name }
+        guard s.count == 1, l.count >= 2, (2...6).contains(s[0].text.count), s[0].text.count == l.count,
+              s[0].text == String(l.compactMap(\.text.first)) else { return nil }
+        return Pair(query: s[0].text, candidate: l.map(\.text).joined(separator: " "), similarity: 0.9, method: .acronym)
+    }
+
+    public func score(_ q: NormalizedName, _ c: NormalizedName) -> Score {
+        if q.isOrganization || c.isOrganization, let pair = Self.acronym(q, c) ?? Self.acronym(c, q).map({
+            Pair(query: $0.candidate, candidate: $0.query, similarity: $0.similarity, method: $0.method)
+        }) {
+            return Score(score: pair.similarity, pairs: [pair], unmatchedQuery: [], unmatchedCandidate: [])
+        }
+        let qu = Self.units(q), cu = Self.units(c)
+        let abjad = q.abjad != c.abjad
+        var candidates: [(qi: Int, ci: Int, sim: Double, method: Method)] = []
+        for (i, a) in qu.enumerated() {
+            for (j, b) in cu.enumerated() {
+                guard let (sim, method) = similarity(a, b, abjad: abjad) else { continue }
+                let joined = a.tokens.count > 1 || b.tokens.count > 1
+                candidates.append((i, j, sim, joined ? .joined : method))
+            }
+        }
+        // Best first; on a tie single tokens before joined ones (the explanation is plainer).
+        candidates.sort { a, b in
+            a.sim != b.sim ? a.sim > b.sim : (qu[a.qi].tokens.count + cu[a.ci].tokens.count, a.qi, a.ci) < (qu[b.qi].tokens.count + cu[b.ci].tokens.count, b.qi, b.ci)
+        }
+        var usedQ = Array(repeating: false, count: q.tokens.count)
+        var usedC = Array(repeating: false, count: c.tokens.count)
+        var pairs: [Pair] = []
+        var matched = 0.0
+        var matchedWeight = 0.0
+        for cand in candidates {
+            let a = qu[cand.qi], b = cu[cand.ci]
+            guard a.tokens.allSatisfy({ !usedQ[$0] }), b.tokens.allSatisfy({ !usedC[$0] }) else { continue }
+            for t in a.tokens { usedQ[t] = true }
+            for t in b.tokens { usedC[t] = true }
+            let w = a.tokens.reduce(0) { $0 + Self.weight(q.tokens[$1].role) } + b.tokens.reduce(0) { $0 + Self.weight(c.tokens[$1].role) }
+            matched += cand.sim * w
+            matchedWeight += w
+            pairs.append(Pair(query: a.text, candidate: b.text, similarity: (cand.sim * 1000).rounded() / 1000, method: cand.method))
+        }
+        let leftQ = q.tokens.indices.filter { !usedQ[$0] }, leftC = c.tokens.indices.filter { !usedC[$0] }
+        let qNames = q.nameTokens.count, cNames = c.nameTokens.count
+        // A person's name may leave out middle names; a company's name does not have any.
+        let extra = q.isOrganization || c.isOrganization ? 1 : options.extraTokenWeight
+        let extraQ = qNames > cNames ? extra : 1, extraC = cNames > qNames ? extra : 1
+        // A legal form or patronymic only one name states says little; two different ones say
+        // different companies or people (`AG` is not `GmbH`, `Ivanovich` not `Viktorovich`). A bare
+        // `company` conflicts with nothing.
+        func conflicting(_ role: NormalizedName.Role) -> Bool {
+            func stated(_ n: NormalizedName, _ left: [Int]) -> Bool { left.contains { n.tokens[$0].role == role && n.tokens[$0].text != "co" } }
+            return stated(q, leftQ) && stated(c, leftC)
+        }
+        let conflicts = (legal: conflicting(.legalForm), patronymic: conflicting(.patronymic))
+        let organization = q.isOrganization || c.isOrganization
+        func leftover(_ t: NormalizedName.Token, _ factor: Double) -> Double {
+            switch t.role {
+            case .legalForm where conflicts.legal && t.text != "co", .patronymic where conflicts.patronymic: 1
+            // `Company 23` is not `Company`.
+            // `Company 23` is not `Company`; a common word counts fully when one name lacks it.
+            case .number where organization, .common: 1
+            default: Self.weight(t.role) * factor
+            }
+        }
+        let unmatched = leftQ.reduce(0) { $0 + leftover(q.tokens[$1], extraQ) } + leftC.reduce(0) { $0 + leftover(c.tokens[$1], extraC) }
+        var score = matchedWeight + unmatched > 0 ? matched / (matchedWeight + unmatched) : 0
+        if min(qNames, cNames) <= 1, max(qNames, cNames) > 1 { score *= options.singleTokenFactor }
+        return Score(score: (score * 10_000).rounded() / 10_000, pairs: pairs,
+                     unmatchedQuery: leftQ.map { q.tokens[$0].text }, unmatchedCandidate: leftC.map { c.tokens[$0].text })
+    }
+
+    private func similarity(_ a: Unit, _ b: Unit, abjad: Bool) -> (Double, Method)? {
+        if a.text == b.text { return (1, .exact) }
+        // Numbers (and Roman numerals) match only exactly: `Trust IV` is not `Trust V`.
+        if a.role == .number || b.role == .number { return nil }
+        // A legal form pairs only with a legal form, a particle or patronymic only with its like.
+        for role in [NormalizedName.Role.legalForm, .particle, .patronymic] where (a.role == role) != (b.role == role) { return nil }
+        if a.role == .legalForm { return nil }  // different families
+        // Initials: `J` for `John`, `JC` for `Jean Claude`.
+        if a.tokens.count == 1, b.tokens.count > 1, a.text == b.initials { return (0.75, .initial) }
+        if b.tokens.count == 1, a.tokens.count > 1, b.text == a.initials { return (0.75, .initial) }
+        if a.text.utf8.count == 1 || b.text.utf8.count == 1 {
+            return a.text.utf8.first == b.text.utf8.first && a.tokens.count == 1 && b.tokens.count == 1 ? (0.75, .initial) : nil
+        }
+        var jw = Similarity.jaroWinkler(a.text, b.text)
+        let shorter = min(a.text.utf8.count, b.text.utf8.count), longer = max(a.text.utf8.count, b.text.utf8.count)
+        if shorter <= 4 {
+            // Jaro-Winkler is generous to short tokens (`nabc` and `abc` 0.92, `lind` and
+            // `lindemann` 0.88): there, one edit is a large part of the token.
+            jw = min(jw, 1 - Double(Similarity.levenshtein(a.text, b.text)) / Double(longer))
+        }
+        guard jw >= options.minTokenSimilarity else {
+            if abjad, !a.skeleton.isEmpty, !b.skeleton.isEmpty {
+                // Written in an abjad on one side only: its vowels are guesses, so compare consonants.
+                let sk = 0.95 * Similarity.jaroWinkler(a.skeleton, b.skeleton)
+                if sk >= options.minTokenSimilarity { return (Self.effective(sk), .skeleton) }
+            }
+            return nil
+        }
+        return (Self.effective(jw), .similar)
+    }
+}

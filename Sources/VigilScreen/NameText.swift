@@ -1,0 +1,323 @@
+import Foundation
+
+/// What a name is the name of: the words that carry no identity differ (honorifics for people,
+/// legal forms for companies).
+public enum NameKind: String, Sendable, Hashable, Codable, CaseIterable {
+    case person, organization, vessel, unknown
+
+    /// Reads the schemas the lists and the evaluation files use (`Person`, `Company`,
+    /// `Organization`, `LegalEntity`, `Vessel`, OFAC's `individual`, UN's `ENTITY`, …).
+    public init(schema: String) {
+        switch schema.lowercased() {
+        case "person", "individual", "people": self = .person
+        case "company", "organization", "organisation", "legalentity", "entity", "-0-": self = .organization
+        case "vessel", "aircraft": self = .vessel
+        default: self = .unknown
+        }
+    }
+}
+
+/// A name brought to a form that can be compared across scripts and spellings: transliterated to
+/// Latin, without accents, lower case, split into tokens, each token with its weight and its
+/// consonant skeleton.
+///
+/// This is done once per list entry when a list loads, and once per query.
+public struct NormalizedName: Sendable, Hashable {
+    public struct Token: Sendable, Hashable {
+        public var text: String
+        public var role: Role
+        /// The consonants of the token in sound classes (`Qaddafi` and `Gaddafi` both `ktf`),
+        /// used to find candidates and to compare names written from an abjad (Arabic, Hebrew,
+        /// Persian script), whose transliterations lack most vowels.
+        public var skeleton: String
+    }
+
+    public enum Role: String, Sendable, Hashable {
+        /// A word that identifies.
+        case name
+        /// `bin`, `al`, `van`, `de`…: part of the name, but common to many.
+        case particle
+        /// A company's legal form (`ltd`, `gmbh`, `jsc`…), in one spelling per form.
+        case legalForm
+        /// Digits or a Roman numeral.
+        case number
+        /// A patronymic (`Oleksandrovych`): it names the father, so it pairs only with another
+        /// patronymic, and weighs less than a given name or surname.
+        case patronymic
+        /// A word many company names share (`bank`, `international`): it pairs like a name and
+        /// weighs half.
+        case common
+    }
+
+    public let original: String
+    public let kind: NameKind
+    public let tokens: [Token]
+    /// Whether the original was written in an abjad: its vowels are guesses.
+    public let abjad: Bool
+    /// Whether the original was in a script other than Latin.
+    public let transliterated: Bool
+
+    public init(_ name: String, kind: NameKind = .unknown) {
+        original = name
+        self.kind = kind
+        let (latin, script) = NameText.latin(name)
+        abjad = script == .abjad
+        transliterated = script != .latin
+        tokens = NameText.tokens(latin, kind: kind, abjad: script == .abjad)
+    }
+
+    /// The identifying tokens (names and numbers).
+    public var nameTokens: [Token] { tokens.filter { $0.role == .name || $0.role == .number } }
+
+    /// Whether this names an organisation (or may: an unknown kind is read as either).
+    var isOrganization: Bool { kind == .organization || kind == .vessel }
+}
+
+enum NameText {
+    enum Script { case latin, abjad, other }
+
+    /// Latin letters, no accents, lower case; and what script the input was in.
+    static func latin(_ s: String) -> (String, Script) {
+        var script = Script.latin
+        var needsTransform = false
+        for u in s.unicodeScalars where u.value >= 0x80 {
+            switch u.value {
+            case 0x0590...0x08FF, 0xFB1D...0xFDFF, 0xFE70...0xFEFF: script = .abjad; needsTransform = true
+            case 0x00C0...0x024F, 0x1E00...0x1EFF: needsTransform = true  // Latin with accents
+            case 0x2000...0x206F: break  // punctuation: quotes, dashes
+            default:
+                if u.properties.isAlphabetic, script == .latin { script = .other }
+                needsTransform = true
+            }
+        }
+        guard needsTransform else { return (s.lowercased(), .latin) }
+        var t = s
+        if script != .latin { t = t.applyingTransform(.toLatin, reverse: false) ?? t }
+        // Letters that are not a base letter plus a mark, so stripping marks keeps them as they are.
+        var out = ""
+        out.unicodeScalars.reserveCapacity(t.unicodeScalars.count)
+        for u in (t.applyingTransform(.stripDiacritics, reverse: false) ?? t).lowercased().unicodeScalars {
+            switch u {
+            case "ß": out += "ss"
+            case "æ": out += "ae"
+            case "œ": out += "oe"
+            case "ø": out += "o"
+            case "ł": out += "l"
+            case "đ", "ð": out += "d"
+            case "þ": out += "th"
+            case "ı": out += "i"
+            // Transliteration marks for ayin and hamza carry no letter of their own in Latin spellings.
+            case "\u{02BF}", "\u{02BE}", "\u{02BC}", "\u{02BB}", "\u{02B9}", "\u{02BA}", "\u{02C8}": continue
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return (out, script)
+    }
+
+    /// Honorifics and titles: they say nothing about who a person is.
+    static let honorifics: Set<String> = [
+        "mr", "mrs", "ms", "miss", "dr", "prof", "sir", "dame", "lord", "lady", "hon", "rev", "sheikh", "shaikh", "shaykh",
+        "sheik", "haji", "hajji", "alhaj", "alhaji", "mullah", "mulla", "maulvi", "maulana", "mawlawi", "qari", "mufti", "imam",
+        "herr", "frau", "monsieur", "madame", "mme", "senor", "senora", "don", "dona", "jr", "sr", "president", "minister",
+        "general", "colonel", "commander", "king", "queen", "prince", "princess",
+    ]
+
+    static let particles: Set<String> = [
+        "al", "el", "ul", "bin", "ibn", "ben", "bint", "binti", "abu", "umm", "van", "von", "der", "den", "de", "del", "della",
+        "di", "da", "dos", "das", "du", "la", "le", "y", "e", "of", "the", "and", "und", "et", "ou", "mac", "ter", "zu",
+    ]
+
+    /// Legal forms, each spelling mapped to its family: forms that make the same kind of company
+    /// in different countries are one (`GmbH`, `SARL`, `OOO` and `LLC` are all limited-liability
+    /// companies; `AG`, `SA`, `JSC` and `OAO` all joint-stock companies). Multi-word forms are
+    /// looked up with their words joined.
+    static let legalForms: [String: String] = {
+        var m: [String: String] = [:]
+        let families: [String: [String]] = [
+            "llc": ["llc", "ltd", "limited", "ltda", "ltee", "gmbh", "gesellschaftmitbeschrankterhaftung", "sarl",
+                    "societearesponsabilitelimitee", "srl", "societatearaspunderelimitata", "ooo", "obsestvosogranicennojotvetstvennostu",
+                    "tov", "too", "rab", "limitedliabilitycompany", "spzoo", "sro", "kft", "bv", "pty", "pte", "sdn", "bhd", "fzllc", "fzco",
+                    "fze", "fzc", "aps", "sl"],
+            "jsc": ["jsc", "ojsc", "cjsc", "pjsc", "ao", "oao", "zao", "pao", "ag", "aktiengesellschaft", "sa", "societeanonyme",
+                    "sociedadanonima", "spa", "nv", "plc", "jointstockcompany", "openjointstockcompany", "closedjointstockcompany",
+                    "publicjointstockcompany", "akcionernoeobsestvo", "tbk", "pt", "ab", "as", "oy", "oyj", "zrt", "sas"],
+            "inc": ["inc", "incorporated", "corp", "corporation"],
+            "co": ["co", "company", "compania", "cia"],
+            "lp": ["lp", "llp", "kg", "ohg", "gbr"],
+            "nonprofit": ["ano", "ngo", "ev", "foundation", "fund", "charity"],
+        ]
+        for (family, spellings) in families { for s in spellings { m[s] = family } }
+        return m
+    }()
+
+    /// Multi-word legal forms, as token sequences to join before lookup.
+    static let legalPhrases: [[String]] = [
+        ["gesellschaft", "mit", "beschrankter", "haftung"], ["societe", "a", "responsabilite", "limitee"],
+        ["societatea", "cu", "raspundere", "limitata"], ["obsestvo", "s", "ogranicennoj", "otvetstvennostu"],
+        ["closed", "joint", "stock", "company"], ["public", "joint", "stock", "company"], ["open", "joint", "stock", "company"],
+        ["limited", "liability", "company"], ["joint", "stock", "company"], ["akcionernoe", "obsestvo"], ["societe", "anonyme"],
+        ["sociedad", "anonima"], ["sp", "z", "o", "o"], ["sp", "z", "oo"],
+    ]
+
+    /// Number words, so `Forty-Four` is `44` and `First` is `1`.
+    static let numberWords: [String: Int] = [
+        "zero": 0, "one": 1, "first": 1, "two": 2, "second": 2, "three": 3, "third": 3, "four": 4, "fourth": 4, "five": 5, "fifth": 5,
+        "six": 6, "sixth": 6, "seven": 7, "seventh": 7, "eight": 8, "eighth": 8, "nine": 9, "ninth": 9, "ten": 10, "tenth": 10,
+        "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
+        "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fourty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
+        "ninety": 90,
+    ]
+
+    /// Words so many company names have that sharing one says little.
+    static let commonBusinessWords: Set<String> = [
+        "bank", "banco", "banque", "business", "international", "intl", "industries", "industry", "industrial", "group", "holding",
+        "holdings", "trading", "trade", "services", "service", "management", "capital", "investment", "investments", "global",
+        "systems", "solutions", "technologies", "technology", "enterprises", "enterprise", "general", "national", "import", "export",
+        "shipping", "logistics", "consulting", "development", "resources", "energy", "finance", "financial",
+    ]
+
+    /// Endings of East Slavic patronymics (`Oleksandrovych`, `Vladimirovich`, `Ivanovna`).
+    static let patronymicEndings = ["ovich", "evich", "ovych", "evych", "ovna", "evna", "ivna", "ovic", "evic", "ich"]
+
+    static let roman: Set<String> = ["ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x", "xi", "xii", "xv", "xx"]
+
+    static func tokens(_ latin: String, kind: NameKind, abjad: Bool = false) -> [NormalizedName.Token] {
+        // Dots and apostrophes join (`S.A.R.L.` is `sarl`, `O'Brien` is `obrien`); every other
+        // character that is not a letter or digit separates.
+        var words: [String] = []
+        var current = ""
+        // A possessive is not part of the name (`Deutsche Bank's`).
+        let latin = latin.replacingOccurrences(of: "'s ", with: " ").replacingOccurrences(of: "\u{2019}s ", with: " ")
+        for ch in latin.unicodeScalars {
+            if ch == "." || ch == "'" || ch == "\u{2019}" || ch == "`" { continue }
+            if ch.properties.isAlphabetic || ("0"..."9").contains(ch) {
+                current.unicodeScalars.append(ch)
+            } else if !current.isEmpty {
+                words.append(current)
+                current = ""
+            }
+        }
+        if !current.isEmpty { words.append(current) }
+        if abjad {
+            // Arabic writes the article joined to the word (السيسي is `alsysy`); Latin spellings
+            // mostly separate it (`el-Sisi`).
+            words = words.flatMap { w in w.hasPrefix("al") && w.utf8.count > 4 ? ["al", String(w.dropFirst(2))] : [w] }
+        }
+        // `Abdul` is `Abd al` written as one word.
+        words = words.flatMap { ["abdul", "abdel", "abdal", "abdoul", "abdull"].contains($0) ? ["abd", "al"] : [$0] }
+        if kind != .person { words = joinLegalPhrases(words) }
+        if kind != .person { words = joinNumberWords(words) }
+        var out: [NormalizedName.Token] = []
+        for (n, w) in words.enumerated() {
+            var text = w
+            let role: NormalizedName.Role
+            if w.allSatisfy({ $0.isNumber }) || (roman.contains(w) && n > 0 && kind != .person) {
+                role = .number
+            } else if let ordinal = ordinalDigits(w) {
+                role = .number
+                text = ordinal
+            } else if kind != .person, let form = legalForms[w], words.count > 1 {
+                role = .legalForm
+                text = form
+            } else if kind != .organization, honorifics.contains(w), words.count > 1 {
+                continue
+            } else if particles.contains(w), words.count > 1, n > 0 || ["al", "el", "the"].contains(w) {
+                // A name does not start with a particle (`Ben` first is a given name), except the
+                // Arabic article (`Al Qaeda`).
+                role = .particle
+                // `ibn` and `bin`, `el` and `al`: one particle in different spellings.
+                text = ["ibn": "bin", "ben": "bin", "el": "al", "ul": "al"][w] ?? w
+            } else if kind == .organization || kind == .vessel, commonBusinessWords.contains(w), words.count > 1 {
+                role = .common
+            } else if kind != .organization, n > 0, w.utf8.count > 6, patronymicEndings.contains(where: { w.hasSuffix($0) }) {
+                role = .patronymic
+            } else {
+                role = .name
+            }
+            out.append(.init(text: text, role: role, skeleton: skeleton(text)))
+        }
+        return out
+    }
+
+    /// `1st`, `2nd`, `3rd`, `4th` → their digits.
+    private static func ordinalDigits(_ w: String) -> String? {
+        for suffix in ["st", "nd", "rd", "th"] where w.hasSuffix(suffix) {
+            let digits = w.dropLast(2)
+            if !digits.isEmpty, digits.allSatisfy(\.isNumber) { return String(digits) }
+        }
+        return nil
+    }
+
+    /// Runs of number words become one number: `forty four` → `44`, `first` → `1`.
+    private static func joinNumberWords(_ words: [String]) -> [String] {
+        var out: [String] = []
+        var value: Int?
+        for w in words {
+            if let v = numberWords[w] {
+                if let current = value, current % 10 == 0, current >= 20, v < 10 { value = current + v } else {
+                    if let current = value { out.append(String(current)) }
+                    value = v
+                }
+                continue
+            }
+            if let current = value { out.append(String(current)); value = nil }
+            out.append(w)
+        }
+        if let current = value { out.append(String(current)) }
+        return out
+    }
+
+    private static func joinLegalPhrases(_ words: [String]) -> [String] {
+        var out: [String] = []
+        var i = 0
+        outer: while i < words.count {
+            for phrase in legalPhrases where i + phrase.count <= words.count && Array(words[i..<(i + phrase.count)]) == phrase {
+                out.append(phrase.joined())
+                i += phrase.count
+                continue outer
+            }
+            out.append(words[i])
+            i += 1
+        }
+        return out
+    }
+
+    /// Consonants in sound classes, vowels (and `h`, `w`, `y` between letters) dropped, repeats
+    /// collapsed: a key that survives vowel changes and the usual transliteration variants
+    /// (`q`/`k`/`g`/`c`, `z`/`s`, `v`/`f`/`ph`, `d`/`t`, `b`/`p`).
+    static func skeleton(_ s: String) -> String {
+        var out: [UInt8] = []
+        var previous: UInt8 = 0
+        let b = Array(s.utf8)
+        var i = 0
+        while i < b.count {
+            let c = b[i]
+            var cls: UInt8
+            switch c {
+            case UInt8(ascii: "b"), UInt8(ascii: "p"): cls = UInt8(ascii: "p")
+            case UInt8(ascii: "c"), UInt8(ascii: "k"), UInt8(ascii: "q"), UInt8(ascii: "g"): cls = UInt8(ascii: "k")
+            case UInt8(ascii: "d"), UInt8(ascii: "t"): cls = UInt8(ascii: "t")
+            case UInt8(ascii: "f"), UInt8(ascii: "v"): cls = UInt8(ascii: "f")
+            case UInt8(ascii: "s"), UInt8(ascii: "z"), UInt8(ascii: "x"): cls = UInt8(ascii: "s")
+            case UInt8(ascii: "j"): cls = UInt8(ascii: "j")
+            case UInt8(ascii: "l"), UInt8(ascii: "m"), UInt8(ascii: "n"), UInt8(ascii: "r"): cls = c
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): cls = c
+            default: cls = 0  // vowels, h, w, y
+            }
+            // Digraphs that are one sound: ph = f, sh/ch = s-like, kh/gh = k.
+            if i + 1 < b.count, b[i + 1] == UInt8(ascii: "h") {
+                switch c {
+                case UInt8(ascii: "p"): cls = UInt8(ascii: "f"); i += 1
+                case UInt8(ascii: "s"), UInt8(ascii: "c"): cls = UInt8(ascii: "s"); i += 1
+                case UInt8(ascii: "k"), UInt8(ascii: "g"): cls = UInt8(ascii: "k"); i += 1
+                case UInt8(ascii: "t"), UInt8(ascii: "d"): cls = UInt8(ascii: "t"); i += 1
+                default: break
+                }
+            }
+            if cls != 0, cls != previous { out.append(cls) }
+            previous = cls
+            i += 1
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

@@ -1,0 +1,250 @@
+import Foundation
+
+public struct ScreeningOptions: Sendable, Hashable {
+    /// The score from which a name pair counts as a match (chosen on the tuning rows of the name
+    /// benchmark; see the README).
+    public static let defaultThreshold = 0.75
+
+    public var threshold = ScreeningOptions.defaultThreshold
+    /// At most this many matches per query.
+    public var limit = 10
+    /// Names scored in full per query, best candidates from the index first.
+    public var candidates = 48
+    public var matcher = NameMatcher.Options()
+    public init() {}
+}
+
+/// Who is screened: a name, and whatever else is known.
+public struct ScreeningQuery: Sendable, Hashable, Codable {
+    public var name: String
+    public var kind: NameKind
+    /// `YYYY-MM-DD`, `YYYY-MM` or `YYYY`.
+    public var birthDate: String?
+    /// ISO 3166 code or English name.
+    public var country: String?
+    public var document: String?
+
+    public init(name: String, kind: NameKind = .unknown, birthDate: String? = nil, country: String? = nil, document: String? = nil) {
+        self.name = name
+        self.kind = kind
+        self.birthDate = birthDate
+        self.country = country
+        self.document = document
+    }
+}
+
+/// One thing that moved a match's score, and by how much.
+public struct ScreeningFeature: Sendable, Hashable, Codable {
+    public var feature: String
+    public var contribution: Double
+    public var detail: String
+}
+
+public struct ScreeningMatch: Sendable, Hashable, Codable {
+    public var list: String
+    /// The list version the hit came from (`UN@2026-02-27/1a2b3c4d5e6f`).
+    public var listVersion: String
+    public var entryID: String
+    public var kind: NameKind
+    public var matchedName: String
+    public var nameQuality: String
+    public var score: Double
+    public var nameScore: Double
+    public var features: [ScreeningFeature]
+    public var name: NameMatcher.Score
+    public var programs: [String]
+}
+
+public struct ScreeningResult: Sendable, Codable {
+    public var query: ScreeningQuery
+    public var threshold: Double
+    public var lists: [ListVersion]
+    public var matches: [ScreeningMatch]
+}
+
+/// Screens names against loaded lists: finds candidates through a token index, scores them with
+/// the ``NameMatcher``, and adjusts the score with date of birth, country and document number.
+///
+/// Immutable once built, so one screener serves any number of concurrent queries; a list reload
+/// builds a new one.
+public final class Screener: Sendable {
+    public let lists: [Watchlist]
+    public let options: ScreeningOptions
+    private let matcher: NameMatcher
+    /// Every name of every entry, normalised once.
+    private let names: [IndexedName]
+    /// Index key → the names holding it.
+    private let postings: [String: [Int32]]
+
+    struct IndexedName: Sendable {
+        var list: Int32
+        var entry: Int32
+        var quality: String
+        var text: String
+        var normalized: NormalizedName
+    }
+
+    public init(lists: [Watchlist], options: ScreeningOptions = ScreeningOptions()) {
+        self.lists = lists
+        self.options = options
+        matcher = NameMatcher(options: options.matcher)
+        var names: [IndexedName] = []
+        var postings: [String: [Int32]] = [:]
+        for (l, list) in lists.enumerated() {
+            for (e, entry) in list.entries.enumerated() {
+                var seen = Set<String>()
+                for name in entry.names where seen.insert(name.text).inserted {
+                    let n = NormalizedName(name.text, kind: entry.kind)
+                    let id = Int32(names.count)
+                    names.append(IndexedName(list: Int32(l), entry: Int32(e), quality: name.quality, text: name.text, normalized: n))
+                    for key in Set(Self.keys(n)) { postings[key, default: []].append(id) }
+                }
+            }
+        }
+        self.names = names
+        self.postings = postings
+    }
+
+    /// The index keys of a name: each identifying token as written and as its consonant
+    /// skeleton (so `Qaddafi` finds `Gaddafi`), and two tokens joined (so `Ramimakhlouf`
+    /// finds `Rami Makhlouf`).
+    static func keys(_ n: NormalizedName) -> [String] {
+        var out: [String] = []
+        let tokens = n.tokens.filter { $0.role == .name || $0.role == .number }
+        for t in tokens where t.text.utf8.count >= 2 {
+            out.append("t:" + t.text)
+            if t.skeleton.utf8.count >= 2 { out.append("s:" + t.skeleton) }
+        }
+        for i in tokens.indices.dropLast() { out.append("t:" + tokens[i].text + tokens[i + 1].text) }
+        // A one-token name may be two joined: index its halves' skeleton prefix too.
+        if tokens.count == 1, let t = tokens.first, t.text.utf8.count >= 8 { out.append("t:" + t.text) }
+        return out
+    }
+
+    public var entryCount: Int { lists.reduce(0) { $0 + $1.entries.count } }
+
+    public func screen(_ query: ScreeningQuery) -> ScreeningResult {
+        let q = NormalizedName(query.name, kind: query.kind)
+        // Candidates: names sharing index keys with the query, weighted by how rare each key is.
+        var weight: [Int32: Double] = [:]
+        let total = Double(max(1, names.count))
+        for key in Set(Self.keys(q)) {
+            guard let list = postings[key] else { continue }
+            let idf = log(total / Double(list.count))
+            for id in list { weight[id, default: 0] += idf }
+        }
+        var ranked = weight.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+        if ranked.count > options.candidates { ranked.removeLast(ranked.count - options.candidates) }
+        // The best name of each entry.
+        var best: [Int64: ScreeningMatch] = [:]
+        for (id, _) in ranked {
+            let n = names[Int(id)]
+            let entry = lists[Int(n.list)].entries[Int(n.entry)]
+            if query.kind != .unknown, entry.kind != .unknown, query.kind != entry.kind { continue }
+            let nameScore = matcher.score(q, n.normalized)
+            let key = Int64(n.list) << 32 | Int64(n.entry)
+            if let current = best[key], current.nameScore >= nameScore.score { continue }
+            best[key] = match(query, entry, n, nameScore)
+        }
+        let matches = best.values.filter { $0.score >= options.threshold }
+            .sorted { ($0.score, $1.list, $1.entryID) > ($1.score, $0.list, $0.entryID) }
+        return ScreeningResult(query: query, threshold: options.threshold, lists: lists.map(\.version), matches: Array(matches.prefix(options.limit)))
+    }
+
+    private func match(_ query: ScreeningQuery, _ entry: WatchlistEntry, _ n: IndexedName, _ nameScore: NameMatcher.Score) -> ScreeningMatch {
+        var features = [ScreeningFeature(feature: "name", contribution: nameScore.score, detail: Self.describe(nameScore))]
+        if n.quality == "weak" {
+            features.append(.init(feature: "weak-alias", contribution: -0.05, detail: "'\(n.text)' is a low-quality alias on the list"))
+        }
+        features += Evidence.birthDate(query.birthDate, entry.birthDates)
+        features += Evidence.country(query.country, entry.countries)
+        features += Evidence.document(query.document, entry.documents)
+        let score = min(1, max(0, features.reduce(0) { $0 + $1.contribution }))
+        let list = lists[Int(n.list)]
+        return ScreeningMatch(list: list.version.name, listVersion: list.version.label, entryID: entry.id, kind: entry.kind,
+                              matchedName: n.text, nameQuality: n.quality, score: (score * 10_000).rounded() / 10_000,
+                              nameScore: nameScore.score, features: features, name: nameScore, programs: entry.programs)
+    }
+
+    static func describe(_ s: NameMatcher.Score) -> String {
+        var parts = s.pairs.map { p in p.query == p.candidate ? p.query : "\(p.query)~\(p.candidate) (\(p.method.rawValue) \(p.similarity))" }
+        if !s.unmatchedQuery.isEmpty { parts.append("unmatched in query: \(s.unmatchedQuery.joined(separator: " "))") }
+        if !s.unmatchedCandidate.isEmpty { parts.append("unmatched on list: \(s.unmatchedCandidate.joined(separator: " "))") }
+        return parts.joined(separator: "; ")
+    }
+}
+
+/// Evidence beside the name: each returns the features it found (none when either side is silent).
+enum Evidence {
+    static func birthDate(_ query: String?, _ listed: [String]) -> [ScreeningFeature] {
+        guard let query = query?.trimmingCharacters(in: .whitespaces), query.count >= 4, !listed.isEmpty,
+              let qYear = Int(query.prefix(4)) else { return [] }
+        if listed.contains(where: { $0 == query && query.count == 10 }) {
+            return [.init(feature: "birth-date", contribution: 0.1, detail: "\(query) is listed")]
+        }
+        if listed.contains(where: { $0.hasPrefix(query) || query.hasPrefix($0) }) {
+            return [.init(feature: "birth-date", contribution: 0.05, detail: "\(query) agrees with listed \(listed.joined(separator: ", "))")]
+        }
+        let years = listed.compactMap { Int($0.prefix(4)) }
+        if years.contains(where: { abs($0 - qYear) <= 1 }) {
+            return [.init(feature: "birth-date", contribution: 0, detail: "\(query) is within a year of listed \(listed.joined(separator: ", "))")]
+        }
+        return [.init(feature: "birth-date", contribution: -0.15, detail: "\(query) differs from listed \(listed.joined(separator: ", "))")]
+    }
+
+    static func country(_ query: String?, _ listed: [String]) -> [ScreeningFeature] {
+        guard let query, !query.isEmpty, !listed.isEmpty else { return [] }
+        let q = Countries.code(query)
+        if listed.contains(where: { Countries.code($0) == q }) {
+            return [.init(feature: "country", contribution: 0.03, detail: "\(query) is listed")]
+        }
+        return [.init(feature: "country", contribution: -0.05, detail: "\(query) is not among listed \(listed.joined(separator: ", "))")]
+    }
+
+    static func document(_ query: String?, _ listed: [WatchlistEntry.Document]) -> [ScreeningFeature] {
+        guard let query, !listed.isEmpty else { return [] }
+        let q = normalizeDocument(query)
+        guard !q.isEmpty else { return [] }
+        if let d = listed.first(where: { normalizeDocument($0.number) == q }) {
+            return [.init(feature: "document", contribution: 0.25, detail: "\(d.type ?? "document") \(d.number) is listed")]
+        }
+        return []
+    }
+
+    static func normalizeDocument(_ s: String) -> String {
+        String(s.uppercased().unicodeScalars.filter { ("A"..."Z").contains($0) || ("0"..."9").contains($0) }.map(Character.init))
+    }
+}
+
+/// Country names and ISO 3166 alpha-2 codes, so `RU`, `Russia` and `Russian Federation` compare equal.
+enum Countries {
+    static let byName: [String: String] = {
+        var m: [String: String] = [:]
+        let english = Locale(identifier: "en_US")
+        for region in Locale.Region.isoRegions where region.identifier.count == 2 {
+            if let name = english.localizedString(forRegionCode: region.identifier) { m[fold(name)] = region.identifier }
+        }
+        // Names the lists use that differ from the locale's.
+        let extra = ["russian federation": "RU", "iran (islamic republic of)": "IR", "syrian arab republic": "SY",
+                     "democratic people's republic of korea": "KP", "korea, north": "KP", "north korea": "KP", "republic of korea": "KR",
+                     "korea, south": "KR", "united states of america": "US", "viet nam": "VN", "lao people's democratic republic": "LA",
+                     "bolivia (plurinational state of)": "BO", "venezuela (bolivarian republic of)": "VE", "united republic of tanzania": "TZ",
+                     "democratic republic of the congo": "CD", "congo, democratic republic of the": "CD", "burma": "MM",
+                     "state of palestine": "PS", "the former yugoslav republic of macedonia": "MK", "turkey": "TR", "turkiye": "TR",
+                     "united kingdom of great britain and northern ireland": "GB", "republic of moldova": "MD", "cote d'ivoire": "CI"]
+        for (k, v) in extra { m[fold(k)] = v }
+        return m
+    }()
+
+    static func fold(_ s: String) -> String {
+        NameText.latin(s).0.filter { $0.isLetter || $0 == " " }.trimmingCharacters(in: .whitespaces)
+    }
+
+    /// The alpha-2 code of a code or a name, or the folded text when it is neither.
+    static func code(_ s: String) -> String {
+        let t = s.trimmingCharacters(in: .whitespaces)
+        if t.count == 2, t.allSatisfy(\.isLetter) { return t.uppercased() }
+        let f = fold(t)
+        return byName[f] ?? f
+    }
+}

@@ -1,0 +1,75 @@
+/// String similarities over UTF-8 bytes (names are ASCII once normalised; the few letters left
+/// outside it compare as their bytes).
+enum Similarity {
+    /// Jaro-Winkler similarity in [0, 1]: 1 for equal strings, a bonus for a common prefix of up
+    /// to four characters (names differ more often at their ends).
+    static func jaroWinkler(_ a: String, _ b: String) -> Double {
+        var a = a, b = b
+        return a.withUTF8 { x in b.withUTF8 { y in jaroWinkler(x, y) } }
+    }
+
+    static func jaroWinkler(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Double {
+        let j = jaro(a, b)
+        guard j > 0.7 else { return j }
+        var prefix = 0
+        while prefix < min(4, a.count, b.count), a[prefix] == b[prefix] { prefix += 1 }
+        return j + Double(prefix) * 0.1 * (1 - j)
+    }
+
+    static func jaro(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Double {
+        if a.isEmpty || b.isEmpty { return a.isEmpty && b.isEmpty ? 1 : 0 }
+        if a.count == b.count, memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0 { return 1 }
+        let range = max(0, max(a.count, b.count) / 2 - 1)
+        // Names are short: bit masks of matched positions fit in two words up to 128 letters.
+        guard a.count <= 128, b.count <= 128 else { return a.elementsEqual(b) ? 1 : 0 }
+        var matchedB = (UInt64(0), UInt64(0))
+        var matchedA = (UInt64(0), UInt64(0))
+        func isSet(_ m: (UInt64, UInt64), _ i: Int) -> Bool { i < 64 ? m.0 & (1 << UInt64(i)) != 0 : m.1 & (1 << UInt64(i - 64)) != 0 }
+        func set(_ m: inout (UInt64, UInt64), _ i: Int) { if i < 64 { m.0 |= 1 << UInt64(i) } else { m.1 |= 1 << UInt64(i - 64) } }
+        var matches = 0
+        for i in 0..<a.count {
+            let lo = max(0, i - range), hi = min(b.count - 1, i + range)
+            guard lo <= hi else { continue }
+            for j in lo...hi where !isSet(matchedB, j) && a[i] == b[j] {
+                set(&matchedB, j)
+                set(&matchedA, i)
+                matches += 1
+                break
+            }
+        }
+        guard matches > 0 else { return 0 }
+        var transpositions = 0, k = 0
+        for i in 0..<a.count where isSet(matchedA, i) {
+            while !isSet(matchedB, k) { k += 1 }
+            if a[i] != b[k] { transpositions += 1 }
+            k += 1
+        }
+        let m = Double(matches)
+        return (m / Double(a.count) + m / Double(b.count) + (m - Double(transpositions / 2)) / m) / 3
+    }
+
+    /// Levenshtein distance (insertions, deletions, substitutions), for the explanation of a
+    /// token pair and for short tokens, where Jaro-Winkler is too generous.
+    static func levenshtein(_ a: String, _ b: String) -> Int {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        if x.isEmpty { return y.count }
+        if y.isEmpty { return x.count }
+        var row = Array(0...y.count)
+        for i in 1...x.count {
+            var diagonal = row[0]
+            row[0] = i
+            for j in 1...y.count {
+                let above = row[j]
+                row[j] = min(row[j] + 1, row[j - 1] + 1, diagonal + (x[i - 1] == y[j - 1] ? 0 : 1))
+                diagonal = above
+            }
+        }
+        return row[y.count]
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

@@ -1,0 +1,89 @@
+import ArgumentParser
+import Foundation
+import VigilScreen
+
+struct ScreenCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "screen",
+        abstract: "Screen a name against watchlists, or score a labelled file of name pairs.",
+        discussion: """
+            With --list NAME=FILE (repeatable) and a name: prints the best matches as JSON, each with its score, \
+            the list version it came from and how the score was reached. FILE is a UN Security Council \
+            Consolidated List (.xml), an OFAC SDN CSV set (sdn.csv, or the folder holding sdn.csv, alt.csv and \
+            add.csv), OpenSanctions FollowTheMoney entities (.json/.jsonl, one entity per line) or a simple CSV \
+            (id,name,kind,aliases,birth_date,country,document; only name is required).
+
+            With --eval FILE: scores every pair of a labelled file (nomenklatura's cases.csv layout, or a \
+            cross-script pairs file) and prints precision, recall and F1 as JSON.
+            """
+    )
+
+    @Option(name: .long, help: ArgumentHelp("A watchlist to screen against, as NAME=FILE. Repeatable.", valueName: "name=file"))
+    var list: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("The score at which a match is reported (0–1).", valueName: "t"))
+    var threshold: Double = ScreeningOptions.defaultThreshold
+
+    @Option(name: .long, help: ArgumentHelp("Date of birth of the person screened (YYYY-MM-DD, YYYY-MM or YYYY).", valueName: "date"))
+    var dob: String?
+
+    @Option(name: .long, help: ArgumentHelp("Nationality or country (ISO 3166 code or name).", valueName: "cc"))
+    var country: String?
+
+    @Option(name: .long, help: ArgumentHelp("An identity document number.", valueName: "number"))
+    var document: String?
+
+    @Option(name: .long, help: ArgumentHelp("What the name is of: person, organization, vessel or unknown.", valueName: "kind"))
+    var kind: String = "unknown"
+
+    @Option(name: .long, help: ArgumentHelp("At most this many matches.", valueName: "n"))
+    var limit: Int = 10
+
+    @Option(name: .long, help: ArgumentHelp("A labelled pairs file to score instead of screening a name.", valueName: "file"))
+    var eval: String?
+
+    @Flag(name: .long, help: "With --eval: also list the pairs the matcher got wrong.")
+    var mistakes = false
+
+    @Argument(help: ArgumentHelp("The name to screen.", valueName: "name"))
+    var name: String?
+
+    func run() async throws {
+        try await Self.reporting {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+            if let eval {
+                guard let data = FileManager.default.contents(atPath: eval) else { throw CLIError.unreadable(eval) }
+                let outcome: NameEvaluation.Outcome
+                do { outcome = try NameEvaluation.evaluate(Array(data), file: eval, threshold: threshold, listMistakes: mistakes) } catch {
+                    throw CLIError("\(error)")
+                }
+                switch outcome {
+                case .cases(let r): LineWriter().write(Array(try encoder.encode(r)))
+                case .crossScript(let r): LineWriter().write(Array(try encoder.encode(r)))
+                }
+                return
+            }
+            guard let name, !name.trimmingCharacters(in: .whitespaces).isEmpty else {
+                throw CLIError("give a name to screen (or --eval FILE)")
+            }
+            guard !list.isEmpty else { throw CLIError("give at least one --list NAME=FILE") }
+            var lists: [Watchlist] = []
+            for spec in list {
+                guard let eq = spec.firstIndex(of: "="), eq != spec.startIndex else {
+                    throw CLIError("--list '\(spec)': expected NAME=FILE")
+                }
+                do { lists.append(try WatchlistLoader.load(name: String(spec[..<eq]), path: String(spec[spec.index(after: eq)...]))) } catch {
+                    throw CLIError("\(error)")
+                }
+            }
+            var options = ScreeningOptions()
+            options.threshold = threshold
+            options.limit = limit
+            let screener = Screener(lists: lists, options: options)
+            let query = ScreeningQuery(name: name, kind: NameKind(rawValue: kind) ?? NameKind(schema: kind), birthDate: dob,
+                                       country: country, document: document)
+            LineWriter().write(Array(try encoder.encode(screener.screen(query))))
+        }
+    }
+}
