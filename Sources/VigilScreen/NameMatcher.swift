@@ -55,33 +55,6 @@ public struct NameMatcher: Sendable {
     /// Jaro-Winkler gives 0.8 to quite different short tokens.
     private static func effective(_ raw: Double) -> Double { max(0, (raw - 0.6) / 0.4) }
 
-    /// One side's pairable units: single tokens, and adjacent pairs of tokens joined.
-    private struct Unit {
-        var tokens: [Int]
-        var text: String
-        var skeleton: String
-        var role: NormalizedName.Role
-        /// For joined tokens, their first letters (`Jean Claude` → `jc`).
-        var initials = ""
-    }
-
-    /// Single tokens, and runs of two or three adjacent tokens joined.
-    private static func units(_ n: NormalizedName) -> [Unit] {
-        let t = n.tokens
-        var out = t.enumerated().map { Unit(tokens: [$0.offset], text: $0.element.text, skeleton: $0.element.skeleton, role: $0.element.role) }
-        for length in 2...3 where t.count >= length {
-            for i in 0...(t.count - length) {
-                let run = Array(i..<(i + length))
-                // Particles may sit inside a run (`van der bilt`), not at its end.
-                guard t[run.last!].role == .name, run.allSatisfy({ t[$0].role == .name || t[$0].role == .particle }) else { continue }
-                let text = run.map { t[$0].text }.joined()
-                out.append(Unit(tokens: run, text: text, skeleton: NameText.skeleton(text), role: .name,
-                                initials: String(run.compactMap { t[$0].text.first })))
-            }
-        }
-        return out
-    }
-
     /// `PLA` for `People's Liberation Army`: an organisation written as its initials.
     private static func acronym(_ short: NormalizedName, _ long: NormalizedName) -> Pair? {
         let s = short.nameTokens, l = long.tokens.filter { $0.role == .name }
@@ -96,7 +69,7 @@ public struct NameMatcher: Sendable {
         }) {
             return Score(score: pair.similarity, pairs: [pair], unmatchedQuery: [], unmatchedCandidate: [])
         }
-        let qu = Self.units(q), cu = Self.units(c)
+        let qu = q.units, cu = c.units
         let abjad = q.abjad != c.abjad
         var candidates: [(qi: Int, ci: Int, sim: Double, method: Method)] = []
         for (i, a) in qu.enumerated() {
@@ -155,7 +128,7 @@ public struct NameMatcher: Sendable {
                      unmatchedQuery: leftQ.map { q.tokens[$0].text }, unmatchedCandidate: leftC.map { c.tokens[$0].text })
     }
 
-    private func similarity(_ a: Unit, _ b: Unit, abjad: Bool) -> (Double, Method)? {
+    private func similarity(_ a: NormalizedName.Unit, _ b: NormalizedName.Unit, abjad: Bool) -> (Double, Method)? {
         if a.text == b.text { return (1, .exact) }
         // Numbers (and Roman numerals) match only exactly: `Trust IV` is not `Trust V`.
         if a.role == .number || b.role == .number { return nil }
@@ -168,17 +141,20 @@ public struct NameMatcher: Sendable {
         if a.text.utf8.count == 1 || b.text.utf8.count == 1 {
             return a.text.utf8.first == b.text.utf8.first && a.tokens.count == 1 && b.tokens.count == 1 ? (0.75, .initial) : nil
         }
-        var jw = Similarity.jaroWinkler(a.text, b.text)
-        let shorter = min(a.text.utf8.count, b.text.utf8.count), longer = max(a.text.utf8.count, b.text.utf8.count)
+        let shorter = min(a.bytes.count, b.bytes.count), longer = max(a.bytes.count, b.bytes.count)
+        // Tokens of very different lengths are not spellings of one another (a joined pair
+        // covers a name written as one word).
+        guard 2 * shorter >= longer else { return nil }
+        var jw = Similarity.jaroWinkler(a.bytes, b.bytes)
         if shorter <= 4 {
             // Jaro-Winkler is generous to short tokens (`nabc` and `abc` 0.92, `lind` and
             // `lindemann` 0.88): there, one edit is a large part of the token.
             jw = min(jw, 1 - Double(Similarity.levenshtein(a.text, b.text)) / Double(longer))
         }
         guard jw >= options.minTokenSimilarity else {
-            if abjad, !a.skeleton.isEmpty, !b.skeleton.isEmpty {
+            if abjad, !a.skeletonBytes.isEmpty, !b.skeletonBytes.isEmpty {
                 // Written in an abjad on one side only: its vowels are guesses, so compare consonants.
-                let sk = 0.95 * Similarity.jaroWinkler(a.skeleton, b.skeleton)
+                let sk = 0.95 * Similarity.jaroWinkler(a.skeletonBytes, b.skeletonBytes)
                 if sk >= options.minTokenSimilarity { return (Self.effective(sk), .skeleton) }
             }
             return nil

@@ -57,6 +57,38 @@ public struct NormalizedName: Sendable, Hashable {
     /// Whether the original was in a script other than Latin.
     public let transliterated: Bool
 
+    /// What the matcher pairs: single tokens, and runs of two or three adjacent tokens joined
+    /// (so `Ramimakhlouf` can pair with `Rami Makhlouf`). Built once with the name.
+    struct Unit: Sendable, Hashable {
+        var tokens: [Int]
+        var text: String
+        var bytes: [UInt8]
+        var skeletonBytes: [UInt8]
+        var role: Role
+        /// For joined tokens, their first letters (`Jean Claude` → `jc`).
+        var initials = ""
+    }
+
+    let units: [Unit]
+
+    private static func units(_ t: [Token]) -> [Unit] {
+        var out = t.enumerated().map {
+            Unit(tokens: [$0.offset], text: $0.element.text, bytes: Array($0.element.text.utf8), skeletonBytes: Array($0.element.skeleton.utf8),
+                 role: $0.element.role)
+        }
+        for length in 2...3 where t.count >= length {
+            for i in 0...(t.count - length) {
+                let run = Array(i..<(i + length))
+                // Particles may sit inside a run (`van der bilt`), not at its end.
+                guard t[run.last!].role == .name, run.allSatisfy({ t[$0].role == .name || t[$0].role == .particle }) else { continue }
+                let text = run.map { t[$0].text }.joined()
+                out.append(Unit(tokens: run, text: text, bytes: Array(text.utf8), skeletonBytes: Array(NameText.skeleton(text).utf8),
+                                role: .name, initials: String(run.compactMap { t[$0].text.first })))
+            }
+        }
+        return out
+    }
+
     public init(_ name: String, kind: NameKind = .unknown) {
         original = name
         self.kind = kind
@@ -64,6 +96,7 @@ public struct NormalizedName: Sendable, Hashable {
         abjad = script == .abjad
         transliterated = script != .latin
         tokens = NameText.tokens(latin, kind: kind, abjad: script == .abjad)
+        units = Self.units(tokens)
     }
 
     /// The identifying tokens (names and numbers).
@@ -187,7 +220,7 @@ enum NameText {
         var words: [String] = []
         var current = ""
         // A possessive is not part of the name (`Deutsche Bank's`).
-        let latin = latin.replacingOccurrences(of: "'s ", with: " ").replacingOccurrences(of: "\u{2019}s ", with: " ")
+        let latin = latin.contains("s ") ? latin.replacingOccurrences(of: "'s ", with: " ").replacingOccurrences(of: "\u{2019}s ", with: " ") : latin
         for ch in latin.unicodeScalars {
             if ch == "." || ch == "'" || ch == "\u{2019}" || ch == "`" { continue }
             if ch.properties.isAlphabetic || ("0"..."9").contains(ch) {

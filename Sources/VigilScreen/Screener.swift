@@ -121,7 +121,8 @@ public final class Screener: Sendable {
         return out
     }
 
-    public var entryCount: Int { lists.reduce(0) { $0 + $1.entries.count } }
+    /// Names indexed over all entries (primary names and aliases).
+    public var nameCount: Int { names.count }
 
     public func screen(_ query: ScreeningQuery) -> ScreeningResult {
         let q = NormalizedName(query.name, kind: query.kind)
@@ -133,7 +134,10 @@ public final class Screener: Sendable {
             let idf = log(total / Double(list.count))
             for id in list { weight[id, default: 0] += idf }
         }
-        var ranked = weight.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+        // A name sharing less than half the best candidate's evidence shares only common tokens;
+        // the rest are ranked (only they: a common token can bring thousands of names).
+        let top = weight.values.max() ?? 0
+        var ranked = weight.filter { $0.value >= top / 2 }.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
         if ranked.count > options.candidates { ranked.removeLast(ranked.count - options.candidates) }
         // The best name of each entry.
         var best: [Int64: ScreeningMatch] = [:]

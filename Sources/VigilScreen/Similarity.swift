@@ -3,9 +3,10 @@
 enum Similarity {
     /// Jaro-Winkler similarity in [0, 1]: 1 for equal strings, a bonus for a common prefix of up
     /// to four characters (names differ more often at their ends).
-    static func jaroWinkler(_ a: String, _ b: String) -> Double {
-        var a = a, b = b
-        return a.withUTF8 { x in b.withUTF8 { y in jaroWinkler(x, y) } }
+    static func jaroWinkler(_ a: String, _ b: String) -> Double { jaroWinkler(Array(a.utf8), Array(b.utf8)) }
+
+    static func jaroWinkler(_ a: [UInt8], _ b: [UInt8]) -> Double {
+        a.withUnsafeBufferPointer { x in b.withUnsafeBufferPointer { y in jaroWinkler(x, y) } }
     }
 
     static func jaroWinkler(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Double {

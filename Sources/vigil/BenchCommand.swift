@@ -3,6 +3,7 @@ import Foundation
 import VigilFormats
 import VigilPipeline
 import VigilReplay
+import VigilScreen
 
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -16,12 +17,14 @@ struct BenchCommand: AsyncParsableCommand {
             --mode replay: the same events from a file, no broker. --mode rules: detection alone (rules and \
             typologies) on one core over events decoded beforehand, with the window state it holds. --mode decode: \
             decoder speed alone — each FILE (a real message in a native format, --format auto by default) is decoded \
-            repeatedly on one core for --seconds; prints messages/s and MB/s per file and format. Build with -c \
-            release for figures worth comparing.
+            repeatedly on one core for --seconds; prints messages/s and MB/s per file and format. --mode screen: \
+            loads the --list watchlists (timed), then screens --events names drawn from them (as listed, misspelt, \
+            and recombined) on one core; prints screenings/s and latency percentiles. Build with -c release for \
+            figures worth comparing.
             """
     )
 
-    @Option(name: .long, help: ArgumentHelp("broker, replay, passthrough, rules or decode.", valueName: "mode"))
+    @Option(name: .long, help: ArgumentHelp("broker, replay, passthrough, rules, decode or screen.", valueName: "mode"))
     var mode: String = "broker"
 
     @Option(name: .long, help: ArgumentHelp("Number of transactions.", valueName: "n"))
@@ -42,6 +45,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Decode mode: seconds of decoding per file.", valueName: "s"))
     var seconds: Double = 2
 
+    @Option(name: .long, help: ArgumentHelp("Screen mode: a watchlist as NAME=FILE. Repeatable.", valueName: "name=file"))
+    var list: [String] = []
+
     @Argument(help: ArgumentHelp("Decode mode: message files.", valueName: "file"))
     var files: [String] = []
 
@@ -53,7 +59,13 @@ struct BenchCommand: AsyncParsableCommand {
             if files.isEmpty { throw ValidationError("--mode decode needs message files") }
             return
         }
-        if Bench.Mode(rawValue: mode) == nil, mode != "rules" { throw ValidationError("--mode '\(mode)' is not broker, replay, passthrough, rules or decode") }
+        if mode == "screen" {
+            if list.isEmpty { throw ValidationError("--mode screen needs at least one --list NAME=FILE") }
+            if let bad = list.first(where: { !$0.contains("=") || $0.hasPrefix("=") }) { throw ValidationError("--list '\(bad)': expected NAME=FILE") }
+        }
+        if Bench.Mode(rawValue: mode) == nil, !["rules", "screen"].contains(mode) {
+            throw ValidationError("--mode '\(mode)' is not broker, replay, passthrough, rules, decode or screen")
+        }
         if events <= 0 { throw ValidationError("--events must be positive") }
         if let rate, rate <= 0 { throw ValidationError("--rate must be positive") }
         if !(1...10_000).contains(partitions) { throw ValidationError("--partitions must be between 1 and 10000") }
@@ -67,6 +79,18 @@ struct BenchCommand: AsyncParsableCommand {
             let config = try common.loadConfig()
             if mode == "decode" {
                 try decodeBench(config: config)
+                return
+            }
+            if mode == "screen" {
+                let specs = list.map { spec in
+                    let eq = spec.firstIndex(of: "=")!
+                    return (name: String(spec[..<eq]), path: String(spec[spec.index(after: eq)...]))
+                }
+                let report: ScreeningBench.Report
+                do { report = try ScreeningBench.run(lists: specs, queries: events) } catch { throw CLIError("\(error)") }
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+                LineWriter().write(Array(try encoder.encode(report)))
                 return
             }
             let definition = try fail(PipelineDefinition.load(file: pipeline))

@@ -1,0 +1,80 @@
+/// `vigil bench --mode screen`: list loading and name screening, timed on one core.
+public enum ScreeningBench {
+    public struct Report: Sendable, Codable {
+        public var lists: [ListVersion]
+        public var names: Int
+        public var loadSeconds: Double
+        public var indexSeconds: Double
+        public var queries: Int
+        /// Queries that returned at least one match.
+        public var matched: Int
+        public var seconds: Double
+        public var queriesPerSecond: Int
+        /// Microseconds per query.
+        public var latencyMicroseconds: [String: Double]
+    }
+
+    /// Queries drawn from the lists themselves, deterministically: each entry's primary name as
+    /// listed, with one letter changed, and a name made of the first token of one entry and the
+    /// last of another (mostly not listed).
+    public static func queries(from lists: [Watchlist], count: Int) -> [ScreeningQuery] {
+        let entries = lists.flatMap(\.entries)
+        guard !entries.isEmpty else { return [] }
+        var out: [ScreeningQuery] = []
+        out.reserveCapacity(count)
+        var n = 0
+        while out.count < count {
+            let e = entries[n % entries.count]
+            let name = e.names[0].text
+            switch n % 3 {
+            case 0: out.append(ScreeningQuery(name: name))
+            case 1:
+                var letters = Array(name)
+                let i = (n / 3) % max(1, letters.count)
+                if letters[i].isLetter { letters[i] = letters[i] == "e" ? "a" : "e" }
+                out.append(ScreeningQuery(name: String(letters)))
+            default:
+                let other = entries[(n * 7919) % entries.count].names[0].text
+                let first = name.split(separator: " ").first.map(String.init) ?? name
+                let last = other.split(separator: " ").last.map(String.init) ?? other
+                out.append(ScreeningQuery(name: "\(first) \(last)"))
+            }
+            n += 1
+        }
+        return out
+    }
+
+    public static func run(lists specs: [(name: String, path: String)], queries count: Int, options: ScreeningOptions = ScreeningOptions()) throws(WatchlistError) -> Report {
+        let clock = ContinuousClock()
+        var lists: [Watchlist] = []
+        let loadStart = clock.now
+        for s in specs { lists.append(try WatchlistLoader.load(name: s.name, path: s.path)) }
+        let load = clock.now - loadStart
+        var screener: Screener?
+        let index = clock.measure { screener = Screener(lists: lists, options: options) }
+        let queries = Self.queries(from: lists, count: count)
+        var latencies: [Duration] = []
+        latencies.reserveCapacity(queries.count)
+        var matched = 0
+        let start = clock.now
+        for q in queries {
+            let t = clock.now
+            if !screener!.screen(q).matches.isEmpty { matched += 1 }
+            latencies.append(clock.now - t)
+        }
+        let total = (clock.now - start).seconds
+        latencies.sort()
+        func micros(_ p: Double) -> Double {
+            guard !latencies.isEmpty else { return 0 }
+            return (latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))].seconds * 1e7).rounded() / 10
+        }
+        return Report(lists: lists.map(\.version), names: screener!.nameCount, loadSeconds: (load.seconds * 1000).rounded() / 1000,
+                      indexSeconds: (index.seconds * 1000).rounded() / 1000, queries: queries.count, matched: matched,
+                      seconds: (total * 1000).rounded() / 1000, queriesPerSecond: Int(Double(queries.count) / max(total, 1e-9)),
+                      latencyMicroseconds: ["p50": micros(0.5), "p95": micros(0.95), "p99": micros(0.99), "max": micros(1)])
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
