@@ -73,6 +73,7 @@ let package = Package(
                 "VigilDetect",
                 "VigilFormats",
                 "VigilKafka",
+                "VigilScreen",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),

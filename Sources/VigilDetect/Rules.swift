@@ -137,6 +137,13 @@ public struct RuleMatch: Sendable, Hashable {
     public var ts: EventTime
     /// In event-time order.
     public var contributions: [Contribution]
+
+    public init(finding: Alert.Finding, subject: Alert.Subject, ts: EventTime, contributions: [Contribution]) {
+        self.finding = finding
+        self.subject = subject
+        self.ts = ts
+        self.contributions = contributions
+    }
 }
 
 /// Rules compiled once; shared read-only by every worker.

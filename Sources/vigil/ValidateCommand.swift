@@ -28,8 +28,10 @@ struct ValidateCommand: AsyncParsableCommand {
                 let p = try PipelineDefinition.load(file: file)
                 let typologies = p.typologies.definitions.isEmpty ? "" : ", \(p.typologies.definitions.count) typologies"
                 let lists = p.lists.sorted { $0.key < $1.key }.map { "\($0.key)\($0.value.date.map { " of " + $0 } ?? "")" }
+                let watchlists = p.screening?.screener.lists.map { "\($0.version.label) (\($0.entries.count) entries)" } ?? []
                 print("\(file): ok (pipeline \(p.name)@\(p.version), \(p.rules.definitions.count) rules\(typologies)"
-                      + (lists.isEmpty ? "" : "; lists: " + lists.joined(separator: ", ")) + ")")
+                      + (lists.isEmpty ? "" : "; lists: " + lists.joined(separator: ", "))
+                      + (watchlists.isEmpty ? "" : "; screening: " + watchlists.joined(separator: ", ")) + ")")
             } catch {
                 print("\(error)")
                 failed = true

@@ -1,6 +1,7 @@
 import Foundation
 import VigilCore
 import VigilDetect
+import VigilScreen
 import VigilFormats
 
 /// A pipeline file (`pipelines/*.yaml`): what to detect and how to label what it publishes.
@@ -40,6 +41,8 @@ public struct PipelineDefinition: Sendable {
     /// alert of its own; otherwise only typologies raise alerts.
     public var typologies = CompiledTypologies.none
     public var file: String
+    /// Watchlist screening of transaction parties and travellers (`screening:`), if any.
+    public var screening: ScreeningDefinition?
     /// Named lists rules can test membership of (`lists:`), each with where it came from.
     public var lists: [String: NamedList] = [:]
 
@@ -67,7 +70,7 @@ public struct PipelineDefinition: Sendable {
     /// Parses and compiles pipeline text.
     public static func parse(_ text: String, file: String) throws(ConfigError) -> PipelineDefinition {
         let root = try YAMLValue.parse(text, file: file)
-        let top = try root.mapping(allowed: ["pipeline", "output", "topics", "inputs", "lists", "rules", "typologies"])
+        let top = try root.mapping(allowed: ["pipeline", "output", "topics", "inputs", "lists", "rules", "typologies", "screening"])
         guard let header = top["pipeline"] else {
             throw root.error("missing 'pipeline' section", hint: "start with pipeline: { name: ..., version: ... }")
         }
@@ -200,12 +203,57 @@ public struct PipelineDefinition: Sendable {
                                   message: "rule '\(d.id)', flagged-by: no rule or typology '\(source)' in this pipeline")
             }
         }
+        if let node = top["screening"] {
+            p.screening = try screening(node, file: file)
+            if let id = p.screening?.id, known.contains(id) {
+                throw node.error("screening id '\(id)' is also a rule or typology id", hint: "give the screening stage an id of its own: id: watchlist")
+            }
+        }
         p.lists = lists
         p.description = try h["description"]?.string()
         p.output = output
         p.topics = topics
         p.inputs = inputs
         return p
+    }
+
+    /// `screening:` — lists to load (name → file, relative to the pipeline file), the parties to
+    /// screen, the threshold, and the finding's id and version.
+    private static func screening(_ node: YAMLValue, file: String) throws(ConfigError) -> ScreeningDefinition {
+        let m = try node.mapping(allowed: ["id", "version", "lists", "threshold", "screen", "candidates"])
+        guard let listsNode = m["lists"] else {
+            throw node.error("screening needs 'lists': name → file", hint: "lists: { un: watchlists/UN_consolidated.xml, ofac: watchlists/ofac }")
+        }
+        var options = ScreeningOptions()
+        if let v = m["threshold"] { options.threshold = try v.double(in: 0...1) }
+        if let v = m["candidates"] { options.candidates = try v.int(in: 1...10_000) }
+        var specs: [(name: String, path: String)] = []
+        var lists: [Watchlist] = []
+        for (name, value) in try listsNode.mapping(allowed: nil).sorted(by: { $0.key < $1.key }) {
+            let relative = try value.string()
+            let path = relative.hasPrefix("/") ? relative
+                : URL(fileURLWithPath: file).deletingLastPathComponent().appendingPathComponent(relative).path
+            do { lists.append(try WatchlistLoader.load(name: name, path: path)) } catch {
+                throw value.error("list '\(name)': \(error)", hint: "UN XML, an OFAC CSV folder, FollowTheMoney JSON lines or a CSV with a name column; paths are relative to the pipeline file")
+            }
+            specs.append((name, path))
+        }
+        guard !lists.isEmpty else { throw listsNode.error("'lists' is empty") }
+        var d = ScreeningDefinition(screener: Screener(lists: lists, options: options))
+        d.lists = specs
+        if let v = m["id"] { d.id = try v.string() }
+        if let v = m["version"] { d.version = try v.int(in: 1...1_000_000) }
+        if let v = m["screen"] {
+            var targets = Set<ScreeningDefinition.Target>()
+            for name in try v.stringOrList() {
+                guard let t = ScreeningDefinition.Target(rawValue: name) else {
+                    throw v.error("cannot screen '\(name)'", hint: ScreeningDefinition.Target.allCases.map(\.rawValue).joined(separator: ", "))
+                }
+                targets.insert(t)
+            }
+            d.targets = targets
+        }
+        return d
     }
 
     /// `lists:` maps a name to inline values (`[KP, IR]`) or to a list file, relative to the

@@ -72,6 +72,7 @@ public struct PipelineEngine {
     public let decoding: InputDecoding
     private let detector: Detector
     private let combiner: TypologyCombiner?
+    private let screening: ScreeningRunner?
 
     /// - Parameter previous: the engine of the pipeline this one replaces (hot reload); the state
     ///   of unchanged rules and typologies carries over.
@@ -83,6 +84,7 @@ public struct PipelineEngine {
         self.detector = Detector(rules: pipeline.rules, limits: limits, carryingOver: previous?.detector)
         self.combiner = pipeline.typologies.definitions.isEmpty ? nil
             : TypologyCombiner(typologies: pipeline.typologies, limits: limits, carryingOver: previous?.combiner)
+        self.screening = pipeline.screening.map(ScreeningRunner.init)
     }
 
     public var stats: DetectorStats { detector.stats }
@@ -93,7 +95,7 @@ public struct PipelineEngine {
     }
 
     /// Detection (stateful, in order) on a decoded message; a decoding failure becomes a dead
-    /// letter. Passenger events reach the correlation rules only.
+    /// letter. Passenger events reach the correlation rules and screening only.
     public func outputs(for message: ConsumedMessage, decoded: Result<[CanonicalEvent], EventDecodingError>) -> [EngineOutput] {
         switch decoded {
         case .failure(let error):
@@ -103,9 +105,18 @@ public struct PipelineEngine {
             var out: [EngineOutput] = []
             for event in events {
                 let matches: [RuleMatch]
+                // A watchlist hit is an alert of its own, whatever typologies say.
+                let hits: [RuleMatch]
                 switch event {
-                case .transaction(let tx): matches = detector.process(tx, origin: origin)
-                case .passenger(let p): matches = detector.process(p, origin: origin)
+                case .transaction(let tx):
+                    matches = detector.process(tx, origin: origin)
+                    hits = screening?.matches(tx, origin: origin) ?? []
+                case .passenger(let p):
+                    matches = detector.process(p, origin: origin)
+                    hits = screening?.matches(p, origin: origin) ?? []
+                }
+                out += hits.map { m in
+                    alert(findings: [m.finding], score: m.finding.score, subject: m.subject, ts: m.ts, contributions: m.contributions)
                 }
                 if matches.isEmpty { continue }
                 if let combiner {

@@ -1,0 +1,165 @@
+import Foundation
+import Logging
+import Testing
+import VigilCore
+import VigilDetect
+import VigilKafka
+@testable import VigilPipeline
+
+/// The `screening:` stage: lists loaded with the pipeline, transaction parties and travellers
+/// screened, hits as alerts with their list version, bad lists rejected with their location,
+/// lists reloaded on change.
+@Suite("Screening stage")
+struct ScreeningStageTests {
+    static let list = """
+        id,name,kind,aliases,birth_date,country,document
+        W-1,Ivan Petrovich Sidorenko,person,Ivan Sidorenko,1970-04-05,RU,P7654321
+        W-2,Blue Lantern Trading LLC,organization,,,,
+        """
+
+    static func pipeline(screen: String = "[debtor, creditor, traveller]", list: String = "watch.csv") -> String {
+        """
+        pipeline: { name: screened, version: "1" }
+        inputs:
+          - { topic: fin.transactions, format: json }
+          - { topic: pax.events, format: json }
+        rules:
+          - { id: big, version: 1, kind: predicate, where: amount >= 1000000 }
+        screening:
+          id: watchlist
+          version: 3
+          threshold: 0.8
+          screen: \(screen)
+          lists:
+            local: \(list)
+        """
+    }
+
+    /// A folder holding the list and the pipeline; returns the pipeline's path.
+    static func setUp(list: String = ScreeningStageTests.list, pipeline: String = ScreeningStageTests.pipeline()) throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-screening-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try list.write(to: dir.appendingPathComponent("watch.csv"), atomically: true, encoding: .utf8)
+        let path = dir.appendingPathComponent("screened.yaml").path
+        try pipeline.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    static func tx(_ offset: Int64, debtor: String, creditor: String = "Corner Bakery", dob: String? = nil) -> ConsumedMessage {
+        var d: [String: String] = ["account": "ACC-\(offset)", "name": debtor]
+        if let dob { d["dob"] = dob }
+        let object: [String: Any] = ["id": "t\(offset)", "ts": "2024-05-01T10:00:00Z", "amount": "250.00", "currency": "EUR", "channel": "wire",
+                                     "debtor": d, "creditor": ["account": "SHOP-1", "name": creditor]]
+        return ConsumedMessage(topic: "fin.transactions", partition: 0, offset: offset,
+                               value: Array(try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])))
+    }
+
+    static func passenger(_ offset: Int64, surname: String, given: String, document: String) -> ConsumedMessage {
+        let object: [String: Any] = ["id": "p\(offset)", "ts": "2024-05-02T08:00:00Z", "kind": "api",
+                                     "traveller": ["surname": surname, "given": given, "dob": "1970-04-05", "documents": [["type": "P", "number": document]]]]
+        return ConsumedMessage(topic: "pax.events", partition: 0, offset: offset,
+                               value: Array(try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])))
+    }
+
+    @Test("parties and travellers on a list raise alerts carrying the list version; others do not")
+    func hits() throws {
+        let p = try PipelineDefinition.load(file: try Self.setUp())
+        let screening = try #require(p.screening)
+        #expect(screening.lists.map(\.name) == ["local"])
+        let engine = PipelineEngine(pipeline: p, topics: p.topics(from: VigilConfig()), limits: WindowLimits())
+
+        let payer = engine.process(Self.tx(0, debtor: "SIDORENKO, Ivan", dob: "1970-04-05")).compactMap(\.alert)
+        let alert = try #require(payer.first)
+        #expect(payer.count == 1)
+        #expect(alert.findings.map(\.kind) == [.screening])
+        #expect(alert.findings[0].id == "watchlist" && alert.findings[0].version == 3)
+        #expect(alert.subject == Alert.Subject(field: "debtor.account", value: "ACC-0"))
+        let explanation = alert.findings[0].explanation
+        #expect(explanation.contains("entry W-1"))
+        #expect(explanation.contains(screening.screener.lists[0].version.label))
+        #expect(explanation.contains("birth-date +0.1"))
+        #expect(alert.evidence.map(\.eventId) == ["t0"])
+
+        let company = engine.process(Self.tx(1, debtor: "Anna Berg", creditor: "Blue Lantern Trading Ltd")).compactMap(\.alert)
+        #expect(company.map(\.subject.field) == ["creditor.account"])
+
+        #expect(engine.process(Self.tx(2, debtor: "Anna Berg")).isEmpty)
+
+        let traveller = engine.process(Self.passenger(3, surname: "SIDORENKO", given: "IVAN", document: "P7654321")).compactMap(\.alert)
+        #expect(traveller.map(\.subject) == [Alert.Subject(field: "traveller.document", value: "P7654321")])
+        #expect(traveller.first?.findings[0].explanation.contains("document +0.25") == true)
+    }
+
+    @Test("only the parties named in screen: are screened; a replay gives the same alerts")
+    func targetsAndDeterminism() throws {
+        let p = try PipelineDefinition.load(file: try Self.setUp(pipeline: Self.pipeline(screen: "creditor")))
+        let engine = PipelineEngine(pipeline: p, topics: p.topics(from: VigilConfig()), limits: WindowLimits())
+        #expect(engine.process(Self.tx(0, debtor: "Ivan Sidorenko")).isEmpty)
+        let messages = (0..<20).map { Self.tx(Int64($0), debtor: "X", creditor: $0 % 2 == 0 ? "Ivan Sidorenko" : "Corner Bakery") }
+        func run() -> [[UInt8]] {
+            let e = PipelineEngine(pipeline: p, topics: p.topics(from: VigilConfig()), limits: WindowLimits())
+            return messages.flatMap { e.process($0).compactMap(\.alert).map(\.canonicalJSON) }
+        }
+        let first = run()
+        #expect(first.count == 10)
+        #expect(first == run())
+    }
+
+    @Test("a list that does not load, or a bad screening section, is reported with its place")
+    func errors() throws {
+        let badList = try Self.setUp(list: "id,full\n1,x\n")
+        let e = #expect(throws: ConfigError.self) { try PipelineDefinition.load(file: badList) }
+        #expect(e?.line == 13)
+        #expect(e?.description.contains("list 'local'") == true)
+        #expect(e?.description.contains("no 'name' column") == true)
+
+        let missing = try Self.setUp(pipeline: Self.pipeline(list: "nowhere.csv"))
+        let m = #expect(throws: ConfigError.self) { try PipelineDefinition.load(file: missing) }
+        #expect(m?.description.contains("no such file") == true)
+
+        let target = try Self.setUp(pipeline: Self.pipeline(screen: "[debtor, pilot]"))
+        let t = #expect(throws: ConfigError.self) { try PipelineDefinition.load(file: target) }
+        #expect(t?.description.contains("cannot screen 'pilot'") == true)
+    }
+
+    @Test("a changed list is reloaded; a broken one is rejected and the running lists stay")
+    func reload() throws {
+        let path = try Self.setUp()
+        let listPath = (path as NSString).deletingLastPathComponent + "/watch.csv"
+        let p = try PipelineDefinition.load(file: path)
+        let config = VigilConfig()
+        let logger = Logger(label: "test")
+        let runner = PipelineRunner(pipeline: p, topics: p.topics(from: config), options: .init(workers: 1),
+                                    source: NoSource(), sink: NoSink(), logger: logger)
+        let reloader = PipelineReloader(file: path, config: config, runner: runner, logger: logger)
+        #expect(reloader.check() == .unchanged)
+        let before = try #require(runner.pipeline.screening?.screener.lists.first?.version)
+
+        try (Self.list + "\nW-3,Marta Quill,person,,,,\n").write(toFile: listPath, atomically: true, encoding: .utf8)
+        #expect(reloader.check() == .reloaded("screened@1"))
+        let after = try #require(runner.pipeline.screening?.screener.lists.first?.version)
+        #expect(after.entries == 3 && after.sha256 != before.sha256)
+
+        try "id,full\n1,x\n".write(toFile: listPath, atomically: true, encoding: .utf8)
+        guard case .rejected(let reason) = reloader.check() else { Issue.record("a broken list was accepted"); return }
+        #expect(reason.contains("watch.csv") && reason.contains("no 'name' column"))
+        #expect(runner.pipeline.screening?.screener.lists.first?.version == after)
+        #expect(reloader.check() == .unchanged)
+    }
+}
+
+/// A runner that is only reloaded, never run, needs a source and a sink that do nothing.
+private final class NoSource: RecordSource {
+    func nextBatch() async -> ConsumerBatch? { nil }
+    var generation: Int { 0 }
+    func store(_ offsets: [TopicPartition: Int64]) {}
+    func stop() {}
+    func commit() {}
+    func close() {}
+    func onGenerationChange(_ handler: @escaping @Sendable (Int?) -> Void) {}
+}
+
+private final class NoSink: RecordSink {
+    func publish(_ records: [ProducerRecord], completion: @escaping @Sendable ((any Error)?) -> Void) async { completion(nil) }
+    func close() {}
+}
