@@ -19,14 +19,34 @@ public struct SHA256: Sendable {
     }
 
     public mutating func update<Bytes: Sequence>(_ bytes: Bytes) where Bytes.Element == UInt8 {
+        // Whole blocks straight from contiguous input (list files are megabytes).
+        if bytes.withContiguousStorageIfAvailable({ update(contiguous: $0) }) != nil { return }
         for b in bytes {
             buffer.append(b)
             length &+= 1
             if buffer.count == 64 {
-                compress(buffer)
+                let block = buffer; block.withUnsafeBufferPointer { compress($0, at: 0) }
                 buffer.removeAll(keepingCapacity: true)
             }
         }
+    }
+
+    private mutating func update(contiguous p: UnsafeBufferPointer<UInt8>) {
+        length &+= UInt64(p.count)
+        var i = 0
+        if !buffer.isEmpty {
+            i = min(64 - buffer.count, p.count)
+            buffer.append(contentsOf: p[0..<i])
+            guard buffer.count == 64 else { return }
+            let block = buffer
+            block.withUnsafeBufferPointer { compress($0, at: 0) }
+            buffer.removeAll(keepingCapacity: true)
+        }
+        while i + 64 <= p.count {
+            compress(p, at: i)
+            i += 64
+        }
+        buffer.append(contentsOf: p[i...])
     }
 
     public mutating func finalize() -> [UInt8] {
@@ -34,7 +54,7 @@ public struct SHA256: Sendable {
         var tail = buffer + [0x80]
         while tail.count % 64 != 56 { tail.append(0) }
         for shift in stride(from: 56, through: 0, by: -8) { tail.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift))) }
-        for start in stride(from: 0, to: tail.count, by: 64) { compress(Array(tail[start..<start + 64])) }
+        tail.withUnsafeBufferPointer { t in for start in stride(from: 0, to: t.count, by: 64) { compress(t, at: start) } }
         buffer = []
         let words = [state.0, state.1, state.2, state.3, state.4, state.5, state.6, state.7]
         return words.flatMap { w in [24, 16, 8, 0].map { UInt8(truncatingIfNeeded: w >> UInt32($0)) } }
@@ -51,17 +71,25 @@ public struct SHA256: Sendable {
         0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
     ]
 
-    private mutating func compress(_ block: [UInt8]) {
+    /// One 64-byte block of `p` from `at`.
+    private mutating func compress(_ p: UnsafeBufferPointer<UInt8>, at start: Int) {
         @inline(__always) func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
-        var w = [UInt32](repeating: 0, count: 64)
-        for i in 0..<16 {
-            w[i] = UInt32(block[4 * i]) << 24 | UInt32(block[4 * i + 1]) << 16 | UInt32(block[4 * i + 2]) << 8 | UInt32(block[4 * i + 3])
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
+            for i in 0..<16 {
+                let j = start + 4 * i
+                w[i] = UInt32(p[j]) << 24 | UInt32(p[j + 1]) << 16 | UInt32(p[j + 2]) << 8 | UInt32(p[j + 3])
+            }
+            for i in 16..<64 {
+                let s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3)
+                let s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10)
+                w[i] = w[i - 16] &+ s0 &+ w[i - 7] &+ s1
+            }
+            compressRounds(w)
         }
-        for i in 16..<64 {
-            let s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3)
-            let s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10)
-            w[i] = w[i - 16] &+ s0 &+ w[i - 7] &+ s1
-        }
+    }
+
+    private mutating func compressRounds(_ w: UnsafeMutableBufferPointer<UInt32>) {
+        @inline(__always) func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
         var (a, b, c, d, e, f, g, h) = state
         for i in 0..<64 {
             let s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)

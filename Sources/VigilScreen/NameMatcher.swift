@@ -72,10 +72,11 @@ public struct NameMatcher: Sendable {
         let qu = q.units, cu = c.units
         let abjad = q.abjad != c.abjad
         var candidates: [(qi: Int, ci: Int, sim: Double, method: Method)] = []
-        for (i, a) in qu.enumerated() {
-            for (j, b) in cu.enumerated() {
-                guard let (sim, method) = similarity(a, b, abjad: abjad) else { continue }
-                let joined = a.tokens.count > 1 || b.tokens.count > 1
+        // By index: iterating the units themselves would copy each (and retain its arrays) per pair.
+        for i in qu.indices {
+            for j in cu.indices {
+                guard let (sim, method) = similarity(qu[i], cu[j], abjad: abjad) else { continue }
+                let joined = qu[i].tokens.count > 1 || cu[j].tokens.count > 1
                 candidates.append((i, j, sim, joined ? .joined : method))
             }
         }
@@ -145,6 +146,9 @@ public struct NameMatcher: Sendable {
         // Tokens of very different lengths are not spellings of one another (a joined pair
         // covers a name written as one word).
         guard 2 * shorter >= longer else { return nil }
+        // Most pairs share too few letters to pair at all: skip them before the full comparison
+        // (unless an abjad skeleton may still pair them).
+        if !abjad, a.similarityBound(b) < options.minTokenSimilarity { return nil }
         var jw = Similarity.jaroWinkler(a.bytes, b.bytes)
         if shorter <= 4 {
             // Jaro-Winkler is generous to short tokens (`nabc` and `abc` 0.92, `lind` and

@@ -67,6 +67,33 @@ public struct NormalizedName: Sendable, Hashable {
         var role: Role
         /// For joined tokens, their first letters (`Jean Claude` → `jc`).
         var initials = ""
+        /// Which of `a`–`z` (bits 0–25) and other bytes (bit 26) the text holds: a cheap bound on
+        /// how many characters two units can have in common.
+        var letters: UInt32 = 0
+
+        init(tokens: [Int], text: String, bytes: [UInt8], skeletonBytes: [UInt8], role: Role, initials: String = "") {
+            self.tokens = tokens
+            self.text = text
+            self.bytes = bytes
+            self.skeletonBytes = skeletonBytes
+            self.role = role
+            self.initials = initials
+            for b in bytes { letters |= Self.bit(b) }
+        }
+
+        static func bit(_ b: UInt8) -> UInt32 { b >= 97 && b <= 122 ? 1 << UInt32(b - 97) : 1 << 26 }
+
+        /// An upper bound of the Jaro-Winkler similarity of two units: characters of one whose
+        /// letter the other lacks can never match.
+        func similarityBound(_ other: Unit) -> Double {
+            var missingA = 0, missingB = 0
+            for b in bytes where Self.bit(b) & other.letters == 0 { missingA += 1 }
+            for b in other.bytes where Self.bit(b) & letters == 0 { missingB += 1 }
+            let m = Double(min(bytes.count - missingA, other.bytes.count - missingB))
+            guard m > 0 else { return 0 }
+            let jaro = (m / Double(bytes.count) + m / Double(other.bytes.count) + 1) / 3
+            return jaro + 0.4 * (1 - jaro)
+        }
     }
 
     let units: [Unit]
@@ -124,12 +151,17 @@ enum NameText {
             }
         }
         guard needsTransform else { return (s.lowercased(), .latin) }
-        var t = s
-        if script != .latin { t = t.applyingTransform(.toLatin, reverse: false) ?? t }
-        // Letters that are not a base letter plus a mark, so stripping marks keeps them as they are.
+        // ICU transliterates other scripts; it builds a transliterator on every call, so Latin
+        // with accents (most names on the lists) is only decomposed and stripped of its marks.
+        let t = script == .latin ? s : s.applyingTransform(.toLatin, reverse: false) ?? s
         var out = ""
         out.unicodeScalars.reserveCapacity(t.unicodeScalars.count)
-        for u in (t.applyingTransform(.stripDiacritics, reverse: false) ?? t).lowercased().unicodeScalars {
+        for u in t.decomposedStringWithCanonicalMapping.lowercased().unicodeScalars {
+            switch u.value {
+            case 0x0300...0x036F, 0x1AB0...0x1AFF, 0x1DC0...0x1DFF, 0x20D0...0x20FF, 0xFE20...0xFE2F: continue  // combining marks
+            default: break
+            }
+            // Letters that are not a base letter plus a mark, so stripping marks keeps them as they are.
             switch u {
             case "ß": out += "ss"
             case "æ": out += "ae"
@@ -304,7 +336,7 @@ enum NameText {
         var out: [String] = []
         var i = 0
         outer: while i < words.count {
-            for phrase in legalPhrases where i + phrase.count <= words.count && Array(words[i..<(i + phrase.count)]) == phrase {
+            for phrase in legalPhrases where phrase[0] == words[i] && i + phrase.count <= words.count && words[i..<(i + phrase.count)].elementsEqual(phrase) {
                 out.append(phrase.joined())
                 i += phrase.count
                 continue outer

@@ -9,7 +9,7 @@ public struct ScreeningOptions: Sendable, Hashable {
     /// At most this many matches per query.
     public var limit = 10
     /// Names scored in full per query, best candidates from the index first.
-    public var candidates = 48
+    public var candidates = 16
     public var matcher = NameMatcher.Options()
     public init() {}
 }
@@ -128,6 +128,7 @@ public final class Screener: Sendable {
         let q = NormalizedName(query.name, kind: query.kind)
         // Candidates: names sharing index keys with the query, weighted by how rare each key is.
         var weight: [Int32: Double] = [:]
+        weight.reserveCapacity(1024)
         let total = Double(max(1, names.count))
         for key in Set(Self.keys(q)) {
             guard let list = postings[key] else { continue }
@@ -146,6 +147,8 @@ public final class Screener: Sendable {
             let entry = lists[Int(n.list)].entries[Int(n.entry)]
             if query.kind != .unknown, entry.kind != .unknown, query.kind != entry.kind { continue }
             let nameScore = matcher.score(q, n.normalized)
+            // Evidence beside the name adds at most this much: below it, no need to look further.
+            if nameScore.score + Evidence.maximumBonus < options.threshold { continue }
             let key = Int64(n.list) << 32 | Int64(n.entry)
             if let current = best[key], current.nameScore >= nameScore.score { continue }
             best[key] = match(query, entry, n, nameScore)
@@ -180,6 +183,9 @@ public final class Screener: Sendable {
 
 /// Evidence beside the name: each returns the features it found (none when either side is silent).
 enum Evidence {
+    /// The most birth date, country and document together can add.
+    static let maximumBonus = 0.1 + 0.03 + 0.25
+
     static func birthDate(_ query: String?, _ listed: [String]) -> [ScreeningFeature] {
         guard let query = query?.trimmingCharacters(in: .whitespaces), query.count >= 4, !listed.isEmpty,
               let qYear = Int(query.prefix(4)) else { return [] }

@@ -147,6 +147,13 @@ struct SHA256Tests {
         h.update(Array(repeating: UInt8(ascii: "a"), count: 63))
         h.update(Array(repeating: UInt8(ascii: "a"), count: 65))
         #expect(h.finalize() == SHA256.hash(Array(repeating: UInt8(ascii: "a"), count: 128)))
+        // Contiguous arrays (whole blocks at once) and byte-by-byte sequences mixed.
+        let bytes = (0..<1_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        var mixed = SHA256()
+        mixed.update(bytes[0..<10])
+        mixed.update(bytes[10..<300].lazy.map { $0 })
+        mixed.update(Array(bytes[300..<1_000]))
+        #expect(mixed.finalize() == SHA256.hash(bytes.lazy.map { $0 }))
     }
 
     @Test("HMAC-SHA256, RFC 4231 test cases 1, 2 and 6")
