@@ -19,7 +19,7 @@ public struct NameMatcher: Sendable {
     }
 
     public enum Method: String, Sendable, Codable {
-        case exact, similar, initial, skeleton, joined, acronym
+        case exact, similar, initial, skeleton, joined, acronym, nickname
     }
 
     public struct Pair: Sendable, Hashable, Codable {
@@ -84,20 +84,25 @@ public struct NameMatcher: Sendable {
         candidates.sort { a, b in
             a.sim != b.sim ? a.sim > b.sim : (qu[a.qi].tokens.count + cu[a.ci].tokens.count, a.qi, a.ci) < (qu[b.qi].tokens.count + cu[b.ci].tokens.count, b.qi, b.ci)
         }
+        return align(q, c, candidates)
+    }
+
+    /// Pairs units in the order given, each token used once, and scores the result.
+    private func align(_ q: NormalizedName, _ c: NormalizedName, _ candidates: [(qi: Int, ci: Int, sim: Double, method: Method)]) -> Score {
+        let qu = q.units, cu = c.units
         var usedQ = Array(repeating: false, count: q.tokens.count)
         var usedC = Array(repeating: false, count: c.tokens.count)
         var pairs: [Pair] = []
         var matched = 0.0
         var matchedWeight = 0.0
         for cand in candidates {
-            let a = qu[cand.qi], b = cu[cand.ci]
-            guard a.tokens.allSatisfy({ !usedQ[$0] }), b.tokens.allSatisfy({ !usedC[$0] }) else { continue }
-            for t in a.tokens { usedQ[t] = true }
-            for t in b.tokens { usedC[t] = true }
-            let w = a.tokens.reduce(0) { $0 + Self.weight(q.tokens[$1].role) } + b.tokens.reduce(0) { $0 + Self.weight(c.tokens[$1].role) }
+            guard qu[cand.qi].tokens.allSatisfy({ !usedQ[$0] }), cu[cand.ci].tokens.allSatisfy({ !usedC[$0] }) else { continue }
+            for t in qu[cand.qi].tokens { usedQ[t] = true }
+            for t in cu[cand.ci].tokens { usedC[t] = true }
+            let w = qu[cand.qi].tokens.reduce(0) { $0 + Self.weight(q.tokens[$1].role) } + cu[cand.ci].tokens.reduce(0) { $0 + Self.weight(c.tokens[$1].role) }
             matched += cand.sim * w
             matchedWeight += w
-            pairs.append(Pair(query: a.text, candidate: b.text, similarity: (cand.sim * 1000).rounded() / 1000, method: cand.method))
+            pairs.append(Pair(query: qu[cand.qi].text, candidate: cu[cand.ci].text, similarity: (cand.sim * 1000).rounded() / 1000, method: cand.method))
         }
         let leftQ = q.tokens.indices.filter { !usedQ[$0] }, leftC = c.tokens.indices.filter { !usedC[$0] }
         let qNames = q.nameTokens.count, cNames = c.nameTokens.count
@@ -116,7 +121,6 @@ public struct NameMatcher: Sendable {
         func leftover(_ t: NormalizedName.Token, _ factor: Double) -> Double {
             switch t.role {
             case .legalForm where conflicts.legal && t.text != "co", .patronymic where conflicts.patronymic: 1
-            // `Company 23` is not `Company`.
             // `Company 23` is not `Company`; a common word counts fully when one name lacks it.
             case .number where organization, .common: 1
             default: Self.weight(t.role) * factor
@@ -136,6 +140,7 @@ public struct NameMatcher: Sendable {
         // A legal form pairs only with a legal form, a particle or patronymic only with its like.
         for role in [NormalizedName.Role.legalForm, .particle, .patronymic] where (a.role == role) != (b.role == role) { return nil }
         if a.role == .legalForm { return nil }  // different families
+        if a.tokens.count == 1, b.tokens.count == 1, a.role == .name, NameText.sameGivenName(a.text, b.text) { return (0.9, .nickname) }
         // Initials: `J` for `John`, `JC` for `Jean Claude`.
         if a.tokens.count == 1, b.tokens.count > 1, a.text == b.initials { return (0.75, .initial) }
         if b.tokens.count == 1, a.tokens.count > 1, b.text == a.initials { return (0.75, .initial) }
@@ -154,6 +159,10 @@ public struct NameMatcher: Sendable {
             // Jaro-Winkler is generous to short tokens (`nabc` and `abc` 0.92, `lind` and
             // `lindemann` 0.88): there, one edit is a large part of the token.
             jw = min(jw, 1 - Double(Similarity.levenshtein(a.text, b.text)) / Double(longer))
+        }
+        if a.folded == b.folded {
+            // Spellings of one name in different transliterations: nearly, not quite, the same.
+            jw = max(jw, 0.97)
         }
         guard jw >= options.minTokenSimilarity else {
             if abjad, !a.skeletonBytes.isEmpty, !b.skeletonBytes.isEmpty {

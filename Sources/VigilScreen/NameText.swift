@@ -67,6 +67,10 @@ public struct NormalizedName: Sendable, Hashable {
         var role: Role
         /// For joined tokens, their first letters (`Jean Claude` → `jc`).
         var initials = ""
+        /// The text with the usual transliteration variants made one (`y`, `j` → `i`; `w` → `v`;
+        /// `ph` → `f`; `kh` → `h`; `ou`, `oo` → `u`; doubled letters once): `Volodymyr` and
+        /// `Volodimir`, `Zelenskyy` and `Zelenskij`, `Nooristani` and `Nuristani` fold alike.
+        var folded: [UInt8] = []
         /// Which of `a`–`z` (bits 0–25) and other bytes (bit 26) the text holds: a cheap bound on
         /// how many characters two units can have in common.
         var letters: UInt32 = 0
@@ -79,6 +83,28 @@ public struct NormalizedName: Sendable, Hashable {
             self.role = role
             self.initials = initials
             for b in bytes { letters |= Self.bit(b) }
+            folded = Self.fold(bytes)
+        }
+
+        static func fold(_ b: [UInt8]) -> [UInt8] {
+            var out: [UInt8] = []
+            out.reserveCapacity(b.count)
+            var i = 0
+            while i < b.count {
+                var c = b[i]
+                let next: UInt8 = i + 1 < b.count ? b[i + 1] : 0
+                switch (c, next) {
+                case (UInt8(ascii: "p"), UInt8(ascii: "h")): c = UInt8(ascii: "f"); i += 1
+                case (UInt8(ascii: "k"), UInt8(ascii: "h")): c = UInt8(ascii: "h"); i += 1
+                case (UInt8(ascii: "o"), UInt8(ascii: "u")), (UInt8(ascii: "o"), UInt8(ascii: "o")): c = UInt8(ascii: "u"); i += 1
+                case (UInt8(ascii: "y"), _), (UInt8(ascii: "j"), _): c = UInt8(ascii: "i")
+                case (UInt8(ascii: "w"), _): c = UInt8(ascii: "v")
+                default: break
+                }
+                if out.last != c { out.append(c) }
+                i += 1
+            }
+            return out
         }
 
         static func bit(_ b: UInt8) -> UInt32 { b >= 97 && b <= 122 ? 1 << UInt32(b - 97) : 1 << 26 }
@@ -241,6 +267,35 @@ enum NameText {
         "shipping", "logistics", "consulting", "development", "resources", "energy", "finance", "financial",
     ]
 
+    /// Short forms of given names and what they are short for (`Ted` is Edward or Theodore).
+    static let nicknames: [String: Set<String>] = {
+        let table: [String: [String]] = [
+            "william": ["bill", "billy", "will", "willy", "liam"], "robert": ["bob", "bobby", "rob", "robbie", "bert"],
+            "edward": ["ted", "teddy", "ed", "eddie", "ned"], "theodore": ["ted", "teddy", "theo"], "benjamin": ["ben", "benny", "bibi"],
+            "thomas": ["tom", "tommy"], "james": ["jim", "jimmy", "jamie"], "michael": ["mike", "mick", "mickey", "misha"],
+            "richard": ["dick", "rick", "ricky", "rich"], "david": ["dave", "davy"], "stephen": ["steve"], "steven": ["steve"],
+            "anthony": ["tony"], "christopher": ["chris"], "alexander": ["alex", "sasha", "sandy"], "aleksandr": ["sasha", "alex"],
+            "katherine": ["kate", "katie", "kathy"], "catherine": ["kate", "cathy"], "elizabeth": ["liz", "beth", "betty", "eliza"],
+            "margaret": ["peggy", "maggie", "meg"], "john": ["jack", "johnny"], "joseph": ["joe", "joey"], "samuel": ["sam"],
+            "daniel": ["dan", "danny"], "nicholas": ["nick"], "peter": ["pete"], "andrew": ["andy", "drew"], "matthew": ["matt"],
+            "patrick": ["pat", "paddy"], "susan": ["sue", "susie"], "jennifer": ["jen", "jenny"], "vladimir": ["vlad", "volodya"],
+            "mikhail": ["misha"], "dmitry": ["dima"], "dmitrij": ["dima"], "nikolai": ["kolya"], "sergei": ["seryozha"],
+            "ivan": ["vanya"], "yevgeny": ["zhenya"], "muhammad": ["mo"], "mohammed": ["mo"], "abdullah": ["abdu"],
+        ]
+        var m: [String: Set<String>] = [:]
+        for (name, shorts) in table {
+            m[name, default: []].insert(name)
+            for s in shorts { m[s, default: []].insert(name) }
+        }
+        return m
+    }()
+
+    /// Whether one token is a short form of the other (or both of one name).
+    static func sameGivenName(_ a: String, _ b: String) -> Bool {
+        guard let x = nicknames[a], let y = nicknames[b] else { return false }
+        return !x.isDisjoint(with: y)
+    }
+
     /// Endings of East Slavic patronymics (`Oleksandrovych`, `Vladimirovich`, `Ivanovna`).
     static let patronymicEndings = ["ovich", "evich", "ovych", "evych", "ovna", "evna", "ivna", "ovic", "evic", "ich"]
 
@@ -253,16 +308,29 @@ enum NameText {
         var current = ""
         // A possessive is not part of the name (`Deutsche Bank's`).
         let latin = latin.contains("s ") ? latin.replacingOccurrences(of: "'s ", with: " ").replacingOccurrences(of: "\u{2019}s ", with: " ") : latin
+        var depth = 0
         for ch in latin.unicodeScalars {
+            // A qualifier in parentheses (`Deutsche Bank (Schweiz) AG`, `Ahmad (Ahmed)`) is not
+            // part of the name.
+            if ch == "(" { depth += 1 } else if ch == ")" { depth = max(0, depth - 1) }
+            if depth > 0 { continue }
             if ch == "." || ch == "'" || ch == "\u{2019}" || ch == "`" { continue }
             if ch.properties.isAlphabetic || ("0"..."9").contains(ch) {
                 current.unicodeScalars.append(ch)
+            } else if ch == "-", !current.isEmpty {
+                current.unicodeScalars.append(ch)  // split or joined below
             } else if !current.isEmpty {
                 words.append(current)
                 current = ""
             }
         }
         if !current.isEmpty { words.append(current) }
+        words = words.flatMap(splitHyphenated)
+        if words.isEmpty, depth > 0 || latin.contains("(") {
+            // Nothing outside the parentheses: the name is what is inside.
+            return tokens(latin.replacingOccurrences(of: "(", with: " ").replacingOccurrences(of: ")", with: " "), kind: kind, abjad: abjad)
+        }
+        words = words.map(undoLeetspeak)
         if abjad {
             // Arabic writes the article joined to the word (السيسي is `alsysy`); Latin spellings
             // mostly separate it (`el-Sisi`).
@@ -304,6 +372,31 @@ enum NameText {
         return out
     }
 
+    /// `Kassym-Jomart` is two names; `Jong-un`, a Korean given name of two syllables, is one
+    /// (it is also written `Jongun`, and a typo in one syllable should not cost a whole name).
+    private static func splitHyphenated(_ w: String) -> [String] {
+        guard w.contains("-") else { return [w] }
+        let parts = w.split(separator: "-").map(String.init)
+        if parts.count == 2, parts.allSatisfy({ $0.count <= 4 && $0.count >= 2 && !particles.contains($0) && $0.allSatisfy(\.isLetter) }) {
+            return [parts.joined()]
+        }
+        return parts
+    }
+
+    /// `Ig0r`, `Sech1n`: a digit between two letters stands for the letter it looks like.
+    /// (A code such as `A320` keeps its digits: they are not between letters.)
+    private static func undoLeetspeak(_ w: String) -> String {
+        let b = Array(w.utf8)
+        guard b.count >= 3, b.contains(where: { $0 >= 0x30 && $0 <= 0x39 }) else { return w }
+        func letter(_ c: UInt8) -> Bool { c >= 0x61 && c <= 0x7A }
+        let looks: [UInt8: UInt8] = [0x30: 0x6F, 0x31: 0x69, 0x33: 0x65, 0x34: 0x61, 0x35: 0x73, 0x37: 0x74, 0x39: 0x67]
+        var out = b
+        for i in 1..<(b.count - 1) where letter(b[i - 1]) && letter(b[i + 1]) {
+            if let l = looks[b[i]] { out[i] = l }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
     /// `1st`, `2nd`, `3rd`, `4th` → their digits.
     private static func ordinalDigits(_ w: String) -> String? {
         for suffix in ["st", "nd", "rd", "th"] where w.hasSuffix(suffix) {
@@ -318,7 +411,7 @@ enum NameText {
         var out: [String] = []
         var value: Int?
         for w in words {
-            if let v = numberWords[w] {
+            if let v = numberWords[w] ?? (value != nil && w.count == 1 ? Int(w) : nil) {
                 if let current = value, current % 10 == 0, current >= 20, v < 10 { value = current + v } else {
                     if let current = value { out.append(String(current)) }
                     value = v

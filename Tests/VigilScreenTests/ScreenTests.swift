@@ -42,6 +42,18 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(NormalizedName("Usama ibn Ladin", kind: .person).tokens[1] .text == "bin")
     }
 
+    @Test func obfuscationQualifiersAndSyllables() {
+        #expect(NormalizedName("Ig0r Sech1n").tokens.map(\.text) == ["igor", "sechin"])
+        #expect(NormalizedName("Airbus A320", kind: .vessel).tokens.map(\.text) == ["airbus", "a320"])
+        #expect(NormalizedName("Deutsche Bank (Schweiz) AG", kind: .organization).tokens.map(\.text) == ["deutsche", "bank", "jsc"])
+        #expect(NormalizedName("Kim Jong-un").tokens.map(\.text) == ["kim", "jongun"])
+        #expect(NormalizedName("Kassym-Jomart Tokayev").tokens.map(\.text) == ["kassym", "jomart", "tokayev"])
+        #expect(NormalizedName("Brigade Forty 4", kind: .organization).tokens.map(\.text) == ["brigade", "44"])
+        #expect(NameText.sameGivenName("ted", "theodore") && NameText.sameGivenName("bill", "will"))
+        #expect(!NameText.sameGivenName("ted", "william"))
+        #expect(NormalizedName.Unit.fold(Array("zelenskyy".utf8)) == NormalizedName.Unit.fold(Array("zelenskij".utf8)))
+    }
+
     @Test func skeletonsSurviveTransliterationVariants() {
         #expect(NameText.skeleton("qaddafi") == NameText.skeleton("gaddafi"))
         #expect(NameText.skeleton("moammar") == NameText.skeleton("muammar"))
@@ -73,6 +85,8 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(score("PLA", "People's Liberation Army", .organization) >= t)
         #expect(score("Apple Incorporated", "Apple Inc.", .organization) == 1)
         #expect(score("OAO Gazprom", "Gazprom JSC", .organization) == 1)
+        #expect(score("Ted Doe", "Theodore Doe", .person) >= t)
+        #expect(score("Володимир Зеленський", "Volodymyr Oleksandrovych Zelenskyy", .person) >= t)
     }
 
     @Test func keepsDifferentNamesApart() {
@@ -232,7 +246,7 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         }
         #expect(r.overall.pairs == 826)
         #expect(r.synthetic.pairs + r.other.pairs == 826)
-        #expect(r.other.f1 >= 0.85)
+        #expect(r.other.f1 >= 0.89)
         #expect(r.synthetic.f1 >= 0.72)
         #expect(r.groups.keys.sorted() == ["cluster_align", "cust_cases", "nk_checks", "nk_unit_tests", "synth_companies", "synth_people"])
     }
@@ -245,7 +259,7 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         }
         #expect(r.pairs == 22)
         #expect(r.results.first { $0.query == "Владимир Путин" }?.score == 1)
-        #expect(r.reachedMinScore >= 9)
+        #expect(r.reachedMinScore >= 10)
     }
 
     @Test func badEvaluationFile() throws {
