@@ -63,7 +63,13 @@ public struct NameMatcher: Sendable {
         return Pair(query: s[0].text, candidate: l.map(\.text).joined(separator: " "), similarity: 0.9, method: .acronym)
     }
 
-    public func score(_ q: NormalizedName, _ c: NormalizedName) -> Score {
+    public func score(_ q: NormalizedName, _ c: NormalizedName) -> Score { score(q, c, explain: true) }
+
+    /// The score alone, without the token pairs' texts (the screener scores many candidates
+    /// and explains only the matches).
+    func value(_ q: NormalizedName, _ c: NormalizedName) -> Double { score(q, c, explain: false).score }
+
+    private func score(_ q: NormalizedName, _ c: NormalizedName, explain: Bool) -> Score {
         if q.isOrganization || c.isOrganization, let pair = Self.acronym(q, c) ?? Self.acronym(c, q).map({
             Pair(query: $0.candidate, candidate: $0.query, similarity: $0.similarity, method: $0.method)
         }) {
@@ -75,6 +81,9 @@ public struct NameMatcher: Sendable {
         // By index: iterating the units themselves would copy each (and retain its arrays) per pair.
         for i in qu.indices {
             for j in cu.indices {
+                // Joined tokens pair with a single token (`Ramimakhlouf`, `Rami Makhlouf`); two
+                // joined runs would only repeat what their tokens say one by one.
+                if qu[i].tokens.count > 1, cu[j].tokens.count > 1 { continue }
                 guard let (sim, method) = similarity(qu[i], cu[j], abjad: abjad) else { continue }
                 let joined = qu[i].tokens.count > 1 || cu[j].tokens.count > 1
                 candidates.append((i, j, sim, joined ? .joined : method))
@@ -84,11 +93,12 @@ public struct NameMatcher: Sendable {
         candidates.sort { a, b in
             a.sim != b.sim ? a.sim > b.sim : (qu[a.qi].tokens.count + cu[a.ci].tokens.count, a.qi, a.ci) < (qu[b.qi].tokens.count + cu[b.ci].tokens.count, b.qi, b.ci)
         }
-        return align(q, c, candidates)
+        return align(q, c, candidates, explain: explain)
     }
 
     /// Pairs units in the order given, each token used once, and scores the result.
-    private func align(_ q: NormalizedName, _ c: NormalizedName, _ candidates: [(qi: Int, ci: Int, sim: Double, method: Method)]) -> Score {
+    private func align(_ q: NormalizedName, _ c: NormalizedName, _ candidates: [(qi: Int, ci: Int, sim: Double, method: Method)],
+                       explain: Bool) -> Score {
         let qu = q.units, cu = c.units
         var usedQ = Array(repeating: false, count: q.tokens.count)
         var usedC = Array(repeating: false, count: c.tokens.count)
@@ -102,10 +112,12 @@ public struct NameMatcher: Sendable {
             let w = qu[cand.qi].tokens.reduce(0) { $0 + Self.weight(q.tokens[$1].role) } + cu[cand.ci].tokens.reduce(0) { $0 + Self.weight(c.tokens[$1].role) }
             matched += cand.sim * w
             matchedWeight += w
-            pairs.append(Pair(query: qu[cand.qi].text, candidate: cu[cand.ci].text, similarity: (cand.sim * 1000).rounded() / 1000, method: cand.method))
+            if explain {
+                pairs.append(Pair(query: qu[cand.qi].text, candidate: cu[cand.ci].text, similarity: (cand.sim * 1000).rounded() / 1000, method: cand.method))
+            }
         }
         let leftQ = q.tokens.indices.filter { !usedQ[$0] }, leftC = c.tokens.indices.filter { !usedC[$0] }
-        let qNames = q.nameTokens.count, cNames = c.nameTokens.count
+        let qNames = q.nameTokenCount, cNames = c.nameTokenCount
         // A person's name may leave out middle names; a company's name does not have any.
         let extra = q.isOrganization || c.isOrganization ? 1 : options.extraTokenWeight
         let extraQ = qNames > cNames ? extra : 1, extraC = cNames > qNames ? extra : 1
@@ -130,7 +142,7 @@ public struct NameMatcher: Sendable {
         var score = matchedWeight + unmatched > 0 ? matched / (matchedWeight + unmatched) : 0
         if min(qNames, cNames) <= 1, max(qNames, cNames) > 1 { score *= options.singleTokenFactor }
         return Score(score: (score * 10_000).rounded() / 10_000, pairs: pairs,
-                     unmatchedQuery: leftQ.map { q.tokens[$0].text }, unmatchedCandidate: leftC.map { c.tokens[$0].text })
+                     unmatchedQuery: explain ? leftQ.map { q.tokens[$0].text } : [], unmatchedCandidate: explain ? leftC.map { c.tokens[$0].text } : [])
     }
 
     private func similarity(_ a: NormalizedName.Unit, _ b: NormalizedName.Unit, abjad: Bool) -> (Double, Method)? {
@@ -140,7 +152,7 @@ public struct NameMatcher: Sendable {
         // A legal form pairs only with a legal form, a particle or patronymic only with its like.
         for role in [NormalizedName.Role.legalForm, .particle, .patronymic] where (a.role == role) != (b.role == role) { return nil }
         if a.role == .legalForm { return nil }  // different families
-        if a.tokens.count == 1, b.tokens.count == 1, a.role == .name, NameText.sameGivenName(a.text, b.text) { return (0.9, .nickname) }
+        if let x = a.givenNames, let y = b.givenNames, !x.isDisjoint(with: y) { return (0.9, .nickname) }
         // Initials: `J` for `John`, `JC` for `Jean Claude`.
         if a.tokens.count == 1, b.tokens.count > 1, a.text == b.initials { return (0.75, .initial) }
         if b.tokens.count == 1, a.tokens.count > 1, b.text == a.initials { return (0.75, .initial) }

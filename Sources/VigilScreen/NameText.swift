@@ -59,21 +59,25 @@ public struct NormalizedName: Sendable, Hashable {
 
     /// What the matcher pairs: single tokens, and runs of two or three adjacent tokens joined
     /// (so `Ramimakhlouf` can pair with `Rami Makhlouf`). Built once with the name.
-    struct Unit: Sendable, Hashable {
-        var tokens: [Int]
-        var text: String
-        var bytes: [UInt8]
-        var skeletonBytes: [UInt8]
-        var role: Role
+    /// A class: the matcher passes units around per token pair, and a struct of five arrays
+    /// and strings was copied (and its buffers retained) on every pass.
+    final class Unit: Sendable {
+        let tokens: [Int]
+        let text: String
+        let bytes: [UInt8]
+        let skeletonBytes: [UInt8]
+        let role: Role
         /// For joined tokens, their first letters (`Jean Claude` → `jc`).
-        var initials = ""
+        let initials: String
+        /// The given names this token is, or is a short form of (`ted`: edward, theodore).
+        let givenNames: Set<String>?
         /// The text with the usual transliteration variants made one (`y`, `j` → `i`; `w` → `v`;
         /// `ph` → `f`; `kh` → `h`; `ou`, `oo` → `u`; doubled letters once): `Volodymyr` and
         /// `Volodimir`, `Zelenskyy` and `Zelenskij`, `Nooristani` and `Nuristani` fold alike.
-        var folded: [UInt8] = []
+        let folded: [UInt8]
         /// Which of `a`–`z` (bits 0–25) and other bytes (bit 26) the text holds: a cheap bound on
         /// how many characters two units can have in common.
-        var letters: UInt32 = 0
+        let letters: UInt32
 
         init(tokens: [Int], text: String, bytes: [UInt8], skeletonBytes: [UInt8], role: Role, initials: String = "") {
             self.tokens = tokens
@@ -82,8 +86,9 @@ public struct NormalizedName: Sendable, Hashable {
             self.skeletonBytes = skeletonBytes
             self.role = role
             self.initials = initials
-            for b in bytes { letters |= Self.bit(b) }
+            letters = bytes.reduce(0) { $0 | Self.bit($1) }
             folded = Self.fold(bytes)
+            givenNames = tokens.count == 1 && role == .name ? NameText.nicknames[text] : nil
         }
 
         static func fold(_ b: [UInt8]) -> [UInt8] {
@@ -150,10 +155,21 @@ public struct NormalizedName: Sendable, Hashable {
         transliterated = script != .latin
         tokens = NameText.tokens(latin, kind: kind, abjad: script == .abjad)
         units = Self.units(tokens)
+        nameTokenCount = tokens.count { $0.role == .name || $0.role == .number }
     }
 
     /// The identifying tokens (names and numbers).
     public var nameTokens: [Token] { tokens.filter { $0.role == .name || $0.role == .number } }
+
+    /// How many tokens are names or numbers (what the matcher counts per candidate).
+    let nameTokenCount: Int
+
+    // Two names are the same name if they were made from the same text as the same kind.
+    public static func == (a: NormalizedName, b: NormalizedName) -> Bool { a.original == b.original && a.kind == b.kind }
+    public func hash(into h: inout Hasher) {
+        h.combine(original)
+        h.combine(kind)
+    }
 
     /// Whether this names an organisation (or may: an unknown kind is read as either).
     var isOrganization: Bool { kind == .organization || kind == .vessel }
@@ -290,12 +306,6 @@ enum NameText {
         return m
     }()
 
-    /// Whether one token is a short form of the other (or both of one name).
-    static func sameGivenName(_ a: String, _ b: String) -> Bool {
-        guard let x = nicknames[a], let y = nicknames[b] else { return false }
-        return !x.isDisjoint(with: y)
-    }
-
     /// Endings of East Slavic patronymics (`Oleksandrovych`, `Vladimirovich`, `Ivanovna`).
     static let patronymicEndings = ["ovich", "evich", "ovych", "evych", "ovna", "evna", "ivna", "ovic", "evic", "ich"]
 
@@ -307,7 +317,7 @@ enum NameText {
         var words: [String] = []
         var current = ""
         // A possessive is not part of the name (`Deutsche Bank's`).
-        let latin = latin.contains("s ") ? latin.replacingOccurrences(of: "'s ", with: " ").replacingOccurrences(of: "\u{2019}s ", with: " ") : latin
+        let latin = latin.unicodeScalars.contains(where: { $0 == "'" || $0 == "\u{2019}" }) ? latin.replacingOccurrences(of: "'s ", with: " ").replacingOccurrences(of: "\u{2019}s ", with: " ") : latin
         var depth = 0
         for ch in latin.unicodeScalars {
             // A qualifier in parentheses (`Deutsche Bank (Schweiz) AG`, `Ahmad (Ahmed)`) is not

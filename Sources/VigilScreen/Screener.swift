@@ -74,7 +74,13 @@ public final class Screener: Sendable {
     /// Every name of every entry, normalised once.
     private let names: [IndexedName]
     /// Index key → the names holding it.
-    private let postings: [String: [Int32]]
+    private let postings: [String: Posting]
+
+    /// The names holding one index key, and how rare the key is (its inverse document frequency).
+    struct Posting: Sendable {
+        var ids: [Int32]
+        var idf: Double
+    }
 
     struct IndexedName: Sendable {
         var list: Int32
@@ -102,7 +108,8 @@ public final class Screener: Sendable {
             }
         }
         self.names = names
-        self.postings = postings
+        let total = Double(max(1, names.count))
+        self.postings = postings.mapValues { Posting(ids: $0, idf: log(total / Double($0.count))) }
     }
 
     /// The index keys of a name: each identifying token as written and as its consonant
@@ -126,32 +133,36 @@ public final class Screener: Sendable {
 
     public func screen(_ query: ScreeningQuery) -> ScreeningResult {
         let q = NormalizedName(query.name, kind: query.kind)
-        // Candidates: names sharing index keys with the query, weighted by how rare each key is.
-        var weight: [Int32: Double] = [:]
-        weight.reserveCapacity(1024)
-        let total = Double(max(1, names.count))
-        for key in Set(Self.keys(q)) {
-            guard let list = postings[key] else { continue }
-            let idf = log(total / Double(list.count))
-            for id in list { weight[id, default: 0] += idf }
+        // Candidates: names sharing index keys with the query, weighted by how rare each key is,
+        // summed in an array over all names (a dictionary here was a third of a query's time).
+        var weight = [Double](repeating: 0, count: names.count)
+        var touched: [Int32] = []
+        // In a fixed order: the sums are floating point, and a set's order changes from run to run.
+        for key in Set(Self.keys(q)).sorted() {
+            guard let posting = postings[key] else { continue }
+            for id in posting.ids {
+                if weight[Int(id)] == 0 { touched.append(id) }
+                weight[Int(id)] += posting.idf
+            }
         }
         // A name sharing less than half the best candidate's evidence shares only common tokens;
         // the rest are ranked (only they: a common token can bring thousands of names).
-        let top = weight.values.max() ?? 0
-        var ranked = weight.filter { $0.value >= top / 2 }.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+        let top = touched.reduce(0) { max($0, weight[Int($1)]) }
+        var ranked = touched.filter { weight[Int($0)] >= top / 2 }
+            .sorted { weight[Int($0)] != weight[Int($1)] ? weight[Int($0)] > weight[Int($1)] : $0 < $1 }
         if ranked.count > options.candidates { ranked.removeLast(ranked.count - options.candidates) }
         // The best name of each entry.
         var best: [Int64: ScreeningMatch] = [:]
-        for (id, _) in ranked {
+        for id in ranked {
             let n = names[Int(id)]
             let entry = lists[Int(n.list)].entries[Int(n.entry)]
             if query.kind != .unknown, entry.kind != .unknown, query.kind != entry.kind { continue }
-            let nameScore = matcher.score(q, n.normalized)
             // Evidence beside the name adds at most this much: below it, no need to look further.
-            if nameScore.score + Evidence.maximumBonus < options.threshold { continue }
+            let value = matcher.value(q, n.normalized)
+            if value + Evidence.maximumBonus < options.threshold { continue }
             let key = Int64(n.list) << 32 | Int64(n.entry)
-            if let current = best[key], current.nameScore >= nameScore.score { continue }
-            best[key] = match(query, entry, n, nameScore)
+            if let current = best[key], current.nameScore >= value { continue }
+            best[key] = match(query, entry, n, matcher.score(q, n.normalized))
         }
         let matches = best.values.filter { $0.score >= options.threshold }
             .sorted { ($0.score, $1.list, $1.entryID) > ($1.score, $0.list, $0.entryID) }
