@@ -102,9 +102,45 @@ struct CLITests {
         #expect(missing.status == 1 && missing.stderr.contains("cannot read") && missing.stderr.contains("no such file"))
     }
 
+    @Test("vigil screen prints matches with their list version and explanation; a bad list or pairs file is one clear line")
+    func screen() async throws {
+        let list = shipped("pipelines/lists/watchlist-sample.csv")
+        var r = try await vigil(["screen", "--list", "SAMPLE=\(list)", "--dob", "1970-04-05", "--country", "RU", "Sidorenko Ivan Petrovich"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let result = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let matches = try #require(result["matches"] as? [[String: Any]])
+        #expect(matches.first?["entryID"] as? String == "SAMPLE-1")
+        #expect((matches.first?["listVersion"] as? String)?.hasPrefix("SAMPLE@") == true)
+        let features = (matches.first?["features"] as? [[String: Any]])?.compactMap { $0["feature"] as? String }
+        #expect(features == ["name", "birth-date", "country"])
+        #expect(((result["lists"] as? [[String: Any]])?.first?["entries"] as? Int) == 4)
+
+        r = try await vigil(["screen", "--list", "SAMPLE=\(list)", "Someone Else Entirely"])
+        #expect(r.status == 0 && r.stdout.contains("\"matches\" : [\n\n  ]"))
+
+        let dir = try temporaryDirectory()
+        let bad = dir.appendingPathComponent("bad.csv").path
+        try "id,full\n1,x\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        r = try await vigil(["screen", "--list", "BAD=\(bad)", "Anyone"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("vigil screen: \(bad): line 1: no 'name' column"))
+        r = try await vigil(["screen", "--list", "nolist", "Anyone"])
+        #expect(r.status == 1 && r.stderr.contains("expected NAME=FILE"))
+
+        let cases = dir.appendingPathComponent("cases.csv").path
+        try "case_group,schema,name1,name2,is_match\ng,Person,Olaf Scholz,Olaf Scholze,true\ng,Person,Olaf Scholz,Octavian Scholz,false\n"
+            .write(toFile: cases, atomically: true, encoding: .utf8)
+        r = try await vigil(["screen", "--eval", cases])
+        #expect(r.status == 0, "\(r.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        #expect((report["overall"] as? [String: Any])?["f1"] as? Double == 1)
+        r = try await vigil(["screen", "--eval", dir.appendingPathComponent("none.csv").path])
+        #expect(r.status == 1 && r.stderr.contains("no such file"))
+    }
+
     @Test("every command has --help")
     func help() async throws {
-        for command in [[], ["run"], ["broker"], ["feed"], ["validate"], ["record"], ["replay"], ["generate"], ["config", "print"]] {
+        for command in [[], ["run"], ["broker"], ["feed"], ["validate"], ["record"], ["replay"], ["generate"], ["screen"], ["bench"], ["config", "print"]] {
             let r = try await vigil(command + ["--help"])
             #expect(r.status == 0, "\(command)")
             #expect(r.stdout.contains("USAGE"), "\(command)")
