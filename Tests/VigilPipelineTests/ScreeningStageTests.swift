@@ -122,6 +122,20 @@ struct ScreeningStageTests {
         #expect(t?.description.contains("cannot screen 'pilot'") == true)
     }
 
+    @Test("through the embedded broker: the shipped screening pipeline publishes a hit on a listed payer, and nothing for others")
+    func endToEnd() async throws {
+        let h = try Harness(partitions: 2, group: "vigil-screening", pipeline: "pipelines/screening.yaml")
+        let listed = #"{"id":"s1","ts":"2024-05-01T10:00:00Z","amount":"120.00","currency":"EUR","channel":"wire","debtor":{"account":"DE01","name":"SIDORENKO, Ivan Petrovich","dob":"1970-04-05"},"creditor":{"account":"DE02","name":"Corner Bakery"}}"#
+        let other = #"{"id":"s2","ts":"2024-05-01T10:01:00Z","amount":"80.00","currency":"EUR","channel":"wire","debtor":{"account":"DE03","name":"Anna Berg"},"creditor":{"account":"DE02","name":"Corner Bakery"}}"#
+        let reports = try await h.feed([listed, other])
+        try await h.runPipeline(through: reports)
+        let alerts = try await h.alerts()
+        #expect(alerts.count == 1)
+        #expect(alerts.first?.findings.map(\.kind) == [.screening])
+        #expect(alerts.first?.subject.value == "DE01")
+        #expect(alerts.first?.findings.first?.explanation.contains("SAMPLE-1") == true)
+    }
+
     @Test("a changed list is reloaded; a broken one is rejected and the running lists stay")
     func reload() throws {
         let path = try Self.setUp()

@@ -22,15 +22,15 @@ func txLine(_ id: String, _ ts: String, _ amount: String, channel: String = "cas
     #"{"id":"\#(id)","ts":"\#(ts)","amount":"\#(amount)","currency":"\#(currency)","channel":"\#(channel)","debtor":{"account":"\#(debtor)"},"creditor":{"account":"\#(creditor)"}}"#
 }
 
-/// An embedded broker with the pipeline's topics, and helpers to feed it, run the shipped
-/// default pipeline against it, and read topics back completely.
+/// An embedded broker with the pipeline's topics, and helpers to feed it, run a shipped
+/// pipeline (the default one unless told) against it, and read topics back completely.
 final class Harness: Sendable {
     let broker: EmbeddedBroker
     let config: VigilConfig
     let pipeline: PipelineDefinition
     var topics: VigilConfig.Topics { pipeline.topics(from: config) }
 
-    init(partitions: Int = 4, group: String = "vigil-test") throws {
+    init(partitions: Int = 4, group: String = "vigil-test", pipeline file: String = "pipelines/default.yaml") throws {
         broker = try EmbeddedBroker(nodes: 1, logger: testLogger)
         var c = VigilConfig()
         c.kafka.brokers = broker.bootstrapServers
@@ -40,7 +40,7 @@ final class Harness: Sendable {
         c.kafka.sessionTimeout = .seconds(6)
         c.runtime.workers = 2
         config = c
-        pipeline = try PipelineDefinition.load(file: shipped("pipelines/default.yaml"))
+        pipeline = try PipelineDefinition.load(file: shipped(file))
         try TopicSetup.create(TopicSetup.specs(pipeline.topics(from: c), config: c), on: broker)
     }
 
