@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "VigilPipeline", targets: ["VigilPipeline"]),
         .library(name: "VigilReplay", targets: ["VigilReplay"]),
         .library(name: "VigilScreen", targets: ["VigilScreen"]),
+        .library(name: "VigilAnomaly", targets: ["VigilAnomaly"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -63,6 +64,12 @@ let package = Package(
         .target(
             name: "VigilScreen",
             dependencies: ["VigilCore", "VigilFormats"],
+            swiftSettings: swiftSettings
+        ),
+        // Online anomaly detectors (Half-Space Trees, z-scores) and their evaluation. Pure, no Kafka.
+        .target(
+            name: "VigilAnomaly",
+            dependencies: ["VigilFormats"],
             swiftSettings: swiftSettings
         ),
         // Pipeline and config files, the stage runtime, sources and sinks.
@@ -113,6 +120,7 @@ let package = Package(
                 "VigilPipeline",
                 "VigilReplay",
                 "VigilScreen",
+                "VigilAnomaly",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -127,6 +135,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "VigilDetectTests", dependencies: ["VigilDetect", "VigilCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "VigilAnomalyTests",
+            dependencies: ["VigilAnomaly"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "VigilScreenTests",
             dependencies: ["VigilScreen", "VigilCore"],

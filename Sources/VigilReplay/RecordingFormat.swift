@@ -301,3 +301,33 @@ enum Deflate {
         return Array(out.prefix(expectedSize))
     }
 }
+
+/// Whole gzip files (RFC 1952), for data sets shipped compressed (River's `shuttle.csv.gz`).
+public enum Gzip {
+    public static func isGzip(_ bytes: [UInt8]) -> Bool { bytes.count >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B }
+
+    /// The decompressed bytes, or `nil` when the data is not a valid gzip stream.
+    public static func decompress(_ input: [UInt8]) -> [UInt8]? {
+        var stream = z_stream()
+        // 16 + 15: a gzip header and trailer around a deflate stream with a 32 KiB window.
+        guard inflateInit2_(&stream, 16 + MAX_WBITS, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else { return nil }
+        defer { inflateEnd(&stream) }
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        return input.withUnsafeBufferPointer { i -> [UInt8]? in
+            stream.next_in = UnsafeMutablePointer(mutating: i.baseAddress)
+            stream.avail_in = uInt(i.count)
+            while true {
+                let rc = chunk.withUnsafeMutableBufferPointer { c -> Int32 in
+                    stream.next_out = c.baseAddress
+                    stream.avail_out = uInt(c.count)
+                    return inflate(&stream, Z_NO_FLUSH)
+                }
+                out.append(contentsOf: chunk[0..<(chunk.count - Int(stream.avail_out))])
+                if rc == Z_STREAM_END { return out }
+                guard rc == Z_OK else { return nil }
+                if stream.avail_in == 0 && stream.avail_out != 0 { return nil }  // truncated
+            }
+        }
+    }
+}

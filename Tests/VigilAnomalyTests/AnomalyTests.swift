@@ -1,0 +1,107 @@
+import Foundation
+import Testing
+@testable import VigilAnomaly
+
+/// River's Shuttle set, decompressed with gzip(1) (the tests do not link zlib).
+func shuttle() throws -> AnomalyEvaluation.Table {
+    let path = try #require(Bundle.module.resourceURL?.appendingPathComponent("Fixtures/shuttle.csv.gz")).path
+    let gunzip = Process()
+    gunzip.executableURL = URL(fileURLWithPath: "/bin/gzip")
+    gunzip.arguments = ["-dc", path]
+    let pipe = Pipe()
+    gunzip.standardOutput = pipe
+    try gunzip.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    gunzip.waitUntilExit()
+    return try AnomalyEvaluation.table(csv: Array(data), file: "shuttle.csv", label: "anomaly", features: (1...9).map { "f\($0)" })
+}
+
+@Suite struct MetricsTests {
+    @Test func rocAUC() {
+        #expect(RankingMetrics.rocAUC(scores: [0.1, 0.2, 0.8, 0.9], labels: [false, false, true, true]) == 1)
+        #expect(RankingMetrics.rocAUC(scores: [0.9, 0.8, 0.2, 0.1], labels: [false, false, true, true]) == 0)
+        #expect(RankingMetrics.rocAUC(scores: [0.5, 0.5, 0.5, 0.5], labels: [false, true, false, true]) == 0.5)
+        // One of the four (positive, negative) pairs is ordered wrongly.
+        #expect(RankingMetrics.rocAUC(scores: [0.1, 0.6, 0.5, 0.9], labels: [false, false, true, true]) == 0.75)
+        #expect(RankingMetrics.rocAUC(scores: [0.1], labels: [true]).isNaN)
+    }
+
+    @Test func averagePrecision() {
+        #expect(RankingMetrics.prAUC(scores: [0.9, 0.8, 0.1], labels: [true, true, false]) == 1)
+        // Anomalies ranked 1st and 3rd: precision 1 and 2/3.
+        #expect(abs(RankingMetrics.prAUC(scores: [0.9, 0.8, 0.7], labels: [true, false, true]) - (1 + 2.0 / 3) / 2) < 1e-12)
+    }
+}
+
+@Suite struct HalfSpaceTreesTests {
+    @Test func windowsAndOutliers() {
+        var options = HalfSpaceTrees.Options()
+        options.window = 50
+        var hst = HalfSpaceTrees(features: 2, options: options)
+        var rng = SplitMix64(seed: 7)
+        // Until a first window is complete there is no reference: every score is 0.
+        for _ in 0..<49 {
+            let x = [0.4 + 0.1 * rng.nextDouble(), 0.4 + 0.1 * rng.nextDouble()]
+            #expect(hst.score(x) == 0)
+            hst.learn(x)
+        }
+        for _ in 0..<200 { hst.learn([0.4 + 0.1 * rng.nextDouble(), 0.4 + 0.1 * rng.nextDouble()]) }
+        let inlier = hst.score([0.45, 0.45]), outlier = hst.score([0.95, 0.05])
+        #expect(outlier > inlier)
+        #expect((0...1).contains(inlier) && (0...1).contains(outlier))
+    }
+
+    @Test func sameSeedSameScores() {
+        var a = HalfSpaceTrees(features: 3), b = HalfSpaceTrees(features: 3)
+        var other = HalfSpaceTrees(features: 3, options: { var o = HalfSpaceTrees.Options(); o.seed = 43; return o }())
+        var rng = SplitMix64(seed: 1)
+        var same = true, different = false
+        for _ in 0..<2_000 {
+            let x = [rng.nextDouble(), rng.nextDouble(), rng.nextDouble()]
+            same = same && a.score(x) == b.score(x)
+            different = different || a.score(x) != other.score(x)
+            a.learn(x); b.learn(x); other.learn(x)
+        }
+        #expect(same && different)
+    }
+
+    @Test func minMaxScaler() {
+        var s = MinMaxScaler(features: 2)
+        #expect(s.transform([5, 5]) == [0, 0])
+        s.learn([0, 10])
+        #expect(s.transform([0, 10]) == [0, 0])   // no range yet: distance from the minimum
+        s.learn([10, 10])
+        #expect(s.transform([5, 12]) == [0.5, 2])
+    }
+
+    /// River's `MinMaxScaler | HalfSpaceTrees` with defaults reaches ROC AUC 0.964 on average
+    /// over seeds 1–15 here (0.928–0.978; measured with River 0.26.1 and the exact AUC of
+    /// ``RankingMetrics``). The issue asks for Vigil's HST within 0.01 of River's.
+    @Test(.timeLimit(.minutes(5))) func shuttleParityWithRiver() throws {
+        let table = try shuttle()
+        #expect(table.rows.count == 49_097)
+        #expect(table.labels.count { $0 } == 3_511)
+        var aucs: [Double] = []
+        for seed in UInt64(1)...15 {
+            var o = HalfSpaceTrees.Options()
+            o.seed = seed
+            aucs.append(AnomalyEvaluation.run(table, file: "shuttle", detector: .hst, options: o).rocAUC)
+        }
+        let mean = aucs.reduce(0, +) / Double(aucs.count)
+        #expect(abs(mean - 0.964) <= 0.01, "mean ROC AUC \(mean) over seeds 1–15: \(aucs)")
+        let z = AnomalyEvaluation.run(table, file: "shuttle", detector: .zscore, options: .init())
+        #expect(z.rocAUC > 0.98)
+    }
+
+    @Test func tableErrorsSayWhere() {
+        #expect(throws: AnomalyError.self) {
+            try AnomalyEvaluation.table(csv: Array("a,b,label\n1,2,0\n".utf8), file: "t.csv", label: "label", features: ["a", "c"])
+        }
+        do {
+            _ = try AnomalyEvaluation.table(csv: Array("a,label\n1,0\nx,1\n".utf8), file: "t.csv", label: "label", features: ["a"])
+            Issue.record("a non-number was accepted")
+        } catch {
+            #expect(error.description == "t.csv: line 3, column 'a': 'x' is not a number")
+        }
+    }
+}
