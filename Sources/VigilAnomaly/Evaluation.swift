@@ -8,12 +8,33 @@ public enum AnomalyEvaluation {
         case hst
         /// The largest per-feature |z| against the running mean and deviation.
         case zscore
+        /// Per-entity baselines (``EntityBaseline``): share of balance, amount against the
+        /// account's history and its peers, new counterparty.
+        case baseline
+    }
+
+    /// Which columns hold what a baseline needs.
+    public struct BaselineColumns: Sendable {
+        public var entity: String
+        public var amount: String
+        public var balance: String?
+        public var peer: String?
+        public var counterparty: String?
+        public init(entity: String, amount: String, balance: String? = nil, peer: String? = nil, counterparty: String? = nil) {
+            self.entity = entity
+            self.amount = amount
+            self.balance = balance
+            self.peer = peer
+            self.counterparty = counterparty
+        }
     }
 
     public struct Table: Sendable {
         public var features: [String]
         public var rows: [[Double]]
         public var labels: [Bool]
+        /// For the baseline detector: one event per row.
+        public var events: [EntityBaseline.Event] = []
     }
 
     public struct Report: Sendable, Codable {
@@ -32,9 +53,11 @@ public enum AnomalyEvaluation {
         public var window: Int?
     }
 
-    /// Reads the label column and the feature columns of a CSV with a header. A label is true
-    /// for `1`, `true` or `yes`; every feature must be a number.
-    public static func table(csv bytes: [UInt8], file: String, label: String, features: [String]) throws(AnomalyError) -> Table {
+    /// Reads the label column and the feature columns of a CSV with a header (and, for a
+    /// baseline, the columns it names). A label is true for `1`, `true` or `yes`; every feature
+    /// and amount must be a number.
+    public static func table(csv bytes: [UInt8], file: String, label: String, features: [String],
+                             baseline: BaselineColumns? = nil) throws(AnomalyError) -> Table {
         let records: [CSVDecoder.Record]
         do { records = try CSVDecoder.records(bytes, delimiter: UInt8(ascii: ",")) } catch {
             throw AnomalyError("\(file): \(error.location.map { "\($0): " } ?? "")\(error.message)")
@@ -46,24 +69,37 @@ public enum AnomalyEvaluation {
             }
             return i
         }
+        func optionalColumn(_ name: String?) throws(AnomalyError) -> Int? {
+            guard let name else { return nil }
+            return try column(name)
+        }
         let labelColumn = try column(label)
         var featureColumns: [Int] = []
         for f in features { featureColumns.append(try column(f)) }
+        let entity = try optionalColumn(baseline?.entity), amount = try optionalColumn(baseline?.amount)
+        let balance = try optionalColumn(baseline?.balance), peer = try optionalColumn(baseline?.peer)
+        let counterparty = try optionalColumn(baseline?.counterparty)
         var table = Table(features: features, rows: [], labels: [])
         table.rows.reserveCapacity(records.count)
         for r in records.dropFirst() where !(r.fields.count == 1 && r.fields[0].isEmpty) {
             guard r.fields.count == header.fields.count else {
                 throw AnomalyError("\(file): line \(r.line): \(r.fields.count) fields, the header has \(header.fields.count)")
             }
-            var row: [Double] = []
-            for (name, i) in zip(features, featureColumns) {
+            func number(_ i: Int) throws(AnomalyError) -> Double {
                 guard let v = Double(r.fields[i]), v.isFinite else {
-                    throw AnomalyError("\(file): line \(r.line), column '\(name)': '\(r.fields[i])' is not a number")
+                    throw AnomalyError("\(file): line \(r.line), column '\(header.fields[i])': '\(r.fields[i])' is not a number")
                 }
-                row.append(v)
+                return v
             }
+            var row: [Double] = []
+            for i in featureColumns { row.append(try number(i)) }
             table.rows.append(row)
             table.labels.append(["1", "true", "yes", "1.0"].contains(r.fields[labelColumn].lowercased()))
+            if let entity, let amount {
+                table.events.append(EntityBaseline.Event(entity: r.fields[entity], amount: try number(amount),
+                                                         balanceBefore: try balance.map(number), peer: peer.map { r.fields[$0] },
+                                                         counterparty: counterparty.map { r.fields[$0] }))
+            }
         }
         return table
     }
@@ -87,6 +123,12 @@ public enum AnomalyEvaluation {
             for x in table.rows {
                 scores.append(z.score(x))
                 z.learn(x)
+            }
+        case .baseline:
+            var b = EntityBaseline()
+            for e in table.events {
+                scores.append(b.score(e).score)
+                b.learn(e)
             }
         }
         let elapsed = clock.now - start

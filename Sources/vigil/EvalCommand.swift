@@ -17,7 +17,9 @@ struct EvalCommand: AsyncParsableCommand {
             discussion: """
                 --detector hst: Half-Space Trees after online min-max scaling, as River's \
                 MinMaxScaler | HalfSpaceTrees (defaults: 10 trees, height 8, window 250). --detector zscore: \
-                the largest per-feature |z| against the running mean and deviation. The CSV may be gzip-compressed. \
+                the largest per-feature |z| against the running mean and deviation. --detector baseline: per-account \
+                baselines over --entity, --amount and optionally --balance (before the payment), --peer (a type or \
+                channel) and --counterparty; --features is then not needed. The CSV may be gzip-compressed. \
                 events/s counts the detector alone (the file is parsed first).
                 """
         )
@@ -28,10 +30,25 @@ struct EvalCommand: AsyncParsableCommand {
         @Option(name: .long, help: ArgumentHelp("The label column (1/true/yes = anomaly).", valueName: "column"))
         var label: String
 
-        @Option(name: .long, help: ArgumentHelp("Feature columns, comma-separated.", valueName: "a,b,c"))
-        var features: String
+        @Option(name: .long, help: ArgumentHelp("Feature columns, comma-separated (hst, zscore).", valueName: "a,b,c"))
+        var features: String = ""
 
-        @Option(name: .long, help: ArgumentHelp("hst or zscore.", valueName: "detector"))
+        @Option(name: .long, help: ArgumentHelp("Baseline: the account column.", valueName: "column"))
+        var entity: String?
+
+        @Option(name: .long, help: ArgumentHelp("Baseline: the amount column.", valueName: "column"))
+        var amount: String?
+
+        @Option(name: .long, help: ArgumentHelp("Baseline: the account's balance before the payment.", valueName: "column"))
+        var balance: String?
+
+        @Option(name: .long, help: ArgumentHelp("Baseline: the peer group (payment type, channel).", valueName: "column"))
+        var peer: String?
+
+        @Option(name: .long, help: ArgumentHelp("Baseline: the counterparty column.", valueName: "column"))
+        var counterparty: String?
+
+        @Option(name: .long, help: ArgumentHelp("hst, zscore or baseline.", valueName: "detector"))
         var detector: String = "hst"
 
         @Option(name: .long, help: ArgumentHelp("Random seed of the trees.", valueName: "s"))
@@ -53,7 +70,11 @@ struct EvalCommand: AsyncParsableCommand {
             guard (1...1_000).contains(trees), (1...20).contains(height), (1...1_000_000).contains(window) else {
                 throw ValidationError("--trees must be 1–1000, --height 1–20, --window 1–1000000")
             }
-            if features.split(separator: ",").isEmpty { throw ValidationError("--features needs at least one column") }
+            if detector == "baseline" {
+                if entity == nil || amount == nil { throw ValidationError("--detector baseline needs --entity and --amount") }
+            } else if features.split(separator: ",").isEmpty {
+                throw ValidationError("--features needs at least one column")
+            }
         }
 
         func run() async throws {
@@ -66,7 +87,8 @@ struct EvalCommand: AsyncParsableCommand {
                 }
                 let names = features.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
                 let table: AnomalyEvaluation.Table
-                do { table = try AnomalyEvaluation.table(csv: bytes, file: csv, label: label, features: names) } catch {
+                let columns = entity.flatMap { e in amount.map { AnomalyEvaluation.BaselineColumns(entity: e, amount: $0, balance: balance, peer: peer, counterparty: counterparty) } }
+                do { table = try AnomalyEvaluation.table(csv: bytes, file: csv, label: label, features: names, baseline: columns) } catch {
                     throw CLIError("\(error)")
                 }
                 var options = HalfSpaceTrees.Options()

@@ -105,3 +105,27 @@ func shuttle() throws -> AnomalyEvaluation.Table {
         }
     }
 }
+
+@Suite struct EntityBaselineTests {
+    @Test func unusualForTheAccountItsPeersAndItsBalance() {
+        var b = EntityBaseline()
+        for i in 0..<10 {
+            let e = EntityBaseline.Event(entity: "A", amount: 100 + Double(i), balanceBefore: 5_000, peer: "card", counterparty: "shop-\(i % 2)")
+            b.learn(e)
+            b.learn(EntityBaseline.Event(entity: "B\(i)", amount: 90 + Double(i), peer: "card"))
+        }
+        let usual = b.score(EntityBaseline.Event(entity: "A", amount: 104, balanceBefore: 5_000, peer: "card", counterparty: "shop-1"))
+        let unusual = b.score(EntityBaseline.Event(entity: "A", amount: 4_900, balanceBefore: 5_000, peer: "card", counterparty: "stranger"))
+        #expect(unusual.score > usual.score)
+        let named = Dictionary(uniqueKeysWithValues: unusual.features.map { ($0.name, $0.value) })
+        #expect(named["share-of-balance"] == 0.98)
+        #expect(named["new-counterparty"] == 1)
+        #expect((named["amount-vs-history"] ?? 0) > 0.8 && (named["amount-vs-peers"] ?? 0) > 0.5)
+        #expect(unusual.features.first?.value == unusual.features.map(\.value).max())
+        #expect(Dictionary(uniqueKeysWithValues: usual.features.map { ($0.name, $0.value) })["new-counterparty"] == 0)
+        // An account seen for the first time is measured against everyone.
+        let newcomer = b.score(EntityBaseline.Event(entity: "C", amount: 10_000))
+        #expect(newcomer.features.map(\.name) == ["amount-vs-history"])
+        #expect(newcomer.score > 0.8)
+    }
+}

@@ -1,0 +1,132 @@
+import Foundation
+
+/// Per-entity baselines: how unusual a payment is for the account that makes it, for its peer
+/// group, and for the share of the account's balance it moves. Score first, then learn.
+///
+/// Features, each in [0, 1] (1 = most unusual), and the score is their mean:
+/// - `share-of-balance`: the amount over the balance before it, capped at 1 (when the balance is
+///   known and positive);
+/// - `amount-vs-history`: how far the amount's logarithm lies above the account's exponentially
+///   weighted mean, in its own standard deviations (z / (1 + z), only upwards). An account with
+///   fewer than `minimumHistory` payments is measured against all accounts instead;
+/// - `amount-vs-peers`: the same against the peer group (a payment type or channel), both ways;
+/// - `new-counterparty`: 1 when an account with history pays someone it has not paid among its
+///   last `rememberedCounterparties` (no evidence either way without history).
+///
+/// Deterministic: no randomness, and state changes only by `learn`.
+public struct EntityBaseline: Sendable {
+    public struct Options: Sendable, Hashable {
+        /// Weight of the newest payment in an account's moving mean and variance.
+        public var alpha = 0.1
+        public var minimumHistory = 3
+        public var rememberedCounterparties = 16
+        public init() {}
+    }
+
+    public struct Event: Sendable {
+        public var entity: String
+        public var amount: Double
+        public var balanceBefore: Double?
+        public var peer: String?
+        public var counterparty: String?
+        public init(entity: String, amount: Double, balanceBefore: Double? = nil, peer: String? = nil, counterparty: String? = nil) {
+            self.entity = entity
+            self.amount = amount
+            self.balanceBefore = balanceBefore
+            self.peer = peer
+            self.counterparty = counterparty
+        }
+    }
+
+    public struct Score: Sendable, Hashable, Codable {
+        public var score: Double
+        /// The features that were measured, most unusual first.
+        public var features: [Feature]
+    }
+
+    public struct Feature: Sendable, Hashable, Codable {
+        public var name: String
+        public var value: Double
+    }
+
+    struct Account: Sendable {
+        var count = 0
+        var mean = 0.0
+        var variance = 0.0
+        var counterparties: [String] = []
+    }
+
+    /// Running mean and variance (Welford), for the population and each peer group.
+    struct Running: Sendable {
+        var count = 0.0
+        var mean = 0.0
+        var m2 = 0.0
+        mutating func add(_ x: Double) {
+            count += 1
+            let d = x - mean
+            mean += d / count
+            m2 += d * (x - mean)
+        }
+        func z(_ x: Double) -> Double? {
+            guard count >= 2, m2 > 0 else { return nil }
+            return (x - mean) / (m2 / (count - 1)).squareRoot()
+        }
+    }
+
+    public let options: Options
+    private var accounts: [String: Account] = [:]
+    private var population = Running()
+    private var peers: [String: Running] = [:]
+
+    public init(options: Options = Options()) { self.options = options }
+
+    private static func squash(_ z: Double) -> Double { z <= 0 ? 0 : z / (1 + z) }
+
+    public func score(_ e: Event) -> Score {
+        let x = log1p(max(0, e.amount))
+        var features: [Feature] = []
+        if let balance = e.balanceBefore, balance > 0 {
+            features.append(Feature(name: "share-of-balance", value: min(1, e.amount / balance)))
+        }
+        let account = accounts[e.entity]
+        if let a = account, a.count >= options.minimumHistory {
+            let sd = a.variance.squareRoot()
+            features.append(Feature(name: "amount-vs-history", value: sd > 0 ? Self.squash((x - a.mean) / sd) : (x > a.mean ? 1 : 0)))
+            if let c = e.counterparty {
+                features.append(Feature(name: "new-counterparty", value: a.counterparties.contains(c) ? 0 : 1))
+            }
+        } else if let z = population.z(x) {
+            features.append(Feature(name: "amount-vs-history", value: Self.squash(z)))
+        }
+        if let p = e.peer, let z = peers[p]?.z(x) {
+            features.append(Feature(name: "amount-vs-peers", value: Self.squash(abs(z))))
+        }
+        guard !features.isEmpty else { return Score(score: 0, features: []) }
+        let score = features.reduce(0) { $0 + $1.value } / Double(features.count)
+        return Score(score: score, features: features.sorted { ($0.value, $1.name) > ($1.value, $0.name) })
+    }
+
+    public mutating func learn(_ e: Event) {
+        let x = log1p(max(0, e.amount))
+        population.add(x)
+        if let p = e.peer { peers[p, default: Running()].add(x) }
+        var a = accounts[e.entity] ?? Account()
+        if a.count == 0 {
+            a.mean = x
+        } else {
+            // Exponentially weighted mean and variance (West 1979's incremental form).
+            let d = x - a.mean
+            a.mean += options.alpha * d
+            a.variance = (1 - options.alpha) * (a.variance + options.alpha * d * d)
+        }
+        a.count += 1
+        if let c = e.counterparty, !a.counterparties.contains(c) {
+            a.counterparties.append(c)
+            if a.counterparties.count > options.rememberedCounterparties { a.counterparties.removeFirst() }
+        }
+        accounts[e.entity] = a
+    }
+
+    /// Accounts with a baseline.
+    public var accountCount: Int { accounts.count }
+}
