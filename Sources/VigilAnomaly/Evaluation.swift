@@ -51,12 +51,14 @@ public enum AnomalyEvaluation {
         public var trees: Int?
         public var height: Int?
         public var window: Int?
+        /// Set when the figures are per account (`anomalies` then counts labelled accounts).
+        public var accounts: Int?
     }
 
     /// Reads the label column and the feature columns of a CSV with a header (and, for a
     /// baseline, the columns it names). A label is true for `1`, `true` or `yes`; every feature
     /// and amount must be a number.
-    public static func table(csv bytes: [UInt8], file: String, label: String, features: [String],
+    public static func table(csv bytes: [UInt8], file: String, label: String?, features: [String],
                              baseline: BaselineColumns? = nil) throws(AnomalyError) -> Table {
         let records: [CSVDecoder.Record]
         do { records = try CSVDecoder.records(bytes, delimiter: UInt8(ascii: ",")) } catch {
@@ -73,7 +75,7 @@ public enum AnomalyEvaluation {
             guard let name else { return nil }
             return try column(name)
         }
-        let labelColumn = try column(label)
+        let labelColumn = try optionalColumn(label)
         var featureColumns: [Int] = []
         for f in features { featureColumns.append(try column(f)) }
         let entity = try optionalColumn(baseline?.entity), amount = try optionalColumn(baseline?.amount)
@@ -94,7 +96,7 @@ public enum AnomalyEvaluation {
             var row: [Double] = []
             for i in featureColumns { row.append(try number(i)) }
             table.rows.append(row)
-            table.labels.append(["1", "true", "yes", "1.0"].contains(r.fields[labelColumn].lowercased()))
+            if let labelColumn { table.labels.append(isTrue(r.fields[labelColumn])) }
             if let entity, let amount {
                 table.events.append(EntityBaseline.Event(entity: r.fields[entity], amount: try number(amount),
                                                          balanceBefore: try balance.map(number), peer: peer.map { r.fields[$0] },
@@ -104,7 +106,28 @@ public enum AnomalyEvaluation {
         return table
     }
 
-    public static func run(_ table: Table, file: String, detector: Detector, options: HalfSpaceTrees.Options) -> Report {
+    static func isTrue(_ s: String) -> Bool { ["1", "true", "yes", "1.0"].contains(s.lowercased()) }
+
+    /// Account labels from a CSV: the account column and the label column.
+    public static func accountLabels(csv bytes: [UInt8], file: String, account: String?, label: String) throws(AnomalyError) -> [String: Bool] {
+        let records: [CSVDecoder.Record]
+        do { records = try CSVDecoder.records(bytes, delimiter: UInt8(ascii: ",")) } catch {
+            throw AnomalyError("\(file): \(error.location.map { "\($0): " } ?? "")\(error.message)")
+        }
+        guard let header = records.first, !header.fields.isEmpty else { throw AnomalyError("\(file): empty file: a header row is required") }
+        let a = account.flatMap { header.fields.firstIndex(of: $0) } ?? (account == nil ? 0 : nil)
+        guard let a else { throw AnomalyError("\(file): line 1: no column '\(account!)'") }
+        guard let l = header.fields.firstIndex(of: label) else { throw AnomalyError("\(file): line 1: no column '\(label)'") }
+        var out: [String: Bool] = [:]
+        for r in records.dropFirst() where r.fields.count > max(a, l) { out[r.fields[a]] = isTrue(r.fields[l]) }
+        return out
+    }
+
+    /// Scores every row with the detector, score then learn. With `accounts`, the figures are
+    /// per account instead: an account scores the highest score of the rows it sent or received
+    /// (the rows' entity and counterparty), and every labelled account counts (0 when it has none).
+    public static func run(_ table: Table, file: String, detector: Detector, options: HalfSpaceTrees.Options,
+                           accounts: [String: Bool]? = nil) -> Report {
         var scores: [Double] = []
         scores.reserveCapacity(table.rows.count)
         let clock = ContinuousClock()
@@ -135,12 +158,23 @@ public enum AnomalyEvaluation {
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         func r(_ x: Double) -> Double { (x * 10_000).rounded() / 10_000 }
         let hst = detector == .hst
-        return Report(file: file, detector: detector, features: table.features, rows: table.rows.count, anomalies: table.labels.count { $0 },
-                      rocAUC: r(RankingMetrics.rocAUC(scores: scores, labels: table.labels)),
-                      prAUC: r(RankingMetrics.prAUC(scores: scores, labels: table.labels)),
+        var ranked = (scores: scores, labels: table.labels)
+        if let accounts {
+            var best: [String: Double] = [:]
+            for (e, score) in zip(table.events, scores) {
+                for account in [e.entity] + (e.counterparty.map { [$0] } ?? []) { best[account] = max(best[account] ?? 0, score) }
+            }
+            let ids = accounts.keys.sorted()
+            ranked = (ids.map { best[$0] ?? 0 }, ids.map { accounts[$0]! })
+        }
+        var report = Report(file: file, detector: detector, features: table.features, rows: table.rows.count, anomalies: ranked.labels.count { $0 },
+                      rocAUC: r(RankingMetrics.rocAUC(scores: ranked.scores, labels: ranked.labels)),
+                      prAUC: r(RankingMetrics.prAUC(scores: ranked.scores, labels: ranked.labels)),
                       seconds: (seconds * 1000).rounded() / 1000, eventsPerSecond: Int(Double(table.rows.count) / max(seconds, 1e-9)),
                       seed: hst ? options.seed : nil, trees: hst ? options.trees : nil, height: hst ? options.height : nil,
                       window: hst ? options.window : nil)
+        report.accounts = accounts?.count
+        return report
     }
 }
 

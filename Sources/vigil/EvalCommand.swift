@@ -27,8 +27,14 @@ struct EvalCommand: AsyncParsableCommand {
         @Option(name: .long, help: ArgumentHelp("The data set: CSV with a header, optionally gzip-compressed.", valueName: "file"))
         var csv: String
 
-        @Option(name: .long, help: ArgumentHelp("The label column (1/true/yes = anomaly).", valueName: "column"))
+        @Option(name: .long, help: ArgumentHelp("The label column (1/true/yes = anomaly); of --account-labels when given.", valueName: "column"))
         var label: String
+
+        @Option(name: .long, help: ArgumentHelp("Labels per account (CSV): figures per account, each scoring the highest score of the rows it sent (--entity) or received (--counterparty).", valueName: "file"))
+        var accountLabels: String?
+
+        @Option(name: .long, help: ArgumentHelp("The account column of --account-labels (default: the first).", valueName: "column"))
+        var accountColumn: String?
 
         @Option(name: .long, help: ArgumentHelp("Feature columns, comma-separated (hst, zscore).", valueName: "a,b,c"))
         var features: String = ""
@@ -70,9 +76,10 @@ struct EvalCommand: AsyncParsableCommand {
             guard (1...1_000).contains(trees), (1...20).contains(height), (1...1_000_000).contains(window) else {
                 throw ValidationError("--trees must be 1–1000, --height 1–20, --window 1–1000000")
             }
-            if detector == "baseline" {
-                if entity == nil || amount == nil { throw ValidationError("--detector baseline needs --entity and --amount") }
-            } else if features.split(separator: ",").isEmpty {
+            if detector == "baseline" || accountLabels != nil {
+                if entity == nil || amount == nil { throw ValidationError("--detector baseline (and --account-labels) needs --entity and --amount") }
+            }
+            if detector != "baseline", features.split(separator: ",").isEmpty {
                 throw ValidationError("--features needs at least one column")
             }
         }
@@ -88,15 +95,21 @@ struct EvalCommand: AsyncParsableCommand {
                 let names = features.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
                 let table: AnomalyEvaluation.Table
                 let columns = entity.flatMap { e in amount.map { AnomalyEvaluation.BaselineColumns(entity: e, amount: $0, balance: balance, peer: peer, counterparty: counterparty) } }
-                do { table = try AnomalyEvaluation.table(csv: bytes, file: csv, label: label, features: names, baseline: columns) } catch {
-                    throw CLIError("\(error)")
-                }
+                var accounts: [String: Bool]?
+                do {
+                    table = try AnomalyEvaluation.table(csv: bytes, file: csv, label: accountLabels == nil ? label : nil, features: names, baseline: columns)
+                    if let accountLabels {
+                        guard let data = FileManager.default.contents(atPath: accountLabels) else { throw CLIError.unreadable(accountLabels) }
+                        accounts = try AnomalyEvaluation.accountLabels(csv: Array(data), file: accountLabels, account: accountColumn, label: label)
+                    }
+                } catch let e as AnomalyError { throw CLIError("\(e)") }
                 var options = HalfSpaceTrees.Options()
                 options.seed = seed
                 options.trees = trees
                 options.height = height
                 options.window = window
-                let report = AnomalyEvaluation.run(table, file: csv, detector: AnomalyEvaluation.Detector(rawValue: detector)!, options: options)
+                let report = AnomalyEvaluation.run(table, file: csv, detector: AnomalyEvaluation.Detector(rawValue: detector)!, options: options,
+                                                   accounts: accounts)
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
                 LineWriter().write(Array(try encoder.encode(report)))

@@ -129,3 +129,19 @@ func shuttle() throws -> AnomalyEvaluation.Table {
         #expect(newcomer.score > 0.8)
     }
 }
+
+@Suite struct AccountLevelTests {
+    @Test func accountsScoreTheirHighestRow() throws {
+        var csv = "from,to,amount\n"
+        for i in 0..<60 { csv += "A\(i % 6),B\(i % 5),\(100 + i % 7)\n" }
+        csv += "X,Y,250000\n"
+        let table = try AnomalyEvaluation.table(csv: Array(csv.utf8), file: "t.csv", label: nil, features: [],
+                                                baseline: .init(entity: "from", amount: "amount", counterparty: "to"))
+        let labels = try AnomalyEvaluation.accountLabels(csv: Array("id,sar\nX,1\nY,1\nA1,0\nB2,0\nZ,0\n".utf8), file: "n.csv", account: nil, label: "sar")
+        #expect(labels.count == 5)
+        let r = AnomalyEvaluation.run(table, file: "t.csv", detector: .baseline, options: .init(), accounts: labels)
+        #expect(r.accounts == 5 && r.anomalies == 2)
+        // X and Y (the one huge payment) above A1, B2 and Z (Z has no rows: 0).
+        #expect(r.rocAUC == 1)
+    }
+}

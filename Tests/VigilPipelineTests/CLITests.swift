@@ -138,9 +138,33 @@ struct CLITests {
         #expect(r.status == 1 && r.stderr.contains("no such file"))
     }
 
+    @Test("vigil eval anomaly reads a gzip CSV and prints ROC AUC; a missing column is one clear line")
+    func evalAnomaly() async throws {
+        let dir = try temporaryDirectory()
+        let plain = dir.appendingPathComponent("points.csv").path
+        var csv = "x,y,label\n"
+        for i in 0..<600 { csv += "\(Double(i % 10) / 10),\(Double(i % 7) / 7),0\n" }
+        for _ in 0..<5 { csv += "9,9,1\n" }
+        try csv.write(toFile: plain, atomically: true, encoding: .utf8)
+        let gzip = Process()
+        gzip.executableURL = URL(fileURLWithPath: "/bin/gzip")
+        gzip.arguments = ["-k", plain]
+        try gzip.run()
+        gzip.waitUntilExit()
+        var r = try await vigil(["eval", "anomaly", "--csv", plain + ".gz", "--label", "label", "--features", "x,y", "--detector", "zscore"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        #expect(report["rows"] as? Int == 605 && report["anomalies"] as? Int == 5)
+        #expect((report["rocAUC"] as? Double ?? 0) > 0.99)
+        r = try await vigil(["eval", "anomaly", "--csv", plain, "--label", "label", "--features", "x,z"])
+        #expect(r.status == 1 && r.stderr.contains("\(plain): line 1: no column 'z'"))
+        r = try await vigil(["eval", "anomaly", "--csv", plain, "--label", "label", "--detector", "baseline"])
+        #expect(r.status != 0 && r.stderr.contains("needs --entity and --amount"))
+    }
+
     @Test("every command has --help")
     func help() async throws {
-        for command in [[], ["run"], ["broker"], ["feed"], ["validate"], ["record"], ["replay"], ["generate"], ["screen"], ["bench"], ["config", "print"]] {
+        for command in [[], ["run"], ["broker"], ["feed"], ["validate"], ["record"], ["replay"], ["generate"], ["screen"], ["bench"], ["eval", "anomaly"], ["config", "print"]] {
             let r = try await vigil(command + ["--help"])
             #expect(r.status == 0, "\(command)")
             #expect(r.stdout.contains("USAGE"), "\(command)")
