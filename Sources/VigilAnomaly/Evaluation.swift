@@ -11,6 +11,8 @@ public enum AnomalyEvaluation {
         /// Per-entity baselines (``EntityBaseline``): share of balance, amount against the
         /// account's history and its peers, new counterparty.
         case baseline
+        /// Bursts between accounts (``EdgeBurst``) over entity → counterparty edges per time tick.
+        case edge
     }
 
     /// Which columns hold what a baseline needs.
@@ -20,12 +22,15 @@ public enum AnomalyEvaluation {
         public var balance: String?
         public var peer: String?
         public var counterparty: String?
-        public init(entity: String, amount: String, balance: String? = nil, peer: String? = nil, counterparty: String? = nil) {
+        /// Whole time ticks (a step, an hour number), for the edge detector.
+        public var time: String?
+        public init(entity: String, amount: String, balance: String? = nil, peer: String? = nil, counterparty: String? = nil, time: String? = nil) {
             self.entity = entity
             self.amount = amount
             self.balance = balance
             self.peer = peer
             self.counterparty = counterparty
+            self.time = time
         }
     }
 
@@ -33,8 +38,9 @@ public enum AnomalyEvaluation {
         public var features: [String]
         public var rows: [[Double]]
         public var labels: [Bool]
-        /// For the baseline detector: one event per row.
+        /// For the baseline and edge detectors: one event per row, and its time tick.
         public var events: [EntityBaseline.Event] = []
+        public var ticks: [Int64] = []
     }
 
     public struct Report: Sendable, Codable {
@@ -80,7 +86,7 @@ public enum AnomalyEvaluation {
         for f in features { featureColumns.append(try column(f)) }
         let entity = try optionalColumn(baseline?.entity), amount = try optionalColumn(baseline?.amount)
         let balance = try optionalColumn(baseline?.balance), peer = try optionalColumn(baseline?.peer)
-        let counterparty = try optionalColumn(baseline?.counterparty)
+        let counterparty = try optionalColumn(baseline?.counterparty), time = try optionalColumn(baseline?.time)
         var table = Table(features: features, rows: [], labels: [])
         table.rows.reserveCapacity(records.count)
         for r in records.dropFirst() where !(r.fields.count == 1 && r.fields[0].isEmpty) {
@@ -97,6 +103,7 @@ public enum AnomalyEvaluation {
             for i in featureColumns { row.append(try number(i)) }
             table.rows.append(row)
             if let labelColumn { table.labels.append(isTrue(r.fields[labelColumn])) }
+            if let time { table.ticks.append(Int64(try number(time).rounded(.down))) }
             if let entity, let amount {
                 table.events.append(EntityBaseline.Event(entity: r.fields[entity], amount: try number(amount),
                                                          balanceBefore: try balance.map(number), peer: peer.map { r.fields[$0] },
@@ -152,6 +159,11 @@ public enum AnomalyEvaluation {
             for e in table.events {
                 scores.append(b.score(e).score)
                 b.learn(e)
+            }
+        case .edge:
+            var midas = EdgeBurst()
+            for (e, t) in zip(table.events, table.ticks) {
+                scores.append(midas.process(source: e.entity, target: e.counterparty ?? "", time: t))
             }
         }
         let elapsed = clock.now - start

@@ -19,7 +19,9 @@ struct EvalCommand: AsyncParsableCommand {
                 MinMaxScaler | HalfSpaceTrees (defaults: 10 trees, height 8, window 250). --detector zscore: \
                 the largest per-feature |z| against the running mean and deviation. --detector baseline: per-account \
                 baselines over --entity, --amount and optionally --balance (before the payment), --peer (a type or \
-                channel) and --counterparty; --features is then not needed. The CSV may be gzip-compressed. \
+                channel) and --counterparty; --features is then not needed. --detector edge: bursts between accounts \
+                (MIDAS-R) over --entity → --counterparty edges per --time tick (rows in time order). The CSV may be \
+                gzip-compressed. \
                 events/s counts the detector alone (the file is parsed first).
                 """
         )
@@ -51,10 +53,13 @@ struct EvalCommand: AsyncParsableCommand {
         @Option(name: .long, help: ArgumentHelp("Baseline: the peer group (payment type, channel).", valueName: "column"))
         var peer: String?
 
-        @Option(name: .long, help: ArgumentHelp("Baseline: the counterparty column.", valueName: "column"))
+        @Option(name: .long, help: ArgumentHelp("Baseline and edge: the counterparty column.", valueName: "column"))
         var counterparty: String?
 
-        @Option(name: .long, help: ArgumentHelp("hst, zscore or baseline.", valueName: "detector"))
+        @Option(name: .long, help: ArgumentHelp("Edge: the time tick column (whole numbers: a step, an hour).", valueName: "column"))
+        var time: String?
+
+        @Option(name: .long, help: ArgumentHelp("hst, zscore, baseline or edge.", valueName: "detector"))
         var detector: String = "hst"
 
         @Option(name: .long, help: ArgumentHelp("Random seed of the trees.", valueName: "s"))
@@ -79,7 +84,10 @@ struct EvalCommand: AsyncParsableCommand {
             if detector == "baseline" || accountLabels != nil {
                 if entity == nil || amount == nil { throw ValidationError("--detector baseline (and --account-labels) needs --entity and --amount") }
             }
-            if detector != "baseline", features.split(separator: ",").isEmpty {
+            if detector == "edge", entity == nil || counterparty == nil || time == nil || amount == nil {
+                throw ValidationError("--detector edge needs --entity, --counterparty, --amount and --time")
+            }
+            if !["baseline", "edge"].contains(detector), features.split(separator: ",").isEmpty {
                 throw ValidationError("--features needs at least one column")
             }
         }
@@ -94,7 +102,7 @@ struct EvalCommand: AsyncParsableCommand {
                 }
                 let names = features.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
                 let table: AnomalyEvaluation.Table
-                let columns = entity.flatMap { e in amount.map { AnomalyEvaluation.BaselineColumns(entity: e, amount: $0, balance: balance, peer: peer, counterparty: counterparty) } }
+                let columns = entity.flatMap { e in amount.map { AnomalyEvaluation.BaselineColumns(entity: e, amount: $0, balance: balance, peer: peer, counterparty: counterparty, time: time) } }
                 var accounts: [String: Bool]?
                 do {
                     table = try AnomalyEvaluation.table(csv: bytes, file: csv, label: accountLabels == nil ? label : nil, features: names, baseline: columns)

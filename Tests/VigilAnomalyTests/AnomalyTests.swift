@@ -145,3 +145,25 @@ func shuttle() throws -> AnomalyEvaluation.Table {
         #expect(r.rocAUC == 1)
     }
 }
+
+@Suite struct EdgeBurstTests {
+    @Test func aBurstBetweenTwoAccountsStandsOut() {
+        var midas = EdgeBurst()
+        var steady = 0.0
+        // Ten accounts paying their usual payee once per tick for 50 ticks.
+        for t in Int64(0)..<50 {
+            for a in 0..<10 { steady = midas.process(source: "A\(a)", target: "P\(a)", time: t) }
+        }
+        // Then one pair exchanges 30 payments within one tick.
+        var burst = 0.0
+        for _ in 0..<30 { burst = midas.process(source: "X", target: "Y", time: 50) }
+        let usual = midas.process(source: "A3", target: "P3", time: 50)
+        #expect(burst > 0.9)
+        #expect(burst > usual && burst > steady)
+        // Deterministic: the same stream scores the same.
+        var again = EdgeBurst()
+        var replayed = 0.0
+        for t in Int64(0)..<50 { for a in 0..<10 { replayed = again.process(source: "A\(a)", target: "P\(a)", time: t) } }
+        #expect(replayed == steady)
+    }
+}
