@@ -81,6 +81,7 @@ let package = Package(
                 "VigilFormats",
                 "VigilKafka",
                 "VigilScreen",
+                "VigilAnomaly",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),

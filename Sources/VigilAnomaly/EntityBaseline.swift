@@ -7,8 +7,10 @@ import Foundation
 /// - `share-of-balance`: the amount over the balance before it, capped at 1 (when the balance is
 ///   known and positive);
 /// - `amount-vs-history`: how far the amount's logarithm lies above the account's exponentially
-///   weighted mean, in its own standard deviations (z / (1 + z), only upwards). An account with
-///   fewer than `minimumHistory` payments is measured against all accounts instead;
+///   weighted mean, in its own standard deviations (z / (1 + z), only upwards; the account's
+///   variance is shrunk towards everyone's by everyone's variance over its number of payments, so
+///   three similar payments do not make the fourth look extreme). An account with fewer than
+///   `minimumHistory` payments is measured against all accounts instead;
 /// - `amount-vs-peers`: the same against the peer group (a payment type or channel), both ways;
 /// - `new-counterparty`: 1 when an account with history pays someone it has not paid among its
 ///   last `rememberedCounterparties` (no evidence either way without history).
@@ -90,7 +92,10 @@ public struct EntityBaseline: Sendable {
         }
         let account = accounts[e.entity]
         if let a = account, a.count >= options.minimumHistory {
-            let sd = a.variance.squareRoot()
+            // A few payments say little about an account's spread: its variance is shrunk
+            // towards everyone's, the less the more payments it has.
+            let everyone = population.count >= 2 ? population.m2 / (population.count - 1) : 0
+            let sd = (a.variance + everyone / Double(a.count)).squareRoot()
             features.append(Feature(name: "amount-vs-history", value: sd > 0 ? Self.squash((x - a.mean) / sd) : (x > a.mean ? 1 : 0)))
             if let c = e.counterparty {
                 features.append(Feature(name: "new-counterparty", value: a.counterparties.contains(c) ? 0 : 1))

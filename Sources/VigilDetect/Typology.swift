@@ -49,8 +49,10 @@ public struct CompiledTypologies: Sendable {
 
     /// - Throws: ``RuleError`` (with the typology's id) for an unknown rule, a weight outside
     ///   (0, 1], or a threshold the weights cannot reach.
-    public init(_ definitions: [TypologyDefinition], rules: CompiledRules) throws(RuleError) {
-        let ruleIDs = Set(rules.definitions.map(\.id))
+    /// - Parameter otherFindings: ids of findings from other stages (screening, anomaly scoring)
+    ///   that typologies may weight like rules.
+    public init(_ definitions: [TypologyDefinition], rules: CompiledRules, otherFindings: Set<String> = []) throws(RuleError) {
+        let ruleIDs = Set(rules.definitions.map(\.id)).union(otherFindings)
         var seen = Set<String>()
         for t in definitions {
             guard seen.insert(t.id).inserted, !ruleIDs.contains(t.id) else {

@@ -43,6 +43,8 @@ public struct PipelineDefinition: Sendable {
     public var file: String
     /// Watchlist screening of transaction parties and travellers (`screening:`), if any.
     public var screening: ScreeningDefinition?
+    /// Online anomaly scoring of payments (`anomaly:`), if any.
+    public var anomaly: AnomalyDefinition?
     /// Named lists rules can test membership of (`lists:`), each with where it came from.
     public var lists: [String: NamedList] = [:]
 
@@ -70,7 +72,7 @@ public struct PipelineDefinition: Sendable {
     /// Parses and compiles pipeline text.
     public static func parse(_ text: String, file: String) throws(ConfigError) -> PipelineDefinition {
         let root = try YAMLValue.parse(text, file: file)
-        let top = try root.mapping(allowed: ["pipeline", "output", "topics", "inputs", "lists", "rules", "typologies", "screening"])
+        let top = try root.mapping(allowed: ["pipeline", "output", "topics", "inputs", "lists", "rules", "typologies", "screening", "anomaly"])
         guard let header = top["pipeline"] else {
             throw root.error("missing 'pipeline' section", hint: "start with pipeline: { name: ..., version: ... }")
         }
@@ -193,7 +195,20 @@ public struct PipelineDefinition: Sendable {
         }
 
         var p = PipelineDefinition(name: name, version: try versionNode.string(), rules: rules, file: file)
-        if let node = top["typologies"] { p.typologies = try typologies(node, rules: rules, file: file) }
+        // Screening and anomaly findings have ids typologies may weight: read them first.
+        if let node = top["screening"] { p.screening = try screening(node, file: file) }
+        if let node = top["anomaly"] { p.anomaly = try anomaly(node) }
+        let stageIDs = [p.screening?.id, p.anomaly?.id].compactMap { $0 }
+        for (id, section) in zip(stageIDs, ["screening", "anomaly"].filter { top[$0] != nil }) {
+            if definitions.contains(where: { $0.id == id }) || stageIDs.filter({ $0 == id }).count > 1 {
+                throw top[section]!.error("\(section) id '\(id)' is also the id of a rule or another stage", hint: "give it an id of its own: id: \(section)-1")
+            }
+        }
+        if let node = top["typologies"] { p.typologies = try typologies(node, rules: rules, otherFindings: Set(stageIDs), file: file) }
+        if let a = p.anomaly, !p.typologies.definitions.isEmpty, !p.typologies.definitions.contains(where: { $0.weights[a.id] != nil }) {
+            throw top["anomaly"]!.error("anomaly findings would never alert: with typologies only typologies alert, and none weighs '\(a.id)'",
+                                        hint: "add '\(a.id)' to a typology's rules, e.g. rules: { \(a.id): 1.0 }")
+        }
         // A correlation's `flagged-by` names rules or typologies.
         let known = Set(definitions.map(\.id) + p.typologies.definitions.map(\.id))
         for d in definitions {
@@ -201,12 +216,6 @@ public struct PipelineDefinition: Sendable {
                 let node = nodesByID[d.id]?["flagged-by"] ?? ruleNodeByID[d.id] ?? rulesNode
                 throw ConfigError(file: file, line: node.node.mark?.line, column: node.node.mark?.column,
                                   message: "rule '\(d.id)', flagged-by: no rule or typology '\(source)' in this pipeline")
-            }
-        }
-        if let node = top["screening"] {
-            p.screening = try screening(node, file: file)
-            if let id = p.screening?.id, known.contains(id) {
-                throw node.error("screening id '\(id)' is also a rule or typology id", hint: "give the screening stage an id of its own: id: watchlist")
             }
         }
         p.lists = lists
@@ -256,6 +265,37 @@ public struct PipelineDefinition: Sendable {
         return d
     }
 
+    /// `anomaly:` — detectors and their weights, the threshold of the combined score, the
+    /// edge-burst tick and the trees' settings.
+    private static func anomaly(_ node: YAMLValue) throws(ConfigError) -> AnomalyDefinition {
+        let m = try node.mapping(allowed: ["id", "version", "threshold", "detectors", "tick", "trees"])
+        var d = AnomalyDefinition()
+        if let v = m["id"] { d.id = try v.string() }
+        if let v = m["version"] { d.version = try v.int(in: 1...1_000_000) }
+        if let v = m["threshold"] { d.threshold = try v.double(in: 0...1) }
+        if let v = m["tick"] {
+            d.tick = try v.duration()
+            guard d.tick >= .seconds(1) else { throw v.error("tick must be at least 1s") }
+        }
+        if let detectors = m["detectors"] {
+            var weights: [AnomalyDefinition.Detector: Double] = [:]
+            for (name, value) in try detectors.mapping(allowed: AnomalyDefinition.Detector.allCases.map(\.rawValue)) {
+                weights[AnomalyDefinition.Detector(rawValue: name)!] = try value.double(in: 0...1)
+            }
+            guard weights.values.contains(where: { $0 > 0 }) else {
+                throw detectors.error("no detector has a weight above 0", hint: "detectors: { baseline: 0.6, edge: 0.4 }")
+            }
+            d.weights = weights.filter { $0.value > 0 }
+        }
+        if let t = try m["trees"]?.mapping(allowed: ["count", "height", "window", "seed"]) {
+            if let v = t["count"] { d.trees.trees = try v.int(in: 1...1_000) }
+            if let v = t["height"] { d.trees.height = try v.int(in: 1...20) }
+            if let v = t["window"] { d.trees.window = try v.int(in: 1...1_000_000) }
+            if let v = t["seed"] { d.trees.seed = UInt64(try v.int(in: 0...Int.max)) }
+        }
+        return d
+    }
+
     /// `lists:` maps a name to inline values (`[KP, IR]`) or to a list file, relative to the
     /// pipeline file: `{ name, date, source, values: [...] }`.
     private static func namedLists(_ node: YAMLValue, file: String) throws(ConfigError) -> [String: NamedList] {
@@ -279,7 +319,7 @@ public struct PipelineDefinition: Sendable {
         return out
     }
 
-    private static func typologies(_ node: YAMLValue, rules: CompiledRules, file: String) throws(ConfigError) -> CompiledTypologies {
+    private static func typologies(_ node: YAMLValue, rules: CompiledRules, otherFindings: Set<String>, file: String) throws(ConfigError) -> CompiledTypologies {
         var definitions: [TypologyDefinition] = []
         var nodes: [String: [String: YAMLValue]] = [:]
         for t in try node.sequence() {
@@ -302,7 +342,7 @@ public struct PipelineDefinition: Sendable {
             definitions.append(d)
             nodes[id] = m
         }
-        do { return try CompiledTypologies(definitions, rules: rules) } catch {
+        do { return try CompiledTypologies(definitions, rules: rules, otherFindings: otherFindings) } catch {
             let at = nodes[error.ruleID]?[error.key] ?? node
             throw ConfigError(file: file, line: at.node.mark?.line, column: at.node.mark?.column,
                               message: "typology '\(error.ruleID)', \(error.key): \(error.message)", hint: error.hint)

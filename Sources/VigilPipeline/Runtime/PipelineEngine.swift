@@ -73,6 +73,7 @@ public struct PipelineEngine {
     private let detector: Detector
     private let combiner: TypologyCombiner?
     private let screening: ScreeningRunner?
+    private let anomaly: AnomalyRunner?
 
     /// - Parameter previous: the engine of the pipeline this one replaces (hot reload); the state
     ///   of unchanged rules and typologies carries over.
@@ -85,6 +86,7 @@ public struct PipelineEngine {
         self.combiner = pipeline.typologies.definitions.isEmpty ? nil
             : TypologyCombiner(typologies: pipeline.typologies, limits: limits, carryingOver: previous?.combiner)
         self.screening = pipeline.screening.map(ScreeningRunner.init)
+        self.anomaly = pipeline.anomaly.map(AnomalyRunner.init)
     }
 
     public var stats: DetectorStats { detector.stats }
@@ -104,13 +106,15 @@ public struct PipelineEngine {
             let origin = EventOrigin(topic: message.topic, partition: message.partition, offset: message.offset)
             var out: [EngineOutput] = []
             for event in events {
-                let matches: [RuleMatch]
-                // A watchlist hit is an alert of its own, whatever typologies say.
+                var matches: [RuleMatch]
+                // A watchlist hit is an alert of its own, whatever typologies say; typologies may
+                // weight it too. Anomaly findings are combined like rule findings.
                 let hits: [RuleMatch]
                 switch event {
                 case .transaction(let tx):
                     matches = detector.process(tx, origin: origin)
                     hits = screening?.matches(tx, origin: origin) ?? []
+                    matches += anomaly?.matches(tx, origin: origin) ?? []
                 case .passenger(let p):
                     matches = detector.process(p, origin: origin)
                     hits = screening?.matches(p, origin: origin) ?? []
@@ -118,6 +122,7 @@ public struct PipelineEngine {
                 out += hits.map { m in
                     alert(findings: [m.finding], score: m.finding.score, subject: m.subject, ts: m.ts, contributions: m.contributions)
                 }
+                if combiner != nil { matches += hits }
                 if matches.isEmpty { continue }
                 if let combiner {
                     let raised = combiner.process(matches)

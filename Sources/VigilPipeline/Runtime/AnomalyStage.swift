@@ -1,0 +1,84 @@
+import Foundation
+import VigilAnomaly
+import VigilCore
+import VigilDetect
+
+/// A pipeline's `anomaly:` section: which online detectors score each payment, how their scores
+/// combine, and from what combined score a finding is raised.
+public struct AnomalyDefinition: Sendable {
+    public enum Detector: String, Sendable, CaseIterable, Comparable {
+        /// Per-account baselines of the debtor (``EntityBaseline``), peers by channel.
+        case baseline
+        /// Bursts between debtor and creditor per tick of event time (``EdgeBurst``).
+        case edge
+        /// Half-Space Trees over the payment's log amount and hour of day (``HalfSpaceTrees``).
+        case hst
+
+        public static func < (a: Detector, b: Detector) -> Bool { a.rawValue < b.rawValue }
+    }
+
+    public var id = "anomaly"
+    public var version = 1
+    /// The weighted mean of the detectors' scores from which a finding is raised.
+    public var threshold = 0.9
+    /// Each detector's weight in the combined score (they are normalised to sum to 1).
+    public var weights: [Detector: Double] = [.baseline: 1]
+    /// The length of an edge-burst tick.
+    public var tick: Duration = .seconds(3_600)
+    public var trees = HalfSpaceTrees.Options()
+
+    public init() {}
+}
+
+/// Scores each payment with the configured detectors for one engine, then learns from it.
+/// State is per worker, like window state, and changes only with the events it sees, in order:
+/// a replay gives the same scores.
+final class AnomalyRunner {
+    let definition: AnomalyDefinition
+    private var baseline = EntityBaseline()
+    private var edges = EdgeBurst()
+    private var scaler = MinMaxScaler(features: 2)
+    private var trees: HalfSpaceTrees
+
+    init(_ definition: AnomalyDefinition) {
+        self.definition = definition
+        trees = HalfSpaceTrees(features: 2, options: definition.trees)
+    }
+
+    func matches(_ tx: Transaction, origin: EventOrigin) -> [RuleMatch] {
+        let amount = NSDecimalNumber(decimal: tx.amount).doubleValue
+        let event = EntityBaseline.Event(entity: tx.debtor.account, amount: amount, peer: tx.channel, counterparty: tx.creditor.account)
+        let total = definition.weights.values.reduce(0, +)
+        var parts: [(detector: AnomalyDefinition.Detector, score: Double, detail: String)] = []
+        for (detector, _) in definition.weights.sorted(by: { $0.key < $1.key }) {
+            switch detector {
+            case .baseline:
+                let s = baseline.score(event)
+                baseline.learn(event)
+                let features = s.features.map { "\($0.name) \(Self.round($0.value))" }.joined(separator: ", ")
+                parts.append((.baseline, s.score, features.isEmpty ? "no baseline yet" : features))
+            case .edge:
+                let tickMicros = max(1, definition.tick.components.seconds * 1_000_000)
+                let s = edges.process(source: tx.debtor.account, target: tx.creditor.account, time: tx.ts.microseconds / tickMicros)
+                parts.append((.edge, s, "payments \(tx.debtor.account) → \(tx.creditor.account) in this \(DurationText.format(definition.tick)) against earlier ones"))
+            case .hst:
+                let hour = Double((tx.ts.microseconds / 3_600_000_000) % 24)
+                let x = [log1p(max(0, amount)), hour]
+                let s = trees.score(scaler.transform(x))
+                scaler.learn(x)
+                trees.learn(scaler.transform(x))
+                parts.append((.hst, s, "log amount and hour of day"))
+            }
+        }
+        guard total > 0 else { return [] }
+        let score = parts.reduce(0) { $0 + $1.score * (definition.weights[$1.detector] ?? 0) } / total
+        guard score >= definition.threshold else { return [] }
+        let explanation = "anomaly score \(Self.round(score)) ≥ \(definition.threshold) for debtor \(tx.debtor.account): "
+            + parts.map { "\($0.detector.rawValue) \(Self.round($0.score)) × \(definition.weights[$0.detector]!) (\($0.detail))" }.joined(separator: "; ")
+        let finding = Alert.Finding(kind: .anomaly, id: definition.id, version: definition.version, score: Self.round(score), explanation: explanation)
+        return [RuleMatch(finding: finding, subject: Alert.Subject(field: "debtor.account", value: tx.debtor.account), ts: tx.ts,
+                          contributions: [Contribution(origin: origin, eventID: tx.id, ts: tx.ts)])]
+    }
+
+    private static func round(_ x: Double) -> Double { (x * 1000).rounded() / 1000 }
+}
