@@ -13,7 +13,10 @@ import Foundation
 ///   `minimumHistory` payments is measured against all accounts instead;
 /// - `amount-vs-peers`: the same against the peer group (a payment type or channel), both ways;
 /// - `new-counterparty`: 1 when an account with history pays someone it has not paid among its
-///   last `rememberedCounterparties` (no evidence either way without history).
+///   last `rememberedCounterparties` (no evidence either way without history);
+/// - `frequency-vs-history`: how much sooner than usual the payment follows the account's
+///   previous one (the log gap against its moving mean and spread, only shorter counts), when
+///   events carry their time.
 ///
 /// Deterministic: no randomness, and state changes only by `learn`.
 public struct EntityBaseline: Sendable {
@@ -31,12 +34,16 @@ public struct EntityBaseline: Sendable {
         public var balanceBefore: Double?
         public var peer: String?
         public var counterparty: String?
-        public init(entity: String, amount: Double, balanceBefore: Double? = nil, peer: String? = nil, counterparty: String? = nil) {
+        /// When it happened, in seconds (event time), for the account's payment frequency.
+        public var time: Double?
+        public init(entity: String, amount: Double, balanceBefore: Double? = nil, peer: String? = nil, counterparty: String? = nil,
+                    time: Double? = nil) {
             self.entity = entity
             self.amount = amount
             self.balanceBefore = balanceBefore
             self.peer = peer
             self.counterparty = counterparty
+            self.time = time
         }
     }
 
@@ -56,6 +63,22 @@ public struct EntityBaseline: Sendable {
         var mean = 0.0
         var variance = 0.0
         var counterparties: [String] = []
+        /// The last payment's time, and the moving mean and variance of the log gaps between payments.
+        var last: Double?
+        var gaps = 0
+        var gapMean = 0.0
+        var gapVariance = 0.0
+    }
+
+    /// Exponentially weighted mean and variance (West 1979's incremental form).
+    static func update(mean: inout Double, variance: inout Double, with x: Double, first: Bool, alpha: Double) {
+        guard !first else {
+            mean = x
+            return
+        }
+        let d = x - mean
+        mean += alpha * d
+        variance = (1 - alpha) * (variance + alpha * d * d)
     }
 
     /// Running mean and variance (Welford), for the population and each peer group.
@@ -103,6 +126,11 @@ public struct EntityBaseline: Sendable {
         } else if let z = population.z(x) {
             features.append(Feature(name: "amount-vs-history", value: Self.squash(z)))
         }
+        if let a = account, a.gaps >= options.minimumHistory, let t = e.time, let last = a.last {
+            // Sooner than usual after the previous payment: the gap's log below its moving mean.
+            let sd = (a.gapVariance + 1 / Double(a.gaps)).squareRoot()
+            features.append(Feature(name: "frequency-vs-history", value: Self.squash((a.gapMean - log1p(max(0, t - last))) / sd)))
+        }
         if let p = e.peer, let z = peers[p]?.z(x) {
             features.append(Feature(name: "amount-vs-peers", value: Self.squash(abs(z))))
         }
@@ -116,15 +144,15 @@ public struct EntityBaseline: Sendable {
         population.add(x)
         if let p = e.peer { peers[p, default: Running()].add(x) }
         var a = accounts[e.entity] ?? Account()
-        if a.count == 0 {
-            a.mean = x
-        } else {
-            // Exponentially weighted mean and variance (West 1979's incremental form).
-            let d = x - a.mean
-            a.mean += options.alpha * d
-            a.variance = (1 - options.alpha) * (a.variance + options.alpha * d * d)
-        }
+        Self.update(mean: &a.mean, variance: &a.variance, with: x, first: a.count == 0, alpha: options.alpha)
         a.count += 1
+        if let t = e.time {
+            if let last = a.last {
+                Self.update(mean: &a.gapMean, variance: &a.gapVariance, with: log1p(max(0, t - last)), first: a.gaps == 0, alpha: options.alpha)
+                a.gaps += 1
+            }
+            a.last = max(a.last ?? t, t)
+        }
         if let c = e.counterparty, !a.counterparties.contains(c) {
             a.counterparties.append(c)
             if a.counterparties.count > options.rememberedCounterparties { a.counterparties.removeFirst() }

@@ -103,11 +103,12 @@ public enum AnomalyEvaluation {
             for i in featureColumns { row.append(try number(i)) }
             table.rows.append(row)
             if let labelColumn { table.labels.append(isTrue(r.fields[labelColumn])) }
-            if let time { table.ticks.append(Int64(try number(time).rounded(.down))) }
+            let when = try time.map(number)
+            if let when { table.ticks.append(Int64(when.rounded(.down))) }
             if let entity, let amount {
                 table.events.append(EntityBaseline.Event(entity: r.fields[entity], amount: try number(amount),
                                                          balanceBefore: try balance.map(number), peer: peer.map { r.fields[$0] },
-                                                         counterparty: counterparty.map { r.fields[$0] }))
+                                                         counterparty: counterparty.map { r.fields[$0] }, time: when))
             }
         }
         return table

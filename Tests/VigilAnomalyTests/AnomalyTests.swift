@@ -167,3 +167,17 @@ func shuttle() throws -> AnomalyEvaluation.Table {
         #expect(replayed == steady)
     }
 }
+
+@Suite struct FrequencyTests {
+    @Test func soonerThanUsual() {
+        var b = EntityBaseline()
+        // A pays once a day for ten days.
+        for day in 0..<10 { b.learn(.init(entity: "A", amount: 50, counterparty: "S", time: Double(day) * 86_400)) }
+        let onTime = b.score(.init(entity: "A", amount: 50, counterparty: "S", time: 10 * 86_400))
+        let rushed = b.score(.init(entity: "A", amount: 50, counterparty: "S", time: 9 * 86_400 + 60))
+        func frequency(_ s: EntityBaseline.Score) -> Double? { s.features.first { $0.name == "frequency-vs-history" }?.value }
+        #expect(frequency(onTime) == 0)
+        #expect((frequency(rushed) ?? 0) > 0.8)
+        #expect(rushed.score > onTime.score)
+    }
+}

@@ -47,7 +47,8 @@ final class AnomalyRunner {
 
     func matches(_ tx: Transaction, origin: EventOrigin) -> [RuleMatch] {
         let amount = NSDecimalNumber(decimal: tx.amount).doubleValue
-        let event = EntityBaseline.Event(entity: tx.debtor.account, amount: amount, peer: tx.channel, counterparty: tx.creditor.account)
+        let event = EntityBaseline.Event(entity: tx.debtor.account, amount: amount, peer: tx.channel, counterparty: tx.creditor.account,
+                                         time: Double(tx.ts.microseconds) / 1e6)
         let total = definition.weights.values.reduce(0, +)
         var parts: [(detector: AnomalyDefinition.Detector, score: Double, detail: String)] = []
         for (detector, _) in definition.weights.sorted(by: { $0.key < $1.key }) {
