@@ -69,7 +69,7 @@ let package = Package(
         // Online anomaly detectors (Half-Space Trees, z-scores) and their evaluation. Pure, no Kafka.
         .target(
             name: "VigilAnomaly",
-            dependencies: ["VigilFormats"],
+            dependencies: ["VigilCore", "VigilFormats"],
             swiftSettings: swiftSettings
         ),
         // Pipeline and config files, the stage runtime, sources and sinks.
@@ -138,7 +138,7 @@ let package = Package(
         .testTarget(name: "VigilDetectTests", dependencies: ["VigilDetect", "VigilCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "VigilAnomalyTests",
-            dependencies: ["VigilAnomaly"],
+            dependencies: ["VigilAnomaly", "VigilCore"],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),

@@ -1,3 +1,5 @@
+import VigilCore
+
 /// Sudden bursts between accounts, MIDAS-style (Bhatia et al., "MIDAS: Microcluster-Based
 /// Detector of Anomalies in Edge Streams", AAAI 2020), in its relational form (MIDAS-R): count-min
 /// sketches count each (debtor, creditor) edge, each debtor and each creditor, in the current

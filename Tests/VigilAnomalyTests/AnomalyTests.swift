@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VigilCore
 @testable import VigilAnomaly
 
 /// River's Shuttle set, decompressed with gzip(1) (the tests do not link zlib).
