@@ -59,8 +59,14 @@ struct AnomalyStageTests {
 
     @Test("every detector together; a replay gives the same alerts, byte for byte")
     func deterministic() throws {
-        let p = try PipelineDefinition.parse(Self.pipeline(detectors: "{ baseline: 0.6, edge: 0.3, hst: 0.1 }"), file: "unusual.yaml")
+        let p = try PipelineDefinition.parse(Self.pipeline("  trees: { count: 5, height: 6, window: 20, features: [amount, weekday, hour] }",
+                                                           detectors: "{ baseline: 0.6, edge: 0.3, hst: 0.1 }"), file: "unusual.yaml")
         #expect(p.anomaly?.weights.count == 3)
+        #expect(p.anomaly?.treeFeatures == [.amount, .weekday, .hour] && p.anomaly?.trees.trees == 5)
+        let bad = #expect(throws: ConfigError.self) {
+            try PipelineDefinition.parse(Self.pipeline("  trees: { features: [colour] }"), file: "u.yaml")
+        }
+        #expect(bad?.description.contains("no tree feature 'colour'") == true)
         func run() -> [[UInt8]] {
             let engine = PipelineEngine(pipeline: p, topics: p.topics(from: VigilConfig()), limits: WindowLimits())
             return Self.stream.flatMap { engine.process($0).compactMap(\.alert?.canonicalJSON) }

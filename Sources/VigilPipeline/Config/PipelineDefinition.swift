@@ -287,7 +287,18 @@ public struct PipelineDefinition: Sendable {
             }
             d.weights = weights.filter { $0.value > 0 }
         }
-        if let t = try m["trees"]?.mapping(allowed: ["count", "height", "window", "seed"]) {
+        if let t = try m["trees"]?.mapping(allowed: ["count", "height", "window", "seed", "features"]) {
+            if let v = t["features"] {
+                var features: [AnomalyDefinition.Feature] = []
+                for name in try v.stringOrList() {
+                    guard let f = AnomalyDefinition.Feature(rawValue: name) else {
+                        throw v.error("no tree feature '\(name)'", hint: AnomalyDefinition.Feature.allCases.map(\.rawValue).joined(separator: ", "))
+                    }
+                    features.append(f)
+                }
+                guard !features.isEmpty else { throw v.error("trees need at least one feature") }
+                d.treeFeatures = features
+            }
             if let v = t["count"] { d.trees.trees = try v.int(in: 1...1_000) }
             if let v = t["height"] { d.trees.height = try v.int(in: 1...20) }
             if let v = t["window"] { d.trees.window = try v.int(in: 1...1_000_000) }

@@ -11,7 +11,7 @@ public struct AnomalyDefinition: Sendable {
         case baseline
         /// Bursts between debtor and creditor per tick of event time (``EdgeBurst``).
         case edge
-        /// Half-Space Trees over the payment's log amount and hour of day (``HalfSpaceTrees``).
+        /// Half-Space Trees over the configured features of each payment (``HalfSpaceTrees``).
         case hst
 
         public static func < (a: Detector, b: Detector) -> Bool { a.rawValue < b.rawValue }
@@ -26,6 +26,26 @@ public struct AnomalyDefinition: Sendable {
     /// The length of an edge-burst tick.
     public var tick: Duration = .seconds(3_600)
     public var trees = HalfSpaceTrees.Options()
+    /// What Half-Space Trees look at, scaled online to [0, 1].
+    public var treeFeatures: [Feature] = [.logAmount, .hour]
+
+    /// Numbers Half-Space Trees can take from a payment.
+    public enum Feature: String, Sendable, CaseIterable {
+        case amount
+        case logAmount = "log-amount"
+        /// Hour of the day and day of the week, in UTC event time.
+        case hour, weekday
+
+        func value(_ tx: Transaction, amount: Double) -> Double {
+            switch self {
+            case .amount: amount
+            case .logAmount: log1p(max(0, amount))
+            case .hour: Double((tx.ts.microseconds / 3_600_000_000) % 24)
+            // 1970-01-01 was a Thursday: 0 = Monday.
+            case .weekday: Double((tx.ts.microseconds / 86_400_000_000 + 3) % 7)
+            }
+        }
+    }
 
     public init() {}
 }
@@ -37,12 +57,13 @@ final class AnomalyRunner {
     let definition: AnomalyDefinition
     private var baseline = EntityBaseline()
     private var edges = EdgeBurst()
-    private var scaler = MinMaxScaler(features: 2)
+    private var scaler: MinMaxScaler
     private var trees: HalfSpaceTrees
 
     init(_ definition: AnomalyDefinition) {
         self.definition = definition
-        trees = HalfSpaceTrees(features: 2, options: definition.trees)
+        scaler = MinMaxScaler(features: definition.treeFeatures.count)
+        trees = HalfSpaceTrees(features: definition.treeFeatures.count, options: definition.trees)
     }
 
     func matches(_ tx: Transaction, origin: EventOrigin) -> [RuleMatch] {
@@ -63,12 +84,11 @@ final class AnomalyRunner {
                 let s = edges.process(source: tx.debtor.account, target: tx.creditor.account, time: tx.ts.microseconds / tickMicros)
                 parts.append((.edge, s, "payments \(tx.debtor.account) → \(tx.creditor.account) in this \(DurationText.format(definition.tick)) against earlier ones"))
             case .hst:
-                let hour = Double((tx.ts.microseconds / 3_600_000_000) % 24)
-                let x = [log1p(max(0, amount)), hour]
+                let x = definition.treeFeatures.map { $0.value(tx, amount: amount) }
                 let s = trees.score(scaler.transform(x))
                 scaler.learn(x)
                 trees.learn(scaler.transform(x))
-                parts.append((.hst, s, "log amount and hour of day"))
+                parts.append((.hst, s, definition.treeFeatures.map(\.rawValue).joined(separator: ", ")))
             }
         }
         guard total > 0 else { return [] }
