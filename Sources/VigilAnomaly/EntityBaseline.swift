@@ -10,8 +10,9 @@ import Foundation
 ///   weighted mean, in its own standard deviations (z / (1 + z), only upwards; the account's
 ///   variance is shrunk towards everyone's by everyone's variance over its number of payments, so
 ///   three similar payments do not make the fourth look extreme). An account with fewer than
-///   `minimumHistory` payments is measured against all accounts instead;
-/// - `amount-vs-peers`: the same against the peer group (a payment type or channel), both ways;
+///   `minimumHistory` payments is measured against all accounts instead (robustly, as peers);
+/// - `amount-vs-peers`: a robust standard score against the peer group (a payment type or
+///   channel), both ways: the distance from the group's median in median absolute deviations;
 /// - `new-counterparty`: 1 when an account with history pays someone it has not paid among its
 ///   last `rememberedCounterparties` (no evidence either way without history);
 /// - `frequency-vs-history`: how much sooner than usual the payment follows the account's
@@ -81,27 +82,53 @@ public struct EntityBaseline: Sendable {
         variance = (1 - alpha) * (variance + alpha * d * d)
     }
 
-    /// Running mean and variance (Welford), for the population and each peer group.
-    struct Running: Sendable {
-        var count = 0.0
-        var mean = 0.0
-        var m2 = 0.0
+    /// A robust location and scale for the population and each peer group: the median and the
+    /// median absolute deviation, exact over the first values, then followed by stochastic
+    /// approximation (each value moves the estimate one small step towards it, the step scaled by
+    /// the spread), in constant memory. A few huge payments barely move either.
+    struct Robust: Sendable {
+        static let warmUp = 32
+        static let rate = 0.02
+        var warm: [Double] = []
+        var median = 0.0
+        var mad = 0.0
+        var count = 0
+
         mutating func add(_ x: Double) {
             count += 1
-            let d = x - mean
-            mean += d / count
-            m2 += d * (x - mean)
+            if count <= Self.warmUp {
+                warm.append(x)
+                let sorted = warm.sorted()
+                median = Self.middle(sorted)
+                mad = Self.middle(sorted.map { abs($0 - median) }.sorted())
+                if count == Self.warmUp { warm = [] }  // from here on, constant memory
+                return
+            }
+            let step = Self.rate * max(mad, 1e-6)
+            if x > median { median += step } else if x < median { median -= step }
+            let deviation = abs(x - median)
+            if deviation > mad { mad += step } else if deviation < mad { mad = max(0, mad - step) }
         }
+
+        static func middle(_ sorted: [Double]) -> Double {
+            let n = sorted.count
+            return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2
+        }
+
+        /// (x − median) / (1.4826 · MAD): a standard score for normal data, robust for the rest.
         func z(_ x: Double) -> Double? {
-            guard count >= 2, m2 > 0 else { return nil }
-            return (x - mean) / (m2 / (count - 1)).squareRoot()
+            guard count >= 2, mad > 0 else { return nil }
+            return (x - median) / (1.4826 * mad)
         }
+
+        /// The spread as a variance (1.4826 · MAD)².
+        var variance: Double { (1.4826 * mad) * (1.4826 * mad) }
     }
 
     public let options: Options
     private var accounts: [String: Account] = [:]
-    private var population = Running()
-    private var peers: [String: Running] = [:]
+    private var population = Robust()
+    private var peers: [String: Robust] = [:]
 
     public init(options: Options = Options()) { self.options = options }
 
@@ -117,7 +144,7 @@ public struct EntityBaseline: Sendable {
         if let a = account, a.count >= options.minimumHistory {
             // A few payments say little about an account's spread: its variance is shrunk
             // towards everyone's, the less the more payments it has.
-            let everyone = population.count >= 2 ? population.m2 / (population.count - 1) : 0
+            let everyone = population.variance
             let sd = (a.variance + everyone / Double(a.count)).squareRoot()
             features.append(Feature(name: "amount-vs-history", value: sd > 0 ? Self.squash((x - a.mean) / sd) : (x > a.mean ? 1 : 0)))
             if let c = e.counterparty {
@@ -142,7 +169,7 @@ public struct EntityBaseline: Sendable {
     public mutating func learn(_ e: Event) {
         let x = log1p(max(0, e.amount))
         population.add(x)
-        if let p = e.peer { peers[p, default: Running()].add(x) }
+        if let p = e.peer { peers[p, default: Robust()].add(x) }
         var a = accounts[e.entity] ?? Account()
         Self.update(mean: &a.mean, variance: &a.variance, with: x, first: a.count == 0, alpha: options.alpha)
         a.count += 1

@@ -182,3 +182,16 @@ func shuttle() throws -> AnomalyEvaluation.Table {
         #expect(rushed.score > onTime.score)
     }
 }
+
+@Suite struct RobustScaleTests {
+    @Test func outliersBarelyMoveMedianAndSpread() {
+        var r = EntityBaseline.Robust()
+        var rng = SplitMix64(seed: 3)
+        for _ in 0..<2_000 { r.add(10 + rng.nextDouble()) }   // uniform on [10, 11): median 10.5, MAD 0.25
+        #expect(abs(r.median - 10.5) < 0.05 && abs(r.mad - 0.25) < 0.05)
+        let before = (r.median, r.mad)
+        for _ in 0..<20 { r.add(1_000_000) }
+        #expect(abs(r.median - before.0) < 0.2 && abs(r.mad - before.1) < 0.2)
+        #expect((r.z(10.5) ?? 99) < 0.5 && (r.z(20) ?? 0) > 10)
+    }
+}
