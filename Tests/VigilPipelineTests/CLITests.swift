@@ -162,6 +162,17 @@ struct CLITests {
         #expect(r.status != 0 && r.stderr.contains("needs --entity and --amount"))
     }
 
+    @Test("vigil bench --mode rules reports the heap detection state holds, measured in a process of its own")
+    func benchRulesState() async throws {
+        let r = try await vigil(["bench", "--mode", "rules", "--events", "20000", "--pipeline", shipped("pipelines/typologies.yaml")])
+        #expect(r.status == 0, "\(r.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let entries = try #require(report["windowEntries"] as? Int), perEntry = try #require(report["bytesPerEntry"] as? Int)
+        // Measured from the allocator, so it must at least cover the window entries themselves.
+        #expect((report["stateBytes"] as? Int ?? 0) >= entries * perEntry)
+        #expect((report["stateBytesPerKey"] as? Int ?? 0) > 0)
+    }
+
     @Test("every command has --help")
     func help() async throws {
         for command in [[], ["run"], ["broker"], ["feed"], ["validate"], ["record"], ["replay"], ["generate"], ["screen"], ["bench"], ["eval", "anomaly"], ["config", "print"]] {

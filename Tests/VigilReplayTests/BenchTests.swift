@@ -39,8 +39,8 @@ struct BenchTests {
         // many accounts within days, which the fan-out (mule distribution) typology flags.
         #expect(report.alerts > 11)
         #expect(report.windowKeys > 1_000 && report.windowEntries >= report.windowKeys)
-        // Measured from the allocator, so it must at least cover the window entries themselves.
-        #expect(report.stateBytes >= report.windowEntries * report.bytesPerEntry)
-        #expect(report.stateBytesPerKey > 0)
+        // The heap figures come from the allocator, which counts the whole process: here other
+        // tests run at the same time and free memory, so they are checked in a process of their
+        // own (CLITests, "vigil bench --mode rules").
     }
 }
