@@ -75,6 +75,22 @@ struct AnomalyStageTests {
         #expect(first == run())
     }
 
+    @Test("a reload that leaves the anomaly section alone keeps what the detectors learnt; a changed one starts afresh")
+    func reloadKeepsBaselines() throws {
+        let v1 = try PipelineDefinition.parse(Self.pipeline(), file: "unusual.yaml")
+        let v2 = try PipelineDefinition.parse(Self.pipeline().replacingOccurrences(of: "1000000", with: "2000000"), file: "unusual.yaml")
+        let v3 = try PipelineDefinition.parse(Self.pipeline().replacingOccurrences(of: "tick: 1h", with: "tick: 2h"), file: "unusual.yaml")
+        let topics = v1.topics(from: VigilConfig())
+        let stream = Self.stream
+        for (next, keeps) in [(v2, true), (v3, false)] {
+            let before = PipelineEngine(pipeline: v1, topics: topics, limits: WindowLimits())
+            for m in stream.dropLast() { _ = before.process(m) }
+            let after = PipelineEngine(pipeline: next, topics: topics, limits: WindowLimits(), carryingOver: before)
+            let alerts = after.process(stream.last!).compactMap(\.alert)
+            #expect(alerts.count == (keeps ? 1 : 0), "keeps: \(keeps)")
+        }
+    }
+
     @Test("typologies weigh anomaly findings like rule findings; a pipeline where none does is refused")
     func typologies() throws {
         let typed = Self.pipeline("""

@@ -5,7 +5,7 @@ import VigilDetect
 
 /// A pipeline's `anomaly:` section: which online detectors score each payment, how their scores
 /// combine, and from what combined score a finding is raised.
-public struct AnomalyDefinition: Sendable {
+public struct AnomalyDefinition: Sendable, Equatable {
     public enum Detector: String, Sendable, CaseIterable, Comparable {
         /// Per-account baselines of the debtor (``EntityBaseline``), peers by channel.
         case baseline

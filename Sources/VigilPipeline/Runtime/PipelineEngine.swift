@@ -76,7 +76,7 @@ public struct PipelineEngine {
     private let anomaly: AnomalyRunner?
 
     /// - Parameter previous: the engine of the pipeline this one replaces (hot reload); the state
-    ///   of unchanged rules and typologies carries over.
+    ///   of unchanged rules, typologies and anomaly detectors carries over.
     public init(pipeline: PipelineDefinition, topics: VigilConfig.Topics, limits: WindowLimits,
                 decodeOptions: DecodeOptions = DecodeOptions(), carryingOver previous: PipelineEngine? = nil) {
         self.pipeline = pipeline
@@ -86,7 +86,9 @@ public struct PipelineEngine {
         self.combiner = pipeline.typologies.definitions.isEmpty ? nil
             : TypologyCombiner(typologies: pipeline.typologies, limits: limits, carryingOver: previous?.combiner)
         self.screening = pipeline.screening.map(ScreeningRunner.init)
-        self.anomaly = pipeline.anomaly.map(AnomalyRunner.init)
+        // Baselines take a long time to learn: an unchanged anomaly section keeps them across a
+        // reload (of a rule, or of a watchlist).
+        self.anomaly = pipeline.anomaly.map { d in previous?.anomaly.flatMap { $0.definition == d ? $0 : nil } ?? AnomalyRunner(d) }
     }
 
     public var stats: DetectorStats { detector.stats }
