@@ -40,17 +40,6 @@ public struct NameMatcher: Sendable {
     public var options: Options
     public init(options: Options = Options()) { self.options = options }
 
-    private static func weight(_ role: NormalizedName.Role) -> Double {
-        switch role {
-        case .name: 1
-        case .number: 0.5
-        case .patronymic: 0.5
-        case .common: 0.5
-        case .legalForm: 0.3
-        case .particle: 0.2
-        }
-    }
-
     /// A raw string similarity stretched so that only near-identical tokens count nearly fully:
     /// Jaro-Winkler gives 0.8 to quite different short tokens.
     private static func effective(_ raw: Double) -> Double { max(0, (raw - 0.6) / 0.4) }
@@ -77,46 +66,56 @@ public struct NameMatcher: Sendable {
         }
         let qu = q.units, cu = c.units
         let abjad = q.abjad != c.abjad
-        var candidates: [(qi: Int, ci: Int, sim: Double, method: Method)] = []
-        // By index: iterating the units themselves would copy each (and retain its arrays) per pair.
-        for i in qu.indices {
-            for j in cu.indices {
-                // Joined tokens pair with a single token (`Ramimakhlouf`, `Rami Makhlouf`); two
-                // joined runs would only repeat what their tokens say one by one.
-                if qu[i].tokens.count > 1, cu[j].tokens.count > 1 { continue }
-                guard let (sim, method) = similarity(qu[i], cu[j], abjad: abjad) else { continue }
-                let joined = qu[i].tokens.count > 1 || cu[j].tokens.count > 1
-                candidates.append((i, j, sim, joined ? .joined : method))
+        // Candidate pairs in a buffer on the stack: the screener scores many names per query.
+        return withUnsafeTemporaryAllocation(of: Candidate.self, capacity: max(1, qu.count * cu.count)) { buffer in
+            var n = 0
+            // By index: iterating the units themselves would retain each per pair.
+            for i in qu.indices {
+                for j in cu.indices {
+                    // Joined tokens pair with a single token (`Ramimakhlouf`, `Rami Makhlouf`); two
+                    // joined runs would only repeat what their tokens say one by one.
+                    if qu[i].tokens.count > 1, cu[j].tokens.count > 1 { continue }
+                    guard let (sim, method) = similarity(qu[i], cu[j], abjad: abjad) else { continue }
+                    let covered = qu[i].tokens.count + cu[j].tokens.count
+                    buffer[n] = Candidate(qi: i, ci: j, sim: sim, method: covered > 2 ? .joined : method, covered: covered)
+                    n += 1
+                }
             }
+            var candidates = UnsafeMutableBufferPointer(rebasing: buffer[0..<n])
+            // Best first; on a tie single tokens before joined ones (the explanation is plainer).
+            candidates.sort { a, b in a.sim != b.sim ? a.sim > b.sim : (a.covered, a.qi, a.ci) < (b.covered, b.qi, b.ci) }
+            return align(q, c, UnsafeBufferPointer(candidates), explain: explain)
         }
-        // Best first; on a tie single tokens before joined ones (the explanation is plainer).
-        candidates.sort { a, b in
-            a.sim != b.sim ? a.sim > b.sim : (qu[a.qi].tokens.count + cu[a.ci].tokens.count, a.qi, a.ci) < (qu[b.qi].tokens.count + cu[b.ci].tokens.count, b.qi, b.ci)
-        }
-        return align(q, c, candidates, explain: explain)
+    }
+
+    private struct Candidate {
+        var qi: Int
+        var ci: Int
+        var sim: Double
+        var method: Method
+        var covered: Int
     }
 
     /// Pairs units in the order given, each token used once, and scores the result.
-    private func align(_ q: NormalizedName, _ c: NormalizedName, _ candidates: [(qi: Int, ci: Int, sim: Double, method: Method)],
-                       explain: Bool) -> Score {
+    private func align(_ q: NormalizedName, _ c: NormalizedName, _ candidates: UnsafeBufferPointer<Candidate>, explain: Bool) -> Score {
         let qu = q.units, cu = c.units
-        var usedQ = Array(repeating: false, count: q.tokens.count)
-        var usedC = Array(repeating: false, count: c.tokens.count)
+        var usedQ: UInt64 = 0, usedC: UInt64 = 0
         var pairs: [Pair] = []
         var matched = 0.0
         var matchedWeight = 0.0
         for cand in candidates {
-            guard qu[cand.qi].tokens.allSatisfy({ !usedQ[$0] }), cu[cand.ci].tokens.allSatisfy({ !usedC[$0] }) else { continue }
-            for t in qu[cand.qi].tokens { usedQ[t] = true }
-            for t in cu[cand.ci].tokens { usedC[t] = true }
-            let w = qu[cand.qi].tokens.reduce(0) { $0 + Self.weight(q.tokens[$1].role) } + cu[cand.ci].tokens.reduce(0) { $0 + Self.weight(c.tokens[$1].role) }
+            let a = qu[cand.qi].mask, b = cu[cand.ci].mask
+            guard a & usedQ == 0, b & usedC == 0 else { continue }
+            usedQ |= a
+            usedC |= b
+            let w = qu[cand.qi].weight + cu[cand.ci].weight
             matched += cand.sim * w
             matchedWeight += w
             if explain {
                 pairs.append(Pair(query: qu[cand.qi].text, candidate: cu[cand.ci].text, similarity: (cand.sim * 1000).rounded() / 1000, method: cand.method))
             }
         }
-        let leftQ = q.tokens.indices.filter { !usedQ[$0] }, leftC = c.tokens.indices.filter { !usedC[$0] }
+        func left(_ n: NormalizedName, _ used: UInt64) -> [Int] { n.tokens.indices.filter { used & (1 << UInt64($0)) == 0 } }
         let qNames = q.nameTokenCount, cNames = c.nameTokenCount
         // A person's name may leave out middle names; a company's name does not have any.
         let extra = q.isOrganization || c.isOrganization ? 1 : options.extraTokenWeight
@@ -124,25 +123,31 @@ public struct NameMatcher: Sendable {
         // A legal form or patronymic only one name states says little; two different ones say
         // different companies or people (`AG` is not `GmbH`, `Ivanovich` not `Viktorovich`). A bare
         // `company` conflicts with nothing.
-        func conflicting(_ role: NormalizedName.Role) -> Bool {
-            func stated(_ n: NormalizedName, _ left: [Int]) -> Bool { left.contains { n.tokens[$0].role == role && n.tokens[$0].text != "co" } }
-            return stated(q, leftQ) && stated(c, leftC)
+        func stated(_ role: NormalizedName.Role, _ n: NormalizedName, _ used: UInt64) -> Bool {
+            n.tokens.indices.contains { used & (1 << UInt64($0)) == 0 && n.tokens[$0].role == role && n.tokens[$0].text != "co" }
         }
-        let conflicts = (legal: conflicting(.legalForm), patronymic: conflicting(.patronymic))
+        let conflicts = (legal: stated(.legalForm, q, usedQ) && stated(.legalForm, c, usedC),
+                         patronymic: stated(.patronymic, q, usedQ) && stated(.patronymic, c, usedC))
         let organization = q.isOrganization || c.isOrganization
-        func leftover(_ t: NormalizedName.Token, _ factor: Double) -> Double {
-            switch t.role {
-            case .legalForm where conflicts.legal && t.text != "co", .patronymic where conflicts.patronymic: 1
-            // `Company 23` is not `Company`; a common word counts fully when one name lacks it.
-            case .number where organization, .common: 1
-            default: Self.weight(t.role) * factor
+        func leftover(_ n: NormalizedName, _ used: UInt64, _ factor: Double) -> Double {
+            var sum = 0.0
+            for i in n.tokens.indices where used & (1 << UInt64(i)) == 0 {
+                let t = n.tokens[i]
+                switch t.role {
+                case .legalForm where conflicts.legal && t.text != "co", .patronymic where conflicts.patronymic: sum += 1
+                // `Company 23` is not `Company`; a common word counts fully when one name lacks it.
+                case .number where organization, .common: sum += 1
+                default: sum += t.role.weight * factor
+                }
             }
+            return sum
         }
-        let unmatched = leftQ.reduce(0) { $0 + leftover(q.tokens[$1], extraQ) } + leftC.reduce(0) { $0 + leftover(c.tokens[$1], extraC) }
+        let unmatched = leftover(q, usedQ, extraQ) + leftover(c, usedC, extraC)
         var score = matchedWeight + unmatched > 0 ? matched / (matchedWeight + unmatched) : 0
         if min(qNames, cNames) <= 1, max(qNames, cNames) > 1 { score *= options.singleTokenFactor }
         return Score(score: (score * 10_000).rounded() / 10_000, pairs: pairs,
-                     unmatchedQuery: explain ? leftQ.map { q.tokens[$0].text } : [], unmatchedCandidate: explain ? leftC.map { c.tokens[$0].text } : [])
+                     unmatchedQuery: explain ? left(q, usedQ).map { q.tokens[$0].text } : [],
+                     unmatchedCandidate: explain ? left(c, usedC).map { c.tokens[$0].text } : [])
     }
 
     private func similarity(_ a: NormalizedName.Unit, _ b: NormalizedName.Unit, abjad: Bool) -> (Double, Method)? {

@@ -47,6 +47,16 @@ public struct NormalizedName: Sendable, Hashable {
         /// A word many company names share (`bank`, `international`): it pairs like a name and
         /// weighs half.
         case common
+
+        /// How much a token of this role counts in a name's score.
+        var weight: Double {
+            switch self {
+            case .name: 1
+            case .number, .patronymic, .common: 0.5
+            case .legalForm: 0.3
+            case .particle: 0.2
+            }
+        }
     }
 
     public let original: String
@@ -71,6 +81,9 @@ public struct NormalizedName: Sendable, Hashable {
         let initials: String
         /// The given names this token is, or is a short form of (`ted`: edward, theodore).
         let givenNames: Set<String>?
+        /// The tokens covered, as bits (a name keeps at most 64 tokens), and their summed weight.
+        let mask: UInt64
+        let weight: Double
         /// The text with the usual transliteration variants made one (`y`, `j` → `i`; `w` → `v`;
         /// `ph` → `f`; `kh` → `h`; `ou`, `oo` → `u`; doubled letters once): `Volodymyr` and
         /// `Volodimir`, `Zelenskyy` and `Zelenskij`, `Nooristani` and `Nuristani` fold alike.
@@ -79,7 +92,7 @@ public struct NormalizedName: Sendable, Hashable {
         /// how many characters two units can have in common.
         let letters: UInt32
 
-        init(tokens: [Int], text: String, bytes: [UInt8], skeletonBytes: [UInt8], role: Role, initials: String = "") {
+        init(tokens: [Int], text: String, bytes: [UInt8], skeletonBytes: [UInt8], role: Role, initials: String = "", weight: Double) {
             self.tokens = tokens
             self.text = text
             self.bytes = bytes
@@ -89,6 +102,8 @@ public struct NormalizedName: Sendable, Hashable {
             letters = bytes.reduce(0) { $0 | Self.bit($1) }
             folded = Self.fold(bytes)
             givenNames = tokens.count == 1 && role == .name ? NameText.nicknames[text] : nil
+            mask = tokens.reduce(0) { $0 | 1 << UInt64($1) }
+            self.weight = weight
         }
 
         static func fold(_ b: [UInt8]) -> [UInt8] {
@@ -132,7 +147,7 @@ public struct NormalizedName: Sendable, Hashable {
     private static func units(_ t: [Token]) -> [Unit] {
         var out = t.enumerated().map {
             Unit(tokens: [$0.offset], text: $0.element.text, bytes: Array($0.element.text.utf8), skeletonBytes: Array($0.element.skeleton.utf8),
-                 role: $0.element.role)
+                 role: $0.element.role, weight: $0.element.role.weight)
         }
         for length in 2...3 where t.count >= length {
             for i in 0...(t.count - length) {
@@ -141,7 +156,7 @@ public struct NormalizedName: Sendable, Hashable {
                 guard t[run.last!].role == .name, run.allSatisfy({ t[$0].role == .name || t[$0].role == .particle }) else { continue }
                 let text = run.map { t[$0].text }.joined()
                 out.append(Unit(tokens: run, text: text, bytes: Array(text.utf8), skeletonBytes: Array(NameText.skeleton(text).utf8),
-                                role: .name, initials: String(run.compactMap { t[$0].text.first })))
+                                role: .name, initials: String(run.compactMap { t[$0].text.first }), weight: run.reduce(0) { $0 + t[$1].role.weight }))
             }
         }
         return out
@@ -153,7 +168,8 @@ public struct NormalizedName: Sendable, Hashable {
         let (latin, script) = NameText.latin(name)
         abjad = script == .abjad
         transliterated = script != .latin
-        tokens = NameText.tokens(latin, kind: kind, abjad: script == .abjad)
+        // A name of more than 64 tokens is not a name; the matcher keeps token sets as bits.
+        tokens = Array(NameText.tokens(latin, kind: kind, abjad: script == .abjad).prefix(64))
         units = Self.units(tokens)
         nameTokenCount = tokens.count { $0.role == .name || $0.role == .number }
     }

@@ -251,6 +251,23 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(r.groups.keys.sorted() == ["cluster_align", "cust_cases", "nk_checks", "nk_unit_tests", "synth_companies", "synth_people"])
     }
 
+    /// The screener scores candidates without building explanations; the number must be the
+    /// same as the explained one's, for every pair of the benchmark.
+    @Test func scoreWithoutExplanationIsTheSame() throws {
+        let text = try String(contentsOfFile: try fixturePath("cases.csv"), encoding: .utf8)
+        let matcher = NameMatcher()
+        var compared = 0
+        for line in text.split(whereSeparator: \.isNewline).dropFirst() {
+            let f = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            guard f.count >= 5, !line.contains("\"") else { continue }
+            let kind = NameKind(schema: f[1])
+            let a = NormalizedName(f[2], kind: kind), b = NormalizedName(f[3], kind: kind)
+            #expect(matcher.value(a, b) == matcher.score(a, b).score, "\(f[2]) | \(f[3])")
+            compared += 1
+        }
+        #expect(compared > 700)
+    }
+
     @Test func crossScriptPairs() throws {
         let bytes = try Array(Data(contentsOf: URL(fileURLWithPath: try fixturePath("cross_script_pairs.csv"))))
         guard case .crossScript(let r) = try NameEvaluation.evaluate(bytes, file: "pairs.csv", threshold: 0.75) else {
