@@ -46,6 +46,7 @@ public struct NameMatcher: Sendable {
 
     /// `PLA` for `People's Liberation Army`: an organisation written as its initials.
     private static func acronym(_ short: NormalizedName, _ long: NormalizedName) -> Pair? {
+        guard short.nameTokenCount == 1, long.nameTokenCount >= 2 else { return nil }
         let s = short.nameTokens, l = long.tokens.filter { $0.role == .name }
         guard s.count == 1, l.count >= 2, (2...6).contains(s[0].text.count), s[0].text.count == l.count,
               s[0].text == String(l.compactMap(\.text.first)) else { return nil }

@@ -351,7 +351,7 @@ enum NameText {
             }
         }
         if !current.isEmpty { words.append(current) }
-        words = words.flatMap(splitHyphenated)
+        if words.contains(where: { $0.contains("-") }) { words = words.flatMap(splitHyphenated) }
         if words.isEmpty, depth > 0 || latin.contains("(") {
             // Nothing outside the parentheses: the name is what is inside.
             return tokens(latin.replacingOccurrences(of: "(", with: " ").replacingOccurrences(of: ")", with: " "), kind: kind, abjad: abjad)

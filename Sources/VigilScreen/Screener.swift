@@ -135,21 +135,18 @@ public final class Screener: Sendable {
         let q = NormalizedName(query.name, kind: query.kind)
         // Candidates: names sharing index keys with the query, weighted by how rare each key is,
         // summed in an array over all names (a dictionary here was a third of a query's time).
-        var weight = [Double](repeating: 0, count: names.count)
-        var touched: [Int32] = []
+        let keys = Set(Self.keys(q)).sorted()
+        var weights = Accumulator(capacityFor: keys.reduce(0) { $0 + (postings[$1]?.ids.count ?? 0) })
         // In a fixed order: the sums are floating point, and a set's order changes from run to run.
-        for key in Set(Self.keys(q)).sorted() {
+        for key in keys {
             guard let posting = postings[key] else { continue }
-            for id in posting.ids {
-                if weight[Int(id)] == 0 { touched.append(id) }
-                weight[Int(id)] += posting.idf
-            }
+            for id in posting.ids { weights.add(id, posting.idf) }
         }
         // A name sharing less than half the best candidate's evidence shares only common tokens;
         // the rest are ranked (only they: a common token can bring thousands of names).
-        let top = touched.reduce(0) { max($0, weight[Int($1)]) }
-        var ranked = touched.filter { weight[Int($0)] >= top / 2 }
-            .sorted { weight[Int($0)] != weight[Int($1)] ? weight[Int($0)] > weight[Int($1)] : $0 < $1 }
+        let found = weights.entries
+        let top = found.reduce(0) { max($0, $1.weight) }
+        var ranked = found.filter { $0.weight >= top / 2 }.sorted { $0.weight != $1.weight ? $0.weight > $1.weight : $0.id < $1.id }.map(\.id)
         if ranked.count > options.candidates { ranked.removeLast(ranked.count - options.candidates) }
         // The best name of each entry.
         var best: [Int64: ScreeningMatch] = [:]
@@ -190,6 +187,37 @@ public final class Screener: Sendable {
         if !s.unmatchedCandidate.isEmpty { parts.append("unmatched on list: \(s.unmatchedCandidate.joined(separator: " "))") }
         return parts.joined(separator: "; ")
     }
+}
+
+/// Sums of weights per name id, in an open-addressing table sized to the postings a query
+/// touches: an array over all names had to be zeroed for every query, and a dictionary hashes
+/// more than these integers need.
+struct Accumulator {
+    private var ids: [Int32]
+    private var sums: [Double]
+    private var filled: [Int] = []
+    private let mask: Int
+
+    init(capacityFor count: Int) {
+        var size = 64
+        while size < 2 * count { size <<= 1 }
+        ids = Array(repeating: -1, count: size)
+        sums = Array(repeating: 0, count: size)
+        mask = size - 1
+    }
+
+    mutating func add(_ id: Int32, _ weight: Double) {
+        var slot = Int(truncatingIfNeeded: UInt32(bitPattern: id) &* 2_654_435_761) & mask
+        while ids[slot] != -1 && ids[slot] != id { slot = (slot + 1) & mask }
+        if ids[slot] == -1 {
+            ids[slot] = id
+            filled.append(slot)
+        }
+        sums[slot] += weight
+    }
+
+    /// Every id added and its sum, in the order first added.
+    var entries: [(id: Int32, weight: Double)] { filled.map { (ids[$0], sums[$0]) } }
 }
 
 /// Evidence beside the name: each returns the features it found (none when either side is silent).
