@@ -341,7 +341,11 @@ enum NameText {
             if ch == "(" { depth += 1 } else if ch == ")" { depth = max(0, depth - 1) }
             if depth > 0 { continue }
             if ch == "." || ch == "'" || ch == "\u{2019}" || ch == "`" { continue }
-            if ch.properties.isAlphabetic || ("0"..."9").contains(ch) {
+            // ASCII (most names) without a Unicode property lookup per character.
+            let isWordCharacter = ch.value < 0x80
+                ? (ch.value >= 0x61 && ch.value <= 0x7A) || (ch.value >= 0x41 && ch.value <= 0x5A) || (ch.value >= 0x30 && ch.value <= 0x39)
+                : ch.properties.isAlphabetic
+            if isWordCharacter {
                 current.unicodeScalars.append(ch)
             } else if ch == "-", !current.isEmpty {
                 current.unicodeScalars.append(ch)  // split or joined below
