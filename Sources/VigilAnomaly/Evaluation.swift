@@ -1,3 +1,4 @@
+import VigilCore
 import VigilFormats
 
 /// `vigil eval anomaly`: a detector run over a labelled table, score then learn, one row at a
@@ -168,7 +169,7 @@ public enum AnomalyEvaluation {
             }
         }
         let elapsed = clock.now - start
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed.inSeconds
         func r(_ x: Double) -> Double { (x * 10_000).rounded() / 10_000 }
         let hst = detector == .hst
         var ranked = (scores: scores, labels: table.labels)

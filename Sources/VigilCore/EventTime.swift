@@ -174,6 +174,12 @@ public struct EventTime: Sendable, Hashable, Comparable, Codable, CustomStringCo
 }
 
 extension Duration {
+    /// In seconds, as a floating-point number (for rates in benchmarks and reports).
+    public var inSeconds: Double {
+        let (s, atto) = components
+        return Double(s) + Double(atto) / 1e18
+    }
+
     /// Whole microseconds (truncating).
     public var microseconds: Int64 {
         let (s, atto) = components

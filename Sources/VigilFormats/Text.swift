@@ -1,14 +1,14 @@
 extension StringProtocol {
     /// Without the given ASCII characters at either end (Foundation's version needs a
     /// `CharacterSet` and bridges; decoders trim a few ASCII characters on hot paths).
-    func trimmed(_ set: StaticString) -> String {
+    package func trimmed(_ set: StaticString) -> String {
         String(decoding: Substring(self).utf8.trimming(set), as: UTF8.self)
     }
 }
 
 extension BidirectionalCollection<UInt8> {
     /// Without the given ASCII characters at either end.
-    func trimming(_ set: StaticString) -> SubSequence {
+    package func trimming(_ set: StaticString) -> SubSequence {
         let chars = UnsafeBufferPointer(start: set.utf8Start, count: set.utf8CodeUnitCount)
         var start = startIndex, end = endIndex
         while start < end, chars.contains(self[start]) { formIndex(after: &start) }

@@ -73,7 +73,7 @@ public enum Bench {
         let start = clock.now
         let result = try await Replay.run(input: .jsonLines(path: path, topic: pipeline.topics(from: config).transactions), pipeline: pipeline,
                                           config: config, sink: CallbackSink { _ in }, logger: logger)
-        let seconds = (clock.now - start).seconds
+        let seconds = (clock.now - start).inSeconds
         return Report(mode: "replay", pipeline: "\(pipeline.name)@\(pipeline.version)", events: feed.lines.count, handled: result.stats.completed,
                       seconds: seconds, eventsPerSecond: Double(result.stats.completed) / seconds, alerts: result.stats.alerts,
                       alertsPerSecond: Double(result.stats.alerts) / seconds, latencyMs: nil, peakRSSBytes: peakRSS(), partitions: nil,
@@ -154,7 +154,7 @@ public enum Bench {
             }
             if already { c.resume() }
         }
-        let seconds = (clock.now - start).seconds
+        let seconds = (clock.now - start).inSeconds
         try await producing.value
         consumer.stop()
         try await running.value
@@ -241,12 +241,6 @@ public enum Bench {
     }
 }
 
-extension Duration {
-    var seconds: Double {
-        let (s, atto) = components
-        return Double(s) + Double(atto) / 1e18
-    }
-}
 
 extension PipelineService: Bench.BenchConsumer {}
 
@@ -291,7 +285,7 @@ extension Bench {
         let elapsed = clock.measure {
             for (m, d) in zip(messages, decoded) { alerts += engine.outputs(for: m, decoded: d).count { $0.alert != nil } }
         }
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed.inSeconds
         let stats = engine.stats
         // The inputs stay alive until measured: Swift would free them right after their last use.
         let stateBytes = withExtendedLifetime((messages, decoded)) { heapInUse() } - heapBefore

@@ -72,7 +72,7 @@ enum UNList {
         guard let id = e["REFERENCE_NUMBER"] ?? e["DATAID"] else {
             throw WatchlistError(file: file, location: "\(location) (line \(e.line))", "no REFERENCE_NUMBER or DATAID")
         }
-        let primary = ["FIRST_NAME", "SECOND_NAME", "THIRD_NAME", "FOURTH_NAME"].compactMap { e[$0]?.trimmedSpaces }
+        let primary = ["FIRST_NAME", "SECOND_NAME", "THIRD_NAME", "FOURTH_NAME"].compactMap { e[$0]?.trimmed(" \t\r\n") }
             .filter { !$0.isEmpty }.joined(separator: " ")
         guard !primary.isEmpty else {
             throw WatchlistError(file: file, location: "\(location) (line \(e.line))", "no name (FIRST_NAME is empty)")
@@ -126,7 +126,7 @@ enum OFACList {
         var index: [String: Int] = [:]
         var remarks: [String: String] = [:]
         func value(_ s: String) -> String? {
-            let t = s.trimmedSpaces
+            let t = s.trimmed(" \t\r\n")
             return t.isEmpty || t == "-0-" ? nil : t
         }
         for row in try WatchlistLoader.csv(primaryBytes, file: primary) {
@@ -159,7 +159,7 @@ enum OFACList {
             let bytes = try WatchlistLoader.read(alt)
             parts.append(bytes)
             for row in try WatchlistLoader.csv(bytes, file: alt) where row.fields.count >= 4 {
-                guard let i = index[row.fields[0].trimmedSpaces], let text = value(row.fields[3]) else { continue }
+                guard let i = index[row.fields[0].trimmed(" \t\r\n")], let text = value(row.fields[3]) else { continue }
                 // OFAC marks low-quality aliases `weak` in alt_remarks.
                 let weak = row.fields.count >= 5 && row.fields[4].lowercased().contains("weak")
                 entries[i].names.append(.init(text: displayName(text), quality: weak ? "weak" : "strong"))
@@ -169,7 +169,7 @@ enum OFACList {
             let bytes = try WatchlistLoader.read(add)
             parts.append(bytes)
             for row in try WatchlistLoader.csv(bytes, file: add) where row.fields.count >= 5 {
-                guard let i = index[row.fields[0].trimmedSpaces], let country = value(row.fields[4]) else { continue }
+                guard let i = index[row.fields[0].trimmed(" \t\r\n")], let country = value(row.fields[4]) else { continue }
                 entries[i].countries.append(country)
             }
         }
@@ -180,7 +180,7 @@ enum OFACList {
 
     /// `SMITH, John` → `John SMITH`: OFAC writes individuals surname first.
     static func displayName(_ s: String) -> String {
-        let parts = s.split(separator: ",", maxSplits: 1).map { $0.trimmedSpaces }
+        let parts = s.split(separator: ",", maxSplits: 1).map { $0.trimmed(" \t\r\n") }
         guard parts.count == 2, !parts[1].isEmpty, !parts[1].contains(",") else { return s }
         return "\(parts[1]) \(parts[0])"
     }
@@ -190,7 +190,7 @@ enum OFACList {
 
     /// Reads the `;`-separated remarks OFAC uses for identifying details.
     static func apply(remarks: String, to e: inout WatchlistEntry) {
-        for part in remarks.split(separator: ";").map({ $0.trimmedSpaces }) {
+        for part in remarks.split(separator: ";").map({ $0.trimmed(" \t\r\n") }) {
             let words = part.split(separator: " ").map(String.init)
             guard let first = words.first else { continue }
             switch first.lowercased() {
@@ -226,7 +226,7 @@ enum OFACList {
     private static func document(_ type: String, _ rest: ArraySlice<String>) -> WatchlistEntry.Document {
         let joined = rest.joined(separator: " ")
         if let open = joined.firstIndex(of: "("), let close = joined.lastIndex(of: ")"), open < close {
-            return .init(type: type, number: joined[..<open].trimmedSpaces,
+            return .init(type: type, number: joined[..<open].trimmed(" \t\r\n"),
                          country: String(joined[joined.index(after: open)..<close]))
         }
         return .init(type: type, number: joined, country: nil)
@@ -283,7 +283,7 @@ enum SimpleCSVList {
         let bytes = try WatchlistLoader.read(path)
         let rows = try WatchlistLoader.csv(bytes, file: path)
         guard let header = rows.first else { throw WatchlistError(file: path, "empty file: a header row is required") }
-        let columns = header.fields.map { $0.trimmedSpaces.lowercased() }
+        let columns = header.fields.map { $0.trimmed(" \t\r\n").lowercased() }
         func column(_ names: String...) -> Int? { names.lazy.compactMap { columns.firstIndex(of: $0) }.first }
         guard let nameColumn = column("name", "full_name", "fullname") else {
             throw WatchlistError(file: path, location: "line 1", "no 'name' column (found: \(header.fields.joined(separator: ", ")))")
@@ -294,7 +294,7 @@ enum SimpleCSVList {
         for row in rows.dropFirst() where !(row.fields.count == 1 && row.fields[0].isEmpty) {
             func field(_ i: Int?) -> String? {
                 guard let i, i < row.fields.count else { return nil }
-                let v = row.fields[i].trimmedSpaces
+                let v = row.fields[i].trimmed(" \t\r\n")
                 return v.isEmpty ? nil : v
             }
             guard let name = field(nameColumn) else {
@@ -302,7 +302,7 @@ enum SimpleCSVList {
             }
             var e = WatchlistEntry(id: field(id) ?? "line-\(row.line)", kind: field(kind).map(NameKind.init(schema:)) ?? .unknown,
                                    names: [.init(text: name, quality: "primary")])
-            e.names += (field(aliases) ?? "").split(separator: ";").map { .init(text: $0.trimmedSpaces, quality: "strong") }
+            e.names += (field(aliases) ?? "").split(separator: ";").map { .init(text: $0.trimmed(" \t\r\n"), quality: "strong") }
             e.birthDates = field(dob).map { [$0] } ?? []
             e.countries = field(country).map { [$0] } ?? []
             e.documents = field(document).map { [.init(type: nil, number: $0, country: nil)] } ?? []
@@ -310,17 +310,5 @@ enum SimpleCSVList {
         }
         return Watchlist(version: ListVersion(name: name, format: "csv", sha256: Watchlist.digest([bytes]), generated: nil, entries: entries.count),
                          entries: entries)
-    }
-}
-
-extension StringProtocol {
-    /// Without leading and trailing spaces, tabs and line breaks. Foundation's
-    /// `trimmingCharacters(in:)` goes through `NSString` and was most of the time spent loading
-    /// OFAC's files.
-    var trimmedSpaces: String {
-        let s = Substring(self)
-        func space(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D }
-        guard let first = s.utf8.firstIndex(where: { !space($0) }), let last = s.utf8.lastIndex(where: { !space($0) }) else { return "" }
-        return String(s[first...last])
     }
 }

@@ -1,3 +1,5 @@
+import VigilCore
+
 /// `vigil bench --mode screen`: list loading and name screening, timed on one core.
 public enum ScreeningBench {
     public struct Report: Sendable, Codable {
@@ -62,19 +64,15 @@ public enum ScreeningBench {
             if !screener!.screen(q).matches.isEmpty { matched += 1 }
             latencies.append(clock.now - t)
         }
-        let total = (clock.now - start).seconds
+        let total = (clock.now - start).inSeconds
         latencies.sort()
         func micros(_ p: Double) -> Double {
             guard !latencies.isEmpty else { return 0 }
-            return (latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))].seconds * 1e7).rounded() / 10
+            return (latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))].inSeconds * 1e7).rounded() / 10
         }
-        return Report(lists: lists.map(\.version), names: screener!.nameCount, loadSeconds: (load.seconds * 1000).rounded() / 1000,
-                      indexSeconds: (index.seconds * 1000).rounded() / 1000, queries: queries.count, matched: matched,
+        return Report(lists: lists.map(\.version), names: screener!.nameCount, loadSeconds: (load.inSeconds * 1000).rounded() / 1000,
+                      indexSeconds: (index.inSeconds * 1000).rounded() / 1000, queries: queries.count, matched: matched,
                       seconds: (total * 1000).rounded() / 1000, queriesPerSecond: Int(Double(queries.count) / max(total, 1e-9)),
                       latencyMicroseconds: ["p50": micros(0.5), "p95": micros(0.95), "p99": micros(0.99), "max": micros(1)])
     }
-}
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

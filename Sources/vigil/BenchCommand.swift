@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VigilCore
 import VigilFormats
 import VigilPipeline
 import VigilReplay
@@ -119,7 +120,6 @@ struct BenchCommand: AsyncParsableCommand {
     /// one too): on a shared two-core machine single slices swing by a third, the median far less.
     func decodeBench(config: VigilConfig) throws {
         let clock = ContinuousClock()
-        func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
         for path in files {
             let file = try MessageFile(path: path, format: format, config: config)
             let f = try file.requireFormat()
@@ -145,7 +145,7 @@ struct BenchCommand: AsyncParsableCommand {
                     for m in messages { _ = try? FeedDecoder.decode(m.bytes, as: f, options: options) }
                     rounds += 1
                 } while clock.now - sliceStart < .milliseconds(100)
-                slices.append(Double(rounds) / seconds(clock.now - sliceStart))
+                slices.append(Double(rounds) / (clock.now - sliceStart).inSeconds)
             } while clock.now - start < budget
             slices.sort()
             let median = slices[slices.count / 2], best = slices[slices.count - 1]
