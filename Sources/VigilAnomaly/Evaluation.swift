@@ -16,8 +16,9 @@ public enum AnomalyEvaluation {
         case edge
     }
 
-    /// Which columns hold what a baseline needs.
-    public struct BaselineColumns: Sendable {
+    /// Which columns hold each row's account, amount and context (baseline and edge detectors,
+    /// figures per account).
+    public struct EventColumns: Sendable {
         public var entity: String
         public var amount: String
         public var balance: String?
@@ -66,11 +67,8 @@ public enum AnomalyEvaluation {
     /// baseline, the columns it names). A label is true for `1`, `true` or `yes`; every feature
     /// and amount must be a number.
     public static func table(csv bytes: [UInt8], file: String, label: String?, features: [String],
-                             baseline: BaselineColumns? = nil) throws(AnomalyError) -> Table {
-        let records: [CSVDecoder.Record]
-        do { records = try CSVDecoder.records(bytes, delimiter: UInt8(ascii: ",")) } catch {
-            throw AnomalyError("\(file): \(error.location.map { "\($0): " } ?? "")\(error.message)")
-        }
+                             baseline: EventColumns? = nil) throws(AnomalyError) -> Table {
+        let records = try csv(bytes, file: file)
         guard let header = records.first else { throw AnomalyError("\(file): empty file: a header row is required") }
         func column(_ name: String) throws(AnomalyError) -> Int {
             guard let i = header.fields.firstIndex(of: name) else {
@@ -115,14 +113,18 @@ public enum AnomalyEvaluation {
         return table
     }
 
+    /// The records of a CSV file, its syntax errors said with the file's name.
+    private static func csv(_ bytes: [UInt8], file: String) throws(AnomalyError) -> [CSVDecoder.Record] {
+        do { return try CSVDecoder.records(bytes, delimiter: UInt8(ascii: ",")) } catch {
+            throw AnomalyError("\(file): \(error.location.map { "\($0): " } ?? "")\(error.message)")
+        }
+    }
+
     static func isTrue(_ s: String) -> Bool { ["1", "true", "yes", "1.0"].contains(s.lowercased()) }
 
     /// Account labels from a CSV: the account column and the label column.
     public static func accountLabels(csv bytes: [UInt8], file: String, account: String?, label: String) throws(AnomalyError) -> [String: Bool] {
-        let records: [CSVDecoder.Record]
-        do { records = try CSVDecoder.records(bytes, delimiter: UInt8(ascii: ",")) } catch {
-            throw AnomalyError("\(file): \(error.location.map { "\($0): " } ?? "")\(error.message)")
-        }
+        let records = try csv(bytes, file: file)
         guard let header = records.first, !header.fields.isEmpty else { throw AnomalyError("\(file): empty file: a header row is required") }
         let a = account.flatMap { header.fields.firstIndex(of: $0) } ?? (account == nil ? 0 : nil)
         guard let a else { throw AnomalyError("\(file): line 1: no column '\(account!)'") }

@@ -1,3 +1,4 @@
+import Foundation
 import VigilFormats
 
 /// Scores a labelled file of name pairs and reports how well the matcher separates them.
@@ -98,10 +99,7 @@ public enum NameEvaluation {
         if text.hasPrefix("#") || text.lowercased().hasPrefix("query,") {
             return .crossScript(try crossScript(bytes, file: file, threshold: threshold, matcher: matcher))
         }
-        let rows: [CSVDecoder.Record]
-        do { rows = try CSVDecoder.records(bytes, delimiter: UInt8(ascii: ",")) } catch {
-            throw WatchlistError(file: file, location: error.location, error.message)
-        }
+        let rows = try WatchlistLoader.csv(bytes, file: file)
         guard let header = rows.first else { throw WatchlistError(file: file, "empty file: a header row is required") }
         func column(_ name: String) throws(WatchlistError) -> Int {
             guard let i = header.fields.firstIndex(of: name) else {
@@ -153,4 +151,3 @@ public enum NameEvaluation {
     }
 }
 
-import Foundation

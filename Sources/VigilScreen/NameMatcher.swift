@@ -176,7 +176,7 @@ public struct NameMatcher: Sendable {
         if shorter <= 4 {
             // Jaro-Winkler is generous to short tokens (`nabc` and `abc` 0.92, `lind` and
             // `lindemann` 0.88): there, one edit is a large part of the token.
-            jw = min(jw, 1 - Double(Similarity.levenshtein(a.text, b.text)) / Double(longer))
+            jw = min(jw, 1 - Double(Similarity.levenshtein(a.bytes, b.bytes)) / Double(longer))
         }
         if a.folded == b.folded {
             // Spellings of one name in different transliterations: nearly, not quite, the same.

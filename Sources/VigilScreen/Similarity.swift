@@ -3,8 +3,6 @@
 enum Similarity {
     /// Jaro-Winkler similarity in [0, 1]: 1 for equal strings, a bonus for a common prefix of up
     /// to four characters (names differ more often at their ends).
-    static func jaroWinkler(_ a: String, _ b: String) -> Double { jaroWinkler(Array(a.utf8), Array(b.utf8)) }
-
     static func jaroWinkler(_ a: [UInt8], _ b: [UInt8]) -> Double {
         a.withUnsafeBufferPointer { x in b.withUnsafeBufferPointer { y in jaroWinkler(x, y) } }
     }
@@ -51,8 +49,7 @@ enum Similarity {
 
     /// Levenshtein distance (insertions, deletions, substitutions), for the explanation of a
     /// token pair and for short tokens, where Jaro-Winkler is too generous.
-    static func levenshtein(_ a: String, _ b: String) -> Int {
-        let x = Array(a.utf8), y = Array(b.utf8)
+    static func levenshtein(_ x: [UInt8], _ y: [UInt8]) -> Int {
         if x.isEmpty { return y.count }
         if y.isEmpty { return x.count }
         var row = Array(0...y.count)

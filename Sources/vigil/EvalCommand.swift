@@ -102,7 +102,7 @@ struct EvalCommand: AsyncParsableCommand {
                 }
                 let names = features.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
                 let table: AnomalyEvaluation.Table
-                let columns = entity.flatMap { e in amount.map { AnomalyEvaluation.BaselineColumns(entity: e, amount: $0, balance: balance, peer: peer, counterparty: counterparty, time: time) } }
+                let columns = entity.flatMap { e in amount.map { AnomalyEvaluation.EventColumns(entity: e, amount: $0, balance: balance, peer: peer, counterparty: counterparty, time: time) } }
                 var accounts: [String: Bool]?
                 do {
                     table = try AnomalyEvaluation.table(csv: bytes, file: csv, label: accountLabels == nil ? label : nil, features: names, baseline: columns)

@@ -198,8 +198,9 @@ public struct PipelineDefinition: Sendable {
         // Screening and anomaly findings have ids typologies may weight: read them first.
         if let node = top["screening"] { p.screening = try screening(node, file: file) }
         if let node = top["anomaly"] { p.anomaly = try anomaly(node) }
-        let stageIDs = [p.screening?.id, p.anomaly?.id].compactMap { $0 }
-        for (id, section) in zip(stageIDs, ["screening", "anomaly"].filter { top[$0] != nil }) {
+        let stages = [("screening", p.screening?.id), ("anomaly", p.anomaly?.id)].compactMap { s, id in id.map { (section: s, id: $0) } }
+        let stageIDs = stages.map(\.id)
+        for (section, id) in stages {
             if definitions.contains(where: { $0.id == id }) || stageIDs.filter({ $0 == id }).count > 1 {
                 throw top[section]!.error("\(section) id '\(id)' is also the id of a rule or another stage", hint: "give it an id of its own: id: \(section)-1")
             }

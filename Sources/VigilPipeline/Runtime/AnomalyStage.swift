@@ -59,43 +59,57 @@ final class AnomalyRunner {
     private var edges = EdgeBurst()
     private var scaler: MinMaxScaler
     private var trees: HalfSpaceTrees
+    /// The detectors in a fixed order, and the sum of their weights (the parsed section keeps
+    /// only positive weights, so it is above 0).
+    private let detectors: [AnomalyDefinition.Detector]
+    private let totalWeight: Double
 
     init(_ definition: AnomalyDefinition) {
         self.definition = definition
         scaler = MinMaxScaler(features: definition.treeFeatures.count)
         trees = HalfSpaceTrees(features: definition.treeFeatures.count, options: definition.trees)
+        detectors = definition.weights.keys.sorted()
+        totalWeight = definition.weights.values.reduce(0, +)
     }
 
     func matches(_ tx: Transaction, origin: EventOrigin) -> [RuleMatch] {
         let amount = NSDecimalNumber(decimal: tx.amount).doubleValue
         let event = EntityBaseline.Event(entity: tx.debtor.account, amount: amount, peer: tx.channel, counterparty: tx.creditor.account,
                                          time: Double(tx.ts.microseconds) / 1e6)
-        let total = definition.weights.values.reduce(0, +)
-        var parts: [(detector: AnomalyDefinition.Detector, score: Double, detail: String)] = []
-        for (detector, _) in definition.weights.sorted(by: { $0.key < $1.key }) {
+        // Scores first; the words of an explanation only for the rare payment that raises a finding.
+        var scores: [Double] = []
+        var baselineFeatures: [EntityBaseline.Feature] = []
+        for detector in detectors {
             switch detector {
             case .baseline:
                 let s = baseline.score(event)
                 baseline.learn(event)
-                let features = s.features.map { "\($0.name) \(Self.round($0.value))" }.joined(separator: ", ")
-                parts.append((.baseline, s.score, features.isEmpty ? "no baseline yet" : features))
+                baselineFeatures = s.features
+                scores.append(s.score)
             case .edge:
                 let tickMicros = max(1, definition.tick.components.seconds * 1_000_000)
-                let s = edges.process(source: tx.debtor.account, target: tx.creditor.account, time: tx.ts.microseconds / tickMicros)
-                parts.append((.edge, s, "payments \(tx.debtor.account) → \(tx.creditor.account) in this \(DurationText.format(definition.tick)) against earlier ones"))
+                scores.append(edges.process(source: tx.debtor.account, target: tx.creditor.account, time: tx.ts.microseconds / tickMicros))
             case .hst:
                 let x = definition.treeFeatures.map { $0.value(tx, amount: amount) }
-                let s = trees.score(scaler.transform(x))
+                scores.append(trees.score(scaler.transform(x)))
                 scaler.learn(x)
                 trees.learn(scaler.transform(x))
-                parts.append((.hst, s, definition.treeFeatures.map(\.rawValue).joined(separator: ", ")))
             }
         }
-        guard total > 0 else { return [] }
-        let score = parts.reduce(0) { $0 + $1.score * (definition.weights[$1.detector] ?? 0) } / total
+        guard totalWeight > 0 else { return [] }
+        let score = zip(detectors, scores).reduce(0) { $0 + $1.1 * definition.weights[$1.0]! } / totalWeight
         guard score >= definition.threshold else { return [] }
-        let explanation = "anomaly score \(Self.round(score)) ≥ \(definition.threshold) for debtor \(tx.debtor.account): "
-            + parts.map { "\($0.detector.rawValue) \(Self.round($0.score)) × \(definition.weights[$0.detector]!) (\($0.detail))" }.joined(separator: "; ")
+        let parts = zip(detectors, scores).map { detector, s in
+            let detail: String
+            switch detector {
+            case .baseline:
+                detail = baselineFeatures.isEmpty ? "no baseline yet" : baselineFeatures.map { "\($0.name) \(Self.round($0.value))" }.joined(separator: ", ")
+            case .edge: detail = "payments \(tx.debtor.account) → \(tx.creditor.account) in this \(DurationText.format(definition.tick)) against earlier ones"
+            case .hst: detail = definition.treeFeatures.map(\.rawValue).joined(separator: ", ")
+            }
+            return "\(detector.rawValue) \(Self.round(s)) × \(definition.weights[detector]!) (\(detail))"
+        }
+        let explanation = "anomaly score \(Self.round(score)) ≥ \(definition.threshold) for debtor \(tx.debtor.account): " + parts.joined(separator: "; ")
         let finding = Alert.Finding(kind: .anomaly, id: definition.id, version: definition.version, score: Self.round(score), explanation: explanation)
         return [RuleMatch(finding: finding, subject: Alert.Subject(field: "debtor.account", value: tx.debtor.account), ts: tx.ts,
                           contributions: [Contribution(origin: origin, eventID: tx.id, ts: tx.ts)])]
