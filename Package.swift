@@ -19,12 +19,15 @@ let package = Package(
         .library(name: "VigilReplay", targets: ["VigilReplay"]),
         .library(name: "VigilScreen", targets: ["VigilScreen"]),
         .library(name: "VigilAnomaly", targets: ["VigilAnomaly"]),
+        .library(name: "VigilShare", targets: ["VigilShare"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        // Ed25519 signatures and HMAC-SHA256 pseudonyms on shared alerts (BoringSSL on Linux).
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         // librdkafka from the system (Debian: librdkafka-dev). Only VigilKafka imports it.
@@ -72,6 +75,16 @@ let package = Package(
             dependencies: ["VigilCore", "VigilFormats"],
             swiftSettings: swiftSettings
         ),
+        // Sharing with partners under trust: TLP labels, field policies (redact, pseudonymise,
+        // generalise), Ed25519 signatures, the hash-chained audit log, goAML drafts. No Kafka.
+        .target(
+            name: "VigilShare",
+            dependencies: [
+                "VigilCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Pipeline and config files, the stage runtime, sources and sinks.
         .target(
             name: "VigilPipeline",
@@ -82,6 +95,7 @@ let package = Package(
                 "VigilKafka",
                 "VigilScreen",
                 "VigilAnomaly",
+                "VigilShare",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
@@ -122,6 +136,7 @@ let package = Package(
                 "VigilReplay",
                 "VigilScreen",
                 "VigilAnomaly",
+                "VigilShare",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -146,6 +161,11 @@ let package = Package(
             name: "VigilScreenTests",
             dependencies: ["VigilScreen", "VigilCore"],
             resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "VigilShareTests",
+            dependencies: ["VigilShare", "VigilCore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

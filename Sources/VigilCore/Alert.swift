@@ -34,14 +34,33 @@ public struct Alert: Sendable, Hashable, Codable {
         }
     }
 
-    /// Who the alert is about.
+    /// Who the alert is about: the key it was found under and, when the event that completed
+    /// the finding names them, the person's or company's particulars. Partner copies carry only
+    /// what the partner's field policy lets through (see ``Alert/redactions``).
     public struct Subject: Sendable, Hashable, Codable {
         /// The field the subject was taken from, e.g. `debtor.account`.
         public var field: String
-        public var value: String
-        public init(field: String, value: String) {
+        /// The key's value (an account, a document number); absent when redacted.
+        public var value: String?
+        public var name: String?
+        /// Date of birth, `YYYY-MM-DD` (or only the year, when generalised).
+        public var dob: String?
+        /// Identity or travel document number.
+        public var document: String?
+        /// Nationality or country of residence (ISO 3166 alpha-2 or -3, as the feed gave it).
+        public var nationality: String?
+        /// The institution holding the account (BIC or the feed's institution code).
+        public var institution: String?
+
+        public init(field: String, value: String?, name: String? = nil, dob: String? = nil, document: String? = nil,
+                    nationality: String? = nil, institution: String? = nil) {
             self.field = field
             self.value = value
+            self.name = name
+            self.dob = dob
+            self.document = document
+            self.nationality = nationality
+            self.institution = institution
         }
     }
 
@@ -79,9 +98,12 @@ public struct Alert: Sendable, Hashable, Codable {
     public var partner: String
     /// Detached signature over the canonical encoding; absent until signing is configured.
     public var signature: String?
-    /// `true` when a typology marked review-only raised the alert: for a person to review,
-    /// never for automatic action. Absent otherwise.
+    /// `true` when the alert is for a person to review, never for automatic action: a typology
+    /// marked review-only raised it, or it rests on passenger data alone. Absent otherwise.
     public var reviewOnly: Bool?
+    /// On a partner's copy: how each field its policy does not pass was treated (`redact`,
+    /// `pseudonymise`, `generalise`), by field path. Absent on the unit's own copy.
+    public var redactions: [String: String]?
 
     public init(id: String, ts: EventTime, pipeline: PipelineRef, findings: [Finding], score: Double,
                 subject: Subject, evidence: [Evidence], tlp: String, purpose: String, consent: String,

@@ -26,6 +26,13 @@ public struct JSONOutput {
         needsComma = true
     }
 
+    /// A key known only at run time (a map's key); the caller keeps the keys sorted.
+    public mutating func dynamicKey(_ name: String) {
+        string(name)
+        bytes.append(UInt8(ascii: ":"))
+        needsComma = false
+    }
+
     /// A key inside an object; the value follows.
     public mutating func key(_ name: StaticString) {
         separate()
@@ -123,14 +130,27 @@ extension Alert {
                 o.key("version"); o.string(pipeline.version)
             }
             o.key("purpose"); o.string(purpose)
+            if let redactions {
+                o.key("redactions")
+                o.object { o in
+                    for (field, treatment) in redactions.sorted(by: { $0.key < $1.key }) {
+                        o.dynamicKey(field); o.string(treatment)
+                    }
+                }
+            }
             if let reviewOnly { o.key("reviewOnly"); o.bool(reviewOnly) }
             o.key("schema"); o.int(schema)
             o.key("score"); o.double(score)
             if let signature { o.key("signature"); o.string(signature) }
             o.key("subject")
             o.object { o in
+                if let v = subject.dob { o.key("dob"); o.string(v) }
+                if let v = subject.document { o.key("document"); o.string(v) }
                 o.key("field"); o.string(subject.field)
-                o.key("value"); o.string(subject.value)
+                if let v = subject.institution { o.key("institution"); o.string(v) }
+                if let v = subject.name { o.key("name"); o.string(v) }
+                if let v = subject.nationality { o.key("nationality"); o.string(v) }
+                if let v = subject.value { o.key("value"); o.string(v) }
             }
             o.key("tlp"); o.string(tlp)
             o.key("ts"); o.string(ts.rfc3339)

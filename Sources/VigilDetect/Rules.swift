@@ -121,11 +121,14 @@ public struct Contribution: Sendable, Hashable {
     public var origin: EventOrigin
     public var eventID: String
     public var ts: EventTime
+    /// A passenger (API or PNR) event: an alert resting on these alone is for review only.
+    public var passenger: Bool
 
-    public init(origin: EventOrigin, eventID: String, ts: EventTime) {
+    public init(origin: EventOrigin, eventID: String, ts: EventTime, passenger: Bool = false) {
         self.origin = origin
         self.eventID = eventID
         self.ts = ts
+        self.passenger = passenger
     }
 }
 
@@ -562,7 +565,7 @@ public final class Detector {
         let (_, redelivered) = partitions[Int(partitionSlot(origin))].admit(ts: p.ts, offset: origin.offset)
         if p.ts > newestAnywhere { newestAnywhere = p.ts }
         guard hasCorrelations, !redelivered else { return [] }
-        let contribution = Contribution(origin: origin, eventID: p.id, ts: p.ts)
+        let contribution = Contribution(origin: origin, eventID: p.id, ts: p.ts, passenger: true)
         var matches: [RuleMatch] = []
         for index in correlations.indices where correlations[index] != nil {
             matches += correlations[index]!.process(p, contribution)

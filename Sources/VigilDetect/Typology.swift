@@ -101,8 +101,10 @@ public final class TypologyCombiner {
     public func process(_ matches: [RuleMatch]) -> [TypologyMatch] {
         var out: [TypologyMatch] = []
         for m in matches {
+            // Detection always names the subject's value; only partner copies may lack it.
+            let subject = m.subject.value ?? ""
             for (index, t) in typologies.definitions.enumerated() where t.weights[m.finding.id] != nil {
-                var list = held[index][m.subject.value] ?? []
+                var list = held[index][subject] ?? []
                 list.append(m)
                 // Keep what is still within the span of the newest finding.
                 list.removeAll { $0.ts < m.ts - t.within }
@@ -113,9 +115,9 @@ public final class TypologyCombiner {
                 let score = best.values.reduce(0) { $0 + t.weights[$1.finding.id]! * $1.finding.score }
                 if score + 1e-9 >= t.threshold {
                     out.append(match(t, best.values.sorted { ($0.ts, $0.finding.id) < ($1.ts, $1.finding.id) }, score: score, subject: m.subject, ts: m.ts))
-                    held[index][m.subject.value] = nil
+                    held[index][subject] = nil
                 } else {
-                    held[index][m.subject.value] = list
+                    held[index][subject] = list
                 }
             }
         }

@@ -119,7 +119,7 @@ public enum Backtest {
                 let named = Set(alert.evidence.flatMap { e in accountsOf[e.eventId].map { [$0.0, $0.1] } ?? [] })
                 for f in alert.findings {
                     counts[f.id, default: 0] += 1
-                    subjects[f.id, default: []].insert(alert.subject.value)
+                    subjects[f.id, default: []].insert(alert.subject.value ?? "")
                     parties[f.id, default: []].formUnion(named)
                 }
             }

@@ -3,12 +3,10 @@ import VigilCore
 import VigilDetect
 import VigilScreen
 import VigilFormats
+import VigilShare
 
 /// A pipeline file (`pipelines/*.yaml`): what to detect and how to label what it publishes.
 public struct PipelineDefinition: Sendable {
-    /// The TLP 2.0 labels.
-    public static let tlpLabels = ["TLP:RED", "TLP:AMBER+STRICT", "TLP:AMBER", "TLP:GREEN", "TLP:CLEAR"]
-
     /// Handling of the alerts this pipeline publishes.
     public struct Output: Sendable, Hashable {
         /// The recipient named on each alert. Default: `local` (this unit itself).
@@ -19,6 +17,14 @@ public struct PipelineDefinition: Sendable {
         public var purpose: String = "aml-investigation"
         /// Onward dissemination. Default: `prior-consent` (Egmont principle).
         public var consent: String = "prior-consent"
+        /// A more restrictive label or another purpose for alerts with a given finding
+        /// (`by-finding`), e.g. watchlist hits as `TLP:RED` for counter-terrorism.
+        public var byFinding: [String: Label] = [:]
+
+        public struct Label: Sendable, Hashable {
+            public var tlp: TLP?
+            public var purpose: String?
+        }
     }
 
     /// Topic names a pipeline may set, overriding the configuration's.
@@ -26,6 +32,7 @@ public struct PipelineDefinition: Sendable {
         public var transactions: String?
         public var deadLetter: String?
         public var alerts: String?
+        public var held: String?
     }
 
     public var name: String
@@ -45,6 +52,9 @@ public struct PipelineDefinition: Sendable {
     public var screening: ScreeningDefinition?
     /// Online anomaly scoring of payments (`anomaly:`), if any.
     public var anomaly: AnomalyDefinition?
+    /// Who receives alerts, under which agreement (`partners:`). Empty: alerts stay with the
+    /// unit (`topics.alerts`).
+    public var partners: [PartnerPolicy] = []
     /// Named lists rules can test membership of (`lists:`), each with where it came from.
     public var lists: [String: NamedList] = [:]
 
@@ -72,7 +82,7 @@ public struct PipelineDefinition: Sendable {
     /// Parses and compiles pipeline text.
     public static func parse(_ text: String, file: String) throws(ConfigError) -> PipelineDefinition {
         let root = try YAMLValue.parse(text, file: file)
-        let top = try root.mapping(allowed: ["pipeline", "output", "topics", "inputs", "lists", "rules", "typologies", "screening", "anomaly"])
+        let top = try root.mapping(allowed: ["pipeline", "output", "topics", "inputs", "lists", "rules", "typologies", "screening", "anomaly", "partners"])
         guard let header = top["pipeline"] else {
             throw root.error("missing 'pipeline' section", hint: "start with pipeline: { name: ..., version: ... }")
         }
@@ -85,23 +95,20 @@ public struct PipelineDefinition: Sendable {
         }
 
         var output = Output()
-        if let o = try top["output"]?.mapping(allowed: ["partner", "tlp", "purpose", "consent"]) {
+        let outputSection = try top["output"]?.mapping(allowed: ["partner", "tlp", "purpose", "consent", "by-finding"])
+        if let o = outputSection {
             if let v = o["partner"] { output.partner = try v.string() }
-            if let v = o["tlp"] {
-                output.tlp = try v.string()
-                guard tlpLabels.contains(output.tlp) else {
-                    throw v.error("'\(output.tlp)' is not a TLP 2.0 label", hint: tlpLabels.joined(separator: ", "))
-                }
-            }
+            if let v = o["tlp"] { output.tlp = try tlp(v).description }
             if let v = o["purpose"] { output.purpose = try v.string() }
             if let v = o["consent"] { output.consent = try v.string() }
         }
 
         var topics = TopicOverrides()
-        if let t = try top["topics"]?.mapping(allowed: ["transactions", "dead-letter", "alerts"]) {
+        if let t = try top["topics"]?.mapping(allowed: ["transactions", "dead-letter", "alerts", "held"]) {
             if let v = t["transactions"] { topics.transactions = try VigilConfig.topicName(v) }
             if let v = t["dead-letter"] { topics.deadLetter = try VigilConfig.topicName(v) }
             if let v = t["alerts"] { topics.alerts = try VigilConfig.topicName(v) }
+            if let v = t["held"] { topics.held = try VigilConfig.topicName(v) }
         }
 
         var inputs: [VigilConfig.Topics.Input] = []
@@ -218,6 +225,13 @@ public struct PipelineDefinition: Sendable {
                 throw ConfigError(file: file, line: node.node.mark?.line, column: node.node.mark?.column,
                                   message: "rule '\(d.id)', flagged-by: no rule or typology '\(source)' in this pipeline")
             }
+        }
+        // Labels and partner routes name findings: rules, typologies and stages.
+        let findings = known.union(stageIDs)
+        if let v = outputSection?["by-finding"] { output.byFinding = try labelsByFinding(v, knownFindings: findings) }
+        if let node = top["partners"] {
+            let reserved = Set(inputs.map(\.topic) + [topics.transactions, topics.deadLetter, topics.alerts, topics.held].compactMap { $0 })
+            p.partners = try partners(node, knownFindings: findings, reserved: reserved)
         }
         p.lists = lists
         p.description = try h["description"]?.string()
@@ -374,7 +388,9 @@ public struct PipelineDefinition: Sendable {
         if let v = topics.transactions { t.transactions = v }
         if let v = topics.deadLetter { t.deadLetter = v }
         if let v = topics.alerts { t.alerts = v }
+        if let v = topics.held { t.held = v }
         if !inputs.isEmpty { t.inputs = inputs }
+        t.partners = partners.map(\.topic)
         return t
     }
 }

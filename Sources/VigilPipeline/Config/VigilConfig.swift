@@ -38,6 +38,11 @@ public struct VigilConfig: Sendable, Equatable {
         public var deadLetter: String = "fin.transactions.dlq"
         /// Alerts. Env: `VIGIL_TOPIC_ALERTS`. Default: `alerts.local`.
         public var alerts: String = "alerts.local"
+        /// Partner copies that would break the partner's policy, with the reason in headers.
+        /// Env: `VIGIL_TOPIC_HELD`. Default: `alerts.held`.
+        public var held: String = "alerts.held"
+        /// The partners' alert topics, declared by the pipeline (`partners:`).
+        public var partners: [String] = []
         /// Input topics in native formats, declared by the pipeline (`inputs:`). Empty: the one
         /// input is `transactions`, in canonical JSON.
         public var inputs: [Input] = []
@@ -55,7 +60,7 @@ public struct VigilConfig: Sendable, Equatable {
         /// The inputs in effect.
         public var effectiveInputs: [Input] { inputs.isEmpty ? [Input(topic: transactions, format: .json)] : inputs }
 
-        public var all: [String] { effectiveInputs.map(\.topic) + [deadLetter, alerts] }
+        public var all: [String] { effectiveInputs.map(\.topic) + [deadLetter, alerts] + (partners.isEmpty ? [] : [held] + partners) }
     }
 
     public struct Runtime: Sendable, Equatable {
@@ -99,8 +104,22 @@ public struct VigilConfig: Sendable, Equatable {
         }
     }
 
+    /// Where the keys and the audit log of partner sharing are (`sharing` section).
+    public struct SharingFiles: Sendable, Equatable {
+        /// The directory of `signing.key` and the partners' `pseudonym-<partner>.key`.
+        /// Env: `VIGIL_KEYS_DIR`. Default: `keys`.
+        public var keysDirectory: String = "keys"
+        /// The hash-chained log of every disclosure to a partner; `nil` (empty) turns it off.
+        /// Env: `VIGIL_AUDIT_LOG`. Default: `audit/disclosures.jsonl`.
+        public var auditLog: String? = "audit/disclosures.jsonl"
+        /// How long passenger data may stay identifiable in stored alerts (`vigil retention`).
+        /// Default: 180d (six months, EU PNR Directive 2016/681 art. 12).
+        public var passengerRetention: Duration = .seconds(180 * 86_400)
+    }
+
     public var kafka = Kafka()
     public var topics = Topics()
+    public var sharing = SharingFiles()
     public var formats = Formats()
     public var runtime = Runtime()
     public var embedded = Embedded()
@@ -134,7 +153,12 @@ public struct VigilConfig: Sendable, Equatable {
     }
 
     private mutating func apply(_ root: YAMLValue) throws(ConfigError) {
-        let top = try root.mapping(allowed: ["kafka", "topics", "runtime", "embedded", "formats"])
+        let top = try root.mapping(allowed: ["kafka", "topics", "runtime", "embedded", "formats", "sharing"])
+        if let sh = try top["sharing"]?.mapping(allowed: ["keys", "audit-log", "passenger-retention"]) {
+            if let v = sh["keys"] { sharing.keysDirectory = try v.string() }
+            if let v = sh["audit-log"] { sharing.auditLog = try v.string().isEmpty ? nil : try v.string() }
+            if let v = sh["passenger-retention"] { sharing.passengerRetention = try v.duration() }
+        }
         if let f = try top["formats"]?.mapping(allowed: ["card-hash-key", "csv"]) {
             if let v = f["card-hash-key"] { formats.cardHashKey = try v.string() }
             if let v = f["csv"] { formats.csv = try Self.csvMapping(v) }
@@ -150,10 +174,11 @@ public struct VigilConfig: Sendable, Equatable {
             if let v = k["session-timeout"] { kafka.sessionTimeout = try v.duration() }
             if let v = k["properties"] { kafka.properties = try v.stringMap() }
         }
-        if let t = try top["topics"]?.mapping(allowed: ["transactions", "dead-letter", "alerts"]) {
+        if let t = try top["topics"]?.mapping(allowed: ["transactions", "dead-letter", "alerts", "held"]) {
             if let v = t["transactions"] { topics.transactions = try Self.topicName(v) }
             if let v = t["dead-letter"] { topics.deadLetter = try Self.topicName(v) }
             if let v = t["alerts"] { topics.alerts = try Self.topicName(v) }
+            if let v = t["held"] { topics.held = try Self.topicName(v) }
         }
         if let r = try top["runtime"]?.mapping(allowed: ["workers", "max-events-per-key", "max-keys", "shutdown-timeout", "state-rewind", "reload-interval"]) {
             if let v = r["reload-interval"] { runtime.reloadInterval = try v.duration() }
@@ -249,6 +274,9 @@ public struct VigilConfig: Sendable, Equatable {
         ("VIGIL_BROKERS", "kafka.brokers"), ("VIGIL_CLIENT_ID", "kafka.client-id"), ("VIGIL_GROUP", "kafka.group"),
         ("VIGIL_PARTITIONS", "kafka.partitions"), ("VIGIL_TOPIC_TRANSACTIONS", "topics.transactions"),
         ("VIGIL_TOPIC_DEAD_LETTER", "topics.dead-letter"), ("VIGIL_TOPIC_ALERTS", "topics.alerts"),
+        ("VIGIL_TOPIC_HELD", "topics.held"), ("VIGIL_KEYS_DIR", "sharing.keys"), ("VIGIL_AUDIT_LOG", "sharing.audit-log"),
+        ("VIGIL_SIGNING_KEY", "the Ed25519 signing key itself (base64), instead of sharing.keys/signing.key"),
+        ("VIGIL_PSEUDONYM_KEY_<PARTNER>", "a partner's pseudonym key (base64), instead of sharing.keys/pseudonym-<partner>.key"),
         ("VIGIL_WORKERS", "runtime.workers"), ("VIGIL_BOOTSTRAP_FILE", "embedded.bootstrap-file"),
         ("VIGIL_KAFKA_<NAME>", "kafka.properties.<name> (dots as underscores)"),
         ("VIGIL_LOG_FORMAT", "--log-format (text or json)"), ("VIGIL_CARD_HASH_KEY", "formats.card-hash-key"),
@@ -277,6 +305,9 @@ public struct VigilConfig: Sendable, Equatable {
         if let v = try topic("VIGIL_TOPIC_TRANSACTIONS") { topics.transactions = v }
         if let v = try topic("VIGIL_TOPIC_DEAD_LETTER") { topics.deadLetter = v }
         if let v = try topic("VIGIL_TOPIC_ALERTS") { topics.alerts = v }
+        if let v = try topic("VIGIL_TOPIC_HELD") { topics.held = v }
+        if let v = env["VIGIL_KEYS_DIR"] { sharing.keysDirectory = v }
+        if let v = env["VIGIL_AUDIT_LOG"] { sharing.auditLog = v.isEmpty ? nil : v }
         if let v = env["VIGIL_BOOTSTRAP_FILE"] { embedded.bootstrapFile = v }
         if let v = env["VIGIL_CARD_HASH_KEY"] { formats.cardHashKey = v }
         for (name, value) in env where name.hasPrefix("VIGIL_KAFKA_") {
@@ -323,6 +354,7 @@ public struct VigilConfig: Sendable, Equatable {
         out += "  transactions: \(q(topics.transactions))\n"
         out += "  dead-letter: \(q(topics.deadLetter))\n"
         out += "  alerts: \(q(topics.alerts))\n"
+        out += "  held: \(q(topics.held))\n"
         out += "runtime:\n"
         out += "  workers: \(runtime.workers)\n"
         out += "  max-events-per-key: \(runtime.limits.maxEventsPerKey)\n"
@@ -335,6 +367,10 @@ public struct VigilConfig: Sendable, Equatable {
         out += "formats:\n"
         out += formats.cardHashKey == nil ? "  # card-hash-key: not set (PNRs with card numbers are rejected)\n" : "  card-hash-key: \"***\"\n"
         if formats.csv != nil { out += "  # csv: a column mapping is configured (see the configuration file)\n" }
+        out += "sharing:\n"
+        out += "  keys: \(q(sharing.keysDirectory))\n"
+        out += "  audit-log: \(q(sharing.auditLog ?? ""))\n"
+        out += "  passenger-retention: \(d(sharing.passengerRetention))\n"
         out += "embedded:\n"
         out += "  nodes: \(embedded.nodes)\n"
         out += "  bootstrap-file: \(q(embedded.bootstrapFile))\n"

@@ -2,6 +2,7 @@ import VigilCore
 import VigilDetect
 import VigilFormats
 import VigilKafka
+import VigilShare
 
 /// Header names Vigil sets on what it publishes.
 public enum VigilHeaders {
@@ -23,13 +24,32 @@ public enum VigilHeaders {
     /// Alerts: the envelope schema version.
     public static let schema = "vigil.schema"
     public static let contentType = "content-type"
+    /// Held alerts: the partner the copy was for, and why it was not published.
+    public static let heldPartner = "vigil.held.partner"
+    public static let heldReason = "vigil.held.reason"
 }
 
-/// What processing one input message produced: records to publish, and the alerts among them.
+/// What processing one input message produced: records to publish, and what each one is.
 public struct EngineOutput: Sendable {
+    public enum Kind: Sendable {
+        /// The unit's own copy of an alert (`topics.alerts`).
+        case alert(Alert)
+        /// A partner's copy, to be recorded in the audit log once acknowledged.
+        case shared(DisclosureRecord)
+        /// A partner's copy that would break its policy, on the held topic with the reason.
+        case held(partner: String, reason: String)
+        /// Input that could not be decoded.
+        case deadLetter
+    }
+
     public var record: ProducerRecord
-    /// Set when the record is an alert.
-    public var alert: Alert?
+    public var kind: Kind
+
+    /// The unit's own alert, when the record is one.
+    public var alert: Alert? {
+        if case .alert(let a) = kind { return a }
+        return nil
+    }
 }
 
 /// Which decoder reads which input topic: canonical JSON by default, the declared format for
@@ -74,12 +94,18 @@ public struct PipelineEngine {
     private let combiner: TypologyCombiner?
     private let screening: ScreeningRunner?
     private let anomaly: AnomalyRunner?
+    private let sharing: Sharing
 
-    /// - Parameter previous: the engine of the pipeline this one replaces (hot reload); the state
-    ///   of unchanged rules, typologies and anomaly detectors carries over.
+    /// - Parameters:
+    ///   - keys: the signing key and partners' pseudonym keys; without them alerts go unsigned
+    ///     and partner copies are held.
+    ///   - previous: the engine of the pipeline this one replaces (hot reload); the state of
+    ///     unchanged rules, typologies and anomaly detectors carries over.
     public init(pipeline: PipelineDefinition, topics: VigilConfig.Topics, limits: WindowLimits,
-                decodeOptions: DecodeOptions = DecodeOptions(), carryingOver previous: PipelineEngine? = nil) {
+                decodeOptions: DecodeOptions = DecodeOptions(), keys: SharingKeys = SharingKeys(),
+                carryingOver previous: PipelineEngine? = nil) {
         self.pipeline = pipeline
+        self.sharing = Sharing(partners: pipeline.partners, keys: keys)
         self.topics = topics
         self.decoding = InputDecoding(topics: topics, options: decodeOptions)
         self.detector = Detector(rules: pipeline.rules, limits: limits, carryingOver: previous?.detector)
@@ -121,8 +147,8 @@ public struct PipelineEngine {
                     matches = detector.process(p, origin: origin)
                     hits = screening?.matches(p, origin: origin) ?? []
                 }
-                out += hits.map { m in
-                    alert(findings: [m.finding], score: m.finding.score, subject: m.subject, ts: m.ts, contributions: m.contributions)
+                out += hits.flatMap { m in
+                    alert(findings: [m.finding], score: m.finding.score, subject: m.subject, ts: m.ts, contributions: m.contributions, event: event)
                 }
                 if combiner != nil { matches += hits }
                 if matches.isEmpty { continue }
@@ -130,13 +156,13 @@ public struct PipelineEngine {
                     let raised = combiner.process(matches)
                     // Correlation rules may name typologies in `flagged-by`.
                     if case .transaction(let tx) = event, !raised.isEmpty { detector.flag(raised, in: tx) }
-                    out += raised.map { t in
+                    out += raised.flatMap { t in
                         alert(findings: [t.typology] + t.rules, score: t.typology.score, subject: t.subject, ts: t.ts,
-                              contributions: t.contributions, reviewOnly: t.reviewOnly)
+                              contributions: t.contributions, event: event, reviewOnly: t.reviewOnly)
                     }
                 } else {
-                    out += matches.map { m in
-                        alert(findings: [m.finding], score: m.finding.score, subject: m.subject, ts: m.ts, contributions: m.contributions)
+                    out += matches.flatMap { m in
+                        alert(findings: [m.finding], score: m.finding.score, subject: m.subject, ts: m.ts, contributions: m.contributions, event: event)
                     }
                 }
             }
@@ -144,28 +170,72 @@ public struct PipelineEngine {
         }
     }
 
+    /// The unit's own alert, then each partner's copy (or the reason it is held).
     private func alert(findings: [Alert.Finding], score: Double, subject: Alert.Subject, ts: EventTime,
-                       contributions: [Contribution], reviewOnly: Bool = false) -> EngineOutput {
+                       contributions: [Contribution], event: CanonicalEvent, reviewOnly: Bool = false) -> [EngineOutput] {
         let evidence = contributions.map {
             Alert.Evidence(topic: $0.origin.topic, partition: $0.origin.partition, offset: $0.origin.offset, eventId: $0.eventID, ts: $0.ts)
         }
         let out = pipeline.output
+        let (tlp, purpose) = pipeline.labels(for: findings)
         var alert = Alert(
             id: Alert.deterministicID(pipeline: pipeline.ref, findings: findings, eventIDs: contributions.map(\.eventID)),
             ts: ts, pipeline: pipeline.ref, findings: findings, score: score,
-            subject: subject, evidence: evidence, tlp: out.tlp, purpose: out.purpose, consent: out.consent,
-            partner: out.partner)
-        if reviewOnly { alert.reviewOnly = true }
-        // Encoding a value made only of strings and numbers cannot fail.
-        let value = alert.canonicalJSON
-        let record = ProducerRecord(
-            topic: topics.alerts, key: Array(subject.value.utf8), value: value,
+            subject: Self.particulars(of: subject, in: event), evidence: evidence, tlp: tlp, purpose: purpose,
+            consent: out.consent, partner: out.partner)
+        // Passenger data alone never grounds an automated decision (CJEU C-817/19): such alerts
+        // are for a person to review.
+        if reviewOnly || (!contributions.isEmpty && contributions.allSatisfy(\.passenger)) { alert.reviewOnly = true }
+        alert = sharing.own(alert)
+        var records = [EngineOutput(record: record(alert, topic: topics.alerts), kind: .alert(alert))]
+        for partner in sharing.partners {
+            switch sharing.disclose(alert, to: partner) {
+            case .notRouted: continue
+            case .shared(let copy, let fields):
+                records.append(EngineOutput(record: record(copy, topic: partner.topic),
+                                            kind: .shared(DisclosureRecord(alert: copy, topic: partner.topic, fields: fields))))
+            case .held(let reason):
+                var held = record(alert, topic: topics.held)
+                held.headers += [KafkaHeader(VigilHeaders.heldPartner, partner.name), KafkaHeader(VigilHeaders.heldReason, reason)]
+                records.append(EngineOutput(record: held, kind: .held(partner: partner.name, reason: reason)))
+            }
+        }
+        return records
+    }
+
+    private func record(_ alert: Alert, topic: String) -> ProducerRecord {
+        // Keyed by subject so a subject's alerts stay in order; a copy without a subject value
+        // (redacted) is keyed by its alert id.
+        ProducerRecord(
+            topic: topic, key: Array((alert.subject.value ?? alert.id).utf8), value: alert.canonicalJSON,
             headers: [
                 KafkaHeader(VigilHeaders.alertID, alert.id), KafkaHeader(VigilHeaders.schema, String(Alert.schemaVersion)),
                 KafkaHeader(VigilHeaders.contentType, "application/json"),
                 KafkaHeader(VigilHeaders.pipeline, "\(pipeline.name)@\(pipeline.version)"),
             ])
-        return EngineOutput(record: record, alert: alert)
+    }
+
+    /// The subject with the particulars the event gives of it: the party whose account it is,
+    /// or the traveller.
+    static func particulars(of subject: Alert.Subject, in event: CanonicalEvent) -> Alert.Subject {
+        var s = subject
+        switch event {
+        case .transaction(let tx):
+            guard let party = [tx.debtor, tx.creditor].first(where: { $0.account == subject.value }) else { return s }
+            s.name = party.name
+            s.dob = party.dob
+            s.document = party.idNumber
+            s.nationality = party.country
+            s.institution = party.bic ?? party.institution
+        case .passenger(let p):
+            guard subject.field.hasPrefix("traveller") else { return s }
+            let t = p.traveller
+            s.name = [t.given, t.surname].compactMap { $0 }.joined(separator: " ")
+            s.dob = t.dob
+            s.document = t.documents?.first?.number
+            s.nationality = t.nationality
+        }
+        return s
     }
 
     /// The original key and value, unchanged, with the reason and the source position in headers.
@@ -179,6 +249,6 @@ public struct PipelineEngine {
         ]
         if let field = error.field { headers.append(KafkaHeader(VigilHeaders.errorField, field)) }
         return EngineOutput(record: ProducerRecord(topic: topics.deadLetter, key: m.key, value: m.value, headers: headers + m.headers),
-                            alert: nil)
+                            kind: .deadLetter)
     }
 }

@@ -3,6 +3,7 @@ import VigilCore
 import VigilDetect
 import VigilFormats
 import VigilKafka
+import VigilShare
 
 /// Runs a pipeline from a source to a sink with long-lived workers under structured concurrency.
 ///
@@ -32,6 +33,12 @@ public final class PipelineRunner: Sendable {
         public var onHandled: (@Sendable ([Int64]) -> Void)?
         /// Card-hash key and CSV mapping for native-format inputs. Default: none.
         public var decodeOptions = DecodeOptions()
+        /// Where signing and pseudonym keys are read from, for the pipeline in force (keys are
+        /// read again on reload, for partners added). Default: nowhere: alerts go unsigned and
+        /// partner copies are held.
+        public var keysDirectory: String?
+        /// The disclosure log. Default: none.
+        public var audit: AuditLog?
 
         public init(workers: Int, limits: WindowLimits = WindowLimits(), stopAt: [TopicPartition: Int64]? = nil) {
             self.workers = workers
@@ -48,6 +55,9 @@ public final class PipelineRunner: Sendable {
         public var completed = 0
         public var alerts = 0
         public var deadLettered = 0
+        /// Partner copies published, and copies held because they would break a partner's policy.
+        public var shared = 0
+        public var held = 0
         /// Messages skipped because their partition was reassigned while they waited.
         public var skippedStale = 0
         /// Messages read again only to rebuild window state after a restart or rebalance.
@@ -58,7 +68,7 @@ public final class PipelineRunner: Sendable {
 
     /// The pipeline in force and how many times it was replaced; workers pick a new one up at
     /// their next batch.
-    private let current: Locked<(generation: Int, pipeline: PipelineDefinition)>
+    private let current: Locked<(generation: Int, pipeline: PipelineDefinition, keys: SharingKeys)>
     private let topics: VigilConfig.Topics
     private let options: Options
     private let source: any RecordSource
@@ -73,7 +83,7 @@ public final class PipelineRunner: Sendable {
     /// - Parameter onAlert: called once per alert after the sink acknowledged it.
     public init(pipeline: PipelineDefinition, topics: VigilConfig.Topics, options: Options, source: any RecordSource,
                 sink: any RecordSink, logger: Logger, onAlert: (@Sendable (Alert) -> Void)? = nil) {
-        self.current = Locked((0, pipeline))
+        self.current = Locked((0, pipeline, Self.keys(for: pipeline, options: options, logger: logger)))
         self.topics = topics
         self.options = options
         self.source = source
@@ -189,20 +199,31 @@ public final class PipelineRunner: Sendable {
         guard newTopics == topics else {
             throw ConfigError(file: pipeline.file, message: "the new pipeline reads or writes other topics (inputs \(newTopics.effectiveInputs.map(\.topic)), alerts \(newTopics.alerts)); that needs a restart")
         }
-        current.withLock { $0 = ($0.generation + 1, pipeline) }
+        let keys = Self.keys(for: pipeline, options: options, logger: logger)
+        current.withLock { $0 = ($0.generation + 1, pipeline, keys) }
         logger.info("pipeline reloaded; workers switch at their next batch", metadata: ["pipeline": "\(pipeline.name)@\(pipeline.version)"])
     }
 
+    /// The keys `pipeline` needs; what is missing is logged once (its partners' copies are held).
+    private static func keys(for pipeline: PipelineDefinition, options: Options, logger: Logger) -> SharingKeys {
+        let keys = SharingKeys.load(directory: options.keysDirectory, partners: pipeline.partners)
+        let problems = pipeline.partners.isEmpty ? keys.problems.filter { !$0.hasPrefix("no signing key") } : keys.problems
+        for problem in problems {
+            logger.error("\(problem)", metadata: ["effect": .string(pipeline.partners.isEmpty ? "alerts are not signed" : "partner copies are held")])
+        }
+        return keys
+    }
+
     private func work(_ queue: AsyncBoundedQueue<ConsumerBatch>, index: Int) async {
-        var (generation, pipeline) = current.value
-        var engine = PipelineEngine(pipeline: pipeline, topics: topics, limits: options.limits, decodeOptions: options.decodeOptions)
+        var (generation, pipeline, keys) = current.value
+        var engine = PipelineEngine(pipeline: pipeline, topics: topics, limits: options.limits, decodeOptions: options.decodeOptions, keys: keys)
         defer { windowStats.withLock { [engine] in $0[index] = engine.stats } }
         while let batch = await queue.receive() {
             // A batch boundary: the place to switch to a reloaded pipeline.
             if current.value.generation != generation {
-                (generation, pipeline) = current.value
+                (generation, pipeline, keys) = current.value
                 engine = PipelineEngine(pipeline: pipeline, topics: topics, limits: options.limits,
-                                        decodeOptions: options.decodeOptions, carryingOver: engine)
+                                        decodeOptions: options.decodeOptions, keys: keys, carryingOver: engine)
             }
             defer { windowStats.withLock { [engine] in $0[index] = engine.stats } }
             if batch.generation != source.generation {
@@ -248,9 +269,18 @@ public final class PipelineRunner: Sendable {
             return tracker.complete(ticket)
         }
         let alerts = outputs.compactMap(\.alert)
-        let deadLettered = outputs.count - alerts.count
-        let tracker = self.tracker, counters = self.counters, onAlert = self.onAlert, logger = self.logger
-        await sink.publish(outputs.map(\.record)) { error in
+        var disclosures: [DisclosureRecord] = []
+        var deadLettered = 0, held = 0
+        for o in outputs {
+            switch o.kind {
+            case .alert: break
+            case .shared(let d): disclosures.append(d)
+            case .held: held += 1
+            case .deadLetter: deadLettered += 1
+            }
+        }
+        let tracker = self.tracker, counters = self.counters, onAlert = self.onAlert, logger = self.logger, audit = options.audit
+        await sink.publish(outputs.map(\.record)) { [disclosures, deadLettered, held] error in
             if let error {
                 logger.error("publishing failed; offsets stay before this input", metadata: [
                     "error": "\(error)", "partition": "\(first.topic)[\(first.partition)]", "offset": "\(first.offset)",
@@ -258,9 +288,18 @@ public final class PipelineRunner: Sendable {
                 tracker.fail(ticket, error)
                 return
             }
+            // A disclosure is recorded before its input counts as handled: after a crash in
+            // between, the input is processed again and the disclosure recorded then.
+            do { try audit?.append(disclosures) } catch {
+                logger.error("the audit log cannot be written; offsets stay before this input", metadata: ["error": "\(error)"])
+                tracker.fail(ticket, error)
+                return
+            }
             counters.withLock {
                 $0.alerts += alerts.count
                 $0.deadLettered += deadLettered
+                $0.shared += disclosures.count
+                $0.held += held
             }
             if let onAlert { alerts.forEach(onAlert) }
             onHandled?(stamps)

@@ -56,7 +56,7 @@ final class ScreeningRunner {
         let subject = document.map { Alert.Subject(field: "traveller.document", value: $0.number) }
             ?? Alert.Subject(field: "traveller.name", value: [name, t.dob].compactMap { $0 }.joined(separator: " "))
         return screen(query).map {
-            finding($0, role: "traveller", name: name, subject: subject, ts: p.ts, contribution: Contribution(origin: origin, eventID: p.id, ts: p.ts))
+            finding($0, role: "traveller", name: name, subject: subject, ts: p.ts, contribution: Contribution(origin: origin, eventID: p.id, ts: p.ts, passenger: true))
         }
     }
 

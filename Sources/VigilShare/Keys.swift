@@ -1,0 +1,213 @@
+import Crypto
+import Foundation
+import VigilCore
+
+/// A key problem, said with the file or variable it concerns.
+public struct KeyError: Error, Sendable, CustomStringConvertible, Equatable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Keyed pseudonyms for one partner (HMAC-SHA256).
+public struct Pseudonymiser: Sendable {
+    private let key: SymmetricKey
+
+    /// - Parameter key: at least 32 bytes of secret.
+    public init(key: [UInt8]) throws(KeyError) {
+        guard key.count >= 32 else { throw KeyError("a pseudonym key needs at least 32 bytes, not \(key.count)") }
+        self.key = SymmetricKey(data: key)
+    }
+
+    /// `ps:` and 32 hex digits. 128 bits keep collisions out of reach for any list of people.
+    public func pseudonym(_ value: String) -> String {
+        let mac = HMAC<Crypto.SHA256>.authenticationCode(for: Array(value.utf8), using: key)
+        return "ps:" + Array(mac).prefix(16).hex
+    }
+}
+
+/// Signs alerts with Ed25519 (RFC 8032). Signing is deterministic on Linux (BoringSSL), so a
+/// replay with the same key gives byte-identical signed alerts.
+public struct AlertSigner: Sendable {
+    private let key: Curve25519.Signing.PrivateKey
+    /// The first 8 bytes of SHA-256 of the public key, in hex: names the key on each signature.
+    public let keyID: String
+
+    public init(privateKey raw: [UInt8]) throws(KeyError) {
+        do { key = try Curve25519.Signing.PrivateKey(rawRepresentation: raw) } catch {
+            throw KeyError("not an Ed25519 private key (\(raw.count) bytes; 32 expected)")
+        }
+        keyID = AlertSignature.keyID(of: Array(key.publicKey.rawRepresentation))
+    }
+
+    public var publicKey: [UInt8] { Array(key.publicKey.rawRepresentation) }
+
+    /// The alert with its `signature` set: `ed25519:<key id>:<base64>` over the alert's
+    /// canonical JSON without a signature.
+    public func sign(_ alert: Alert) -> Alert {
+        var unsigned = alert
+        unsigned.signature = nil
+        // Signing with a valid key cannot fail; BoringSSL reports only allocation failures.
+        let signature = try! key.signature(for: unsigned.canonicalJSON)
+        var signed = alert
+        signed.signature = "ed25519:\(keyID):\(Data(signature).base64EncodedString())"
+        return signed
+    }
+}
+
+/// Checks signed alerts as partners receive them: one JSON line each.
+public struct AlertVerifier: Sendable {
+    private let key: Curve25519.Signing.PublicKey
+    public let keyID: String
+
+    public init(publicKey raw: [UInt8]) throws(KeyError) {
+        do { key = try Curve25519.Signing.PublicKey(rawRepresentation: raw) } catch {
+            throw KeyError("not an Ed25519 public key (\(raw.count) bytes; 32 expected)")
+        }
+        keyID = AlertSignature.keyID(of: raw)
+    }
+
+    /// `nil` when the line is a validly signed alert; otherwise why not.
+    ///
+    /// The signed bytes are the line itself without its top-level `"signature"` member. The
+    /// canonical encoding writes that member exactly once and nothing else can contain its
+    /// key with real quotes (quotes inside strings are escaped), so it is cut out textually
+    /// and no re-encoding can change what is checked.
+    public func problem(with line: [UInt8]) -> String? {
+        let marker = Array(#","signature":""#.utf8)
+        let starts = line.indices(of: marker)
+        guard starts.count == 1, let start = starts.first else {
+            return starts.isEmpty ? "no signature" : "more than one signature member"
+        }
+        let valueStart = start + marker.count
+        guard let end = line[valueStart...].firstIndex(of: UInt8(ascii: "\"")) else { return "the signature is not a JSON string" }
+        let parts = String(decoding: line[valueStart..<end], as: UTF8.self).split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0] == "ed25519" else { return "the signature is not of the form ed25519:<key id>:<base64>" }
+        guard parts[1] == keyID else { return "signed with key \(parts[1]), not with this key (\(keyID))" }
+        guard let signature = Data(base64Encoded: String(parts[2])) else { return "the signature is not base64" }
+        let signed = Array(line[..<start]) + Array(line[(end + 1)...])
+        return key.isValidSignature(signature, for: signed) ? nil : "the signature does not match the alert: it was changed after signing"
+    }
+}
+
+enum AlertSignature {
+    static func keyID(of publicKey: [UInt8]) -> String { VigilCore.SHA256.hash(publicKey).prefix(8).hex }
+}
+
+extension Array where Element == UInt8 {
+    /// Start indices of every occurrence of `needle`.
+    func indices(of needle: [UInt8]) -> [Int] {
+        guard !needle.isEmpty, count >= needle.count else { return [] }
+        var found: [Int] = []
+        var i = 0
+        while i <= count - needle.count {
+            if self[i] == needle[0], self[i..<(i + needle.count)].elementsEqual(needle) { found.append(i) }
+            i += 1
+        }
+        return found
+    }
+}
+
+/// The keys of a sharing set-up: one Ed25519 signing key for the unit, one pseudonym key per
+/// partner that pseudonymises. Keys live in files or the environment, never in pipeline files.
+///
+/// Files (base64 text) in the keys directory: `signing.key` (private, mode 0600), `signing.pub`,
+/// `pseudonym-<partner>.key`. The environment overrides them: `VIGIL_SIGNING_KEY`,
+/// `VIGIL_PSEUDONYM_KEY_<PARTNER>` (upper case, `-` and `.` as `_`).
+public struct SharingKeys: Sendable {
+    public var signer: AlertSigner?
+    public var pseudonymisers: [String: Pseudonymiser]
+    /// What could not be loaded, one line each (a missing or malformed key).
+    public var problems: [String]
+
+    public init(signer: AlertSigner? = nil, pseudonymisers: [String: Pseudonymiser] = [:], problems: [String] = []) {
+        self.signer = signer
+        self.pseudonymisers = pseudonymisers
+        self.problems = problems
+    }
+
+    public static let signingFile = "signing.key"
+    public static let publicFile = "signing.pub"
+    public static func pseudonymFile(_ partner: String) -> String { "pseudonym-\(partner).key" }
+    public static func pseudonymVariable(_ partner: String) -> String {
+        "VIGIL_PSEUDONYM_KEY_" + partner.uppercased().map { $0.isLetter || $0.isNumber ? String($0) : "_" }.joined()
+    }
+
+    /// Loads the signing key and the pseudonym keys of `partners` (those that pseudonymise).
+    public static func load(directory: String?, partners: [PartnerPolicy],
+                            environment: [String: String] = ProcessInfo.processInfo.environment) -> SharingKeys {
+        var keys = SharingKeys()
+        func read(variable: String, file: String) -> Result<[UInt8], KeyError>? {
+            if let text = environment[variable] {
+                return decode(text).map { .success($0) } ?? .failure(KeyError("\(variable) is not base64"))
+            }
+            guard let directory else { return nil }
+            let path = (directory as NSString).appendingPathComponent(file)
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+            return decode(text).map { .success($0) } ?? .failure(KeyError("\(path) is not base64"))
+        }
+        let hint = "create it with `vigil keys generate --out \(directory ?? "keys")`"
+        switch read(variable: "VIGIL_SIGNING_KEY", file: signingFile) {
+        case .success(let raw)?:
+            do { keys.signer = try AlertSigner(privateKey: raw) } catch { keys.problems.append("signing key: \(error)") }
+        case .failure(let error)?: keys.problems.append("signing key: \(error)")
+        case nil: keys.problems.append("no signing key (VIGIL_SIGNING_KEY or \(directory ?? "<keys dir>")/\(signingFile)): \(hint)")
+        }
+        for partner in partners where partner.pseudonymises {
+            switch read(variable: pseudonymVariable(partner.name), file: pseudonymFile(partner.name)) {
+            case .success(let raw)?:
+                do { keys.pseudonymisers[partner.name] = try Pseudonymiser(key: raw) } catch {
+                    keys.problems.append("pseudonym key of partner \(partner.name): \(error)")
+                }
+            case .failure(let error)?: keys.problems.append("pseudonym key of partner \(partner.name): \(error)")
+            case nil:
+                keys.problems.append("no pseudonym key for partner \(partner.name) (\(pseudonymVariable(partner.name)) or \(directory ?? "<keys dir>")/\(pseudonymFile(partner.name))): \(hint) --partner \(partner.name)")
+            }
+        }
+        return keys
+    }
+
+    private static func decode(_ text: String) -> [UInt8]? {
+        Data(base64Encoded: text.trimmingCharacters(in: .whitespacesAndNewlines)).map(Array.init)
+    }
+
+    /// Writes a new signing key pair and pseudonym keys for `partners` into `directory`, keeping
+    /// any key already there (replacing a key would orphan every signature and pseudonym made
+    /// with it). Returns the files written.
+    public static func generate(in directory: String, partners: [String]) throws(KeyError) -> [String] {
+        let fm = FileManager.default
+        do { try fm.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]) } catch {
+            throw KeyError("cannot create \(directory): \(error.localizedDescription)")
+        }
+        var written: [String] = []
+        func write(_ file: String, _ bytes: [UInt8], mode: Int) throws(KeyError) {
+            let path = (directory as NSString).appendingPathComponent(file)
+            guard !fm.fileExists(atPath: path) else { return }
+            guard fm.createFile(atPath: path, contents: Data((Data(bytes).base64EncodedString() + "\n").utf8),
+                                attributes: [.posixPermissions: mode]) else {
+                throw KeyError("cannot write \(path)")
+            }
+            written.append(path)
+        }
+        let signingPath = (directory as NSString).appendingPathComponent(signingFile)
+        if fm.fileExists(atPath: signingPath) {
+            // Keep the pair consistent: the public key is derived again from the private one.
+            let existing = load(directory: directory, partners: [], environment: [:])
+            if let signer = existing.signer { try write(publicFile, signer.publicKey, mode: 0o644) }
+        } else {
+            let key = Curve25519.Signing.PrivateKey()
+            try write(signingFile, Array(key.rawRepresentation), mode: 0o600)
+            try write(publicFile, Array(key.publicKey.rawRepresentation), mode: 0o644)
+        }
+        for partner in partners {
+            try write(pseudonymFile(partner), Array(SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) }), mode: 0o600)
+        }
+        return written
+    }
+
+    /// Reads a public key file (`signing.pub`).
+    public static func publicKey(file: String) throws(KeyError) -> AlertVerifier {
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw KeyError("cannot read \(file)") }
+        guard let raw = decode(text) else { throw KeyError("\(file) is not base64") }
+        return try AlertVerifier(publicKey: raw)
+    }
+}
