@@ -175,13 +175,13 @@ let package = Package(
         ),
         .testTarget(
             name: "VigilReplayTests",
-            dependencies: ["VigilReplay", "VigilPipeline", "VigilKafka", "VigilCore", "VigilDetect", "VigilFormats"],
+            dependencies: ["VigilReplay", "VigilPipeline", "VigilKafka", "VigilCore", "VigilDetect", "VigilFormats", "VigilShare"],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "VigilPipelineTests",
-            dependencies: ["VigilPipeline", "VigilKafka", "VigilCore", "VigilDetect", "VigilFormats", "vigil"],
+            dependencies: ["VigilPipeline", "VigilKafka", "VigilCore", "VigilDetect", "VigilFormats", "VigilShare", "vigil"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -218,7 +218,7 @@ struct CorrelationTracker {
             if let dep = leg.departure { trip += " departing \(dep)" }
         }
         let hours = (p.ts.microseconds - f.ts.microseconds) / 3_600_000_000
-        let explanation = "traveller \(name) (\(trip)) is \(f.subject.field) \(f.subject.value), flagged by \(f.source.id)@\(f.source.version) "
+        let explanation = "traveller \(name) (\(trip)) is \(f.subject.field) \(f.subject.value ?? ""), flagged by \(f.source.id)@\(f.source.version) "
             + "at \(f.ts), \(hours / 24)d \(hours % 24)h before; linked by "
             + links.map { $0 == f.link ? "\($0.rawValue) (\(f.shown))" : $0.rawValue }.joined(separator: ", ")
         let finding = Alert.Finding(kind: .rule, id: d.id, version: d.version, score: d.score, explanation: explanation)

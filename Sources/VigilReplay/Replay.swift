@@ -43,6 +43,7 @@ public enum Replay {
         var options = PipelineRunner.Options(workers: 1, limits: config.runtime.limits)
         options.shutdownTimeout = config.runtime.shutdownTimeout
         options.decodeOptions = config.formats.decodeOptions
+        options.keysDirectory = config.sharing.keysDirectory
         let runner = PipelineRunner(pipeline: pipeline, topics: pipeline.topics(from: config), options: options,
                                     source: source, sink: sink, logger: logger, onAlert: onAlert)
         try await runner.run()

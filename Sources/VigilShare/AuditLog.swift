@@ -84,14 +84,14 @@ public final class AuditLog: Sendable {
         var seq = 0, hash = AuditEntry.genesis
         let text = String(decoding: data, as: UTF8.self)
         if let last = text.split(separator: "\n").last {
-            guard let entry = try? JSONDecoder().decode(AuditEntry.self, from: Data(last.utf8)) else {
-                throw Failure(description: "the audit log \(path) ends in a line that is not an entry; run `vigil audit verify \(path)`")
+            // Appending after a damaged line would chain onto something unverifiable: stop and
+            // let a person look (a write torn by a crash, or tampering).
+            guard data.last == UInt8(ascii: "\n"), let entry = try? JSONDecoder().decode(AuditEntry.self, from: Data(last.utf8)) else {
+                throw Failure(description: "the audit log \(path) ends in a line that is not a whole entry; check it with `vigil audit verify \(path)`")
             }
             (seq, hash) = (entry.seq, entry.hash)
         }
         handle.seekToEndOfFile()
-        // A write torn by a crash leaves a partial line: start on a fresh one (verify reports it).
-        if !data.isEmpty, data.last != UInt8(ascii: "\n") { handle.write(Data("\n".utf8)) }
         state = Locked((seq, hash, handle))
     }
 

@@ -20,6 +20,6 @@ public enum TLP: Int, Sendable, Hashable, Comparable, CaseIterable, CustomString
 
     public static func < (a: TLP, b: TLP) -> Bool { a.rawValue < b.rawValue }
 
-    /// Every label, for hints in error messages.
-    public static let labels = allCases.map(\.description)
+    /// Every label, most restrictive first, for hints in error messages.
+    public static let labels = allCases.reversed().map(\.description)
 }

@@ -37,6 +37,9 @@ struct ReplayCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Golden alerts (JSON lines) to compare with.", valueName: "file"))
     var expect: String?
 
+    @Option(name: .long, help: ArgumentHelp("Print (or compare) this partner's copies instead of the unit's own alerts; copies held for it are reported on standard error.", valueName: "name"))
+    var partner: String?
+
     @OptionGroup var kafka: BrokerOptions
     @OptionGroup var common: CommonOptions
 
@@ -58,6 +61,13 @@ struct ReplayCommand: AsyncParsableCommand {
             let definition = try fail(PipelineDefinition.load(file: pipeline))
             let topics = definition.topics(from: config)
             let input = try fail(ReplayInput.detect(path: file, topic: topic ?? topics.transactions))
+            var printed = topics.alerts
+            if let partner {
+                guard let p = definition.partners.first(where: { $0.name == partner }) else {
+                    throw CLIError("--partner: \(pipeline) declares no partner '\(partner)' (partners: \(definition.partners.map(\.name).joined(separator: ", ")))")
+                }
+                printed = p.topic
+            }
             let golden: [String]?
             if let expect {
                 guard let data = FileManager.default.contents(atPath: expect) else { throw CLIError("cannot read the golden file '\(expect)'") }
@@ -78,14 +88,19 @@ struct ReplayCommand: AsyncParsableCommand {
                 kafkaSink = s
                 sink = s
             } else {
-                sink = CallbackSink { record in
-                    guard record.topic == topics.alerts else {
+                sink = CallbackSink { [partner, printed] record in
+                    let header = { (name: String) in record.headers.first(named: name) ?? "?" }
+                    if record.topic == topics.deadLetter {
                         deadLetters.withLock { $0 += 1 }
-                        let reason = record.headers.first(named: VigilHeaders.error) ?? "?"
-                        let at = "\(record.headers.first(named: VigilHeaders.sourceTopic) ?? "?")[\(record.headers.first(named: VigilHeaders.sourcePartition) ?? "?")]@\(record.headers.first(named: VigilHeaders.sourceOffset) ?? "?")"
-                        FileHandle.standardError.write(Data("dead letter: \(at): \(reason)\n".utf8))
+                        let at = "\(header(VigilHeaders.sourceTopic))[\(header(VigilHeaders.sourcePartition))]@\(header(VigilHeaders.sourceOffset))"
+                        FileHandle.standardError.write(Data("dead letter: \(at): \(header(VigilHeaders.error))\n".utf8))
                         return
                     }
+                    if record.topic == topics.held, partner == nil || partner == header(VigilHeaders.heldPartner) {
+                        FileHandle.standardError.write(Data("held for \(header(VigilHeaders.heldPartner)): alert \(header(VigilHeaders.alertID)): \(header(VigilHeaders.heldReason))\n".utf8))
+                        return
+                    }
+                    guard record.topic == printed else { return }
                     let line = String(decoding: record.value, as: UTF8.self)
                     if comparing {
                         collected.withLock { $0.append(line) }
@@ -97,7 +112,7 @@ struct ReplayCommand: AsyncParsableCommand {
             defer { kafkaSink?.close() }
             // Published to Kafka: collect acknowledged alerts for the golden comparison.
             var onAlert: (@Sendable (Alert) -> Void)?
-            if kafkaSink != nil, golden != nil {
+            if kafkaSink != nil, golden != nil, partner == nil {
                 onAlert = { alert in
                     let bytes = alert.canonicalJSON
                     let line = String(decoding: bytes, as: UTF8.self)
@@ -107,7 +122,7 @@ struct ReplayCommand: AsyncParsableCommand {
             let result = try await Replay.run(input: input, pipeline: definition, config: config, speed: ReplaySpeed(speed)!,
                                               sink: sink, logger: logger, onAlert: onAlert)
             FileHandle.standardError.write(Data(
-                "vigil replay: \(result.messagesRead) messages replayed: \(result.stats.alerts) alerts, \(result.stats.deadLettered) dead-lettered\n".utf8))
+                "vigil replay: \(result.messagesRead) messages replayed: \(result.stats.alerts) alerts, \(result.stats.deadLettered) dead-lettered, \(result.stats.shared) partner copies, \(result.stats.held) held\n".utf8))
             if let golden {
                 let differences = GoldenAlerts.differences(expected: golden, actual: collected.value)
                 if !differences.isEmpty {

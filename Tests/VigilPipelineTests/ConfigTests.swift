@@ -214,7 +214,7 @@ struct SampleFeedTests {
                     "\(plant)")
         }
         let nearMissAccounts = Set(feed.planted.filter { $0.kind == .nearMiss }.map(\.account))
-        #expect(alerts.allSatisfy { !nearMissAccounts.contains($0.subject.value) })
+        #expect(alerts.allSatisfy { !nearMissAccounts.contains($0.subject.value ?? "") })
     }
 
     @Test("the feed is the same for the same seed, and different for another")

@@ -73,7 +73,9 @@ struct ScreeningStageTests {
         #expect(payer.count == 1)
         #expect(alert.findings.map(\.kind) == [.screening])
         #expect(alert.findings[0].id == "watchlist" && alert.findings[0].version == 3)
-        #expect(alert.subject == Alert.Subject(field: "debtor.account", value: "ACC-0"))
+        // The subject carries the payer's particulars from the payment.
+        #expect(alert.subject == Alert.Subject(field: "debtor.account", value: "ACC-0", name: "SIDORENKO, Ivan", dob: "1970-04-05"))
+        #expect(alert.reviewOnly == nil)
         let explanation = alert.findings[0].explanation
         #expect(explanation.contains("entry W-1"))
         #expect(explanation.contains(screening.screener.lists[0].version.label))
@@ -86,7 +88,10 @@ struct ScreeningStageTests {
         #expect(engine.process(Self.tx(2, debtor: "Anna Berg")).isEmpty)
 
         let traveller = engine.process(Self.passenger(3, surname: "SIDORENKO", given: "IVAN", document: "P7654321")).compactMap(\.alert)
-        #expect(traveller.map(\.subject) == [Alert.Subject(field: "traveller.document", value: "P7654321")])
+        #expect(traveller.map(\.subject) == [Alert.Subject(field: "traveller.document", value: "P7654321", name: "IVAN SIDORENKO",
+                                                           dob: "1970-04-05", document: "P7654321")])
+        // A hit resting on passenger data alone is for a person to review, never for action.
+        #expect(traveller.first?.reviewOnly == true)
         #expect(traveller.first?.findings[0].explanation.contains("document +0.25") == true)
     }
 

@@ -30,7 +30,8 @@ final class Harness: Sendable {
     let pipeline: PipelineDefinition
     var topics: VigilConfig.Topics { pipeline.topics(from: config) }
 
-    init(partitions: Int = 4, group: String = "vigil-test", pipeline file: String = "pipelines/default.yaml") throws {
+    init(partitions: Int = 4, group: String = "vigil-test", pipeline file: String = "pipelines/default.yaml",
+         sharing: VigilConfig.SharingFiles = VigilConfig.SharingFiles()) throws {
         broker = try EmbeddedBroker(nodes: 1, logger: testLogger)
         var c = VigilConfig()
         c.kafka.brokers = broker.bootstrapServers
@@ -39,6 +40,7 @@ final class Harness: Sendable {
         c.kafka.commitInterval = .milliseconds(200)
         c.kafka.sessionTimeout = .seconds(6)
         c.runtime.workers = 2
+        c.sharing = sharing
         config = c
         pipeline = try PipelineDefinition.load(file: shipped(file))
         try TopicSetup.create(TopicSetup.specs(pipeline.topics(from: c), config: c), on: broker)
@@ -99,8 +101,8 @@ final class Harness: Sendable {
         return got.sorted { ($0.partition, $0.offset) < ($1.partition, $1.offset) }
     }
 
-    func alerts() async throws -> [Alert] {
-        try await readAll(topics.alerts).map { try JSONDecoder().decode(Alert.self, from: Data($0.value)) }
+    func alerts(topic: String? = nil) async throws -> [Alert] {
+        try await readAll(topic ?? topics.alerts).map { try JSONDecoder().decode(Alert.self, from: Data($0.value)) }
     }
 
     func committed() throws -> [TopicPartition: Int64?] {

@@ -6,6 +6,7 @@ import VigilDetect
 import VigilFormats
 import VigilKafka
 @testable import VigilPipeline
+import VigilShare
 @testable import VigilReplay
 
 let logger: Logger = {
@@ -35,8 +36,12 @@ func replay(_ input: ReplayInput, pipeline: PipelineDefinition? = nil, config: V
     let lines = Locked([String]())
     let p = try pipeline ?? defaultPipeline()
     let sink = CallbackSink { record in
-        let text = record.topic == "alerts.local" ? String(decoding: record.value, as: UTF8.self)
-            : "DLQ \(record.headers.first(named: VigilHeaders.sourceOffset) ?? "?") \(record.headers.first(named: VigilHeaders.error) ?? "?")"
+        // The unit's alerts as they are; dead letters and other topics (partners, held) marked.
+        let text = switch record.topic {
+        case "alerts.local": String(decoding: record.value, as: UTF8.self)
+        case "fin.transactions.dlq": "DLQ \(record.headers.first(named: VigilHeaders.sourceOffset) ?? "?") \(record.headers.first(named: VigilHeaders.error) ?? "?")"
+        default: "\(record.topic) \(String(decoding: record.value, as: UTF8.self))"
+        }
         lines.withLock { $0.append(text) }
     }
     let result = try await Replay.run(input: input, pipeline: p, config: config, sink: sink, logger: logger)
@@ -134,7 +139,7 @@ struct ReplayTests {
         let golden = try String(contentsOfFile: try fixture("sample-feed.default.golden.jsonl"), encoding: .utf8)
             .split(separator: "\n").map(String.init)
         let first = try await replay(.recording(path: try fixture("sample-feed.vgr")))
-        let alerts = first.lines.filter { !$0.hasPrefix("DLQ") }
+        let alerts = first.lines.filter { $0.hasPrefix("{") }
         #expect(GoldenAlerts.differences(expected: golden, actual: alerts) == [])
         #expect(first.result.messagesRead == 2_657)
         #expect(first.result.stats.deadLettered == 2)
@@ -151,7 +156,7 @@ struct ReplayTests {
         let fromLines = try await replay(.jsonLines(path: path, topic: "fin.transactions"))
         let fromRecording = try await replay(.recording(path: try fixture("sample-feed.vgr")))
         func ids(_ lines: [String]) throws -> Set<String> {
-            Set(try lines.filter { !$0.hasPrefix("DLQ") }.map { try JSONDecoder().decode(Alert.self, from: Data($0.utf8)).id })
+            Set(try lines.filter { $0.hasPrefix("{") }.map { try JSONDecoder().decode(Alert.self, from: Data($0.utf8)).id })
         }
         #expect(try ids(fromLines.lines) == ids(fromRecording.lines))
         #expect(fromLines.lines.filter { $0.hasPrefix("DLQ") }.count == 2)
@@ -213,6 +218,26 @@ struct ReplayTests {
         // 600 ms of recorded time at x2 takes at least 300 ms of wall time.
         #expect(clock.now - start >= .milliseconds(300))
         #expect(ReplaySpeed("realtime") == .factor(1) && ReplaySpeed("max") == .max && ReplaySpeed("x0") == nil && ReplaySpeed("fast") == nil)
+    }
+
+    @Test("a partner's copies replay byte for byte too: redacted, pseudonymised and signed the same way every time")
+    func partnerGolden() async throws {
+        let golden = try String(contentsOfFile: try fixture("sample-feed.default.fiu-partner.golden.jsonl"), encoding: .utf8)
+            .split(separator: "\n").map(String.init)
+        var config = VigilConfig()
+        // Test-only keys, committed with the fixtures so signatures and pseudonyms are fixed.
+        config.sharing.keysDirectory = try fixture("test-keys")
+        let first = try await replay(.recording(path: try fixture("sample-feed.vgr")), config: config)
+        let copies = first.lines.filter { $0.hasPrefix("alerts.fiu-partner ") }.map { String($0.dropFirst("alerts.fiu-partner ".count)) }
+        #expect(GoldenAlerts.differences(expected: golden, actual: copies) == [])
+        #expect(copies == golden)
+        // Every alert scores at least the route's 0.6, and nothing is held with the keys present.
+        #expect(first.result.stats.shared == 11 + 6 && first.result.stats.held == 0)
+        let verifier = try SharingKeys.publicKey(file: try fixture("test-keys/signing.pub"))
+        for line in copies { #expect(verifier.problem(with: Array(line.utf8)) == nil) }
+        #expect(copies.allSatisfy { !$0.contains("ACC-") })
+        let second = try await replay(.recording(path: try fixture("sample-feed.vgr")), config: config)
+        #expect(second.lines == first.lines)
     }
 
     @Test("golden differences are described per alert and field")

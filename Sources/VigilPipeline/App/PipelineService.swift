@@ -2,6 +2,7 @@ import Logging
 import ServiceLifecycle
 import VigilCore
 import VigilKafka
+import VigilShare
 
 /// A pipeline reading from and publishing to Kafka, as a long-running ``Service``.
 ///
@@ -21,8 +22,10 @@ public final class PipelineService: Service {
     /// Creates the consumer (joining `config.kafka.group`) and the producer.
     public init(pipeline: PipelineDefinition, config: VigilConfig, bootstrap: String, logger: Logger,
                 stopAt: [TopicPartition: Int64]? = nil, onAlert: (@Sendable (Alert) -> Void)? = nil,
-                onHandled: (@Sendable ([Int64]) -> Void)? = nil) throws(KafkaError) {
+                onHandled: (@Sendable ([Int64]) -> Void)? = nil) throws {
         let topics = pipeline.topics(from: config)
+        // Disclosures are recorded only where partners are declared.
+        let audit = try config.sharing.auditLog.flatMap { pipeline.partners.isEmpty ? nil : try AuditLog(path: $0) }
         let client = config.clientConfig(bootstrap: bootstrap)
         var consumerConfig = KafkaConsumerConfig(client: client, groupID: config.kafka.group, topics: topics.effectiveInputs.map(\.topic))
         consumerConfig.commitIntervalMilliseconds = max(1, Int(config.kafka.commitInterval.microseconds / 1000))
@@ -42,6 +45,8 @@ public final class PipelineService: Service {
         options.shutdownTimeout = config.runtime.shutdownTimeout
         options.onHandled = onHandled
         options.decodeOptions = config.formats.decodeOptions
+        options.keysDirectory = config.sharing.keysDirectory
+        options.audit = audit
         self.source = source
         self.sink = sink
         self.logger = logger

@@ -106,12 +106,18 @@ public struct VigilConfig: Sendable, Equatable {
 
     /// Where the keys and the audit log of partner sharing are (`sharing` section).
     public struct SharingFiles: Sendable, Equatable {
+        public init(keysDirectory: String? = nil, auditLog: String? = nil) {
+            self.keysDirectory = keysDirectory
+            self.auditLog = auditLog
+        }
+
         /// The directory of `signing.key` and the partners' `pseudonym-<partner>.key`.
-        /// Env: `VIGIL_KEYS_DIR`. Default: `keys`.
-        public var keysDirectory: String = "keys"
-        /// The hash-chained log of every disclosure to a partner; `nil` (empty) turns it off.
-        /// Env: `VIGIL_AUDIT_LOG`. Default: `audit/disclosures.jsonl`.
-        public var auditLog: String? = "audit/disclosures.jsonl"
+        /// Env: `VIGIL_KEYS_DIR`. Default: none (alerts go unsigned, partner copies are held);
+        /// `config/default.yaml` sets `keys`.
+        public var keysDirectory: String?
+        /// The hash-chained log of every disclosure to a partner. Env: `VIGIL_AUDIT_LOG` (empty
+        /// turns it off). Default: none; `config/default.yaml` sets `audit/disclosures.jsonl`.
+        public var auditLog: String?
         /// How long passenger data may stay identifiable in stored alerts (`vigil retention`).
         /// Default: 180d (six months, EU PNR Directive 2016/681 art. 12).
         public var passengerRetention: Duration = .seconds(180 * 86_400)
@@ -155,7 +161,7 @@ public struct VigilConfig: Sendable, Equatable {
     private mutating func apply(_ root: YAMLValue) throws(ConfigError) {
         let top = try root.mapping(allowed: ["kafka", "topics", "runtime", "embedded", "formats", "sharing"])
         if let sh = try top["sharing"]?.mapping(allowed: ["keys", "audit-log", "passenger-retention"]) {
-            if let v = sh["keys"] { sharing.keysDirectory = try v.string() }
+            if let v = sh["keys"] { sharing.keysDirectory = try v.string().isEmpty ? nil : try v.string() }
             if let v = sh["audit-log"] { sharing.auditLog = try v.string().isEmpty ? nil : try v.string() }
             if let v = sh["passenger-retention"] { sharing.passengerRetention = try v.duration() }
         }
@@ -306,7 +312,7 @@ public struct VigilConfig: Sendable, Equatable {
         if let v = try topic("VIGIL_TOPIC_DEAD_LETTER") { topics.deadLetter = v }
         if let v = try topic("VIGIL_TOPIC_ALERTS") { topics.alerts = v }
         if let v = try topic("VIGIL_TOPIC_HELD") { topics.held = v }
-        if let v = env["VIGIL_KEYS_DIR"] { sharing.keysDirectory = v }
+        if let v = env["VIGIL_KEYS_DIR"] { sharing.keysDirectory = v.isEmpty ? nil : v }
         if let v = env["VIGIL_AUDIT_LOG"] { sharing.auditLog = v.isEmpty ? nil : v }
         if let v = env["VIGIL_BOOTSTRAP_FILE"] { embedded.bootstrapFile = v }
         if let v = env["VIGIL_CARD_HASH_KEY"] { formats.cardHashKey = v }
@@ -368,7 +374,7 @@ public struct VigilConfig: Sendable, Equatable {
         out += formats.cardHashKey == nil ? "  # card-hash-key: not set (PNRs with card numbers are rejected)\n" : "  card-hash-key: \"***\"\n"
         if formats.csv != nil { out += "  # csv: a column mapping is configured (see the configuration file)\n" }
         out += "sharing:\n"
-        out += "  keys: \(q(sharing.keysDirectory))\n"
+        out += "  keys: \(q(sharing.keysDirectory ?? ""))\n"
         out += "  audit-log: \(q(sharing.auditLog ?? ""))\n"
         out += "  passenger-retention: \(d(sharing.passengerRetention))\n"
         out += "embedded:\n"
