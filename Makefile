@@ -1,7 +1,7 @@
 # The README's commands. `make run` and `make test` each do all the set-up they need.
 SWIFT ?= swift
 
-.PHONY: setup build run test broker validate clean
+.PHONY: setup build run keys test broker validate clean
 
 ## Install system packages (librdkafka-dev, zlib1g-dev, kcat) if missing.
 setup:
@@ -11,8 +11,13 @@ build: setup
 	$(SWIFT) build
 
 ## The main job: the default pipeline on the embedded broker with the bundled sample feed.
-run: build
+## Alerts are signed and shared with the pipeline's partners with the keys in keys/ (made once).
+run: build keys
 	.build/debug/vigil run --pipeline pipelines/default.yaml
+
+## The signing key and the default pipeline's pseudonym keys, if missing (existing keys are kept).
+keys: build
+	.build/debug/vigil keys generate --out keys --pipeline pipelines/default.yaml
 
 ## All tests (Swift Testing), against librdkafka's embedded broker.
 test: setup

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing Vigil needs, when it is missing:
-#   librdkafka-dev (the Kafka client library and its mock cluster), zlib1g-dev, and kcat (used by
-#   the tests to check `vigil broker` from outside). Debian/Ubuntu; needs root or sudo.
+#   librdkafka-dev (the Kafka client library and its mock cluster), zlib1g-dev, kcat (used by
+#   the tests to check `vigil broker` from outside) and xmllint (libxml2-utils: the tests validate
+#   goAML drafts with it when the goAML schema is on the machine). Debian/Ubuntu; needs root or sudo.
 set -euo pipefail
 
 missing=()
@@ -9,6 +10,7 @@ pkg-config --exists rdkafka 2>/dev/null || missing+=(librdkafka-dev)
 [ -e /usr/include/zlib.h ] || missing+=(zlib1g-dev)
 command -v kcat >/dev/null 2>&1 || missing+=(kcat)
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+command -v xmllint >/dev/null 2>&1 || missing+=(libxml2-utils)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -108,3 +108,79 @@ struct AuditCommand: AsyncParsableCommand {
         }
     }
 }
+
+struct GoAMLCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "goaml",
+        abstract: "Turn alerts into a goAML 5.0.2 report draft (XML).",
+        discussion: """
+            Reads the unit's own alerts (one JSON alert per line, e.g. from alerts.local or `vigil replay`) and \
+            writes one report with one report party per alert subject. Values the goAML schema requires and \
+            alerts do not carry (an account's balance and status) are written as 0 and '-' and named in the \
+            party's comments, to be completed before submission. Indicator codes are the FIU's own list: map \
+            findings to them with --indicator.
+            """
+    )
+
+    @Option(name: .long, help: ArgumentHelp("Alerts file (JSON lines), or - for standard input.", valueName: "file"))
+    var alerts: String
+
+    @Option(name: .long, help: ArgumentHelp("The reporting entity's id at the FIU (rentity_id).", valueName: "id"))
+    var entityID: String
+
+    @Option(name: .long, help: ArgumentHelp("STR or SAR.", valueName: "code"))
+    var reportCode: String = "STR"
+
+    @Option(name: .long, help: ArgumentHelp("goAML indicator code for a finding id (repeatable).", valueName: "finding=CODE"))
+    var indicator: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Indicator for alerts whose findings have none.", valueName: "code"))
+    var defaultIndicator: String?
+
+    @Option(name: .long, help: ArgumentHelp("The reporting entity's local currency (currency_code_local).", valueName: "ISO 4217"))
+    var currency: String = "USD"
+
+    @Option(name: .long, help: ArgumentHelp("Submission date-time (RFC 3339). Default: now.", valueName: "time"))
+    var date: String?
+
+    @Option(name: .long, help: ArgumentHelp("Where to write the report, or - for standard output.", valueName: "file"))
+    var out: String
+
+    func run() async throws {
+        try await Self.reporting {
+            guard let code = GoAMLReport.ReportCode(rawValue: reportCode.uppercased()) else {
+                throw CLIError("--report-code '\(reportCode)' is not STR or SAR")
+            }
+            var indicators: [String: String] = [:]
+            for pair in indicator {
+                let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+                guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { throw CLIError("--indicator '\(pair)' is not FINDING=CODE") }
+                indicators[parts[0]] = parts[1]
+            }
+            var submitted = Date()
+            if let date {
+                guard let t = EventTime(rfc3339: date) else { throw CLIError("--date '\(date)' is not an RFC 3339 time") }
+                submitted = Date(timeIntervalSince1970: Double(t.microseconds) / 1_000_000)
+            }
+            let data: Data
+            if alerts == "-" { data = FileHandle.standardInput.readDataToEndOfFile() } else {
+                guard let d = FileManager.default.contents(atPath: alerts) else { throw CLIError.unreadable(alerts) }
+                data = d
+            }
+            var list: [Alert] = []
+            for (index, line) in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated()
+            where !line.allSatisfy({ $0 == 0x20 || $0 == 0x0D }) {
+                do { list.append(try JSONDecoder().decode(Alert.self, from: Data(line))) } catch {
+                    throw CLIError("\(alerts == "-" ? "<stdin>" : alerts):\(index + 1): not an alert: \(error.localizedDescription)")
+                }
+            }
+            let report = GoAMLReport(entityID: entityID, reportCode: code, currency: currency, indicators: indicators,
+                                     defaultIndicator: defaultIndicator, submissionDate: submitted)
+            let xml = try fail(report.xml(for: list))
+            if out == "-" { FileHandle.standardOutput.write(Data(xml.utf8)) } else {
+                do { try xml.write(toFile: out, atomically: true, encoding: .utf8) } catch { throw CLIError("cannot write \(out): \(error.localizedDescription)") }
+                FileHandle.standardError.write(Data("vigil goaml: \(list.count) alerts → \(out)\n".utf8))
+            }
+        }
+    }
+}

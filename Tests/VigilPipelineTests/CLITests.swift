@@ -4,6 +4,7 @@ import VigilCore
 import VigilDetect
 import VigilKafka
 @testable import VigilPipeline
+import VigilShare
 
 /// The built `vigil` executable (SwiftPM puts it next to the test bundle).
 let vigilBinary: String = {
@@ -408,5 +409,72 @@ struct CLITests {
         #expect(Set(published) == expected)
         broker.signal(SIGINT)
         _ = try await broker.wait()
+    }
+
+    @Test("keys generate → replay --partner → verify passes, and fails naming the line after a change; goaml drafts from the own alerts")
+    func sharingCommands() async throws {
+        let dir = try temporaryDirectory()
+        let keys = dir.appendingPathComponent("keys").path
+        var r = try await vigil(["keys", "generate", "--out", keys, "--pipeline", "pipelines/default.yaml"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.split(separator: "\n").map { ($0 as NSString).lastPathComponent } == ["signing.key", "signing.pub", "pseudonym-fiu-partner.key"])
+        let mode = try FileManager.default.attributesOfItem(atPath: keys + "/signing.key")[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        // A second run keeps the keys (replacing one would orphan its signatures).
+        let before = try String(contentsOfFile: keys + "/signing.key", encoding: .utf8)
+        r = try await vigil(["keys", "generate", "--out", keys, "--partner", "fiu-partner"])
+        #expect(r.status == 0 && r.stdout.isEmpty && r.stderr.contains("every key is already in"))
+        #expect(try String(contentsOfFile: keys + "/signing.key", encoding: .utf8) == before)
+
+        let recording = repoRoot.appendingPathComponent("Tests/VigilReplayTests/Fixtures/sample-feed.vgr").path
+        let copies = try await vigil(["replay", recording, "--partner", "fiu-partner"], environment: ["VIGIL_KEYS_DIR": keys])
+        #expect(copies.status == 0, "\(copies.stderr)")
+        let lines = copies.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.count == 11)
+        let file = dir.appendingPathComponent("fiu.jsonl").path
+        try copies.stdout.write(toFile: file, atomically: true, encoding: .utf8)
+        r = try await vigil(["verify", "--key", keys + "/signing.pub", file])
+        let keyID = try SharingKeys.publicKey(file: keys + "/signing.pub").keyID
+        #expect(r.status == 0 && r.stdout == "11 alerts, all signed with key \(keyID)\n", "\(r.stderr)")
+        var changed = lines
+        changed[4] = changed[4].replacingOccurrences(of: "\"score\":0.9", with: "\"score\":0.3")
+        try changed.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        r = try await vigil(["verify", "--key", keys + "/signing.pub", file])
+        let id = try JSONDecoder().decode(Alert.self, from: Data(lines[4].utf8)).id
+        #expect(r.status == 1 && r.stderr == "vigil verify: \(file):5: alert \(id): the signature does not match the alert: it was changed after signing\n")
+
+        // A copy held for a partner is said on standard error.
+        let noKeys = try await vigil(["replay", recording, "--partner", "police"], environment: ["VIGIL_KEYS_DIR": ""])
+        #expect(noKeys.status == 0 && noKeys.stdout.isEmpty)
+        #expect(noKeys.stderr.contains("held for police: alert al-"))
+        #expect(noKeys.stderr.contains(": no signing key: partners receive signed alerts only"))
+
+        let own = dir.appendingPathComponent("own.jsonl").path
+        try (try await vigil(["replay", recording], environment: ["VIGIL_KEYS_DIR": ""])).stdout.write(toFile: own, atomically: true, encoding: .utf8)
+        let report = dir.appendingPathComponent("report.xml").path
+        r = try await vigil(["goaml", "--alerts", own, "--entity-id", "101", "--report-code", "SAR", "--indicator", "structuring-cash=STRUC",
+                             "--indicator", "large-cash=LRGCS", "--date", "2024-03-10T00:00:00Z", "--out", report])
+        #expect(r.status == 0, "\(r.stderr)")
+        let xml = try String(contentsOfFile: report, encoding: .utf8)
+        #expect(xml.contains("<report_code>SAR</report_code>") && xml.components(separatedBy: "<report_party>").count == 12)
+        r = try await vigil(["goaml", "--alerts", file, "--entity-id", "101", "--default-indicator", "STRUC", "--out", report])
+        #expect(r.status == 1 && r.stderr.contains("is a partner's copy (fields redacted or pseudonymised)"))
+    }
+
+    @Test("audit verify says the chain is whole, or which line broke it")
+    func auditVerify() async throws {
+        let dir = try temporaryDirectory()
+        let path = dir.appendingPathComponent("log.jsonl").path
+        let log = try AuditLog(path: path)
+        let alert = try JSONDecoder().decode(Alert.self, from: Data(try String(contentsOfFile: repoRoot.appendingPathComponent(
+            "Tests/VigilReplayTests/Fixtures/sample-feed.default.golden.jsonl").path, encoding: .utf8).split(separator: "\n")[0].utf8))
+        try log.append([DisclosureRecord(alert: alert, topic: "alerts.x", fields: [.subjectValue: .pass]),
+                        DisclosureRecord(alert: alert, topic: "alerts.y", fields: [.subjectValue: .redact])])
+        var r = try await vigil(["audit", "verify", path])
+        #expect(r.status == 0 && r.stdout == "\(path): 2 entries, chain intact\n")
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        try (lines[0].replacingOccurrences(of: "alerts.x", with: "alerts.z") + "\n" + lines[1] + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        r = try await vigil(["audit", "verify", path])
+        #expect(r.status == 1 && r.stderr == "vigil verify: \(path):1: entry 1 was altered (its hash does not match its content)\n")
     }
 }

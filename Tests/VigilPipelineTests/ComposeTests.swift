@@ -39,7 +39,8 @@ struct ComposeTests {
     func topics() throws {
         let command = try #require((services["kafka-init"]?["command"] as? [String])?.joined(separator: "\n"))
         let listed = try #require(command.firstMatch(of: /for topic in ([^;]+);/)).1.split(separator: " ").map(String.init)
-        #expect(Set(listed) == Set(config.topics.all))
+        let pipeline = try PipelineDefinition.load(file: shipped("pipelines/default.yaml"))
+        #expect(Set(listed) == Set(pipeline.topics(from: config).all))
         #expect(command.contains("--partitions \(config.kafka.partitions)"))
         let depends = services["kafka-init"]?["depends_on"] as? [String: [String: String]]
         #expect(depends?["kafka"]?["condition"] == "service_healthy")
@@ -56,6 +57,9 @@ struct ComposeTests {
         // The environment gives the same topics as the configuration file.
         let effective = try VigilConfig.load(file: shipped("config/default.yaml"), environment: env)
         #expect(effective.topics == config.topics)
+        #expect(effective.sharing.keysDirectory == "/etc/vigil/keys" && effective.sharing.auditLog?.hasPrefix("/var/lib/vigil/audit/") == true)
+        let volumes = try #require(services["vigil"]?["volumes"] as? [String])
+        #expect(volumes.contains("./keys:/etc/vigil/keys:ro"))
         #expect(effective.kafka.brokers == brokers)
         let command = try #require(services["vigil"]?["command"] as? [String])
         #expect(command.first == "run")

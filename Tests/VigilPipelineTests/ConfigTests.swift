@@ -155,6 +155,11 @@ struct ConfigTests {
 
     static let header = "pipeline:\n  name: p\n  version: 1.0.0\nrules:\n"
 
+    /// A pipeline with one rule and one partner; `extra` ends the partner (line 11 onwards).
+    static func partner(_ extra: String, tlp: String = "[TLP:AMBER]") -> String {
+        header + "  - { id: r, version: 1, kind: predicate, where: amount > 5 }\npartners:\n  - name: fiu\n    tlp: \(tlp)\n    purposes: [aml-investigation]\n    \(extra)\n"
+    }
+
     @Test("pipeline errors point into the file, down to the column inside a rule expression", arguments: [
         (header + "  - id: r\n    version: 1\n    kind: predicate\n    where: amount >= \"10000\"\n",
          "p.yaml:8:19: error: rule 'r', where: cannot compare a number with a string (hint: numbers are written without quotes)"),
@@ -180,6 +185,30 @@ struct ConfigTests {
         let e = #expect(throws: ConfigError.self) { try PipelineDefinition.parse(text, file: "p.yaml") }
         #expect(e?.description == message)
     }
+
+    /// Partner declarations (lines 1–9: a rule and the partner's name, labels and purposes).
+    static let partnerCases: [(text: String, message: String)] = [
+        (Self.partner("fields: { subject.dob: pseudonymize }"),
+         "p.yaml:10:28: error: 'pseudonymize' is not a treatment for subject.dob (hint: pass, redact, pseudonymise, generalise)"),
+        (Self.partner("fields: { subject.name: generalise }"),
+         "p.yaml:10:29: error: 'generalise' is not a treatment for subject.name (hint: pass, redact, pseudonymise)"),
+        (Self.partner("fields: { subject.passport: pass }"),
+         "p.yaml:10:15: error: unknown key 'subject.passport' in 'partners[0].fields' (hint: did you mean subject.value or subject.name or subject.dob or subject.document or subject.nationality or subject.institution?)"),
+        (Self.partner("receives: { findings: [nope] }\n    fields: { evidence: pass }"),
+         "p.yaml:10:27: error: no rule, typology or stage 'nope' in this pipeline (hint: r)"),
+        (Self.partner("topic: alerts.local\n    fields: { evidence: pass }"),
+         "p.yaml:10:12: error: topic 'alerts.local' is already used (inputs, alerts, dead letters, held alerts or another partner) (hint: each partner reads a topic of its own)"),
+        (Self.partner("fields: { evidence: pass }", tlp: "[TLP:AMBER, TLP:BLACK]"),
+         "p.yaml:8:22: error: 'TLP:BLACK' is not a TLP 2.0 label (hint: TLP:RED, TLP:AMBER+STRICT, TLP:AMBER, TLP:GREEN, TLP:CLEAR)"),
+        (Self.partner("onward-dissemination: prior-consent"),
+         "p.yaml:7:5: error: partner 'fiu' needs a field policy ('fields') (hint: e.g. fields: { subject.value: pseudonymise, subject.name: redact, findings.explanation: pass }; fields left out are not allowed)"),
+    ]
+
+    @Test("partner errors point at the field and say what is allowed", arguments: ConfigTests.partnerCases)
+    func partnerErrors(text: String, message: String) {
+        let e = #expect(throws: ConfigError.self) { try PipelineDefinition.parse(text, file: "p.yaml") }
+        #expect(e?.description == message)
+    }
 }
 
 @Suite("The bundled sample feed")
@@ -192,7 +221,11 @@ struct SampleFeedTests {
         var dead = 0
         for (i, line) in feed.lines.enumerated() {
             for out in engine.process(.init(topic: "fin.transactions", partition: 0, offset: Int64(i), value: Array(line.utf8))) {
-                if let a = out.alert { alerts.append(a) } else { dead += 1 }
+                switch out.kind {
+                case .alert(let a): alerts.append(a)
+                case .deadLetter: dead += 1
+                case .shared, .held: break
+                }
             }
         }
         return (alerts, dead)

@@ -230,7 +230,11 @@ public struct PipelineDefinition: Sendable {
         let findings = known.union(stageIDs)
         if let v = outputSection?["by-finding"] { output.byFinding = try labelsByFinding(v, knownFindings: findings) }
         if let node = top["partners"] {
-            let reserved = Set(inputs.map(\.topic) + [topics.transactions, topics.deadLetter, topics.alerts, topics.held].compactMap { $0 })
+            // The configuration may rename its topics; its defaults and this file's overrides are
+            // what can be checked here.
+            let defaults = VigilConfig.Topics()
+            let reserved = Set(inputs.map(\.topic) + [topics.transactions, topics.deadLetter, topics.alerts, topics.held].compactMap { $0 }
+                + [defaults.transactions, defaults.deadLetter, defaults.alerts, defaults.held])
             p.partners = try partners(node, knownFindings: findings, reserved: reserved)
         }
         p.lists = lists
