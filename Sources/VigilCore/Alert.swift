@@ -71,12 +71,16 @@ public struct Alert: Sendable, Hashable, Codable {
         public var offset: Int64
         public var eventId: String
         public var ts: EventTime
-        public init(topic: String, partition: Int32, offset: Int64, eventId: String, ts: EventTime) {
+        /// `true` for a passenger (API or PNR) event, whose data retention rules apply to;
+        /// absent for financial events.
+        public var passenger: Bool?
+        public init(topic: String, partition: Int32, offset: Int64, eventId: String, ts: EventTime, passenger: Bool? = nil) {
             self.topic = topic
             self.partition = partition
             self.offset = offset
             self.eventId = eventId
             self.ts = ts
+            self.passenger = passenger
         }
     }
 

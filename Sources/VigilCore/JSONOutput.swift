@@ -108,6 +108,7 @@ extension Alert {
                     o.key("eventId"); o.string(e.eventId)
                     o.key("offset"); o.int(e.offset)
                     o.key("partition"); o.int(e.partition)
+                    if let p = e.passenger { o.key("passenger"); o.bool(p) }
                     o.key("topic"); o.string(e.topic)
                     o.key("ts"); o.string(e.ts.rfc3339)
                 }

@@ -78,6 +78,11 @@ struct RunCommand: AsyncParsableCommand {
             let s = service.runner.stats
             FileHandle.standardError.write(Data(
                 "vigil run: \(s.completed) transactions processed: \(s.alerts) alerts on \(topics.alerts), \(s.deadLettered) dead-lettered on \(topics.deadLetter)\n".utf8))
+            if !definition.partners.isEmpty {
+                let audit = config.sharing.auditLog.map { "; disclosures logged in \($0)" } ?? ""
+                FileHandle.standardError.write(Data(
+                    "vigil run: \(s.shared) partner copies on \(definition.partners.map(\.topic).joined(separator: ", ")), \(s.held) held on \(topics.held)\(audit)\n".utf8))
+            }
             let w = s.window
             let late = w.droppedLate > 0 ? "; \(w.droppedLate) too late for a rule's grace period" : ""
             FileHandle.standardError.write(Data(

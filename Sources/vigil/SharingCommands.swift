@@ -184,3 +184,74 @@ struct GoAMLCommand: AsyncParsableCommand {
         }
     }
 }
+
+struct RetentionCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "retention",
+        abstract: "Depersonalise passenger data in stored alerts past its retention period.",
+        discussion: """
+            Reads alerts (one JSON alert per line) and writes them back with the passenger data of every alert \
+            older than the period (sharing.passenger-retention, six months by default, as the EU PNR Directive \
+            requires) masked: a traveller's particulars, explanations, passenger event ids. Other alerts are \
+            written unchanged, byte for byte. A depersonalised alert loses its signature.
+            """
+    )
+
+    @Option(name: .long, help: ArgumentHelp("Stored alerts (JSON lines), or - for standard input.", valueName: "file"))
+    var alerts: String
+
+    @Option(name: .long, help: ArgumentHelp("The time to apply the period at (RFC 3339). Default: now.", valueName: "time"))
+    var asOf: String?
+
+    @Option(name: .long, help: ArgumentHelp("Retention period, e.g. 180d. Default: sharing.passenger-retention.", valueName: "duration"))
+    var period: String?
+
+    @Option(name: .long, help: ArgumentHelp("Where to write the alerts, or - for standard output.", valueName: "file"))
+    var out: String
+
+    @OptionGroup var common: CommonOptions
+
+    func run() async throws {
+        try await Self.reporting {
+            let config = try common.loadConfig()
+            var retention = config.sharing.passengerRetention
+            if let period {
+                guard let d = DurationText.parse(period) else { throw CLIError("--period '\(period)' is not a duration (e.g. 180d)") }
+                retention = d
+            }
+            var now = EventTime(microseconds: Int64(Date().timeIntervalSince1970 * 1_000_000))
+            if let asOf {
+                guard let t = EventTime(rfc3339: asOf) else { throw CLIError("--as-of '\(asOf)' is not an RFC 3339 time") }
+                now = t
+            }
+            let data: Data
+            if alerts == "-" { data = FileHandle.standardInput.readDataToEndOfFile() } else {
+                guard let d = FileManager.default.contents(atPath: alerts) else { throw CLIError.unreadable(alerts) }
+                data = d
+            }
+            var output = Data()
+            var total = 0, changed = 0
+            for (index, line) in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated()
+            where !line.allSatisfy({ $0 == 0x20 || $0 == 0x0D }) {
+                let alert: Alert
+                do { alert = try JSONDecoder().decode(Alert.self, from: Data(line)) } catch {
+                    throw CLIError("\(alerts == "-" ? "<stdin>" : alerts):\(index + 1): not an alert: \(error.localizedDescription)")
+                }
+                total += 1
+                if let masked = Retention.depersonalise(alert, asOf: now, period: retention) {
+                    changed += 1
+                    output.append(contentsOf: masked.canonicalJSON)
+                } else {
+                    output.append(line)
+                }
+                output.append(UInt8(ascii: "\n"))
+            }
+            if out == "-" { FileHandle.standardOutput.write(output) } else {
+                do { try output.write(to: URL(fileURLWithPath: out), options: .atomic) } catch {
+                    throw CLIError("cannot write \(out): \(error.localizedDescription)")
+                }
+            }
+            FileHandle.standardError.write(Data("vigil retention: \(total) alerts, \(changed) depersonalised (passenger data older than \(DurationText.format(retention)) at \(now.rfc3339))\n".utf8))
+        }
+    }
+}

@@ -12,7 +12,7 @@ struct Vigil: AsyncParsableCommand {
         discussion: """
             Environment overrides: \(VigilConfig.environmentVariables.map { "\($0.0) (\($0.1))" }.joined(separator: ", ")).
             """,
-        subcommands: [RunCommand.self, BrokerCommand.self, FeedCommand.self, RecordCommand.self, ReplayCommand.self, BacktestCommand.self, GenerateCommand.self, ScreenCommand.self, EvalCommand.self, ParseCommand.self, ValidateCommand.self, ConfigCommand.self, BenchCommand.self, KeysCommand.self, VerifyCommand.self, AuditCommand.self, GoAMLCommand.self]
+        subcommands: [RunCommand.self, BrokerCommand.self, FeedCommand.self, RecordCommand.self, ReplayCommand.self, BacktestCommand.self, GenerateCommand.self, ScreenCommand.self, EvalCommand.self, ParseCommand.self, ValidateCommand.self, ConfigCommand.self, BenchCommand.self, KeysCommand.self, VerifyCommand.self, AuditCommand.self, GoAMLCommand.self, RetentionCommand.self]
     )
 }
 

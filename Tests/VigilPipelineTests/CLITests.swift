@@ -477,4 +477,27 @@ struct CLITests {
         r = try await vigil(["audit", "verify", path])
         #expect(r.status == 1 && r.stderr == "vigil verify: \(path):1: entry 1 was altered (its hash does not match its content)\n")
     }
+
+    @Test("retention masks passenger alerts past the period and writes the others back byte for byte")
+    func retention() async throws {
+        let dir = try temporaryDirectory()
+        let golden = try String(contentsOfFile: repoRoot.appendingPathComponent("Tests/VigilReplayTests/Fixtures/sample-feed.default.golden.jsonl").path,
+                                encoding: .utf8).split(separator: "\n").map(String.init)
+        var traveller = try JSONDecoder().decode(Alert.self, from: Data(golden[0].utf8))
+        traveller.subject = Alert.Subject(field: "traveller.document", value: "P7654321", name: "IVAN SIDORENKO")
+        traveller.evidence = [.init(topic: "pax.api", partition: 0, offset: 1, eventId: "api-1", ts: traveller.ts, passenger: true)]
+        let file = dir.appendingPathComponent("alerts.jsonl").path
+        let lines = [golden[1], String(decoding: traveller.canonicalJSON, as: UTF8.self), golden[2]]
+        try (lines.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        let out = dir.appendingPathComponent("kept.jsonl").path
+        var r = try await vigil(["retention", "--alerts", file, "--as-of", "2024-06-01T00:00:00Z", "--out", out])
+        #expect(r.status == 0 && r.stderr.contains("3 alerts, 0 depersonalised (passenger data older than 4320h"), "\(r.stderr)")
+        #expect(try String(contentsOfFile: out, encoding: .utf8) == lines.joined(separator: "\n") + "\n")
+        r = try await vigil(["retention", "--alerts", file, "--as-of", "2024-12-01T00:00:00Z", "--out", "-"])
+        let after = r.stdout.split(separator: "\n").map(String.init)
+        #expect(r.status == 0 && after.count == 3 && after[0] == lines[0] && after[2] == lines[2])
+        #expect(!after[1].contains("SIDORENKO") && !after[1].contains("P7654321") && after[1].contains("\"subject.name\":\"depersonalise\""))
+        r = try await vigil(["retention", "--alerts", file, "--period", "soon", "--out", "-"])
+        #expect(r.status == 1 && r.stderr == "vigil retention: --period 'soon' is not a duration (e.g. 180d)\n")
+    }
 }

@@ -92,6 +92,7 @@ struct ScreeningStageTests {
                                                            dob: "1970-04-05", document: "P7654321")])
         // A hit resting on passenger data alone is for a person to review, never for action.
         #expect(traveller.first?.reviewOnly == true)
+        #expect(traveller.first?.evidence.map(\.passenger) == [true] && alert.evidence.map(\.passenger) == [nil])
         #expect(traveller.first?.findings[0].explanation.contains("document +0.25") == true)
     }
 

@@ -174,7 +174,8 @@ public struct PipelineEngine {
     private func alert(findings: [Alert.Finding], score: Double, subject: Alert.Subject, ts: EventTime,
                        contributions: [Contribution], event: CanonicalEvent, reviewOnly: Bool = false) -> [EngineOutput] {
         let evidence = contributions.map {
-            Alert.Evidence(topic: $0.origin.topic, partition: $0.origin.partition, offset: $0.origin.offset, eventId: $0.eventID, ts: $0.ts)
+            Alert.Evidence(topic: $0.origin.topic, partition: $0.origin.partition, offset: $0.origin.offset, eventId: $0.eventID, ts: $0.ts,
+                           passenger: $0.passenger ? true : nil)
         }
         let out = pipeline.output
         let (tlp, purpose) = pipeline.labels(for: findings)

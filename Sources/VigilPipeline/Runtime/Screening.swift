@@ -55,7 +55,8 @@ final class ScreeningRunner {
         // A traveller is known by the travel document, else by name and date of birth.
         let subject = document.map { Alert.Subject(field: "traveller.document", value: $0.number) }
             ?? Alert.Subject(field: "traveller.name", value: [name, t.dob].compactMap { $0 }.joined(separator: " "))
-        return screen(query).map {
+        // Travellers are not cached: no passenger data stays in screening state (PNR retention).
+        return definition.screener.screen(query).matches.map {
             finding($0, role: "traveller", name: name, subject: subject, ts: p.ts, contribution: Contribution(origin: origin, eventID: p.id, ts: p.ts, passenger: true))
         }
     }
