@@ -27,7 +27,7 @@ test: setup
 broker: build
 	.build/debug/vigil broker --pipeline pipelines/default.yaml
 
-validate: build
+validate: build keys
 	.build/debug/vigil validate pipelines/*.yaml --config config/default.yaml
 
 clean:

@@ -207,7 +207,12 @@ struct CLITests {
         r = try await vigil(["validate", badPipeline, shipped("pipelines/default.yaml")])
         #expect(r.status == 1)
         #expect(r.stdout.contains("\(badPipeline):8:19: error:"))
-        #expect(r.stdout.contains("pipelines/default.yaml: ok (pipeline default@1.0.0, 2 rules)"))
+        #expect(r.stdout.contains("pipelines/default.yaml: ok (pipeline default@1.0.0, 2 rules; partners: fiu-partner → alerts.fiu-partner, police → alerts.police)"))
+        // With a configuration, the keys the partners need are checked too.
+        r = try await vigil(["validate", shipped("pipelines/default.yaml"), "--config", shipped("config/default.yaml")],
+                            environment: ["VIGIL_KEYS_DIR": "/nonexistent-keys"])
+        #expect(r.status == 1)
+        #expect(r.stdout.contains("pipelines/default.yaml: error: no signing key (VIGIL_SIGNING_KEY or /nonexistent-keys/signing.key): create it with `vigil keys generate --out /nonexistent-keys`"))
 
         r = try await vigil(["feed", "--brokers", "127.0.0.1:1", "/nonexistent.jsonl"])
         #expect(r.status == 1)
