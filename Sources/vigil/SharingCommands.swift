@@ -60,19 +60,12 @@ struct VerifyCommand: AsyncParsableCommand {
     func run() async throws {
         try await Self.reporting {
             let verifier = try fail(SharingKeys.publicKey(file: key))
-            let data: Data
-            if file == "-" { data = FileHandle.standardInput.readDataToEndOfFile() } else {
-                guard let d = FileManager.default.contents(atPath: file) else { throw CLIError.unreadable(file) }
-                data = d
-            }
+            let input = try AlertLines(file)
             var checked = 0
-            for (index, line) in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
-                var bytes = Array(line)
-                if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
-                if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+            for (number, bytes) in input.lines {
                 if let problem = verifier.problem(with: bytes) {
                     let id = (try? JSONDecoder().decode(AlertID.self, from: Data(bytes)))?.id ?? "(no id)"
-                    throw CLIError("\(file == "-" ? "<stdin>" : file):\(index + 1): alert \(id): \(problem)")
+                    throw CLIError("\(input.name):\(number): alert \(id): \(problem)")
                 }
                 checked += 1
             }
@@ -162,18 +155,7 @@ struct GoAMLCommand: AsyncParsableCommand {
                 guard let t = EventTime(rfc3339: date) else { throw CLIError("--date '\(date)' is not an RFC 3339 time") }
                 submitted = Date(timeIntervalSince1970: Double(t.microseconds) / 1_000_000)
             }
-            let data: Data
-            if alerts == "-" { data = FileHandle.standardInput.readDataToEndOfFile() } else {
-                guard let d = FileManager.default.contents(atPath: alerts) else { throw CLIError.unreadable(alerts) }
-                data = d
-            }
-            var list: [Alert] = []
-            for (index, line) in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated()
-            where !line.allSatisfy({ $0 == 0x20 || $0 == 0x0D }) {
-                do { list.append(try JSONDecoder().decode(Alert.self, from: Data(line))) } catch {
-                    throw CLIError("\(alerts == "-" ? "<stdin>" : alerts):\(index + 1): not an alert: \(error.localizedDescription)")
-                }
-            }
+            let list = try AlertLines(alerts).alerts().map(\.alert)
             let report = GoAMLReport(entityID: entityID, reportCode: code, currency: currency, indicators: indicators,
                                      defaultIndicator: defaultIndicator, submissionDate: submitted)
             let xml = try fail(report.xml(for: list))
@@ -224,25 +206,15 @@ struct RetentionCommand: AsyncParsableCommand {
                 guard let t = EventTime(rfc3339: asOf) else { throw CLIError("--as-of '\(asOf)' is not an RFC 3339 time") }
                 now = t
             }
-            let data: Data
-            if alerts == "-" { data = FileHandle.standardInput.readDataToEndOfFile() } else {
-                guard let d = FileManager.default.contents(atPath: alerts) else { throw CLIError.unreadable(alerts) }
-                data = d
-            }
             var output = Data()
             var total = 0, changed = 0
-            for (index, line) in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated()
-            where !line.allSatisfy({ $0 == 0x20 || $0 == 0x0D }) {
-                let alert: Alert
-                do { alert = try JSONDecoder().decode(Alert.self, from: Data(line)) } catch {
-                    throw CLIError("\(alerts == "-" ? "<stdin>" : alerts):\(index + 1): not an alert: \(error.localizedDescription)")
-                }
+            for (alert, line) in try AlertLines(alerts).alerts() {
                 total += 1
                 if let masked = Retention.depersonalise(alert, asOf: now, period: retention) {
                     changed += 1
                     output.append(contentsOf: masked.canonicalJSON)
                 } else {
-                    output.append(line)
+                    output.append(contentsOf: line)
                 }
                 output.append(UInt8(ascii: "\n"))
             }
@@ -252,6 +224,37 @@ struct RetentionCommand: AsyncParsableCommand {
                 }
             }
             FileHandle.standardError.write(Data("vigil retention: \(total) alerts, \(changed) depersonalised (passenger data older than \(DurationText.format(retention)) at \(now.rfc3339))\n".utf8))
+        }
+    }
+}
+
+/// Alerts as JSON lines from a file or standard input (`-`), for the commands that read them.
+struct AlertLines {
+    /// For messages: the file, or `<stdin>`.
+    let name: String
+    /// Non-blank lines with their 1-based numbers, without line ends.
+    let lines: [(number: Int, bytes: [UInt8])]
+
+    init(_ path: String) throws {
+        let data: Data
+        if path == "-" { data = FileHandle.standardInput.readDataToEndOfFile() } else {
+            guard let d = FileManager.default.contents(atPath: path) else { throw CLIError.unreadable(path) }
+            data = d
+        }
+        name = path == "-" ? "<stdin>" : path
+        lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated().compactMap { index, line in
+            var bytes = Array(line)
+            if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
+            return bytes.allSatisfy { $0 == 0x20 || $0 == 0x09 } ? nil : (index + 1, bytes)
+        }
+    }
+
+    /// Each line decoded, with its bytes; the first line that is not an alert is an error naming it.
+    func alerts() throws -> [(alert: Alert, line: [UInt8])] {
+        try lines.map { number, bytes in
+            do { return (try JSONDecoder().decode(Alert.self, from: Data(bytes)), bytes) } catch {
+                throw CLIError("\(name):\(number): not an alert: \(error.localizedDescription)")
+            }
         }
     }
 }

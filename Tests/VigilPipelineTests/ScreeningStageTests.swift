@@ -5,6 +5,7 @@ import VigilCore
 import VigilDetect
 import VigilKafka
 @testable import VigilPipeline
+import VigilShare
 
 /// The `screening:` stage: lists loaded with the pipeline, transaction parties and travellers
 /// screened, hits as alerts with their list version, bad lists rejected with their location,
@@ -140,6 +141,33 @@ struct ScreeningStageTests {
         #expect(alerts.first?.findings.map(\.kind) == [.screening])
         #expect(alerts.first?.subject.value == "DE01")
         #expect(alerts.first?.findings.first?.explanation.contains("SAMPLE-1") == true)
+    }
+
+    @Test("the shipped screening pipeline labels hits TLP:RED: shared with the counter-terrorism unit, held for the partner not allowed RED")
+    func redHitsHeldForPartnersWithoutRed() throws {
+        let p = try PipelineDefinition.load(file: shipped("pipelines/screening.yaml"))
+        let keys = SharingKeys(signer: try AlertSigner(privateKey: .init(repeating: 3, count: 32)),
+                               pseudonymisers: ["fiu-partner": try Pseudonymiser(key: .init(repeating: 4, count: 32))])
+        let engine = PipelineEngine(pipeline: p, topics: p.topics(from: VigilConfig()), limits: WindowLimits(), keys: keys)
+        let out = engine.process(Self.tx(0, debtor: "SIDORENKO, Ivan Petrovich", dob: "1970-04-05"))
+        let own = try #require(out.compactMap(\.alert).first)
+        #expect(own.tlp == "TLP:RED" && own.purpose == "counter-terrorism" && own.signature != nil)
+        var shared: [String] = [], held: [String: String] = [:]
+        for o in out {
+            switch o.kind {
+            case .shared(let d): shared.append(d.alert.partner); #expect(d.alert.tlp == "TLP:RED" && o.record.topic == "alerts.ct-unit")
+            case .held(let partner, let reason): held[partner] = reason; #expect(o.record.topic == "alerts.held")
+            default: break
+            }
+        }
+        #expect(shared == ["ct-unit"])
+        #expect(held == ["fiu-partner": "TLP:RED is not a label partner fiu-partner may receive (allowed: TLP:CLEAR, TLP:GREEN, TLP:AMBER)"])
+        // The cash rule keeps the pipeline's label and reaches the partner, pseudonymised.
+        let cash = engine.process(ConsumedMessage(topic: "fin.transactions", partition: 0, offset: 9, value: Array(
+            #"{"id":"c1","ts":"2024-05-01T10:00:00Z","amount":"12000","currency":"USD","channel":"cash","debtor":{"account":"ACC-C"},"creditor":{"account":"ACC-Z"}}"#.utf8)))
+        let copies = cash.compactMap { o -> Alert? in if case .shared(let d) = o.kind { return d.alert } else { return nil } }
+        #expect(copies.map(\.partner) == ["fiu-partner"] && copies.first?.tlp == "TLP:AMBER")
+        #expect(copies.first?.subject.value?.hasPrefix("ps:") == true && copies.first?.findings.first?.explanation == "[redacted]")
     }
 
     @Test("a changed list is reloaded; a broken one is rejected and the running lists stay")
