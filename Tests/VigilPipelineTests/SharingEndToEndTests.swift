@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Testing
 import VigilCore
 import VigilKafka
@@ -32,7 +33,11 @@ struct SharingEndToEndTests {
         let audit = dir.appendingPathComponent("audit/disclosures.jsonl").path
         _ = try SharingKeys.generate(in: keys, partners: ["fiu-partner"])
         let h = try Harness(sharing: .init(keysDirectory: keys, auditLog: audit))
-        let stats = try await h.runPipeline(through: try await h.feed(Self.feed()))
+        // Every log line, down to trace, is kept to check that no key reaches the logs.
+        let logged = Locked([String]())
+        var logger = Logger(label: "vigil.sharing-test") { JSONLogHandler(label: $0) { line in logged.withLock { $0.append(line) } } }
+        logger.logLevel = .trace
+        let stats = try await h.runPipeline(through: try await h.feed(Self.feed()), logger: logger)
         #expect(stats.alerts == 2 && stats.shared == 3 && stats.held == 0)
 
         let own = try await h.alerts()
@@ -82,6 +87,9 @@ struct SharingEndToEndTests {
         for file in ["signing.key", "pseudonym-fiu-partner.key"] {
             let key = try String(contentsOfFile: keys + "/" + file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
             #expect(!log.contains(key) && !text.contains(key))
+            #expect(!logged.value.isEmpty && !logged.value.contains { $0.contains(key) })
+            let hex = try #require(Data(base64Encoded: key)).map { String(format: "%02x", $0) }.joined()
+            #expect(!logged.value.contains { $0.contains(hex) } && !text.contains(hex))
         }
     }
 

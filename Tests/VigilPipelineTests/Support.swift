@@ -59,8 +59,8 @@ final class Harness: Sendable {
         })
     }
 
-    func service(through reports: [DeliveryReport]? = nil, onAlert: (@Sendable (Alert) -> Void)? = nil) throws -> PipelineService {
-        try PipelineService(pipeline: pipeline, config: config, bootstrap: broker.bootstrapServers, logger: testLogger,
+    func service(through reports: [DeliveryReport]? = nil, logger: Logger = testLogger, onAlert: (@Sendable (Alert) -> Void)? = nil) throws -> PipelineService {
+        try PipelineService(pipeline: pipeline, config: config, bootstrap: broker.bootstrapServers, logger: logger,
                             stopAt: reports.map(Self.ends), onAlert: onAlert)
     }
 
@@ -71,8 +71,8 @@ final class Harness: Sendable {
 
     /// Runs the pipeline until it has handled everything up to these records, then stops it gracefully.
     @discardableResult
-    func runPipeline(through reports: [DeliveryReport]) async throws -> PipelineRunner.Stats {
-        let s = try service(through: reports)
+    func runPipeline(through reports: [DeliveryReport], logger: Logger = testLogger) async throws -> PipelineRunner.Stats {
+        let s = try service(through: reports, logger: logger)
         try await s.run()
         return s.runner.stats
     }
