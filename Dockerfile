@@ -21,5 +21,8 @@ WORKDIR /etc/vigil
 # An unprivileged user; the bootstrap file goes to a writable place.
 USER 65532:65532
 ENV TMPDIR=/tmp
+# The operations endpoint (/livez, /readyz, /metrics) must be reachable from outside the container.
+ENV VIGIL_HTTP_ADDRESS=0.0.0.0
+EXPOSE 9464
 ENTRYPOINT ["/usr/local/bin/vigil"]
 CMD ["run", "--pipeline", "/etc/vigil/pipelines/default.yaml", "--config", "/etc/vigil/config/default.yaml"]

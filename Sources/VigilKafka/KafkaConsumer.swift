@@ -54,6 +54,8 @@ public final class KafkaConsumer: Sendable {
         var closed = false
         /// Per partition being rewound: the committed offset where state replay ends.
         var replayEnds: [TopicPartition: Int64] = [:]
+        /// The offsets last stored (next to read), for lag.
+        var stored: [TopicPartition: Int64] = [:]
     }
     private let stateRewind: Duration?
 
@@ -125,12 +127,44 @@ public final class KafkaConsumer: Sendable {
     /// Partitions no longer assigned are skipped (their new owner re-reads from the last commit).
     public func store(_ offsets: [TopicPartition: Int64]) {
         guard !offsets.isEmpty, !isClosed else { return }
+        shared.withLock { s in for (tp, o) in offsets { s.stored[tp] = max(s.stored[tp] ?? 0, o) } }
         let entries = offsets.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         let err = RDClient.withPartitionList(entries) { rd_kafka_offsets_store(rk.pointer, $0) }
         // __STATE: a partition was revoked meanwhile; expected during rebalances.
         if err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__STATE {
             context.logger.warning("storing offsets failed: \(String(cString: rd_kafka_err2str(err)))")
         }
+    }
+
+    /// Per assigned partition: records not yet handled — the high watermark librdkafka last saw
+    /// in a fetch (no broker round trip) minus the offset stored as handled (or, before any,
+    /// the fetch position). Partitions whose watermark is not known yet are left out.
+    public func lag() -> [TopicPartition: Int64] {
+        guard !isClosed else { return [:] }
+        let (assigned, stored) = shared.withLock { ($0.assignment, $0.stored) }
+        var out: [TopicPartition: Int64] = [:]
+        for tp in assigned {
+            var low: Int64 = 0, high: Int64 = 0
+            guard rd_kafka_get_watermark_offsets(rk.pointer, tp.topic, tp.partition, &low, &high) == RD_KAFKA_RESP_ERR_NO_ERROR,
+                  high >= 0 else { continue }
+            let position = stored[tp] ?? RDClient.withPartitionList([(tp, 0)]) { list -> Int64? in
+                guard rd_kafka_position(rk.pointer, list) == RD_KAFKA_RESP_ERR_NO_ERROR, list.pointee.cnt == 1 else { return nil }
+                let offset = list.pointee.elems[0].offset
+                return offset >= 0 ? offset : nil
+            }
+            out[tp] = max(0, high - (position ?? low))
+        }
+        return out
+    }
+
+    /// Whether a broker answers a metadata request within `timeout` (for readiness probes).
+    /// Blocks the caller for at most `timeout`.
+    public func brokerAnswers(timeout: Duration = .seconds(1)) -> Bool {
+        guard !isClosed else { return false }
+        var raw: UnsafePointer<rd_kafka_metadata>?
+        let err = rd_kafka_metadata(rk.pointer, 0, nil, &raw, Int32(timeout.milliseconds))
+        if let raw { rd_kafka_metadata_destroy(raw) }
+        return err == RD_KAFKA_RESP_ERR_NO_ERROR
     }
 
     /// Commits the stored offsets now and waits for the broker's answer.

@@ -70,8 +70,16 @@ struct RunCommand: AsyncParsableCommand {
 
             let service = try fail(PipelineService(pipeline: definition, config: config, bootstrap: bootstrap, logger: logger,
                                                    stopAt: stopAt, onAlert: printAlert))
+            var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+                .init(service: service, successTerminationBehavior: .gracefullyShutdownGroup),
+            ]
+            if config.http.port > 0 {
+                services.append(.init(service: OperationsServer(host: config.http.address, port: config.http.port,
+                                                                readiness: { service.readiness() },
+                                                                metrics: { service.renderMetrics() }, logger: logger)))
+            }
             let group = ServiceGroup(configuration: .init(
-                services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
             do { try await group.run() } catch { throw CLIError("pipeline stopped: \(error)") }

@@ -68,4 +68,19 @@ struct ComposeTests {
         #expect(dockerfile.contains("COPY pipelines /etc/vigil/pipelines"))
         #expect(dockerfile.contains("COPY config /etc/vigil/config"))
     }
+
+    @Test("Prometheus scrapes Vigil's /metrics on the port Vigil listens on")
+    func prometheus() throws {
+        let prometheus = try #require(services["prometheus"])
+        #expect((prometheus["image"] as? String)?.hasPrefix("prom/prometheus:") == true)
+        #expect((prometheus["volumes"] as? [String])?.contains("./deploy/prometheus.yml:/etc/prometheus/prometheus.yml:ro") == true)
+        let scrape = try #require(try Yams.load(yaml: String(contentsOfFile: shipped("deploy/prometheus.yml"), encoding: .utf8)) as? [String: Any])
+        let job = try #require((scrape["scrape_configs"] as? [[String: Any]])?.first { $0["job_name"] as? String == "vigil" })
+        #expect(job["metrics_path"] as? String == "/metrics")
+        let targets = (job["static_configs"] as? [[String: Any]])?.first?["targets"] as? [String]
+        let effective = try VigilConfig.load(file: shipped("config/default.yaml"), environment: environment("vigil"))
+        #expect(targets == ["vigil:\(effective.http.port)"])
+        #expect(effective.http.address == "0.0.0.0")
+        #expect((services["vigil"]?["ports"] as? [String])?.contains("\(effective.http.port):\(effective.http.port)") == true)
+    }
 }

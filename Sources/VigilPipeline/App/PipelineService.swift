@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import ServiceLifecycle
 import VigilCore
@@ -18,6 +19,11 @@ public final class PipelineService: Service {
     /// Watches the pipeline file (`runtime.reload-interval`); `nil` when reloading is off.
     public let reloader: PipelineReloader?
     private let reloadInterval: Duration
+    /// What `/metrics` serves.
+    public let metrics = PipelineMetrics()
+    /// Whether a broker answered the last readiness probe.
+    private let brokerAnswers = Locked(false)
+    private let group: String
 
     /// Creates the consumer (joining `config.kafka.group`) and the producer.
     public init(pipeline: PipelineDefinition, config: VigilConfig, bootstrap: String, logger: Logger,
@@ -47,12 +53,14 @@ public final class PipelineService: Service {
         options.decodeOptions = config.formats.decodeOptions
         options.keysDirectory = config.sharing.keysDirectory
         options.audit = audit
+        options.metrics = metrics
         self.source = source
         self.sink = sink
         self.logger = logger
         self.runner = PipelineRunner(pipeline: pipeline, topics: topics, options: options, source: source, sink: sink,
                                      logger: logger, onAlert: onAlert)
         self.reloadInterval = config.runtime.reloadInterval
+        self.group = config.kafka.group
         self.reloader = reloadInterval > .zero
             ? PipelineReloader(file: pipeline.file, config: config, runner: runner, logger: logger) : nil
     }
@@ -62,6 +70,17 @@ public final class PipelineService: Service {
             try await withGracefulShutdownHandler {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     if let reloader { group.addTask { [reloadInterval] in await reloader.watch(every: reloadInterval) } }
+                    group.addTask { [source, brokerAnswers] in
+                        // The probe blocks for up to a second: it runs on a thread of its own
+                        // so neither a scrape nor the pipeline waits for it.
+                        while !Task.isCancelled {
+                            let answered = await withCheckedContinuation { done in
+                                Thread.detachNewThread { done.resume(returning: source.brokerAnswers()) }
+                            }
+                            brokerAnswers.withLock { $0 = answered }
+                            try? await Task.sleep(for: .seconds(2))
+                        }
+                    }
                     try await runner.run()
                     group.cancelAll()
                 }
@@ -74,6 +93,28 @@ public final class PipelineService: Service {
             throw error
         }
         close()
+    }
+
+    /// `/readyz`: ready once the consumer has its assignment and a broker answers.
+    public func readiness() -> (ready: Bool, reason: String) {
+        guard source.generation > 0 else { return (false, "waiting for a partition assignment in group \(group)") }
+        guard brokerAnswers.value else { return (false, "no broker answered the last metadata request") }
+        return (true, "ready: \(source.assignment.count) partitions assigned in group \(group)")
+    }
+
+    /// `/metrics`: counters as they are, state size and consumer lag read now.
+    public func renderMetrics() -> [UInt8] {
+        let w = runner.stats.window
+        for (name, value) in [("vigil_state_window_entries", w.windowEntries), ("vigil_state_window_keys", w.windowKeys),
+                              ("vigil_state_sequence_partials", w.sequencePartials), ("vigil_state_cycle_edges", w.cycleEdges),
+                              ("vigil_state_correlation_flags", w.correlationFlags), ("vigil_state_dropped_events", w.droppedByEventCap),
+                              ("vigil_state_dropped_keys", w.droppedByKeyCap), ("vigil_state_dropped_late", w.droppedLate)] {
+            metrics.gauge(name, [], Int64(value))
+        }
+        for (tp, lag) in source.lag() {
+            metrics.gauge("vigil_consumer_lag", [("topic", tp.topic), ("partition", String(tp.partition))], lag)
+        }
+        return metrics.render()
     }
 
     /// The input partitions this instance owns now.

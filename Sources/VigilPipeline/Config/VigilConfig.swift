@@ -123,7 +123,16 @@ public struct VigilConfig: Sendable, Equatable {
         public var passengerRetention: Duration = .seconds(180 * 86_400)
     }
 
+    /// The operations endpoint (`http` section): `/livez`, `/readyz`, `/metrics`.
+    public struct HTTP: Sendable, Equatable {
+        /// Env: `VIGIL_HTTP_ADDRESS`. Default: `127.0.0.1` (in a container: `0.0.0.0`).
+        public var address: String = "127.0.0.1"
+        /// Env: `VIGIL_HTTP_PORT`. Default: 0, no endpoint; `config/default.yaml` sets 9464.
+        public var port: Int = 0
+    }
+
     public var kafka = Kafka()
+    public var http = HTTP()
     public var topics = Topics()
     public var sharing = SharingFiles()
     public var formats = Formats()
@@ -159,7 +168,11 @@ public struct VigilConfig: Sendable, Equatable {
     }
 
     private mutating func apply(_ root: YAMLValue) throws(ConfigError) {
-        let top = try root.mapping(allowed: ["kafka", "topics", "runtime", "embedded", "formats", "sharing"])
+        let top = try root.mapping(allowed: ["kafka", "topics", "runtime", "embedded", "formats", "sharing", "http"])
+        if let h = try top["http"]?.mapping(allowed: ["address", "port"]) {
+            if let v = h["address"] { http.address = try v.string() }
+            if let v = h["port"] { http.port = try v.int(in: 0...65_535) }
+        }
         if let sh = try top["sharing"]?.mapping(allowed: ["keys", "audit-log", "passenger-retention"]) {
             if let v = sh["keys"] { sharing.keysDirectory = try v.string().isEmpty ? nil : try v.string() }
             if let v = sh["audit-log"] { sharing.auditLog = try v.string().isEmpty ? nil : try v.string() }
@@ -280,7 +293,7 @@ public struct VigilConfig: Sendable, Equatable {
         ("VIGIL_BROKERS", "kafka.brokers"), ("VIGIL_CLIENT_ID", "kafka.client-id"), ("VIGIL_GROUP", "kafka.group"),
         ("VIGIL_PARTITIONS", "kafka.partitions"), ("VIGIL_TOPIC_TRANSACTIONS", "topics.transactions"),
         ("VIGIL_TOPIC_DEAD_LETTER", "topics.dead-letter"), ("VIGIL_TOPIC_ALERTS", "topics.alerts"),
-        ("VIGIL_TOPIC_HELD", "topics.held"), ("VIGIL_KEYS_DIR", "sharing.keys"), ("VIGIL_AUDIT_LOG", "sharing.audit-log"),
+        ("VIGIL_TOPIC_HELD", "topics.held"), ("VIGIL_HTTP_ADDRESS", "http.address"), ("VIGIL_HTTP_PORT", "http.port"), ("VIGIL_KEYS_DIR", "sharing.keys"), ("VIGIL_AUDIT_LOG", "sharing.audit-log"),
         ("VIGIL_SIGNING_KEY", "the Ed25519 signing key itself (base64), instead of sharing.keys/signing.key"),
         ("VIGIL_PSEUDONYM_KEY_<PARTNER>", "a partner's pseudonym key (base64), instead of sharing.keys/pseudonym-<partner>.key"),
         ("VIGIL_WORKERS", "runtime.workers"), ("VIGIL_BOOTSTRAP_FILE", "embedded.bootstrap-file"),
@@ -312,6 +325,8 @@ public struct VigilConfig: Sendable, Equatable {
         if let v = try topic("VIGIL_TOPIC_DEAD_LETTER") { topics.deadLetter = v }
         if let v = try topic("VIGIL_TOPIC_ALERTS") { topics.alerts = v }
         if let v = try topic("VIGIL_TOPIC_HELD") { topics.held = v }
+        if let v = env["VIGIL_HTTP_ADDRESS"] { http.address = v }
+        if let v = try int("VIGIL_HTTP_PORT", 0...65_535) { http.port = v }
         if let v = env["VIGIL_KEYS_DIR"] { sharing.keysDirectory = v.isEmpty ? nil : v }
         if let v = env["VIGIL_AUDIT_LOG"] { sharing.auditLog = v.isEmpty ? nil : v }
         if let v = env["VIGIL_BOOTSTRAP_FILE"] { embedded.bootstrapFile = v }
@@ -356,6 +371,9 @@ public struct VigilConfig: Sendable, Equatable {
             out += "  properties:\n"
             for (k, v) in maskedProperties.sorted(by: { $0.key < $1.key }) { out += "    \(q(k)): \(q(v))\n" }
         }
+        out += "http:\n"
+        out += "  address: \(q(http.address))\n"
+        out += "  port: \(http.port)\n"
         out += "topics:\n"
         out += "  transactions: \(q(topics.transactions))\n"
         out += "  dead-letter: \(q(topics.deadLetter))\n"

@@ -39,6 +39,8 @@ public final class PipelineRunner: Sendable {
         public var keysDirectory: String?
         /// The disclosure log. Default: none.
         public var audit: AuditLog?
+        /// Where counters and latencies go. Default: none.
+        public var metrics: PipelineMetrics?
 
         public init(workers: Int, limits: WindowLimits = WindowLimits(), stopAt: [TopicPartition: Int64]? = nil) {
             self.workers = workers
@@ -180,6 +182,21 @@ public final class PipelineRunner: Sendable {
         return await firstHalf + secondHalf
     }
 
+    /// Counts what a run published, once the sink acknowledged it.
+    static func record(_ outputs: [EngineOutput], from input: String, in metrics: PipelineMetrics) {
+        var perTopic: [String: Int] = [:]
+        for o in outputs {
+            perTopic[o.record.topic, default: 0] += 1
+            switch o.kind {
+            case .alert(let a): metrics.count("vigil_alerts_total", [("finding", a.findings.first?.id ?? "")])
+            case .shared(let d): metrics.count("vigil_partner_copies_total", [("partner", d.alert.partner), ("outcome", "shared")])
+            case .held(let partner, _): metrics.count("vigil_partner_copies_total", [("partner", partner), ("outcome", "held")])
+            case .deadLetter: metrics.count("vigil_dead_lettered_total", [("topic", input)])
+            }
+        }
+        for (topic, n) in perTopic { metrics.count("vigil_records_out_total", [("topic", topic)], by: n) }
+    }
+
     /// Partition → worker: stable, so a partition's messages (and keys) always meet the same worker.
     static func shard(_ topic: String, _ partition: Int32, _ workers: Int) -> Int {
         var h: UInt64 = 14_695_981_039_346_656_037
@@ -244,6 +261,7 @@ public final class PipelineRunner: Sendable {
     }
 
     private func handle(_ messages: ArraySlice<ConsumedMessage>, generation: Int, engine: PipelineEngine) async {
+        let started = ContinuousClock.now
         let decoded = await Self.decode(messages, engine.decoding)
         // Records read again to rebuild state (they precede the committed offset, so they come
         // first in a run) update the detectors; what they would publish was published before.
@@ -255,6 +273,15 @@ public final class PipelineRunner: Sendable {
         if start > messages.startIndex { counters.withLock { $0.stateReplayed += start - messages.startIndex } }
         let run = messages[start...]
         guard let first = run.first else { return }
+        let metrics = options.metrics
+        if let metrics {
+            let topic = [("topic", first.topic)]
+            metrics.count("vigil_events_in_total", topic, by: run.count)
+            metrics.count("vigil_state_replayed_total", topic, by: start - messages.startIndex)
+            metrics.count("vigil_decode_errors_total", topic, by: decoded[(start - messages.startIndex)...].reduce(0) {
+                if case .failure = $1 { return $0 + 1 } else { return $0 }
+            })
+        }
         var outputs: [EngineOutput] = []
         for (i, m) in zip(run.indices, run) { outputs += engine.outputs(for: m, decoded: decoded[i - messages.startIndex]) }
         guard let ticket = tracker.begin(TopicPartition(first.topic, first.partition), lastOffset: run.last!.offset,
@@ -266,6 +293,7 @@ public final class PipelineRunner: Sendable {
         let stamps = onHandled == nil ? [] : run.compactMap(\.timestampMilliseconds)
         guard !outputs.isEmpty else {
             onHandled?(stamps)
+            metrics?.processed(in: ContinuousClock.now - started)
             return tracker.complete(ticket)
         }
         let alerts = outputs.compactMap(\.alert)
@@ -280,7 +308,7 @@ public final class PipelineRunner: Sendable {
             }
         }
         let tracker = self.tracker, counters = self.counters, onAlert = self.onAlert, logger = self.logger, audit = options.audit
-        await sink.publish(outputs.map(\.record)) { [disclosures, deadLettered, held] error in
+        await sink.publish(outputs.map(\.record)) { [disclosures, deadLettered, held, outputs] error in
             if let error {
                 logger.error("publishing failed; offsets stay before this input", metadata: [
                     "error": "\(error)", "partition": "\(first.topic)[\(first.partition)]", "offset": "\(first.offset)",
@@ -301,6 +329,8 @@ public final class PipelineRunner: Sendable {
                 $0.shared += disclosures.count
                 $0.held += held
             }
+            if let metrics { Self.record(outputs, from: first.topic, in: metrics) }
+            metrics?.processed(in: ContinuousClock.now - started)
             if let onAlert { alerts.forEach(onAlert) }
             onHandled?(stamps)
             tracker.complete(ticket)

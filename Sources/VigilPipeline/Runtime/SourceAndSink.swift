@@ -62,6 +62,10 @@ public final class KafkaSource: RecordSource {
         self.handler.withLock { $0 = handler }
     }
     public var assignment: [TopicPartition] { consumer.assignment }
+    /// Records not yet handled, per assigned partition (see ``KafkaConsumer/lag()``).
+    public func lag() -> [TopicPartition: Int64] { consumer.lag() }
+    /// Whether a broker answers within a second (blocks the caller that long at most).
+    public func brokerAnswers() -> Bool { consumer.brokerAnswers() }
 }
 
 /// A Kafka producer sink (idempotent; completions are broker acknowledgements).
