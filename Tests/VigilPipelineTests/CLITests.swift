@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Testing
 import VigilCore
 import VigilDetect
@@ -504,5 +507,74 @@ struct CLITests {
         #expect(!after[1].contains("SIDORENKO") && !after[1].contains("P7654321") && after[1].contains("\"subject.name\":\"depersonalise\""))
         r = try await vigil(["retention", "--alerts", file, "--period", "soon", "--out", "-"])
         #expect(r.status == 1 && r.stderr == "vigil retention: --period 'soon' is not a duration (e.g. 180d)\n")
+    }
+
+    @Test("two vigil processes in one group share the partitions: every event is handled once across them, every alert published once")
+    func twoProcesses() async throws {
+        let dir = try temporaryDirectory()
+        let env = ["VIGIL_BOOTSTRAP_FILE": dir.appendingPathComponent("bootstrap").path]
+        let broker = try Child(vigilBinary, ["broker"], environment: env)
+        defer { if broker.process.isRunning { broker.signal(SIGKILL) } }
+        let address = String(try #require(try await broker.waitForLine { $0.hasPrefix("bootstrap=") }).dropFirst("bootstrap=".count))
+
+        // Ports of their own for the operations endpoints (readiness tells when both are assigned).
+        let base = 20_000 + Int.random(in: 0..<20_000)
+        let ports = [base, base + 1]
+        let runs = try ports.map { port in
+            try Child(vigilBinary, ["run", "--brokers", address], environment: env.merging(
+                ["VIGIL_GROUP": "scale-out", "VIGIL_HTTP_PORT": String(port), "VIGIL_KEYS_DIR": "", "VIGIL_AUDIT_LOG": ""]) { $1 })
+        }
+        defer { for r in runs where r.process.isRunning { r.signal(SIGKILL) } }
+        func get(_ port: Int, _ path: String) async -> (Int, String)? {
+            guard let (data, response) = try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)\(path)")!),
+                  let http = response as? HTTPURLResponse else { return nil }
+            return (http.statusCode, String(decoding: data, as: UTF8.self))
+        }
+        // Both ready and the 8 partitions split between them, before anything is fed.
+        var assigned: [Int] = []
+        for _ in 0..<300 {
+            var counts: [Int] = []
+            for port in ports {
+                if let (status, body) = await get(port, "/readyz"), status == 200,
+                   let n = body.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) { counts.append(n) }
+            }
+            if counts.count == 2, counts.reduce(0, +) == 8 { assigned = counts; break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        #expect(assigned.count == 2 && assigned.allSatisfy { $0 > 0 }, "\(runs.map(\.stderr))")
+
+        let feed = dir.appendingPathComponent("feed.jsonl").path
+        #expect(try await vigil(["generate", "transactions", "--out", feed]).status == 0)
+        let fed = try await vigil(["feed", "--brokers", address, feed])
+        #expect(fed.status == 0 && fed.stdout.contains("acknowledged=2657"), "\(fed.stderr)")
+
+        // Wait until the two have handled 2,657 messages between them.
+        func handled() async -> [Int] {
+            var out: [Int] = []
+            for port in ports {
+                let text = await get(port, "/metrics")?.1 ?? ""
+                out.append(text.split(separator: "\n").filter { $0.hasPrefix("vigil_events_in_total{") }
+                    .reduce(0) { $0 + Int(Double($1.split(separator: " ").last!) ?? 0) })
+            }
+            return out
+        }
+        var counts = await handled()
+        for _ in 0..<300 where counts.reduce(0, +) < 2_657 {
+            try await Task.sleep(for: .milliseconds(200))
+            counts = await handled()
+        }
+        #expect(counts.reduce(0, +) == 2_657 && counts.allSatisfy { $0 > 0 }, "\(counts)")
+
+        for r in runs { r.signal(SIGTERM) }
+        for r in runs { #expect(try await r.wait() == 0, "\(r.stderr)") }
+        let processed = runs.map { r in
+            r.stderr.split(separator: "\n").first { $0.contains("transactions processed") }
+                .flatMap { Int($0.split(separator: " ")[2]) } ?? -1
+        }
+        #expect(processed.reduce(0, +) == 2_657, "\(processed)")
+        let ids = runs.flatMap { $0.stdoutLines }.compactMap { try? JSONDecoder().decode(Alert.self, from: Data($0.utf8)).id }
+        #expect(ids.count == 11 && Set(ids).count == 11)
+        broker.signal(SIGINT)
+        _ = try await broker.wait()
     }
 }

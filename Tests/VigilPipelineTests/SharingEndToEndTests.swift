@@ -72,6 +72,13 @@ struct SharingEndToEndTests {
         #expect(police.map(\.id) == [structuring.id])
         #expect(police[0].subject == structuring.subject && police[0].evidence == structuring.evidence && police[0].partner == "police")
 
+        // No personal data in logs above debug (operators ship those to shared log stores).
+        let aboveDebug = logged.value.filter { !$0.contains(#""level":"debug""#) && !$0.contains(#""level":"trace""#) }
+        #expect(!aboveDebug.isEmpty)
+        for personal in ["Mira", "Okafor", "X9981234", "1984-11-02", "ACC-S1", "ACC-L1"] {
+            #expect(!aboveDebug.contains { $0.contains(personal) }, "\(personal) logged above debug")
+        }
+
         // The audit log: one entry per disclosure, the chain whole.
         #expect(try AuditLog.verify(path: audit) == 3)
         let entries = try String(contentsOfFile: audit, encoding: .utf8).split(separator: "\n")
