@@ -1,7 +1,7 @@
 # The README's commands. `make run` and `make test` each do all the set-up they need.
 SWIFT ?= swift
 
-.PHONY: setup build run keys test broker validate clean
+.PHONY: setup build run keys test broker validate docker clean
 
 ## Install system packages (librdkafka-dev, zlib1g-dev, kcat) if missing.
 setup:
@@ -29,6 +29,10 @@ broker: build
 
 validate: build keys
 	.build/debug/vigil validate pipelines/*.yaml --config config/default.yaml
+
+## Kafka (KRaft), Vigil and Prometheus in containers (needs Docker; keys made on the host first).
+docker: keys
+	docker compose up --build
 
 clean:
 	rm -rf .build
