@@ -63,6 +63,35 @@ public final class EmbeddedBroker: Sendable {
         if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.from(err, "set broker \(id) up") }
     }
 
+    /// Kafka protocol request types that faults can be injected into.
+    public enum APIKey: Int16, Sendable {
+        case produce = 0, fetch = 1, listOffsets = 2, metadata = 3, offsetCommit = 8, offsetFetch = 9, findCoordinator = 10,
+             joinGroup = 11, heartbeat = 12, syncGroup = 14, initProducerID = 22
+    }
+
+    /// Makes broker `id` answer the next requests of kind `api` with these errors (0: success),
+    /// each after `delay` (fault injection: retriable errors, slow answers).
+    public func pushRequestErrors(broker id: Int32, _ api: APIKey, _ errors: [Int32], delay: Duration = .zero) throws(KafkaError) {
+        for code in errors {
+            let err = vigil_mock_broker_push_error_rtt(cluster.pointer, id, api.rawValue, rd_kafka_resp_err_t(code), Int32(delay.milliseconds))
+            if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.from(err, "push errors to broker \(id)") }
+        }
+    }
+
+    /// How many injected errors broker `id` has still to serve for `api`.
+    public func pendingRequestErrors(broker id: Int32, _ api: APIKey) throws(KafkaError) -> Int {
+        var count = 0
+        let err = rd_kafka_mock_broker_error_stack_cnt(cluster.pointer, id, api.rawValue, &count)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.from(err, "error stack of broker \(id)") }
+        return count
+    }
+
+    /// Delays every answer of broker `id` (-1: all) by `rtt` (a slow or distant broker).
+    public func setRoundTrip(_ rtt: Duration, broker id: Int32 = -1) throws(KafkaError) {
+        let err = rd_kafka_mock_broker_set_rtt(cluster.pointer, id, Int32(rtt.milliseconds))
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.from(err, "set the round trip of broker \(id)") }
+    }
+
     /// Stops the cluster. Clients still connected see their connections drop.
     public func close() {
         let first = closed.withLock { c -> Bool in

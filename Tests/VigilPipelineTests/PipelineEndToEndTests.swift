@@ -160,7 +160,40 @@ struct PipelineEndToEndTests {
         try await expectEveryEventAlertedOnce(h, Set((0..<10).flatMap { ["p\($0 * 3)", "q\($0 * 3)"] }))
     }
 
-    @Test("a second instance in the same group takes over partitions: every event handled, offsets committed, duplicates share ids")
+    @Test("injected request errors on produce, fetch and offset commit: served, retried, nothing lost, everything committed")
+    func requestErrors() async throws {
+        let h = try Harness(partitions: 2)
+        let lines = (0..<40).map { i in txLine("e\(i)", "2024-05-05T10:00:00Z", i % 4 == 0 ? "20000" : "10", debtor: "ACC-\(i % 6)") }
+        _ = try await h.feed(lines)
+        // Retriable errors, as a broker under leader elections and coordinator moves gives them.
+        try h.broker.pushRequestErrors(broker: 1, .produce, [6, 7, 5, 19])       // not leader, timed out, leader n/a, not enough replicas
+        try h.broker.pushRequestErrors(broker: 1, .fetch, [6, 7])                // not leader, timed out
+        try h.broker.pushRequestErrors(broker: 1, .offsetCommit, [14, 7, 16])    // coordinator loading, timed out, not coordinator
+        let service = try h.service()
+        let running = Task { try await service.run() }
+        #expect(try await h.waitUntilCommittedToEnd())
+        // Every injected error was served: the pipeline really went through them.
+        for api in [EmbeddedBroker.APIKey.produce, .fetch, .offsetCommit] {
+            #expect(try h.broker.pendingRequestErrors(broker: 1, api) == 0, "\(api)")
+        }
+        service.runner.stop()
+        try await running.value
+        try await expectEveryEventAlertedOnce(h, Set((0..<10).map { "e\($0 * 4)" }))
+    }
+
+    @Test("a slow broker (150 ms per answer): slower, and nothing lost")
+    func slowBroker() async throws {
+        let h = try Harness(partitions: 2)
+        let lines = (0..<30).map { i in txLine("r\(i)", "2024-05-06T10:00:00Z", i % 3 == 0 ? "20000" : "10", debtor: "ACC-\(i % 5)") }
+        let reports = try await h.feed(lines)
+        try h.broker.setRoundTrip(.milliseconds(150))
+        let stats = try await h.runPipeline(through: reports)
+        try h.broker.setRoundTrip(.zero)
+        #expect(stats.completed >= lines.count)
+        try await expectEveryEventAlertedOnce(h, Set((0..<10).map { "r\($0 * 3)" }))
+    }
+
+    @Test("a second instance joins, then leaves: partitions move both ways, every event handled, offsets committed, duplicates share ids")
     func scaleOut() async throws {
         let h = try Harness(partitions: 4)
         func batch(_ p: String) -> [String] {
@@ -184,11 +217,18 @@ struct PipelineEndToEndTests {
         #expect(try await h.waitUntilCommittedToEnd())
         // Both did part of the second batch.
         #expect(b.runner.stats.completed > 0)
-        a.runner.stop()
+        // The second instance leaves: the first takes every partition back and handles the third batch.
         b.runner.stop()
-        try await runningA.value
         try await runningB.value
-        try await expectEveryEventAlertedOnce(h, Set((0..<10).flatMap { ["x\($0 * 4)", "y\($0 * 4)"] }))
+        while a.source.assignment.count < 4, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(a.source.assignment.count == 4)
+        let before = a.runner.stats.completed
+        _ = try await h.feed(batch("z"))
+        #expect(try await h.waitUntilCommittedToEnd())
+        #expect(a.runner.stats.completed >= before + 40)
+        a.runner.stop()
+        try await runningA.value
+        try await expectEveryEventAlertedOnce(h, Set((0..<10).flatMap { ["x\($0 * 4)", "y\($0 * 4)", "z\($0 * 4)"] }))
     }
 
     @Test("a structuring pattern whose deposits straddle a rebalance fires exactly once")
