@@ -19,6 +19,16 @@ public struct EventDecodingError: Error, Sendable, Hashable, CustomStringConvert
 
 /// Canonical JSON → events, with field-level validation beyond what the JSON types say.
 public enum CanonicalDecoder {
+    /// The partition key of a canonical transaction: its `debtor.account`, if it can be read,
+    /// whatever else is wrong with the message (an invalid one is still keyed like its account's
+    /// other messages, so its dead letter keeps their order).
+    public static func debtorAccount(in bytes: [UInt8]) -> [UInt8]? {
+        guard let account = try? JSONReader.withObject(bytes, { o throws(EventDecodingError) in
+            try o.requiredObject("debtor").requiredNonNullString("account")
+        }), !account.isEmpty else { return nil }
+        return Array(account.utf8)
+    }
+
     /// Decodes and validates one canonical transaction (one Kafka message value).
     public static func transaction(from bytes: [UInt8]) throws(EventDecodingError) -> Transaction {
         let tx = try JSONReader.withObject(bytes) { o throws(EventDecodingError) in

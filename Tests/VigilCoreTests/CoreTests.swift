@@ -50,6 +50,17 @@ struct TransactionDecodingTests {
         #expect(tx.ts.rfc3339 == "2024-03-01T09:30:00Z")
     }
 
+    @Test("the partition key is debtor.account, also on a message that is otherwise invalid")
+    func partitionKey() {
+        func key(_ text: String) -> String? { CanonicalDecoder.debtorAccount(in: Array(text.utf8)).map { String(decoding: $0, as: UTF8.self) } }
+        #expect(key(valid) == "ACC-1")
+        #expect(key(valid.replacingOccurrences(of: "9500.10", with: "12,5OO")) == "ACC-1")
+        #expect(key(#"{"debtor":{"account":"AC\u0043-\u00e9"}}"#) == "ACC-é")
+        #expect(key(#"{"debtor":{"account":""}}"#) == nil)
+        #expect(key(#"{"creditor":{"account":"X"}}"#) == nil)
+        #expect(key("{broken") == nil && key("[1]") == nil)
+    }
+
     @Test("a JSON number amount is read exactly, not through a binary float")
     func numberAmount() throws {
         let json = valid.replacingOccurrences(of: #""9500.10""#, with: "0.1")

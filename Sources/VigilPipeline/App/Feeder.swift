@@ -1,4 +1,5 @@
 import Foundation
+import VigilCore
 import Logging
 import VigilFormats
 import VigilKafka
@@ -31,10 +32,7 @@ public enum Feeder {
 
     /// The partition key of a canonical transaction line: its `debtor.account`, if readable.
     public static func key(of line: String) -> [UInt8]? {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-              let debtor = object["debtor"] as? [String: Any], let account = debtor["account"] as? String, !account.isEmpty
-        else { return nil }
-        return Array(account.utf8)
+        CanonicalDecoder.debtorAccount(in: Array(line.utf8))
     }
 
     /// Sends every non-empty line and waits for all acknowledgements. Blank lines are skipped;
