@@ -76,32 +76,39 @@ public final class KafkaProducer: Sendable {
             withBytes(record.key) { keyPtr, keyLen in
                 record.value.withUnsafeBytes { valuePtr in
                     Self.withHeaderNames(record.headers) { names in
-                        var vus: [rd_kafka_vu_t] = []
-                        vus.reserveCapacity(6 + record.headers.count)
-                        var vu = rd_kafka_vu_t()
-                        vu.vtype = RD_KAFKA_VTYPE_TOPIC; vu.u.cstr = topic; vus.append(vu)
-                        if let partition = record.partition {
-                            vu = rd_kafka_vu_t(); vu.vtype = RD_KAFKA_VTYPE_PARTITION; vu.u.i32 = partition; vus.append(vu)
-                        }
-                        vu = rd_kafka_vu_t(); vu.vtype = RD_KAFKA_VTYPE_MSGFLAGS; vu.u.i = RD_KAFKA_MSG_F_COPY; vus.append(vu)
-                        vu = rd_kafka_vu_t(); vu.vtype = RD_KAFKA_VTYPE_VALUE
-                        vu.u.mem.ptr = UnsafeMutableRawPointer(mutating: valuePtr.baseAddress); vu.u.mem.size = valuePtr.count
-                        vus.append(vu)
-                        if let keyPtr {
-                            vu = rd_kafka_vu_t(); vu.vtype = RD_KAFKA_VTYPE_KEY
-                            vu.u.mem.ptr = UnsafeMutableRawPointer(mutating: keyPtr); vu.u.mem.size = keyLen; vus.append(vu)
-                        }
-                        vu = rd_kafka_vu_t(); vu.vtype = RD_KAFKA_VTYPE_OPAQUE; vu.u.ptr = opaque; vus.append(vu)
-                        // Header values must stay valid for the produceva call only: librdkafka copies them.
-                        return Self.withHeaderValues(record.headers) { values in
-                            for (i, header) in record.headers.enumerated() {
-                                vu = rd_kafka_vu_t(); vu.vtype = RD_KAFKA_VTYPE_HEADER
-                                vu.u.header.name = names[i]
-                                vu.u.header.val = values[i].0
-                                vu.u.header.size = header.value == nil ? -1 : values[i].1
-                                vus.append(vu)
+                        // On the stack: a heap array per message showed in the pass-through profile.
+                        withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 6 + record.headers.count) { vus in
+                            var n = 0
+                            func add(_ fill: (inout rd_kafka_vu_t) -> Void) {
+                                var vu = rd_kafka_vu_t()
+                                fill(&vu)
+                                vus.initializeElement(at: n, to: vu)
+                                n += 1
                             }
-                            return rd_kafka_produceva(handle, vus, vus.count)
+                            add { $0.vtype = RD_KAFKA_VTYPE_TOPIC; $0.u.cstr = topic }
+                            if let partition = record.partition { add { $0.vtype = RD_KAFKA_VTYPE_PARTITION; $0.u.i32 = partition } }
+                            add { $0.vtype = RD_KAFKA_VTYPE_MSGFLAGS; $0.u.i = RD_KAFKA_MSG_F_COPY }
+                            add {
+                                $0.vtype = RD_KAFKA_VTYPE_VALUE
+                                $0.u.mem.ptr = UnsafeMutableRawPointer(mutating: valuePtr.baseAddress); $0.u.mem.size = valuePtr.count
+                            }
+                            if let keyPtr {
+                                add { $0.vtype = RD_KAFKA_VTYPE_KEY; $0.u.mem.ptr = UnsafeMutableRawPointer(mutating: keyPtr); $0.u.mem.size = keyLen }
+                            }
+                            add { $0.vtype = RD_KAFKA_VTYPE_OPAQUE; $0.u.ptr = opaque }
+                            // Header values must stay valid for the produceva call only: librdkafka copies them.
+                            return Self.withHeaderValues(record.headers) { values in
+                                for (i, header) in record.headers.enumerated() {
+                                    add {
+                                        $0.vtype = RD_KAFKA_VTYPE_HEADER
+                                        $0.u.header.name = names[i]
+                                        $0.u.header.val = values[i].0
+                                        $0.u.header.size = header.value == nil ? -1 : values[i].1
+                                    }
+                                }
+                                // rd_kafka_vu_t is plain C data: nothing to deinitialise.
+                                return rd_kafka_produceva(handle, vus.baseAddress, n)
+                            }
                         }
                     }
                 }

@@ -43,11 +43,12 @@ public enum Feeder {
         var records: [ProducerRecord] = []
         var labels: [String] = []
         for (i, line) in lines.enumerated() {
-            let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
-            guard !trimmed.isEmpty else { continue }
-            let key = key(of: trimmed)
+            // Byte-level trimming: Foundation's trimmingCharacters took 70 % of `vigil feed`.
+            let value = Array(Array(line.utf8).trimmingASCIIWhitespace())
+            guard !value.isEmpty else { continue }
+            let key = CanonicalDecoder.debtorAccount(in: value)
             if key == nil { report.unkeyed += 1 }
-            records.append(ProducerRecord(topic: topic, key: key, value: Array(trimmed.utf8)))
+            records.append(ProducerRecord(topic: topic, key: key, value: value))
             labels.append("line \(firstLineNumber + i)")
         }
         await send(records, labels: labels, producer: producer, into: &report)
