@@ -145,12 +145,12 @@ public struct SharingKeys: Sendable {
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
             return decode(text).map { .success($0) } ?? .failure(KeyError("\(path) is not base64"))
         }
-        let hint = "create it with `vigil keys generate --out \(directory ?? "keys")`"
+        func hint(_ extra: String = "") -> String { "create it with `vigil keys generate --out \(directory ?? "keys")\(extra)`" }
         switch read(variable: "VIGIL_SIGNING_KEY", file: signingFile) {
         case .success(let raw)?:
             do { keys.signer = try AlertSigner(privateKey: raw) } catch { keys.problems.append("signing key: \(error)") }
         case .failure(let error)?: keys.problems.append("signing key: \(error)")
-        case nil: keys.problems.append("no signing key (VIGIL_SIGNING_KEY or \(directory ?? "<keys dir>")/\(signingFile)): \(hint)")
+        case nil: keys.problems.append("no signing key (VIGIL_SIGNING_KEY or \(directory ?? "<keys dir>")/\(signingFile)): \(hint())")
         }
         for partner in partners where partner.pseudonymises {
             switch read(variable: pseudonymVariable(partner.name), file: pseudonymFile(partner.name)) {
@@ -160,7 +160,7 @@ public struct SharingKeys: Sendable {
                 }
             case .failure(let error)?: keys.problems.append("pseudonym key of partner \(partner.name): \(error)")
             case nil:
-                keys.problems.append("no pseudonym key for partner \(partner.name) (\(pseudonymVariable(partner.name)) or \(directory ?? "<keys dir>")/\(pseudonymFile(partner.name))): \(hint) --partner \(partner.name)")
+                keys.problems.append("no pseudonym key for partner \(partner.name) (\(pseudonymVariable(partner.name)) or \(directory ?? "<keys dir>")/\(pseudonymFile(partner.name))): \(hint(" --partner \(partner.name)"))")
             }
         }
         return keys

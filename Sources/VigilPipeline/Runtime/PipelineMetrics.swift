@@ -32,25 +32,11 @@ public final class PipelineMetrics: Sendable {
     /// Adds `amount` to a counter.
     public func count(_ name: String, _ labels: [(String, String)] = [], by amount: Int = 1) {
         guard amount > 0 else { return }
-        let key = Self.key(name, labels)
-        let counter = counters.withLock { c in
-            if let known = c[key] { return known }
-            let made = CoreMetrics.Counter(label: name, dimensions: labels, factory: factory)
-            c[key] = made
-            return made
-        }
-        counter.increment(by: amount)
+        Self.cached(counters, name, labels) { CoreMetrics.Counter(label: name, dimensions: labels, factory: factory) }.increment(by: amount)
     }
 
     public func gauge(_ name: String, _ labels: [(String, String)] = [], _ value: Int64) {
-        let key = Self.key(name, labels)
-        let gauge = gauges.withLock { g in
-            if let known = g[key] { return known }
-            let made = CoreMetrics.Gauge(label: name, dimensions: labels, factory: factory)
-            g[key] = made
-            return made
-        }
-        gauge.record(value)
+        Self.cached(gauges, name, labels) { CoreMetrics.Gauge(label: name, dimensions: labels, factory: factory) }.record(value)
     }
 
     /// Time from a run of messages reaching its worker to every record it caused acknowledged.
@@ -61,7 +47,15 @@ public final class PipelineMetrics: Sendable {
     /// The Prometheus text exposition (format 0.0.4).
     public func render() -> [UInt8] { registry.emitToBuffer() }
 
-    private static func key(_ name: String, _ labels: [(String, String)]) -> String {
-        ([name] + labels.map { "\($0.0)=\($0.1)" }).joined(separator: "\u{1}")
+    /// The metric object for a name and label set, made on first use.
+    private static func cached<M: Sendable>(_ store: Locked<[String: M]>, _ name: String, _ labels: [(String, String)],
+                                            make: () -> M) -> M {
+        let key = ([name] + labels.map { "\($0.0)=\($0.1)" }).joined(separator: "\u{1}")
+        return store.withLock { known in
+            if let m = known[key] { return m }
+            let m = make()
+            known[key] = m
+            return m
+        }
     }
 }
