@@ -12,6 +12,10 @@ struct ConfigTests {
         let config = try VigilConfig.load(file: shipped("config/default.yaml"), environment: [:])
         #expect(config.topics == VigilConfig.Topics())
         #expect(config.kafka.brokers == "")
+        for file in try FileManager.default.contentsOfDirectory(atPath: shipped("config")) where file.hasSuffix(".yaml") {
+            _ = try VigilConfig.load(file: shipped("config/\(file)"), environment: [:])
+        }
+        #expect(config.sharing.keysDirectory == "keys" && config.http.port == 9464 && config.topics.held == "alerts.held")
         let files = try FileManager.default.contentsOfDirectory(atPath: shipped("pipelines")).filter { $0.hasSuffix(".yaml") }
         #expect(!files.isEmpty)
         for f in files {
