@@ -70,8 +70,33 @@ public final class KafkaProducer: Sendable {
         _ record: ProducerRecord,
         onDelivery: @escaping @Sendable (Result<DeliveryReport, KafkaError>) -> Void
     ) throws(KafkaError) {
+        try send(record, completion: DeliveryCompletion(onDelivery))
+    }
+
+    /// Enqueues records in order, all reporting to one `onDelivery` (one allocation for the run,
+    /// not one per record), waiting out a full local queue. Throws the first error that keeps a
+    /// record from being enqueued; the records before it are enqueued and will report.
+    public func enqueue(
+        _ records: [ProducerRecord],
+        onDelivery: @escaping @Sendable (Result<DeliveryReport, KafkaError>) -> Void
+    ) async throws(KafkaError) {
+        let completion = DeliveryCompletion(onDelivery)
+        for record in records {
+            while true {
+                do {
+                    try send(record, completion: completion)
+                    break
+                } catch where error.isQueueFull {
+                    try? await Task.sleep(for: .milliseconds(1))
+                }
+            }
+        }
+    }
+
+    private func send(_ record: ProducerRecord, completion: DeliveryCompletion) throws(KafkaError) {
         guard state.withLock({ $0 == .running }) else { throw KafkaError.shuttingDown("produce") }
-        let opaque = Unmanaged.passRetained(DeliveryCompletion(onDelivery)).toOpaque()
+        // One retain per record: each delivery report releases one.
+        let opaque = Unmanaged.passRetained(completion).toOpaque()
         let error: OpaquePointer? = record.topic.withCString { topic in
             withBytes(record.key) { keyPtr, keyLen in
                 record.value.withUnsafeBytes { valuePtr in

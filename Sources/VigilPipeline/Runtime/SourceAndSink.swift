@@ -79,17 +79,16 @@ public final class KafkaSink: RecordSink {
     public func publish(_ records: [ProducerRecord], completion: @escaping @Sendable ((any Error)?) -> Void) async {
         guard !records.isEmpty else { return completion(nil) }
         let remaining = PublishCountdown(records.count, completion)
-        for record in records {
-            do {
-                try await producer.enqueue(record) { result in
-                    switch result {
-                    case .success: remaining.done(nil)
-                    case .failure(let error): remaining.done(error)
-                    }
+        do {
+            try await producer.enqueue(records) { result in
+                switch result {
+                case .success: remaining.done(nil)
+                case .failure(let error): remaining.done(error)
                 }
-            } catch {
-                remaining.done(error)
             }
+        } catch {
+            // The first error completes the run; later reports are ignored.
+            remaining.done(error)
         }
     }
 
