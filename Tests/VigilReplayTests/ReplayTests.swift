@@ -354,6 +354,35 @@ struct HotReloadTests {
         #expect(changed.process(Self.message(3, "d", "2024-01-01T11:00:00Z", "9000")).compactMap(\.alert).count == 1)
     }
 
+    @Test("a partner's changed field policy applies from the reload on, and the window state carries over")
+    func partnerPolicyReload() throws {
+        func pipeline(_ version: String, value treatment: String) throws -> PipelineDefinition {
+            try PipelineDefinition.parse(Self.structuring.replacingOccurrences(of: #"version: "1""#, with: #"version: "\#(version)""#) + """
+
+                partners:
+                  - name: fiu
+                    tlp: [TLP:AMBER]
+                    purposes: [aml-investigation]
+                    fields: { subject.value: \(treatment), findings.explanation: redact, evidence: pass }
+                """, file: "hot.yaml")
+        }
+        let keys = SharingKeys(signer: try AlertSigner(privateKey: .init(repeating: 5, count: 32)))
+        let v1 = try pipeline("1", value: "pass"), v2 = try pipeline("2", value: "redact")
+        let topics = v1.topics(from: VigilConfig())
+        #expect(v2.topics(from: VigilConfig()) == topics)
+        let old = PipelineEngine(pipeline: v1, topics: topics, limits: WindowLimits(), keys: keys)
+        _ = old.process(Self.message(0, "a", "2024-01-01T08:00:00Z", "9000"))
+        _ = old.process(Self.message(1, "b", "2024-01-01T09:00:00Z", "9000"))
+        let new = PipelineEngine(pipeline: v2, topics: topics, limits: WindowLimits(), keys: keys, carryingOver: old)
+        let copies = new.process(Self.message(2, "c", "2024-01-01T10:00:00Z", "9000")).compactMap { o -> Alert? in
+            if case .shared(let d) = o.kind { return d.alert } else { return nil }
+        }
+        #expect(copies.count == 1)
+        #expect(copies.first?.evidence.map(\.eventId) == ["a", "b", "c"])
+        #expect(copies.first?.subject.value == nil && copies.first?.redactions?["subject.value"] == "redact")
+        #expect(copies.first?.pipeline.version == "2")
+    }
+
     @Test("the reloader swaps in a valid change, rejects an invalid one with its location, and a change of topics")
     func reloader() throws {
         let path = try temporaryFile("hot.yaml")
@@ -380,6 +409,12 @@ struct HotReloadTests {
         guard case .rejected(let topics) = reloader.check() else { Issue.record("a change of topics was accepted"); return }
         #expect(topics.contains("needs a restart"))
         #expect(runner.pipeline.version == "2")
+
+        // A new partner brings a topic of its own: also a restart.
+        try (Self.structuring + "\npartners:\n  - { name: newcomer, tlp: [TLP:AMBER], purposes: [aml-investigation], fields: { evidence: pass } }\n")
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        guard case .rejected(let partner) = reloader.check() else { Issue.record("a new partner topic was accepted"); return }
+        #expect(partner.contains("needs a restart"))
     }
 }
 

@@ -214,7 +214,7 @@ public final class PipelineRunner: Sendable {
     /// - Throws: ``ConfigError`` naming what differs, and the running pipeline stays.
     public func reload(_ pipeline: PipelineDefinition, topics newTopics: VigilConfig.Topics) throws(ConfigError) {
         guard newTopics == topics else {
-            throw ConfigError(file: pipeline.file, message: "the new pipeline reads or writes other topics (inputs \(newTopics.effectiveInputs.map(\.topic)), alerts \(newTopics.alerts)); that needs a restart")
+            throw ConfigError(file: pipeline.file, message: "the new pipeline reads or writes other topics (inputs \(newTopics.effectiveInputs.map(\.topic)), alerts \(newTopics.alerts), partners \(newTopics.partners)); that needs a restart")
         }
         let keys = Self.keys(for: pipeline, options: options, logger: logger)
         current.withLock { $0 = ($0.generation + 1, pipeline, keys) }
