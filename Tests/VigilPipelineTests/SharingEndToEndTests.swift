@@ -116,4 +116,34 @@ struct SharingEndToEndTests {
         // The unit still has its alerts, unsigned.
         #expect(try await h.alerts().allSatisfy { $0.signature == nil })
     }
+
+    @Test("the publisher's duplicate window forgets the oldest ids first and keeps topics apart")
+    func duplicateWindow() {
+        let w = PublishedAlerts(capacity: 3)
+        for id in ["a", "b", "c"] { w.insert(topic: "alerts.local", id: id) }
+        w.insert(topic: "alerts.local", id: "b")   // already known: no change
+        #expect(w.count == 3 && w.contains(topic: "alerts.local", id: "a"))
+        w.insert(topic: "alerts.local", id: "d")
+        #expect(!w.contains(topic: "alerts.local", id: "a") && w.contains(topic: "alerts.local", id: "d") && w.count == 3)
+        #expect(!w.contains(topic: "alerts.fiu", id: "d"))
+    }
+
+    @Test("a restart does not publish again what the broker already holds: read back, suppressed, counted")
+    func restartSuppressesRepeats() async throws {
+        let h = try Harness(partitions: 2, group: "vigil-dedupe")
+        let lines = SharingEndToEndTests.feed()
+        let reports = try await h.feed(lines)
+        let first = try await h.runPipeline(through: reports)
+        #expect(first.alerts == 2 && first.suppressed == 0)
+        // Forget the commits: the same input is processed again from the start.
+        var config = h.config
+        config.kafka.group = "vigil-dedupe-again"
+        let again = try PipelineService(pipeline: h.pipeline, config: config, bootstrap: h.broker.bootstrapServers, logger: testLogger,
+                                        stopAt: Harness.ends(reports))
+        try await again.run()
+        // Two alerts and three held partner copies were already on their topics.
+        #expect(again.stats.alerts == 0 && again.stats.suppressed == 5)
+        #expect(try await h.alerts().count == 2)
+        #expect(try await h.readAll("alerts.held").count == 3)
+    }
 }

@@ -23,6 +23,11 @@ public final class PipelineService: Service {
     public let metrics = PipelineMetrics()
     /// Whether a broker answered the last readiness probe.
     private let brokerAnswers = Locked(false)
+    /// The duplicate-suppression window, filled from the output topics' tails at start.
+    private let published: PublishedAlerts?
+    private let outputTopics: [String]
+    private let readBackPerPartition: Int
+    private let client: KafkaClientConfig
     private let group: String
 
     /// Creates the consumer (joining `config.kafka.group`) and the producer.
@@ -54,6 +59,18 @@ public final class PipelineService: Service {
         options.keysDirectory = config.sharing.keysDirectory
         options.audit = audit
         options.metrics = metrics
+        if config.runtime.dedupeWindow > 0 {
+            let published = PublishedAlerts(capacity: config.runtime.dedupeWindow)
+            options.published = published
+            self.published = published
+        } else {
+            self.published = nil
+        }
+        let outputTopics = [topics.alerts] + (pipeline.partners.isEmpty ? [] : [topics.held] + topics.partners)
+        self.outputTopics = outputTopics
+        self.client = client
+        // The window is shared by every output partition; at least the last 100 records of each.
+        self.readBackPerPartition = max(100, config.runtime.dedupeWindow / max(1, outputTopics.count * config.kafka.partitions))
         self.source = source
         self.sink = sink
         self.logger = logger
@@ -66,6 +83,11 @@ public final class PipelineService: Service {
     }
 
     public func run() async throws {
+        if let published {
+            // What a previous run published since its last commit is on these topics: remember
+            // it, so processing that input again does not publish it twice.
+            await published.readBack(topics: outputTopics, client: client, perPartition: readBackPerPartition, timeout: .seconds(10), logger: logger)
+        }
         do {
             try await withGracefulShutdownHandler {
                 try await withThrowingTaskGroup(of: Void.self) { group in

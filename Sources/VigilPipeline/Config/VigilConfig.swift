@@ -78,6 +78,9 @@ public struct VigilConfig: Sendable, Equatable {
         /// How often the pipeline file is checked for changes to hot-reload; `0s` turns it off.
         /// Default: 5s.
         public var reloadInterval: Duration = .seconds(5)
+        /// Alert ids remembered to suppress republishing after a restart or rebalance (read back
+        /// from the output topics at start); 0 turns it off. Default: 100,000.
+        public var dedupeWindow: Int = 100_000
     }
 
     public struct Embedded: Sendable, Equatable {
@@ -199,7 +202,9 @@ public struct VigilConfig: Sendable, Equatable {
             if let v = t["alerts"] { topics.alerts = try Self.topicName(v) }
             if let v = t["held"] { topics.held = try Self.topicName(v) }
         }
-        if let r = try top["runtime"]?.mapping(allowed: ["workers", "max-events-per-key", "max-keys", "shutdown-timeout", "state-rewind", "reload-interval"]) {
+        if let r = try top["runtime"]?.mapping(allowed: ["workers", "max-events-per-key", "max-keys", "shutdown-timeout", "state-rewind", "reload-interval",
+                                                         "dedupe-window"]) {
+            if let v = r["dedupe-window"] { runtime.dedupeWindow = try v.int(in: 0...10_000_000) }
             if let v = r["reload-interval"] { runtime.reloadInterval = try v.duration() }
             if let v = r["state-rewind"] { runtime.stateRewind = try v.duration() }
             if let v = r["workers"] { runtime.workers = try v.int(in: 1...256) }
@@ -385,6 +390,7 @@ public struct VigilConfig: Sendable, Equatable {
         out += "  max-keys: \(runtime.limits.maxKeys)\n"
         out += "  shutdown-timeout: \(d(runtime.shutdownTimeout))\n"
         out += "  reload-interval: \(d(runtime.reloadInterval))\n"
+        out += "  dedupe-window: \(runtime.dedupeWindow)\n"
         if let rewind = runtime.stateRewind { out += "  state-rewind: \(d(rewind))\n" } else {
             out += "  # state-rewind: the pipeline's longest window + 1h\n"
         }

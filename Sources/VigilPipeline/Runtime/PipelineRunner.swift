@@ -41,6 +41,9 @@ public final class PipelineRunner: Sendable {
         public var audit: AuditLog?
         /// Where counters and latencies go. Default: none.
         public var metrics: PipelineMetrics?
+        /// Alert ids already published per topic: records repeating one are not published again
+        /// (after a restart or a rebalance). Default: none (every record is published).
+        public var published: PublishedAlerts?
 
         public init(workers: Int, limits: WindowLimits = WindowLimits(), stopAt: [TopicPartition: Int64]? = nil) {
             self.workers = workers
@@ -60,6 +63,8 @@ public final class PipelineRunner: Sendable {
         /// Partner copies published, and copies held because they would break a partner's policy.
         public var shared = 0
         public var held = 0
+        /// Records not published because the same alert id was already on their topic.
+        public var suppressed = 0
         /// Messages skipped because their partition was reassigned while they waited.
         public var skippedStale = 0
         /// Messages read again only to rebuild window state after a restart or rebalance.
@@ -284,6 +289,17 @@ public final class PipelineRunner: Sendable {
         }
         var outputs: [EngineOutput] = []
         for (i, m) in zip(run.indices, run) { outputs += engine.outputs(for: m, decoded: decoded[i - messages.startIndex]) }
+        let published = options.published
+        if let published, !outputs.isEmpty {
+            let before = outputs.count
+            outputs.removeAll { o in
+                o.record.headers.first(named: VigilHeaders.alertID).map { published.contains(topic: o.record.topic, id: $0) } ?? false
+            }
+            if outputs.count < before {
+                counters.withLock { $0.suppressed += before - outputs.count }
+                options.metrics?.count("vigil_duplicates_suppressed_total", by: before - outputs.count)
+            }
+        }
         guard let ticket = tracker.begin(TopicPartition(first.topic, first.partition), lastOffset: run.last!.offset,
                                          count: run.count, generation: generation) else {
             counters.withLock { $0.skippedStale += run.count }
@@ -330,6 +346,9 @@ public final class PipelineRunner: Sendable {
                 $0.held += held
             }
             if let metrics { Self.record(outputs, from: first.topic, in: metrics) }
+            if let published {
+                for o in outputs { if let id = o.record.headers.first(named: VigilHeaders.alertID) { published.insert(topic: o.record.topic, id: id) } }
+            }
             metrics?.processed(in: ContinuousClock.now - started)
             if let onAlert { alerts.forEach(onAlert) }
             onHandled?(stamps)
