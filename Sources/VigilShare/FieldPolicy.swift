@@ -28,6 +28,22 @@ public enum AlertField: String, Sendable, Hashable, CaseIterable, Comparable {
     }
 
     public static func < (a: AlertField, b: AlertField) -> Bool { a.rawValue < b.rawValue }
+
+    /// Where the field lives on the subject; `nil` for explanations and evidence.
+    var subjectKeyPath: WritableKeyPath<Alert.Subject, String?>? {
+        switch self {
+        case .subjectValue: \.value
+        case .subjectName: \.name
+        case .subjectDOB: \.dob
+        case .subjectDocument: \.document
+        case .subjectNationality: \.nationality
+        case .subjectInstitution: \.institution
+        case .explanation, .evidence: nil
+        }
+    }
+
+    /// The subject's fields, in declaration order.
+    static let subjectFields = allCases.filter { $0.subjectKeyPath != nil }
 }
 
 /// What happens to a field on a partner's copy of an alert.

@@ -74,7 +74,7 @@ public struct AlertVerifier: Sendable {
     /// and no re-encoding can change what is checked.
     public func problem(with line: [UInt8]) -> String? {
         let marker = Array(#","signature":""#.utf8)
-        let starts = line.indices(of: marker)
+        let starts = line.ranges(of: marker).map(\.lowerBound)
         guard starts.count == 1, let start = starts.first else {
             return starts.isEmpty ? "no signature" : "more than one signature member"
         }
@@ -91,20 +91,6 @@ public struct AlertVerifier: Sendable {
 
 enum AlertSignature {
     static func keyID(of publicKey: [UInt8]) -> String { VigilCore.SHA256.hash(publicKey).prefix(8).hex }
-}
-
-extension Array where Element == UInt8 {
-    /// Start indices of every occurrence of `needle`.
-    func indices(of needle: [UInt8]) -> [Int] {
-        guard !needle.isEmpty, count >= needle.count else { return [] }
-        var found: [Int] = []
-        var i = 0
-        while i <= count - needle.count {
-            if self[i] == needle[0], self[i..<(i + needle.count)].elementsEqual(needle) { found.append(i) }
-            i += 1
-        }
-        return found
-    }
 }
 
 /// The keys of a sharing set-up: one Ed25519 signing key for the unit, one pseudonym key per

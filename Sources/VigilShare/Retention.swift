@@ -18,16 +18,14 @@ public enum Retention {
         guard alert.evidence.contains(where: { $0.passenger == true }), alert.ts + period <= asOf else { return nil }
         var out = alert
         var treated = alert.redactions ?? [:]
-        func mask(_ field: AlertField, _ keyPath: WritableKeyPath<Alert.Subject, String?>) {
-            guard out.subject[keyPath: keyPath] != nil else { return }
-            out.subject[keyPath: keyPath] = nil
+        // A financial subject keeps its account and bank; a traveller's key is passenger data.
+        let masked: Set<AlertField> = alert.subject.field.hasPrefix("traveller")
+            ? [.subjectValue, .subjectName, .subjectDOB, .subjectDocument, .subjectNationality]
+            : [.subjectName, .subjectDOB, .subjectDocument, .subjectNationality]
+        for field in AlertField.subjectFields where masked.contains(field) && out.subject[keyPath: field.subjectKeyPath!] != nil {
+            out.subject[keyPath: field.subjectKeyPath!] = nil
             treated[field.rawValue] = "depersonalise"
         }
-        if alert.subject.field.hasPrefix("traveller") { mask(.subjectValue, \.value) }
-        mask(.subjectName, \.name)
-        mask(.subjectDOB, \.dob)
-        mask(.subjectDocument, \.document)
-        mask(.subjectNationality, \.nationality)
         for i in out.findings.indices where out.findings[i].explanation != marker {
             out.findings[i].explanation = marker
             treated[AlertField.explanation.rawValue] = "depersonalise"

@@ -95,13 +95,7 @@ public struct Sharing: Sendable {
     /// The policy-relevant fields the alert carries, with their values (evidence: its event ids).
     static func values(of alert: Alert) -> [AlertField: String] {
         var out: [AlertField: String] = [:]
-        let s = alert.subject
-        out[.subjectValue] = s.value
-        out[.subjectName] = s.name
-        out[.subjectDOB] = s.dob
-        out[.subjectDocument] = s.document
-        out[.subjectNationality] = s.nationality
-        out[.subjectInstitution] = s.institution
+        for field in AlertField.subjectFields { out[field] = alert.subject[keyPath: field.subjectKeyPath!] }
         if !alert.findings.isEmpty { out[.explanation] = alert.findings.map(\.explanation).joined(separator: "\n") }
         if !alert.evidence.isEmpty { out[.evidence] = alert.evidence.map(\.eventId).joined(separator: "\n") }
         return out
@@ -122,13 +116,8 @@ public struct Sharing: Sendable {
     }
 
     static func set(_ field: AlertField, on alert: inout Alert, _ value: String?, pseudonymiser: Pseudonymiser?) {
+        if let keyPath = field.subjectKeyPath { return alert.subject[keyPath: keyPath] = value }
         switch field {
-        case .subjectValue: alert.subject.value = value
-        case .subjectName: alert.subject.name = value
-        case .subjectDOB: alert.subject.dob = value
-        case .subjectDocument: alert.subject.document = value
-        case .subjectNationality: alert.subject.nationality = value
-        case .subjectInstitution: alert.subject.institution = value
         case .explanation:
             if value == nil { for i in alert.findings.indices { alert.findings[i].explanation = "[redacted]" } }
         case .evidence:
@@ -137,6 +126,7 @@ public struct Sharing: Sendable {
             } else if let pseudonymiser {
                 for i in alert.evidence.indices { alert.evidence[i].eventId = pseudonymiser.pseudonym(alert.evidence[i].eventId) }
             }
+        default: break
         }
     }
 
@@ -145,11 +135,8 @@ public struct Sharing: Sendable {
     /// capitals, a document inside a longer code). Values under 4 characters are not searched.
     static func leak(in copy: Alert, hidden: [(field: AlertField, value: String)]) -> (place: String, field: AlertField)? {
         var places: [(String, String)] = copy.findings.map { ("the explanation of \($0.id)", $0.explanation) }
-        let s = copy.subject
-        for (name, v) in [("subject.value", s.value), ("subject.name", s.name), ("subject.dob", s.dob),
-                          ("subject.document", s.document), ("subject.nationality", s.nationality),
-                          ("subject.institution", s.institution)] {
-            if let v { places.append((name, v)) }
+        for field in AlertField.subjectFields {
+            if let v = copy.subject[keyPath: field.subjectKeyPath!] { places.append((field.rawValue, v)) }
         }
         places += copy.evidence.map { ("evidence \($0.eventId)", $0.eventId) }
         for (field, value) in hidden where value.utf8.count >= 4 {

@@ -93,11 +93,11 @@ public final class PipelineService: Service {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     if let reloader { group.addTask { [reloadInterval] in await reloader.watch(every: reloadInterval) } }
                     group.addTask { [source, brokerAnswers] in
-                        // The probe blocks for up to a second: it runs on a thread of its own
+                        // The probe blocks for up to a second: it runs off the cooperative pool
                         // so neither a scrape nor the pipeline waits for it.
                         while !Task.isCancelled {
                             let answered = await withCheckedContinuation { done in
-                                Thread.detachNewThread { done.resume(returning: source.brokerAnswers()) }
+                                DispatchQueue.global().async { done.resume(returning: source.brokerAnswers()) }
                             }
                             brokerAnswers.withLock { $0 = answered }
                             try? await Task.sleep(for: .seconds(2))

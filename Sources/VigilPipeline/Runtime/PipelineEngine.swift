@@ -45,6 +45,9 @@ public struct EngineOutput: Sendable {
     public var record: ProducerRecord
     public var kind: Kind
 
+    /// The alert id the record carries (the unit's alert, a partner's copy or a held one).
+    public var alertID: String? { record.headers.first(named: VigilHeaders.alertID) }
+
     /// The unit's own alert, when the record is one.
     public var alert: Alert? {
         if case .alert(let a) = kind { return a }

@@ -293,7 +293,7 @@ public final class PipelineRunner: Sendable {
         if let published, !outputs.isEmpty {
             let before = outputs.count
             outputs.removeAll { o in
-                o.record.headers.first(named: VigilHeaders.alertID).map { published.contains(topic: o.record.topic, id: $0) } ?? false
+                o.alertID.map { published.contains(topic: o.record.topic, id: $0) } ?? false
             }
             if outputs.count < before {
                 counters.withLock { $0.suppressed += before - outputs.count }
@@ -347,7 +347,7 @@ public final class PipelineRunner: Sendable {
             }
             if let metrics { Self.record(outputs, from: first.topic, in: metrics) }
             if let published {
-                for o in outputs { if let id = o.record.headers.first(named: VigilHeaders.alertID) { published.insert(topic: o.record.topic, id: id) } }
+                for o in outputs { if let id = o.alertID { published.insert(topic: o.record.topic, id: id) } }
             }
             metrics?.processed(in: ContinuousClock.now - started)
             if let onAlert { alerts.forEach(onAlert) }
