@@ -29,10 +29,10 @@ public struct GoAMLReport: Sendable {
     public var indicators: [String: String]
     /// For alerts none of whose findings has an indicator.
     public var defaultIndicator: String?
-    public var submissionDate: Date
+    public var submissionDate: EventTime
 
     public init(entityID: String, reportCode: ReportCode, currency: String, indicators: [String: String],
-                defaultIndicator: String?, submissionDate: Date) {
+                defaultIndicator: String?, submissionDate: EventTime) {
         self.entityID = entityID
         self.reportCode = reportCode
         self.currency = currency
@@ -136,7 +136,6 @@ public struct GoAMLReport: Sendable {
     }
 
     /// goAML's `sql_date`: local date-time without zone (UTC here).
-    static func sqlDate(_ date: Date) -> String { sqlDate(EventTime(microseconds: Int64(date.timeIntervalSince1970 * 1_000_000))) }
     static func sqlDate(_ t: EventTime) -> String { String(t.rfc3339.prefix(19)) }
 
     /// "Given Middle Surname" → ("Given Middle", "Surname"); "SURNAME, Given" → ("Given", "SURNAME").

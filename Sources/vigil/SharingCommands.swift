@@ -150,11 +150,7 @@ struct GoAMLCommand: AsyncParsableCommand {
                 guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { throw CLIError("--indicator '\(pair)' is not FINDING=CODE") }
                 indicators[parts[0]] = parts[1]
             }
-            var submitted = Date()
-            if let date {
-                guard let t = EventTime(rfc3339: date) else { throw CLIError("--date '\(date)' is not an RFC 3339 time") }
-                submitted = Date(timeIntervalSince1970: Double(t.microseconds) / 1_000_000)
-            }
+            let submitted = try time("--date", date) ?? .now
             let list = try AlertLines(alerts).alerts().map(\.alert)
             let report = GoAMLReport(entityID: entityID, reportCode: code, currency: currency, indicators: indicators,
                                      defaultIndicator: defaultIndicator, submissionDate: submitted)
@@ -201,11 +197,7 @@ struct RetentionCommand: AsyncParsableCommand {
                 guard let d = DurationText.parse(period) else { throw CLIError("--period '\(period)' is not a duration (e.g. 180d)") }
                 retention = d
             }
-            var now = EventTime(microseconds: Int64(Date().timeIntervalSince1970 * 1_000_000))
-            if let asOf {
-                guard let t = EventTime(rfc3339: asOf) else { throw CLIError("--as-of '\(asOf)' is not an RFC 3339 time") }
-                now = t
-            }
+            let now = try time("--as-of", asOf) ?? .now
             var output = Data()
             var total = 0, changed = 0
             for (alert, line) in try AlertLines(alerts).alerts() {
@@ -257,4 +249,16 @@ struct AlertLines {
             }
         }
     }
+}
+
+/// An RFC 3339 option value, or an error naming the option.
+func time(_ option: String, _ text: String?) throws -> EventTime? {
+    guard let text else { return nil }
+    guard let t = EventTime(rfc3339: text) else { throw CLIError("\(option) '\(text)' is not an RFC 3339 time, e.g. 2024-03-01T00:00:00Z") }
+    return t
+}
+
+extension EventTime {
+    /// The wall clock, for commands that stamp their output (never for detection).
+    static var now: EventTime { EventTime(microseconds: Int64(Date().timeIntervalSince1970 * 1_000_000)) }
 }

@@ -31,7 +31,7 @@ struct GoAMLTests {
 
     static func report(_ code: GoAMLReport.ReportCode = .str) -> GoAMLReport {
         GoAMLReport(entityID: "101", reportCode: code, currency: "EUR", indicators: ["structuring-cash": "STRUC", "watchlist": "TFSUN"],
-                    defaultIndicator: nil, submissionDate: Date(timeIntervalSince1970: 1_717_000_000))
+                    defaultIndicator: nil, submissionDate: EventTime(seconds: 1_717_000_000))
     }
 
     @Test("one report party per subject, findings as reasons, unknown required values named")
