@@ -9,10 +9,21 @@ import Foundation
 struct JSONReader {
     enum Kind { case object, array, string, number, bool, null }
 
+    /// Where a value is. Positions are kept in 32 bits (documents are limited to 2 GiB) so that
+    /// an object's table of slots is small to copy.
     struct Slot {
         var kind: Kind
-        var start: Int
-        var end: Int
+        private var from: Int32
+        private var to: Int32
+
+        init(kind: Kind, start: Int, end: Int) {
+            self.kind = kind
+            from = Int32(truncatingIfNeeded: start)
+            to = Int32(truncatingIfNeeded: end)
+        }
+
+        var start: Int { Int(from) }
+        var end: Int { Int(to) }
     }
 
     struct Invalid: Error {}
@@ -21,82 +32,66 @@ struct JSONReader {
 
     // MARK: Syntax pass
 
-    /// One member of an object: where its key's text is (without quotes) and its value.
-    struct Member {
-        var keyStart: Int
-        var keyEnd: Int
-        var keyHasEscape: Bool
-        var value: Slot
-    }
+    /// The members of one object that a reader asks for, by their key's index in a ``JSONKey``
+    /// enum. A fixed inline table: finding them allocates nothing.
+    typealias Fields = InlineArray<12, Slot?>
 
-    /// The members of an object, in order. Keys are not copied: lookups compare bytes, which is
-    /// what makes this faster than a dictionary for the handful of members an event has.
-    func members(_ slot: Slot) throws(Invalid) -> [Member] {
-        try members(at: slot.start).members
-    }
-
-    /// Parses the object starting at `start` (a `{`), checking the syntax of every value, and
-    /// returns its members and the index just after its closing brace.
-    func members(at start: Int) throws(Invalid) -> (members: [Member], end: Int) {
+    /// Parses the object starting at `start` (a `{`) in one pass, checking the syntax of every
+    /// value, and keeps where the members named by `Key` are (the first of repeated keys, as
+    /// Foundation's `JSONDecoder` resolves them); others are checked and skipped. Returns the
+    /// index just after the closing brace.
+    func fields<Key: JSONKey>(at start: Int, _: Key.Type) throws(Invalid) -> (fields: Fields, end: Int) {
+        var found = Fields(repeating: nil)
         var i = start + 1
-        var out: [Member] = []
-        out.reserveCapacity(8)
         skipSpace(&i)
-        if i < bytes.count, bytes[i] == UInt8(ascii: "}") { return (out, i + 1) }
+        if i < bytes.count, bytes[i] == UInt8(ascii: "}") { return (found, i + 1) }
         while true {
             skipSpace(&i)
             guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw Invalid() }
-            let keyStart = i + 1
-            try skipString(&i)
-            let keyEnd = i - 1
-            var escape = false
-            for k in keyStart..<keyEnd where bytes[k] == UInt8(ascii: "\\") { escape = true; break }
+            let keyStart = i
+            let escaped = try skipString(&i)
+            let key = Slot(kind: .string, start: keyStart, end: i)
             skipSpace(&i)
             guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw Invalid() }
             i += 1
             skipSpace(&i)
             let value = try skipValue(&i)
-            out.append(Member(keyStart: keyStart, keyEnd: keyEnd, keyHasEscape: escape, value: value))
+            if let k = try index(of: key, escaped: escaped, in: Key.utf8Keys), found[k] == nil { found[k] = value }
             skipSpace(&i)
             guard i < bytes.count else { throw Invalid() }
             if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
-            if bytes[i] == UInt8(ascii: "}") { return (out, i + 1) }
+            if bytes[i] == UInt8(ascii: "}") { return (found, i + 1) }
             throw Invalid()
         }
     }
 
-    /// The members of a document that is one object, in a single pass; `nil` when the document
+    /// Which of `keys` the key in `slot` (a string, quotes included) is.
+    private func index(of slot: Slot, escaped: Bool, in keys: [[UInt8]]) throws(Invalid) -> Int? {
+        if escaped {
+            let text = Array(try string(slot).utf8)
+            return keys.firstIndex(of: text)
+        }
+        let start = slot.start + 1, count = slot.end - slot.start - 2
+        for (k, key) in keys.enumerated() where key.count == count {
+            if key.withUnsafeBufferPointer({ memcmp($0.baseAddress!, bytes.baseAddress! + start, count) == 0 }) { return k }
+        }
+        return nil
+    }
+
+    /// The fields of a document that is one object, in a single pass; `nil` when the document
     /// is valid JSON of another kind.
-    func topLevelMembers() throws(Invalid) -> [Member]? {
+    func topLevelFields<Key: JSONKey>(_: Key.Type) throws(Invalid) -> Fields? {
         var i = 0
         skipSpace(&i)
         guard i < bytes.count, bytes[i] == UInt8(ascii: "{") else {
             _ = try document()
             return nil
         }
-        let (members, end) = try members(at: i)
+        let (fields, end) = try fields(at: i, Key.self)
         var j = end
         skipSpace(&j)
         guard j == bytes.count else { throw Invalid() }
-        return members
-    }
-
-    /// The first member with this key (as Foundation's `JSONDecoder` resolves repeated keys).
-    func slot(_ key: String, in members: [Member]) -> Slot? {
-        var key = key
-        return key.withUTF8 { k in
-            for m in members {
-                if m.keyHasEscape {
-                    if (try? string(Slot(kind: .string, start: m.keyStart - 1, end: m.keyEnd + 1))) == String(decoding: k, as: UTF8.self) { return m.value }
-                    continue
-                }
-                guard m.keyEnd - m.keyStart == k.count else { continue }
-                var same = true
-                for j in 0..<k.count where bytes[m.keyStart + j] != k[j] { same = false; break }
-                if same { return m.value }
-            }
-            return nil
-        }
+        return fields
     }
 
     /// The whole text as one value, checked for syntax end to end.
@@ -174,12 +169,16 @@ struct JSONReader {
         i += w.count
     }
 
-    private func skipString(_ i: inout Int) throws(Invalid) {
+    /// Moves past a string; whether it has escapes.
+    @discardableResult
+    private func skipString(_ i: inout Int) throws(Invalid) -> Bool {
         i += 1
+        var escaped = false
         while i < bytes.count {
             let c = bytes[i]
-            if c == UInt8(ascii: "\"") { i += 1; return }
+            if c == UInt8(ascii: "\"") { i += 1; return escaped }
             if c == UInt8(ascii: "\\") {
+                escaped = true
                 i += 1
                 guard i < bytes.count else { throw Invalid() }
                 switch bytes[i] {
@@ -275,71 +274,79 @@ private func hexValue(_ c: UInt8) -> UInt8? {
     }
 }
 
+/// The members of an object that Vigil reads: an enum whose case names are the JSON keys, so a
+/// reader finds them all in one pass and reads them by index (no key comparisons per read).
+protocol JSONKey: RawRepresentable<Int>, CaseIterable where AllCases == [Self] {
+    /// The keys' UTF-8 bytes, indexed by raw value: `static let utf8Keys = keyBytes()`.
+    static var utf8Keys: [[UInt8]] { get }
+}
+
+extension JSONKey {
+    /// Each case's name as UTF-8; the cases' raw values must be 0, 1, 2… in order.
+    static func keyBytes() -> [[UInt8]] {
+        precondition(allCases.count <= JSONReader.Fields.count && allCases.enumerated().allSatisfy { $0.offset == $0.element.rawValue })
+        return allCases.map { Array(String(describing: $0).utf8) }
+    }
+
+    var name: String { String(decoding: Self.utf8Keys[rawValue], as: UTF8.self) }
+}
+
 /// Typed access to an object's members, producing ``EventDecodingError``s that name the field.
-struct JSONObjectReader {
+struct JSONObjectReader<Key: JSONKey> {
     let reader: JSONReader
-    let memberList: [JSONReader.Member]
+    let fields: JSONReader.Fields
     /// Dotted prefix for error paths (`debtor.`).
     let prefix: String
 
-    private func slot(_ key: String) -> JSONReader.Slot? { reader.slot(key, in: memberList) }
+    private func slot(_ key: Key) -> JSONReader.Slot? { fields[key.rawValue] }
 
-    private func error(_ key: String, _ reason: String) -> EventDecodingError {
-        EventDecodingError(field: prefix + key, reason: reason)
+    private func error(_ key: Key, _ reason: String) -> EventDecodingError {
+        EventDecodingError(field: prefix + key.name, reason: reason)
     }
 
-    private static func describe(_ kind: JSONReader.Kind) -> String {
-        switch kind {
-        case .string: return "a string"
-        case .number: return "a number"
-        case .object: return "an object"
-        case .array: return "an array"
-        case .bool: return "true or false"
-        case .null: return "null"
-        }
-    }
-
-    func requiredString(_ key: String) throws(EventDecodingError) -> String {
+    func requiredString(_ key: Key) throws(EventDecodingError) -> String {
         guard let s = try optionalString(key) else { throw error(key, "required field is missing") }
         return s
     }
 
     /// `nil` when absent or null (as `decodeIfPresent` treats them).
-    func optionalString(_ key: String) throws(EventDecodingError) -> String? {
+    func optionalString(_ key: Key) throws(EventDecodingError) -> String? {
         guard let slot = slot(key), slot.kind != .null else { return nil }
         guard slot.kind == .string else { throw error(key, "expected a string") }
         do { return try reader.string(slot) } catch { throw self.error(key, "expected a string") }
     }
 
     /// A required string that must not be null: a null is reported as such.
-    func requiredNonNullString(_ key: String) throws(EventDecodingError) -> String {
+    func requiredNonNullString(_ key: Key) throws(EventDecodingError) -> String {
         if slot(key)?.kind == .null { throw error(key, "expected a string, found null") }
         return try requiredString(key)
     }
 
-    func requiredObject(_ key: String) throws(EventDecodingError) -> JSONObjectReader {
+    func requiredObject<Member: JSONKey>(_ key: Key, _: Member.Type) throws(EventDecodingError) -> JSONObjectReader<Member> {
         guard let slot = slot(key) else { throw error(key, "required field is missing") }
         if slot.kind == .null { throw error(key, "expected an object, found null") }
         return try object(key, slot)
     }
 
-    func optionalObject(_ key: String) throws(EventDecodingError) -> JSONObjectReader? {
+    func optionalObject<Member: JSONKey>(_ key: Key, _: Member.Type) throws(EventDecodingError) -> JSONObjectReader<Member>? {
         guard let slot = slot(key), slot.kind != .null else { return nil }
         return try object(key, slot)
     }
 
-    private func object(_ key: String, _ slot: JSONReader.Slot) throws(EventDecodingError) -> JSONObjectReader {
+    private func object<Member: JSONKey>(_ key: Key, _ slot: JSONReader.Slot) throws(EventDecodingError) -> JSONObjectReader<Member> {
         guard slot.kind == .object else { throw error(key, "expected an object") }
-        do { return JSONObjectReader(reader: reader, memberList: try reader.members(slot), prefix: prefix + key + ".") } catch {
+        do { return JSONObjectReader<Member>(reader: reader, fields: try reader.fields(at: slot.start, Member.self).fields, prefix: prefix + key.name + ".") } catch {
             throw EventDecodingError(field: nil, reason: "not valid JSON")
         }
     }
 
     /// A decimal amount given as a string or a JSON number.
-    func requiredDecimal(_ key: String) throws(EventDecodingError) -> Decimal {
+    func requiredDecimal(_ key: Key) throws(EventDecodingError) -> Decimal {
         guard let slot = slot(key) else { throw error(key, "required field is missing") }
         switch slot.kind {
         case .string:
+            // Digits need no unescaping: read them in place, and make a string only to say what was wrong.
+            if let d = reader.unescaped(slot).flatMap(DecimalText.parse) { return d }
             let text = try requiredString(key)
             guard let d = DecimalText.parse(text) else { throw error(key, "'\(text)' is not a decimal amount") }
             return d
@@ -355,7 +362,8 @@ struct JSONObjectReader {
         }
     }
 
-    func requiredTime(_ key: String) throws(EventDecodingError) -> EventTime {
+    func requiredTime(_ key: Key) throws(EventDecodingError) -> EventTime {
+        if let slot = slot(key), slot.kind == .string, let t = reader.unescaped(slot).flatMap(EventTime.parse) { return t }
         let text = try requiredNonNullString(key)
         guard let t = EventTime(rfc3339: text) else { throw error(key, "'\(text)' is not an RFC 3339 timestamp") }
         return t
@@ -363,26 +371,26 @@ struct JSONObjectReader {
 }
 
 extension JSONReader {
-    /// Runs `body` with an object reader over the top-level JSON object in `bytes`.
-    static func withObject<R>(_ bytes: [UInt8], _ body: (JSONObjectReader) throws(EventDecodingError) -> R) throws(EventDecodingError) -> R {
-        let result: Result<R, EventDecodingError> = bytes.withUnsafeBufferPointer { buffer in
+    /// The bytes inside a string slot when it has no escapes (`nil` otherwise).
+    func unescaped(_ slot: Slot) -> UnsafeBufferPointer<UInt8>? {
+        let inner = UnsafeBufferPointer(rebasing: bytes[(slot.start + 1)..<(slot.end - 1)])
+        return inner.contains(UInt8(ascii: "\\")) ? nil : inner
+    }
+
+    /// Runs `body` with a reader of the members named by `Key` in the top-level JSON object in `bytes`.
+    static func withObject<Key: JSONKey, R>(_ bytes: [UInt8], _: Key.Type, _ body: (JSONObjectReader<Key>) throws(EventDecodingError) -> R) throws(EventDecodingError) -> R {
+        try bytes.withUnsafeBufferPointer { (buffer) throws(EventDecodingError) -> R in
+            guard buffer.count < Int32.max else { throw EventDecodingError(field: nil, reason: "a JSON document of 2 GiB or more") }
             let reader = JSONReader(bytes: buffer)
-            let members: [Member]
-            do {
-                guard let found = try reader.topLevelMembers() else {
-                    let kind = try reader.document().kind
-                    return .failure(EventDecodingError(field: nil, reason: "expected a JSON object, found \(kind == .array ? "an array" : "a single value")"))
-                }
-                members = found
-            } catch {
-                return .failure(EventDecodingError(field: nil, reason: "not valid JSON"))
+            let found: Fields?
+            do { found = try reader.topLevelFields(Key.self) } catch {
+                throw EventDecodingError(field: nil, reason: "not valid JSON")
             }
-            do throws(EventDecodingError) {
-                return .success(try body(JSONObjectReader(reader: reader, memberList: members, prefix: "")))
-            } catch {
-                return .failure(error)
+            guard let fields = found else {
+                let kind = try? reader.document().kind
+                throw EventDecodingError(field: nil, reason: "expected a JSON object, found \(kind == .array ? "an array" : "a single value")")
             }
+            return try body(JSONObjectReader(reader: reader, fields: fields, prefix: ""))
         }
-        return try result.get()
     }
 }

@@ -19,45 +19,56 @@ public struct EventDecodingError: Error, Sendable, Hashable, CustomStringConvert
 
 /// Canonical JSON → events, with field-level validation beyond what the JSON types say.
 public enum CanonicalDecoder {
+    /// The members of a canonical transaction, payment party and source that are read.
+    private enum TransactionKey: Int, JSONKey {
+        case id, ts, amount, currency, channel, debtor, creditor, reference, source
+        static let utf8Keys = keyBytes()
+    }
+
+    private enum PartyKey: Int, JSONKey {
+        case account, name, country, bic, institution, address, dob, idNumber, phone, email, cardHash
+        static let utf8Keys = keyBytes()
+    }
+
+    private enum SourceKey: Int, JSONKey {
+        case format, institution, file
+        static let utf8Keys = keyBytes()
+    }
+
     /// The partition key of a canonical transaction: its `debtor.account`, if it can be read,
     /// whatever else is wrong with the message (an invalid one is still keyed like its account's
     /// other messages, so its dead letter keeps their order).
     public static func debtorAccount(in bytes: [UInt8]) -> [UInt8]? {
-        guard let account = try? JSONReader.withObject(bytes, { o throws(EventDecodingError) in
-            try o.requiredObject("debtor").requiredNonNullString("account")
+        guard let account = try? JSONReader.withObject(bytes, TransactionKey.self, { o throws(EventDecodingError) in
+            try o.requiredObject(.debtor, PartyKey.self).requiredNonNullString(.account)
         }), !account.isEmpty else { return nil }
         return Array(account.utf8)
     }
 
     /// Decodes and validates one canonical transaction (one Kafka message value).
     public static func transaction(from bytes: [UInt8]) throws(EventDecodingError) -> Transaction {
-        let tx = try JSONReader.withObject(bytes) { o throws(EventDecodingError) in
+        try JSONReader.withObject(bytes, TransactionKey.self) { o throws(EventDecodingError) in
             // Fields are read in this fixed order, so the first error reported is always the same.
-            let id = try o.requiredNonNullString("id")
-            let ts = try o.requiredTime("ts")
-            let amount = try o.requiredDecimal("amount")
-            let currency = try o.requiredNonNullString("currency")
-            let channel = try o.optionalString("channel")
-            let debtor = try party(o.requiredObject("debtor"))
-            let creditor = try party(o.requiredObject("creditor"))
-            let reference = try o.optionalString("reference")
-            let source = try o.optionalObject("source").map { s throws(EventDecodingError) in
-                EventSource(format: try s.optionalString("format"), institution: try s.optionalString("institution"),
-                            file: try s.optionalString("file"))
-            }
-            return Transaction(id: id, ts: ts, amount: amount, currency: currency, channel: channel, debtor: debtor,
-                               creditor: creditor, reference: reference, source: source)
+            let tx = Transaction(
+                id: try o.requiredNonNullString(.id), ts: try o.requiredTime(.ts), amount: try o.requiredDecimal(.amount),
+                currency: try o.requiredNonNullString(.currency), channel: try o.optionalString(.channel),
+                debtor: try party(o.requiredObject(.debtor, PartyKey.self)),
+                creditor: try party(o.requiredObject(.creditor, PartyKey.self)), reference: try o.optionalString(.reference),
+                source: try o.optionalObject(.source, SourceKey.self).map { s throws(EventDecodingError) in
+                    EventSource(format: try s.optionalString(.format), institution: try s.optionalString(.institution),
+                                file: try s.optionalString(.file))
+                })
+            try validate(tx)
+            return tx
         }
-        try validate(tx)
-        return tx
     }
 
-    private static func party(_ o: JSONObjectReader) throws(EventDecodingError) -> Party {
-        Party(account: try o.requiredNonNullString("account"), name: try o.optionalString("name"),
-              country: try o.optionalString("country"), bic: try o.optionalString("bic"),
-              institution: try o.optionalString("institution"), address: try o.optionalString("address"),
-              dob: try o.optionalString("dob"), idNumber: try o.optionalString("idNumber"), phone: try o.optionalString("phone"),
-              email: try o.optionalString("email"), cardHash: try o.optionalString("cardHash"))
+    private static func party(_ o: JSONObjectReader<PartyKey>) throws(EventDecodingError) -> Party {
+        Party(account: try o.requiredNonNullString(.account), name: try o.optionalString(.name),
+              country: try o.optionalString(.country), bic: try o.optionalString(.bic),
+              institution: try o.optionalString(.institution), address: try o.optionalString(.address),
+              dob: try o.optionalString(.dob), idNumber: try o.optionalString(.idNumber), phone: try o.optionalString(.phone),
+              email: try o.optionalString(.email), cardHash: try o.optionalString(.cardHash))
     }
 
     /// Checks what JSON types cannot: non-empty ids, ISO code shapes, known channels.
@@ -69,11 +80,14 @@ public enum CanonicalDecoder {
         if let channel = tx.channel, !Transaction.channels.contains(channel) {
             throw EventDecodingError(field: "channel", reason: "'\(channel)' is not one of \(Transaction.channels.sorted().joined(separator: ", "))")
         }
-        for (name, party) in [("debtor", tx.debtor), ("creditor", tx.creditor)] {
-            if party.account.isEmpty { throw EventDecodingError(field: "\(name).account", reason: "must not be empty") }
-            if let country = party.country, !isUpperAlpha(country, count: 2) {
-                throw EventDecodingError(field: "\(name).country", reason: "'\(country)' is not an ISO 3166-1 alpha-2 code")
-            }
+        try validate(tx.debtor, "debtor")
+        try validate(tx.creditor, "creditor")
+    }
+
+    private static func validate(_ party: Party, _ role: StaticString) throws(EventDecodingError) {
+        if party.account.isEmpty { throw EventDecodingError(field: "\(role).account", reason: "must not be empty") }
+        if let country = party.country, !isUpperAlpha(country, count: 2) {
+            throw EventDecodingError(field: "\(role).country", reason: "'\(country)' is not an ISO 3166-1 alpha-2 code")
         }
     }
 

@@ -29,7 +29,7 @@ public struct EventTime: Sendable, Hashable, Comparable, Codable, CustomStringCo
         self = value
     }
 
-    private static func parse(_ b: UnsafeBufferPointer<UInt8>) -> EventTime? {
+    static func parse(_ b: UnsafeBufferPointer<UInt8>) -> EventTime? {
         var i = 0
         func digits(_ n: Int) -> Int? {
             guard i + n <= b.count else { return nil }

@@ -63,7 +63,7 @@ public enum FeedFormat: String, Sendable, Hashable, CaseIterable, Codable {
 }
 
 /// One decoded canonical event.
-public enum CanonicalEvent: Sendable, Hashable {
+public indirect enum CanonicalEvent: Sendable, Hashable {
     case transaction(Transaction)
     case passenger(Passenger)
 

@@ -56,7 +56,9 @@ public final class ReplaySource: RecordSource, @unchecked Sendable {
     private var reader: RecordingReader?
     private var lineReader: LineReader?
     private var lineIndex = 0
+    /// Messages read ahead, handed over from `next` on (an index, so taking one moves nothing).
     private var buffered: [ConsumedMessage] = []
+    private var next = 0
     private var started = false
     private var pace: (first: Int64, start: ContinuousClock.Instant)?
     private let lock = NSLock()
@@ -86,10 +88,9 @@ public final class ReplaySource: RecordSource, @unchecked Sendable {
         do {
             try open()
             while batch.count < batchSize {
-                if buffered.isEmpty { buffered = try readMore() }
-                guard !buffered.isEmpty else { break }
-                let next = buffered[0]
-                if case .factor(let f) = speed, let ts = timestamp(of: next) {
+                if next == buffered.count { (buffered, next) = (try readMore(), 0) }
+                guard next < buffered.count else { break }
+                if case .factor(let f) = speed, let ts = timestamp(of: buffered[next]) {
                     let due = dueTime(ts, factor: f)
                     if due > ContinuousClock.now {
                         // Hand over what is due; wait for the rest.
@@ -97,7 +98,8 @@ public final class ReplaySource: RecordSource, @unchecked Sendable {
                         try? await Task.sleep(until: due)
                     }
                 }
-                batch.append(buffered.removeFirst())
+                batch.append(buffered[next])
+                next += 1
             }
         } catch {
             // Everything read before the bad part is still handed over; the next call ends.

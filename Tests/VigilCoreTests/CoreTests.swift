@@ -187,6 +187,8 @@ struct JSONReaderTests {
             #"{"id":"t\"1\\","ts":"2024-01-01T00:00:00.5+02:00","amount":12.50,"currency":"EUR","debtor":{"account":"A\u00e9\ud83d\ude00","name":"Zoë Ünal","extra":[1,{"x":null}]},"creditor":{"account":"B","country":"DE"},"reference":"line\nbreak\t/\/","unknown":{"deep":[true,false,null,-1.5e3]}}"#,
             #"  {"creditor":{"account":"B"},"debtor":{"account":"A"},"currency":"USD","amount":"0.10","ts":"2024-02-29T23:59:59Z","id":"x","channel":null,"source":{"format":"csv"}}  "#,
             #"{"id":"n","ts":"2024-01-01T00:00:00Z","amount":-0,"currency":"USD","debtor":{"account":"A"},"creditor":{"account":"B"},"id":"dup"}"#,
+            // Keys written with escapes are the same keys; an unknown escaped key is skipped.
+            #"{"\u0069d":"e","ts":"2024-01-01T00:00:00Z","amount":"1","curr\u0065ncy":"USD","debtor":{"acc\u006Funt":"A","n\u00e4me":"x"},"creditor":{"account":"B"}}"#,
         ]
         for text in texts {
             let fast = try CanonicalDecoder.transaction(from: Array(text.utf8))

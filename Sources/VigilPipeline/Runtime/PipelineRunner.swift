@@ -145,10 +145,14 @@ public final class PipelineRunner: Sendable {
                                       "hint": "set runtime.workers: 1 (VIGIL_WORKERS=1) for these pipelines"])
         }
         let workers = options.workers
+        // Two stages per worker, so decoding a batch overlaps detecting the one before it.
         let queues = (0..<workers).map { _ in AsyncBoundedQueue<ConsumerBatch>(capacity: options.queueDepth) }
+        let decodedQueues = (0..<workers).map { _ in AsyncBoundedQueue<DecodedBatch>(capacity: options.queueDepth) }
+        let decoding = InputDecoding(topics: topics, options: options.decodeOptions)
         await withTaskGroup(of: Void.self) { group in
-            for (index, queue) in queues.enumerated() {
-                group.addTask { await self.work(queue, index: index) }
+            for index in 0..<workers {
+                group.addTask { await self.decode(queues[index], into: decodedQueues[index], decoding) }
+                group.addTask { await self.work(decodedQueues[index], index: index) }
             }
             while let batch = await source.nextBatch() {
                 if tracker.failure != nil { source.stop(); continue }
@@ -177,14 +181,34 @@ public final class PipelineRunner: Sendable {
         if let failure = tracker.failure { throw failure }
     }
 
-    /// Decodes a run, in two halves on two tasks when it is long enough to pay for the hand-off:
-    /// decoding is pure and the larger part of the work, detection must stay in order.
-    static func decode(_ run: ArraySlice<ConsumedMessage>, _ decoding: InputDecoding) async -> [Result<[CanonicalEvent], EventDecodingError>] {
-        guard run.count >= 128 else { return run.map(decoding.decode) }
-        let middle = run.startIndex + run.count / 2
-        async let firstHalf = run[..<middle].map(decoding.decode)
-        let secondHalf = run[middle...].map(decoding.decode)
-        return await firstHalf + secondHalf
+    /// A batch with its messages decoded, in the same order.
+    struct DecodedBatch: Sendable {
+        var batch: ConsumerBatch
+        var decoded: [Result<[CanonicalEvent], EventDecodingError>]
+        /// When decoding began: where the processing latency is measured from.
+        var started: ContinuousClock.Instant
+    }
+
+    /// A worker's decoding stage. Decoding is pure, so it runs ahead of detection (which must
+    /// stay in order) and needs no pipeline: the inputs and their formats never change on reload.
+    private func decode(_ queue: AsyncBoundedQueue<ConsumerBatch>, into decoded: AsyncBoundedQueue<DecodedBatch>, _ decoding: InputDecoding) async {
+        while let batch = await queue.receive() {
+            let started = ContinuousClock.now
+            // A stale batch is skipped by the worker; it need not be decoded.
+            let results = batch.generation == source.generation ? await Self.decode(batch.messages[...], decoding) : []
+            await decoded.send(DecodedBatch(batch: batch, decoded: results, started: started))
+        }
+        decoded.finish()
+    }
+
+    /// Decodes messages, in two halves on two tasks when there are enough to pay for the hand-off.
+    static func decode(_ messages: ArraySlice<ConsumedMessage>, _ decoding: InputDecoding) async -> [Result<[CanonicalEvent], EventDecodingError>] {
+        guard messages.count >= 128 else { return messages.map(decoding.decode) }
+        let middle = messages.startIndex + messages.count / 2
+        async let firstHalf = messages[..<middle].map(decoding.decode)
+        var results = messages[middle...].map(decoding.decode)
+        results.insert(contentsOf: await firstHalf, at: 0)
+        return results
     }
 
     /// Counts what a run published, once the sink acknowledged it.
@@ -236,11 +260,12 @@ public final class PipelineRunner: Sendable {
         return keys
     }
 
-    private func work(_ queue: AsyncBoundedQueue<ConsumerBatch>, index: Int) async {
+    private func work(_ queue: AsyncBoundedQueue<DecodedBatch>, index: Int) async {
         var (generation, pipeline, keys) = current.value
         var engine = PipelineEngine(pipeline: pipeline, topics: topics, limits: options.limits, decodeOptions: options.decodeOptions, keys: keys)
         defer { windowStats.withLock { [engine] in $0[index] = engine.stats } }
-        while let batch = await queue.receive() {
+        while let next = await queue.receive() {
+            let batch = next.batch
             // A batch boundary: the place to switch to a reloaded pipeline.
             if current.value.generation != generation {
                 (generation, pipeline, keys) = current.value
@@ -248,7 +273,7 @@ public final class PipelineRunner: Sendable {
                                         decodeOptions: options.decodeOptions, keys: keys, carryingOver: engine)
             }
             defer { windowStats.withLock { [engine] in $0[index] = engine.stats } }
-            if batch.generation != source.generation {
+            if batch.generation != source.generation || next.decoded.count != batch.messages.count {
                 counters.withLock { $0.skippedStale += batch.messages.count }
                 continue
             }
@@ -259,20 +284,20 @@ public final class PipelineRunner: Sendable {
                 var end = start + 1
                 while end < messages.count, messages[end].partition == messages[start].partition,
                       messages[end].topic == messages[start].topic { end += 1 }
-                await handle(messages[start..<end], generation: batch.generation, engine: engine)
+                await handle(messages[start..<end], decoded: next.decoded[start..<end], started: next.started,
+                             generation: batch.generation, engine: engine)
                 start = end
             }
         }
     }
 
-    private func handle(_ messages: ArraySlice<ConsumedMessage>, generation: Int, engine: PipelineEngine) async {
-        let started = ContinuousClock.now
-        let decoded = await Self.decode(messages, engine.decoding)
+    private func handle(_ messages: ArraySlice<ConsumedMessage>, decoded: ArraySlice<Result<[CanonicalEvent], EventDecodingError>>,
+                        started: ContinuousClock.Instant, generation: Int, engine: PipelineEngine) async {
         // Records read again to rebuild state (they precede the committed offset, so they come
         // first in a run) update the detectors; what they would publish was published before.
         var start = messages.startIndex
         while start < messages.endIndex, messages[start].isStateReplay {
-            _ = engine.outputs(for: messages[start], decoded: decoded[start - messages.startIndex])
+            _ = engine.outputs(for: messages[start], decoded: decoded[start])
             start += 1
         }
         if start > messages.startIndex { counters.withLock { $0.stateReplayed += start - messages.startIndex } }
@@ -283,12 +308,12 @@ public final class PipelineRunner: Sendable {
             let topic = [("topic", first.topic)]
             metrics.count("vigil_events_in_total", topic, by: run.count)
             metrics.count("vigil_state_replayed_total", topic, by: start - messages.startIndex)
-            metrics.count("vigil_decode_errors_total", topic, by: decoded[(start - messages.startIndex)...].reduce(0) {
+            metrics.count("vigil_decode_errors_total", topic, by: decoded[start...].reduce(0) {
                 if case .failure = $1 { return $0 + 1 } else { return $0 }
             })
         }
         var outputs: [EngineOutput] = []
-        for (i, m) in zip(run.indices, run) { outputs += engine.outputs(for: m, decoded: decoded[i - messages.startIndex]) }
+        for (i, m) in zip(run.indices, run) { outputs += engine.outputs(for: m, decoded: decoded[i]) }
         let published = options.published
         if let published, !outputs.isEmpty {
             let before = outputs.count
