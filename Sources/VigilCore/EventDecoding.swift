@@ -49,17 +49,19 @@ public enum CanonicalDecoder {
     public static func transaction(from bytes: [UInt8]) throws(EventDecodingError) -> Transaction {
         try JSONReader.withObject(bytes, TransactionKey.self) { o throws(EventDecodingError) in
             // Fields are read in this fixed order, so the first error reported is always the same.
-            let tx = Transaction(
-                id: try o.requiredNonNullString(.id), ts: try o.requiredTime(.ts), amount: try o.requiredDecimal(.amount),
-                currency: try o.requiredNonNullString(.currency), channel: try o.optionalString(.channel),
-                debtor: try party(o.requiredObject(.debtor, PartyKey.self)),
-                creditor: try party(o.requiredObject(.creditor, PartyKey.self)), reference: try o.optionalString(.reference),
-                source: try o.optionalObject(.source, SourceKey.self).map { s throws(EventDecodingError) in
-                    EventSource(format: try s.optionalString(.format), institution: try s.optionalString(.institution),
-                                file: try s.optionalString(.file))
-                })
-            try validate(tx)
-            return tx
+            let id = try o.requiredNonNullString(.id), ts = try o.requiredTime(.ts), amount = try o.requiredDecimal(.amount)
+            let currency = try o.requiredNonNullString(.currency), channel = try o.optionalString(.channel)
+            let debtor = try party(o.requiredObject(.debtor, PartyKey.self))
+            let creditor = try party(o.requiredObject(.creditor, PartyKey.self))
+            let reference = try o.optionalString(.reference)
+            let source = try o.optionalObject(.source, SourceKey.self).map { s throws(EventDecodingError) in
+                EventSource(format: try s.optionalString(.format), institution: try s.optionalString(.institution),
+                            file: try s.optionalString(.file))
+            }
+            // Checked before the transaction is built, so it is built once, in place.
+            try validate(id: id, currency: currency, channel: channel, debtor: debtor, creditor: creditor)
+            return Transaction(id: id, ts: ts, amount: amount, currency: currency, channel: channel, debtor: debtor,
+                               creditor: creditor, reference: reference, source: source)
         }
     }
 
@@ -73,15 +75,19 @@ public enum CanonicalDecoder {
 
     /// Checks what JSON types cannot: non-empty ids, ISO code shapes, known channels.
     public static func validate(_ tx: Transaction) throws(EventDecodingError) {
-        if tx.id.isEmpty { throw EventDecodingError(field: "id", reason: "must not be empty") }
-        if !isUpperAlpha(tx.currency, count: 3) {
-            throw EventDecodingError(field: "currency", reason: "'\(tx.currency)' is not an ISO 4217 code (three capital letters)")
+        try validate(id: tx.id, currency: tx.currency, channel: tx.channel, debtor: tx.debtor, creditor: tx.creditor)
+    }
+
+    private static func validate(id: String, currency: String, channel: String?, debtor: Party, creditor: Party) throws(EventDecodingError) {
+        if id.isEmpty { throw EventDecodingError(field: "id", reason: "must not be empty") }
+        if !isUpperAlpha(currency, count: 3) {
+            throw EventDecodingError(field: "currency", reason: "'\(currency)' is not an ISO 4217 code (three capital letters)")
         }
-        if let channel = tx.channel, !Transaction.channels.contains(channel) {
+        if let channel, !Transaction.channels.contains(channel) {
             throw EventDecodingError(field: "channel", reason: "'\(channel)' is not one of \(Transaction.channels.sorted().joined(separator: ", "))")
         }
-        try validate(tx.debtor, "debtor")
-        try validate(tx.creditor, "creditor")
+        try validate(debtor, "debtor")
+        try validate(creditor, "creditor")
     }
 
     private static func validate(_ party: Party, _ role: StaticString) throws(EventDecodingError) {

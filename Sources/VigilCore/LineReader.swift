@@ -13,7 +13,11 @@ public final class LineReader {
     /// The next line without its `\n` (and `\r`), or `nil` at the end of the file.
     public func next() throws -> ArraySlice<UInt8>? {
         while true {
-            if let nl = buffer[start...].firstIndex(of: 0x0A) {
+            let found = buffer.withUnsafeBufferPointer { b -> Int? in
+                guard start < b.count, let p = memchr(b.baseAddress! + start, 0x0A, b.count - start) else { return nil }
+                return b.baseAddress!.distance(to: p.assumingMemoryBound(to: UInt8.self))
+            }
+            if let nl = found {
                 var line = buffer[start..<nl]
                 if line.last == 0x0D { line = line.dropLast() }
                 start = nl + 1

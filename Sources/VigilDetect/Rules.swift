@@ -501,6 +501,12 @@ public final class Detector {
 
     /// Evaluates every rule on one event, in rule order.
     public func process(_ tx: Transaction, origin: EventOrigin) -> [RuleMatch] {
+        process(TransactionRef(tx), origin: origin)
+    }
+
+    /// Evaluates every rule on one event, in rule order; the caller's reference is shared, not copied.
+    public func process(_ ref: TransactionRef, origin: EventOrigin) -> [RuleMatch] {
+        let tx = ref.tx
         let slot = partitionSlot(origin)
         let (newest, redelivered) = partitions[Int(slot)].admit(ts: tx.ts, offset: origin.offset)
         var matches: [RuleMatch] = []
@@ -510,7 +516,6 @@ public final class Detector {
         for index in sequences.indices where sequences[index] != nil {
             matches += sequences[index]!.expire(newest: newestAnywhere, watermark: watermark)
         }
-        let ref = TransactionRef(tx)
         for (index, rule) in rules.rules.enumerated() where rule.condition.test(ref) {
             if let grace = rule.definition.grace, tx.ts < newest - grace {
                 stats.droppedLate += 1
