@@ -175,6 +175,13 @@ struct JSONReader {
         i += 1
         var escaped = false
         while i < bytes.count {
+            // Eight bytes at a time up to the first one that needs a look: most string bytes do not.
+            while i + 8 <= bytes.count {
+                let stop = Self.specialBytes(UnsafeRawPointer(bytes.baseAddress! + i).loadUnaligned(as: UInt64.self))
+                if stop != 0 { i += stop.trailingZeroBitCount / 8; break }
+                i += 8
+            }
+            guard i < bytes.count else { break }
             let c = bytes[i]
             if c == UInt8(ascii: "\"") { i += 1; return escaped }
             if c == UInt8(ascii: "\\") {
@@ -195,6 +202,18 @@ struct JSONReader {
             i += 1
         }
         throw Invalid()
+    }
+
+    /// The high bit of each byte of `word` (read little-endian) that is a quote, a backslash or
+    /// a control character. Bits above the first such byte may be wrong (borrows propagate
+    /// upward); the lowest set bit is exact, which is all the scan uses.
+    @inline(__always)
+    private static func specialBytes(_ word: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        func zeroBytes(_ x: UInt64) -> UInt64 { (x &- ones) & ~x & highs }
+        let quote = zeroBytes(word ^ (ones &* 0x22)), backslash = zeroBytes(word ^ (ones &* 0x5C))
+        let control = (word &- ones &* 0x20) & ~word & highs
+        return quote | backslash | control
     }
 
     private func skipNumber(_ i: inout Int) throws(Invalid) {

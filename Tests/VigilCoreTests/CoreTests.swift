@@ -187,6 +187,8 @@ struct JSONReaderTests {
             #"{"id":"t\"1\\","ts":"2024-01-01T00:00:00.5+02:00","amount":12.50,"currency":"EUR","debtor":{"account":"A\u00e9\ud83d\ude00","name":"Zoë Ünal","extra":[1,{"x":null}]},"creditor":{"account":"B","country":"DE"},"reference":"line\nbreak\t/\/","unknown":{"deep":[true,false,null,-1.5e3]}}"#,
             #"  {"creditor":{"account":"B"},"debtor":{"account":"A"},"currency":"USD","amount":"0.10","ts":"2024-02-29T23:59:59Z","id":"x","channel":null,"source":{"format":"csv"}}  "#,
             #"{"id":"n","ts":"2024-01-01T00:00:00Z","amount":-0,"currency":"USD","debtor":{"account":"A"},"creditor":{"account":"B"},"id":"dup"}"#,
+            // Long strings (read eight bytes at a time) with escapes and multi-byte letters at every distance.
+            #"{"id":"a-rather-long-id-\"quoted\"-and-\\-then-more-é-ü-€-text","ts":"2024-01-01T00:00:00Z","amount":"1","currency":"USD","debtor":{"account":"ACCOUNT-WITH-LONG-NAME\u00e9"},"creditor":{"account":"B"},"reference":"1234567\"89abcdefg\\hijklmnop\/"}"#,
             // Keys written with escapes are the same keys; an unknown escaped key is skipped.
             #"{"\u0069d":"e","ts":"2024-01-01T00:00:00Z","amount":"1","curr\u0065ncy":"USD","debtor":{"acc\u006Funt":"A","n\u00e4me":"x"},"creditor":{"account":"B"}}"#,
         ]
@@ -199,7 +201,8 @@ struct JSONReaderTests {
 
     @Test("syntax errors anywhere are 'not valid JSON'; other top-level values are named", arguments: [
         (#"{"id":"x",}"#, "not valid JSON"), (#"{"id":"x"} {}"#, "not valid JSON"), (#"{"id":"x\q"}"#, "not valid JSON"),
-        ("{\"id\":\"a\u{01}b\"}", "not valid JSON"), (#"{"a":01}"#, "not valid JSON"), (#"{"a":[1,]}"#, "not valid JSON"),
+        ("{\"id\":\"a\u{01}b\"}", "not valid JSON"), ("{\"id\":\"abcdefghijk\u{1F}lmnop\"}", "not valid JSON"),
+        ("{\"id\":\"abcdefghijklmnop\u{7F}\u{0A}\"}", "not valid JSON"), ("{\"id\":\"abcdefghijklmnop", "not valid JSON"), (#"{"a":01}"#, "not valid JSON"), (#"{"a":[1,]}"#, "not valid JSON"),
         (#"{"a":tru}"#, "not valid JSON"), ("", "not valid JSON"), (#"[1,2]"#, "expected a JSON object, found an array"),
         (#""text""#, "expected a JSON object, found a single value"),
     ])
