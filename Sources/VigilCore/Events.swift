@@ -52,37 +52,90 @@ public struct EventSource: Sendable, Hashable, Codable {
 }
 
 /// The canonical transaction event (topic `fin.transactions`); see PRODUCT.md "Canonical events".
+///
+/// A value type whose fields live in one shared, copy-on-write box: a transaction is handed from
+/// decoding to every detection stage and kept in state, and copying its two dozen strings at each
+/// step was a fifth of the pipeline's time. A copy is now one reference; a change copies the box
+/// first when it is shared.
 public struct Transaction: Sendable, Hashable, Codable {
+    struct Fields: Hashable {
+        var id: String
+        var ts: EventTime
+        var amount: Decimal
+        var currency: String
+        var channel: String?
+        var debtor: Party
+        var creditor: Party
+        var reference: String?
+        var source: EventSource?
+    }
+
+    // Mutated only through `unique()`, that is only when no other value shares it.
+    private final class Box: @unchecked Sendable {
+        var fields: Fields
+        init(_ fields: Fields) { self.fields = fields }
+    }
+
+    private var box: Box
+
+    private mutating func unique() -> Box {
+        if !isKnownUniquelyReferenced(&box) { box = Box(box.fields) }
+        return box
+    }
+
     /// Unique id (UETR, end-to-end id, bank reference).
-    public var id: String
+    public var id: String {
+        _read { yield box.fields.id }
+        _modify { yield &unique().fields.id }
+    }
     /// Event time.
-    public var ts: EventTime
+    public var ts: EventTime {
+        get { box.fields.ts }
+        set { unique().fields.ts = newValue }
+    }
     /// Decimal amount, exact (never a binary float). JSON accepts a string or a number.
-    public var amount: Decimal
+    public var amount: Decimal {
+        get { box.fields.amount }
+        set { unique().fields.amount = newValue }
+    }
     /// ISO 4217 code, upper case.
-    public var currency: String
+    public var currency: String {
+        _read { yield box.fields.currency }
+        _modify { yield &unique().fields.currency }
+    }
     /// `cash`, `wire`, `card`, `ach`, `mobile`, `cheque`, `crypto` or `other`.
-    public var channel: String?
-    public var debtor: Party
-    public var creditor: Party
+    public var channel: String? {
+        _read { yield box.fields.channel }
+        _modify { yield &unique().fields.channel }
+    }
+    public var debtor: Party {
+        _read { yield box.fields.debtor }
+        _modify { yield &unique().fields.debtor }
+    }
+    public var creditor: Party {
+        _read { yield box.fields.creditor }
+        _modify { yield &unique().fields.creditor }
+    }
     /// Remittance information.
-    public var reference: String?
-    public var source: EventSource?
+    public var reference: String? {
+        _read { yield box.fields.reference }
+        _modify { yield &unique().fields.reference }
+    }
+    public var source: EventSource? {
+        _read { yield box.fields.source }
+        _modify { yield &unique().fields.source }
+    }
+
+    public static func == (a: Transaction, b: Transaction) -> Bool { a.box === b.box || a.box.fields == b.box.fields }
+    public func hash(into hasher: inout Hasher) { box.fields.hash(into: &hasher) }
 
     /// The channels PRODUCT.md names.
     public static let channels: Set<String> = ["cash", "wire", "card", "ach", "mobile", "cheque", "crypto", "other"]
 
     public init(id: String, ts: EventTime, amount: Decimal, currency: String, channel: String? = nil,
                 debtor: Party, creditor: Party, reference: String? = nil, source: EventSource? = nil) {
-        self.id = id
-        self.ts = ts
-        self.amount = amount
-        self.currency = currency
-        self.channel = channel
-        self.debtor = debtor
-        self.creditor = creditor
-        self.reference = reference
-        self.source = source
+        box = Box(Fields(id: id, ts: ts, amount: amount, currency: currency, channel: channel, debtor: debtor,
+                         creditor: creditor, reference: reference, source: source))
     }
 
     private enum CodingKeys: String, CodingKey {
@@ -91,15 +144,12 @@ public struct Transaction: Sendable, Hashable, Codable {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        id = try c.decode(String.self, forKey: .id)
-        ts = try c.decode(EventTime.self, forKey: .ts)
-        amount = try DecimalText.decode(c, .amount)
-        currency = try c.decode(String.self, forKey: .currency)
-        channel = try c.decodeIfPresent(String.self, forKey: .channel)
-        debtor = try c.decode(Party.self, forKey: .debtor)
-        creditor = try c.decode(Party.self, forKey: .creditor)
-        reference = try c.decodeIfPresent(String.self, forKey: .reference)
-        source = try c.decodeIfPresent(EventSource.self, forKey: .source)
+        self.init(id: try c.decode(String.self, forKey: .id), ts: try c.decode(EventTime.self, forKey: .ts),
+                  amount: try DecimalText.decode(c, .amount), currency: try c.decode(String.self, forKey: .currency),
+                  channel: try c.decodeIfPresent(String.self, forKey: .channel), debtor: try c.decode(Party.self, forKey: .debtor),
+                  creditor: try c.decode(Party.self, forKey: .creditor),
+                  reference: try c.decodeIfPresent(String.self, forKey: .reference),
+                  source: try c.decodeIfPresent(EventSource.self, forKey: .source))
     }
 
     public func encode(to encoder: any Encoder) throws {

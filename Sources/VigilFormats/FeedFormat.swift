@@ -63,9 +63,11 @@ public enum FeedFormat: String, Sendable, Hashable, CaseIterable, Codable {
 }
 
 /// One decoded canonical event.
-public indirect enum CanonicalEvent: Sendable, Hashable {
+public enum CanonicalEvent: Sendable, Hashable {
+    /// A transaction is one reference (its fields are boxed), so events move cheaply.
     case transaction(Transaction)
-    case passenger(Passenger)
+    /// Boxed for the same reason: travellers, flights and bookings make a large value.
+    indirect case passenger(Passenger)
 
     public var id: String {
         switch self {

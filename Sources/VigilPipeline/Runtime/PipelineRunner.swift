@@ -313,7 +313,8 @@ public final class PipelineRunner: Sendable {
             })
         }
         var outputs: [EngineOutput] = []
-        for (i, m) in zip(run.indices, run) { outputs += engine.outputs(for: m, decoded: decoded[i]) }
+        // By index: iterating the messages themselves would copy each one.
+        for i in run.indices { outputs += engine.outputs(for: run[i], decoded: decoded[i]) }
         let published = options.published
         if let published, !outputs.isEmpty {
             let before = outputs.count
