@@ -38,13 +38,13 @@ struct JSONReader {
 
     /// Parses the object starting at `start` (a `{`) in one pass, checking the syntax of every
     /// value, and keeps where the members named by `Key` are (the first of repeated keys, as
-    /// Foundation's `JSONDecoder` resolves them); others are checked and skipped. Returns the
-    /// index just after the closing brace.
-    func fields<Key: JSONKey>(at start: Int, _: Key.Type) throws(Invalid) -> (fields: Fields, end: Int) {
-        var found = Fields(repeating: nil)
+    /// Foundation's `JSONDecoder` resolves them) in `found`, which is filled in place (the table
+    /// is not small to copy); others are checked and skipped. Returns the index just after the
+    /// closing brace.
+    func fields<Key: JSONKey>(at start: Int, _: Key.Type, into found: inout Fields) throws(Invalid) -> Int {
         var i = start + 1
         skipSpace(&i)
-        if i < bytes.count, bytes[i] == UInt8(ascii: "}") { return (found, i + 1) }
+        if i < bytes.count, bytes[i] == UInt8(ascii: "}") { return i + 1 }
         while true {
             skipSpace(&i)
             guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw Invalid() }
@@ -60,7 +60,7 @@ struct JSONReader {
             skipSpace(&i)
             guard i < bytes.count else { throw Invalid() }
             if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
-            if bytes[i] == UInt8(ascii: "}") { return (found, i + 1) }
+            if bytes[i] == UInt8(ascii: "}") { return i + 1 }
             throw Invalid()
         }
     }
@@ -78,20 +78,19 @@ struct JSONReader {
         return nil
     }
 
-    /// The fields of a document that is one object, in a single pass; `nil` when the document
+    /// The fields of a document that is one object, in a single pass; `false` when the document
     /// is valid JSON of another kind.
-    func topLevelFields<Key: JSONKey>(_: Key.Type) throws(Invalid) -> Fields? {
+    func topLevelFields<Key: JSONKey>(_: Key.Type, into found: inout Fields) throws(Invalid) -> Bool {
         var i = 0
         skipSpace(&i)
         guard i < bytes.count, bytes[i] == UInt8(ascii: "{") else {
             _ = try document()
-            return nil
+            return false
         }
-        let (fields, end) = try fields(at: i, Key.self)
-        var j = end
+        var j = try fields(at: i, Key.self, into: &found)
         skipSpace(&j)
         guard j == bytes.count else { throw Invalid() }
-        return fields
+        return true
     }
 
     /// The whole text as one value, checked for syntax end to end.
@@ -313,9 +312,14 @@ extension JSONKey {
 /// Typed access to an object's members, producing ``EventDecodingError``s that name the field.
 struct JSONObjectReader<Key: JSONKey> {
     let reader: JSONReader
-    let fields: JSONReader.Fields
     /// Dotted prefix for error paths (`debtor.`).
     let prefix: String
+    var fields = JSONReader.Fields(repeating: nil)
+
+    init(reader: JSONReader, prefix: String) {
+        self.reader = reader
+        self.prefix = prefix
+    }
 
     private func slot(_ key: Key) -> JSONReader.Slot? { fields[key.rawValue] }
 
@@ -354,9 +358,11 @@ struct JSONObjectReader<Key: JSONKey> {
 
     private func object<Member: JSONKey>(_ key: Key, _ slot: JSONReader.Slot) throws(EventDecodingError) -> JSONObjectReader<Member> {
         guard slot.kind == .object else { throw error(key, "expected an object") }
-        do { return JSONObjectReader<Member>(reader: reader, fields: try reader.fields(at: slot.start, Member.self).fields, prefix: prefix + key.name + ".") } catch {
+        var member = JSONObjectReader<Member>(reader: reader, prefix: prefix + key.name + ".")
+        do { _ = try reader.fields(at: slot.start, Member.self, into: &member.fields) } catch {
             throw EventDecodingError(field: nil, reason: "not valid JSON")
         }
+        return member
     }
 
     /// A decimal amount given as a string or a JSON number.
@@ -401,15 +407,16 @@ extension JSONReader {
         try bytes.withUnsafeBufferPointer { (buffer) throws(EventDecodingError) -> R in
             guard buffer.count < Int32.max else { throw EventDecodingError(field: nil, reason: "a JSON document of 2 GiB or more") }
             let reader = JSONReader(bytes: buffer)
-            let found: Fields?
-            do { found = try reader.topLevelFields(Key.self) } catch {
+            var top = JSONObjectReader<Key>(reader: reader, prefix: "")
+            let isObject: Bool
+            do { isObject = try reader.topLevelFields(Key.self, into: &top.fields) } catch {
                 throw EventDecodingError(field: nil, reason: "not valid JSON")
             }
-            guard let fields = found else {
+            guard isObject else {
                 let kind = try? reader.document().kind
                 throw EventDecodingError(field: nil, reason: "expected a JSON object, found \(kind == .array ? "an array" : "a single value")")
             }
-            return try body(JSONObjectReader(reader: reader, fields: fields, prefix: ""))
+            return try body(top)
         }
     }
 }

@@ -70,9 +70,10 @@ public struct Transaction: Sendable, Hashable, Codable {
         var source: EventSource?
     }
 
-    // Mutated only through `unique()`, that is only when no other value shares it.
+    // Mutated only through `unique()`, that is only when no other value shares it; so accesses
+    // cannot overlap and need no run-time exclusivity checks (they showed in profiles).
     private final class Box: @unchecked Sendable {
-        var fields: Fields
+        @exclusivity(unchecked) var fields: Fields
         init(_ fields: Fields) { self.fields = fields }
     }
 
