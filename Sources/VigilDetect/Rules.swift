@@ -156,10 +156,10 @@ public struct CompiledRules: Sendable {
     /// hence safe to share between workers.
     final class Rule: @unchecked Sendable {
         let definition: RuleDefinition
-        let condition: CompiledExpression<TransactionRef>
-        let subject: @Sendable (TransactionRef) -> String?
-        var key: [@Sendable (TransactionRef) -> String?] = []
-        var distinct: (@Sendable (TransactionRef) -> String?)?
+        let condition: CompiledExpression<Transaction>
+        let subject: @Sendable (Transaction) -> String?
+        var key: [@Sendable (Transaction) -> String?] = []
+        var distinct: (@Sendable (Transaction) -> String?)?
         var within: Duration?
         var having: CompiledExpression<WindowView>?
         var steps: [CompiledStep] = []
@@ -169,7 +169,7 @@ public struct CompiledRules: Sendable {
         var links: Set<IdentityLink> = []
         var passengerCondition: CompiledExpression<Passenger>?
 
-        init(definition: RuleDefinition, condition: CompiledExpression<TransactionRef>, subject: @escaping @Sendable (TransactionRef) -> String?) {
+        init(definition: RuleDefinition, condition: CompiledExpression<Transaction>, subject: @escaping @Sendable (Transaction) -> String?) {
             self.definition = definition
             self.condition = condition
             self.subject = subject
@@ -177,8 +177,8 @@ public struct CompiledRules: Sendable {
     }
 
     struct CompiledStep: Sendable {
-        var condition: CompiledExpression<TransactionRef>
-        var key: @Sendable (TransactionRef) -> String?
+        var condition: CompiledExpression<Transaction>
+        var key: @Sendable (Transaction) -> String?
         var keyName: String
         var negated: Bool
     }
@@ -199,8 +199,8 @@ public struct CompiledRules: Sendable {
             guard (0...1).contains(d.score) else {
                 throw RuleError(ruleID: d.id, key: "score", message: "\(d.score) is outside [0, 1]")
             }
-            let schema = Schema<TransactionRef>.transaction
-            let condition: CompiledExpression<TransactionRef>
+            let schema = Schema<Transaction>.transaction
+            let condition: CompiledExpression<Transaction>
             // A correlation rule's `where` reads passenger events; on transactions it never matches.
             do { condition = try ExpressionCompiler.compile(d.kind == .correlation ? "false" : d.condition, schema: schema, lists: lists) } catch {
                 throw RuleError(ruleID: d.id, key: "where", message: error.message, column: error.column, hint: error.hint)
@@ -314,7 +314,7 @@ public struct CompiledRules: Sendable {
         self.rules = compiled
     }
 
-    private static func compileSteps(_ d: RuleDefinition, schema: Schema<TransactionRef>, lists: [String: Set<String>]) throws(RuleError) -> [CompiledStep] {
+    private static func compileSteps(_ d: RuleDefinition, schema: Schema<Transaction>, lists: [String: Set<String>]) throws(RuleError) -> [CompiledStep] {
         guard let steps = d.steps, steps.count >= 2 else {
             throw RuleError(ruleID: d.id, key: "steps", message: "a sequence needs at least two steps", hint: "e.g. a cash deposit, then a wire out")
         }
@@ -501,12 +501,6 @@ public final class Detector {
 
     /// Evaluates every rule on one event, in rule order.
     public func process(_ tx: Transaction, origin: EventOrigin) -> [RuleMatch] {
-        process(TransactionRef(tx), origin: origin)
-    }
-
-    /// Evaluates every rule on one event, in rule order; the caller's reference is shared, not copied.
-    public func process(_ ref: TransactionRef, origin: EventOrigin) -> [RuleMatch] {
-        let tx = ref.tx
         let slot = partitionSlot(origin)
         let (newest, redelivered) = partitions[Int(slot)].admit(ts: tx.ts, offset: origin.offset)
         var matches: [RuleMatch] = []
@@ -516,20 +510,20 @@ public final class Detector {
         for index in sequences.indices where sequences[index] != nil {
             matches += sequences[index]!.expire(newest: newestAnywhere, watermark: watermark)
         }
-        for (index, rule) in rules.rules.enumerated() where rule.condition.test(ref) {
+        for (index, rule) in rules.rules.enumerated() where rule.condition.test(tx) {
             if let grace = rule.definition.grace, tx.ts < newest - grace {
                 stats.droppedLate += 1
                 continue
             }
             if sequences[index] != nil {
-                matches += sequences[index]!.process(ref, contribution, redelivered: redelivered)
+                matches += sequences[index]!.process(tx, contribution, redelivered: redelivered)
                 continue
             }
             if cycles[index] != nil {
                 if let m = cycles[index]!.process(tx, contribution, redelivered: redelivered) { matches.append(m) }
                 continue
             }
-            guard let subject = rule.subject(ref) else { continue }
+            guard let subject = rule.subject(tx) else { continue }
             let def = rule.definition
             switch def.kind {
             case .sequence, .cycle, .correlation:
@@ -540,7 +534,7 @@ public final class Detector {
                 matches.append(RuleMatch(finding: finding, subject: Alert.Subject(field: def.subject, value: subject),
                                          ts: tx.ts, contributions: [contribution]))
             case .window:
-                if let m = window(index, rule, ref, slot, contribution, subject, redelivered: redelivered) { matches.append(m) }
+                if let m = window(index, rule, tx, slot, contribution, subject, redelivered: redelivered) { matches.append(m) }
             }
         }
         countTowardsSweep()
@@ -590,19 +584,19 @@ public final class Detector {
         if sinceSweep >= max(4096, stats.windowKeys) { sweep() }
     }
 
-    private func window(_ index: Int, _ rule: CompiledRules.Rule, _ ref: TransactionRef, _ slot: Int32, _ contribution: Contribution,
+    private func window(_ index: Int, _ rule: CompiledRules.Rule, _ tx: Transaction, _ slot: Int32, _ contribution: Contribution,
                         _ subject: String, redelivered: Bool) -> RuleMatch? {
         guard let within = rule.within else { return nil }
         // A composite key (one window per pair) joins its values with a separator no account contains.
         var parts: [String] = []
         for field in rule.key {
-            guard let v = field(ref) else { return nil }
+            guard let v = field(tx) else { return nil }
             parts.append(v)
         }
         let key = parts.count == 1 ? parts[0] : parts.joined(separator: "\u{1F}")
         if redelivered, windows[index].contains(key, partition: slot, offset: contribution.origin.offset, in: pool) { return nil }
-        let node = WindowPool.Node(amount: ref.tx.amount, partition: slot, next: -1, ts: contribution.ts, offset: contribution.origin.offset,
-                                   eventID: contribution.eventID, distinct: rule.distinct?(ref))
+        let node = WindowPool.Node(amount: tx.amount, partition: slot, next: -1, ts: contribution.ts, offset: contribution.origin.offset,
+                                   eventID: contribution.eventID, distinct: rule.distinct?(tx))
         let admitted = windows[index].admit(node, key: key, within: within, cap: limits.maxEventsPerKey, having: rule.having!, pool: pool)
         stats.droppedByEventCap += admitted.capped
         guard let entries = admitted.fired else {
@@ -618,7 +612,7 @@ public final class Detector {
         let def = rule.definition
         let keyFields = (def.key ?? [def.subject]).joined(separator: ", ")
         // The window's bounds: its first and last event, in event time.
-        var figures = "\(entries[0].ts) to \(entries[entries.count - 1].ts); sum \(DecimalText.format(admitted.sum)) \(ref.tx.currency)"
+        var figures = "\(entries[0].ts) to \(entries[entries.count - 1].ts); sum \(DecimalText.format(admitted.sum)) \(tx.currency)"
         if let name = def.distinct { figures += ", \(admitted.distinct) distinct \(name)" }
         let explanation = "\(entries.count) transactions with \(def.condition) for \(keyFields) \(parts.joined(separator: ", ")) within "
             + "\(DurationText.format(within)) (\(figures)): \(def.having!)"
@@ -627,7 +621,7 @@ public final class Detector {
             let p = partitionRefs[Int(e.partition)]
             return Contribution(origin: EventOrigin(topic: p.topic, partition: p.partition, offset: e.offset), eventID: e.eventID, ts: e.ts)
         }
-        return RuleMatch(finding: finding, subject: Alert.Subject(field: def.subject, value: subject), ts: ref.tx.ts,
+        return RuleMatch(finding: finding, subject: Alert.Subject(field: def.subject, value: subject), ts: tx.ts,
                          contributions: contributions)
     }
 

@@ -43,13 +43,13 @@ struct SequenceTracker {
     }
 
     /// Advances the sequences the transaction takes part in; returns the ones it completes.
-    mutating func process(_ ref: TransactionRef, _ c: Contribution, redelivered: Bool) -> [RuleMatch] {
+    mutating func process(_ tx: Transaction, _ c: Contribution, redelivered: Bool) -> [RuleMatch] {
         var out: [RuleMatch] = []
-        let ts = ref.tx.ts
+        let ts = tx.ts
         let steps = rule.steps
         // Later steps first, so one event cannot start a sequence and advance it too.
-        for s in steps.indices.reversed() where steps[s].condition.test(ref) {
-            guard let entity = steps[s].key(ref) else { continue }
+        for s in steps.indices.reversed() where steps[s].condition.test(tx) {
+            guard let entity = steps[s].key(tx) else { continue }
             if s == 0 {
                 if redelivered, partials[entity]?.contains(where: { $0.contributions[0].origin == c.origin }) == true { continue }
                 // Appended in place: copying the list out and back would copy it on every event.

@@ -1,26 +1,15 @@
 import Foundation
 import VigilCore
 
-/// A transaction as compiled rules read it. Conditions are trees of closures, a dozen or more
-/// calls per event; given the transaction itself, each call copied the whole struct and retained
-/// its twenty strings (a fifth of rule evaluation). Given this reference, each passes a pointer.
-public final class TransactionRef: Sendable {
-    public let tx: Transaction
-    public init(_ tx: Transaction) { self.tx = tx }
-}
-
-extension CompiledExpression where Input == TransactionRef {
-    /// Tests one transaction (for callers outside the per-event path, such as tests).
-    public func test(_ tx: Transaction) -> Bool { test(TransactionRef(tx)) }
-}
-
-extension Schema where Input == TransactionRef {
-    /// The fields of a canonical transaction that rules can name.
-    public static let transaction: Schema<TransactionRef> = {
-        func s(_ read: @escaping @Sendable (Transaction) -> String?) -> Field { .text { read($0.tx) } }
+extension Schema where Input == Transaction {
+    /// The fields of a canonical transaction that rules can name. Conditions are trees of
+    /// closures, a dozen or more calls per event; each is passed the transaction, which is one
+    /// reference (``Transaction`` boxes its fields), not a copy of its strings.
+    public static let transaction: Schema<Transaction> = {
+        func s(_ read: @escaping @Sendable (Transaction) -> String?) -> Field { .text(read) }
         var fields: [String: Field] = [
             "id": s { $0.id },
-            "amount": .number { $0.tx.amount },
+            "amount": .number { $0.amount },
             "currency": s { $0.currency },
             "channel": s { $0.channel },
             "reference": s { $0.reference },

@@ -143,11 +143,9 @@ public struct PipelineEngine {
                 let hits: [RuleMatch]
                 switch event {
                 case .transaction(let tx):
-                    // One copy out of the event, shared by every stage.
-                    let ref = TransactionRef(tx)
-                    matches = detector.process(ref, origin: origin)
-                    hits = screening?.matches(ref.tx, origin: origin) ?? []
-                    matches += anomaly?.matches(ref.tx, origin: origin) ?? []
+                    matches = detector.process(tx, origin: origin)
+                    hits = screening?.matches(tx, origin: origin) ?? []
+                    matches += anomaly?.matches(tx, origin: origin) ?? []
                 case .passenger(let p):
                     matches = detector.process(p, origin: origin)
                     hits = screening?.matches(p, origin: origin) ?? []
