@@ -218,6 +218,7 @@ public final class KafkaConsumer: Sendable {
 
     private func pollLoop(maxBatch: Int) {
         defer { pollThreadDone.signal() }
+        var topics = TopicNames()
         while polling.value {
             guard let first = rd_kafka_consumer_poll(rk.pointer, 100) else { continue }
             // A rebalance is served inside a poll call, before it returns a message, so a message
@@ -225,7 +226,7 @@ public final class KafkaConsumer: Sendable {
             var batchGeneration = generation
             var messages: [ConsumedMessage] = []
             messages.reserveCapacity(64)
-            take(first, into: &messages)
+            take(first, into: &messages, topics: &topics)
             while messages.count < maxBatch, let next = rd_kafka_consumer_poll(rk.pointer, 0) {
                 let now = generation
                 if now != batchGeneration {
@@ -233,7 +234,7 @@ public final class KafkaConsumer: Sendable {
                     messages = []
                     batchGeneration = now
                 }
-                take(next, into: &messages)
+                take(next, into: &messages, topics: &topics)
             }
             guard !messages.isEmpty else { continue }
             channel.send(ConsumerBatch(generation: batchGeneration, messages: messages))
@@ -276,7 +277,7 @@ public final class KafkaConsumer: Sendable {
     }
 
     /// Copies a message out and destroys it at once (a live message blocks librdkafka's shutdown).
-    private func take(_ message: UnsafeMutablePointer<rd_kafka_message_t>, into messages: inout [ConsumedMessage]) {
+    private func take(_ message: UnsafeMutablePointer<rd_kafka_message_t>, into messages: inout [ConsumedMessage], topics: inout TopicNames) {
         defer { rd_kafka_message_destroy(message) }
         let err = message.pointee.err
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
@@ -284,7 +285,7 @@ public final class KafkaConsumer: Sendable {
             context.logger.warning("\(error)")
             return
         }
-        var m = RDClient.copy(message)
+        var m = RDClient.copy(message, topics: &topics)
         if stateRewind != nil, let end = shared.withLock({ $0.replayEnds[TopicPartition(m.topic, m.partition)] }), m.offset < end {
             m.isStateReplay = true
         }

@@ -11,12 +11,17 @@ private final class DeliveryCompletion {
 
 /// Runs on the producer's poll thread (or inside flush/purge at close) once per message.
 private let deliveryCallback: @convention(c) (OpaquePointer?, UnsafePointer<rd_kafka_message_t>?, UnsafeMutableRawPointer?) -> Void =
-    { _, message, _ in
+    { rk, message, _ in
         guard let message, let opaque = message.pointee._private else { return }
         let completion = Unmanaged<DeliveryCompletion>.fromOpaque(opaque).takeRetainedValue()
         let m = message.pointee
         if m.err == RD_KAFKA_RESP_ERR_NO_ERROR {
-            let topic = String(cString: rd_kafka_topic_name(m.rkt))
+            let topic: String
+            if let rk, let context = rd_kafka_opaque(rk) {
+                topic = Unmanaged<RDClientContext>.fromOpaque(context).takeUnretainedValue().deliveryTopics.name(m.rkt)
+            } else {
+                topic = String(cString: rd_kafka_topic_name(m.rkt))
+            }
             completion.handler(.success(DeliveryReport(topic: topic, partition: m.partition, offset: m.offset)))
         } else {
             completion.handler(.failure(KafkaError.from(m.err, "delivery")))

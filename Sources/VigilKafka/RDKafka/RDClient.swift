@@ -8,6 +8,9 @@ final class RDClientContext: @unchecked Sendable {
     let logger: Logger
     /// Set by the consumer; called on the poll thread from the rebalance callback.
     var rebalance: ((OpaquePointer, rd_kafka_resp_err_t, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) -> Void)?
+    /// For the producer's delivery reports, which librdkafka serves one at a time (on the poll
+    /// thread, then inside the flush at close, after that thread stopped).
+    var deliveryTopics = TopicNames()
 
     init(logger: Logger) { self.logger = logger }
 }
@@ -125,9 +128,9 @@ enum RDClient {
     }
 
     /// Copies a message's key, value and headers into a ``ConsumedMessage``.
-    static func copy(_ m: UnsafeMutablePointer<rd_kafka_message_t>) -> ConsumedMessage {
+    static func copy(_ m: UnsafeMutablePointer<rd_kafka_message_t>, topics: inout TopicNames) -> ConsumedMessage {
         let msg = m.pointee
-        let topic = String(cString: rd_kafka_topic_name(msg.rkt))
+        let topic = topics.name(msg.rkt)
         let value: [UInt8] = msg.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: msg.len)) } ?? []
         let key: [UInt8]? = msg.key.map { Array(UnsafeRawBufferPointer(start: $0, count: msg.key_len)) }
         var tsType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
@@ -154,5 +157,21 @@ enum RDClient {
             value: value,
             headers: headers
         )
+    }
+}
+
+/// Topic names by librdkafka topic handle (stable for a client's life), so that each message
+/// shares its topic's `String` instead of building one (names of 16 bytes or more, such as
+/// `fin.transactions`, are heap strings: an allocation per message). For one thread at a time.
+struct TopicNames {
+    private var last: (handle: OpaquePointer, name: String)?
+    private var names: [OpaquePointer: String] = [:]
+
+    mutating func name(_ handle: OpaquePointer) -> String {
+        if let last, last.handle == handle { return last.name }
+        let name = names[handle] ?? String(cString: rd_kafka_topic_name(handle))
+        names[handle] = name
+        last = (handle, name)
+        return name
     }
 }
