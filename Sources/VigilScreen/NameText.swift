@@ -273,6 +273,20 @@ enum NameText {
         return m
     }()
 
+    /// The family of a long legal form written with one letter wrong (`Aktiengeselschaft`);
+    /// short forms (`AG`, `SA`) are not guessed, one letter there makes another word.
+    static func misspeltLegalForm(_ w: String) -> String? {
+        guard w.utf8.count >= 8, w.allSatisfy(\.isLetter) else { return nil }
+        let word = Array(w.utf8)
+        for (form, family) in longLegalForms where abs(form.count - word.count) <= 1 && form.first == word.first {
+            if Similarity.levenshtein(word, form) <= 1 { return family }
+        }
+        return nil
+    }
+
+    private static let longLegalForms: [([UInt8], String)] = legalForms.filter { $0.key.utf8.count >= 8 }
+        .sorted { $0.key < $1.key }.map { (Array($0.key.utf8), $0.value) }
+
     /// Multi-word legal forms, as token sequences to join before lookup.
     static let legalPhrases: [[String]] = [
         ["gesellschaft", "mit", "beschrankter", "haftung"], ["societe", "a", "responsabilite", "limitee"],
@@ -291,6 +305,12 @@ enum NameText {
         "ninety": 90,
     ]
 
+    /// Abbreviations in company names, written out (`Int'l` is `international`).
+    static let abbreviations: [String: String] = [
+        "intl": "international", "natl": "national", "mfg": "manufacturing", "bros": "brothers", "assn": "association",
+        "univ": "university", "svcs": "services", "mgmt": "management", "hldgs": "holdings", "grp": "group",
+    ]
+
     /// Words so many company names have that sharing one says little.
     static let commonBusinessWords: Set<String> = [
         "bank", "banco", "banque", "business", "international", "intl", "industries", "industry", "industrial", "group", "holding",
@@ -299,7 +319,8 @@ enum NameText {
         "shipping", "logistics", "consulting", "development", "resources", "energy", "finance", "financial",
     ]
 
-    /// Short forms of given names and what they are short for (`Ted` is Edward or Theodore).
+    /// Short forms of given names and what they are short for (`Ted` is Edward or Theodore), and
+    /// a few of the same name in another language (`Juan` for John).
     static let nicknames: [String: Set<String>] = {
         let table: [String: [String]] = [
             "william": ["bill", "billy", "will", "willy", "liam"], "robert": ["bob", "bobby", "rob", "robbie", "bert"],
@@ -308,11 +329,11 @@ enum NameText {
             "richard": ["dick", "rick", "ricky", "rich"], "david": ["dave", "davy"], "stephen": ["steve"], "steven": ["steve"],
             "anthony": ["tony"], "christopher": ["chris"], "alexander": ["alex", "sasha", "sandy"], "aleksandr": ["sasha", "alex"],
             "katherine": ["kate", "katie", "kathy"], "catherine": ["kate", "cathy"], "elizabeth": ["liz", "beth", "betty", "eliza"],
-            "margaret": ["peggy", "maggie", "meg"], "john": ["jack", "johnny"], "joseph": ["joe", "joey"], "samuel": ["sam"],
+            "margaret": ["peggy", "maggie", "meg"], "john": ["jack", "johnny", "juan"], "joseph": ["joe", "joey"], "samuel": ["sam"],
             "daniel": ["dan", "danny"], "nicholas": ["nick"], "peter": ["pete"], "andrew": ["andy", "drew"], "matthew": ["matt"],
             "patrick": ["pat", "paddy"], "susan": ["sue", "susie"], "jennifer": ["jen", "jenny"], "vladimir": ["vlad", "volodya"],
             "mikhail": ["misha"], "dmitry": ["dima"], "dmitrij": ["dima"], "nikolai": ["kolya"], "sergei": ["seryozha"],
-            "ivan": ["vanya"], "yevgeny": ["zhenya"], "muhammad": ["mo"], "mohammed": ["mo"], "abdullah": ["abdu"],
+            "ivan": ["vanya"], "barack": ["barry"], "yevgeny": ["zhenya"], "muhammad": ["mo"], "mohammed": ["mo"], "abdullah": ["abdu"],
         ]
         var m: [String: Set<String>] = [:]
         for (name, shorts) in table {
@@ -368,7 +389,7 @@ enum NameText {
         }
         // `Abdul` is `Abd al` written as one word.
         words = words.flatMap { ["abdul", "abdel", "abdal", "abdoul", "abdull"].contains($0) ? ["abd", "al"] : [$0] }
-        if kind != .person { words = joinLegalPhrases(words) }
+        if kind != .person { words = joinLegalPhrases(words.map { abbreviations[$0] ?? $0 }) }
         if kind != .person { words = joinNumberWords(words) }
         var out: [NormalizedName.Token] = []
         for (n, w) in words.enumerated() {
@@ -379,7 +400,7 @@ enum NameText {
             } else if let ordinal = ordinalDigits(w) {
                 role = .number
                 text = ordinal
-            } else if kind != .person, let form = legalForms[w], words.count > 1 {
+            } else if kind != .person, let form = legalForms[w] ?? misspeltLegalForm(w), words.count > 1 {
                 role = .legalForm
                 text = form
             } else if kind != .organization, honorifics.contains(w), words.count > 1 {
@@ -456,10 +477,20 @@ enum NameText {
     }
 
     private static func joinLegalPhrases(_ words: [String]) -> [String] {
+        // A word of the phrase may be misspelt by one letter (`Joynt Stock Company`), and the
+        // name's last word may be cut short (`Joint Stock Compan`: lists truncate long names).
+        func fits(_ word: String, _ form: String, last: Bool) -> Bool {
+            if word == form { return true }
+            if form.utf8.count >= 5, word.utf8.count >= 4, Similarity.levenshtein(Array(word.utf8), Array(form.utf8)) <= 1 { return true }
+            return last && word.utf8.count >= 4 && form.hasPrefix(word)
+        }
         var out: [String] = []
         var i = 0
         outer: while i < words.count {
-            for phrase in legalPhrases where phrase[0] == words[i] && i + phrase.count <= words.count && words[i..<(i + phrase.count)].elementsEqual(phrase) {
+            for phrase in legalPhrases where phrase.count > 1 && i + phrase.count <= words.count {
+                let fitsAll = phrase.indices.allSatisfy { k in fits(words[i + k], phrase[k], last: i + k == words.count - 1) }
+                // Short words (`sp z o o`) must be exact: one letter there is a different word.
+                guard fitsAll, phrase.allSatisfy({ $0.utf8.count >= 4 }) || words[i..<(i + phrase.count)].elementsEqual(phrase) else { continue }
                 out.append(phrase.joined())
                 i += phrase.count
                 continue outer
