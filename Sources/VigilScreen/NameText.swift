@@ -481,13 +481,16 @@ enum NameText {
         // name's last word may be cut short (`Joint Stock Compan`: lists truncate long names).
         func fits(_ word: String, _ form: String, last: Bool) -> Bool {
             if word == form { return true }
-            if form.utf8.count >= 5, word.utf8.count >= 4, Similarity.levenshtein(Array(word.utf8), Array(form.utf8)) <= 1 { return true }
-            return last && word.utf8.count >= 4 && form.hasPrefix(word)
+            let w = word.utf8.count, f = form.utf8.count
+            if f >= 5, w >= 4, abs(w - f) <= 1, Similarity.levenshtein(Array(word.utf8), Array(form.utf8)) <= 1 { return true }
+            return last && w >= 4 && form.hasPrefix(word)
         }
         var out: [String] = []
         var i = 0
         outer: while i < words.count {
-            for phrase in legalPhrases where phrase.count > 1 && i + phrase.count <= words.count {
+            // Most words start no phrase: a phrase is tried only where its first letter is.
+            for phrase in legalPhrases where phrase.count > 1 && i + phrase.count <= words.count
+                && phrase[0].utf8.first == words[i].utf8.first {
                 let fitsAll = phrase.indices.allSatisfy { k in fits(words[i + k], phrase[k], last: i + k == words.count - 1) }
                 // Short words (`sp z o o`) must be exact: one letter there is a different word.
                 guard fitsAll, phrase.allSatisfy({ $0.utf8.count >= 4 }) || words[i..<(i + phrase.count)].elementsEqual(phrase) else { continue }
