@@ -376,7 +376,7 @@ enum NameText {
             }
         }
         if !current.isEmpty { words.append(current) }
-        if words.contains(where: { $0.contains("-") }) { words = words.flatMap(splitHyphenated) }
+        if words.contains(where: { $0.utf8.contains(UInt8(ascii: "-")) }) { words = words.flatMap(splitHyphenated) }
         if words.isEmpty, depth > 0 || latin.contains("(") {
             // Nothing outside the parentheses: the name is what is inside.
             return tokens(latin.replacingOccurrences(of: "(", with: " ").replacingOccurrences(of: ")", with: " "), kind: kind, abjad: abjad)
@@ -426,7 +426,7 @@ enum NameText {
     /// `Kassym-Jomart` is two names; `Jong-un`, a Korean given name of two syllables, is one
     /// (it is also written `Jongun`, and a typo in one syllable should not cost a whole name).
     private static func splitHyphenated(_ w: String) -> [String] {
-        guard w.contains("-") else { return [w] }
+        guard w.utf8.contains(UInt8(ascii: "-")) else { return [w] }
         let parts = w.split(separator: "-").map(String.init)
         if parts.count == 2, parts.allSatisfy({ $0.count <= 4 && $0.count >= 2 && !particles.contains($0) && $0.allSatisfy(\.isLetter) }) {
             return [parts.joined()]
