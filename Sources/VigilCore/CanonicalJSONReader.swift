@@ -239,8 +239,8 @@ struct JSONReader {
 
     /// The text of a string slot, with escapes resolved.
     func string(_ slot: Slot) throws(Invalid) -> String {
+        if let plain = unescaped(slot) { return String(decoding: plain, as: UTF8.self) }
         let inner = UnsafeBufferPointer(rebasing: bytes[(slot.start + 1)..<(slot.end - 1)])
-        guard inner.contains(UInt8(ascii: "\\")) else { return String(decoding: inner, as: UTF8.self) }
         var out: [UInt8] = []
         out.reserveCapacity(inner.count)
         var i = 0
