@@ -58,71 +58,73 @@ public struct EventSource: Sendable, Hashable, Codable {
 /// step was a fifth of the pipeline's time. A copy is now one reference; a change copies the box
 /// first when it is shared.
 public struct Transaction: Sendable, Hashable, Codable {
-    struct Fields: Hashable {
-        var id: String
-        var ts: EventTime
-        var amount: Decimal
-        var currency: String
-        var channel: String?
-        var debtor: Party
-        var creditor: Party
-        var reference: String?
-        var source: EventSource?
+    @usableFromInline struct Fields: Hashable {
+        @usableFromInline var id: String
+        @usableFromInline var ts: EventTime
+        @usableFromInline var amount: Decimal
+        @usableFromInline var currency: String
+        @usableFromInline var channel: String?
+        @usableFromInline var debtor: Party
+        @usableFromInline var creditor: Party
+        @usableFromInline var reference: String?
+        @usableFromInline var source: EventSource?
     }
 
     // Mutated only through `unique()`, that is only when no other value shares it; so accesses
     // cannot overlap and need no run-time exclusivity checks (they showed in profiles).
-    private final class Box: @unchecked Sendable {
-        @exclusivity(unchecked) var fields: Fields
-        init(_ fields: Fields) { self.fields = fields }
+    // The accessors are inlinable so that a rule reading `tx.debtor.account` in another module
+    // loads that one string: through an opaque read accessor it copied the whole party.
+    @usableFromInline final class Box: @unchecked Sendable {
+        @usableFromInline @exclusivity(unchecked) var fields: Fields
+        @usableFromInline init(_ fields: Fields) { self.fields = fields }
     }
 
-    private var box: Box
+    @usableFromInline var box: Box
 
-    private mutating func unique() -> Box {
+    @usableFromInline mutating func unique() -> Box {
         if !isKnownUniquelyReferenced(&box) { box = Box(box.fields) }
         return box
     }
 
     /// Unique id (UETR, end-to-end id, bank reference).
-    public var id: String {
+    @inlinable public var id: String {
         _read { yield box.fields.id }
         _modify { yield &unique().fields.id }
     }
     /// Event time.
-    public var ts: EventTime {
+    @inlinable public var ts: EventTime {
         get { box.fields.ts }
         set { unique().fields.ts = newValue }
     }
     /// Decimal amount, exact (never a binary float). JSON accepts a string or a number.
-    public var amount: Decimal {
+    @inlinable public var amount: Decimal {
         get { box.fields.amount }
         set { unique().fields.amount = newValue }
     }
     /// ISO 4217 code, upper case.
-    public var currency: String {
+    @inlinable public var currency: String {
         _read { yield box.fields.currency }
         _modify { yield &unique().fields.currency }
     }
     /// `cash`, `wire`, `card`, `ach`, `mobile`, `cheque`, `crypto` or `other`.
-    public var channel: String? {
+    @inlinable public var channel: String? {
         _read { yield box.fields.channel }
         _modify { yield &unique().fields.channel }
     }
-    public var debtor: Party {
+    @inlinable public var debtor: Party {
         _read { yield box.fields.debtor }
         _modify { yield &unique().fields.debtor }
     }
-    public var creditor: Party {
+    @inlinable public var creditor: Party {
         _read { yield box.fields.creditor }
         _modify { yield &unique().fields.creditor }
     }
     /// Remittance information.
-    public var reference: String? {
+    @inlinable public var reference: String? {
         _read { yield box.fields.reference }
         _modify { yield &unique().fields.reference }
     }
-    public var source: EventSource? {
+    @inlinable public var source: EventSource? {
         _read { yield box.fields.source }
         _modify { yield &unique().fields.source }
     }

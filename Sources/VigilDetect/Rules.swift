@@ -434,7 +434,17 @@ public final class Detector {
     private let hasCorrelations: Bool
     /// The newest event time seen on any partition.
     private var newestAnywhere = EventTime(microseconds: .min)
-    public private(set) var stats = DetectorStats()
+    /// The counts kept as events go; what trackers hold is added when `stats` is read. Summing
+    /// the trackers on every event copied each one (and retained its tables) per event.
+    private var counts = DetectorStats()
+
+    public var stats: DetectorStats {
+        var s = counts
+        s.sequencePartials = sequences.indices.reduce(0) { $0 + (sequences[$1]?.held ?? 0) }
+        s.cycleEdges = cycles.indices.reduce(0) { $0 + (cycles[$1]?.held ?? 0) }
+        s.correlationFlags = correlations.indices.reduce(0) { $0 + (correlations[$1]?.held ?? 0) }
+        return s
+    }
 
     /// - Parameter previous: the detector of the pipeline being replaced (hot reload): the state
     ///   of every rule whose definition is unchanged (same id, version and every key) carries
@@ -467,11 +477,8 @@ public final class Detector {
             correlations[j] = previous.correlations[i]?.rebound(to: rule)
         }
         for (i, store) in previous.windows.enumerated() where !carried.contains(i) { store.releaseAll(pool: pool) }
-        stats.windowKeys = windows.reduce(0) { $0 + $1.heads.count }
-        stats.windowEntries = windows.reduce(0) { $0 + $1.entries }
-        stats.sequencePartials = sequences.reduce(0) { $0 + ($1?.held ?? 0) }
-        stats.cycleEdges = cycles.reduce(0) { $0 + ($1?.held ?? 0) }
-        stats.correlationFlags = correlations.reduce(0) { $0 + ($1?.held ?? 0) }
+        counts.windowKeys = windows.reduce(0) { $0 + $1.heads.count }
+        counts.windowEntries = windows.reduce(0) { $0 + $1.entries }
     }
 
     /// Through ``partitionSlot(_:)``, which remembers the last partition: a sweep asks for the
@@ -512,7 +519,7 @@ public final class Detector {
         }
         for (index, rule) in rules.rules.enumerated() where rule.condition.test(tx) {
             if let grace = rule.definition.grace, tx.ts < newest - grace {
-                stats.droppedLate += 1
+                counts.droppedLate += 1
                 continue
             }
             if sequences[index] != nil {
@@ -539,8 +546,6 @@ public final class Detector {
         }
         countTowardsSweep()
         flagParties(matches, in: tx)
-        stats.sequencePartials = sequences.reduce(0) { $0 + ($1?.held ?? 0) }
-        stats.cycleEdges = cycles.reduce(0) { $0 + ($1?.held ?? 0) }
         return matches
     }
 
@@ -555,7 +560,6 @@ public final class Detector {
     private func flagParties(_ findings: [RuleMatch], in tx: Transaction) {
         guard hasCorrelations, !findings.isEmpty else { return }
         for index in correlations.indices where correlations[index] != nil { correlations[index]!.flag(findings, in: tx) }
-        stats.correlationFlags = correlations.reduce(0) { $0 + ($1?.held ?? 0) }
     }
 
     /// Evaluates the correlation rules on one passenger event: links from the traveller to
@@ -581,40 +585,49 @@ public final class Detector {
     /// keys can have expired, and its state stays within 1.25 spans.
     private func countTowardsSweep() {
         sinceSweep += 1
-        if sinceSweep >= max(4096, stats.windowKeys) { sweep() }
+        if sinceSweep >= max(4096, counts.windowKeys) { sweep() }
     }
+
+    private static let keySeparator: Character = "\u{1F}"
 
     private func window(_ index: Int, _ rule: CompiledRules.Rule, _ tx: Transaction, _ slot: Int32, _ contribution: Contribution,
                         _ subject: String, redelivered: Bool) -> RuleMatch? {
         guard let within = rule.within else { return nil }
-        // A composite key (one window per pair) joins its values with a separator no account contains.
-        var parts: [String] = []
-        for field in rule.key {
-            guard let v = field(tx) else { return nil }
-            parts.append(v)
+        // A composite key (one window per pair) joins its values with a separator no account
+        // contains. Most keys are one field: read without building an array on every event.
+        let key: String
+        if rule.key.count == 1 {
+            guard let v = rule.key[0](tx) else { return nil }
+            key = v
+        } else {
+            var parts: [String] = []
+            for field in rule.key {
+                guard let v = field(tx) else { return nil }
+                parts.append(v)
+            }
+            key = parts.joined(separator: String(Self.keySeparator))
         }
-        let key = parts.count == 1 ? parts[0] : parts.joined(separator: "\u{1F}")
         if redelivered, windows[index].contains(key, partition: slot, offset: contribution.origin.offset, in: pool) { return nil }
         let node = WindowPool.Node(amount: tx.amount, partition: slot, next: -1, ts: contribution.ts, offset: contribution.origin.offset,
                                    eventID: contribution.eventID, distinct: rule.distinct?(tx))
         let admitted = windows[index].admit(node, key: key, within: within, cap: limits.maxEventsPerKey, having: rule.having!, pool: pool)
-        stats.droppedByEventCap += admitted.capped
+        counts.droppedByEventCap += admitted.capped
         guard let entries = admitted.fired else {
-            if admitted.before == 0 { stats.windowKeys += 1 }
-            stats.windowEntries += admitted.after - admitted.before
+            if admitted.before == 0 { counts.windowKeys += 1 }
+            counts.windowEntries += admitted.after - admitted.before
             if windows[index].heads.count > limits.maxKeys { dropStalestKeys(index) }
             return nil
         }
         // The events that fired are consumed: the next match needs new events (no alert per
         // extra event on an already-flagged window).
-        stats.windowEntries -= admitted.before
-        if admitted.before > 0 { stats.windowKeys -= 1 }
+        counts.windowEntries -= admitted.before
+        if admitted.before > 0 { counts.windowKeys -= 1 }
         let def = rule.definition
         let keyFields = (def.key ?? [def.subject]).joined(separator: ", ")
         // The window's bounds: its first and last event, in event time.
         var figures = "\(entries[0].ts) to \(entries[entries.count - 1].ts); sum \(DecimalText.format(admitted.sum)) \(tx.currency)"
         if let name = def.distinct { figures += ", \(admitted.distinct) distinct \(name)" }
-        let explanation = "\(entries.count) transactions with \(def.condition) for \(keyFields) \(parts.joined(separator: ", ")) within "
+        let explanation = "\(entries.count) transactions with \(def.condition) for \(keyFields) \(key.split(separator: Self.keySeparator, omittingEmptySubsequences: false).joined(separator: ", ")) within "
             + "\(DurationText.format(within)) (\(figures)): \(def.having!)"
         let finding = Alert.Finding(kind: .rule, id: def.id, version: def.version, score: def.score, explanation: explanation)
         let contributions = entries.map { e in
@@ -644,24 +657,23 @@ public final class Detector {
             }
             if correlations[index] != nil {
                 correlations[index]!.sweep(newest: newestAnywhere)
-                stats.correlationFlags = correlations.reduce(0) { $0 + ($1?.held ?? 0) }
                 continue
             }
             let removed = windows[index].sweep(pool: pool) { [pool] head in
                 let newest = pool[head.last]
                 return newest.ts < partitions[Int(newest.partition)].watermark - within
             }
-            stats.windowKeys -= removed.keys
-            stats.windowEntries -= removed.entries
+            counts.windowKeys -= removed.keys
+            counts.windowEntries -= removed.entries
         }
         // Give back what expired windows held once most of the pool is free slots.
-        if pool.slots > 4096, stats.windowEntries < pool.slots / 4 { pool.compact(&windows) }
+        if pool.slots > 4096, counts.windowEntries < pool.slots / 4 { pool.compact(&windows) }
     }
 
     private func dropStalestKeys(_ index: Int) {
         let removed = windows[index].dropStalest(windows[index].heads.count - limits.maxKeys, pool: pool)
-        stats.windowKeys -= removed.keys
-        stats.windowEntries -= removed.entries
-        stats.droppedByKeyCap += removed.keys
+        counts.windowKeys -= removed.keys
+        counts.windowEntries -= removed.entries
+        counts.droppedByKeyCap += removed.keys
     }
 }
