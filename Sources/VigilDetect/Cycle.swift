@@ -73,6 +73,8 @@ struct CycleTracker {
     /// A path start → … → target of legs forward in time, ending no later than the closing leg
     /// and starting within the span before it.
     private func search(from start: String, back target: String, closing: Edge) -> [(String, Edge)]? {
+        // Most payees pay nobody on: no path, and no need to set up the search.
+        guard out[start] != nil else { return nil }
         let earliest = closing.ts - within
         var visits = 0
         var path: [(String, Edge)] = []

@@ -68,11 +68,10 @@ struct SequenceTracker {
                 held -= before - waiting.count
                 continue
             }
-            guard var list = partials.removeValue(forKey: entity) else { continue }
-            guard let i = list.firstIndex(where: { $0.next == s && ts >= $0.last && ts <= $0.start + within }) else {
-                partials[entity] = list
-                continue
-            }
+            // Looked up in place first: most events advance nothing, and taking the list out and
+            // putting it back rehashed the entity twice for nothing.
+            guard let i = partials[entity]?.firstIndex(where: { $0.next == s && ts >= $0.last && ts <= $0.start + within }),
+                  var list = partials.removeValue(forKey: entity) else { continue }
             if redelivered, list[i].contributions.contains(where: { $0.origin == c.origin }) {
                 partials[entity] = list
                 continue

@@ -29,8 +29,14 @@ public enum Bench {
         public var seed: UInt64 = SampleFeed.defaultSeed
         /// Existing brokers instead of the embedded one.
         public var brokers: String?
+        /// Seconds between the resident-set samples of a broker-mode run.
+        public var memorySampleSeconds = 10
         public init() {}
     }
+
+    /// Feeds longer than this are the first this many events repeated in rounds (``LoopedFeed``),
+    /// so a long run's memory holds one round, not the whole run.
+    public static let roundLength = 1_000_000
 
     public struct Latency: Sendable, Codable, Equatable {
         public var p50: Double
@@ -54,33 +60,45 @@ public enum Bench {
         public var partitions: Int?
         public var rate: Int?
         public var workers: Int
+        /// The resident set in MiB every `memorySampleSeconds` of a broker-mode run, the first
+        /// taken when the clock starts: flat when nothing grows beyond its bounds.
+        public var rssMiB: [Int]?
+        public var memorySampleSeconds: Int?
     }
 
     public static func run(_ options: Options, pipeline: PipelineDefinition, config: VigilConfig, logger: Logger) async throws -> Report {
-        let feed = SampleFeed.generate(seed: options.seed, count: options.events)
+        let feed = LoopedFeed(SampleFeed.generate(seed: options.seed, count: min(options.events, roundLength)))
         switch options.mode {
         case .replay: return try await replay(feed, options, pipeline, config, logger)
         case .broker, .passthrough: return try await broker(feed, options, pipeline, config, logger)
         }
     }
 
-    private static func replay(_ feed: SampleFeed, _ options: Options, _ pipeline: PipelineDefinition, _ config: VigilConfig,
+    private static func replay(_ feed: LoopedFeed, _ options: Options, _ pipeline: PipelineDefinition, _ config: VigilConfig,
                                _ logger: Logger) async throws -> Report {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-bench-\(UUID().uuidString).jsonl").path
-        try (feed.lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: false, encoding: .utf8)
+        guard FileManager.default.createFile(atPath: path, contents: nil), let file = FileHandle(forWritingAtPath: path) else {
+            throw BenchError("cannot write the feed to \(path)")
+        }
         defer { try? FileManager.default.removeItem(atPath: path) }
+        for chunk in stride(from: 0, to: options.events, by: 10_000) {
+            var bytes: [UInt8] = []
+            for n in chunk..<min(chunk + 10_000, options.events) { bytes += feed[n]; bytes.append(UInt8(ascii: "\n")) }
+            try file.write(contentsOf: bytes)
+        }
+        try file.close()
         let clock = ContinuousClock()
         let start = clock.now
         let result = try await Replay.run(input: .jsonLines(path: path, topic: pipeline.topics(from: config).transactions), pipeline: pipeline,
                                           config: config, sink: CallbackSink { _ in }, logger: logger)
         let seconds = (clock.now - start).inSeconds
-        return Report(mode: "replay", pipeline: "\(pipeline.name)@\(pipeline.version)", events: feed.lines.count, handled: result.stats.completed,
+        return Report(mode: "replay", pipeline: "\(pipeline.name)@\(pipeline.version)", events: options.events, handled: result.stats.completed,
                       seconds: seconds, eventsPerSecond: Double(result.stats.completed) / seconds, alerts: result.stats.alerts,
                       alertsPerSecond: Double(result.stats.alerts) / seconds, latencyMs: nil, peakRSSBytes: peakRSS(), partitions: nil,
                       rate: nil, workers: 1)
     }
 
-    private static func broker(_ feed: SampleFeed, _ options: Options, _ pipeline: PipelineDefinition, _ config: VigilConfig,
+    private static func broker(_ feed: LoopedFeed, _ options: Options, _ pipeline: PipelineDefinition, _ config: VigilConfig,
                                _ logger: Logger) async throws -> Report {
         var config = config
         config.kafka.partitions = options.partitions
@@ -102,13 +120,13 @@ public enum Bench {
         }
         defer { embedded?.close() }
 
-        let latencies = Locked([Int64]())
+        let latencies = Locked(LatencyHistogram())
         let handled = Locked(0)
-        let total = feed.lines.count
+        let total = options.events
         let done = Locked<CheckedContinuation<Void, Never>?>(nil)
         let onHandled: @Sendable ([Int64]) -> Void = { stamps in
             let now = Int64(Date().timeIntervalSince1970 * 1000)
-            latencies.withLock { $0 += stamps.map { now - $0 } }
+            latencies.withLock { h in for s in stamps { h.add(now - s) } }
             let finished = handled.withLock { count -> Bool in
                 count += stamps.count
                 return count >= total
@@ -129,34 +147,63 @@ public enum Bench {
         producerConfig.lingerMilliseconds = 5
         let producer = try KafkaProducer(config: producerConfig, logger: logger)
         defer { producer.close() }
-        let records = feed.lines.map { ProducerRecord(topic: topics.transactions, key: Feeder.key(of: $0), value: Array($0.utf8)) }
+        // Built a thousand at a time as they are sent: a long run's records are never all in memory.
+        @Sendable func records(_ range: Range<Int>) -> [ProducerRecord] {
+            range.map { n in
+                let value = feed[n]
+                return ProducerRecord(topic: topics.transactions, key: Feeder.key(of: value), value: value)
+            }
+        }
         // A consumer owns its partitions a while before it fetches from them (its committed
         // offsets are looked up first: about a second here), and records produced meanwhile
         // wait: that start-up shows as a latency tail of a second in a short run. So the clock
         // starts once the first record has been through; the rest are measured.
         let clock = ContinuousClock()
         let warmUp = clock.now
-        try await producer.enqueue(records[0]) { _ in }
+        try await producer.enqueue(records(0..<1)) { _ in }
         while handled.value < 1 {
             guard clock.now - warmUp < .seconds(60) else { throw BenchError("the first record was not handled within 60 s") }
             try await Task.sleep(for: .milliseconds(5))
         }
-        latencies.withLock { $0.removeAll() }
+        latencies.withLock { $0 = LatencyHistogram() }
         let start = clock.now
         let producing = Task {
             // Paced in slices of 10 ms, or all at once; enqueued a thousand at a time with one
             // completion each (one per record showed in the profile), so that feeding costs less of the run.
-            let slice = options.rate.map { max(1, $0 / 100) } ?? records.count
+            let slice = options.rate.map { max(1, $0 / 100) } ?? total
             var next = start
-            for chunk in stride(from: 1, to: records.count, by: slice) {
-                let end = min(chunk + slice, records.count)
+            for chunk in stride(from: 1, to: total, by: slice) {
+                let end = min(chunk + slice, total)
                 for part in stride(from: chunk, to: end, by: 1000) {
-                    try await producer.enqueue(Array(records[part..<min(part + 1000, end)])) { _ in }
+                    try await producer.enqueue(records(part..<min(part + 1000, end))) { _ in }
                 }
                 if options.rate != nil {
                     next = next + .milliseconds(10)
                     try await Task.sleep(until: next)
                 }
+            }
+        }
+        // Samples the resident set, and ends the wait when nothing is handled for a minute (a
+        // consumer more than 5 MiB behind on a partition of the embedded broker has lost records
+        // to its retention, and the count would never be reached).
+        let rss = Locked([Int]())
+        let stalled = Locked(false)
+        let watching = Task {
+            var last = (count: -1, at: clock.now)
+            var nextSample = clock.now
+            while !Task.isCancelled {
+                if clock.now >= nextSample {
+                    rss.withLock { $0.append((residentSet() ?? 0) >> 20) }
+                    nextSample = nextSample + .seconds(options.memorySampleSeconds)
+                }
+                let count = handled.value
+                if count != last.count { last = (count, clock.now) }
+                if clock.now - last.at > .seconds(60) {
+                    stalled.withLock { $0 = true }
+                    done.withLock { c in defer { c = nil }; return c }?.resume()
+                    return
+                }
+                try? await Task.sleep(for: .milliseconds(250))
             }
         }
         await withCheckedContinuation { c in
@@ -168,18 +215,27 @@ public enum Bench {
             if already { c.resume() }
         }
         let seconds = (clock.now - start).inSeconds
+        watching.cancel()
+        if stalled.value {
+            producing.cancel()
+            consumer.stop()
+            _ = try? await running.value
+            throw BenchError("no event was handled for 60 s: \(handled.value) of \(total) handled (with the embedded broker, a "
+                + "consumer more than 5 MiB behind on a partition loses records to its retention: lower --rate or raise --partitions)")
+        }
         try await producing.value
         consumer.stop()
         try await running.value
         let stats = consumer.stats
-        let sorted = latencies.value.sorted()
-        func pct(_ p: Double) -> Double { sorted.isEmpty ? 0 : Double(sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]) }
+        let histogram = latencies.value
+        func pct(_ p: Double) -> Double { Double(histogram.percentile(p)) }
         return Report(mode: options.mode.rawValue, pipeline: options.mode == .passthrough ? "none" : "\(pipeline.name)@\(pipeline.version)",
                       events: total, handled: stats.completed,
                       seconds: seconds, eventsPerSecond: Double(total - 1) / seconds, alerts: stats.alerts,
                       alertsPerSecond: Double(stats.alerts) / seconds,
-                      latencyMs: Latency(p50: pct(0.50), p95: pct(0.95), p99: pct(0.99), max: Double(sorted.last ?? 0)),
-                      peakRSSBytes: peakRSS(), partitions: options.partitions, rate: options.rate, workers: config.runtime.workers)
+                      latencyMs: Latency(p50: pct(0.50), p95: pct(0.95), p99: pct(0.99), max: Double(histogram.max)),
+                      peakRSSBytes: peakRSS(), partitions: options.partitions, rate: options.rate, workers: config.runtime.workers,
+                      rssMiB: rss.value, memorySampleSeconds: options.memorySampleSeconds)
     }
 
     /// The part of a broker-mode run that consumes: a pipeline, or the pass-through.
@@ -246,9 +302,15 @@ public enum Bench {
         return Int(info.uordblks + info.hblkhd)
     }
 
-    static func peakRSS() -> Int? {
+    static func peakRSS() -> Int? { status("VmHWM:") }
+
+    /// The process's resident set size now (Linux `VmRSS`), if readable.
+    static func residentSet() -> Int? { status("VmRSS:") }
+
+    /// A size in bytes from a `/proc/self/status` line given in kB.
+    private static func status(_ field: String) -> Int? {
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field) }),
               let kb = Int(line.split(whereSeparator: { $0 == " " || $0 == "\t" })[1]) else { return nil }
         return kb * 1024
     }
@@ -309,6 +371,34 @@ extension Bench {
                            windowKeys: stats.windowKeys, windowEntries: stats.windowEntries, bytesPerEntry: Detector.bytesPerWindowEntry,
                            sequencePartials: stats.sequencePartials, cycleEdges: stats.cycleEdges, stateBytes: stateBytes,
                            stateBytesPerKey: stateBytes / held)
+    }
+}
+
+/// End-to-end latencies in whole milliseconds (what produce timestamps give), counted per
+/// millisecond up to a minute: a run of any length keeps 480 KB, where a list of every latency
+/// grew by 8 bytes an event. Percentiles are nearest-rank, as sorting the list gave them.
+struct LatencyHistogram: Sendable {
+    private var counts = [Int](repeating: 0, count: 60_001)
+    private(set) var count = 0
+    private(set) var max: Int64 = 0
+
+    /// Negative values (a clock step between hosts) count as 0; a minute or more in the last bucket.
+    mutating func add(_ ms: Int64) {
+        counts[Int(Swift.min(Swift.max(ms, 0), Int64(counts.count - 1)))] += 1
+        count += 1
+        max = Swift.max(max, ms)
+    }
+
+    /// The value at rank `count × p` (0-based) in sorted order; 0 when empty.
+    func percentile(_ p: Double) -> Int {
+        guard count > 0 else { return 0 }
+        let rank = Swift.min(count - 1, Int(Double(count) * p))
+        var seen = 0
+        for (ms, n) in counts.enumerated() {
+            seen += n
+            if seen > rank { return ms }
+        }
+        return counts.count - 1
     }
 }
 

@@ -15,7 +15,9 @@ struct BenchCommand: AsyncParsableCommand {
             pipeline consumes them; throughput counts from the first produce to the last event whose effects are \
             acknowledged, latency from each record's produce timestamp to that acknowledgement. --mode passthrough: \
             the same, copying each message unchanged to another topic with no processing — the physical limit. \
-            --mode replay: the same events from a file, no broker. --mode rules: detection alone (rules and \
+            --duration S with --rate R runs for S seconds (S × R events) and samples the resident set every 10 s \
+            (rssMiB), to show memory stays flat; feeds over 1,000,000 events repeat the first million in rounds, \
+            each moved on in event time with fresh ids. --mode replay: the same events from a file, no broker. --mode rules: detection alone (rules and \
             typologies) on one core over events decoded beforehand, with the window state it holds. --mode decode: \
             decoder speed alone — each FILE (a real message in a native format, --format auto by default) is decoded \
             repeatedly on one core for --seconds; prints messages/s and MB/s per file and format. --mode screen: \
@@ -33,6 +35,11 @@ struct BenchCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp("Produce at this many events per second (broker mode). Default: as fast as possible.", valueName: "r"))
     var rate: Int?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Broker mode: produce for this many seconds at --rate (sets --events to seconds × rate); the report samples the resident set every 10 s.",
+        valueName: "s"))
+    var duration: Int?
 
     @Option(name: .long, help: ArgumentHelp("Input partitions on the embedded broker (at most 5 MiB each is kept).", valueName: "n"))
     var partitions: Int = 128
@@ -69,6 +76,11 @@ struct BenchCommand: AsyncParsableCommand {
         }
         if events <= 0 { throw ValidationError("--events must be positive") }
         if let rate, rate <= 0 { throw ValidationError("--rate must be positive") }
+        if let duration {
+            if duration <= 0 { throw ValidationError("--duration must be positive") }
+            if rate == nil { throw ValidationError("--duration needs --rate: the run produces seconds × rate events") }
+            if !["broker", "passthrough"].contains(mode) { throw ValidationError("--duration applies to --mode broker or passthrough") }
+        }
         if !(1...10_000).contains(partitions) { throw ValidationError("--partitions must be between 1 and 10000") }
     }
 
@@ -104,7 +116,7 @@ struct BenchCommand: AsyncParsableCommand {
             }
             var options = Bench.Options()
             options.mode = Bench.Mode(rawValue: mode)!
-            options.events = events
+            options.events = duration.map { $0 * rate! } ?? events
             options.rate = rate
             options.partitions = partitions
             options.brokers = kafka.brokers

@@ -229,6 +229,11 @@ struct CLITests {
         #expect(r.status != 0)
         #expect(r.stderr.contains("--nodes must be between 1 and 16, got 0"))
 
+        r = try await vigil(["bench", "--duration", "600"])
+        #expect(r.status != 0 && r.stderr.contains("--duration needs --rate"))
+        r = try await vigil(["bench", "--duration", "60", "--rate", "1000", "--mode", "replay"])
+        #expect(r.status != 0 && r.stderr.contains("--duration applies to --mode broker or passthrough"))
+
         r = try await vigil(["run", "--log-level", "loud"])
         #expect(r.status == 1)
         #expect(r.stderr.contains("--log-level 'loud' is not one of"))

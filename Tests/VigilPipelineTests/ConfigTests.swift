@@ -254,6 +254,51 @@ struct SampleFeedTests {
         #expect(alerts.allSatisfy { !nearMissAccounts.contains($0.subject.value ?? "") })
     }
 
+    @Test("a looped feed repeats the feed in rounds, each later in event time with fresh ids, and every round alerts its plants")
+    func looped() throws {
+        let feed = SampleFeed.generate()
+        let looped = LoopedFeed(feed)
+        let n = feed.lines.count
+        #expect(looped.count == n)
+        for i in 0..<n { #expect(looped[i] == Array(feed.lines[i].utf8)) }
+        // Round 2: the same transactions, with ".2" on the id and two shifts on the time;
+        // the malformed lines fail in the same way.
+        let shift = looped.shift
+        #expect(shift > .seconds(7 * 86_400))
+        var previous = EventTime(microseconds: .min)
+        for i in 0..<(3 * n) {
+            let bytes = looped[i]
+            let base = Array(feed.lines[i % n].utf8)
+            guard let tx = try? CanonicalDecoder.transaction(from: bytes) else {
+                #expect((try? CanonicalDecoder.transaction(from: base)) == nil)
+                continue
+            }
+            var expected = try CanonicalDecoder.transaction(from: base)
+            let round = i / n
+            if round > 0 { expected.id += ".\(round)" }
+            expected.ts = expected.ts + shift * round
+            #expect(tx == expected)
+            #expect(tx.ts >= previous, "event \(i) goes back in time")
+            previous = tx.ts
+        }
+        // Three rounds through the default pipeline: each round's plants alert again, with
+        // alert ids of their own.
+        let p = try PipelineDefinition.load(file: shipped("pipelines/default.yaml"))
+        let engine = PipelineEngine(pipeline: p, topics: VigilConfig.Topics(), limits: WindowLimits())
+        var alerts: [Alert] = []
+        var dead = 0
+        for i in 0..<(3 * n) {
+            for out in engine.process(.init(topic: "fin.transactions", partition: 0, offset: Int64(i), value: looped[i])) {
+                if case .alert(let a) = out.kind { alerts.append(a) }
+                if case .deadLetter = out.kind { dead += 1 }
+            }
+        }
+        let (once, deadOnce) = try self.alerts(feed)
+        #expect(alerts.count == 3 * once.count && dead == 3 * deadOnce)
+        #expect(Set(alerts.map(\.id)).count == alerts.count)
+        #expect(alerts.suffix(once.count).map { $0.evidence.map(\.eventId) } == once.map { $0.evidence.map { $0.eventId + ".2" } })
+    }
+
     @Test("the feed is the same for the same seed, and different for another")
     func deterministic() {
         #expect(SampleFeed.generate().lines == SampleFeed.generate().lines)

@@ -25,9 +25,32 @@ struct BenchTests {
             let latency = try #require(report.latencyMs)
             #expect(latency.p50 <= latency.p95 && latency.p95 <= latency.p99 && latency.p99 <= latency.max)
             #expect(report.rate == 5_000)
+            // Sampled when the clock starts, and every memorySampleSeconds after.
+            #expect(report.rssMiB?.first ?? 0 > 0 && report.memorySampleSeconds == 10)
         } else {
             #expect(report.latencyMs == nil)
         }
+    }
+
+    @Test("latency percentiles from the histogram are the nearest-rank ones of the sorted values")
+    func histogram() {
+        var rng = SystemRandomNumberGenerator()
+        for size in [1, 2, 7, 100, 10_001] {
+            let values = (0..<size).map { _ in Int64.random(in: 0...2_000, using: &rng) }
+            var h = LatencyHistogram()
+            for v in values { h.add(v) }
+            let sorted = values.sorted()
+            for p in [0.0, 0.5, 0.95, 0.99, 1.0] {
+                #expect(Int64(h.percentile(p)) == sorted[min(size - 1, Int(Double(size) * p))], "size \(size), p \(p)")
+            }
+            #expect(h.max == sorted.last && h.count == size)
+        }
+        // Out of range: below zero counts as 0, a minute or more in the last bucket; max is exact.
+        var h = LatencyHistogram()
+        h.add(-3)
+        h.add(90_000)
+        #expect(h.percentile(0) == 0 && h.percentile(0.99) == 60_000 && h.max == 90_000)
+        #expect(LatencyHistogram().percentile(0.5) == 0)
     }
 
     @Test("rules mode runs the typology library in memory and reports the state it holds")

@@ -31,9 +31,9 @@ public enum Feeder {
     }
 
     /// The partition key of a canonical transaction line: its `debtor.account`, if readable.
-    public static func key(of line: String) -> [UInt8]? {
-        CanonicalDecoder.debtorAccount(in: Array(line.utf8))
-    }
+    public static func key(of line: String) -> [UInt8]? { key(of: Array(line.utf8)) }
+
+    public static func key(of line: [UInt8]) -> [UInt8]? { CanonicalDecoder.debtorAccount(in: line) }
 
     /// Sends every non-empty line and waits for all acknowledgements. Blank lines are skipped;
     /// lines that are not valid transactions are still sent (the pipeline dead-letters them, with
