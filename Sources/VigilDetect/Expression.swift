@@ -32,6 +32,9 @@ public struct Schema<Input>: Sendable {
         /// tests call them directly rather than boxing every value into a ``Value``.
         public var text: (@Sendable (Input) -> String?)?
         public var number: (@Sendable (Input) -> Decimal?)?
+        /// Set for whole-number fields (a window's count and distinct count): compared with a
+        /// whole constant, they are compared as integers, with no `Decimal` made per event.
+        public var integer: (@Sendable (Input) -> Int?)?
 
         public init(type: ValueType, read: @escaping @Sendable (Input) -> Value) {
             self.type = type
@@ -56,6 +59,13 @@ public struct Schema<Input>: Sendable {
         public static func number(_ read: @escaping @Sendable (Input) -> Decimal?) -> Field {
             var f = Field(type: .decimal) { read($0).map(Value.decimal) ?? .null }
             f.number = read
+            return f
+        }
+
+        /// A whole-number field; a number to the language.
+        public static func integer(_ read: @escaping @Sendable (Input) -> Int?) -> Field {
+            var f = number { read($0).map { Decimal($0) } }
+            f.integer = read
             return f
         }
     }
@@ -213,6 +223,8 @@ private struct Node<Input> {
     var test: (@Sendable (Input) -> Bool)?
     var number: (@Sendable (Input) -> Decimal?)?
     var text: (@Sendable (Input) -> String?)?
+    /// A field's whole-number reader (see ``Schema/Field/integer``).
+    var integer: (@Sendable (Input) -> Int?)?
 
     init(type: ValueType, eval: @escaping @Sendable (Input) -> Value, constant: Value? = nil) {
         self.type = type
@@ -502,6 +514,17 @@ private struct Parser<Input> {
         case ">": test = { $0 > 0 }
         default: test = { $0 >= 0 }
         }
+        // `count >= 20`: a whole-number field against a whole constant.
+        if let read = a.integer, case .decimal(let c)? = b.constant, case let k = NSDecimalNumber(decimal: c).intValue, Decimal(k) == c {
+            switch op {
+            case "==": return { read($0).map { $0 == k } ?? false }
+            case "!=": return { read($0).map { $0 != k } ?? false }
+            case "<": return { read($0).map { $0 < k } ?? false }
+            case "<=": return { read($0).map { $0 <= k } ?? false }
+            case ">": return { read($0).map { $0 > k } ?? false }
+            default: return { read($0).map { $0 >= k } ?? false }
+            }
+        }
         let (l, r) = (a.asNumber, b.asNumber)
         if case .decimal(let c)? = b.constant {
             return { input in l(input).map { test(Decimal.order($0, c)) } ?? false }
@@ -623,6 +646,7 @@ private struct Parser<Input> {
                 var n = Node(type: field.type, eval: field.read)
                 n.number = field.number
                 n.text = field.text
+                n.integer = field.integer
                 return n
             }
         case .op("("):

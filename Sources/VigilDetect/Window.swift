@@ -145,7 +145,7 @@ public struct WindowView {
     }
 
     static let schema = Schema<WindowView>(name: "window aggregates", fields: [
-        "count": .number { Decimal($0.count) },
+        "count": .integer { $0.count },
         "sum": .number { $0.sum },
         "min": .number { $0.amounts.min() },
         "max": .number { $0.amounts.max() },
@@ -158,7 +158,7 @@ public struct WindowView {
             let mean = xs.reduce(0, +) / Double(xs.count)
             return Decimal((xs.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(xs.count)).squareRoot())
         },
-        "distinct": .number { Decimal($0.distinctCount) },
+        "distinct": .integer { $0.distinctCount },
         "median": percentile(50), "p90": percentile(90), "p95": percentile(95), "p99": percentile(99),
     ])
 

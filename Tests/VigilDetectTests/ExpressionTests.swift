@@ -15,6 +15,22 @@ struct ExpressionTests {
         try ExpressionCompiler.compile(source, schema: .transaction).test(t)
     }
 
+    @Test("whole-number fields compare as integers with whole constants, and as decimals otherwise")
+    func integerFields() throws {
+        let schema = Schema<Int?>(name: "counts", fields: ["n": .integer { $0 }])
+        func holds(_ source: String, _ n: Int?) throws -> Bool { try ExpressionCompiler.compile(source, schema: schema).test(n) }
+        for (source, below, at, above) in [("n >= 3", false, true, true), ("n > 3", false, false, true), ("n <= 3", true, true, false),
+                                           ("n < 3", true, false, false), ("n == 3", false, true, false), ("n != 3", true, false, true)] {
+            #expect(try holds(source, 2) == below && holds(source, 3) == at && holds(source, 4) == above, "\(source)")
+            #expect(try !holds(source, nil), "\(source) on null")
+        }
+        // A fractional or huge constant takes the decimal path, with the same answers.
+        #expect(try holds("n >= 2.5", 3) && !holds("n >= 2.5", 2) && holds("n < 3.0", 2))
+        #expect(try !holds("n >= 100000000000000000000000", Int.max) && holds("n < 100000000000000000000000", Int.max))
+        // As a number in arithmetic too.
+        #expect(try holds("n * 2 + 0.5 == 6.5", 3))
+    }
+
     @Test("text tests and named lists")
     func textAndLists() throws {
         var t = tx("a", "2024-01-01T00:00:00Z", "100")
