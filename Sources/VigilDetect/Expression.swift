@@ -516,14 +516,7 @@ private struct Parser<Input> {
         }
         // `count >= 20`: a whole-number field against a whole constant.
         if let read = a.integer, case .decimal(let c)? = b.constant, case let k = NSDecimalNumber(decimal: c).intValue, Decimal(k) == c {
-            switch op {
-            case "==": return { read($0).map { $0 == k } ?? false }
-            case "!=": return { read($0).map { $0 != k } ?? false }
-            case "<": return { read($0).map { $0 < k } ?? false }
-            case "<=": return { read($0).map { $0 <= k } ?? false }
-            case ">": return { read($0).map { $0 > k } ?? false }
-            default: return { read($0).map { $0 >= k } ?? false }
-            }
+            return { input in read(input).map { test($0 < k ? -1 : $0 == k ? 0 : 1) } ?? false }
         }
         let (l, r) = (a.asNumber, b.asNumber)
         if case .decimal(let c)? = b.constant {
