@@ -21,7 +21,7 @@ extension [UInt8] {
     /// Where `pattern` (ASCII) next begins at or after `from`. A plain loop on purpose: the
     /// standard library's generic `firstRange(of:)` and `replace(_:with:)` spend most of their
     /// time looking up generic metadata, which showed as half of PNRGOV decoding.
-    func firstIndex(of pattern: StaticString, from: Int = 0) -> Int? {
+    package func firstIndex(of pattern: StaticString, from: Int = 0) -> Int? {
         let p = UnsafeBufferPointer(start: pattern.utf8Start, count: pattern.utf8CodeUnitCount)
         guard let first = p.first else { return from }
         var i = Swift.max(from, 0)

@@ -124,6 +124,8 @@ public enum Bench {
         let handled = Locked(0)
         let total = options.events
         let done = Locked<CheckedContinuation<Void, Never>?>(nil)
+        /// Ends the wait below (once: the continuation is taken out as it is resumed).
+        @Sendable func finishWaiting() { done.withLock { c in defer { c = nil }; return c }?.resume() }
         let onHandled: @Sendable ([Int64]) -> Void = { stamps in
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             latencies.withLock { h in for s in stamps { h.add(now - s) } }
@@ -131,7 +133,7 @@ public enum Bench {
                 count += stamps.count
                 return count >= total
             }
-            if finished { done.withLock { c in defer { c = nil }; return c }?.resume() }
+            if finished { finishWaiting() }
         }
         let consumer: any BenchConsumer
         if options.mode == .passthrough {
@@ -200,7 +202,7 @@ public enum Bench {
                 if count != last.count { last = (count, clock.now) }
                 if clock.now - last.at > .seconds(60) {
                     stalled.withLock { $0 = true }
-                    done.withLock { c in defer { c = nil }; return c }?.resume()
+                    finishWaiting()
                     return
                 }
                 try? await Task.sleep(for: .milliseconds(250))

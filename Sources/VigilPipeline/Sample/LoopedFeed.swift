@@ -1,5 +1,6 @@
 import Foundation
 import VigilCore
+import VigilFormats
 
 /// A feed of any length made from a generated one, for runs longer than a feed can be held in
 /// memory (`vigil bench --duration`): event `n` is line `n % count` of the base feed, in its
@@ -60,23 +61,15 @@ public struct LoopedFeed: Sendable {
     /// Finds the top-level `"id":"…"` and `"ts":"…"` members. The generator writes both as plain
     /// strings (no escapes, no spaces), which is all this needs to read.
     private static func parse(_ bytes: [UInt8]) -> Line {
-        // A plain scan: the generic `firstRange(of:)` on byte arrays took a minute for a million lines.
-        func value(of key: String) -> Range<Int>? {
-            let pattern = Array("\"\(key)\":\"".utf8)
-            guard bytes.count >= pattern.count else { return nil }
-            for i in 0...(bytes.count - pattern.count) where bytes[i] == pattern[0] {
-                var j = 1
-                while j < pattern.count, bytes[i + j] == pattern[j] { j += 1 }
-                guard j == pattern.count else { continue }
-                let start = i + j
-                guard let end = bytes[start...].firstIndex(of: UInt8(ascii: "\"")) else { return nil }
-                return start..<end
-            }
-            return nil
+        func value(of key: StaticString) -> Range<Int>? {
+            guard let at = bytes.firstIndex(of: key) else { return nil }
+            let start = at + key.utf8CodeUnitCount
+            guard let end = bytes[start...].firstIndex(of: UInt8(ascii: "\"")) else { return nil }
+            return start..<end
         }
         var line = Line(bytes: bytes)
-        line.idEnd = value(of: "id")?.upperBound
-        if let r = value(of: "ts"), let t = EventTime(rfc3339: String(decoding: bytes[r], as: UTF8.self)) { line.ts = (r, t) }
+        line.idEnd = value(of: #""id":""#)?.upperBound
+        if let r = value(of: #""ts":""#), let t = EventTime(rfc3339: String(decoding: bytes[r], as: UTF8.self)) { line.ts = (r, t) }
         return line
     }
 }
