@@ -171,7 +171,7 @@ struct CorrelationTracker {
         var order: [String] = []
         for (link, key) in IdentityLink.keys(of: p) where rule.links.contains(link) {
             for f in flags["\(link.rawValue):\(key)"] ?? [] where f.ts <= p.ts && p.ts <= f.ts + within {
-                let id = "\(f.subject.value)|\(f.source.id)"
+                let id = "\(f.subject.value ?? "")|\(f.source.id)"
                 if linked[id] == nil { order.append(id); linked[id] = (f, []) }
                 if !linked[id]!.1.contains(link) { linked[id]!.1.append(link) }
             }
@@ -179,7 +179,7 @@ struct CorrelationTracker {
         var out: [RuleMatch] = []
         for id in order {
             let (f, links) = linked[id]!
-            let once = "\(f.subject.value)|\(traveller)"
+            let once = "\(f.subject.value ?? "")|\(traveller)"
             if let at = reported[once], p.ts <= at + within { continue }
             reported[once] = p.ts
             out.append(match(p, c, f, links))

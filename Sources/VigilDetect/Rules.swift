@@ -158,8 +158,10 @@ public struct CompiledRules: Sendable {
         let definition: RuleDefinition
         let condition: CompiledExpression<Transaction>
         let subject: @Sendable (Transaction) -> String?
-        var key: [@Sendable (Transaction) -> String?] = []
-        var distinct: (@Sendable (Transaction) -> String?)?
+        /// Window rules: the text fields that key a window (one, or several for a composite key),
+        /// and the one whose distinct values `distinct` counts.
+        var keyFields: [String] = []
+        var distinctField: String?
         var within: Duration?
         var having: CompiledExpression<WindowView>?
         var steps: [CompiledStep] = []
@@ -282,17 +284,17 @@ public struct CompiledRules: Sendable {
                 let keyNames = d.key ?? [d.subject]
                 guard !keyNames.isEmpty else { throw RuleError(ruleID: d.id, key: "key", message: "name at least one field") }
                 for name in keyNames {
-                    guard let field = schema.fields[name], field.type == .string else {
+                    guard schema.fields[name]?.type == .string else {
                         throw RuleError(ruleID: d.id, key: "key", message: "'\(name)' is not a text field of a transaction")
                     }
-                    rule.key.append(field.readText)
+                    rule.keyFields.append(name)
                 }
                 if let name = d.distinct {
-                    guard let field = schema.fields[name], field.type == .string else {
+                    guard schema.fields[name]?.type == .string else {
                         throw RuleError(ruleID: d.id, key: "distinct", message: "'\(name)' is not a text field of a transaction",
                                         hint: "e.g. creditor.account for fan-out")
                     }
-                    rule.distinct = field.readText
+                    rule.distinctField = name
                 }
                 guard let within = d.within, within > .zero else {
                     throw RuleError(ruleID: d.id, key: "within", message: "a window rule needs a positive 'within', e.g. 24h")
@@ -304,7 +306,7 @@ public struct CompiledRules: Sendable {
                 do { rule.having = try ExpressionCompiler.compile(havingText, schema: WindowView.schema) } catch {
                     throw RuleError(ruleID: d.id, key: "having", message: error.message, column: error.column, hint: error.hint)
                 }
-                if rule.distinct == nil, havingText.contains("distinct") {
+                if rule.distinctField == nil, havingText.contains("distinct") {
                     throw RuleError(ruleID: d.id, key: "having", message: "'distinct' counts the values of the rule's 'distinct' field, and it has none",
                                     hint: "add e.g. distinct: creditor.account")
                 }
@@ -389,6 +391,14 @@ public final class Detector {
     /// window, whose entries are in `pool`.
     private var windows: [WindowStore]
     private let pool: WindowPool
+    /// The text fields window rules key or count by, each read and interned at most once per
+    /// event however many rules use it; per rule, the indexes of its key fields and of its
+    /// `distinct` field (-1 for none) in this table.
+    private let fieldReaders: [@Sendable (Transaction) -> String?]
+    private let windowFields: [(key: [Int], distinct: Int)]
+    /// This event's ids of those fields: `unread`, `absent`, or the id in `pool.keys`.
+    @exclusivity(unchecked) private var fieldIDs: [Int32]
+    private static let unread: Int32 = -2, absent: Int32 = -1
     /// What the detector knows of each input partition, by its index in this table (window
     /// entries refer to their partition by that index).
     private var partitions: [PartitionState] = []
@@ -461,6 +471,15 @@ public final class Detector {
         self.cycles = rules.rules.map { $0.definition.kind == .cycle ? CycleTracker(rule: $0, maxEdgesPerAccount: limits.maxEventsPerKey) : nil }
         self.correlations = rules.rules.map { $0.definition.kind == .correlation ? CorrelationTracker(rule: $0, maxFlagsPerKey: limits.maxEventsPerKey) : nil }
         self.hasCorrelations = correlations.contains { $0 != nil }
+        var names: [String] = []
+        func slot(_ name: String) -> Int {
+            if let i = names.firstIndex(of: name) { return i }
+            names.append(name)
+            return names.count - 1
+        }
+        self.windowFields = rules.rules.map { ($0.keyFields.map(slot), $0.distinctField.map(slot) ?? -1) }
+        self.fieldReaders = names.map { Schema<Transaction>.transaction.fields[$0]!.readText }
+        self.fieldIDs = Array(repeating: Self.unread, count: names.count)
         guard let previous else { return }
         partitions = previous.partitions
         partitionRefs = previous.partitionRefs
@@ -476,8 +495,8 @@ public final class Detector {
             cycles[j] = previous.cycles[i]?.rebound(to: rule)
             correlations[j] = previous.correlations[i]?.rebound(to: rule)
         }
-        for (i, store) in previous.windows.enumerated() where !carried.contains(i) { store.releaseAll(pool: pool) }
-        counts.windowKeys = windows.reduce(0) { $0 + $1.heads.count }
+        for i in previous.windows.indices where !carried.contains(i) { previous.windows[i].releaseAll(pool: pool) }
+        counts.windowKeys = windows.reduce(0) { $0 + $1.keys }
         counts.windowEntries = windows.reduce(0) { $0 + $1.entries }
     }
 
@@ -487,6 +506,8 @@ public final class Detector {
 
     /// Slots in the window pool, free ones included (for tests of compaction).
     var windowPoolSlots: Int { pool.slots }
+    /// Ids in the window key table (for tests of its collection).
+    var keyCount: Int { pool.keys.count }
 
     /// The index of an input partition in the table, added when first seen.
     private func partitionSlot(_ origin: EventOrigin) -> Int32 {
@@ -510,6 +531,7 @@ public final class Detector {
     public func process(_ tx: Transaction, origin: EventOrigin) -> [RuleMatch] {
         let slot = partitionSlot(origin)
         let (newest, redelivered) = partitions[Int(slot)].admit(ts: tx.ts, offset: origin.offset)
+        for i in fieldIDs.indices { fieldIDs[i] = Self.unread }
         var matches: [RuleMatch] = []
         let contribution = Contribution(origin: origin, eventID: tx.id, ts: tx.ts)
         // Sequences whose `not` step stayed absent until now fire first: their time has passed.
@@ -544,6 +566,7 @@ public final class Detector {
                 if let m = window(index, rule, tx, slot, contribution, subject, redelivered: redelivered) { matches.append(m) }
             }
         }
+        pool.keys.dropUnkept()
         countTowardsSweep()
         flagParties(matches, in: tx)
         return matches
@@ -588,34 +611,36 @@ public final class Detector {
         if sinceSweep >= max(4096, counts.windowKeys) { sweep() }
     }
 
-    private static let keySeparator: Character = "\u{1F}"
+    /// The id of one of the window fields of this event, interned when first asked for.
+    private func fieldID(_ field: Int, _ tx: Transaction) -> Int32? {
+        var id = fieldIDs[field]
+        if id == Self.unread {
+            id = fieldReaders[field](tx).map(pool.keys.id) ?? Self.absent
+            fieldIDs[field] = id
+        }
+        return id == Self.absent ? nil : id
+    }
 
     private func window(_ index: Int, _ rule: CompiledRules.Rule, _ tx: Transaction, _ slot: Int32, _ contribution: Contribution,
                         _ subject: String, redelivered: Bool) -> RuleMatch? {
         guard let within = rule.within else { return nil }
-        // A composite key (one window per pair) joins its values with a separator no account
-        // contains. Most keys are one field: read without building an array on every event.
-        let key: String
-        if rule.key.count == 1 {
-            guard let v = rule.key[0](tx) else { return nil }
-            key = v
-        } else {
-            var parts: [String] = []
-            for field in rule.key {
-                guard let v = field(tx) else { return nil }
-                parts.append(v)
-            }
-            key = parts.joined(separator: String(Self.keySeparator))
+        // A composite key (one window per pair) is the id of its parts' ids, pair by pair.
+        let fields = windowFields[index]
+        guard var key = fieldID(fields.key[0], tx) else { return nil }
+        for field in fields.key.dropFirst() {
+            guard let part = fieldID(field, tx) else { return nil }
+            key = pool.keys.id(key, part)
         }
+        let distinct = fields.distinct >= 0 ? fieldID(fields.distinct, tx) ?? -1 : -1
         if redelivered, windows[index].contains(key, partition: slot, offset: contribution.origin.offset, in: pool) { return nil }
         let node = WindowPool.Node(amount: tx.amount, partition: slot, next: -1, ts: contribution.ts, offset: contribution.origin.offset,
-                                   eventID: contribution.eventID, distinct: rule.distinct?(tx))
+                                   eventID: contribution.eventID, distinct: distinct)
         let admitted = windows[index].admit(node, key: key, within: within, cap: limits.maxEventsPerKey, having: rule.having!, pool: pool)
         counts.droppedByEventCap += admitted.capped
         guard let entries = admitted.fired else {
             if admitted.before == 0 { counts.windowKeys += 1 }
             counts.windowEntries += admitted.after - admitted.before
-            if windows[index].heads.count > limits.maxKeys { dropStalestKeys(index) }
+            if windows[index].keys > limits.maxKeys { dropStalestKeys(index) }
             return nil
         }
         // The events that fired are consumed: the next match needs new events (no alert per
@@ -627,7 +652,7 @@ public final class Detector {
         // The window's bounds: its first and last event, in event time.
         var figures = "\(entries[0].ts) to \(entries[entries.count - 1].ts); sum \(DecimalText.format(admitted.sum)) \(tx.currency)"
         if let name = def.distinct { figures += ", \(admitted.distinct) distinct \(name)" }
-        let explanation = "\(entries.count) transactions with \(def.condition) for \(keyFields) \(key.split(separator: Self.keySeparator, omittingEmptySubsequences: false).joined(separator: ", ")) within "
+        let explanation = "\(entries.count) transactions with \(def.condition) for \(keyFields) \(pool.keys.texts(key).joined(separator: ", ")) within "
             + "\(DurationText.format(within)) (\(figures)): \(def.having!)"
         let finding = Alert.Finding(kind: .rule, id: def.id, version: def.version, score: def.score, explanation: explanation)
         let contributions = entries.map { e in
@@ -666,12 +691,14 @@ public final class Detector {
             counts.windowKeys -= removed.keys
             counts.windowEntries -= removed.entries
         }
+        pool.keys.collect()
+        if let map = pool.keys.compact() { pool.rekey(map, &windows) }
         // Give back what expired windows held once most of the pool is free slots.
         if pool.slots > 4096, counts.windowEntries < pool.slots / 4 { pool.compact(&windows) }
     }
 
     private func dropStalestKeys(_ index: Int) {
-        let removed = windows[index].dropStalest(windows[index].heads.count - limits.maxKeys, pool: pool)
+        let removed = windows[index].dropStalest(windows[index].keys - limits.maxKeys, pool: pool)
         counts.windowKeys -= removed.keys
         counts.windowEntries -= removed.entries
         counts.droppedByKeyCap += removed.keys

@@ -19,15 +19,19 @@ final class WindowPool {
         var ts: EventTime
         var offset: Int64
         var eventID: String
-        /// The value of the rule's `distinct` field, when it has one.
-        var distinct: String?
+        /// The id of the value of the rule's `distinct` field in ``keys``; -1 when it has none.
+        var distinct: Int32
     }
+
+    /// The ids of the keys and `distinct` values the windows in this pool refer to.
+    let keys = KeyTable()
 
     // Only the detector that owns the pool touches it, one event at a time.
     @exclusivity(unchecked) private(set) var nodes: [Node] = []
     @exclusivity(unchecked) private var freeHead: Int32 = -1
 
     func allocate(_ node: Node) -> Int32 {
+        if node.distinct >= 0 { keys.retain(node.distinct) }
         guard freeHead >= 0 else {
             // Grown by a quarter rather than doubled: the slack is memory held for nothing.
             if nodes.count == nodes.capacity { nodes.reserveCapacity(nodes.count + nodes.count / 4 + 64) }
@@ -42,7 +46,8 @@ final class WindowPool {
 
     func free(_ i: Int32) {
         nodes[Int(i)].eventID = ""
-        nodes[Int(i)].distinct = nil
+        if nodes[Int(i)].distinct >= 0 { keys.release(nodes[Int(i)].distinct) }
+        nodes[Int(i)].distinct = -1
         nodes[Int(i)].next = freeHead
         freeHead = i
     }
@@ -56,6 +61,13 @@ final class WindowPool {
 
     /// Slots in the array, free ones included.
     var slots: Int { nodes.count }
+
+    /// Renumbers the keys the windows of `stores` and their entries refer to, after
+    /// ``KeyTable/compact()`` returned `map`.
+    func rekey(_ map: [Int32], _ stores: inout [WindowStore]) {
+        for i in nodes.indices where nodes[i].distinct >= 0 { nodes[i].distinct = map[Int(nodes[i].distinct)] }
+        for s in stores.indices { stores[s].rekey(map) }
+    }
 
     /// Moves the live entries of `stores` to a new array of just their size, rewriting the
     /// heads and links, so memory freed by expired windows goes back to the allocator (an array
@@ -82,11 +94,99 @@ final class WindowPool {
     }
 }
 
-/// One key's window: where its list starts and ends in the pool (the newest entry is `last`).
+/// One key's window: its key's id, and where its list starts and ends in the pool (the newest
+/// entry is `last`).
 struct WindowHead {
+    var key: Int32
     var first: Int32
     var last: Int32
     var count: Int32
+}
+
+/// A rule's windows by key id: an open-addressing table with linear probing, sized to the keys
+/// the rule holds (an array indexed by id would be as long as the ids of every rule).
+///
+/// A Swift dictionary hashes an integer with SipHash; ids are small and dense, so a
+/// multiplicative hash spreads them well enough, at a fraction of the cost.
+struct WindowHeads {
+    private(set) var slots: [WindowHead]
+    private(set) var count = 0
+    private var mask: Int
+
+    private static let vacant = WindowHead(key: -1, first: -1, last: -1, count: 0)
+
+    init(capacity: Int = 16) {
+        slots = Array(repeating: Self.vacant, count: capacity)
+        mask = capacity - 1
+    }
+
+    private func home(_ key: Int32) -> Int { Int(truncatingIfNeeded: UInt32(bitPattern: key) &* 2_654_435_761) & mask }
+
+    /// Where `key` is, or the vacant slot where it would go.
+    private func find(_ key: Int32) -> Int {
+        var i = home(key)
+        while slots[i].key != key, slots[i].key != -1 { i = (i + 1) & mask }
+        return i
+    }
+
+    subscript(_ key: Int32) -> WindowHead? {
+        let i = find(key)
+        return slots[i].key == key ? slots[i] : nil
+    }
+
+    /// Stores a key's window, or removes it (`nil`).
+    mutating func set(_ key: Int32, _ head: WindowHead?) {
+        var i = find(key)
+        guard let head else {
+            guard slots[i].key == key else { return }
+            remove(at: i)
+            return
+        }
+        if slots[i].key != key {
+            if 4 * (count + 1) > 3 * slots.count {
+                resize(to: slots.count * 2)
+                i = find(key)
+            }
+            count += 1
+        }
+        slots[i] = head
+        slots[i].key = key
+    }
+
+    /// Backward-shift deletion: moves later entries of the probe run into the gap, so lookups
+    /// never need tombstones.
+    private mutating func remove(at index: Int) {
+        var gap = index, i = index
+        while true {
+            i = (i + 1) & mask
+            guard slots[i].key != -1 else { break }
+            let h = home(slots[i].key)
+            // Moved into the gap only if its home is not between the gap and it (cyclically).
+            if (i > gap && (h <= gap || h > i)) || (i < gap && h <= gap && h > i) {
+                slots[gap] = slots[i]
+                gap = i
+            }
+        }
+        slots[gap] = Self.vacant
+        count -= 1
+        // A table far emptier than growing ever leaves it (after a sweep) is rebuilt smaller.
+        if slots.count > 1024, count < slots.count / 8 { resize(to: slots.count / 4) }
+    }
+
+    private mutating func resize(to capacity: Int) {
+        let old = slots
+        slots = Array(repeating: Self.vacant, count: capacity)
+        mask = capacity - 1
+        for s in old where s.key != -1 { slots[find(s.key)] = s }
+    }
+
+    /// The windows held, in slot order.
+    var all: [WindowHead] { slots.filter { $0.key != -1 } }
+
+    /// Lets the pool rewrite every head when it compacts.
+    mutating func forEach(_ body: (inout WindowHead) -> Void) {
+        for i in slots.indices where slots[i].key != -1 { body(&slots[i]) }
+    }
 }
 
 /// The aggregates a window rule's `having` can use: over the amounts in the window, and the
@@ -121,17 +221,18 @@ public struct WindowView {
     }
 
     /// Evaluated on every event of a fan-in or fan-out window. Windows are mostly short, and
-    /// comparing a few short strings is cheaper than hashing them into a set.
+    /// comparing a few ids is cheaper than hashing them into a set.
     var distinctCount: Int {
-        if count > 24 {
-            var seen = Set<String>()
-            forEach { if let v = $0.distinct { seen.insert(v) } }
+        if count > 32 {
+            var seen = Set<Int32>()
+            forEach { if $0.distinct >= 0 { seen.insert($0.distinct) } }
             return seen.count
         }
         // Each value counted where it first occurs: compared with the entries before it.
         var n = 0, i = first
         for k in 0..<count {
-            if let v = pool[i].distinct {
+            let v = pool[i].distinct
+            if v >= 0 {
                 var j = first, earlier = false
                 for _ in 0..<k where !earlier {
                     earlier = pool[j].distinct == v
@@ -172,9 +273,11 @@ public struct WindowView {
     }
 }
 
-/// One window rule's state: key → its window in the shared pool.
+/// One window rule's state: the window of each key, by the key's id in the pool's ``KeyTable``.
 struct WindowStore {
-    private(set) var heads: [String: WindowHead] = [:]
+    private(set) var heads = WindowHeads()
+    /// Keys holding a window.
+    var keys: Int { heads.count }
 
     /// What taking in one event did.
     struct Admitted {
@@ -189,7 +292,7 @@ struct WindowStore {
     }
 
     /// Whether the key's window already holds the event at this partition and offset.
-    func contains(_ key: String, partition: Int32, offset: Int64, in pool: WindowPool) -> Bool {
+    func contains(_ key: Int32, partition: Int32, offset: Int64, in pool: WindowPool) -> Bool {
         guard let head = heads[key] else { return false }
         var found = false
         WindowView(pool: pool, first: head.first, count: Int(head.count)).forEach {
@@ -200,16 +303,25 @@ struct WindowStore {
 
     /// Adds one entry to a key's window (in event-time order, even when it arrives late), drops
     /// what fell out of the span or over the cap, and tests `having`.
-    mutating func admit(_ node: WindowPool.Node, key: String, within: Duration, cap: Int,
+    mutating func admit(_ node: WindowPool.Node, key: Int32, within: Duration, cap: Int,
                         having: CompiledExpression<WindowView>, pool: WindowPool) -> Admitted {
-        Self.admit(node, into: &heads[key], within: within, cap: cap, having: having, pool: pool)
+        var slot = heads[key]
+        let held = slot != nil
+        let admitted = Self.admit(node, into: &slot, key: key, within: within, cap: cap, having: having, pool: pool)
+        heads.set(key, slot)
+        switch (held, slot != nil) {
+        case (false, true): pool.keys.retain(key)
+        case (true, false): pool.keys.release(key)
+        default: break
+        }
+        return admitted
     }
 
-    private static func admit(_ node: WindowPool.Node, into slot: inout WindowHead?, within: Duration, cap: Int,
+    private static func admit(_ node: WindowPool.Node, into slot: inout WindowHead?, key: Int32, within: Duration, cap: Int,
                               having: CompiledExpression<WindowView>, pool: WindowPool) -> Admitted {
         let n = pool.allocate(node)
         guard var head = slot else {
-            let head = WindowHead(first: n, last: n, count: 1)
+            let head = WindowHead(key: key, first: n, last: n, count: 1)
             return finish(head, into: &slot, before: 0, capped: 0, having: having, pool: pool)
         }
         let before = Int(head.count)
@@ -273,50 +385,43 @@ struct WindowStore {
     /// Drops the keys whose newest event is older than `expired` says; returns how many keys
     /// and entries went.
     mutating func sweep(pool: WindowPool, expired: (WindowHead) -> Bool) -> (keys: Int, entries: Int) {
-        var stale: [String] = []
-        for (key, head) in heads where expired(head) { stale.append(key) }
-        defer { shrinkIfSparse() }
-        return remove(stale, pool: pool)
+        remove(heads.all.filter(expired), pool: pool)
     }
 
-    /// Drops the `excess` keys with the oldest newest events (ties by key, so the choice is
-    /// deterministic).
+    /// Drops the `excess` keys with the oldest newest events (ties by key text, so the choice
+    /// does not depend on the ids).
     mutating func dropStalest(_ excess: Int, pool: WindowPool) -> (keys: Int, entries: Int) {
-        let stalest = heads.map { (key: $0.key, ts: pool[$0.value.last].ts) }.sorted { ($0.ts, $0.key) < ($1.ts, $1.key) }
-            .prefix(excess).map(\.key)
-        return remove(stalest, pool: pool)
+        let stalest = heads.all.map { (head: $0, ts: pool[$0.last].ts, text: pool.keys.texts($0.key)) }
+            .sorted { $0.ts != $1.ts ? $0.ts < $1.ts : $0.text.lexicographicallyPrecedes($1.text) }
+            .prefix(excess).map(\.head)
+        return remove(Array(stalest), pool: pool)
     }
 
-    /// Frees every entry (a rule dropped on reload).
-    func releaseAll(pool: WindowPool) {
-        for head in heads.values { Self.release(head, pool) }
+    /// Frees every entry and key (a rule dropped on reload).
+    mutating func releaseAll(pool: WindowPool) {
+        _ = remove(heads.all, pool: pool)
     }
 
-    var entries: Int { heads.values.reduce(0) { $0 + Int($1.count) } }
+    var entries: Int { heads.all.reduce(0) { $0 + Int($1.count) } }
 
     /// Lets the pool rewrite every head when it compacts.
-    mutating func relink(_ body: (inout WindowHead) -> Void) {
-        for key in Array(heads.keys) { body(&heads[key]!) }
+    mutating func relink(_ body: (inout WindowHead) -> Void) { heads.forEach(body) }
+
+    /// Moves every window to its key's new id (see ``WindowPool/rekey(_:_:)``).
+    mutating func rekey(_ map: [Int32]) {
+        var moved = WindowHeads()
+        for head in heads.all { moved.set(map[Int(head.key)], head) }
+        heads = moved
     }
 
-    /// A dictionary keeps its capacity when keys go; after a sweep that left it mostly empty,
-    /// copy it into one of its present size.
-    mutating func shrinkIfSparse() {
-        // Only when far emptier than a dictionary ever gets by growing: shrinking a table that
-        // refills soon would just rehash it twice.
-        guard heads.capacity > 1024, heads.count < heads.capacity / 8 else { return }
-        var smaller = [String: WindowHead](minimumCapacity: heads.count)
-        for (k, v) in heads { smaller[k] = v }
-        heads = smaller
-    }
-
-    private mutating func remove(_ keys: [String], pool: WindowPool) -> (keys: Int, entries: Int) {
+    private mutating func remove(_ gone: [WindowHead], pool: WindowPool) -> (keys: Int, entries: Int) {
         var entries = 0
-        for key in keys {
-            guard let head = heads.removeValue(forKey: key) else { continue }
+        for head in gone {
             entries += Int(head.count)
             Self.release(head, pool)
+            heads.set(head.key, nil)
+            pool.keys.release(head.key)
         }
-        return (keys.count, entries)
+        return (gone.count, entries)
     }
 }

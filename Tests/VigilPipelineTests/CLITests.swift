@@ -25,6 +25,8 @@ final class Child: @unchecked Sendable {
     private let lock = NSLock()
     private var out = Data()
     private var err = Data()
+    /// Set when each pipe reaches its end: the child's output is then all here.
+    private var ended = (out: false, err: false)
 
     init(_ executable: String, _ arguments: [String], environment: [String: String] = [:], directory: URL = repoRoot) throws {
         process.executableURL = URL(fileURLWithPath: executable)
@@ -37,15 +39,18 @@ final class Child: @unchecked Sendable {
         process.standardOutput = o
         process.standardError = e
         process.standardInput = FileHandle.nullDevice
-        o.fileHandleForReading.readabilityHandler = { [weak self] h in
-            let d = h.availableData
-            self?.lock.withLock { self?.out.append(d) }
-        }
-        e.fileHandleForReading.readabilityHandler = { [weak self] h in
-            let d = h.availableData
-            self?.lock.withLock { self?.err.append(d) }
-        }
         try process.run()
+        // A blocking read loop per pipe, on its own thread: readability handlers missed the last
+        // of the output of a child that exited at once on a busy machine. An empty read is the
+        // end of the pipe (the child exited and closed it).
+        Thread.detachNewThread { [self] in
+            while case let d = o.fileHandleForReading.availableData, !d.isEmpty { lock.withLock { out.append(d) } }
+            lock.withLock { ended.out = true }
+        }
+        Thread.detachNewThread { [self] in
+            while case let d = e.fileHandleForReading.availableData, !d.isEmpty { lock.withLock { err.append(d) } }
+            lock.withLock { ended.err = true }
+        }
     }
 
     var stdout: String { lock.withLock { String(decoding: out, as: UTF8.self) } }
@@ -69,7 +74,10 @@ final class Child: @unchecked Sendable {
         while process.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
-        try await Task.sleep(for: .milliseconds(100))  // let the readability handlers drain
+        // Exit comes before the handlers have read the last of the output: wait for both pipes'
+        // ends (a fixed pause here lost output on a busy machine).
+        let drained = ContinuousClock.now + .seconds(10)
+        while !lock.withLock({ ended.out && ended.err }), ContinuousClock.now < drained { try await Task.sleep(for: .milliseconds(10)) }
         return process.terminationStatus
     }
 

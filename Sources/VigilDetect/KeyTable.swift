@@ -1,0 +1,149 @@
+/// The texts window rules group and count by (accounts, mostly), each interned once as a small
+/// integer id shared by every rule of a detector.
+///
+/// Before, each window rule hashed the key's text into a dictionary of its own, and a composite
+/// key (`[debtor.account, creditor.account]`) was first joined into a new string: four to six
+/// string hashes per event with the typology library. Now a text is hashed once per event,
+/// however many rules use it; a rule's windows sit in a flat array indexed by the id, and
+/// `distinct` compares ids instead of strings.
+///
+/// A composite key is an id for a pair of ids (three fields: a pair whose left part is itself a
+/// pair), found by hashing two integers.
+///
+/// Ids are counted: a window holding a key, a window entry holding a `distinct` value and a pair
+/// holding its parts each keep one reference. An id interned for an event that kept none is
+/// given back after the event (``dropUnkept()``); one whose last reference went (a window
+/// fired or expired) waits for ``collect()``, which the detector runs on its sweeps.
+final class KeyTable {
+    private struct Entry {
+        /// Empty for a pair.
+        var text: String
+        var left: Int32
+        var right: Int32
+        /// -1 while the slot is free.
+        var references: Int32
+    }
+
+    // Only the detector that owns the table touches it, one event at a time.
+    @exclusivity(unchecked) private var entries: [Entry] = []
+    @exclusivity(unchecked) private var byText: [String: Int32] = [:]
+    @exclusivity(unchecked) private var byPair: [UInt64: Int32] = [:]
+    @exclusivity(unchecked) private var free: [Int32] = []
+    /// Ids added since the last ``dropUnkept()``.
+    @exclusivity(unchecked) private var fresh: [Int32] = []
+
+    /// The id of a text, interned if new.
+    func id(_ text: String) -> Int32 {
+        if let id = byText[text] { return id }
+        let id = add(Entry(text: text, left: -1, right: -1, references: 0))
+        byText[text] = id
+        return id
+    }
+
+    /// The id of a pair of ids, interned if new (then it references both parts).
+    func id(_ left: Int32, _ right: Int32) -> Int32 {
+        let pair = UInt64(UInt32(bitPattern: left)) << 32 | UInt64(UInt32(bitPattern: right))
+        if let id = byPair[pair] { return id }
+        let id = add(Entry(text: "", left: left, right: right, references: 0))
+        byPair[pair] = id
+        retain(left)
+        retain(right)
+        return id
+    }
+
+    private func add(_ entry: Entry) -> Int32 {
+        let id: Int32
+        if let reused = free.popLast() {
+            id = reused
+            entries[Int(id)] = entry
+        } else {
+            entries.append(entry)
+            id = Int32(entries.count - 1)
+        }
+        fresh.append(id)
+        return id
+    }
+
+    func retain(_ id: Int32) { entries[Int(id)].references += 1 }
+    func release(_ id: Int32) { entries[Int(id)].references -= 1 }
+
+    /// Gives back the ids added since the last call that nothing kept. Without it, every new
+    /// account seen between two sweeps would hold an id (and a slot in each rule's table).
+    func dropUnkept() {
+        guard !fresh.isEmpty else { return }
+        // Newest first: a pair goes before the parts it references.
+        give(fresh.reversed().filter { entries[Int($0)].references == 0 })
+        fresh.removeAll(keepingCapacity: true)
+    }
+
+    /// Gives back every id nothing references.
+    func collect() {
+        give(entries.indices.filter { entries[$0].references == 0 }.map(Int32.init))
+        fresh.removeAll(keepingCapacity: true)
+    }
+
+    /// Frees unreferenced ids (a pair's parts may then follow it).
+    private func give(_ ids: [Int32]) {
+        guard !ids.isEmpty else { return }
+        var unused = ids
+        while let id = unused.popLast() {
+            guard entries[Int(id)].references == 0 else { continue }
+            let e = entries[Int(id)]
+            if e.left >= 0 {
+                byPair[UInt64(UInt32(bitPattern: e.left)) << 32 | UInt64(UInt32(bitPattern: e.right))] = nil
+                for part in [e.left, e.right] {
+                    release(part)
+                    if entries[Int(part)].references == 0 { unused.append(part) }
+                }
+            } else {
+                byText[e.text] = nil
+            }
+            entries[Int(id)] = Entry(text: "", left: -1, right: -1, references: -1)
+            free.append(id)
+        }
+    }
+
+    /// Renumbers the ids in use to `0..<count`, in their present order, once most of the table
+    /// is free slots: after a peak of keys the table (and the dictionaries into it) shrink back.
+    /// Returns each old id's new one (-1 for a free slot) for the holders of ids to rewrite, or
+    /// `nil` when the table was left as it was. Run right after ``collect()``.
+    func compact() -> [Int32]? {
+        guard entries.count > 4096, count < entries.count / 4 else { return nil }
+        var map = [Int32](repeating: -1, count: entries.count)
+        var next: Int32 = 0
+        for i in entries.indices where entries[i].references >= 0 {
+            map[i] = next
+            next += 1
+        }
+        var moved: [Entry] = []
+        moved.reserveCapacity(Int(next))
+        byText = Dictionary(minimumCapacity: Int(next))
+        byPair = [:]
+        for i in entries.indices where map[i] >= 0 {
+            var e = entries[i]
+            if e.left >= 0 {
+                e.left = map[Int(e.left)]
+                e.right = map[Int(e.right)]
+                byPair[UInt64(UInt32(bitPattern: e.left)) << 32 | UInt64(UInt32(bitPattern: e.right))] = map[i]
+            } else {
+                byText[e.text] = map[i]
+            }
+            moved.append(e)
+        }
+        entries = moved
+        free = []
+        fresh = []
+        return map
+    }
+
+    /// The texts an id stands for: one, or a composite key's parts in order.
+    func texts(_ id: Int32) -> [String] {
+        let e = entries[Int(id)]
+        return e.left >= 0 ? texts(e.left) + texts(e.right) : [e.text]
+    }
+
+    /// One more than the highest id handed out (the size a table indexed by id needs).
+    var bound: Int { entries.count }
+    /// Ids in use, free slots not counted.
+    var count: Int { entries.count - free.count }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import Testing
+import VigilCore
+@testable import VigilDetect
+
+@Suite("Window keys: interned ids and the per-rule tables of windows")
+struct KeyTableTests {
+    @Test("a text or a pair keeps its id while referenced; unkept new ids go after the event, released ones at collection")
+    func references() {
+        let keys = KeyTable()
+        let a = keys.id("ACC-1"), b = keys.id("ACC-2")
+        #expect(keys.id("ACC-1") == a && a != b)
+        let ab = keys.id(a, b)
+        #expect(keys.id(a, b) == ab && keys.id(b, a) != ab)
+        #expect(keys.texts(ab) == ["ACC-1", "ACC-2"])
+        #expect(keys.texts(keys.id(ab, a)) == ["ACC-1", "ACC-2", "ACC-1"])
+        keys.retain(ab)
+        // Only the pair is held; its parts stay through it. The (ab, a) triple and (b, a) go.
+        keys.dropUnkept()
+        #expect(keys.count == 3)
+        #expect(keys.texts(ab) == ["ACC-1", "ACC-2"])
+        keys.release(ab)
+        keys.dropUnkept()
+        #expect(keys.count == 3, "a released id waits for collection")
+        keys.collect()
+        #expect(keys.count == 0)
+        // Freed slots are reused.
+        let bound = keys.bound
+        _ = keys.id("ACC-3")
+        #expect(keys.bound == bound && keys.count == 1)
+    }
+
+    @Test("compaction renumbers the ids in use and keeps what each stands for")
+    func compaction() throws {
+        let keys = KeyTable()
+        var held: [Int32] = []
+        for i in 0..<10_000 {
+            let id = keys.id("K-\(i)")
+            if i % 9 == 0 { held.append(keys.id(id, keys.id("P-\(i / 9 % 3)"))) }
+        }
+        for id in held { keys.retain(id) }
+        keys.dropUnkept()
+        #expect(keys.count == held.count + 3 + held.count)
+        let before = held.map(keys.texts)
+        let map = try #require(keys.compact())
+        #expect(keys.bound == keys.count)
+        #expect(held.map { keys.texts(map[Int($0)]) } == before)
+        // Looked up by text again, the pairs are found under their new ids.
+        #expect(keys.id(keys.id("K-9"), keys.id("P-1")) == map[Int(held[1])])
+        #expect(keys.compact() == nil, "nothing left to gain")
+    }
+
+    @Test("the open-addressing table of windows agrees with a dictionary through growth, deletion and shrinking")
+    func heads() {
+        var table = WindowHeads()
+        var model: [Int32: Int32] = [:]
+        var random = SplitMix64(seed: 42)
+        for step in 0..<60_000 {
+            // Grows to thousands of keys, then mostly deletes (so the table shrinks), then mixes.
+            let key = Int32.random(in: 0..<5_000, using: &random)
+            let insert = step < 20_000 ? Int.random(in: 0..<4, using: &random) > 0 : step < 40_000 ? Int.random(in: 0..<10, using: &random) == 0 : Bool.random(using: &random)
+            if insert {
+                table.set(key, WindowHead(key: key, first: 0, last: 0, count: Int32(step % 100 + 1)))
+                model[key] = Int32(step % 100 + 1)
+            } else {
+                table.set(key, nil)
+                model[key] = nil
+            }
+        }
+        #expect(table.count == model.count)
+        #expect((0..<5_000).allSatisfy { k in table[Int32(k)]?.count == model[Int32(k)] })
+        #expect(Set(table.all.map(\.key)) == Set(model.keys))
+    }
+
+    @Test("after a peak of keys expires, the key table shrinks and pair and fan-out windows still fire with their texts")
+    func detectorShrinks() throws {
+        var pairs = RuleDefinition(id: "pair-repeat", version: 1, kind: .window, condition: "amount > 0")
+        pairs.key = ["debtor.account", "creditor.account"]
+        pairs.within = .seconds(3600)
+        pairs.having = "count >= 2"
+        var fanOut = RuleDefinition(id: "fan-out", version: 1, kind: .window, condition: "amount > 0")
+        fanOut.distinct = "creditor.account"
+        fanOut.within = .seconds(3600)
+        fanOut.having = "distinct >= 3"
+        let detector = Detector(rules: try CompiledRules([pairs, fanOut]))
+        var offset: Int64 = 0
+        func feed(_ t: Transaction) -> [RuleMatch] {
+            defer { offset += 1 }
+            return detector.process(t, origin: EventOrigin(topic: "t", partition: 0, offset: offset))
+        }
+        for k in 0..<6_000 { _ = feed(tx("k\(k)", "2024-01-01T00:00:00Z", "10", debtor: "D-\(k)", creditor: "C-\(k)")) }
+        #expect(detector.keyCount == 3 * 6_000)
+        // A day later: one debtor pays three creditors, the first twice.
+        for (n, c) in ["X1", "X2", "X1"].enumerated() { _ = feed(tx("z\(n)", "2024-01-02T00:00:0\(n)Z", "10", debtor: "Z", creditor: c)) }
+        for k in 0..<6_100 { _ = feed(tx("n\(k)", "2024-01-02T00:01:00Z", "0", debtor: "N")) }
+        // Z, X1, X2 and the pair Z→X2 (Z→X1 fired and was consumed): the 18,000 old ids are gone.
+        #expect(detector.keyCount == 4)
+        let m = feed(tx("z3", "2024-01-02T00:02:00Z", "10", debtor: "Z", creditor: "X3"))
+        #expect(m.map(\.finding.id) == ["fan-out"])
+        #expect(m.first?.contributions.map(\.eventID) == ["z0", "z1", "z2", "z3"])
+        #expect(m.first?.finding.explanation.contains("3 distinct creditor.account") == true)
+        let again = feed(tx("z4", "2024-01-02T00:03:00Z", "10", debtor: "Z", creditor: "X2"))
+        #expect(again.first?.finding.explanation.contains("for debtor.account, creditor.account Z, X2") == true)
+    }
+}
