@@ -171,7 +171,7 @@ public struct NameMatcher: Sendable {
         guard 2 * shorter >= longer else { return nil }
         // Most pairs share too few letters to pair at all: skip them before the full comparison
         // (unless an abjad skeleton may still pair them).
-        if !abjad, a.similarityBound(b) < options.minTokenSimilarity { return nil }
+        if !abjad, !a.mayReach(options.minTokenSimilarity, b) { return nil }
         var jw = Similarity.jaroWinkler(a.bytes, b.bytes)
         if shorter <= 4 {
             // Jaro-Winkler is generous to short tokens (`nabc` and `abc` 0.92, `lind` and

@@ -129,15 +129,26 @@ public struct NormalizedName: Sendable, Hashable {
 
         static func bit(_ b: UInt8) -> UInt32 { b >= 97 && b <= 122 ? 1 << UInt32(b - 97) : 1 << 26 }
 
-        /// An upper bound of the Jaro-Winkler similarity of two units: characters of one whose
-        /// letter the other lacks can never match.
-        func similarityBound(_ other: Unit) -> Double {
+        /// Whether the Jaro-Winkler similarity of two units can reach `threshold`, from upper
+        /// bounds: characters of one whose letter the other lacks can never match.
+        func mayReach(_ threshold: Double, _ other: Unit) -> Bool {
+            // First from the letter sets alone: each letter one has and the other lacks is missing
+            // at least once. Most pairs of different names stop here, without reading the texts.
+            let onlyA = (letters & ~other.letters).nonzeroBitCount, onlyB = (other.letters & ~letters).nonzeroBitCount
+            guard Self.jaroWinklerBound(matches: min(bytes.count - onlyA, other.bytes.count - onlyB), bytes.count, other.bytes.count) >= threshold else {
+                return false
+            }
             var missingA = 0, missingB = 0
             for b in bytes where Self.bit(b) & other.letters == 0 { missingA += 1 }
             for b in other.bytes where Self.bit(b) & letters == 0 { missingB += 1 }
-            let m = Double(min(bytes.count - missingA, other.bytes.count - missingB))
+            return Self.jaroWinklerBound(matches: min(bytes.count - missingA, other.bytes.count - missingB), bytes.count, other.bytes.count) >= threshold
+        }
+
+        /// Jaro-Winkler with `m` matching characters, no transpositions and the full prefix bonus:
+        /// the most two texts of these lengths with at most `m` common characters can score.
+        static func jaroWinklerBound(matches m: Int, _ a: Int, _ b: Int) -> Double {
             guard m > 0 else { return 0 }
-            let jaro = (m / Double(bytes.count) + m / Double(other.bytes.count) + 1) / 3
+            let jaro = (Double(m) / Double(a) + Double(m) / Double(b) + 1) / 3
             return jaro + 0.4 * (1 - jaro)
         }
     }

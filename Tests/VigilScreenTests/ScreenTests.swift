@@ -74,6 +74,31 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(Similarity.levenshtein(Array("kitten".utf8), Array("sitting".utf8)) == 3)
     }
 
+    /// The matcher skips a token pair when its bound says Jaro-Winkler cannot reach the pair
+    /// threshold: the bound must never be below the real similarity.
+    @Test func similarityBoundNeverRejectsAPairThatReachesIt() {
+        var random = SplitMix64(seed: 7)
+        let letters = Array("aeiounrstlmhkdy".utf8)
+        func word() -> [UInt8] {
+            (0..<Int.random(in: 2...9, using: &random)).map { _ in letters[Int.random(in: 0..<letters.count, using: &random)] }
+        }
+        var reached = 0, rejected = 0
+        for _ in 0..<20_000 {
+            let a = word()
+            // Half the pairs are one or two edits apart, so many reach the threshold.
+            var b = Bool.random(using: &random) ? a : word()
+            for _ in 0..<Int.random(in: 1...2, using: &random) { b[Int.random(in: 0..<b.count, using: &random)] = letters[Int.random(in: 0..<letters.count, using: &random)] }
+            let (x, y) = (NormalizedName(String(decoding: a, as: UTF8.self)).units[0], NormalizedName(String(decoding: b, as: UTF8.self)).units[0])
+            for threshold in [0.7, 0.8, 0.9] {
+                let reaches = Similarity.jaroWinkler(x.bytes, y.bytes) >= threshold
+                #expect(!reaches || x.mayReach(threshold, y), "\(x.text) \(y.text) at \(threshold)")
+                if reaches { reached += 1 } else if !x.mayReach(threshold, y) { rejected += 1 }
+            }
+        }
+        // Both sides of the test are exercised: pairs that pass, and pairs the bound skips.
+        #expect(reached > 5_000 && rejected > 5_000)
+    }
+
     @Test func matchesAcrossSpellingsOrderAndScripts() {
         let t = ScreeningOptions.defaultThreshold
         #expect(score("Vladimir Putin", "PUTIN, Vladimir") == 1)
