@@ -150,13 +150,16 @@ public final class Screener: Sendable {
         if ranked.count > options.candidates { ranked.removeLast(ranked.count - options.candidates) }
         // The best name of each entry.
         var best: [Int64: ScreeningMatch] = [:]
+        let bonus = Evidence.maximumBonus(for: query)
         for id in ranked {
             let n = names[Int(id)]
             let entry = lists[Int(n.list)].entries[Int(n.entry)]
             if query.kind != .unknown, entry.kind != .unknown, query.kind != entry.kind { continue }
-            // Evidence beside the name adds at most this much: below it, no need to look further.
+            // Evidence beside the name adds at most this much: below it, no need to explain the
+            // name (for a bare name, that is below the threshold). With a margin, since scores
+            // are sums of decimals in floating point, rounded to four places at the end.
             let value = matcher.value(q, n.normalized)
-            if value + Evidence.maximumBonus < options.threshold { continue }
+            if value + bonus < options.threshold - 1e-6 { continue }
             let key = Int64(n.list) << 32 | Int64(n.entry)
             if let current = best[key], current.nameScore >= value { continue }
             best[key] = match(query, entry, n, matcher.score(q, n.normalized))
@@ -222,8 +225,11 @@ struct Accumulator {
 
 /// Evidence beside the name: each returns the features it found (none when either side is silent).
 enum Evidence {
-    /// The most birth date, country and document together can add.
-    static let maximumBonus = 0.1 + 0.03 + 0.25
+    /// The most the birth date, country and document a query gives can add (each function
+    /// below adds only when the query has its value).
+    static func maximumBonus(for query: ScreeningQuery) -> Double {
+        (query.birthDate != nil ? 0.1 : 0) + (query.country != nil ? 0.03 : 0) + (query.document != nil ? 0.25 : 0)
+    }
 
     static func birthDate(_ query: String?, _ listed: [String]) -> [ScreeningFeature] {
         guard let query = query?.trimmingCharacters(in: .whitespaces), query.count >= 4, !listed.isEmpty,

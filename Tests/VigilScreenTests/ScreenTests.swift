@@ -269,6 +269,16 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(other == nil || other!.score < same.score)
     }
 
+    /// Names below the threshold are explained only when the query's evidence could lift them
+    /// over it: a bare name skips them, a name with a birth date must not.
+    @Test func evidenceLiftsANameBelowTheThreshold() throws {
+        let bare = Self.screener.screen(ScreeningQuery(name: "Badege"))
+        #expect(!bare.matches.contains { $0.entryID == "CDi.001" })
+        let dated = Self.screener.screen(ScreeningQuery(name: "Badege", birthDate: "1971-03-02"))
+        let hit = try #require(dated.matches.first { $0.entryID == "CDi.001" })
+        #expect(hit.nameScore < ScreeningOptions.defaultThreshold && hit.score >= ScreeningOptions.defaultThreshold)
+    }
+
     @Test func unlistedNamesDoNotMatch() {
         for name in ["Maria Gonzalez Fernandez", "Kwame Mensah", "Nordic Timber Supplies AB"] {
             #expect(Self.screener.screen(ScreeningQuery(name: name)).matches.isEmpty, "\(name)")
