@@ -102,4 +102,26 @@ struct KeyTableTests {
         let again = feed(tx("z4", "2024-01-02T00:03:00Z", "10", debtor: "Z", creditor: "X2"))
         #expect(again.first?.finding.explanation.contains("for debtor.account, creditor.account Z, X2") == true)
     }
+
+    @Test("a reload shares the key table: a kept rule's windows keep their keys, a dropped rule's are given back")
+    func reload() throws {
+        var byCreditor = DetectorTests.structuring()
+        byCreditor.id = "by-creditor"
+        byCreditor.key = ["creditor.account"]
+        let before = Detector(rules: try CompiledRules([DetectorTests.structuring(), byCreditor]))
+        for (n, (d, c)) in [("A", "P"), ("A", "Q"), ("B", "R")].enumerated() {
+            _ = before.process(tx("e\(n)", "2024-01-01T0\(n):00:00Z", "9000", debtor: d, creditor: c), origin: EventOrigin(topic: "t", partition: 0, offset: Int64(n)))
+        }
+        #expect(before.keyCount == 5)
+        let after = Detector(rules: try CompiledRules([DetectorTests.structuring()]), carryingOver: before)
+        // Until the next collection the creditors' ids stay; the windows of A and B carry over.
+        #expect(after.stats.windowKeys == 2 && after.stats.windowEntries == 3)
+        let m = after.process(tx("e3", "2024-01-01T03:00:00Z", "9000", debtor: "A", creditor: "S"), origin: EventOrigin(topic: "t", partition: 0, offset: 3))
+        #expect(m.map { $0.contributions.map(\.eventID) } == [["e0", "e1", "e3"]])
+        // Enough events for a sweep: what no rule holds any more (P, Q, R, S, A) is collected.
+        for k in 0..<4_100 {
+            _ = after.process(tx("n\(k)", "2024-01-01T04:00:00Z", "5", debtor: "N"), origin: EventOrigin(topic: "t", partition: 0, offset: Int64(4 + k)))
+        }
+        #expect(after.keyCount == 1)
+    }
 }
