@@ -4,8 +4,9 @@
 /// Before, each window rule hashed the key's text into a dictionary of its own, and a composite
 /// key (`[debtor.account, creditor.account]`) was first joined into a new string: four to six
 /// string hashes per event with the typology library. Now a text is hashed once per event,
-/// however many rules use it; a rule's windows sit in a flat array indexed by the id, and
-/// `distinct` compares ids instead of strings.
+/// however many rules use it; a rule's windows sit in a small table keyed by the id
+/// (``WindowHeads``), and `distinct` compares ids instead of strings. A reload shares the table
+/// with the pool of windows it carries over.
 ///
 /// A composite key is an id for a pair of ids (three fields: a pair whose left part is itself a
 /// pair), found by hashing two integers.
@@ -42,13 +43,18 @@ final class KeyTable {
 
     /// The id of a pair of ids, interned if new (then it references both parts).
     func id(_ left: Int32, _ right: Int32) -> Int32 {
-        let pair = UInt64(UInt32(bitPattern: left)) << 32 | UInt64(UInt32(bitPattern: right))
+        let pair = Self.pair(left, right)
         if let id = byPair[pair] { return id }
         let id = add(Entry(text: "", left: left, right: right, references: 0))
         byPair[pair] = id
         retain(left)
         retain(right)
         return id
+    }
+
+    /// Two ids as one dictionary key.
+    private static func pair(_ left: Int32, _ right: Int32) -> UInt64 {
+        UInt64(UInt32(bitPattern: left)) << 32 | UInt64(UInt32(bitPattern: right))
     }
 
     private func add(_ entry: Entry) -> Int32 {
@@ -90,7 +96,7 @@ final class KeyTable {
             guard entries[Int(id)].references == 0 else { continue }
             let e = entries[Int(id)]
             if e.left >= 0 {
-                byPair[UInt64(UInt32(bitPattern: e.left)) << 32 | UInt64(UInt32(bitPattern: e.right))] = nil
+                byPair[Self.pair(e.left, e.right)] = nil
                 for part in [e.left, e.right] {
                     release(part)
                     if entries[Int(part)].references == 0 { unused.append(part) }
@@ -124,7 +130,7 @@ final class KeyTable {
             if e.left >= 0 {
                 e.left = map[Int(e.left)]
                 e.right = map[Int(e.right)]
-                byPair[UInt64(UInt32(bitPattern: e.left)) << 32 | UInt64(UInt32(bitPattern: e.right))] = map[i]
+                byPair[Self.pair(e.left, e.right)] = map[i]
             } else {
                 byText[e.text] = map[i]
             }
