@@ -13,6 +13,15 @@ struct DetectorTests {
         return r
     }
 
+    /// A window per (debtor, creditor) pair.
+    static func pairRepeat(within: Duration, having: String) -> RuleDefinition {
+        var r = RuleDefinition(id: "pair-repeat", version: 1, kind: .window, condition: "amount > 0")
+        r.key = ["debtor.account", "creditor.account"]
+        r.within = within
+        r.having = having
+        return r
+    }
+
     static func largeCash() -> RuleDefinition {
         RuleDefinition(id: "large-cash", version: 1, kind: .predicate,
                        condition: #"amount >= 10000 and currency == "USD" and channel == "cash""#)
@@ -178,10 +187,7 @@ struct DetectorTests {
 
     @Test("a composite key keeps one window per pair; spread and percentiles of the amounts")
     func pairsAndAggregates() throws {
-        var r = RuleDefinition(id: "pair-repeat", version: 1, kind: .window, condition: "amount > 0")
-        r.key = ["debtor.account", "creditor.account"]
-        r.within = .seconds(86_400)
-        r.having = "count >= 3 and stddev < 1 and median == 50.5 and p90 == 51 and max == 51"
+        let r = Self.pairRepeat(within: .seconds(86_400), having: "count >= 3 and stddev < 1 and median == 50.5 and p90 == 51 and max == 51")
         let m = try run([r], [
             tx("a", "2024-01-01T08:00:00Z", "50", creditor: "P1"), tx("b", "2024-01-01T09:00:00Z", "50", creditor: "P2"),
             tx("c", "2024-01-01T10:00:00Z", "50.5", creditor: "P1"), tx("d", "2024-01-01T11:00:00Z", "51", creditor: "P1"),

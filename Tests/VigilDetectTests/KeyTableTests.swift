@@ -74,10 +74,7 @@ struct KeyTableTests {
 
     @Test("after a peak of keys expires, the key table shrinks and pair and fan-out windows still fire with their texts")
     func detectorShrinks() throws {
-        var pairs = RuleDefinition(id: "pair-repeat", version: 1, kind: .window, condition: "amount > 0")
-        pairs.key = ["debtor.account", "creditor.account"]
-        pairs.within = .seconds(3600)
-        pairs.having = "count >= 2"
+        let pairs = DetectorTests.pairRepeat(within: .seconds(3600), having: "count >= 2")
         var fanOut = RuleDefinition(id: "fan-out", version: 1, kind: .window, condition: "amount > 0")
         fanOut.distinct = "creditor.account"
         fanOut.within = .seconds(3600)
