@@ -135,22 +135,29 @@ struct WindowHeads {
     }
 
     /// Stores a key's window, or removes it (`nil`).
-    mutating func set(_ key: Int32, _ head: WindowHead?) {
+    mutating func set(_ key: Int32, _ head: WindowHead?) { update(key) { $0 = head } }
+
+    /// Reads and changes a key's window with one probe: `body` gets the window (`nil` when the
+    /// key has none) and may replace it or set it to `nil` to remove it.
+    mutating func update<R>(_ key: Int32, _ body: (inout WindowHead?) -> R) -> R {
         var i = find(key)
-        guard let head else {
-            guard slots[i].key == key else { return }
-            remove(at: i)
-            return
+        let held = slots[i].key == key
+        var head: WindowHead? = held ? slots[i] : nil
+        let result = body(&head)
+        guard var head else {
+            if held { remove(at: i) }
+            return result
         }
-        if slots[i].key != key {
+        if !held {
             if 4 * (count + 1) > 3 * slots.count {
                 resize(to: slots.count * 2)
                 i = find(key)
             }
             count += 1
         }
+        head.key = key
         slots[i] = head
-        slots[i].key = key
+        return result
     }
 
     /// Backward-shift deletion: moves later entries of the probe run into the gap, so lookups
@@ -305,16 +312,17 @@ struct WindowStore {
     /// what fell out of the span or over the cap, and tests `having`.
     mutating func admit(_ node: WindowPool.Node, key: Int32, within: Duration, cap: Int,
                         having: CompiledExpression<WindowView>, pool: WindowPool) -> Admitted {
-        var slot = heads[key]
-        let held = slot != nil
-        let admitted = Self.admit(node, into: &slot, key: key, within: within, cap: cap, having: having, pool: pool)
-        heads.set(key, slot)
-        switch (held, slot != nil) {
-        case (false, true): pool.keys.retain(key)
-        case (true, false): pool.keys.release(key)
-        default: break
+        heads.update(key) { slot in
+            let held = slot != nil
+            let admitted = Self.admit(node, into: &slot, key: key, within: within, cap: cap, having: having, pool: pool)
+            // A window holds its key's id while it exists.
+            switch (held, slot != nil) {
+            case (false, true): pool.keys.retain(key)
+            case (true, false): pool.keys.release(key)
+            default: break
+            }
+            return admitted
         }
-        return admitted
     }
 
     private static func admit(_ node: WindowPool.Node, into slot: inout WindowHead?, key: Int32, within: Duration, cap: Int,
