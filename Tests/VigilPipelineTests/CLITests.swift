@@ -23,10 +23,10 @@ let vigilBinary: String = {
 final class Child: @unchecked Sendable {
     let process = Process()
     private let lock = NSLock()
-    private var out = Data()
-    private var err = Data()
-    /// Set when each pipe reaches its end: the child's output is then all here.
-    private var ended = (out: false, err: false)
+    /// Standard output and standard error as read so far, and whether each pipe has ended
+    /// (then all of that stream is here).
+    private var output = [Data(), Data()]
+    private var ended = [false, false]
 
     init(_ executable: String, _ arguments: [String], environment: [String: String] = [:], directory: URL = repoRoot) throws {
         process.executableURL = URL(fileURLWithPath: executable)
@@ -43,18 +43,16 @@ final class Child: @unchecked Sendable {
         // A blocking read loop per pipe, on its own thread: readability handlers missed the last
         // of the output of a child that exited at once on a busy machine. An empty read is the
         // end of the pipe (the child exited and closed it).
-        Thread.detachNewThread { [self] in
-            while case let d = o.fileHandleForReading.availableData, !d.isEmpty { lock.withLock { out.append(d) } }
-            lock.withLock { ended.out = true }
-        }
-        Thread.detachNewThread { [self] in
-            while case let d = e.fileHandleForReading.availableData, !d.isEmpty { lock.withLock { err.append(d) } }
-            lock.withLock { ended.err = true }
+        for (n, pipe) in [o, e].enumerated() {
+            Thread.detachNewThread { [self] in
+                while case let d = pipe.fileHandleForReading.availableData, !d.isEmpty { lock.withLock { output[n].append(d) } }
+                lock.withLock { ended[n] = true }
+            }
         }
     }
 
-    var stdout: String { lock.withLock { String(decoding: out, as: UTF8.self) } }
-    var stderr: String { lock.withLock { String(decoding: err, as: UTF8.self) } }
+    var stdout: String { lock.withLock { String(decoding: output[0], as: UTF8.self) } }
+    var stderr: String { lock.withLock { String(decoding: output[1], as: UTF8.self) } }
     var stdoutLines: [String] { stdout.split(separator: "\n").map(String.init) }
 
     /// Waits until standard output has a line satisfying `predicate`.
@@ -74,10 +72,10 @@ final class Child: @unchecked Sendable {
         while process.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
-        // Exit comes before the handlers have read the last of the output: wait for both pipes'
+        // Exit comes before the readers have read the last of the output: wait for both pipes'
         // ends (a fixed pause here lost output on a busy machine).
         let drained = ContinuousClock.now + .seconds(10)
-        while !lock.withLock({ ended.out && ended.err }), ContinuousClock.now < drained { try await Task.sleep(for: .milliseconds(10)) }
+        while !lock.withLock({ ended.allSatisfy { $0 } }), ContinuousClock.now < drained { try await Task.sleep(for: .milliseconds(10)) }
         return process.terminationStatus
     }
 
