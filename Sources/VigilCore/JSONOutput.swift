@@ -159,3 +159,49 @@ extension Alert {
         return out.bytes
     }
 }
+
+extension Transaction {
+    /// The transaction's canonical JSON: the same bytes as `CanonicalJSON.encode(transaction)`,
+    /// written directly. Feeds are written a transaction at a time (`vigil generate`, `vigil feed`,
+    /// the bench), where `JSONEncoder` took three fifths of the time.
+    public var canonicalJSON: [UInt8] {
+        var out = JSONOutput(capacity: 320)
+        out.object { o in
+            o.key("amount"); o.string(DecimalText.format(amount))
+            if let channel { o.key("channel"); o.string(channel) }
+            o.key("creditor"); o.party(creditor)
+            o.key("currency"); o.string(currency)
+            o.key("debtor"); o.party(debtor)
+            o.key("id"); o.string(id)
+            if let reference { o.key("reference"); o.string(reference) }
+            if let source {
+                o.key("source")
+                o.object { o in
+                    if let v = source.file { o.key("file"); o.string(v) }
+                    if let v = source.format { o.key("format"); o.string(v) }
+                    if let v = source.institution { o.key("institution"); o.string(v) }
+                }
+            }
+            o.key("ts"); o.string(ts.rfc3339)
+        }
+        return out.bytes
+    }
+}
+
+extension JSONOutput {
+    fileprivate mutating func party(_ p: Party) {
+        object { o in
+            o.key("account"); o.string(p.account)
+            if let v = p.address { o.key("address"); o.string(v) }
+            if let v = p.bic { o.key("bic"); o.string(v) }
+            if let v = p.cardHash { o.key("cardHash"); o.string(v) }
+            if let v = p.country { o.key("country"); o.string(v) }
+            if let v = p.dob { o.key("dob"); o.string(v) }
+            if let v = p.email { o.key("email"); o.string(v) }
+            if let v = p.idNumber { o.key("idNumber"); o.string(v) }
+            if let v = p.institution { o.key("institution"); o.string(v) }
+            if let v = p.name { o.key("name"); o.string(v) }
+            if let v = p.phone { o.key("phone"); o.string(v) }
+        }
+    }
+}

@@ -111,7 +111,7 @@ public enum CanonicalEvent: Sendable, Hashable {
     public func json() -> [UInt8] {
         // Encoding values made of strings, numbers and arrays cannot fail.
         switch self {
-        case .transaction(let t): (try? CanonicalJSON.encode(t)) ?? []
+        case .transaction(let t): t.canonicalJSON
         case .passenger(let p): (try? CanonicalJSON.encode(p)) ?? []
         }
     }

@@ -320,3 +320,29 @@ struct AlertJSONTests {
         #expect(String(decoding: alert.canonicalJSON, as: UTF8.self) == String(decoding: try CanonicalJSON.encode(alert), as: UTF8.self))
     }
 }
+
+@Suite("Transaction JSON")
+struct TransactionJSONTests {
+    /// A transaction with each optional field present or not, texts from the awkward ones, and
+    /// amounts with trailing zeros, signs, no fraction and more digits than a `Double` holds.
+    static func transaction(_ n: Int) -> Transaction {
+        var rng = SplitMix64(seed: UInt64(n))
+        func text() -> String { AlertJSONTests.awkward.randomElement(using: &rng)! + String(rng.next() % 1000) }
+        func maybe() -> String? { rng.next() % 2 == 0 ? text() : nil }
+        func party() -> Party {
+            Party(account: text(), name: maybe(), country: maybe(), bic: maybe(), institution: maybe(), address: maybe(), dob: maybe(),
+                  idNumber: maybe(), phone: maybe(), email: maybe(), cardHash: maybe())
+        }
+        let amounts = ["0", "9500.00", "-12.50", "0.001", "177.82", "10000", "123456789012345678.25", "1.10", "-0"]
+        let source = rng.next() % 3 == 0 ? nil : EventSource(format: maybe(), institution: maybe(), file: maybe())
+        return Transaction(id: text(), ts: EventTime(microseconds: Int64(rng.next() % 4_000_000_000_000_000)),
+                           amount: DecimalText.parse(amounts.randomElement(using: &rng)!)!, currency: text(), channel: maybe(),
+                           debtor: party(), creditor: party(), reference: maybe(), source: source)
+    }
+
+    @Test("the direct writer gives JSONEncoder's canonical bytes", arguments: 0..<200)
+    func sameBytes(n: Int) throws {
+        let tx = Self.transaction(n)
+        #expect(String(decoding: tx.canonicalJSON, as: UTF8.self) == String(decoding: try CanonicalJSON.encode(tx), as: UTF8.self))
+    }
+}

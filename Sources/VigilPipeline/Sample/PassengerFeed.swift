@@ -76,7 +76,7 @@ public struct PassengerFeed: Sendable {
             travellers += 1
             let home = pick(homes)
             let surname = pick(surnames), name = pick(given)
-            let dob = "19\(60 + rng.next() % 40)-\(String(format: "%02d", 1 + rng.next() % 12))-\(String(format: "%02d", 1 + rng.next() % 28))"
+            let dob = "19\(60 + rng.next() % 40)-\(padded(Int(1 + rng.next() % 12), 2))-\(padded(Int(1 + rng.next() % 28), 2))"
             let t = Traveller(surname: surname, given: name, dob: dob, sex: rng.next() % 2 == 0 ? "F" : "M", nationality: home.nationality,
                               documents: [TravelDocument(type: "P", number: home.nationality.prefix(2) + digits(7), issuer: home.nationality,
                                                          expiry: "20\(27 + rng.next() % 6)-06-30")])
@@ -91,7 +91,7 @@ public struct PassengerFeed: Sendable {
                     payment: .init(form: "CC", cardHash: HMACSHA256.authenticationCode(key: sampleCardKey, message: card.utf8).hex,
                                    payer: "\(name) \(surname)"),
                     contacts: .init(phones: ["\(home.phone)\(digits(9))"], emails: ["\(name.lowercased()).\(surname.lowercased())@example.org"]),
-                    agency: rng.next() % 3 == 0 ? "WEB" : "AGENCY-\(String(format: "%03d", rng.next() % 40))", oneWay: false)
+                    agency: rng.next() % 3 == 0 ? "WEB" : "AGENCY-\(padded(Int(rng.next() % 40), 3))", oneWay: false)
                 _ = trip(t, flights: [flight(home.airport, to, departure), flight(to, home.airport, back)], booking: booking, planted: false)
             }
         }
@@ -105,7 +105,7 @@ public struct PassengerFeed: Sendable {
             let second = flight("IST", borderAirports[k % 2], first.arrival! + .seconds(3 * 3600))
             let booking = Booking(locator: locator(), createdAt: departure - .seconds(Int64(20 + k * 15) * 3600),
                                   payment: .init(form: "CA", payer: "\(t.given ?? "") \(t.surname)"),
-                                  contacts: .init(phones: ["\(home.phone)\(digits(9))"]), agency: "AGENCY-\(String(format: "%03d", 90 + k))", oneWay: true)
+                                  contacts: .init(phones: ["\(home.phone)\(digits(9))"]), agency: "AGENCY-\(padded(90 + k, 3))", oneWay: true)
             let ids = trip(t, flights: [first, second], booking: booking, planted: true)
             plantedDrafts.append((.ftfTravel, t.documents![0].number, ids))
         }
@@ -122,7 +122,7 @@ public struct PassengerFeed: Sendable {
         var lines: [String] = []
         for (n, i) in order.enumerated() {
             var p = drafts[i].passenger
-            p.id = String(format: "pax-%06d", n + 1)
+            p.id = "pax-" + padded(n + 1, 6)
             idOf[i] = p.id
             lines.append(String(decoding: try! CanonicalJSON.encode(p), as: UTF8.self))
         }
