@@ -13,11 +13,15 @@ struct JSONReader {
     /// an object's table of slots is small to copy.
     struct Slot {
         var kind: Kind
+        /// A string with escapes, which must be resolved to read it (found by the syntax pass,
+        /// so a plain string is read without a second look at its bytes).
+        var escaped: Bool
         private var from: Int32
         private var to: Int32
 
-        init(kind: Kind, start: Int, end: Int) {
+        init(kind: Kind, start: Int, end: Int, escaped: Bool = false) {
             self.kind = kind
+            self.escaped = escaped
             from = Int32(truncatingIfNeeded: start)
             to = Int32(truncatingIfNeeded: end)
         }
@@ -50,13 +54,13 @@ struct JSONReader {
             guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw Invalid() }
             let keyStart = i
             let escaped = try skipString(&i)
-            let key = Slot(kind: .string, start: keyStart, end: i)
+            let key = Slot(kind: .string, start: keyStart, end: i, escaped: escaped)
             skipSpace(&i)
             guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw Invalid() }
             i += 1
             skipSpace(&i)
             let value = try skipValue(&i)
-            if let k = try index(of: key, escaped: escaped, in: Key.utf8Keys), found[k] == nil { found[k] = value }
+            if let k = try index(of: key, in: Key.matcher), found[k] == nil { found[k] = value }
             skipSpace(&i)
             guard i < bytes.count else { throw Invalid() }
             if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
@@ -65,17 +69,21 @@ struct JSONReader {
         }
     }
 
-    /// Which of `keys` the key in `slot` (a string, quotes included) is.
-    private func index(of slot: Slot, escaped: Bool, in keys: [[UInt8]]) throws(Invalid) -> Int? {
-        if escaped {
-            let text = Array(try string(slot).utf8)
-            return keys.firstIndex(of: text)
-        }
+    /// Which of the matcher's keys the key in `slot` (a string, quotes included) is.
+    private func index(of slot: Slot, in matcher: JSONKeyMatcher) throws(Invalid) -> Int? {
+        if slot.escaped { return matcher.index(of: Array(try string(slot).utf8)) }
         let start = slot.start + 1, count = slot.end - slot.start - 2
-        for (k, key) in keys.enumerated() where key.count == count {
-            if key.withUnsafeBufferPointer({ memcmp($0.baseAddress!, bytes.baseAddress! + start, count) == 0 }) { return k }
+        // A key is followed by at least `":0}`, so its first eight bytes can mostly be read as one word.
+        let word: UInt64
+        if start + 8 <= bytes.count {
+            let all = UnsafeRawPointer(bytes.baseAddress! + start).loadUnaligned(as: UInt64.self)
+            word = count >= 8 ? all : all & ((1 << (UInt64(count) * 8)) &- 1)
+        } else {
+            word = JSONKeyMatcher.word(UnsafeBufferPointer(rebasing: bytes[start..<(start + count)]))
         }
-        return nil
+        return matcher.index(count: count, firstWord: word) { key in
+            memcmp(key.baseAddress! + 8, bytes.baseAddress! + start + 8, count - 8) == 0
+        }
     }
 
     /// The fields of a document that is one object, in a single pass; `false` when the document
@@ -150,8 +158,8 @@ struct JSONReader {
                 return Slot(kind: .array, start: start, end: i)
             }
         case UInt8(ascii: "\""):
-            try skipString(&i)
-            return Slot(kind: .string, start: start, end: i)
+            let escaped = try skipString(&i)
+            return Slot(kind: .string, start: start, end: i, escaped: escaped)
         case UInt8(ascii: "t"): try literal("true", &i); return Slot(kind: .bool, start: start, end: i)
         case UInt8(ascii: "f"): try literal("false", &i); return Slot(kind: .bool, start: start, end: i)
         case UInt8(ascii: "n"): try literal("null", &i); return Slot(kind: .null, start: start, end: i)
@@ -295,36 +303,72 @@ private func hexValue(_ c: UInt8) -> UInt8? {
 /// The members of an object that Vigil reads: an enum whose case names are the JSON keys, so a
 /// reader finds them all in one pass and reads them by index (no key comparisons per read).
 protocol JSONKey: RawRepresentable<Int>, CaseIterable where AllCases == [Self] {
-    /// The keys' UTF-8 bytes, indexed by raw value: `static let utf8Keys = keyBytes()`.
-    static var utf8Keys: [[UInt8]] { get }
+    /// The keys, indexed by raw value: `static let matcher = keyMatcher()`.
+    static var matcher: JSONKeyMatcher { get }
 }
 
 extension JSONKey {
-    /// Each case's name as UTF-8; the cases' raw values must be 0, 1, 2… in order.
-    static func keyBytes() -> [[UInt8]] {
+    /// A matcher of each case's name; the cases' raw values must be 0, 1, 2… in order.
+    static func keyMatcher() -> JSONKeyMatcher {
         precondition(allCases.count <= JSONReader.Fields.count && allCases.enumerated().allSatisfy { $0.offset == $0.element.rawValue })
-        return allCases.map { Array(String(describing: $0).utf8) }
+        return JSONKeyMatcher(allCases.map { Array(String(describing: $0).utf8) })
     }
 
-    var name: String { String(decoding: Self.utf8Keys[rawValue], as: UTF8.self) }
+    var name: String { String(decoding: Self.matcher.keys[rawValue], as: UTF8.self) }
+}
+
+/// Finds which of a few keys a member's name is by its length and its first eight bytes as one
+/// integer (the names Vigil reads mostly fit in them): no byte-wise comparison per candidate.
+struct JSONKeyMatcher: Sendable {
+    let keys: [[UInt8]]
+    private let counts: [Int]
+    private let firstWords: [UInt64]
+
+    init(_ keys: [[UInt8]]) {
+        self.keys = keys
+        counts = keys.map(\.count)
+        firstWords = keys.map { $0.withUnsafeBufferPointer { Self.word(UnsafeBufferPointer(rebasing: $0.prefix(8))) } }
+    }
+
+    /// Up to the first eight bytes, little-endian, zero above the last.
+    static func word(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var w: UInt64 = 0
+        for (i, b) in bytes.prefix(8).enumerated() { w |= UInt64(b) << (UInt64(i) * 8) }
+        return w
+    }
+
+    /// The key of `count` bytes starting with `firstWord`, the rest (beyond eight bytes) checked by `restMatches`.
+    func index(count: Int, firstWord: UInt64, restMatches: (UnsafeBufferPointer<UInt8>) -> Bool) -> Int? {
+        for k in counts.indices where counts[k] == count && firstWords[k] == firstWord {
+            if count <= 8 || keys[k].withUnsafeBufferPointer(restMatches) { return k }
+        }
+        return nil
+    }
+
+    func index(of name: [UInt8]) -> Int? { keys.firstIndex(of: name) }
 }
 
 /// Typed access to an object's members, producing ``EventDecodingError``s that name the field.
-struct JSONObjectReader<Key: JSONKey> {
+/// Not copyable: it carries its table of slots, and the copies Swift made of it when passing it
+/// around were a tenth of decoding.
+struct JSONObjectReader<Key: JSONKey>: ~Copyable {
     let reader: JSONReader
-    /// Dotted prefix for error paths (`debtor.`).
-    let prefix: String
+    /// The dotted path of this object in the document, for error paths (`debtor`; empty at the
+    /// top). Kept as bytes: a member's path is then its key's bytes, with no string built per
+    /// object read (only when an error names a field).
+    let path: [UInt8]
     var fields = JSONReader.Fields(repeating: nil)
 
-    init(reader: JSONReader, prefix: String) {
+    init(reader: JSONReader, path: [UInt8]) {
         self.reader = reader
-        self.prefix = prefix
+        self.path = path
     }
 
-    private func slot(_ key: Key) -> JSONReader.Slot? { fields[key.rawValue] }
+    /// Through a span: subscripting the inline array itself copied the whole table (144 bytes) per read.
+    private func slot(_ key: Key) -> JSONReader.Slot? { fields.span[key.rawValue] }
 
     private func error(_ key: Key, _ reason: String) -> EventDecodingError {
-        EventDecodingError(field: prefix + key.name, reason: reason)
+        EventDecodingError(field: path.isEmpty ? key.name : String(decoding: path, as: UTF8.self) + "." + key.name, reason: reason)
     }
 
     func requiredString(_ key: Key) throws(EventDecodingError) -> String {
@@ -358,7 +402,8 @@ struct JSONObjectReader<Key: JSONKey> {
 
     private func object<Member: JSONKey>(_ key: Key, _ slot: JSONReader.Slot) throws(EventDecodingError) -> JSONObjectReader<Member> {
         guard slot.kind == .object else { throw error(key, "expected an object") }
-        var member = JSONObjectReader<Member>(reader: reader, prefix: prefix + key.name + ".")
+        let name = Key.matcher.keys[key.rawValue]
+        var member = JSONObjectReader<Member>(reader: reader, path: path.isEmpty ? name : path + [UInt8(ascii: ".")] + name)
         do { _ = try reader.fields(at: slot.start, Member.self, into: &member.fields) } catch {
             throw EventDecodingError(field: nil, reason: "not valid JSON")
         }
@@ -398,16 +443,15 @@ struct JSONObjectReader<Key: JSONKey> {
 extension JSONReader {
     /// The bytes inside a string slot when it has no escapes (`nil` otherwise).
     func unescaped(_ slot: Slot) -> UnsafeBufferPointer<UInt8>? {
-        let inner = UnsafeBufferPointer(rebasing: bytes[(slot.start + 1)..<(slot.end - 1)])
-        return inner.contains(UInt8(ascii: "\\")) ? nil : inner
+        slot.escaped ? nil : UnsafeBufferPointer(rebasing: bytes[(slot.start + 1)..<(slot.end - 1)])
     }
 
     /// Runs `body` with a reader of the members named by `Key` in the top-level JSON object in `bytes`.
-    static func withObject<Key: JSONKey, R>(_ bytes: [UInt8], _: Key.Type, _ body: (JSONObjectReader<Key>) throws(EventDecodingError) -> R) throws(EventDecodingError) -> R {
+    static func withObject<Key: JSONKey, R>(_ bytes: [UInt8], _: Key.Type, _ body: (borrowing JSONObjectReader<Key>) throws(EventDecodingError) -> R) throws(EventDecodingError) -> R {
         try bytes.withUnsafeBufferPointer { (buffer) throws(EventDecodingError) -> R in
             guard buffer.count < Int32.max else { throw EventDecodingError(field: nil, reason: "a JSON document of 2 GiB or more") }
             let reader = JSONReader(bytes: buffer)
-            var top = JSONObjectReader<Key>(reader: reader, prefix: "")
+            var top = JSONObjectReader<Key>(reader: reader, path: [])
             let isObject: Bool
             do { isObject = try reader.topLevelFields(Key.self, into: &top.fields) } catch {
                 throw EventDecodingError(field: nil, reason: "not valid JSON")

@@ -22,17 +22,17 @@ public enum CanonicalDecoder {
     /// The members of a canonical transaction, payment party and source that are read.
     private enum TransactionKey: Int, JSONKey {
         case id, ts, amount, currency, channel, debtor, creditor, reference, source
-        static let utf8Keys = keyBytes()
+        static let matcher = keyMatcher()
     }
 
     private enum PartyKey: Int, JSONKey {
         case account, name, country, bic, institution, address, dob, idNumber, phone, email, cardHash
-        static let utf8Keys = keyBytes()
+        static let matcher = keyMatcher()
     }
 
     private enum SourceKey: Int, JSONKey {
         case format, institution, file
-        static let utf8Keys = keyBytes()
+        static let matcher = keyMatcher()
     }
 
     /// The partition key of a canonical transaction: its `debtor.account`, if it can be read,
@@ -54,9 +54,10 @@ public enum CanonicalDecoder {
             let debtor = try party(o.requiredObject(.debtor, PartyKey.self))
             let creditor = try party(o.requiredObject(.creditor, PartyKey.self))
             let reference = try o.optionalString(.reference)
-            let source = try o.optionalObject(.source, SourceKey.self).map { s throws(EventDecodingError) in
-                EventSource(format: try s.optionalString(.format), institution: try s.optionalString(.institution),
-                            file: try s.optionalString(.file))
+            var source: EventSource?
+            if let s = try o.optionalObject(.source, SourceKey.self) {
+                source = EventSource(format: try s.optionalString(.format), institution: try s.optionalString(.institution),
+                                     file: try s.optionalString(.file))
             }
             // Checked before the transaction is built, so it is built once, in place.
             try validate(id: id, currency: currency, channel: channel, debtor: debtor, creditor: creditor)
@@ -65,7 +66,7 @@ public enum CanonicalDecoder {
         }
     }
 
-    private static func party(_ o: JSONObjectReader<PartyKey>) throws(EventDecodingError) -> Party {
+    private static func party(_ o: borrowing JSONObjectReader<PartyKey>) throws(EventDecodingError) -> Party {
         Party(account: try o.requiredNonNullString(.account), name: try o.optionalString(.name),
               country: try o.optionalString(.country), bic: try o.optionalString(.bic),
               institution: try o.optionalString(.institution), address: try o.optionalString(.address),

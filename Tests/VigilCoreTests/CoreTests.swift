@@ -191,6 +191,8 @@ struct JSONReaderTests {
             #"{"id":"a-rather-long-id-\"quoted\"-and-\\-then-more-é-ü-€-text","ts":"2024-01-01T00:00:00Z","amount":"1","currency":"USD","debtor":{"account":"ACCOUNT-WITH-LONG-NAME\u00e9"},"creditor":{"account":"B"},"reference":"1234567\"89abcdefg\\hijklmnop\/"}"#,
             // Keys written with escapes are the same keys; an unknown escaped key is skipped.
             #"{"\u0069d":"e","ts":"2024-01-01T00:00:00Z","amount":"1","curr\u0065ncy":"USD","debtor":{"acc\u006Funt":"A","n\u00e4me":"x"},"creditor":{"account":"B"}}"#,
+            // Keys that share a known key's length or its first eight bytes are other keys.
+            #"{"id":"k","ts":"2024-01-01T00:00:00Z","amount":"1","currency":"USD","debtor":{"account":"A","institutiom":"x","cardHasH":"y"},"creditor":{"account":"B","institution":"I"},"referencf":"no","reference":"yes","referencee":"no"}"#,
         ]
         for text in texts {
             let fast = try CanonicalDecoder.transaction(from: Array(text.utf8))
@@ -220,11 +222,16 @@ struct JSONReaderTests {
             (#""debtor":{"account":"a"}"#, #""debtor":"a""#, "field 'debtor': expected an object"),
             (#""debtor":{"account":"a"}"#, #""debtor":{"account":null}"#, "field 'debtor.account': expected a string, found null"),
             (#""amount":"1""#, #""amount":null"#, "field 'amount': expected a number, found null"),
+            (#""creditor":{"account":"b"}"#, #""creditor":{"account":"b","country":"d"}"#, "field 'creditor.country': 'd' is not an ISO 3166-1 alpha-2 code"),
         ] {
             let text = base.replacingOccurrences(of: from, with: to)
             let e = #expect(throws: EventDecodingError.self) { try CanonicalDecoder.transaction(from: Array(text.utf8)) }
             #expect(e?.description == message, "\(text)")
         }
+        // A key in the last eight bytes of the document is still found.
+        let atEnd = #"{"ts":"2024-01-01T00:00:00Z","amount":"1","currency":"USD","debtor":{"account":"a"},"creditor":{"account":"b"},"id":""}"#
+        let e = #expect(throws: EventDecodingError.self) { try CanonicalDecoder.transaction(from: Array(atEnd.utf8)) }
+        #expect(e?.description == "field 'id': must not be empty")
     }
 }
 
