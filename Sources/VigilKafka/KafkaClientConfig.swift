@@ -76,6 +76,17 @@ public struct KafkaConsumerConfig: Sendable, Equatable {
     /// `fetch.wait.max.ms`: how long a broker may hold a fetch that has no data yet. Default:
     /// 10 ms (librdkafka's 500 ms adds up to half a second to every quiet partition's latency).
     public var fetchWaitMaxMilliseconds: Int = 10
+    /// `queued.min.messages`. Default: 1,000,000, not librdkafka's 100,000. librdkafka 2.0.2
+    /// compares it with the whole consumer queue (every partition forwards to it), and once it
+    /// is reached stops fetching until its broker thread next wakes, up to about half a second
+    /// later (2.1 added `fetch.queue.backoff.ms` for this). Measured with the default: once a
+    /// backlog built up, the pipeline ran dry for half of every second and used one core of two.
+    /// What bounds prefetched memory is ``queuedMaxKilobytes``.
+    public var queuedMinMessages: Int = 1_000_000
+    /// `queued.max.messages.kbytes`: the most bytes of prefetched messages held. Default: 65,536
+    /// (64 MiB, librdkafka's own), a second or more of work at the rates measured here, so the
+    /// pause at this bound does not leave the pipeline idle.
+    public var queuedMaxKilobytes: Int = 65_536
     /// Most messages handed over in one batch. Default: 1,024.
     public var maxBatchSize: Int = 1_024
     /// Batches buffered between the poll thread and the pipeline before the poll thread waits
@@ -109,6 +120,8 @@ public struct KafkaConsumerConfig: Sendable, Equatable {
             ("enable.partition.eof", "false"),
             ("session.timeout.ms", String(sessionTimeoutMilliseconds)),
             ("fetch.wait.max.ms", String(fetchWaitMaxMilliseconds)),
+            ("queued.min.messages", String(queuedMinMessages)),
+            ("queued.max.messages.kbytes", String(queuedMaxKilobytes)),
         ] + client.properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
 }

@@ -145,4 +145,18 @@ struct KafkaRoundTripTests {
         #expect(error?.message.contains("no.such.property") == true)
         #expect(error?.isRetriable == false)
     }
+
+    @Test("the consumer's prefetch settings reach librdkafka, and an operator's properties are applied after them")
+    func prefetchSettings() throws {
+        let base = KafkaConsumerConfig(client: KafkaClientConfig(bootstrapServers: "127.0.0.1:1"), groupID: "g", topics: ["t"])
+        #expect(base.librdkafkaProperties.contains { $0 == ("queued.min.messages", "1000000") })
+        var config = base
+        config.queuedMaxKilobytes = 0  // below librdkafka's minimum of 1
+        var error = #expect(throws: KafkaError.self) { try KafkaConsumer(config: config, logger: testLogger) }
+        #expect(error?.message.contains("'queued.max.messages.kbytes'='0'") == true)
+        config = base
+        config.client.properties["queued.min.messages"] = "0"
+        error = #expect(throws: KafkaError.self) { try KafkaConsumer(config: config, logger: testLogger) }
+        #expect(error?.message.contains("'queued.min.messages'='0'") == true)
+    }
 }
