@@ -349,8 +349,8 @@ struct JSONKeyMatcher: Sendable {
 }
 
 /// Typed access to an object's members, producing ``EventDecodingError``s that name the field.
-/// Not copyable: it carries its table of slots, and the copies Swift made of it when passing it
-/// around were a tenth of decoding.
+/// Not copyable: it carries its table of slots (144 bytes), which is meant to be read in place,
+/// so passing a reader around must borrow or move it, never copy it.
 struct JSONObjectReader<Key: JSONKey>: ~Copyable {
     let reader: JSONReader
     /// The dotted path of this object in the document, for error paths (`debtor`; empty at the
