@@ -153,7 +153,7 @@ public enum Bench {
         @Sendable func records(_ range: Range<Int>) -> [ProducerRecord] {
             range.map { n in
                 let value = feed[n]
-                return ProducerRecord(topic: topics.transactions, key: Feeder.key(of: value), value: value)
+                return ProducerRecord(topic: topics.transactions, key: feed.key(n), value: value)
             }
         }
         // A consumer owns its partitions a while before it fetches from them (its committed

@@ -278,6 +278,7 @@ struct SampleFeedTests {
             if round > 0 { expected.id += ".\(round)" }
             expected.ts = expected.ts + shift * round
             #expect(tx == expected)
+            #expect(looped.key(i) == Feeder.key(of: bytes), "event \(i) is keyed by its debtor account")
             #expect(tx.ts >= previous, "event \(i) goes back in time")
             previous = tx.ts
         }
