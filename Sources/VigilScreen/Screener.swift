@@ -225,17 +225,22 @@ struct Accumulator {
 
 /// Evidence beside the name: each returns the features it found (none when either side is silent).
 enum Evidence {
+    /// The largest contribution each kind of evidence can make; ``maximumBonus(for:)`` relies on
+    /// them being the largest, so the functions below add no more.
+    static let birthDateListed = 0.1, countryListed = 0.03, documentListed = 0.25
+
     /// The most the birth date, country and document a query gives can add (each function
     /// below adds only when the query has its value).
     static func maximumBonus(for query: ScreeningQuery) -> Double {
-        (query.birthDate != nil ? 0.1 : 0) + (query.country != nil ? 0.03 : 0) + (query.document != nil ? 0.25 : 0)
+        (query.birthDate != nil ? birthDateListed : 0) + (query.country != nil ? countryListed : 0)
+            + (query.document != nil ? documentListed : 0)
     }
 
     static func birthDate(_ query: String?, _ listed: [String]) -> [ScreeningFeature] {
         guard let query = query?.trimmingCharacters(in: .whitespaces), query.count >= 4, !listed.isEmpty,
               let qYear = Int(query.prefix(4)) else { return [] }
         if listed.contains(where: { $0 == query && query.count == 10 }) {
-            return [.init(feature: "birth-date", contribution: 0.1, detail: "\(query) is listed")]
+            return [.init(feature: "birth-date", contribution: birthDateListed, detail: "\(query) is listed")]
         }
         if listed.contains(where: { $0.hasPrefix(query) || query.hasPrefix($0) }) {
             return [.init(feature: "birth-date", contribution: 0.05, detail: "\(query) agrees with listed \(listed.joined(separator: ", "))")]
@@ -251,7 +256,7 @@ enum Evidence {
         guard let query, !query.isEmpty, !listed.isEmpty else { return [] }
         let q = Countries.code(query)
         if listed.contains(where: { Countries.code($0) == q }) {
-            return [.init(feature: "country", contribution: 0.03, detail: "\(query) is listed")]
+            return [.init(feature: "country", contribution: countryListed, detail: "\(query) is listed")]
         }
         return [.init(feature: "country", contribution: -0.05, detail: "\(query) is not among listed \(listed.joined(separator: ", "))")]
     }
@@ -261,7 +266,7 @@ enum Evidence {
         let q = normalizeDocument(query)
         guard !q.isEmpty else { return [] }
         if let d = listed.first(where: { normalizeDocument($0.number) == q }) {
-            return [.init(feature: "document", contribution: 0.25, detail: "\(d.type ?? "document") \(d.number) is listed")]
+            return [.init(feature: "document", contribution: documentListed, detail: "\(d.type ?? "document") \(d.number) is listed")]
         }
         return []
     }
