@@ -1,14 +1,18 @@
 import Foundation
 import VigilCore
 
-/// The entries of every window of a detector, in one array: each key's entries form a linked
+/// The entries of every window of a detector, in one pool: each key's entries form a linked
 /// list through it, and freed slots are reused.
 ///
 /// A window per key used to be an array of its own. Most keys hold one or two events, so that
 /// meant an allocation per key (and a free when it expired) on nearly every event, a 32-byte
 /// array header beside each entry, and a sweep that had to read every array to find its last
-/// event. Here an entry is one slot, and a key is a 12-byte head in its rule's dictionary
-/// (a dictionary keeps up to half its buckets empty, and each holds a head's worth of bytes).
+/// event. Here an entry is one slot, and a key is a 16-byte head in its rule's table.
+///
+/// The slots live in fixed chunks of 4,096 rather than one array: an array grows by copying
+/// everything it holds into new memory, and at a few hundred thousand entries those copies (and
+/// the kernel zeroing the fresh pages) were a twelfth of detection. A chunk, once allocated,
+/// stays where it is until ``compact(_:)``.
 final class WindowPool {
     struct Node {
         var amount: Decimal
@@ -26,70 +30,93 @@ final class WindowPool {
     /// The ids of the keys and `distinct` values the windows in this pool refer to.
     let keys = KeyTable()
 
+    private static let chunkShift = 12
+    private static let chunkSize = 1 << chunkShift
+
     // Only the detector that owns the pool touches it, one event at a time.
-    @exclusivity(unchecked) private(set) var nodes: [Node] = []
+    /// Slots `0..<used` are initialised (free ones hold an empty node); chunks cover them.
+    @exclusivity(unchecked) private var chunks: [UnsafeMutablePointer<Node>] = []
+    @exclusivity(unchecked) private var used = 0
     @exclusivity(unchecked) private var freeHead: Int32 = -1
+
+    deinit { Self.release(chunks, used: used) }
+
+    private static func release(_ chunks: [UnsafeMutablePointer<Node>], used: Int) {
+        for (n, chunk) in chunks.enumerated() {
+            chunk.deinitialize(count: max(0, min(chunkSize, used - n * chunkSize)))
+            chunk.deallocate()
+        }
+    }
+
+    private func address(_ i: Int32) -> UnsafeMutablePointer<Node> {
+        chunks[Int(i) >> Self.chunkShift] + (Int(i) & (Self.chunkSize - 1))
+    }
 
     func allocate(_ node: Node) -> Int32 {
         if node.distinct >= 0 { keys.retain(node.distinct) }
         guard freeHead >= 0 else {
-            // Grown by a quarter rather than doubled: the slack is memory held for nothing.
-            if nodes.count == nodes.capacity { nodes.reserveCapacity(nodes.count + nodes.count / 4 + 64) }
-            nodes.append(node)
-            return Int32(nodes.count - 1)
+            if used == chunks.count << Self.chunkShift { chunks.append(.allocate(capacity: Self.chunkSize)) }
+            let i = Int32(used)
+            address(i).initialize(to: node)
+            used += 1
+            return i
         }
         let i = freeHead
-        freeHead = nodes[Int(i)].next
-        nodes[Int(i)] = node
+        freeHead = self[i].next
+        self[i] = node
         return i
     }
 
     func free(_ i: Int32) {
-        nodes[Int(i)].eventID = ""
-        if nodes[Int(i)].distinct >= 0 { keys.release(nodes[Int(i)].distinct) }
-        nodes[Int(i)].distinct = -1
-        nodes[Int(i)].next = freeHead
+        let node = address(i)
+        node.pointee.eventID = ""
+        if node.pointee.distinct >= 0 { keys.release(node.pointee.distinct) }
+        node.pointee.distinct = -1
+        node.pointee.next = freeHead
         freeHead = i
     }
 
     /// Yields the node in place, so reading one field (`pool[i].ts`) neither copies the node
     /// nor retains its strings.
     subscript(_ i: Int32) -> Node {
-        _read { yield nodes[Int(i)] }
-        _modify { yield &nodes[Int(i)] }
+        unsafeAddress { UnsafePointer(address(i)) }
+        unsafeMutableAddress { address(i) }
     }
 
-    /// Slots in the array, free ones included.
-    var slots: Int { nodes.count }
+    /// Slots in use, free ones included.
+    var slots: Int { used }
 
     /// Renumbers the keys the windows of `stores` and their entries refer to, after
     /// ``KeyTable/compact()`` returned `map`.
     func rekey(_ map: [Int32], _ stores: inout [WindowStore]) {
-        for i in nodes.indices where nodes[i].distinct >= 0 { nodes[i].distinct = map[Int(nodes[i].distinct)] }
+        for i in 0..<Int32(used) where self[i].distinct >= 0 { self[i].distinct = map[Int(self[i].distinct)] }
         for s in stores.indices { stores[s].rekey(map) }
     }
 
-    /// Moves the live entries of `stores` to a new array of just their size, rewriting the
-    /// heads and links, so memory freed by expired windows goes back to the allocator (an array
-    /// never shrinks by itself).
+    /// Moves the live entries of `stores` to new chunks of just their size, rewriting the heads
+    /// and links, so memory freed by expired windows goes back to the allocator.
     func compact(_ stores: inout [WindowStore]) {
-        var moved: [Node] = []
-        moved.reserveCapacity(stores.reduce(0) { $0 + $1.entries })
+        let live = stores.reduce(0) { $0 + $1.entries }
+        let moved = (0..<(live + Self.chunkSize - 1) >> Self.chunkShift).map { _ in UnsafeMutablePointer<Node>.allocate(capacity: Self.chunkSize) }
+        var count = 0
         for s in stores.indices {
             stores[s].relink { head in
                 var i = head.first
-                let first = Int32(moved.count)
+                let first = Int32(count)
                 for n in 0..<head.count {
-                    var node = nodes[Int(i)]
+                    var node = self[i]
                     i = node.next
-                    node.next = n + 1 < head.count ? Int32(moved.count + 1) : -1
-                    moved.append(node)
+                    node.next = n + 1 < head.count ? Int32(count + 1) : -1
+                    (moved[count >> Self.chunkShift] + (count & (Self.chunkSize - 1))).initialize(to: node)
+                    count += 1
                 }
                 head.first = first
-                head.last = Int32(moved.count - 1)
+                head.last = Int32(count - 1)
             }
         }
-        nodes = moved
+        Self.release(chunks, used: used)
+        chunks = moved
+        used = count
         freeHead = -1
     }
 }
