@@ -130,12 +130,34 @@ public struct PipelineEngine {
     /// Detection (stateful, in order) on a decoded message; a decoding failure becomes a dead
     /// letter. Passenger events reach the correlation rules and screening only.
     public func outputs(for message: ConsumedMessage, decoded: Result<[CanonicalEvent], EventDecodingError>) -> [EngineOutput] {
+        var out: [EngineOutput] = []
+        append(decoded, topic: message.topic, partition: message.partition, offset: message.offset, message: { message }, to: &out)
+        return out
+    }
+
+    /// The same for a batch, in order: `decoded[i]` is what `messages[i]` decoded to.
+    ///
+    /// The hot path. Passing `messages[i]` to a function copies the whole message out of the
+    /// array (a retain of each of its strings and arrays, and a release after), which was a
+    /// twentieth of detection; here only the fields an event's origin needs are read, and the
+    /// message itself only for a dead letter.
+    public func outputs(for messages: ArraySlice<ConsumedMessage>, decoded: ArraySlice<Result<[CanonicalEvent], EventDecodingError>>) -> [EngineOutput] {
+        precondition(messages.indices == decoded.indices, "one decoding result per message")
+        var out: [EngineOutput] = []
+        for i in messages.indices {
+            append(decoded[i], topic: messages[i].topic, partition: messages[i].partition, offset: messages[i].offset,
+                   message: { messages[i] }, to: &out)
+        }
+        return out
+    }
+
+    private func append(_ decoded: Result<[CanonicalEvent], EventDecodingError>, topic: String, partition: Int32, offset: Int64,
+                        message: () -> ConsumedMessage, to out: inout [EngineOutput]) {
         switch decoded {
         case .failure(let error):
-            return [deadLetter(message, error)]
+            out.append(deadLetter(message(), error))
         case .success(let events):
-            let origin = EventOrigin(topic: message.topic, partition: message.partition, offset: message.offset)
-            var out: [EngineOutput] = []
+            let origin = EventOrigin(topic: topic, partition: partition, offset: offset)
             for event in events {
                 var matches: [RuleMatch]
                 // A watchlist hit is an alert of its own, whatever typologies say; typologies may
@@ -169,7 +191,6 @@ public struct PipelineEngine {
                     }
                 }
             }
-            return out
         }
     }
 

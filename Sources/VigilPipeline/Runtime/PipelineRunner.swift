@@ -296,10 +296,8 @@ public final class PipelineRunner: Sendable {
         // Records read again to rebuild state (they precede the committed offset, so they come
         // first in a run) update the detectors; what they would publish was published before.
         var start = messages.startIndex
-        while start < messages.endIndex, messages[start].isStateReplay {
-            _ = engine.outputs(for: messages[start], decoded: decoded[start])
-            start += 1
-        }
+        while start < messages.endIndex, messages[start].isStateReplay { start += 1 }
+        _ = engine.outputs(for: messages[..<start], decoded: decoded[..<start])
         if start > messages.startIndex { counters.withLock { $0.stateReplayed += start - messages.startIndex } }
         let run = messages[start...]
         guard let first = run.first else { return }
@@ -312,9 +310,7 @@ public final class PipelineRunner: Sendable {
                 if case .failure = $1 { return $0 + 1 } else { return $0 }
             })
         }
-        var outputs: [EngineOutput] = []
-        // By index: iterating the messages themselves would copy each one.
-        for i in run.indices { outputs += engine.outputs(for: run[i], decoded: decoded[i]) }
+        var outputs = engine.outputs(for: run, decoded: decoded[start...])
         let published = options.published
         if let published, !outputs.isEmpty {
             let before = outputs.count
