@@ -25,36 +25,74 @@ final class KeyTable {
         var references: Int32
     }
 
+    /// An id in one of the indexes, with the hash of what it stands for: a probe compares the
+    /// hashes, and reads an entry only when they are equal.
+    private struct Indexed: ProbeSlot {
+        var hash: UInt32
+        var id: Int32
+        static let vacant = Indexed(hash: 0, id: -1)
+        var isVacant: Bool { id == -1 }
+        var home: Int { Int(hash) }
+    }
+
     // Only the detector that owns the table touches it, one event at a time.
     @exclusivity(unchecked) private var entries: [Entry] = []
-    @exclusivity(unchecked) private var byText: [String: Int32] = [:]
-    @exclusivity(unchecked) private var byPair: [UInt64: Int32] = [:]
+    @exclusivity(unchecked) private var byText = ProbeTable<Indexed>()
+    @exclusivity(unchecked) private var byPair = ProbeTable<Indexed>()
     @exclusivity(unchecked) private var free: [Int32] = []
     /// Ids added since the last ``dropUnkept()``.
     @exclusivity(unchecked) private var fresh: [Int32] = []
+    /// Texts are hashed with a seed of this table's own, so that nobody can choose account
+    /// numbers that all land in one probe run. Ids do not depend on it: they are handed out in
+    /// the order texts first appear, so detection stays deterministic.
+    private let seed = UInt64.random(in: .min ... .max)
 
     /// The id of a text, interned if new.
     func id(_ text: String) -> Int32 {
-        if let id = byText[text] { return id }
+        let hash = hash(text)
+        let i = byText.find(home: Int(hash)) { $0.hash == hash && entries[Int($0.id)].text == text }
+        if !byText.slots[i].isVacant { return byText.slots[i].id }
         let id = add(Entry(text: text, left: -1, right: -1, references: 0))
-        byText[text] = id
+        byText.store(Indexed(hash: hash, id: id), at: i)
         return id
     }
 
     /// The id of a pair of ids, interned if new (then it references both parts).
     func id(_ left: Int32, _ right: Int32) -> Int32 {
-        let pair = Self.pair(left, right)
-        if let id = byPair[pair] { return id }
+        let hash = Self.hash(left, right)
+        let i = byPair.find(home: Int(hash)) { $0.hash == hash && entries[Int($0.id)].left == left && entries[Int($0.id)].right == right }
+        if !byPair.slots[i].isVacant { return byPair.slots[i].id }
         let id = add(Entry(text: "", left: left, right: right, references: 0))
-        byPair[pair] = id
+        byPair.store(Indexed(hash: hash, id: id), at: i)
         retain(left)
         retain(right)
         return id
     }
 
-    /// Two ids as one dictionary key.
-    private static func pair(_ left: Int32, _ right: Int32) -> UInt64 {
-        UInt64(UInt32(bitPattern: left)) << 32 | UInt64(UInt32(bitPattern: right))
+    private static func hash(_ left: Int32, _ right: Int32) -> UInt32 {
+        UInt32(truncatingIfNeeded: spread(UInt64(UInt32(bitPattern: left)) << 32 | UInt64(UInt32(bitPattern: right))))
+    }
+
+    /// A multiply-and-fold hash of the text's UTF-8 bytes, eight at a time (an account number is
+    /// one or two words).
+    private func hash(_ text: String) -> UInt32 {
+        var text = text
+        return text.withUTF8 { bytes in
+            var h = seed ^ UInt64(bytes.count)
+            var i = 0
+            while i + 8 <= bytes.count {
+                h = UInt64(bitPattern: Int64(spread(h ^ UnsafeRawBufferPointer(bytes).loadUnaligned(fromByteOffset: i, as: UInt64.self))))
+                i += 8
+            }
+            var tail: UInt64 = 0
+            for k in i..<bytes.count { tail |= UInt64(bytes[k]) << (8 * (k - i)) }
+            return UInt32(truncatingIfNeeded: spread(h ^ tail))
+        }
+    }
+
+    /// Takes an id out of an index: the slot holding it, in the probe run of its hash.
+    private static func unindex(_ id: Int32, hash: UInt32, from index: inout ProbeTable<Indexed>) {
+        index.remove(at: index.find(home: Int(hash)) { $0.id == id })
     }
 
     private func add(_ entry: Entry) -> Int32 {
@@ -96,13 +134,13 @@ final class KeyTable {
             guard entries[Int(id)].references == 0 else { continue }
             let e = entries[Int(id)]
             if e.left >= 0 {
-                byPair[Self.pair(e.left, e.right)] = nil
+                Self.unindex(id, hash: Self.hash(e.left, e.right), from: &byPair)
                 for part in [e.left, e.right] {
                     release(part)
                     if entries[Int(part)].references == 0 { unused.append(part) }
                 }
             } else {
-                byText[e.text] = nil
+                Self.unindex(id, hash: hash(e.text), from: &byText)
             }
             entries[Int(id)] = Entry(text: "", left: -1, right: -1, references: -1)
             free.append(id)
@@ -123,16 +161,19 @@ final class KeyTable {
         }
         var moved: [Entry] = []
         moved.reserveCapacity(Int(next))
-        byText = Dictionary(minimumCapacity: Int(next))
-        byPair = [:]
+        byText = ProbeTable()
+        byPair = ProbeTable()
         for i in entries.indices where map[i] >= 0 {
             var e = entries[i]
+            let id = map[i]
             if e.left >= 0 {
                 e.left = map[Int(e.left)]
                 e.right = map[Int(e.right)]
-                byPair[Self.pair(e.left, e.right)] = map[i]
+                let hash = Self.hash(e.left, e.right)
+                byPair.store(Indexed(hash: hash, id: id), at: byPair.find(home: Int(hash)) { _ in false })
             } else {
-                byText[e.text] = map[i]
+                let hash = hash(e.text)
+                byText.store(Indexed(hash: hash, id: id), at: byText.find(home: Int(hash)) { _ in false })
             }
             moved.append(e)
         }

@@ -123,42 +123,31 @@ final class WindowPool {
 
 /// One key's window: its key's id, and where its list starts and ends in the pool (the newest
 /// entry is `last`).
-struct WindowHead {
+struct WindowHead: ProbeSlot {
     var key: Int32
     var first: Int32
     var last: Int32
     var count: Int32
+
+    static let vacant = WindowHead(key: -1, first: -1, last: -1, count: 0)
+    var isVacant: Bool { key == -1 }
+    var home: Int { spread(UInt64(UInt32(bitPattern: key))) }
 }
 
-/// A rule's windows by key id: an open-addressing table with linear probing, sized to the keys
-/// the rule holds (an array indexed by id would be as long as the ids of every rule).
-///
-/// A Swift dictionary hashes an integer with SipHash; ids are small and dense, so a
-/// multiplicative hash spreads them well enough, at a fraction of the cost.
+/// A rule's windows by key id, in a ``ProbeTable`` sized to the keys the rule holds (an array
+/// indexed by id would be as long as the ids of every rule).
 struct WindowHeads {
-    private(set) var slots: [WindowHead]
-    private(set) var count = 0
-    private var mask: Int
+    private var table = ProbeTable<WindowHead>()
 
-    private static let vacant = WindowHead(key: -1, first: -1, last: -1, count: 0)
+    var count: Int { table.count }
 
-    init(capacity: Int = 16) {
-        slots = Array(repeating: Self.vacant, count: capacity)
-        mask = capacity - 1
-    }
-
-    private func home(_ key: Int32) -> Int { Int(truncatingIfNeeded: UInt32(bitPattern: key) &* 2_654_435_761) & mask }
-
-    /// Where `key` is, or the vacant slot where it would go.
     private func find(_ key: Int32) -> Int {
-        var i = home(key)
-        while slots[i].key != key, slots[i].key != -1 { i = (i + 1) & mask }
-        return i
+        table.find(home: spread(UInt64(UInt32(bitPattern: key)))) { $0.key == key }
     }
 
     subscript(_ key: Int32) -> WindowHead? {
         let i = find(key)
-        return slots[i].key == key ? slots[i] : nil
+        return table.slots[i].isVacant ? nil : table.slots[i]
     }
 
     /// Stores a key's window, or removes it (`nil`).
@@ -167,60 +156,24 @@ struct WindowHeads {
     /// Reads and changes a key's window with one probe: `body` gets the window (`nil` when the
     /// key has none) and may replace it or set it to `nil` to remove it.
     mutating func update<R>(_ key: Int32, _ body: (inout WindowHead?) -> R) -> R {
-        var i = find(key)
-        let held = slots[i].key == key
-        var head: WindowHead? = held ? slots[i] : nil
+        let i = find(key)
+        let held = !table.slots[i].isVacant
+        var head: WindowHead? = held ? table.slots[i] : nil
         let result = body(&head)
-        guard var head else {
-            if held { remove(at: i) }
-            return result
+        if var head {
+            head.key = key
+            table.store(head, at: i)
+        } else if held {
+            table.remove(at: i)
         }
-        if !held {
-            if 4 * (count + 1) > 3 * slots.count {
-                resize(to: slots.count * 2)
-                i = find(key)
-            }
-            count += 1
-        }
-        head.key = key
-        slots[i] = head
         return result
     }
 
-    /// Backward-shift deletion: moves later entries of the probe run into the gap, so lookups
-    /// never need tombstones.
-    private mutating func remove(at index: Int) {
-        var gap = index, i = index
-        while true {
-            i = (i + 1) & mask
-            guard slots[i].key != -1 else { break }
-            let h = home(slots[i].key)
-            // Moved into the gap only if its home is not between the gap and it (cyclically).
-            if (i > gap && (h <= gap || h > i)) || (i < gap && h <= gap && h > i) {
-                slots[gap] = slots[i]
-                gap = i
-            }
-        }
-        slots[gap] = Self.vacant
-        count -= 1
-        // A table far emptier than growing ever leaves it (after a sweep) is rebuilt smaller.
-        if slots.count > 1024, count < slots.count / 8 { resize(to: slots.count / 4) }
-    }
-
-    private mutating func resize(to capacity: Int) {
-        let old = slots
-        slots = Array(repeating: Self.vacant, count: capacity)
-        mask = capacity - 1
-        for s in old where s.key != -1 { slots[find(s.key)] = s }
-    }
-
     /// The windows held, in slot order.
-    var all: [WindowHead] { slots.filter { $0.key != -1 } }
+    var all: [WindowHead] { table.occupied }
 
     /// Lets the pool rewrite every head when it compacts.
-    mutating func forEach(_ body: (inout WindowHead) -> Void) {
-        for i in slots.indices where slots[i].key != -1 { body(&slots[i]) }
-    }
+    mutating func forEach(_ body: (inout WindowHead) -> Void) { table.forEach(body) }
 }
 
 /// The aggregates a window rule's `having` can use: over the amounts in the window, and the

@@ -122,3 +122,63 @@ struct KeyTableTests {
         #expect(after.keyCount == 1)
     }
 }
+
+@Suite("Probe table: open addressing with backward-shift deletion")
+struct ProbeTableTests {
+    /// Homes collide on purpose (61 home slots for thousands of keys), so removals must shift
+    /// long probe runs, across the end of the table too, without losing a key.
+    struct Slot: ProbeSlot, Equatable {
+        var key: Int
+        var value: Int
+        static let vacant = Slot(key: -1, value: 0)
+        var isVacant: Bool { key == -1 }
+        var home: Int { key % 61 * 1_000_003 }
+    }
+
+    @Test("against a dictionary: every key stays findable through inserts, updates and removals that grow and shrink the table")
+    func model() {
+        var table = ProbeTable<Slot>()
+        var model: [Int: Int] = [:]
+        var rng = SplitMix64(seed: 7)
+        func find(_ key: Int) -> Int { table.find(home: Slot(key: key, value: 0).home) { $0.key == key } }
+        for step in 0..<60_000 {
+            // Grow to about 3,000 keys, then remove nearly all of them.
+            let key = Int(rng.next() % 4_000)
+            let i = find(key)
+            if step >= 30_000 || rng.next() % 3 == 0 {
+                if !table.slots[i].isVacant { table.remove(at: i) }
+                model[key] = nil
+            } else {
+                table.store(Slot(key: key, value: step), at: i)
+                model[key] = step
+            }
+            if step % 1_999 == 0 || step == 59_999 {
+                #expect(table.count == model.count)
+                for k in 0..<4_000 {
+                    let s = table.slots[find(k)]
+                    #expect((s.isVacant ? nil : s.value) == model[k], "key \(k) at step \(step)")
+                }
+                #expect(table.occupied.count == model.count)
+            }
+        }
+        #expect(table.slots.count <= 1_024, "shrinks back after most keys went (\(table.slots.count) slots)")
+    }
+
+    @Test("texts that differ only in their last byte, or past eight bytes, get ids of their own; freed ones are unindexed")
+    func textHashes() {
+        let keys = KeyTable()
+        let texts = (0..<2_000).map { "ACC-\($0 % 10)\(String(repeating: "x", count: $0 % 17))\($0)" }
+        let ids = texts.map(keys.id)
+        #expect(Set(ids).count == texts.count)
+        #expect(texts.map(keys.id) == ids)
+        for id in ids { keys.retain(id) }
+        for id in ids.prefix(1_000) { keys.release(id) }
+        keys.collect()
+        #expect(keys.count == 1_000)
+        // The freed ones are interned again (as new ids, reusing slots); the kept ones keep theirs.
+        #expect(texts.suffix(1_000).map(keys.id) == Array(ids.suffix(1_000)))
+        let again = texts.prefix(1_000).map(keys.id)
+        #expect(Set(again).count == 1_000 && Set(again).isDisjoint(with: ids.suffix(1_000)))
+        #expect(zip(again, texts.prefix(1_000)).allSatisfy { keys.texts($0) == [$1] })
+    }
+}
