@@ -78,15 +78,18 @@ public struct KafkaConsumerConfig: Sendable, Equatable {
     public var fetchWaitMaxMilliseconds: Int = 10
     /// `queued.min.messages`. Default: 1,000,000, not librdkafka's 100,000. librdkafka 2.0.2
     /// compares it with the whole consumer queue (every partition forwards to it), and once it
-    /// is reached stops fetching until its broker thread next wakes, up to about half a second
-    /// later (2.1 added `fetch.queue.backoff.ms` for this). Measured with the default: once a
+    /// is reached stops fetching until its broker thread next wakes, up to a second later (its
+    /// longest wait; 2.1 added `fetch.queue.backoff.ms` for this). Measured with the default: once a
     /// backlog built up, the pipeline ran dry for half of every second and used one core of two.
     /// What bounds prefetched memory is ``queuedMaxKilobytes``.
     public var queuedMinMessages: Int = 1_000_000
-    /// `queued.max.messages.kbytes`: the most bytes of prefetched messages held. Default: 65,536
-    /// (64 MiB, librdkafka's own), a second or more of work at the rates measured here, so the
-    /// pause at this bound does not leave the pipeline idle.
-    public var queuedMaxKilobytes: Int = 65_536
+    /// `queued.max.messages.kbytes`: the most bytes of prefetched messages held. Default: 262,144
+    /// (256 MiB; librdkafka's own is 64 MiB). Reaching this bound stops fetching in the same way,
+    /// for up to a second, so it must hold more than a second of work or the pipeline runs dry:
+    /// with 64 MiB, at 300,000 events/s of 300-byte records (90 MB/s), a backlog of a million
+    /// left the pipeline idle for 0.4 s once the queue was full. 256 MiB is about three seconds
+    /// at that rate. The queue only fills with a backlog; a consumer that keeps up holds little.
+    public var queuedMaxKilobytes: Int = 262_144
     /// Most messages handed over in one batch. Default: 1,024.
     public var maxBatchSize: Int = 1_024
     /// Batches buffered between the poll thread and the pipeline before the poll thread waits
