@@ -431,16 +431,16 @@ private struct Parser<Input> {
             operands.append(try parseSum())
         }
         guard !ops.isEmpty else { return first }
-        var parts: [@Sendable (Input) -> Bool] = []
-        for (k, (op, col)) in ops.enumerated() {
-            parts.append(try comparison(op, operands[k], operands[k + 1], col))
+        // A chain (`a <= b <= c`) is the conjunction of its comparisons. Folded pairwise rather
+        // than kept in an array: an array holds closures in the most general calling convention
+        // (the result returned through memory), so one taken out of it is called through a
+        // thunk to that convention and one back, for every comparison of every rule.
+        var chain = try comparison(ops[0].0, operands[0], operands[1], ops[0].1)
+        for k in ops.indices.dropFirst() {
+            let (l, r) = (chain, try comparison(ops[k].0, operands[k], operands[k + 1], ops[k].1))
+            chain = { l($0) && r($0) }
         }
-        if parts.count == 1 { return .condition(parts[0]) }
-        let all = parts
-        return .condition { input in
-            for p in all where !p(input) { return false }
-            return true
-        }
+        return .condition(chain)
     }
 
     /// `x contains "s"`, `startswith`, `endswith` (exact, case-sensitive) and `matches "regex"`
