@@ -169,11 +169,9 @@ final class KeyTable {
             if e.left >= 0 {
                 e.left = map[Int(e.left)]
                 e.right = map[Int(e.right)]
-                let hash = Self.hash(e.left, e.right)
-                byPair.store(Indexed(hash: hash, id: id), at: byPair.find(home: Int(hash)) { _ in false })
+                byPair.insert(Indexed(hash: Self.hash(e.left, e.right), id: id))
             } else {
-                let hash = hash(e.text)
-                byText.store(Indexed(hash: hash, id: id), at: byText.find(home: Int(hash)) { _ in false })
+                byText.insert(Indexed(hash: hash(e.text), id: id))
             }
             moved.append(e)
         }

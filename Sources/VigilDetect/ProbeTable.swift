@@ -48,6 +48,9 @@ struct ProbeTable<Slot: ProbeSlot> {
         slots[index] = slot
     }
 
+    /// Adds a slot whose key the table does not hold.
+    mutating func insert(_ slot: Slot) { store(slot, at: find(home: slot.home) { _ in false }) }
+
     /// Empties an occupied slot, moving later slots of its probe run into the gap.
     mutating func remove(at index: Int) {
         var gap = index, i = index

@@ -131,7 +131,8 @@ struct WindowHead: ProbeSlot {
 
     static let vacant = WindowHead(key: -1, first: -1, last: -1, count: 0)
     var isVacant: Bool { key == -1 }
-    var home: Int { spread(UInt64(UInt32(bitPattern: key))) }
+    var home: Int { Self.home(key) }
+    static func home(_ key: Int32) -> Int { spread(UInt64(UInt32(bitPattern: key))) }
 }
 
 /// A rule's windows by key id, in a ``ProbeTable`` sized to the keys the rule holds (an array
@@ -142,7 +143,7 @@ struct WindowHeads {
     var count: Int { table.count }
 
     private func find(_ key: Int32) -> Int {
-        table.find(home: spread(UInt64(UInt32(bitPattern: key)))) { $0.key == key }
+        table.find(home: WindowHead.home(key)) { $0.key == key }
     }
 
     subscript(_ key: Int32) -> WindowHead? {
