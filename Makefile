@@ -19,9 +19,14 @@ run: build keys
 keys: build
 	.build/debug/vigil keys generate --out keys --pipeline pipelines/default.yaml
 
-## All tests (Swift Testing), against librdkafka's embedded broker.
+## All tests (Swift Testing), against librdkafka's embedded broker. The files tests write go
+## to a directory of this run's own, removed when every test passed and kept (and named) when
+## one failed, for a look at what it wrote.
 test: setup
-	$(SWIFT) test --disable-xctest
+	@tmp=$$(mktemp -d -t vigil-tests.XXXXXX); \
+	TMPDIR=$$tmp $(SWIFT) test --disable-xctest; status=$$?; \
+	if [ $$status -eq 0 ]; then rm -rf "$$tmp"; else echo "make test: the tests' files are in $$tmp"; fi; \
+	exit $$status
 
 ## A standalone embedded broker for other tools (kcat, `vigil run --brokers`).
 broker: build
