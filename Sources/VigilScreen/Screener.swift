@@ -85,6 +85,7 @@ public final class Screener: Sendable {
     struct IndexedName: Sendable {
         var list: Int32
         var entry: Int32
+        var kind: NameKind
         var quality: String
         var text: String
         var normalized: NormalizedName
@@ -102,7 +103,7 @@ public final class Screener: Sendable {
                 for name in entry.names where seen.insert(name.text).inserted {
                     let n = NormalizedName(name.text, kind: entry.kind)
                     let id = Int32(names.count)
-                    names.append(IndexedName(list: Int32(l), entry: Int32(e), quality: name.quality, text: name.text, normalized: n))
+                    names.append(IndexedName(list: Int32(l), entry: Int32(e), kind: entry.kind, quality: name.quality, text: name.text, normalized: n))
                     for key in Set(Self.keys(n)) { postings[key, default: []].append(id) }
                 }
             }
@@ -133,40 +134,58 @@ public final class Screener: Sendable {
 
     public func screen(_ query: ScreeningQuery) -> ScreeningResult {
         let q = NormalizedName(query.name, kind: query.kind)
-        // Candidates: names sharing index keys with the query, weighted by how rare each key is,
-        // summed in an array over all names (a dictionary here was a third of a query's time).
-        let keys = Set(Self.keys(q)).sorted()
-        var weights = Accumulator(capacityFor: keys.reduce(0) { $0 + (postings[$1]?.ids.count ?? 0) })
-        // In a fixed order: the sums are floating point, and a set's order changes from run to run.
-        for key in keys {
-            guard let posting = postings[key] else { continue }
-            for id in posting.ids { weights.add(id, posting.idf) }
-        }
-        // A name sharing less than half the best candidate's evidence shares only common tokens;
-        // the rest are ranked (only they: a common token can bring thousands of names).
-        let found = weights.entries
-        let top = found.reduce(0) { max($0, $1.weight) }
-        var ranked = found.filter { $0.weight >= top / 2 }.sorted { $0.weight != $1.weight ? $0.weight > $1.weight : $0.id < $1.id }.map(\.id)
-        if ranked.count > options.candidates { ranked.removeLast(ranked.count - options.candidates) }
+        let ranked = candidates(q).ids
         // The best name of each entry.
         var best: [Int64: ScreeningMatch] = [:]
         let bonus = Evidence.maximumBonus(for: query)
         for id in ranked {
-            let n = names[Int(id)]
-            let entry = lists[Int(n.list)].entries[Int(n.entry)]
-            if query.kind != .unknown, entry.kind != .unknown, query.kind != entry.kind { continue }
+            // Fields read in place: copying the name or its entry out of its array retained
+            // every string and array in them.
+            let kind = names[Int(id)].kind
+            if query.kind != .unknown, kind != .unknown, query.kind != kind { continue }
             // Evidence beside the name adds at most this much: below it, no need to explain the
             // name (for a bare name, that is below the threshold). With a margin, since scores
             // are sums of decimals in floating point, rounded to four places at the end.
-            let value = matcher.value(q, n.normalized)
+            let value = matcher.value(q, names[Int(id)].normalized)
             if value + bonus < options.threshold - 1e-6 { continue }
+            let n = names[Int(id)]
             let key = Int64(n.list) << 32 | Int64(n.entry)
             if let current = best[key], current.nameScore >= value { continue }
-            best[key] = match(query, entry, n, matcher.score(q, n.normalized))
+            best[key] = match(query, lists[Int(n.list)].entries[Int(n.entry)], n, matcher.score(q, n.normalized))
         }
         let matches = best.values.filter { $0.score >= options.threshold }
             .sorted { ($0.score, $1.list, $1.entryID) > ($1.score, $0.list, $0.entryID) }
         return ScreeningResult(query: query, threshold: options.threshold, lists: lists.map(\.version), matches: Array(matches.prefix(options.limit)))
+    }
+
+    /// The names worth scoring in full, best first: those sharing index keys with the query,
+    /// weighted by how rare each key is, that have at least half the best name's weight (a name
+    /// below that shares only common tokens), at most `options.candidates` of them.
+    ///
+    /// Keys are taken rarest first. Once the keys left could not lift a name not yet seen to half
+    /// the best weight so far, their postings only add to the names already seen: a common token
+    /// (`mohammad`, `ltd`) holds thousands of names, and summing them all was a third of a query.
+    /// `exhaustive` sums every posting (the tests check both give the same candidates). `summed`
+    /// is how many names got a sum.
+    func candidates(_ q: NormalizedName, exhaustive: Bool = false) -> (ids: [Int32], summed: Int) {
+        // In a fixed order (rarest first, then by key): the sums are floating point, and a set's
+        // order changes from run to run.
+        let found = Set(Self.keys(q)).compactMap { key in postings[key].map { (key: key, posting: $0) } }
+            .sorted { $0.posting.idf != $1.posting.idf ? $0.posting.idf > $1.posting.idf : $0.key < $1.key }
+        var left = found.reduce(0) { $0 + $1.posting.idf }
+        var weights = Accumulator()
+        var top = 0.0
+        for (_, posting) in found {
+            // A name first seen now gets at most `left`; with a margin for rounding.
+            let mayAdd = exhaustive || left * (1 + 1e-9) >= top / 2
+            left -= posting.idf
+            if mayAdd {
+                for id in posting.ids { top = max(top, weights.add(id, posting.idf)) }
+            } else {
+                top = max(top, weights.addToPresent(posting.ids, posting.idf))
+            }
+        }
+        return (weights.ranked(from: top / 2, limit: options.candidates), weights.count)
     }
 
     private func match(_ query: ScreeningQuery, _ entry: WatchlistEntry, _ n: IndexedName, _ nameScore: NameMatcher.Score) -> ScreeningMatch {
@@ -192,35 +211,107 @@ public final class Screener: Sendable {
     }
 }
 
-/// Sums of weights per name id, in an open-addressing table sized to the postings a query
+/// Sums of weights per name id, in an open-addressing table that grows with the names a query
 /// touches: an array over all names had to be zeroed for every query, and a dictionary hashes
-/// more than these integers need.
-struct Accumulator {
-    private var ids: [Int32]
-    private var sums: [Double]
-    private var filled: [Int] = []
-    private let mask: Int
+/// more than these integers need. In memory of its own, not arrays: their uniqueness checks on
+/// every write were a tenth of its time.
+struct Accumulator: ~Copyable {
+    private var ids: UnsafeMutablePointer<Int32>
+    private var sums: UnsafeMutablePointer<Double>
+    /// The occupied slots, in the order their ids were added.
+    private var filled: [Int32] = []
+    private var mask: Int
 
-    init(capacityFor count: Int) {
-        var size = 64
-        while size < 2 * count { size <<= 1 }
-        ids = Array(repeating: -1, count: size)
-        sums = Array(repeating: 0, count: size)
-        mask = size - 1
+    init(capacity: Int = 256) {
+        (ids, sums, mask) = Self.allocate(capacity)
     }
 
-    mutating func add(_ id: Int32, _ weight: Double) {
+    deinit {
+        ids.deallocate()
+        sums.deallocate()
+    }
+
+    private static func allocate(_ size: Int) -> (UnsafeMutablePointer<Int32>, UnsafeMutablePointer<Double>, Int) {
+        let ids = UnsafeMutablePointer<Int32>.allocate(capacity: size)
+        ids.initialize(repeating: -1, count: size)
+        let sums = UnsafeMutablePointer<Double>.allocate(capacity: size)
+        sums.initialize(repeating: 0, count: size)
+        return (ids, sums, size - 1)
+    }
+
+    private func slot(of id: Int32) -> Int {
         var slot = Int(truncatingIfNeeded: UInt32(bitPattern: id) &* 2_654_435_761) & mask
         while ids[slot] != -1 && ids[slot] != id { slot = (slot + 1) & mask }
-        if ids[slot] == -1 {
-            ids[slot] = id
-            filled.append(slot)
-        }
-        sums[slot] += weight
+        return slot
     }
 
-    /// Every id added and its sum, in the order first added.
-    var entries: [(id: Int32, weight: Double)] { filled.map { (ids[$0], sums[$0]) } }
+    /// Adds `weight` to the id's sum, and returns the sum.
+    mutating func add(_ id: Int32, _ weight: Double) -> Double {
+        var slot = slot(of: id)
+        if ids[slot] == -1 {
+            if 2 * (filled.count + 1) > mask + 1 {
+                grow()
+                slot = self.slot(of: id)
+            }
+            ids[slot] = id
+            filled.append(Int32(slot))
+        }
+        sums[slot] += weight
+        return sums[slot]
+    }
+
+    /// Adds `weight` to the sums of those of `sorted` (ascending) already present, and returns
+    /// the largest sum it made.
+    mutating func addToPresent(_ sorted: [Int32], _ weight: Double) -> Double {
+        var top = 0.0
+        // Few names held against a long posting: look each up in it rather than walk it.
+        if filled.count * 16 < sorted.count {
+            for s in filled {
+                let slot = Int(s), id = ids[slot]
+                var lo = 0, hi = sorted.count
+                while lo < hi {
+                    let mid = (lo + hi) / 2
+                    if sorted[mid] < id { lo = mid + 1 } else { hi = mid }
+                }
+                guard lo < sorted.count, sorted[lo] == id else { continue }
+                sums[slot] += weight
+                top = max(top, sums[slot])
+            }
+        } else {
+            for id in sorted {
+                let slot = slot(of: id)
+                guard ids[slot] != -1 else { continue }
+                sums[slot] += weight
+                top = max(top, sums[slot])
+            }
+        }
+        return top
+    }
+
+    private mutating func grow() {
+        let old = (ids, sums, filled)
+        (ids, sums, mask) = Self.allocate(2 * (mask + 1))
+        filled.removeAll(keepingCapacity: true)
+        for s in old.2 {
+            let slot = slot(of: old.0[Int(s)])
+            ids[slot] = old.0[Int(s)]
+            sums[slot] = old.1[Int(s)]
+            filled.append(Int32(slot))
+        }
+        old.0.deallocate()
+        old.1.deallocate()
+    }
+
+    /// How many ids have a sum.
+    var count: Int { filled.count }
+
+    /// The ids whose sum reaches `floor`, heaviest first (ties by id), at most `limit`.
+    func ranked(from floor: Double, limit: Int) -> [Int32] {
+        var out: [(id: Int32, weight: Double)] = []
+        for s in filled where sums[Int(s)] >= floor { out.append((ids[Int(s)], sums[Int(s)])) }
+        out.sort { $0.weight != $1.weight ? $0.weight > $1.weight : $0.id < $1.id }
+        return out.prefix(limit).map(\.id)
+    }
 }
 
 /// Evidence beside the name: each returns the features it found (none when either side is silent).

@@ -279,6 +279,23 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(hit.nameScore < ScreeningOptions.defaultThreshold && hit.score >= ScreeningOptions.defaultThreshold)
     }
 
+    /// Candidates are found rarest key first, and common keys stop adding names that could not
+    /// reach half the best weight; that must pick exactly the names summing every posting picks.
+    @Test func prunedCandidatesAreTheExhaustiveOnes() {
+        let queries = ScreeningBench.queries(from: Self.screener.lists, count: 3_000)
+            + ["Mohammed Ali", "Al Qaida", "Trading Company Limited", "Bank", "Mohammad Hassan Abdullah Al Rahman"].map { ScreeningQuery(name: $0) }
+        var summed = (pruned: 0, all: 0)
+        for query in queries {
+            let q = NormalizedName(query.name, kind: query.kind)
+            let fast = Self.screener.candidates(q), all = Self.screener.candidates(q, exhaustive: true)
+            #expect(fast.ids == all.ids, "\(query.name)")
+            summed.pruned += fast.summed
+            summed.all += all.summed
+        }
+        // And it does prune.
+        #expect(summed.pruned * 2 < summed.all)
+    }
+
     @Test func unlistedNamesDoNotMatch() {
         for name in ["Maria Gonzalez Fernandez", "Kwame Mensah", "Nordic Timber Supplies AB"] {
             #expect(Self.screener.screen(ScreeningQuery(name: name)).matches.isEmpty, "\(name)")
