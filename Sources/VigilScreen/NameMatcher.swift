@@ -65,19 +65,20 @@ public struct NameMatcher: Sendable {
         }) {
             return Score(score: pair.similarity, pairs: [pair], unmatchedQuery: [], unmatchedCandidate: [])
         }
-        let qu = q.units, cu = c.units
+        let qh = q.heads, ch = c.heads
         let abjad = q.abjad != c.abjad
         // Candidate pairs in a buffer on the stack: the screener scores many names per query.
-        return withUnsafeTemporaryAllocation(of: Candidate.self, capacity: max(1, qu.count * cu.count)) { buffer in
+        return withUnsafeTemporaryAllocation(of: Candidate.self, capacity: max(1, qh.count * ch.count)) { buffer in
             var n = 0
-            // By index: iterating the units themselves would retain each per pair.
-            for i in qu.indices {
-                for j in cu.indices {
+            for i in qh.indices {
+                for j in ch.indices {
+                    let a = qh[i], b = ch[j]
                     // Joined tokens pair with a single token (`Ramimakhlouf`, `Rami Makhlouf`); two
                     // joined runs would only repeat what their tokens say one by one.
-                    if qu[i].tokens.count > 1, cu[j].tokens.count > 1 { continue }
-                    guard let (sim, method) = similarity(qu[i], cu[j], abjad: abjad) else { continue }
-                    let covered = qu[i].tokens.count + cu[j].tokens.count
+                    if a.tokens > 1, b.tokens > 1 { continue }
+                    if cannotPair(a, b, abjad: abjad) { continue }
+                    guard let (sim, method) = similarity(q.units[i], c.units[j], abjad: abjad) else { continue }
+                    let covered = Int(a.tokens) + Int(b.tokens)
                     buffer[n] = Candidate(qi: i, ci: j, sim: sim, method: covered > 2 ? .joined : method, covered: covered)
                     n += 1
                 }
@@ -99,21 +100,21 @@ public struct NameMatcher: Sendable {
 
     /// Pairs units in the order given, each token used once, and scores the result.
     private func align(_ q: NormalizedName, _ c: NormalizedName, _ candidates: UnsafeBufferPointer<Candidate>, explain: Bool) -> Score {
-        let qu = q.units, cu = c.units
+        let qh = q.heads, ch = c.heads
         var usedQ: UInt64 = 0, usedC: UInt64 = 0
         var pairs: [Pair] = []
         var matched = 0.0
         var matchedWeight = 0.0
         for cand in candidates {
-            let a = qu[cand.qi].mask, b = cu[cand.ci].mask
+            let a = qh[cand.qi].mask, b = ch[cand.ci].mask
             guard a & usedQ == 0, b & usedC == 0 else { continue }
             usedQ |= a
             usedC |= b
-            let w = qu[cand.qi].weight + cu[cand.ci].weight
+            let w = qh[cand.qi].weight + ch[cand.ci].weight
             matched += cand.sim * w
             matchedWeight += w
             if explain {
-                pairs.append(Pair(query: qu[cand.qi].text, candidate: cu[cand.ci].text, similarity: (cand.sim * 1000).rounded() / 1000, method: cand.method))
+                pairs.append(Pair(query: q.units[cand.qi].text, candidate: c.units[cand.ci].text, similarity: (cand.sim * 1000).rounded() / 1000, method: cand.method))
             }
         }
         func left(_ n: NormalizedName, _ used: UInt64) -> [Int] { n.tokens.indices.filter { used & (1 << UInt64($0)) == 0 } }
@@ -151,13 +152,37 @@ public struct NameMatcher: Sendable {
                      unmatchedCandidate: explain ? left(c, usedC).map { c.tokens[$0].text } : [])
     }
 
-    private func similarity(_ a: NormalizedName.Unit, _ b: NormalizedName.Unit, abjad: Bool) -> (Double, Method)? {
-        if a.text == b.text { return (1, .exact) }
+    /// Whether tokens of these roles may pair unless their texts are the same.
+    private static func rolesMayPair(_ a: NormalizedName.Role, _ b: NormalizedName.Role) -> Bool {
         // Numbers (and Roman numerals) match only exactly: `Trust IV` is not `Trust V`.
-        if a.role == .number || b.role == .number { return nil }
+        if a == .number || b == .number { return false }
         // A legal form pairs only with a legal form, a particle or patronymic only with its like.
-        for role in [NormalizedName.Role.legalForm, .particle, .patronymic] where (a.role == role) != (b.role == role) { return nil }
-        if a.role == .legalForm { return nil }  // different families
+        if (a == .legalForm) != (b == .legalForm) || (a == .particle) != (b == .particle) || (a == .patronymic) != (b == .patronymic) {
+            return false
+        }
+        return a != .legalForm  // two legal forms of different families
+    }
+
+    /// Whether ``similarity(_:_:abjad:)`` is sure to find no pair, from the units' heads alone: the
+    /// same tests in the same order, up to the first that needs a unit's text. Most pairs of two
+    /// different names end here.
+    private func cannotPair(_ a: NormalizedName.Head, _ b: NormalizedName.Head, abjad: Bool) -> Bool {
+        if a.hash == b.hash, a.count == b.count { return false }  // may be the same text
+        if !Self.rolesMayPair(a.role, b.role) { return true }
+        if a.hasGivenNames, b.hasGivenNames { return false }
+        // Initials against joined tokens: as many letters as tokens.
+        if a.tokens == 1, b.tokens > 1, a.count == Int32(b.tokens) { return false }
+        if b.tokens == 1, a.tokens > 1, b.count == Int32(a.tokens) { return false }
+        if a.count == 1 || b.count == 1 { return !(a.first == b.first && a.tokens == 1 && b.tokens == 1) }
+        let shorter = min(a.count, b.count), longer = max(a.count, b.count)
+        guard 2 * shorter >= longer else { return true }
+        guard !abjad else { return false }
+        return !NormalizedName.Unit.lettersMayReach(options.minTokenSimilarity, a.letters, Int(a.count), b.letters, Int(b.count))
+    }
+
+    private func similarity(_ a: NormalizedName.Unit, _ b: NormalizedName.Unit, abjad: Bool) -> (Double, Method)? {
+        if a.bytes == b.bytes { return (1, .exact) }
+        if !Self.rolesMayPair(a.role, b.role) { return nil }
         if let x = a.givenNames, let y = b.givenNames, !x.isDisjoint(with: y) { return (0.9, .nickname) }
         // Initials: `J` for `John`, `JC` for `Jean Claude`.
         if a.tokens.count == 1, b.tokens.count > 1, a.text == b.initials { return (0.75, .initial) }

@@ -134,14 +134,17 @@ public struct NormalizedName: Sendable, Hashable {
         func mayReach(_ threshold: Double, _ other: Unit) -> Bool {
             // First from the letter sets alone: each letter one has and the other lacks is missing
             // at least once. Most pairs of different names stop here, without reading the texts.
-            let onlyA = (letters & ~other.letters).nonzeroBitCount, onlyB = (other.letters & ~letters).nonzeroBitCount
-            guard Self.jaroWinklerBound(matches: min(bytes.count - onlyA, other.bytes.count - onlyB), bytes.count, other.bytes.count) >= threshold else {
-                return false
-            }
+            guard Self.lettersMayReach(threshold, letters, bytes.count, other.letters, other.bytes.count) else { return false }
             var missingA = 0, missingB = 0
             for b in bytes where Self.bit(b) & other.letters == 0 { missingA += 1 }
             for b in other.bytes where Self.bit(b) & letters == 0 { missingB += 1 }
             return Self.jaroWinklerBound(matches: min(bytes.count - missingA, other.bytes.count - missingB), bytes.count, other.bytes.count) >= threshold
+        }
+
+        /// The letter-set half of ``mayReach(_:_:)``, from the sets and lengths alone.
+        static func lettersMayReach(_ threshold: Double, _ a: UInt32, _ countA: Int, _ b: UInt32, _ countB: Int) -> Bool {
+            let onlyA = (a & ~b).nonzeroBitCount, onlyB = (b & ~a).nonzeroBitCount
+            return jaroWinklerBound(matches: min(countA - onlyA, countB - onlyB), countA, countB) >= threshold
         }
 
         /// Jaro-Winkler with `m` matching characters, no transpositions and the full prefix bonus:
@@ -154,6 +157,36 @@ public struct NormalizedName: Sendable, Hashable {
     }
 
     let units: [Unit]
+
+    /// What the matcher reads of every token pair, as plain values, one per unit: most pairs of
+    /// different names are ruled out from these alone, without following a unit's references
+    /// (nor retaining them).
+    struct Head {
+        /// Of the text's bytes: equal texts have equal hashes.
+        var hash: UInt64
+        var letters: UInt32
+        var count: Int32
+        var tokens: UInt8
+        var first: UInt8
+        var role: Role
+        var hasGivenNames: Bool
+        var mask: UInt64
+        var weight: Double
+
+        init(_ u: Unit) {
+            hash = u.bytes.reduce(14_695_981_039_346_656_037) { ($0 ^ UInt64($1)) &* 1_099_511_628_211 }
+            letters = u.letters
+            count = Int32(u.bytes.count)
+            tokens = UInt8(u.tokens.count)
+            first = u.bytes.first ?? 0
+            role = u.role
+            hasGivenNames = u.givenNames != nil
+            mask = u.mask
+            weight = u.weight
+        }
+    }
+
+    let heads: [Head]
 
     private static func units(_ t: [Token]) -> [Unit] {
         var out = t.enumerated().map {
@@ -182,6 +215,7 @@ public struct NormalizedName: Sendable, Hashable {
         // A name of more than 64 tokens is not a name; the matcher keeps token sets as bits.
         tokens = Array(NameText.tokens(latin, kind: kind, abjad: script == .abjad).prefix(64))
         units = Self.units(tokens)
+        heads = units.map(Head.init)
         nameTokenCount = tokens.count { $0.role == .name || $0.role == .number }
     }
 
