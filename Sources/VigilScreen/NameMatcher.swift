@@ -18,7 +18,7 @@ public struct NameMatcher: Sendable {
         public init() {}
     }
 
-    public enum Method: String, Sendable, Codable {
+    public enum Method: String, Sendable, Codable, BitwiseCopyable {
         case exact, similar, initial, skeleton, joined, acronym, nickname
     }
 
@@ -53,13 +53,20 @@ public struct NameMatcher: Sendable {
         return Pair(query: s[0].text, candidate: l.map(\.text).joined(separator: " "), similarity: 0.9, method: .acronym)
     }
 
-    public func score(_ q: NormalizedName, _ c: NormalizedName) -> Score { score(q, c, explain: true) }
+    public func score(_ q: NormalizedName, _ c: NormalizedName) -> Score {
+        var cache = PairCache()
+        return score(q, c, explain: true, cache: &cache)
+    }
 
     /// The score alone, without the token pairs' texts (the screener scores many candidates
     /// and explains only the matches).
-    func value(_ q: NormalizedName, _ c: NormalizedName) -> Double { score(q, c, explain: false).score }
+    func value(_ q: NormalizedName, _ c: NormalizedName, cache: inout PairCache) -> Double {
+        score(q, c, explain: false, cache: &cache).score
+    }
 
-    private func score(_ q: NormalizedName, _ c: NormalizedName, explain: Bool) -> Score {
+    /// The score of `q` against `c`, with the comparisons of `q`'s units with numbered units
+    /// (``NormalizedName/number(in:)``) kept in `cache`, which must serve this `q` only.
+    func score(_ q: NormalizedName, _ c: NormalizedName, explain: Bool, cache: inout PairCache) -> Score {
         if q.isOrganization || c.isOrganization, let pair = Self.acronym(q, c) ?? Self.acronym(c, q).map({
             Pair(query: $0.candidate, candidate: $0.query, similarity: $0.similarity, method: $0.method)
         }) {
@@ -77,7 +84,17 @@ public struct NameMatcher: Sendable {
                     // joined runs would only repeat what their tokens say one by one.
                     if a.tokens > 1, b.tokens > 1 { continue }
                     if cannotPair(a, b, abjad: abjad) { continue }
-                    guard let (sim, method) = similarity(q.units[i], c.units[j], abjad: abjad) else { continue }
+                    let found: (Double, Method)?
+                    if b.id >= 0 {
+                        let slot = cache.table.slot(for: UInt64(i) << 33 | (abjad ? 1 << 32 : 0) | UInt64(b.id), inserting: .unknown)
+                        if cache.table[slot].isUnknown {
+                            cache.table[slot] = PairCache.Entry(similarity(q.units[i], c.units[j], abjad: abjad))
+                        }
+                        found = cache.table[slot].result
+                    } else {
+                        found = similarity(q.units[i], c.units[j], abjad: abjad)
+                    }
+                    guard let (sim, method) = found else { continue }
                     let covered = Int(a.tokens) + Int(b.tokens)
                     buffer[n] = Candidate(qi: i, ci: j, sim: sim, method: covered > 2 ? .joined : method, covered: covered)
                     n += 1
@@ -217,4 +234,30 @@ public struct NameMatcher: Sendable {
         }
         return (Self.effective(jw), .similar)
     }
+}
+
+/// The comparisons of one query's units with numbered list units (key: the query unit's index,
+/// whether one side is an abjad, the list unit's number). Candidates of one query share many
+/// tokens: about 58 token pairs per benchmark query are compared in full, 24 of them distinct.
+struct PairCache: ~Copyable {
+    struct Entry: BitwiseCopyable {
+        var similarity: Double
+        /// Nil when the units do not pair; `similarity` is -1 until compared.
+        var method: NameMatcher.Method?
+
+        static let unknown = Entry(similarity: -1, method: nil)
+        var isUnknown: Bool { similarity < 0 }
+        var result: (Double, NameMatcher.Method)? { method.map { (similarity, $0) } }
+
+        init(similarity: Double, method: NameMatcher.Method?) {
+            self.similarity = similarity
+            self.method = method
+        }
+
+        init(_ result: (Double, NameMatcher.Method)?) {
+            self.init(similarity: result?.0 ?? 0, method: result?.1)
+        }
+    }
+
+    var table = IntegerTable<Entry>(capacity: 32)
 }

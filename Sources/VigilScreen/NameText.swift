@@ -172,6 +172,9 @@ public struct NormalizedName: Sendable, Hashable {
         var hasGivenNames: Bool
         var mask: UInt64
         var weight: Double
+        /// The unit's number in the screener's vocabulary of list units (units alike in all that
+        /// the matcher reads share one), so a query compares each at most once; -1 outside it.
+        var id: Int32 = -1
 
         init(_ u: Unit) {
             hash = u.bytes.reduce(14_695_981_039_346_656_037) { ($0 ^ UInt64($1)) &* 1_099_511_628_211 }
@@ -186,7 +189,28 @@ public struct NormalizedName: Sendable, Hashable {
         }
     }
 
-    let heads: [Head]
+    private(set) var heads: [Head]
+
+    /// What the matcher reads of a unit beside its text: equal keys, equal comparisons.
+    struct UnitKey: Hashable {
+        var bytes: [UInt8]
+        var role: Role
+        var tokens: Int
+        var initials: String
+    }
+
+    /// Numbers this name's units in `vocabulary`, adding those it lacks.
+    mutating func number(in vocabulary: inout [UnitKey: Int32]) {
+        for (i, u) in units.enumerated() {
+            let key = UnitKey(bytes: u.bytes, role: u.role, tokens: u.tokens.count, initials: u.initials)
+            if let id = vocabulary[key] {
+                heads[i].id = id
+            } else {
+                heads[i].id = Int32(vocabulary.count)
+                vocabulary[key] = heads[i].id
+            }
+        }
+    }
 
     private static func units(_ t: [Token]) -> [Unit] {
         var out = t.enumerated().map {

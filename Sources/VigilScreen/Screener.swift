@@ -97,11 +97,13 @@ public final class Screener: Sendable {
         matcher = NameMatcher(options: options.matcher)
         var names: [IndexedName] = []
         var postings: [String: [Int32]] = [:]
+        var vocabulary: [NormalizedName.UnitKey: Int32] = [:]
         for (l, list) in lists.enumerated() {
             for (e, entry) in list.entries.enumerated() {
                 var seen = Set<String>()
                 for name in entry.names where seen.insert(name.text).inserted {
-                    let n = NormalizedName(name.text, kind: entry.kind)
+                    var n = NormalizedName(name.text, kind: entry.kind)
+                    n.number(in: &vocabulary)
                     let id = Int32(names.count)
                     names.append(IndexedName(list: Int32(l), entry: Int32(e), kind: entry.kind, quality: name.quality, text: name.text, normalized: n))
                     for key in Set(Self.keys(n)) { postings[key, default: []].append(id) }
@@ -138,6 +140,8 @@ public final class Screener: Sendable {
         // The best name of each entry.
         var best: [Int64: ScreeningMatch] = [:]
         let bonus = Evidence.maximumBonus(for: query)
+        // Candidates share tokens (and matches are scored twice, the second time explained).
+        var pairs = PairCache()
         for id in ranked {
             // Fields read in place: copying the name or its entry out of its array retained
             // every string and array in them.
@@ -146,12 +150,12 @@ public final class Screener: Sendable {
             // Evidence beside the name adds at most this much: below it, no need to explain the
             // name (for a bare name, that is below the threshold). With a margin, since scores
             // are sums of decimals in floating point, rounded to four places at the end.
-            let value = matcher.value(q, names[Int(id)].normalized)
+            let value = matcher.value(q, names[Int(id)].normalized, cache: &pairs)
             if value + bonus < options.threshold - 1e-6 { continue }
             let n = names[Int(id)]
             let key = Int64(n.list) << 32 | Int64(n.entry)
             if let current = best[key], current.nameScore >= value { continue }
-            best[key] = match(query, lists[Int(n.list)].entries[Int(n.entry)], n, matcher.score(q, n.normalized))
+            best[key] = match(query, lists[Int(n.list)].entries[Int(n.entry)], n, matcher.score(q, n.normalized, explain: true, cache: &pairs))
         }
         let matches = best.values.filter { $0.score >= options.threshold }
             .sorted { ($0.score, $1.list, $1.entryID) > ($1.score, $0.list, $0.entryID) }
@@ -211,104 +215,52 @@ public final class Screener: Sendable {
     }
 }
 
-/// Sums of weights per name id, in an open-addressing table that grows with the names a query
-/// touches: an array over all names had to be zeroed for every query, and a dictionary hashes
-/// more than these integers need. In memory of its own, not arrays: their uniqueness checks on
-/// every write were a tenth of its time.
+/// Sums of weights per name id. Its table grows with the names a query touches: an array over
+/// all names had to be zeroed for every query.
 struct Accumulator: ~Copyable {
-    private var ids: UnsafeMutablePointer<Int32>
-    private var sums: UnsafeMutablePointer<Double>
-    /// The occupied slots, in the order their ids were added.
-    private var filled: [Int32] = []
-    private var mask: Int
+    private var table = IntegerTable<Double>(capacity: 128)
 
-    init(capacity: Int = 256) {
-        (ids, sums, mask) = Self.allocate(capacity)
-    }
-
-    deinit {
-        ids.deallocate()
-        sums.deallocate()
-    }
-
-    private static func allocate(_ size: Int) -> (UnsafeMutablePointer<Int32>, UnsafeMutablePointer<Double>, Int) {
-        let ids = UnsafeMutablePointer<Int32>.allocate(capacity: size)
-        ids.initialize(repeating: -1, count: size)
-        let sums = UnsafeMutablePointer<Double>.allocate(capacity: size)
-        sums.initialize(repeating: 0, count: size)
-        return (ids, sums, size - 1)
-    }
-
-    private func slot(of id: Int32) -> Int {
-        var slot = Int(truncatingIfNeeded: UInt32(bitPattern: id) &* 2_654_435_761) & mask
-        while ids[slot] != -1 && ids[slot] != id { slot = (slot + 1) & mask }
-        return slot
-    }
+    /// How many ids have a sum.
+    var count: Int { table.count }
 
     /// Adds `weight` to the id's sum, and returns the sum.
     mutating func add(_ id: Int32, _ weight: Double) -> Double {
-        var slot = slot(of: id)
-        if ids[slot] == -1 {
-            if 2 * (filled.count + 1) > mask + 1 {
-                grow()
-                slot = self.slot(of: id)
-            }
-            ids[slot] = id
-            filled.append(Int32(slot))
-        }
-        sums[slot] += weight
-        return sums[slot]
+        let slot = table.slot(for: UInt64(id), inserting: 0)
+        table[slot] += weight
+        return table[slot]
     }
 
     /// Adds `weight` to the sums of those of `sorted` (ascending) already present, and returns
     /// the largest sum it made.
-    mutating func addToPresent(_ sorted: [Int32], _ weight: Double) -> Double {
+    func addToPresent(_ sorted: [Int32], _ weight: Double) -> Double {
         var top = 0.0
         // Few names held against a long posting: look each up in it rather than walk it.
-        if filled.count * 16 < sorted.count {
-            for s in filled {
-                let slot = Int(s), id = ids[slot]
+        if table.count * 16 < sorted.count {
+            for s in table.slots {
+                let slot = Int(s), id = Int32(table.key(at: slot))
                 var lo = 0, hi = sorted.count
                 while lo < hi {
                     let mid = (lo + hi) / 2
                     if sorted[mid] < id { lo = mid + 1 } else { hi = mid }
                 }
                 guard lo < sorted.count, sorted[lo] == id else { continue }
-                sums[slot] += weight
-                top = max(top, sums[slot])
+                table[slot] += weight
+                top = max(top, table[slot])
             }
         } else {
             for id in sorted {
-                let slot = slot(of: id)
-                guard ids[slot] != -1 else { continue }
-                sums[slot] += weight
-                top = max(top, sums[slot])
+                guard let slot = table.find(UInt64(id)) else { continue }
+                table[slot] += weight
+                top = max(top, table[slot])
             }
         }
         return top
     }
 
-    private mutating func grow() {
-        let old = (ids, sums, filled)
-        (ids, sums, mask) = Self.allocate(2 * (mask + 1))
-        filled.removeAll(keepingCapacity: true)
-        for s in old.2 {
-            let slot = slot(of: old.0[Int(s)])
-            ids[slot] = old.0[Int(s)]
-            sums[slot] = old.1[Int(s)]
-            filled.append(Int32(slot))
-        }
-        old.0.deallocate()
-        old.1.deallocate()
-    }
-
-    /// How many ids have a sum.
-    var count: Int { filled.count }
-
     /// The ids whose sum reaches `floor`, heaviest first (ties by id), at most `limit`.
     func ranked(from floor: Double, limit: Int) -> [Int32] {
         var out: [(id: Int32, weight: Double)] = []
-        for s in filled where sums[Int(s)] >= floor { out.append((ids[Int(s)], sums[Int(s)])) }
+        for s in table.slots where table[Int(s)] >= floor { out.append((Int32(table.key(at: Int(s))), table[Int(s)])) }
         out.sort { $0.weight != $1.weight ? $0.weight > $1.weight : $0.id < $1.id }
         return out.prefix(limit).map(\.id)
     }

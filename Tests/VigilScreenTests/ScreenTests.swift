@@ -320,21 +320,33 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(r.groups.keys.sorted() == ["cluster_align", "cust_cases", "nk_checks", "nk_unit_tests", "synth_companies", "synth_people"])
     }
 
-    /// The screener scores candidates without building explanations; the number must be the
-    /// same as the explained one's, for every pair of the benchmark.
+    /// The screener scores candidates without building explanations, and remembers the token
+    /// pairs a query compared against the list's numbered units; the number must be the same as
+    /// the explained one's, compared afresh, for every pair of the benchmark.
     @Test func scoreWithoutExplanationIsTheSame() throws {
         let text = try String(contentsOfFile: try fixturePath("cases.csv"), encoding: .utf8)
         let matcher = NameMatcher()
+        var vocabulary: [NormalizedName.UnitKey: Int32] = [:]
+        let rows = text.split(whereSeparator: \.isNewline).dropFirst().filter { !$0.contains("\"") }
+            .map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }.filter { $0.count >= 5 }
         var compared = 0
-        for line in text.split(whereSeparator: \.isNewline).dropFirst() {
-            let f = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-            guard f.count >= 5, !line.contains("\"") else { continue }
-            let kind = NameKind(schema: f[1])
-            let a = NormalizedName(f[2], kind: kind), b = NormalizedName(f[3], kind: kind)
-            #expect(matcher.value(a, b) == matcher.score(a, b).score, "\(f[2]) | \(f[3])")
-            compared += 1
+        // One cache per query name (and kind), as in a screening; the other names are numbered.
+        for (_, group) in Dictionary(grouping: rows, by: { [$0[2], $0[1]] }).sorted(by: { $0.key.joined() < $1.key.joined() }) {
+            var cache = PairCache()
+            for f in group {
+                let kind = NameKind(schema: f[1])
+                let a = NormalizedName(f[2], kind: kind), b = NormalizedName(f[3], kind: kind)
+                var numbered = b
+                numbered.number(in: &vocabulary)
+                let expected = matcher.score(a, b).score
+                #expect(matcher.value(a, numbered, cache: &cache) == expected, "\(f[2]) | \(f[3])")
+                // Twice: the second time from the cache.
+                #expect(matcher.value(a, numbered, cache: &cache) == expected, "\(f[2]) | \(f[3])")
+                compared += 1
+            }
         }
         #expect(compared > 700)
+        #expect(vocabulary.count > 1_000)
     }
 
     @Test func crossScriptPairs() throws {
