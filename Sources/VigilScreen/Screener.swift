@@ -82,13 +82,24 @@ public final class Screener: Sendable {
         var idf: Double
     }
 
-    struct IndexedName: Sendable {
-        var list: Int32
-        var entry: Int32
-        var kind: NameKind
-        var quality: String
-        var text: String
-        var normalized: NormalizedName
+    /// A class: a query reads up to 16 of these, and copying a struct of strings and arrays out
+    /// of the array retained each of them.
+    final class IndexedName: Sendable {
+        let list: Int32
+        let entry: Int32
+        let kind: NameKind
+        let quality: String
+        let text: String
+        let normalized: NormalizedName
+
+        init(list: Int32, entry: Int32, kind: NameKind, quality: String, text: String, normalized: NormalizedName) {
+            self.list = list
+            self.entry = entry
+            self.kind = kind
+            self.quality = quality
+            self.text = text
+            self.normalized = normalized
+        }
     }
 
     public init(lists: [Watchlist], options: ScreeningOptions = ScreeningOptions()) {
@@ -143,16 +154,13 @@ public final class Screener: Sendable {
         // Candidates share tokens (and matches are scored twice, the second time explained).
         var pairs = PairCache()
         for id in ranked {
-            // Fields read in place: copying the name or its entry out of its array retained
-            // every string and array in them.
-            let kind = names[Int(id)].kind
-            if query.kind != .unknown, kind != .unknown, query.kind != kind { continue }
+            let n = names[Int(id)]
+            if query.kind != .unknown, n.kind != .unknown, query.kind != n.kind { continue }
             // Evidence beside the name adds at most this much: below it, no need to explain the
             // name (for a bare name, that is below the threshold). With a margin, since scores
             // are sums of decimals in floating point, rounded to four places at the end.
-            let value = matcher.value(q, names[Int(id)].normalized, cache: &pairs)
+            let value = matcher.value(q, n.normalized, cache: &pairs)
             if value + bonus < options.threshold - 1e-6 { continue }
-            let n = names[Int(id)]
             let key = Int64(n.list) << 32 | Int64(n.entry)
             if let current = best[key], current.nameScore >= value { continue }
             best[key] = match(query, lists[Int(n.list)].entries[Int(n.entry)], n, matcher.score(q, n.normalized, explain: true, cache: &pairs))
@@ -179,14 +187,18 @@ public final class Screener: Sendable {
         var left = found.reduce(0) { $0 + $1.posting.idf }
         var weights = Accumulator()
         var top = 0.0
+        // The names held when adding stopped, by id (it does not start again: `left` only falls
+        // and `top` only rises).
+        var held: [(id: Int32, slot: Int)]?
         for (_, posting) in found {
             // A name first seen now gets at most `left`; with a margin for rounding.
-            let mayAdd = exhaustive || left * (1 + 1e-9) >= top / 2
+            let mayAdd = held == nil && (exhaustive || left * (1 + 1e-9) >= top / 2)
             left -= posting.idf
             if mayAdd {
                 for id in posting.ids { top = max(top, weights.add(id, posting.idf)) }
             } else {
-                top = max(top, weights.addToPresent(posting.ids, posting.idf))
+                if held == nil { held = weights.byID() }
+                top = max(top, weights.add(posting.idf, toThoseOf: held!, in: posting.ids))
             }
         }
         return (weights.ranked(from: top / 2, limit: options.candidates), weights.count)
@@ -230,26 +242,29 @@ struct Accumulator: ~Copyable {
         return table[slot]
     }
 
-    /// Adds `weight` to the sums of those of `sorted` (ascending) already present, and returns
-    /// the largest sum it made.
-    func addToPresent(_ sorted: [Int32], _ weight: Double) -> Double {
+    /// The ids held and their slots, by id.
+    func byID() -> [(id: Int32, slot: Int)] {
+        table.slots.map { (Int32(table.key(at: Int($0))), Int($0)) }.sorted { $0.id < $1.id }
+    }
+
+    /// Adds `weight` to the sums of the names of `held` (from ``byID()``) that are in `posting`
+    /// (ascending), and returns the largest sum it made. It gallops through the longer list, so
+    /// a posting of thousands costs a few steps per name held.
+    func add(_ weight: Double, toThoseOf held: [(id: Int32, slot: Int)], in posting: [Int32]) -> Double {
         var top = 0.0
-        // Few names held against a long posting: look each up in it rather than walk it.
-        if table.count * 16 < sorted.count {
-            for s in table.slots {
-                let slot = Int(s), id = Int32(table.key(at: slot))
-                var lo = 0, hi = sorted.count
-                while lo < hi {
-                    let mid = (lo + hi) / 2
-                    if sorted[mid] < id { lo = mid + 1 } else { hi = mid }
-                }
-                guard lo < sorted.count, sorted[lo] == id else { continue }
-                table[slot] += weight
-                top = max(top, table[slot])
+        var p = 0
+        for (id, slot) in held {
+            // Smallest index at or after p whose id is not below `id`: double the step, then halve.
+            var step = 1
+            while p + step < posting.count, posting[p + step] < id { step <<= 1 }
+            var lo = p, hi = min(p + step, posting.count)
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if posting[mid] < id { lo = mid + 1 } else { hi = mid }
             }
-        } else {
-            for id in sorted {
-                guard let slot = table.find(UInt64(id)) else { continue }
+            p = lo
+            guard p < posting.count else { break }
+            if posting[p] == id {
                 table[slot] += weight
                 top = max(top, table[slot])
             }
