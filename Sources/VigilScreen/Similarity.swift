@@ -18,8 +18,60 @@ enum Similarity {
     static func jaro(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Double {
         if a.isEmpty || b.isEmpty { return a.isEmpty && b.isEmpty ? 1 : 0 }
         if a.count == b.count, memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0 { return 1 }
+        if a.count <= 64, b.count <= 64 { return shortJaro(a, b) }
+        return longJaro(a, b)
+    }
+
+    /// Jaro for texts of at most 64 bytes (every name token), with bit operations in place of
+    /// the inner loop: where each letter occurs in `b` is a mask, so the first unmatched
+    /// occurrence within reach of a letter of `a` is one lowest set bit.
+    static func shortJaro(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Double {
         let range = max(0, max(a.count, b.count) / 2 - 1)
-        // Names are short: bit masks of matched positions fit in two words up to 128 letters.
+        // Positions in `b` of each of `a`–`z` (0–25), and of any other byte (26: checked one by one).
+        var positions = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0),
+                         UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0),
+                         UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        func letter(_ c: UInt8) -> Int { c &- 97 < 26 ? Int(c &- 97) : 26 }
+        return withUnsafeMutableBytes(of: &positions) { raw in
+            let at = raw.bindMemory(to: UInt64.self)
+            for j in 0..<b.count { at[letter(b[j])] |= 1 << UInt64(j) }
+            var matchedA: UInt64 = 0, matchedB: UInt64 = 0
+            for i in 0..<a.count {
+                let lo = max(0, i - range), hi = min(b.count - 1, i + range)
+                guard lo <= hi else { continue }
+                // Bits lo...hi.
+                let window: UInt64 = (hi == 63 ? ~0 : (1 << UInt64(hi + 1)) - 1) & ~((1 << UInt64(lo)) - 1)
+                let k = letter(a[i])
+                var open = at[k] & window & ~matchedB
+                if k == 26 {
+                    while open != 0, b[open.trailingZeroBitCount] != a[i] { open &= open - 1 }
+                }
+                guard open != 0 else { continue }
+                matchedB |= open & (0 &- open)
+                matchedA |= 1 << UInt64(i)
+            }
+            let matches = matchedA.nonzeroBitCount
+            guard matches > 0 else { return 0 }
+            // Matched letters of each, in order: those that differ are half-transpositions.
+            var transpositions = 0
+            var x = matchedA, y = matchedB
+            while x != 0 {
+                if a[x.trailingZeroBitCount] != b[y.trailingZeroBitCount] { transpositions += 1 }
+                x &= x - 1
+                y &= y - 1
+            }
+            return score(matches: matches, transpositions: transpositions, a.count, b.count)
+        }
+    }
+
+    static func score(matches: Int, transpositions: Int, _ a: Int, _ b: Int) -> Double {
+        let m = Double(matches)
+        return (m / Double(a) + m / Double(b) + (m - Double(transpositions / 2)) / m) / 3
+    }
+
+    /// Jaro for texts up to 128 bytes, matched positions in two words.
+    static func longJaro(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Double {
+        let range = max(0, max(a.count, b.count) / 2 - 1)
         guard a.count <= 128, b.count <= 128 else { return a.elementsEqual(b) ? 1 : 0 }
         var matchedB = (UInt64(0), UInt64(0))
         var matchedA = (UInt64(0), UInt64(0))
@@ -43,8 +95,7 @@ enum Similarity {
             if a[i] != b[k] { transpositions += 1 }
             k += 1
         }
-        let m = Double(matches)
-        return (m / Double(a.count) + m / Double(b.count) + (m - Double(transpositions / 2)) / m) / 3
+        return score(matches: matches, transpositions: transpositions, a.count, b.count)
     }
 
     /// Levenshtein distance (insertions, deletions, substitutions), for the explanation of a

@@ -74,6 +74,26 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(Similarity.levenshtein(Array("kitten".utf8), Array("sitting".utf8)) == 3)
     }
 
+    /// Tokens of up to 64 bytes take Jaro's bit-parallel path; it must agree with the general one,
+    /// also on bytes outside `a`–`z`, which share one position mask.
+    @Test func shortJaroIsJaro() {
+        var random = SplitMix64(seed: 11)
+        let letters = Array("aeiounrstlmhkdy-0é".utf8)
+        func word() -> [UInt8] {
+            (0..<Int.random(in: 1...64, using: &random)).map { _ in letters[Int.random(in: 0..<letters.count, using: &random)] }
+        }
+        for _ in 0..<20_000 {
+            let a = word()
+            var b = Bool.random(using: &random) ? a : word()
+            for _ in 0..<Int.random(in: 0...3, using: &random) { b[Int.random(in: 0..<b.count, using: &random)] = letters[Int.random(in: 0..<letters.count, using: &random)] }
+            a.withUnsafeBufferPointer { x in
+                b.withUnsafeBufferPointer { y in
+                    #expect(Similarity.shortJaro(x, y) == Similarity.longJaro(x, y), "\(String(decoding: a, as: UTF8.self)) \(String(decoding: b, as: UTF8.self))")
+                }
+            }
+        }
+    }
+
     /// The matcher skips a token pair when its bound says Jaro-Winkler cannot reach the pair
     /// threshold: the bound must never be below the real similarity.
     @Test func similarityBoundNeverRejectsAPairThatReachesIt() {
