@@ -55,6 +55,65 @@ public struct EngineOutput: Sendable {
     }
 }
 
+/// What detection decided about one message, before anything is signed or serialised.
+public enum PendingOutput: Sendable {
+    /// An alert as detection made it: unsigned, not yet shared.
+    case alert(Alert)
+    /// A record already whole (a dead letter).
+    case ready(EngineOutput)
+}
+
+/// Signs alerts, makes the partners' copies and serialises the records. Pure, and the costly
+/// part of an alert (an Ed25519 signature per copy, canonical JSON twice): the pipeline runs it
+/// on its publishing stage, so it overlaps detection instead of taking detection's time.
+public struct OutputSealer: Sendable {
+    let sharing: Sharing
+    let topics: VigilConfig.Topics
+    /// `name@version` of the pipeline, for the records' headers.
+    let pipelineLabel: String
+
+    public func seal(_ pending: [PendingOutput]) -> [EngineOutput] {
+        var out: [EngineOutput] = []
+        for p in pending {
+            switch p {
+            case .ready(let o): out.append(o)
+            case .alert(let a): seal(a, into: &out)
+            }
+        }
+        return out
+    }
+
+    /// The unit's own alert, then each partner's copy (or the reason it is held).
+    private func seal(_ unsigned: Alert, into out: inout [EngineOutput]) {
+        let alert = sharing.own(unsigned)
+        out.append(EngineOutput(record: record(alert, topic: topics.alerts), kind: .alert(alert)))
+        for partner in sharing.partners {
+            switch sharing.disclose(alert, to: partner) {
+            case .notRouted: continue
+            case .shared(let copy, let fields):
+                out.append(EngineOutput(record: record(copy, topic: partner.topic),
+                                        kind: .shared(DisclosureRecord(alert: copy, topic: partner.topic, fields: fields))))
+            case .held(let reason):
+                var held = record(alert, topic: topics.held)
+                held.headers += [KafkaHeader(VigilHeaders.heldPartner, partner.name), KafkaHeader(VigilHeaders.heldReason, reason)]
+                out.append(EngineOutput(record: held, kind: .held(partner: partner.name, reason: reason)))
+            }
+        }
+    }
+
+    private func record(_ alert: Alert, topic: String) -> ProducerRecord {
+        // Keyed by subject so a subject's alerts stay in order; a copy without a subject value
+        // (redacted) is keyed by its alert id.
+        ProducerRecord(
+            topic: topic, key: Array((alert.subject.value ?? alert.id).utf8), value: alert.canonicalJSON,
+            headers: [
+                KafkaHeader(VigilHeaders.alertID, alert.id), KafkaHeader(VigilHeaders.schema, String(Alert.schemaVersion)),
+                KafkaHeader(VigilHeaders.contentType, "application/json"),
+                KafkaHeader(VigilHeaders.pipeline, pipelineLabel),
+            ])
+    }
+}
+
 /// Which decoder reads which input topic: canonical JSON by default, the declared format for
 /// the pipeline's `inputs`.
 public struct InputDecoding: Sendable {
@@ -97,7 +156,9 @@ public struct PipelineEngine {
     private let combiner: TypologyCombiner?
     private let screening: ScreeningRunner?
     private let anomaly: AnomalyRunner?
-    private let sharing: Sharing
+    /// Turns what detection decides into records; ``outputs(for:decoded:)`` applies it at once,
+    /// the pipeline on its publishing stage.
+    public let sealer: OutputSealer
 
     /// - Parameters:
     ///   - keys: the signing key and partners' pseudonym keys; without them alerts go unsigned
@@ -108,7 +169,8 @@ public struct PipelineEngine {
                 decodeOptions: DecodeOptions = DecodeOptions(), keys: SharingKeys = SharingKeys(),
                 carryingOver previous: PipelineEngine? = nil) {
         self.pipeline = pipeline
-        self.sharing = Sharing(partners: pipeline.partners, keys: keys)
+        self.sealer = OutputSealer(sharing: Sharing(partners: pipeline.partners, keys: keys), topics: topics,
+                                   pipelineLabel: "\(pipeline.name)@\(pipeline.version)")
         self.topics = topics
         self.decoding = InputDecoding(topics: topics, options: decodeOptions)
         self.detector = Detector(rules: pipeline.rules, limits: limits, carryingOver: previous?.detector)
@@ -130,9 +192,9 @@ public struct PipelineEngine {
     /// Detection (stateful, in order) on a decoded message; a decoding failure becomes a dead
     /// letter. Passenger events reach the correlation rules and screening only.
     public func outputs(for message: ConsumedMessage, decoded: Result<[CanonicalEvent], EventDecodingError>) -> [EngineOutput] {
-        var out: [EngineOutput] = []
+        var out: [PendingOutput] = []
         append(decoded, topic: message.topic, partition: message.partition, offset: message.offset, message: { message }, to: &out)
-        return out
+        return sealer.seal(out)
     }
 
     /// The same for a batch, in order: `decoded[i]` is what `messages[i]` decoded to.
@@ -142,8 +204,13 @@ public struct PipelineEngine {
     /// twentieth of detection; here only the fields an event's origin needs are read, and the
     /// message itself only for a dead letter.
     public func outputs(for messages: ArraySlice<ConsumedMessage>, decoded: ArraySlice<Result<[CanonicalEvent], EventDecodingError>>) -> [EngineOutput] {
+        sealer.seal(detect(messages, decoded: decoded))
+    }
+
+    /// Detection alone, for a batch: what ``sealer`` then turns into records.
+    public func detect(_ messages: ArraySlice<ConsumedMessage>, decoded: ArraySlice<Result<[CanonicalEvent], EventDecodingError>>) -> [PendingOutput] {
         precondition(messages.indices == decoded.indices, "one decoding result per message")
-        var out: [EngineOutput] = []
+        var out: [PendingOutput] = []
         for i in messages.indices {
             append(decoded[i], topic: messages[i].topic, partition: messages[i].partition, offset: messages[i].offset,
                    message: { messages[i] }, to: &out)
@@ -152,10 +219,10 @@ public struct PipelineEngine {
     }
 
     private func append(_ decoded: Result<[CanonicalEvent], EventDecodingError>, topic: String, partition: Int32, offset: Int64,
-                        message: () -> ConsumedMessage, to out: inout [EngineOutput]) {
+                        message: () -> ConsumedMessage, to out: inout [PendingOutput]) {
         switch decoded {
         case .failure(let error):
-            out.append(deadLetter(message(), error))
+            out.append(.ready(deadLetter(message(), error)))
         case .success(let events):
             let origin = EventOrigin(topic: topic, partition: partition, offset: offset)
             for event in events {
@@ -172,7 +239,7 @@ public struct PipelineEngine {
                     matches = detector.process(p, origin: origin)
                     hits = screening?.matches(p, origin: origin) ?? []
                 }
-                out += hits.flatMap { m in
+                out += hits.map { m in
                     alert(findings: [m.finding], score: m.finding.score, subject: m.subject, ts: m.ts, contributions: m.contributions, event: event)
                 }
                 if combiner != nil { matches += hits }
@@ -181,12 +248,12 @@ public struct PipelineEngine {
                     let raised = combiner.process(matches)
                     // Correlation rules may name typologies in `flagged-by`.
                     if case .transaction(let tx) = event, !raised.isEmpty { detector.flag(raised, in: tx) }
-                    out += raised.flatMap { t in
+                    out += raised.map { t in
                         alert(findings: [t.typology] + t.rules, score: t.typology.score, subject: t.subject, ts: t.ts,
                               contributions: t.contributions, event: event, reviewOnly: t.reviewOnly)
                     }
                 } else {
-                    out += matches.flatMap { m in
+                    out += matches.map { m in
                         alert(findings: [m.finding], score: m.finding.score, subject: m.subject, ts: m.ts, contributions: m.contributions, event: event)
                     }
                 }
@@ -194,9 +261,9 @@ public struct PipelineEngine {
         }
     }
 
-    /// The unit's own alert, then each partner's copy (or the reason it is held).
+    /// An alert of the findings, unsigned: the sealer signs it and makes the partners' copies.
     private func alert(findings: [Alert.Finding], score: Double, subject: Alert.Subject, ts: EventTime,
-                       contributions: [Contribution], event: CanonicalEvent, reviewOnly: Bool = false) -> [EngineOutput] {
+                       contributions: [Contribution], event: CanonicalEvent, reviewOnly: Bool = false) -> PendingOutput {
         let evidence = contributions.map {
             Alert.Evidence(topic: $0.origin.topic, partition: $0.origin.partition, offset: $0.origin.offset, eventId: $0.eventID, ts: $0.ts,
                            passenger: $0.passenger ? true : nil)
@@ -211,33 +278,7 @@ public struct PipelineEngine {
         // Passenger data alone never grounds an automated decision (CJEU C-817/19): such alerts
         // are for a person to review.
         if reviewOnly || (!contributions.isEmpty && contributions.allSatisfy(\.passenger)) { alert.reviewOnly = true }
-        alert = sharing.own(alert)
-        var records = [EngineOutput(record: record(alert, topic: topics.alerts), kind: .alert(alert))]
-        for partner in sharing.partners {
-            switch sharing.disclose(alert, to: partner) {
-            case .notRouted: continue
-            case .shared(let copy, let fields):
-                records.append(EngineOutput(record: record(copy, topic: partner.topic),
-                                            kind: .shared(DisclosureRecord(alert: copy, topic: partner.topic, fields: fields))))
-            case .held(let reason):
-                var held = record(alert, topic: topics.held)
-                held.headers += [KafkaHeader(VigilHeaders.heldPartner, partner.name), KafkaHeader(VigilHeaders.heldReason, reason)]
-                records.append(EngineOutput(record: held, kind: .held(partner: partner.name, reason: reason)))
-            }
-        }
-        return records
-    }
-
-    private func record(_ alert: Alert, topic: String) -> ProducerRecord {
-        // Keyed by subject so a subject's alerts stay in order; a copy without a subject value
-        // (redacted) is keyed by its alert id.
-        ProducerRecord(
-            topic: topic, key: Array((alert.subject.value ?? alert.id).utf8), value: alert.canonicalJSON,
-            headers: [
-                KafkaHeader(VigilHeaders.alertID, alert.id), KafkaHeader(VigilHeaders.schema, String(Alert.schemaVersion)),
-                KafkaHeader(VigilHeaders.contentType, "application/json"),
-                KafkaHeader(VigilHeaders.pipeline, "\(pipeline.name)@\(pipeline.version)"),
-            ])
+        return .alert(alert)
     }
 
     /// The subject with the particulars the event gives of it: the party whose account it is,
@@ -270,7 +311,7 @@ public struct PipelineEngine {
             KafkaHeader(VigilHeaders.sourceTopic, m.topic),
             KafkaHeader(VigilHeaders.sourcePartition, String(m.partition)),
             KafkaHeader(VigilHeaders.sourceOffset, String(m.offset)),
-            KafkaHeader(VigilHeaders.pipeline, "\(pipeline.name)@\(pipeline.version)"),
+            KafkaHeader(VigilHeaders.pipeline, sealer.pipelineLabel),
         ]
         if let field = error.field { headers.append(KafkaHeader(VigilHeaders.errorField, field)) }
         return EngineOutput(record: ProducerRecord(topic: topics.deadLetter, key: m.key, value: m.value, headers: headers + m.headers),

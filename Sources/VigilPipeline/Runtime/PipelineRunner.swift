@@ -145,14 +145,17 @@ public final class PipelineRunner: Sendable {
                                       "hint": "set runtime.workers: 1 (VIGIL_WORKERS=1) for these pipelines"])
         }
         let workers = options.workers
-        // Two stages per worker, so decoding a batch overlaps detecting the one before it.
+        // Three stages per worker, so decoding a batch, detecting in the one before it and
+        // signing and publishing the alerts of the one before that overlap.
         let queues = (0..<workers).map { _ in AsyncBoundedQueue<ConsumerBatch>(capacity: options.queueDepth) }
         let decodedQueues = (0..<workers).map { _ in AsyncBoundedQueue<DecodedBatch>(capacity: options.queueDepth) }
+        let detectedQueues = (0..<workers).map { _ in AsyncBoundedQueue<DetectedBatch>(capacity: options.queueDepth) }
         let decoding = InputDecoding(topics: topics, options: options.decodeOptions)
         await withTaskGroup(of: Void.self) { group in
             for index in 0..<workers {
                 group.addTask { await self.decode(queues[index], into: decodedQueues[index], decoding) }
-                group.addTask { await self.work(decodedQueues[index], index: index) }
+                group.addTask { await self.work(decodedQueues[index], into: detectedQueues[index], index: index) }
+                group.addTask { await self.publish(detectedQueues[index]) }
             }
             while let batch = await source.nextBatch() {
                 if tracker.failure != nil { source.stop(); continue }
@@ -187,6 +190,27 @@ public final class PipelineRunner: Sendable {
         var decoded: [Result<[CanonicalEvent], EventDecodingError>]
         /// When decoding began: where the processing latency is measured from.
         var started: ContinuousClock.Instant
+    }
+
+    /// A run of one partition's messages after detection: its place in the offset order, and
+    /// what it is to publish.
+    struct DetectedRun: Sendable {
+        var ticket: OffsetTracker.Ticket
+        var pending: [PendingOutput]
+        /// The run's first message: where it is in the input, for logs and metrics.
+        var topic: String
+        var partition: Int32
+        var offset: Int64
+        /// Produce timestamps of the run's messages, for ``Options/onHandled``.
+        var stamps: [Int64]
+        var started: ContinuousClock.Instant
+    }
+
+    /// The runs of one batch that have something to publish, with the sealer of the pipeline
+    /// that detected them (a reload may change keys and partners between batches).
+    struct DetectedBatch: Sendable {
+        var sealer: OutputSealer
+        var runs: [DetectedRun]
     }
 
     /// A worker's decoding stage. Decoding is pure, so it runs ahead of detection (which must
@@ -260,7 +284,11 @@ public final class PipelineRunner: Sendable {
         return keys
     }
 
-    private func work(_ queue: AsyncBoundedQueue<DecodedBatch>, index: Int) async {
+    /// A worker's detection stage: in order, one batch at a time. Each run is registered with
+    /// the offset tracker here, in offset order; what it is to publish goes on to the
+    /// publishing stage, and a run with nothing to publish is done at once.
+    private func work(_ queue: AsyncBoundedQueue<DecodedBatch>, into detected: AsyncBoundedQueue<DetectedBatch>, index: Int) async {
+        defer { detected.finish() }
         var (generation, pipeline, keys) = current.value
         var engine = PipelineEngine(pipeline: pipeline, topics: topics, limits: options.limits, decodeOptions: options.decodeOptions, keys: keys)
         defer { windowStats.withLock { [engine] in $0[index] = engine.stats } }
@@ -278,29 +306,34 @@ public final class PipelineRunner: Sendable {
                 continue
             }
             // A worker's share holds runs of consecutive messages per partition, in offset order.
+            var runs: [DetectedRun] = []
             var start = 0
             let messages = batch.messages
             while start < messages.count {
                 var end = start + 1
                 while end < messages.count, messages[end].partition == messages[start].partition,
                       messages[end].topic == messages[start].topic { end += 1 }
-                await handle(messages[start..<end], decoded: next.decoded[start..<end], started: next.started,
-                             generation: batch.generation, engine: engine)
+                if let run = detect(messages[start..<end], decoded: next.decoded[start..<end], started: next.started,
+                                    generation: batch.generation, engine: engine) {
+                    runs.append(run)
+                }
                 start = end
             }
+            if !runs.isEmpty { await detected.send(DetectedBatch(sealer: engine.sealer, runs: runs)) }
         }
     }
 
-    private func handle(_ messages: ArraySlice<ConsumedMessage>, decoded: ArraySlice<Result<[CanonicalEvent], EventDecodingError>>,
-                        started: ContinuousClock.Instant, generation: Int, engine: PipelineEngine) async {
+    /// Detection on one run; what it is to publish, or nil when it was done here.
+    private func detect(_ messages: ArraySlice<ConsumedMessage>, decoded: ArraySlice<Result<[CanonicalEvent], EventDecodingError>>,
+                        started: ContinuousClock.Instant, generation: Int, engine: PipelineEngine) -> DetectedRun? {
         // Records read again to rebuild state (they precede the committed offset, so they come
         // first in a run) update the detectors; what they would publish was published before.
         var start = messages.startIndex
         while start < messages.endIndex, messages[start].isStateReplay { start += 1 }
-        _ = engine.outputs(for: messages[..<start], decoded: decoded[..<start])
+        _ = engine.detect(messages[..<start], decoded: decoded[..<start])
         if start > messages.startIndex { counters.withLock { $0.stateReplayed += start - messages.startIndex } }
         let run = messages[start...]
-        guard let first = run.first else { return }
+        guard let first = run.first else { return nil }
         let metrics = options.metrics
         if let metrics {
             let topic = [("topic", first.topic)]
@@ -310,7 +343,41 @@ public final class PipelineRunner: Sendable {
                 if case .failure = $1 { return $0 + 1 } else { return $0 }
             })
         }
-        var outputs = engine.outputs(for: run, decoded: decoded[start...])
+        let pending = engine.detect(run, decoded: decoded[start...])
+        guard let ticket = tracker.begin(TopicPartition(first.topic, first.partition), lastOffset: run.last!.offset,
+                                         count: run.count, generation: generation) else {
+            counters.withLock { $0.skippedStale += run.count }
+            return nil
+        }
+        let stamps = options.onHandled == nil ? [] : run.compactMap(\.timestampMilliseconds)
+        let detected = DetectedRun(ticket: ticket, pending: pending, topic: first.topic, partition: first.partition,
+                                   offset: first.offset, stamps: stamps, started: started)
+        guard !pending.isEmpty else {
+            complete(detected)
+            return nil
+        }
+        return detected
+    }
+
+    /// A run all of whose output is acknowledged (or that had none).
+    private func complete(_ run: DetectedRun) {
+        options.onHandled?(run.stamps)
+        options.metrics?.processed(in: ContinuousClock.now - run.started)
+        tracker.complete(run.ticket)
+    }
+
+    /// A worker's publishing stage: signs and serialises each run's alerts, drops those already
+    /// published, and hands the records to the sink, in the order detection made them.
+    private func publish(_ queue: AsyncBoundedQueue<DetectedBatch>) async {
+        while let batch = await queue.receive() {
+            for run in batch.runs { await publish(run, batch.sealer.seal(run.pending)) }
+        }
+    }
+
+    private func publish(_ detected: DetectedRun, _ sealed: [EngineOutput]) async {
+        // What the acknowledgement needs, without the unsealed alerts.
+        let run = { var r = detected; r.pending = []; return r }()
+        var outputs = sealed
         let published = options.published
         if let published, !outputs.isEmpty {
             let before = outputs.count
@@ -322,18 +389,7 @@ public final class PipelineRunner: Sendable {
                 options.metrics?.count("vigil_duplicates_suppressed_total", by: before - outputs.count)
             }
         }
-        guard let ticket = tracker.begin(TopicPartition(first.topic, first.partition), lastOffset: run.last!.offset,
-                                         count: run.count, generation: generation) else {
-            counters.withLock { $0.skippedStale += run.count }
-            return
-        }
-        let onHandled = options.onHandled
-        let stamps = onHandled == nil ? [] : run.compactMap(\.timestampMilliseconds)
-        guard !outputs.isEmpty else {
-            onHandled?(stamps)
-            metrics?.processed(in: ContinuousClock.now - started)
-            return tracker.complete(ticket)
-        }
+        guard !outputs.isEmpty else { return complete(run) }
         let alerts = outputs.compactMap(\.alert)
         var disclosures: [DisclosureRecord] = []
         var deadLettered = 0, held = 0
@@ -346,19 +402,20 @@ public final class PipelineRunner: Sendable {
             }
         }
         let tracker = self.tracker, counters = self.counters, onAlert = self.onAlert, logger = self.logger, audit = options.audit
+        let metrics = options.metrics, onHandled = options.onHandled
         await sink.publish(outputs.map(\.record)) { [disclosures, deadLettered, held, outputs] error in
             if let error {
                 logger.error("publishing failed; offsets stay before this input", metadata: [
-                    "error": "\(error)", "partition": "\(first.topic)[\(first.partition)]", "offset": "\(first.offset)",
+                    "error": "\(error)", "partition": "\(run.topic)[\(run.partition)]", "offset": "\(run.offset)",
                 ])
-                tracker.fail(ticket, error)
+                tracker.fail(run.ticket, error)
                 return
             }
             // A disclosure is recorded before its input counts as handled: after a crash in
             // between, the input is processed again and the disclosure recorded then.
             do { try audit?.append(disclosures) } catch {
                 logger.error("the audit log cannot be written; offsets stay before this input", metadata: ["error": "\(error)"])
-                tracker.fail(ticket, error)
+                tracker.fail(run.ticket, error)
                 return
             }
             counters.withLock {
@@ -367,14 +424,14 @@ public final class PipelineRunner: Sendable {
                 $0.shared += disclosures.count
                 $0.held += held
             }
-            if let metrics { Self.record(outputs, from: first.topic, in: metrics) }
+            if let metrics { Self.record(outputs, from: run.topic, in: metrics) }
             if let published {
                 for o in outputs { if let id = o.alertID { published.insert(topic: o.record.topic, id: id) } }
             }
-            metrics?.processed(in: ContinuousClock.now - started)
+            metrics?.processed(in: ContinuousClock.now - run.started)
             if let onAlert { alerts.forEach(onAlert) }
-            onHandled?(stamps)
-            tracker.complete(ticket)
+            onHandled?(run.stamps)
+            tracker.complete(run.ticket)
         }
     }
 }
