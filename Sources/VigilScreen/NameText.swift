@@ -415,6 +415,19 @@ enum NameText {
     /// Endings of East Slavic patronymics (`Oleksandrovych`, `Vladimirovich`, `Ivanovna`).
     static let patronymicEndings = ["ovich", "evich", "ovych", "evych", "ovna", "evna", "ivna", "ovic", "evic", "ich"]
 
+    /// Spellings of `Abdul`.
+    private static let abdForms: Set<String> = ["abdul", "abdel", "abdal", "abdoul", "abdull"]
+    /// Particles a name may start with.
+    private static let articles: Set<String> = ["al", "el", "the"]
+    /// `ibn` and `bin`, `el` and `al`: one particle in different spellings.
+    private static let particleSpellings = ["ibn": "bin", "ben": "bin", "el": "al", "ul": "al"]
+
+    /// Digits only (by bytes when ASCII; other scripts' digits by their Unicode property).
+    private static func isNumber(_ w: String) -> Bool {
+        if w.utf8.allSatisfy({ $0 < 0x80 }) { return w.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }
+        return w.allSatisfy(\.isNumber)
+    }
+
     static let roman: Set<String> = ["ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x", "xi", "xii", "xv", "xx"]
 
     static func tokens(_ latin: String, kind: NameKind, abjad: Bool = false) -> [NormalizedName.Token] {
@@ -457,14 +470,14 @@ enum NameText {
             words = words.flatMap { w in w.hasPrefix("al") && w.utf8.count > 4 ? ["al", String(w.dropFirst(2))] : [w] }
         }
         // `Abdul` is `Abd al` written as one word.
-        words = words.flatMap { ["abdul", "abdel", "abdal", "abdoul", "abdull"].contains($0) ? ["abd", "al"] : [$0] }
+        if words.contains(where: abdForms.contains) { words = words.flatMap { abdForms.contains($0) ? ["abd", "al"] : [$0] } }
         if kind != .person { words = joinLegalPhrases(words.map { abbreviations[$0] ?? $0 }) }
         if kind != .person { words = joinNumberWords(words) }
         var out: [NormalizedName.Token] = []
         for (n, w) in words.enumerated() {
             var text = w
             let role: NormalizedName.Role
-            if w.allSatisfy({ $0.isNumber }) || (roman.contains(w) && n > 0 && kind != .person) {
+            if isNumber(w) || (roman.contains(w) && n > 0 && kind != .person) {
                 role = .number
             } else if let ordinal = ordinalDigits(w) {
                 role = .number
@@ -474,12 +487,11 @@ enum NameText {
                 text = form
             } else if kind != .organization, honorifics.contains(w), words.count > 1 {
                 continue
-            } else if particles.contains(w), words.count > 1, n > 0 || ["al", "el", "the"].contains(w) {
+            } else if particles.contains(w), words.count > 1, n > 0 || articles.contains(w) {
                 // A name does not start with a particle (`Ben` first is a given name), except the
                 // Arabic article (`Al Qaeda`).
                 role = .particle
-                // `ibn` and `bin`, `el` and `al`: one particle in different spellings.
-                text = ["ibn": "bin", "ben": "bin", "el": "al", "ul": "al"][w] ?? w
+                text = particleSpellings[w] ?? w
             } else if kind == .organization || kind == .vessel, commonBusinessWords.contains(w), words.count > 1 {
                 role = .common
             } else if kind != .organization, n > 0, w.utf8.count > 6, patronymicEndings.contains(where: { w.hasSuffix($0) }) {
