@@ -69,6 +69,8 @@ public struct ScreeningResult: Sendable, Codable {
 /// builds a new one.
 public final class Screener: Sendable {
     public let lists: [Watchlist]
+    /// The lists' versions, as every result names them.
+    private let versions: [ListVersion]
     public let options: ScreeningOptions
     private let matcher: NameMatcher
     /// Every name of every entry, normalised once.
@@ -104,6 +106,7 @@ public final class Screener: Sendable {
 
     public init(lists: [Watchlist], options: ScreeningOptions = ScreeningOptions()) {
         self.lists = lists
+        self.versions = lists.map(\.version)
         self.options = options
         matcher = NameMatcher(options: options.matcher)
         var names: [IndexedName] = []
@@ -167,7 +170,7 @@ public final class Screener: Sendable {
         }
         let matches = best.values.filter { $0.score >= options.threshold }
             .sorted { ($0.score, $1.list, $1.entryID) > ($1.score, $0.list, $0.entryID) }
-        return ScreeningResult(query: query, threshold: options.threshold, lists: lists.map(\.version), matches: Array(matches.prefix(options.limit)))
+        return ScreeningResult(query: query, threshold: options.threshold, lists: versions, matches: Array(matches.prefix(options.limit)))
     }
 
     /// The names worth scoring in full, best first: those sharing index keys with the query,
