@@ -54,7 +54,8 @@ public final class KafkaConsumer: Sendable {
         var closed = false
         /// Per partition being rewound: the committed offset where state replay ends.
         var replayEnds: [TopicPartition: Int64] = [:]
-        /// The offsets last stored (next to read), for lag.
+        /// The offsets last stored (next to read) in this assignment: for lag, and so a store
+        /// never moves a partition back.
         var stored: [TopicPartition: Int64] = [:]
     }
     private let stateRewind: Duration?
@@ -125,11 +126,22 @@ public final class KafkaConsumer: Sendable {
 
     /// Stores offsets for the next commit. Each offset is the *next* one to read (last done + 1).
     /// Partitions no longer assigned are skipped (their new owner re-reads from the last commit).
+    ///
+    /// Only offsets that move a partition forward are stored, and in the order they were decided:
+    /// work completes on several threads (a run with no output on the worker, a published one on
+    /// the producer's delivery thread), and a lower offset stored after a higher one would move
+    /// the next commit back.
     public func store(_ offsets: [TopicPartition: Int64]) {
         guard !offsets.isEmpty, !isClosed else { return }
-        shared.withLock { s in for (tp, o) in offsets { s.stored[tp] = max(s.stored[tp] ?? 0, o) } }
-        let entries = offsets.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
-        let err = RDClient.withPartitionList(entries) { rd_kafka_offsets_store(rk.pointer, $0) }
+        let err = shared.withLock { s -> rd_kafka_resp_err_t in
+            var entries: [(TopicPartition, Int64)] = []
+            for (tp, o) in offsets.sorted(by: { $0.key < $1.key }) where s.stored[tp].map({ o > $0 }) ?? true {
+                s.stored[tp] = o
+                entries.append((tp, o))
+            }
+            guard !entries.isEmpty else { return RD_KAFKA_RESP_ERR_NO_ERROR }
+            return RDClient.withPartitionList(entries) { rd_kafka_offsets_store(rk.pointer, $0) }
+        }
         // __STATE: a partition was revoked meanwhile; expected during rebalances.
         if err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__STATE {
             context.logger.warning("storing offsets failed: \(String(cString: rd_kafka_err2str(err)))")
@@ -306,6 +318,9 @@ public final class KafkaConsumer: Sendable {
                 s.generation += 1
                 s.assignment = partitions
                 s.replayEnds = replayEnds
+                // A new assignment starts from the committed offsets, which may be below what
+                // this consumer stored for a partition it held before.
+                s.stored = [:]
                 return s.generation
             }
             rd_kafka_assign(handle, list)

@@ -109,7 +109,8 @@ public final class PipelineRunner: Sendable {
             }
             if reached { source.stop() }
         }, onCompleted: { total in
-            counters.withLock { $0.completed = total }
+            // Reports arrive from several threads, not necessarily in order.
+            counters.withLock { $0.completed = max($0.completed, total) }
         })
     }
 
