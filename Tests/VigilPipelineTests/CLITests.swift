@@ -634,7 +634,10 @@ struct CLITests {
             r.stderr.split(separator: "\n").first { $0.contains("transactions processed") }
                 .flatMap { Int($0.split(separator: " ")[2]) } ?? -1
         }
-        #expect(processed.reduce(0, +) == 2_657, "\(processed)")
+        // With the processes' logs: a shortfall here was seen once under a full parallel test
+        // run (2,656) and not reproduced since; their logs say whether a run was skipped as stale,
+        // left unacknowledged at shutdown, or failed.
+        #expect(processed.reduce(0, +) == 2_657, "\(processed)\n\(runs.map(\.stderr).joined(separator: "\n---\n"))")
         let ids = runs.flatMap { $0.stdoutLines }.compactMap { try? JSONDecoder().decode(Alert.self, from: Data($0.utf8)).id }
         #expect(ids.count == 11 && Set(ids).count == 11)
         broker.signal(SIGINT)
