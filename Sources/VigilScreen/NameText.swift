@@ -72,7 +72,8 @@ public struct NormalizedName: Sendable, Hashable {
     /// A class: the matcher passes units around per token pair, and a struct of five arrays
     /// and strings was copied (and its buffers retained) on every pass.
     final class Unit: Sendable {
-        let tokens: [Int]
+        /// The name's tokens it covers: one, or a run of two or three joined.
+        let tokens: Range<Int>
         let text: String
         let bytes: [UInt8]
         let skeletonBytes: [UInt8]
@@ -92,7 +93,7 @@ public struct NormalizedName: Sendable, Hashable {
         /// how many characters two units can have in common.
         let letters: UInt32
 
-        init(tokens: [Int], text: String, bytes: [UInt8], skeletonBytes: [UInt8], role: Role, initials: String = "", weight: Double) {
+        init(tokens: Range<Int>, text: String, bytes: [UInt8], skeletonBytes: [UInt8], role: Role, initials: String = "", weight: Double) {
             self.tokens = tokens
             self.text = text
             self.bytes = bytes
@@ -214,14 +215,14 @@ public struct NormalizedName: Sendable, Hashable {
 
     private static func units(_ t: [Token]) -> [Unit] {
         var out = t.enumerated().map {
-            Unit(tokens: [$0.offset], text: $0.element.text, bytes: Array($0.element.text.utf8), skeletonBytes: Array($0.element.skeleton.utf8),
+            Unit(tokens: $0.offset..<($0.offset + 1), text: $0.element.text, bytes: Array($0.element.text.utf8), skeletonBytes: Array($0.element.skeleton.utf8),
                  role: $0.element.role, weight: $0.element.role.weight)
         }
         for length in 2...3 where t.count >= length {
             for i in 0...(t.count - length) {
-                let run = Array(i..<(i + length))
+                let run = i..<(i + length)
                 // Particles may sit inside a run (`van der bilt`), not at its end.
-                guard t[run.last!].role == .name, run.allSatisfy({ t[$0].role == .name || t[$0].role == .particle }) else { continue }
+                guard t[run.upperBound - 1].role == .name, run.allSatisfy({ t[$0].role == .name || t[$0].role == .particle }) else { continue }
                 let text = run.map { t[$0].text }.joined()
                 out.append(Unit(tokens: run, text: text, bytes: Array(text.utf8), skeletonBytes: Array(NameText.skeleton(text).utf8),
                                 role: .name, initials: String(run.compactMap { t[$0].text.first }), weight: run.reduce(0) { $0 + t[$1].role.weight }))
