@@ -22,3 +22,16 @@ extension Sequence where Element == UInt8 {
         return String(decoding: out, as: UTF8.self)
     }
 }
+
+/// FNV-1a, 64-bit: a cheap, stable hash of bytes, for sharding and for telling texts apart
+/// before comparing them. Not for tables whose keys an adversary chooses.
+public enum FNV1a {
+    public static let offsetBasis: UInt64 = 14_695_981_039_346_656_037
+
+    /// Mixes one value into `h`.
+    @inlinable public static func step(_ h: UInt64, _ value: UInt64) -> UInt64 { (h ^ value) &* 1_099_511_628_211 }
+
+    @inlinable public static func hash(_ bytes: some Sequence<UInt8>) -> UInt64 {
+        bytes.reduce(offsetBasis) { step($0, UInt64($1)) }
+    }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import VigilCore
 
 /// What a name is the name of: the words that carry no identity differ (honorifics for people,
 /// legal forms for companies).
@@ -178,7 +179,7 @@ public struct NormalizedName: Sendable, Hashable {
         var id: Int32 = -1
 
         init(_ u: Unit) {
-            hash = u.bytes.reduce(14_695_981_039_346_656_037) { ($0 ^ UInt64($1)) &* 1_099_511_628_211 }
+            hash = FNV1a.hash(u.bytes)
             letters = u.letters
             count = Int32(u.bytes.count)
             tokens = UInt8(u.tokens.count)

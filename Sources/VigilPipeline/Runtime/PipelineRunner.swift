@@ -198,9 +198,8 @@ public final class PipelineRunner: Sendable {
     struct DetectedRun: Sendable {
         var ticket: OffsetTracker.Ticket
         var pending: [PendingOutput]
-        /// The run's first message: where it is in the input, for logs and metrics.
-        var topic: String
-        var partition: Int32
+        /// The offset of the run's first message, for logs (its topic and partition are the
+        /// ticket's).
         var offset: Int64
         /// Produce timestamps of the run's messages, for ``Options/onHandled``.
         var stamps: [Int64]
@@ -253,9 +252,7 @@ public final class PipelineRunner: Sendable {
 
     /// Partition → worker: stable, so a partition's messages (and keys) always meet the same worker.
     static func shard(_ topic: String, _ partition: Int32, _ workers: Int) -> Int {
-        var h: UInt64 = 14_695_981_039_346_656_037
-        for b in topic.utf8 { h = (h ^ UInt64(b)) &* 1_099_511_628_211 }
-        h = (h ^ UInt64(UInt32(bitPattern: partition))) &* 1_099_511_628_211
+        let h = FNV1a.step(FNV1a.hash(topic.utf8), UInt64(UInt32(bitPattern: partition)))
         return Int(h % UInt64(workers))
     }
 
@@ -351,8 +348,7 @@ public final class PipelineRunner: Sendable {
             return nil
         }
         let stamps = options.onHandled == nil ? [] : run.compactMap(\.timestampMilliseconds)
-        let detected = DetectedRun(ticket: ticket, pending: pending, topic: first.topic, partition: first.partition,
-                                   offset: first.offset, stamps: stamps, started: started)
+        let detected = DetectedRun(ticket: ticket, pending: pending, offset: first.offset, stamps: stamps, started: started)
         guard !pending.isEmpty else {
             complete(detected)
             return nil
@@ -407,7 +403,7 @@ public final class PipelineRunner: Sendable {
         await sink.publish(outputs.map(\.record)) { [disclosures, deadLettered, held, outputs] error in
             if let error {
                 logger.error("publishing failed; offsets stay before this input", metadata: [
-                    "error": "\(error)", "partition": "\(run.topic)[\(run.partition)]", "offset": "\(run.offset)",
+                    "error": "\(error)", "partition": "\(run.ticket.partition)", "offset": "\(run.offset)",
                 ])
                 tracker.fail(run.ticket, error)
                 return
@@ -425,7 +421,7 @@ public final class PipelineRunner: Sendable {
                 $0.shared += disclosures.count
                 $0.held += held
             }
-            if let metrics { Self.record(outputs, from: run.topic, in: metrics) }
+            if let metrics { Self.record(outputs, from: run.ticket.partition.topic, in: metrics) }
             if let published {
                 for o in outputs { if let id = o.alertID { published.insert(topic: o.record.topic, id: id) } }
             }
