@@ -65,7 +65,7 @@ public struct NameMatcher: Sendable {
     }
 
     /// The score of `q` against `c`, with the comparisons of `q`'s units with numbered units
-    /// (``NormalizedName/number(in:)``) kept in `cache`, which must serve this `q` only.
+    /// (``NormalizedName/UnitVocabulary``) kept in `cache`, which must serve this `q` only.
     func score(_ q: NormalizedName, _ c: NormalizedName, explain: Bool, cache: inout PairCache) -> Score {
         if q.isOrganization || c.isOrganization, let pair = Self.acronym(q, c) ?? Self.acronym(c, q).map({
             Pair(query: $0.candidate, candidate: $0.query, similarity: $0.similarity, method: $0.method)

@@ -23,7 +23,10 @@ public enum NameKind: String, Sendable, Hashable, Codable, CaseIterable {
 /// consonant skeleton.
 ///
 /// This is done once per list entry when a list loads, and once per query.
-public struct NormalizedName: Sendable, Hashable {
+///
+/// A class: the screener hands a listed name to the matcher for every query it is a candidate
+/// of, and a struct of four arrays was copied (each buffer retained and released) every time.
+public final class NormalizedName: Sendable, Hashable {
     public struct Token: Sendable, Hashable {
         public var text: String
         public var role: Role
@@ -191,7 +194,7 @@ public struct NormalizedName: Sendable, Hashable {
         }
     }
 
-    private(set) var heads: [Head]
+    let heads: [Head]
 
     /// What the matcher reads of a unit beside its text: equal keys, equal comparisons.
     struct UnitKey: Hashable {
@@ -201,16 +204,16 @@ public struct NormalizedName: Sendable, Hashable {
         var initials: String
     }
 
-    /// Numbers this name's units in `vocabulary`, adding those it lacks.
-    mutating func number(in vocabulary: inout [UnitKey: Int32]) {
-        for (i, u) in units.enumerated() {
-            let key = UnitKey(bytes: u.bytes, role: u.role, tokens: u.tokens.count, initials: u.initials)
-            if let id = vocabulary[key] {
-                heads[i].id = id
-            } else {
-                heads[i].id = Int32(vocabulary.count)
-                vocabulary[key] = heads[i].id
-            }
+    /// Numbers listed units, those alike in all the matcher reads with one number (see
+    /// ``PairCache``). Used while a screener is built, then dropped.
+    final class UnitVocabulary {
+        private var ids: [UnitKey: Int32] = [:]
+        var count: Int { ids.count }
+
+        func number(_ key: UnitKey) -> Int32 {
+            if let id = ids[key] { return id }
+            ids[key] = Int32(ids.count)
+            return Int32(ids.count - 1)
         }
     }
 
@@ -232,7 +235,12 @@ public struct NormalizedName: Sendable, Hashable {
         return out
     }
 
-    public init(_ name: String, kind: NameKind = .unknown) {
+    public convenience init(_ name: String, kind: NameKind = .unknown) {
+        self.init(name, kind: kind, vocabulary: nil)
+    }
+
+    /// A listed name: its units are numbered in the screener's `vocabulary`.
+    init(_ name: String, kind: NameKind, vocabulary: UnitVocabulary?) {
         original = name
         self.kind = kind
         let (latin, script) = NameText.latin(name)
@@ -241,7 +249,11 @@ public struct NormalizedName: Sendable, Hashable {
         // A name of more than 64 tokens is not a name; the matcher keeps token sets as bits.
         tokens = Array(NameText.tokens(latin, kind: kind, abjad: script == .abjad).prefix(64))
         units = Self.units(tokens)
-        heads = units.map(Head.init)
+        heads = units.map { u in
+            var head = Head(u)
+            if let vocabulary { head.id = vocabulary.number(UnitKey(bytes: u.bytes, role: u.role, tokens: u.tokens.count, initials: u.initials)) }
+            return head
+        }
         nameTokenCount = tokens.count { $0.role == .name || $0.role == .number }
     }
 

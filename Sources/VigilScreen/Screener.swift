@@ -111,13 +111,12 @@ public final class Screener: Sendable {
         matcher = NameMatcher(options: options.matcher)
         var names: [IndexedName] = []
         var postings: [String: [Int32]] = [:]
-        var vocabulary: [NormalizedName.UnitKey: Int32] = [:]
+        let vocabulary = NormalizedName.UnitVocabulary()
         for (l, list) in lists.enumerated() {
             for (e, entry) in list.entries.enumerated() {
                 var seen = Set<String>()
                 for name in entry.names where seen.insert(name.text).inserted {
-                    var n = NormalizedName(name.text, kind: entry.kind)
-                    n.number(in: &vocabulary)
+                    let n = NormalizedName(name.text, kind: entry.kind, vocabulary: vocabulary)
                     let id = Int32(names.count)
                     names.append(IndexedName(list: Int32(l), entry: Int32(e), kind: entry.kind, quality: name.quality, text: name.text, normalized: n))
                     for key in Set(Self.keys(n)) { postings[key, default: []].append(id) }

@@ -346,7 +346,7 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
     @Test func scoreWithoutExplanationIsTheSame() throws {
         let text = try String(contentsOfFile: try fixturePath("cases.csv"), encoding: .utf8)
         let matcher = NameMatcher()
-        var vocabulary: [NormalizedName.UnitKey: Int32] = [:]
+        let vocabulary = NormalizedName.UnitVocabulary()
         let rows = text.split(whereSeparator: \.isNewline).dropFirst().filter { !$0.contains("\"") }
             .map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }.filter { $0.count >= 5 }
         var compared = 0
@@ -356,8 +356,7 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
             for f in group {
                 let kind = NameKind(schema: f[1])
                 let a = NormalizedName(f[2], kind: kind), b = NormalizedName(f[3], kind: kind)
-                var numbered = b
-                numbered.number(in: &vocabulary)
+                let numbered = NormalizedName(f[3], kind: kind, vocabulary: vocabulary)
                 let expected = matcher.score(a, b).score
                 #expect(matcher.value(a, numbered, cache: &cache) == expected, "\(f[2]) | \(f[3])")
                 // Twice: the second time from the cache.
