@@ -76,13 +76,7 @@ public final class Screener: Sendable {
     /// Every name of every entry, normalised once.
     private let names: [IndexedName]
     /// Index key → the names holding it.
-    private let postings: [String: Posting]
-
-    /// The names holding one index key, and how rare the key is (its inverse document frequency).
-    struct Posting: Sendable {
-        var ids: [Int32]
-        var idf: Double
-    }
+    private let index: KeyIndex
 
     /// A class: a query reads up to 16 of these, and copying a struct of strings and arrays out
     /// of the array retained each of them.
@@ -110,7 +104,7 @@ public final class Screener: Sendable {
         self.options = options
         matcher = NameMatcher(options: options.matcher)
         var names: [IndexedName] = []
-        var postings: [String: [Int32]] = [:]
+        var index = KeyIndex.Builder()
         let vocabulary = NormalizedName.UnitVocabulary()
         for (l, list) in lists.enumerated() {
             for (e, entry) in list.entries.enumerated() {
@@ -119,29 +113,27 @@ public final class Screener: Sendable {
                     let n = NormalizedName(name.text, kind: entry.kind, vocabulary: vocabulary)
                     let id = Int32(names.count)
                     names.append(IndexedName(list: Int32(l), entry: Int32(e), kind: entry.kind, quality: name.quality, text: name.text, normalized: n))
-                    for key in Set(Self.keys(n)) { postings[key, default: []].append(id) }
+                    Self.forEachKey(n) { kind, first, second in index.add(kind, first, second, to: id) }
                 }
             }
         }
         self.names = names
-        let total = Double(max(1, names.count))
-        self.postings = postings.mapValues { Posting(ids: $0, idf: log(total / Double($0.count))) }
+        self.index = index.build(names: names.count)
     }
 
-    /// The index keys of a name: each identifying token as written and as its consonant
-    /// skeleton (so `Qaddafi` finds `Gaddafi`), and two tokens joined (so `Ramimakhlouf`
-    /// finds `Rami Makhlouf`).
-    static func keys(_ n: NormalizedName) -> [String] {
-        var out: [String] = []
-        let tokens = n.tokens.filter { $0.role == .name || $0.role == .number }
-        for t in tokens where t.text.utf8.count >= 2 {
-            out.append("t:" + t.text)
-            if t.skeleton.utf8.count >= 2 { out.append("s:" + t.skeleton) }
+    /// The index keys of a name, each given as one or two texts to join: each identifying token
+    /// as written and as its consonant skeleton (so `Qaddafi` finds `Gaddafi`), and two adjacent
+    /// ones joined (so `Ramimakhlouf` finds `Rami Makhlouf`).
+    static func forEachKey(_ n: NormalizedName, _ body: (KeyIndex.Kind, String, String) -> Void) {
+        var previous: NormalizedName.Token?
+        for t in n.tokens where t.role == .name || t.role == .number {
+            if t.text.utf8.count >= 2 {
+                body(.token, t.text, "")
+                if t.skeleton.utf8.count >= 2 { body(.skeleton, t.skeleton, "") }
+            }
+            if let previous { body(.token, previous.text, t.text) }
+            previous = t
         }
-        for i in tokens.indices.dropLast() { out.append("t:" + tokens[i].text + tokens[i + 1].text) }
-        // A one-token name may be two joined: index its halves' skeleton prefix too.
-        if tokens.count == 1, let t = tokens.first, t.text.utf8.count >= 8 { out.append("t:" + t.text) }
-        return out
     }
 
     /// Names indexed over all entries (primary names and aliases).
@@ -182,25 +174,30 @@ public final class Screener: Sendable {
     /// `exhaustive` sums every posting (the tests check both give the same candidates). `summed`
     /// is how many names got a sum.
     func candidates(_ q: NormalizedName, exhaustive: Bool = false) -> (ids: [Int32], summed: Int) {
-        // In a fixed order (rarest first, then by key): the sums are floating point, and a set's
-        // order changes from run to run.
-        let found = Set(Self.keys(q)).compactMap { key in postings[key].map { (key: key, posting: $0) } }
-            .sorted { $0.posting.idf != $1.posting.idf ? $0.posting.idf > $1.posting.idf : $0.key < $1.key }
-        var left = found.reduce(0) { $0 + $1.posting.idf }
+        var found: [Int32] = []
+        Self.forEachKey(q) { kind, first, second in
+            if let posting = index.find(kind, first, second) { found.append(posting) }
+        }
+        // In a fixed order (rarest first, then by slot), each key once: the sums are floating
+        // point, and their order must not change from run to run.
+        found.sort { index.idf($0) != index.idf($1) ? index.idf($0) > index.idf($1) : $0 < $1 }
+        found = found.indices.filter { $0 == 0 || found[$0] != found[$0 - 1] }.map { found[$0] }
+        var left = found.reduce(0) { $0 + index.idf($1) }
         var weights = Accumulator()
         var top = 0.0
         // The names held when adding stopped, by id (it does not start again: `left` only falls
         // and `top` only rises).
         var held: [(id: Int32, slot: Int)]?
-        for (_, posting) in found {
+        for posting in found {
+            let idf = index.idf(posting)
             // A name first seen now gets at most `left`; with a margin for rounding.
             let mayAdd = held == nil && (exhaustive || left * (1 + 1e-9) >= top / 2)
-            left -= posting.idf
+            left -= idf
             if mayAdd {
-                for id in posting.ids { top = max(top, weights.add(id, posting.idf)) }
+                for id in index.ids(posting) { top = max(top, weights.add(id, idf)) }
             } else {
                 if held == nil { held = weights.byID() }
-                top = max(top, weights.add(posting.idf, toThoseOf: held!, in: posting.ids))
+                top = max(top, weights.add(idf, toThoseOf: held!, in: index.ids(posting)))
             }
         }
         return (weights.ranked(from: top / 2, limit: options.candidates), weights.count)
@@ -252,20 +249,20 @@ struct Accumulator: ~Copyable {
     /// Adds `weight` to the sums of the names of `held` (from ``byID()``) that are in `posting`
     /// (ascending), and returns the largest sum it made. It gallops through the longer list, so
     /// a posting of thousands costs a few steps per name held.
-    func add(_ weight: Double, toThoseOf held: [(id: Int32, slot: Int)], in posting: [Int32]) -> Double {
+    func add(_ weight: Double, toThoseOf held: [(id: Int32, slot: Int)], in posting: ArraySlice<Int32>) -> Double {
         var top = 0.0
-        var p = 0
+        var p = posting.startIndex
         for (id, slot) in held {
             // Smallest index at or after p whose id is not below `id`: double the step, then halve.
             var step = 1
-            while p + step < posting.count, posting[p + step] < id { step <<= 1 }
-            var lo = p, hi = min(p + step, posting.count)
+            while p + step < posting.endIndex, posting[p + step] < id { step <<= 1 }
+            var lo = p, hi = min(p + step, posting.endIndex)
             while lo < hi {
                 let mid = (lo + hi) / 2
                 if posting[mid] < id { lo = mid + 1 } else { hi = mid }
             }
             p = lo
-            guard p < posting.count else { break }
+            guard p < posting.endIndex else { break }
             if posting[p] == id {
                 table[slot] += weight
                 top = max(top, table[slot])

@@ -316,6 +316,27 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(summed.pruned * 2 < summed.all)
     }
 
+    /// Index keys are found from their parts as the query has them: a token, its skeleton, or two
+    /// tokens whose joined text is a listed token (`Rami Makhlouf` finds `Ramimakhlouf`).
+    @Test func indexKeys() {
+        var builder = KeyIndex.Builder()
+        builder.add(.token, "ramimakhlouf", "", to: 0)
+        builder.add(.skeleton, "rmmklf", "", to: 0)
+        builder.add(.token, "rami", "", to: 1)
+        builder.add(.token, "rami", "", to: 1)  // a name giving one key twice holds it once
+        builder.add(.token, "rami", "", to: 2)
+        let index = builder.build(names: 3)
+        let joined = index.find(.token, "rami", "makhlouf")
+        #expect(joined != nil && joined == index.find(.token, "ramimakhlouf", ""))
+        #expect(joined.map { Array(index.ids($0)) } == [0])
+        #expect(index.find(.token, "rami", "").map { Array(index.ids($0)) } == [1, 2])
+        #expect(index.find(.skeleton, "rami", "") == nil)
+        #expect(index.find(.token, "rmmklf", "") == nil)
+        #expect(index.find(.token, "ram", "") == nil)
+        // The rarer key weighs more.
+        #expect(index.idf(joined!) > index.idf(index.find(.token, "rami", "")!))
+    }
+
     @Test func unlistedNamesDoNotMatch() {
         for name in ["Maria Gonzalez Fernandez", "Kwame Mensah", "Nordic Timber Supplies AB"] {
             #expect(Self.screener.screen(ScreeningQuery(name: name)).matches.isEmpty, "\(name)")
