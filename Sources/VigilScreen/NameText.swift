@@ -359,7 +359,10 @@ enum NameText {
     /// The family of a long legal form written with one letter wrong (`Aktiengeselschaft`);
     /// short forms (`AG`, `SA`) are not guessed, one letter there makes another word.
     static func misspeltLegalForm(_ w: String) -> String? {
-        guard w.utf8.count >= 8, w.allSatisfy(\.isLetter) else { return nil }
+        let n = w.utf8.count
+        // Most long words start with no long form's letter, or are of no long form's length.
+        guard n >= 8, let first = w.utf8.first,
+              longLegalForms.contains(where: { abs($0.0.count - n) <= 1 && $0.0.first == first }), w.allSatisfy(\.isLetter) else { return nil }
         let word = Array(w.utf8)
         for (form, family) in longLegalForms where abs(form.count - word.count) <= 1 && form.first == word.first {
             if Similarity.levenshtein(word, form) <= 1 { return family }
@@ -532,8 +535,8 @@ enum NameText {
     /// `Ig0r`, `Sech1n`: a digit between two letters stands for the letter it looks like.
     /// (A code such as `A320` keeps its digits: they are not between letters.)
     private static func undoLeetspeak(_ w: String) -> String {
+        guard w.utf8.count >= 3, w.utf8.contains(where: { $0 >= 0x30 && $0 <= 0x39 }) else { return w }
         let b = Array(w.utf8)
-        guard b.count >= 3, b.contains(where: { $0 >= 0x30 && $0 <= 0x39 }) else { return w }
         func letter(_ c: UInt8) -> Bool { c >= 0x61 && c <= 0x7A }
         let looks: [UInt8: UInt8] = [0x30: 0x6F, 0x31: 0x69, 0x33: 0x65, 0x34: 0x61, 0x35: 0x73, 0x37: 0x74, 0x39: 0x67]
         var out = b
@@ -545,6 +548,8 @@ enum NameText {
 
     /// `1st`, `2nd`, `3rd`, `4th` → their digits.
     private static func ordinalDigits(_ w: String) -> String? {
+        // A digit first (or a byte of another script's digit): most words are told apart here.
+        guard let first = w.utf8.first, (first >= 0x30 && first <= 0x39) || first >= 0x80 else { return nil }
         for suffix in ["st", "nd", "rd", "th"] where w.hasSuffix(suffix) {
             let digits = w.dropLast(2)
             if !digits.isEmpty, digits.allSatisfy(\.isNumber) { return String(digits) }
@@ -603,9 +608,14 @@ enum NameText {
     /// collapsed: a key that survives vowel changes and the usual transliteration variants
     /// (`q`/`k`/`g`/`c`, `z`/`s`, `v`/`f`/`ph`, `d`/`t`, `b`/`p`).
     static func skeleton(_ s: String) -> String {
+        var s = s
+        return s.withUTF8(skeleton)
+    }
+
+    static func skeleton(_ b: UnsafeBufferPointer<UInt8>) -> String {
         var out: [UInt8] = []
+        out.reserveCapacity(b.count)
         var previous: UInt8 = 0
-        let b = Array(s.utf8)
         var i = 0
         while i < b.count {
             let c = b[i]
