@@ -429,15 +429,44 @@ enum NameText {
         return m
     }()
 
+    /// What normalisation knows of a word, from one lookup in ``lexicon``. Most words are in none
+    /// of the tables above, and asking each table in turn hashed every word eight times.
+    struct Lexeme {
+        var honorific = false
+        var particle = false
+        /// A particle a name may start with (`Al Qaeda`).
+        var article = false
+        var roman = false
+        var commonBusinessWord = false
+        /// A spelling of `Abdul`, which is `Abd al` written as one word.
+        var abd = false
+        var legalForm: String?
+        var abbreviationOf: String?
+        var number: Int?
+        /// A particle's one spelling (`ibn` is `bin`, `el` is `al`).
+        var particleSpelling: String?
+    }
+
+    static let lexicon: [String: Lexeme] = {
+        var m: [String: Lexeme] = [:]
+        func set(_ words: some Sequence<String>, _ update: (inout Lexeme) -> Void) {
+            for w in words { update(&m[w, default: Lexeme()]) }
+        }
+        set(honorifics) { $0.honorific = true }
+        set(particles) { $0.particle = true }
+        set(["al", "el", "the"]) { $0.article = true }
+        set(roman) { $0.roman = true }
+        set(commonBusinessWords) { $0.commonBusinessWord = true }
+        set(["abdul", "abdel", "abdal", "abdoul", "abdull"]) { $0.abd = true }
+        for (w, family) in legalForms { m[w, default: Lexeme()].legalForm = family }
+        for (w, full) in abbreviations { m[w, default: Lexeme()].abbreviationOf = full }
+        for (w, n) in numberWords { m[w, default: Lexeme()].number = n }
+        for (w, one) in ["ibn": "bin", "ben": "bin", "el": "al", "ul": "al"] { m[w, default: Lexeme()].particleSpelling = one }
+        return m
+    }()
+
     /// Endings of East Slavic patronymics (`Oleksandrovych`, `Vladimirovich`, `Ivanovna`).
     static let patronymicEndings = ["ovich", "evich", "ovych", "evych", "ovna", "evna", "ivna", "ovic", "evic", "ich"]
-
-    /// Spellings of `Abdul`.
-    private static let abdForms: Set<String> = ["abdul", "abdel", "abdal", "abdoul", "abdull"]
-    /// Particles a name may start with.
-    private static let articles: Set<String> = ["al", "el", "the"]
-    /// `ibn` and `bin`, `el` and `al`: one particle in different spellings.
-    private static let particleSpellings = ["ibn": "bin", "ben": "bin", "el": "al", "ul": "al"]
 
     /// Digits only (by bytes when ASCII; other scripts' digits by their Unicode property).
     private static func isNumber(_ w: String) -> Bool {
@@ -486,30 +515,40 @@ enum NameText {
             // mostly separate it (`el-Sisi`).
             words = words.flatMap { w in w.hasPrefix("al") && w.utf8.count > 4 ? ["al", String(w.dropFirst(2))] : [w] }
         }
-        // `Abdul` is `Abd al` written as one word.
-        if words.contains(where: abdForms.contains) { words = words.flatMap { abdForms.contains($0) ? ["abd", "al"] : [$0] } }
-        if kind != .person { words = joinLegalPhrases(words.map { abbreviations[$0] ?? $0 }) }
-        if kind != .person { words = joinNumberWords(words) }
+        // `Abdul` is `Abd al` written as one word; `Int'l` is `international` in a company's name.
+        var expanded: [String] = []
+        expanded.reserveCapacity(words.count + 1)
+        for w in words {
+            let x = lexicon[w]
+            if x?.abd == true {
+                expanded += ["abd", "al"]
+            } else {
+                expanded.append(kind != .person ? x?.abbreviationOf ?? w : w)
+            }
+        }
+        words = expanded
+        if kind != .person { words = joinNumberWords(joinLegalPhrases(words)) }
         var out: [NormalizedName.Token] = []
         for (n, w) in words.enumerated() {
             var text = w
             let role: NormalizedName.Role
-            if isNumber(w) || (roman.contains(w) && n > 0 && kind != .person) {
+            let x = lexicon[w] ?? Lexeme()
+            if isNumber(w) || (x.roman && n > 0 && kind != .person) {
                 role = .number
             } else if let ordinal = ordinalDigits(w) {
                 role = .number
                 text = ordinal
-            } else if kind != .person, let form = legalForms[w] ?? misspeltLegalForm(w), words.count > 1 {
+            } else if kind != .person, let form = x.legalForm ?? misspeltLegalForm(w), words.count > 1 {
                 role = .legalForm
                 text = form
-            } else if kind != .organization, honorifics.contains(w), words.count > 1 {
+            } else if kind != .organization, x.honorific, words.count > 1 {
                 continue
-            } else if particles.contains(w), words.count > 1, n > 0 || articles.contains(w) {
+            } else if x.particle, words.count > 1, n > 0 || x.article {
                 // A name does not start with a particle (`Ben` first is a given name), except the
                 // Arabic article (`Al Qaeda`).
                 role = .particle
-                text = particleSpellings[w] ?? w
-            } else if kind == .organization || kind == .vessel, commonBusinessWords.contains(w), words.count > 1 {
+                text = x.particleSpelling ?? w
+            } else if kind == .organization || kind == .vessel, x.commonBusinessWord, words.count > 1 {
                 role = .common
             } else if kind != .organization, n > 0, w.utf8.count > 6, patronymicEndings.contains(where: { w.hasSuffix($0) }) {
                 role = .patronymic
@@ -562,7 +601,7 @@ enum NameText {
         var out: [String] = []
         var value: Int?
         for w in words {
-            if let v = numberWords[w] ?? (value != nil && w.count == 1 ? Int(w) : nil) {
+            if let v = lexicon[w]?.number ?? (value != nil && w.utf8.count == 1 ? Int(w) : nil) {
                 if let current = value, current % 10 == 0, current >= 20, v < 10 { value = current + v } else {
                     if let current = value { out.append(String(current)) }
                     value = v
