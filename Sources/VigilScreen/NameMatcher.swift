@@ -211,9 +211,9 @@ public struct NameMatcher: Sendable {
         // Tokens of very different lengths are not spellings of one another (a joined pair
         // covers a name written as one word).
         guard 2 * shorter >= longer else { return nil }
-        // Most pairs share too few letters to pair at all: skip them before the full comparison
-        // (unless an abjad skeleton may still pair them).
-        if !abjad, !a.mayReach(options.minTokenSimilarity, b) { return nil }
+        // (Pairs whose letter sets alone keep them below the threshold were ruled out by
+        // ``cannotPair(_:_:abjad:)``. Counting the letters one lacks, byte by byte, ruled out a
+        // quarter of the rest, at about the cost of comparing them.)
         var jw = Similarity.jaroWinkler(a.bytes, b.bytes)
         if shorter <= 4 {
             // Jaro-Winkler is generous to short tokens (`nabc` and `abc` 0.92, `lind` and

@@ -134,19 +134,9 @@ public final class NormalizedName: Sendable, Hashable {
 
         static func bit(_ b: UInt8) -> UInt32 { b >= 97 && b <= 122 ? 1 << UInt32(b - 97) : 1 << 26 }
 
-        /// Whether the Jaro-Winkler similarity of two units can reach `threshold`, from upper
-        /// bounds: characters of one whose letter the other lacks can never match.
-        func mayReach(_ threshold: Double, _ other: Unit) -> Bool {
-            // First from the letter sets alone: each letter one has and the other lacks is missing
-            // at least once. Most pairs of different names stop here, without reading the texts.
-            guard Self.lettersMayReach(threshold, letters, bytes.count, other.letters, other.bytes.count) else { return false }
-            var missingA = 0, missingB = 0
-            for b in bytes where Self.bit(b) & other.letters == 0 { missingA += 1 }
-            for b in other.bytes where Self.bit(b) & letters == 0 { missingB += 1 }
-            return Self.jaroWinklerBound(matches: min(bytes.count - missingA, other.bytes.count - missingB), bytes.count, other.bytes.count) >= threshold
-        }
-
-        /// The letter-set half of ``mayReach(_:_:)``, from the sets and lengths alone.
+        /// Whether the Jaro-Winkler similarity of two texts can reach `threshold`, from an upper
+        /// bound: each letter one has and the other lacks is missing at least once. Most pairs
+        /// of different names stop here, from their letter sets and lengths alone.
         static func lettersMayReach(_ threshold: Double, _ a: UInt32, _ countA: Int, _ b: UInt32, _ countB: Int) -> Bool {
             let onlyA = (a & ~b).nonzeroBitCount, onlyB = (b & ~a).nonzeroBitCount
             return jaroWinklerBound(matches: min(countA - onlyA, countB - onlyB), countA, countB) >= threshold
