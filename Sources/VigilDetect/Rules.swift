@@ -185,6 +185,10 @@ public struct CompiledRules: Sendable {
         var negated: Bool
     }
     let rules: [Rule]
+    /// Per rule, the index of its condition among the distinct ones: rules written with the same
+    /// `where` (fan-in, fan-out and pair-repeat in the typology library) test it once per event.
+    let conditionSlots: [Int]
+    let conditionCount: Int
 
     public var definitions: [RuleDefinition] { rules.map(\.definition) }
 
@@ -314,6 +318,15 @@ public struct CompiledRules: Sendable {
             compiled.append(rule)
         }
         self.rules = compiled
+        var slots: [String: Int] = [:]
+        conditionSlots = compiled.map { rule in
+            // By the text the condition was compiled from (a correlation rule's is "false").
+            let text = rule.definition.kind == .correlation ? "false" : rule.definition.condition
+            if let slot = slots[text] { return slot }
+            slots[text] = slots.count
+            return slots.count - 1
+        }
+        conditionCount = slots.count
     }
 
     private static func compileSteps(_ d: RuleDefinition, schema: Schema<Transaction>, lists: [String: Set<String>]) throws(RuleError) -> [CompiledStep] {
@@ -398,6 +411,9 @@ public final class Detector {
     private let windowFields: [(key: [Int], distinct: Int)]
     /// This event's ids of those fields: `unread`, `absent`, or the id in `pool.keys`.
     @exclusivity(unchecked) private var fieldIDs: [Int32]
+    /// This event's result of each distinct rule condition: `untested`, or whether it held.
+    @exclusivity(unchecked) private var conditions: [UInt8]
+    private static let untested: UInt8 = 2
     private static let unread: Int32 = -2, absent: Int32 = -1
     /// What the detector knows of each input partition, by its index in this table (window
     /// entries refer to their partition by that index).
@@ -480,6 +496,7 @@ public final class Detector {
         self.windowFields = rules.rules.map { ($0.keyFields.map(slot), $0.distinctField.map(slot) ?? -1) }
         self.fieldReaders = names.map { Schema<Transaction>.transaction.fields[$0]!.readText }
         self.fieldIDs = Array(repeating: Self.unread, count: names.count)
+        self.conditions = Array(repeating: Self.untested, count: rules.conditionCount)
         guard let previous else { return }
         partitions = previous.partitions
         partitionRefs = previous.partitionRefs
@@ -532,6 +549,7 @@ public final class Detector {
         let slot = partitionSlot(origin)
         let (newest, redelivered) = partitions[Int(slot)].admit(ts: tx.ts, offset: origin.offset)
         for i in fieldIDs.indices { fieldIDs[i] = Self.unread }
+        for i in conditions.indices { conditions[i] = Self.untested }
         var matches: [RuleMatch] = []
         let contribution = Contribution(origin: origin, eventID: tx.id, ts: tx.ts)
         // Sequences whose `not` step stayed absent until now fire first: their time has passed.
@@ -539,7 +557,7 @@ public final class Detector {
         for index in sequences.indices where sequences[index] != nil {
             matches += sequences[index]!.expire(newest: newestAnywhere, watermark: watermark)
         }
-        for (index, rule) in rules.rules.enumerated() where rule.condition.test(tx) {
+        for (index, rule) in rules.rules.enumerated() where holds(index, rule, tx) {
             if let grace = rule.definition.grace, tx.ts < newest - grace {
                 counts.droppedLate += 1
                 continue
@@ -609,6 +627,13 @@ public final class Detector {
     private func countTowardsSweep() {
         sinceSweep += 1
         if sinceSweep >= max(4096, counts.windowKeys) { sweep() }
+    }
+
+    /// Whether a rule's condition holds for this event, tested when first asked for.
+    private func holds(_ index: Int, _ rule: CompiledRules.Rule, _ tx: Transaction) -> Bool {
+        let slot = rules.conditionSlots[index]
+        if conditions[slot] == Self.untested { conditions[slot] = rule.condition.test(tx) ? 1 : 0 }
+        return conditions[slot] == 1
     }
 
     /// The id of one of the window fields of this event, interned when first asked for.

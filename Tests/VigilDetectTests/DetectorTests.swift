@@ -45,6 +45,21 @@ struct DetectorTests {
         #expect(m[0].finding.id == "large-cash" && m[0].subject.value == "ACC-1")
     }
 
+    @Test("rules written with one condition test it once per event, and each still gets its findings")
+    func sharedConditions() throws {
+        var window = Self.structuring()
+        window.id = "structuring-window"
+        let predicate = RuleDefinition(id: "structuring-each", version: 1, kind: .predicate, condition: window.condition)
+        let rules = try CompiledRules([window, Self.largeCash(), predicate])
+        #expect(rules.conditionSlots == [0, 1, 0] && rules.conditionCount == 2)
+        let m = try run([window, Self.largeCash(), predicate], [
+            tx("a", "2024-01-01T08:00:00Z", "9000"), tx("b", "2024-01-01T09:00:00Z", "12000"),
+            tx("c", "2024-01-01T10:00:00Z", "9500"), tx("d", "2024-01-01T11:00:00Z", "8000"),
+        ])
+        #expect(m.map(\.finding.id) == ["structuring-each", "large-cash", "structuring-each", "structuring-window", "structuring-each"])
+        #expect(m[3].contributions.map(\.eventID) == ["a", "c", "d"])
+    }
+
     @Test("three structured deposits within 24 h fire once, with all three as evidence")
     func structuringFires() throws {
         let m = try run([Self.structuring()], [
