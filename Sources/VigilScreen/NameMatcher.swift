@@ -198,7 +198,7 @@ public struct NameMatcher: Sendable {
     }
 
     private func similarity(_ a: NormalizedName.Unit, _ b: NormalizedName.Unit, abjad: Bool) -> (Double, Method)? {
-        if a.bytes == b.bytes { return (1, .exact) }
+        if a.text == b.text { return (1, .exact) }
         if !Self.rolesMayPair(a.role, b.role) { return nil }
         if let x = a.givenNames, let y = b.givenNames, !x.isDisjoint(with: y) { return (0.9, .nickname) }
         // Initials: `J` for `John`, `JC` for `Jean Claude`.
@@ -207,27 +207,27 @@ public struct NameMatcher: Sendable {
         if a.text.utf8.count == 1 || b.text.utf8.count == 1 {
             return a.text.utf8.first == b.text.utf8.first && a.tokens.count == 1 && b.tokens.count == 1 ? (0.75, .initial) : nil
         }
-        let shorter = min(a.bytes.count, b.bytes.count), longer = max(a.bytes.count, b.bytes.count)
+        let shorter = min(a.text.utf8.count, b.text.utf8.count), longer = max(a.text.utf8.count, b.text.utf8.count)
         // Tokens of very different lengths are not spellings of one another (a joined pair
         // covers a name written as one word).
         guard 2 * shorter >= longer else { return nil }
         // (Pairs whose letter sets alone keep them below the threshold were ruled out by
         // ``cannotPair(_:_:abjad:)``. Counting the letters one lacks, byte by byte, ruled out a
         // quarter of the rest, at about the cost of comparing them.)
-        var jw = Similarity.jaroWinkler(a.bytes, b.bytes)
+        var jw = Similarity.jaroWinkler(a.text, b.text)
         if shorter <= 4 {
             // Jaro-Winkler is generous to short tokens (`nabc` and `abc` 0.92, `lind` and
             // `lindemann` 0.88): there, one edit is a large part of the token.
-            jw = min(jw, 1 - Double(Similarity.levenshtein(a.bytes, b.bytes)) / Double(longer))
+            jw = min(jw, 1 - Double(Similarity.levenshtein(a.text, b.text)) / Double(longer))
         }
         if a.folded == b.folded {
             // Spellings of one name in different transliterations: nearly, not quite, the same.
             jw = max(jw, 0.97)
         }
         guard jw >= options.minTokenSimilarity else {
-            if abjad, !a.skeletonBytes.isEmpty, !b.skeletonBytes.isEmpty {
-                // Written in an abjad on one side only: its vowels are guesses, so compare consonants.
-                let sk = 0.95 * Similarity.jaroWinkler(a.skeletonBytes, b.skeletonBytes)
+            // Written in an abjad on one side only: its vowels are guesses, so compare consonants.
+            if abjad, case let (x, y) = (NameText.skeleton(a.text), NameText.skeleton(b.text)), !x.isEmpty, !y.isEmpty {
+                let sk = 0.95 * Similarity.jaroWinkler(x, y)
                 if sk >= options.minTokenSimilarity { return (Self.effective(sk), .skeleton) }
             }
             return nil

@@ -78,9 +78,9 @@ public final class NormalizedName: Sendable, Hashable {
     final class Unit: Sendable {
         /// The name's tokens it covers: one, or a run of two or three joined.
         let tokens: Range<Int>
+        /// Its bytes are what the matcher compares (read in place: a name's units are built per
+        /// query, and a copy of the bytes as an array was one more allocation per unit).
         let text: String
-        let bytes: [UInt8]
-        let skeletonBytes: [UInt8]
         let role: Role
         /// For joined tokens, their first letters (`Jean Claude` → `jc`).
         let initials: String
@@ -97,21 +97,20 @@ public final class NormalizedName: Sendable, Hashable {
         /// how many characters two units can have in common.
         let letters: UInt32
 
-        init(tokens: Range<Int>, text: String, bytes: [UInt8], skeletonBytes: [UInt8], role: Role, initials: String = "", weight: Double) {
+        init(tokens: Range<Int>, text: String, role: Role, initials: String = "", weight: Double) {
             self.tokens = tokens
             self.text = text
-            self.bytes = bytes
-            self.skeletonBytes = skeletonBytes
             self.role = role
             self.initials = initials
-            letters = bytes.reduce(0) { $0 | Self.bit($1) }
-            folded = Self.fold(bytes)
+            letters = text.utf8.reduce(0) { $0 | Self.bit($1) }
+            var text = text
+            folded = text.withUTF8(Self.fold)
             givenNames = tokens.count == 1 && role == .name ? NameText.nicknames[text] : nil
             mask = tokens.reduce(0) { $0 | 1 << UInt64($1) }
             self.weight = weight
         }
 
-        static func fold(_ b: [UInt8]) -> [UInt8] {
+        static func fold(_ b: UnsafeBufferPointer<UInt8>) -> [UInt8] {
             var out: [UInt8] = []
             out.reserveCapacity(b.count)
             var i = 0
@@ -172,11 +171,11 @@ public final class NormalizedName: Sendable, Hashable {
         var id: Int32 = -1
 
         init(_ u: Unit) {
-            hash = FNV1a.hash(u.bytes)
+            hash = FNV1a.hash(u.text.utf8)
             letters = u.letters
-            count = Int32(u.bytes.count)
+            count = Int32(u.text.utf8.count)
             tokens = UInt8(u.tokens.count)
-            first = u.bytes.first ?? 0
+            first = u.text.utf8.first ?? 0
             role = u.role
             hasGivenNames = u.givenNames != nil
             mask = u.mask
@@ -188,7 +187,7 @@ public final class NormalizedName: Sendable, Hashable {
 
     /// What the matcher reads of a unit beside its text: equal keys, equal comparisons.
     struct UnitKey: Hashable {
-        var bytes: [UInt8]
+        var text: String
         var role: Role
         var tokens: Int
         var initials: String
@@ -209,8 +208,7 @@ public final class NormalizedName: Sendable, Hashable {
 
     private static func units(_ t: [Token]) -> [Unit] {
         var out = t.enumerated().map {
-            Unit(tokens: $0.offset..<($0.offset + 1), text: $0.element.text, bytes: Array($0.element.text.utf8), skeletonBytes: Array($0.element.skeleton.utf8),
-                 role: $0.element.role, weight: $0.element.role.weight)
+            Unit(tokens: $0.offset..<($0.offset + 1), text: $0.element.text, role: $0.element.role, weight: $0.element.role.weight)
         }
         for length in 2...3 where t.count >= length {
             for i in 0...(t.count - length) {
@@ -218,8 +216,7 @@ public final class NormalizedName: Sendable, Hashable {
                 // Particles may sit inside a run (`van der bilt`), not at its end.
                 guard t[run.upperBound - 1].role == .name, run.allSatisfy({ t[$0].role == .name || t[$0].role == .particle }) else { continue }
                 let text = run.map { t[$0].text }.joined()
-                out.append(Unit(tokens: run, text: text, bytes: Array(text.utf8), skeletonBytes: Array(NameText.skeleton(text).utf8),
-                                role: .name, initials: String(run.compactMap { t[$0].text.first }), weight: run.reduce(0) { $0 + t[$1].role.weight }))
+                out.append(Unit(tokens: run, text: text, role: .name, initials: String(run.compactMap { t[$0].text.first }), weight: run.reduce(0) { $0 + t[$1].role.weight }))
             }
         }
         return out
@@ -241,7 +238,7 @@ public final class NormalizedName: Sendable, Hashable {
         units = Self.units(tokens)
         heads = units.map { u in
             var head = Head(u)
-            if let vocabulary { head.id = vocabulary.number(UnitKey(bytes: u.bytes, role: u.role, tokens: u.tokens.count, initials: u.initials)) }
+            if let vocabulary { head.id = vocabulary.number(UnitKey(text: u.text, role: u.role, tokens: u.tokens.count, initials: u.initials)) }
             return head
         }
         nameTokenCount = tokens.count { $0.role == .name || $0.role == .number }

@@ -7,6 +7,11 @@ enum Similarity {
         a.withUnsafeBufferPointer { x in b.withUnsafeBufferPointer { y in jaroWinkler(x, y) } }
     }
 
+    static func jaroWinkler(_ a: String, _ b: String) -> Double {
+        var (a, b) = (a, b)
+        return a.withUTF8 { x in b.withUTF8 { y in jaroWinkler(x, y) } }
+    }
+
     static func jaroWinkler(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Double {
         let j = jaro(a, b)
         guard j > 0.7 else { return j }
@@ -101,19 +106,31 @@ enum Similarity {
     /// Levenshtein distance (insertions, deletions, substitutions), for the explanation of a
     /// token pair and for short tokens, where Jaro-Winkler is too generous.
     static func levenshtein(_ x: [UInt8], _ y: [UInt8]) -> Int {
+        x.withUnsafeBufferPointer { a in y.withUnsafeBufferPointer { b in levenshtein(a, b) } }
+    }
+
+    static func levenshtein(_ x: String, _ y: String) -> Int {
+        var (x, y) = (x, y)
+        return x.withUTF8 { a in y.withUTF8 { b in levenshtein(a, b) } }
+    }
+
+    static func levenshtein(_ x: UnsafeBufferPointer<UInt8>, _ y: UnsafeBufferPointer<UInt8>) -> Int {
         if x.isEmpty { return y.count }
         if y.isEmpty { return x.count }
-        var row = Array(0...y.count)
-        for i in 1...x.count {
-            var diagonal = row[0]
-            row[0] = i
-            for j in 1...y.count {
-                let above = row[j]
-                row[j] = min(row[j] + 1, row[j - 1] + 1, diagonal + (x[i - 1] == y[j - 1] ? 0 : 1))
-                diagonal = above
+        // One row of the table, on the stack.
+        return withUnsafeTemporaryAllocation(of: Int.self, capacity: y.count + 1) { row in
+            for j in 0...y.count { row[j] = j }
+            for i in 1...x.count {
+                var diagonal = row[0]
+                row[0] = i
+                for j in 1...y.count {
+                    let above = row[j]
+                    row[j] = min(row[j] + 1, row[j - 1] + 1, diagonal + (x[i - 1] == y[j - 1] ? 0 : 1))
+                    diagonal = above
+                }
             }
+            return row[y.count]
         }
-        return row[y.count]
     }
 }
 

@@ -110,8 +110,8 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
             for _ in 0..<Int.random(in: 1...2, using: &random) { b[Int.random(in: 0..<b.count, using: &random)] = letters[Int.random(in: 0..<letters.count, using: &random)] }
             let (x, y) = (NormalizedName(String(decoding: a, as: UTF8.self)).units[0], NormalizedName(String(decoding: b, as: UTF8.self)).units[0])
             for threshold in [0.7, 0.8, 0.9] {
-                let reaches = Similarity.jaroWinkler(x.bytes, y.bytes) >= threshold
-                let mayReach = NormalizedName.Unit.lettersMayReach(threshold, x.letters, x.bytes.count, y.letters, y.bytes.count)
+                let reaches = Similarity.jaroWinkler(x.text, y.text) >= threshold
+                let mayReach = NormalizedName.Unit.lettersMayReach(threshold, x.letters, x.text.utf8.count, y.letters, y.text.utf8.count)
                 #expect(!reaches || mayReach, "\(x.text) \(y.text) at \(threshold)")
                 if reaches { reached += 1 } else if !mayReach { rejected += 1 }
             }
