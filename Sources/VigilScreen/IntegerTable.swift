@@ -16,6 +16,8 @@ struct IntegerTable<Value: BitwiseCopyable>: ~Copyable {
         var size = 16
         while size < 2 * capacity { size <<= 1 }
         (keys, values, mask) = Self.allocate(size)
+        // Room for every key the table holds before it grows: appending one by one reallocated.
+        slots.reserveCapacity(size / 2)
     }
 
     deinit {
@@ -71,6 +73,7 @@ struct IntegerTable<Value: BitwiseCopyable>: ~Copyable {
         let (oldKeys, oldValues, oldSlots) = (keys, values, slots)
         (keys, values, mask) = Self.allocate(2 * (mask + 1))
         slots.removeAll(keepingCapacity: true)
+        slots.reserveCapacity((mask + 1) / 2)
         for s in oldSlots {
             let slot = probe(oldKeys[Int(s)])
             keys[slot] = oldKeys[Int(s)]

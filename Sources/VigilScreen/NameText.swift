@@ -92,7 +92,7 @@ public final class NormalizedName: Sendable, Hashable {
         /// The text with the usual transliteration variants made one (`y`, `j` → `i`; `w` → `v`;
         /// `ph` → `f`; `kh` → `h`; `ou`, `oo` → `u`; doubled letters once): `Volodymyr` and
         /// `Volodimir`, `Zelenskyy` and `Zelenskij`, `Nooristani` and `Nuristani` fold alike.
-        let folded: [UInt8]
+        let folded: String
         /// Which of `a`–`z` (bits 0–25) and other bytes (bit 26) the text holds: a cheap bound on
         /// how many characters two units can have in common.
         let letters: UInt32
@@ -110,25 +110,29 @@ public final class NormalizedName: Sendable, Hashable {
             self.weight = weight
         }
 
-        static func fold(_ b: UnsafeBufferPointer<UInt8>) -> [UInt8] {
-            var out: [UInt8] = []
-            out.reserveCapacity(b.count)
-            var i = 0
-            while i < b.count {
-                var c = b[i]
-                let next: UInt8 = i + 1 < b.count ? b[i + 1] : 0
-                switch (c, next) {
-                case (UInt8(ascii: "p"), UInt8(ascii: "h")): c = UInt8(ascii: "f"); i += 1
-                case (UInt8(ascii: "k"), UInt8(ascii: "h")): c = UInt8(ascii: "h"); i += 1
-                case (UInt8(ascii: "o"), UInt8(ascii: "u")), (UInt8(ascii: "o"), UInt8(ascii: "o")): c = UInt8(ascii: "u"); i += 1
-                case (UInt8(ascii: "y"), _), (UInt8(ascii: "j"), _): c = UInt8(ascii: "i")
-                case (UInt8(ascii: "w"), _): c = UInt8(ascii: "v")
-                default: break
+        static func fold(_ b: UnsafeBufferPointer<UInt8>) -> String {
+            NameText.string(capacity: b.count) { out in
+                var n = 0
+                var i = 0
+                while i < b.count {
+                    var c = b[i]
+                    let next: UInt8 = i + 1 < b.count ? b[i + 1] : 0
+                    switch (c, next) {
+                    case (UInt8(ascii: "p"), UInt8(ascii: "h")): c = UInt8(ascii: "f"); i += 1
+                    case (UInt8(ascii: "k"), UInt8(ascii: "h")): c = UInt8(ascii: "h"); i += 1
+                    case (UInt8(ascii: "o"), UInt8(ascii: "u")), (UInt8(ascii: "o"), UInt8(ascii: "o")): c = UInt8(ascii: "u"); i += 1
+                    case (UInt8(ascii: "y"), _), (UInt8(ascii: "j"), _): c = UInt8(ascii: "i")
+                    case (UInt8(ascii: "w"), _): c = UInt8(ascii: "v")
+                    default: break
+                    }
+                    if n == 0 || out[n - 1] != c {
+                        out[n] = c
+                        n += 1
+                    }
+                    i += 1
                 }
-                if out.last != c { out.append(c) }
-                i += 1
+                return n
             }
-            return out
         }
 
         static func bit(_ b: UInt8) -> UInt32 { b >= 97 && b <= 122 ? 1 << UInt32(b - 97) : 1 << 26 }
@@ -638,9 +642,21 @@ enum NameText {
         return s.withUTF8(skeleton)
     }
 
+    /// Text written byte by byte into a buffer on the stack (at most `capacity` bytes; `write`
+    /// returns how many it wrote). Most name tokens then fit in a small string, which needs no
+    /// heap allocation at all.
+    static func string(capacity: Int, _ write: (UnsafeMutableBufferPointer<UInt8>) -> Int) -> String {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(1, capacity)) { buffer in
+            String(decoding: UnsafeBufferPointer(rebasing: buffer[0..<write(buffer)]), as: UTF8.self)
+        }
+    }
+
     static func skeleton(_ b: UnsafeBufferPointer<UInt8>) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity(b.count)
+        string(capacity: b.count) { out in skeleton(b, into: out) }
+    }
+
+    private static func skeleton(_ b: UnsafeBufferPointer<UInt8>, into out: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        var n = 0
         var previous: UInt8 = 0
         var i = 0
         while i < b.count {
@@ -667,10 +683,13 @@ enum NameText {
                 default: break
                 }
             }
-            if cls != 0, cls != previous { out.append(cls) }
+            if cls != 0, cls != previous {
+                out[n] = cls
+                n += 1
+            }
             previous = cls
             i += 1
         }
-        return String(decoding: out, as: UTF8.self)
+        return n
     }
 }

@@ -175,6 +175,7 @@ public final class Screener: Sendable {
     /// is how many names got a sum.
     func candidates(_ q: NormalizedName, exhaustive: Bool = false) -> (ids: [Int32], summed: Int) {
         var found: [Int32] = []
+        found.reserveCapacity(4 * q.tokens.count)
         Self.forEachKey(q) { kind, first, second in
             if let posting = index.find(kind, first, second) { found.append(posting) }
         }
@@ -274,6 +275,7 @@ struct Accumulator: ~Copyable {
     /// The ids whose sum reaches `floor`, heaviest first (ties by id), at most `limit`.
     func ranked(from floor: Double, limit: Int) -> [Int32] {
         var out: [(id: Int32, weight: Double)] = []
+        out.reserveCapacity(table.count)
         for s in table.slots where table[Int(s)] >= floor { out.append((Int32(table.key(at: Int(s))), table[Int(s)])) }
         out.sort { $0.weight != $1.weight ? $0.weight > $1.weight : $0.id < $1.id }
         return out.prefix(limit).map(\.id)
