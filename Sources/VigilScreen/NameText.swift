@@ -211,16 +211,23 @@ public final class NormalizedName: Sendable, Hashable {
     }
 
     private static func units(_ t: [Token]) -> [Unit] {
-        var out = t.enumerated().map {
-            Unit(tokens: $0.offset..<($0.offset + 1), text: $0.element.text, role: $0.element.role, weight: $0.element.role.weight)
+        var out: [Unit] = []
+        // Singles, then runs of two and of three.
+        out.reserveCapacity(3 * t.count)
+        for (i, token) in t.enumerated() {
+            out.append(Unit(tokens: i..<(i + 1), text: token.text, role: token.role, weight: token.role.weight))
         }
         for length in 2...3 where t.count >= length {
             for i in 0...(t.count - length) {
                 let run = i..<(i + length)
                 // Particles may sit inside a run (`van der bilt`), not at its end.
                 guard t[run.upperBound - 1].role == .name, run.allSatisfy({ t[$0].role == .name || t[$0].role == .particle }) else { continue }
-                let text = run.map { t[$0].text }.joined()
-                out.append(Unit(tokens: run, text: text, role: .name, initials: String(run.compactMap { t[$0].text.first }), weight: run.reduce(0) { $0 + t[$1].role.weight }))
+                var text = "", initials = ""
+                for k in run {
+                    text += t[k].text
+                    if let first = t[k].text.first { initials.append(first) }
+                }
+                out.append(Unit(tokens: run, text: text, role: .name, initials: initials, weight: run.reduce(0) { $0 + t[$1].role.weight }))
             }
         }
         return out
@@ -500,26 +507,26 @@ enum NameText {
             // Nothing outside the parentheses: the name is what is inside.
             return tokens(latin.replacingOccurrences(of: "(", with: " ").replacingOccurrences(of: ")", with: " "), kind: kind, abjad: abjad)
         }
-        words = words.map(undoLeetspeak)
+        for i in words.indices { words[i] = undoLeetspeak(words[i]) }
         if abjad {
             // Arabic writes the article joined to the word (السيسي is `alsysy`); Latin spellings
             // mostly separate it (`el-Sisi`).
             words = words.flatMap { w in w.hasPrefix("al") && w.utf8.count > 4 ? ["al", String(w.dropFirst(2))] : [w] }
         }
         // `Abdul` is `Abd al` written as one word; `Int'l` is `international` in a company's name.
-        var expanded: [String] = []
-        expanded.reserveCapacity(words.count + 1)
-        for w in words {
-            let x = lexicon[w]
-            if x?.abd == true {
-                expanded += ["abd", "al"]
-            } else {
-                expanded.append(kind != .person ? x?.abbreviationOf ?? w : w)
-            }
+        // Most names have neither, nor a number word: their words stay as they are.
+        var abd = false, numberWord = false
+        for i in words.indices {
+            guard let x = lexicon[words[i]] else { continue }
+            abd = abd || x.abd
+            numberWord = numberWord || x.number != nil
+            if kind != .person, let full = x.abbreviationOf { words[i] = full }
         }
-        words = expanded
-        if kind != .person { words = joinNumberWords(joinLegalPhrases(words)) }
+        if abd { words = words.flatMap { lexicon[$0]?.abd == true ? ["abd", "al"] : [$0] } }
+        if kind != .person { words = joinLegalPhrases(words) }
+        if kind != .person, numberWord { words = joinNumberWords(words) }
         var out: [NormalizedName.Token] = []
+        out.reserveCapacity(words.count)
         for (n, w) in words.enumerated() {
             var text = w
             let role: NormalizedName.Role
@@ -615,7 +622,8 @@ enum NameText {
             if f >= 5, w >= 4, abs(w - f) <= 1, Similarity.levenshtein(Array(word.utf8), Array(form.utf8)) <= 1 { return true }
             return last && w >= 4 && form.hasPrefix(word)
         }
-        var out: [String] = []
+        // Made when the first phrase is found: most names hold none, and keep their words.
+        var out: [String]?
         var i = 0
         outer: while i < words.count {
             // Most words start no phrase: a phrase is tried only where its first letter is.
@@ -624,14 +632,15 @@ enum NameText {
                 let fitsAll = phrase.indices.allSatisfy { k in fits(words[i + k], phrase[k], last: i + k == words.count - 1) }
                 // Short words (`sp z o o`) must be exact: one letter there is a different word.
                 guard fitsAll, phrase.allSatisfy({ $0.utf8.count >= 4 }) || words[i..<(i + phrase.count)].elementsEqual(phrase) else { continue }
-                out.append(phrase.joined())
+                if out == nil { out = Array(words[..<i]) }
+                out!.append(phrase.joined())
                 i += phrase.count
                 continue outer
             }
-            out.append(words[i])
+            out?.append(words[i])
             i += 1
         }
-        return out
+        return out ?? words
     }
 
     /// Consonants in sound classes, vowels (and `h`, `w`, `y` between letters) dropped, repeats
