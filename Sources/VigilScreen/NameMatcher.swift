@@ -96,7 +96,7 @@ public struct NameMatcher: Sendable {
                     }
                     guard let (sim, method) = found else { continue }
                     let covered = Int(a.tokens) + Int(b.tokens)
-                    buffer[n] = Candidate(qi: i, ci: j, sim: sim, method: covered > 2 ? .joined : method, covered: covered)
+                    buffer[n] = Candidate(qi: UInt16(i), ci: UInt16(j), sim: sim, method: covered > 2 ? .joined : method, covered: UInt8(covered))
                     n += 1
                 }
             }
@@ -107,12 +107,16 @@ public struct NameMatcher: Sendable {
         }
     }
 
+    /// A token pair that pairs. Small (16 bytes), so that a name pair's candidates fit the
+    /// stack buffer (a temporary allocation of more than about a kilobyte goes to the heap).
     private struct Candidate {
-        var qi: Int
-        var ci: Int
+        /// Units of a name (at most 64 tokens, singly and in runs of two and three): below 200.
+        var qi: UInt16
+        var ci: UInt16
         var sim: Double
         var method: Method
-        var covered: Int
+        /// How many tokens the two units cover.
+        var covered: UInt8
     }
 
     /// Pairs units in the order given, each token used once, and scores the result.
@@ -120,18 +124,19 @@ public struct NameMatcher: Sendable {
         let qh = q.heads, ch = c.heads
         var usedQ: UInt64 = 0, usedC: UInt64 = 0
         var pairs: [Pair] = []
+        if explain { pairs.reserveCapacity(min(qh.count, ch.count)) }
         var matched = 0.0
         var matchedWeight = 0.0
         for cand in candidates {
-            let a = qh[cand.qi].mask, b = ch[cand.ci].mask
+            let a = qh[Int(cand.qi)].mask, b = ch[Int(cand.ci)].mask
             guard a & usedQ == 0, b & usedC == 0 else { continue }
             usedQ |= a
             usedC |= b
-            let w = qh[cand.qi].weight + ch[cand.ci].weight
+            let w = qh[Int(cand.qi)].weight + ch[Int(cand.ci)].weight
             matched += cand.sim * w
             matchedWeight += w
             if explain {
-                pairs.append(Pair(query: q.units[cand.qi].text, candidate: c.units[cand.ci].text, similarity: (cand.sim * 1000).rounded() / 1000, method: cand.method))
+                pairs.append(Pair(query: q.units[Int(cand.qi)].text, candidate: c.units[Int(cand.ci)].text, similarity: (cand.sim * 1000).rounded() / 1000, method: cand.method))
             }
         }
         func left(_ n: NormalizedName, _ used: UInt64) -> [Int] { n.tokens.indices.filter { used & (1 << UInt64($0)) == 0 } }

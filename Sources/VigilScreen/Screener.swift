@@ -182,7 +182,12 @@ public final class Screener: Sendable {
         // In a fixed order (rarest first, then by slot), each key once: the sums are floating
         // point, and their order must not change from run to run.
         found.sort { index.idf($0) != index.idf($1) ? index.idf($0) > index.idf($1) : $0 < $1 }
-        found = found.indices.filter { $0 == 0 || found[$0] != found[$0 - 1] }.map { found[$0] }
+        var unique = 0
+        for p in found where unique == 0 || found[unique - 1] != p {
+            found[unique] = p
+            unique += 1
+        }
+        found.removeLast(found.count - unique)
         var left = found.reduce(0) { $0 + index.idf($1) }
         var weights = Accumulator()
         var top = 0.0
