@@ -20,16 +20,23 @@ struct IntegerTable<Value: BitwiseCopyable>: ~Copyable {
         slots.reserveCapacity(size / 2)
     }
 
-    deinit {
-        keys.deallocate()
-        values.deallocate()
-    }
+    deinit { keys.deallocate() }
 
+    /// Keys and values in one block (one allocation per table, a few tables per query): the
+    /// values follow the keys, at their alignment.
     private static func allocate(_ size: Int) -> (UnsafeMutablePointer<UInt64>, UnsafeMutablePointer<Value>, Int) {
-        let keys = UnsafeMutablePointer<UInt64>.allocate(capacity: size)
+        let offset = valuesOffset(size)
+        let block = UnsafeMutableRawPointer.allocate(byteCount: offset + size * MemoryLayout<Value>.stride,
+                                                     alignment: max(MemoryLayout<UInt64>.alignment, MemoryLayout<Value>.alignment))
+        let keys = block.bindMemory(to: UInt64.self, capacity: size)
         keys.initialize(repeating: empty, count: size)
         // Values are written before they are read (only occupied slots are read).
-        return (keys, UnsafeMutablePointer<Value>.allocate(capacity: size), size - 1)
+        return (keys, (block + offset).bindMemory(to: Value.self, capacity: size), size - 1)
+    }
+
+    private static func valuesOffset(_ size: Int) -> Int {
+        let a = MemoryLayout<Value>.alignment
+        return (size * MemoryLayout<UInt64>.stride + a - 1) / a * a
     }
 
     var count: Int { slots.count }
@@ -80,7 +87,6 @@ struct IntegerTable<Value: BitwiseCopyable>: ~Copyable {
             values[slot] = oldValues[Int(s)]
             slots.append(Int32(slot))
         }
-        oldKeys.deallocate()
-        oldValues.deallocate()
+        oldKeys.deallocate()  // the values' block too
     }
 }

@@ -478,6 +478,7 @@ enum NameText {
         // Dots and apostrophes join (`S.A.R.L.` is `sarl`, `O'Brien` is `obrien`); every other
         // character that is not a letter or digit separates.
         var words: [String] = []
+        words.reserveCapacity(8)
         var current = ""
         // A possessive is not part of the name (`Deutsche Bank's`).
         let latin = latin.unicodeScalars.contains(where: { $0 == "'" || $0 == "\u{2019}" }) ? latin.replacingOccurrences(of: "'s ", with: " ").replacingOccurrences(of: "\u{2019}s ", with: " ") : latin

@@ -69,8 +69,9 @@ public struct ScreeningResult: Sendable, Codable {
 /// builds a new one.
 public final class Screener: Sendable {
     public let lists: [Watchlist]
-    /// The lists' versions, as every result names them.
+    /// The lists' versions, as every result names them, and their labels, as every match cites them.
     private let versions: [ListVersion]
+    private let labels: [String]
     public let options: ScreeningOptions
     private let matcher: NameMatcher
     /// Every name of every entry, normalised once.
@@ -101,6 +102,7 @@ public final class Screener: Sendable {
     public init(lists: [Watchlist], options: ScreeningOptions = ScreeningOptions()) {
         self.lists = lists
         self.versions = lists.map(\.version)
+        self.labels = versions.map(\.label)
         self.options = options
         matcher = NameMatcher(options: options.matcher)
         var names: [IndexedName] = []
@@ -219,7 +221,7 @@ public final class Screener: Sendable {
         features += Evidence.document(query.document, entry.documents)
         let score = min(1, max(0, features.reduce(0) { $0 + $1.contribution }))
         let list = lists[Int(n.list)]
-        return ScreeningMatch(list: list.version.name, listVersion: list.version.label, entryID: entry.id, kind: entry.kind,
+        return ScreeningMatch(list: list.version.name, listVersion: labels[Int(n.list)], entryID: entry.id, kind: entry.kind,
                               matchedName: n.text, nameQuality: n.quality, score: (score * 10_000).rounded() / 10_000,
                               nameScore: nameScore.score, features: features, name: nameScore, programs: entry.programs)
     }
