@@ -479,30 +479,41 @@ enum NameText {
         // character that is not a letter or digit separates.
         var words: [String] = []
         words.reserveCapacity(8)
-        var current = ""
         // A possessive is not part of the name (`Deutsche Bank's`).
         let latin = latin.unicodeScalars.contains(where: { $0 == "'" || $0 == "\u{2019}" }) ? latin.replacingOccurrences(of: "'s ", with: " ").replacingOccurrences(of: "\u{2019}s ", with: " ") : latin
         var depth = 0
-        for ch in latin.unicodeScalars {
-            // A qualifier in parentheses (`Deutsche Bank (Schweiz) AG`, `Ahmad (Ahmed)`) is not
-            // part of the name.
-            if ch == "(" { depth += 1 } else if ch == ")" { depth = max(0, depth - 1) }
-            if depth > 0 { continue }
-            if ch == "." || ch == "'" || ch == "\u{2019}" || ch == "`" { continue }
-            // ASCII (most names) without a Unicode property lookup per character.
-            let isWordCharacter = ch.value < 0x80
-                ? (ch.value >= 0x61 && ch.value <= 0x7A) || (ch.value >= 0x41 && ch.value <= 0x5A) || (ch.value >= 0x30 && ch.value <= 0x39)
-                : ch.properties.isAlphabetic
-            if isWordCharacter {
-                current.unicodeScalars.append(ch)
-            } else if ch == "-", !current.isEmpty {
-                current.unicodeScalars.append(ch)  // split or joined below
-            } else if !current.isEmpty {
-                words.append(current)
-                current = ""
+        // The word being read, as UTF-8 in a buffer on the stack: a word becomes a string once,
+        // small enough (15 bytes) for most to need no allocation.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(1, latin.utf8.count)) { current in
+            var n = 0
+            func endWord() {
+                if n > 0 { words.append(String(decoding: UnsafeBufferPointer(rebasing: current[0..<n]), as: UTF8.self)) }
+                n = 0
             }
+            func append(_ ch: Unicode.Scalar) {
+                for b in UTF8.encode(ch)! {
+                    current[n] = b
+                    n += 1
+                }
+            }
+            for ch in latin.unicodeScalars {
+                // A qualifier in parentheses (`Deutsche Bank (Schweiz) AG`, `Ahmad (Ahmed)`) is not
+                // part of the name.
+                if ch == "(" { depth += 1 } else if ch == ")" { depth = max(0, depth - 1) }
+                if depth > 0 { continue }
+                if ch == "." || ch == "'" || ch == "\u{2019}" || ch == "`" { continue }
+                // ASCII (most names) without a Unicode property lookup per character.
+                let isWordCharacter = ch.value < 0x80
+                    ? (ch.value >= 0x61 && ch.value <= 0x7A) || (ch.value >= 0x41 && ch.value <= 0x5A) || (ch.value >= 0x30 && ch.value <= 0x39)
+                    : ch.properties.isAlphabetic
+                if isWordCharacter || (ch == "-" && n > 0) {
+                    append(ch)  // a hyphen is split or joined below
+                } else {
+                    endWord()
+                }
+            }
+            endWord()
         }
-        if !current.isEmpty { words.append(current) }
         if words.contains(where: { $0.utf8.contains(UInt8(ascii: "-")) }) { words = words.flatMap(splitHyphenated) }
         if words.isEmpty, depth > 0 || latin.contains("(") {
             // Nothing outside the parentheses: the name is what is inside.
