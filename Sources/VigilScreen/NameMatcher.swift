@@ -55,18 +55,15 @@ public struct NameMatcher: Sendable {
 
     public func score(_ q: NormalizedName, _ c: NormalizedName) -> Score {
         var cache = PairCache()
-        return score(q, c, explain: true, cache: &cache)
-    }
-
-    /// The score alone, without the token pairs' texts (the screener scores many candidates
-    /// and explains only the matches).
-    func value(_ q: NormalizedName, _ c: NormalizedName, cache: inout PairCache) -> Double {
-        score(q, c, explain: false, cache: &cache).score
+        return score(q, c, explainFrom: -.infinity, cache: &cache)
     }
 
     /// The score of `q` against `c`, with the comparisons of `q`'s units with numbered units
     /// (``NormalizedName/UnitVocabulary``) kept in `cache`, which must serve this `q` only.
-    func score(_ q: NormalizedName, _ c: NormalizedName, explain: Bool, cache: inout PairCache) -> Score {
+    ///
+    /// Explained (the token pairs' texts, the tokens left over) only when the score reaches
+    /// `explainFrom`: the screener scores many candidates and reports few.
+    func score(_ q: NormalizedName, _ c: NormalizedName, explainFrom: Double, cache: inout PairCache) -> Score {
         if q.isOrganization || c.isOrganization, let pair = Self.acronym(q, c) ?? Self.acronym(c, q).map({
             Pair(query: $0.candidate, candidate: $0.query, similarity: $0.similarity, method: $0.method)
         }) {
@@ -103,7 +100,12 @@ public struct NameMatcher: Sendable {
             var candidates = UnsafeMutableBufferPointer(rebasing: buffer[0..<n])
             // Best first; on a tie single tokens before joined ones (the explanation is plainer).
             candidates.sort { a, b in a.sim != b.sim ? a.sim > b.sim : (a.covered, a.qi, a.ci) < (b.covered, b.qi, b.ci) }
-            return align(q, c, UnsafeBufferPointer(candidates), explain: explain)
+            let pairs = UnsafeBufferPointer(candidates)
+            if explainFrom == -.infinity { return align(q, c, pairs, explain: true) }
+            // The alignment again, with its texts, for a score worth explaining: cheaper than
+            // scoring the pair a second time.
+            let unexplained = align(q, c, pairs, explain: false)
+            return unexplained.score >= explainFrom ? align(q, c, pairs, explain: true) : unexplained
         }
     }
 

@@ -147,7 +147,7 @@ public final class Screener: Sendable {
         // The best name of each entry.
         var best: [Int64: ScreeningMatch] = [:]
         let bonus = Evidence.maximumBonus(for: query)
-        // Candidates share tokens (and matches are scored twice, the second time explained).
+        // Candidates share tokens.
         var pairs = PairCache()
         for id in ranked {
             let n = names[Int(id)]
@@ -155,11 +155,12 @@ public final class Screener: Sendable {
             // Evidence beside the name adds at most this much: below it, no need to explain the
             // name (for a bare name, that is below the threshold). With a margin, since scores
             // are sums of decimals in floating point, rounded to four places at the end.
-            let value = matcher.value(q, n.normalized, cache: &pairs)
-            if value + bonus < options.threshold - 1e-6 { continue }
+            let floor = options.threshold - 1e-6 - bonus
+            let score = matcher.score(q, n.normalized, explainFrom: floor, cache: &pairs)
+            if score.score < floor { continue }
             let key = Int64(n.list) << 32 | Int64(n.entry)
-            if let current = best[key], current.nameScore >= value { continue }
-            best[key] = match(query, lists[Int(n.list)].entries[Int(n.entry)], n, matcher.score(q, n.normalized, explain: true, cache: &pairs))
+            if let current = best[key], current.nameScore >= score.score { continue }
+            best[key] = match(query, lists[Int(n.list)].entries[Int(n.entry)], n, score)
         }
         let matches = best.values.filter { $0.score >= options.threshold }
             .sorted { ($0.score, $1.list, $1.entryID) > ($1.score, $0.list, $0.entryID) }

@@ -363,9 +363,10 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(r.groups.keys.sorted() == ["cluster_align", "cust_cases", "nk_checks", "nk_unit_tests", "synth_companies", "synth_people"])
     }
 
-    /// The screener scores candidates without building explanations, and remembers the token
-    /// pairs a query compared against the list's numbered units; the number must be the same as
-    /// the explained one's, compared afresh, for every pair of the benchmark.
+    /// The screener explains only the scores that reach its floor, and remembers the token pairs
+    /// a query compared against the list's numbered units; the score must be the same as the
+    /// explained one's, compared afresh, for every pair of the benchmark, and so must the
+    /// explanation once the floor is reached.
     @Test func scoreWithoutExplanationIsTheSame() throws {
         let text = try String(contentsOfFile: try fixturePath("cases.csv"), encoding: .utf8)
         let matcher = NameMatcher()
@@ -380,10 +381,12 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
                 let kind = NameKind(schema: f[1])
                 let a = NormalizedName(f[2], kind: kind), b = NormalizedName(f[3], kind: kind)
                 let numbered = NormalizedName(f[3], kind: kind, vocabulary: vocabulary)
-                let expected = matcher.score(a, b).score
-                #expect(matcher.value(a, numbered, cache: &cache) == expected, "\(f[2]) | \(f[3])")
-                // Twice: the second time from the cache.
-                #expect(matcher.value(a, numbered, cache: &cache) == expected, "\(f[2]) | \(f[3])")
+                let explained = matcher.score(a, b), expected = explained.score
+                let bare = matcher.score(a, numbered, explainFrom: .infinity, cache: &cache)
+                #expect(bare.score == expected && bare.pairs.isEmpty, "\(f[2]) | \(f[3])")
+                // Twice: the second time from the cache; and explained once it reaches the floor.
+                #expect(matcher.score(a, numbered, explainFrom: .infinity, cache: &cache).score == expected, "\(f[2]) | \(f[3])")
+                #expect(matcher.score(a, numbered, explainFrom: expected, cache: &cache) == explained, "\(f[2]) | \(f[3])")
                 compared += 1
             }
         }
