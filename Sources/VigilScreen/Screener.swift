@@ -79,9 +79,10 @@ public final class Screener: Sendable {
     /// Index key → the names holding it.
     private let index: KeyIndex
 
-    /// A class: a query reads up to 16 of these, and copying a struct of strings and arrays out
-    /// of the array retained each of them.
-    final class IndexedName: Sendable {
+    /// In line in the screener's array: a query reads a few fields of up to 16 of these (read in
+    /// place, not copied out, which would retain each string), and as objects they were one more
+    /// read from memory per candidate.
+    struct IndexedName: Sendable {
         let list: Int32
         let entry: Int32
         let kind: NameKind
@@ -150,14 +151,15 @@ public final class Screener: Sendable {
         // Candidates share tokens.
         var pairs = PairCache()
         for id in ranked {
-            let n = names[Int(id)]
-            if query.kind != .unknown, n.kind != .unknown, query.kind != n.kind { continue }
+            let kind = names[Int(id)].kind
+            if query.kind != .unknown, kind != .unknown, query.kind != kind { continue }
             // Evidence beside the name adds at most this much: below it, no need to explain the
             // name (for a bare name, that is below the threshold). With a margin, since scores
             // are sums of decimals in floating point, rounded to four places at the end.
             let floor = options.threshold - 1e-6 - bonus
-            let score = matcher.score(q, n.normalized, explainFrom: floor, cache: &pairs)
+            let score = matcher.score(q, names[Int(id)].normalized, explainFrom: floor, cache: &pairs)
             if score.score < floor { continue }
+            let n = names[Int(id)]
             let key = Int64(n.list) << 32 | Int64(n.entry)
             if let current = best[key], current.nameScore >= score.score { continue }
             best[key] = match(query, lists[Int(n.list)].entries[Int(n.entry)], n, score)
