@@ -358,12 +358,16 @@ enum NameText {
     /// short forms (`AG`, `SA`) are not guessed, one letter there makes another word.
     static func misspeltLegalForm(_ w: String) -> String? {
         let n = w.utf8.count
-        // Most long words start with no long form's letter, or are of no long form's length.
-        guard n >= 8, let first = w.utf8.first,
-              longLegalForms.contains(where: { abs($0.0.count - n) <= 1 && $0.0.first == first }), w.allSatisfy(\.isLetter) else { return nil }
-        let word = Array(w.utf8)
-        for (form, family) in longLegalForms where abs(form.count - word.count) <= 1 && form.first == word.first {
-            if Similarity.levenshtein(word, form) <= 1 { return family }
+        guard n >= 8, let first = w.utf8.first else { return nil }
+        // Most long words start with no long form's letter, or are of no long form's length:
+        // their letters are not looked at.
+        var word: [UInt8]?
+        for (form, family) in longLegalForms where abs(form.count - n) <= 1 && form.first == first {
+            if word == nil {
+                guard w.allSatisfy(\.isLetter) else { return nil }
+                word = Array(w.utf8)
+            }
+            if Similarity.levenshtein(word!, form) <= 1 { return family }
         }
         return nil
     }
