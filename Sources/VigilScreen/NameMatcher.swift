@@ -64,6 +64,15 @@ public struct NameMatcher: Sendable {
     /// Explained (the token pairs' texts, the tokens left over) only when the score reaches
     /// `explainFrom`: the screener scores many candidates and reports few.
     func score(_ q: NormalizedName, _ c: NormalizedName, explainFrom: Double, cache: inout PairCache) -> Score {
+        withUnsafeTemporaryAllocation(of: Candidate.self, capacity: max(1, q.heads.count * c.heads.count)) { buffer in
+            score(q, c, explainFrom: explainFrom, cache: &cache, buffer: buffer)
+        }
+    }
+
+    /// The same, with the token pairs kept in `buffer`, which holds at least as many as `q` and
+    /// `c` have units multiplied (the screener sizes one for all of a query's candidates).
+    func score(_ q: NormalizedName, _ c: NormalizedName, explainFrom: Double, cache: inout PairCache,
+               buffer: UnsafeMutableBufferPointer<Candidate>) -> Score {
         if q.isOrganization || c.isOrganization, let pair = Self.acronym(q, c) ?? Self.acronym(c, q).map({
             Pair(query: $0.candidate, candidate: $0.query, similarity: $0.similarity, method: $0.method)
         }) {
@@ -71,8 +80,8 @@ public struct NameMatcher: Sendable {
         }
         let qh = q.heads, ch = c.heads
         let abjad = q.abjad != c.abjad
-        // Candidate pairs in a buffer on the stack: the screener scores many names per query.
-        return withUnsafeTemporaryAllocation(of: Candidate.self, capacity: max(1, qh.count * ch.count)) { buffer in
+        precondition(buffer.count >= qh.count * ch.count, "the buffer holds fewer pairs than the names have")
+        do {
             var n = 0
             for i in qh.indices {
                 for j in ch.indices {
@@ -111,7 +120,7 @@ public struct NameMatcher: Sendable {
 
     /// A token pair that pairs. Small (16 bytes), so that a name pair's candidates fit the
     /// stack buffer (a temporary allocation of more than about a kilobyte goes to the heap).
-    private struct Candidate {
+    struct Candidate {
         /// Units of a name (at most 64 tokens, singly and in runs of two and three): below 200.
         var qi: UInt16
         var ci: UInt16

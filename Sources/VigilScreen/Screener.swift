@@ -150,19 +150,26 @@ public final class Screener: Sendable {
         let bonus = Evidence.maximumBonus(for: query)
         // Candidates share tokens.
         var pairs = PairCache()
-        for id in ranked {
-            let kind = names[Int(id)].kind
-            if query.kind != .unknown, kind != .unknown, query.kind != kind { continue }
-            // Evidence beside the name adds at most this much: below it, no need to explain the
-            // name (for a bare name, that is below the threshold). With a margin, since scores
-            // are sums of decimals in floating point, rounded to four places at the end.
-            let floor = options.threshold - 1e-6 - bonus
-            let score = matcher.score(q, names[Int(id)].normalized, explainFrom: floor, cache: &pairs)
-            if score.score < floor { continue }
-            let n = names[Int(id)]
-            let key = Int64(n.list) << 32 | Int64(n.entry)
-            if let current = best[key], current.nameScore >= score.score { continue }
-            best[key] = match(query, lists[Int(n.list)].entries[Int(n.entry)], n, score)
+        // One buffer of token pairs for all candidates, sized for the one with the most units.
+        // Sizing it reads every candidate's units first, which lets the processor fetch them all
+        // at once (they are scattered over the index) rather than wait for each in turn: about
+        // 3 % more screenings/s than a buffer per candidate.
+        let most = ranked.reduce(1) { max($0, names[Int($1)].normalized.heads.count) }
+        withUnsafeTemporaryAllocation(of: NameMatcher.Candidate.self, capacity: q.heads.count * most) { buffer in
+            for id in ranked {
+                let kind = names[Int(id)].kind
+                if query.kind != .unknown, kind != .unknown, query.kind != kind { continue }
+                // Evidence beside the name adds at most this much: below it, no need to explain the
+                // name (for a bare name, that is below the threshold). With a margin, since scores
+                // are sums of decimals in floating point, rounded to four places at the end.
+                let floor = options.threshold - 1e-6 - bonus
+                let score = matcher.score(q, names[Int(id)].normalized, explainFrom: floor, cache: &pairs, buffer: buffer)
+                if score.score < floor { continue }
+                let n = names[Int(id)]
+                let key = Int64(n.list) << 32 | Int64(n.entry)
+                if let current = best[key], current.nameScore >= score.score { continue }
+                best[key] = match(query, lists[Int(n.list)].entries[Int(n.entry)], n, score)
+            }
         }
         let matches = best.values.filter { $0.score >= options.threshold }
             .sorted { ($0.score, $1.list, $1.entryID) > ($1.score, $0.list, $0.entryID) }
