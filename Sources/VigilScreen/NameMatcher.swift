@@ -81,41 +81,39 @@ public struct NameMatcher: Sendable {
         let qh = q.heads, ch = c.heads
         let abjad = q.abjad != c.abjad
         precondition(buffer.count >= qh.count * ch.count, "the buffer holds fewer pairs than the names have")
-        do {
-            var n = 0
-            for i in qh.indices {
-                for j in ch.indices {
-                    let a = qh[i], b = ch[j]
-                    // Joined tokens pair with a single token (`Ramimakhlouf`, `Rami Makhlouf`); two
-                    // joined runs would only repeat what their tokens say one by one.
-                    if a.tokens > 1, b.tokens > 1 { continue }
-                    if cannotPair(a, b, abjad: abjad) { continue }
-                    let found: (Double, Method)?
-                    if b.id >= 0 {
-                        let slot = cache.table.slot(for: UInt64(i) << 33 | (abjad ? 1 << 32 : 0) | UInt64(b.id), inserting: .unknown)
-                        if cache.table[slot].isUnknown {
-                            cache.table[slot] = PairCache.Entry(similarity(q.units[i], c.units[j], abjad: abjad))
-                        }
-                        found = cache.table[slot].result
-                    } else {
-                        found = similarity(q.units[i], c.units[j], abjad: abjad)
+        var n = 0
+        for i in qh.indices {
+            for j in ch.indices {
+                let a = qh[i], b = ch[j]
+                // Joined tokens pair with a single token (`Ramimakhlouf`, `Rami Makhlouf`); two
+                // joined runs would only repeat what their tokens say one by one.
+                if a.tokens > 1, b.tokens > 1 { continue }
+                if cannotPair(a, b, abjad: abjad) { continue }
+                let found: (Double, Method)?
+                if b.id >= 0 {
+                    let slot = cache.table.slot(for: UInt64(i) << 33 | (abjad ? 1 << 32 : 0) | UInt64(b.id), inserting: .unknown)
+                    if cache.table[slot].isUnknown {
+                        cache.table[slot] = PairCache.Entry(similarity(q.units[i], c.units[j], abjad: abjad))
                     }
-                    guard let (sim, method) = found else { continue }
-                    let covered = Int(a.tokens) + Int(b.tokens)
-                    buffer[n] = Candidate(qi: UInt16(i), ci: UInt16(j), sim: sim, method: covered > 2 ? .joined : method, covered: UInt8(covered))
-                    n += 1
+                    found = cache.table[slot].result
+                } else {
+                    found = similarity(q.units[i], c.units[j], abjad: abjad)
                 }
+                guard let (sim, method) = found else { continue }
+                let covered = Int(a.tokens) + Int(b.tokens)
+                buffer[n] = Candidate(qi: UInt16(i), ci: UInt16(j), sim: sim, method: covered > 2 ? .joined : method, covered: UInt8(covered))
+                n += 1
             }
-            var candidates = UnsafeMutableBufferPointer(rebasing: buffer[0..<n])
-            // Best first; on a tie single tokens before joined ones (the explanation is plainer).
-            candidates.sort { a, b in a.sim != b.sim ? a.sim > b.sim : (a.covered, a.qi, a.ci) < (b.covered, b.qi, b.ci) }
-            let pairs = UnsafeBufferPointer(candidates)
-            if explainFrom == -.infinity { return align(q, c, pairs, explain: true) }
-            // The alignment again, with its texts, for a score worth explaining: cheaper than
-            // scoring the pair a second time.
-            let unexplained = align(q, c, pairs, explain: false)
-            return unexplained.score >= explainFrom ? align(q, c, pairs, explain: true) : unexplained
         }
+        var candidates = UnsafeMutableBufferPointer(rebasing: buffer[0..<n])
+        // Best first; on a tie single tokens before joined ones (the explanation is plainer).
+        candidates.sort { a, b in a.sim != b.sim ? a.sim > b.sim : (a.covered, a.qi, a.ci) < (b.covered, b.qi, b.ci) }
+        let pairs = UnsafeBufferPointer(candidates)
+        if explainFrom == -.infinity { return align(q, c, pairs, explain: true) }
+        // The alignment again, with its texts, for a score worth explaining: cheaper than
+        // scoring the pair a second time.
+        let unexplained = align(q, c, pairs, explain: false)
+        return unexplained.score >= explainFrom ? align(q, c, pairs, explain: true) : unexplained
     }
 
     /// A token pair that pairs. Small (16 bytes), so that a name pair's candidates fit the

@@ -150,6 +150,10 @@ public final class Screener: Sendable {
         let bonus = Evidence.maximumBonus(for: query)
         // Candidates share tokens.
         var pairs = PairCache()
+        // Evidence beside the name adds at most `bonus`: below this, no need to explain the name
+        // (for a bare name, that is below the threshold). With a margin, since scores are sums of
+        // decimals in floating point, rounded to four places at the end.
+        let floor = options.threshold - 1e-6 - bonus
         // One buffer of token pairs for all candidates, sized for the one with the most units.
         // Sizing it reads every candidate's units first, which lets the processor fetch them all
         // at once (they are scattered over the index) rather than wait for each in turn: about
@@ -159,10 +163,6 @@ public final class Screener: Sendable {
             for id in ranked {
                 let kind = names[Int(id)].kind
                 if query.kind != .unknown, kind != .unknown, query.kind != kind { continue }
-                // Evidence beside the name adds at most this much: below it, no need to explain the
-                // name (for a bare name, that is below the threshold). With a margin, since scores
-                // are sums of decimals in floating point, rounded to four places at the end.
-                let floor = options.threshold - 1e-6 - bonus
                 let score = matcher.score(q, names[Int(id)].normalized, explainFrom: floor, cache: &pairs, buffer: buffer)
                 if score.score < floor { continue }
                 let n = names[Int(id)]
