@@ -116,8 +116,8 @@ public struct NameMatcher: Sendable {
         return unexplained.score >= explainFrom ? align(q, c, pairs, explain: true) : unexplained
     }
 
-    /// A token pair that pairs. Small (16 bytes), so that a name pair's candidates fit the
-    /// stack buffer (a temporary allocation of more than about a kilobyte goes to the heap).
+    /// A token pair that pairs. Small (16 bytes), so that the buffer of pairs mostly stays on the
+    /// stack (a temporary allocation of more than about a kilobyte goes to the heap).
     struct Candidate {
         /// Units of a name (at most 64 tokens, singly and in runs of two and three): below 200.
         var qi: UInt16
