@@ -48,12 +48,6 @@ struct IntegerTable<Value: BitwiseCopyable>: ~Copyable {
         return slot
     }
 
-    /// The slot holding `key`, if it is present.
-    func find(_ key: UInt64) -> Int? {
-        let slot = probe(key)
-        return keys[slot] == key ? slot : nil
-    }
-
     /// The slot holding `key`, inserted with `value` when it was absent.
     mutating func slot(for key: UInt64, inserting value: Value) -> Int {
         var slot = probe(key)

@@ -635,7 +635,7 @@ enum NameText {
         func fits(_ word: String, _ form: String, last: Bool) -> Bool {
             if word == form { return true }
             let w = word.utf8.count, f = form.utf8.count
-            if f >= 5, w >= 4, abs(w - f) <= 1, Similarity.levenshtein(Array(word.utf8), Array(form.utf8)) <= 1 { return true }
+            if f >= 5, w >= 4, abs(w - f) <= 1, Similarity.levenshtein(word, form) <= 1 { return true }
             return last && w >= 4 && form.hasPrefix(word)
         }
         // Made when the first phrase is found: most names hold none, and keep their words.
