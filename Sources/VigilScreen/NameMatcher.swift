@@ -273,5 +273,5 @@ struct PairCache: ~Copyable {
         }
     }
 
-    var table = IntegerTable<Entry>(capacity: 32)
+    var table = IntegerTable<Entry>(capacity: 64)
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 public struct ScreeningOptions: Sendable, Hashable {
     /// The score from which a name pair counts as a match (chosen on the tuning rows of the name
@@ -78,6 +79,8 @@ public final class Screener: Sendable {
     private let names: [IndexedName]
     /// Index key → the names holding it.
     private let index: KeyIndex
+    /// Accumulators that no query holds (as many as have run at once).
+    private let accumulators = Mutex<[Accumulator]>([])
 
     /// In line in the screener's array: a query reads a few fields of up to 16 of these (read in
     /// place, not copied out, which would retain each string), and as objects they were one more
@@ -201,11 +204,13 @@ public final class Screener: Sendable {
         }
         found.removeLast(found.count - unique)
         var left = found.reduce(0) { $0 + index.idf($1) }
-        var weights = Accumulator()
+        let weights = accumulators.withLock { $0.popLast() } ?? Accumulator(names: names.count)
+        defer { accumulators.withLock { $0.append(weights) } }
+        weights.reset()
         var top = 0.0
         // The names held when adding stopped, by id (it does not start again: `left` only falls
         // and `top` only rises).
-        var held: [(id: Int32, slot: Int)]?
+        var held: [Int32]?
         for posting in found {
             let idf = index.idf(posting)
             // A name first seen now gets at most `left`; with a margin for rounding.
@@ -214,7 +219,7 @@ public final class Screener: Sendable {
             if mayAdd {
                 for id in index.ids(posting) { top = max(top, weights.add(id, idf)) }
             } else {
-                if held == nil { held = weights.byID() }
+                if held == nil { held = weights.touched.sorted() }
                 top = max(top, weights.add(idf, toThoseOf: held!, in: index.ids(posting)))
             }
         }
@@ -244,33 +249,66 @@ public final class Screener: Sendable {
     }
 }
 
-/// Sums of weights per name id. Its table grows with the names a query touches: an array over
-/// all names had to be zeroed for every query.
-struct Accumulator: ~Copyable {
-    private var table = IntegerTable<Double>(capacity: 128)
+/// Sums of weights per name id, in arrays over all names that queries reuse one after another
+/// (``Screener`` keeps a few). A hash table of the ids a query touched cost a probe per posting,
+/// and arrays made per query had to be zeroed; here an id's sum counts only when its stamp is
+/// the current query's, so starting a query is one increment.
+final class Accumulator: @unchecked Sendable {
+    // Unchecked: one query at a time holds an accumulator (the screener's pool hands it out).
+    private let sums: UnsafeMutablePointer<Double>
+    private let stamps: UnsafeMutablePointer<UInt32>
+    private let capacity: Int
+    private var stamp: UInt32 = 0
+    /// The ids with a sum in this query, in the order they were first added.
+    private(set) var touched: [Int32] = []
+
+    init(names: Int) {
+        capacity = max(1, names)
+        sums = .allocate(capacity: capacity)
+        stamps = .allocate(capacity: capacity)
+        stamps.initialize(repeating: 0, count: capacity)
+        touched.reserveCapacity(1024)
+    }
+
+    deinit {
+        sums.deallocate()
+        stamps.deallocate()
+    }
+
+    /// Forgets every sum.
+    func reset() {
+        touched.removeAll(keepingCapacity: true)
+        stamp &+= 1
+        if stamp == 0 {
+            // After 2^32 queries the stamps come round again: clear them once.
+            stamps.update(repeating: 0, count: capacity)
+            stamp = 1
+        }
+    }
 
     /// How many ids have a sum.
-    var count: Int { table.count }
+    var count: Int { touched.count }
 
     /// Adds `weight` to the id's sum, and returns the sum.
-    mutating func add(_ id: Int32, _ weight: Double) -> Double {
-        let slot = table.slot(for: UInt64(id), inserting: 0)
-        table[slot] += weight
-        return table[slot]
+    func add(_ id: Int32, _ weight: Double) -> Double {
+        let i = Int(id)
+        if stamps[i] != stamp {
+            stamps[i] = stamp
+            sums[i] = weight
+            touched.append(id)
+        } else {
+            sums[i] += weight
+        }
+        return sums[i]
     }
 
-    /// The ids held and their slots, by id.
-    func byID() -> [(id: Int32, slot: Int)] {
-        table.slots.map { (Int32(table.key(at: Int($0))), Int($0)) }.sorted { $0.id < $1.id }
-    }
-
-    /// Adds `weight` to the sums of the names of `held` (from ``byID()``) that are in `posting`
-    /// (ascending), and returns the largest sum it made. It gallops through the longer list, so
-    /// a posting of thousands costs a few steps per name held.
-    func add(_ weight: Double, toThoseOf held: [(id: Int32, slot: Int)], in posting: ArraySlice<Int32>) -> Double {
+    /// Adds `weight` to the sums of the ids of `held` (ascending, all with a sum) that are in
+    /// `posting` (ascending), and returns the largest sum it made. It gallops through the longer
+    /// list, so a posting of thousands costs a few steps per name held.
+    func add(_ weight: Double, toThoseOf held: [Int32], in posting: ArraySlice<Int32>) -> Double {
         var top = 0.0
         var p = posting.startIndex
-        for (id, slot) in held {
+        for id in held {
             // Smallest index at or after p whose id is not below `id`: double the step, then halve.
             var step = 1
             while p + step < posting.endIndex, posting[p + step] < id { step <<= 1 }
@@ -282,8 +320,8 @@ struct Accumulator: ~Copyable {
             p = lo
             guard p < posting.endIndex else { break }
             if posting[p] == id {
-                table[slot] += weight
-                top = max(top, table[slot])
+                sums[Int(id)] += weight
+                top = max(top, sums[Int(id)])
             }
         }
         return top
@@ -292,8 +330,8 @@ struct Accumulator: ~Copyable {
     /// The ids whose sum reaches `floor`, heaviest first (ties by id), at most `limit`.
     func ranked(from floor: Double, limit: Int) -> [Int32] {
         var out: [(id: Int32, weight: Double)] = []
-        out.reserveCapacity(table.count)
-        for s in table.slots where table[Int(s)] >= floor { out.append((Int32(table.key(at: Int(s))), table[Int(s)])) }
+        out.reserveCapacity(touched.count)
+        for id in touched where sums[Int(id)] >= floor { out.append((id, sums[Int(id)])) }
         out.sort { $0.weight != $1.weight ? $0.weight > $1.weight : $0.id < $1.id }
         return out.prefix(limit).map(\.id)
     }

@@ -318,6 +318,25 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(summed.pruned * 2 < summed.all)
     }
 
+    /// Queries reuse the screener's accumulators of candidate weights, one query at a time each:
+    /// screened from several tasks at once, the results are those of one after another.
+    @Test func concurrentQueriesGetTheirOwnResults() async {
+        let queries = ScreeningBench.queries(from: Self.screener.lists, count: 1_200)
+        let alone = queries.map { Self.screener.screen($0).matches }
+        let together = await withTaskGroup(of: [(Int, [ScreeningMatch])].self) { group in
+            for part in 0..<4 {
+                group.addTask {
+                    stride(from: part, to: queries.count, by: 4).map { ($0, Self.screener.screen(queries[$0]).matches) }
+                }
+            }
+            var all = [[ScreeningMatch]](repeating: [], count: queries.count)
+            for await results in group { for (i, m) in results { all[i] = m } }
+            return all
+        }
+        #expect(alone.contains { !$0.isEmpty })
+        #expect(together == alone)
+    }
+
     /// Index keys are found from their parts as the query has them: a token, its skeleton, or two
     /// tokens whose joined text is a listed token (`Rami Makhlouf` finds `Ramimakhlouf`).
     @Test func indexKeys() {
