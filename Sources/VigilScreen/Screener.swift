@@ -255,8 +255,13 @@ public final class Screener: Sendable {
 /// the current query's, so starting a query is one increment.
 final class Accumulator: @unchecked Sendable {
     // Unchecked: one query at a time holds an accumulator (the screener's pool hands it out).
-    private let sums: UnsafeMutablePointer<Double>
-    private let stamps: UnsafeMutablePointer<UInt32>
+    /// An id's sum and the query it belongs to, side by side: one read from memory per id.
+    private struct Sum {
+        var weight: Double
+        var stamp: UInt32
+    }
+
+    private let sums: UnsafeMutablePointer<Sum>
     private let capacity: Int
     private var stamp: UInt32 = 0
     /// The ids with a sum in this query, in the order they were first added.
@@ -265,15 +270,11 @@ final class Accumulator: @unchecked Sendable {
     init(names: Int) {
         capacity = max(1, names)
         sums = .allocate(capacity: capacity)
-        stamps = .allocate(capacity: capacity)
-        stamps.initialize(repeating: 0, count: capacity)
+        sums.initialize(repeating: Sum(weight: 0, stamp: 0), count: capacity)
         touched.reserveCapacity(1024)
     }
 
-    deinit {
-        sums.deallocate()
-        stamps.deallocate()
-    }
+    deinit { sums.deallocate() }
 
     /// Forgets every sum.
     func reset() {
@@ -281,7 +282,7 @@ final class Accumulator: @unchecked Sendable {
         stamp &+= 1
         if stamp == 0 {
             // After 2^32 queries the stamps come round again: clear them once.
-            stamps.update(repeating: 0, count: capacity)
+            sums.update(repeating: Sum(weight: 0, stamp: 0), count: capacity)
             stamp = 1
         }
     }
@@ -292,14 +293,13 @@ final class Accumulator: @unchecked Sendable {
     /// Adds `weight` to the id's sum, and returns the sum.
     func add(_ id: Int32, _ weight: Double) -> Double {
         let i = Int(id)
-        if stamps[i] != stamp {
-            stamps[i] = stamp
-            sums[i] = weight
+        if sums[i].stamp != stamp {
+            sums[i] = Sum(weight: weight, stamp: stamp)
             touched.append(id)
         } else {
-            sums[i] += weight
+            sums[i].weight += weight
         }
-        return sums[i]
+        return sums[i].weight
     }
 
     /// Adds `weight` to the sums of the ids of `held` (ascending, all with a sum) that are in
@@ -320,8 +320,8 @@ final class Accumulator: @unchecked Sendable {
             p = lo
             guard p < posting.endIndex else { break }
             if posting[p] == id {
-                sums[Int(id)] += weight
-                top = max(top, sums[Int(id)])
+                sums[Int(id)].weight += weight
+                top = max(top, sums[Int(id)].weight)
             }
         }
         return top
@@ -331,7 +331,7 @@ final class Accumulator: @unchecked Sendable {
     func ranked(from floor: Double, limit: Int) -> [Int32] {
         var out: [(id: Int32, weight: Double)] = []
         out.reserveCapacity(touched.count)
-        for id in touched where sums[Int(id)] >= floor { out.append((id, sums[Int(id)])) }
+        for id in touched where sums[Int(id)].weight >= floor { out.append((id, sums[Int(id)].weight)) }
         out.sort { $0.weight != $1.weight ? $0.weight > $1.weight : $0.id < $1.id }
         return out.prefix(limit).map(\.id)
     }
