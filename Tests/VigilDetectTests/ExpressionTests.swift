@@ -31,6 +31,19 @@ struct ExpressionTests {
         #expect(try holds("n * 2 + 0.5 == 6.5", 3))
     }
 
+    @Test("texts compare by each operator, with the constant on either side or none; a missing text never compares")
+    func textComparisons() throws {
+        let t = tx("a", "2024-01-01T00:00:00Z", "100", channel: "card")  // debtor.country US, creditor.country missing
+        let cases: [(String, Bool)] = [
+            (#"channel == "card""#, true), (#"channel != "card""#, false), (#"channel < "cash""#, true), (#"channel <= "card""#, true),
+            (#"channel > "card""#, false), (#"channel >= "cash""#, false), (#""cash" > channel"#, true), (#""card" != channel"#, false),
+            ("debtor.account < creditor.account", true), ("debtor.account >= creditor.account", false),
+            (#"creditor.country == "US""#, false), (#"creditor.country != "US""#, false), (#"creditor.country < "ZZ""#, false),
+            ("debtor.country != creditor.country", false),
+        ]
+        for (source, expected) in cases { #expect(try holds(source, t) == expected, "\(source)") }
+    }
+
     @Test("text tests and named lists")
     func textAndLists() throws {
         var t = tx("a", "2024-01-01T00:00:00Z", "100")
