@@ -203,9 +203,9 @@ public struct WindowView {
 
     /// Computed when read: most `having` conditions never look at the amounts.
     var sum: Decimal {
-        var total = Decimal.zero
-        forEach { total += $0.amount }
-        return total
+        var total = DecimalSum()
+        forEach { total.add($0.amount) }
+        return total.value
     }
 
     /// Evaluated on every event of a fan-in or fan-out window. Windows are mostly short, and

@@ -292,6 +292,37 @@ extension DecimalOrderTests {
     func fastPathActive() {
         #expect(Decimal.orderUsesFastPath)
     }
+
+    /// Window sums are printed in explanations and compared in `having`: the integer path must
+    /// give what Foundation's `+` gives, to the byte (its compact form included).
+    @Test("DecimalSum gives Foundation's sum, byte for byte")
+    func sumAgreesWithFoundation() {
+        func bytes(_ d: Decimal) -> [UInt8] { withUnsafeBytes(of: d) { Array($0) } }
+        var rng = SplitMix64(seed: 42)
+        // Amounts as the feeds give them (parsed text, 0–4 decimals), and the awkward values above.
+        let amounts = (0..<400).map { _ in
+            DecimalText.parse("\(rng.next() % 5 == 0 ? "-" : "")\(rng.next() % 2_000_000).\(String(rng.next() % 10_000).prefix(Int(rng.next() % 5)))")
+                ?? Decimal(Int(rng.next() % 1000))
+        }
+        let pool = amounts + Self.values.filter { !$0.isNaN }
+        var mismatches: [String] = []
+        for run in 0..<3_000 {
+            var foundation = Decimal.zero
+            var fast = DecimalSum()
+            for _ in 0..<(1 + run % 8) {
+                let d = pool[Int(rng.next() % UInt64(pool.count))]
+                foundation += d
+                fast.add(d)
+            }
+            if bytes(fast.value) != bytes(foundation) { mismatches.append("\(fast.value) vs \(foundation)") }
+        }
+        #expect(mismatches.isEmpty, "\(mismatches.prefix(5))")
+        #expect(bytes(DecimalSum().value) == bytes(Decimal.zero))
+        var cancelled = DecimalSum()
+        cancelled.add(Decimal(string: "12.50")!)
+        cancelled.add(Decimal(string: "-12.5")!)
+        #expect(bytes(cancelled.value) == bytes(Decimal(string: "12.50")! + Decimal(string: "-12.5")!))
+    }
 }
 
 @Suite("Alert JSON")

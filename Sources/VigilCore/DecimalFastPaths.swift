@@ -18,7 +18,7 @@ extension Decimal {
         return a < b ? -1 : a == b ? 0 : 1
     }
 
-    private struct SmallParts {
+    fileprivate struct SmallParts {
         var mantissa: UInt64
         var exponent: Int
         var negative: Bool
@@ -32,7 +32,7 @@ extension Decimal {
     /// eight 16-bit mantissa words, least significant first. ``layoutConfirmed`` checks that
     /// once against known values; where it differs (Darwin packs the byte the other way round),
     /// every comparison goes to Foundation.
-    private var smallParts: SmallParts? {
+    fileprivate var smallParts: SmallParts? {
         guard Self.layoutConfirmed else { return nil }
         return withUnsafeBytes(of: self) { raw -> SmallParts? in
             let flags = raw.load(fromByteOffset: 1, as: UInt8.self)
@@ -67,7 +67,7 @@ extension Decimal {
         return true
     }()
 
-    private static let powersOfTen: [UInt64] = (0...19).map { n in (0..<n).reduce(1) { r, _ in r * 10 } }
+    fileprivate static let powersOfTen: [UInt64] = (0...19).map { n in (0..<n).reduce(1) { r, _ in r * 10 } }
 
     private static func compareMagnitudes(_ x: SmallParts, _ y: SmallParts) -> Int? {
         var (mx, my) = (x.mantissa, y.mantissa)
@@ -86,4 +86,52 @@ extension Decimal {
 extension Decimal {
     /// Whether ``order(_:_:)`` compares small values itself here (for a test: the layout check).
     static var orderUsesFastPath: Bool { layoutConfirmed }
+}
+
+/// The exact sum of amounts, for window aggregates evaluated on every event. Foundation's `+`
+/// allocates three times per addition (its general routine works on variable-length integers);
+/// here amounts of up to 18 digits are added as integers at their smallest exponent, and the
+/// total becomes a `Decimal` once, through the same compacting initialiser Foundation's sum
+/// ends with, so the result is the same value with the same bytes (a test compares them).
+/// Whatever does not fit (a wider mantissa, an overflow) continues in Foundation from there.
+public struct DecimalSum: Sendable {
+    private var mantissa: Int64 = 0
+    /// The sum's exponent; `nil` until something is added.
+    private var exponent: Int?
+    /// The sum once it left the integer path.
+    private var slow: Decimal?
+
+    public init() {}
+
+    public mutating func add(_ d: Decimal) {
+        if slow == nil, let fast = Self.added(mantissa, exponent, d) {
+            (mantissa, exponent) = fast
+            return
+        }
+        slow = value + d
+    }
+
+    /// The sum so far plus `d` as a mantissa and exponent, or `nil` when it does not fit.
+    private static func added(_ mantissa: Int64, _ exponent: Int?, _ d: Decimal) -> (Int64, Int)? {
+        guard let p = d.smallParts, p.mantissa <= UInt64(Int64.max) else { return nil }
+        let x = p.negative ? -Int64(p.mantissa) : Int64(p.mantissa)
+        guard let exponent else { return (x, p.exponent) }
+        // To the smaller exponent: the other side is scaled up by the difference.
+        let shift = abs(exponent - p.exponent)
+        // 10^18 is the largest power of ten an Int64 holds.
+        guard shift <= 18 else { return nil }
+        let scale = Int64(Decimal.powersOfTen[shift])
+        var (a, b) = (mantissa, x)
+        let scaled = exponent > p.exponent ? a.multipliedReportingOverflow(by: scale) : b.multipliedReportingOverflow(by: scale)
+        guard !scaled.overflow else { return nil }
+        if exponent > p.exponent { a = scaled.partialValue } else { b = scaled.partialValue }
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        return overflow ? nil : (sum, min(exponent, p.exponent))
+    }
+
+    public var value: Decimal {
+        if let slow { return slow }
+        guard let exponent, mantissa != 0 else { return .zero }
+        return Decimal(sign: mantissa < 0 ? .minus : .plus, exponent: exponent, significand: Decimal(mantissa.magnitude))
+    }
 }
