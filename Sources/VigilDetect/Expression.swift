@@ -365,9 +365,10 @@ private struct Parser<Input> {
                 }
                 advance()
                 let f = first.asText
+                let set = TextSet(members)
                 return .condition { input in
                     guard let s = f(input) else { return false }
-                    return members.contains(s) != negated
+                    return set.contains(s) != negated
                 }
             }
             try expectOp("[", hint: "write the list as [\"a\", \"b\"], or name a list: lists.NAME")
@@ -725,5 +726,44 @@ private struct SharedRegex: @unchecked Sendable {
 
     func matches(_ s: String) -> Bool {
         regex.firstMatch(in: s, range: NSRange(s.startIndex..., in: s)) != nil
+    }
+}
+
+/// A named list's texts, for `x in lists.NAME` on every event. The lists hold short codes (the
+/// FATF lists are two-letter countries): a text of up to seven bytes is packed with its length
+/// into an integer and found by binary search, where `Set<String>` hashed every text with
+/// SipHash (a fixed cost larger than the comparisons). Longer texts go to a set.
+struct TextSet: Sendable {
+    private let packed: [UInt64]
+    private let long: Set<String>
+
+    init(_ members: Set<String>) {
+        packed = members.compactMap(Self.pack).sorted()
+        long = members.filter { Self.pack($0) == nil }
+    }
+
+    func contains(_ text: String) -> Bool {
+        guard let key = Self.pack(text) else { return !long.isEmpty && long.contains(text) }
+        var lo = 0, hi = packed.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if packed[mid] < key { lo = mid + 1 } else { hi = mid }
+        }
+        return lo < packed.count && packed[lo] == key
+    }
+
+    /// The UTF-8 bytes in the low seven bytes and the length in the top one; `nil` past seven
+    /// bytes. Equal texts (as `String` compares them: canonically) must pack alike, so only
+    /// ASCII is packed, whose texts are equal exactly when their bytes are.
+    static func pack(_ text: String) -> UInt64? {
+        let utf8 = text.utf8
+        guard utf8.count <= 7 else { return nil }
+        var key = UInt64(utf8.count) << 56, shift: UInt64 = 0
+        for b in utf8 {
+            guard b < 0x80 else { return nil }
+            key |= UInt64(b) << shift
+            shift += 8
+        }
+        return key
     }
 }

@@ -44,6 +44,14 @@ struct ExpressionTests {
         for (source, expected) in cases { #expect(try holds(source, t) == expected, "\(source)") }
     }
 
+    @Test("a named list's set answers as Set<String> does: short, long, empty and non-ASCII texts")
+    func textSetAgreesWithSet() {
+        let members: Set<String> = ["KP", "IR", "MM", "", "ABCDEFG", "ABCDEFGH", "Türkiye", "CÔTE", "Cote d'Ivoire", "e\u{301}"]
+        let set = TextSet(members)
+        let probes = Array(members) + ["K", "KPX", "kp", "ABCDEF", "ABCDEFGHI", "Turkiye", "CO\u{302}TE", "\u{e9}", "MM ", " ", "\u{0}"]
+        for p in probes { #expect(set.contains(p) == members.contains(p), "\(p.debugDescription)") }
+    }
+
     @Test("text tests and named lists")
     func textAndLists() throws {
         var t = tx("a", "2024-01-01T00:00:00Z", "100")
