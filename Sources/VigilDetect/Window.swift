@@ -209,28 +209,28 @@ public struct WindowView {
     }
 
     /// Evaluated on every event of a fan-in or fan-out window. Windows are mostly short, and
-    /// comparing a few ids is cheaper than hashing them into a set.
+    /// comparing a few ids is cheaper than hashing them into a set: the ids are read once, in one
+    /// pass over the entries (each may be anywhere in the pool), into a buffer on the stack, and
+    /// compared there.
     var distinctCount: Int {
         if count > 32 {
             var seen = Set<Int32>()
             forEach { if $0.distinct >= 0 { seen.insert($0.distinct) } }
             return seen.count
         }
-        // Each value counted where it first occurs: compared with the entries before it.
-        var n = 0, i = first
-        for k in 0..<count {
-            let v = pool[i].distinct
-            if v >= 0 {
-                var j = first, earlier = false
-                for _ in 0..<k where !earlier {
-                    earlier = pool[j].distinct == v
-                    j = pool[j].next
+        return withUnsafeTemporaryAllocation(of: Int32.self, capacity: max(1, count)) { ids in
+            var n = 0
+            forEach { node in
+                if node.distinct >= 0 {
+                    ids[n] = node.distinct
+                    n += 1
                 }
-                if !earlier { n += 1 }
             }
-            i = pool[i].next
+            // Each value counted where it first occurs.
+            var distinct = 0
+            for k in 0..<n where !ids[0..<k].contains(ids[k]) { distinct += 1 }
+            return distinct
         }
-        return n
     }
 
     static let schema = Schema<WindowView>(name: "window aggregates", fields: [

@@ -72,6 +72,27 @@ struct KeyTableTests {
         #expect(Set(table.all.map(\.key)) == Set(model.keys))
     }
 
+    @Test("a window's distinct count is the number of different values, for short windows and long ones")
+    func distinctCount() {
+        let pool = WindowPool()
+        var rng = SplitMix64(seed: 7)
+        for length in 1...40 {
+            var values: [Int32] = []
+            var first: Int32 = -1, previous: Int32 = -1
+            for _ in 0..<length {
+                // Few values, so that repeats are common; -1 is an entry without one.
+                let v = Int32(rng.next() % 7) - 1
+                values.append(v)
+                let i = pool.allocate(WindowPool.Node(amount: 1, partition: 0, next: -1, ts: EventTime(microseconds: 0), offset: 0,
+                                                      eventID: "e", distinct: v >= 0 ? pool.keys.id("V\(v)") : -1))
+                if previous >= 0 { pool[previous].next = i } else { first = i }
+                previous = i
+            }
+            let expected = Set(values.filter { $0 >= 0 }).count
+            #expect(WindowView(pool: pool, first: first, count: length).distinctCount == expected, "\(length): \(values)")
+        }
+    }
+
     @Test("after a peak of keys expires, the key table shrinks and pair and fan-out windows still fire with their texts")
     func detectorShrinks() throws {
         let pairs = DetectorTests.pairRepeat(within: .seconds(3600), having: "count >= 2")
