@@ -152,37 +152,77 @@ public struct RuleMatch: Sendable, Hashable {
 /// Rules compiled once; shared read-only by every worker.
 public struct CompiledRules: Sendable {
     /// A class, so the detector's loop over rules, run for every event, passes one reference
-    /// rather than copying a dozen fields. Filled in while compiling, never changed after:
-    /// hence safe to share between workers.
-    final class Rule: @unchecked Sendable {
+    /// rather than copying a dozen fields. Every property is a `let`, set once from the compiled
+    /// parts: the detector holds a rule without retaining it while it runs it, and then reads a
+    /// `let` (a condition, a step) in place, where a `var` was copied out, retaining each of its
+    /// closures, for every step of every sequence on every event. Hence safe to share between
+    /// workers too.
+    final class Rule: Sendable {
         let definition: RuleDefinition
         let condition: CompiledExpression<Transaction>
         let subject: @Sendable (Transaction) -> String?
         /// Window rules: the text fields that key a window (one, or several for a composite key),
         /// and the one whose distinct values `distinct` counts.
-        var keyFields: [String] = []
-        var distinctField: String?
-        var within: Duration?
-        var having: CompiledExpression<WindowView>?
-        var steps: [CompiledStep] = []
-        var cycleLength = 6
-        var cycleTolerance: Decimal?
-        var flaggedBy: Set<String> = []
-        var links: Set<IdentityLink> = []
-        var passengerCondition: CompiledExpression<Passenger>?
+        let keyFields: [String]
+        let distinctField: String?
+        let within: Duration?
+        let having: CompiledExpression<WindowView>?
+        let steps: [CompiledStep]
+        /// The same, unretained (`steps` owns them).
+        let stepRefs: [Unmanaged<CompiledStep>]
+        let cycleLength: Int
+        let cycleTolerance: Decimal?
+        let flaggedBy: Set<String>
+        let links: Set<IdentityLink>
+        let passengerCondition: CompiledExpression<Passenger>?
 
-        init(definition: RuleDefinition, condition: CompiledExpression<Transaction>, subject: @escaping @Sendable (Transaction) -> String?) {
+        /// What compiling a rule's kind-specific keys yields.
+        struct Parts {
+            var keyFields: [String] = []
+            var distinctField: String?
+            var within: Duration?
+            var having: CompiledExpression<WindowView>?
+            var steps: [CompiledStep] = []
+            var cycleLength = 6
+            var cycleTolerance: Decimal?
+            var flaggedBy: Set<String> = []
+            var links: Set<IdentityLink> = []
+            var passengerCondition: CompiledExpression<Passenger>?
+        }
+
+        init(definition: RuleDefinition, condition: CompiledExpression<Transaction>, subject: @escaping @Sendable (Transaction) -> String?,
+             parts: Parts) {
             self.definition = definition
             self.condition = condition
             self.subject = subject
+            keyFields = parts.keyFields
+            distinctField = parts.distinctField
+            within = parts.within
+            having = parts.having
+            steps = parts.steps
+            stepRefs = parts.steps.map { Unmanaged.passUnretained($0) }
+            cycleLength = parts.cycleLength
+            cycleTolerance = parts.cycleTolerance
+            flaggedBy = parts.flaggedBy
+            links = parts.links
+            passengerCondition = parts.passengerCondition
         }
     }
 
-    struct CompiledStep: Sendable {
-        var condition: CompiledExpression<Transaction>
-        var key: @Sendable (Transaction) -> String?
-        var keyName: String
-        var negated: Bool
+    /// A class with `let`s, like ``Rule``: the detector tests every step of every sequence on
+    /// every event, through an unretained reference (``Rule/stepRefs``).
+    final class CompiledStep: Sendable {
+        let condition: CompiledExpression<Transaction>
+        let key: @Sendable (Transaction) -> String?
+        let keyName: String
+        let negated: Bool
+
+        init(condition: CompiledExpression<Transaction>, key: @escaping @Sendable (Transaction) -> String?, keyName: String, negated: Bool) {
+            self.condition = condition
+            self.key = key
+            self.keyName = keyName
+            self.negated = negated
+        }
     }
     let rules: [Rule]
     /// Per rule, the index of its condition among the distinct ones: rules written with the same
@@ -215,7 +255,7 @@ public struct CompiledRules: Sendable {
                 throw RuleError(ruleID: d.id, key: "subject", message: "'\(d.subject)' is not a text field of a transaction",
                                 hint: "e.g. debtor.account or creditor.account")
             }
-            let rule = Rule(definition: d, condition: condition, subject: subject.readText)
+            var rule = Rule.Parts()
             if d.kind != .sequence, d.steps != nil {
                 throw RuleError(ruleID: d.id, key: "steps", message: "only sequence rules take 'steps'", hint: "set kind: sequence")
             }
@@ -315,7 +355,7 @@ public struct CompiledRules: Sendable {
                                     hint: "add e.g. distinct: creditor.account")
                 }
             }
-            compiled.append(rule)
+            compiled.append(Rule(definition: d, condition: condition, subject: subject.readText, parts: rule))
         }
         self.rules = compiled
         var slots: [String: Int] = [:]
@@ -333,6 +373,8 @@ public struct CompiledRules: Sendable {
         guard let steps = d.steps, steps.count >= 2 else {
             throw RuleError(ruleID: d.id, key: "steps", message: "a sequence needs at least two steps", hint: "e.g. a cash deposit, then a wire out")
         }
+        // The steps an event meets are passed on as bits of a word.
+        guard steps.count <= 64 else { throw RuleError(ruleID: d.id, key: "steps", message: "a sequence has at most 64 steps") }
         guard d.key == nil || d.key!.count == 1 else {
             throw RuleError(ruleID: d.id, key: "key", message: "a sequence follows one entity: name one field, or one per step")
         }
@@ -584,7 +626,13 @@ public final class Detector {
             return
         }
         if sequences[index] != nil {
-            matches += sequences[index]!.process(tx, contribution, redelivered: redelivered)
+            // The steps' conditions are tested here, where the rule and its steps are held
+            // without retaining them.
+            var met: UInt64 = 0
+            for (s, step) in rule.stepRefs.enumerated() where step._withUnsafeGuaranteedRef({ $0.condition.test(tx) }) {
+                met |= 1 << UInt64(s)
+            }
+            if met != 0 { matches += sequences[index]!.process(tx, contribution, redelivered: redelivered, met: met) }
             return
         }
         if cycles[index] != nil {

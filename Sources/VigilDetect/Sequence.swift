@@ -43,12 +43,13 @@ struct SequenceTracker {
     }
 
     /// Advances the sequences the transaction takes part in; returns the ones it completes.
-    mutating func process(_ tx: Transaction, _ c: Contribution, redelivered: Bool) -> [RuleMatch] {
+    /// `met`: the steps whose condition the transaction meets, as bits (step 0 the lowest).
+    mutating func process(_ tx: Transaction, _ c: Contribution, redelivered: Bool, met: UInt64) -> [RuleMatch] {
         var out: [RuleMatch] = []
         let ts = tx.ts
         let steps = rule.steps
         // Later steps first, so one event cannot start a sequence and advance it too.
-        for s in steps.indices.reversed() where steps[s].condition.test(tx) {
+        for s in steps.indices.reversed() where met & (1 << UInt64(s)) != 0 {
             guard let entity = steps[s].key(tx) else { continue }
             if s == 0 {
                 if redelivered, partials[entity]?.contains(where: { $0.contributions[0].origin == c.origin }) == true { continue }
