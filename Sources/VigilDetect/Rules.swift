@@ -604,7 +604,8 @@ public final class Detector {
         // Sequences whose `not` step stayed absent until now fire first: their time has passed.
         if tx.ts > newestAnywhere { newestAnywhere = tx.ts }
         for index in sequences.indices where sequences[index] != nil {
-            matches += sequences[index]!.expire(newest: newestAnywhere, watermark: watermark)
+            let due = sequences[index]!.expire(newest: newestAnywhere, watermark: watermark)
+            if !due.isEmpty { matches += due }
         }
         for index in ruleRefs.indices {
             ruleRefs[index]._withUnsafeGuaranteedRef { rule in
@@ -632,7 +633,9 @@ public final class Detector {
             for (s, step) in rule.stepRefs.enumerated() where step._withUnsafeGuaranteedRef({ $0.condition.test(tx) }) {
                 met |= 1 << UInt64(s)
             }
-            if met != 0 { matches += sequences[index]!.process(tx, contribution, redelivered: redelivered, met: met) }
+            guard met != 0 else { return }
+            let completed = sequences[index]!.process(tx, contribution, redelivered: redelivered, met: met)
+            if !completed.isEmpty { matches += completed }
             return
         }
         if cycles[index] != nil {

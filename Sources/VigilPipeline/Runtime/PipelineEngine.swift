@@ -218,7 +218,7 @@ public struct PipelineEngine {
         return out
     }
 
-    private func append(_ decoded: Result<[CanonicalEvent], EventDecodingError>, topic: String, partition: Int32, offset: Int64,
+    private func append(_ decoded: borrowing Result<[CanonicalEvent], EventDecodingError>, topic: String, partition: Int32, offset: Int64,
                         message: () -> ConsumedMessage, to out: inout [PendingOutput]) {
         switch decoded {
         case .failure(let error):
@@ -234,7 +234,7 @@ public struct PipelineEngine {
                 case .transaction(let tx):
                     matches = detector.process(tx, origin: origin)
                     hits = screening?.matches(tx, origin: origin) ?? []
-                    matches += anomaly?.matches(tx, origin: origin) ?? []
+                    if let anomaly { matches += anomaly.matches(tx, origin: origin) }
                 case .passenger(let p):
                     matches = detector.process(p, origin: origin)
                     hits = screening?.matches(p, origin: origin) ?? []
@@ -242,7 +242,7 @@ public struct PipelineEngine {
                 out += hits.map { m in
                     alert(findings: [m.finding], score: m.finding.score, subject: m.subject, ts: m.ts, contributions: m.contributions, event: event)
                 }
-                if combiner != nil { matches += hits }
+                if combiner != nil, !hits.isEmpty { matches += hits }
                 if matches.isEmpty { continue }
                 if let combiner {
                     let raised = combiner.process(matches)
