@@ -39,17 +39,17 @@ extension Decimal {
             let length = flags >> 4
             // Length 0 with the negative flag is NaN.
             guard length <= 4, !(length == 0 && flags & 0x08 != 0) else { return nil }
-            var mantissa: UInt64 = 0
-            for word in 0..<4 {
-                mantissa |= UInt64(raw.load(fromByteOffset: 4 + 2 * word, as: UInt16.self)) << (16 * word)
-            }
+            // The four low words, least significant first: one load (``layoutConfirmed`` holds
+            // on little-endian machines only).
+            let mantissa = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 4, as: UInt64.self))
             return SmallParts(mantissa: mantissa, exponent: Int(raw.load(fromByteOffset: 0, as: Int8.self)), negative: flags & 0x08 != 0)
         }
     }
 
     /// Whether the bytes of a few values read as ``smallParts`` expects (see there).
     private static let layoutConfirmed: Bool = {
-        guard MemoryLayout<Decimal>.size == 20 else { return false }
+        // Little-endian only: ``smallParts`` reads the mantissa's four words as one word.
+        guard MemoryLayout<Decimal>.size == 20, UInt16(littleEndian: 1) == 1 else { return false }
         let samples: [(Decimal, UInt64, Int, Bool)] = [
             (Decimal(sign: .minus, exponent: -2, significand: Decimal(1_234_567)), 1_234_567, -2, true),
             (Decimal(sign: .plus, exponent: 3, significand: Decimal(UInt64(0xABCD_1234_5678_9))), 0xABCD_1234_5678_9, 3, false),
