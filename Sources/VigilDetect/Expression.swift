@@ -33,8 +33,10 @@ public struct Schema<Input>: Sendable {
         public var text: (@Sendable (Input) -> String?)?
         public var number: (@Sendable (Input) -> Decimal?)?
         /// Set for whole-number fields (a window's count and distinct count): compared with a
-        /// whole constant, they are compared as integers, with no `Decimal` made per event.
-        public var integer: (@Sendable (Input) -> Int?)?
+        /// whole constant, they are compared as integers, with no `Decimal` made per event. The
+        /// second argument is a limit: a value of at least the limit may be given as the limit,
+        /// which is all a comparison with a smaller constant needs (a distinct count stops there).
+        public var integer: (@Sendable (Input, _ limit: Int) -> Int?)?
 
         public init(type: ValueType, read: @escaping @Sendable (Input) -> Value) {
             self.type = type
@@ -65,6 +67,14 @@ public struct Schema<Input>: Sendable {
         /// A whole-number field; a number to the language.
         public static func integer(_ read: @escaping @Sendable (Input) -> Int?) -> Field {
             var f = number { read($0).map { Decimal($0) } }
+            f.integer = { input, _ in read(input) }
+            return f
+        }
+
+        /// A whole-number field read up to a limit (see ``integer``): `read(input, limit)` may stop
+        /// counting at `limit`.
+        public static func integer(upTo read: @escaping @Sendable (Input, Int) -> Int?) -> Field {
+            var f = number { read($0, .max).map { Decimal($0) } }
             f.integer = read
             return f
         }
@@ -224,7 +234,7 @@ private struct Node<Input> {
     var number: (@Sendable (Input) -> Decimal?)?
     var text: (@Sendable (Input) -> String?)?
     /// A field's whole-number reader (see ``Schema/Field/integer``).
-    var integer: (@Sendable (Input) -> Int?)?
+    var integer: (@Sendable (Input, Int) -> Int?)?
 
     init(type: ValueType, eval: @escaping @Sendable (Input) -> Value, constant: Value? = nil) {
         self.type = type
@@ -537,7 +547,9 @@ private struct Parser<Input> {
         let test = Comparison(op)
         // `count >= 20`: a whole-number field against a whole constant.
         if let read = a.integer, case .decimal(let c)? = b.constant, case let k = NSDecimalNumber(decimal: c).intValue, Decimal(k) == c {
-            return { input in read(input).map { test.holds($0 < k ? -1 : $0 == k ? 0 : 1) } ?? false }
+            // Any value above `k` compares alike: counting may stop just past it.
+            let limit = k == .max ? k : k + 1
+            return { input in read(input, limit).map { test.holds($0 < k ? -1 : $0 == k ? 0 : 1) } ?? false }
         }
         let (l, r) = (a.asNumber, b.asNumber)
         if case .decimal(let c)? = b.constant {

@@ -208,27 +208,38 @@ public struct WindowView {
         return total.value
     }
 
+    var distinctCount: Int { distinctCount(upTo: .max) }
+
+    /// The number of distinct values of the entries' `distinct` field, counted until it reaches
+    /// `limit` (a `having` such as `distinct >= 10` needs no more: a fan-out window of a busy
+    /// account holds hundreds of entries, and each event counted them all).
+    ///
     /// Evaluated on every event of a fan-in or fan-out window. Windows are mostly short, and
     /// comparing a few ids is cheaper than hashing them into a set: the ids are read once, in one
     /// pass over the entries (each may be anywhere in the pool), into a buffer on the stack, and
     /// compared there.
-    var distinctCount: Int {
+    func distinctCount(upTo limit: Int) -> Int {
+        var distinct = 0
+        var i = first
         if count > 32 {
             var seen = Set<Int32>()
-            forEach { if $0.distinct >= 0 { seen.insert($0.distinct) } }
-            return seen.count
+            for _ in 0..<count where distinct < limit {
+                let v = pool[i].distinct
+                if v >= 0, seen.insert(v).inserted { distinct += 1 }
+                i = pool[i].next
+            }
+            return distinct
         }
         return withUnsafeTemporaryAllocation(of: Int32.self, capacity: max(1, count)) { ids in
-            var n = 0
-            forEach { node in
-                if node.distinct >= 0 {
-                    ids[n] = node.distinct
-                    n += 1
+            for _ in 0..<count where distinct < limit {
+                let v = pool[i].distinct
+                // Each value counted where it first occurs.
+                if v >= 0, !ids[0..<distinct].contains(v) {
+                    ids[distinct] = v
+                    distinct += 1
                 }
+                i = pool[i].next
             }
-            // Each value counted where it first occurs.
-            var distinct = 0
-            for k in 0..<n where !ids[0..<k].contains(ids[k]) { distinct += 1 }
             return distinct
         }
     }
@@ -247,7 +258,7 @@ public struct WindowView {
             let mean = xs.reduce(0, +) / Double(xs.count)
             return Decimal((xs.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(xs.count)).squareRoot())
         },
-        "distinct": .integer { $0.distinctCount },
+        "distinct": .integer(upTo: { v, limit in v.distinctCount(upTo: limit) }),
         "median": percentile(50), "p90": percentile(90), "p95": percentile(95), "p99": percentile(99),
     ])
 

@@ -72,7 +72,7 @@ struct KeyTableTests {
         #expect(Set(table.all.map(\.key)) == Set(model.keys))
     }
 
-    @Test("a window's distinct count is the number of different values, for short windows and long ones")
+    @Test("a window's distinct count is the number of different values, for short windows and long ones, and stops at a limit")
     func distinctCount() {
         let pool = WindowPool()
         var rng = SplitMix64(seed: 7)
@@ -89,7 +89,10 @@ struct KeyTableTests {
                 previous = i
             }
             let expected = Set(values.filter { $0 >= 0 }).count
-            #expect(WindowView(pool: pool, first: first, count: length).distinctCount == expected, "\(length): \(values)")
+            let view = WindowView(pool: pool, first: first, count: length)
+            #expect(view.distinctCount == expected, "\(length): \(values)")
+            // Counted up to a limit (what `distinct >= k` asks for), it stops there.
+            for limit in 1...8 { #expect(view.distinctCount(upTo: limit) == min(expected, limit), "\(length) up to \(limit): \(values)") }
         }
     }
 
