@@ -92,12 +92,10 @@ public struct NameMatcher: Sendable {
                 let found: (Double, Method)?
                 if b.id >= 0 {
                     let slot = cache.table.slot(for: UInt64(i) << 33 | (abjad ? 1 << 32 : 0) | UInt64(b.id), inserting: .unknown)
-                    if cache.table[slot].isUnknown {
-                        cache.table[slot] = PairCache.Entry(similarity(q.units[i], c.units[j], abjad: abjad))
-                    }
+                    if cache.table[slot].isUnknown { cache.table[slot] = PairCache.Entry(similarity(a, b, abjad: abjad)) }
                     found = cache.table[slot].result
                 } else {
-                    found = similarity(q.units[i], c.units[j], abjad: abjad)
+                    found = similarity(a, b, abjad: abjad)
                 }
                 guard let (sim, method) = found else { continue }
                 let covered = Int(a.tokens) + Int(b.tokens)
@@ -209,6 +207,11 @@ public struct NameMatcher: Sendable {
         guard 2 * shorter >= longer else { return true }
         guard !abjad else { return false }
         return !NormalizedName.Unit.lettersMayReach(options.minTokenSimilarity, a.letters, Int(a.count), b.letters, Int(b.count))
+    }
+
+    /// The units' comparison, through their heads' unretained references (`q` and `c` keep them).
+    private func similarity(_ a: NormalizedName.Head, _ b: NormalizedName.Head, abjad: Bool) -> (Double, Method)? {
+        a.unit._withUnsafeGuaranteedRef { x in b.unit._withUnsafeGuaranteedRef { y in similarity(x, y, abjad: abjad) } }
     }
 
     private func similarity(_ a: NormalizedName.Unit, _ b: NormalizedName.Unit, abjad: Bool) -> (Double, Method)? {

@@ -173,8 +173,13 @@ public final class NormalizedName: Sendable, Hashable {
         /// The unit's number in the screener's vocabulary of list units (units alike in all that
         /// the matcher reads share one), so a query compares each at most once; -1 outside it.
         var id: Int32 = -1
+        /// The unit itself, unretained (the name's `units` own it): the matcher compares the
+        /// units of a pair its heads leave open, and retaining each (a write to an object of a
+        /// candidate, mostly not in cache) and releasing it cost about as much as the reads.
+        let unit: Unmanaged<Unit>
 
         init(_ u: Unit) {
+            unit = .passUnretained(u)
             hash = FNV1a.hash(u.text.utf8)
             letters = u.letters
             count = Int32(u.text.utf8.count)
