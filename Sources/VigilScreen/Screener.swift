@@ -168,10 +168,9 @@ public final class Screener: Sendable {
                 if query.kind != .unknown, kind != .unknown, query.kind != kind { continue }
                 let score = matcher.score(q, names[Int(id)].normalized, explainFrom: floor, cache: &pairs, buffer: buffer)
                 if score.score < floor { continue }
-                let n = names[Int(id)]
-                let key = Int64(n.list) << 32 | Int64(n.entry)
+                let key = Int64(names[Int(id)].list) << 32 | Int64(names[Int(id)].entry)
                 if let current = best[key], current.nameScore >= score.score { continue }
-                best[key] = match(query, lists[Int(n.list)].entries[Int(n.entry)], n, score)
+                best[key] = match(query, names[Int(id)], score)
             }
         }
         let matches = best.values.filter { $0.score >= options.threshold }
@@ -226,19 +225,21 @@ public final class Screener: Sendable {
         return (weights.ranked(from: top / 2, limit: options.candidates), weights.count)
     }
 
-    private func match(_ query: ScreeningQuery, _ entry: WatchlistEntry, _ n: IndexedName, _ nameScore: NameMatcher.Score) -> ScreeningMatch {
+    /// The match of the name `n` with its evidence. The entry's fields are read where they are:
+    /// copying the entry (or its list) out retained every string and array it holds.
+    private func match(_ query: ScreeningQuery, _ n: borrowing IndexedName, _ nameScore: NameMatcher.Score) -> ScreeningMatch {
+        let l = Int(n.list), e = Int(n.entry)
         var features = [ScreeningFeature(feature: "name", contribution: nameScore.score, detail: Self.describe(nameScore))]
         if n.quality == "weak" {
             features.append(.init(feature: "weak-alias", contribution: -0.05, detail: "'\(n.text)' is a low-quality alias on the list"))
         }
-        features += Evidence.birthDate(query.birthDate, entry.birthDates)
-        features += Evidence.country(query.country, entry.countries)
-        features += Evidence.document(query.document, entry.documents)
+        features += Evidence.birthDate(query.birthDate, lists[l].entries[e].birthDates)
+        features += Evidence.country(query.country, lists[l].entries[e].countries)
+        features += Evidence.document(query.document, lists[l].entries[e].documents)
         let score = min(1, max(0, features.reduce(0) { $0 + $1.contribution }))
-        let list = lists[Int(n.list)]
-        return ScreeningMatch(list: list.version.name, listVersion: labels[Int(n.list)], entryID: entry.id, kind: entry.kind,
+        return ScreeningMatch(list: lists[l].version.name, listVersion: labels[l], entryID: lists[l].entries[e].id, kind: lists[l].entries[e].kind,
                               matchedName: n.text, nameQuality: n.quality, score: (score * 10_000).rounded() / 10_000,
-                              nameScore: nameScore.score, features: features, name: nameScore, programs: entry.programs)
+                              nameScore: nameScore.score, features: features, name: nameScore, programs: lists[l].entries[e].programs)
     }
 
     static func describe(_ s: NameMatcher.Score) -> String {
