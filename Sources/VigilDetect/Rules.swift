@@ -439,8 +439,10 @@ public struct DetectorStats: Sendable, Hashable {
 /// One detector per worker: it is not thread-safe and needs none, because every event of a key
 /// goes to the same worker. Hence its state is marked `@exclusivity(unchecked)`: the runtime's
 /// check of every access to a class's stored property was about a tenth of an event's fixed
-/// cost, and only one call at a time ever touches a detector. Time is the events' own; the wall clock is never read, so the same
-/// input sequence always gives the same matches.
+/// cost, and only one call at a time ever touches a detector.
+///
+/// Time is the events' own; the wall clock is never read, so the same input sequence always
+/// gives the same matches.
 public final class Detector {
     private let rules: CompiledRules
     /// The same rules, unretained (`rules` owns them): the loop over them runs for every event,

@@ -316,6 +316,10 @@ struct DetectorTests {
         notFirst.steps![0].negated = true
         let nf = #expect(throws: RuleError.self) { try CompiledRules([notFirst]) }
         #expect(nf?.message.contains("only the last step") == true)
+        var tooLong = Self.cashThenWire()
+        tooLong.steps = Array(repeating: tooLong.steps![0], count: 65)
+        let tl = #expect(throws: RuleError.self) { try CompiledRules([tooLong]) }
+        #expect(tl?.message == "a sequence has at most 64 steps")
         var longCycle = Self.cycle()
         longCycle.maxLength = 11
         #expect((try? CompiledRules([longCycle])) == nil)
