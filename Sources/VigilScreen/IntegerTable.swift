@@ -1,6 +1,7 @@
 /// A hash table from integer keys to plain values, by open addressing with linear probing, in
-/// memory of its own. A query builds a few of these and drops them: a `Dictionary` hashes more
-/// than integers need, and arrays checked their uniqueness on every write.
+/// memory of its own. A query builds one (its pair cache, ``PairCache``) and drops it: a
+/// `Dictionary` hashes more than integers need, and arrays checked their uniqueness on every
+/// write.
 ///
 /// Keys are `UInt64` below `UInt64.max` (that value marks an empty slot). Nothing is removed.
 struct IntegerTable<Value: BitwiseCopyable>: ~Copyable {
