@@ -731,7 +731,7 @@ public final class Detector {
                                    eventID: contribution.eventID, distinct: distinct)
         let admitted = windows[index].admit(node, key: key, within: within, cap: limits.maxEventsPerKey, having: rule.having!, pool: pool)
         counts.droppedByEventCap += admitted.capped
-        guard let entries = admitted.fired else {
+        guard let fired = admitted.fired else {
             if admitted.before == 0 { counts.windowKeys += 1 }
             counts.windowEntries += admitted.after - admitted.before
             if windows[index].keys > limits.maxKeys { dropStalestKeys(index) }
@@ -744,8 +744,9 @@ public final class Detector {
         let def = rule.definition
         let keyFields = (def.key ?? [def.subject]).joined(separator: ", ")
         // The window's bounds: its first and last event, in event time.
-        var figures = "\(entries[0].ts) to \(entries[entries.count - 1].ts); sum \(DecimalText.format(admitted.sum)) \(tx.currency)"
-        if let name = def.distinct { figures += ", \(admitted.distinct) distinct \(name)" }
+        let entries = fired.entries
+        var figures = "\(entries[0].ts) to \(entries[entries.count - 1].ts); sum \(DecimalText.format(fired.sum)) \(tx.currency)"
+        if let name = def.distinct { figures += ", \(fired.distinct) distinct \(name)" }
         let explanation = "\(entries.count) transactions with \(def.condition) for \(keyFields) \(pool.keys.texts(key).joined(separator: ", ")) within "
             + "\(DurationText.format(within)) (\(figures)): \(def.having!)"
         let finding = Alert.Finding(kind: .rule, id: def.id, version: def.version, score: def.score, explanation: explanation)

@@ -283,11 +283,16 @@ struct WindowStore {
         var before: Int
         var after: Int
         var capped: Int
-        /// The window's entries, oldest first, when `having` held: they are consumed.
-        var fired: [WindowPool.Node]?
-        /// The fired window's sum and distinct count, for its explanation.
-        var sum = Decimal.zero
-        var distinct = 0
+        /// When `having` held: the window's entries, oldest first (they are consumed), and its
+        /// sum and distinct count, for the explanation. (One optional: an admission that does
+        /// not fire, nearly all of them, makes no `Decimal`.)
+        var fired: Fired?
+
+        struct Fired {
+            var entries: [WindowPool.Node]
+            var sum: Decimal
+            var distinct: Int
+        }
     }
 
     /// Whether the key's window already holds the event at this partition and offset.
@@ -370,7 +375,7 @@ struct WindowStore {
         let figures = (sum: view.sum, distinct: view.distinctCount)
         release(head, pool)
         slot = nil
-        return Admitted(before: before, after: 0, capped: capped, fired: fired, sum: figures.sum, distinct: figures.distinct)
+        return Admitted(before: before, after: 0, capped: capped, fired: .init(entries: fired, sum: figures.sum, distinct: figures.distinct))
     }
 
     private static func release(_ head: WindowHead, _ pool: WindowPool) {
