@@ -83,6 +83,9 @@ public final class TypologyCombiner {
     /// Per typology (same index): subject value → its recent matches of the typology's rules.
     private var held: [[String: [RuleMatch]]]
     private let maxPerSubject: Int
+    /// Rule id → the typologies that weigh it, in typology order: one lookup per finding, where
+    /// asking every typology for the rule's weight hashed the id once per typology.
+    private let byRule: [String: [Int]]
 
     /// - Parameter previous: the combiner being replaced (hot reload): findings held for an
     ///   unchanged typology carry over.
@@ -90,6 +93,11 @@ public final class TypologyCombiner {
         self.typologies = typologies
         self.held = Array(repeating: [:], count: typologies.definitions.count)
         self.maxPerSubject = limits.maxEventsPerKey
+        var byRule: [String: [Int]] = [:]
+        for (index, t) in typologies.definitions.enumerated() {
+            for rule in t.weights.keys { byRule[rule, default: []].append(index) }
+        }
+        self.byRule = byRule
         guard let previous else { return }
         for (j, t) in typologies.definitions.enumerated() {
             if let i = previous.typologies.definitions.firstIndex(of: t) { held[j] = previous.held[i] }
@@ -103,7 +111,8 @@ public final class TypologyCombiner {
         for m in matches {
             // Detection always names the subject's value; only partner copies may lack it.
             let subject = m.subject.value ?? ""
-            for (index, t) in typologies.definitions.enumerated() where t.weights[m.finding.id] != nil {
+            for index in byRule[m.finding.id] ?? [] {
+                let t = typologies.definitions[index]
                 var list = held[index][subject] ?? []
                 list.append(m)
                 // Keep what is still within the span of the newest finding.
