@@ -66,9 +66,7 @@ public struct Schema<Input>: Sendable {
 
         /// A whole-number field; a number to the language.
         public static func integer(_ read: @escaping @Sendable (Input) -> Int?) -> Field {
-            var f = number { read($0).map { Decimal($0) } }
-            f.integer = { input, _ in read(input) }
-            return f
+            integer(upTo: { input, _ in read(input) })
         }
 
         /// A whole-number field read up to a limit (see ``integer``): `read(input, limit)` may stop
