@@ -62,6 +62,8 @@ struct BenchTests {
         // many accounts within days, which the fan-out (mule distribution) typology flags.
         #expect(report.alerts > 11)
         #expect(report.windowKeys > 1_000 && report.windowEntries >= report.windowKeys)
+        // Detection and sealing are timed apart; together they cannot be faster than detection.
+        #expect(report.sealSeconds > 0 && report.withSealingEventsPerSecond <= report.eventsPerSecond)
         // The heap figures come from the allocator, which counts the whole process: here other
         // tests run at the same time and free memory, so they are checked in a process of their
         // own (CLITests, "vigil bench --mode rules").
