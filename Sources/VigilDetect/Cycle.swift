@@ -60,21 +60,25 @@ struct CycleTracker {
             for leg in path { remove(leg) }
             return match(path + [(from, closing)])
         }
-        // Appended in place: copying the list out and back would copy it on every transfer.
-        out[from, default: []].append(closing)
-        held += 1
-        if out[from]!.count > maxEdgesPerAccount {
-            out[from]!.removeFirst()
-            held -= 1
-        }
+        // Appended in place, with one lookup: copying the list out and back would copy it on
+        // every transfer.
+        held += Self.append(closing, to: &out[from, default: []], max: maxEdgesPerAccount)
         return nil
+    }
+
+    /// Appends an edge, dropping the oldest beyond `max`; how many edges the list gained.
+    private static func append(_ edge: Edge, to list: inout [Edge], max: Int) -> Int {
+        list.append(edge)
+        guard list.count > max else { return 1 }
+        list.removeFirst()
+        return 0
     }
 
     /// A path start → … → target of legs forward in time, ending no later than the closing leg
     /// and starting within the span before it.
     private func search(from start: String, back target: String, closing: Edge) -> [(String, Edge)]? {
         // Most payees pay nobody on: no path, and no need to set up the search.
-        guard out[start] != nil else { return nil }
+        guard let first = out[start] else { return nil }
         let earliest = closing.ts - within
         var visits = 0
         var path: [(String, Edge)] = []
@@ -84,8 +88,8 @@ struct CycleTracker {
             guard let tolerance else { return true }
             return abs(e.amount - closing.amount) <= closing.amount * tolerance
         }
-        func dfs(_ node: String, after: EventTime) -> Bool {
-            guard path.count < maxLength - 1, let edges = out[node] else { return false }
+        func dfs(_ node: String, _ edges: [Edge], after: EventTime) -> Bool {
+            guard path.count < maxLength - 1 else { return false }
             for e in edges {
                 visits += 1
                 if visits > Self.maxVisits { return false }
@@ -97,13 +101,13 @@ struct CycleTracker {
                 guard !onPath.contains(e.to) else { continue }
                 path.append((node, e))
                 onPath.insert(e.to)
-                if dfs(e.to, after: e.ts) { return true }
+                if path.count < maxLength - 1, let next = out[e.to], dfs(e.to, next, after: e.ts) { return true }
                 onPath.remove(e.to)
                 path.removeLast()
             }
             return false
         }
-        return dfs(start, after: earliest) ? path : nil
+        return dfs(start, first, after: earliest) ? path : nil
     }
 
     private mutating func remove(_ leg: (String, Edge)) {
