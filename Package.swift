@@ -61,10 +61,12 @@ let package = Package(
             dependencies: ["VigilCore"],
             swiftSettings: swiftSettings
         ),
+        // The compiler's prefetch hint, as a C inline function; nothing to link.
+        .systemLibrary(name: "CPrefetch"),
         // Rules compiled once into evaluators; windows over event time. Pure, no Kafka.
         .target(
             name: "VigilDetect",
-            dependencies: ["VigilCore"],
+            dependencies: ["CPrefetch", "VigilCore"],
             swiftSettings: swiftSettings
         ),
         // Watchlists (UN, OFAC, OpenSanctions, CSV) and name matching across scripts. Pure, no Kafka.

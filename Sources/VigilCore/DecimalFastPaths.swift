@@ -34,7 +34,12 @@ extension Decimal {
     /// every comparison goes to Foundation.
     fileprivate var smallParts: SmallParts? {
         guard Self.layoutConfirmed else { return nil }
-        return withUnsafeBytes(of: self) { raw -> SmallParts? in
+        return partsAssumingLayout
+    }
+
+    /// ``smallParts`` where ``layoutConfirmed`` is known to hold.
+    fileprivate var partsAssumingLayout: SmallParts? {
+        withUnsafeBytes(of: self) { raw -> SmallParts? in
             let flags = raw.load(fromByteOffset: 1, as: UInt8.self)
             let length = flags >> 4
             // Length 0 with the negative flag is NaN.
@@ -69,7 +74,7 @@ extension Decimal {
 
     fileprivate static let powersOfTen: [UInt64] = (0...19).map { n in (0..<n).reduce(1) { r, _ in r * 10 } }
 
-    private static func compareMagnitudes(_ x: SmallParts, _ y: SmallParts) -> Int? {
+    fileprivate static func compareMagnitudes(_ x: SmallParts, _ y: SmallParts) -> Int? {
         var (mx, my) = (x.mantissa, y.mantissa)
         let shift = x.exponent - y.exponent
         if shift != 0 {
@@ -86,6 +91,53 @@ extension Decimal {
 extension Decimal {
     /// Whether ``order(_:_:)`` compares small values itself here (for a test: the layout check).
     static var orderUsesFastPath: Bool { layoutConfirmed }
+
+    /// A constant that many values are compared with (a rule's `amount >= 10000`), prepared
+    /// once: its parts are read, and its mantissa scaled to each exponent from 0 down to -7
+    /// (amounts mostly have two decimals), so comparing an amount with it is reading the
+    /// amount's parts and comparing two integers. It orders exactly as ``order(_:_:)``.
+    public struct Comparand: Sendable {
+        public let value: Decimal
+        private let parts: SmallParts?
+        /// `scaled[k]`: the mantissa at exponent `-k`, or `UInt64.max` where that is not exact
+        /// in 64 bits (then the general path compares).
+        private let scaled: InlineArray<8, UInt64>
+
+        public init(_ value: Decimal) {
+            self.value = value
+            let parts = value.smallParts
+            self.parts = parts
+            scaled = InlineArray { k in
+                guard let parts, parts.exponent + k >= 0, parts.exponent + k < Decimal.powersOfTen.count else { return .max }
+                let (m, overflow) = parts.mantissa.multipliedReportingOverflow(by: Decimal.powersOfTen[parts.exponent + k])
+                return overflow || m == .max ? .max : m
+            }
+        }
+
+        /// `Decimal.order(x, value)`.
+        public func order(_ x: Decimal) -> Int { fastOrder(x) ?? Decimal.order(x, value) }
+
+        /// `Decimal.order(value, x)`.
+        public func reverseOrder(_ x: Decimal) -> Int { fastOrder(x).map { -$0 } ?? Decimal.order(value, x) }
+
+        private func fastOrder(_ x: Decimal) -> Int? {
+            // `parts` exists only where the layout was confirmed: x's can be read unchecked.
+            guard let c = parts, let p = x.partsAssumingLayout else { return nil }
+            if p.negative != c.negative {
+                if p.mantissa == 0 && c.mantissa == 0 { return 0 }
+                return p.negative ? -1 : 1
+            }
+            let k = -p.exponent
+            let magnitude: Int
+            if k >= 0, k < 8, case let m = scaled[k], m != .max {
+                magnitude = p.mantissa < m ? -1 : p.mantissa == m ? 0 : 1
+            } else {
+                guard let general = Decimal.compareMagnitudes(p, c) else { return nil }
+                magnitude = general
+            }
+            return p.negative ? -magnitude : magnitude
+        }
+    }
 }
 
 /// The exact sum of amounts, for window aggregates evaluated on every event. Foundation's `+`

@@ -551,10 +551,12 @@ private struct Parser<Input> {
         }
         let (l, r) = (a.asNumber, b.asNumber)
         if case .decimal(let c)? = b.constant {
-            return { input in l(input).map { test.holds(Decimal.order($0, c)) } ?? false }
+            let c = Decimal.Comparand(c)
+            return { input in l(input).map { test.holds(c.order($0)) } ?? false }
         }
         if case .decimal(let c)? = a.constant {
-            return { input in r(input).map { test.holds(Decimal.order(c, $0)) } ?? false }
+            let c = Decimal.Comparand(c)
+            return { input in r(input).map { test.holds(c.reverseOrder($0)) } ?? false }
         }
         return { input in
             guard let x = l(input), let y = r(input) else { return false }

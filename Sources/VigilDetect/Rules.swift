@@ -779,9 +779,8 @@ public final class Detector {
                 correlations[index]!.sweep(newest: newestAnywhere)
                 continue
             }
-            let removed = windows[index].sweep(pool: pool) { [pool] head in
-                let newest = pool[head.last]
-                return newest.ts < partitions[Int(newest.partition)].watermark - within
+            let removed = windows[index].sweep(pool: pool) { newest in
+                newest.ts < partitions[Int(newest.partition)].watermark - within
             }
             counts.windowKeys -= removed.keys
             counts.windowEntries -= removed.entries

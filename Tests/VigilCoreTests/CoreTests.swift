@@ -285,6 +285,19 @@ struct DecimalOrderTests {
         }
         #expect(disagreements.isEmpty, "\(disagreements.prefix(5))")
     }
+
+    @Test("a prepared constant orders every value as the plain comparison does, either way round")
+    func comparandAgreesWithOrder() {
+        var disagreements: [String] = []
+        for c in Self.values where !c.isNaN {
+            let prepared = Decimal.Comparand(c)
+            for x in Self.values where !x.isNaN {
+                if prepared.order(x) != Decimal.order(x, c) { disagreements.append("\(x) vs \(c): \(prepared.order(x))") }
+                if prepared.reverseOrder(x) != Decimal.order(c, x) { disagreements.append("\(c) vs \(x): \(prepared.reverseOrder(x))") }
+            }
+        }
+        #expect(disagreements.isEmpty, "\(disagreements.prefix(5))")
+    }
 }
 
 extension DecimalOrderTests {
