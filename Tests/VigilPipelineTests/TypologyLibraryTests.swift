@@ -41,22 +41,24 @@ struct TypologyLibraryTests {
     /// Structuring by A, whose bank knows the holder's passport number.
     static let flagged = (0..<3).map { tx("s\($0)", minute: $0 * 300, "9500", channel: "cash", from: "A", to: "BANK", fromID: "P5551234") }
 
-    /// The typologies the events raise, in order.
-    static func typologies(_ events: [String]) throws -> [String] {
+    /// The alerts the events raise, in order.
+    static func alerts(_ events: [String]) throws -> [Alert] {
         let p = try PipelineDefinition.load(file: shipped("pipelines/typologies.yaml"))
         let engine = PipelineEngine(pipeline: p, topics: p.topics(from: VigilConfig()), limits: WindowLimits())
-        var out: [String] = []
+        var out: [Alert] = []
         for (offset, e) in events.enumerated() {
             // Passenger events on the pipeline's canonical passenger topic.
             let topic = e.contains("\"traveller\"") ? "pax.events" : "fin.transactions"
             let outputs = engine.process(ConsumedMessage(topic: topic, partition: 0, offset: Int64(offset), value: Array(e.utf8)))
             for o in outputs {
-                let alert = try #require(o.alert, "dead letter: \(o.record.headers.first(named: VigilHeaders.error) ?? "")")
-                out.append(alert.findings[0].id)
+                out.append(try #require(o.alert, "dead letter: \(o.record.headers.first(named: VigilHeaders.error) ?? "")"))
             }
         }
         return out
     }
+
+    /// The typologies the events raise, in order.
+    static func typologies(_ events: [String]) throws -> [String] { try alerts(events).map(\.findings[0].id) }
 
     /// `also`: other typologies the planted case rightly raises as well (before or after it).
     typealias Case = (name: String, planted: [String], nearMiss: [String], also: [String])
@@ -135,6 +137,19 @@ struct TypologyLibraryTests {
         let c = try #require(Self.cases.first { $0.name == name })
         let raised = try Self.typologies(c.planted)
         #expect(raised.sorted() == ([name] + c.also).sorted())
+    }
+
+    /// A window keyed by the receiving account is about that account, not about whoever paid
+    /// into it last.
+    @Test("an alert is about the account its window is keyed by", arguments: [
+        ("funnel-account", "creditor.account", "FUNNEL"), ("mule-collection", "creditor.account", "MULE"),
+        ("conflict-border-donations", "creditor.account", "RECIPIENT"), ("mule-distribution", "debtor.account", "MULE"),
+        ("structuring", "debtor.account", "A"), ("pair-layering", "debtor.account", "A"),
+    ])
+    func subjectIsTheKey(name: String, field: String, account: String) throws {
+        let c = try #require(Self.cases.first { $0.name == name })
+        let alert = try #require(Self.alerts(c.planted).first { $0.findings[0].id == name })
+        #expect(alert.subject.field == field && alert.subject.value == account)
     }
 
     @Test("each typology stays silent on its near miss", arguments: cases.map(\.name))
