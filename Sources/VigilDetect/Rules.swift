@@ -46,7 +46,8 @@ public struct RuleDefinition: Sendable, Hashable {
     public var kind: Kind
     /// Condition on each event (the `where` key in YAML).
     public var condition: String
-    /// Field naming who an alert is about. Default: `debtor.account`.
+    /// Field naming who an alert is about. Default (in pipeline files): the first field of
+    /// `key` when the rule has one, else `debtor.account`.
     public var subject: String = "debtor.account"
     /// Finding score in [0, 1]. Default: 1.
     public var score: Double = 1
