@@ -728,8 +728,8 @@ public final class Detector {
         }
         let distinct = fields.distinct >= 0 ? fieldID(fields.distinct, tx) ?? -1 : -1
         if redelivered, windows[index].contains(key, partition: slot, offset: contribution.origin.offset, in: pool) { return nil }
-        let node = WindowPool.Node(amount: tx.amount, partition: slot, next: -1, ts: contribution.ts, offset: contribution.origin.offset,
-                                   eventID: contribution.eventID, distinct: distinct)
+        let node = WindowPool.Node(amount: tx.amount, partition: slot, next: -1, distinct: distinct, ts: contribution.ts,
+                                   offset: contribution.origin.offset, eventID: contribution.eventID)
         let admitted = windows[index].admit(node, key: key, within: within, cap: limits.maxEventsPerKey, having: rule.having!, pool: pool)
         counts.droppedByEventCap += admitted.capped
         guard let fired = admitted.fired else {

@@ -30,6 +30,14 @@ struct KeyTableTests {
         #expect(keys.bound == bound && keys.count == 1)
     }
 
+    @Test("a window entry fills one cache line, and the pool's chunks start on one")
+    func entryIsOneCacheLine() {
+        #expect(MemoryLayout<WindowPool.Node>.stride == 64)
+        let pool = WindowPool()
+        let i = pool.allocate(WindowPool.Node(amount: 1, partition: 0, next: -1, distinct: -1, ts: EventTime(microseconds: 0), offset: 0, eventID: "e"))
+        #expect(UInt(bitPattern: pool.address(i)) % 64 == 0)
+    }
+
     @Test("compaction renumbers the ids in use and keeps what each stands for")
     func compaction() throws {
         let keys = KeyTable()
@@ -83,8 +91,8 @@ struct KeyTableTests {
                 // Few values, so that repeats are common; -1 is an entry without one.
                 let v = Int32(rng.next() % 7) - 1
                 values.append(v)
-                let i = pool.allocate(WindowPool.Node(amount: 1, partition: 0, next: -1, ts: EventTime(microseconds: 0), offset: 0,
-                                                      eventID: "e", distinct: v >= 0 ? pool.keys.id("V\(v)") : -1))
+                let i = pool.allocate(WindowPool.Node(amount: 1, partition: 0, next: -1, distinct: v >= 0 ? pool.keys.id("V\(v)") : -1,
+                                                      ts: EventTime(microseconds: 0), offset: 0, eventID: "e"))
                 if previous >= 0 { pool[previous].next = i } else { first = i }
                 previous = i
             }
