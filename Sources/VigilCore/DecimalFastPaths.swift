@@ -7,15 +7,18 @@ extension Decimal {
     /// digits, so they are compared here as integers after scaling to a common exponent. Anything
     /// else (NaN, wider mantissas, a scale that would overflow) goes to Foundation.
     public static func order(_ a: Decimal, _ b: Decimal) -> Int {
-        if let x = a.smallParts, let y = b.smallParts {
-            if x.negative != y.negative {
-                if x.mantissa == 0 && y.mantissa == 0 { return 0 }
-                return x.negative ? -1 : 1
-            }
-            // Same sign: compare magnitudes at the smaller exponent, when that fits in 64 bits.
-            if let magnitude = compareMagnitudes(x, y) { return x.negative ? -magnitude : magnitude }
-        }
+        if let x = a.smallParts, let y = b.smallParts, let order = signedOrder(x, y, magnitudes: compareMagnitudes(x, y)) { return order }
         return a < b ? -1 : a == b ? 0 : 1
+    }
+
+    /// The order of two values from their signs and the order of their magnitudes (`nil` when
+    /// that is unknown and the signs do not decide).
+    fileprivate static func signedOrder(_ x: SmallParts, _ y: SmallParts, magnitudes: Int?) -> Int? {
+        if x.negative != y.negative {
+            if x.mantissa == 0 && y.mantissa == 0 { return 0 }
+            return x.negative ? -1 : 1
+        }
+        return magnitudes.map { x.negative ? -$0 : $0 }
     }
 
     fileprivate struct SmallParts {
@@ -74,16 +77,18 @@ extension Decimal {
 
     fileprivate static let powersOfTen: [UInt64] = (0...19).map { n in (0..<n).reduce(1) { r, _ in r * 10 } }
 
+    /// `m × 10^n` (n ≥ 0), when it fits in 64 bits: a mantissa at an exponent `n` lower.
+    fileprivate static func scaled(_ m: UInt64, byPowerOfTen n: Int) -> UInt64? {
+        guard n < powersOfTen.count else { return nil }
+        let (product, overflow) = m.multipliedReportingOverflow(by: powersOfTen[n])
+        return overflow ? nil : product
+    }
+
+    /// The order of two magnitudes, compared at the smaller exponent when that fits in 64 bits.
     fileprivate static func compareMagnitudes(_ x: SmallParts, _ y: SmallParts) -> Int? {
-        var (mx, my) = (x.mantissa, y.mantissa)
         let shift = x.exponent - y.exponent
-        if shift != 0 {
-            guard abs(shift) < powersOfTen.count else { return nil }
-            let scale = powersOfTen[abs(shift)]
-            let (scaled, overflow) = (shift > 0 ? mx : my).multipliedReportingOverflow(by: scale)
-            guard !overflow else { return nil }
-            if shift > 0 { mx = scaled } else { my = scaled }
-        }
+        guard let mx = shift > 0 ? scaled(x.mantissa, byPowerOfTen: shift) : x.mantissa,
+              let my = shift < 0 ? scaled(y.mantissa, byPowerOfTen: -shift) : y.mantissa else { return nil }
         return mx < my ? -1 : mx == my ? 0 : 1
     }
 }
@@ -108,9 +113,8 @@ extension Decimal {
             let parts = value.smallParts
             self.parts = parts
             scaled = InlineArray { k in
-                guard let parts, parts.exponent + k >= 0, parts.exponent + k < Decimal.powersOfTen.count else { return .max }
-                let (m, overflow) = parts.mantissa.multipliedReportingOverflow(by: Decimal.powersOfTen[parts.exponent + k])
-                return overflow || m == .max ? .max : m
+                guard let parts, parts.exponent + k >= 0 else { return .max }
+                return Decimal.scaled(parts.mantissa, byPowerOfTen: parts.exponent + k) ?? .max
             }
         }
 
@@ -123,19 +127,12 @@ extension Decimal {
         private func fastOrder(_ x: Decimal) -> Int? {
             // `parts` exists only where the layout was confirmed: x's can be read unchecked.
             guard let c = parts, let p = x.partsAssumingLayout else { return nil }
-            if p.negative != c.negative {
-                if p.mantissa == 0 && c.mantissa == 0 { return 0 }
-                return p.negative ? -1 : 1
-            }
             let k = -p.exponent
-            let magnitude: Int
+            // (`UInt64.max` itself, never a scaled mantissa here, goes the general way.)
             if k >= 0, k < 8, case let m = scaled[k], m != .max {
-                magnitude = p.mantissa < m ? -1 : p.mantissa == m ? 0 : 1
-            } else {
-                guard let general = Decimal.compareMagnitudes(p, c) else { return nil }
-                magnitude = general
+                return Decimal.signedOrder(p, c, magnitudes: p.mantissa < m ? -1 : p.mantissa == m ? 0 : 1)
             }
-            return p.negative ? -magnitude : magnitude
+            return Decimal.signedOrder(p, c, magnitudes: Decimal.compareMagnitudes(p, c))
         }
     }
 }
@@ -169,14 +166,12 @@ public struct DecimalSum: Sendable {
         let x = p.negative ? -Int64(p.mantissa) : Int64(p.mantissa)
         guard let exponent else { return (x, p.exponent) }
         // To the smaller exponent: the other side is scaled up by the difference.
-        let shift = abs(exponent - p.exponent)
-        // 10^18 is the largest power of ten an Int64 holds.
-        guard shift <= 18 else { return nil }
-        let scale = Int64(Decimal.powersOfTen[shift])
-        var (a, b) = (mantissa, x)
-        let scaled = exponent > p.exponent ? a.multipliedReportingOverflow(by: scale) : b.multipliedReportingOverflow(by: scale)
-        guard !scaled.overflow else { return nil }
-        if exponent > p.exponent { a = scaled.partialValue } else { b = scaled.partialValue }
+        func scaledUp(_ v: Int64, _ n: Int) -> Int64? {
+            guard let m = Decimal.scaled(v.magnitude, byPowerOfTen: n), m <= UInt64(Int64.max) else { return nil }
+            return v < 0 ? -Int64(m) : Int64(m)
+        }
+        guard let a = exponent > p.exponent ? scaledUp(mantissa, exponent - p.exponent) : mantissa,
+              let b = p.exponent > exponent ? scaledUp(x, p.exponent - exponent) : x else { return nil }
         let (sum, overflow) = a.addingReportingOverflow(b)
         return overflow ? nil : (sum, min(exponent, p.exponent))
     }
