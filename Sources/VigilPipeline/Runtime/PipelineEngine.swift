@@ -239,10 +239,12 @@ public struct PipelineEngine {
                     matches = detector.process(p, origin: origin)
                     hits = screening?.matches(p, origin: origin) ?? []
                 }
-                out += hits.map { m in
-                    alert(findings: [m.finding], score: m.finding.score, subject: m.subject, ts: m.ts, contributions: m.contributions, event: event)
+                if !hits.isEmpty {
+                    out += hits.map { m in
+                        alert(findings: [m.finding], score: m.finding.score, subject: m.subject, ts: m.ts, contributions: m.contributions, event: event)
+                    }
+                    if combiner != nil { matches += hits }
                 }
-                if combiner != nil, !hits.isEmpty { matches += hits }
                 if matches.isEmpty { continue }
                 if let combiner {
                     let raised = combiner.process(matches)
