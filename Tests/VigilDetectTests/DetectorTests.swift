@@ -284,6 +284,23 @@ struct DetectorTests {
         #expect(m.first?.finding.explanation.hasPrefix("cycle of 3 transfers A → B → C → A within 168h (amounts 10000, 9500, 9000, each within 20% of the last)") == true)
     }
 
+    @Test("an account keeps at most the per-key cap of outgoing transfers for cycles, the oldest dropped first")
+    func cycleEdgeCap() throws {
+        let legs = [
+            tx("ab", "2024-01-01T08:00:00Z", "10000", channel: "wire", debtor: "A", creditor: "B"),
+            tx("ac", "2024-01-01T09:00:00Z", "10000", channel: "wire", debtor: "A", creditor: "C"),
+            tx("ad", "2024-01-01T10:00:00Z", "10000", channel: "wire", debtor: "A", creditor: "D"),
+            tx("ba", "2024-01-02T08:00:00Z", "9500", channel: "wire", debtor: "B", creditor: "A"),   // back to A through A → B
+            tx("ca", "2024-01-02T09:00:00Z", "9500", channel: "wire", debtor: "C", creditor: "A"),   // back to A through A → C
+        ]
+        // Uncapped, both close a cycle; with two transfers kept per account, A → B went when A → D came.
+        #expect(try run([Self.cycle()], legs).map { $0.contributions.map(\.eventID) } == [["ab", "ba"], ["ac", "ca"]])
+        #expect(try run([Self.cycle()], legs, limits: WindowLimits(maxEventsPerKey: 2)).map { $0.contributions.map(\.eventID) } == [["ac", "ca"]])
+        let detector = Detector(rules: try CompiledRules([Self.cycle()]), limits: WindowLimits(maxEventsPerKey: 2))
+        for (i, t) in legs.prefix(3).enumerated() { _ = detector.process(t, origin: EventOrigin(topic: "t", partition: 0, offset: Int64(i))) }
+        #expect(detector.stats.cycleEdges == 2)
+    }
+
     @Test("cycle near misses: legs out of time order, beyond the span, amounts off, too long", arguments: [
         [("ab", "2024-01-02T08:00:00Z", "10000", "A", "B"), ("bc", "2024-01-01T08:00:00Z", "10000", "B", "C"), ("ca", "2024-01-03T08:00:00Z", "10000", "C", "A")],
         [("ab", "2024-01-01T08:00:00Z", "10000", "A", "B"), ("bc", "2024-01-02T08:00:00Z", "10000", "B", "C"), ("ca", "2024-01-08T08:00:01Z", "10000", "C", "A")],
