@@ -77,6 +77,13 @@ public struct Transaction: Sendable, Hashable, Codable {
     @usableFromInline final class Box: @unchecked Sendable {
         @usableFromInline @exclusivity(unchecked) var fields: Fields
         @usableFromInline init(_ fields: Fields) { self.fields = fields }
+        /// The fields written straight into the box: built on the stack first, they (two
+        /// parties of 176 bytes among them) were copied once more on the way in.
+        init(id: String, ts: EventTime, amount: Decimal, currency: String, channel: String?, debtor: consuming Party,
+             creditor: consuming Party, reference: String?, source: EventSource?) {
+            fields = Fields(id: id, ts: ts, amount: amount, currency: currency, channel: channel, debtor: debtor, creditor: creditor,
+                            reference: reference, source: source)
+        }
     }
 
     @usableFromInline var box: Box
@@ -137,8 +144,8 @@ public struct Transaction: Sendable, Hashable, Codable {
 
     public init(id: String, ts: EventTime, amount: Decimal, currency: String, channel: String? = nil,
                 debtor: Party, creditor: Party, reference: String? = nil, source: EventSource? = nil) {
-        box = Box(Fields(id: id, ts: ts, amount: amount, currency: currency, channel: channel, debtor: debtor,
-                         creditor: creditor, reference: reference, source: source))
+        box = Box(id: id, ts: ts, amount: amount, currency: currency, channel: channel, debtor: debtor, creditor: creditor,
+                  reference: reference, source: source)
     }
 
     private enum CodingKeys: String, CodingKey {
