@@ -57,6 +57,7 @@ final class WindowPool {
             .bindMemory(to: Node.self, capacity: chunkSize)
     }
 
+    /// Where a node is (internal for a test of the chunks' alignment).
     func address(_ i: Int32) -> UnsafeMutablePointer<Node> {
         chunks[Int(i) >> Self.chunkShift] + (Int(i) & (Self.chunkSize - 1))
     }
@@ -188,8 +189,8 @@ struct WindowHeads {
     /// The windows whose newest entry meets `test`, in slot order.
     ///
     /// A sweep runs this over every key of a rule, and each key's newest entry may be anywhere
-    /// in the pool: read one after the other, those entries were a memory stall per key, a
-    /// tenth of detection. The entries of the keys a few slots ahead are asked for first.
+    /// in the pool: read one after the other, those entries were a memory stall per key, most
+    /// of a sweep's time. The entries of the keys a few slots ahead are asked for first.
     func newest(in pool: WindowPool, meeting test: (borrowing WindowPool.Node) -> Bool) -> [WindowHead] {
         let ahead = 16
         var found: [WindowHead] = []
