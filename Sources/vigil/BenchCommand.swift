@@ -18,8 +18,9 @@ struct BenchCommand: AsyncParsableCommand {
             --duration S with --rate R runs for S seconds (S × R events) and samples the resident set every 10 s \
             (rssMiB), to show memory stays flat; feeds over 1,000,000 events repeat the first million in rounds, \
             each moved on in event time with fresh ids. --mode replay: the same events from a file, no broker. --mode rules: detection alone (rules and \
-            typologies) on one core over events decoded beforehand, with the window state it holds; sealing the \
-            alerts it found (records, signatures, partner copies: the publishing stage's work) is timed apart. --mode decode: \
+            typologies) on one core, each batch decoded just before it outside the time, with the window state it \
+            holds; sealing the alerts it found (records, signatures, partner copies: the publishing stage's work) is \
+            timed apart. --mode decode: \
             decoder speed alone — each FILE (a real message in a native format, --format auto by default) is decoded \
             repeatedly on one core for --seconds; prints messages/s and MB/s per file and format. --mode screen: \
             loads the --list watchlists (timed), then screens --events names drawn from them (as listed, misspelt, \
