@@ -46,13 +46,19 @@ public struct RuleDefinition: Sendable, Hashable {
     public var kind: Kind
     /// Condition on each event (the `where` key in YAML).
     public var condition: String
-    /// Field naming who an alert is about. Default (in pipeline files): the first field of
-    /// `key` when the rule has one, else `debtor.account`.
-    public var subject: String = "debtor.account"
+    /// Field naming who an alert is about. Default: the first field of `key` when the rule has
+    /// one (a fan-in keyed by `creditor.account` is about the collecting account, not whoever
+    /// paid into it last), else `debtor.account`.
+    public var subject: String {
+        get { explicitSubject ?? key?.first ?? "debtor.account" }
+        set { explicitSubject = newValue }
+    }
+    private var explicitSubject: String?
     /// Finding score in [0, 1]. Default: 1.
     public var score: Double = 1
     /// Window rules: the field, or fields, that group events (`[debtor.account,
-    /// creditor.account]` for one window per pair). Default: the subject.
+    /// creditor.account]` for one window per pair). Default: the subject (`debtor.account` unless
+    /// `subject` names another field).
     public var key: [String]?
     /// Window rules: the field whose distinct values `distinct` counts (`creditor.account` for
     /// fan-out, `debtor.account` for fan-in).
@@ -252,10 +258,6 @@ public struct CompiledRules: Sendable {
             do { condition = try ExpressionCompiler.compile(d.kind == .correlation ? "false" : d.condition, schema: schema, lists: lists) } catch {
                 throw RuleError(ruleID: d.id, key: "where", message: error.message, column: error.column, hint: error.hint)
             }
-            guard let subject = schema.fields[d.subject], subject.type == .string else {
-                throw RuleError(ruleID: d.id, key: "subject", message: "'\(d.subject)' is not a text field of a transaction",
-                                hint: "e.g. debtor.account or creditor.account")
-            }
             var rule = Rule.Parts()
             if d.kind != .sequence, d.steps != nil {
                 throw RuleError(ruleID: d.id, key: "steps", message: "only sequence rules take 'steps'", hint: "set kind: sequence")
@@ -355,6 +357,11 @@ public struct CompiledRules: Sendable {
                     throw RuleError(ruleID: d.id, key: "having", message: "'distinct' counts the values of the rule's 'distinct' field, and it has none",
                                     hint: "add e.g. distinct: creditor.account")
                 }
+            }
+            // After the kind's own checks: a subject taken from the key is reported there when wrong.
+            guard let subject = schema.fields[d.subject], subject.type == .string else {
+                throw RuleError(ruleID: d.id, key: "subject", message: "'\(d.subject)' is not a text field of a transaction",
+                                hint: "e.g. debtor.account or creditor.account")
             }
             compiled.append(Rule(definition: d, condition: condition, subject: subject.readText, parts: rule))
         }

@@ -34,6 +34,23 @@ struct DetectorTests {
         }
     }
 
+    @Test("a rule is about its key's first field unless it names a subject; without either, the debtor's account")
+    func subjectDefault() {
+        var r = RuleDefinition(id: "r", version: 1, kind: .window, condition: "true")
+        #expect(r.subject == "debtor.account")
+        r.key = ["creditor.account", "debtor.account"]
+        #expect(r.subject == "creditor.account")
+        r.subject = "debtor.account"
+        #expect(r.subject == "debtor.account")
+        // A key that is not a text field is reported as the key, not as the subject taken from it.
+        var badKey = RuleDefinition(id: "w", version: 1, kind: .window, condition: "true")
+        badKey.key = ["amount"]
+        badKey.within = .seconds(60)
+        badKey.having = "count >= 2"
+        let error = #expect(throws: RuleError.self) { try CompiledRules([badKey]) }
+        #expect(error?.key == "key")
+    }
+
     @Test("a predicate fires on each matching event, with its evidence")
     func predicate() throws {
         let m = try run([Self.largeCash()], [

@@ -159,9 +159,6 @@ public struct PipelineDefinition: Sendable {
             if let v = m["subject"] { d.subject = try v.string() }
             if let v = m["score"] { d.score = try v.double(in: 0...1) }
             if let v = m["key"] { d.key = try v.stringOrList() }
-            // A window keyed by another field is about that field's value (a fan-in's collecting
-            // account), not about whoever paid last into it.
-            if m["subject"] == nil, let first = d.key?.first { d.subject = first }
             if let v = m["distinct"] { d.distinct = try v.string() }
             if let v = m["max-length"] { d.maxLength = try v.int(in: 2...10) }
             if let v = m["grace"] { d.grace = try v.duration() }
