@@ -107,7 +107,7 @@ extension Schema where Input == Passenger {
 /// reported, so a booking sent again (PNRs are pushed several times before departure) does not
 /// raise the same finding twice.
 struct CorrelationTracker {
-    let rule: CompiledRules.Rule
+    private(set) var rule: CompiledRules.Rule
     let within: Duration
     let maxFlagsPerKey: Int
 
@@ -134,10 +134,10 @@ struct CorrelationTracker {
     }
 
     func rebound(to rule: CompiledRules.Rule) -> CorrelationTracker {
-        var copy = CorrelationTracker(rule: rule, maxFlagsPerKey: maxFlagsPerKey)
-        copy.flags = flags
-        copy.reported = reported
-        copy.held = held
+        // The state carries over; the settings taken from the rule (its span, …) are the same,
+        // its definition being equal.
+        var copy = self
+        copy.rule = rule
         return copy
     }
 

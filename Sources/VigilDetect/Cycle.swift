@@ -13,7 +13,7 @@ import VigilCore
 /// Every leg of a cycle must reach the same detector: with several workers, the input must be
 /// on one partition (or keyed so that a cycle's accounts share one), which the rule cannot see.
 struct CycleTracker {
-    let rule: CompiledRules.Rule
+    private(set) var rule: CompiledRules.Rule
     let within: Duration
     let maxLength: Int
     let tolerance: Decimal?
@@ -44,9 +44,10 @@ struct CycleTracker {
 
     /// The same state under an equal rule compiled anew (hot reload).
     func rebound(to rule: CompiledRules.Rule) -> CycleTracker {
-        var copy = CycleTracker(rule: rule, maxEdgesPerAccount: maxEdgesPerAccount)
-        copy.out = out
-        copy.held = held
+        // The state carries over; the settings taken from the rule (its span, …) are the same,
+        // its definition being equal.
+        var copy = self
+        copy.rule = rule
         return copy
     }
 

@@ -9,7 +9,7 @@ import VigilCore
 /// event time of the partition the sequence started on passes the span, and the alert carries
 /// that deadline as its time, so replays give the same alerts.
 struct SequenceTracker {
-    let rule: CompiledRules.Rule
+    private(set) var rule: CompiledRules.Rule
     let within: Duration
     let maxPartialsPerEntity: Int
 
@@ -35,10 +35,10 @@ struct SequenceTracker {
 
     /// The same state under an equal rule compiled anew (hot reload).
     func rebound(to rule: CompiledRules.Rule) -> SequenceTracker {
-        var copy = SequenceTracker(rule: rule, maxPartialsPerEntity: maxPartialsPerEntity)
-        copy.partials = partials
-        copy.waiting = waiting
-        copy.held = held
+        // The state carries over; the settings taken from the rule (its span, …) are the same,
+        // its definition being equal.
+        var copy = self
+        copy.rule = rule
         return copy
     }
 

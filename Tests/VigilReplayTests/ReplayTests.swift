@@ -354,6 +354,41 @@ struct HotReloadTests {
         #expect(changed.process(Self.message(3, "d", "2024-01-01T11:00:00Z", "9000")).compactMap(\.alert).count == 1)
     }
 
+    @Test("a sequence and a cycle spanning the reload complete when their rules are unchanged")
+    func sequenceAndCycleCarryOver() throws {
+        let text = """
+            pipeline: { name: hot, version: "1" }
+            rules:
+              - id: pass
+                version: 1
+                kind: sequence
+                within: 48h
+                steps:
+                  - { where: amount >= 10000, key: creditor.account }
+                  - { where: amount >= 9000, key: debtor.account }
+              - { id: loop, version: 1, kind: cycle, where: amount > 0, within: 7d }
+              - { id: big, version: 1, kind: predicate, where: amount >= 50000 }
+            """
+        func transfer(_ offset: Int64, _ ts: String, _ amount: String, _ from: String, _ to: String) -> ConsumedMessage {
+            let json = #"{"id":"t\#(offset)","ts":"\#(ts)","amount":"\#(amount)","currency":"USD","channel":"wire","debtor":{"account":"\#(from)"},"creditor":{"account":"\#(to)"}}"#
+            return ConsumedMessage(topic: "fin.transactions", partition: 0, offset: offset, value: Array(json.utf8))
+        }
+        let v1 = try PipelineDefinition.parse(text, file: "hot.yaml")
+        let topics = v1.topics(from: VigilConfig())
+        let old = PipelineEngine(pipeline: v1, topics: topics, limits: WindowLimits())
+        #expect(old.process(transfer(0, "2024-01-01T08:00:00Z", "25000", "S", "MID")).isEmpty)
+        // v2 changes the predicate only.
+        let v2 = try PipelineDefinition.parse(text.replacingOccurrences(of: "50000", with: "60000")
+            .replacingOccurrences(of: #"version: "1""#, with: #"version: "2""#), file: "hot.yaml")
+        let kept = PipelineEngine(pipeline: v2, topics: topics, limits: WindowLimits(), carryingOver: old)
+        let passed = kept.process(transfer(1, "2024-01-01T12:00:00Z", "24000", "MID", "T")).compactMap(\.alert)
+        #expect(passed.map { $0.findings[0].id } == ["pass"] && passed.first?.subject.value == "MID")
+        // (T passes the money on too: a second `pass`, through T.)
+        let looped = kept.process(transfer(2, "2024-01-02T08:00:00Z", "23000", "T", "S")).compactMap(\.alert)
+        #expect(looped.map { $0.findings[0].id } == ["pass", "loop"])
+        #expect(looped.last?.evidence.map(\.eventId) == ["t0", "t1", "t2"])
+    }
+
     @Test("a partner's changed field policy applies from the reload on, and the window state carries over")
     func partnerPolicyReload() throws {
         func pipeline(_ version: String, value treatment: String) throws -> PipelineDefinition {
