@@ -389,6 +389,35 @@ struct HotReloadTests {
         #expect(looped.last?.evidence.map(\.eventId) == ["t0", "t1", "t2"])
     }
 
+    @Test("a party flagged before the reload is found on a booking after it, when the correlation rule is unchanged")
+    func correlationCarriesOver() throws {
+        let text = """
+            pipeline: { name: hot, version: "1" }
+            inputs:
+              - { topic: fin.transactions, format: json }
+              - { topic: pax.events, format: json }
+            rules:
+              - { id: structuring, version: 1, kind: window, where: 'channel == "cash" and 8000 <= amount < 10000', within: 24h, having: count >= 3 }
+              - { id: travels, version: 1, kind: correlation, flagged-by: [structuring], within: 30d }
+              - { id: big, version: 1, kind: predicate, where: amount >= 50000 }
+            """
+        func deposit(_ offset: Int64, _ hour: Int) -> ConsumedMessage {
+            let json = #"{"id":"d\#(offset)","ts":"2024-01-01T\#(10 + hour):00:00Z","amount":"9500","currency":"USD","channel":"cash","debtor":{"account":"A","idNumber":"P5551234"},"creditor":{"account":"BANK"}}"#
+            return ConsumedMessage(topic: "fin.transactions", partition: 0, offset: offset, value: Array(json.utf8))
+        }
+        let booking = #"{"id":"p1","ts":"2024-01-05T10:00:00Z","kind":"pnr","traveller":{"surname":"DOE","given":"JANE","documents":[{"type":"P","number":"P5551234"}]},"flights":[{"carrier":"XY","number":"123","from":"LHR","to":"IST","departure":"2024-01-20T10:00:00Z"}],"booking":{"locator":"ABC123","createdAt":"2024-01-05T10:00:00Z"}}"#
+        let v1 = try PipelineDefinition.parse(text, file: "hot.yaml")
+        let topics = v1.topics(from: VigilConfig())
+        let old = PipelineEngine(pipeline: v1, topics: topics, limits: WindowLimits())
+        let flagged = (0..<3).flatMap { old.process(deposit(Int64($0), $0 * 2)) }.compactMap(\.alert)
+        #expect(flagged.map { $0.findings[0].id } == ["structuring"])
+        let v2 = try PipelineDefinition.parse(text.replacingOccurrences(of: "50000", with: "60000")
+            .replacingOccurrences(of: #"version: "1""#, with: #"version: "2""#), file: "hot.yaml")
+        let kept = PipelineEngine(pipeline: v2, topics: topics, limits: WindowLimits(), carryingOver: old)
+        let found = kept.process(ConsumedMessage(topic: "pax.events", partition: 0, offset: 0, value: Array(booking.utf8))).compactMap(\.alert)
+        #expect(found.map { $0.findings[0].id } == ["travels"])
+    }
+
     @Test("a partner's changed field policy applies from the reload on, and the window state carries over")
     func partnerPolicyReload() throws {
         func pipeline(_ version: String, value treatment: String) throws -> PipelineDefinition {
