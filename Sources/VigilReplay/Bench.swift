@@ -347,20 +347,36 @@ extension Bench {
         /// together (one after the other on this one core).
         public var sealSeconds: Double
         public var withSealingEventsPerSecond: Int
+        /// Detection's events/s in each round, in the order they ran (the report's figures are
+        /// the median round's).
+        public var roundsEventsPerSecond: [Int]
     }
 
     /// Runs the pipeline's detection over `events` generated transactions on this thread, each
     /// batch decoded just before it is detected (as the runner does) but outside the time: the
     /// figure is rules and typologies, not JSON parsing. (Decoding everything first would leave
     /// a million decoded events in memory, each read back from main memory when detected.)
-    public static func rules(pipeline: PipelineDefinition, config: VigilConfig, events: Int) -> RulesReport {
+    ///
+    /// With `rounds` above 1 the feed is detected that many times, each by a fresh engine, and
+    /// the report is the median round's, with every round's rate (`roundsEventsPerSecond`): on a
+    /// noisy machine one run says little, and rounds in one process share its conditions.
+    public static func rules(pipeline: PipelineDefinition, config: VigilConfig, events: Int, rounds: Int = 1) -> RulesReport {
         let feed = SampleFeed.generate(seed: SampleFeed.defaultSeed, count: events)
         let topics = pipeline.topics(from: config)
-        let engine = PipelineEngine(pipeline: pipeline, topics: topics, limits: config.runtime.limits)
         let topic = topics.effectiveInputs[0].topic
         let messages = feed.lines.enumerated().map { n, line in
             ConsumedMessage(topic: topic, partition: 0, offset: Int64(n), value: Array(line.utf8))
         }
+        let runs = (0..<max(1, rounds)).map { _ in rulesRound(pipeline: pipeline, topics: topics, config: config, messages: messages) }
+        var report = runs.sorted { $0.eventsPerSecond < $1.eventsPerSecond }[runs.count / 2]
+        report.roundsEventsPerSecond = runs.map(\.eventsPerSecond)
+        return report
+    }
+
+    /// One detection of the whole feed by a fresh engine.
+    private static func rulesRound(pipeline: PipelineDefinition, topics: VigilConfig.Topics, config: VigilConfig,
+                                   messages: [ConsumedMessage]) -> RulesReport {
+        let engine = PipelineEngine(pipeline: pipeline, topics: topics, limits: config.runtime.limits)
         let clock = ContinuousClock()
         var alerts = 0
         var elapsed = Duration.zero, sealing = Duration.zero
@@ -395,7 +411,8 @@ extension Bench {
                            windowKeys: stats.windowKeys, windowEntries: stats.windowEntries, bytesPerEntry: Detector.bytesPerWindowEntry,
                            sequencePartials: stats.sequencePartials, cycleEdges: stats.cycleEdges, stateBytes: stateBytes,
                            stateBytesPerKey: stateBytes / held, sealSeconds: (sealing.inSeconds * 1000).rounded() / 1000,
-                           withSealingEventsPerSecond: Int(Double(messages.count) / (seconds + sealing.inSeconds)))
+                           withSealingEventsPerSecond: Int(Double(messages.count) / (seconds + sealing.inSeconds)),
+                           roundsEventsPerSecond: [])
     }
 }
 

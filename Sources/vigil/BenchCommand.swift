@@ -57,6 +57,11 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Decode mode: seconds of decoding per file.", valueName: "s"))
     var seconds: Double = 2
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Rules mode: detect the feed this many times, each with a fresh engine, and report the median round (and every round's rate).",
+        valueName: "n"))
+    var rounds: Int = 1
+
     @Option(name: .long, help: ArgumentHelp("Screen mode: a watchlist as NAME=FILE. Repeatable.", valueName: "name=file"))
     var list: [String] = []
 
@@ -79,6 +84,8 @@ struct BenchCommand: AsyncParsableCommand {
             throw ValidationError("--mode '\(mode)' is not broker, replay, passthrough, rules, decode or screen")
         }
         if events <= 0 { throw ValidationError("--events must be positive") }
+        if !(1...100).contains(rounds) { throw ValidationError("--rounds must be between 1 and 100") }
+        if rounds != 1, mode != "rules" { throw ValidationError("--rounds applies to --mode rules") }
         if let rate, rate <= 0 { throw ValidationError("--rate must be positive") }
         if let duration {
             if duration <= 0 { throw ValidationError("--duration must be positive") }
@@ -112,7 +119,7 @@ struct BenchCommand: AsyncParsableCommand {
             }
             let definition = try fail(PipelineDefinition.load(file: pipeline))
             if mode == "rules" {
-                let report = Bench.rules(pipeline: definition, config: config, events: events)
+                let report = Bench.rules(pipeline: definition, config: config, events: events, rounds: rounds)
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
                 LineWriter().write(Array(try encoder.encode(report)))

@@ -64,6 +64,18 @@ struct BenchTests {
         #expect(report.windowKeys > 1_000 && report.windowEntries >= report.windowKeys)
         // Detection and sealing are timed apart; together they cannot be faster than detection.
         #expect(report.sealSeconds > 0 && report.withSealingEventsPerSecond <= report.eventsPerSecond)
+        #expect(report.roundsEventsPerSecond == [report.eventsPerSecond])
+    }
+
+    @Test("rules mode in rounds: each round detects the same feed alike, and the report is the median round's")
+    func rulesInRounds() throws {
+        let pipeline = try PipelineDefinition.load(file: repoRoot.appendingPathComponent("pipelines/typologies.yaml").path)
+        let once = Bench.rules(pipeline: pipeline, config: VigilConfig(), events: 5_000)
+        let thrice = Bench.rules(pipeline: pipeline, config: VigilConfig(), events: 5_000, rounds: 3)
+        #expect(thrice.roundsEventsPerSecond.count == 3)
+        #expect(thrice.eventsPerSecond == thrice.roundsEventsPerSecond.sorted()[1])
+        // A fresh engine each round: the same alerts and the same state as a single run.
+        #expect(thrice.alerts == once.alerts && thrice.windowKeys == once.windowKeys && thrice.windowEntries == once.windowEntries)
         // The heap figures come from the allocator, which counts the whole process: here other
         // tests run at the same time and free memory, so they are checked in a process of their
         // own (CLITests, "vigil bench --mode rules").
