@@ -89,8 +89,9 @@ struct CycleTracker {
             guard let tolerance else { return true }
             return abs(e.amount - closing.amount) <= closing.amount * tolerance
         }
+        // The depth is checked before going one leg further (the first call is at depth 0, and a
+        // cycle has at least two legs), so a node too deep is never looked up.
         func dfs(_ node: String, _ edges: [Edge], after: EventTime) -> Bool {
-            guard path.count < maxLength - 1 else { return false }
             for e in edges {
                 visits += 1
                 if visits > Self.maxVisits { return false }
