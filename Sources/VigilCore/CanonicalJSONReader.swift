@@ -389,25 +389,34 @@ struct JSONObjectReader<Key: JSONKey>: ~Copyable {
         return try requiredString(key)
     }
 
-    func requiredObject<Member: JSONKey>(_ key: Key, _: Member.Type) throws(EventDecodingError) -> JSONObjectReader<Member> {
+    // Member objects are read through a closure: the reader (its table of 12 slots is 168 bytes
+    // with the rest) is built where it is used. Returned by value, it was copied four times per
+    // object — a sixth of the time of decoding a canonical transaction.
+
+    /// Runs `body` with a reader of the object member `key`, which must be present.
+    func requiredObject<Member: JSONKey, R>(_ key: Key, _: Member.Type,
+                                            _ body: (borrowing JSONObjectReader<Member>) throws(EventDecodingError) -> R) throws(EventDecodingError) -> R {
         guard let slot = slot(key) else { throw error(key, "required field is missing") }
         if slot.kind == .null { throw error(key, "expected an object, found null") }
-        return try object(key, slot)
+        return try object(key, slot, body)
     }
 
-    func optionalObject<Member: JSONKey>(_ key: Key, _: Member.Type) throws(EventDecodingError) -> JSONObjectReader<Member>? {
+    /// Runs `body` with a reader of the object member `key`; `nil` when it is absent or null.
+    func optionalObject<Member: JSONKey, R>(_ key: Key, _: Member.Type,
+                                            _ body: (borrowing JSONObjectReader<Member>) throws(EventDecodingError) -> R) throws(EventDecodingError) -> R? {
         guard let slot = slot(key), slot.kind != .null else { return nil }
-        return try object(key, slot)
+        return try object(key, slot, body)
     }
 
-    private func object<Member: JSONKey>(_ key: Key, _ slot: JSONReader.Slot) throws(EventDecodingError) -> JSONObjectReader<Member> {
+    private func object<Member: JSONKey, R>(_ key: Key, _ slot: JSONReader.Slot,
+                                            _ body: (borrowing JSONObjectReader<Member>) throws(EventDecodingError) -> R) throws(EventDecodingError) -> R {
         guard slot.kind == .object else { throw error(key, "expected an object") }
         let name = Key.matcher.keys[key.rawValue]
         var member = JSONObjectReader<Member>(reader: reader, path: path.isEmpty ? name : path + [UInt8(ascii: ".")] + name)
         do { _ = try reader.fields(at: slot.start, Member.self, into: &member.fields) } catch {
             throw EventDecodingError(field: nil, reason: "not valid JSON")
         }
-        return member
+        return try body(member)
     }
 
     /// A decimal amount given as a string or a JSON number.

@@ -40,7 +40,7 @@ public enum CanonicalDecoder {
     /// other messages, so its dead letter keeps their order).
     public static func debtorAccount(in bytes: [UInt8]) -> [UInt8]? {
         guard let account = try? JSONReader.withObject(bytes, TransactionKey.self, { o throws(EventDecodingError) in
-            try o.requiredObject(.debtor, PartyKey.self).requiredNonNullString(.account)
+            try o.requiredObject(.debtor, PartyKey.self) { p throws(EventDecodingError) in try p.requiredNonNullString(.account) }
         }), !account.isEmpty else { return nil }
         return Array(account.utf8)
     }
@@ -51,13 +51,12 @@ public enum CanonicalDecoder {
             // Fields are read in this fixed order, so the first error reported is always the same.
             let id = try o.requiredNonNullString(.id), ts = try o.requiredTime(.ts), amount = try o.requiredDecimal(.amount)
             let currency = try o.requiredNonNullString(.currency), channel = try o.optionalString(.channel)
-            let debtor = try party(o.requiredObject(.debtor, PartyKey.self))
-            let creditor = try party(o.requiredObject(.creditor, PartyKey.self))
+            let debtor = try o.requiredObject(.debtor, PartyKey.self, party)
+            let creditor = try o.requiredObject(.creditor, PartyKey.self, party)
             let reference = try o.optionalString(.reference)
-            var source: EventSource?
-            if let s = try o.optionalObject(.source, SourceKey.self) {
-                source = EventSource(format: try s.optionalString(.format), institution: try s.optionalString(.institution),
-                                     file: try s.optionalString(.file))
+            let source = try o.optionalObject(.source, SourceKey.self) { s throws(EventDecodingError) in
+                EventSource(format: try s.optionalString(.format), institution: try s.optionalString(.institution),
+                            file: try s.optionalString(.file))
             }
             // Checked before the transaction is built, so it is built once, in place.
             try validate(id: id, currency: currency, channel: channel, debtor: debtor, creditor: creditor)

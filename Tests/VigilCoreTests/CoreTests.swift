@@ -77,6 +77,34 @@ struct TransactionDecodingTests {
         #expect(String(decoding: bytes, as: UTF8.self).contains(#""amount":"9500.1""#))
     }
 
+    @Test("a party's details are its own: a copy changed does not change the original, and an emptied one equals none")
+    func partyDetails() throws {
+        let a = Party(account: "A", name: "N", bic: "DEUTDEFF", email: "a@example.org")
+        var b = a
+        b.bic = "COBADEFF"
+        b.phone = "+49 30 1234"
+        #expect(a.bic == "DEUTDEFF" && a.phone == nil && a.email == "a@example.org")
+        #expect(b.bic == "COBADEFF" && b.phone == "+49 30 1234" && b.email == "a@example.org")
+        #expect(a != b)
+
+        var c = Party(account: "A", name: "N")
+        c.cardHash = "f00d"
+        #expect(c != Party(account: "A", name: "N"))
+        c.cardHash = nil
+        #expect(c == Party(account: "A", name: "N"))
+        #expect(c.hashValue == Party(account: "A", name: "N").hashValue)
+
+        // Every detail, through the canonical decoder and Codable, in both directions.
+        let json = #"{"account":"A","name":"N","country":"DE","bic":"B","institution":"I","address":"S","dob":"1980-01-02","#
+            + #""idNumber":"P1","phone":"T","email":"E","cardHash":"H"}"#
+        let tx = try CanonicalDecoder.transaction(from: Array(valid.replacingOccurrences(of: #"{"account":"ACC-2"}"#, with: json).utf8))
+        let full = Party(account: "A", name: "N", country: "DE", bic: "B", institution: "I", address: "S", dob: "1980-01-02",
+                         idNumber: "P1", phone: "T", email: "E", cardHash: "H")
+        #expect(tx.creditor == full)
+        #expect(try JSONDecoder().decode(Party.self, from: JSONEncoder().encode(full)) == full)
+        #expect(try JSONDecoder().decode(Party.self, from: Data(json.utf8)) == full)
+    }
+
     @Test("errors name the field and say what was expected", arguments: [
         (#"{"id":"x"}"#, "field 'ts': required field is missing"),
         ("not json", "not valid JSON"),
