@@ -100,11 +100,9 @@ public enum Backtest {
             var message = ConsumedMessage(topic: topic, partition: 0, offset: Int64(offset), value: m.bytes)
             message.headers = [KafkaHeader(VigilHeaders.sourceFile, file), KafkaHeader(VigilHeaders.sourceLineOffset, String(m.lineOffset))]
             let decoded = engine.decoding.decode(message)
-            if case .success(let events) = decoded {
-                for case .transaction(let t) in events {
-                    report.events += 1
-                    if positives != nil { accountsOf[t.id] = (t.debtor.account, t.creditor.account) }
-                }
+            for case .transaction(let t) in decoded.events {
+                report.events += 1
+                if positives != nil { accountsOf[t.id] = (t.debtor.account, t.creditor.account) }
             }
             for output in engine.outputs(for: message, decoded: decoded) {
                 guard let alert = output.alert else {

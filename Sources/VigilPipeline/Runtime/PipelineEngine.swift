@@ -131,7 +131,7 @@ public struct InputDecoding: Sendable {
     }
 
     /// Pure, so a worker may decode a run of messages in parallel and then detect in order.
-    public func decode(_ message: borrowing ConsumedMessage) -> Result<[CanonicalEvent], EventDecodingError> {
+    public func decode(_ message: borrowing ConsumedMessage) -> DecodedMessage {
         let format = onlyJSON ? .json : formats[message.topic] ?? .json
         if format == .json { return Self.json(message.value) }
         guard !message.value.isEmpty else { return Self.empty }
@@ -142,18 +142,36 @@ public struct InputDecoding: Sendable {
         } else {
             options.origin = "\(message.topic)/\(message.partition)/\(message.offset)"
         }
-        do { return .success(try FeedDecoder.decode(message.value, as: format, options: options)) } catch {
+        do { return .many(try FeedDecoder.decode(message.value, as: format, options: options)) } catch {
             return .failure(error.eventDecodingError)
         }
     }
 
     /// The hot path: a canonical JSON message, straight to the transaction (or passenger event).
-    static func json(_ value: [UInt8]) -> Result<[CanonicalEvent], EventDecodingError> {
+    static func json(_ value: [UInt8]) -> DecodedMessage {
         guard !value.isEmpty else { return empty }
-        do { return .success([try CanonicalEvent.fromJSON(value)]) } catch { return .failure(error) }
+        do { return .one(try CanonicalEvent.fromJSON(value)) } catch { return .failure(error) }
     }
 
-    private static let empty = Result<[CanonicalEvent], EventDecodingError>.failure(EventDecodingError(field: nil, reason: "empty message"))
+    private static let empty = DecodedMessage.failure(EventDecodingError(field: nil, reason: "empty message"))
+}
+
+/// What one input message decoded to: nearly always one event, held without an array (which
+/// cost an allocation per message); several for a message that is a whole file (a PAXLST, a
+/// CSV extract); or why it could not be decoded.
+public enum DecodedMessage: Sendable {
+    case one(CanonicalEvent)
+    case many([CanonicalEvent])
+    case failure(EventDecodingError)
+
+    /// The events, in order (none for a failure).
+    public var events: [CanonicalEvent] {
+        switch self {
+        case .one(let e): [e]
+        case .many(let events): events
+        case .failure: []
+        }
+    }
 }
 
 /// Decode → detect → envelope, for one worker's share of the input. Knows nothing of where
@@ -201,7 +219,7 @@ public struct PipelineEngine {
 
     /// Detection (stateful, in order) on a decoded message; a decoding failure becomes a dead
     /// letter. Passenger events reach the correlation rules and screening only.
-    public func outputs(for message: ConsumedMessage, decoded: Result<[CanonicalEvent], EventDecodingError>) -> [EngineOutput] {
+    public func outputs(for message: ConsumedMessage, decoded: DecodedMessage) -> [EngineOutput] {
         var out: [PendingOutput] = []
         append(decoded, topic: message.topic, partition: message.partition, offset: message.offset, message: { message }, to: &out)
         return sealer.seal(out)
@@ -213,12 +231,12 @@ public struct PipelineEngine {
     /// array (a retain of each of its strings and arrays, and a release after), which was a
     /// twentieth of detection; here only the fields an event's origin needs are read, and the
     /// message itself only for a dead letter.
-    public func outputs(for messages: ArraySlice<ConsumedMessage>, decoded: ArraySlice<Result<[CanonicalEvent], EventDecodingError>>) -> [EngineOutput] {
+    public func outputs(for messages: ArraySlice<ConsumedMessage>, decoded: ArraySlice<DecodedMessage>) -> [EngineOutput] {
         sealer.seal(detect(messages, decoded: decoded))
     }
 
     /// Detection alone, for a batch: what ``sealer`` then turns into records.
-    public func detect(_ messages: ArraySlice<ConsumedMessage>, decoded: ArraySlice<Result<[CanonicalEvent], EventDecodingError>>) -> [PendingOutput] {
+    public func detect(_ messages: ArraySlice<ConsumedMessage>, decoded: ArraySlice<DecodedMessage>) -> [PendingOutput] {
         precondition(messages.indices == decoded.indices, "one decoding result per message")
         var out: [PendingOutput] = []
         for i in messages.indices {
@@ -228,47 +246,52 @@ public struct PipelineEngine {
         return out
     }
 
-    private func append(_ decoded: borrowing Result<[CanonicalEvent], EventDecodingError>, topic: String, partition: Int32, offset: Int64,
+    private func append(_ decoded: borrowing DecodedMessage, topic: String, partition: Int32, offset: Int64,
                         message: () -> ConsumedMessage, to out: inout [PendingOutput]) {
         switch decoded {
         case .failure(let error):
             out.append(.ready(deadLetter(message(), error)))
-        case .success(let events):
+        case .one(let event):
+            detect(event, EventOrigin(topic: topic, partition: partition, offset: offset), to: &out)
+        case .many(let events):
             let origin = EventOrigin(topic: topic, partition: partition, offset: offset)
-            for event in events {
-                var matches: [RuleMatch]
-                // A watchlist hit is an alert of its own, whatever typologies say; typologies may
-                // weight it too. Anomaly findings are combined like rule findings.
-                let hits: [RuleMatch]
-                switch event {
-                case .transaction(let tx):
-                    matches = detector.process(tx, origin: origin)
-                    hits = screening?.matches(tx, origin: origin) ?? []
-                    if let anomaly { matches += anomaly.matches(tx, origin: origin) }
-                case .passenger(let p):
-                    matches = detector.process(p, origin: origin)
-                    hits = screening?.matches(p, origin: origin) ?? []
-                }
-                if !hits.isEmpty {
-                    out += hits.map { m in
-                        alert(findings: [m.finding], score: m.finding.score, subject: m.subject, ts: m.ts, contributions: m.contributions, event: event)
-                    }
-                    if combiner != nil { matches += hits }
-                }
-                if matches.isEmpty { continue }
-                if let combiner {
-                    let raised = combiner.process(matches)
-                    // Correlation rules may name typologies in `flagged-by`.
-                    if case .transaction(let tx) = event, !raised.isEmpty { detector.flag(raised, in: tx) }
-                    out += raised.map { t in
-                        alert(findings: [t.typology] + t.rules, score: t.typology.score, subject: t.subject, ts: t.ts,
-                              contributions: t.contributions, event: event, reviewOnly: t.reviewOnly)
-                    }
-                } else {
-                    out += matches.map { m in
-                        alert(findings: [m.finding], score: m.finding.score, subject: m.subject, ts: m.ts, contributions: m.contributions, event: event)
-                    }
-                }
+            for event in events { detect(event, origin, to: &out) }
+        }
+    }
+
+    /// Detection on one event: its alerts.
+    private func detect(_ event: CanonicalEvent, _ origin: EventOrigin, to out: inout [PendingOutput]) {
+        var matches: [RuleMatch]
+        // A watchlist hit is an alert of its own, whatever typologies say; typologies may
+        // weight it too. Anomaly findings are combined like rule findings.
+        let hits: [RuleMatch]
+        switch event {
+        case .transaction(let tx):
+            matches = detector.process(tx, origin: origin)
+            hits = screening?.matches(tx, origin: origin) ?? []
+            if let anomaly { matches += anomaly.matches(tx, origin: origin) }
+        case .passenger(let p):
+            matches = detector.process(p, origin: origin)
+            hits = screening?.matches(p, origin: origin) ?? []
+        }
+        if !hits.isEmpty {
+            out += hits.map { m in
+                alert(findings: [m.finding], score: m.finding.score, subject: m.subject, ts: m.ts, contributions: m.contributions, event: event)
+            }
+            if combiner != nil { matches += hits }
+        }
+        if matches.isEmpty { return }
+        if let combiner {
+            let raised = combiner.process(matches)
+            // Correlation rules may name typologies in `flagged-by`.
+            if case .transaction(let tx) = event, !raised.isEmpty { detector.flag(raised, in: tx) }
+            out += raised.map { t in
+                alert(findings: [t.typology] + t.rules, score: t.typology.score, subject: t.subject, ts: t.ts,
+                      contributions: t.contributions, event: event, reviewOnly: t.reviewOnly)
+            }
+        } else {
+            out += matches.map { m in
+                alert(findings: [m.finding], score: m.finding.score, subject: m.subject, ts: m.ts, contributions: m.contributions, event: event)
             }
         }
     }

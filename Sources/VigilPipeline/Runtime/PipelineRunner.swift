@@ -188,7 +188,7 @@ public final class PipelineRunner: Sendable {
     /// A batch with its messages decoded, in the same order.
     struct DecodedBatch: Sendable {
         var batch: ConsumerBatch
-        var decoded: [Result<[CanonicalEvent], EventDecodingError>]
+        var decoded: [DecodedMessage]
         /// When decoding began: where the processing latency is measured from.
         var started: ContinuousClock.Instant
     }
@@ -226,7 +226,7 @@ public final class PipelineRunner: Sendable {
     }
 
     /// Decodes messages, in two halves on two tasks when there are enough to pay for the hand-off.
-    static func decode(_ messages: ArraySlice<ConsumedMessage>, _ decoding: InputDecoding) async -> [Result<[CanonicalEvent], EventDecodingError>] {
+    static func decode(_ messages: ArraySlice<ConsumedMessage>, _ decoding: InputDecoding) async -> [DecodedMessage] {
         guard messages.count >= 128 else { return decodeEach(messages, decoding) }
         let middle = messages.startIndex + messages.count / 2
         async let firstHalf = decodeEach(messages[..<middle], decoding)
@@ -238,8 +238,8 @@ public final class PipelineRunner: Sendable {
     /// Passing a message from the batch copied it whole (a retain of its topic, key, value and
     /// headers, and a release of each after), however it was passed: from an array the compiler
     /// cannot prove nobody changes it during the call. Canonical JSON needs only the value.
-    private static func decodeEach(_ messages: ArraySlice<ConsumedMessage>, _ decoding: InputDecoding) -> [Result<[CanonicalEvent], EventDecodingError>] {
-        var results: [Result<[CanonicalEvent], EventDecodingError>] = []
+    private static func decodeEach(_ messages: ArraySlice<ConsumedMessage>, _ decoding: InputDecoding) -> [DecodedMessage] {
+        var results: [DecodedMessage] = []
         results.reserveCapacity(messages.count)
         messages.withUnsafeBufferPointer { buffer in
             for i in buffer.indices {
@@ -336,7 +336,7 @@ public final class PipelineRunner: Sendable {
     }
 
     /// Detection on one run; what it is to publish, or nil when it was done here.
-    private func detect(_ messages: ArraySlice<ConsumedMessage>, decoded: ArraySlice<Result<[CanonicalEvent], EventDecodingError>>,
+    private func detect(_ messages: ArraySlice<ConsumedMessage>, decoded: ArraySlice<DecodedMessage>,
                         started: ContinuousClock.Instant, generation: Int, engine: PipelineEngine) -> DetectedRun? {
         // Records read again to rebuild state (they precede the committed offset, so they come
         // first in a run) update the detectors; what they would publish was published before.
