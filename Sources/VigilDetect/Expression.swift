@@ -103,6 +103,16 @@ public struct CompiledExpression<Input>: Sendable {
     public let type: ValueType
     let eval: @Sendable (Input) -> Value
     let predicate: @Sendable (Input) -> Bool
+    /// The conditions joined by the expression's top-level `and`s (the whole expression when it
+    /// has none, or an `or` at the top), each with the fields it reads: each must hold for the
+    /// expression to hold, so one that reads only a field of a closed set of values can be
+    /// decided for every value once, before any event (see the detector's channel index).
+    let conjuncts: [Conjunct]
+
+    struct Conjunct: Sendable {
+        var fields: Set<String>
+        var test: @Sendable (Input) -> Bool
+    }
 
     public func evaluate(_ input: Input) -> Value { eval(input) }
 
@@ -133,7 +143,8 @@ public enum ExpressionCompiler {
             throw ExpressionError(column: 1, message: "expression is a \(node.type.rawValue), expected a \(expecting.rawValue)",
                                   hint: expecting == .bool ? "compare it, e.g. 'amount >= 10000'" : nil)
         }
-        return CompiledExpression(source: source, type: node.type, eval: node.eval, predicate: node.asTest)
+        let conjuncts = parser.conjuncts ?? [.init(fields: Set(parser.fieldsRead), test: node.asTest)]
+        return CompiledExpression(source: source, type: node.type, eval: node.eval, predicate: node.asTest, conjuncts: conjuncts)
     }
 }
 
@@ -285,6 +296,11 @@ private struct Parser<Input> {
     let schema: Schema<Input>
     let lists: [String: Set<String>]
     var index = 0
+    /// Every field named so far, in order: what a sub-expression reads is what it added.
+    var fieldsRead: [String] = []
+    /// The conjuncts of the `and` chain parsed last, or `nil` after an `or`; the outermost
+    /// chain (or `or`) is parsed last, so at the end this describes the whole expression.
+    var conjuncts: [CompiledExpression<Input>.Conjunct]?
 
     init(source: String, schema: Schema<Input>, lists: [String: Set<String>]) throws(ExpressionError) {
         self.tokens = try lex(source)
@@ -325,20 +341,26 @@ private struct Parser<Input> {
             try requireBool(lhs, col, "or"); try requireBool(rhs, col, "or")
             let (l, r) = (lhs.asTest, rhs.asTest)
             lhs = .condition { l($0) || r($0) }
+            conjuncts = nil
         }
         return lhs
     }
 
     mutating func parseAnd() throws(ExpressionError) -> Node<Input> {
+        var start = fieldsRead.count
         var lhs = try parseNot()
+        var parts = [CompiledExpression<Input>.Conjunct(fields: Set(fieldsRead[start...]), test: lhs.asTest)]
         while isKeyword("and") {
             let col = column
             advance()
+            start = fieldsRead.count
             let rhs = try parseNot()
             try requireBool(lhs, col, "and"); try requireBool(rhs, col, "and")
+            parts.append(.init(fields: Set(fieldsRead[start...]), test: rhs.asTest))
             let (l, r) = (lhs.asTest, rhs.asTest)
             lhs = .condition { l($0) && r($0) }
         }
+        conjuncts = parts
         return lhs
     }
 
@@ -674,6 +696,7 @@ private struct Parser<Input> {
                                           hint: close.isEmpty ? "fields: \(known.joined(separator: ", "))" : "did you mean \(close.joined(separator: " or "))?")
                 }
                 advance()
+                fieldsRead.append(name)
                 var n = Node(type: field.type, eval: field.read)
                 n.number = field.number
                 n.text = field.text

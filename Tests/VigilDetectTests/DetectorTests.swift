@@ -51,6 +51,39 @@ struct DetectorTests {
         #expect(error?.key == "key")
     }
 
+    @Test("rules ruled out by the event's channel are skipped, and the same rules fire as when every condition is tested")
+    func channelIndex() throws {
+        let conditions = [
+            #"channel == "cash" and amount >= 100"#, #"channel != "cash" and amount >= 100"#,
+            #"channel not in ["cash", "card"] and amount > 0"#, #"channel in ["wire", "ach"]"#,
+            #"channel is null"#, #"channel is not null and amount > 0"#, #"not (channel == "cash")"#,
+            #"channel == "cash" or amount > 500"#, #"amount > 50 and (channel == "wire" or channel == "mobile")"#,
+            #"channel == "teleport""#, "false", "true", #"channel < "d" and amount > 0"#,
+        ]
+        let rules = conditions.enumerated().map { RuleDefinition(id: "r\($0.offset)", version: 1, kind: .predicate, condition: $0.element) }
+        let compiled = try CompiledRules(rules)
+        let detector = Detector(rules: compiled)
+        // Every known channel, none, and one no decoder would let through (built here directly).
+        let channels: [String?] = Transaction.channels.sorted() + [nil, "teleport"]
+        var offset: Int64 = 0
+        for channel in channels {
+            for amount in ["0", "100", "1000"] {
+                let t = tx("t\(offset)", "2024-01-01T00:00:00Z", amount, channel: channel)
+                let fired = detector.process(t, origin: EventOrigin(topic: "t", partition: 0, offset: offset)).map(\.finding.id)
+                let expected = compiled.rules.filter { $0.condition.test(t) }.map(\.definition.id)
+                #expect(fired == expected, "channel \(channel ?? "null"), amount \(amount)")
+                offset += 1
+            }
+        }
+        #expect(detector.process(tx("c", "2024-01-01T00:00:00Z", "1000", channel: "cash"), origin: EventOrigin(topic: "t", partition: 0, offset: offset))
+                    .map(\.finding.id) == ["r0", "r5", "r7", "r11", "r12"])
+        // What is skipped: for a card payment, every rule with a top-level test of the channel
+        // alone that a card fails, and the constant `false`; with an unknown channel, nothing.
+        let card = Transaction.channels.sorted().firstIndex(of: "card")!
+        #expect(detector.rulesByChannel[card].map { "r\($0)" } == ["r1", "r5", "r6", "r7", "r11", "r12"])
+        #expect(detector.rulesByChannel.last == Array(0..<conditions.count))
+    }
+
     @Test("a predicate fires on each matching event, with its evidence")
     func predicate() throws {
         let m = try run([Self.largeCash()], [

@@ -15,6 +15,24 @@ struct ExpressionTests {
         try ExpressionCompiler.compile(source, schema: .transaction).test(t)
     }
 
+    @Test("an expression's top-level conjuncts, each with the fields it reads; an 'or' at the top leaves the whole")
+    func conjuncts() throws {
+        func parts(_ source: String) throws -> [Set<String>] {
+            try ExpressionCompiler.compile(source, schema: .transaction).conjuncts.map(\.fields)
+        }
+        #expect(try parts(#"channel == "cash" and 8000 <= amount < 10000"#) == [["channel"], ["amount"]])
+        #expect(try parts(#"channel not in ["cash", "card"] and (amount > 5 or debtor.country == creditor.country)"#)
+                == [["channel"], ["amount", "debtor.country", "creditor.country"]])
+        #expect(try parts(#"channel == "cash" or amount > 5 and currency == "USD""#) == [["channel", "amount", "currency"]])
+        #expect(try parts(#"not (channel == "cash" and amount > 1)"#) == [["channel", "amount"]])
+        #expect(try parts(#"(channel == "wire" and amount > 1) and currency == "USD""#) == [["channel", "amount"], ["currency"]])
+        #expect(try parts("false") == [[]])
+        // Each conjunct tests its own part.
+        let e = try ExpressionCompiler.compile(#"channel == "cash" and amount > 5"#, schema: .transaction)
+        let t = tx("a", "2024-01-01T00:00:00Z", "1", channel: "cash")
+        #expect(e.conjuncts.map { $0.test(t) } == [true, false])
+    }
+
     @Test("whole-number fields compare as integers with whole constants, and as decimals otherwise")
     func integerFields() throws {
         let schema = Schema<Int?>(name: "counts", fields: ["n": .integer { $0 }])
