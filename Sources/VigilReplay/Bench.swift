@@ -64,6 +64,12 @@ public enum Bench {
         /// taken when the clock starts: flat when nothing grows beyond its bounds.
         public var rssMiB: [Int]?
         public var memorySampleSeconds: Int?
+        /// CPU time the whole process used while the clock ran (user and system, every thread:
+        /// the producer of the feed, the embedded broker and the consumer alike), and that per
+        /// event. Steadier than the rate on a shared machine, and it says what the work costs
+        /// however the scheduler spread it.
+        public var cpuSeconds: Double?
+        public var cpuMicrosecondsPerEvent: Double?
     }
 
     public static func run(_ options: Options, pipeline: PipelineDefinition, config: VigilConfig, logger: Logger) async throws -> Report {
@@ -169,6 +175,7 @@ public enum Bench {
         }
         latencies.withLock { $0 = LatencyHistogram() }
         let start = clock.now
+        let cpuAtStart = cpuTime()
         let producing = Task {
             // Paced in slices of 10 ms, or all at once; enqueued a thousand at a time with one
             // completion each (one per record showed in the profile), so that feeding costs less of the run.
@@ -217,6 +224,7 @@ public enum Bench {
             if already { c.resume() }
         }
         let seconds = (clock.now - start).inSeconds
+        let cpu = cpuTime() - cpuAtStart
         watching.cancel()
         if stalled.value {
             producing.cancel()
@@ -237,7 +245,8 @@ public enum Bench {
                       alertsPerSecond: Double(stats.alerts) / seconds,
                       latencyMs: Latency(p50: pct(0.50), p95: pct(0.95), p99: pct(0.99), max: Double(histogram.max)),
                       peakRSSBytes: peakRSS(), partitions: options.partitions, rate: options.rate, workers: config.runtime.workers,
-                      rssMiB: rss.value, memorySampleSeconds: options.memorySampleSeconds)
+                      rssMiB: rss.value, memorySampleSeconds: options.memorySampleSeconds,
+                      cpuSeconds: (cpu * 1000).rounded() / 1000, cpuMicrosecondsPerEvent: (cpu / Double(total - 1) * 1e7).rounded() / 10)
     }
 
     /// The part of a broker-mode run that consumes: a pipeline, or the pass-through.
@@ -308,6 +317,14 @@ public enum Bench {
 
     /// The process's resident set size now (Linux `VmRSS`), if readable.
     static func residentSet() -> Int? { status("VmRSS:") }
+
+    /// Seconds of CPU time the process has used, user and system.
+    static func cpuTime() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+    }
 
     /// A size in bytes from a `/proc/self/status` line given in kB.
     private static func status(_ field: String) -> Int? {

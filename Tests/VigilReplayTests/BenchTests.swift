@@ -27,6 +27,10 @@ struct BenchTests {
             #expect(report.rate == 5_000)
             // Sampled when the clock starts, and every memorySampleSeconds after.
             #expect(report.rssMiB?.first ?? 0 > 0 && report.memorySampleSeconds == 10)
+            // A second of pacing at least, with the broker and the producer busy throughout.
+            let cpu = try #require(report.cpuSeconds)
+            #expect(cpu > 0 && cpu < report.seconds * Double(ProcessInfo.processInfo.activeProcessorCount) + 0.1)
+            #expect(abs(try #require(report.cpuMicrosecondsPerEvent) - cpu / 4_999 * 1e6) < 0.1)
         } else {
             #expect(report.latencyMs == nil)
         }
