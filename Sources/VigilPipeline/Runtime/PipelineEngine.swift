@@ -119,20 +119,20 @@ public struct OutputSealer: Sendable {
 public struct InputDecoding: Sendable {
     public let formats: [String: FeedFormat]
     public var options: DecodeOptions
-    /// Every input is canonical JSON (the usual deployment): a message's topic is then not
-    /// looked up (hashing its name per message was a tenth of the cost around decoding), and
-    /// a batch may hand ``json(_:)`` the messages' values alone.
-    let onlyJSON: Bool
 
     public init(topics: VigilConfig.Topics, options: DecodeOptions = DecodeOptions()) {
         formats = Dictionary(topics.effectiveInputs.map { ($0.topic, $0.format) }, uniquingKeysWith: { a, _ in a })
-        onlyJSON = formats.values.allSatisfy { $0 == .json }
         self.options = options
     }
 
+    /// The format of a topic's messages.
+    public func format(of topic: String) -> FeedFormat { formats[topic] ?? .json }
+
     /// Pure, so a worker may decode a run of messages in parallel and then detect in order.
-    public func decode(_ message: borrowing ConsumedMessage) -> DecodedMessage {
-        let format = onlyJSON ? .json : formats[message.topic] ?? .json
+    public func decode(_ message: borrowing ConsumedMessage) -> DecodedMessage { decode(message, as: format(of: message.topic)) }
+
+    /// The same, with the topic's format looked up already.
+    func decode(_ message: borrowing ConsumedMessage, as format: FeedFormat) -> DecodedMessage {
         if format == .json { return Self.json(message.value) }
         guard !message.value.isEmpty else { return Self.empty }
         var options = self.options

@@ -237,13 +237,19 @@ public final class PipelineRunner: Sendable {
 
     /// Passing a message from the batch copied it whole (a retain of its topic, key, value and
     /// headers, and a release of each after), however it was passed: from an array the compiler
-    /// cannot prove nobody changes it during the call. Canonical JSON needs only the value.
+    /// cannot prove nobody changes it during the call. Canonical JSON needs only the value. A
+    /// topic's format is looked up when the topic changes (a batch is mostly one partition's),
+    /// not by hashing its name for every message.
     private static func decodeEach(_ messages: ArraySlice<ConsumedMessage>, _ decoding: InputDecoding) -> [DecodedMessage] {
         var results: [DecodedMessage] = []
         results.reserveCapacity(messages.count)
         messages.withUnsafeBufferPointer { buffer in
+            var last: (topic: String, format: FeedFormat)?
             for i in buffer.indices {
-                results.append(decoding.onlyJSON ? InputDecoding.json(buffer[i].value) : decoding.decode(buffer[i]))
+                let topic = buffer[i].topic
+                if topic != last?.topic { last = (topic, decoding.format(of: topic)) }
+                let format = last!.format
+                results.append(format == .json ? InputDecoding.json(buffer[i].value) : decoding.decode(buffer[i], as: format))
             }
         }
         return results
