@@ -39,13 +39,21 @@ struct JSONReader {
     /// The members of one object that a reader asks for, by their key's index in a ``JSONKey``
     /// enum. A fixed inline table: finding them allocates nothing.
     typealias Fields = InlineArray<12, Slot?>
+    /// The tables of an object's members that are objects themselves (a transaction's `debtor`,
+    /// `creditor` and `source`), in the order of ``JSONKeyMatcher/objects``: filled in place.
+    typealias Members = UnsafeMutableBufferPointer<Fields>
+    static let maxObjectMembers = 3
 
     /// Parses the object starting at `start` (a `{`) in one pass, checking the syntax of every
-    /// value, and keeps where the members named by `Key` are (the first of repeated keys, as
+    /// value, and keeps where the members `matcher` names are (the first of repeated keys, as
     /// Foundation's `JSONDecoder` resolves them) in `found`, which is filled in place (the table
     /// is not small to copy); others are checked and skipped. Returns the index just after the
     /// closing brace.
-    func fields<Key: JSONKey>(at start: Int, _: Key.Type, into found: inout Fields) throws(Invalid) -> Int {
+    ///
+    /// With `members`, a member the matcher knows as an object has its own members found in the
+    /// same pass, into its table there: read afterwards, it is not scanned a second time (the
+    /// parties are most of a transaction's bytes).
+    func fields(at start: Int, _ matcher: JSONKeyMatcher, into found: inout Fields, members: Members? = nil) throws(Invalid) -> Int {
         var i = start + 1
         skipSpace(&i)
         if i < bytes.count, bytes[i] == UInt8(ascii: "}") { return i + 1 }
@@ -59,8 +67,18 @@ struct JSONReader {
             guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw Invalid() }
             i += 1
             skipSpace(&i)
-            let value = try skipValue(&i)
-            if let k = try index(of: key, in: Key.matcher), found[k] == nil { found[k] = value }
+            if let k = try index(of: key, in: matcher), found[k] == nil {
+                let object = matcher.objectIndex[k]
+                if object >= 0, let members, i < bytes.count, bytes[i] == UInt8(ascii: "{") {
+                    let valueStart = i
+                    i = try fields(at: i, matcher.objects[object], into: &members[object])
+                    found[k] = Slot(kind: .object, start: valueStart, end: i)
+                } else {
+                    found[k] = try skipValue(&i)
+                }
+            } else {
+                _ = try skipValue(&i)
+            }
             skipSpace(&i)
             guard i < bytes.count else { throw Invalid() }
             if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
@@ -88,14 +106,14 @@ struct JSONReader {
 
     /// The fields of a document that is one object, in a single pass; `false` when the document
     /// is valid JSON of another kind.
-    func topLevelFields<Key: JSONKey>(_: Key.Type, into found: inout Fields) throws(Invalid) -> Bool {
+    func topLevelFields(_ matcher: JSONKeyMatcher, into found: inout Fields, members: Members?) throws(Invalid) -> Bool {
         var i = 0
         skipSpace(&i)
         guard i < bytes.count, bytes[i] == UInt8(ascii: "{") else {
             _ = try document()
             return false
         }
-        var j = try fields(at: i, Key.self, into: &found)
+        var j = try fields(at: i, matcher, into: &found, members: members)
         skipSpace(&j)
         guard j == bytes.count else { throw Invalid() }
         return true
@@ -309,9 +327,12 @@ protocol JSONKey: RawRepresentable<Int>, CaseIterable where AllCases == [Self] {
 
 extension JSONKey {
     /// A matcher of each case's name; the cases' raw values must be 0, 1, 2… in order.
-    static func keyMatcher() -> JSONKeyMatcher {
+    /// `objects` names the members that are objects, with the keys of each: their members are
+    /// found in the same pass as this object's (see ``JSONReader/fields(at:_:into:members:)``).
+    static func keyMatcher(objects: KeyValuePairs<Self, JSONKeyMatcher> = [:]) -> JSONKeyMatcher {
         precondition(allCases.count <= JSONReader.Fields.count && allCases.enumerated().allSatisfy { $0.offset == $0.element.rawValue })
-        return JSONKeyMatcher(allCases.map { Array(String(describing: $0).utf8) })
+        precondition(objects.count <= JSONReader.maxObjectMembers)
+        return JSONKeyMatcher(allCases.map { Array(String(describing: $0).utf8) }, objects: objects.map { ($0.key.rawValue, $0.value) })
     }
 
     var name: String { String(decoding: Self.matcher.keys[rawValue], as: UTF8.self) }
@@ -319,13 +340,24 @@ extension JSONKey {
 
 /// Finds which of a few keys a member's name is by its length and its first eight bytes as one
 /// integer (the names Vigil reads mostly fit in them): no byte-wise comparison per candidate.
-struct JSONKeyMatcher: Sendable {
+///
+/// A class: the readers pass it around per object and per member, and as a struct of five
+/// arrays each pass retained and released every one of them.
+final class JSONKeyMatcher: Sendable {
     let keys: [[UInt8]]
     private let counts: [Int]
     private let firstWords: [UInt64]
+    /// The matchers of the members that are objects, and per key its index among them (-1 for
+    /// the others).
+    let objects: [JSONKeyMatcher]
+    let objectIndex: [Int]
 
-    init(_ keys: [[UInt8]]) {
+    init(_ keys: [[UInt8]], objects: [(key: Int, matcher: JSONKeyMatcher)] = []) {
         self.keys = keys
+        self.objects = objects.map(\.matcher)
+        var index = [Int](repeating: -1, count: keys.count)
+        for (n, o) in objects.enumerated() { index[o.key] = n }
+        objectIndex = index
         counts = keys.map(\.count)
         firstWords = keys.map { $0.withUnsafeBufferPointer { Self.word(UnsafeBufferPointer(rebasing: $0.prefix(8))) } }
     }
@@ -349,23 +381,34 @@ struct JSONKeyMatcher: Sendable {
 }
 
 /// Typed access to an object's members, producing ``EventDecodingError``s that name the field.
-/// Not copyable: it carries its table of slots (144 bytes), which is meant to be read in place,
-/// so passing a reader around must borrow or move it, never copy it.
+///
+/// Its table of slots lives where its creator put it (on the stack, for the scope of the read)
+/// and is read through a pointer: held inline, the table (144 bytes) was copied with the reader
+/// for every field read, a tenth of decoding. Not copyable, so that it does not outlive that scope
+/// by accident.
 struct JSONObjectReader<Key: JSONKey>: ~Copyable {
     let reader: JSONReader
     /// The dotted path of this object in the document, for error paths (`debtor`; empty at the
     /// top). Kept as bytes: a member's path is then its key's bytes, with no string built per
     /// object read (only when an error names a field).
     let path: [UInt8]
-    var fields = JSONReader.Fields(repeating: nil)
+    let fields: UnsafePointer<JSONReader.Fields>
+    /// The tables of this object's object members, filled by the pass that filled `fields`
+    /// (only at the top: a member's reader has none, and its own members are scanned when read).
+    let members: JSONReader.Members?
 
-    init(reader: JSONReader, path: [UInt8]) {
+    init(reader: JSONReader, path: [UInt8], fields: UnsafePointer<JSONReader.Fields>, members: JSONReader.Members? = nil) {
         self.reader = reader
         self.path = path
+        self.fields = fields
+        self.members = members
     }
 
-    /// Through a span: subscripting the inline array itself copied the whole table (144 bytes) per read.
-    private func slot(_ key: Key) -> JSONReader.Slot? { fields.span[key.rawValue] }
+    /// As its element type (an inline array is laid out as its elements): `pointee` or a span of
+    /// it copied the whole table per read.
+    private func slot(_ key: Key) -> JSONReader.Slot? {
+        fields.withMemoryRebound(to: JSONReader.Slot?.self, capacity: JSONReader.Fields.count) { $0[key.rawValue] }
+    }
 
     private func error(_ key: Key, _ reason: String) -> EventDecodingError {
         EventDecodingError(field: path.isEmpty ? key.name : String(decoding: path, as: UTF8.self) + "." + key.name, reason: reason)
@@ -411,12 +454,20 @@ struct JSONObjectReader<Key: JSONKey>: ~Copyable {
     private func object<Member: JSONKey, R>(_ key: Key, _ slot: JSONReader.Slot,
                                             _ body: (borrowing JSONObjectReader<Member>) throws(EventDecodingError) -> R) throws(EventDecodingError) -> R {
         guard slot.kind == .object else { throw error(key, "expected an object") }
-        let name = Key.matcher.keys[key.rawValue]
-        var member = JSONObjectReader<Member>(reader: reader, path: path.isEmpty ? name : path + [UInt8(ascii: ".")] + name)
-        do { _ = try reader.fields(at: slot.start, Member.self, into: &member.fields) } catch {
-            throw EventDecodingError(field: nil, reason: "not valid JSON")
+        let matcher = Key.matcher
+        let name = matcher.keys[key.rawValue]
+        let memberPath = path.isEmpty ? name : path + [UInt8(ascii: ".")] + name
+        if let members, matcher.objectIndex[key.rawValue] >= 0 {
+            // Found in the pass over this object.
+            return try body(JSONObjectReader<Member>(reader: reader, path: memberPath, fields: members.baseAddress! + matcher.objectIndex[key.rawValue]))
         }
-        return try body(member)
+        return try withUnsafeTemporaryAllocation(of: JSONReader.Fields.self, capacity: 1) { (table) throws(EventDecodingError) -> R in
+            table.initialize(repeating: JSONReader.Fields(repeating: nil))
+            do { _ = try reader.fields(at: slot.start, Member.matcher, into: &table[0]) } catch {
+                throw EventDecodingError(field: nil, reason: "not valid JSON")
+            }
+            return try body(JSONObjectReader<Member>(reader: reader, path: memberPath, fields: table.baseAddress!))
+        }
     }
 
     /// A decimal amount given as a string or a JSON number.
@@ -460,16 +511,21 @@ extension JSONReader {
         try bytes.withUnsafeBufferPointer { (buffer) throws(EventDecodingError) -> R in
             guard buffer.count < Int32.max else { throw EventDecodingError(field: nil, reason: "a JSON document of 2 GiB or more") }
             let reader = JSONReader(bytes: buffer)
-            var top = JSONObjectReader<Key>(reader: reader, path: [])
-            let isObject: Bool
-            do { isObject = try reader.topLevelFields(Key.self, into: &top.fields) } catch {
-                throw EventDecodingError(field: nil, reason: "not valid JSON")
+            // On the stack: the object's table, then its object members' tables, filled in one pass.
+            let matcher = Key.matcher
+            return try withUnsafeTemporaryAllocation(of: JSONReader.Fields.self, capacity: 1 + matcher.objects.count) { (tables) throws(EventDecodingError) -> R in
+                tables.initialize(repeating: JSONReader.Fields(repeating: nil))
+                let members = matcher.objects.isEmpty ? nil : JSONReader.Members(rebasing: tables[1...])
+                let isObject: Bool
+                do { isObject = try reader.topLevelFields(matcher, into: &tables[0], members: members) } catch {
+                    throw EventDecodingError(field: nil, reason: "not valid JSON")
+                }
+                guard isObject else {
+                    let kind = try? reader.document().kind
+                    throw EventDecodingError(field: nil, reason: "expected a JSON object, found \(kind == .array ? "an array" : "a single value")")
+                }
+                return try body(JSONObjectReader<Key>(reader: reader, path: [], fields: tables.baseAddress!, members: members))
             }
-            guard isObject else {
-                let kind = try? reader.document().kind
-                throw EventDecodingError(field: nil, reason: "expected a JSON object, found \(kind == .array ? "an array" : "a single value")")
-            }
-            return try body(top)
         }
     }
 }

@@ -22,7 +22,7 @@ public enum CanonicalDecoder {
     /// The members of a canonical transaction, payment party and source that are read.
     private enum TransactionKey: Int, JSONKey {
         case id, ts, amount, currency, channel, debtor, creditor, reference, source
-        static let matcher = keyMatcher()
+        static let matcher = keyMatcher(objects: [.debtor: PartyKey.matcher, .creditor: PartyKey.matcher, .source: SourceKey.matcher])
     }
 
     private enum PartyKey: Int, JSONKey {

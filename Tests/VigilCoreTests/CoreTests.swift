@@ -221,6 +221,9 @@ struct JSONReaderTests {
             #"{"\u0069d":"e","ts":"2024-01-01T00:00:00Z","amount":"1","curr\u0065ncy":"USD","debtor":{"acc\u006Funt":"A","n\u00e4me":"x"},"creditor":{"account":"B"}}"#,
             // Keys that share a known key's length or its first eight bytes are other keys.
             #"{"id":"k","ts":"2024-01-01T00:00:00Z","amount":"1","currency":"USD","debtor":{"account":"A","institutiom":"x","cardHasH":"y"},"creditor":{"account":"B","institution":"I"},"referencf":"no","reference":"yes","referencee":"no"}"#,
+            // Object members (read in the pass over the whole): repeated (the first counts), an
+            // escaped name, one empty, every detail of a party, and a nested object inside one.
+            #"{"id":"o","ts":"2024-01-01T00:00:00Z","amount":"1","currency":"USD","debtor":{"account":"A","name":"first"},"debtor":{"account":"Z"},"creditor":{"account":"B","postal":{"street":"x"},"address":"S","bic":"DEUTDEFF","institution":"I","dob":"1980-01-02","idNumber":"P","phone":"T","email":"E","cardHash":"H"},"source":{}}"#,
         ]
         for text in texts {
             let fast = try CanonicalDecoder.transaction(from: Array(text.utf8))
@@ -235,6 +238,8 @@ struct JSONReaderTests {
         ("{\"id\":\"abcdefghijklmnop\u{7F}\u{0A}\"}", "not valid JSON"), ("{\"id\":\"abcdefghijklmnop", "not valid JSON"), (#"{"a":01}"#, "not valid JSON"), (#"{"a":[1,]}"#, "not valid JSON"),
         (#"{"a":tru}"#, "not valid JSON"), ("", "not valid JSON"), (#"[1,2]"#, "expected a JSON object, found an array"),
         (#""text""#, "expected a JSON object, found a single value"),
+        // A syntax error inside a member object is reported as such, before a missing field.
+        (#"{"id":"x","debtor":{"account":"a",}}"#, "not valid JSON"), (#"{"debtor":{"account":"a"},"debtor":{"account":}}"#, "not valid JSON"),
     ])
     func syntax(text: String, message: String) {
         let e = #expect(throws: EventDecodingError.self) { try CanonicalDecoder.transaction(from: Array(text.utf8)) }
@@ -248,6 +253,10 @@ struct JSONReaderTests {
             (#""id":"t""#, #""id":5"#, "field 'id': expected a string"),
             (#""id":"t""#, #""id":null"#, "field 'id': expected a string, found null"),
             (#""debtor":{"account":"a"}"#, #""debtor":"a""#, "field 'debtor': expected an object"),
+            (#""debtor":{"account":"a"}"#, #""debtor":[{"account":"a"}]"#, "field 'debtor': expected an object"),
+            (#""debtor":{"account":"a"}"#, #""debtor":5,"debtor":{"account":"a"}"#, "field 'debtor': expected an object"),
+            (#""creditor":{"account":"b"}"#, #""creditor":{"name":"b"}"#, "field 'creditor.account': required field is missing"),
+            (#""creditor":{"account":"b"}"#, #""creditor":{"account":"b"},"source":{"format":1}"#, "field 'source.format': expected a string"),
             (#""debtor":{"account":"a"}"#, #""debtor":{"account":null}"#, "field 'debtor.account': expected a string, found null"),
             (#""amount":"1""#, #""amount":null"#, "field 'amount': expected a number, found null"),
             (#""creditor":{"account":"b"}"#, #""creditor":{"account":"b","country":"d"}"#, "field 'creditor.country': 'd' is not an ISO 3166-1 alpha-2 code"),
