@@ -41,43 +41,22 @@ public struct Party: Sendable, Hashable, Codable {
         }
     }
 
-    public var bic: String? {
-        get { more?.details.bic }
-        set { update { $0.bic = newValue } }
-    }
-    public var institution: String? {
-        get { more?.details.institution }
-        set { update { $0.institution = newValue } }
-    }
-    public var address: String? {
-        get { more?.details.address }
-        set { update { $0.address = newValue } }
-    }
+    private func detail(_ field: KeyPath<Details, String?>) -> String? { more?.details[keyPath: field] }
+    private mutating func set(_ field: WritableKeyPath<Details, String?>, _ value: String?) { update { $0[keyPath: field] = value } }
+
+    public var bic: String? { get { detail(\.bic) } set { set(\.bic, newValue) } }
+    public var institution: String? { get { detail(\.institution) } set { set(\.institution, newValue) } }
+    public var address: String? { get { detail(\.address) } set { set(\.address, newValue) } }
     /// Identity details a bank may know of its customer (ISO 20022 `PrvtId`, contact details;
     /// a card payment's card): what links a financial party to a traveller.
     /// Date of birth, `YYYY-MM-DD`.
-    public var dob: String? {
-        get { more?.details.dob }
-        set { update { $0.dob = newValue } }
-    }
+    public var dob: String? { get { detail(\.dob) } set { set(\.dob, newValue) } }
     /// Number of an identity document (passport, national identity card).
-    public var idNumber: String? {
-        get { more?.details.idNumber }
-        set { update { $0.idNumber = newValue } }
-    }
-    public var phone: String? {
-        get { more?.details.phone }
-        set { update { $0.phone = newValue } }
-    }
-    public var email: String? {
-        get { more?.details.email }
-        set { update { $0.email = newValue } }
-    }
+    public var idNumber: String? { get { detail(\.idNumber) } set { set(\.idNumber, newValue) } }
+    public var phone: String? { get { detail(\.phone) } set { set(\.phone, newValue) } }
+    public var email: String? { get { detail(\.email) } set { set(\.email, newValue) } }
     /// Keyed HMAC-SHA256 of the card number, with the same key as PNR card hashes (`formats.card-hash-key`).
-    public var cardHash: String? {
-        get { more?.details.cardHash }
-        set { update { $0.cardHash = newValue } }
-    }
+    public var cardHash: String? { get { detail(\.cardHash) } set { set(\.cardHash, newValue) } }
 
     public init(account: String, name: String? = nil, country: String? = nil, bic: String? = nil,
                 institution: String? = nil, address: String? = nil, dob: String? = nil, idNumber: String? = nil,
