@@ -88,7 +88,7 @@ struct JSONReader {
     }
 
     /// Which of the matcher's keys the key in `slot` (a string, quotes included) is.
-    private func index(of slot: Slot, in matcher: JSONKeyMatcher) throws(Invalid) -> Int? {
+    func index(of slot: Slot, in matcher: JSONKeyMatcher) throws(Invalid) -> Int? {
         if slot.escaped { return matcher.index(of: Array(try string(slot).utf8)) }
         let start = slot.start + 1, count = slot.end - slot.start - 2
         // A key is followed by at least `":0}`, so its first eight bytes can mostly be read as one word.
@@ -338,6 +338,17 @@ extension JSONKey {
     var name: String { String(decoding: Self.matcher.keys[rawValue], as: UTF8.self) }
 }
 
+/// A few texts a string member usually holds, each read as its one `String`.
+struct KnownTexts: Sendable {
+    let values: [String]
+    let matcher: JSONKeyMatcher
+
+    init(_ values: [String]) {
+        self.values = values
+        matcher = JSONKeyMatcher(values.map { Array($0.utf8) })
+    }
+}
+
 /// Finds which of a few keys a member's name is by its length and its first eight bytes as one
 /// integer (the names Vigil reads mostly fit in them): no byte-wise comparison per candidate.
 ///
@@ -424,6 +435,16 @@ struct JSONObjectReader<Key: JSONKey>: ~Copyable {
         guard let slot = slot(key), slot.kind != .null else { return nil }
         guard slot.kind == .string else { throw error(key, "expected a string") }
         do { return try reader.string(slot) } catch { throw self.error(key, "expected a string") }
+    }
+
+    /// The same for a member that is usually one of a few texts (a channel): when it is, that
+    /// text is returned (found like a key, by its length and first eight bytes), with no string
+    /// made or hashed per read; `known` says so.
+    func optionalString(_ key: Key, usually texts: KnownTexts) throws(EventDecodingError) -> (text: String?, known: Bool) {
+        if let slot = slot(key), slot.kind == .string, let k = try? reader.index(of: slot, in: texts.matcher) {
+            return (texts.values[k], true)
+        }
+        return (try optionalString(key), false)
     }
 
     /// A required string that must not be null: a null is reported as such.

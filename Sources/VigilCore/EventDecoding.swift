@@ -50,7 +50,8 @@ public enum CanonicalDecoder {
         try JSONReader.withObject(bytes, TransactionKey.self) { o throws(EventDecodingError) in
             // Fields are read in this fixed order, so the first error reported is always the same.
             let id = try o.requiredNonNullString(.id), ts = try o.requiredTime(.ts), amount = try o.requiredDecimal(.amount)
-            let currency = try o.requiredNonNullString(.currency), channel = try o.optionalString(.channel)
+            let currency = try o.requiredNonNullString(.currency)
+            let (channel, knownChannel) = try o.optionalString(.channel, usually: Self.channels)
             let debtor = try o.requiredObject(.debtor, PartyKey.self, party)
             let creditor = try o.requiredObject(.creditor, PartyKey.self, party)
             let reference = try o.optionalString(.reference)
@@ -58,8 +59,9 @@ public enum CanonicalDecoder {
                 EventSource(format: try s.optionalString(.format), institution: try s.optionalString(.institution),
                             file: try s.optionalString(.file))
             }
-            // Checked before the transaction is built, so it is built once, in place.
-            try validate(id: id, currency: currency, channel: channel, debtor: debtor, creditor: creditor)
+            // Checked before the transaction is built, so it is built once, in place (a channel
+            // read as one of the known ones needs no check).
+            try validate(id: id, currency: currency, channel: knownChannel ? nil : channel, debtor: debtor, creditor: creditor)
             return Transaction(id: id, ts: ts, amount: amount, currency: currency, channel: channel, debtor: debtor,
                                creditor: creditor, reference: reference, source: source)
         }
@@ -72,6 +74,9 @@ public enum CanonicalDecoder {
               dob: try o.optionalString(.dob), idNumber: try o.optionalString(.idNumber), phone: try o.optionalString(.phone),
               email: try o.optionalString(.email), cardHash: try o.optionalString(.cardHash))
     }
+
+    /// The channels, read as these strings: one of them is neither made nor checked per message.
+    private static let channels = KnownTexts(Transaction.channels.sorted())
 
     /// Checks what JSON types cannot: non-empty ids, ISO code shapes, known channels.
     public static func validate(_ tx: Transaction) throws(EventDecodingError) {

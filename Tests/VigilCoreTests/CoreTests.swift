@@ -120,6 +120,12 @@ struct TransactionDecodingTests {
          "field 'channel': 'teleport' is not one of ach, card, cash, cheque, crypto, mobile, other, wire"),
         (#"{"id":"t","ts":"2024-01-01T00:00:00Z","amount":true,"currency":"USD","debtor":{"account":"a"},"creditor":{"account":"b"}}"#,
          "field 'amount': expected a number"),
+        (#"{"id":"t","ts":"2024-01-01T00:00:00Z","amount":"1","currency":"USD","channel":"Cash","debtor":{"account":"a"},"creditor":{"account":"b"}}"#,
+         "field 'channel': 'Cash' is not one of ach, card, cash, cheque, crypto, mobile, other, wire"),
+        (#"{"id":"t","ts":"2024-01-01T00:00:00Z","amount":"1","currency":"USD","channel":"cashier","debtor":{"account":"a"},"creditor":{"account":"b"}}"#,
+         "field 'channel': 'cashier' is not one of ach, card, cash, cheque, crypto, mobile, other, wire"),
+        (#"{"id":"t","ts":"2024-01-01T00:00:00Z","amount":"1","currency":"USD","channel":5,"debtor":{"account":"a"},"creditor":{"account":"b"}}"#,
+         "field 'channel': expected a string"),
     ])
     func errors(json: String, message: String) {
         let error = #expect(throws: EventDecodingError.self) { try CanonicalDecoder.transaction(from: Array(json.utf8)) }
@@ -221,6 +227,11 @@ struct JSONReaderTests {
             #"{"\u0069d":"e","ts":"2024-01-01T00:00:00Z","amount":"1","curr\u0065ncy":"USD","debtor":{"acc\u006Funt":"A","n\u00e4me":"x"},"creditor":{"account":"B"}}"#,
             // Keys that share a known key's length or its first eight bytes are other keys.
             #"{"id":"k","ts":"2024-01-01T00:00:00Z","amount":"1","currency":"USD","debtor":{"account":"A","institutiom":"x","cardHasH":"y"},"creditor":{"account":"B","institution":"I"},"referencf":"no","reference":"yes","referencee":"no"}"#,
+            // Channels, read as the known strings: escaped, and each of the eight.
+            #"{"id":"c","ts":"2024-01-01T00:00:00Z","amount":"1","currency":"USD","channel":"c\u0061sh","debtor":{"account":"A"},"creditor":{"account":"B"}}"#,
+        ] + Transaction.channels.sorted().map {
+            #"{"id":"c","ts":"2024-01-01T00:00:00Z","amount":"1","currency":"USD","channel":""# + $0 + #"","debtor":{"account":"A"},"creditor":{"account":"B"}}"#
+        } + [
             // Object members (read in the pass over the whole): repeated (the first counts), an
             // escaped name, one empty, every detail of a party, and a nested object inside one.
             #"{"id":"o","ts":"2024-01-01T00:00:00Z","amount":"1","currency":"USD","debtor":{"account":"A","name":"first"},"debtor":{"account":"Z"},"creditor":{"account":"B","postal":{"street":"x"},"address":"S","bic":"DEUTDEFF","institution":"I","dob":"1980-01-02","idNumber":"P","phone":"T","email":"E","cardHash":"H"},"source":{}}"#,
