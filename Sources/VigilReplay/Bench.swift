@@ -80,6 +80,51 @@ public enum Bench {
         }
     }
 
+    /// The pipeline's throughput as a share of the pass-through's (what the throughput issue
+    /// sets floors for), measured in pairs: each round runs the pass-through and the pipeline on
+    /// the same feed, partitions and kind of broker, one right after the other, the order
+    /// alternating by round so neither always gets the fresher machine. The VM's speed drifts
+    /// between runs, so a share is only meaningful within its round.
+    public struct ShareReport: Sendable, Codable {
+        public struct Round: Sendable, Codable {
+            public var passthroughEventsPerSecond: Double
+            public var pipelineEventsPerSecond: Double
+            public var share: Double
+            public var passthroughCPUMicrosecondsPerEvent: Double?
+            public var pipelineCPUMicrosecondsPerEvent: Double?
+        }
+        public var mode = "share"
+        public var pipeline: String
+        public var events: Int
+        public var partitions: Int?
+        public var rounds: [Round]
+        public var medianShare: Double
+        public var lowestShare: Double
+    }
+
+    public static func share(_ options: Options, rounds: Int, pipeline: PipelineDefinition, config: VigilConfig,
+                             logger: Logger) async throws -> ShareReport {
+        precondition(rounds > 0)
+        let feed = LoopedFeed(SampleFeed.generate(seed: options.seed, count: min(options.events, roundLength)))
+        var results: [ShareReport.Round] = []
+        for round in 0..<rounds {
+            var pass = options, piped = options
+            pass.mode = .passthrough
+            piped.mode = .broker
+            var reports: [Mode: Report] = [:]
+            for o in round % 2 == 0 ? [pass, piped] : [piped, pass] {
+                reports[o.mode] = try await broker(feed, o, pipeline, config, logger)
+            }
+            let (p, b) = (reports[.passthrough]!, reports[.broker]!)
+            results.append(.init(passthroughEventsPerSecond: p.eventsPerSecond.rounded(), pipelineEventsPerSecond: b.eventsPerSecond.rounded(),
+                                 share: (b.eventsPerSecond / p.eventsPerSecond * 1000).rounded() / 1000,
+                                 passthroughCPUMicrosecondsPerEvent: p.cpuMicrosecondsPerEvent, pipelineCPUMicrosecondsPerEvent: b.cpuMicrosecondsPerEvent))
+        }
+        let shares = results.map(\.share).sorted()
+        return ShareReport(pipeline: "\(pipeline.name)@\(pipeline.version)", events: options.events, partitions: options.partitions,
+                           rounds: results, medianShare: shares[(shares.count - 1) / 2], lowestShare: shares[0])
+    }
+
     private static func replay(_ feed: LoopedFeed, _ options: Options, _ pipeline: PipelineDefinition, _ config: VigilConfig,
                                _ logger: Logger) async throws -> Report {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-bench-\(UUID().uuidString).jsonl").path

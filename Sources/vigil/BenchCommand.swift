@@ -15,6 +15,9 @@ struct BenchCommand: AsyncParsableCommand {
             pipeline consumes them; throughput counts from the first produce to the last event whose effects are \
             acknowledged, latency from each record's produce timestamp to that acknowledgement. --mode passthrough: \
             the same, copying each message unchanged to another topic with no processing — the physical limit. \
+            --mode share: the pipeline's throughput as a share of the pass-through's, in --rounds pairs of runs \
+            (pass-through and pipeline one right after the other on the same feed, the order alternating); prints \
+            each round's rates and share, and the median and lowest share. \
             --duration S with --rate R runs for S seconds (S × R events) and samples the resident set every 10 s \
             (rssMiB), to show memory stays flat; feeds over 1,000,000 events repeat the first million in rounds, \
             each moved on in event time with fresh ids. --mode replay: the same events from a file, no broker. --mode rules: detection alone (rules and \
@@ -29,7 +32,7 @@ struct BenchCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(name: .long, help: ArgumentHelp("broker, replay, passthrough, rules, decode or screen.", valueName: "mode"))
+    @Option(name: .long, help: ArgumentHelp("broker, replay, passthrough, share, rules, decode or screen.", valueName: "mode"))
     var mode: String = "broker"
 
     @Option(name: .long, help: ArgumentHelp("Number of transactions.", valueName: "n"))
@@ -58,7 +61,7 @@ struct BenchCommand: AsyncParsableCommand {
     var seconds: Double = 2
 
     @Option(name: .long, help: ArgumentHelp(
-        "Rules mode: detect the feed this many times, each with a fresh engine, and report the median round (and every round's rate).",
+        "Rules mode: detect the feed this many times, each with a fresh engine, and report the median round (and every round's rate). Share mode: pairs of runs.",
         valueName: "n"))
     var rounds: Int = 1
 
@@ -80,17 +83,17 @@ struct BenchCommand: AsyncParsableCommand {
             if list.isEmpty { throw ValidationError("--mode screen needs at least one --list NAME=FILE") }
             if let bad = list.first(where: { !$0.contains("=") || $0.hasPrefix("=") }) { throw ValidationError("--list '\(bad)': expected NAME=FILE") }
         }
-        if Bench.Mode(rawValue: mode) == nil, !["rules", "screen"].contains(mode) {
-            throw ValidationError("--mode '\(mode)' is not broker, replay, passthrough, rules, decode or screen")
+        if Bench.Mode(rawValue: mode) == nil, !["rules", "screen", "share"].contains(mode) {
+            throw ValidationError("--mode '\(mode)' is not broker, replay, passthrough, share, rules, decode or screen")
         }
         if events <= 0 { throw ValidationError("--events must be positive") }
         if !(1...100).contains(rounds) { throw ValidationError("--rounds must be between 1 and 100") }
-        if rounds != 1, mode != "rules" { throw ValidationError("--rounds applies to --mode rules") }
+        if rounds != 1, !["rules", "share"].contains(mode) { throw ValidationError("--rounds applies to --mode rules or share") }
         if let rate, rate <= 0 { throw ValidationError("--rate must be positive") }
         if let duration {
             if duration <= 0 { throw ValidationError("--duration must be positive") }
             if rate == nil { throw ValidationError("--duration needs --rate: the run produces seconds × rate events") }
-            if !["broker", "passthrough"].contains(mode) { throw ValidationError("--duration applies to --mode broker or passthrough") }
+            if !["broker", "passthrough", "share"].contains(mode) { throw ValidationError("--duration applies to --mode broker, passthrough or share") }
         }
         if let partitions, !(1...10_000).contains(partitions) { throw ValidationError("--partitions must be between 1 and 10000") }
     }
@@ -126,7 +129,7 @@ struct BenchCommand: AsyncParsableCommand {
                 return
             }
             var options = Bench.Options()
-            options.mode = Bench.Mode(rawValue: mode)!
+            options.mode = Bench.Mode(rawValue: mode) ?? .broker
             options.events = duration.map { $0 * rate! } ?? events
             options.rate = rate
             // Paced, the input is laid out as a deployment lays it out: the embedded broker returns
@@ -134,9 +137,14 @@ struct BenchCommand: AsyncParsableCommand {
             // smaller batches and a longer latency tail (p99 at 125,000/s: 23 ms with 8, 60 with 64).
             options.partitions = partitions ?? (rate != nil ? config.kafka.partitions : 128)
             options.brokers = kafka.brokers
-            let report = try await Bench.run(options, pipeline: definition, config: config, logger: logger)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+            if mode == "share" {
+                let report = try await Bench.share(options, rounds: rounds, pipeline: definition, config: config, logger: logger)
+                LineWriter().write(Array(try encoder.encode(report)))
+                return
+            }
+            let report = try await Bench.run(options, pipeline: definition, config: config, logger: logger)
             LineWriter().write(Array(try encoder.encode(report)))
         }
     }

@@ -37,6 +37,22 @@ struct BenchTests {
         }
     }
 
+    @Test("share mode runs the pass-through and the pipeline in pairs and reports each round's share")
+    func share() async throws {
+        var options = Bench.Options()
+        options.events = 3_000
+        options.partitions = 8
+        let report = try await Bench.share(options, rounds: 2, pipeline: try defaultPipeline(), config: VigilConfig(), logger: logger)
+        #expect(report.rounds.count == 2 && report.events == 3_000 && report.partitions == 8)
+        for round in report.rounds {
+            #expect(round.passthroughEventsPerSecond > 0 && round.pipelineEventsPerSecond > 0)
+            #expect(abs(round.share - round.pipelineEventsPerSecond / round.passthroughEventsPerSecond) < 0.002)
+            #expect(round.passthroughCPUMicrosecondsPerEvent ?? 0 > 0 && round.pipelineCPUMicrosecondsPerEvent ?? 0 > 0)
+        }
+        let shares = report.rounds.map(\.share)
+        #expect(report.lowestShare == shares.min() && report.medianShare == shares.sorted()[0])
+    }
+
     @Test("latency percentiles from the histogram are the nearest-rank ones of the sorted values")
     func histogram() {
         var rng = SystemRandomNumberGenerator()
