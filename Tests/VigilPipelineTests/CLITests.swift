@@ -238,7 +238,9 @@ struct CLITests {
         r = try await vigil(["bench", "--duration", "600"])
         #expect(r.status != 0 && r.stderr.contains("--duration needs --rate"))
         r = try await vigil(["bench", "--duration", "60", "--rate", "1000", "--mode", "replay"])
-        #expect(r.status != 0 && r.stderr.contains("--duration applies to --mode broker or passthrough"))
+        #expect(r.status != 0 && r.stderr.contains("--duration applies to --mode broker, passthrough or share"))
+        r = try await vigil(["bench", "--mode", "broker", "--rounds", "3"])
+        #expect(r.status != 0 && r.stderr.contains("--rounds applies to --mode rules or share"))
 
         r = try await vigil(["run", "--log-level", "loud"])
         #expect(r.status == 1)
