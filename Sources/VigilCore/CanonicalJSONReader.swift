@@ -42,7 +42,6 @@ struct JSONReader {
     /// The tables of an object's members that are objects themselves (a transaction's `debtor`,
     /// `creditor` and `source`), in the order of ``JSONKeyMatcher/objects``: filled in place.
     typealias Members = UnsafeMutableBufferPointer<Fields>
-    static let maxObjectMembers = 3
 
     /// Parses the object starting at `start` (a `{`) in one pass, checking the syntax of every
     /// value, and keeps where the members `matcher` names are (the first of repeated keys, as
@@ -331,7 +330,6 @@ extension JSONKey {
     /// found in the same pass as this object's (see ``JSONReader/fields(at:_:into:members:)``).
     static func keyMatcher(objects: KeyValuePairs<Self, JSONKeyMatcher> = [:]) -> JSONKeyMatcher {
         precondition(allCases.count <= JSONReader.Fields.count && allCases.enumerated().allSatisfy { $0.offset == $0.element.rawValue })
-        precondition(objects.count <= JSONReader.maxObjectMembers)
         return JSONKeyMatcher(allCases.map { Array(String(describing: $0).utf8) }, objects: objects.map { ($0.key.rawValue, $0.value) })
     }
 

@@ -656,7 +656,7 @@ public final class Detector {
                         debtor: Party(account: ""), creditor: Party(account: ""))
         }
         let decided = rules.rules.map { rule in rule.condition.conjuncts.filter { $0.fields.isSubset(of: ["channel"]) } }
-        return (channelValues.map { $0 } + [nil]).map { channel in
+        return (channelValues.map(Optional.some) + [nil]).map { channel in
             let tx = transaction(channel: channel)
             return rules.rules.indices.filter { i in decided[i].allSatisfy { $0.test(tx) } }
         } + [Array(rules.rules.indices)]

@@ -120,6 +120,7 @@ public enum Bench {
                                  share: (b.eventsPerSecond / p.eventsPerSecond * 1000).rounded() / 1000,
                                  passthroughCPUMicrosecondsPerEvent: p.cpuMicrosecondsPerEvent, pipelineCPUMicrosecondsPerEvent: b.cpuMicrosecondsPerEvent))
         }
+        // Of an even count, the lower middle: the cautious reading of a floor.
         let shares = results.map(\.share).sorted()
         return ShareReport(pipeline: "\(pipeline.name)@\(pipeline.version)", events: options.events, partitions: options.partitions,
                            rounds: results, medianShare: shares[(shares.count - 1) / 2], lowestShare: shares[0])
