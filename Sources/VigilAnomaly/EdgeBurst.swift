@@ -28,12 +28,18 @@ public struct EdgeBurst: Sendable {
             self.buckets = buckets
             counts = Array(repeating: 0, count: rows * buckets)
         }
-        func estimate(_ hashes: [Int]) -> Double {
+        /// Adds one to the key's counter in every row and returns the smallest of them.
+        mutating func add(_ key: UInt64, seeds: [UInt64]) -> Double {
             var m = Double.infinity
-            for r in 0..<rows { m = min(m, counts[r * buckets + hashes[r]]) }
+            counts.withUnsafeMutableBufferPointer { counts in
+                for r in 0..<rows {
+                    let i = r * buckets + EdgeBurst.bucket(key, seed: seeds[r], buckets: buckets)
+                    counts[i] += 1
+                    m = min(m, counts[i])
+                }
+            }
             return m
         }
-        mutating func add(_ hashes: [Int]) { for r in 0..<rows { counts[r * buckets + hashes[r]] += 1 } }
         mutating func scale(_ f: Double) { for i in counts.indices { counts[i] *= f } }
     }
 
@@ -52,16 +58,20 @@ public struct EdgeBurst: Sendable {
         seeds = (0..<options.rows).map { _ in rng.next() }
     }
 
-    /// Bucket of `key` in each row (FNV-1a over the bytes, mixed with the row's seed).
-    private func hashes(_ key: String) -> [Int] {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        for b in key.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 }
-        return seeds.map { seed in
-            var x = h ^ seed
-            x = (x ^ (x >> 33)) &* 0xFF51_AFD7_ED55_8CCD
-            x = (x ^ (x >> 33)) &* 0xC4CE_B9FE_1A85_EC53
-            return Int((x ^ (x >> 33)) % UInt64(options.buckets))
-        }
+    /// FNV-1a of `h`'s text followed by `text`'s bytes (FNV runs byte by byte, so a key made of
+    /// several texts is hashed without joining them).
+    private static func fnv(_ text: String, after h: UInt64 = 0xCBF2_9CE4_8422_2325) -> UInt64 {
+        var h = h
+        for b in text.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 }
+        return h
+    }
+
+    /// The bucket of a key's hash in the row of `seed`.
+    static func bucket(_ key: UInt64, seed: UInt64, buckets: Int) -> Int {
+        var x = key ^ seed
+        x = (x ^ (x >> 33)) &* 0xFF51_AFD7_ED55_8CCD
+        x = (x ^ (x >> 33)) &* 0xC4CE_B9FE_1A85_EC53
+        return Int((x ^ (x >> 33)) % UInt64(buckets))
     }
 
     private static func chiSquared(current s: Double, total a: Double, ticks t: Double) -> Double {
@@ -78,13 +88,18 @@ public struct EdgeBurst: Sendable {
             for i in current.indices { current[i].scale(options.decay) }
         }
         tick = max(tick ?? time, time)
-        let keys = [hashes(source + "\u{1F}" + target), hashes("s\u{1F}" + source), hashes("t\u{1F}" + target)]
+        // The edge, its source and its target: "source␟target", "s␟source", "t␟target".
+        let edge = Self.fnv(target, after: Self.fnv("\u{1F}", after: Self.fnv(source)))
+        let keys = (edge, Self.fnv(source, after: Self.fnv("s\u{1F}")), Self.fnv(target, after: Self.fnv("t\u{1F}")))
         var worst = 0.0
-        for k in 0..<3 {
-            current[k].add(keys[k])
-            total[k].add(keys[k])
-            worst = max(worst, Self.chiSquared(current: current[k].estimate(keys[k]), total: total[k].estimate(keys[k]), ticks: ticks))
+        func count(_ k: Int, _ key: UInt64) {
+            // The count read after adding one is the estimate (the minimum over rows) the score needs.
+            let s = current[k].add(key, seeds: seeds), a = total[k].add(key, seeds: seeds)
+            worst = max(worst, Self.chiSquared(current: s, total: a, ticks: ticks))
         }
+        count(0, keys.0)
+        count(1, keys.1)
+        count(2, keys.2)
         return worst / (1 + worst)
     }
 }

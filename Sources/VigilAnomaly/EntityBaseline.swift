@@ -134,59 +134,88 @@ public struct EntityBaseline: Sendable {
 
     private static func squash(_ z: Double) -> Double { z <= 0 ? 0 : z / (1 + z) }
 
+    /// The score and the features it is the mean of, most unusual first.
     public func score(_ e: Event) -> Score {
-        let x = log1p(max(0, e.amount))
         var features: [Feature] = []
-        if let balance = e.balanceBefore, balance > 0 {
-            features.append(Feature(name: "share-of-balance", value: min(1, e.amount / balance)))
-        }
-        let account = accounts[e.entity]
-        if let a = account, a.count >= options.minimumHistory {
-            // A few payments say little about an account's spread: its variance is shrunk
-            // towards everyone's, the less the more payments it has.
-            let everyone = population.variance
-            let sd = (a.variance + everyone / Double(a.count)).squareRoot()
-            features.append(Feature(name: "amount-vs-history", value: sd > 0 ? Self.squash((x - a.mean) / sd) : (x > a.mean ? 1 : 0)))
-            if let c = e.counterparty {
-                features.append(Feature(name: "new-counterparty", value: a.counterparties.contains(c) ? 0 : 1))
-            }
-        } else if let z = population.z(x) {
-            features.append(Feature(name: "amount-vs-history", value: Self.squash(z)))
-        }
-        if let a = account, a.gaps >= options.minimumHistory, let t = e.time, let last = a.last {
-            // Sooner than usual after the previous payment: the gap's log below its moving mean.
-            let sd = (a.gapVariance + 1 / Double(a.gaps)).squareRoot()
-            features.append(Feature(name: "frequency-vs-history", value: Self.squash((a.gapMean - log1p(max(0, t - last))) / sd)))
-        }
-        if let p = e.peer, let z = peers[p]?.z(x) {
-            features.append(Feature(name: "amount-vs-peers", value: Self.squash(abs(z))))
-        }
+        measure(e) { features.append(Feature(name: $0, value: $1)) }
         guard !features.isEmpty else { return Score(score: 0, features: []) }
         let score = features.reduce(0) { $0 + $1.value } / Double(features.count)
         return Score(score: score, features: features.sorted { ($0.value, $1.name) > ($1.value, $0.name) })
+    }
+
+    /// The score alone, the same as ``score(_:)``'s: a pipeline scores every payment and words
+    /// the features only for the few that raise a finding.
+    public func scoreValue(_ e: Event) -> Double {
+        var sum = 0.0, count = 0
+        measure(e) { _, value in
+            sum += value
+            count += 1
+        }
+        return count == 0 ? 0 : sum / Double(count)
+    }
+
+    /// Measures each feature the event has evidence for, in a fixed order.
+    private func measure(_ e: Event, _ feature: (String, Double) -> Void) {
+        let x = log1p(max(0, e.amount))
+        if let balance = e.balanceBefore, balance > 0 {
+            feature("share-of-balance", min(1, e.amount / balance))
+        }
+        // Read in place: a copy of the account would retain its counterparties.
+        accounts.withAccount(e.entity) { account in
+            if let a = account, a.count >= options.minimumHistory {
+                // A few payments say little about an account's spread: its variance is shrunk
+                // towards everyone's, the less the more payments it has.
+                let everyone = population.variance
+                let sd = (a.variance + everyone / Double(a.count)).squareRoot()
+                feature("amount-vs-history", sd > 0 ? Self.squash((x - a.mean) / sd) : (x > a.mean ? 1 : 0))
+                if let c = e.counterparty {
+                    feature("new-counterparty", a.counterparties.contains(c) ? 0 : 1)
+                }
+            } else if let z = population.z(x) {
+                feature("amount-vs-history", Self.squash(z))
+            }
+            if let a = account, a.gaps >= options.minimumHistory, let t = e.time, let last = a.last {
+                // Sooner than usual after the previous payment: the gap's log below its moving mean.
+                let sd = (a.gapVariance + 1 / Double(a.gaps)).squareRoot()
+                feature("frequency-vs-history", Self.squash((a.gapMean - log1p(max(0, t - last))) / sd))
+            }
+        }
+        if let p = e.peer, let z = peers[p]?.z(x) {
+            feature("amount-vs-peers", Self.squash(abs(z)))
+        }
     }
 
     public mutating func learn(_ e: Event) {
         let x = log1p(max(0, e.amount))
         population.add(x)
         if let p = e.peer { peers[p, default: Robust()].add(x) }
-        var a = accounts[e.entity] ?? Account()
-        Self.update(mean: &a.mean, variance: &a.variance, with: x, first: a.count == 0, alpha: options.alpha)
+        // Updated in place (one lookup, and the counterparties are not copied to append one).
+        Self.learn(&accounts[e.entity, default: Account()], e, x: x, alpha: options.alpha, remembered: options.rememberedCounterparties)
+    }
+
+    private static func learn(_ a: inout Account, _ e: Event, x: Double, alpha: Double, remembered: Int) {
+        update(mean: &a.mean, variance: &a.variance, with: x, first: a.count == 0, alpha: alpha)
         a.count += 1
         if let t = e.time {
             if let last = a.last {
-                Self.update(mean: &a.gapMean, variance: &a.gapVariance, with: log1p(max(0, t - last)), first: a.gaps == 0, alpha: options.alpha)
+                update(mean: &a.gapMean, variance: &a.gapVariance, with: log1p(max(0, t - last)), first: a.gaps == 0, alpha: alpha)
                 a.gaps += 1
             }
             a.last = max(a.last ?? t, t)
         }
         if let c = e.counterparty, !a.counterparties.contains(c) {
             a.counterparties.append(c)
-            if a.counterparties.count > options.rememberedCounterparties { a.counterparties.removeFirst() }
+            if a.counterparties.count > remembered { a.counterparties.removeFirst() }
         }
-        accounts[e.entity] = a
     }
 
     /// Accounts with a baseline.
     public var accountCount: Int { accounts.count }
+}
+
+private extension Dictionary where Key == String, Value == EntityBaseline.Account {
+    /// The account under `key`, borrowed for `body`.
+    func withAccount(_ key: String, _ body: (borrowing EntityBaseline.Account?) -> Void) {
+        if let i = index(forKey: key) { body(values[i]) } else { body(nil) }
+    }
 }

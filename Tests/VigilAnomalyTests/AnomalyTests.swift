@@ -129,6 +129,27 @@ func shuttle() throws -> AnomalyEvaluation.Table {
         #expect(newcomer.features.map(\.name) == ["amount-vs-history"])
         #expect(newcomer.score > 0.8)
     }
+
+    /// The pipeline's score without its features is the same number, over a stream that
+    /// exercises every feature, accounts with and without history and more counterparties than
+    /// an account remembers.
+    @Test func scoreValueIsTheScore() {
+        var b = EntityBaseline()
+        var rng = SplitMix64(seed: 11)
+        var compared = 0
+        for i in 0..<3_000 {
+            let e = EntityBaseline.Event(entity: "A\(rng.next() % 40)", amount: Double(rng.next() % 5_000) + rng.nextDouble(),
+                                         balanceBefore: i % 3 == 0 ? nil : Double(rng.next() % 20_000),
+                                         peer: i % 5 == 0 ? nil : ["card", "wire", "cash"][Int(rng.next() % 3)],
+                                         counterparty: i % 7 == 0 ? nil : "P\(rng.next() % 30)", time: i % 11 == 0 ? nil : Double(i) * 600)
+            let full = b.score(e)
+            #expect(b.scoreValue(e) == full.score)
+            if full.features.count >= 4 { compared += 1 }
+            b.learn(e)
+        }
+        #expect(compared > 1_000)
+        #expect(b.accountCount == 40)
+    }
 }
 
 @Suite struct AccountLevelTests {
@@ -166,6 +187,26 @@ func shuttle() throws -> AnomalyEvaluation.Table {
         var replayed = 0.0
         for t in Int64(0)..<50 { for a in 0..<10 { replayed = again.process(source: "A\(a)", target: "P\(a)", time: t) } }
         #expect(replayed == steady)
+    }
+
+    /// An edge's key keeps its two accounts apart: a burst from `AB` to `C` is not one from `A`
+    /// to `BC`, nor does it make `AB` a burst target.
+    @Test func edgeKeysKeepTheirAccountsApart() {
+        var midas = EdgeBurst()
+        for t in Int64(0)..<50 {
+            _ = midas.process(source: "AB", target: "C", time: t)
+            _ = midas.process(source: "A", target: "BC", time: t)
+            _ = midas.process(source: "Q", target: "AB", time: t)
+            _ = midas.process(source: "M", target: "N", time: t)
+        }
+        var burst = 0.0
+        for _ in 0..<30 { burst = midas.process(source: "AB", target: "C", time: 50) }
+        #expect(burst > 0.9)
+        // As usual as an unrelated edge with the same history.
+        let unrelated = midas.process(source: "M", target: "N", time: 50)
+        #expect(unrelated < 0.6)
+        #expect(midas.process(source: "A", target: "BC", time: 50) == unrelated)
+        #expect(midas.process(source: "Q", target: "AB", time: 50) == unrelated)
     }
 }
 

@@ -59,9 +59,10 @@ final class AnomalyRunner {
     private var edges = EdgeBurst()
     private var scaler: MinMaxScaler
     private var trees: HalfSpaceTrees
-    /// The detectors in a fixed order, and the sum of their weights (the parsed section keeps
-    /// only positive weights, so it is above 0).
+    /// The detectors in a fixed order, their weights, and the sum of the weights (the parsed
+    /// section keeps only positive weights, so it is above 0).
     private let detectors: [AnomalyDefinition.Detector]
+    private let weights: [Double]
     private let totalWeight: Double
 
     init(_ definition: AnomalyDefinition) {
@@ -69,50 +70,57 @@ final class AnomalyRunner {
         scaler = MinMaxScaler(features: definition.treeFeatures.count)
         trees = HalfSpaceTrees(features: definition.treeFeatures.count, options: definition.trees)
         detectors = definition.weights.keys.sorted()
-        totalWeight = definition.weights.values.reduce(0, +)
+        weights = detectors.map { definition.weights[$0]! }
+        totalWeight = weights.reduce(0, +)
     }
 
     func matches(_ tx: Transaction, origin: EventOrigin) -> [RuleMatch] {
         let amount = NSDecimalNumber(decimal: tx.amount).doubleValue
         let event = EntityBaseline.Event(entity: tx.debtor.account, amount: amount, peer: tx.channel, counterparty: tx.creditor.account,
                                          time: Double(tx.ts.microseconds) / 1e6)
-        // Scores first; the words of an explanation only for the rare payment that raises a finding.
-        var scores: [Double] = []
-        var baselineFeatures: [EntityBaseline.Feature] = []
-        for detector in detectors {
+        // Each detector scores, then learns; the baseline learns last, after the words of an
+        // explanation, which only the rare payment that raises a finding needs, were taken from
+        // what it knew before this payment (the detectors' states are independent).
+        var scores = InlineArray<3, Double>(repeating: 0)
+        var score = 0.0
+        for (i, detector) in detectors.enumerated() {
             switch detector {
             case .baseline:
-                let s = baseline.score(event)
-                baseline.learn(event)
-                baselineFeatures = s.features
-                scores.append(s.score)
+                scores[i] = baseline.scoreValue(event)
             case .edge:
                 let tickMicros = max(1, definition.tick.components.seconds * 1_000_000)
-                scores.append(edges.process(source: tx.debtor.account, target: tx.creditor.account, time: tx.ts.microseconds / tickMicros))
+                scores[i] = edges.process(source: tx.debtor.account, target: tx.creditor.account, time: tx.ts.microseconds / tickMicros)
             case .hst:
                 let x = definition.treeFeatures.map { $0.value(tx, amount: amount) }
-                scores.append(trees.score(scaler.transform(x)))
+                scores[i] = trees.score(scaler.transform(x))
                 scaler.learn(x)
                 trees.learn(scaler.transform(x))
             }
+            score += scores[i] * weights[i]
         }
-        guard totalWeight > 0 else { return [] }
-        let score = zip(detectors, scores).reduce(0) { $0 + $1.1 * definition.weights[$1.0]! } / totalWeight
-        guard score >= definition.threshold else { return [] }
-        let parts = zip(detectors, scores).map { detector, s in
+        score /= totalWeight
+        let finding = score >= definition.threshold ? finding(tx, origin: origin, event: event, score: score, scores: scores) : nil
+        if detectors.contains(.baseline) { baseline.learn(event) }
+        return finding.map { [$0] } ?? []
+    }
+
+    private func finding(_ tx: Transaction, origin: EventOrigin, event: EntityBaseline.Event, score: Double,
+                         scores: InlineArray<3, Double>) -> RuleMatch {
+        let parts = detectors.enumerated().map { i, detector in
             let detail: String
             switch detector {
             case .baseline:
-                detail = baselineFeatures.isEmpty ? "no baseline yet" : baselineFeatures.map { "\($0.name) \(Self.round($0.value))" }.joined(separator: ", ")
+                let features = baseline.score(event).features
+                detail = features.isEmpty ? "no baseline yet" : features.map { "\($0.name) \(Self.round($0.value))" }.joined(separator: ", ")
             case .edge: detail = "payments \(tx.debtor.account) → \(tx.creditor.account) in this \(DurationText.format(definition.tick)) against earlier ones"
             case .hst: detail = definition.treeFeatures.map(\.rawValue).joined(separator: ", ")
             }
-            return "\(detector.rawValue) \(Self.round(s)) × \(definition.weights[detector]!) (\(detail))"
+            return "\(detector.rawValue) \(Self.round(scores[i])) × \(weights[i]) (\(detail))"
         }
         let explanation = "anomaly score \(Self.round(score)) ≥ \(definition.threshold) for debtor \(tx.debtor.account): " + parts.joined(separator: "; ")
         let finding = Alert.Finding(kind: .anomaly, id: definition.id, version: definition.version, score: Self.round(score), explanation: explanation)
-        return [RuleMatch(finding: finding, subject: Alert.Subject(field: "debtor.account", value: tx.debtor.account), ts: tx.ts,
-                          contributions: [Contribution(origin: origin, eventID: tx.id, ts: tx.ts)])]
+        return RuleMatch(finding: finding, subject: Alert.Subject(field: "debtor.account", value: tx.debtor.account), ts: tx.ts,
+                         contributions: [Contribution(origin: origin, eventID: tx.id, ts: tx.ts)])
     }
 
     private static func round(_ x: Double) -> Double { (x * 1000).rounded() / 1000 }
