@@ -26,6 +26,10 @@ public struct EntityBaseline: Sendable {
         public var alpha = 0.1
         public var minimumHistory = 3
         public var rememberedCounterparties = 16
+        /// Accounts with a baseline, at most: past this, those that paid least recently are
+        /// forgotten, down to nine tenths of it (they learn again from their next payment, as
+        /// new accounts).
+        public var maximumAccounts = 1_000_000
         public init() {}
     }
 
@@ -69,6 +73,9 @@ public struct EntityBaseline: Sendable {
         var gaps = 0
         var gapMean = 0.0
         var gapVariance = 0.0
+        /// When it last paid, as a count of payments learnt (the order of the input, so a
+        /// replay forgets the same accounts).
+        var seen = 0
     }
 
     /// Exponentially weighted mean and variance (West 1979's incremental form).
@@ -129,6 +136,9 @@ public struct EntityBaseline: Sendable {
     private var accounts: [String: Account] = [:]
     private var population = Robust()
     private var peers: [String: Robust] = [:]
+    /// Payments learnt, and accounts forgotten to stay within ``Options/maximumAccounts``.
+    private var learnt = 0
+    public private(set) var forgottenAccounts = 0
 
     public init(options: Options = Options()) { self.options = options }
 
@@ -189,11 +199,28 @@ public struct EntityBaseline: Sendable {
         let x = log1p(max(0, e.amount))
         population.add(x)
         if let p = e.peer { peers[p, default: Robust()].add(x) }
+        learnt += 1
+        let known = accounts.count
         // Updated in place (one lookup, and the counterparties are not copied to append one).
-        Self.learn(&accounts[e.entity, default: Account()], e, x: x, alpha: options.alpha, remembered: options.rememberedCounterparties)
+        Self.learn(&accounts[e.entity, default: Account()], e, x: x, seen: learnt, alpha: options.alpha,
+                   remembered: options.rememberedCounterparties)
+        if accounts.count > known, accounts.count > options.maximumAccounts { forgetLeastRecent() }
     }
 
-    private static func learn(_ a: inout Account, _ e: Event, x: Double, alpha: Double, remembered: Int) {
+    /// Forgets the accounts that paid least recently, down to nine tenths of the bound (the
+    /// newest stays): a pass over them all once per tenth of the bound in new accounts, rather
+    /// than a list kept in order at every payment.
+    private mutating func forgetLeastRecent() {
+        let keep = max(1, options.maximumAccounts - max(1, options.maximumAccounts / 10))
+        let seen = accounts.values.map(\.seen).sorted()
+        let cutoff = seen[seen.count - keep - 1]  // `seen` values are distinct
+        let before = accounts.count
+        accounts = accounts.filter { $0.value.seen > cutoff }
+        forgottenAccounts += before - accounts.count
+    }
+
+    private static func learn(_ a: inout Account, _ e: Event, x: Double, seen: Int, alpha: Double, remembered: Int) {
+        a.seen = seen
         update(mean: &a.mean, variance: &a.variance, with: x, first: a.count == 0, alpha: alpha)
         a.count += 1
         if let t = e.time {

@@ -150,6 +150,31 @@ func shuttle() throws -> AnomalyEvaluation.Table {
         #expect(compared > 1_000)
         #expect(b.accountCount == 40)
     }
+
+    /// Past the bound, the accounts that paid least recently are forgotten and start again
+    /// as new ones; the recently active keep their history.
+    @Test func remembersAtMostTheBound() {
+        var options = EntityBaseline.Options()
+        options.maximumAccounts = 100
+        var b = EntityBaseline(options: options)
+        func pay(_ account: String, _ amount: Double = 100) -> EntityBaseline.Event {
+            EntityBaseline.Event(entity: account, amount: amount, counterparty: "shop")
+        }
+        // Two accounts with history, then one-off payers up to the bound.
+        for _ in 0..<5 { b.learn(pay("old")) }
+        for _ in 0..<5 { b.learn(pay("regular")) }
+        for i in 0..<98 { b.learn(pay("once-\(i)")) }
+        #expect(b.accountCount == 100 && b.forgottenAccounts == 0)
+        b.learn(pay("regular"))  // now the most recent
+        b.learn(pay("extra"))  // one too many: back to 90, the least recent going (old, once-0 … once-9)
+        #expect(b.accountCount == 90 && b.forgottenAccounts == 11)
+        #expect(b.score(pay("regular", 5_000)).features.contains { $0.name == "new-counterparty" })
+        // A forgotten account has no history of its own: it is measured against everyone.
+        #expect(!b.score(pay("old", 5_000)).features.contains { $0.name == "new-counterparty" })
+        #expect(b.score(pay("once-20", 5_000)).features.map(\.name) == b.score(pay("old", 5_000)).features.map(\.name))
+        for i in 0..<1_000 { b.learn(pay("more-\(i)")) }
+        #expect(b.accountCount <= 100 && b.forgottenAccounts == 1_101 - b.accountCount)
+    }
 }
 
 @Suite struct AccountLevelTests {

@@ -113,4 +113,19 @@ struct AnomalyStageTests {
         let unknown = #expect(throws: ConfigError.self) { try PipelineDefinition.parse(Self.pipeline(detectors: "{ forest: 1 }"), file: "u.yaml") }
         #expect(unknown?.line == 8)
     }
+
+    @Test("the baseline remembers at most the runtime's max-keys accounts, the least recently active going first")
+    func accountBound() throws {
+        // Six debtors; with room for one, A's history is forgotten whenever another pays, so its
+        // large payment to a stranger is measured against everyone, not against its own habits.
+        let p = try PipelineDefinition.parse(Self.pipeline(), file: "unusual.yaml")
+        func explanations(maxKeys: Int) -> [String] {
+            var limits = WindowLimits()
+            limits.maxKeys = maxKeys
+            let engine = PipelineEngine(pipeline: p, topics: p.topics(from: VigilConfig()), limits: limits)
+            return Self.stream.flatMap { engine.process($0).compactMap(\.alert) }.map(\.findings[0].explanation)
+        }
+        #expect(explanations(maxKeys: 6).contains { $0.contains("new-counterparty") })
+        #expect(!explanations(maxKeys: 1).contains { $0.contains("new-counterparty") })
+    }
 }

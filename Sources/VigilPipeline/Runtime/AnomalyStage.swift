@@ -55,7 +55,7 @@ public struct AnomalyDefinition: Sendable, Equatable {
 /// a replay gives the same scores.
 final class AnomalyRunner {
     let definition: AnomalyDefinition
-    private var baseline = EntityBaseline()
+    private var baseline: EntityBaseline
     private var edges = EdgeBurst()
     private var scaler: MinMaxScaler
     private var trees: HalfSpaceTrees
@@ -65,8 +65,13 @@ final class AnomalyRunner {
     private let weights: [Double]
     private let totalWeight: Double
 
-    init(_ definition: AnomalyDefinition) {
+    /// - Parameter maxKeys: accounts the baseline remembers, at most (the runtime's `max-keys`,
+    ///   the bound on every per-key state of a worker).
+    init(_ definition: AnomalyDefinition, maxKeys: Int) {
         self.definition = definition
+        var options = EntityBaseline.Options()
+        options.maximumAccounts = maxKeys
+        baseline = EntityBaseline(options: options)
         scaler = MinMaxScaler(features: definition.treeFeatures.count)
         trees = HalfSpaceTrees(features: definition.treeFeatures.count, options: definition.trees)
         detectors = definition.weights.keys.sorted()

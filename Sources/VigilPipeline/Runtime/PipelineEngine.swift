@@ -207,7 +207,7 @@ public struct PipelineEngine {
         self.screening = pipeline.screening.map(ScreeningRunner.init)
         // Baselines take a long time to learn: an unchanged anomaly section keeps them across a
         // reload (of a rule, or of a watchlist).
-        self.anomaly = pipeline.anomaly.map { d in previous?.anomaly.flatMap { $0.definition == d ? $0 : nil } ?? AnomalyRunner(d) }
+        self.anomaly = pipeline.anomaly.map { d in previous?.anomaly.flatMap { $0.definition == d ? $0 : nil } ?? AnomalyRunner(d, maxKeys: limits.maxKeys) }
     }
 
     public var stats: DetectorStats { detector.stats }
