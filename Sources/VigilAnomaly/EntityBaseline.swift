@@ -146,65 +146,87 @@ public struct EntityBaseline: Sendable {
 
     /// The score and the features it is the mean of, most unusual first.
     public func score(_ e: Event) -> Score {
-        var features: [Feature] = []
-        measure(e) { features.append(Feature(name: $0, value: $1)) }
-        guard !features.isEmpty else { return Score(score: 0, features: []) }
-        let score = features.reduce(0) { $0 + $1.value } / Double(features.count)
-        return Score(score: score, features: features.sorted { ($0.value, $1.name) > ($1.value, $0.name) })
+        let x = log1p(max(0, e.amount))
+        return Self.score(e, x: x, account: accounts[e.entity] ?? Account(), peerZ: e.peer.flatMap { peers[$0]?.z(x) },
+                          population: population, options: options, explain: { _ in true })
     }
 
-    /// The score alone, the same as ``score(_:)``'s: a pipeline scores every payment and words
-    /// the features only for the few that raise a finding.
-    public func scoreValue(_ e: Event) -> Double {
+    public mutating func learn(_ e: Event) { _ = scoreAndLearn(e) { _ in false } }
+
+    /// Scores the payment as ``score(_:)`` does, then learns from it, finding its account and
+    /// its peer group once. `explain` is asked with the score before anything is learnt; the
+    /// features are listed only when it says yes (a pipeline words them for the few payments
+    /// that raise a finding).
+    public mutating func scoreAndLearn(_ e: Event, explain: (Double) -> Bool) -> Score {
+        let x = log1p(max(0, e.amount))
+        learnt += 1
+        let known = accounts.count
+        // Everything is measured against the state before this payment.
+        let peerZ = e.peer.flatMap { p in Self.zThenAdd(&peers[p, default: Robust()], x) }
+        // Updated in place (one lookup, and the counterparties are not copied to append one). A
+        // new account is an empty one, which measures as no history.
+        let result = Self.scoreAndLearn(&accounts[e.entity, default: Account()], e, x: x, peerZ: peerZ, population: population,
+                                        options: options, seen: learnt, explain: explain)
+        population.add(x)
+        if accounts.count > known, accounts.count > options.maximumAccounts { forgetLeastRecent() }
+        return result
+    }
+
+    private static func zThenAdd(_ r: inout Robust, _ x: Double) -> Double? {
+        defer { r.add(x) }
+        return r.z(x)
+    }
+
+    private static func scoreAndLearn(_ a: inout Account, _ e: Event, x: Double, peerZ: Double?, population: borrowing Robust,
+                                      options: Options, seen: Int, explain: (Double) -> Bool) -> Score {
+        let result = score(e, x: x, account: a, peerZ: peerZ, population: population, options: options, explain: explain)
+        learn(&a, e, x: x, seen: seen, alpha: options.alpha, remembered: options.rememberedCounterparties)
+        return result
+    }
+
+    /// The mean of the features, listed (most unusual first) only if `explain` says yes to it.
+    private static func score(_ e: Event, x: Double, account: borrowing Account, peerZ: Double?, population: borrowing Robust,
+                              options: Options, explain: (Double) -> Bool) -> Score {
         var sum = 0.0, count = 0
-        measure(e) { _, value in
+        measure(e, x: x, account: account, peerZ: peerZ, population: population, options: options) { _, value in
             sum += value
             count += 1
         }
-        return count == 0 ? 0 : sum / Double(count)
+        let score = count == 0 ? 0 : sum / Double(count)
+        guard count > 0, explain(score) else { return Score(score: score, features: []) }
+        var features: [Feature] = []
+        measure(e, x: x, account: account, peerZ: peerZ, population: population, options: options) { features.append(Feature(name: $0, value: $1)) }
+        return Score(score: score, features: features.sorted { ($0.value, $1.name) > ($1.value, $0.name) })
     }
 
-    /// Measures each feature the event has evidence for, in a fixed order.
-    private func measure(_ e: Event, _ feature: (String, Double) -> Void) {
-        let x = log1p(max(0, e.amount))
+    /// Measures each feature the event has evidence for, in a fixed order (the score sums them
+    /// in it), from the state before the payment: its account's (empty when new), the `z` of its
+    /// amount in its peer group, and everyone's.
+    private static func measure(_ e: Event, x: Double, account a: borrowing Account, peerZ: Double?, population: borrowing Robust,
+                                options: Options, _ feature: (String, Double) -> Void) {
         if let balance = e.balanceBefore, balance > 0 {
             feature("share-of-balance", min(1, e.amount / balance))
         }
-        // Read in place: a copy of the account would retain its counterparties.
-        accounts.withAccount(e.entity) { account in
-            if let a = account, a.count >= options.minimumHistory {
-                // A few payments say little about an account's spread: its variance is shrunk
-                // towards everyone's, the less the more payments it has.
-                let everyone = population.variance
-                let sd = (a.variance + everyone / Double(a.count)).squareRoot()
-                feature("amount-vs-history", sd > 0 ? Self.squash((x - a.mean) / sd) : (x > a.mean ? 1 : 0))
-                if let c = e.counterparty {
-                    feature("new-counterparty", a.counterparties.contains(c) ? 0 : 1)
-                }
-            } else if let z = population.z(x) {
-                feature("amount-vs-history", Self.squash(z))
+        if a.count >= options.minimumHistory {
+            // A few payments say little about an account's spread: its variance is shrunk
+            // towards everyone's, the less the more payments it has.
+            let everyone = population.variance
+            let sd = (a.variance + everyone / Double(a.count)).squareRoot()
+            feature("amount-vs-history", sd > 0 ? squash((x - a.mean) / sd) : (x > a.mean ? 1 : 0))
+            if let c = e.counterparty {
+                feature("new-counterparty", a.counterparties.contains(c) ? 0 : 1)
             }
-            if let a = account, a.gaps >= options.minimumHistory, let t = e.time, let last = a.last {
-                // Sooner than usual after the previous payment: the gap's log below its moving mean.
-                let sd = (a.gapVariance + 1 / Double(a.gaps)).squareRoot()
-                feature("frequency-vs-history", Self.squash((a.gapMean - log1p(max(0, t - last))) / sd))
-            }
+        } else if let z = population.z(x) {
+            feature("amount-vs-history", squash(z))
         }
-        if let p = e.peer, let z = peers[p]?.z(x) {
-            feature("amount-vs-peers", Self.squash(abs(z)))
+        if a.gaps >= options.minimumHistory, let t = e.time, let last = a.last {
+            // Sooner than usual after the previous payment: the gap's log below its moving mean.
+            let sd = (a.gapVariance + 1 / Double(a.gaps)).squareRoot()
+            feature("frequency-vs-history", squash((a.gapMean - log1p(max(0, t - last))) / sd))
         }
-    }
-
-    public mutating func learn(_ e: Event) {
-        let x = log1p(max(0, e.amount))
-        population.add(x)
-        if let p = e.peer { peers[p, default: Robust()].add(x) }
-        learnt += 1
-        let known = accounts.count
-        // Updated in place (one lookup, and the counterparties are not copied to append one).
-        Self.learn(&accounts[e.entity, default: Account()], e, x: x, seen: learnt, alpha: options.alpha,
-                   remembered: options.rememberedCounterparties)
-        if accounts.count > known, accounts.count > options.maximumAccounts { forgetLeastRecent() }
+        if let z = peerZ {
+            feature("amount-vs-peers", squash(abs(z)))
+        }
     }
 
     /// Forgets the accounts that paid least recently, down to nine tenths of the bound (the
@@ -238,11 +260,4 @@ public struct EntityBaseline: Sendable {
 
     /// Accounts with a baseline.
     public var accountCount: Int { accounts.count }
-}
-
-private extension Dictionary where Key == String, Value == EntityBaseline.Account {
-    /// The account under `key`, borrowed for `body`.
-    func withAccount(_ key: String, _ body: (borrowing EntityBaseline.Account?) -> Void) {
-        if let i = index(forKey: key) { body(values[i]) } else { body(nil) }
-    }
 }

@@ -130,25 +130,33 @@ func shuttle() throws -> AnomalyEvaluation.Table {
         #expect(newcomer.score > 0.8)
     }
 
-    /// The pipeline's score without its features is the same number, over a stream that
-    /// exercises every feature, accounts with and without history and more counterparties than
-    /// an account remembers.
-    @Test func scoreValueIsTheScore() {
-        var b = EntityBaseline()
+    /// Scoring and learning in one step (what a pipeline does) gives what scoring, then
+    /// learning, gives: the same score, and the same features when asked for them, over a
+    /// stream that exercises every feature, accounts with and without history and more
+    /// counterparties than an account remembers.
+    @Test func scoreAndLearnIsScoreThenLearn() {
+        var stepwise = EntityBaseline(), fused = EntityBaseline()
         var rng = SplitMix64(seed: 11)
-        var compared = 0
+        var full = 0
         for i in 0..<3_000 {
             let e = EntityBaseline.Event(entity: "A\(rng.next() % 40)", amount: Double(rng.next() % 5_000) + rng.nextDouble(),
                                          balanceBefore: i % 3 == 0 ? nil : Double(rng.next() % 20_000),
                                          peer: i % 5 == 0 ? nil : ["card", "wire", "cash"][Int(rng.next() % 3)],
                                          counterparty: i % 7 == 0 ? nil : "P\(rng.next() % 30)", time: i % 11 == 0 ? nil : Double(i) * 600)
-            let full = b.score(e)
-            #expect(b.scoreValue(e) == full.score)
-            if full.features.count >= 4 { compared += 1 }
-            b.learn(e)
+            let expected = stepwise.score(e)
+            stepwise.learn(e)
+            var asked: Double?
+            let got = fused.scoreAndLearn(e) { score in
+                asked = score
+                return i % 2 == 0
+            }
+            #expect(got.score == expected.score)
+            #expect(asked == (expected.features.isEmpty ? nil : expected.score))
+            #expect(got.features == (i % 2 == 0 ? expected.features : []))
+            if expected.features.count >= 4 { full += 1 }
         }
-        #expect(compared > 1_000)
-        #expect(b.accountCount == 40)
+        #expect(full > 1_000)
+        #expect(fused.accountCount == 40)
     }
 
     /// Past the bound, the accounts that paid least recently are forgotten and start again

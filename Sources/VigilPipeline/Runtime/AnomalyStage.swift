@@ -83,15 +83,15 @@ final class AnomalyRunner {
         let amount = NSDecimalNumber(decimal: tx.amount).doubleValue
         let event = EntityBaseline.Event(entity: tx.debtor.account, amount: amount, peer: tx.channel, counterparty: tx.creditor.account,
                                          time: Double(tx.ts.microseconds) / 1e6)
-        // Each detector scores, then learns; the baseline learns last, after the words of an
-        // explanation, which only the rare payment that raises a finding needs, were taken from
-        // what it knew before this payment (the detectors' states are independent).
+        // Each detector scores, then learns. The baseline goes last, so that the combined score
+        // is known while it still holds the state before this payment: it lists its features,
+        // for the explanation, only for the rare payment that raises a finding.
         var scores = InlineArray<3, Double>(repeating: 0)
-        var score = 0.0
+        var baselineAt: Int?
         for (i, detector) in detectors.enumerated() {
             switch detector {
             case .baseline:
-                scores[i] = baseline.scoreValue(event)
+                baselineAt = i
             case .edge:
                 let tickMicros = max(1, definition.tick.components.seconds * 1_000_000)
                 scores[i] = edges.process(source: tx.debtor.account, target: tx.creditor.account, time: tx.ts.microseconds / tickMicros)
@@ -101,21 +101,34 @@ final class AnomalyRunner {
                 scaler.learn(x)
                 trees.learn(scaler.transform(x))
             }
-            score += scores[i] * weights[i]
         }
-        score /= totalWeight
-        let finding = score >= definition.threshold ? finding(tx, origin: origin, event: event, score: score, scores: scores) : nil
-        if detectors.contains(.baseline) { baseline.learn(event) }
-        return finding.map { [$0] } ?? []
+        /// The weighted mean, summed in detector order.
+        func combined(_ scores: InlineArray<3, Double>) -> Double {
+            var sum = 0.0
+            for i in detectors.indices { sum += scores[i] * weights[i] }
+            return sum / totalWeight
+        }
+        var features: [EntityBaseline.Feature] = []
+        if let b = baselineAt {
+            let s = baseline.scoreAndLearn(event) { s in
+                var with = scores
+                with[b] = s
+                return combined(with) >= definition.threshold
+            }
+            scores[b] = s.score
+            features = s.features
+        }
+        let score = combined(scores)
+        guard score >= definition.threshold else { return [] }
+        return [finding(tx, origin: origin, score: score, scores: scores, baselineFeatures: features)]
     }
 
-    private func finding(_ tx: Transaction, origin: EventOrigin, event: EntityBaseline.Event, score: Double,
-                         scores: InlineArray<3, Double>) -> RuleMatch {
+    private func finding(_ tx: Transaction, origin: EventOrigin, score: Double, scores: InlineArray<3, Double>,
+                         baselineFeatures features: [EntityBaseline.Feature]) -> RuleMatch {
         let parts = detectors.enumerated().map { i, detector in
             let detail: String
             switch detector {
             case .baseline:
-                let features = baseline.score(event).features
                 detail = features.isEmpty ? "no baseline yet" : features.map { "\($0.name) \(Self.round($0.value))" }.joined(separator: ", ")
             case .edge: detail = "payments \(tx.debtor.account) → \(tx.creditor.account) in this \(DurationText.format(definition.tick)) against earlier ones"
             case .hst: detail = definition.treeFeatures.map(\.rawValue).joined(separator: ", ")
