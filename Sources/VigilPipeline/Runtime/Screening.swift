@@ -33,16 +33,22 @@ final class ScreeningRunner {
     init(_ definition: ScreeningDefinition) { self.definition = definition }
 
     func matches(_ tx: Transaction, origin: EventOrigin) -> [RuleMatch] {
+        // Most payments name no party (a name is required of wires only): they cost two reads.
+        guard tx.debtor.name?.isEmpty == false || tx.creditor.name?.isEmpty == false else { return [] }
         var out: [RuleMatch] = []
-        for (target, party) in [(ScreeningDefinition.Target.debtor, tx.debtor), (.creditor, tx.creditor)] {
-            guard definition.targets.contains(target), let name = party.name, !name.isEmpty else { continue }
-            let query = ScreeningQuery(name: name, kind: .unknown, birthDate: party.dob, country: party.country, document: party.idNumber)
-            for m in screen(query) {
-                out.append(finding(m, role: target.rawValue, name: name, subject: Alert.Subject(field: "\(target.rawValue).account", value: party.account),
-                                   ts: tx.ts, contribution: Contribution(origin: origin, eventID: tx.id, ts: tx.ts)))
-            }
-        }
+        screen(tx.debtor, as: .debtor, in: tx, origin: origin, into: &out)
+        screen(tx.creditor, as: .creditor, in: tx, origin: origin, into: &out)
         return out
+    }
+
+    private func screen(_ party: borrowing Party, as target: ScreeningDefinition.Target, in tx: Transaction, origin: EventOrigin,
+                        into out: inout [RuleMatch]) {
+        guard definition.targets.contains(target), let name = party.name, !name.isEmpty else { return }
+        let query = ScreeningQuery(name: name, kind: .unknown, birthDate: party.dob, country: party.country, document: party.idNumber)
+        for m in screen(query) {
+            out.append(finding(m, role: target.rawValue, name: name, subject: Alert.Subject(field: "\(target.rawValue).account", value: party.account),
+                               ts: tx.ts, contribution: Contribution(origin: origin, eventID: tx.id, ts: tx.ts)))
+        }
     }
 
     func matches(_ p: Passenger, origin: EventOrigin) -> [RuleMatch] {
