@@ -192,7 +192,7 @@ let package = Package(
         ),
         .testTarget(
             name: "VigilPipelineTests",
-            dependencies: ["VigilPipeline", "VigilKafka", "VigilCore", "VigilDetect", "VigilFormats", "VigilShare", "vigil"],
+            dependencies: ["VigilPipeline", "VigilKafka", "VigilCore", "VigilDetect", "VigilFormats", "VigilShare", "VigilScreen", "vigil"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -5,6 +5,7 @@ import VigilCore
 import VigilDetect
 import VigilKafka
 @testable import VigilPipeline
+import VigilScreen
 import VigilShare
 
 /// The `screening:` stage: lists loaded with the pipeline, transaction parties and travellers
@@ -60,6 +61,29 @@ struct ScreeningStageTests {
                                      "traveller": ["surname": surname, "given": given, "dob": "1970-04-05", "documents": [["type": "P", "number": document]]]]
         return ConsumedMessage(topic: "pax.events", partition: 0, offset: offset,
                                value: Array(try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])))
+    }
+
+    @Test("answers are remembered in two generations: a name in steady use is not screened again, one out of use is")
+    func answerCache() throws {
+        let p = try PipelineDefinition.load(file: try Self.setUp())
+        let runner = ScreeningRunner(try #require(p.screening), cacheLimit: 4)
+        let listed = ScreeningQuery(name: "Ivan Sidorenko", kind: .unknown, birthDate: "1970-04-05")
+        let hits = runner.screen(listed)
+        #expect(hits.map(\.entryID) == ["W-1"])
+        // Two generations of two: `listed` is asked between every two new names, so it is never
+        // dropped, while the others pass through once each.
+        for i in 0..<20 {
+            #expect(runner.screen(ScreeningQuery(name: "Payer \(i)", kind: .unknown)).isEmpty)
+            if i % 2 == 1 { #expect(runner.screen(listed) == hits) }
+        }
+        #expect(runner.screened == 21)
+        // Out of use for two generations: screened again, with the same answer.
+        for i in 20..<24 { _ = runner.screen(ScreeningQuery(name: "Payer \(i)", kind: .unknown)) }
+        #expect(runner.screen(listed) == hits)
+        #expect(runner.screened == 26)
+        // Another detail given with the name is another question.
+        _ = runner.screen(ScreeningQuery(name: "Ivan Sidorenko", kind: .unknown, birthDate: "1980-01-01"))
+        #expect(runner.screened == 27)
     }
 
     @Test("parties and travellers on a list raise alerts carrying the list version; others do not")

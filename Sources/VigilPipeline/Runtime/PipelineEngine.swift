@@ -204,7 +204,7 @@ public struct PipelineEngine {
         self.detector = Detector(rules: pipeline.rules, limits: limits, carryingOver: previous?.detector)
         self.combiner = pipeline.typologies.definitions.isEmpty ? nil
             : TypologyCombiner(typologies: pipeline.typologies, limits: limits, carryingOver: previous?.combiner)
-        self.screening = pipeline.screening.map(ScreeningRunner.init)
+        self.screening = pipeline.screening.map { ScreeningRunner($0) }
         // Baselines take a long time to learn: an unchanged anomaly section keeps them across a
         // reload (of a rule, or of a watchlist).
         self.anomaly = pipeline.anomaly.map { d in previous?.anomaly.flatMap { $0.definition == d ? $0 : nil } ?? AnomalyRunner(d, maxKeys: limits.maxKeys) }

@@ -23,14 +23,24 @@ public struct ScreeningDefinition: Sendable {
 /// Screens the parties of each event for one engine. Remembers recent answers (the same
 /// account holders pay again and again): the answer for a name depends only on the name, the
 /// details given with it and the lists, so what is remembered never changes what is reported.
+///
+/// Answers are kept in two generations of at most half the bound each: one asked again is
+/// moved to the newer; when the newer is full, the older is dropped and the newer takes its
+/// place. A name in steady use stays (emptying the whole cache at the bound, as before, screened
+/// every name again at once), memory stays within the bound, and a hit costs no bookkeeping.
 final class ScreeningRunner {
     let definition: ScreeningDefinition
-    private var cache: [ScreeningQuery: [ScreeningMatch]] = [:]
-    /// Queries remembered before the cache is emptied and starts again (a bound on memory that
-    /// needs no bookkeeping per hit).
-    static let cacheLimit = 50_000
+    private var newer: [ScreeningQuery: [ScreeningMatch]] = [:]
+    private var older: [ScreeningQuery: [ScreeningMatch]] = [:]
+    /// Answers remembered, at most.
+    let cacheLimit: Int
+    /// Queries screened against the lists (not answered from memory).
+    private(set) var screened = 0
 
-    init(_ definition: ScreeningDefinition) { self.definition = definition }
+    init(_ definition: ScreeningDefinition, cacheLimit: Int = 50_000) {
+        self.definition = definition
+        self.cacheLimit = max(2, cacheLimit)
+    }
 
     func matches(_ tx: Transaction, origin: EventOrigin) -> [RuleMatch] {
         // Most payments name no party (a name is required of wires only): they cost two reads.
@@ -67,11 +77,17 @@ final class ScreeningRunner {
         }
     }
 
-    private func screen(_ query: ScreeningQuery) -> [ScreeningMatch] {
-        if let known = cache[query] { return known }
-        if cache.count >= Self.cacheLimit { cache.removeAll(keepingCapacity: true) }
-        let found = definition.screener.screen(query).matches
-        cache[query] = found
+    func screen(_ query: ScreeningQuery) -> [ScreeningMatch] {
+        if let known = newer[query] { return known }
+        let found = older.removeValue(forKey: query) ?? {
+            screened += 1
+            return definition.screener.screen(query).matches
+        }()
+        if newer.count >= cacheLimit / 2 {
+            older = newer
+            newer = [:]
+        }
+        newer[query] = found
         return found
     }
 
