@@ -96,6 +96,25 @@ func temporaryDirectory() throws -> URL {
 
 @Suite("The vigil command line", .serialized, .timeLimit(.minutes(3)))
 struct CLITests {
+    @Test("scripts/every-detector.sh assembles one pipeline with every shipped detector, which loads")
+    func everyDetector() async throws {
+        let script = try Child("/bin/bash", ["scripts/every-detector.sh", "--print"])
+        #expect(try await script.wait() == 0)
+        let file = try temporaryDirectory().appendingPathComponent("every-detector.yaml")
+        try script.stdout.write(to: file, atomically: true, encoding: .utf8)
+        let shipped = try PipelineDefinition.load(file: repoRoot.appendingPathComponent("pipelines/typologies.yaml").path)
+        let p = try PipelineDefinition.load(file: file.path)
+        #expect(p.rules.definitions.map(\.id) == shipped.rules.definitions.map(\.id))
+        #expect(p.typologies.definitions.count == shipped.typologies.definitions.count + 2)
+        #expect(p.anomaly == (try PipelineDefinition.load(file: repoRoot.appendingPathComponent("pipelines/anomaly.yaml").path).anomaly))
+        #expect(p.screening?.lists.map(\.name) == ["sample"])
+        let validated = try await vigil(["validate", file.path])
+        #expect(validated.status == 0)
+        let missing = try Child("/bin/bash", ["scripts/every-detector.sh", "--list", "UN=/no/such.xml", "--print"])
+        #expect(try await missing.wait() != 0)
+        #expect(missing.stderr.contains("--list UN=/no/such.xml: no such file"))
+    }
+
     @Test("vigil backtest prints the table, writes the JSON report, and says when the data set cannot be read")
     func backtest() async throws {
         let dir = try temporaryDirectory()
