@@ -36,14 +36,10 @@ final class OffsetTracker: Sendable {
 
     private let state = Mutex(State())
     private let store: @Sendable ([TopicPartition: Int64]) -> Void
-    private let onCompleted: @Sendable (Int) -> Void
 
-    /// - Parameters:
-    ///   - store: called with the next offset to read per partition, whenever it advances.
-    ///   - onCompleted: called with the running total of messages whose offsets were released.
-    init(store: @escaping @Sendable ([TopicPartition: Int64]) -> Void, onCompleted: @escaping @Sendable (Int) -> Void = { _ in }) {
+    /// - Parameter store: called with the next offset to read per partition, whenever it advances.
+    init(store: @escaping @Sendable ([TopicPartition: Int64]) -> Void) {
         self.store = store
-        self.onCompleted = onCompleted
     }
 
     /// A new assignment, or its loss (`nil`): everything registered before is forgotten, and
@@ -82,9 +78,9 @@ final class OffsetTracker: Sendable {
 
     /// The run's effects are acknowledged.
     func complete(_ ticket: Ticket) {
-        let (release, completedTotal, waiters) = state.withLock { s -> (Int64?, Int?, [CheckedContinuation<Void, Never>]) in
+        let (release, waiters) = state.withLock { s -> (Int64?, [CheckedContinuation<Void, Never>]) in
             guard s.assigned, ticket.generation == s.generation, var queue = s.partitions[ticket.partition],
-                  let i = queue.firstIndex(where: { $0.id == ticket.id }) else { return (nil, nil, []) }
+                  let i = queue.firstIndex(where: { $0.id == ticket.id }) else { return (nil, []) }
             queue[i].done = true
             s.inFlight -= 1
             var released: Int64?
@@ -101,10 +97,9 @@ final class OffsetTracker: Sendable {
                 waiters = Array(s.idleWaiters.values)
                 s.idleWaiters = [:]
             }
-            return (released, messages > 0 ? s.completedMessages : nil, waiters)
+            return (released, waiters)
         }
         if let release { store([ticket.partition: release]) }
-        if let completedTotal { onCompleted(completedTotal) }
         waiters.forEach { $0.resume() }
     }
 

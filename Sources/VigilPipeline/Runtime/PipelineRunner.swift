@@ -97,7 +97,6 @@ public final class PipelineRunner: Sendable {
         self.sink = sink
         self.logger = logger
         self.onAlert = onAlert
-        let counters = self.counters
         let remaining = Locked(options.stopAt ?? [:])
         let stopping = options.stopAt != nil
         self.tracker = OffsetTracker(store: { [source] released in
@@ -108,14 +107,15 @@ public final class PipelineRunner: Sendable {
                 return targets.isEmpty
             }
             if reached { source.stop() }
-        }, onCompleted: { total in
-            // Reports arrive from several threads, not necessarily in order.
-            counters.withLock { $0.completed = max($0.completed, total) }
         })
     }
 
     public var stats: Stats {
         var s = counters.value
+        // Counted by the tracker under the lock that also counts what is in flight: once it is
+        // idle, this includes every acknowledged message (a total reported to a callback after
+        // the lock was released could still be on its way when the pipeline stopped).
+        s.completed = tracker.completedMessages
         s.window = windowStats.value.values.reduce(DetectorStats(), +)
         return s
     }
