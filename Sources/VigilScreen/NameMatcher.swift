@@ -241,14 +241,13 @@ public struct NameMatcher: Sendable {
             // Spellings of one name in different transliterations: nearly, not quite, the same.
             jw = max(jw, 0.97)
         }
-        guard jw >= options.minTokenSimilarity else {
-            // Written in an abjad on one side only: its vowels are guesses, so compare consonants.
-            if abjad, case let (x, y) = (NameText.skeleton(a.text), NameText.skeleton(b.text)), !x.isEmpty, !y.isEmpty {
-                let sk = 0.95 * Similarity.jaroWinkler(x, y)
-                if sk >= options.minTokenSimilarity { return (Self.effective(sk), .skeleton) }
-            }
-            return nil
+        // Written in an abjad on one side only: its vowels are guesses, so the consonants are
+        // compared too, and the closer reading counts (`ahmd` is nearer `ahmed` as consonants).
+        if abjad, case let (x, y) = (NameText.skeleton(a.text), NameText.skeleton(b.text)), !x.isEmpty, !y.isEmpty {
+            let sk = 0.95 * Similarity.jaroWinkler(x, y)
+            if sk >= options.minTokenSimilarity, sk > jw { return (Self.effective(sk), .skeleton) }
         }
+        guard jw >= options.minTokenSimilarity else { return nil }
         return (Self.effective(jw), .similar)
     }
 }

@@ -127,6 +127,11 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(score("Владимир Путин", "Vladimir Putin") == 1)
         #expect(score("Moammar Qaddafi", "Muammar Gaddafi") >= t)
         #expect(score("محمد علي", "Mohamed Ali") >= t)
+        // Both readings of an abjad token count, the closer one winning: `ahmd` is 0.8 from
+        // `ahmed` by its letters but the same consonants, as `hsn` and `hassan` are.
+        let ahmed = matcher.score(NormalizedName("أحمد حسن"), NormalizedName("Ahmed Hassan"))
+        #expect(ahmed.pairs.map(\.method) == [.skeleton, .skeleton])
+        #expect(ahmed.score >= 0.875)
         #expect(score("Ramimakhlouf", "Rami Makhlouf") >= t)
         #expect(score("J. R. Smith", "John Robert Smith", .person) >= t)
         #expect(score("PLA", "People's Liberation Army", .organization) >= t)
