@@ -64,6 +64,8 @@ final class AnomalyRunner {
     private let detectors: [AnomalyDefinition.Detector]
     private let weights: [Double]
     private let totalWeight: Double
+    /// The edge-burst tick in microseconds of event time.
+    private let tickMicros: Int64
 
     /// - Parameter maxKeys: accounts the baseline remembers, at most (the runtime's `max-keys`,
     ///   the bound on every per-key state of a worker).
@@ -77,6 +79,7 @@ final class AnomalyRunner {
         detectors = definition.weights.keys.sorted()
         weights = detectors.map { definition.weights[$0]! }
         totalWeight = weights.reduce(0, +)
+        tickMicros = max(1, definition.tick.components.seconds * 1_000_000)
     }
 
     func matches(_ tx: Transaction, origin: EventOrigin) -> [RuleMatch] {
@@ -93,7 +96,6 @@ final class AnomalyRunner {
             case .baseline:
                 baselineAt = i
             case .edge:
-                let tickMicros = max(1, definition.tick.components.seconds * 1_000_000)
                 scores[i] = edges.process(source: tx.debtor.account, target: tx.creditor.account, time: tx.ts.microseconds / tickMicros)
             case .hst:
                 let x = definition.treeFeatures.map { $0.value(tx, amount: amount) }
