@@ -282,8 +282,15 @@ enum NameText {
 
     /// Latin letters, no accents, lower case; and what script the input was in.
     static func latin(_ s: String) -> (String, Script) {
+        let (text, script, hangul) = letters(s)
+        // Korean names follow conventions of their own (``Hangul``): romanized before ICU.
+        return hangul ? (letters(Hangul.romanize(s)).text, .other) : (text, script)
+    }
+
+    /// Latin letters and the script; or, when Hangul syllables were seen, only that.
+    private static func letters(_ s: String) -> (text: String, script: Script, hangul: Bool) {
         var script = Script.latin
-        var needsTransform = false
+        var needsTransform = false, hangul = false
         for u in s.unicodeScalars where u.value >= 0x80 {
             switch u.value {
             case 0x0590...0x08FF, 0xFB1D...0xFDFF, 0xFE70...0xFEFF: script = .abjad; needsTransform = true
@@ -292,9 +299,11 @@ enum NameText {
             default:
                 if u.properties.isAlphabetic, script == .latin { script = .other }
                 needsTransform = true
+                hangul = hangul || Hangul.isSyllable(u)
             }
         }
-        guard needsTransform else { return (s.lowercased(), .latin) }
+        if hangul { return ("", .other, true) }  // romanized by the caller first
+        guard needsTransform else { return (s.lowercased(), .latin, false) }
         // ICU transliterates other scripts; it builds a transliterator on every call, so Latin
         // with accents (most names on the lists) is only decomposed and stripped of its marks.
         let t = script == .latin ? s : s.applyingTransform(.toLatin, reverse: false) ?? s
@@ -320,7 +329,7 @@ enum NameText {
             default: out.unicodeScalars.append(u)
             }
         }
-        return (out, script)
+        return (out, script, hangul)
     }
 
     /// Honorifics and titles: they say nothing about who a person is.

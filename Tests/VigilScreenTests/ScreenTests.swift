@@ -27,6 +27,24 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(sisi.tokens.map(\.text).contains("al"))
     }
 
+    /// Korean names: the surname split off in its usual spelling, `eo` and `eu` in the given
+    /// name written `o` and `u`, whether the name is written as one word or two.
+    @Test func koreanNames() {
+        func tokens(_ s: String) -> [String] { NormalizedName(s, kind: .person).tokens.map(\.text) }
+        #expect(tokens("김정은") == ["kim", "jongun"])
+        #expect(tokens("김 정은") == ["kim", "jongun"])
+        #expect(tokens("박지성") == ["park", "jisong"])
+        #expect(tokens("리영호") == ["ri", "yongho"])
+        #expect(tokens("남궁민") == ["namgung", "min"])  // a surname of two syllables
+        #expect(tokens("Kim 정은") == ["kim", "jongun"])
+        #expect(NormalizedName("김정은").transliterated)
+        // Not a name of at most four syllables starting with a surname: romanized as it is.
+        #expect(tokens("대한민국정부") == ["daehanmingugjongbu"])
+        let matcher = NameMatcher()
+        #expect(matcher.score(NormalizedName("김정은"), NormalizedName("Kim Jong Un")).score == 1)
+        #expect(matcher.score(NormalizedName("박지성"), NormalizedName("Park Ji Sung")).score >= ScreeningOptions.defaultThreshold)
+    }
+
     @Test func rolesOfTokens() {
         let company = NormalizedName("Volkswagen Gesellschaft mit beschränkter Haftung", kind: .organization)
         #expect(company.tokens.map(\.text) == ["volkswagen", "llc"])

@@ -1,0 +1,76 @@
+import Foundation
+
+/// Korean names written in Hangul, brought to the spellings lists use.
+///
+/// ICU romanizes Hangul by the Revised Romanization, syllable after syllable, as one word when
+/// the name is written without spaces (as Korean names are): 김정은 becomes `gimjeong-eun`, where
+/// lists have `Kim Jong Un`. Three conventions close most of that gap:
+/// - a Korean name is a surname of one syllable (a few of two) followed by the given name, so
+///   a word of two to four syllables that starts with a known surname is split after it;
+/// - surnames have conventional spellings that no romanization system produces (김 Kim, 박 Park,
+///   이 Lee, 최 Choi; the North's 리 Ri, 로 Ro): those are used;
+/// - in given names, the vowels `eo` and `eu` are written `o` and `u` by the older
+///   McCune–Reischauer system and in most names on lists (정은 `jeongeun` → `jongun`).
+enum Hangul {
+    /// Conventional spellings of the common surnames (two-syllable ones included).
+    static let surnames: [String: String] = [
+        "김": "kim", "이": "lee", "리": "ri", "박": "park", "최": "choi", "정": "jung", "강": "kang", "조": "cho",
+        "윤": "yoon", "장": "jang", "임": "lim", "림": "rim", "한": "han", "오": "oh", "서": "seo", "신": "shin",
+        "권": "kwon", "황": "hwang", "안": "ahn", "송": "song", "류": "ryu", "유": "yoo", "전": "jeon", "홍": "hong",
+        "고": "ko", "문": "moon", "양": "yang", "손": "son", "배": "bae", "백": "baek", "허": "heo", "남": "nam",
+        "심": "shim", "노": "noh", "로": "ro", "하": "ha", "곽": "kwak", "성": "sung", "차": "cha", "주": "joo",
+        "우": "woo", "구": "koo", "민": "min", "진": "jin", "나": "na", "지": "ji", "엄": "um", "채": "chae",
+        "원": "won", "천": "chun", "방": "bang", "공": "kong", "현": "hyun", "함": "ham", "변": "byun", "염": "yeom",
+        "여": "yeo", "추": "choo", "도": "do", "소": "so", "석": "seok", "선": "sun", "설": "seol", "마": "ma",
+        "길": "gil", "연": "yeon", "위": "wi", "표": "pyo", "명": "myung", "기": "ki", "반": "ban", "왕": "wang",
+        "금": "keum", "옥": "ok", "육": "yook", "인": "in", "맹": "maeng", "제": "je", "모": "mo", "탁": "tak",
+        "국": "kook", "편": "pyun", "용": "yong",
+        "남궁": "namgung", "황보": "hwangbo", "제갈": "jegal", "선우": "sunwoo", "독고": "dokgo", "사공": "sagong",
+        "서문": "seomun",
+    ]
+
+    static func isSyllable(_ u: Unicode.Scalar) -> Bool { (0xAC00...0xD7A3).contains(u.value) }
+
+    /// `s` with its runs of Hangul syllables in Latin letters (lower case), everything else as it
+    /// was. A run that starts the name is a whole name (its surname split off); a later one is a
+    /// given name (`김 정은`: 정 is a surname too, but not here).
+    static func romanize(_ s: String) -> String {
+        var out = "", run = ""
+        func flush() {
+            if !run.isEmpty {
+                out += out.allSatisfy(\.isWhitespace) ? name(run) : givenName(run)
+            }
+            run = ""
+        }
+        for ch in s {
+            if ch.unicodeScalars.allSatisfy(isSyllable) { run.append(ch) } else {
+                flush()
+                out.append(ch)
+            }
+        }
+        flush()
+        return out
+    }
+
+    /// One word of Hangul syllables as a Korean name: its surname apart in its usual spelling,
+    /// then the given name.
+    static func name(_ word: String) -> String {
+        let syllables = word.map(String.init)
+        for length in [2, 1] where syllables.count >= length {
+            let head = syllables[0..<length].joined()
+            // A name of more than four syllables is not one name: romanized as it is.
+            guard let surname = surnames[head], syllables.count <= 4 else { continue }
+            let given = syllables[length...].joined()
+            return given.isEmpty ? surname : surname + " " + givenName(given)
+        }
+        return givenName(word)
+    }
+
+    /// A given name (or any other Hangul word) romanized by ICU, its syllables joined and `eo`,
+    /// `eu` written `o`, `u`.
+    static func givenName(_ word: String) -> String {
+        let revised = (word.applyingTransform(.toLatin, reverse: false) ?? word).lowercased()
+        return revised.filter { $0 != "-" && $0 != "'" && $0 != "\u{2019}" }
+            .replacingOccurrences(of: "eo", with: "o").replacingOccurrences(of: "eu", with: "u")
+    }
+}
