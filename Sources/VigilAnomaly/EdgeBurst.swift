@@ -60,9 +60,9 @@ public struct EdgeBurst: Sendable {
 
     /// Continues the FNV-1a hash `h` over `text`'s bytes (FNV runs byte by byte, so a key made
     /// of several texts is hashed without joining them).
-    private static func fnv(_ text: String, after h: UInt64 = 0xCBF2_9CE4_8422_2325) -> UInt64 {
+    private static func fnv(_ text: String, after h: UInt64 = FNV1a.offsetBasis) -> UInt64 {
         var h = h
-        for b in text.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 }
+        for b in text.utf8 { h = FNV1a.step(h, UInt64(b)) }
         return h
     }
 
