@@ -421,8 +421,9 @@ enum NameText {
         "shipping", "logistics", "consulting", "development", "resources", "energy", "finance", "financial",
     ]
 
-    /// Short forms of given names and what they are short for (`Ted` is Edward or Theodore), and
-    /// a few of the same name in another language (`Juan` for John).
+    /// Short forms of given names and what they are short for (`Ted` is Edward or Theodore), a
+    /// few of the same name in another language (`Juan` for John), and the spellings of Korean
+    /// surnames (`Pak` for Park).
     static let nicknames: [String: Set<String>] = {
         let table: [String: [String]] = [
             "william": ["bill", "billy", "will", "willy", "liam"], "robert": ["bob", "bobby", "rob", "robbie", "bert"],
@@ -436,6 +437,11 @@ enum NameText {
             "patrick": ["pat", "paddy"], "susan": ["sue", "susie"], "jennifer": ["jen", "jenny"], "vladimir": ["vlad", "volodya"],
             "mikhail": ["misha"], "dmitry": ["dima"], "dmitrij": ["dima"], "nikolai": ["kolya"], "sergei": ["seryozha"],
             "ivan": ["vanya"], "barack": ["barry"], "yevgeny": ["zhenya"], "muhammad": ["mo"], "mohammed": ["mo"], "abdullah": ["abdu"],
+            // Korean surnames as the South, the North (McCune–Reischauer) and the Revised
+            // Romanization write them: 박 Park, Pak, Bak; 이/리 Lee, Ri, Yi; 최 Choi, Choe.
+            "park": ["pak", "bak"], "lee": ["ri", "yi", "rhee"], "choi": ["choe"], "jung": ["jong", "chung", "jeong"],
+            "kim": ["gim"], "cho": ["jo"], "lim": ["rim", "im"], "ryu": ["yu", "yoo"], "roh": ["ro", "noh"], "kang": ["gang"],
+            "kwon": ["gwon"], "kwak": ["gwak"], "shin": ["sin"], "koo": ["ku", "gu"],
         ]
         var m: [String: Set<String>] = [:]
         for (name, shorts) in table {

@@ -43,6 +43,13 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         let matcher = NameMatcher()
         #expect(matcher.score(NormalizedName("김정은"), NormalizedName("Kim Jong Un")).score == 1)
         #expect(matcher.score(NormalizedName("박지성"), NormalizedName("Park Ji Sung")).score >= ScreeningOptions.defaultThreshold)
+        // The South's, the North's and the Revised spellings of one surname are one name; two
+        // surnames are not.
+        let t = ScreeningOptions.defaultThreshold
+        #expect(matcher.score(NormalizedName("Pak Yong Sik", kind: .person), NormalizedName("Park Yong Sik", kind: .person)).score >= t)
+        #expect(matcher.score(NormalizedName("Choe Ryong Hae", kind: .person), NormalizedName("Choi Ryong Hae", kind: .person)).score >= t)
+        #expect(matcher.score(NormalizedName("리영호"), NormalizedName("Lee Yong Ho")).score >= t)
+        #expect(matcher.score(NormalizedName("Park Ji Sung", kind: .person), NormalizedName("Kim Ji Sung", kind: .person)).score < t)
     }
 
     @Test func rolesOfTokens() {
