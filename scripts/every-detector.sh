@@ -3,8 +3,9 @@
 # watchlist screening — and its throughput as a share of the pass-through's, the figure of the
 # throughput issue's 50 % target. No shipped pipeline has them all (each feature keeps its own
 # file), so this one is assembled from them: pipelines/typologies.yaml as it is, the anomaly:
-# section of pipelines/anomaly.yaml, a screening: section, and two typologies that weigh the
-# anomaly and screening findings (with typologies, only typologies alert).
+# section of pipelines/anomaly.yaml, the screening: section of pipelines/screening.yaml (with
+# its sample list or the lists given), and two typologies that weigh the anomaly and screening
+# findings (with typologies, only typologies alert).
 #
 #   scripts/every-detector.sh [--list NAME=FILE]... [--print] [BENCH OPTIONS...]
 #
@@ -35,18 +36,14 @@ yaml=$(
     echo "$pipeline"
     # These join the typologies: list, the file's last section. Each alerts on any finding of its
     # stage: a typology's sum is weight × the finding's score, and the stages raise findings from
-    # 0.85 (anomaly, pipelines/anomaly.yaml) and 0.8 (screening, below).
+    # 0.85 (pipelines/anomaly.yaml) and 0.8 (pipelines/screening.yaml).
     echo "  - { id: anomalous-payment, version: 1, rules: { anomaly: 1 }, threshold: 0.85 }"
     echo "  - { id: sanctions-hit, version: 1, rules: { watchlist: 1 }, threshold: 0.8 }"
     echo
     sed -n '/^anomaly:/,$p' pipelines/anomaly.yaml
     echo
-    echo "screening:"
-    echo "  id: watchlist"
-    echo "  version: 1"
-    echo "  threshold: 0.8"
-    echo "  screen: [debtor, creditor, traveller]"
-    echo "  lists:"
+    # The screening section of pipelines/screening.yaml, its lists those given (it ends with them).
+    sed -n '/^screening:/,/^  lists:/p' pipelines/screening.yaml
     for l in "${lists[@]}"; do
         name=${l%%=*} file=${l#*=}
         [ -e "$file" ] || { echo "every-detector.sh: --list $l: no such file" >&2; exit 1; }
