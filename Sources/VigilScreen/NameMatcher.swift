@@ -79,7 +79,8 @@ public struct NameMatcher: Sendable {
             return Score(score: pair.similarity, pairs: [pair], unmatchedQuery: [], unmatchedCandidate: [])
         }
         let qh = q.heads, ch = c.heads
-        let abjad = q.abjad != c.abjad
+        let guessed = q.vowelsGuessed != c.vowelsGuessed
+        let hebrew = guessed && (q.script == .hebrew || c.script == .hebrew)
         precondition(buffer.count >= qh.count * ch.count, "the buffer holds fewer pairs than the names have")
         var n = 0
         for i in qh.indices {
@@ -88,14 +89,14 @@ public struct NameMatcher: Sendable {
                 // Joined tokens pair with a single token (`Ramimakhlouf`, `Rami Makhlouf`); two
                 // joined runs would only repeat what their tokens say one by one.
                 if a.tokens > 1, b.tokens > 1 { continue }
-                if cannotPair(a, b, abjad: abjad) { continue }
+                if cannotPair(a, b, guessed: guessed) { continue }
                 let found: (Double, Method)?
                 if b.id >= 0 {
-                    let slot = cache.table.slot(for: UInt64(i) << 33 | (abjad ? 1 << 32 : 0) | UInt64(b.id), inserting: .unknown)
-                    if cache.table[slot].isUnknown { cache.table[slot] = PairCache.Entry(similarity(a, b, abjad: abjad)) }
+                    let slot = cache.table.slot(for: UInt64(i) << 33 | (guessed ? 1 << 32 : 0) | (hebrew ? 1 << 31 : 0) | UInt64(b.id), inserting: .unknown)
+                    if cache.table[slot].isUnknown { cache.table[slot] = PairCache.Entry(similarity(a, b, guessed: guessed, hebrew: hebrew)) }
                     found = cache.table[slot].result
                 } else {
-                    found = similarity(a, b, abjad: abjad)
+                    found = similarity(a, b, guessed: guessed, hebrew: hebrew)
                 }
                 guard let (sim, method) = found else { continue }
                 let covered = Int(a.tokens) + Int(b.tokens)
@@ -192,10 +193,10 @@ public struct NameMatcher: Sendable {
         return a != .legalForm  // two legal forms of different families
     }
 
-    /// Whether ``similarity(_:_:abjad:)`` is sure to find no pair, from the units' heads alone: the
+    /// Whether ``similarity(_:_:guessed:)`` is sure to find no pair, from the units' heads alone: the
     /// same tests in the same order, up to the first that needs a unit's text. Most pairs of two
     /// different names end here.
-    private func cannotPair(_ a: NormalizedName.Head, _ b: NormalizedName.Head, abjad: Bool) -> Bool {
+    private func cannotPair(_ a: NormalizedName.Head, _ b: NormalizedName.Head, guessed: Bool) -> Bool {
         if a.hash == b.hash, a.count == b.count { return false }  // may be the same text
         if !Self.rolesMayPair(a.role, b.role) { return true }
         if a.hasGivenNames, b.hasGivenNames { return false }
@@ -205,16 +206,18 @@ public struct NameMatcher: Sendable {
         if a.count == 1 || b.count == 1 { return !(a.first == b.first && a.tokens == 1 && b.tokens == 1) }
         let shorter = min(a.count, b.count), longer = max(a.count, b.count)
         guard 2 * shorter >= longer else { return true }
-        guard !abjad else { return false }
+        guard !guessed else { return false }
         return !NormalizedName.Unit.lettersMayReach(options.minTokenSimilarity, a.letters, Int(a.count), b.letters, Int(b.count))
     }
 
     /// The units' comparison, through their heads' unretained references (`q` and `c` keep them).
-    private func similarity(_ a: NormalizedName.Head, _ b: NormalizedName.Head, abjad: Bool) -> (Double, Method)? {
-        a.unit._withUnsafeGuaranteedRef { x in b.unit._withUnsafeGuaranteedRef { y in similarity(x, y, abjad: abjad) } }
+    private func similarity(_ a: NormalizedName.Head, _ b: NormalizedName.Head, guessed: Bool, hebrew: Bool) -> (Double, Method)? {
+        a.unit._withUnsafeGuaranteedRef { x in b.unit._withUnsafeGuaranteedRef { y in similarity(x, y, guessed: guessed, hebrew: hebrew) } }
     }
 
-    private func similarity(_ a: NormalizedName.Unit, _ b: NormalizedName.Unit, abjad: Bool) -> (Double, Method)? {
+    /// `guessed`: one name's vowels are guesses (``NormalizedName/vowelsGuessed``); `hebrew`: and
+    /// that name is in Hebrew.
+    private func similarity(_ a: NormalizedName.Unit, _ b: NormalizedName.Unit, guessed: Bool, hebrew: Bool) -> (Double, Method)? {
         if a.text == b.text { return (1, .exact) }
         if !Self.rolesMayPair(a.role, b.role) { return nil }
         if let x = a.givenNames, let y = b.givenNames, !x.isDisjoint(with: y) { return (0.9, .nickname) }
@@ -229,7 +232,7 @@ public struct NameMatcher: Sendable {
         // covers a name written as one word).
         guard 2 * shorter >= longer else { return nil }
         // (Pairs whose letter sets alone keep them below the threshold were ruled out by
-        // ``cannotPair(_:_:abjad:)``. Counting the letters one lacks, byte by byte, ruled out a
+        // ``cannotPair(_:_:guessed:)``. Counting the letters one lacks, byte by byte, ruled out a
         // quarter of the rest, at about the cost of comparing them.)
         var jw = Similarity.jaroWinkler(a.text, b.text)
         if shorter <= 4 {
@@ -241,10 +244,14 @@ public struct NameMatcher: Sendable {
             // Spellings of one name in different transliterations: nearly, not quite, the same.
             jw = max(jw, 0.97)
         }
-        // Written in an abjad on one side only: its vowels are guesses, so the consonants are
-        // compared too, and the closer reading counts (`ahmd` is nearer `ahmed` as consonants).
-        if abjad, case let (x, y) = (NameText.skeleton(a.text), NameText.skeleton(b.text)), !x.isEmpty, !y.isEmpty {
-            let sk = 0.95 * Similarity.jaroWinkler(x, y)
+        // Written on one side only in a script whose vowels are guesses (an abjad, Thai): the
+        // consonants are compared too, and the closer reading counts (`ahmd` is nearer `ahmed`
+        // as consonants). Its `w` may be a vowel or `v` (דוד `dwd` is David), and in Hebrew `b`
+        // may be `v` and `p` may be `f` (יוסף `ywsp` is Yosef).
+        let merged: NameText.Reading = hebrew ? .labials : []
+        if guessed, case let (x, y) = (NameText.skeleton(a.text, merged), NameText.skeleton(b.text, merged)), !x.isEmpty, !y.isEmpty {
+            let v = merged.union(.wAsV)
+            let sk = 0.95 * max(Similarity.jaroWinkler(x, y), Similarity.jaroWinkler(NameText.skeleton(a.text, v), NameText.skeleton(b.text, v)))
             if sk >= options.minTokenSimilarity, sk > jw { return (Self.effective(sk), .skeleton) }
         }
         guard jw >= options.minTokenSimilarity else { return nil }
@@ -253,7 +260,7 @@ public struct NameMatcher: Sendable {
 }
 
 /// The comparisons of one query's units with numbered list units (key: the query unit's index,
-/// whether one side is an abjad, the list unit's number). Candidates of one query share many
+/// whether one side's vowels are guesses, the list unit's number). Candidates of one query share many
 /// tokens: about 58 token pairs per benchmark query are compared in full, 24 of them distinct.
 struct PairCache: ~Copyable {
     struct Entry: BitwiseCopyable {

@@ -32,7 +32,7 @@ public final class NormalizedName: Sendable, Hashable {
         public var role: Role
         /// The consonants of the token in sound classes (`Qaddafi` and `Gaddafi` both `ktf`),
         /// used to find candidates and to compare names written from an abjad (Arabic, Hebrew,
-        /// Persian script), whose transliterations lack most vowels.
+        /// Persian script) or Thai, whose transliterations lack most vowels.
         public var skeleton: String
     }
 
@@ -66,8 +66,11 @@ public final class NormalizedName: Sendable, Hashable {
     public let original: String
     public let kind: NameKind
     public let tokens: [Token]
-    /// Whether the original was written in an abjad: its vowels are guesses.
-    public let abjad: Bool
+    /// The script the original was written in (of several, an abjad's or Thai, whose vowels are guesses).
+    let script: NameText.Script
+    /// Whether the original was written in a script whose transliteration leaves most vowels
+    /// out (an abjad such as Arabic or Hebrew, or Thai): its vowels are guesses.
+    public var vowelsGuessed: Bool { script.vowelsGuessed }
     /// Whether the original was in a script other than Latin.
     public let transliterated: Bool
 
@@ -247,10 +250,10 @@ public final class NormalizedName: Sendable, Hashable {
         original = name
         self.kind = kind
         let (latin, script) = NameText.latin(name)
-        abjad = script == .abjad
+        self.script = script
         transliterated = script != .latin
         // A name of more than 64 tokens is not a name; the matcher keeps token sets as bits.
-        tokens = Array(NameText.tokens(latin, kind: kind, abjad: script == .abjad).prefix(64))
+        tokens = Array(NameText.tokens(latin, kind: kind, script: script).prefix(64))
         units = Self.units(tokens)
         heads = units.map { u in
             var head = Head(u)
@@ -278,13 +281,29 @@ public final class NormalizedName: Sendable, Hashable {
 }
 
 enum NameText {
-    enum Script { case latin, abjad, other }
+    enum Script {
+        case latin
+        /// Arabic script and the abjads near it (Syriac, Thaana): most vowels unwritten, the
+        /// article written joined to the word.
+        case abjad
+        /// Hebrew, an abjad too, where one letter is `b` or `v` (ב) and another `p` or `f` (פ).
+        case hebrew
+        /// Thai: its inherent vowels unwritten (``Thai``).
+        case thai
+        case other
+
+        /// Whether a transliteration leaves most vowels out, so that they are guesses.
+        var vowelsGuessed: Bool { self == .abjad || self == .hebrew || self == .thai }
+    }
 
     /// Latin letters, no accents, lower case; and what script the input was in.
     static func latin(_ s: String) -> (String, Script) {
         let (text, script, hangul) = letters(s)
         // Korean names follow conventions of their own (``Hangul``): romanized before ICU.
-        return hangul ? (letters(Hangul.romanize(s)).text, .other) : (text, script)
+        if hangul { return (letters(Hangul.romanize(s)).text, .other) }
+        // ISO 11940's `x` for อ (``Thai``), unless the name has an `x` of its own.
+        if script == .thai, !s.unicodeScalars.contains(where: { $0 == "x" || $0 == "X" }) { return (Thai.afterTransliteration(text), .thai) }
+        return (text, script)
     }
 
     /// Latin letters and the script; or, when Hangul syllables were seen, only that.
@@ -293,7 +312,9 @@ enum NameText {
         var needsTransform = false, hangul = false
         for u in s.unicodeScalars where u.value >= 0x80 {
             switch u.value {
-            case 0x0590...0x08FF, 0xFB1D...0xFDFF, 0xFE70...0xFEFF: script = .abjad; needsTransform = true
+            case 0x0590...0x05FF, 0xFB1D...0xFB4F: script = .hebrew; needsTransform = true
+            case 0x0600...0x08FF, 0xFB50...0xFDFF, 0xFE70...0xFEFF: script = .abjad; needsTransform = true
+            case 0x0E00...0x0E7F: script = .thai; needsTransform = true
             case 0x00C0...0x024F, 0x1E00...0x1EFF: needsTransform = true  // Latin with accents
             case 0x2000...0x206F: break  // punctuation: quotes, dashes
             default:
@@ -306,7 +327,11 @@ enum NameText {
         guard needsTransform else { return (s.lowercased(), .latin, false) }
         // ICU transliterates other scripts; it builds a transliterator on every call, so Latin
         // with accents (most names on the lists) is only decomposed and stripped of its marks.
-        let t = script == .latin ? s : s.applyingTransform(.toLatin, reverse: false) ?? s
+        let t = switch script {
+        case .latin: s
+        case .thai: Thai.transliterate(s)
+        default: s.applyingTransform(.toLatin, reverse: false) ?? s
+        }
         var out = ""
         out.unicodeScalars.reserveCapacity(t.unicodeScalars.count)
         for u in t.decomposedStringWithCanonicalMapping.lowercased().unicodeScalars {
@@ -498,7 +523,8 @@ enum NameText {
 
     static let roman: Set<String> = ["ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x", "xi", "xii", "xv", "xx"]
 
-    static func tokens(_ latin: String, kind: NameKind, abjad: Bool = false) -> [NormalizedName.Token] {
+    /// The tokens of `latin`, a name written in `script` transliterated.
+    static func tokens(_ latin: String, kind: NameKind, script: Script = .latin) -> [NormalizedName.Token] {
         // Dots and apostrophes join (`S.A.R.L.` is `sarl`, `O'Brien` is `obrien`); every other
         // character that is not a letter or digit separates.
         var words: [String] = []
@@ -541,13 +567,17 @@ enum NameText {
         if words.contains(where: { $0.utf8.contains(UInt8(ascii: "-")) }) { words = words.flatMap(splitHyphenated) }
         if words.isEmpty, depth > 0 || latin.contains("(") {
             // Nothing outside the parentheses: the name is what is inside.
-            return tokens(latin.replacingOccurrences(of: "(", with: " ").replacingOccurrences(of: ")", with: " "), kind: kind, abjad: abjad)
+            return tokens(latin.replacingOccurrences(of: "(", with: " ").replacingOccurrences(of: ")", with: " "), kind: kind, script: script)
         }
         for i in words.indices { words[i] = undoLeetspeak(words[i]) }
-        if abjad {
+        if script == .abjad {
             // Arabic writes the article joined to the word (السيسي is `alsysy`); Latin spellings
             // mostly separate it (`el-Sisi`).
             words = words.flatMap { w in w.hasPrefix("al") && w.utf8.count > 4 ? ["al", String(w.dropFirst(2))] : [w] }
+        }
+        if script == .abjad || script == .hebrew {
+            // "Son of" without its vowel: Arabic بن and Hebrew בן, `bin` and `ben` in Latin.
+            for i in words.indices where words[i] == "bn" { words[i] = "bin" }
         }
         // `Abdul` is `Abd al` written as one word; `Int'l` is `international` in a company's name.
         // Most names have neither, nor a number word: their words stay as they are.
@@ -687,6 +717,22 @@ enum NameText {
         return s.withUTF8(skeleton)
     }
 
+    /// Letters a skeleton may read otherwise when the vowels of one name are guesses.
+    struct Reading: OptionSet {
+        let rawValue: UInt8
+        /// `w` as the consonant `v`, not a vowel: Hebrew ו and Persian و are either.
+        static let wAsV = Reading(rawValue: 1)
+        /// `b`, `p`, `f` and `v` as one class: Hebrew writes `b` and `v` with one letter (ב),
+        /// `p` and `f` with another (פ).
+        static let labials = Reading(rawValue: 2)
+    }
+
+    /// The skeleton of `s` read as `reading` says.
+    static func skeleton(_ s: String, _ reading: Reading) -> String {
+        var s = s
+        return s.withUTF8 { b in string(capacity: b.count) { out in skeleton(b, into: out, reading) } }
+    }
+
     /// Text written byte by byte into a buffer on the stack (at most `capacity` bytes; `write`
     /// returns how many it wrote). Most name tokens then fit in a small string, which needs no
     /// heap allocation at all.
@@ -700,7 +746,8 @@ enum NameText {
         string(capacity: b.count) { out in skeleton(b, into: out) }
     }
 
-    private static func skeleton(_ b: UnsafeBufferPointer<UInt8>, into out: UnsafeMutableBufferPointer<UInt8>) -> Int {
+    private static func skeleton(_ b: UnsafeBufferPointer<UInt8>, into out: UnsafeMutableBufferPointer<UInt8>, _ reading: Reading = []) -> Int {
+        let f = reading.contains(.labials) ? UInt8(ascii: "p") : UInt8(ascii: "f")
         var n = 0
         var previous: UInt8 = 0
         var i = 0
@@ -711,7 +758,8 @@ enum NameText {
             case UInt8(ascii: "b"), UInt8(ascii: "p"): cls = UInt8(ascii: "p")
             case UInt8(ascii: "c"), UInt8(ascii: "k"), UInt8(ascii: "q"), UInt8(ascii: "g"): cls = UInt8(ascii: "k")
             case UInt8(ascii: "d"), UInt8(ascii: "t"): cls = UInt8(ascii: "t")
-            case UInt8(ascii: "f"), UInt8(ascii: "v"): cls = UInt8(ascii: "f")
+            case UInt8(ascii: "f"), UInt8(ascii: "v"): cls = f
+            case UInt8(ascii: "w") where reading.contains(.wAsV): cls = f
             case UInt8(ascii: "s"), UInt8(ascii: "z"), UInt8(ascii: "x"): cls = UInt8(ascii: "s")
             case UInt8(ascii: "j"): cls = UInt8(ascii: "j")
             case UInt8(ascii: "l"), UInt8(ascii: "m"), UInt8(ascii: "n"), UInt8(ascii: "r"): cls = c
@@ -721,7 +769,7 @@ enum NameText {
             // Digraphs that are one sound: ph = f, sh/ch = s-like, kh/gh = k.
             if i + 1 < b.count, b[i + 1] == UInt8(ascii: "h") {
                 switch c {
-                case UInt8(ascii: "p"): cls = UInt8(ascii: "f"); i += 1
+                case UInt8(ascii: "p"): cls = f; i += 1
                 case UInt8(ascii: "s"), UInt8(ascii: "c"): cls = UInt8(ascii: "s"); i += 1
                 case UInt8(ascii: "k"), UInt8(ascii: "g"): cls = UInt8(ascii: "k"); i += 1
                 case UInt8(ascii: "t"), UInt8(ascii: "d"): cls = UInt8(ascii: "t"); i += 1

@@ -1,0 +1,74 @@
+import Foundation
+
+/// Thai names, brought nearer the spellings lists use (the Royal Thai General System: สมชาย
+/// `Somchai`, ประยุทธ์ `Prayut`, ทักษิณ `Thaksin`).
+///
+/// ICU transliterates Thai by ISO 11940, letter for letter: it keeps the letters Thai writes but
+/// does not pronounce, and writes some letters as nobody spells a name. Three steps close most of
+/// that gap:
+/// - a letter under the thanthakhat (์) is silent and is dropped (ประยุทธ์ `prayuth`, not
+///   `prayuthth`);
+/// - จ is `ch`, as ฉ and ช are (ISO 11940: `c`, which the consonant keys read as `k`);
+/// - a consonant that ends a word is read as a final one: Thai has six final sounds, and many
+///   letters for each (วงศ์สวัสดิ์ `Wongsawat`: ส ends it as `t`), and ร after another consonant
+///   there is silent (ชินวัตร `chinwat`);
+/// - อ, ISO's `x`, either carries the vowel written after it and is silent (โอชา `ocha`), or is
+///   itself the vowel `o` (ก่อน `kon`).
+///
+/// And ICU breaks Thai words where its dictionary sees words in them (ชินวัตร `chin watr`,
+/// วงศ์สวัสดิ์ `wng swasdi`), where a name's spelling has one word: each word written with a space
+/// is transliterated alone, and stays one word.
+///
+/// What stays: the vowels Thai leaves unwritten (สมชาย is `smchay`). As with an abjad, its vowels
+/// are guesses, and the matcher compares its tokens by their consonants too.
+enum Thai {
+    static func isThai(_ u: Unicode.Scalar) -> Bool { (0x0E00...0x0E7F).contains(u.value) }
+
+    /// In Latin letters by ICU (ISO 11940, with its marks), silent letters dropped, จ as ช, each
+    /// word as one.
+    static func transliterate(_ s: String) -> String {
+        s.split(separator: " ", omittingEmptySubsequences: false).map { word in
+            var thai = String.UnicodeScalarView()
+            // A silent letter and the marks on it are one character (ทร์ is ท, then ร with the mark).
+            for ch in word where !ch.unicodeScalars.contains("\u{0E4C}") {
+                for u in ch.unicodeScalars { thai.append(u == "\u{0E08}" ? "\u{0E0A}" : u) }
+            }
+            if thai.count >= 2, thai.last == "\u{0E23}", isConsonant(thai[thai.index(thai.endIndex, offsetBy: -2)]) { thai.removeLast() }
+            if thai.count >= 2, let last = thai.last, let final = finals[last] {
+                thai.removeLast()
+                thai.append(final)
+            }
+            let latin = String(thai).applyingTransform(.toLatin, reverse: false) ?? String(thai)
+            return latin.filter { $0 != " " }
+        }.joined(separator: " ")
+    }
+
+    /// Consonants (ก to ฮ) and their sound as a final: the letter ICU writes with that sound.
+    private static func isConsonant(_ u: Unicode.Scalar) -> Bool { (0x0E01...0x0E2E).contains(u.value) }
+    private static let finals: [Unicode.Scalar: Unicode.Scalar] = {
+        var m: [Unicode.Scalar: Unicode.Scalar] = [:]
+        func sound(_ letters: String, _ as: Unicode.Scalar) { for u in letters.unicodeScalars { m[u] = `as` } }
+        sound("ขฃคฅฆ", "ก")  // k
+        sound("จฉชซฌฎฏฐฑฒถทธศษส", "ต")  // t
+        sound("บพฟภ", "ป")  // p
+        sound("ญณรลฬ", "น")  // n
+        return m
+    }()
+
+    /// ICU's transliteration (lower case, marks stripped) with each `x` of อ read as silent
+    /// before a vowel and as `o` elsewhere. Only for a name that has no `x` of its own.
+    static func afterTransliteration(_ latin: String) -> String {
+        let b = Array(latin.utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(b.count)
+        for (i, c) in b.enumerated() {
+            guard c == UInt8(ascii: "x") else {
+                out.append(c)
+                continue
+            }
+            let next = i + 1 < b.count ? b[i + 1] : 0
+            if !"aeiou".utf8.contains(next) { out.append(UInt8(ascii: "o")) }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
