@@ -207,7 +207,11 @@ public struct NameMatcher: Sendable {
         let shorter = min(a.count, b.count), longer = max(a.count, b.count)
         guard 2 * shorter >= longer else { return true }
         guard !guessed else { return false }
-        return !NormalizedName.Unit.lettersMayReach(options.minTokenSimilarity, a.letters, Int(a.count), b.letters, Int(b.count))
+        // The same folded text pairs whatever the letters say (hashes of different texts may
+        // be equal: then the pair is compared in full).
+        if a.foldedHash == b.foldedHash { return false }
+        return !NormalizedName.Unit.lettersMayReach(options.minTokenSimilarity, a.letters, Int(a.count), b.letters, Int(b.count),
+                                                    prefix: NormalizedName.Unit.commonPrefix(a.prefix, b.prefix))
     }
 
     /// The units' comparison, through their heads' unretained references (`q` and `c` keep them).

@@ -141,20 +141,34 @@ public final class NormalizedName: Sendable, Hashable {
         static func bit(_ b: UInt8) -> UInt32 { b >= 97 && b <= 122 ? 1 << UInt32(b - 97) : 1 << 26 }
 
         /// Whether the Jaro-Winkler similarity of two texts can reach `threshold`, from an upper
-        /// bound: each letter one has and the other lacks is missing at least once. Most pairs
-        /// of different names stop here, from their letter sets and lengths alone.
-        static func lettersMayReach(_ threshold: Double, _ a: UInt32, _ countA: Int, _ b: UInt32, _ countB: Int) -> Bool {
+        /// bound: each letter one has and the other lacks is missing at least once, and the
+        /// bonus is for the common prefix they have (`prefix`, at most 4, or more than they have).
+        /// Most pairs of different names stop here, from their letter sets, lengths and first
+        /// letters alone.
+        static func lettersMayReach(_ threshold: Double, _ a: UInt32, _ countA: Int, _ b: UInt32, _ countB: Int, prefix: Int = 4) -> Bool {
             let onlyA = (a & ~b).nonzeroBitCount, onlyB = (b & ~a).nonzeroBitCount
-            return jaroWinklerBound(matches: min(countA - onlyA, countB - onlyB), countA, countB) >= threshold
+            return jaroWinklerBound(matches: min(countA - onlyA, countB - onlyB), countA, countB, prefix: prefix) >= threshold
         }
 
-        /// Jaro-Winkler with `m` matching characters, no transpositions and the full prefix bonus:
-        /// the most two texts of these lengths with at most `m` common characters can score.
-        static func jaroWinklerBound(matches m: Int, _ a: Int, _ b: Int) -> Double {
+        /// Jaro-Winkler with `m` matching characters, no transpositions and a common prefix of
+        /// `prefix` characters: the most two texts of these lengths with at most `m` common
+        /// characters can score.
+        static func jaroWinklerBound(matches m: Int, _ a: Int, _ b: Int, prefix: Int = 4) -> Double {
             guard m > 0 else { return 0 }
             let jaro = (Double(m) / Double(a) + Double(m) / Double(b) + 1) / 3
-            return jaro + 0.4 * (1 - jaro)
+            return jaro + 0.1 * Double(min(4, prefix)) * (1 - jaro)
         }
+
+        /// The first four bytes of a text (fewer: zeros after them), the first in the lowest byte.
+        static func prefix(_ text: String) -> UInt32 {
+            var p: UInt32 = 0
+            for (i, b) in text.utf8.prefix(4).enumerated() { p |= UInt32(b) << UInt32(8 * i) }
+            return p
+        }
+
+        /// How many of the first four bytes two prefixes share (4 when all; more than the texts
+        /// have when one is shorter and the other starts with it: a bound, never less).
+        static func commonPrefix(_ a: UInt32, _ b: UInt32) -> Int { (a ^ b).trailingZeroBitCount / 8 }
     }
 
     let units: [Unit]
@@ -168,7 +182,11 @@ public final class NormalizedName: Sendable, Hashable {
         var letters: UInt32
         var count: Int32
         var tokens: UInt8
-        var first: UInt8
+        /// The first four bytes of the text (``Unit/prefix(_:)``), and a hash of the folded text:
+        /// what bounds the pair's similarity beside the letters.
+        var prefix: UInt32
+        var foldedHash: UInt64
+        var first: UInt8 { UInt8(truncatingIfNeeded: prefix) }
         var role: Role
         var hasGivenNames: Bool
         var mask: UInt64
@@ -187,7 +205,8 @@ public final class NormalizedName: Sendable, Hashable {
             letters = u.letters
             count = Int32(u.text.utf8.count)
             tokens = UInt8(u.tokens.count)
-            first = u.text.utf8.first ?? 0
+            prefix = Unit.prefix(u.text)
+            foldedHash = FNV1a.hash(u.folded.utf8)
             role = u.role
             hasGivenNames = u.givenNames != nil
             mask = u.mask

@@ -178,7 +178,10 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
             let (x, y) = (NormalizedName(String(decoding: a, as: UTF8.self)).units[0], NormalizedName(String(decoding: b, as: UTF8.self)).units[0])
             for threshold in [0.7, 0.8, 0.9] {
                 let reaches = Similarity.jaroWinkler(x.text, y.text) >= threshold
-                let mayReach = NormalizedName.Unit.lettersMayReach(threshold, x.letters, x.text.utf8.count, y.letters, y.text.utf8.count)
+                // As the matcher asks: the bonus only for the prefix the texts share.
+                let prefix = NormalizedName.Unit.commonPrefix(NormalizedName.Unit.prefix(x.text), NormalizedName.Unit.prefix(y.text))
+                let mayReach = NormalizedName.Unit.lettersMayReach(threshold, x.letters, x.text.utf8.count, y.letters, y.text.utf8.count,
+                                                                   prefix: prefix)
                 #expect(!reaches || mayReach, "\(x.text) \(y.text) at \(threshold)")
                 if reaches { reached += 1 } else if !mayReach { rejected += 1 }
             }
