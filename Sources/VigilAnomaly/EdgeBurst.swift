@@ -20,40 +20,47 @@ public struct EdgeBurst: Sendable {
         public init() {}
     }
 
+    /// Two count-min sketches over the same buckets, the current tick's and the total, a
+    /// bucket's two counters side by side: a key's counts are read from one place in memory per
+    /// row, not two.
     struct Sketch: Sendable {
+        /// Per row and bucket: the current count, then the total.
         var counts: [Double]
         let rows: Int, buckets: Int
         init(rows: Int, buckets: Int) {
             self.rows = rows
             self.buckets = buckets
-            counts = Array(repeating: 0, count: rows * buckets)
+            counts = Array(repeating: 0, count: 2 * rows * buckets)
         }
-        /// Adds one to the key's counter in every row and returns the smallest of them.
-        mutating func add(_ key: UInt64, seeds: [UInt64]) -> Double {
-            var m = Double.infinity
+        /// Adds one to the key's counters in every row and returns the smallest current and
+        /// total counts.
+        mutating func add(_ key: UInt64, seeds: [UInt64]) -> (current: Double, total: Double) {
+            var current = Double.infinity, total = Double.infinity
             counts.withUnsafeMutableBufferPointer { counts in
                 for r in 0..<rows {
-                    let i = r * buckets + EdgeBurst.bucket(key, seed: seeds[r], buckets: buckets)
+                    let i = 2 * (r * buckets + EdgeBurst.bucket(key, seed: seeds[r], buckets: buckets))
                     counts[i] += 1
-                    m = min(m, counts[i])
+                    counts[i + 1] += 1
+                    current = min(current, counts[i])
+                    total = min(total, counts[i + 1])
                 }
             }
-            return m
+            return (current, total)
         }
-        mutating func scale(_ f: Double) { for i in counts.indices { counts[i] *= f } }
+        /// Scales the current counts (not the totals) by `f`.
+        mutating func scaleCurrent(_ f: Double) { for i in stride(from: 0, to: counts.count, by: 2) { counts[i] *= f } }
     }
 
     public let options: Options
-    private var current: [Sketch]
-    private var total: [Sketch]
+    /// The edge's, the source's and the target's.
+    private var sketches: [Sketch]
     private var tick: Int64?
     private var ticks = 1.0
     private let seeds: [UInt64]
 
     public init(options: Options = Options()) {
         self.options = options
-        current = Array(repeating: Sketch(rows: options.rows, buckets: options.buckets), count: 3)
-        total = current
+        sketches = Array(repeating: Sketch(rows: options.rows, buckets: options.buckets), count: 3)
         var rng = SplitMix64(seed: options.seed)
         seeds = (0..<options.rows).map { _ in rng.next() }
     }
@@ -85,7 +92,7 @@ public struct EdgeBurst: Sendable {
     public mutating func process(source: String, target: String, time: Int64) -> Double {
         if let last = tick, time > last {
             ticks += Double(time - last)
-            for i in current.indices { current[i].scale(options.decay) }
+            for i in sketches.indices { sketches[i].scaleCurrent(options.decay) }
         }
         tick = max(tick ?? time, time)
         // The edge, its source and its target: "source␟target", "s␟source", "t␟target".
@@ -94,7 +101,7 @@ public struct EdgeBurst: Sendable {
         var worst = 0.0
         func count(_ k: Int, _ key: UInt64) {
             // The count read after adding one is the estimate (the minimum over rows) the score needs.
-            let s = current[k].add(key, seeds: seeds), a = total[k].add(key, seeds: seeds)
+            let (s, a) = sketches[k].add(key, seeds: seeds)
             worst = max(worst, Self.chiSquared(current: s, total: a, ticks: ticks))
         }
         count(0, keys.0)

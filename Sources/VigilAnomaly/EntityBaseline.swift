@@ -1,4 +1,5 @@
 import Foundation
+import VigilCore
 
 /// Per-entity baselines: how unusual a payment is for the account that makes it, for its peer
 /// group, and for the share of the account's balance it moves. Score first, then learn.
@@ -25,6 +26,7 @@ public struct EntityBaseline: Sendable {
         /// Weight of the newest payment in an account's moving mean and variance.
         public var alpha = 0.1
         public var minimumHistory = 3
+        /// Counterparties an account remembers (its most recent, at most 16).
         public var rememberedCounterparties = 16
         /// Accounts with a baseline, at most: past this, those that paid least recently are
         /// forgotten, down to nine tenths of it (they learn again from their next payment, as
@@ -67,7 +69,7 @@ public struct EntityBaseline: Sendable {
         var count = 0
         var mean = 0.0
         var variance = 0.0
-        var counterparties: [String] = []
+        var counterparties = Counterparties()
         /// The last payment's time, and the moving mean and variance of the log gaps between payments.
         var last: Double?
         var gaps = 0
@@ -76,6 +78,36 @@ public struct EntityBaseline: Sendable {
         /// When it last paid, as a count of payments learnt (the order of the input, so a
         /// replay forgets the same accounts).
         var seen = 0
+    }
+
+    /// The counterparties an account paid most recently, as 64-bit FNV-1a hashes of their texts,
+    /// in line in the account: a payment reads no memory beside the account's own (a list of
+    /// strings was one more allocation per account, and one more place to fetch from per
+    /// payment). Two texts with one hash would count as one counterparty: a chance of about one
+    /// in 10^18 per pair.
+    struct Counterparties: Sendable {
+        static let most = 16
+        private var hashes = InlineArray<16, UInt64>(repeating: 0)
+        private var count = 0
+        /// Where the next one goes once full: the oldest.
+        private var next = 0
+
+        func contains(_ h: UInt64) -> Bool {
+            for i in 0..<count where hashes[i] == h { return true }
+            return false
+        }
+
+        /// Remembers `h`, forgetting the oldest when `limit` (at most 16) are remembered.
+        mutating func add(_ h: UInt64, limit: Int) {
+            let limit = min(Self.most, max(1, limit))
+            if count < limit {
+                hashes[count] = h
+                count += 1
+            } else {
+                hashes[next] = h
+                next = (next + 1) % limit
+            }
+        }
     }
 
     /// Exponentially weighted mean and variance (West 1979's incremental form).
@@ -214,7 +246,7 @@ public struct EntityBaseline: Sendable {
             let sd = (a.variance + everyone / Double(a.count)).squareRoot()
             feature("amount-vs-history", sd > 0 ? squash((x - a.mean) / sd) : (x > a.mean ? 1 : 0))
             if let c = e.counterparty {
-                feature("new-counterparty", a.counterparties.contains(c) ? 0 : 1)
+                feature("new-counterparty", a.counterparties.contains(FNV1a.hash(c.utf8)) ? 0 : 1)
             }
         } else if let z = population.z(x) {
             feature("amount-vs-history", squash(z))
@@ -252,9 +284,8 @@ public struct EntityBaseline: Sendable {
             }
             a.last = max(a.last ?? t, t)
         }
-        if let c = e.counterparty, !a.counterparties.contains(c) {
-            a.counterparties.append(c)
-            if a.counterparties.count > remembered { a.counterparties.removeFirst() }
+        if let c = e.counterparty, case let h = FNV1a.hash(c.utf8), !a.counterparties.contains(h) {
+            a.counterparties.add(h, limit: remembered)
         }
     }
 

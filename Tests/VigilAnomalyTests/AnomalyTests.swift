@@ -159,6 +159,28 @@ func shuttle() throws -> AnomalyEvaluation.Table {
         #expect(fused.accountCount == 40)
     }
 
+    /// An account remembers its most recent counterparties, as many as the options say (at
+    /// most 16): paying the oldest again after that many others is paying someone new.
+    @Test func remembersItsMostRecentCounterparties() {
+        func isNew(_ b: EntityBaseline, _ payee: String) -> Bool {
+            let f = b.score(EntityBaseline.Event(entity: "A", amount: 100, counterparty: payee)).features
+            return f.first { $0.name == "new-counterparty" }!.value == 1
+        }
+        for (limit, remembered) in [(3, 3), (16, 16), (40, 16)] {
+            var options = EntityBaseline.Options()
+            options.rememberedCounterparties = limit
+            var b = EntityBaseline(options: options)
+            for i in 0..<(remembered + 1) { b.learn(EntityBaseline.Event(entity: "A", amount: 100, counterparty: "P\(i)")) }
+            // P0 paid first, then as many others as are remembered: forgotten. The rest are known.
+            #expect(isNew(b, "P0"), "limit \(limit)")
+            #expect((1...remembered).allSatisfy { !isNew(b, "P\($0)") }, "limit \(limit)")
+            // Paying a known one again does not push another out.
+            b.learn(EntityBaseline.Event(entity: "A", amount: 100, counterparty: "P1"))
+            #expect(!isNew(b, "P2"), "limit \(limit)")
+            #expect(isNew(b, "someone else"))
+        }
+    }
+
     /// Past the bound, the accounts that paid least recently are forgotten and start again
     /// as new ones; the recently active keep their history.
     @Test func remembersAtMostTheBound() {
