@@ -81,10 +81,12 @@ public struct EntityBaseline: Sendable {
     }
 
     /// The counterparties an account paid most recently, as 64-bit FNV-1a hashes of their texts,
-    /// in line in the account: a payment reads no memory beside the account's own (a list of
-    /// strings was one more allocation per account, and one more place to fetch from per
-    /// payment). Two texts with one hash would count as one counterparty: a chance of about one
-    /// in 10^18 per pair.
+    /// in line in the account: a payment reads no memory beside the account's own. A list of
+    /// strings was one more allocation per account and one more place to fetch from per
+    /// payment; a list of hashes still measured 0.83–0.90 of this. In line, every account takes
+    /// what one with sixteen counterparties took (about 610 bytes; one with a single
+    /// counterparty took 310). Two texts with one hash would count as one counterparty: a
+    /// chance of about one in 10^18 per pair.
     struct Counterparties: Sendable {
         static let most = 16
         private var hashes = InlineArray<16, UInt64>(repeating: 0)

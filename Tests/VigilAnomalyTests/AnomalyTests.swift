@@ -166,17 +166,19 @@ func shuttle() throws -> AnomalyEvaluation.Table {
             let f = b.score(EntityBaseline.Event(entity: "A", amount: 100, counterparty: payee)).features
             return f.first { $0.name == "new-counterparty" }!.value == 1
         }
-        for (limit, remembered) in [(3, 3), (16, 16), (40, 16)] {
+        for (limit, remembered) in [(1, 1), (3, 3), (16, 16), (40, 16)] {
             var options = EntityBaseline.Options()
             options.rememberedCounterparties = limit
             var b = EntityBaseline(options: options)
+            // History first (the feature needs some), paying nobody in particular.
+            for _ in 0..<options.minimumHistory { b.learn(EntityBaseline.Event(entity: "A", amount: 100)) }
             for i in 0..<(remembered + 1) { b.learn(EntityBaseline.Event(entity: "A", amount: 100, counterparty: "P\(i)")) }
             // P0 paid first, then as many others as are remembered: forgotten. The rest are known.
             #expect(isNew(b, "P0"), "limit \(limit)")
             #expect((1...remembered).allSatisfy { !isNew(b, "P\($0)") }, "limit \(limit)")
             // Paying a known one again does not push another out.
             b.learn(EntityBaseline.Event(entity: "A", amount: 100, counterparty: "P1"))
-            #expect(!isNew(b, "P2"), "limit \(limit)")
+            #expect(!isNew(b, "P\(remembered)"), "limit \(limit)")
             #expect(isNew(b, "someone else"))
         }
     }
