@@ -85,7 +85,9 @@ final class ScreeningRunner {
         }()
         if newer.count >= cacheLimit / 2 {
             older = newer
-            newer = [:]
+            // The last generation filled up, so this one will: made at its size once, not grown
+            // (and copied) step by step.
+            newer = Dictionary(minimumCapacity: cacheLimit / 2)
         }
         newer[query] = found
         return found
