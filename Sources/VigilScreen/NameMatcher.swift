@@ -248,10 +248,10 @@ public struct NameMatcher: Sendable {
             // Spellings of one name in different transliterations: nearly, not quite, the same.
             jw = max(jw, 0.97)
         }
-        // Written on one side only in a script whose vowels are guesses (an abjad, Thai): the
-        // consonants are compared too, and the closer reading counts (`ahmd` is nearer `ahmed`
-        // as consonants). Its `w` may be a vowel or `v` (דוד `dwd` is David), and in Hebrew `b`
-        // may be `v` and `p` may be `f` (יוסף `ywsp` is Yosef).
+        // Written on one side only in a script whose vowels are guesses (an abjad, Thai,
+        // Khmer): the consonants are compared too, and the closer reading counts (`ahmd` is
+        // nearer `ahmed` as consonants). Its `w` may be a vowel or `v` (דוד `dwd` is David),
+        // and in Hebrew `b` may be `v` and `p` may be `f` (יוסף `ywsp` is Yosef).
         let merged: NameText.Reading = hebrew ? .labials : []
         if guessed, case let (x, y) = (NameText.skeleton(a.text, merged), NameText.skeleton(b.text, merged)), !x.isEmpty, !y.isEmpty {
             let v = merged.union(.wAsV)

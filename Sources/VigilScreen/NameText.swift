@@ -32,7 +32,7 @@ public final class NormalizedName: Sendable, Hashable {
         public var role: Role
         /// The consonants of the token in sound classes (`Qaddafi` and `Gaddafi` both `ktf`),
         /// used to find candidates and to compare names written from an abjad (Arabic, Hebrew,
-        /// Persian script) or Thai, whose transliterations lack most vowels.
+        /// Persian script), Thai or Khmer, whose transliterations lack most vowels.
         public var skeleton: String
     }
 
@@ -66,10 +66,10 @@ public final class NormalizedName: Sendable, Hashable {
     public let original: String
     public let kind: NameKind
     public let tokens: [Token]
-    /// The script the original was written in (of several, an abjad's or Thai, whose vowels are guesses).
+    /// The script the original was written in (of several, the one whose vowels are guesses).
     let script: NameText.Script
     /// Whether the original was written in a script whose transliteration leaves most vowels
-    /// out (an abjad such as Arabic or Hebrew, or Thai): its vowels are guesses.
+    /// out (an abjad such as Arabic or Hebrew, Thai, Khmer): its vowels are guesses.
     public var vowelsGuessed: Bool { script.vowelsGuessed }
     /// Whether the original was in a script other than Latin.
     public let transliterated: Bool
@@ -307,12 +307,12 @@ enum NameText {
         case abjad
         /// Hebrew, an abjad too, where one letter is `b` or `v` (ב) and another `p` or `f` (פ).
         case hebrew
-        /// Thai: its inherent vowels unwritten (``Thai``).
-        case thai
+        /// Thai and Khmer: their inherent vowels unwritten (``Thai``, ``Khmer``).
+        case thai, khmer
         case other
 
         /// Whether a transliteration leaves most vowels out, so that they are guesses.
-        var vowelsGuessed: Bool { self == .abjad || self == .hebrew || self == .thai }
+        var vowelsGuessed: Bool { self == .abjad || self == .hebrew || self == .thai || self == .khmer }
     }
 
     /// Latin letters, no accents, lower case; and what script the input was in.
@@ -334,6 +334,7 @@ enum NameText {
             case 0x0590...0x05FF, 0xFB1D...0xFB4F: script = .hebrew; needsTransform = true
             case 0x0600...0x08FF, 0xFB50...0xFDFF, 0xFE70...0xFEFF: script = .abjad; needsTransform = true
             case 0x0E00...0x0E7F: script = .thai; needsTransform = true
+            case 0x1780...0x17FF, 0x19E0...0x19FF: script = .khmer; needsTransform = true
             case 0x00C0...0x024F, 0x1E00...0x1EFF: needsTransform = true  // Latin with accents
             case 0x2000...0x206F: break  // punctuation: quotes, dashes
             default:
@@ -349,6 +350,7 @@ enum NameText {
         let t = switch script {
         case .latin: s
         case .thai: Thai.transliterate(s)
+        case .khmer: Khmer.transliterate(s)
         default: s.applyingTransform(.toLatin, reverse: false) ?? s
         }
         var out = ""
@@ -589,6 +591,11 @@ enum NameText {
             return tokens(latin.replacingOccurrences(of: "(", with: " ").replacingOccurrences(of: ")", with: " "), kind: kind, script: script)
         }
         for i in words.indices { words[i] = undoLeetspeak(words[i]) }
+        if script == .thai || script == .khmer {
+            // Transliterated, their words are strings of consonants that may spell a Latin
+            // honorific, particle or legal form (ហ៊ុន is `hon`, ពត `pt`): none is looked up.
+            return words.prefix(64).map { w in .init(text: w, role: isNumber(w) ? .number : .name, skeleton: skeleton(w)) }
+        }
         if script == .abjad {
             // Arabic writes the article joined to the word (السيسي is `alsysy`); Latin spellings
             // mostly separate it (`el-Sisi`).

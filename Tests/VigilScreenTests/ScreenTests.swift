@@ -73,6 +73,27 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(matcher.score(NormalizedName("ทักษิณ ชินวัตร", kind: .person), NormalizedName("Yingluck Shinawatra", kind: .person)).score < t)
     }
 
+    /// Khmer names, which ICU leaves untouched: letter for letter in the UN's spellings, silent
+    /// letters dropped, series signs ignored; compared by consonants too, and no word taken for
+    /// a Latin honorific or legal form (`hon` and `pt` are names here).
+    @Test func khmerNames() {
+        func tokens(_ s: String, _ kind: NameKind = .person) -> [NormalizedName.Token] { NormalizedName(s, kind: kind).tokens }
+        #expect(tokens("ប៉ុល ពត").map(\.text) == ["bol", "pt"])
+        #expect(tokens("ហ៊ុន សែន", .unknown).map(\.text) == ["hon", "saen"])
+        #expect(tokens("ប៉ុល ពត", .organization).allSatisfy { $0.role == .name })
+        #expect(tokens("នរោត្តម សីហមុនី").map(\.text) == ["nraottm", "seihmonei"])
+        #expect(tokens("ខៀវ សំផន ១៩៣១").map(\.text) == ["khiev", "smphn", "1931"])
+        #expect(NormalizedName("ពត").vowelsGuessed && NormalizedName("ពត").transliterated)
+        let matcher = NameMatcher(), t = ScreeningOptions.defaultThreshold
+        func score(_ a: String, _ b: String) -> Double { matcher.score(NormalizedName(a), NormalizedName(b)).score }
+        #expect(score("ប៉ុល ពត", "Pol Pot") >= t)
+        #expect(score("ហ៊ុន សែន", "Hun Sen") >= t)
+        #expect(score("ខៀវ សំផន", "Khieu Samphan") >= t)
+        #expect(score("តាម៉ុក", "Ta Mok") >= t)
+        #expect(score("ហ៊ុន សែន", "Hun Manet") < t)
+        #expect(score("ប៉ុល ពត", "Nuon Chea") < t)
+    }
+
     /// Hebrew and Persian write `v` and the vowels `o`, `u` with one letter (ו, و): both readings
     /// count; in Hebrew ב is `b` or `v` and פ is `p` or `f`. "Son of" without its vowel (בן, بن)
     /// is the particle `bin`.
@@ -451,8 +472,8 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         }
         #expect(r.overall.pairs == 826)
         #expect(r.synthetic.pairs + r.other.pairs == 826)
-        #expect(r.other.f1 >= 0.92)
-        #expect(r.synthetic.f1 >= 0.72)
+        #expect(r.other.f1 >= 0.923)
+        #expect(r.synthetic.f1 >= 0.73)
         #expect(r.groups.keys.sorted() == ["cluster_align", "cust_cases", "nk_checks", "nk_unit_tests", "synth_companies", "synth_people"])
     }
 
