@@ -193,7 +193,7 @@ public struct NameMatcher: Sendable {
         return a != .legalForm  // two legal forms of different families
     }
 
-    /// Whether ``similarity(_:_:guessed:)`` is sure to find no pair, from the units' heads alone: the
+    /// Whether ``similarity(_:_:guessed:hebrew:)`` is sure to find no pair, from the units' heads alone: the
     /// same tests in the same order, up to the first that needs a unit's text. Most pairs of two
     /// different names end here.
     private func cannotPair(_ a: NormalizedName.Head, _ b: NormalizedName.Head, guessed: Bool) -> Bool {
@@ -264,8 +264,9 @@ public struct NameMatcher: Sendable {
 }
 
 /// The comparisons of one query's units with numbered list units (key: the query unit's index,
-/// whether one side's vowels are guesses, the list unit's number). Candidates of one query share many
-/// tokens: about 58 token pairs per benchmark query are compared in full, 24 of them distinct.
+/// whether one side's vowels are guesses and whether it is Hebrew, the list unit's number).
+/// Candidates of one query share many tokens: about 58 token pairs per benchmark query are
+/// compared in full, 24 of them distinct.
 struct PairCache: ~Copyable {
     struct Entry: BitwiseCopyable {
         var similarity: Double

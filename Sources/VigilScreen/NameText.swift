@@ -145,7 +145,7 @@ public final class NormalizedName: Sendable, Hashable {
         /// bonus is for the common prefix they have (`prefix`, at most 4, or more than they have).
         /// Most pairs of different names stop here, from their letter sets, lengths and first
         /// letters alone.
-        static func lettersMayReach(_ threshold: Double, _ a: UInt32, _ countA: Int, _ b: UInt32, _ countB: Int, prefix: Int = 4) -> Bool {
+        static func lettersMayReach(_ threshold: Double, _ a: UInt32, _ countA: Int, _ b: UInt32, _ countB: Int, prefix: Int) -> Bool {
             let onlyA = (a & ~b).nonzeroBitCount, onlyB = (b & ~a).nonzeroBitCount
             return jaroWinklerBound(matches: min(countA - onlyA, countB - onlyB), countA, countB, prefix: prefix) >= threshold
         }
@@ -153,7 +153,7 @@ public final class NormalizedName: Sendable, Hashable {
         /// Jaro-Winkler with `m` matching characters, no transpositions and a common prefix of
         /// `prefix` characters: the most two texts of these lengths with at most `m` common
         /// characters can score.
-        static func jaroWinklerBound(matches m: Int, _ a: Int, _ b: Int, prefix: Int = 4) -> Double {
+        static func jaroWinklerBound(matches m: Int, _ a: Int, _ b: Int, prefix: Int) -> Double {
             guard m > 0 else { return 0 }
             let jaro = (Double(m) / Double(a) + Double(m) / Double(b) + 1) / 3
             return jaro + 0.1 * Double(min(4, prefix)) * (1 - jaro)
@@ -319,10 +319,7 @@ enum NameText {
     static func latin(_ s: String) -> (String, Script) {
         let (text, script, hangul) = letters(s)
         // Korean names follow conventions of their own (``Hangul``): romanized before ICU.
-        if hangul { return (letters(Hangul.romanize(s)).text, .other) }
-        // ISO 11940's `x` for อ (``Thai``), unless the name has an `x` of its own.
-        if script == .thai, !s.unicodeScalars.contains(where: { $0 == "x" || $0 == "X" }) { return (Thai.afterTransliteration(text), .thai) }
-        return (text, script)
+        return hangul ? (letters(Hangul.romanize(s)).text, .other) : (text, script)
     }
 
     /// Latin letters and the script; or, when Hangul syllables were seen, only that.
@@ -737,10 +734,11 @@ enum NameText {
 
     /// Consonants in sound classes, vowels (and `h`, `w`, `y` between letters) dropped, repeats
     /// collapsed: a key that survives vowel changes and the usual transliteration variants
-    /// (`q`/`k`/`g`/`c`, `z`/`s`, `v`/`f`/`ph`, `d`/`t`, `b`/`p`).
-    static func skeleton(_ s: String) -> String {
+    /// (`q`/`k`/`g`/`c`, `z`/`s`, `v`/`f`/`ph`, `d`/`t`, `b`/`p`); some letters read otherwise
+    /// as `reading` says.
+    static func skeleton(_ s: String, _ reading: Reading = []) -> String {
         var s = s
-        return s.withUTF8(skeleton)
+        return s.withUTF8 { b in string(capacity: b.count) { out in skeleton(b, into: out, reading) } }
     }
 
     /// Letters a skeleton may read otherwise when the vowels of one name are guesses.
@@ -753,12 +751,6 @@ enum NameText {
         static let labials = Reading(rawValue: 2)
     }
 
-    /// The skeleton of `s` read as `reading` says.
-    static func skeleton(_ s: String, _ reading: Reading) -> String {
-        var s = s
-        return s.withUTF8 { b in string(capacity: b.count) { out in skeleton(b, into: out, reading) } }
-    }
-
     /// Text written byte by byte into a buffer on the stack (at most `capacity` bytes; `write`
     /// returns how many it wrote). Most name tokens then fit in a small string, which needs no
     /// heap allocation at all.
@@ -768,11 +760,7 @@ enum NameText {
         }
     }
 
-    static func skeleton(_ b: UnsafeBufferPointer<UInt8>) -> String {
-        string(capacity: b.count) { out in skeleton(b, into: out) }
-    }
-
-    private static func skeleton(_ b: UnsafeBufferPointer<UInt8>, into out: UnsafeMutableBufferPointer<UInt8>, _ reading: Reading = []) -> Int {
+    private static func skeleton(_ b: UnsafeBufferPointer<UInt8>, into out: UnsafeMutableBufferPointer<UInt8>, _ reading: Reading) -> Int {
         let f = reading.contains(.labials) ? UInt8(ascii: "p") : UInt8(ascii: "f")
         var n = 0
         var previous: UInt8 = 0

@@ -24,10 +24,14 @@ import Foundation
 enum Thai {
     static func isThai(_ u: Unicode.Scalar) -> Bool { (0x0E00...0x0E7F).contains(u.value) }
 
-    /// In Latin letters by ICU (ISO 11940, with its marks), silent letters dropped, จ as ช, each
-    /// word as one.
+    /// In Latin letters by ICU (ISO 11940, with its marks), silent letters dropped, จ as ช, a
+    /// word's last consonant as a final, อ read, each word as one.
     static func transliterate(_ s: String) -> String {
         s.split(separator: " ", omittingEmptySubsequences: false).map { word in
+            guard word.unicodeScalars.contains(where: isThai) else {
+                // A word in another script beside Thai ones: as ICU writes it.
+                return word.allSatisfy(\.isASCII) ? String(word) : String(word).applyingTransform(.toLatin, reverse: false) ?? String(word)
+            }
             var thai = String.UnicodeScalarView()
             // A silent letter and the marks on it are one character (ทร์ is ท, then ร with the mark).
             for ch in word where !ch.unicodeScalars.contains("\u{0E4C}") {
@@ -39,7 +43,9 @@ enum Thai {
                 thai.append(final)
             }
             let latin = String(thai).applyingTransform(.toLatin, reverse: false) ?? String(thai)
-            return latin.filter { $0 != " " }
+            // ISO 11940's `x` is อ, unless the word has an `x` of its own.
+            let ownX = word.unicodeScalars.contains { $0 == "x" || $0 == "X" }
+            return ownX ? latin.filter { $0 != " " } : vowelCarriers(latin.filter { $0 != " " })
         }.joined(separator: " ")
     }
 
@@ -55,20 +61,19 @@ enum Thai {
         return m
     }()
 
-    /// ICU's transliteration (lower case, marks stripped) with each `x` of อ read as silent
-    /// before a vowel and as `o` elsewhere. Only for a name that has no `x` of its own.
-    static func afterTransliteration(_ latin: String) -> String {
-        let b = Array(latin.utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(b.count)
-        for (i, c) in b.enumerated() {
-            guard c == UInt8(ascii: "x") else {
-                out.append(c)
+    /// ICU's transliteration with each `x` (อ) read as silent before a vowel and as `o`
+    /// elsewhere. ISO 11940 marks vowels with diacritics (`ā`, `ạ`) and writes แ `æ`, ไ `ı`:
+    /// a vowel is one of these letters, marked or not.
+    private static func vowelCarriers(_ latin: String) -> String {
+        let scalars = Array(latin.decomposedStringWithCanonicalMapping.unicodeScalars)
+        var out = String.UnicodeScalarView()
+        for (i, u) in scalars.enumerated() {
+            guard u == "x" else {
+                out.append(u)
                 continue
             }
-            let next = i + 1 < b.count ? b[i + 1] : 0
-            if !"aeiou".utf8.contains(next) { out.append(UInt8(ascii: "o")) }
+            if !(i + 1 < scalars.count && "aeiouæı".unicodeScalars.contains(scalars[i + 1])) { out.append("o") }
         }
-        return String(decoding: out, as: UTF8.self)
+        return String(out)
     }
 }
