@@ -94,6 +94,34 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(score("ប៉ុល ពត", "Nuon Chea") < t)
     }
 
+    /// Any text is a name the matcher can take, whatever its scripts, marks and punctuation:
+    /// random mixtures of Latin, Cyrillic, Arabic, Hebrew, Thai, Khmer, Hangul and Han letters,
+    /// combining and silencing marks, digits and separators normalise (at most 64 tokens, each
+    /// with text), score in [0, 1], and the same text gives the same tokens twice; screened
+    /// against a list of names in those scripts, every match is above the threshold.
+    @Test func anyMixtureOfScriptsIsAName() throws {
+        let list = try WatchlistLoader.load(name: "L", path: try temporaryFile("mixed.csv", "name\nប៉ុល ពត\nสมชาย วงศ์สวัสดิ์\nדוד בן גוריון\nمحمد علي\n김정은\n王伟\n"))
+        let screener = Screener(lists: [list])
+        let pool = Array("aZé ()-.'’1Жяعبدאבוกจรอ์ិ៍្ប៉ុលពតសែន김정은王伟\u{0301}\u{0E31}\u{17C9}\u{17D2}٣").map(String.init)
+        var random = SplitMix64(seed: 3)
+        let matcher = NameMatcher()
+        for i in 0..<1_500 {
+            let text = (0..<Int.random(in: 0...14, using: &random)).map { _ in pool[Int.random(in: 0..<pool.count, using: &random)] }.joined()
+            let kind: NameKind = [.person, .organization, .unknown][i % 3]
+            let name = NormalizedName(text, kind: kind)
+            #expect(name.tokens.count <= 64)
+            #expect(name.tokens.allSatisfy { !$0.text.isEmpty }, "\(text)")
+            #expect(NormalizedName(text, kind: kind).tokens == name.tokens)
+            for other in [NormalizedName("Pol Pot"), NormalizedName("Somchai Wongsawat", kind: .person), name] {
+                let s = matcher.score(name, other).score
+                #expect(s >= 0 && s <= 1, "\(text)")
+            }
+            #expect(screener.screen(ScreeningQuery(name: text, kind: kind)).matches.allSatisfy { $0.score >= screener.options.threshold })
+        }
+        #expect(screener.screen(ScreeningQuery(name: "Pol Pot")).matches.map(\.matchedName) == ["ប៉ុល ពត"])
+        #expect(screener.screen(ScreeningQuery(name: "David Ben Gurion")).matches.map(\.matchedName) == ["דוד בן גוריון"])
+    }
+
     /// Hebrew and Persian write `v` and the vowels `o`, `u` with one letter (ו, و): both readings
     /// count; in Hebrew ב is `b` or `v` and פ is `p` or `f`. "Son of" without its vowel (בן, بن)
     /// is the particle `bin`.
