@@ -63,6 +63,10 @@ public enum Bench {
         /// The resident set in MiB every `memorySampleSeconds` of a broker-mode run, the first
         /// taken when the clock starts: flat when nothing grows beyond its bounds.
         public var rssMiB: [Int]?
+        /// What the allocator had handed out and not taken back (``heapInUse()``), in MiB, at the
+        /// same instants: a resident set that grows while this stays flat is memory the
+        /// allocator keeps (fragmentation, arenas), not memory the program holds.
+        public var heapMiB: [Int]?
         public var memorySampleSeconds: Int?
         /// CPU time the whole process used while the clock ran (user and system, every thread:
         /// the producer of the feed, the embedded broker and the consumer alike), and that per
@@ -241,14 +245,15 @@ public enum Bench {
         // Samples the resident set, and ends the wait when nothing is handled for a minute (a
         // consumer more than 5 MiB behind on a partition of the embedded broker has lost records
         // to its retention, and the count would never be reached).
-        let rss = Locked([Int]())
+        let rss = Locked([(Int, Int)]())  // resident set, heap in use (MiB)
         let stalled = Locked(false)
         let watching = Task {
             var last = (count: -1, at: clock.now)
             var nextSample = clock.now
             while !Task.isCancelled {
                 if clock.now >= nextSample {
-                    rss.withLock { $0.append((residentSet() ?? 0) >> 20) }
+                    let sample = ((residentSet() ?? 0) >> 20, heapInUse() >> 20)
+                    rss.withLock { $0.append(sample) }
                     nextSample = nextSample + .seconds(options.memorySampleSeconds)
                 }
                 let count = handled.value
@@ -291,7 +296,7 @@ public enum Bench {
                       alertsPerSecond: Double(stats.alerts) / seconds,
                       latencyMs: Latency(p50: pct(0.50), p95: pct(0.95), p99: pct(0.99), max: Double(histogram.max)),
                       peakRSSBytes: peakRSS(), partitions: options.partitions, rate: options.rate, workers: config.runtime.workers,
-                      rssMiB: rss.value, memorySampleSeconds: options.memorySampleSeconds,
+                      rssMiB: rss.value.map(\.0), heapMiB: rss.value.map(\.1), memorySampleSeconds: options.memorySampleSeconds,
                       cpuSeconds: (cpu * 1000).rounded() / 1000, cpuMicrosecondsPerEvent: (cpu / Double(total - 1) * 1e7).rounded() / 10)
     }
 
@@ -351,7 +356,6 @@ public enum Bench {
         }
     }
 
-    /// The process's peak resident set size (Linux `VmHWM`), if readable.
     /// Bytes the allocator has handed out and not taken back (glibc's `mallinfo2`): chunks in
     /// the arenas, plus the large blocks it maps on their own (big arrays and dictionaries).
     static func heapInUse() -> Int {
@@ -359,6 +363,7 @@ public enum Bench {
         return Int(info.uordblks + info.hblkhd)
     }
 
+    /// The process's peak resident set size (Linux `VmHWM`), if readable.
     static func peakRSS() -> Int? { status("VmHWM:") }
 
     /// The process's resident set size now (Linux `VmRSS`), if readable.

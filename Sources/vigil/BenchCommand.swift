@@ -19,7 +19,7 @@ struct BenchCommand: AsyncParsableCommand {
             (pass-through and pipeline one right after the other on the same feed, the order alternating); prints \
             each round's rates and share, and the median and lowest share. \
             --duration S with --rate R runs for S seconds (S × R events) and samples the resident set every 10 s \
-            (rssMiB), to show memory stays flat; feeds over 1,000,000 events repeat the first million in rounds, \
+            (rssMiB), with the heap the allocator has handed out (heapMiB), to show memory stays flat; feeds over 1,000,000 events repeat the first million in rounds, \
             each moved on in event time with fresh ids. --mode replay: the same events from a file, no broker. --mode rules: detection alone (rules and \
             typologies) on one core, each batch decoded just before it outside the time, with the window state it \
             holds; sealing the alerts it found (records, signatures, partner copies: the publishing stage's work) is \

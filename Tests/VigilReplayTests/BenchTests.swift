@@ -27,6 +27,9 @@ struct BenchTests {
             #expect(report.rate == 5_000)
             // Sampled when the clock starts, and every memorySampleSeconds after.
             #expect(report.rssMiB?.first ?? 0 > 0 && report.memorySampleSeconds == 10)
+            // The heap in use at the same instants (the feed alone is tens of MiB of it).
+            let rss = try #require(report.rssMiB), heap = try #require(report.heapMiB)
+            #expect(heap.count == rss.count && heap.allSatisfy { $0 > 0 })
             // A second of pacing at least, with the broker and the producer busy throughout.
             let cpu = try #require(report.cpuSeconds)
             #expect(cpu > 0 && cpu < report.seconds * Double(ProcessInfo.processInfo.activeProcessorCount) + 0.1)
