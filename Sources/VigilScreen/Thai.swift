@@ -4,20 +4,20 @@ import Foundation
 /// `Somchai`, ประยุทธ์ `Prayut`, ทักษิณ `Thaksin`).
 ///
 /// ICU transliterates Thai by ISO 11940, letter for letter: it keeps the letters Thai writes but
-/// does not pronounce, and writes some letters as nobody spells a name. Three steps close most of
+/// does not pronounce, and writes some letters as nobody spells a name. Four steps close most of
 /// that gap:
 /// - a letter under the thanthakhat (์) is silent and is dropped (ประยุทธ์ `prayuth`, not
 ///   `prayuthth`);
 /// - จ is `ch`, as ฉ and ช are (ISO 11940: `c`, which the consonant keys read as `k`);
 /// - a consonant that ends a word is read as a final one: Thai has six final sounds, and many
-///   letters for each (วงศ์สวัสดิ์ `Wongsawat`: ส ends it as `t`), and ร after another consonant
-///   there is silent (ชินวัตร `chinwat`);
+///   letters for each (วงศ์สวัสดิ์ `Wongsawat`: ส ends it as `t`; ธนาธร `Thanathorn`: ร as `n`),
+///   and ร after a consonant that closes a syllable is silent (ชินวัตร `chinwat`);
 /// - อ, ISO's `x`, either carries the vowel written after it and is silent (โอชา `ocha`), or is
 ///   itself the vowel `o` (ก่อน `kon`).
 ///
-/// And ICU breaks Thai words where its dictionary sees words in them (ชินวัตร `chin watr`,
-/// วงศ์สวัสดิ์ `wng swasdi`), where a name's spelling has one word: each word written with a space
-/// is transliterated alone, and stays one word.
+/// And ICU breaks Thai words where its dictionary sees words in them (ชินวัตร `chin watr`), where
+/// a name's spelling has one word: each word written with a space is transliterated alone, and
+/// stays one word.
 ///
 /// What stays: the vowels Thai leaves unwritten (สมชาย is `smchay`). As with an abjad, its vowels
 /// are guesses, and the matcher compares its tokens by their consonants too.
@@ -37,7 +37,14 @@ enum Thai {
             for ch in word where !ch.unicodeScalars.contains("\u{0E4C}") {
                 for u in ch.unicodeScalars { thai.append(u == "\u{0E08}" ? "\u{0E0A}" : u) }
             }
-            if thai.count >= 2, thai.last == "\u{0E23}", isConsonant(thai[thai.index(thai.endIndex, offsetBy: -2)]) { thai.removeLast() }
+            // ร after a consonant that closes a syllable (one written after a vowel above or
+            // below the line: ชินวัตร, ประวิตร, บุตร) is silent; after a consonant that opens one it
+            // is the final `n` of an unwritten `o` (ธนาธร), which the next step reads.
+            let letters = Array(thai)
+            if letters.count >= 3, letters[letters.count - 1] == "\u{0E23}", isConsonant(letters[letters.count - 2]),
+               closesWithNext(letters[letters.count - 3]) {
+                thai.removeLast()
+            }
             if thai.count >= 2, let last = thai.last, let final = finals[last] {
                 thai.removeLast()
                 thai.append(final)
@@ -49,8 +56,13 @@ enum Thai {
         }.joined(separator: " ")
     }
 
-    /// Consonants (ก to ฮ) and their sound as a final: the letter ICU writes with that sound.
+    /// Consonants: ก to ฮ.
     private static func isConsonant(_ u: Unicode.Scalar) -> Bool { (0x0E01...0x0E2E).contains(u.value) }
+    /// The vowels written above or below a consonant (ั ิ ี ึ ื ุ ู): a consonant right after one
+    /// ends that syllable.
+    private static func closesWithNext(_ u: Unicode.Scalar) -> Bool { u == "\u{0E31}" || (0x0E34...0x0E3A).contains(u.value) }
+
+    /// Consonants whose sound as a final is another's: the letter ICU writes with that sound.
     private static let finals: [Unicode.Scalar: Unicode.Scalar] = {
         var m: [Unicode.Scalar: Unicode.Scalar] = [:]
         func sound(_ letters: String, _ as: Unicode.Scalar) { for u in letters.unicodeScalars { m[u] = `as` } }

@@ -61,6 +61,10 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(tokens("สมชาย วงศ์สวัสดิ์") == ["smchay", "wngswat"])
         #expect(tokens("ทักษิณ ชินวัตร") == ["thaksin", "chinwat"])
         #expect(tokens("ก่อน") == ["kon"])
+        // A last ร after a consonant that closes a syllable is silent; after one that opens a
+        // syllable it is a final `n`.
+        #expect(tokens("ประวิตร") == ["prawit"])
+        #expect(tokens("นคร") == ["nkhn"])
         // An `x` of the name's own is not อ.
         #expect(tokens("Max สมชาย") == ["max", "smchay"])
         #expect(NormalizedName("สมชาย").vowelsGuessed)
