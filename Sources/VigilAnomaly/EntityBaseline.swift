@@ -180,8 +180,8 @@ public struct EntityBaseline: Sendable {
 
     /// The score and the features it is the mean of, most unusual first.
     public func score(_ e: Event) -> Score {
-        let x = log1p(max(0, e.amount))
-        return Self.score(e, x: x, account: accounts[e.entity] ?? Account(), peerZ: e.peer.flatMap { peers[$0]?.z(x) },
+        let x = log1p(max(0, e.amount)), payee = Self.payee(e)
+        return Self.score(e, x: x, payee: payee, account: accounts[e.entity] ?? Account(), peerZ: e.peer.flatMap { peers[$0]?.z(x) },
                           population: population, options: options, explain: { _ in true })
     }
 
@@ -192,51 +192,54 @@ public struct EntityBaseline: Sendable {
     /// features are listed only when it says yes (a pipeline words them for the few payments
     /// that raise a finding).
     public mutating func scoreAndLearn(_ e: Event, explain: (Double) -> Bool) -> Score {
-        let x = log1p(max(0, e.amount))
+        let x = log1p(max(0, e.amount)), payee = Self.payee(e)
         learnt += 1
         let known = accounts.count
         // Everything is measured against the state before this payment.
         let peerZ = e.peer.flatMap { p in Self.zThenAdd(&peers[p, default: Robust()], x) }
         // Updated in place (one lookup, and the counterparties are not copied to append one). A
         // new account is an empty one, which measures as no history.
-        let result = Self.scoreAndLearn(&accounts[e.entity, default: Account()], e, x: x, peerZ: peerZ, population: population,
+        let result = Self.scoreAndLearn(&accounts[e.entity, default: Account()], e, x: x, payee: payee, peerZ: peerZ, population: population,
                                         options: options, seen: learnt, explain: explain)
         population.add(x)
         if accounts.count > known, accounts.count > options.maximumAccounts { forgetLeastRecent() }
         return result
     }
 
+    /// The counterparty as the accounts remember it (``Counterparties``), hashed once a payment.
+    private static func payee(_ e: Event) -> UInt64? { e.counterparty.map { FNV1a.hash($0.utf8) } }
+
     private static func zThenAdd(_ r: inout Robust, _ x: Double) -> Double? {
         defer { r.add(x) }
         return r.z(x)
     }
 
-    private static func scoreAndLearn(_ a: inout Account, _ e: Event, x: Double, peerZ: Double?, population: borrowing Robust,
+    private static func scoreAndLearn(_ a: inout Account, _ e: Event, x: Double, payee: UInt64?, peerZ: Double?, population: borrowing Robust,
                                       options: Options, seen: Int, explain: (Double) -> Bool) -> Score {
-        let result = score(e, x: x, account: a, peerZ: peerZ, population: population, options: options, explain: explain)
-        learn(&a, e, x: x, seen: seen, alpha: options.alpha, remembered: options.rememberedCounterparties)
+        let result = score(e, x: x, payee: payee, account: a, peerZ: peerZ, population: population, options: options, explain: explain)
+        learn(&a, e, x: x, payee: payee, seen: seen, alpha: options.alpha, remembered: options.rememberedCounterparties)
         return result
     }
 
     /// The mean of the features, listed (most unusual first) only if `explain` says yes to it.
-    private static func score(_ e: Event, x: Double, account: borrowing Account, peerZ: Double?, population: borrowing Robust,
+    private static func score(_ e: Event, x: Double, payee: UInt64?, account: borrowing Account, peerZ: Double?, population: borrowing Robust,
                               options: Options, explain: (Double) -> Bool) -> Score {
         var sum = 0.0, count = 0
-        measure(e, x: x, account: account, peerZ: peerZ, population: population, options: options) { _, value in
+        measure(e, x: x, payee: payee, account: account, peerZ: peerZ, population: population, options: options) { _, value in
             sum += value
             count += 1
         }
         let score = count == 0 ? 0 : sum / Double(count)
         guard count > 0, explain(score) else { return Score(score: score, features: []) }
         var features: [Feature] = []
-        measure(e, x: x, account: account, peerZ: peerZ, population: population, options: options) { features.append(Feature(name: $0, value: $1)) }
+        measure(e, x: x, payee: payee, account: account, peerZ: peerZ, population: population, options: options) { features.append(Feature(name: $0, value: $1)) }
         return Score(score: score, features: features.sorted { ($0.value, $1.name) > ($1.value, $0.name) })
     }
 
     /// Measures each feature the event has evidence for, in a fixed order (the score sums them
     /// in it), from the state before the payment: its account's (empty when new), the `z` of its
     /// amount in its peer group, and everyone's.
-    private static func measure(_ e: Event, x: Double, account a: borrowing Account, peerZ: Double?, population: borrowing Robust,
+    private static func measure(_ e: Event, x: Double, payee: UInt64?, account a: borrowing Account, peerZ: Double?, population: borrowing Robust,
                                 options: Options, _ feature: (String, Double) -> Void) {
         if let balance = e.balanceBefore, balance > 0 {
             feature("share-of-balance", min(1, e.amount / balance))
@@ -247,8 +250,8 @@ public struct EntityBaseline: Sendable {
             let everyone = population.variance
             let sd = (a.variance + everyone / Double(a.count)).squareRoot()
             feature("amount-vs-history", sd > 0 ? squash((x - a.mean) / sd) : (x > a.mean ? 1 : 0))
-            if let c = e.counterparty {
-                feature("new-counterparty", a.counterparties.contains(FNV1a.hash(c.utf8)) ? 0 : 1)
+            if let payee {
+                feature("new-counterparty", a.counterparties.contains(payee) ? 0 : 1)
             }
         } else if let z = population.z(x) {
             feature("amount-vs-history", squash(z))
@@ -275,7 +278,7 @@ public struct EntityBaseline: Sendable {
         forgottenAccounts += before - accounts.count
     }
 
-    private static func learn(_ a: inout Account, _ e: Event, x: Double, seen: Int, alpha: Double, remembered: Int) {
+    private static func learn(_ a: inout Account, _ e: Event, x: Double, payee: UInt64?, seen: Int, alpha: Double, remembered: Int) {
         a.seen = seen
         update(mean: &a.mean, variance: &a.variance, with: x, first: a.count == 0, alpha: alpha)
         a.count += 1
@@ -286,8 +289,8 @@ public struct EntityBaseline: Sendable {
             }
             a.last = max(a.last ?? t, t)
         }
-        if let c = e.counterparty, case let h = FNV1a.hash(c.utf8), !a.counterparties.contains(h) {
-            a.counterparties.add(h, limit: remembered)
+        if let payee, !a.counterparties.contains(payee) {
+            a.counterparties.add(payee, limit: remembered)
         }
     }
 

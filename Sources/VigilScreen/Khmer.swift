@@ -10,7 +10,9 @@
 /// lists `Pot`): as with an abjad or Thai, the vowels are guesses, and the matcher compares the
 /// tokens by their consonants too.
 enum Khmer {
-    static func isKhmer(_ u: Unicode.Scalar) -> Bool { (0x1780...0x17FF).contains(u.value) || (0x19E0...0x19FF).contains(u.value) }
+    /// The Khmer block, and Khmer symbols.
+    static let scalars: ClosedRange<UInt32> = 0x1780...0x17FF, symbols: ClosedRange<UInt32> = 0x19E0...0x19FF
+    static func isKhmer(_ u: Unicode.Scalar) -> Bool { scalars.contains(u.value) || symbols.contains(u.value) }
 
     /// `s` with its Khmer letters in Latin ones (lower case), everything else as it was.
     static func transliterate(_ s: String) -> String {

@@ -330,8 +330,8 @@ enum NameText {
             switch u.value {
             case 0x0590...0x05FF, 0xFB1D...0xFB4F: script = .hebrew; needsTransform = true
             case 0x0600...0x08FF, 0xFB50...0xFDFF, 0xFE70...0xFEFF: script = .abjad; needsTransform = true
-            case 0x0E00...0x0E7F: script = .thai; needsTransform = true
-            case 0x1780...0x17FF, 0x19E0...0x19FF: script = .khmer; needsTransform = true
+            case Thai.scalars: script = .thai; needsTransform = true
+            case Khmer.scalars, Khmer.symbols: script = .khmer; needsTransform = true
             case 0x00C0...0x024F, 0x1E00...0x1EFF: needsTransform = true  // Latin with accents
             case 0x2000...0x206F: break  // punctuation: quotes, dashes
             default:

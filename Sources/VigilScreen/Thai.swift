@@ -22,7 +22,9 @@ import Foundation
 /// What stays: the vowels Thai leaves unwritten (สมชาย is `smchay`). As with an abjad, its vowels
 /// are guesses, and the matcher compares its tokens by their consonants too.
 enum Thai {
-    static func isThai(_ u: Unicode.Scalar) -> Bool { (0x0E00...0x0E7F).contains(u.value) }
+    /// The Thai block.
+    static let scalars: ClosedRange<UInt32> = 0x0E00...0x0E7F
+    static func isThai(_ u: Unicode.Scalar) -> Bool { scalars.contains(u.value) }
 
     /// In Latin letters by ICU (ISO 11940, with its marks), silent letters dropped, จ as ช, a
     /// word's last consonant as a final, อ read, each word as one.
