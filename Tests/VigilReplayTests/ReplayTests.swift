@@ -162,6 +162,56 @@ struct ReplayTests {
         #expect(fromLines.lines.filter { $0.hasPrefix("DLQ") }.count == 2)
     }
 
+    @Test("screening and anomaly scoring on their own stage give the alerts the engine gives doing everything in order, byte for byte")
+    func scoringStage() async throws {
+        // The pipeline scores screening and anomalies on a stage ahead of the rules; a backtest's
+        // engine scores them inline, between the rules and the typologies of each event. A list
+        // of names some generated wires carry, typologies weighing both, and a window rule.
+        let feed = SampleFeed.generate(count: 10_000).lines
+        let named = feed.compactMap { line -> String? in
+            guard case .transaction(let tx)? = try? CanonicalEvent.fromJSON(Array(line.utf8)) else { return nil }
+            return tx.debtor.name
+        }
+        let listed = Array(Set(named).sorted().prefix(12))
+        try #require(listed.count == 12)
+        let dir = URL(fileURLWithPath: try temporaryFile("scored.yaml")).deletingLastPathComponent()
+        try (["id,name,kind,aliases,birth_date,country,document"] + listed.enumerated().map { "L-\($0.offset),\($0.element),person,,,," })
+            .joined(separator: "\n").write(to: dir.appendingPathComponent("watch.csv"), atomically: true, encoding: .utf8)
+        let yaml = """
+            pipeline: { name: scored, version: "1" }
+            rules:
+              - { id: big, version: 1, kind: predicate, where: amount >= 5000 }
+              - { id: fan-in, version: 1, kind: window, where: amount > 0, key: creditor.account, distinct: debtor.account, within: 3d, having: distinct >= 6 }
+            typologies:
+              - { id: big-payment, version: 1, rules: { big: 1 }, threshold: 1 }
+              - { id: collection, version: 1, rules: { fan-in: 1 }, threshold: 1 }
+              - { id: unusual, version: 1, rules: { anomaly: 1 }, threshold: 0.85 }
+              - { id: unusual-and-big, version: 1, rules: { anomaly: 0.5, big: 0.5 }, threshold: 0.9 }
+              - { id: listed, version: 1, rules: { watchlist: 1 }, threshold: 0.8 }
+            anomaly: { id: anomaly, version: 1, threshold: 0.85, detectors: { baseline: 0.7, edge: 0.3 }, tick: 1h }
+            screening: { id: watchlist, version: 1, threshold: 0.8, screen: [debtor, creditor], lists: { local: watch.csv } }
+            """
+        try yaml.write(to: dir.appendingPathComponent("scored.yaml"), atomically: true, encoding: .utf8)
+        let pipeline = try PipelineDefinition.load(file: dir.appendingPathComponent("scored.yaml").path)
+        let path = dir.appendingPathComponent("feed.jsonl").path
+        try (feed.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+
+        let staged = try await replay(.jsonLines(path: path, topic: "fin.transactions"), pipeline: pipeline).lines.filter { $0.hasPrefix("{") }
+        let engine = PipelineEngine(pipeline: pipeline, topics: pipeline.topics(from: VigilConfig()), limits: WindowLimits())
+        let inline = feed.enumerated().flatMap { n, line in
+            engine.process(ConsumedMessage(topic: "fin.transactions", partition: 0, offset: Int64(n), value: Array(line.utf8)))
+                .compactMap(\.alert).map { String(decoding: $0.canonicalJSON, as: UTF8.self) }
+        }
+        // Compared alert by alert: a difference names the first alert that differs, not all of them.
+        #expect(staged.count == inline.count)
+        let differs = zip(staged, inline).enumerated().first { $0.element.0 != $0.element.1 }
+        #expect(differs == nil, "alert \(differs?.offset ?? 0) differs: \(differs?.element.0 ?? "")\nexpected: \(differs?.element.1 ?? "")")
+        // Each kind of finding is there, so each stage had its part.
+        let kinds = Set(try inline.map { try JSONDecoder().decode(Alert.self, from: Data($0.utf8)) }.flatMap { $0.findings.map(\.kind) })
+        #expect(kinds == [.rule, .typology, .anomaly, .screening])
+        #expect(inline.count > 50)
+    }
+
     @Test("recorded native messages replay with the configured decoding (CSV mapping), as they run live")
     func nativeFormats() async throws {
         let pipeline = try PipelineDefinition.parse("""

@@ -182,8 +182,9 @@ public struct PipelineEngine {
     public let decoding: InputDecoding
     private let detector: Detector
     private let combiner: TypologyCombiner?
-    private let screening: ScreeningRunner?
-    private let anomaly: AnomalyRunner?
+    /// Screening and anomaly scoring when this engine runs them itself; nil when they run on a
+    /// stage ahead of it (``init(pipeline:topics:limits:decodeOptions:keys:scoresAhead:carryingOver:)``).
+    private let scorers: Scorers?
     /// Turns what detection decides into records; ``outputs(for:decoded:)`` applies it at once,
     /// the pipeline on its publishing stage.
     public let sealer: OutputSealer
@@ -191,11 +192,14 @@ public struct PipelineEngine {
     /// - Parameters:
     ///   - keys: the signing key and partners' pseudonym keys; without them alerts go unsigned
     ///     and partner copies are held.
+    ///   - scoresAhead: screening and anomaly scoring run elsewhere (``Scorers``, on the
+    ///     pipeline's decoding stage), and every call to ``detect(_:decoded:scored:)`` brings
+    ///     their findings.
     ///   - previous: the engine of the pipeline this one replaces (hot reload); the state of
     ///     unchanged rules, typologies and anomaly detectors carries over.
     public init(pipeline: PipelineDefinition, topics: VigilConfig.Topics, limits: WindowLimits,
                 decodeOptions: DecodeOptions = DecodeOptions(), keys: SharingKeys = SharingKeys(),
-                carryingOver previous: PipelineEngine? = nil) {
+                scoresAhead: Bool = false, carryingOver previous: PipelineEngine? = nil) {
         self.pipeline = pipeline
         self.sealer = OutputSealer(sharing: Sharing(partners: pipeline.partners, keys: keys), topics: topics,
                                    pipelineLabel: "\(pipeline.name)@\(pipeline.version)")
@@ -204,10 +208,7 @@ public struct PipelineEngine {
         self.detector = Detector(rules: pipeline.rules, limits: limits, carryingOver: previous?.detector)
         self.combiner = pipeline.typologies.definitions.isEmpty ? nil
             : TypologyCombiner(typologies: pipeline.typologies, limits: limits, carryingOver: previous?.combiner)
-        self.screening = pipeline.screening.map { ScreeningRunner($0) }
-        // Baselines take a long time to learn: an unchanged anomaly section keeps them across a
-        // reload (of a rule, or of a watchlist).
-        self.anomaly = pipeline.anomaly.map { d in previous?.anomaly.flatMap { $0.definition == d ? $0 : nil } ?? AnomalyRunner(d, maxKeys: limits.maxKeys) }
+        self.scorers = scoresAhead ? nil : Scorers(pipeline: pipeline, limits: limits, carryingOver: previous?.scorers)
     }
 
     public var stats: DetectorStats { detector.stats }
@@ -220,9 +221,7 @@ public struct PipelineEngine {
     /// Detection (stateful, in order) on a decoded message; a decoding failure becomes a dead
     /// letter. Passenger events reach the correlation rules and screening only.
     public func outputs(for message: ConsumedMessage, decoded: DecodedMessage) -> [EngineOutput] {
-        var out: [PendingOutput] = []
-        append(decoded, topic: message.topic, partition: message.partition, offset: message.offset, message: { message }, to: &out)
-        return sealer.seal(out)
+        sealer.seal(detect([message][...], decoded: [decoded][...]))
     }
 
     /// The same for a batch, in order: `decoded[i]` is what `messages[i]` decoded to.
@@ -235,45 +234,49 @@ public struct PipelineEngine {
         sealer.seal(detect(messages, decoded: decoded))
     }
 
-    /// Detection alone, for a batch: what ``sealer`` then turns into records.
-    public func detect(_ messages: ArraySlice<ConsumedMessage>, decoded: ArraySlice<DecodedMessage>) -> [PendingOutput] {
+    /// Detection alone, for a batch: what ``sealer`` then turns into records. `scored[i]` is
+    /// what ``Scorers`` found in `decoded[i]`, required when the engine was made with
+    /// `scoresAhead` (and ignored otherwise).
+    public func detect(_ messages: ArraySlice<ConsumedMessage>, decoded: ArraySlice<DecodedMessage>,
+                       scored: ArraySlice<MessageScores>? = nil) -> [PendingOutput] {
         precondition(messages.indices == decoded.indices, "one decoding result per message")
+        precondition(scorers != nil || scored?.indices == decoded.indices, "this engine's screening and anomaly scores come from a stage ahead")
         var out: [PendingOutput] = []
         for i in messages.indices {
-            append(decoded[i], topic: messages[i].topic, partition: messages[i].partition, offset: messages[i].offset,
-                   message: { messages[i] }, to: &out)
+            let origin = EventOrigin(topic: messages[i].topic, partition: messages[i].partition, offset: messages[i].offset)
+            switch decoded[i] {
+            case .failure(let error):
+                out.append(.ready(deadLetter(messages[i], error)))
+            case .one(let event):
+                detect(event, origin, scores(scored?[i], 0, event, origin), to: &out)
+            case .many(let events):
+                for (n, event) in events.enumerated() { detect(event, origin, scores(scored?[i], n, event, origin), to: &out) }
+            }
         }
         return out
     }
 
-    private func append(_ decoded: borrowing DecodedMessage, topic: String, partition: Int32, offset: Int64,
-                        message: () -> ConsumedMessage, to out: inout [PendingOutput]) {
-        switch decoded {
-        case .failure(let error):
-            out.append(.ready(deadLetter(message(), error)))
-        case .one(let event):
-            detect(event, EventOrigin(topic: topic, partition: partition, offset: offset), to: &out)
-        case .many(let events):
-            let origin = EventOrigin(topic: topic, partition: partition, offset: offset)
-            for event in events { detect(event, origin, to: &out) }
+    /// The scores of the `n`th event of a message: brought, or found now.
+    private func scores(_ scored: MessageScores?, _ n: Int, _ event: CanonicalEvent, _ origin: EventOrigin) -> Scores {
+        if let scorers { return scorers.scores(event, origin) }
+        switch scored {
+        case .one(let s)?: return s
+        case .many(let all)?: return all[n]
+        case .none?, nil: return Scores()
         }
     }
 
     /// Detection on one event: its alerts.
-    private func detect(_ event: CanonicalEvent, _ origin: EventOrigin, to out: inout [PendingOutput]) {
+    private func detect(_ event: CanonicalEvent, _ origin: EventOrigin, _ scores: Scores, to out: inout [PendingOutput]) {
         var matches: [RuleMatch]
-        // A watchlist hit is an alert of its own, whatever typologies say; typologies may
-        // weight it too. Anomaly findings are combined like rule findings.
-        let hits: [RuleMatch]
         switch event {
-        case .transaction(let tx):
-            matches = detector.process(tx, origin: origin)
-            hits = screening?.matches(tx, origin: origin) ?? []
-            if let anomaly { matches += anomaly.matches(tx, origin: origin) }
-        case .passenger(let p):
-            matches = detector.process(p, origin: origin)
-            hits = screening?.matches(p, origin: origin) ?? []
+        case .transaction(let tx): matches = detector.process(tx, origin: origin)
+        case .passenger(let p): matches = detector.process(p, origin: origin)
         }
+        // Anomaly findings are combined like rule findings. A watchlist hit is an alert of its
+        // own, whatever typologies say; typologies may weight it too.
+        matches += scores.anomalies
+        let hits = scores.hits
         if !hits.isEmpty {
             out += hits.map { m in
                 alert(findings: [m.finding], score: m.finding.score, subject: m.subject, ts: m.ts, contributions: m.contributions, event: event)
