@@ -185,6 +185,8 @@ public struct EntityBaseline: Sendable {
                           population: population, options: options, explain: { _ in true })
     }
 
+    /// Learns from a payment without asking for its score (the evaluation scores and learns in
+    /// two calls): the same step as ``scoreAndLearn(_:explain:)``, whose score it drops.
     public mutating func learn(_ e: Event) { _ = scoreAndLearn(e) { _ in false } }
 
     /// Scores the payment as ``score(_:)`` does, then learns from it, finding its account and
