@@ -439,6 +439,54 @@ struct HotReloadTests {
         #expect(looped.last?.evidence.map(\.eventId) == ["t0", "t1", "t2"])
     }
 
+    @Test("a running pipeline reloaded between batches: scoring and rules switch together; baselines carry over unless their section changed")
+    func runningReloadWithScoring() async throws {
+        // Forty ordinary card payments of A (and of others), then A pays a large sum to a
+        // stranger: unusual only against A's history, so only a baseline that lived through the
+        // reload raises the anomaly finding.
+        func payment(_ n: Int, _ from: String, _ to: String, _ amount: String, minutes: Int) -> ConsumedMessage {
+            let ts = EventTime(rfc3339: "2024-06-01T00:00:00Z")! + .seconds(minutes * 60)
+            let json = #"{"id":"t\#(n)","ts":"\#(ts.rfc3339)","amount":"\#(amount)","currency":"EUR","channel":"card","debtor":{"account":"\#(from)"},"creditor":{"account":"\#(to)"}}"#
+            return ConsumedMessage(topic: "fin.transactions", partition: 0, offset: Int64(n), value: Array(json.utf8))
+        }
+        var ordinary: [ConsumedMessage] = []
+        for i in 0..<40 {
+            ordinary.append(payment(2 * i, "A", "SHOP-\(i % 3)", "\(40 + i % 9).50", minutes: i * 90))
+            ordinary.append(payment(2 * i + 1, "B\(i % 5)", "SHOP-\(i % 4)", "\(30 + i % 11).00", minutes: i * 90 + 5))
+        }
+        let unusual = payment(200, "A", "STRANGER", "9500.00", minutes: 40 * 90)
+        let text = """
+            pipeline: { name: hot, version: "1" }
+            rules:
+              - { id: big, version: 1, kind: predicate, where: amount >= 1000000 }
+            anomaly: { id: anomaly, version: 2, threshold: 0.7, detectors: { baseline: 1.0 }, tick: 1h }
+            """
+        let v1 = try PipelineDefinition.parse(text, file: "hot.yaml")
+        let bumped = text.replacingOccurrences(of: #"version: "1""#, with: #"version: "2""#)
+        let v2 = try PipelineDefinition.parse(bumped.replacingOccurrences(of: "1000000", with: "2000000"), file: "hot.yaml")
+        let v3 = try PipelineDefinition.parse(bumped.replacingOccurrences(of: "tick: 1h", with: "tick: 2h"), file: "hot.yaml")
+        for (next, keeps) in [(v2, true), (v3, false)] {
+            let source = ScriptedSource()
+            let alerts = Locked([Alert]())
+            let sink = CallbackSink { record in
+                if record.topic == "alerts.local", let a = try? JSONDecoder().decode(Alert.self, from: Data(record.value)) { alerts.withLock { $0.append(a) } }
+            }
+            let runner = PipelineRunner(pipeline: v1, topics: v1.topics(from: VigilConfig()), options: .init(workers: 1),
+                                        source: source, sink: sink, logger: Logger(label: "test"))
+            let running = Task { try await runner.run() }
+            await source.send(ordinary)
+            // Reloaded once the first batch is through every stage, so the next one meets the new pipeline.
+            while runner.stats.completed < ordinary.count { try await Task.sleep(for: .milliseconds(5)) }
+            try runner.reload(next, topics: next.topics(from: VigilConfig()))
+            await source.send([unusual])
+            source.finish()
+            try await running.value
+            let found = alerts.value
+            #expect(found.count == (keeps ? 1 : 0), "keeps: \(keeps)")
+            #expect(found.allSatisfy { $0.pipeline.version == "2" && $0.findings.map(\.kind) == [.anomaly] && $0.evidence.map(\.eventId) == ["t200"] })
+        }
+    }
+
     @Test("a party flagged before the reload is found on a booking after it, when the correlation rule is unchanged")
     func correlationCarriesOver() throws {
         let text = """
@@ -532,3 +580,19 @@ struct HotReloadTests {
     }
 }
 
+
+/// A source fed by the test, batch by batch, on a single partition of one generation.
+private final class ScriptedSource: RecordSource {
+    private let batches = AsyncBoundedQueue<ConsumerBatch>(capacity: 4)
+
+    func send(_ messages: [ConsumedMessage]) async { await batches.send(ConsumerBatch(generation: 0, messages: messages)) }
+    func finish() { batches.finish() }
+
+    func nextBatch() async -> ConsumerBatch? { await batches.receive() }
+    var generation: Int { 0 }
+    func store(_ offsets: [TopicPartition: Int64]) {}
+    func stop() { batches.finish() }
+    func commit() {}
+    func close() {}
+    func onGenerationChange(_ handler: @escaping @Sendable (Int?) -> Void) {}
+}
