@@ -193,7 +193,7 @@ public struct PipelineEngine {
     ///   - keys: the signing key and partners' pseudonym keys; without them alerts go unsigned
     ///     and partner copies are held.
     ///   - scoresAhead: screening and anomaly scoring run elsewhere (``Scorers``, on the
-    ///     pipeline's decoding stage), and every call to ``detect(_:decoded:scored:)`` brings
+    ///     pipeline's scoring stage), and every call to ``detect(_:decoded:scored:)`` brings
     ///     their findings.
     ///   - previous: the engine of the pipeline this one replaces (hot reload); the state of
     ///     unchanged rules, typologies and anomaly detectors carries over.

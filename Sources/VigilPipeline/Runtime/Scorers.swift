@@ -22,9 +22,10 @@ public enum MessageScores: Sendable {
 
 /// Watchlist screening and anomaly scoring: the detectors that need nothing from the rules.
 /// Each keeps its own state and sees the events in order, so they can run on a stage of their
-/// own ahead of the rules — which is how the pipeline runs them, on its decoding stage, so that
-/// they and the rules work on consecutive batches at once. ``PipelineEngine`` runs them inline
-/// otherwise (backtests, one message at a time); the findings are the same either way.
+/// own ahead of the rules — which is how the pipeline runs them (``PipelineRunner``'s scoring
+/// stage), so that they and the rules work on consecutive batches at once. ``PipelineEngine``
+/// runs them inline otherwise (backtests, one message at a time); the findings are the same
+/// either way.
 final class Scorers {
     private let screening: ScreeningRunner?
     private let anomaly: AnomalyRunner?
