@@ -241,24 +241,27 @@ public struct PipelineEngine {
                        scored: ArraySlice<MessageScores>? = nil) -> [PendingOutput] {
         precondition(messages.indices == decoded.indices, "one decoding result per message")
         precondition(scorers != nil || scored?.indices == decoded.indices, "this engine's screening and anomaly scores come from a stage ahead")
+        // Scored first, then the rules: neither needs the other's results (the scoring stage's
+        // premise), so this is what the runner's two stages do.
+        let inline = scorers.flatMap { $0.isEmpty ? nil : $0.scores(messages, decoded: decoded) }
         var out: [PendingOutput] = []
         for i in messages.indices {
+            let found = inline.map { $0[i - messages.startIndex] } ?? scored?[i]
             let origin = EventOrigin(topic: messages[i].topic, partition: messages[i].partition, offset: messages[i].offset)
             switch decoded[i] {
             case .failure(let error):
                 out.append(.ready(deadLetter(messages[i], error)))
             case .one(let event):
-                detect(event, origin, scores(scored?[i], 0, event, origin), to: &out)
+                detect(event, origin, scores(found, 0), to: &out)
             case .many(let events):
-                for (n, event) in events.enumerated() { detect(event, origin, scores(scored?[i], n, event, origin), to: &out) }
+                for (n, event) in events.enumerated() { detect(event, origin, scores(found, n), to: &out) }
             }
         }
         return out
     }
 
-    /// The scores of the `n`th event of a message: brought, or found now.
-    private func scores(_ scored: MessageScores?, _ n: Int, _ event: CanonicalEvent, _ origin: EventOrigin) -> Scores {
-        if let scorers { return scorers.scores(event, origin) }
+    /// The scores of the `n`th event of a message.
+    private func scores(_ scored: MessageScores?, _ n: Int) -> Scores {
         switch scored {
         case .one(let s)?: return s
         case .many(let all)?: return all[n]

@@ -243,16 +243,19 @@ public final class PipelineRunner: Sendable {
     /// detection stage that was the pipeline's bottleneck.
     ///
     /// A batch whose partitions were reassigned after it was scored is skipped by the rules and
-    /// delivered again later, so an anomaly baseline may learn those few payments twice.
+    /// delivered again later; the scorers recognise it then and give it the scores it got (see
+    /// ``Scorers``, Redelivery), so what it raises is what it would have raised.
     private func score(_ queue: AsyncBoundedQueue<DecodedBatch>, into scored: AsyncBoundedQueue<ScoredBatch>) async {
         defer { scored.finish() }
         var inForce = current.value
-        var scorers = Scorers(pipeline: inForce.pipeline, limits: options.limits, carryingOver: nil)
+        // Findings kept for redeliveries: the batches between here and the rules' check, and more.
+        let recentBatches = 2 * options.queueDepth + 4
+        var scorers = Scorers(pipeline: inForce.pipeline, limits: options.limits, recentBatches: recentBatches, carryingOver: nil)
         while let next = await queue.receive() {
             // A batch boundary: the place to switch to a reloaded pipeline.
             if current.value.generation != inForce.generation {
                 inForce = current.value
-                scorers = Scorers(pipeline: inForce.pipeline, limits: options.limits, carryingOver: scorers)
+                scorers = Scorers(pipeline: inForce.pipeline, limits: options.limits, recentBatches: recentBatches, carryingOver: scorers)
             }
             let messages = next.batch.messages[...], decoded = next.decoded[...]
             // Nothing for a stale batch (nothing was decoded).
@@ -399,12 +402,16 @@ public final class PipelineRunner: Sendable {
                 if case .failure = $1 { return $0 + 1 } else { return $0 }
             })
         }
-        let pending = engine.detect(run, decoded: decoded[start...], scored: scored[start...])
+        // Registered before detection changes any state: a run the tracker refuses (its
+        // partition was reassigned since) is left as it is, to be detected when it comes back,
+        // rather than counted in the windows with its alerts dropped — a window does not count a
+        // redelivered record again, so they would never be raised.
         guard let ticket = tracker.begin(TopicPartition(first.topic, first.partition), lastOffset: run.last!.offset,
                                          count: run.count, generation: generation) else {
             counters.withLock { $0.skippedStale += run.count }
             return nil
         }
+        let pending = engine.detect(run, decoded: decoded[start...], scored: scored[start...])
         let stamps = options.onHandled == nil ? [] : run.compactMap(\.timestampMilliseconds)
         let detected = DetectedRun(ticket: ticket, pending: pending, offset: first.offset, stamps: stamps, started: started)
         guard !pending.isEmpty else {

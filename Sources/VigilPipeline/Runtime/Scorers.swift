@@ -26,25 +26,52 @@ public enum MessageScores: Sendable {
 /// stage), so that they and the rules work on consecutive batches at once. ``PipelineEngine``
 /// runs them inline otherwise (backtests, one message at a time); the findings are the same
 /// either way.
+///
+/// **Redelivery.** A message is scored, and learnt from, once: one at or below the highest
+/// offset of its partition already scored here is a redelivery (after a rebalance that left the
+/// partition with this worker, the records re-read to rebuild window state, and whatever was in
+/// flight), and gets the scores it got the first time while those are remembered — the findings
+/// of the last ``recentBatches`` batches — and none after that, as a window rule does not count
+/// a redelivered record again. Learning it again would weigh those payments twice in a baseline
+/// and count their edges twice in the burst sketches (a rebalance re-reads the whole state
+/// rewind span, hours of payments); scoring it again against a history that holds it could lose
+/// the finding of a message the rules skipped because its partition was reassigned after it was
+/// scored (they skip it; it comes back; its finding must too).
 final class Scorers {
     private let screening: ScreeningRunner?
     private let anomaly: AnomalyRunner?
+    /// The highest offset scored per partition.
+    private var highest: [TopicPartition: Int64]
+    /// The scores with a finding of the last ``recentBatches`` batches, for their redeliveries.
+    private var recent: [TopicPartition: [Int64: MessageScores]]
+    /// Per batch (oldest first), the messages it added to `recent`, to forget them in turn.
+    private var recentOrder: [[(TopicPartition, Int64)]]
+
+    /// How many batches' findings a redelivery gets back: the batches a worker's queues can
+    /// hold between scoring and the rules (``PipelineRunner/Options/queueDepth``), the one the
+    /// rules work on, and the one being scored, with room to spare.
+    let recentBatches: Int
 
     /// - Parameter previous: the scorers of the pipeline this one replaces: baselines take a
     ///   long time to learn, so an unchanged anomaly section keeps them across a reload (of a
-    ///   rule, or of a watchlist).
-    init(pipeline: PipelineDefinition, limits: WindowLimits, carryingOver previous: Scorers?) {
+    ///   rule, or of a watchlist), and with them what has been scored.
+    init(pipeline: PipelineDefinition, limits: WindowLimits, recentBatches: Int = 8, carryingOver previous: Scorers?) {
         screening = pipeline.screening.map { ScreeningRunner($0) }
-        anomaly = pipeline.anomaly.map { d in
-            previous?.anomaly.flatMap { $0.definition == d ? $0 : nil } ?? AnomalyRunner(d, maxKeys: limits.maxKeys)
-        }
+        let kept = pipeline.anomaly.flatMap { d in previous?.anomaly.flatMap { $0.definition == d ? $0 : nil } }
+        anomaly = kept ?? pipeline.anomaly.map { AnomalyRunner($0, maxKeys: limits.maxKeys) }
+        // A new baseline has learnt nothing: it learns from whatever comes, redelivered or not.
+        let carried = kept != nil || pipeline.anomaly == nil ? previous : nil
+        highest = carried?.highest ?? [:]
+        recent = carried?.recent ?? [:]
+        recentOrder = carried?.recentOrder ?? []
+        self.recentBatches = max(1, recentBatches)
     }
 
     /// Whether there is anything to score.
     var isEmpty: Bool { screening == nil && anomaly == nil }
 
     /// One event's scores; each detector learns from it. Passenger events are screened only.
-    func scores(_ event: CanonicalEvent, _ origin: EventOrigin) -> Scores {
+    private func scores(_ event: CanonicalEvent, _ origin: EventOrigin) -> Scores {
         var s = Scores()
         switch event {
         case .transaction(let tx):
@@ -56,18 +83,56 @@ final class Scorers {
         return s
     }
 
-    /// The scores of a batch, message by message (`decoded[i]` is what `messages[i]` decoded to).
+    /// The scores of a batch, message by message (`decoded[i]` is what `messages[i]` decoded
+    /// to). A redelivered message (see above) is not scored again.
     func scores(_ messages: ArraySlice<ConsumedMessage>, decoded: ArraySlice<DecodedMessage>) -> [MessageScores] {
         var out: [MessageScores] = []
         out.reserveCapacity(decoded.count)
-        for i in decoded.indices {
-            let origin = EventOrigin(topic: messages[i].topic, partition: messages[i].partition, offset: messages[i].offset)
-            switch decoded[i] {
-            case .failure: out.append(.none)
-            case .one(let event): out.append(.one(scores(event, origin)))
-            case .many(let events): out.append(.many(events.map { scores($0, origin) }))
+        var added: [(TopicPartition, Int64)] = []
+        var i = decoded.startIndex
+        // Run by run of one partition's messages (a batch is mostly a few long runs): the
+        // partition's highest offset is looked up once a run.
+        while i < decoded.endIndex {
+            let partition = TopicPartition(messages[i].topic, messages[i].partition)
+            var end = i + 1
+            while end < decoded.endIndex, messages[end].partition == partition.partition, messages[end].topic == partition.topic { end += 1 }
+            var top = highest[partition] ?? .min
+            for k in i..<end {
+                let offset = messages[k].offset
+                guard offset > top else {
+                    out.append(recent[partition]?[offset] ?? .none)
+                    continue
+                }
+                top = offset
+                let origin = EventOrigin(topic: partition.topic, partition: partition.partition, offset: offset)
+                let s: MessageScores = switch decoded[k] {
+                case .failure: .none
+                case .one(let event): .one(scores(event, origin))
+                case .many(let events): .many(events.map { scores($0, origin) })
+                }
+                if s.hasFindings {
+                    recent[partition, default: [:]][offset] = s
+                    added.append((partition, offset))
+                }
+                out.append(s)
             }
+            highest[partition] = top
+            i = end
+        }
+        recentOrder.append(added)
+        if recentOrder.count > recentBatches {
+            for (partition, offset) in recentOrder.removeFirst() { recent[partition]?[offset] = nil }
         }
         return out
+    }
+}
+
+extension MessageScores {
+    var hasFindings: Bool {
+        switch self {
+        case .none: false
+        case .one(let s): !s.hits.isEmpty || !s.anomalies.isEmpty
+        case .many(let all): all.contains { !$0.hits.isEmpty || !$0.anomalies.isEmpty }
+        }
     }
 }
