@@ -47,9 +47,11 @@ final class Scorers {
     /// Per batch (oldest first), the messages it added to `recent`, to forget them in turn.
     private var recentOrder: [[(TopicPartition, Int64)]]
 
-    /// How many batches' findings a redelivery gets back: the batches a worker's queues can
-    /// hold between scoring and the rules (``PipelineRunner/Options/queueDepth``), the one the
-    /// rules work on, and the one being scored, with room to spare.
+    /// How many batches' findings a redelivery gets back. The runner keeps those of every batch
+    /// that can be scored after one the rules then skip and before that one comes back: its
+    /// queues between decoding and scoring and between scoring and the rules
+    /// (``PipelineRunner/Options/queueDepth`` each), and the batches in hand (a batch decoded
+    /// after its partition was reassigned is not scored, so it does not count).
     let recentBatches: Int
 
     /// - Parameter previous: the scorers of the pipeline this one replaces: baselines take a
