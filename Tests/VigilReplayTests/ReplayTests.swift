@@ -531,6 +531,47 @@ struct HotReloadTests {
         }
     }
 
+    @Test("a rebalance that leaves the partition with its worker: the records re-read to rebuild state change nothing, the alerts are those of a run without it")
+    func rebalanceKeepsState() async throws {
+        let feed = SampleFeed.generate(count: 4_000).lines.enumerated().map { n, line in
+            ConsumedMessage(topic: "fin.transactions", partition: 0, offset: Int64(n), value: Array(line.utf8))
+        }
+        let pipeline = try PipelineDefinition.parse("""
+            pipeline: { name: rebalanced, version: "1" }
+            rules:
+              - { id: big, version: 1, kind: predicate, where: amount >= 20000 }
+              - { id: deposits, version: 1, kind: window, where: 'channel == "cash"', within: 24h, having: count >= 2 }
+            anomaly: { id: anomaly, version: 1, threshold: 0.8, detectors: { baseline: 0.7, edge: 0.3 }, tick: 1h }
+            """, file: "rebalanced.yaml")
+        func run(rebalance: Bool) async throws -> [String] {
+            let source = ScriptedSource()
+            let alerts = Locked([String]())
+            let sink = CallbackSink { record in
+                if record.topic == "alerts.local" { alerts.withLock { $0.append(String(decoding: record.value, as: UTF8.self)) } }
+            }
+            let runner = PipelineRunner(pipeline: pipeline, topics: pipeline.topics(from: VigilConfig()), options: .init(workers: 1),
+                                        source: source, sink: sink, logger: Logger(label: "test"))
+            let running = Task { try await runner.run() }
+            await source.send(Array(feed[..<2_000]))
+            while runner.stats.completed < 2_000 { try await Task.sleep(for: .milliseconds(5)) }
+            if rebalance {
+                source.rebalance()
+                // The state rewind: what came before the committed offset, again, to rebuild state.
+                await source.send(feed[..<2_000].map { var m = $0; m.isStateReplay = true; return m })
+            }
+            await source.send(Array(feed[2_000...]))
+            source.finish()
+            try await running.value
+            return alerts.value
+        }
+        let plain = try await run(rebalance: false)
+        let rebalanced = try await run(rebalance: true)
+        #expect(plain.filter { $0.contains(#""kind":"anomaly""#) }.count > 1 && plain.contains { $0.contains(#""id":"deposits""#) })
+        #expect(rebalanced.count == plain.count)
+        let differs = zip(rebalanced, plain).enumerated().first { $0.element.0 != $0.element.1 }
+        #expect(differs == nil, "alert \(differs?.offset ?? 0) differs: \(differs?.element.0 ?? "")\nexpected: \(differs?.element.1 ?? "")")
+    }
+
     @Test("a party flagged before the reload is found on a booking after it, when the correlation rule is unchanged")
     func correlationCarriesOver() throws {
         let text = """
@@ -625,18 +666,29 @@ struct HotReloadTests {
 }
 
 
-/// A source fed by the test, batch by batch, on a single partition of one generation.
+/// A source fed by the test, batch by batch, on a single partition; its assignment changes
+/// when the test says so.
 private final class ScriptedSource: RecordSource {
     private let batches = AsyncBoundedQueue<ConsumerBatch>(capacity: 4)
+    private let assignment = Locked<(generation: Int, handler: (@Sendable (Int?) -> Void)?)>((0, nil))
 
-    func send(_ messages: [ConsumedMessage]) async { await batches.send(ConsumerBatch(generation: 0, messages: messages)) }
+    func send(_ messages: [ConsumedMessage]) async { await batches.send(ConsumerBatch(generation: generation, messages: messages)) }
     func finish() { batches.finish() }
+    /// A rebalance that gives the partition back to this worker: revoked, then assigned anew.
+    func rebalance() {
+        let (generation, handler) = assignment.withLock { a in
+            a.generation += 1
+            return (a.generation, a.handler)
+        }
+        handler?(nil)
+        handler?(generation)
+    }
 
     func nextBatch() async -> ConsumerBatch? { await batches.receive() }
-    var generation: Int { 0 }
+    var generation: Int { assignment.value.generation }
     func store(_ offsets: [TopicPartition: Int64]) {}
     func stop() { batches.finish() }
     func commit() {}
     func close() {}
-    func onGenerationChange(_ handler: @escaping @Sendable (Int?) -> Void) {}
+    func onGenerationChange(_ handler: @escaping @Sendable (Int?) -> Void) { assignment.withLock { $0.handler = handler } }
 }
