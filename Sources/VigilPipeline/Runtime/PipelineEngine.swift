@@ -243,7 +243,7 @@ public struct PipelineEngine {
         precondition(scorers != nil || scored?.indices == decoded.indices, "this engine's screening and anomaly scores come from a stage ahead")
         // Scored first, then the rules: neither needs the other's results (the scoring stage's
         // premise), so this is what the runner's two stages do.
-        let inline = scorers.flatMap { $0.isEmpty ? nil : $0.scores(messages, decoded: decoded) }
+        let inline = scorers?.scores(messages, decoded: decoded)
         var out: [PendingOutput] = []
         for i in messages.indices {
             let found = inline.map { $0[i - messages.startIndex] } ?? scored?[i]

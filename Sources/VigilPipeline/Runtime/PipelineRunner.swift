@@ -259,8 +259,7 @@ public final class PipelineRunner: Sendable {
             }
             let messages = next.batch.messages[...], decoded = next.decoded[...]
             // Nothing for a stale batch (nothing was decoded).
-            let scores = decoded.count != messages.count ? []
-                : scorers.isEmpty ? Array(repeating: .none, count: decoded.count) : scorers.scores(messages, decoded: decoded)
+            let scores = decoded.count != messages.count ? [] : scorers.scores(messages, decoded: decoded)
             await scored.send(ScoredBatch(decoded: next, scored: scores, pipeline: inForce))
         }
     }
@@ -364,19 +363,13 @@ public final class PipelineRunner: Sendable {
                 counters.withLock { $0.skippedStale += batch.messages.count }
                 continue
             }
-            // A worker's share holds runs of consecutive messages per partition, in offset order.
             var runs: [DetectedRun] = []
-            var start = 0
             let messages = batch.messages
-            while start < messages.count {
-                var end = start + 1
-                while end < messages.count, messages[end].partition == messages[start].partition,
-                      messages[end].topic == messages[start].topic { end += 1 }
-                if let run = detect(messages[start..<end], decoded: next.decoded[start..<end], scored: scored.scored[start..<end],
+            for r in messages[...].partitionRuns {
+                if let run = detect(messages[r], decoded: next.decoded[r], scored: scored.scored[r],
                                     started: next.started, generation: batch.generation, engine: engine) {
                     runs.append(run)
                 }
-                start = end
             }
             if !runs.isEmpty { await detected.send(DetectedBatch(sealer: engine.sealer, runs: runs)) }
         }

@@ -69,9 +69,6 @@ final class Scorers {
         self.recentBatches = max(1, recentBatches)
     }
 
-    /// Whether there is anything to score.
-    var isEmpty: Bool { screening == nil && anomaly == nil }
-
     /// One event's scores; each detector learns from it. Passenger events are screened only.
     private func scores(_ event: CanonicalEvent, _ origin: EventOrigin) -> Scores {
         var s = Scores()
@@ -86,20 +83,18 @@ final class Scorers {
     }
 
     /// The scores of a batch, message by message (`decoded[i]` is what `messages[i]` decoded
-    /// to). A redelivered message (see above) is not scored again.
+    /// to). A redelivered message (see above) is not scored again. With nothing to score, none.
     func scores(_ messages: ArraySlice<ConsumedMessage>, decoded: ArraySlice<DecodedMessage>) -> [MessageScores] {
+        guard screening != nil || anomaly != nil else { return Array(repeating: .none, count: decoded.count) }
         var out: [MessageScores] = []
         out.reserveCapacity(decoded.count)
         var added: [(TopicPartition, Int64)] = []
-        var i = decoded.startIndex
         // Run by run of one partition's messages (a batch is mostly a few long runs): the
         // partition's highest offset is looked up once a run.
-        while i < decoded.endIndex {
-            let partition = TopicPartition(messages[i].topic, messages[i].partition)
-            var end = i + 1
-            while end < decoded.endIndex, messages[end].partition == partition.partition, messages[end].topic == partition.topic { end += 1 }
+        for run in messages.partitionRuns {
+            let partition = TopicPartition(messages[run.lowerBound].topic, messages[run.lowerBound].partition)
             var top = highest[partition] ?? .min
-            for k in i..<end {
+            for k in run {
                 let offset = messages[k].offset
                 guard offset > top else {
                     out.append(recent[partition]?[offset] ?? .none)
@@ -119,7 +114,6 @@ final class Scorers {
                 out.append(s)
             }
             highest[partition] = top
-            i = end
         }
         recentOrder.append(added)
         if recentOrder.count > recentBatches {
@@ -129,12 +123,16 @@ final class Scorers {
     }
 }
 
+extension Scores {
+    var hasFindings: Bool { !hits.isEmpty || !anomalies.isEmpty }
+}
+
 extension MessageScores {
     var hasFindings: Bool {
         switch self {
         case .none: false
-        case .one(let s): !s.hits.isEmpty || !s.anomalies.isEmpty
-        case .many(let all): all.contains { !$0.hits.isEmpty || !$0.anomalies.isEmpty }
+        case .one(let s): s.hasFindings
+        case .many(let all): all.contains(where: \.hasFindings)
         }
     }
 }

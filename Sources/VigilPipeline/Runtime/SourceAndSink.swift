@@ -3,6 +3,22 @@ import Logging
 import Synchronization
 import VigilKafka
 
+extension ArraySlice where Element == ConsumedMessage {
+    /// The ranges of consecutive messages of one partition, in order: a worker's share of a
+    /// batch holds such runs, each in offset order.
+    var partitionRuns: [Range<Int>] {
+        var runs: [Range<Int>] = []
+        var start = startIndex
+        while start < endIndex {
+            var end = start + 1
+            while end < endIndex, self[end].partition == self[start].partition, self[end].topic == self[start].topic { end += 1 }
+            runs.append(start..<end)
+            start = end
+        }
+        return runs
+    }
+}
+
 /// Where a pipeline reads from: a Kafka consumer group, a recording, a file.
 public protocol RecordSource: Sendable {
     /// The next batch; `nil` when the source is exhausted or stopped.
