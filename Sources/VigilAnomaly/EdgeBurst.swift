@@ -110,3 +110,32 @@ public struct EdgeBurst: Sendable {
         return worst / (1 + worst)
     }
 }
+
+extension EdgeBurst {
+    /// Writes what the sketches have counted (``StateWriter``); the options and seeds are the
+    /// configuration's, not state.
+    public func write(to w: inout StateWriter) {
+        w.write(sketches.count)
+        for s in sketches { w.write(s.counts) }
+        w.write(tick != nil)
+        w.write(tick ?? 0)
+        w.write(ticks)
+    }
+
+    /// Reads what ``write(to:)`` wrote into a detector made with the same options.
+    public mutating func read(from r: inout StateReader) throws(StateError) {
+        let n = try r.count(ofAtLeast: 8)
+        guard n == sketches.count else { throw StateError("edge bursts: \(n) sketches, expected \(sketches.count)") }
+        for i in sketches.indices {
+            let counts = try r.doubles()
+            guard counts.count == sketches[i].counts.count else {
+                throw StateError("edge bursts: a sketch of \(counts.count) counters, expected \(sketches[i].counts.count) (rows or buckets changed)")
+            }
+            sketches[i].counts = counts
+        }
+        let hasTick = try r.bool()
+        let t = try r.int64()
+        tick = hasTick ? t : nil
+        ticks = try r.double()
+    }
+}

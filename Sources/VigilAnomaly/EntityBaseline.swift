@@ -299,3 +299,102 @@ public struct EntityBaseline: Sendable {
     /// Accounts with a baseline.
     public var accountCount: Int { accounts.count }
 }
+
+extension EntityBaseline {
+    /// Writes everything learnt (``StateWriter``): every account's history, the population's
+    /// and each peer group's robust statistics, and the counters that order forgetting. The
+    /// options are the configuration's, not state.
+    public func write(to w: inout StateWriter) {
+        w.write(learnt)
+        w.write(forgottenAccounts)
+        population.write(to: &w)
+        w.write(peers.count)
+        for (name, robust) in peers {
+            w.write(name)
+            robust.write(to: &w)
+        }
+        w.write(accounts.count)
+        for (entity, a) in accounts {
+            w.write(entity)
+            a.write(to: &w)
+        }
+    }
+
+    /// Reads what ``write(to:)`` wrote, replacing what this baseline has learnt.
+    public mutating func read(from r: inout StateReader) throws(StateError) {
+        learnt = try r.int()
+        forgottenAccounts = try r.int()
+        population = try Robust(from: &r)
+        let peerCount = try r.count(ofAtLeast: 33)
+        var peers: [String: Robust] = Dictionary(minimumCapacity: peerCount)
+        for _ in 0..<peerCount { peers[try r.string()] = try Robust(from: &r) }
+        // An account takes at least its fixed fields and sixteen counterparty slots.
+        let accountCount = try r.count(ofAtLeast: 8 * 26)
+        var accounts: [String: Account] = Dictionary(minimumCapacity: accountCount)
+        for _ in 0..<accountCount { accounts[try r.string()] = try Account(from: &r) }
+        self.peers = peers
+        self.accounts = accounts
+    }
+}
+
+extension EntityBaseline.Account {
+    func write(to w: inout StateWriter) {
+        w.write(count)
+        w.write(mean)
+        w.write(variance)
+        counterparties.write(to: &w)
+        w.write(last)
+        w.write(gaps)
+        w.write(gapMean)
+        w.write(gapVariance)
+        w.write(seen)
+    }
+
+    init(from r: inout StateReader) throws(StateError) {
+        self.init()
+        count = try r.int()
+        mean = try r.double()
+        variance = try r.double()
+        counterparties = try EntityBaseline.Counterparties(from: &r)
+        last = try r.optionalDouble()
+        gaps = try r.int()
+        gapMean = try r.double()
+        gapVariance = try r.double()
+        seen = try r.int()
+    }
+}
+
+extension EntityBaseline.Counterparties {
+    func write(to w: inout StateWriter) {
+        for i in 0..<Self.most { w.write(hashes[i]) }
+        w.write(count)
+        w.write(next)
+    }
+
+    init(from r: inout StateReader) throws(StateError) {
+        self.init()
+        for i in 0..<Self.most { hashes[i] = try r.uint64() }
+        count = try r.int()
+        next = try r.int()
+        guard (0...Self.most).contains(count), (0..<Self.most).contains(next) else {
+            throw StateError("counterparties: count \(count), next \(next) out of range")
+        }
+    }
+}
+
+extension EntityBaseline.Robust {
+    func write(to w: inout StateWriter) {
+        w.write(warm)
+        w.write(median)
+        w.write(mad)
+        w.write(count)
+    }
+
+    init(from r: inout StateReader) throws(StateError) {
+        self.init()
+        warm = try r.doubles()
+        median = try r.double()
+        mad = try r.double()
+        count = try r.int()
+    }
+}

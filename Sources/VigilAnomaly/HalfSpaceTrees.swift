@@ -139,6 +139,28 @@ public struct HalfSpaceTrees: Sendable {
     }
 }
 
+extension HalfSpaceTrees {
+    /// Writes the mass profiles and the window's position (``StateWriter``); the trees' shape
+    /// comes from the seed and options, so it is not state.
+    public func write(to w: inout StateWriter) {
+        w.write(latest.count)
+        for v in latest { w.write(Int64(v)) }
+        for v in reference { w.write(Int64(v)) }
+        w.write(counter)
+        w.write(firstWindow)
+    }
+
+    /// Reads what ``write(to:)`` wrote into trees made with the same options and features.
+    public mutating func read(from r: inout StateReader) throws(StateError) {
+        let n = try r.count(ofAtLeast: 16)
+        guard n == latest.count else { throw StateError("half-space trees: \(n) nodes, expected \(latest.count) (trees or height changed)") }
+        for i in 0..<n { latest[i] = Int32(truncatingIfNeeded: try r.int64()) }
+        for i in 0..<n { reference[i] = Int32(truncatingIfNeeded: try r.int64()) }
+        counter = try r.int()
+        firstWindow = try r.bool()
+    }
+}
+
 /// Online min-max scaling to [0, 1], as River's `preprocessing.MinMaxScaler`: learn a point, then
 /// scale with the minimum and maximum seen so far (a feature that has not varied scales to its
 /// distance from the minimum, i.e. 0).
@@ -166,5 +188,23 @@ public struct MinMaxScaler: Sendable {
             let range = high[i] - low[i]
             return range == 0 ? x[i] - low[i] : (x[i] - low[i]) / range
         }
+    }
+}
+
+extension MinMaxScaler {
+    public func write(to w: inout StateWriter) {
+        w.write(low)
+        w.write(high)
+        w.write(seen)
+    }
+
+    public mutating func read(from r: inout StateReader) throws(StateError) {
+        let low = try r.doubles(), high = try r.doubles()
+        guard low.count == self.low.count, high.count == self.high.count else {
+            throw StateError("scaler: \(low.count) features, expected \(self.low.count)")
+        }
+        self.low = low
+        self.high = high
+        seen = try r.bool()
     }
 }

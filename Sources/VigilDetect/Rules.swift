@@ -124,7 +124,7 @@ public struct WindowLimits: Sendable, Hashable {
 }
 
 /// An event that contributed to a match.
-public struct Contribution: Sendable, Hashable {
+public struct Contribution: Sendable, Hashable, Codable {
     public var origin: EventOrigin
     public var eventID: String
     public var ts: EventTime
@@ -140,7 +140,7 @@ public struct Contribution: Sendable, Hashable {
 }
 
 /// A rule that fired: the finding and every event behind it.
-public struct RuleMatch: Sendable, Hashable {
+public struct RuleMatch: Sendable, Hashable, Codable {
     public var finding: Alert.Finding
     public var subject: Alert.Subject
     /// Event time of the event that completed the match.

@@ -572,6 +572,98 @@ struct HotReloadTests {
         #expect(differs == nil, "alert \(differs?.offset ?? 0) differs: \(differs?.element.0 ?? "")\nexpected: \(differs?.element.1 ?? "")")
     }
 
+    @Test("a clean restart with a state directory goes on with the baselines learnt before it: the alerts are those of a run without the restart")
+    func restartKeepsBaselines() async throws {
+        let feed = SampleFeed.generate(count: 4_000).lines.enumerated().map { n, line in
+            ConsumedMessage(topic: "fin.transactions", partition: 0, offset: Int64(n), value: Array(line.utf8))
+        }
+        let pipeline = try PipelineDefinition.parse("""
+            pipeline: { name: restarted, version: "1" }
+            rules:
+              - { id: deposits, version: 1, kind: window, where: 'channel == "cash"', within: 24h, having: count >= 2 }
+            anomaly: { id: anomaly, version: 1, threshold: 0.8, detectors: { baseline: 0.6, edge: 0.2, hst: 0.2 }, tick: 1h }
+            """, file: "restarted.yaml")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-state-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let snapshot = (directory as NSString).appendingPathComponent("scoring-1-of-1.state")
+        /// One runner over `messages`; its alerts.
+        func run(_ messages: [ConsumedMessage], snapshots: ScoringSnapshots?) async throws -> [String] {
+            let source = ScriptedSource()
+            let alerts = Locked([String]())
+            let sink = CallbackSink { record in
+                if record.topic == "alerts.local" { alerts.withLock { $0.append(String(decoding: record.value, as: UTF8.self)) } }
+            }
+            var options = PipelineRunner.Options(workers: 1)
+            options.snapshots = snapshots
+            let runner = PipelineRunner(pipeline: pipeline, topics: pipeline.topics(from: VigilConfig()), options: options,
+                                        source: source, sink: sink, logger: Logger(label: "test"))
+            let running = Task { try await runner.run() }
+            await source.send(messages)
+            source.finish()
+            try await running.value
+            return alerts.value
+        }
+        // After the restart the state rewind re-reads the last of what came before, to rebuild
+        // the windows (their length and an hour): far less than a baseline's history.
+        let replayed = feed[1_500..<2_000].map { var m = $0; m.isStateReplay = true; return m }
+        let plain = try await run(feed, snapshots: nil)
+        let store = ScoringSnapshots(directory: directory)
+        let before = try await run(Array(feed[..<2_000]), snapshots: store)
+        #expect(FileManager.default.fileExists(atPath: snapshot), "a clean stop keeps the state")
+        let after = try await run(replayed + feed[2_000...], snapshots: store)
+        #expect(plain.filter { $0.contains(#""kind":"anomaly""#) }.count > 1 && plain.contains { $0.contains(#""id":"deposits""#) })
+        let restarted = before + after
+        #expect(restarted.count == plain.count)
+        let differs = zip(restarted, plain).enumerated().first { $0.element.0 != $0.element.1 }
+        #expect(differs == nil, "alert \(differs?.offset ?? 0) differs: \(differs?.element.0 ?? "")\nexpected: \(differs?.element.1 ?? "")")
+        // Without the state the restarted baselines know only what the rewind re-read, and the
+        // alerts after it differ.
+        let forgetful = try await run(Array(feed[..<2_000]), snapshots: nil) + (try await run(replayed + feed[2_000...], snapshots: nil))
+        let same = forgetful == plain
+        #expect(!same)
+    }
+
+    @Test("a scoring snapshot is read once, and one that is damaged, cut short or taken under another anomaly section is refused with the reason")
+    func scoringSnapshotRefusals() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-state-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = ScoringSnapshots(directory: directory)
+        let pipeline = try PipelineDefinition.parse("""
+            pipeline: { name: p, version: "1" }
+            rules: [{ id: big, version: 1, kind: predicate, where: amount >= 50000 }]
+            anomaly: { id: anomaly, version: 1, threshold: 0.6, detectors: { baseline: 1 } }
+            """, file: "p.yaml")
+        let scorers = Scorers(pipeline: pipeline, limits: WindowLimits(), carryingOver: nil)
+        let messages = SampleFeed.generate(count: 3_000).lines.enumerated().map { n, line in
+            ConsumedMessage(topic: "fin.transactions", partition: 0, offset: Int64(n), value: Array(line.utf8))
+        }
+        let decoded = messages.map { InputDecoding.json($0.value) }
+        _ = scorers.scores(messages[..<2_000], decoded: decoded[..<2_000])
+        let state = try #require(try scorers.snapshot())
+        try store.save(state, worker: 0, of: 2)
+        #expect(try store.take(worker: 0, of: 2) == state)
+        #expect(try store.take(worker: 0, of: 2) == nil, "read once")
+        // Restored, the copy scores what comes next as the original does.
+        let copy = Scorers(pipeline: pipeline, limits: WindowLimits(), carryingOver: nil)
+        try copy.restore(state)
+        let next = copy.scores(messages[2_000...], decoded: decoded[2_000...])
+        #expect(next.contains { $0.hasFindings })
+        #expect(next == scorers.scores(messages[2_000...], decoded: decoded[2_000...]))
+        #expect(throws: StateError("checksum does not match (the file is damaged or cut short)")) {
+            try ScoringSnapshots.unwrap(Array(ScoringSnapshots.wrap(state).dropLast()))
+        }
+        #expect(throws: StateError("not a Vigil scoring snapshot")) { try ScoringSnapshots.unwrap(Array("{}".utf8)) }
+        let other = try PipelineDefinition.parse("""
+            pipeline: { name: p, version: "1" }
+            rules: [{ id: big, version: 1, kind: predicate, where: amount >= 50000 }]
+            anomaly: { id: anomaly, version: 1, threshold: 0.7, detectors: { baseline: 1 } }
+            """, file: "p.yaml")
+        #expect {
+            try Scorers(pipeline: other, limits: WindowLimits(), carryingOver: nil).restore(state)
+        } throws: { ($0 as? StateError)?.description.hasPrefix("taken under another anomaly section") == true }
+        #expect(throws: StateError.self) { try copy.restore(Array(state.dropLast(9))) }
+    }
+
     @Test("a party flagged before the reload is found on a booking after it, when the correlation rule is unchanged")
     func correlationCarriesOver() throws {
         let text = """

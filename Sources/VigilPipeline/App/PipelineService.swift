@@ -59,6 +59,7 @@ public final class PipelineService: Service {
         options.keysDirectory = config.sharing.keysDirectory
         options.audit = audit
         options.metrics = metrics
+        options.snapshots = config.runtime.stateDirectory.map(ScoringSnapshots.init(directory:))
         if config.runtime.dedupeWindow > 0 {
             let published = PublishedAlerts(capacity: config.runtime.dedupeWindow)
             options.published = published

@@ -84,6 +84,10 @@ public struct VigilConfig: Sendable, Equatable {
         /// Alert ids remembered to suppress republishing after a restart or rebalance (read back
         /// from the output topics at start); 0 turns it off. Default: 100,000.
         public var dedupeWindow: Int = 100_000
+        /// Where the anomaly detectors' learnt state is written at a clean stop and read back at
+        /// the next start (``ScoringSnapshots``). Env: `VIGIL_STATE_DIR` (empty: none). Default:
+        /// none: a restart starts the baselines again from what the state rewind re-reads.
+        public var stateDirectory: String?
     }
 
     public struct Embedded: Sendable, Equatable {
@@ -206,7 +210,8 @@ public struct VigilConfig: Sendable, Equatable {
             if let v = t["held"] { topics.held = try Self.topicName(v) }
         }
         if let r = try top["runtime"]?.mapping(allowed: ["workers", "max-events-per-key", "max-keys", "shutdown-timeout", "state-rewind", "reload-interval",
-                                                         "dedupe-window"]) {
+                                                         "dedupe-window", "state-directory"]) {
+            if let v = r["state-directory"] { runtime.stateDirectory = try v.string() }
             if let v = r["dedupe-window"] { runtime.dedupeWindow = try v.int(in: 0...10_000_000) }
             if let v = r["reload-interval"] { runtime.reloadInterval = try v.duration() }
             if let v = r["state-rewind"] { runtime.stateRewind = try v.duration() }
@@ -304,7 +309,7 @@ public struct VigilConfig: Sendable, Equatable {
         ("VIGIL_TOPIC_HELD", "topics.held"), ("VIGIL_HTTP_ADDRESS", "http.address"), ("VIGIL_HTTP_PORT", "http.port"), ("VIGIL_KEYS_DIR", "sharing.keys"), ("VIGIL_AUDIT_LOG", "sharing.audit-log"),
         ("VIGIL_SIGNING_KEY", "the Ed25519 signing key itself (base64), instead of sharing.keys/signing.key"),
         ("VIGIL_PSEUDONYM_KEY_<PARTNER>", "a partner's pseudonym key (base64), instead of sharing.keys/pseudonym-<partner>.key"),
-        ("VIGIL_WORKERS", "runtime.workers"), ("VIGIL_BOOTSTRAP_FILE", "embedded.bootstrap-file"),
+        ("VIGIL_WORKERS", "runtime.workers"), ("VIGIL_STATE_DIR", "runtime.state-directory"), ("VIGIL_BOOTSTRAP_FILE", "embedded.bootstrap-file"),
         ("VIGIL_KAFKA_<NAME>", "kafka.properties.<name> (dots as underscores)"),
         ("VIGIL_LOG_FORMAT", "--log-format (text or json)"), ("VIGIL_CARD_HASH_KEY", "formats.card-hash-key"),
     ]
@@ -337,6 +342,7 @@ public struct VigilConfig: Sendable, Equatable {
         if let v = try int("VIGIL_HTTP_PORT", 0...65_535) { http.port = v }
         if let v = env["VIGIL_KEYS_DIR"] { sharing.keysDirectory = v.isEmpty ? nil : v }
         if let v = env["VIGIL_AUDIT_LOG"] { sharing.auditLog = v.isEmpty ? nil : v }
+        if let v = env["VIGIL_STATE_DIR"] { runtime.stateDirectory = v.isEmpty ? nil : v }
         if let v = env["VIGIL_BOOTSTRAP_FILE"] { embedded.bootstrapFile = v }
         if let v = env["VIGIL_CARD_HASH_KEY"] { formats.cardHashKey = v }
         for (name, value) in env where name.hasPrefix("VIGIL_KAFKA_") {
@@ -396,6 +402,9 @@ public struct VigilConfig: Sendable, Equatable {
         out += "  dedupe-window: \(runtime.dedupeWindow)\n"
         if let rewind = runtime.stateRewind { out += "  state-rewind: \(d(rewind))\n" } else {
             out += "  # state-rewind: the pipeline's longest window + 1h\n"
+        }
+        if let dir = runtime.stateDirectory { out += "  state-directory: \(q(dir))\n" } else {
+            out += "  # state-directory: not set (anomaly baselines start again at each restart)\n"
         }
         out += "formats:\n"
         out += formats.cardHashKey == nil ? "  # card-hash-key: not set (PNRs with card numbers are rejected)\n" : "  card-hash-key: \"***\"\n"

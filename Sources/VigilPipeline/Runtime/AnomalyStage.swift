@@ -144,4 +144,31 @@ final class AnomalyRunner {
     }
 
     private static func round(_ x: Double) -> Double { (x * 1000).rounded() / 1000 }
+
+    /// What the state was learnt under: a snapshot taken under another section (or bound on
+    /// accounts) is not loaded into this one. Spelt out field by field in a fixed order (the
+    /// weights sorted), so it is the same text in every process.
+    var fingerprint: String {
+        let d = definition, t = d.trees
+        return "anomaly id=\(d.id) v=\(d.version) threshold=\(d.threshold) weights="
+            + detectors.enumerated().map { "\($1.rawValue):\(weights[$0])" }.joined(separator: ",")
+            + " tick=\(tickMicros) trees=\(t.trees)/\(t.height)/\(t.window)/\(t.seed) features="
+            + d.treeFeatures.map(\.rawValue).joined(separator: ",") + " max-accounts=\(baseline.options.maximumAccounts)"
+    }
+
+    /// Writes what every detector has learnt (``StateWriter``).
+    func write(to w: inout StateWriter) {
+        baseline.write(to: &w)
+        edges.write(to: &w)
+        scaler.write(to: &w)
+        trees.write(to: &w)
+    }
+
+    /// Reads what ``write(to:)`` wrote under the same ``fingerprint``.
+    func read(from r: inout StateReader) throws(StateError) {
+        try baseline.read(from: &r)
+        try edges.read(from: &r)
+        try scaler.read(from: &r)
+        try trees.read(from: &r)
+    }
 }

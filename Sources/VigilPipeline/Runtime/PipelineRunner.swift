@@ -44,6 +44,9 @@ public final class PipelineRunner: Sendable {
         /// Alert ids already published per topic: records repeating one are not published again
         /// (after a restart or a rebalance). Default: none (every record is published).
         public var published: PublishedAlerts?
+        /// Where the anomaly detectors' learnt state is kept across a clean restart. Default:
+        /// nowhere (a restart starts the baselines again).
+        public var snapshots: ScoringSnapshots?
 
         public init(workers: Int, limits: WindowLimits = WindowLimits(), stopAt: [TopicPartition: Int64]? = nil) {
             self.workers = workers
@@ -154,10 +157,12 @@ public final class PipelineRunner: Sendable {
         let scoredQueues = (0..<workers).map { _ in AsyncBoundedQueue<ScoredBatch>(capacity: options.queueDepth) }
         let detectedQueues = (0..<workers).map { _ in AsyncBoundedQueue<DetectedBatch>(capacity: options.queueDepth) }
         let decoding = InputDecoding(topics: topics, options: options.decodeOptions)
+        // Each scoring stage's state when its input ended, to be kept if the stop is clean.
+        let finalState = Locked([Int: [UInt8]]())
         await withTaskGroup(of: Void.self) { group in
             for index in 0..<workers {
                 group.addTask { await self.decode(queues[index], into: decodedQueues[index], decoding) }
-                group.addTask { await self.score(decodedQueues[index], into: scoredQueues[index]) }
+                group.addTask { await self.score(decodedQueues[index], into: scoredQueues[index], index: index, finalState: finalState) }
                 group.addTask { await self.work(scoredQueues[index], into: detectedQueues[index], index: index) }
                 group.addTask { await self.publish(detectedQueues[index]) }
             }
@@ -177,9 +182,19 @@ public final class PipelineRunner: Sendable {
             }
             queues.forEach { $0.finish() }
         }
-        if !(await tracker.waitUntilIdle(timeout: options.shutdownTimeout)) {
+        let idle = await tracker.waitUntilIdle(timeout: options.shutdownTimeout)
+        if !idle {
             logger.error("stopping with unacknowledged output; its input will be processed again after a restart",
                          metadata: ["in-flight-runs": "\(tracker.inFlight)"])
+        }
+        if let snapshots = options.snapshots {
+            // Only a clean stop is kept: with output unacknowledged, its input comes again after
+            // the restart, and the state would already have learnt it.
+            if idle, tracker.failure == nil {
+                save(finalState.value, to: snapshots)
+            } else {
+                logger.warning("scoring state not kept: the stop was not clean", metadata: ["directory": "\(snapshots.directory)"])
+            }
         }
         let s = stats
         logger.info("pipeline stopped", metadata: [
@@ -245,12 +260,21 @@ public final class PipelineRunner: Sendable {
     /// A batch whose partitions were reassigned after it was scored is skipped by the rules and
     /// delivered again later; the scorers recognise it then and give it the scores it got (see
     /// ``Scorers``, Redelivery), so what it raises is what it would have raised.
-    private func score(_ queue: AsyncBoundedQueue<DecodedBatch>, into scored: AsyncBoundedQueue<ScoredBatch>) async {
+    private func score(_ queue: AsyncBoundedQueue<DecodedBatch>, into scored: AsyncBoundedQueue<ScoredBatch>, index: Int,
+                       finalState: Locked<[Int: [UInt8]]>) async {
         defer { scored.finish() }
         var inForce = current.value
         // Findings kept for redeliveries: the batches between here and the rules' check, and more.
         let recentBatches = 2 * options.queueDepth + 4
         var scorers = Scorers(pipeline: inForce.pipeline, limits: options.limits, recentBatches: recentBatches, carryingOver: nil)
+        if let snapshots = options.snapshots { restore(scorers, from: snapshots, worker: index) }
+        defer {
+            do {
+                if options.snapshots != nil, let state = try scorers.snapshot() { finalState.withLock { $0[index] = state } }
+            } catch {
+                logger.error("scoring state not kept", metadata: ["worker": "\(index + 1)", "reason": "\(error)"])
+            }
+        }
         while let next = await queue.receive() {
             // A batch boundary: the place to switch to a reloaded pipeline.
             if current.value.generation != inForce.generation {
@@ -261,6 +285,31 @@ public final class PipelineRunner: Sendable {
             // Nothing for a stale batch (nothing was decoded).
             let scores = decoded.count != messages.count ? [] : scorers.scores(messages, decoded: decoded)
             await scored.send(ScoredBatch(decoded: next, scored: scores, pipeline: inForce))
+        }
+    }
+
+    /// Loads a worker's snapshot into its scorers, if there is one that fits.
+    private func restore(_ scorers: Scorers, from snapshots: ScoringSnapshots, worker: Int) {
+        let path = snapshots.path(worker: worker, of: options.workers)
+        do {
+            guard let state = try snapshots.take(worker: worker, of: options.workers) else { return }
+            try scorers.restore(state)
+            logger.info("scoring state restored", metadata: ["file": "\(path)", "bytes": "\(state.count)"])
+        } catch {
+            logger.warning("scoring state not restored; the anomaly detectors learn again from the records read",
+                           metadata: ["file": "\(path)", "reason": "\(error)"])
+        }
+    }
+
+    /// Writes each worker's final scoring state.
+    private func save(_ states: [Int: [UInt8]], to snapshots: ScoringSnapshots) {
+        for (worker, state) in states.sorted(by: { $0.key < $1.key }) {
+            do {
+                try snapshots.save(state, worker: worker, of: options.workers)
+                logger.info("scoring state kept", metadata: ["file": "\(snapshots.path(worker: worker, of: options.workers))", "bytes": "\(state.count)"])
+            } catch {
+                logger.error("scoring state not kept", metadata: ["reason": "\(error)"])
+            }
         }
     }
 

@@ -1,10 +1,11 @@
+import Foundation
 import VigilCore
 import VigilDetect
 import VigilFormats
 import VigilKafka
 
 /// What watchlist screening and anomaly scoring found in one event.
-public struct Scores: Sendable {
+public struct Scores: Sendable, Codable, Equatable {
     /// Watchlist hits: each an alert of its own, and a finding typologies may weigh.
     public var hits: [RuleMatch] = []
     /// Anomaly findings, combined like rule findings.
@@ -14,7 +15,7 @@ public struct Scores: Sendable {
 /// The scores of one input message, shaped like its ``DecodedMessage``: none for a message that
 /// did not decode, one for one event (no array: that is nearly every message), one per event
 /// otherwise.
-public enum MessageScores: Sendable {
+public enum MessageScores: Sendable, Codable, Equatable {
     case none
     case one(Scores)
     case many([Scores])
@@ -120,6 +121,77 @@ final class Scorers {
             for (partition, offset) in recentOrder.removeFirst() { recent[partition]?[offset] = nil }
         }
         return out
+    }
+}
+
+extension Scorers {
+    /// What a restart can load to go on where this left off (see ``ScoringSnapshots``): the
+    /// anomaly detectors' learnt state, the highest offset scored per partition, and the
+    /// findings remembered for redeliveries. `nil` without an anomaly section: screening learns
+    /// nothing (its cache of answers is rebuilt as names come).
+    func snapshot() throws(StateError) -> [UInt8]? {
+        guard let anomaly else { return nil }
+        var w = StateWriter()
+        w.write(anomaly.fingerprint)
+        anomaly.write(to: &w)
+        w.write(highest.count)
+        for (tp, offset) in highest.sorted(by: { $0.key < $1.key }) {
+            w.write(tp.topic)
+            w.write(Int(tp.partition))
+            w.write(offset)
+        }
+        let remembered = recentOrder.map { batch in
+            batch.map { tp, offset in Remembered(topic: tp.topic, partition: tp.partition, offset: offset, scores: recent[tp]?[offset] ?? .none) }
+        }
+        do { w.write(bytes: Array(try Self.rememberedCoding.encoder.encode(remembered))) } catch {
+            throw StateError("remembered findings: \(error)")
+        }
+        return w.bytes
+    }
+
+    /// Loads what ``snapshot()`` wrote, replacing what these scorers have learnt and scored.
+    /// - Throws: when the snapshot was taken under another anomaly section, or is damaged.
+    func restore(_ bytes: [UInt8]) throws(StateError) {
+        guard let anomaly else { throw StateError("the pipeline has no anomaly section") }
+        var r = StateReader(bytes)
+        let fingerprint = try r.string()
+        guard fingerprint == anomaly.fingerprint else {
+            throw StateError("taken under another anomaly section: '\(fingerprint)', now '\(anomaly.fingerprint)'")
+        }
+        try anomaly.read(from: &r)
+        var highest: [TopicPartition: Int64] = [:]
+        for _ in 0..<(try r.count(ofAtLeast: 24)) {
+            let topic = try r.string(), partition = try r.int(), offset = try r.int64()
+            guard let p = Int32(exactly: partition) else { throw StateError("partition \(partition) out of range") }
+            highest[TopicPartition(topic, p)] = offset
+        }
+        let remembered: [[Remembered]]
+        let json = try r.bytes()
+        do { remembered = try Self.rememberedCoding.decoder.decode([[Remembered]].self, from: Data(json)) } catch {
+            throw StateError("remembered findings: \(error)")
+        }
+        guard r.isAtEnd else { throw StateError("\(bytes.count - r.position) bytes left over after the state") }
+        self.highest = highest
+        recentOrder = remembered.map { $0.map { (TopicPartition($0.topic, $0.partition), $0.offset) } }
+        recent = [:]
+        for m in remembered.joined() { recent[TopicPartition(m.topic, m.partition), default: [:]][m.offset] = m.scores }
+    }
+
+    /// Findings are few (those of the last few batches), so they go as JSON, their Codable form;
+    /// a score that is not a number is kept as text rather than failing the snapshot.
+    private static var rememberedCoding: (encoder: JSONEncoder, decoder: JSONDecoder) {
+        let encoder = JSONEncoder(), decoder = JSONDecoder()
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return (encoder, decoder)
+    }
+
+    /// A remembered finding as a snapshot keeps it.
+    private struct Remembered: Codable {
+        var topic: String
+        var partition: Int32
+        var offset: Int64
+        var scores: MessageScores
     }
 }
 
