@@ -18,7 +18,10 @@ COPY --from=build /out/vigil /usr/local/bin/vigil
 COPY pipelines /etc/vigil/pipelines
 COPY config /etc/vigil/config
 WORKDIR /etc/vigil
-# An unprivileged user; the bootstrap file goes to a writable place.
+# An unprivileged user; the bootstrap file goes to a writable place. The directories that
+# docker-compose mounts volumes on belong to that user (a new named volume takes the ownership of
+# the directory it is mounted on), so the disclosure log and the learnt state can be written.
+RUN mkdir -p /var/lib/vigil/audit /var/lib/vigil/state && chown -R 65532:65532 /var/lib/vigil
 USER 65532:65532
 ENV TMPDIR=/tmp
 # The operations endpoint (/livez, /readyz, /metrics) must be reachable from outside the container.

@@ -52,6 +52,7 @@ let package = Package(
         // Canonical events, decimal amounts, event time, the alert envelope. Pure value types.
         .target(
             name: "VigilCore",
+            dependencies: ["CZlib"],
             swiftSettings: swiftSettings
         ),
         // Decoders of the real feed formats (ISO 20022, SWIFT MT, Fedwire, CSV, PAXLST, PNRGOV)

@@ -1,3 +1,5 @@
+import CZlib
+
 /// Small byte helpers used on hot paths and in identifiers.
 
 extension BidirectionalCollection where Element == UInt8 {
@@ -33,5 +35,13 @@ public enum FNV1a {
 
     @inlinable public static func hash(_ bytes: some Sequence<UInt8>) -> UInt64 {
         bytes.reduce(offsetBasis) { step($0, UInt64($1)) }
+    }
+}
+
+/// CRC-32 (zlib's): tells a damaged or cut-short block or file from a good one, at memory speed.
+/// Not a defence against anyone who means to change the bytes (signatures are for that).
+public enum CRC32 {
+    public static func of(_ bytes: [UInt8]) -> UInt32 {
+        bytes.withUnsafeBufferPointer { UInt32(crc32(0, $0.baseAddress, uInt($0.count))) }
     }
 }

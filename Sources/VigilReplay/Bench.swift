@@ -159,6 +159,9 @@ public enum Bench {
         var config = config
         config.kafka.partitions = options.partitions
         config.kafka.group = "vigil-bench-\(UUID().uuidString)"
+        // Every run starts from nothing and leaves nothing: state kept by one run (or by a
+        // pipeline in production, through VIGIL_STATE_DIR) would change what the next measures.
+        config.runtime.stateDirectory = nil
         let topics = pipeline.topics(from: config)
         var embedded: EmbeddedBroker?
         let bootstrap: String

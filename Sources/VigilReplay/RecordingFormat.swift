@@ -1,5 +1,6 @@
 import CZlib
 import Foundation
+import VigilCore
 import VigilKafka
 
 /// The Vigil recording format (`.vgr`), version 1: Kafka messages with everything needed to
@@ -271,12 +272,6 @@ enum Varint {
     static func fixed32(_ b: [UInt8], _ i: inout Int) -> UInt32 {
         defer { i += 4 }
         return UInt32(b[i]) | UInt32(b[i + 1]) << 8 | UInt32(b[i + 2]) << 16 | UInt32(b[i + 3]) << 24
-    }
-}
-
-enum CRC32 {
-    static func of(_ bytes: [UInt8]) -> UInt32 {
-        bytes.withUnsafeBufferPointer { UInt32(crc32(0, $0.baseAddress, uInt($0.count))) }
     }
 }
 

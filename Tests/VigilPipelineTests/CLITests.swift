@@ -404,6 +404,46 @@ struct CLITests {
         try await interruptAndRestart(SIGTERM, group: "term-test")
     }
 
+    @Test("VIGIL_STATE_DIR: a SIGTERM keeps the anomaly state, the next run loads it once, and a restart after a SIGKILL starts without it")
+    func stateAcrossRestarts() async throws {
+        let dir = try temporaryDirectory()
+        let state = dir.appendingPathComponent("state").path
+        let env = ["VIGIL_BOOTSTRAP_FILE": dir.appendingPathComponent("bootstrap").path, "VIGIL_GROUP": "state-test", "VIGIL_HTTP_PORT": "0",
+                   "VIGIL_STATE_DIR": state, "VIGIL_WORKERS": "1"]
+        let broker = try Child(vigilBinary, ["broker"], environment: env)
+        defer { if broker.process.isRunning { broker.signal(SIGKILL) } }
+        let address = String(try #require(try await broker.waitForLine { $0.hasPrefix("bootstrap=") }).dropFirst("bootstrap=".count))
+        let file = dir.appendingPathComponent("feed.jsonl").path
+        try SampleFeed.generate(seed: 9, count: 3_000).lines.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(try await vigil(["feed", file], environment: env).status == 0)
+        let snapshot = (state as NSString).appendingPathComponent("scoring-1-of-1.state")
+        let arguments = ["run", "--brokers", address, "--pipeline", shipped("pipelines/anomaly.yaml")]
+        /// Runs until the log says `started`, then stops it with `sig`.
+        func run(until started: String, _ sig: Int32) async throws -> (status: Int32, stderr: String) {
+            let child = try Child(vigilBinary, arguments, environment: env)
+            defer { if child.process.isRunning { child.signal(SIGKILL) } }
+            for _ in 0..<300 where !child.stderr.contains(started) { try await Task.sleep(for: .milliseconds(100)) }
+            child.signal(sig)
+            return (try await child.wait(), child.stderr)
+        }
+        let first = try await run(until: "pipeline started", SIGTERM)
+        #expect(first.status == 0 && first.stderr.contains("scoring state kept"), "\(first.stderr.suffix(2000))")
+        #expect(FileManager.default.fileExists(atPath: snapshot))
+        // Loaded, and gone from the directory while the run lasts: a crash now must not bring it back.
+        let second = try await run(until: "scoring state restored", SIGKILL)
+        #expect(second.stderr.contains("scoring state restored"), "\(second.stderr.suffix(2000))")
+        #expect(!FileManager.default.fileExists(atPath: snapshot))
+        let third = try await run(until: "pipeline started", SIGTERM)
+        #expect(third.status == 0 && !third.stderr.contains("scoring state restored") && third.stderr.contains("scoring state kept"),
+                "\(third.stderr.suffix(2000))")
+        // A damaged file is refused with the reason, and the run goes on.
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: snapshot))
+        try bytes.dropLast(5).write(to: URL(fileURLWithPath: snapshot))
+        let fourth = try await run(until: "pipeline started", SIGTERM)
+        #expect(fourth.status == 0 && fourth.stderr.contains("scoring state not restored") && fourth.stderr.contains("checksum does not match"),
+                "\(fourth.stderr.suffix(2000))")
+    }
+
     /// Feeds 20,000 generated transactions, stops the first `vigil run` with `sig` at its first
     /// alert, then lets a second run in the same group catch up. Afterwards every expected alert
     /// is published (at least once, under its one id) and nothing else; after a SIGTERM the

@@ -60,6 +60,9 @@ struct ComposeTests {
         #expect(effective.sharing.keysDirectory == "/etc/vigil/keys" && effective.sharing.auditLog?.hasPrefix("/var/lib/vigil/audit/") == true)
         let volumes = try #require(services["vigil"]?["volumes"] as? [String])
         #expect(volumes.contains("./keys:/etc/vigil/keys:ro"))
+        // The learnt state is kept on a volume, or a new container would start without it.
+        let state = try #require(effective.runtime.stateDirectory)
+        #expect(volumes.contains { $0.hasSuffix(":" + state) && !$0.hasPrefix(".") })
         #expect(effective.kafka.brokers == brokers)
         let command = try #require(services["vigil"]?["command"] as? [String])
         #expect(command.first == "run")
@@ -67,6 +70,9 @@ struct ComposeTests {
         let dockerfile = try String(contentsOfFile: shipped("Dockerfile"), encoding: .utf8)
         #expect(dockerfile.contains("COPY pipelines /etc/vigil/pipelines"))
         #expect(dockerfile.contains("COPY config /etc/vigil/config"))
+        // The volumes' mount points belong to the user Vigil runs as, or nothing could be written.
+        #expect(dockerfile.contains("mkdir -p /var/lib/vigil/audit /var/lib/vigil/state && chown -R 65532:65532 /var/lib/vigil"))
+        #expect(dockerfile.contains("USER 65532:65532"))
     }
 
     @Test("Prometheus scrapes Vigil's /metrics on the port Vigil listens on")

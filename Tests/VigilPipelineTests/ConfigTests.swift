@@ -119,8 +119,11 @@ struct ConfigTests {
     @Test("VIGIL_* environment variables override the file")
     func environment() throws {
         let env = ["VIGIL_BROKERS": "kafka:9092", "VIGIL_GROUP": "g2", "VIGIL_TOPIC_ALERTS": "alerts.fiu-x",
-                   "VIGIL_WORKERS": "3", "VIGIL_KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "VIGIL_KAFKA_SASL_PASSWORD": "hunter2"]
+                   "VIGIL_WORKERS": "3", "VIGIL_KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "VIGIL_KAFKA_SASL_PASSWORD": "hunter2",
+                   "VIGIL_STATE_DIR": "/var/lib/vigil/state"]
         let c = try VigilConfig.load(file: shipped("config/default.yaml"), environment: env)
+        #expect(c.runtime.stateDirectory == "/var/lib/vigil/state")
+        #expect(try VigilConfig.load(file: shipped("config/default.yaml"), environment: [:]).runtime.stateDirectory == nil)
         #expect(c.kafka.brokers == "kafka:9092")
         #expect(c.kafka.group == "g2")
         #expect(c.topics.alerts == "alerts.fiu-x")
@@ -134,7 +137,7 @@ struct ConfigTests {
 
     @Test("`config print` output parses back to the same configuration, with secrets masked")
     func rendered() throws {
-        var env = ["VIGIL_GROUP": "g9", "VIGIL_KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "VIGIL_WORKERS": "3"]
+        var env = ["VIGIL_GROUP": "g9", "VIGIL_KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "VIGIL_WORKERS": "3", "VIGIL_STATE_DIR": "/srv/vigil state"]
         let c = try VigilConfig.load(file: shipped("config/default.yaml"), environment: env)
         var back = try VigilConfig.parse(c.renderedYAML, file: "printed.yaml")
         back.origin = c.origin

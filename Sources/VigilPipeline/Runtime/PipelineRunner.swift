@@ -291,10 +291,11 @@ public final class PipelineRunner: Sendable {
     /// Loads a worker's snapshot into its scorers, if there is one that fits.
     private func restore(_ scorers: Scorers, from snapshots: ScoringSnapshots, worker: Int) {
         let path = snapshots.path(worker: worker, of: options.workers)
+        let started = ContinuousClock.now
         do {
             guard let state = try snapshots.take(worker: worker, of: options.workers) else { return }
             try scorers.restore(state)
-            logger.info("scoring state restored", metadata: ["file": "\(path)", "bytes": "\(state.count)"])
+            logger.info("scoring state restored", metadata: ["file": "\(path)", "bytes": "\(state.count)", "took": "\(DurationText.format(ContinuousClock.now - started))"])
         } catch {
             logger.warning("scoring state not restored; the anomaly detectors learn again from the records read",
                            metadata: ["file": "\(path)", "reason": "\(error)"])
@@ -304,9 +305,11 @@ public final class PipelineRunner: Sendable {
     /// Writes each worker's final scoring state.
     private func save(_ states: [Int: [UInt8]], to snapshots: ScoringSnapshots) {
         for (worker, state) in states.sorted(by: { $0.key < $1.key }) {
+            let started = ContinuousClock.now
             do {
                 try snapshots.save(state, worker: worker, of: options.workers)
-                logger.info("scoring state kept", metadata: ["file": "\(snapshots.path(worker: worker, of: options.workers))", "bytes": "\(state.count)"])
+                logger.info("scoring state kept", metadata: ["file": "\(snapshots.path(worker: worker, of: options.workers))", "bytes": "\(state.count)",
+                                                             "took": "\(DurationText.format(ContinuousClock.now - started))"])
             } catch {
                 logger.error("scoring state not kept", metadata: ["reason": "\(error)"])
             }

@@ -16,8 +16,9 @@ import VigilCore
 /// state rewind re-reads, as without snapshots.
 ///
 /// A file: `VIGILSCORE` and the form's version, the payload's length, the payload
-/// (``Scorers/snapshot()``), and its SHA-256, so a file cut short by a full disk is recognised and
-/// not loaded.
+/// (``Scorers/snapshot()``), and its CRC-32, so a file cut short by a full disk or damaged is
+/// recognised and not loaded (a SHA-256 of the 225 MB of a million accounts took 0.6 s more,
+/// for nothing: the file is the process's own, not a message between parties).
 public struct ScoringSnapshots: Sendable {
     public let directory: String
     static let magic = Array("VIGILSCORE".utf8)
@@ -65,7 +66,8 @@ public struct ScoringSnapshots: Sendable {
         var w = StateWriter()
         w.write(version)
         w.write(bytes: payload)
-        return magic + w.bytes + SHA256.hash(payload)
+        w.write(UInt64(CRC32.of(payload)))
+        return magic + w.bytes
     }
 
     static func unwrap(_ contents: [UInt8]) throws(StateError) -> [UInt8] {
@@ -74,8 +76,7 @@ public struct ScoringSnapshots: Sendable {
         let version = try r.uint64()
         guard version == Self.version else { throw StateError("snapshot form \(version); this build reads form \(Self.version)") }
         let payload = try r.bytes()
-        let rest = contents.suffix(contents.count - magic.count - r.position)
-        guard rest.count == 32, Array(rest) == SHA256.hash(payload) else {
+        guard let crc = try? r.uint64(), r.isAtEnd, crc == UInt64(CRC32.of(payload)) else {
             throw StateError("checksum does not match (the file is damaged or cut short)")
         }
         return payload
