@@ -56,6 +56,22 @@ func messages(_ n: Int) -> [ConsumedMessage] {
     }
 }
 
+/// `count` generated payments as records of partition 0 of the input topic, in order.
+func generatedRecords(_ count: Int) -> [ConsumedMessage] {
+    SampleFeed.generate(count: count).lines.enumerated().map { n, line in
+        ConsumedMessage(topic: "fin.transactions", partition: 0, offset: Int64(n), value: Array(line.utf8))
+    }
+}
+
+/// Two lists of alerts are the same, byte for byte; a difference names the first alert that
+/// differs, not all of them.
+func expectSameAlerts(_ found: [String], _ expected: [String], sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(found.count == expected.count, sourceLocation: sourceLocation)
+    let differs = zip(found, expected).enumerated().first { $0.element.0 != $0.element.1 }
+    #expect(differs == nil, "alert \(differs?.offset ?? 0) differs: \(differs?.element.0 ?? "")\nexpected: \(differs?.element.1 ?? "")",
+            sourceLocation: sourceLocation)
+}
+
 @Suite("Recording format")
 struct RecordingFormatTests {
     func readAll(_ path: String) throws -> [ConsumedMessage] {
@@ -202,10 +218,7 @@ struct ReplayTests {
             engine.process(ConsumedMessage(topic: "fin.transactions", partition: 0, offset: Int64(n), value: Array(line.utf8)))
                 .compactMap(\.alert).map { String(decoding: $0.canonicalJSON, as: UTF8.self) }
         }
-        // Compared alert by alert: a difference names the first alert that differs, not all of them.
-        #expect(staged.count == inline.count)
-        let differs = zip(staged, inline).enumerated().first { $0.element.0 != $0.element.1 }
-        #expect(differs == nil, "alert \(differs?.offset ?? 0) differs: \(differs?.element.0 ?? "")\nexpected: \(differs?.element.1 ?? "")")
+        expectSameAlerts(staged, inline)
         // Each kind of finding is there, so each stage had its part.
         let kinds = Set(try inline.map { try JSONDecoder().decode(Alert.self, from: Data($0.utf8)) }.flatMap { $0.findings.map(\.kind) })
         #expect(kinds == [.rule, .typology, .anomaly, .screening])
@@ -533,9 +546,7 @@ struct HotReloadTests {
 
     @Test("a rebalance that leaves the partition with its worker: the records re-read to rebuild state change nothing, the alerts are those of a run without it")
     func rebalanceKeepsState() async throws {
-        let feed = SampleFeed.generate(count: 4_000).lines.enumerated().map { n, line in
-            ConsumedMessage(topic: "fin.transactions", partition: 0, offset: Int64(n), value: Array(line.utf8))
-        }
+        let feed = generatedRecords(4_000)
         let pipeline = try PipelineDefinition.parse("""
             pipeline: { name: rebalanced, version: "1" }
             rules:
@@ -567,16 +578,12 @@ struct HotReloadTests {
         let plain = try await run(rebalance: false)
         let rebalanced = try await run(rebalance: true)
         #expect(plain.filter { $0.contains(#""kind":"anomaly""#) }.count > 1 && plain.contains { $0.contains(#""id":"deposits""#) })
-        #expect(rebalanced.count == plain.count)
-        let differs = zip(rebalanced, plain).enumerated().first { $0.element.0 != $0.element.1 }
-        #expect(differs == nil, "alert \(differs?.offset ?? 0) differs: \(differs?.element.0 ?? "")\nexpected: \(differs?.element.1 ?? "")")
+        expectSameAlerts(rebalanced, plain)
     }
 
     @Test("a clean restart with a state directory goes on with the baselines learnt before it: the alerts are those of a run without the restart")
     func restartKeepsBaselines() async throws {
-        let feed = SampleFeed.generate(count: 4_000).lines.enumerated().map { n, line in
-            ConsumedMessage(topic: "fin.transactions", partition: 0, offset: Int64(n), value: Array(line.utf8))
-        }
+        let feed = generatedRecords(4_000)
         let pipeline = try PipelineDefinition.parse("""
             pipeline: { name: restarted, version: "1" }
             rules:
@@ -612,10 +619,7 @@ struct HotReloadTests {
         #expect(FileManager.default.fileExists(atPath: snapshot), "a clean stop keeps the state")
         let after = try await run(replayed + feed[2_000...], snapshots: store)
         #expect(plain.filter { $0.contains(#""kind":"anomaly""#) }.count > 1 && plain.contains { $0.contains(#""id":"deposits""#) })
-        let restarted = before + after
-        #expect(restarted.count == plain.count)
-        let differs = zip(restarted, plain).enumerated().first { $0.element.0 != $0.element.1 }
-        #expect(differs == nil, "alert \(differs?.offset ?? 0) differs: \(differs?.element.0 ?? "")\nexpected: \(differs?.element.1 ?? "")")
+        expectSameAlerts(before + after, plain)
         // Without the state the restarted baselines know only what the rewind re-read, and the
         // alerts after it differ.
         let forgetful = try await run(Array(feed[..<2_000]), snapshots: nil) + (try await run(replayed + feed[2_000...], snapshots: nil))
@@ -634,9 +638,7 @@ struct HotReloadTests {
             anomaly: { id: anomaly, version: 1, threshold: 0.6, detectors: { baseline: 1 } }
             """, file: "p.yaml")
         let scorers = Scorers(pipeline: pipeline, limits: WindowLimits(), carryingOver: nil)
-        let messages = SampleFeed.generate(count: 3_000).lines.enumerated().map { n, line in
-            ConsumedMessage(topic: "fin.transactions", partition: 0, offset: Int64(n), value: Array(line.utf8))
-        }
+        let messages = generatedRecords(3_000)
         let decoded = messages.map { InputDecoding.json($0.value) }
         _ = scorers.scores(messages[..<2_000], decoded: decoded[..<2_000])
         let state = try #require(try scorers.snapshot())
