@@ -336,6 +336,16 @@ struct CLITests {
         #expect(feed.status == 0, "\(feed.stderr)")
         #expect(feed.stdout.contains("sent=2 acknowledged=2 unkeyed=1 topic=fin.transactions"))
         #expect(try await run.waitForLine { $0.contains("\"eventId\":\"f1\"") } != nil)
+        // The malformed line went unkeyed to any partition, so it may be handled after f1: wait
+        // for its dead letter before stopping (under load it came after the SIGTERM, once).
+        var deadLettered = false
+        for _ in 0..<60 where !deadLettered {
+            let dlq = try Child(kcatPath, ["-b", address, "-C", "-t", "fin.transactions.dlq", "-o", "beginning", "-e", "-q"])
+            _ = try await dlq.wait()
+            deadLettered = dlq.stdout.contains("{broken")
+            if !deadLettered { try await Task.sleep(for: .milliseconds(250)) }
+        }
+        #expect(deadLettered)
 
         run.signal(SIGTERM)
         #expect(try await run.wait() == 0, "\(run.stderr)")
