@@ -581,6 +581,44 @@ struct HotReloadTests {
         expectSameAlerts(rebalanced, plain)
     }
 
+    @Test("anomaly scores do not depend on how a worker's partitions are interleaved: a partition at a time or a batch of each in turn, the same alerts")
+    func anomalyIndependentOfInterleaving() async throws {
+        // Keyed by debtor, as `vigil feed` keys: an account's payments are on one partition.
+        var perPartition = [[ConsumedMessage]](repeating: [], count: 4)
+        for line in SampleFeed.generate(count: 6_000).lines {
+            let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            let debtor = (object?["debtor"] as? [String: Any])?["account"] as? String ?? line
+            let p = Int(FNV1a.hash(debtor.utf8) % 4)
+            perPartition[p].append(ConsumedMessage(topic: "fin.transactions", partition: Int32(p), offset: Int64(perPartition[p].count), value: Array(line.utf8)))
+        }
+        let pipeline = try PipelineDefinition.parse("""
+            pipeline: { name: interleaved, version: "1" }
+            rules: [{ id: big, version: 1, kind: predicate, where: amount >= 50000 }]
+            anomaly: { id: anomaly, version: 1, threshold: 0.8, detectors: { baseline: 0.6, edge: 0.2, hst: 0.2 }, tick: 1h }
+            """, file: "interleaved.yaml")
+        func alerts(_ batches: [[ConsumedMessage]]) async throws -> [String] {
+            let source = ScriptedSource()
+            let alerts = Locked([String]())
+            let sink = CallbackSink { record in
+                if record.topic == "alerts.local" { alerts.withLock { $0.append(String(decoding: record.value, as: UTF8.self)) } }
+            }
+            let runner = PipelineRunner(pipeline: pipeline, topics: pipeline.topics(from: VigilConfig()), options: .init(workers: 1),
+                                        source: source, sink: sink, logger: Logger(label: "test"))
+            let running = Task { try await runner.run() }
+            for batch in batches { await source.send(batch) }
+            source.finish()
+            try await running.value
+            // Published in the order the partitions came; compared as sets of alerts.
+            return alerts.value.sorted()
+        }
+        let oneAtATime = try await alerts(perPartition)
+        let chunks = perPartition.map { p in stride(from: 0, to: p.count, by: 97).map { Array(p[$0..<min($0 + 97, p.count)]) } }
+        let turns = (0..<chunks.map(\.count).max()!).flatMap { i in chunks.compactMap { i < $0.count ? $0[i] : nil } }
+        let inTurn = try await alerts(turns)
+        #expect(oneAtATime.filter { $0.contains(#""kind":"anomaly""#) }.count > 5)
+        expectSameAlerts(inTurn, oneAtATime)
+    }
+
     @Test("a clean restart with a state directory goes on with the baselines learnt before it: the alerts are those of a run without the restart")
     func restartKeepsBaselines() async throws {
         let feed = generatedRecords(4_000)

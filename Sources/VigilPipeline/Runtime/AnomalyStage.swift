@@ -148,12 +148,12 @@ final class AnomalyRunner {
     /// What the state was learnt under: a snapshot taken under another section (or bound on
     /// accounts) is not loaded into this one. Spelt out field by field in a fixed order (the
     /// weights sorted), so it is the same text in every process.
-    var fingerprint: String {
-        let d = definition, t = d.trees
+    static func fingerprint(_ d: AnomalyDefinition, maxAccounts: Int) -> String {
+        let t = d.trees
         return "anomaly id=\(d.id) v=\(d.version) threshold=\(d.threshold) weights="
-            + detectors.enumerated().map { "\($1.rawValue):\(weights[$0])" }.joined(separator: ",")
-            + " tick=\(tickMicros) trees=\(t.trees)/\(t.height)/\(t.window)/\(t.seed) features="
-            + d.treeFeatures.map(\.rawValue).joined(separator: ",") + " max-accounts=\(baseline.options.maximumAccounts)"
+            + d.weights.sorted { $0.key < $1.key }.map { "\($0.key.rawValue):\($0.value)" }.joined(separator: ",")
+            + " tick=\(DurationText.format(d.tick)) trees=\(t.trees)/\(t.height)/\(t.window)/\(t.seed) features="
+            + d.treeFeatures.map(\.rawValue).joined(separator: ",") + " max-accounts=\(maxAccounts)"
     }
 
     /// Writes what every detector has learnt (``StateWriter``).
