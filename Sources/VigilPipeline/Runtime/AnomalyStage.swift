@@ -51,8 +51,8 @@ public struct AnomalyDefinition: Sendable, Equatable {
 }
 
 /// Scores each payment with the configured detectors for one engine, then learns from it.
-/// State is per worker, like window state, and changes only with the events it sees, in order:
-/// a replay gives the same scores.
+/// One per partition (``Scorers``); state changes only with the events it sees, in the
+/// partition's order: a replay gives the same scores.
 final class AnomalyRunner {
     let definition: AnomalyDefinition
     private var baseline: EntityBaseline
@@ -68,7 +68,7 @@ final class AnomalyRunner {
     private let tickMicros: Int64
 
     /// - Parameter maxKeys: accounts the baseline remembers, at most (the runtime's `max-keys`,
-    ///   the bound on every per-key state of a worker).
+    ///   the bound on per-key state).
     init(_ definition: AnomalyDefinition, maxKeys: Int) {
         self.definition = definition
         var options = EntityBaseline.Options()
