@@ -55,7 +55,7 @@ public struct KafkaProducerConfig: Sendable, Equatable {
 /// Consumer settings. Offsets are stored by the application (`enable.auto.offset.store=false`)
 /// only after a message's effects are acknowledged; stored offsets are committed periodically,
 /// on rebalance and on close.
-public struct KafkaConsumerConfig: Sendable, Equatable {
+public struct KafkaConsumerConfig: Sendable {
     public var client: KafkaClientConfig
     /// `group.id`. Required.
     public var groupID: String
@@ -101,6 +101,13 @@ public struct KafkaConsumerConfig: Sendable, Equatable {
     /// ``ConsumedMessage/isStateReplay`` — so stateful stages can rebuild what they held before a
     /// restart or a rebalance without acting on those records twice. Default: `nil` (off).
     public var stateRewind: Duration?
+
+    /// When set, a newly assigned partition is also read again from the offset this gives for
+    /// it, when that lies before its committed offset (and before where ``stateRewind`` would
+    /// start), with the same marking: for state that is complete up to an offset (the anomaly
+    /// detectors' snapshots), so that what came after it is learnt again; 0 means the oldest
+    /// record the broker still holds. Called on the poll thread inside the rebalance. Default: `nil`.
+    public var stateReplayFrom: (@Sendable (TopicPartition) -> Int64?)?
 
     /// When set, the consumer reads exactly these partitions from these offsets (no group
     /// membership, no rebalances): for recording and inspection. Default: `nil` (subscribe).

@@ -59,6 +59,9 @@ public final class KafkaConsumer: Sendable {
         var stored: [TopicPartition: Int64] = [:]
     }
     private let stateRewind: Duration?
+    private let stateReplayFrom: (@Sendable (TopicPartition) -> Int64?)?
+    /// Whether assigned partitions may be re-read to rebuild state.
+    private var rewinds: Bool { stateRewind != nil || stateReplayFrom != nil }
 
     /// Joins `config.groupID` and subscribes to `config.topics`; polling starts at once.
     ///
@@ -77,6 +80,7 @@ public final class KafkaConsumer: Sendable {
         self.context = RDClientContext(logger: logger)
         self.listener = onRebalance
         self.stateRewind = config.stateRewind
+        self.stateReplayFrom = config.stateReplayFrom
         self.channel = BatchChannel(capacity: config.bufferedBatches)
         let conf = try RDClient.makeConf(config.librdkafkaProperties, context: context)
         rd_kafka_conf_set_rebalance_cb(conf, rebalanceCallback)
@@ -254,34 +258,46 @@ public final class KafkaConsumer: Sendable {
     }
 
     /// Moves the start of each partition in `list` back to the first record produced within
-    /// `span` before now, when that is before its committed offset. Returns the committed
-    /// offsets where state replay ends. Runs inside the rebalance callback, on the poll thread.
+    /// `span` before now, and to the offset `from` gives it, whichever is earlier, when that is
+    /// before its committed offset. Returns the committed offsets where state replay ends. Runs
+    /// inside the rebalance callback, on the poll thread.
     private func rewind(_ handle: OpaquePointer, _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>,
-                        by span: Duration) -> [TopicPartition: Int64] {
+                        by span: Duration?, from: (@Sendable (TopicPartition) -> Int64?)?) -> [TopicPartition: Int64] {
         let assigned = RDClient.partitions(list).map(\.0)
         let committed: [TopicPartition: Int64]
-        let starts: [TopicPartition: Int64]
+        var starts: [TopicPartition: Int64] = [:]
         do {
             committed = try RDClient.committed(handle, assigned, timeout: .seconds(10))
             guard !committed.isEmpty else { return [:] }
-            let since = Int64(Date().timeIntervalSince1970 * 1000) - Int64(span.milliseconds)
-            // A broker without timestamp lookup gets the partition re-read from its oldest
-            // record instead: more work, same state.
-            if let found = try RDClient.offsets(handle, assigned, atOrAfter: since, timeout: .seconds(10)) {
-                starts = found
-            } else {
-                starts = committed.mapValues { _ in Int64(RD_KAFKA_OFFSET_BEGINNING) }
+            if let span {
+                let since = Int64(Date().timeIntervalSince1970 * 1000) - Int64(span.milliseconds)
+                // A broker without timestamp lookup gets the partition re-read from its oldest
+                // record instead: more work, same state.
+                if let found = try RDClient.offsets(handle, assigned, atOrAfter: since, timeout: .seconds(10)) {
+                    starts = found
+                } else {
+                    starts = committed.mapValues { _ in Int64(RD_KAFKA_OFFSET_BEGINNING) }
+                }
             }
         } catch {
             context.logger.warning("state rewind skipped: \(error)")
             return [:]
+        }
+        if let from {
+            for tp in assigned {
+                guard let offset = from(tp), offset >= 0 else { continue }
+                // The oldest record (a negative sentinel) is already as early as it gets.
+                if let start = starts[tp], start < 0 || start <= offset { continue }
+                // 0 is the oldest record still held, which retention may have moved on from.
+                starts[tp] = offset == 0 ? Int64(RD_KAFKA_OFFSET_BEGINNING) : offset
+            }
         }
         context.logger.debug("state rewind", metadata: ["committed": "\(committed)", "starts": "\(starts)"])
         var ends: [TopicPartition: Int64] = [:]
         let count = Int(list.pointee.cnt)
         for i in 0..<count {
             let tp = TopicPartition(String(cString: list.pointee.elems[i].topic), list.pointee.elems[i].partition)
-            guard let end = committed[tp], let start = starts[tp], start < end else { continue }
+            guard let end = committed[tp], end >= 0, let start = starts[tp], start < end else { continue }
             list.pointee.elems[i].offset = start
             ends[tp] = end
         }
@@ -298,7 +314,7 @@ public final class KafkaConsumer: Sendable {
             return
         }
         var m = RDClient.copy(message, topics: &topics)
-        if stateRewind != nil, let end = shared.withLock({ $0.replayEnds[TopicPartition(m.topic, m.partition)] }), m.offset < end {
+        if rewinds, let end = shared.withLock({ $0.replayEnds[TopicPartition(m.topic, m.partition)] }), m.offset < end {
             m.isStateReplay = true
         }
         messages.append(m)
@@ -313,7 +329,7 @@ public final class KafkaConsumer: Sendable {
         let partitions = RDClient.partitions(list).map(\.0).sorted()
         switch err {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
-            let replayEnds = stateRewind.map { rewind(handle, list, by: $0) } ?? [:]
+            let replayEnds = rewinds ? rewind(handle, list, by: stateRewind, from: stateReplayFrom) : [:]
             let generation = shared.withLock { s -> Int in
                 s.generation += 1
                 s.assignment = partitions

@@ -414,44 +414,92 @@ struct CLITests {
         try await interruptAndRestart(SIGTERM, group: "term-test")
     }
 
-    @Test("VIGIL_STATE_DIR: a SIGTERM keeps the anomaly state, the next run loads it once, and a restart after a SIGKILL starts without it")
+    @Test("VIGIL_STATE_DIR: SIGKILL after a checkpoint, restart: the anomaly alerts are those of a run that never stopped; a damaged file is refused")
     func stateAcrossRestarts() async throws {
         let dir = try temporaryDirectory()
         let state = dir.appendingPathComponent("state").path
-        let env = ["VIGIL_BOOTSTRAP_FILE": dir.appendingPathComponent("bootstrap").path, "VIGIL_GROUP": "state-test", "VIGIL_HTTP_PORT": "0",
-                   "VIGIL_STATE_DIR": state, "VIGIL_WORKERS": "1"]
+        let config = dir.appendingPathComponent("vigil.yaml").path
+        try "runtime:\n  checkpoint-interval: 1s\n  workers: 1\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let env = ["VIGIL_BOOTSTRAP_FILE": dir.appendingPathComponent("bootstrap").path, "VIGIL_HTTP_PORT": "0"]
         let broker = try Child(vigilBinary, ["broker"], environment: env)
         defer { if broker.process.isRunning { broker.signal(SIGKILL) } }
         let address = String(try #require(try await broker.waitForLine { $0.hasPrefix("bootstrap=") }).dropFirst("bootstrap=".count))
-        let file = dir.appendingPathComponent("feed.jsonl").path
-        try SampleFeed.generate(seed: 9, count: 3_000).lines.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
-        #expect(try await vigil(["feed", file], environment: env).status == 0)
-        let snapshot = (state as NSString).appendingPathComponent("scoring-1-of-1.state")
-        let arguments = ["run", "--brokers", address, "--pipeline", shipped("pipelines/anomaly.yaml")]
-        /// Runs until the log says `started`, then stops it with `sig`.
-        func run(until started: String, _ sig: Int32) async throws -> (status: Int32, stderr: String) {
-            let child = try Child(vigilBinary, arguments, environment: env)
-            defer { if child.process.isRunning { child.signal(SIGKILL) } }
-            for _ in 0..<300 where !child.stderr.contains(started) { try await Task.sleep(for: .milliseconds(100)) }
-            child.signal(sig)
-            return (try await child.wait(), child.stderr)
+        let lines = SampleFeed.generate(seed: 9, count: 24_000).lines
+        func feed(_ part: ArraySlice<String>) async throws {
+            let file = dir.appendingPathComponent("feed-\(part.startIndex).jsonl").path
+            try part.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
+            #expect(try await vigil(["feed", file], environment: env).status == 0)
         }
-        let first = try await run(until: "pipeline started", SIGTERM)
-        #expect(first.status == 0 && first.stderr.contains("scoring state kept"), "\(first.stderr.suffix(2000))")
-        #expect(FileManager.default.fileExists(atPath: snapshot))
-        // Loaded, and gone from the directory while the run lasts: a crash now must not bring it back.
-        let second = try await run(until: "scoring state restored", SIGKILL)
-        #expect(second.stderr.contains("scoring state restored"), "\(second.stderr.suffix(2000))")
-        #expect(!FileManager.default.fileExists(atPath: snapshot))
-        let third = try await run(until: "pipeline started", SIGTERM)
-        #expect(third.status == 0 && !third.stderr.contains("scoring state restored") && third.stderr.contains("scoring state kept"),
-                "\(third.stderr.suffix(2000))")
+        let client = KafkaClientConfig(bootstrapServers: address)
+        let admin = KafkaAdmin(config: client, logger: testLogger)
+        /// Waits until `group` has committed every input record.
+        func caughtUp(_ group: String) async throws -> Bool {
+            let ends = try admin.endOffsets(topic: "fin.transactions")
+            let partitions = ends.keys.map { TopicPartition("fin.transactions", $0) }
+            for _ in 0..<180 {
+                let committed = try admin.committedOffsets(group: group, partitions: partitions)
+                if ends.allSatisfy({ $0.value == 0 || committed[TopicPartition("fin.transactions", $0.key)] == .some($0.value) }) { return true }
+                try await Task.sleep(for: .milliseconds(500))
+            }
+            return false
+        }
+        func run(_ group: String, stateDirectory: String?, alerts: String = "alerts.local") throws -> Child {
+            try Child(vigilBinary, ["run", "--brokers", address, "--config", config, "--pipeline", shipped("pipelines/anomaly.yaml")],
+                      environment: env.merging(["VIGIL_GROUP": group, "VIGIL_STATE_DIR": stateDirectory ?? "", "VIGIL_TOPIC_ALERTS": alerts]) { $1 })
+        }
+        func alerts(_ child: Child) -> Set<String> { Set(child.stdoutLines.filter { $0.hasPrefix("{") }) }
+
+        // A first third; the run checkpoints at its first batch a second later, in the second
+        // third, goes on to commit the rest of it, and is killed. The restart loads the
+        // checkpoint, re-reads what was committed after it, and alerts on the last third as a
+        // run that never stopped.
+        try await feed(lines[..<8_000])
+        let first = try run("crash", stateDirectory: state)
+        defer { if first.process.isRunning { first.signal(SIGKILL) } }
+        for _ in 0..<300 where !first.stderr.contains("pipeline started") { try await Task.sleep(for: .milliseconds(100)) }
+        try await Task.sleep(for: .seconds(2))
+        try await feed(lines[8_000..<16_000])
+        for _ in 0..<300 where !first.stderr.contains("scoring state checkpoint") { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(try await caughtUp("crash"))
+        first.signal(SIGKILL)
+        _ = try await first.wait()
+        #expect(first.stderr.contains("scoring state checkpoint"), "\(first.stderr.suffix(2000))")
+        let second = try run("crash", stateDirectory: state)
+        defer { if second.process.isRunning { second.signal(SIGKILL) } }
+        for _ in 0..<300 where !second.stderr.contains("assigned") { try await Task.sleep(for: .milliseconds(100)) }
+        try await feed(lines[16_000...])
+        #expect(try await caughtUp("crash"))
+        second.signal(SIGTERM)
+        #expect(try await second.wait() == 0)
+        #expect(second.stderr.contains("scoring state restored") && second.stderr.contains("re-reading recent records to rebuild state")
+                    && second.stderr.contains("scoring state kept"), "\(second.stderr.suffix(3000))")
+
+        // The same records, read by a run that never stopped (its own group and alert topic, so
+        // that it does not take the alerts already published for repeats, and no state).
+        let reference = try run("reference", stateDirectory: nil, alerts: "alerts.reference")
+        defer { if reference.process.isRunning { reference.signal(SIGKILL) } }
+        #expect(try await caughtUp("reference"))
+        reference.signal(SIGTERM)
+        #expect(try await reference.wait() == 0)
+        let expected = alerts(reference)
+        #expect(expected.filter { $0.contains(#""kind":"anomaly""#) }.count > 3)
+        // The restart published what the first run had not (a repeat of one it had is suppressed).
+        let published = alerts(first).union(alerts(second))
+        func events(_ set: Set<String>) -> [String] {
+            set.compactMap { try? JSONDecoder().decode(Alert.self, from: Data($0.utf8)) }.flatMap { $0.evidence.map(\.eventId) }.sorted()
+        }
+        #expect(published == expected, "missing \(events(expected.subtracting(published))), unexpected \(events(published.subtracting(expected)))")
+
         // A damaged file is refused with the reason, and the run goes on.
+        let snapshot = (state as NSString).appendingPathComponent("scoring-1-of-1.state")
         let bytes = try Data(contentsOf: URL(fileURLWithPath: snapshot))
         try bytes.dropLast(5).write(to: URL(fileURLWithPath: snapshot))
-        let fourth = try await run(until: "pipeline started", SIGTERM)
-        #expect(fourth.status == 0 && fourth.stderr.contains("scoring state not restored") && fourth.stderr.contains("checksum does not match"),
-                "\(fourth.stderr.suffix(2000))")
+        let third = try run("crash", stateDirectory: state)
+        defer { if third.process.isRunning { third.signal(SIGKILL) } }
+        for _ in 0..<300 where !third.stderr.contains("pipeline started") { try await Task.sleep(for: .milliseconds(100)) }
+        third.signal(SIGTERM)
+        #expect(try await third.wait() == 0)
+        #expect(third.stderr.contains("scoring state not restored") && third.stderr.contains("checksum does not match"), "\(third.stderr.suffix(2000))")
     }
 
     /// Feeds 20,000 generated transactions, stops the first `vigil run` with `sig` at its first

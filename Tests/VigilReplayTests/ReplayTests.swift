@@ -619,7 +619,7 @@ struct HotReloadTests {
         expectSameAlerts(inTurn, oneAtATime)
     }
 
-    @Test("a clean restart with a state directory goes on with the baselines learnt before it: the alerts are those of a run without the restart")
+    @Test("with a state directory a restart goes on with the baselines learnt before it, after a clean stop or from a checkpoint: the alerts are those of a run without the restart")
     func restartKeepsBaselines() async throws {
         let feed = generatedRecords(4_000)
         let pipeline = try PipelineDefinition.parse("""
@@ -632,14 +632,14 @@ struct HotReloadTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let snapshot = (directory as NSString).appendingPathComponent("scoring-1-of-1.state")
         /// One runner over `messages`; its alerts.
-        func run(_ messages: [ConsumedMessage], snapshots: ScoringSnapshots?) async throws -> [String] {
+        func run(_ messages: [ConsumedMessage], state: ScoringState?) async throws -> [String] {
             let source = ScriptedSource()
             let alerts = Locked([String]())
             let sink = CallbackSink { record in
                 if record.topic == "alerts.local" { alerts.withLock { $0.append(String(decoding: record.value, as: UTF8.self)) } }
             }
             var options = PipelineRunner.Options(workers: 1)
-            options.snapshots = snapshots
+            options.state = state
             let runner = PipelineRunner(pipeline: pipeline, topics: pipeline.topics(from: VigilConfig()), options: options,
                                         source: source, sink: sink, logger: Logger(label: "test"))
             let running = Task { try await runner.run() }
@@ -651,21 +651,43 @@ struct HotReloadTests {
         // After the restart the state rewind re-reads the last of what came before, to rebuild
         // the windows (their length and an hour): far less than a baseline's history.
         let replayed = feed[1_500..<2_000].map { var m = $0; m.isStateReplay = true; return m }
-        let plain = try await run(feed, snapshots: nil)
-        let store = ScoringSnapshots(directory: directory)
-        let before = try await run(Array(feed[..<2_000]), snapshots: store)
+        func state() -> ScoringState {
+            ScoringState(directory: directory, workers: 1, pipeline: pipeline, limits: WindowLimits(), checkpointInterval: nil, logger: Logger(label: "test"))
+        }
+        let plain = try await run(feed, state: nil)
+        let before = try await run(Array(feed[..<2_000]), state: state())
         #expect(FileManager.default.fileExists(atPath: snapshot), "a clean stop keeps the state")
-        let after = try await run(replayed + feed[2_000...], snapshots: store)
+        let restarted = state()
+        // Nothing to re-read after a clean stop: the state has learnt up to the committed offset.
+        #expect(restarted.replayFrom(TopicPartition("fin.transactions", 0)) == 2_000)
+        let after = try await run(replayed + feed[2_000...], state: restarted)
         #expect(plain.filter { $0.contains(#""kind":"anomaly""#) }.count > 1 && plain.contains { $0.contains(#""id":"deposits""#) })
         expectSameAlerts(before + after, plain)
+
+        // A crash at 2,000 with 1,800 committed, the last checkpoint at 1,500: the restart loads
+        // the checkpoint and the consumer re-reads from where it ends (the records up to 1,800 as
+        // state, the rest again), so from 1,800 on it alerts as the run that did not stop.
+        try FileManager.default.removeItem(atPath: directory)
+        _ = try await run(Array(feed[..<1_500]), state: state())
+        let checkpoint = state()
+        let from = try #require(checkpoint.replayFrom(TopicPartition("fin.transactions", 0)))
+        #expect(from == 1_500)
+        // The windows' rewind (a day and an hour) reaches further back, from 1,000; the records the
+        // checkpoint holds are not learnt twice.
+        let reread = feed[min(1_000, Int(from))..<1_800].map { var m = $0; m.isStateReplay = true; return m }
+        let recovered = try await run(reread + feed[1_800...], state: checkpoint)
+        let offsets = try plain.map { try JSONDecoder().decode(Alert.self, from: Data($0.utf8)) }.map { $0.evidence.map(\.offset).max() ?? 0 }
+        #expect(recovered.filter { $0.contains(#""kind":"anomaly""#) }.count > 1)
+        expectSameAlerts(recovered, zip(plain, offsets).filter { $0.1 >= 1_800 }.map(\.0))
+
         // Without the state the restarted baselines know only what the rewind re-read, and the
         // alerts after it differ.
-        let forgetful = try await run(Array(feed[..<2_000]), snapshots: nil) + (try await run(replayed + feed[2_000...], snapshots: nil))
+        let forgetful = try await run(Array(feed[..<2_000]), state: nil) + (try await run(replayed + feed[2_000...], state: nil))
         let same = forgetful == plain
         #expect(!same)
     }
 
-    @Test("a scoring snapshot is read once, and one that is damaged, cut short or taken under another anomaly section is refused with the reason")
+    @Test("a scoring snapshot reads back whole, and one that is damaged, cut short or taken under another anomaly section is refused with the reason")
     func scoringSnapshotRefusals() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-state-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -681,8 +703,9 @@ struct HotReloadTests {
         _ = scorers.scores(messages[..<2_000], decoded: decoded[..<2_000])
         let state = try #require(try scorers.snapshot())
         try store.save(state, worker: 0, of: 2)
-        #expect(try store.take(worker: 0, of: 2) == state)
-        #expect(try store.take(worker: 0, of: 2) == nil, "read once")
+        #expect(try store.load(worker: 0, of: 2) == state)
+        #expect(try store.load(worker: 1, of: 2) == nil)
+        #expect(try Scorers.scoredOffsets(in: state, pipeline: pipeline, limits: WindowLimits()) == [TopicPartition("fin.transactions", 0): 1_999])
         // Restored, the copy scores what comes next as the original does.
         let copy = Scorers(pipeline: pipeline, limits: WindowLimits(), carryingOver: nil)
         try copy.restore(state)

@@ -44,6 +44,13 @@ public final class PipelineService: Service {
         // Rebuild window state on assignment by re-reading the recent past (by produce time).
         let rewind = config.runtime.stateRewind ?? pipeline.longestWindow.map { $0 + .seconds(3_600) }
         consumerConfig.stateRewind = rewind.flatMap { $0 > .zero ? $0 : nil }
+        // The anomaly detectors' state, loaded before joining the group: a partition assigned at
+        // once is re-read from after what its snapshot learnt.
+        let scoringState = config.runtime.stateDirectory.map {
+            ScoringState(directory: $0, workers: config.runtime.workers, pipeline: pipeline, limits: config.runtime.limits,
+                         checkpointInterval: config.runtime.checkpointInterval, logger: logger)
+        }
+        if let scoringState { consumerConfig.stateReplayFrom = { scoringState.replayFrom($0) } }
         let source = try KafkaSource(config: consumerConfig, logger: logger)
         let sink: KafkaSink
         var producerConfig = KafkaProducerConfig(client: client)
@@ -59,7 +66,7 @@ public final class PipelineService: Service {
         options.keysDirectory = config.sharing.keysDirectory
         options.audit = audit
         options.metrics = metrics
-        options.snapshots = config.runtime.stateDirectory.map(ScoringSnapshots.init(directory:))
+        options.state = scoringState
         if config.runtime.dedupeWindow > 0 {
             let published = PublishedAlerts(capacity: config.runtime.dedupeWindow)
             options.published = published

@@ -88,6 +88,10 @@ public struct VigilConfig: Sendable, Equatable {
         /// the next start (``ScoringSnapshots``). Env: `VIGIL_STATE_DIR` (empty: none). Default:
         /// none: a restart starts the baselines again from what the state rewind re-reads.
         public var stateDirectory: String?
+        /// How often each worker writes that state while running (a restart after a crash goes on
+        /// from the last one, re-reading what came after it); `0s`: only at a clean stop.
+        /// Default: 5m.
+        public var checkpointInterval: Duration = .seconds(300)
     }
 
     public struct Embedded: Sendable, Equatable {
@@ -210,8 +214,9 @@ public struct VigilConfig: Sendable, Equatable {
             if let v = t["held"] { topics.held = try Self.topicName(v) }
         }
         if let r = try top["runtime"]?.mapping(allowed: ["workers", "max-events-per-key", "max-keys", "shutdown-timeout", "state-rewind", "reload-interval",
-                                                         "dedupe-window", "state-directory"]) {
+                                                         "dedupe-window", "state-directory", "checkpoint-interval"]) {
             if let v = r["state-directory"] { runtime.stateDirectory = try v.string() }
+            if let v = r["checkpoint-interval"] { runtime.checkpointInterval = try v.duration() }
             if let v = r["dedupe-window"] { runtime.dedupeWindow = try v.int(in: 0...10_000_000) }
             if let v = r["reload-interval"] { runtime.reloadInterval = try v.duration() }
             if let v = r["state-rewind"] { runtime.stateRewind = try v.duration() }
@@ -406,6 +411,7 @@ public struct VigilConfig: Sendable, Equatable {
         if let dir = runtime.stateDirectory { out += "  state-directory: \(q(dir))\n" } else {
             out += "  # state-directory: not set (anomaly baselines start again at each restart)\n"
         }
+        out += "  checkpoint-interval: \(d(runtime.checkpointInterval))\n"
         out += "formats:\n"
         out += formats.cardHashKey == nil ? "  # card-hash-key: not set (PNRs with card numbers are rejected)\n" : "  card-hash-key: \"***\"\n"
         if formats.csv != nil { out += "  # csv: a column mapping is configured (see the configuration file)\n" }

@@ -44,9 +44,9 @@ public final class PipelineRunner: Sendable {
         /// Alert ids already published per topic: records repeating one are not published again
         /// (after a restart or a rebalance). Default: none (every record is published).
         public var published: PublishedAlerts?
-        /// Where the anomaly detectors' learnt state is kept across a clean restart. Default:
-        /// nowhere (a restart starts the baselines again).
-        public var snapshots: ScoringSnapshots?
+        /// Where the anomaly detectors' learnt state is kept across restarts. Default: nowhere (a
+        /// restart starts the baselines again).
+        public var state: ScoringState?
 
         public init(workers: Int, limits: WindowLimits = WindowLimits(), stopAt: [TopicPartition: Int64]? = nil) {
             self.workers = workers
@@ -187,13 +187,14 @@ public final class PipelineRunner: Sendable {
             logger.error("stopping with unacknowledged output; its input will be processed again after a restart",
                          metadata: ["in-flight-runs": "\(tracker.inFlight)"])
         }
-        if let snapshots = options.snapshots {
-            // Only a clean stop is kept: with output unacknowledged, its input comes again after
-            // the restart, and the state would already have learnt it.
+        if let state = options.state {
+            // Only a clean stop is kept: with output unacknowledged, the last checkpoint stands
+            // and what came after it is re-read at the next start.
             if idle, tracker.failure == nil {
-                save(finalState.value, to: snapshots)
+                await state.finish(finalState.value)
             } else {
-                logger.warning("scoring state not kept: the stop was not clean", metadata: ["directory": "\(snapshots.directory)"])
+                logger.warning("scoring state not kept: the stop was not clean; the next start goes on from the last checkpoint",
+                               metadata: ["directory": "\(state.store.directory)"])
             }
         }
         let s = stats
@@ -267,10 +268,22 @@ public final class PipelineRunner: Sendable {
         // Findings kept for redeliveries: the batches between here and the rules' check, and more.
         let recentBatches = 2 * options.queueDepth + 4
         var scorers = Scorers(pipeline: inForce.pipeline, limits: options.limits, recentBatches: recentBatches, carryingOver: nil)
-        if let snapshots = options.snapshots { restore(scorers, from: snapshots, worker: index) }
+        let state = options.state
+        if let state, let loaded = state.takeLoaded(worker: index) {
+            let started = ContinuousClock.now
+            do {
+                try scorers.restore(loaded)
+                logger.info("scoring state restored", metadata: ["file": "\(state.store.path(worker: index, of: state.workers))", "bytes": "\(loaded.count)",
+                                                                 "took": "\(DurationText.format(ContinuousClock.now - started))"])
+            } catch {
+                logger.warning("scoring state not restored; the anomaly detectors learn again from the records read",
+                               metadata: ["file": "\(state.store.path(worker: index, of: state.workers))", "reason": "\(error)"])
+            }
+        }
+        var checkpointed = ContinuousClock.now
         defer {
             do {
-                if options.snapshots != nil, let state = try scorers.snapshot() { finalState.withLock { $0[index] = state } }
+                if state != nil, let bytes = try scorers.snapshot() { finalState.withLock { $0[index] = bytes } }
             } catch {
                 logger.error("scoring state not kept", metadata: ["worker": "\(index + 1)", "reason": "\(error)"])
             }
@@ -284,35 +297,19 @@ public final class PipelineRunner: Sendable {
             let messages = next.batch.messages[...], decoded = next.decoded[...]
             // Nothing for a stale batch (nothing was decoded).
             let scores = decoded.count != messages.count ? [] : scorers.scores(messages, decoded: decoded)
-            await scored.send(ScoredBatch(decoded: next, scored: scores, pipeline: inForce))
-        }
-    }
-
-    /// Loads a worker's snapshot into its scorers, if there is one that fits.
-    private func restore(_ scorers: Scorers, from snapshots: ScoringSnapshots, worker: Int) {
-        let path = snapshots.path(worker: worker, of: options.workers)
-        let started = ContinuousClock.now
-        do {
-            guard let state = try snapshots.take(worker: worker, of: options.workers) else { return }
-            try scorers.restore(state)
-            logger.info("scoring state restored", metadata: ["file": "\(path)", "bytes": "\(state.count)", "took": "\(DurationText.format(ContinuousClock.now - started))"])
-        } catch {
-            logger.warning("scoring state not restored; the anomaly detectors learn again from the records read",
-                           metadata: ["file": "\(path)", "reason": "\(error)"])
-        }
-    }
-
-    /// Writes each worker's final scoring state.
-    private func save(_ states: [Int: [UInt8]], to snapshots: ScoringSnapshots) {
-        for (worker, state) in states.sorted(by: { $0.key < $1.key }) {
-            let started = ContinuousClock.now
-            do {
-                try snapshots.save(state, worker: worker, of: options.workers)
-                logger.info("scoring state kept", metadata: ["file": "\(snapshots.path(worker: worker, of: options.workers))", "bytes": "\(state.count)",
-                                                             "took": "\(DurationText.format(ContinuousClock.now - started))"])
-            } catch {
-                logger.error("scoring state not kept", metadata: ["reason": "\(error)"])
+            if let state {
+                state.learnt(through: scorers.scoredOffsets)
+                // A checkpoint at a batch boundary: the state is whole there.
+                if let interval = state.checkpointInterval, ContinuousClock.now - checkpointed >= interval {
+                    checkpointed = .now
+                    do {
+                        if let bytes = try scorers.snapshot() { state.checkpoint(bytes, worker: index) }
+                    } catch {
+                        logger.error("scoring checkpoint not taken", metadata: ["worker": "\(index + 1)", "reason": "\(error)"])
+                    }
+                }
             }
+            await scored.send(ScoredBatch(decoded: next, scored: scores, pipeline: inForce))
         }
     }
 

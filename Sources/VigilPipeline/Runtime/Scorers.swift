@@ -148,27 +148,32 @@ extension Scorers {
     }
 
     /// What the anomaly state was learnt under (``AnomalyRunner/fingerprint(_:maxAccounts:)``).
+    private static func fingerprint(_ pipeline: PipelineDefinition, _ limits: WindowLimits) -> String? {
+        pipeline.anomaly.map { AnomalyRunner.fingerprint($0, maxAccounts: limits.maxKeys) }
+    }
     private var fingerprint: String? { anomaly.map { AnomalyRunner.fingerprint($0.definition, maxAccounts: $0.maxAccounts) } }
 
-    /// What a restart can load to go on where this left off (see ``ScoringSnapshots``): the
-    /// anomaly detectors' learnt state, the highest offset scored per partition, and the
-    /// findings remembered for redeliveries. `nil` without an anomaly section: screening learns
-    /// nothing (its cache of answers is rebuilt as names come).
+    /// The highest offset scored per partition: through these the anomaly detectors have learnt.
+    var scoredOffsets: [TopicPartition: Int64] { anomaly == nil ? [:] : highest }
+
+    /// What a restart can load to go on where this left off (see ``ScoringState``): the highest
+    /// offset scored per partition first (a start reads them before anything else, to re-read
+    /// what came after), then each partition's anomaly detectors and the findings remembered
+    /// for redeliveries. `nil` without an anomaly section: screening learns nothing (its cache
+    /// of answers is rebuilt as names come).
     func snapshot() throws(StateError) -> [UInt8]? {
         guard let fingerprint else { return nil }
         var w = StateWriter()
         w.write(fingerprint)
-        w.write(anomalies.count)
-        for (tp, detectors) in anomalies.sorted(by: { $0.key < $1.key }) {
-            w.write(tp.topic)
-            w.write(Int(tp.partition))
-            detectors.write(to: &w)
-        }
         w.write(highest.count)
         for (tp, offset) in highest.sorted(by: { $0.key < $1.key }) {
-            w.write(tp.topic)
-            w.write(Int(tp.partition))
+            Self.write(tp, to: &w)
             w.write(offset)
+        }
+        w.write(anomalies.count)
+        for (tp, detectors) in anomalies.sorted(by: { $0.key < $1.key }) {
+            Self.write(tp, to: &w)
+            detectors.write(to: &w)
         }
         let remembered = recentOrder.map { batch in
             batch.map { tp, offset in Remembered(topic: tp.topic, partition: tp.partition, offset: offset, scores: recent[tp]?[offset] ?? .none) }
@@ -179,29 +184,49 @@ extension Scorers {
         return w.bytes
     }
 
-    /// Loads what ``snapshot()`` wrote, replacing what these scorers have learnt and scored.
-    /// - Throws: when the snapshot was taken under another anomaly section, or is damaged.
-    func restore(_ bytes: [UInt8]) throws(StateError) {
-        guard let anomaly, let fingerprint else { throw StateError("the pipeline has no anomaly section") }
-        var r = StateReader(bytes)
+    private static func write(_ tp: TopicPartition, to w: inout StateWriter) {
+        w.write(tp.topic)
+        w.write(Int(tp.partition))
+    }
+
+    private static func partition(_ r: inout StateReader) throws(StateError) -> TopicPartition {
+        let topic = try r.string(), partition = try r.int()
+        guard let p = Int32(exactly: partition) else { throw StateError("partition \(partition) out of range") }
+        return TopicPartition(topic, p)
+    }
+
+    /// Reads a snapshot's fingerprint, checked against `fingerprint`, and its offsets.
+    private static func header(_ r: inout StateReader, fingerprint: String?) throws(StateError) -> [TopicPartition: Int64] {
+        guard let fingerprint else { throw StateError("the pipeline has no anomaly section") }
         let taken = try r.string()
         guard taken == fingerprint else {
             throw StateError("taken under another anomaly section: '\(taken)', now '\(fingerprint)'")
         }
-        func partition() throws(StateError) -> TopicPartition {
-            let topic = try r.string(), partition = try r.int()
-            guard let p = Int32(exactly: partition) else { throw StateError("partition \(partition) out of range") }
-            return TopicPartition(topic, p)
-        }
+        var highest: [TopicPartition: Int64] = [:]
+        for _ in 0..<(try r.count(ofAtLeast: 24)) { highest[try partition(&r)] = try r.int64() }
+        return highest
+    }
+
+    /// The offsets a snapshot's state was learnt through, if it was taken under this pipeline's
+    /// anomaly section and bounds (read without the rest of it).
+    static func scoredOffsets(in bytes: [UInt8], pipeline: PipelineDefinition, limits: WindowLimits) throws(StateError) -> [TopicPartition: Int64] {
+        var r = StateReader(bytes)
+        return try header(&r, fingerprint: fingerprint(pipeline, limits))
+    }
+
+    /// Loads what ``snapshot()`` wrote, replacing what these scorers have learnt and scored.
+    /// - Throws: when the snapshot was taken under another anomaly section, or is damaged.
+    func restore(_ bytes: [UInt8]) throws(StateError) {
+        var r = StateReader(bytes)
+        let highest = try Self.header(&r, fingerprint: fingerprint)
+        guard let anomaly else { throw StateError("the pipeline has no anomaly section") }
         var anomalies: [TopicPartition: AnomalyRunner] = [:]
         for _ in 0..<(try r.count(ofAtLeast: 16)) {
-            let tp = try partition()
+            let tp = try Self.partition(&r)
             let detectors = AnomalyRunner(anomaly.definition, maxKeys: anomaly.maxAccounts)
             try detectors.read(from: &r)
             anomalies[tp] = detectors
         }
-        var highest: [TopicPartition: Int64] = [:]
-        for _ in 0..<(try r.count(ofAtLeast: 24)) { highest[try partition()] = try r.int64() }
         let remembered: [[Remembered]]
         let json = try r.bytes()
         do { remembered = try Self.rememberedCoding.decoder.decode([[Remembered]].self, from: Data(json)) } catch {
