@@ -72,6 +72,24 @@ func expectSameAlerts(_ found: [String], _ expected: [String], sourceLocation: S
             sourceLocation: sourceLocation)
 }
 
+/// Runs `pipeline` on a scripted source (`script` feeds it; the source is finished after it) and
+/// returns what it published on `alerts.local`, in order.
+private func scriptedRun(_ pipeline: PipelineDefinition, options: PipelineRunner.Options = .init(workers: 1),
+                 _ script: (ScriptedSource, PipelineRunner) async throws -> Void) async throws -> [String] {
+    let source = ScriptedSource()
+    let alerts = Locked([String]())
+    let sink = CallbackSink { record in
+        if record.topic == "alerts.local" { alerts.withLock { $0.append(String(decoding: record.value, as: UTF8.self)) } }
+    }
+    let runner = PipelineRunner(pipeline: pipeline, topics: pipeline.topics(from: VigilConfig()), options: options,
+                                source: source, sink: sink, logger: Logger(label: "test"))
+    let running = Task { try await runner.run() }
+    try await script(source, runner)
+    source.finish()
+    try await running.value
+    return alerts.value
+}
+
 @Suite("Recording format")
 struct RecordingFormatTests {
     func readAll(_ path: String) throws -> [ConsumedMessage] {
@@ -523,22 +541,13 @@ struct HotReloadTests {
         let v2 = try PipelineDefinition.parse(bumped.replacingOccurrences(of: "1000000", with: "2000000"), file: "hot.yaml")
         let v3 = try PipelineDefinition.parse(bumped.replacingOccurrences(of: "tick: 1h", with: "tick: 2h"), file: "hot.yaml")
         for (next, keeps) in [(v2, true), (v3, false)] {
-            let source = ScriptedSource()
-            let alerts = Locked([Alert]())
-            let sink = CallbackSink { record in
-                if record.topic == "alerts.local", let a = try? JSONDecoder().decode(Alert.self, from: Data(record.value)) { alerts.withLock { $0.append(a) } }
-            }
-            let runner = PipelineRunner(pipeline: v1, topics: v1.topics(from: VigilConfig()), options: .init(workers: 1),
-                                        source: source, sink: sink, logger: Logger(label: "test"))
-            let running = Task { try await runner.run() }
-            await source.send(ordinary)
-            // Reloaded once the first batch is through every stage, so the next one meets the new pipeline.
-            while runner.stats.completed < ordinary.count { try await Task.sleep(for: .milliseconds(5)) }
-            try runner.reload(next, topics: next.topics(from: VigilConfig()))
-            await source.send([unusual])
-            source.finish()
-            try await running.value
-            let found = alerts.value
+            let found = try await scriptedRun(v1) { source, runner in
+                await source.send(ordinary)
+                // Reloaded once the first batch is through every stage, so the next one meets the new pipeline.
+                while runner.stats.completed < ordinary.count { try await Task.sleep(for: .milliseconds(5)) }
+                try runner.reload(next, topics: next.topics(from: VigilConfig()))
+                await source.send([unusual])
+            }.map { try JSONDecoder().decode(Alert.self, from: Data($0.utf8)) }
             #expect(found.count == (keeps ? 1 : 0), "keeps: \(keeps)")
             #expect(found.allSatisfy { $0.pipeline.version == "2" && $0.findings.map(\.kind) == [.anomaly] && $0.evidence.map(\.eventId) == ["t200"] })
         }
@@ -555,25 +564,16 @@ struct HotReloadTests {
             anomaly: { id: anomaly, version: 1, threshold: 0.8, detectors: { baseline: 0.7, edge: 0.3 }, tick: 1h }
             """, file: "rebalanced.yaml")
         func run(rebalance: Bool) async throws -> [String] {
-            let source = ScriptedSource()
-            let alerts = Locked([String]())
-            let sink = CallbackSink { record in
-                if record.topic == "alerts.local" { alerts.withLock { $0.append(String(decoding: record.value, as: UTF8.self)) } }
+            try await scriptedRun(pipeline) { source, runner in
+                await source.send(Array(feed[..<2_000]))
+                while runner.stats.completed < 2_000 { try await Task.sleep(for: .milliseconds(5)) }
+                if rebalance {
+                    source.rebalance()
+                    // The state rewind: what came before the committed offset, again, to rebuild state.
+                    await source.send(feed[..<2_000].map { var m = $0; m.isStateReplay = true; return m })
+                }
+                await source.send(Array(feed[2_000...]))
             }
-            let runner = PipelineRunner(pipeline: pipeline, topics: pipeline.topics(from: VigilConfig()), options: .init(workers: 1),
-                                        source: source, sink: sink, logger: Logger(label: "test"))
-            let running = Task { try await runner.run() }
-            await source.send(Array(feed[..<2_000]))
-            while runner.stats.completed < 2_000 { try await Task.sleep(for: .milliseconds(5)) }
-            if rebalance {
-                source.rebalance()
-                // The state rewind: what came before the committed offset, again, to rebuild state.
-                await source.send(feed[..<2_000].map { var m = $0; m.isStateReplay = true; return m })
-            }
-            await source.send(Array(feed[2_000...]))
-            source.finish()
-            try await running.value
-            return alerts.value
         }
         let plain = try await run(rebalance: false)
         let rebalanced = try await run(rebalance: true)
@@ -597,19 +597,8 @@ struct HotReloadTests {
             anomaly: { id: anomaly, version: 1, threshold: 0.8, detectors: { baseline: 0.6, edge: 0.2, hst: 0.2 }, tick: 1h }
             """, file: "interleaved.yaml")
         func alerts(_ batches: [[ConsumedMessage]]) async throws -> [String] {
-            let source = ScriptedSource()
-            let alerts = Locked([String]())
-            let sink = CallbackSink { record in
-                if record.topic == "alerts.local" { alerts.withLock { $0.append(String(decoding: record.value, as: UTF8.self)) } }
-            }
-            let runner = PipelineRunner(pipeline: pipeline, topics: pipeline.topics(from: VigilConfig()), options: .init(workers: 1),
-                                        source: source, sink: sink, logger: Logger(label: "test"))
-            let running = Task { try await runner.run() }
-            for batch in batches { await source.send(batch) }
-            source.finish()
-            try await running.value
             // Published in the order the partitions came; compared as sets of alerts.
-            return alerts.value.sorted()
+            try await scriptedRun(pipeline) { source, _ in for batch in batches { await source.send(batch) } }.sorted()
         }
         let oneAtATime = try await alerts(perPartition)
         let chunks = perPartition.map { p in stride(from: 0, to: p.count, by: 97).map { Array(p[$0..<min($0 + 97, p.count)]) } }
@@ -633,20 +622,9 @@ struct HotReloadTests {
         let snapshot = (directory as NSString).appendingPathComponent("scoring-1-of-1.state")
         /// One runner over `messages`; its alerts.
         func run(_ messages: [ConsumedMessage], state: ScoringState?) async throws -> [String] {
-            let source = ScriptedSource()
-            let alerts = Locked([String]())
-            let sink = CallbackSink { record in
-                if record.topic == "alerts.local" { alerts.withLock { $0.append(String(decoding: record.value, as: UTF8.self)) } }
-            }
             var options = PipelineRunner.Options(workers: 1)
             options.state = state
-            let runner = PipelineRunner(pipeline: pipeline, topics: pipeline.topics(from: VigilConfig()), options: options,
-                                        source: source, sink: sink, logger: Logger(label: "test"))
-            let running = Task { try await runner.run() }
-            await source.send(messages)
-            source.finish()
-            try await running.value
-            return alerts.value
+            return try await scriptedRun(pipeline, options: options) { source, _ in await source.send(messages) }
         }
         // After the restart the state rewind re-reads the last of what came before, to rebuild
         // the windows (their length and an hour): far less than a baseline's history.
