@@ -633,8 +633,13 @@ struct HotReloadTests {
             ScoringState(directory: directory, workers: 1, pipeline: pipeline, limits: WindowLimits(), checkpointInterval: nil, logger: Logger(label: "test"))
         }
         let plain = try await run(feed, state: nil)
-        let before = try await run(Array(feed[..<2_000]), state: state())
+        let metrics = PipelineMetrics()
+        let before = try await run(Array(feed[..<2_000]), state: ScoringState(directory: directory, workers: 1, pipeline: pipeline, limits: WindowLimits(),
+                                                                            checkpointInterval: nil, logger: Logger(label: "test"), metrics: metrics))
         #expect(FileManager.default.fileExists(atPath: snapshot), "a clean stop keeps the state")
+        let exposed = String(decoding: metrics.render(), as: UTF8.self)
+        #expect(exposed.contains(#"vigil_state_writes_total{kind="kept",outcome="written"} 1"#), "\(exposed)")
+        #expect(exposed.contains(#"vigil_state_snapshot_bytes{worker="1"}"#))
         let restarted = state()
         // Nothing to re-read after a clean stop: the state has learnt up to the committed offset.
         #expect(restarted.replayFrom(TopicPartition("fin.transactions", 0)) == 2_000)

@@ -46,9 +46,10 @@ public final class PipelineService: Service {
         consumerConfig.stateRewind = rewind.flatMap { $0 > .zero ? $0 : nil }
         // The anomaly detectors' state, loaded before joining the group: a partition assigned at
         // once is re-read from after what its snapshot learnt.
+        let metrics = self.metrics
         let scoringState = config.runtime.stateDirectory.map {
             ScoringState(directory: $0, workers: config.runtime.workers, pipeline: pipeline, limits: config.runtime.limits,
-                         checkpointInterval: config.runtime.checkpointInterval, logger: logger)
+                         checkpointInterval: config.runtime.checkpointInterval, logger: logger, metrics: metrics)
         }
         if let scoringState { consumerConfig.stateReplayFrom = { scoringState.replayFrom($0) } }
         let source = try KafkaSource(config: consumerConfig, logger: logger)

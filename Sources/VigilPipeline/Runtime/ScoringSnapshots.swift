@@ -26,6 +26,10 @@ public final class ScoringState: Sendable {
     /// How often a running pipeline writes its state; `nil`: only at a clean stop.
     let checkpointInterval: Duration?
     private let logger: Logger
+    /// Where writes are counted: `vigil_state_writes_total{kind,outcome}`, and per worker the
+    /// last snapshot's size and when it was written (`vigil_state_snapshot_bytes`,
+    /// `vigil_state_written_timestamp_seconds`: alert on an old one).
+    private let metrics: PipelineMetrics?
     /// Each worker's snapshot as loaded at start, until its scoring stage takes it.
     private let loaded: Locked<[Int: [UInt8]]>
     /// The highest offset learnt per partition: the snapshots' at start, then each batch's.
@@ -42,8 +46,9 @@ public final class ScoringState: Sendable {
     /// another anomaly section, bound on accounts or number of workers, or damaged, is logged
     /// and left out).
     public init(directory: String, workers: Int, pipeline: PipelineDefinition, limits: WindowLimits, checkpointInterval: Duration?,
-                logger: Logger) {
+                logger: Logger, metrics: PipelineMetrics? = nil) {
         store = ScoringSnapshots(directory: directory)
+        self.metrics = metrics
         self.workers = workers
         self.checkpointInterval = checkpointInterval.flatMap { $0 > .zero ? $0 : nil }
         self.logger = logger
@@ -105,8 +110,12 @@ public final class ScoringState: Sendable {
             try store.save(state, worker: worker, of: workers)
             logger.info("scoring state \(what)", metadata: ["file": "\(store.path(worker: worker, of: workers))", "bytes": "\(state.count)",
                                                             "took": "\(DurationText.format(ContinuousClock.now - started))"])
+            metrics?.count("vigil_state_writes_total", [("kind", what), ("outcome", "written")])
+            metrics?.gauge("vigil_state_snapshot_bytes", [("worker", String(worker + 1))], Int64(state.count))
+            metrics?.gauge("vigil_state_written_timestamp_seconds", [("worker", String(worker + 1))], Int64(Date().timeIntervalSince1970))
         } catch {
             logger.error("scoring state not written", metadata: ["reason": "\(error)"])
+            metrics?.count("vigil_state_writes_total", [("kind", what), ("outcome", "failed")])
         }
     }
 }
