@@ -670,6 +670,32 @@ struct HotReloadTests {
         #expect(!same)
     }
 
+    @Test("a finding outlives the remembered batches while its record is not committed, and goes once it is")
+    func findingsHeldUntilCommitted() throws {
+        let pipeline = try PipelineDefinition.parse("""
+            pipeline: { name: held, version: "1" }
+            rules: [{ id: big, version: 1, kind: predicate, where: amount >= 50000 }]
+            anomaly: { id: anomaly, version: 1, threshold: 0.6, detectors: { baseline: 1 } }
+            """, file: "held.yaml")
+        let messages = generatedRecords(3_000)
+        let decoded = messages.map { InputDecoding.json($0.value) }
+        let position = Locked([TopicPartition: Int64]())
+        let scorers = Scorers(pipeline: pipeline, limits: WindowLimits(), recentBatches: 1, carryingOver: nil,
+                              committedPosition: { tp in position.withLock { $0[tp] } })
+        var first: [MessageScores] = []
+        for start in stride(from: 0, to: 3_000, by: 100) { first += scorers.scores(messages[start..<start + 100], decoded: decoded[start..<start + 100]) }
+        /// The findings, message by message (a redelivery without one gets none at all).
+        func findings(_ scores: some Collection<MessageScores>) -> [MessageScores?] { scores.map { $0.hasFindings ? $0 : nil } }
+        #expect(first.filter(\.hasFindings).count > 10)
+        // Nothing committed: every finding comes back with its record, far past the one batch remembered.
+        #expect(findings(scorers.scores(messages[..<1_000], decoded: decoded[..<1_000])) == findings(first[..<1_000]))
+        // Committed up to 2,000: those findings go, the later ones stay.
+        position.withLock { $0[TopicPartition("fin.transactions", 0)] = 2_000 }
+        _ = scorers.scores(messages[2_900...], decoded: decoded[2_900...])
+        #expect(!scorers.scores(messages[..<2_000], decoded: decoded[..<2_000]).contains { $0.hasFindings })
+        #expect(findings(scorers.scores(messages[2_000...], decoded: decoded[2_000...])) == findings(first[2_000...]))
+    }
+
     @Test("a scoring snapshot reads back whole, and one that is damaged, cut short or taken under another anomaly section is refused with the reason")
     func scoringSnapshotRefusals() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-state-\(UUID().uuidString)").path

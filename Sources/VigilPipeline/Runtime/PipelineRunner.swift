@@ -86,6 +86,9 @@ public final class PipelineRunner: Sendable {
     private let logger: Logger
     private let onAlert: (@Sendable (Alert) -> Void)?
     private let tracker: OffsetTracker
+    /// The position released for commit per partition (the next offset to read), for the
+    /// scorers to know which findings can still come again.
+    private let committed: Locked<[TopicPartition: Int64]>
     private let counters = Locked(Stats())
     /// Each worker's detector counters, by worker index; summed into ``stats``.
     private let windowStats = Locked([Int: DetectorStats]())
@@ -102,8 +105,11 @@ public final class PipelineRunner: Sendable {
         self.onAlert = onAlert
         let remaining = Locked(options.stopAt ?? [:])
         let stopping = options.stopAt != nil
+        let committed = Locked([TopicPartition: Int64]())
+        self.committed = committed
         self.tracker = OffsetTracker(store: { [source] released in
             source.store(released)
+            committed.withLock { $0.merge(released) { max($0, $1) } }
             guard stopping else { return }
             let reached = remaining.withLock { targets -> Bool in
                 for (tp, offset) in released where (targets[tp] ?? .max) <= offset { targets[tp] = nil }
@@ -267,7 +273,10 @@ public final class PipelineRunner: Sendable {
         var inForce = current.value
         // Findings kept for redeliveries: the batches between here and the rules' check, and more.
         let recentBatches = 2 * options.queueDepth + 4
-        var scorers = Scorers(pipeline: inForce.pipeline, limits: options.limits, recentBatches: recentBatches, carryingOver: nil)
+        let committed = self.committed
+        let position: @Sendable (TopicPartition) -> Int64? = { tp in committed.withLock { $0[tp] } }
+        var scorers = Scorers(pipeline: inForce.pipeline, limits: options.limits, recentBatches: recentBatches, carryingOver: nil,
+                              committedPosition: position)
         let state = options.state
         if let state, let loaded = state.takeLoaded(worker: index) {
             let started = ContinuousClock.now
@@ -292,7 +301,8 @@ public final class PipelineRunner: Sendable {
             // A batch boundary: the place to switch to a reloaded pipeline.
             if current.value.generation != inForce.generation {
                 inForce = current.value
-                scorers = Scorers(pipeline: inForce.pipeline, limits: options.limits, recentBatches: recentBatches, carryingOver: scorers)
+                scorers = Scorers(pipeline: inForce.pipeline, limits: options.limits, recentBatches: recentBatches, carryingOver: scorers,
+                                  committedPosition: position)
             }
             let messages = next.batch.messages[...], decoded = next.decoded[...]
             // Nothing for a stale batch (nothing was decoded).

@@ -58,6 +58,16 @@ final class Scorers {
     private var recent: [TopicPartition: [Int64: MessageScores]]
     /// Per batch (oldest first), the messages it added to `recent`, to forget them in turn.
     private var recentOrder: [[(TopicPartition, Int64)]]
+    /// Where each partition's committed position is (the next offset a restart or a new owner
+    /// reads), when known: a finding outlives ``recentBatches`` while its record is not yet
+    /// committed, because until then it can come again (a restart from a checkpoint, a
+    /// rebalance while acknowledgements lag). `nil` (backtests): by batches only.
+    private let committedPosition: (@Sendable (TopicPartition) -> Int64?)?
+    /// Findings past ``recentBatches`` whose records are not committed yet, oldest first.
+    private var held: [(TopicPartition, Int64)]
+    /// Findings held at most: a partition that moved to another instance commits nothing more
+    /// here, and its held findings go oldest first past this.
+    static let heldLimit = 100_000
 
     /// How many batches' findings a redelivery gets back. The runner keeps those of every batch
     /// that can be scored after one the rules then skip and before that one comes back: its
@@ -69,7 +79,8 @@ final class Scorers {
     /// - Parameter previous: the scorers of the pipeline this one replaces: baselines take a
     ///   long time to learn, so an unchanged anomaly section keeps them across a reload (of a
     ///   rule, or of a watchlist), and with them what has been scored.
-    init(pipeline: PipelineDefinition, limits: WindowLimits, recentBatches: Int = 8, carryingOver previous: Scorers?) {
+    init(pipeline: PipelineDefinition, limits: WindowLimits, recentBatches: Int = 8, carryingOver previous: Scorers?,
+         committedPosition: (@Sendable (TopicPartition) -> Int64?)? = nil) {
         screening = pipeline.screening.map { ScreeningRunner($0) }
         anomaly = pipeline.anomaly.map { ($0, limits.maxKeys) }
         let kept = anomaly != nil && previous?.anomaly?.definition == anomaly?.definition && previous?.anomaly?.maxAccounts == anomaly?.maxAccounts
@@ -79,6 +90,8 @@ final class Scorers {
         highest = carried?.highest ?? [:]
         recent = carried?.recent ?? [:]
         recentOrder = carried?.recentOrder ?? []
+        held = carried?.held ?? []
+        self.committedPosition = committedPosition
         self.recentBatches = max(1, recentBatches)
     }
 
@@ -130,10 +143,33 @@ final class Scorers {
             highest[partition] = top
         }
         recentOrder.append(added)
-        if recentOrder.count > recentBatches {
-            for (partition, offset) in recentOrder.removeFirst() { recent[partition]?[offset] = nil }
-        }
+        if recentOrder.count > recentBatches { forget(recentOrder.removeFirst()) }
         return out
+    }
+
+    /// Forgets the findings of a batch that aged out, holding those whose records are not
+    /// committed yet, and lets go of held ones whose records now are.
+    private func forget(_ aged: [(TopicPartition, Int64)]) {
+        guard let committedPosition else {
+            for (partition, offset) in aged { recent[partition]?[offset] = nil }
+            return
+        }
+        guard !aged.isEmpty || !held.isEmpty else { return }
+        var positions: [TopicPartition: Int64] = [:]
+        var kept: [(TopicPartition, Int64)] = []
+        for (partition, offset) in held + aged {
+            let position: Int64
+            if let known = positions[partition] { position = known } else {
+                position = committedPosition(partition) ?? .min
+                positions[partition] = position
+            }
+            if offset < position { recent[partition]?[offset] = nil } else { kept.append((partition, offset)) }
+        }
+        if kept.count > Self.heldLimit {
+            for (partition, offset) in kept.prefix(kept.count - Self.heldLimit) { recent[partition]?[offset] = nil }
+            kept.removeFirst(kept.count - Self.heldLimit)
+        }
+        held = kept
     }
 }
 
@@ -175,7 +211,8 @@ extension Scorers {
             Self.write(tp, to: &w)
             detectors.write(to: &w)
         }
-        let remembered = recentOrder.map { batch in
+        // Held findings go first, as the oldest batch.
+        let remembered = ([held] + recentOrder).map { batch in
             batch.map { tp, offset in Remembered(topic: tp.topic, partition: tp.partition, offset: offset, scores: recent[tp]?[offset] ?? .none) }
         }
         do { w.write(bytes: Array(try Self.rememberedCoding.encoder.encode(remembered))) } catch {
@@ -236,6 +273,7 @@ extension Scorers {
         self.anomalies = anomalies
         self.highest = highest
         recentOrder = remembered.map { $0.map { (TopicPartition($0.topic, $0.partition), $0.offset) } }
+        held = []
         recent = [:]
         for m in remembered.joined() { recent[TopicPartition(m.topic, m.partition), default: [:]][m.offset] = m.scores }
     }
