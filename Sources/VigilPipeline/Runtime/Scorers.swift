@@ -31,9 +31,10 @@ public enum MessageScores: Sendable, Codable, Equatable {
 /// **Redelivery.** A message is scored, and learnt from, once: one at or below the highest
 /// offset of its partition already scored here is a redelivery (after a rebalance that left the
 /// partition with this worker, the records re-read to rebuild window state, and whatever was in
-/// flight), and gets the scores it got the first time while those are remembered — the findings
-/// of the last ``recentBatches`` batches — and none after that, as a window rule does not count
-/// a redelivered record again. Learning it again would weigh those payments twice in a baseline
+/// flight, a restart from a checkpoint), and gets the scores it got the first time while those
+/// are remembered — the findings of the last ``recentBatches`` batches, and in a pipeline every
+/// finding whose record is not committed yet — and none after that, as a window rule does not
+/// count a redelivered record again. Learning it again would weigh those payments twice in a baseline
 /// and count their edges twice in the burst sketches (a rebalance re-reads the whole state
 /// rewind span, hours of payments); scoring it again against a history that holds it could lose
 /// the finding of a message the rules skipped because its partition was reassigned after it was
