@@ -278,17 +278,7 @@ public final class PipelineRunner: Sendable {
         var scorers = Scorers(pipeline: inForce.pipeline, limits: options.limits, recentBatches: recentBatches, carryingOver: nil,
                               committedPosition: position)
         let state = options.state
-        if let state, let loaded = state.takeLoaded(worker: index) {
-            let started = ContinuousClock.now
-            do {
-                try scorers.restore(loaded)
-                logger.info("scoring state restored", metadata: ["file": "\(state.store.path(worker: index, of: state.workers))", "bytes": "\(loaded.count)",
-                                                                 "took": "\(DurationText.format(ContinuousClock.now - started))"])
-            } catch {
-                logger.warning("scoring state not restored; the anomaly detectors learn again from the records read",
-                               metadata: ["file": "\(state.store.path(worker: index, of: state.workers))", "reason": "\(error)"])
-            }
-        }
+        state?.restore(scorers, worker: index)
         var checkpointed = ContinuousClock.now
         defer {
             do {

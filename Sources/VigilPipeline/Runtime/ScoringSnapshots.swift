@@ -77,8 +77,19 @@ public final class ScoringState: Sendable {
         return restored ? 0 : nil
     }
 
-    /// The worker's snapshot loaded at start, once.
-    func takeLoaded(worker: Int) -> [UInt8]? { loaded.withLock { $0.removeValue(forKey: worker) } }
+    /// Restores the worker's snapshot loaded at start into its scorers, once.
+    func restore(_ scorers: Scorers, worker: Int) {
+        guard let state = loaded.withLock({ $0.removeValue(forKey: worker) }) else { return }
+        let started = ContinuousClock.now, path = store.path(worker: worker, of: workers)
+        do {
+            try scorers.restore(state)
+            logger.info("scoring state restored", metadata: ["file": "\(path)", "bytes": "\(state.count)",
+                                                             "took": "\(DurationText.format(ContinuousClock.now - started))"])
+        } catch {
+            logger.warning("scoring state not restored; the anomaly detectors learn again from the records read",
+                           metadata: ["file": "\(path)", "reason": "\(error)"])
+        }
+    }
 
     /// Records how far the detectors have learnt.
     func learnt(through offsets: [TopicPartition: Int64]) {
