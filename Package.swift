@@ -79,7 +79,7 @@ let package = Package(
         // Online anomaly detectors (Half-Space Trees, z-scores) and their evaluation. Pure, no Kafka.
         .target(
             name: "VigilAnomaly",
-            dependencies: ["VigilCore", "VigilFormats"],
+            dependencies: ["CPrefetch", "VigilCore", "VigilFormats"],
             swiftSettings: swiftSettings
         ),
         // Sharing with partners under trust: TLP labels, field policies (redact, pseudonymise,

@@ -1,3 +1,4 @@
+import CPrefetch
 import Foundation
 import VigilCore
 
@@ -41,13 +42,24 @@ public struct EdgeBurst: Sendable {
             self.buckets = buckets
             counts = Array(repeating: 0, count: Self.width * rows * buckets)
         }
-        /// Adds one to the key's counters in every row, as of `changes` tick changes, and returns
-        /// the smallest current and total counts.
-        mutating func add(_ key: UInt64, seeds: [UInt64], changes: Double, powers: [Double], decay: Double) -> (current: Double, total: Double) {
+        /// Where the key's counters are in each row, into `at` (one index a row).
+        func locate(_ key: UInt64, seeds: [UInt64], into at: UnsafeMutableBufferPointer<Int>) {
+            for r in 0..<rows { at[r] = Self.width * (r * buckets + EdgeBurst.bucket(key, seed: seeds[r], buckets: buckets)) }
+        }
+
+        /// Asks for the counters at `at` ahead of counting them.
+        func prefetch(_ at: UnsafeMutableBufferPointer<Int>) {
+            counts.withUnsafeBufferPointer { counts in
+                for i in at { vigil_prefetch(counts.baseAddress! + i) }
+            }
+        }
+
+        /// Adds one to the counters at `at` (a key's in every row), as of `changes` tick changes,
+        /// and returns the smallest current and total counts.
+        mutating func add(_ at: UnsafeMutableBufferPointer<Int>, changes: Double, powers: [Double], decay: Double) -> (current: Double, total: Double) {
             var current = Double.infinity, total = Double.infinity
             counts.withUnsafeMutableBufferPointer { counts in
-                for r in 0..<rows {
-                    let i = Self.width * (r * buckets + EdgeBurst.bucket(key, seed: seeds[r], buckets: buckets))
+                for i in at {
                     let missed = changes - counts[i + 2]
                     if missed > 0 {
                         counts[i] *= missed < Double(powers.count) ? powers[Int(missed)] : pow(decay, missed)
@@ -116,17 +128,26 @@ public struct EdgeBurst: Sendable {
         tick = max(tick ?? time, time)
         // The edge, its source and its target: "source␟target", "s␟source", "t␟target".
         let edge = Self.fnv(target, after: Self.fnv("\u{1F}", after: Self.fnv(source)))
-        let keys = (edge, Self.fnv(source, after: Self.fnv("s\u{1F}")), Self.fnv(target, after: Self.fnv("t\u{1F}")))
-        var worst = 0.0
-        func count(_ k: Int, _ key: UInt64) {
-            // The count read after adding one is the estimate (the minimum over rows) the score needs.
-            let (s, a) = sketches[k].add(key, seeds: seeds, changes: changes, powers: powers, decay: options.decay)
-            worst = max(worst, Self.chiSquared(current: s, total: a, ticks: ticks))
+        let keys: InlineArray<3, UInt64> = [edge, Self.fnv(source, after: Self.fnv("s\u{1F}")), Self.fnv(target, after: Self.fnv("t\u{1F}"))]
+        let rows = options.rows
+        return withUnsafeTemporaryAllocation(of: Int.self, capacity: 3 * rows) { at in
+            // With a sketch per partition, the buckets are rarely in cache: all of them are asked for
+            // at once, so their fetches from memory overlap instead of following one another
+            // (counting stalled on each in turn).
+            for k in 0..<3 {
+                let rowsOfK = UnsafeMutableBufferPointer(rebasing: at[k * rows..<(k + 1) * rows])
+                sketches[k].locate(keys[k], seeds: seeds, into: rowsOfK)
+                sketches[k].prefetch(rowsOfK)
+            }
+            var worst = 0.0
+            for k in 0..<3 {
+                // The count read after adding one is the estimate (the minimum over rows) the score needs.
+                let (s, a) = sketches[k].add(UnsafeMutableBufferPointer(rebasing: at[k * rows..<(k + 1) * rows]),
+                                             changes: changes, powers: powers, decay: options.decay)
+                worst = max(worst, Self.chiSquared(current: s, total: a, ticks: ticks))
+            }
+            return worst / (1 + worst)
         }
-        count(0, keys.0)
-        count(1, keys.1)
-        count(2, keys.2)
-        return worst / (1 + worst)
     }
 }
 
