@@ -471,7 +471,7 @@ struct CLITests {
         #expect(try await caughtUp("crash"))
         second.signal(SIGTERM)
         #expect(try await second.wait() == 0)
-        #expect(second.stderr.contains("scoring state restored") && second.stderr.contains("re-reading recent records to rebuild state")
+        #expect(second.stderr.contains("scoring state loaded") && second.stderr.contains("re-reading recent records to rebuild state")
                     && second.stderr.contains("scoring state kept"), "\(second.stderr.suffix(3000))")
 
         // The same records, read by a run that never stopped (its own group and alert topic, so
@@ -491,7 +491,7 @@ struct CLITests {
         #expect(published == expected, "missing \(events(expected.subtracting(published))), unexpected \(events(published.subtracting(expected)))")
 
         // A damaged file is refused with the reason, and the run goes on.
-        let snapshot = (state as NSString).appendingPathComponent("scoring-1-of-1.state")
+        let snapshot = try #require(ScoringSnapshots(directory: state).files().first)
         let bytes = try Data(contentsOf: URL(fileURLWithPath: snapshot))
         try bytes.dropLast(5).write(to: URL(fileURLWithPath: snapshot))
         let third = try run("crash", stateDirectory: state)

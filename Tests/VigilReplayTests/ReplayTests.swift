@@ -63,6 +63,19 @@ func generatedRecords(_ count: Int) -> [ConsumedMessage] {
     }
 }
 
+/// Generated transactions over `partitions` partitions, keyed by debtor as `vigil feed` keys (an
+/// account's payments are on one partition): each partition's records in offset order.
+func debtorKeyedRecords(_ count: Int, partitions: Int) -> [[ConsumedMessage]] {
+    var perPartition = [[ConsumedMessage]](repeating: [], count: partitions)
+    for line in SampleFeed.generate(count: count).lines {
+        let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+        let debtor = (object?["debtor"] as? [String: Any])?["account"] as? String ?? line
+        let p = Int(FNV1a.hash(debtor.utf8) % UInt64(partitions))
+        perPartition[p].append(ConsumedMessage(topic: "fin.transactions", partition: Int32(p), offset: Int64(perPartition[p].count), value: Array(line.utf8)))
+    }
+    return perPartition
+}
+
 /// Two lists of alerts are the same, byte for byte; a difference names the first alert that
 /// differs, not all of them.
 func expectSameAlerts(_ found: [String], _ expected: [String], sourceLocation: SourceLocation = #_sourceLocation) {
@@ -583,14 +596,7 @@ struct HotReloadTests {
 
     @Test("anomaly scores do not depend on how a worker's partitions are interleaved: a partition at a time or a batch of each in turn, the same alerts")
     func anomalyIndependentOfInterleaving() async throws {
-        // Keyed by debtor, as `vigil feed` keys: an account's payments are on one partition.
-        var perPartition = [[ConsumedMessage]](repeating: [], count: 4)
-        for line in SampleFeed.generate(count: 6_000).lines {
-            let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
-            let debtor = (object?["debtor"] as? [String: Any])?["account"] as? String ?? line
-            let p = Int(FNV1a.hash(debtor.utf8) % 4)
-            perPartition[p].append(ConsumedMessage(topic: "fin.transactions", partition: Int32(p), offset: Int64(perPartition[p].count), value: Array(line.utf8)))
-        }
+        let perPartition = debtorKeyedRecords(6_000, partitions: 4)
         let pipeline = try PipelineDefinition.parse("""
             pipeline: { name: interleaved, version: "1" }
             rules: [{ id: big, version: 1, kind: predicate, where: amount >= 50000 }]
@@ -619,7 +625,7 @@ struct HotReloadTests {
             """, file: "restarted.yaml")
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-state-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let snapshot = (directory as NSString).appendingPathComponent("scoring-1-of-1.state")
+        let snapshot = (directory as NSString).appendingPathComponent("scoring-fin.transactions-0.state")
         /// One runner over `messages`; its alerts.
         func run(_ messages: [ConsumedMessage], state: ScoringState?) async throws -> [String] {
             var options = PipelineRunner.Options(workers: 1)
@@ -630,11 +636,11 @@ struct HotReloadTests {
         // the windows (their length and an hour): far less than a baseline's history.
         let replayed = feed[1_500..<2_000].map { var m = $0; m.isStateReplay = true; return m }
         func state() -> ScoringState {
-            ScoringState(directory: directory, workers: 1, pipeline: pipeline, limits: WindowLimits(), checkpointInterval: nil, logger: Logger(label: "test"))
+            ScoringState(directory: directory, pipeline: pipeline, limits: WindowLimits(), checkpointInterval: nil, logger: Logger(label: "test"))
         }
         let plain = try await run(feed, state: nil)
         let metrics = PipelineMetrics()
-        let before = try await run(Array(feed[..<2_000]), state: ScoringState(directory: directory, workers: 1, pipeline: pipeline, limits: WindowLimits(),
+        let before = try await run(Array(feed[..<2_000]), state: ScoringState(directory: directory, pipeline: pipeline, limits: WindowLimits(),
                                                                             checkpointInterval: nil, logger: Logger(label: "test"), metrics: metrics))
         #expect(FileManager.default.fileExists(atPath: snapshot), "a clean stop keeps the state")
         let exposed = String(decoding: metrics.render(), as: UTF8.self)
@@ -710,11 +716,14 @@ struct HotReloadTests {
         let messages = generatedRecords(3_000)
         let decoded = messages.map { InputDecoding.json($0.value) }
         _ = scorers.scores(messages[..<2_000], decoded: decoded[..<2_000])
-        let state = try #require(try scorers.snapshot())
-        try store.save(state, worker: 0, of: 2)
-        #expect(try store.load(worker: 0, of: 2) == state)
-        #expect(try store.load(worker: 1, of: 2) == nil)
-        #expect(try Scorers.scoredOffsets(in: state, pipeline: pipeline, limits: WindowLimits()) == [TopicPartition("fin.transactions", 0): 1_999])
+        let partition = TopicPartition("fin.transactions", 0)
+        let snapshots = try scorers.snapshots()
+        #expect(Array(snapshots.keys) == [partition])
+        let state = try #require(snapshots[partition])
+        try store.save(state, partition)
+        #expect(store.files() == [store.path(partition)])
+        #expect(try store.load(store.path(partition)) == state)
+        #expect(try Scorers.scoredOffset(in: state, pipeline: pipeline, limits: WindowLimits()) == (partition, 1_999))
         // Restored, the copy scores what comes next as the original does.
         let copy = Scorers(pipeline: pipeline, limits: WindowLimits(), carryingOver: nil)
         try copy.restore(state)
@@ -725,6 +734,12 @@ struct HotReloadTests {
             try ScoringSnapshots.unwrap(Array(ScoringSnapshots.wrap(state).dropLast()))
         }
         #expect(throws: StateError("not a Vigil scoring snapshot")) { try ScoringSnapshots.unwrap(Array("{}".utf8)) }
+        // A file of the first form (one per worker, until 2026-12-06) is recognised as such.
+        var first = StateWriter()
+        first.write(UInt64(1))
+        first.write(bytes: state)
+        first.write(UInt64(CRC32.of(state)))
+        #expect(throws: StateError("snapshot form 1; this build reads form 2")) { try ScoringSnapshots.unwrap(ScoringSnapshots.magic + first.bytes) }
         let other = try PipelineDefinition.parse("""
             pipeline: { name: p, version: "1" }
             rules: [{ id: big, version: 1, kind: predicate, where: amount >= 50000 }]
@@ -734,6 +749,39 @@ struct HotReloadTests {
             try Scorers(pipeline: other, limits: WindowLimits(), carryingOver: nil).restore(state)
         } throws: { ($0 as? StateError)?.description.hasPrefix("taken under another anomaly section") == true }
         #expect(throws: StateError.self) { try copy.restore(Array(state.dropLast(9))) }
+    }
+
+    @Test("the scoring state is kept per partition: a restart with another number of workers goes on with every partition's baselines")
+    func snapshotsFollowPartitions() async throws {
+        let pipeline = try PipelineDefinition.parse("""
+            pipeline: { name: rescaled, version: "1" }
+            rules: [{ id: big, version: 1, kind: predicate, where: amount >= 50000 }]
+            anomaly: { id: anomaly, version: 1, threshold: 0.8, detectors: { baseline: 0.6, edge: 0.2, hst: 0.2 }, tick: 1h }
+            """, file: "rescaled.yaml")
+        let perPartition = debtorKeyedRecords(6_000, partitions: 4)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-state-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        func state() -> ScoringState {
+            ScoringState(directory: directory, pipeline: pipeline, limits: WindowLimits(), checkpointInterval: nil, logger: Logger(label: "test"))
+        }
+        /// The alerts of one runner over `batches`, as a set (several workers publish in any order).
+        func run(_ batches: [[ConsumedMessage]], workers: Int, state: ScoringState?) async throws -> [String] {
+            var options = PipelineRunner.Options(workers: workers)
+            options.state = state
+            return try await scriptedRun(pipeline, options: options) { source, _ in for batch in batches { await source.send(batch) } }.sorted()
+        }
+        let plain = try await run(perPartition, workers: 1, state: nil)
+        let firstHalves = perPartition.map { Array($0[..<($0.count / 2)]) }, secondHalves = perPartition.map { Array($0[($0.count / 2)...]) }
+        let before = try await run(firstHalves, workers: 1, state: state())
+        #expect(ScoringSnapshots(directory: directory).files().count == 4)
+        let restarted = state()
+        for (p, half) in firstHalves.enumerated() { #expect(restarted.replayFrom(TopicPartition("fin.transactions", Int32(p))) == Int64(half.count)) }
+        let after = try await run(secondHalves, workers: 2, state: restarted)
+        #expect(plain.filter { $0.contains(#""kind":"anomaly""#) }.count > 5)
+        expectSameAlerts((before + after).sorted(), plain)
+        // Without the state the second run's baselines start empty, and it alerts otherwise.
+        let forgetful = try await run(secondHalves, workers: 2, state: nil)
+        #expect((before + forgetful).sorted() != plain)
     }
 
     @Test("a party flagged before the reload is found on a booking after it, when the correlation rule is unchanged")

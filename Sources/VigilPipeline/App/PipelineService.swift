@@ -48,7 +48,7 @@ public final class PipelineService: Service {
         // once is re-read from after what its snapshot learnt.
         let metrics = self.metrics
         let scoringState = config.runtime.stateDirectory.map {
-            ScoringState(directory: $0, workers: config.runtime.workers, pipeline: pipeline, limits: config.runtime.limits,
+            ScoringState(directory: $0, pipeline: pipeline, limits: config.runtime.limits,
                          checkpointInterval: config.runtime.checkpointInterval, logger: logger, metrics: metrics)
         }
         if let scoringState { consumerConfig.stateReplayFrom = { scoringState.replayFrom($0) } }

@@ -164,7 +164,7 @@ public final class PipelineRunner: Sendable {
         let detectedQueues = (0..<workers).map { _ in AsyncBoundedQueue<DetectedBatch>(capacity: options.queueDepth) }
         let decoding = InputDecoding(topics: topics, options: options.decodeOptions)
         // Each scoring stage's state when its input ended, to be kept if the stop is clean.
-        let finalState = Locked([Int: [UInt8]]())
+        let finalState = Locked([Int: [TopicPartition: [UInt8]]]())
         await withTaskGroup(of: Void.self) { group in
             for index in 0..<workers {
                 group.addTask { await self.decode(queues[index], into: decodedQueues[index], decoding) }
@@ -268,21 +268,25 @@ public final class PipelineRunner: Sendable {
     /// delivered again later; the scorers recognise it then and give it the scores it got (see
     /// ``Scorers``, Redelivery), so what it raises is what it would have raised.
     private func score(_ queue: AsyncBoundedQueue<DecodedBatch>, into scored: AsyncBoundedQueue<ScoredBatch>, index: Int,
-                       finalState: Locked<[Int: [UInt8]]>) async {
+                       finalState: Locked<[Int: [TopicPartition: [UInt8]]]>) async {
         defer { scored.finish() }
         var inForce = current.value
         // Findings kept for redeliveries: the batches between here and the rules' check, and more.
         let recentBatches = 2 * options.queueDepth + 4
         let committed = self.committed
         let position: @Sendable (TopicPartition) -> Int64? = { tp in committed.withLock { $0[tp] } }
-        var scorers = Scorers(pipeline: inForce.pipeline, limits: options.limits, recentBatches: recentBatches, carryingOver: nil,
-                              committedPosition: position)
         let state = options.state
-        state?.restore(scorers, worker: index)
+        // A partition's snapshot is restored at its first record, on whichever worker has it.
+        let restoring: ((Scorers, TopicPartition) -> Void)? = state.map { state in { state.restore($0, $1) } }
+        var scorers = Scorers(pipeline: inForce.pipeline, limits: options.limits, recentBatches: recentBatches, carryingOver: nil,
+                              committedPosition: position, restoring: restoring)
         var checkpointed = ContinuousClock.now
         defer {
             do {
-                if state != nil, let bytes = try scorers.snapshot() { finalState.withLock { $0[index] = bytes } }
+                if state != nil {
+                    let snapshots = try scorers.snapshots()
+                    finalState.withLock { $0[index] = snapshots }
+                }
             } catch {
                 logger.error("scoring state not kept", metadata: ["worker": "\(index + 1)", "reason": "\(error)"])
             }
@@ -292,7 +296,7 @@ public final class PipelineRunner: Sendable {
             if current.value.generation != inForce.generation {
                 inForce = current.value
                 scorers = Scorers(pipeline: inForce.pipeline, limits: options.limits, recentBatches: recentBatches, carryingOver: scorers,
-                                  committedPosition: position)
+                                  committedPosition: position, restoring: restoring)
             }
             let messages = next.batch.messages[...], decoded = next.decoded[...]
             // Nothing for a stale batch (nothing was decoded).
@@ -303,7 +307,7 @@ public final class PipelineRunner: Sendable {
                 if let interval = state.checkpointInterval, ContinuousClock.now - checkpointed >= interval {
                     checkpointed = .now
                     do {
-                        if let bytes = try scorers.snapshot() { state.checkpoint(bytes, worker: index) }
+                        state.checkpoint(try scorers.snapshots(), worker: index)
                     } catch {
                         logger.error("scoring checkpoint not taken", metadata: ["worker": "\(index + 1)", "reason": "\(error)"])
                     }

@@ -69,6 +69,9 @@ final class Scorers {
     /// Findings held at most: a partition that moved to another instance commits nothing more
     /// here, and its held findings go oldest first past this.
     static let heldLimit = 100_000
+    /// Called at a partition's first record, before its detectors are made, to restore what a
+    /// snapshot holds of it (``restore(_:)``); `nil`: they start empty.
+    private let restoring: ((Scorers, TopicPartition) -> Void)?
 
     /// How many batches' findings a redelivery gets back. The runner keeps those of every batch
     /// that can be scored after one the rules then skip and before that one comes back: its
@@ -77,11 +80,13 @@ final class Scorers {
     /// after its partition was reassigned is not scored, so it does not count).
     let recentBatches: Int
 
-    /// - Parameter previous: the scorers of the pipeline this one replaces: baselines take a
-    ///   long time to learn, so an unchanged anomaly section keeps them across a reload (of a
-    ///   rule, or of a watchlist), and with them what has been scored.
+    /// - Parameters:
+    ///   - previous: the scorers of the pipeline this one replaces: baselines take a long time
+    ///     to learn, so an unchanged anomaly section keeps them across a reload (of a rule, or
+    ///     of a watchlist), and with them what has been scored.
+    ///   - restoring: see ``restoring``.
     init(pipeline: PipelineDefinition, limits: WindowLimits, recentBatches: Int = 8, carryingOver previous: Scorers?,
-         committedPosition: (@Sendable (TopicPartition) -> Int64?)? = nil) {
+         committedPosition: (@Sendable (TopicPartition) -> Int64?)? = nil, restoring: ((Scorers, TopicPartition) -> Void)? = nil) {
         screening = pipeline.screening.map { ScreeningRunner($0) }
         anomaly = pipeline.anomaly.map { ($0, limits.maxKeys) }
         let kept = anomaly != nil && previous?.anomaly?.definition == anomaly?.definition && previous?.anomaly?.maxAccounts == anomaly?.maxAccounts
@@ -93,6 +98,7 @@ final class Scorers {
         recentOrder = carried?.recentOrder ?? []
         held = carried?.held ?? []
         self.committedPosition = committedPosition
+        self.restoring = restoring
         self.recentBatches = max(1, recentBatches)
     }
 
@@ -179,6 +185,10 @@ extension Scorers {
     private func anomalyRunner(for partition: TopicPartition) -> AnomalyRunner? {
         guard let anomaly else { return nil }
         if let known = anomalies[partition] { return known }
+        if let restoring {
+            restoring(self, partition)
+            if let restored = anomalies[partition] { return restored }
+        }
         let made = AnomalyRunner(anomaly.definition, maxKeys: anomaly.maxAccounts)
         anomalies[partition] = made
         return made
@@ -193,90 +203,77 @@ extension Scorers {
     /// The highest offset scored per partition: through these the anomaly detectors have learnt.
     var scoredOffsets: [TopicPartition: Int64] { anomaly == nil ? [:] : highest }
 
-    /// What a restart can load to go on where this left off (see ``ScoringState``): the highest
-    /// offset scored per partition first (a start reads them before anything else, to re-read
-    /// what came after), then each partition's anomaly detectors and the findings remembered
-    /// for redeliveries. `nil` without an anomaly section: screening learns nothing (its cache
-    /// of answers is rebuilt as names come).
-    func snapshot() throws(StateError) -> [UInt8]? {
-        guard let fingerprint else { return nil }
-        var w = StateWriter()
-        w.write(fingerprint)
-        w.write(highest.count)
-        for (tp, offset) in highest.sorted(by: { $0.key < $1.key }) {
-            Self.write(tp, to: &w)
-            w.write(offset)
+    /// What a restart can load to go on where this left off (see ``ScoringState``), a snapshot
+    /// per partition: the highest offset scored first (a start reads it before anything else,
+    /// to re-read what came after), then the partition's anomaly detectors and its findings
+    /// remembered for redeliveries. Per partition, not per worker, so that a snapshot does not
+    /// depend on how partitions are shared among workers: a restart with another number of
+    /// workers, or on another instance that gets the partition, goes on from it. Empty without
+    /// an anomaly section: screening learns nothing (its cache of answers is rebuilt as names
+    /// come).
+    func snapshots() throws(StateError) -> [TopicPartition: [UInt8]] {
+        guard let fingerprint else { return [:] }
+        var remembered: [TopicPartition: [Remembered]] = [:]
+        // Held findings first, as the oldest.
+        for (tp, offset) in held + recentOrder.joined() {
+            remembered[tp, default: []].append(Remembered(offset: offset, scores: recent[tp]?[offset] ?? .none))
         }
-        w.write(anomalies.count)
-        for (tp, detectors) in anomalies.sorted(by: { $0.key < $1.key }) {
-            Self.write(tp, to: &w)
+        var out: [TopicPartition: [UInt8]] = [:]
+        for (tp, detectors) in anomalies {
+            var w = StateWriter()
+            w.write(fingerprint)
+            w.write(tp.topic)
+            w.write(Int(tp.partition))
+            w.write(highest[tp] ?? -1)
             detectors.write(to: &w)
+            do { w.write(bytes: Array(try Self.rememberedCoding.encoder.encode(remembered[tp] ?? []))) } catch {
+                throw StateError("remembered findings: \(error)")
+            }
+            out[tp] = w.bytes
         }
-        // Held findings go first, as the oldest batch.
-        let remembered = ([held] + recentOrder).map { batch in
-            batch.map { tp, offset in Remembered(topic: tp.topic, partition: tp.partition, offset: offset, scores: recent[tp]?[offset] ?? .none) }
-        }
-        do { w.write(bytes: Array(try Self.rememberedCoding.encoder.encode(remembered))) } catch {
-            throw StateError("remembered findings: \(error)")
-        }
-        return w.bytes
+        return out
     }
 
-    private static func write(_ tp: TopicPartition, to w: inout StateWriter) {
-        w.write(tp.topic)
-        w.write(Int(tp.partition))
-    }
-
-    private static func partition(_ r: inout StateReader) throws(StateError) -> TopicPartition {
-        let topic = try r.string(), partition = try r.int()
-        guard let p = Int32(exactly: partition) else { throw StateError("partition \(partition) out of range") }
-        return TopicPartition(topic, p)
-    }
-
-    /// Reads a snapshot's fingerprint, checked against `fingerprint`, and its offsets.
-    private static func header(_ r: inout StateReader, fingerprint: String?) throws(StateError) -> [TopicPartition: Int64] {
+    /// Reads a snapshot's fingerprint, checked against `fingerprint`, its partition and offset.
+    private static func header(_ r: inout StateReader, fingerprint: String?) throws(StateError) -> (partition: TopicPartition, offset: Int64) {
         guard let fingerprint else { throw StateError("the pipeline has no anomaly section") }
         let taken = try r.string()
         guard taken == fingerprint else {
             throw StateError("taken under another anomaly section: '\(taken)', now '\(fingerprint)'")
         }
-        var highest: [TopicPartition: Int64] = [:]
-        for _ in 0..<(try r.count(ofAtLeast: 24)) { highest[try partition(&r)] = try r.int64() }
-        return highest
+        let topic = try r.string(), partition = try r.int()
+        guard let p = Int32(exactly: partition), p >= 0 else { throw StateError("partition \(partition) out of range") }
+        return (TopicPartition(topic, p), try r.int64())
     }
 
-    /// The offsets a snapshot's state was learnt through, if it was taken under this pipeline's
-    /// anomaly section and bounds (read without the rest of it).
-    static func scoredOffsets(in bytes: [UInt8], pipeline: PipelineDefinition, limits: WindowLimits) throws(StateError) -> [TopicPartition: Int64] {
+    /// The partition a snapshot is of and the offset its state was learnt through, if it was
+    /// taken under this pipeline's anomaly section and bounds (read without the rest of it).
+    static func scoredOffset(in bytes: [UInt8], pipeline: PipelineDefinition, limits: WindowLimits) throws(StateError) -> (partition: TopicPartition, offset: Int64) {
         var r = StateReader(bytes)
         return try header(&r, fingerprint: fingerprint(pipeline, limits))
     }
 
-    /// Loads what ``snapshot()`` wrote, replacing what these scorers have learnt and scored.
+    /// Loads what ``snapshots()`` wrote for one partition, replacing what these scorers have
+    /// learnt and scored of that partition.
     /// - Throws: when the snapshot was taken under another anomaly section, or is damaged.
     func restore(_ bytes: [UInt8]) throws(StateError) {
         var r = StateReader(bytes)
-        let highest = try Self.header(&r, fingerprint: fingerprint)
+        let (tp, offset) = try Self.header(&r, fingerprint: fingerprint)
         guard let anomaly else { throw StateError("the pipeline has no anomaly section") }
-        var anomalies: [TopicPartition: AnomalyRunner] = [:]
-        for _ in 0..<(try r.count(ofAtLeast: 16)) {
-            let tp = try Self.partition(&r)
-            let detectors = AnomalyRunner(anomaly.definition, maxKeys: anomaly.maxAccounts)
-            try detectors.read(from: &r)
-            anomalies[tp] = detectors
-        }
-        let remembered: [[Remembered]]
+        let detectors = AnomalyRunner(anomaly.definition, maxKeys: anomaly.maxAccounts)
+        try detectors.read(from: &r)
+        let remembered: [Remembered]
         let json = try r.bytes()
-        do { remembered = try Self.rememberedCoding.decoder.decode([[Remembered]].self, from: Data(json)) } catch {
+        do { remembered = try Self.rememberedCoding.decoder.decode([Remembered].self, from: Data(json)) } catch {
             throw StateError("remembered findings: \(error)")
         }
         guard r.isAtEnd else { throw StateError("\(bytes.count - r.position) bytes left over after the state") }
-        self.anomalies = anomalies
-        self.highest = highest
-        recentOrder = remembered.map { $0.map { (TopicPartition($0.topic, $0.partition), $0.offset) } }
-        held = []
-        recent = [:]
-        for m in remembered.joined() { recent[TopicPartition(m.topic, m.partition), default: [:]][m.offset] = m.scores }
+        anomalies[tp] = detectors
+        highest[tp] = offset
+        recent[tp] = Dictionary(remembered.map { ($0.offset, $0.scores) }, uniquingKeysWith: { a, _ in a })
+        // Kept until their records are committed, as findings past the remembered batches are
+        // (a restart from a checkpoint delivers them again).
+        held = remembered.map { (tp, $0.offset) } + held.filter { $0.0 != tp }
     }
 
     /// Findings are few (those of the last few batches), so they go as JSON, their Codable form;
@@ -288,10 +285,8 @@ extension Scorers {
         return (encoder, decoder)
     }
 
-    /// A remembered finding as a snapshot keeps it.
+    /// A remembered finding as a partition's snapshot keeps it.
     private struct Remembered: Codable {
-        var topic: String
-        var partition: Int32
         var offset: Int64
         var scores: MessageScores
     }

@@ -22,47 +22,53 @@ import VigilKafka
 /// the last checkpoint is re-read) — as long as the input still holds those records.
 public final class ScoringState: Sendable {
     public let store: ScoringSnapshots
-    let workers: Int
     /// How often a running pipeline writes its state; `nil`: only at a clean stop.
     let checkpointInterval: Duration?
     private let logger: Logger
     /// Where writes are counted: `vigil_state_writes_total{kind,outcome}`, and per worker the
-    /// last snapshot's size and when it was written (`vigil_state_snapshot_bytes`,
+    /// size of its last snapshots and when they were written (`vigil_state_snapshot_bytes`,
     /// `vigil_state_written_timestamp_seconds`: alert on an old one).
     private let metrics: PipelineMetrics?
-    /// Each worker's snapshot as loaded at start, until its scoring stage takes it.
-    private let loaded: Locked<[Int: [UInt8]]>
+    /// Each partition's snapshot as loaded at start, until its first record takes it.
+    private let loaded: Locked<[TopicPartition: [UInt8]]>
     /// The highest offset learnt per partition: the snapshots' at start, then each batch's.
     private let scored: Locked<[TopicPartition: Int64]>
-    /// Whether a snapshot was loaded: then a partition it does not hold had learnt nothing when
-    /// it was taken (it had no records yet, or another instance had it), and is re-read from
-    /// its oldest record.
+    /// Whether a snapshot was loaded: then a partition none holds had learnt nothing when they
+    /// were taken (it had no records yet, or another instance had it), and is re-read from its
+    /// oldest record.
     private let restored: Bool
     /// Checkpoints being written, per worker (a worker writes one at a time; a clean stop waits
     /// for them before it writes the last).
     private let writing = Locked([Int: Task<Void, Never>]())
 
-    /// Loads the workers' snapshots that fit `pipeline` and `limits` (a snapshot taken under
-    /// another anomaly section, bound on accounts or number of workers, or damaged, is logged
-    /// and left out).
-    public init(directory: String, workers: Int, pipeline: PipelineDefinition, limits: WindowLimits, checkpointInterval: Duration?,
+    /// Loads the partitions' snapshots that fit `pipeline` and `limits` (one taken under another
+    /// anomaly section or bound on accounts, or damaged, is logged and left out).
+    public init(directory: String, pipeline: PipelineDefinition, limits: WindowLimits, checkpointInterval: Duration?,
                 logger: Logger, metrics: PipelineMetrics? = nil) {
         store = ScoringSnapshots(directory: directory)
         self.metrics = metrics
-        self.workers = workers
         self.checkpointInterval = checkpointInterval.flatMap { $0 > .zero ? $0 : nil }
         self.logger = logger
-        var loaded: [Int: [UInt8]] = [:], scored: [TopicPartition: Int64] = [:]
-        for worker in 0..<workers where pipeline.anomaly != nil {
-            let path = store.path(worker: worker, of: workers)
+        var loaded: [TopicPartition: [UInt8]] = [:], scored: [TopicPartition: Int64] = [:]
+        let started = ContinuousClock.now
+        for path in pipeline.anomaly == nil ? [] : store.files() {
             do {
-                guard let bytes = try store.load(worker: worker, of: workers) else { continue }
-                scored.merge(try Scorers.scoredOffsets(in: bytes, pipeline: pipeline, limits: limits)) { max($0, $1) }
-                loaded[worker] = bytes
+                let bytes = try store.load(path)
+                let (partition, offset) = try Scorers.scoredOffset(in: bytes, pipeline: pipeline, limits: limits)
+                // Two files of one partition (copied in from elsewhere): the one that learnt more.
+                guard offset > scored[partition] ?? .min else { continue }
+                scored[partition] = offset
+                loaded[partition] = bytes
             } catch {
                 logger.warning("scoring state not restored; the anomaly detectors learn again from the records read",
                                metadata: ["file": "\(path)", "reason": "\(error)"])
             }
+        }
+        if !loaded.isEmpty {
+            logger.info("scoring state loaded", metadata: [
+                "directory": "\(directory)", "partitions": "\(loaded.count)", "bytes": "\(loaded.values.reduce(0) { $0 + $1.count })",
+                "took": "\(DurationText.format(ContinuousClock.now - started))",
+            ])
         }
         self.loaded = Locked(loaded)
         self.scored = Locked(scored)
@@ -77,17 +83,13 @@ public final class ScoringState: Sendable {
         return restored ? 0 : nil
     }
 
-    /// Restores the worker's snapshot loaded at start into its scorers, once.
-    func restore(_ scorers: Scorers, worker: Int) {
-        guard let state = loaded.withLock({ $0.removeValue(forKey: worker) }) else { return }
-        let started = ContinuousClock.now, path = store.path(worker: worker, of: workers)
-        do {
-            try scorers.restore(state)
-            logger.info("scoring state restored", metadata: ["file": "\(path)", "bytes": "\(state.count)",
-                                                             "took": "\(DurationText.format(ContinuousClock.now - started))"])
-        } catch {
+    /// Restores the partition's snapshot loaded at start into `scorers`, once (at the partition's
+    /// first record, on whichever worker has it).
+    func restore(_ scorers: Scorers, _ partition: TopicPartition) {
+        guard let state = loaded.withLock({ $0.removeValue(forKey: partition) }) else { return }
+        do { try scorers.restore(state) } catch {
             logger.warning("scoring state not restored; the anomaly detectors learn again from the records read",
-                           metadata: ["file": "\(path)", "reason": "\(error)"])
+                           metadata: ["file": "\(store.path(partition))", "reason": "\(error)"])
         }
     }
 
@@ -99,30 +101,33 @@ public final class ScoringState: Sendable {
 
     /// Writes a worker's checkpoint in the background; skipped while its last one is still being
     /// written (a slow disk must not pile them up, nor reorder them).
-    func checkpoint(_ state: [UInt8], worker: Int) {
+    func checkpoint(_ snapshots: [TopicPartition: [UInt8]], worker: Int) {
         writing.withLock { tasks in
             guard tasks[worker] == nil else { return }
             tasks[worker] = Task.detached { [self] in
-                write(state, worker: worker, what: "checkpoint")
+                write(snapshots, worker: worker, what: "checkpoint")
                 _ = writing.withLock { $0.removeValue(forKey: worker) }
             }
         }
     }
 
     /// At a clean stop: waits for checkpoints being written, then writes each worker's last state.
-    func finish(_ states: [Int: [UInt8]]) async {
+    func finish(_ states: [Int: [TopicPartition: [UInt8]]]) async {
         for task in writing.value.values { await task.value }
-        for (worker, state) in states.sorted(by: { $0.key < $1.key }) { write(state, worker: worker, what: "kept") }
+        for (worker, snapshots) in states.sorted(by: { $0.key < $1.key }) { write(snapshots, worker: worker, what: "kept") }
     }
 
-    private func write(_ state: [UInt8], worker: Int, what: String) {
+    private func write(_ snapshots: [TopicPartition: [UInt8]], worker: Int, what: String) {
+        guard !snapshots.isEmpty else { return }
         let started = ContinuousClock.now
+        let bytes = snapshots.values.reduce(0) { $0 + $1.count }
         do {
-            try store.save(state, worker: worker, of: workers)
-            logger.info("scoring state \(what)", metadata: ["file": "\(store.path(worker: worker, of: workers))", "bytes": "\(state.count)",
+            for (partition, snapshot) in snapshots.sorted(by: { $0.key < $1.key }) { try store.save(snapshot, partition) }
+            logger.info("scoring state \(what)", metadata: ["directory": "\(store.directory)", "worker": "\(worker + 1)",
+                                                            "partitions": "\(snapshots.count)", "bytes": "\(bytes)",
                                                             "took": "\(DurationText.format(ContinuousClock.now - started))"])
             metrics?.count("vigil_state_writes_total", [("kind", what), ("outcome", "written")])
-            metrics?.gauge("vigil_state_snapshot_bytes", [("worker", String(worker + 1))], Int64(state.count))
+            metrics?.gauge("vigil_state_snapshot_bytes", [("worker", String(worker + 1))], Int64(bytes))
             metrics?.gauge("vigil_state_written_timestamp_seconds", [("worker", String(worker + 1))], Int64(Date().timeIntervalSince1970))
         } catch {
             logger.error("scoring state not written", metadata: ["reason": "\(error)"])
@@ -131,27 +136,34 @@ public final class ScoringState: Sendable {
     }
 }
 
-/// The files of ``ScoringState``: one per worker, named with the number of workers (partitions
-/// are shared among workers by that number, so a snapshot taken with another holds other
-/// partitions). A file: `VIGILSCORE`, the form's version, the payload's length, the payload
-/// (``Scorers/snapshot()``) and its CRC-32, so a file cut short by a full disk or damaged is
-/// recognised and not loaded (a SHA-256 of the 225 MB of a million accounts took 0.6 s more, for
-/// nothing: the file is the process's own, not a message between parties).
+/// The files of ``ScoringState``: one per partition, `scoring-<topic>-<partition>.state`
+/// (whichever worker or instance has the partition). A file: `VIGILSCORE`, the form's version,
+/// the payload's length, the payload (a partition's part of ``Scorers/snapshots()``) and its
+/// CRC-32, so a file cut short by a full disk or damaged is recognised and not loaded (a SHA-256
+/// of the 225 MB of a million accounts took 0.6 s more, for nothing: the file is the process's
+/// own, not a message between parties). Form 1 (until 2026-12-06) was a file per worker.
 public struct ScoringSnapshots: Sendable {
     public let directory: String
     static let magic = Array("VIGILSCORE".utf8)
-    static let version: UInt64 = 1
+    static let version: UInt64 = 2
+    private static let prefix = "scoring-", suffix = ".state"
 
     public init(directory: String) { self.directory = directory }
 
-    func path(worker: Int, of workers: Int) -> String {
-        (directory as NSString).appendingPathComponent("scoring-\(worker + 1)-of-\(workers).state")
+    /// A partition's file. Topic names are letters, digits, `.`, `_` and `-`, so they need no escaping.
+    func path(_ partition: TopicPartition) -> String {
+        (directory as NSString).appendingPathComponent("\(Self.prefix)\(partition.topic)-\(partition.partition)\(Self.suffix)")
     }
 
-    /// The payload of the worker's snapshot; `nil` when there is none.
-    func load(worker: Int, of workers: Int) throws(StateError) -> [UInt8]? {
-        let path = path(worker: worker, of: workers)
-        guard FileManager.default.fileExists(atPath: path) else { return nil }
+    /// The snapshot files in the directory, by name (none when it does not exist).
+    func files() -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.filter { $0.hasPrefix(Self.prefix) && $0.hasSuffix(Self.suffix) }.sorted()
+            .map { (directory as NSString).appendingPathComponent($0) }
+    }
+
+    /// The payload of a snapshot file.
+    func load(_ path: String) throws(StateError) -> [UInt8] {
         let contents: [UInt8]
         do { contents = Array(try Data(contentsOf: URL(fileURLWithPath: path))) } catch {
             throw StateError("\(path): \(error.localizedDescription)")
@@ -159,10 +171,10 @@ public struct ScoringSnapshots: Sendable {
         do { return try Self.unwrap(contents) } catch { throw StateError("\(path): \(error)") }
     }
 
-    /// Writes the worker's snapshot (to a temporary file renamed into place: a reader never sees
+    /// Writes a partition's snapshot (to a temporary file renamed into place: a reader never sees
     /// half a file).
-    func save(_ payload: [UInt8], worker: Int, of workers: Int) throws(StateError) {
-        let path = path(worker: worker, of: workers)
+    func save(_ payload: [UInt8], _ partition: TopicPartition) throws(StateError) {
+        let path = path(partition)
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             try Data(Self.wrap(payload)).write(to: URL(fileURLWithPath: path), options: .atomic)
