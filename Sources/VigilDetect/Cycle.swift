@@ -54,7 +54,7 @@ struct CycleTracker {
     mutating func process(_ tx: Transaction, _ c: Contribution, redelivered: Bool) -> RuleMatch? {
         let from = tx.debtor.account, to = tx.creditor.account
         guard from != to else { return nil }
-        if redelivered, out[from]?.contains(where: { $0.contribution.origin == c.origin }) == true { return nil }
+        if redelivered, out[from]?.contains(where: { $0.contribution.isSameEvent(as: c) }) == true { return nil }
         let closing = Edge(to: to, amount: tx.amount, contribution: c)
         if let path = search(from: to, back: from, closing: closing) {
             // Use up the legs that fired.
@@ -113,7 +113,7 @@ struct CycleTracker {
     }
 
     private mutating func remove(_ leg: (String, Edge)) {
-        guard var list = out[leg.0], let i = list.firstIndex(where: { $0.contribution.origin == leg.1.contribution.origin }) else { return }
+        guard var list = out[leg.0], let i = list.firstIndex(where: { $0.contribution.isSameEvent(as: leg.1.contribution) }) else { return }
         list.remove(at: i)
         held -= 1
         out[leg.0] = list.isEmpty ? nil : list

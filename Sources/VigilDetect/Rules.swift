@@ -137,6 +137,9 @@ public struct Contribution: Sendable, Hashable, Codable {
         self.ts = ts
         self.passenger = passenger
     }
+    /// The same event of the same message: a redelivery. (The events of one message — a
+    /// statement, a CSV extract — share its origin, so the origin alone does not say.)
+    func isSameEvent(as other: Contribution) -> Bool { origin == other.origin && eventID == other.eventID }
 }
 
 /// A rule that fired: the finding and every event behind it.
@@ -767,7 +770,9 @@ public final class Detector {
             key = pool.keys.id(key, part)
         }
         let distinct = fields.distinct >= 0 ? fieldID(fields.distinct, tx) ?? -1 : -1
-        if redelivered, windows[index].contains(key, partition: slot, offset: contribution.origin.offset, in: pool) { return nil }
+        if redelivered, windows[index].contains(key, partition: slot, offset: contribution.origin.offset, eventID: contribution.eventID, in: pool) {
+            return nil
+        }
         let node = WindowPool.Node(amount: tx.amount, partition: slot, next: -1, distinct: distinct, ts: contribution.ts,
                                    offset: contribution.origin.offset, eventID: contribution.eventID)
         let admitted = windows[index].admit(node, key: key, within: within, cap: limits.maxEventsPerKey, having: rule.having!, pool: pool)

@@ -52,7 +52,7 @@ struct SequenceTracker {
         for s in steps.indices.reversed() where met & (1 << UInt64(s)) != 0 {
             guard let entity = steps[s].key(tx) else { continue }
             if s == 0 {
-                if redelivered, partials[entity]?.contains(where: { $0.contributions[0].origin == c.origin }) == true { continue }
+                if redelivered, partials[entity]?.contains(where: { $0.contributions[0].isSameEvent(as: c) }) == true { continue }
                 // Appended in place: copying the list out and back would copy it on every event.
                 partials[entity, default: []].append(Partial(entity: entity, next: 1, contributions: [c]))
                 held += 1
@@ -73,7 +73,7 @@ struct SequenceTracker {
             // putting it back rehashed the entity twice for nothing.
             guard let i = partials[entity]?.firstIndex(where: { $0.next == s && ts >= $0.last && ts <= $0.start + within }),
                   var list = partials.removeValue(forKey: entity) else { continue }
-            if redelivered, list[i].contributions.contains(where: { $0.origin == c.origin }) {
+            if redelivered, list[i].contributions.contains(where: { $0.isSameEvent(as: c) }) {
                 partials[entity] = list
                 continue
             }

@@ -325,12 +325,13 @@ struct WindowStore {
         }
     }
 
-    /// Whether the key's window already holds the event at this partition and offset.
-    func contains(_ key: Int32, partition: Int32, offset: Int64, in pool: WindowPool) -> Bool {
+    /// Whether the key's window already holds this event of the message at this partition and offset.
+    func contains(_ key: Int32, partition: Int32, offset: Int64, eventID: String, in pool: WindowPool) -> Bool {
         guard let head = heads[key] else { return false }
         var found = false
+        // The event id too: the events of one message (a statement, a CSV extract) share its offset.
         WindowView(pool: pool, first: head.first, count: Int(head.count)).forEach {
-            if $0.partition == partition && $0.offset == offset { found = true }
+            if $0.partition == partition && $0.offset == offset && $0.eventID == eventID { found = true }
         }
         return found
     }

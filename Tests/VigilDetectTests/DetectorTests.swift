@@ -150,6 +150,19 @@ struct DetectorTests {
         #expect(m.map { $0.contributions.map(\.eventID) } == [["a", "b", "c"]])
     }
 
+    @Test("the events of one message (a statement, a CSV extract) share its offset and each counts; the message again counts none")
+    func eventsOfOneMessage() throws {
+        let detector = Detector(rules: try CompiledRules([Self.structuring()]))
+        let deposits = [tx("a", "2024-01-01T08:00:00Z", "9000"), tx("b", "2024-01-01T09:00:00Z", "9000"), tx("c", "2024-01-01T10:00:00Z", "9000")]
+        let origin = EventOrigin(topic: "t", partition: 0, offset: 7)
+        let m = deposits.flatMap { detector.process($0, origin: origin) }
+        #expect(m.map { $0.contributions.map(\.eventID) } == [["a", "b", "c"]])
+        // Redelivered, the message's first two come back into an empty window, once each.
+        #expect(deposits.prefix(2).flatMap { detector.process($0, origin: origin) }.isEmpty)
+        #expect(detector.process(deposits[1], origin: origin).isEmpty)
+        #expect(detector.process(deposits[2], origin: origin).map { $0.contributions.map(\.eventID) } == [["a", "b", "c"]])
+    }
+
     @Test("a late event is placed in event-time order and counts")
     func lateEvent() throws {
         let m = try run([Self.structuring()], [
