@@ -616,8 +616,21 @@ public final class Detector {
     /// the event or stored inline when short), for state-size reports.
     public static var bytesPerWindowEntry: Int { MemoryLayout<WindowPool.Node>.stride }
 
-    /// Evaluates every rule on one event, in rule order.
-    public func process(_ tx: Transaction, origin: EventOrigin) -> [RuleMatch] {
+    /// Some of the rules, for events only they are to see: on a re-keying pipeline, an input's
+    /// transactions go to the rules its key brings together, and the re-keyed copies to those
+    /// that group by the other field (``process(_:origin:among:)``).
+    public struct RuleSubset: Sendable {
+        /// Per channel index, as ``rulesByChannel``.
+        fileprivate let byChannel: [[Int]]
+    }
+
+    /// The rules whose ids are in `ids`.
+    public func subset(_ ids: Set<String>) -> RuleSubset {
+        RuleSubset(byChannel: rulesByChannel.map { $0.filter { ids.contains(rules.rules[$0].definition.id) } })
+    }
+
+    /// Evaluates every rule on one event, in rule order; with `among`, only those.
+    public func process(_ tx: Transaction, origin: EventOrigin, among subset: RuleSubset? = nil) -> [RuleMatch] {
         let slot = partitionSlot(origin)
         let (newest, redelivered) = partitions[Int(slot)].admit(ts: tx.ts, offset: origin.offset)
         for i in fieldIDs.indices { fieldIDs[i] = Self.unread }
@@ -630,7 +643,7 @@ public final class Detector {
             let due = sequences[index]!.expire(newest: newestAnywhere, watermark: watermark)
             if !due.isEmpty { matches += due }
         }
-        for index in rulesByChannel[Self.channelIndex(tx.channel)] {
+        for index in (subset?.byChannel ?? rulesByChannel)[Self.channelIndex(tx.channel)] {
             ruleRefs[index]._withUnsafeGuaranteedRef { rule in
                 guard holds(index, rule, tx) else { return }
                 evaluate(index, rule, tx, slot, contribution, newest: newest, redelivered: redelivered, into: &matches)
@@ -640,6 +653,14 @@ public final class Detector {
         countTowardsSweep()
         flagParties(matches, in: tx)
         return matches
+    }
+
+    /// Whether the condition of a rule of `subset` holds for `tx`, the transaction
+    /// ``process(_:origin:among:)`` was last given (conditions tested then are not tested again).
+    public func holdsAny(_ subset: RuleSubset, _ tx: Transaction) -> Bool {
+        subset.byChannel[Self.channelIndex(tx.channel)].contains { index in
+            ruleRefs[index]._withUnsafeGuaranteedRef { holds(index, $0, tx) }
+        }
     }
 
     /// Where a channel is in ``rulesByChannel``: its place among the known values, then no

@@ -231,7 +231,7 @@ struct SampleFeedTests {
                 switch out.kind {
                 case .alert(let a): alerts.append(a)
                 case .deadLetter: dead += 1
-                case .shared, .held: break
+                case .shared, .held, .forwarded: break
                 }
             }
         }

@@ -30,8 +30,9 @@ final class Harness: Sendable {
     let pipeline: PipelineDefinition
     var topics: VigilConfig.Topics { pipeline.topics(from: config) }
 
+    /// - Parameter definition: the pipeline to run, instead of the shipped `file`.
     init(partitions: Int = 4, group: String = "vigil-test", pipeline file: String = "pipelines/default.yaml",
-         sharing: VigilConfig.SharingFiles = VigilConfig.SharingFiles()) throws {
+         sharing: VigilConfig.SharingFiles = VigilConfig.SharingFiles(), definition: PipelineDefinition? = nil) throws {
         broker = try EmbeddedBroker(nodes: 1, logger: testLogger)
         var c = VigilConfig()
         c.kafka.brokers = broker.bootstrapServers
@@ -42,7 +43,7 @@ final class Harness: Sendable {
         c.runtime.workers = 2
         c.sharing = sharing
         config = c
-        pipeline = try PipelineDefinition.load(file: shipped(file))
+        pipeline = try definition ?? PipelineDefinition.load(file: shipped(file))
         try TopicSetup.create(TopicSetup.specs(pipeline.topics(from: c), config: c), on: broker)
     }
 

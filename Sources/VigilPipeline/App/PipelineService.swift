@@ -38,7 +38,7 @@ public final class PipelineService: Service {
         // Disclosures are recorded only where partners are declared.
         let audit = try config.sharing.auditLog.flatMap { pipeline.partners.isEmpty ? nil : try AuditLog(path: $0) }
         let client = config.clientConfig(bootstrap: bootstrap)
-        var consumerConfig = KafkaConsumerConfig(client: client, groupID: config.kafka.group, topics: topics.effectiveInputs.map(\.topic))
+        var consumerConfig = KafkaConsumerConfig(client: client, groupID: config.kafka.group, topics: topics.consumed)
         consumerConfig.commitIntervalMilliseconds = max(1, Int(config.kafka.commitInterval.microseconds / 1000))
         consumerConfig.sessionTimeoutMilliseconds = max(1, Int(config.kafka.sessionTimeout.microseconds / 1000))
         // Rebuild window state on assignment by re-reading the recent past (by produce time).
@@ -68,6 +68,7 @@ public final class PipelineService: Service {
         options.audit = audit
         options.metrics = metrics
         options.state = scoringState
+        options.rekeying = true
         if config.runtime.dedupeWindow > 0 {
             let published = PublishedAlerts(capacity: config.runtime.dedupeWindow)
             options.published = published

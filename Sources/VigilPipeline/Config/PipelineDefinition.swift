@@ -114,7 +114,7 @@ public struct PipelineDefinition: Sendable {
         var inputs: [VigilConfig.Topics.Input] = []
         if let list = top["inputs"] {
             for item in try list.sequence() {
-                let m = try item.mapping(allowed: ["topic", "format"])
+                let m = try item.mapping(allowed: ["topic", "format", "key"])
                 guard let topicNode = m["topic"] else { throw item.error("an input needs a 'topic'") }
                 guard let formatNode = m["format"] else {
                     throw item.error("an input needs a 'format'", hint: FeedFormat.allCases.map(\.rawValue).joined(separator: ", "))
@@ -125,7 +125,16 @@ public struct PipelineDefinition: Sendable {
                 }
                 let topic = try VigilConfig.topicName(topicNode)
                 guard !inputs.contains(where: { $0.topic == topic }) else { throw topicNode.error("topic '\(topic)' is listed twice") }
-                inputs.append(.init(topic: topic, format: format))
+                var key: String?
+                if let keyNode = m["key"] {
+                    guard format != .paxlst, format != .pnrgov else { throw keyNode.error("'key' is for transaction inputs; \(format.rawValue) carries passenger events") }
+                    let field = try keyNode.string()
+                    guard Schema<Transaction>.transaction.fields[field]?.type == .string else {
+                        throw keyNode.error("unknown transaction field '\(field)'", hint: "the field the records are keyed by, e.g. debtor.account")
+                    }
+                    key = field
+                }
+                inputs.append(.init(topic: topic, format: format, key: key))
             }
         }
 
@@ -386,6 +395,26 @@ public struct PipelineDefinition: Sendable {
         self.file = file
     }
 
+    /// The window rules an input keyed by `key` does not bring together: those grouped by
+    /// fields none of which is `key` (a composite key holding it is on the key's partition).
+    public func rekeyedRules(inputKey key: String) -> [RuleDefinition] {
+        rules.definitions.filter { $0.kind == .window && !($0.key ?? [$0.subject]).contains(key) }
+    }
+
+    /// The re-keying topics: per input with a declared key, one per field that window rules it
+    /// does not bring together group by first.
+    func rekeyed(_ inputs: [VigilConfig.Topics.Input]) -> [VigilConfig.Topics.Rekeyed] {
+        var out: [VigilConfig.Topics.Rekeyed] = []
+        for input in inputs {
+            guard let key = input.key else { continue }
+            for rule in rekeyedRules(inputKey: key) {
+                let r = VigilConfig.Topics.Rekeyed(input: input.topic, field: (rule.key ?? [rule.subject])[0])
+                if !out.contains(r) { out.append(r) }
+            }
+        }
+        return out
+    }
+
     /// The topics in effect: the pipeline's own, else the configuration's.
     public func topics(from config: VigilConfig) -> VigilConfig.Topics {
         var t = config.topics
@@ -395,6 +424,7 @@ public struct PipelineDefinition: Sendable {
         if let v = topics.held { t.held = v }
         if !inputs.isEmpty { t.inputs = inputs }
         t.partners = partners.map(\.topic)
+        t.rekeyed = rekeyed(t.effectiveInputs)
         return t
     }
 }

@@ -47,20 +47,46 @@ public struct VigilConfig: Sendable, Equatable {
         /// input is `transactions`, in canonical JSON.
         public var inputs: [Input] = []
 
+        /// Topics Vigil writes and reads itself to re-key an input's transactions by another
+        /// field (``Rekeyed``), derived from the pipeline's rules.
+        public var rekeyed: [Rekeyed] = []
+
         /// An input topic and the format of its messages.
         public struct Input: Sendable, Hashable {
             public var topic: String
             public var format: FeedFormat
-            public init(topic: String, format: FeedFormat) {
+            /// The transaction field its records are keyed (so partitioned) by, when declared
+            /// (`key: debtor.account`, as `vigil feed` keys): window rules grouped by another
+            /// field then get its transactions through a re-keying topic.
+            public var key: String?
+            public init(topic: String, format: FeedFormat, key: String? = nil) {
                 self.topic = topic
                 self.format = format
+                self.key = key
+            }
+        }
+
+        /// A re-keying topic: an input's transactions, keyed by `field`, for the window rules
+        /// that group by it (Kafka Streams' repartition topic). It has the input's partitions,
+        /// and its partition `p` goes to the worker (and instance) that has the input's `p`.
+        public struct Rekeyed: Sendable, Hashable {
+            public var topic: String
+            public var input: String
+            public var field: String
+            public init(input: String, field: String) {
+                self.topic = "\(input)-by-\(field)"
+                self.input = input
+                self.field = field
             }
         }
 
         /// The inputs in effect.
         public var effectiveInputs: [Input] { inputs.isEmpty ? [Input(topic: transactions, format: .json)] : inputs }
 
-        public var all: [String] { effectiveInputs.map(\.topic) + [deadLetter, alerts] + (partners.isEmpty ? [] : [held] + partners) }
+        /// Every topic consumed: the inputs and the re-keying topics.
+        public var consumed: [String] { effectiveInputs.map(\.topic) + rekeyed.map(\.topic) }
+
+        public var all: [String] { consumed + [deadLetter, alerts] + (partners.isEmpty ? [] : [held] + partners) }
     }
 
     public struct Runtime: Sendable, Equatable {

@@ -40,6 +40,8 @@ public struct EngineOutput: Sendable {
         case held(partner: String, reason: String)
         /// Input that could not be decoded.
         case deadLetter
+        /// A transaction on its way to a re-keying topic (``VigilConfig/Topics/Rekeyed``).
+        case forwarded
     }
 
     public var record: ProducerRecord
@@ -188,6 +190,25 @@ public struct PipelineEngine {
     /// Turns what detection decides into records; ``outputs(for:decoded:)`` applies it at once,
     /// the pipeline on its publishing stage.
     public let sealer: OutputSealer
+    /// With re-keying on, how each consumed topic's events are detected (by topic); empty
+    /// otherwise: every rule sees every event.
+    private let routes: [String: Route]
+
+    /// Re-keying (``VigilConfig/Topics/Rekeyed``): which rules an event is for, and where an
+    /// input's transactions go on to.
+    enum Route {
+        /// An input keyed by a field: the rules its key brings together; each transaction that
+        /// a rule grouped by another field may count is forwarded, keyed by that field.
+        case input(Detector.RuleSubset, forwards: [Forward], canonical: Bool)
+        /// A re-keying topic: the rules grouped by its field, on the events as they came in.
+        case rekeyed(Detector.RuleSubset)
+    }
+
+    struct Forward {
+        var topic: String
+        var read: @Sendable (Transaction) -> String?
+        var rules: Detector.RuleSubset
+    }
 
     /// - Parameters:
     ///   - keys: the signing key and partners' pseudonym keys; without them alerts go unsigned
@@ -195,11 +216,13 @@ public struct PipelineEngine {
     ///   - scoresAhead: screening and anomaly scoring run elsewhere (``Scorers``, on the
     ///     pipeline's scoring stage), and every call to ``detect(_:decoded:scored:)`` brings
     ///     their findings.
+    ///   - rekeying: route events as ``VigilConfig/Topics/rekeyed`` says (a live pipeline reading
+    ///     Kafka); without, every rule sees every event, as a replay of one input must.
     ///   - previous: the engine of the pipeline this one replaces (hot reload); the state of
     ///     unchanged rules, typologies and anomaly detectors carries over.
     public init(pipeline: PipelineDefinition, topics: VigilConfig.Topics, limits: WindowLimits,
                 decodeOptions: DecodeOptions = DecodeOptions(), keys: SharingKeys = SharingKeys(),
-                scoresAhead: Bool = false, carryingOver previous: PipelineEngine? = nil) {
+                scoresAhead: Bool = false, rekeying: Bool = false, carryingOver previous: PipelineEngine? = nil) {
         self.pipeline = pipeline
         self.sealer = OutputSealer(sharing: Sharing(partners: pipeline.partners, keys: keys), topics: topics,
                                    pipelineLabel: "\(pipeline.name)@\(pipeline.version)")
@@ -209,6 +232,26 @@ public struct PipelineEngine {
         self.combiner = pipeline.typologies.definitions.isEmpty ? nil
             : TypologyCombiner(typologies: pipeline.typologies, limits: limits, carryingOver: previous?.combiner)
         self.scorers = scoresAhead ? nil : Scorers(pipeline: pipeline, limits: limits, carryingOver: previous?.scorers)
+        self.routes = rekeying ? Self.routes(pipeline, topics, detector) : [:]
+    }
+
+    /// The routes of a re-keying pipeline.
+    private static func routes(_ pipeline: PipelineDefinition, _ topics: VigilConfig.Topics, _ detector: Detector) -> [String: Route] {
+        var routes: [String: Route] = [:]
+        let all = Set(pipeline.rules.definitions.map(\.id))
+        for input in topics.effectiveInputs {
+            guard let key = input.key else { continue }
+            let rekeyed = pipeline.rekeyedRules(inputKey: key)
+            func rules(by field: String) -> Detector.RuleSubset {
+                detector.subset(Set(rekeyed.filter { ($0.key ?? [$0.subject])[0] == field }.map(\.id)))
+            }
+            let forwards = topics.rekeyed.filter { $0.input == input.topic }.map { r in
+                Forward(topic: r.topic, read: Schema<Transaction>.transaction.fields[r.field]!.readText, rules: rules(by: r.field))
+            }
+            for (f, r) in zip(forwards, topics.rekeyed.filter { $0.input == input.topic }) { routes[r.topic] = .rekeyed(f.rules) }
+            routes[input.topic] = .input(detector.subset(all.subtracting(rekeyed.map(\.id))), forwards: forwards, canonical: input.format == .json)
+        }
+        return routes
     }
 
     public var stats: DetectorStats { detector.stats }
@@ -245,19 +288,67 @@ public struct PipelineEngine {
         // premise), so this is what the runner's two stages do.
         let inline = scorers?.scores(messages, decoded: decoded)
         var out: [PendingOutput] = []
+        // Runs of one topic: its route is looked up when the topic changes.
+        var last: (topic: String, route: Route?)?
         for i in messages.indices {
             let found = inline.map { $0[i - messages.startIndex] } ?? scored?[i]
-            let origin = EventOrigin(topic: messages[i].topic, partition: messages[i].partition, offset: messages[i].offset)
+            var origin = EventOrigin(topic: messages[i].topic, partition: messages[i].partition, offset: messages[i].offset)
+            var among: Detector.RuleSubset?
+            var forwards: (list: [Forward], canonical: Bool)?
+            if !routes.isEmpty {
+                if last?.topic != messages[i].topic { last = (messages[i].topic, routes[messages[i].topic]) }
+                switch last!.route {
+                case .input(let rules, let list, let canonical)?:
+                    among = rules
+                    forwards = (list, canonical)
+                case .rekeyed(let rules)?:
+                    among = rules
+                    // Counted, and cited, as the input record it is a copy of: a copy forwarded
+                    // again after a restart is then recognised as a redelivery.
+                    origin = Self.source(of: messages[i]) ?? origin
+                case nil:
+                    break
+                }
+            }
             switch decoded[i] {
             case .failure(let error):
                 out.append(.ready(deadLetter(messages[i], error)))
             case .one(let event):
-                detect(event, origin, scores(found, 0), to: &out)
+                detect(event, origin, scores(found, 0), among: among, to: &out)
+                if let forwards, case .transaction(let tx) = event {
+                    forward(tx, of: messages[i], bytes: forwards.canonical ? messages[i].value : nil, to: forwards.list, into: &out)
+                }
             case .many(let events):
-                for (n, event) in events.enumerated() { detect(event, origin, scores(found, n), to: &out) }
+                for (n, event) in events.enumerated() {
+                    detect(event, origin, scores(found, n), among: among, to: &out)
+                    if let forwards, case .transaction(let tx) = event { forward(tx, of: messages[i], bytes: nil, to: forwards.list, into: &out) }
+                }
             }
         }
         return out
+    }
+
+    /// Forwards a transaction just detected to each re-keying topic one of whose rules may count
+    /// it, keyed by that topic's field, with where it came from in headers. `bytes`: its
+    /// canonical JSON as it came (else it is written).
+    private func forward(_ tx: Transaction, of m: borrowing ConsumedMessage, bytes: [UInt8]?, to forwards: [Forward], into out: inout [PendingOutput]) {
+        for f in forwards {
+            guard let key = f.read(tx), detector.holdsAny(f.rules, tx) else { continue }
+            let headers = [
+                KafkaHeader(VigilHeaders.sourceTopic, m.topic), KafkaHeader(VigilHeaders.sourcePartition, String(m.partition)),
+                KafkaHeader(VigilHeaders.sourceOffset, String(m.offset)), KafkaHeader(VigilHeaders.pipeline, sealer.pipelineLabel),
+            ]
+            out.append(.ready(EngineOutput(record: ProducerRecord(topic: f.topic, key: Array(key.utf8), value: bytes ?? tx.canonicalJSON, headers: headers),
+                                           kind: .forwarded)))
+        }
+    }
+
+    /// Where a forwarded record came from (its headers); nil for one without them.
+    static func source(of m: borrowing ConsumedMessage) -> EventOrigin? {
+        guard let topic = m.headers.first(named: VigilHeaders.sourceTopic),
+              let partition = m.headers.first(named: VigilHeaders.sourcePartition).flatMap({ Int32($0) }),
+              let offset = m.headers.first(named: VigilHeaders.sourceOffset).flatMap({ Int64($0) }) else { return nil }
+        return EventOrigin(topic: topic, partition: partition, offset: offset)
     }
 
     /// The scores of the `n`th event of a message.
@@ -270,10 +361,11 @@ public struct PipelineEngine {
     }
 
     /// Detection on one event: its alerts.
-    private func detect(_ event: CanonicalEvent, _ origin: EventOrigin, _ scores: Scores, to out: inout [PendingOutput]) {
+    private func detect(_ event: CanonicalEvent, _ origin: EventOrigin, _ scores: Scores, among: Detector.RuleSubset?,
+                        to out: inout [PendingOutput]) {
         var matches: [RuleMatch]
         switch event {
-        case .transaction(let tx): matches = detector.process(tx, origin: origin)
+        case .transaction(let tx): matches = detector.process(tx, origin: origin, among: among)
         case .passenger(let p): matches = detector.process(p, origin: origin)
         }
         // Anomaly findings are combined like rule findings. A watchlist hit is an alert of its

@@ -47,6 +47,10 @@ public final class PipelineRunner: Sendable {
         /// Where the anomaly detectors' learnt state is kept across restarts. Default: nowhere (a
         /// restart starts the baselines again).
         public var state: ScoringState?
+        /// Re-key transactions for the window rules that group by another field than their
+        /// input's declared key (``VigilConfig/Topics/rekeyed``): the source must deliver those
+        /// topics too. Default: off (every rule sees every event, as a replay of one input must).
+        public var rekeying = false
 
         public init(workers: Int, limits: WindowLimits = WindowLimits(), stopAt: [TopicPartition: Int64]? = nil) {
             self.workers = workers
@@ -90,6 +94,11 @@ public final class PipelineRunner: Sendable {
     /// scorers to know which findings can still come again.
     private let committed: Locked<[TopicPartition: Int64]>
     private let counters = Locked(Stats())
+    /// With re-keying, each re-keying topic's input. A re-keying topic's partition goes to the
+    /// worker of its input's partition of that number, so that a key's transactions from either
+    /// meet in one place; its records are copies, not events of their own (not scored again,
+    /// not counted as handled events).
+    private let rekeyedInputs: [String: String]
     /// Each worker's detector counters, by worker index; summed into ``stats``.
     private let windowStats = Locked([Int: DetectorStats]())
 
@@ -103,6 +112,7 @@ public final class PipelineRunner: Sendable {
         self.sink = sink
         self.logger = logger
         self.onAlert = onAlert
+        self.rekeyedInputs = options.rekeying ? Dictionary(topics.rekeyed.map { ($0.topic, $0.input) }, uniquingKeysWith: { a, _ in a }) : [:]
         let remaining = Locked(options.stopAt ?? [:])
         let stopping = options.stopAt != nil
         let committed = Locked([TopicPartition: Int64]())
@@ -144,7 +154,7 @@ public final class PipelineRunner: Sendable {
         logger.info("pipeline started", metadata: [
             "pipeline": "\(pipeline.name)@\(pipeline.version)", "workers": "\(options.workers)",
             "input": "\(topics.transactions)", "alerts": "\(topics.alerts)", "dead-letter": "\(topics.deadLetter)",
-        ])
+        ].merging(options.rekeying && !topics.rekeyed.isEmpty ? ["re-keying": "\(topics.rekeyed.map(\.topic).joined(separator: ","))"] : [:]) { a, _ in a })
         // Cycles and correlations join events of different keys (a cycle's legs, a transaction
         // and a booking), and each worker keeps its own state: with several workers, events that
         // belong together can land on different ones and never meet.
@@ -153,6 +163,15 @@ public final class PipelineRunner: Sendable {
             logger.warning("rules that join events across keys see only their own worker's share with several workers",
                            metadata: ["rules": "\(joining.joined(separator: ","))", "workers": "\(options.workers)",
                                       "hint": "set runtime.workers: 1 (VIGIL_WORKERS=1) for these pipelines"])
+        }
+        // Window rules grouped by different fields: the input can be keyed by one of them only.
+        // Without a declared key (nothing to re-key by), those grouped by another field see only
+        // their worker's share with several workers, and their instance's with several instances.
+        let groupings = Set(pipeline.rules.definitions.filter { $0.kind == .window }.map { ($0.key ?? [$0.subject])[0] })
+        if options.workers > 1, groupings.count > 1, !(options.rekeying && topics.effectiveInputs.contains { $0.key != nil }) {
+            logger.warning("window rules group by several fields, and the input is keyed by one at most: rules grouped by another see only their worker's share",
+                           metadata: ["fields": "\(groupings.sorted().joined(separator: ","))",
+                                      "hint": "declare the field the input is keyed by (inputs: - { topic: …, format: …, key: debtor.account }) to re-key the others"])
         }
         let workers = options.workers
         // Four stages per worker, so decoding a batch, screening and scoring anomalies in the one
@@ -163,6 +182,7 @@ public final class PipelineRunner: Sendable {
         let scoredQueues = (0..<workers).map { _ in AsyncBoundedQueue<ScoredBatch>(capacity: options.queueDepth) }
         let detectedQueues = (0..<workers).map { _ in AsyncBoundedQueue<DetectedBatch>(capacity: options.queueDepth) }
         let decoding = InputDecoding(topics: topics, options: options.decodeOptions)
+        let rekeyedInputs = self.rekeyedInputs
         // Each scoring stage's state when its input ended, to be kept if the stop is clean.
         let finalState = Locked([Int: [TopicPartition: [UInt8]]]())
         await withTaskGroup(of: Void.self) { group in
@@ -180,7 +200,7 @@ public final class PipelineRunner: Sendable {
                 }
                 var shares = [[ConsumedMessage]](repeating: [], count: workers)
                 for m in batch.messages {
-                    shares[Self.shard(m.topic, m.partition, workers)].append(m)
+                    shares[Self.shard(rekeyedInputs[m.topic] ?? m.topic, m.partition, workers)].append(m)
                 }
                 for (w, share) in shares.enumerated() where !share.isEmpty {
                     await queues[w].send(ConsumerBatch(generation: batch.generation, messages: share))
@@ -278,8 +298,10 @@ public final class PipelineRunner: Sendable {
         let state = options.state
         // A partition's snapshot is restored at its first record, on whichever worker has it.
         let restoring: ((Scorers, TopicPartition) -> Void)? = state.map { state in { state.restore($0, $1) } }
+        // Re-keyed copies were screened and scored as the input records they copy.
+        let copies = Set(rekeyedInputs.keys)
         var scorers = Scorers(pipeline: inForce.pipeline, limits: options.limits, recentBatches: recentBatches, carryingOver: nil,
-                              committedPosition: position, restoring: restoring)
+                              committedPosition: position, restoring: restoring, skipping: copies)
         var checkpointed = ContinuousClock.now
         defer {
             do {
@@ -296,7 +318,7 @@ public final class PipelineRunner: Sendable {
             if current.value.generation != inForce.generation {
                 inForce = current.value
                 scorers = Scorers(pipeline: inForce.pipeline, limits: options.limits, recentBatches: recentBatches, carryingOver: scorers,
-                                  committedPosition: position, restoring: restoring)
+                                  committedPosition: position, restoring: restoring, skipping: copies)
             }
             let messages = next.batch.messages[...], decoded = next.decoded[...]
             // Nothing for a stale batch (nothing was decoded).
@@ -357,6 +379,7 @@ public final class PipelineRunner: Sendable {
             case .shared(let d): metrics.count("vigil_partner_copies_total", [("partner", d.alert.partner), ("outcome", "shared")])
             case .held(let partner, _): metrics.count("vigil_partner_copies_total", [("partner", partner), ("outcome", "held")])
             case .deadLetter: metrics.count("vigil_dead_lettered_total", [("topic", input)])
+            case .forwarded: break
             }
         }
         for (topic, n) in perTopic { metrics.count("vigil_records_out_total", [("topic", topic)], by: n) }
@@ -377,7 +400,7 @@ public final class PipelineRunner: Sendable {
     /// - Throws: ``ConfigError`` naming what differs, and the running pipeline stays.
     public func reload(_ pipeline: PipelineDefinition, topics newTopics: VigilConfig.Topics) throws(ConfigError) {
         guard newTopics == topics else {
-            throw ConfigError(file: pipeline.file, message: "the new pipeline reads or writes other topics (inputs \(newTopics.effectiveInputs.map(\.topic)), alerts \(newTopics.alerts), partners \(newTopics.partners)); that needs a restart")
+            throw ConfigError(file: pipeline.file, message: "the new pipeline reads or writes other topics (inputs \(newTopics.effectiveInputs.map(\.topic)), re-keying \(newTopics.rekeyed.map(\.topic)), alerts \(newTopics.alerts), partners \(newTopics.partners)); that needs a restart")
         }
         let keys = Self.keys(for: pipeline, options: options, logger: logger)
         current.withLock { $0 = ($0.generation + 1, pipeline, keys) }
@@ -401,15 +424,15 @@ public final class PipelineRunner: Sendable {
         defer { detected.finish() }
         var (generation, pipeline, keys) = current.value
         var engine = PipelineEngine(pipeline: pipeline, topics: topics, limits: options.limits, decodeOptions: options.decodeOptions, keys: keys,
-                                    scoresAhead: true)
+                                    scoresAhead: true, rekeying: options.rekeying)
         defer { windowStats.withLock { [engine] in $0[index] = engine.stats } }
         while let scored = await queue.receive() {
             let next = scored.decoded, batch = next.batch
             // The pipeline the batch was scored with (the scoring stage switches first).
             if scored.pipeline.generation != generation {
                 (generation, pipeline, keys) = scored.pipeline
-                engine = PipelineEngine(pipeline: pipeline, topics: topics, limits: options.limits,
-                                        decodeOptions: options.decodeOptions, keys: keys, scoresAhead: true, carryingOver: engine)
+                engine = PipelineEngine(pipeline: pipeline, topics: topics, limits: options.limits, decodeOptions: options.decodeOptions, keys: keys,
+                                        scoresAhead: true, rekeying: options.rekeying, carryingOver: engine)
             }
             defer { windowStats.withLock { [engine] in $0[index] = engine.stats } }
             if batch.generation != source.generation || next.decoded.count != batch.messages.count {
@@ -458,7 +481,7 @@ public final class PipelineRunner: Sendable {
             return nil
         }
         let pending = engine.detect(run, decoded: decoded[start...], scored: scored[start...])
-        let stamps = options.onHandled == nil ? [] : run.compactMap(\.timestampMilliseconds)
+        let stamps = options.onHandled == nil || rekeyedInputs[first.topic] != nil ? [] : run.compactMap(\.timestampMilliseconds)
         let detected = DetectedRun(ticket: ticket, pending: pending, offset: first.offset, stamps: stamps, started: started)
         guard !pending.isEmpty else {
             complete(detected)
@@ -503,7 +526,7 @@ public final class PipelineRunner: Sendable {
         var deadLettered = 0, held = 0
         for o in outputs {
             switch o.kind {
-            case .alert: break
+            case .alert, .forwarded: break
             case .shared(let d): disclosures.append(d)
             case .held: held += 1
             case .deadLetter: deadLettered += 1

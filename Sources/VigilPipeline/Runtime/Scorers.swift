@@ -72,6 +72,8 @@ final class Scorers {
     /// Called at a partition's first record, before its detectors are made, to restore what a
     /// snapshot holds of it (``restore(_:)``); `nil`: they start empty.
     private let restoring: ((Scorers, TopicPartition) -> Void)?
+    /// Topics whose records are not scored.
+    private let skipping: Set<String>
 
     /// How many batches' findings a redelivery gets back. The runner keeps those of every batch
     /// that can be scored after one the rules then skip and before that one comes back: its
@@ -85,8 +87,10 @@ final class Scorers {
     ///     to learn, so an unchanged anomaly section keeps them across a reload (of a rule, or
     ///     of a watchlist), and with them what has been scored.
     ///   - restoring: see ``restoring``.
+    ///   - skipping: topics whose records get no scores (re-keyed copies of input records).
     init(pipeline: PipelineDefinition, limits: WindowLimits, recentBatches: Int = 8, carryingOver previous: Scorers?,
-         committedPosition: (@Sendable (TopicPartition) -> Int64?)? = nil, restoring: ((Scorers, TopicPartition) -> Void)? = nil) {
+         committedPosition: (@Sendable (TopicPartition) -> Int64?)? = nil, restoring: ((Scorers, TopicPartition) -> Void)? = nil,
+         skipping: Set<String> = []) {
         screening = pipeline.screening.map { ScreeningRunner($0) }
         anomaly = pipeline.anomaly.map { ($0, limits.maxKeys) }
         let kept = anomaly != nil && previous?.anomaly?.definition == anomaly?.definition && previous?.anomaly?.maxAccounts == anomaly?.maxAccounts
@@ -99,6 +103,7 @@ final class Scorers {
         held = carried?.held ?? []
         self.committedPosition = committedPosition
         self.restoring = restoring
+        self.skipping = skipping
         self.recentBatches = max(1, recentBatches)
     }
 
@@ -126,6 +131,10 @@ final class Scorers {
         // partition's highest offset is looked up once a run.
         for run in messages.partitionRuns {
             let partition = TopicPartition(messages[run.lowerBound].topic, messages[run.lowerBound].partition)
+            if !skipping.isEmpty, skipping.contains(partition.topic) {
+                out += repeatElement(.none, count: run.count)
+                continue
+            }
             let detectors = anomalyRunner(for: partition)
             var top = highest[partition] ?? .min
             for k in run {
