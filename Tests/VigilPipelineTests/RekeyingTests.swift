@@ -110,7 +110,8 @@ struct RekeyingTests {
     func twoWorkers() async throws {
         func run(keyed: Bool) async throws -> (alerts: [Alert], partitions: [Int32], harness: Harness) {
             let h = try Harness(partitions: 4, group: "rekey-\(UUID().uuidString)", definition: try Self.pipeline(keyed: keyed))
-            let reports = try await h.feed(Self.feed)
+            // And the collecting account pays on: its own record shows its partition as a debtor.
+            let reports = try await h.feed(Self.feed + [txLine("out", "2024-03-01T10:00:00Z", "4000", channel: "wire", debtor: "MULE-1", creditor: "ABROAD")])
             let service = try h.service()
             let running = Task { try await service.run() }
             // The copies are handled after their input records: wait for the input to be
@@ -125,11 +126,11 @@ struct RekeyingTests {
             }
             service.stop()
             try await running.value
-            return (alerts, reports.prefix(6).map(\.partition), h)
+            return (alerts, reports.map(\.partition), h)
         }
         let rekeyed = try await run(keyed: true)
         // The six payers' records are on partitions of both workers, so no worker alone sees five.
-        let perWorker = Dictionary(grouping: rekeyed.partitions) { PipelineRunner.shard("fin.transactions", $0, 2) }.mapValues(\.count)
+        let perWorker = Dictionary(grouping: rekeyed.partitions.prefix(6)) { PipelineRunner.shard("fin.transactions", $0, 2) }.mapValues(\.count)
         #expect(perWorker.count == 2 && perWorker.values.allSatisfy { $0 < 5 }, "payers per worker: \(perWorker)")
         let fanIn = rekeyed.alerts.filter { $0.findings[0].id == "fan-in" }
         #expect(fanIn.count == 1)
@@ -137,7 +138,11 @@ struct RekeyingTests {
         #expect(Set(fanIn.first?.evidence.map(\.eventId) ?? []).isSubset(of: Set((1...6).map { "m\($0)" })) && fanIn.first?.evidence.count == 5)
         #expect(fanIn.first?.evidence.allSatisfy { $0.topic == "fin.transactions" } == true)
         #expect(rekeyed.alerts.map { $0.findings[0].id }.sorted() == ["big", "big", "fan-in", "pair-repeat"])
-        #expect(try await rekeyed.harness.readAll("fin.transactions-by-creditor.account").count == 8)
+        let copies = try await rekeyed.harness.readAll("fin.transactions-by-creditor.account")
+        #expect(copies.count == 9)
+        // The copies to MULE-1 are on the partition number its own payments are on (the same
+        // partitioner, the same number of partitions): one worker has both.
+        #expect(Set(copies.filter { $0.key == Array("MULE-1".utf8) }.map(\.partition)) == [rekeyed.partitions.last!])
 
         let plain = try await run(keyed: false)
         #expect(plain.alerts.map { $0.findings[0].id }.sorted() == ["big", "big", "pair-repeat"])

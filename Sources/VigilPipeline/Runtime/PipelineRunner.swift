@@ -62,8 +62,9 @@ public final class PipelineRunner: Sendable {
     /// Counters, readable while running.
     public struct Stats: Sendable, Equatable {
         public init() {}
-        /// Input messages whose effects are acknowledged (offsets released). A message redelivered
-        /// after a rebalance or an outage counts each time it is handled.
+        /// Input messages whose effects are acknowledged (offsets released), re-keyed copies
+        /// included. A message redelivered after a rebalance or an outage counts each time it is
+        /// handled.
         public var completed = 0
         public var alerts = 0
         public var deadLettered = 0
@@ -390,6 +391,9 @@ public final class PipelineRunner: Sendable {
         let h = FNV1a.step(FNV1a.hash(topic.utf8), UInt64(UInt32(bitPattern: partition)))
         return Int(h % UInt64(workers))
     }
+
+    /// Per partition, the position released for commit (the next offset to read).
+    public var releasedPositions: [TopicPartition: Int64] { committed.value }
 
     /// The pipeline in force.
     public var pipeline: PipelineDefinition { current.value.pipeline }
