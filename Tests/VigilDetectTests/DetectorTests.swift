@@ -163,6 +163,15 @@ struct DetectorTests {
         #expect(detector.process(deposits[2], origin: origin).map { $0.contributions.map(\.eventID) } == [["a", "b", "c"]])
     }
 
+    @Test("a sequence completes within one message: a statement with the deposit and the wire out")
+    func sequenceInOneMessage() throws {
+        let detector = Detector(rules: try CompiledRules([Self.cashThenWire()]))
+        let origin = EventOrigin(topic: "t", partition: 0, offset: 3)
+        let m = [tx("c1", "2024-01-01T08:00:00Z", "6000", debtor: "BRANCH", creditor: "X"),
+                 tx("w1", "2024-01-01T09:00:00Z", "12000", channel: "wire", debtor: "X", creditor: "F")].flatMap { detector.process($0, origin: origin) }
+        #expect(m.map { $0.contributions.map(\.eventID) } == [["c1", "w1"]])
+    }
+
     @Test("a late event is placed in event-time order and counts")
     func lateEvent() throws {
         let m = try run([Self.structuring()], [

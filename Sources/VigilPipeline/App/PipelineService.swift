@@ -49,7 +49,7 @@ public final class PipelineService: Service {
         let metrics = self.metrics
         let scoringState = config.runtime.stateDirectory.map {
             ScoringState(directory: $0, pipeline: pipeline, limits: config.runtime.limits,
-                         checkpointInterval: config.runtime.checkpointInterval, logger: logger, metrics: metrics)
+                         checkpointInterval: config.runtime.checkpointInterval, logger: logger, metrics: metrics, unscored: Set(topics.rekeyed.map(\.topic)))
         }
         if let scoringState { consumerConfig.stateReplayFrom = { scoringState.replayFrom($0) } }
         let source = try KafkaSource(config: consumerConfig, logger: logger)

@@ -40,11 +40,15 @@ public final class ScoringState: Sendable {
     /// Checkpoints being written, per worker (a worker writes one at a time; a clean stop waits
     /// for them before it writes the last).
     private let writing = Locked([Int: Task<Void, Never>]())
+    /// Topics whose records are not scored (re-keyed copies): no state of theirs to complete.
+    private let unscored: Set<String>
 
     /// Loads the partitions' snapshots that fit `pipeline` and `limits` (one taken under another
     /// anomaly section or bound on accounts, or damaged, is logged and left out).
+    /// - Parameter unscored: topics whose records the scorers skip (``VigilConfig/Topics/rekeyed``).
     public init(directory: String, pipeline: PipelineDefinition, limits: WindowLimits, checkpointInterval: Duration?,
-                logger: Logger, metrics: PipelineMetrics? = nil) {
+                logger: Logger, metrics: PipelineMetrics? = nil, unscored: Set<String> = []) {
+        self.unscored = unscored
         store = ScoringSnapshots(directory: directory)
         self.metrics = metrics
         self.checkpointInterval = checkpointInterval.flatMap { $0 > .zero ? $0 : nil }
@@ -77,8 +81,10 @@ public final class ScoringState: Sendable {
 
     /// Where a newly assigned partition is re-read from, at the latest: the record after the last
     /// one its anomaly detectors learnt; its oldest (0) when a snapshot was loaded that does not
-    /// hold it; `nil` otherwise (no state to complete: the state rewind alone applies).
+    /// hold it; `nil` otherwise, and for an unscored topic (no state to complete: the state
+    /// rewind alone applies).
     public func replayFrom(_ partition: TopicPartition) -> Int64? {
+        guard !unscored.contains(partition.topic) else { return nil }
         if let learnt = scored.withLock({ $0[partition] }) { return learnt + 1 }
         return restored ? 0 : nil
     }
