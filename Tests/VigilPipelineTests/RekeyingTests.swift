@@ -89,6 +89,23 @@ struct RekeyingTests {
         #expect(!all.contains { if case .forwarded = $0.kind { return true } else { return false } })
     }
 
+    @Test("a re-keying topic is made with its input's partitions, and one that has another number is reported")
+    func partitionCounts() throws {
+        let r = VigilConfig.Topics.Rekeyed(input: "fin.transactions", field: "creditor.account")
+        let specs = [TopicSpec(name: "fin.transactions", partitions: 8), TopicSpec(name: r.topic, partitions: 8), TopicSpec(name: "alerts.local", partitions: 8)]
+        #expect(TopicSetup.sized(specs, rekeyed: [r], existing: ["fin.transactions": 12]).map(\.partitions) == [8, 12, 8])
+        #expect(TopicSetup.sized(specs, rekeyed: [r], existing: [:]).map(\.partitions) == [8, 8, 8])
+        // As a cluster's metadata gives them: the embedded broker, the two made apart.
+        let broker = try EmbeddedBroker(nodes: 1, logger: testLogger)
+        defer { broker.close() }
+        try broker.createTopic(TopicSpec(name: "fin.transactions", partitions: 6))
+        try broker.createTopic(TopicSpec(name: r.topic, partitions: 4))
+        let existing = try KafkaAdmin(config: KafkaClientConfig(bootstrapServers: broker.bootstrapServers), logger: testLogger).metadata().topics
+        #expect(TopicSetup.mismatched([r], existing: existing)
+                    == ["re-keying topic fin.transactions-by-creditor.account has 4 partitions, its input fin.transactions 6: give it 6"])
+        #expect(TopicSetup.mismatched([r], existing: ["fin.transactions": 4, r.topic: 4]).isEmpty)
+    }
+
     @Test("a key is a transaction text field of a transaction input")
     func keyChecked() throws {
         func parse(_ input: String) throws -> PipelineDefinition {

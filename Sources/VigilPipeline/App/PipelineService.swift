@@ -179,14 +179,40 @@ public enum TopicSetup {
     }
 
     /// Creates missing topics; a cluster that refuses (no CreateTopics support, no permission)
-    /// gets a warning, not a failure, since its operator may create topics another way.
-    public static func ensure(_ specs: [TopicSpec], config: VigilConfig, bootstrap: String, logger: Logger) {
+    /// gets a warning, not a failure, since its operator may create topics another way. A
+    /// re-keying topic is created with its input's partitions (``sized(_:rekeyed:existing:)``),
+    /// and one that exists with another number is reported.
+    public static func ensure(_ specs: [TopicSpec], config: VigilConfig, bootstrap: String, logger: Logger,
+                              rekeyed: [VigilConfig.Topics.Rekeyed] = []) {
         let admin = KafkaAdmin(config: config.clientConfig(bootstrap: bootstrap), logger: logger)
         do {
-            let created = try admin.ensureTopics(specs, timeout: .seconds(15))
+            let existing = rekeyed.isEmpty ? [:] : try admin.metadata(timeout: .seconds(15)).topics
+            for problem in mismatched(rekeyed, existing: existing) {
+                logger.error("\(problem)", metadata: ["effect": "rules and typologies about one account may see its payments on two workers"])
+            }
+            let created = try admin.ensureTopics(sized(specs, rekeyed: rekeyed, existing: existing), timeout: .seconds(15))
             if !created.isEmpty { logger.info("created topics", metadata: ["topics": "\(created.joined(separator: ","))"]) }
         } catch {
             logger.warning("could not check or create topics; continuing", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// `specs` with each re-keying topic given its input's number of partitions when the input
+    /// exists (an input created by someone else may have any): the copies of an account's
+    /// payments are then on the partition number its own payments are on, and so on one worker.
+    public static func sized(_ specs: [TopicSpec], rekeyed: [VigilConfig.Topics.Rekeyed], existing: [String: Int]) -> [TopicSpec] {
+        specs.map { spec in
+            var s = spec
+            if let r = rekeyed.first(where: { $0.topic == spec.name }), let n = existing[r.input] { s.partitions = n }
+            return s
+        }
+    }
+
+    /// The re-keying topics that exist with another number of partitions than their input.
+    public static func mismatched(_ rekeyed: [VigilConfig.Topics.Rekeyed], existing: [String: Int]) -> [String] {
+        rekeyed.compactMap { r in
+            guard let n = existing[r.input], let m = existing[r.topic], n != m else { return nil }
+            return "re-keying topic \(r.topic) has \(m) partitions, its input \(r.input) \(n): give it \(n)"
         }
     }
 }
