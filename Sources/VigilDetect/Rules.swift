@@ -481,7 +481,7 @@ public final class Detector {
     @exclusivity(unchecked) private var partitions: [PartitionState] = []
     private var partitionRefs: [PartitionRef] = []
     private var partitionIndex: [PartitionRef: Int32] = [:]
-    @exclusivity(unchecked) private var lastSlot: (topic: String, partition: Int32, slot: Int32)?
+    @exclusivity(unchecked) private var lastSlot: (topic: String, partition: Int32, via: Int32, slot: Int32)?
 
     private struct PartitionState {
         /// Highest event time seen; drives eviction of idle keys. Per partition, because
@@ -501,12 +501,19 @@ public final class Detector {
         }
     }
 
+    /// An input partition, or its records' re-keyed copies that came through one partition of
+    /// a re-keying topic (`via`; -1 for the records themselves). Copies are a stream of their
+    /// own: they lag the records (a trip through Kafka more), and those of one input partition
+    /// are in order on each re-keying partition only, so each such stream has its own watermark
+    /// (a key is evicted by the stream that feeds it) and its own redelivery mark.
     private struct PartitionRef: Hashable {
         var topic: String
         var partition: Int32
-        init(_ o: EventOrigin) {
+        var via: Int32
+        init(_ o: EventOrigin, via: Int32) {
             topic = o.topic
             partition = o.partition
+            self.via = via
         }
     }
     @exclusivity(unchecked) private var sinceSweep = 0
@@ -591,7 +598,7 @@ public final class Detector {
 
     /// Through ``partitionSlot(_:)``, which remembers the last partition: a sweep asks for the
     /// same few partitions key after key.
-    private func watermark(_ origin: EventOrigin) -> EventTime? { partitions[Int(partitionSlot(origin))].watermark }
+    private func watermark(_ origin: EventOrigin) -> EventTime? { partitions[Int(partitionSlot(origin, via: -1))].watermark }
 
     /// Slots in the window pool, free ones included (for tests of compaction).
     var windowPoolSlots: Int { pool.slots }
@@ -599,12 +606,12 @@ public final class Detector {
     var keyCount: Int { pool.keys.count }
 
     /// The index of an input partition in the table, added when first seen.
-    private func partitionSlot(_ origin: EventOrigin) -> Int32 {
+    private func partitionSlot(_ origin: EventOrigin, via: Int32) -> Int32 {
         // Runs of events come from one partition: compare with the last one (the same topic
         // string compares by identity) before hashing the topic name.
-        if let last = lastSlot, last.partition == origin.partition, last.topic == origin.topic { return last.slot }
-        let ref = PartitionRef(origin)
-        defer { lastSlot = (origin.topic, origin.partition, partitionIndex[ref]!) }
+        if let last = lastSlot, last.partition == origin.partition, last.via == via, last.topic == origin.topic { return last.slot }
+        let ref = PartitionRef(origin, via: via)
+        defer { lastSlot = (origin.topic, origin.partition, via, partitionIndex[ref]!) }
         if let i = partitionIndex[ref] { return i }
         partitions.append(PartitionState())
         partitionRefs.append(ref)
@@ -629,9 +636,11 @@ public final class Detector {
         RuleSubset(byChannel: rulesByChannel.map { $0.filter { ids.contains(rules.rules[$0].definition.id) } })
     }
 
-    /// Evaluates every rule on one event, in rule order; with `among`, only those.
-    public func process(_ tx: Transaction, origin: EventOrigin, among subset: RuleSubset? = nil) -> [RuleMatch] {
-        let slot = partitionSlot(origin)
+    /// Evaluates every rule on one event, in rule order; with `among`, only those. `via`: for a
+    /// re-keyed copy of the input record at `origin`, the partition of the re-keying topic it
+    /// came through (see `PartitionRef`).
+    public func process(_ tx: Transaction, origin: EventOrigin, among subset: RuleSubset? = nil, via: Int32 = -1) -> [RuleMatch] {
+        let slot = partitionSlot(origin, via: via)
         let (newest, redelivered) = partitions[Int(slot)].admit(ts: tx.ts, offset: origin.offset)
         for i in fieldIDs.indices { fieldIDs[i] = Self.unread }
         for i in conditions.indices { conditions[i] = Self.untested }
@@ -740,7 +749,7 @@ public final class Detector {
     /// Evaluates the correlation rules on one passenger event: links from the traveller to
     /// parties flagged before it. Other rules read transactions only.
     public func process(_ p: Passenger, origin: EventOrigin) -> [RuleMatch] {
-        let (_, redelivered) = partitions[Int(partitionSlot(origin))].admit(ts: p.ts, offset: origin.offset)
+        let (_, redelivered) = partitions[Int(partitionSlot(origin, via: -1))].admit(ts: p.ts, offset: origin.offset)
         if p.ts > newestAnywhere { newestAnywhere = p.ts }
         guard hasCorrelations, !redelivered else { return [] }
         let contribution = Contribution(origin: origin, eventID: p.id, ts: p.ts, passenger: true)

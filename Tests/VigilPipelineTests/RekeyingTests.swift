@@ -89,6 +89,38 @@ struct RekeyingTests {
         #expect(!all.contains { if case .forwarded = $0.kind { return true } else { return false } })
     }
 
+    @Test("copies lag their input records: a key fed by copies is not evicted because its input partition has moved on in event time")
+    func copiesLag() throws {
+        let pipeline = try Self.pipeline(keyed: true)
+        let topics = pipeline.topics(from: VigilConfig())
+        let engine = PipelineEngine(pipeline: pipeline, topics: topics, limits: WindowLimits(), rekeying: true)
+        var offset: Int64 = 0
+        /// Input records on partition 2; what they forward.
+        func local(_ lines: [String]) -> [ProducerRecord] {
+            let messages = lines.map { line in
+                defer { offset += 1 }
+                return ConsumedMessage(topic: "fin.transactions", partition: 2, offset: offset, value: Array(line.utf8))
+            }
+            return engine.outputs(for: messages[...], decoded: messages.map { InputDecoding.json($0.value) }[...])
+                .filter { if case .forwarded = $0.kind { return true } else { return false } }.map(\.record)
+        }
+        func copies(_ records: some Collection<ProducerRecord>, from first: Int64) -> [Alert] {
+            let messages = records.enumerated().map { n, r in
+                ConsumedMessage(topic: r.topic, partition: 0, offset: first + Int64(n), key: r.key, value: r.value, headers: r.headers)
+            }
+            return engine.outputs(for: messages[...], decoded: messages.map { InputDecoding.json($0.value) }[...]).compactMap(\.alert)
+        }
+        let forwarded = local(Array(Self.feed.prefix(5)))
+        #expect(forwarded.count == 5)
+        #expect(copies(forwarded.prefix(3), from: 0).isEmpty)
+        // Meanwhile the input partition reads on, five days later (cash: nothing to forward),
+        // enough records for the detector to sweep idle keys.
+        let later = (0..<5_000).map { n in txLine("f\(n)", "2024-03-06T12:00:00Z", "100", debtor: "FILLER-\(n)", creditor: "BANK") }
+        #expect(local(later).isEmpty)
+        // The last two payers' copies arrive: five distinct payers within the day.
+        #expect(copies(forwarded.suffix(2), from: 3).map { $0.evidence.map(\.eventId) } == [["m1", "m2", "m3", "m4", "m5"]])
+    }
+
     @Test("a re-keying topic is made with its input's partitions, and one that has another number is reported")
     func partitionCounts() throws {
         let r = VigilConfig.Topics.Rekeyed(input: "fin.transactions", field: "creditor.account")

@@ -294,6 +294,7 @@ public struct PipelineEngine {
             let found = inline.map { $0[i - messages.startIndex] } ?? scored?[i]
             var origin = EventOrigin(topic: messages[i].topic, partition: messages[i].partition, offset: messages[i].offset)
             var among: Detector.RuleSubset?
+            var via: Int32 = -1
             var forwards: (list: [Forward], canonical: Bool)?
             if !routes.isEmpty {
                 if last?.topic != messages[i].topic { last = (messages[i].topic, routes[messages[i].topic]) }
@@ -303,9 +304,11 @@ public struct PipelineEngine {
                     forwards = (list, canonical)
                 case .rekeyed(let rules)?:
                     among = rules
-                    // Counted, and cited, as the input record it is a copy of: a copy forwarded
-                    // again after a restart is then recognised as a redelivery.
+                    // Cited as the input record it is a copy of, and counted as such on its way
+                    // through this partition: a copy forwarded again after a restart is then
+                    // recognised as a redelivery.
                     origin = Self.source(of: messages[i]) ?? origin
+                    via = messages[i].partition
                 case nil:
                     break
                 }
@@ -314,13 +317,13 @@ public struct PipelineEngine {
             case .failure(let error):
                 out.append(.ready(deadLetter(messages[i], error)))
             case .one(let event):
-                detect(event, origin, scores(found, 0), among: among, to: &out)
+                detect(event, origin, scores(found, 0), among: among, via: via, to: &out)
                 if let forwards, case .transaction(let tx) = event {
                     forward(tx, of: messages[i], bytes: forwards.canonical ? messages[i].value : nil, to: forwards.list, into: &out)
                 }
             case .many(let events):
                 for (n, event) in events.enumerated() {
-                    detect(event, origin, scores(found, n), among: among, to: &out)
+                    detect(event, origin, scores(found, n), among: among, via: via, to: &out)
                     if let forwards, case .transaction(let tx) = event { forward(tx, of: messages[i], bytes: nil, to: forwards.list, into: &out) }
                 }
             }
@@ -361,11 +364,11 @@ public struct PipelineEngine {
     }
 
     /// Detection on one event: its alerts.
-    private func detect(_ event: CanonicalEvent, _ origin: EventOrigin, _ scores: Scores, among: Detector.RuleSubset?,
+    private func detect(_ event: CanonicalEvent, _ origin: EventOrigin, _ scores: Scores, among: Detector.RuleSubset?, via: Int32,
                         to out: inout [PendingOutput]) {
         var matches: [RuleMatch]
         switch event {
-        case .transaction(let tx): matches = detector.process(tx, origin: origin, among: among)
+        case .transaction(let tx): matches = detector.process(tx, origin: origin, among: among, via: via)
         case .passenger(let p): matches = detector.process(p, origin: origin)
         }
         // Anomaly findings are combined like rule findings. A watchlist hit is an alert of its
