@@ -245,10 +245,11 @@ public struct PipelineEngine {
             func rules(by field: String) -> Detector.RuleSubset {
                 detector.subset(Set(rekeyed.filter { ($0.key ?? [$0.subject])[0] == field }.map(\.id)))
             }
-            let forwards = topics.rekeyed.filter { $0.input == input.topic }.map { r in
-                Forward(topic: r.topic, read: Schema<Transaction>.transaction.fields[r.field]!.readText, rules: rules(by: r.field))
+            var forwards: [Forward] = []
+            for r in topics.rekeyed where r.input == input.topic {
+                forwards.append(Forward(topic: r.topic, read: Schema<Transaction>.transaction.fields[r.field]!.readText, rules: rules(by: r.field)))
+                routes[r.topic] = .rekeyed(forwards.last!.rules)
             }
-            for (f, r) in zip(forwards, topics.rekeyed.filter { $0.input == input.topic }) { routes[r.topic] = .rekeyed(f.rules) }
             routes[input.topic] = .input(detector.subset(all.subtracting(rekeyed.map(\.id))), forwards: forwards, canonical: input.format == .json)
         }
         return routes

@@ -201,7 +201,8 @@ public final class PipelineRunner: Sendable {
                 }
                 var shares = [[ConsumedMessage]](repeating: [], count: workers)
                 for m in batch.messages {
-                    shares[Self.shard(rekeyedInputs[m.topic] ?? m.topic, m.partition, workers)].append(m)
+                    let topic = rekeyedInputs.isEmpty ? m.topic : rekeyedInputs[m.topic] ?? m.topic
+                    shares[Self.shard(topic, m.partition, workers)].append(m)
                 }
                 for (w, share) in shares.enumerated() where !share.isEmpty {
                     await queues[w].send(ConsumerBatch(generation: batch.generation, messages: share))
