@@ -194,5 +194,11 @@ struct RekeyingTests {
 
         let plain = try await run(keyed: false)
         #expect(plain.alerts.map { $0.findings[0].id }.sorted() == ["big", "big", "pair-repeat"])
+
+        // Stopping by itself at the end of a feed (`vigil run` without --follow): the copies
+        // are handled before it stops, so the fan-in is there.
+        let h = try Harness(partitions: 4, group: "rekey-\(UUID().uuidString)", definition: try Self.pipeline(keyed: true))
+        try await h.runPipeline(through: try await h.feed(Self.feed))
+        #expect(try await h.alerts().map { $0.findings[0].id }.sorted() == ["big", "big", "fan-in", "pair-repeat"])
     }
 }

@@ -69,6 +69,20 @@ public final class PipelineService: Service {
         options.metrics = metrics
         options.state = scoringState
         options.rekeying = true
+        if stopAt != nil, !topics.rekeyed.isEmpty {
+            let admin = KafkaAdmin(config: client, logger: logger), rekeyed = topics.rekeyed.map(\.topic)
+            options.copiesEnd = {
+                var ends: [TopicPartition: Int64] = [:]
+                for topic in rekeyed {
+                    do {
+                        for (p, end) in try admin.endOffsets(topic: topic) where end > 0 { ends[TopicPartition(topic, p)] = end }
+                    } catch {
+                        logger.warning("stopping without waiting for the re-keyed copies", metadata: ["topic": "\(topic)", "error": "\(error)"])
+                    }
+                }
+                return ends
+            }
+        }
         if config.runtime.dedupeWindow > 0 {
             let published = PublishedAlerts(capacity: config.runtime.dedupeWindow)
             options.published = published

@@ -51,6 +51,10 @@ public final class PipelineRunner: Sendable {
         /// input's declared key (``VigilConfig/Topics/rekeyed``): the source must deliver those
         /// topics too. Default: off (every rule sees every event, as a replay of one input must).
         public var rekeying = false
+        /// With re-keying and ``stopAt``: the re-keying partitions' end offsets, asked once the
+        /// inputs reach their targets (every copy of them is acknowledged by then), so that the
+        /// run stops only when the copies are handled too. Default: none.
+        public var copiesEnd: (@Sendable () -> [TopicPartition: Int64])?
 
         public init(workers: Int, limits: WindowLimits = WindowLimits(), stopAt: [TopicPartition: Int64]? = nil) {
             self.workers = workers
@@ -114,19 +118,44 @@ public final class PipelineRunner: Sendable {
         self.logger = logger
         self.onAlert = onAlert
         self.rekeyedInputs = options.rekeying ? Dictionary(topics.rekeyed.map { ($0.topic, $0.input) }, uniquingKeysWith: { a, _ in a }) : [:]
-        let remaining = Locked(options.stopAt ?? [:])
+        // The offsets still to reach before stopping by itself, and whether the copies' have
+        // been asked for (then they are among them).
+        let remaining = Locked((targets: options.stopAt ?? [:], extended: false))
         let stopping = options.stopAt != nil
         let committed = Locked([TopicPartition: Int64]())
         self.committed = committed
+        let copiesEnd = options.rekeying && !topics.rekeyed.isEmpty ? options.copiesEnd : nil
+        /// A target no position reaches: holds the stop while the copies' ends are asked for.
+        let asking = TopicPartition("", -1)
         self.tracker = OffsetTracker(store: { [source] released in
             source.store(released)
             committed.withLock { $0.merge(released) { max($0, $1) } }
             guard stopping else { return }
-            let reached = remaining.withLock { targets -> Bool in
-                for (tp, offset) in released where (targets[tp] ?? .max) <= offset { targets[tp] = nil }
-                return targets.isEmpty
+            enum Next { case wait, stop, askForCopies }
+            let next = remaining.withLock { r -> Next in
+                for (tp, offset) in released where (r.targets[tp] ?? .max) <= offset { r.targets[tp] = nil }
+                guard r.targets.isEmpty else { return .wait }
+                guard copiesEnd != nil, !r.extended else { return .stop }
+                r.extended = true
+                r.targets[asking] = .max
+                return .askForCopies
             }
-            if reached { source.stop() }
+            switch next {
+            case .wait: return
+            case .stop: source.stop()
+            case .askForCopies:
+                // Off this callback (a round trip to the cluster); positions released meanwhile
+                // are in `committed`.
+                Task.detached {
+                    let ends = copiesEnd!()
+                    let done = remaining.withLock { r -> Bool in
+                        let positions = committed.value
+                        r.targets = ends.filter { (positions[$0.key] ?? 0) < $0.value }
+                        return r.targets.isEmpty
+                    }
+                    if done { source.stop() }
+                }
+            }
         })
     }
 
