@@ -502,6 +502,90 @@ struct CLITests {
         #expect(third.stderr.contains("scoring state not restored") && third.stderr.contains("checksum does not match"), "\(third.stderr.suffix(2000))")
     }
 
+    @Test("re-keying across a SIGKILL (two workers, the typology library keyed by debtor): after the restart every typology of a run that never stopped is published for its subject, the planted mule's included")
+    func rekeyedAcrossKill() async throws {
+        let dir = try temporaryDirectory()
+        // The shipped library with its input's key declared (its lists beside it), on two workers.
+        let pipeline = dir.appendingPathComponent("typologies.yaml").path
+        try String(contentsOfFile: shipped("pipelines/typologies.yaml"), encoding: .utf8)
+            .replacingOccurrences(of: "  - { topic: fin.transactions, format: json }", with: "  - { topic: fin.transactions, format: json, key: debtor.account }")
+            .write(toFile: pipeline, atomically: true, encoding: .utf8)
+        try FileManager.default.copyItem(atPath: shipped("pipelines/lists"), toPath: dir.appendingPathComponent("lists").path)
+        let config = dir.appendingPathComponent("vigil.yaml").path
+        try "runtime:\n  workers: 2\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let env = ["VIGIL_BOOTSTRAP_FILE": dir.appendingPathComponent("bootstrap").path, "VIGIL_HTTP_PORT": "0"]
+        let broker = try Child(vigilBinary, ["broker"], environment: env)
+        defer { if broker.process.isRunning { broker.signal(SIGKILL) } }
+        let address = String(try #require(try await broker.waitForLine { $0.hasPrefix("bootstrap=") }).dropFirst("bootstrap=".count))
+        let sample = SampleFeed.generate(seed: 11, count: 6_000, plants: [.structuring, .largeCash, .fanIn])
+        let mule = try #require(sample.planted.first { $0.kind == .fanIn }?.account)
+        let file = dir.appendingPathComponent("feed.jsonl").path
+        try sample.lines.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(try await vigil(["feed", file], environment: env).status == 0)
+
+        let admin = KafkaAdmin(config: KafkaClientConfig(bootstrapServers: address), logger: testLogger)
+        /// Waits until `group` has committed every input record and every copy.
+        func caughtUp(_ group: String) async throws -> Bool {
+            for _ in 0..<180 {
+                var done = true
+                for topic in ["fin.transactions", "fin.transactions-by-creditor.account"] {
+                    let ends = try admin.endOffsets(topic: topic)
+                    let committed = try admin.committedOffsets(group: group, partitions: ends.keys.map { TopicPartition(topic, $0) })
+                    done = done && ends.allSatisfy { $0.value == 0 || committed[TopicPartition(topic, $0.key)] == .some($0.value) }
+                }
+                if done { return true }
+                try await Task.sleep(for: .milliseconds(500))
+            }
+            return false
+        }
+        func run(_ group: String, alerts: String) throws -> Child {
+            try Child(vigilBinary, ["run", "--brokers", address, "--config", config, "--pipeline", pipeline],
+                      environment: env.merging(["VIGIL_GROUP": group, "VIGIL_TOPIC_ALERTS": alerts]) { $1 })
+        }
+        /// The alerts on a topic, each as its typology and subject: a copy's alert may name other
+        /// events after a restart (copies from several partitions arrive in any order), never
+        /// another subject. (Read from the topic: what a killed run printed may not have reached
+        /// its output.)
+        func typologies(on topic: String) async throws -> Set<String> {
+            let ends = try admin.endOffsets(topic: topic)
+            var reader = KafkaConsumerConfig(client: KafkaClientConfig(bootstrapServers: address), groupID: "reader-\(UUID().uuidString)", topics: [topic])
+            reader.assignment = Dictionary(uniqueKeysWithValues: ends.keys.map { (TopicPartition(topic, $0), KafkaOffset.beginning) })
+            let consumer = try KafkaConsumer(config: reader, logger: testLogger)
+            defer { consumer.close() }
+            var out: [String] = []
+            let total = Int(ends.values.reduce(0, +))
+            while out.count < total, let batch = await consumer.nextBatch() {
+                out += batch.messages.map { m in
+                    (try? JSONDecoder().decode(Alert.self, from: Data(m.value))).map { "\($0.findings[0].id) \($0.subject.value ?? "")" } ?? "?"
+                }
+            }
+            return Set(out)
+        }
+
+        let first = try run("crash", alerts: "alerts.local")
+        defer { if first.process.isRunning { first.signal(SIGKILL) } }
+        _ = try await first.waitForLine { $0.hasPrefix("{") }
+        first.signal(SIGKILL)
+        _ = try await first.wait()
+        let beforeRestart = try await typologies(on: "alerts.local")
+        let second = try run("crash", alerts: "alerts.local")
+        defer { if second.process.isRunning { second.signal(SIGKILL) } }
+        #expect(try await caughtUp("crash"))
+        second.signal(SIGTERM)
+        #expect(try await second.wait() == 0)
+
+        let reference = try run("reference", alerts: "alerts.reference")
+        defer { if reference.process.isRunning { reference.signal(SIGKILL) } }
+        #expect(try await caughtUp("reference"))
+        reference.signal(SIGTERM)
+        #expect(try await reference.wait() == 0)
+        let expected = try await typologies(on: "alerts.reference")
+        #expect(expected.contains("mule-collection \(mule)"), "\(expected.sorted())")
+        #expect(beforeRestart.count < expected.count, "the first run was killed before it had published everything")
+        let published = try await typologies(on: "alerts.local")
+        #expect(published == expected, "missing \(expected.subtracting(published).sorted()), unexpected \(published.subtracting(expected).sorted())")
+    }
+
     /// Feeds 20,000 generated transactions, stops the first `vigil run` with `sig` at its first
     /// alert, then lets a second run in the same group catch up. Afterwards every expected alert
     /// is published (at least once, under its one id) and nothing else; after a SIGTERM the
