@@ -113,6 +113,15 @@ public struct KafkaAdmin: Sendable {
         try watermarks(topic: topic, timeout: timeout).mapValues(\.high)
     }
 
+    /// The next offset to be written of every partition of these topics that holds records.
+    public func endOffsets(topics: [String], timeout: Duration = .seconds(10)) throws(KafkaError) -> [TopicPartition: Int64] {
+        var ends: [TopicPartition: Int64] = [:]
+        for topic in topics {
+            for (p, end) in try endOffsets(topic: topic, timeout: timeout) where end > 0 { ends[TopicPartition(topic, p)] = end }
+        }
+        return ends
+    }
+
     /// Low (oldest retained) and high (next to be written) offsets of every partition of a topic.
     public func watermarks(topic: String, timeout: Duration = .seconds(10)) throws(KafkaError) -> [Int32: (low: Int64, high: Int64)] {
         guard let partitions = try metadata(timeout: timeout).topics[topic] else {

@@ -280,11 +280,7 @@ public enum Bench {
         // With re-keying, an input record is handled once its own alerts and its copies are
         // acknowledged; its events are done when the copies have been detected too.
         if let service = consumer as? PipelineService, !topics.rekeyed.isEmpty, !stalled.value {
-            let admin = KafkaAdmin(config: config.clientConfig(bootstrap: bootstrap), logger: logger)
-            var ends: [TopicPartition: Int64] = [:]
-            for r in topics.rekeyed {
-                for (p, end) in try admin.endOffsets(topic: r.topic) where end > 0 { ends[TopicPartition(r.topic, p)] = end }
-            }
+            let ends = try KafkaAdmin(config: config.clientConfig(bootstrap: bootstrap), logger: logger).endOffsets(topics: topics.rekeyed.map(\.topic))
             while !ends.allSatisfy({ (service.runner.releasedPositions[$0.key] ?? 0) >= $0.value }) {
                 guard clock.now - start < .seconds(3_600) else { throw BenchError("the re-keyed copies were not all handled") }
                 try await Task.sleep(for: .milliseconds(5))

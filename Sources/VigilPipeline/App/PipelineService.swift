@@ -72,15 +72,10 @@ public final class PipelineService: Service {
         if stopAt != nil, !topics.rekeyed.isEmpty {
             let admin = KafkaAdmin(config: client, logger: logger), rekeyed = topics.rekeyed.map(\.topic)
             options.copiesEnd = {
-                var ends: [TopicPartition: Int64] = [:]
-                for topic in rekeyed {
-                    do {
-                        for (p, end) in try admin.endOffsets(topic: topic) where end > 0 { ends[TopicPartition(topic, p)] = end }
-                    } catch {
-                        logger.warning("stopping without waiting for the re-keyed copies", metadata: ["topic": "\(topic)", "error": "\(error)"])
-                    }
+                do { return try admin.endOffsets(topics: rekeyed) } catch {
+                    logger.warning("stopping without waiting for the re-keyed copies", metadata: ["error": "\(error)"])
+                    return [:]
                 }
-                return ends
             }
         }
         if config.runtime.dedupeWindow > 0 {

@@ -360,7 +360,7 @@ public final class PipelineRunner: Sendable {
                 if let interval = state.checkpointInterval, ContinuousClock.now - checkpointed >= interval {
                     checkpointed = .now
                     do {
-                        state.checkpoint(try scorers.snapshots(), worker: index)
+                        try state.checkpoint(worker: index) { () throws(StateError) in try scorers.snapshots() }
                     } catch {
                         logger.error("scoring checkpoint not taken", metadata: ["worker": "\(index + 1)", "reason": "\(error)"])
                     }

@@ -74,6 +74,10 @@ final class Scorers {
     private let restoring: ((Scorers, TopicPartition) -> Void)?
     /// Topics whose records are not scored.
     private let skipping: Set<String>
+    /// Per partition, the highest offset scored when ``snapshots()`` last gave its state: a
+    /// partition that scored nothing since (idle, or moved to another instance) is not written
+    /// again.
+    private var snapshotted: [TopicPartition: Int64]
 
     /// How many batches' findings a redelivery gets back. The runner keeps those of every batch
     /// that can be scored after one the rules then skip and before that one comes back: its
@@ -101,6 +105,7 @@ final class Scorers {
         recent = carried?.recent ?? [:]
         recentOrder = carried?.recentOrder ?? []
         held = carried?.held ?? []
+        snapshotted = kept ? previous?.snapshotted ?? [:] : [:]
         self.committedPosition = committedPosition
         self.restoring = restoring
         self.skipping = skipping
@@ -217,9 +222,10 @@ extension Scorers {
     /// to re-read what came after), then the partition's anomaly detectors and its findings
     /// remembered for redeliveries. Per partition, not per worker, so that a snapshot does not
     /// depend on how partitions are shared among workers: a restart with another number of
-    /// workers, or on another instance that gets the partition, goes on from it. Empty without
-    /// an anomaly section: screening learns nothing (its cache of answers is rebuilt as names
-    /// come).
+    /// workers, or on another instance that gets the partition, goes on from it. Only the
+    /// partitions that scored something since the last call (the file of another still holds its
+    /// state; a restart re-reads from its offset in any case). Empty without an anomaly section:
+    /// screening learns nothing (its cache of answers is rebuilt as names come).
     func snapshots() throws(StateError) -> [TopicPartition: [UInt8]] {
         guard let fingerprint else { return [:] }
         var remembered: [TopicPartition: [Remembered]] = [:]
@@ -228,7 +234,7 @@ extension Scorers {
             remembered[tp, default: []].append(Remembered(offset: offset, scores: recent[tp]?[offset] ?? .none))
         }
         var out: [TopicPartition: [UInt8]] = [:]
-        for (tp, detectors) in anomalies {
+        for (tp, detectors) in anomalies where snapshotted[tp] != highest[tp] {
             var w = StateWriter()
             w.write(fingerprint)
             w.write(tp.topic)
@@ -239,6 +245,7 @@ extension Scorers {
                 throw StateError("remembered findings: \(error)")
             }
             out[tp] = w.bytes
+            snapshotted[tp] = highest[tp]
         }
         return out
     }
@@ -279,6 +286,7 @@ extension Scorers {
         guard r.isAtEnd else { throw StateError("\(bytes.count - r.position) bytes left over after the state") }
         anomalies[tp] = detectors
         highest[tp] = offset
+        snapshotted[tp] = offset
         recent[tp] = Dictionary(remembered.map { ($0.offset, $0.scores) }, uniquingKeysWith: { a, _ in a })
         // Kept until their records are committed, as findings past the remembered batches are
         // (a restart from a checkpoint delivers them again).

@@ -105,13 +105,16 @@ public final class ScoringState: Sendable {
         scored.withLock { $0.merge(offsets) { max($0, $1) } }
     }
 
-    /// Writes a worker's checkpoint in the background; skipped while its last one is still being
-    /// written (a slow disk must not pile them up, nor reorder them).
-    func checkpoint(_ snapshots: [TopicPartition: [UInt8]], worker: Int) {
+    /// Takes a worker's checkpoint (`snapshots`) and writes it in the background; skipped, not
+    /// even taken, while its last one is still being written (a slow disk must not pile them up,
+    /// nor reorder them; and a snapshot taken counts its partitions as kept).
+    func checkpoint(worker: Int, _ snapshots: () throws(StateError) -> [TopicPartition: [UInt8]]) throws(StateError) {
+        // Only the worker itself starts its writes: free now, it stays free until the one below.
+        guard writing.withLock({ $0[worker] == nil }) else { return }
+        let taken = try snapshots()
         writing.withLock { tasks in
-            guard tasks[worker] == nil else { return }
             tasks[worker] = Task.detached { [self] in
-                write(snapshots, worker: worker, what: "checkpoint")
+                write(taken, worker: worker, what: "checkpoint")
                 _ = writing.withLock { $0.removeValue(forKey: worker) }
             }
         }
