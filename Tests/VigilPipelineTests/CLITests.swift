@@ -519,9 +519,11 @@ struct CLITests {
         let address = String(try #require(try await broker.waitForLine { $0.hasPrefix("bootstrap=") }).dropFirst("bootstrap=".count))
         let sample = SampleFeed.generate(seed: 11, count: 6_000, plants: [.structuring, .largeCash, .fanIn])
         let mule = try #require(sample.planted.first { $0.kind == .fanIn }?.account)
-        let file = dir.appendingPathComponent("feed.jsonl").path
-        try sample.lines.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
-        #expect(try await vigil(["feed", file], environment: env).status == 0)
+        func feed(_ part: ArraySlice<String>) async throws {
+            let file = dir.appendingPathComponent("feed-\(part.startIndex).jsonl").path
+            try part.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
+            #expect(try await vigil(["feed", file], environment: env).status == 0)
+        }
 
         let admin = KafkaAdmin(config: KafkaClientConfig(bootstrapServers: address), logger: testLogger)
         /// Waits until `group` has committed every input record and every copy.
@@ -562,12 +564,18 @@ struct CLITests {
             return Set(out)
         }
 
+        // The first half; the first run is killed once it has published an alert, and the
+        // second half comes while it is down.
+        try await feed(sample.lines[..<3_000])
         let first = try run("crash", alerts: "alerts.local")
         defer { if first.process.isRunning { first.signal(SIGKILL) } }
-        _ = try await first.waitForLine { $0.hasPrefix("{") }
+        for _ in 0..<600 where try admin.endOffsets(topic: "alerts.local").values.reduce(0, +) == 0 {
+            try await Task.sleep(for: .milliseconds(100))
+        }
         first.signal(SIGKILL)
         _ = try await first.wait()
         let beforeRestart = try await typologies(on: "alerts.local")
+        try await feed(sample.lines[3_000...])
         let second = try run("crash", alerts: "alerts.local")
         defer { if second.process.isRunning { second.signal(SIGKILL) } }
         #expect(try await caughtUp("crash"))
