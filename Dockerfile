@@ -1,8 +1,9 @@
 # Multi-stage build: compile with the Swift toolchain, run on a small Debian image that has only
-# the runtime library librdkafka1. Both stages use Debian bookworm so librdkafka's ABI matches.
+# the runtime libraries librdkafka1 and libjemalloc2. Both stages use Debian bookworm, so the
+# libraries' ABIs match.
 FROM swift:6.3-bookworm AS build
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends librdkafka-dev zlib1g-dev pkg-config \
+    && apt-get install -y --no-install-recommends librdkafka-dev zlib1g-dev libjemalloc-dev pkg-config \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Package.swift ./
@@ -12,7 +13,7 @@ RUN swift build -c release --product vigil --static-swift-stdlib \
 
 FROM debian:bookworm-slim
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends librdkafka1 ca-certificates tzdata \
+    && apt-get install -y --no-install-recommends librdkafka1 libjemalloc2 ca-certificates tzdata \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/vigil /usr/local/bin/vigil
 COPY pipelines /etc/vigil/pipelines

@@ -1,4 +1,4 @@
-import CMalloc
+import CJemalloc
 import Foundation
 import Logging
 import VigilCore
@@ -46,6 +46,8 @@ public enum Bench {
     }
 
     public struct Report: Sendable, Codable {
+        /// ``Bench/allocator``: a figure measured with one allocator says little about another.
+        public var allocator = Bench.allocator
         public var mode: String
         public var pipeline: String
         public var events: Int
@@ -98,6 +100,7 @@ public enum Bench {
             public var pipelineCPUMicrosecondsPerEvent: Double?
         }
         public var mode = "share"
+        public var allocator = Bench.allocator
         public var pipeline: String
         public var events: Int
         public var partitions: Int?
@@ -368,12 +371,24 @@ public enum Bench {
         }
     }
 
-    /// Bytes the allocator has handed out and not taken back (glibc's `mallinfo2`): chunks in
-    /// the arenas, plus the large blocks it maps on their own (big arrays and dictionaries).
+    /// Bytes the allocator has handed out and not taken back (jemalloc's `stats.allocated`,
+    /// after an `epoch` refresh: its statistics are snapshots, taken when asked).
     static func heapInUse() -> Int {
-        let info = mallinfo2()
-        return Int(info.uordblks + info.hblkhd)
+        var epoch: UInt64 = 1
+        guard mallctl("epoch", nil, nil, &epoch, MemoryLayout<UInt64>.size) == 0 else { return 0 }
+        var allocated = 0
+        var size = MemoryLayout<Int>.size
+        return mallctl("stats.allocated", &allocated, &size, nil, 0) == 0 ? allocated : 0
     }
+
+    /// The allocator the process runs on, as `jemalloc 5.3.0-0-g…`: a figure measured with one
+    /// allocator says little about another.
+    public static let allocator: String = {
+        var version: UnsafePointer<CChar>?
+        var size = MemoryLayout<UnsafePointer<CChar>?>.size
+        guard mallctl("version", &version, &size, nil, 0) == 0, let version else { return "unknown" }
+        return "jemalloc " + String(cString: version)
+    }()
 
     /// The process's peak resident set size (Linux `VmHWM`), if readable.
     static func peakRSS() -> Int? { status("VmHWM:") }
@@ -404,6 +419,7 @@ extension PipelineService: Bench.BenchConsumer {}
 extension Bench {
     /// Detection alone: what `--mode rules` prints.
     public struct RulesReport: Sendable, Codable {
+        public var allocator = Bench.allocator
         public var pipeline: String
         public var rules: Int
         public var typologies: Int

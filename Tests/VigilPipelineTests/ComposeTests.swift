@@ -73,6 +73,11 @@ struct ComposeTests {
         // The volumes' mount points belong to the user Vigil runs as, or nothing could be written.
         #expect(dockerfile.contains("mkdir -p /var/lib/vigil/audit /var/lib/vigil/state && chown -R 65532:65532 /var/lib/vigil"))
         #expect(dockerfile.contains("USER 65532:65532"))
+        // The system libraries `vigil` links (Package.swift), to build and to run (zlib comes with
+        // any Debian image).
+        for (build, run) in [("librdkafka-dev", "librdkafka1"), ("libjemalloc-dev", "libjemalloc2")] {
+            #expect(dockerfile.contains(build) && dockerfile.contains(run), "\(build) and \(run) in the Dockerfile")
+        }
     }
 
     @Test("Prometheus scrapes Vigil's /metrics on the port Vigil listens on")

@@ -56,6 +56,22 @@ struct BenchTests {
         #expect(report.lowestShare == shares.min() && report.medianShare == shares.sorted()[0])
     }
 
+    @Test("the process allocates with jemalloc, and the heap figure follows what it hands out")
+    func allocator() throws {
+        #expect(Bench.allocator.hasPrefix("jemalloc 5."))
+        // Swift's allocations go through malloc: were it not jemalloc's (the link order lost it
+        // to libc's), its statistics would not see this block at all. Other threads allocate
+        // and free meanwhile, hence the margin.
+        let size = 64 << 20
+        let before = Bench.heapInUse()
+        let block = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
+        let during = Bench.heapInUse()
+        block.deallocate()
+        let after = Bench.heapInUse()
+        #expect(during - before >= size / 2, "the heap grew by \(during - before) bytes for a block of \(size)")
+        #expect(during - after >= size / 2, "freeing the block took \(during - after) bytes off")
+    }
+
     @Test("latency percentiles from the histogram are the nearest-rank ones of the sorted values")
     func histogram() {
         var rng = SystemRandomNumberGenerator()
