@@ -22,62 +22,26 @@ public struct EdgeBurst: Sendable {
         public init() {}
     }
 
-    /// Two count-min sketches over the same buckets, the current tick's and the total, a
-    /// bucket's counters side by side: a key's counts are read from one place in memory per
-    /// row, not two.
+    /// Per key kind (the edge's, the source's, the target's), two count-min sketches over the
+    /// same buckets, the current tick's and the total, a bucket's counters side by side: a key's
+    /// counts are read from one place in memory per row, not two. The three kinds' sketches lie
+    /// one after the other in one array, so counting an edge is one exclusive access to it (as
+    /// three arrays in an array, every event retained and released each of them).
     ///
     /// The current counts decay lazily: a bucket remembers how many tick changes it had seen
     /// when it was last counted, and catches up on those since (`decay` to that power) when it
     /// is next counted. Scaling every current count at each change read the whole sketch
     /// (393 KB) once a tick; with a sketch per partition that was a sweep every few dozen
     /// payments. With `decay` 0.5 the two give the same bits (halving is exact).
-    struct Sketch: Sendable {
-        /// Per row and bucket: the current count (as of the bucket's last count), the total, and
-        /// the number of tick changes then (a whole number, exact as a double).
-        var counts: [Double]
-        let rows: Int, buckets: Int
-        static let width = 3
-        init(rows: Int, buckets: Int) {
-            self.rows = rows
-            self.buckets = buckets
-            counts = Array(repeating: 0, count: Self.width * rows * buckets)
-        }
-        /// Where the key's counters are in each row, into `at` (one index a row).
-        func locate(_ key: UInt64, seeds: [UInt64], into at: UnsafeMutableBufferPointer<Int>) {
-            for r in 0..<rows { at[r] = Self.width * (r * buckets + EdgeBurst.bucket(key, seed: seeds[r], buckets: buckets)) }
-        }
-
-        /// Asks for the counters at `at` ahead of counting them.
-        func prefetch(_ at: UnsafeMutableBufferPointer<Int>) {
-            counts.withUnsafeBufferPointer { counts in
-                for i in at { vigil_prefetch(counts.baseAddress! + i) }
-            }
-        }
-
-        /// Adds one to the counters at `at` (a key's in every row), as of `changes` tick changes,
-        /// and returns the smallest current and total counts.
-        mutating func add(_ at: UnsafeMutableBufferPointer<Int>, changes: Double, powers: [Double], decay: Double) -> (current: Double, total: Double) {
-            var current = Double.infinity, total = Double.infinity
-            counts.withUnsafeMutableBufferPointer { counts in
-                for i in at {
-                    let missed = changes - counts[i + 2]
-                    if missed > 0 {
-                        counts[i] *= missed < Double(powers.count) ? powers[Int(missed)] : pow(decay, missed)
-                        counts[i + 2] = changes
-                    }
-                    counts[i] += 1
-                    counts[i + 1] += 1
-                    current = min(current, counts[i])
-                    total = min(total, counts[i + 1])
-                }
-            }
-            return (current, total)
-        }
-    }
+    ///
+    /// Per row and bucket: the current count (as of the bucket's last count), the total, and
+    /// the number of tick changes then (a whole number, exact as a double).
+    private var counts: [Double]
+    private static let width = 3, kinds = 3
+    /// Counters of one kind's sketches.
+    private let sketchSize: Int
 
     public let options: Options
-    /// The edge's, the source's and the target's.
-    private var sketches: [Sketch]
     private var tick: Int64?
     private var ticks = 1.0
     /// How many times the tick has changed: each change decays every current count once.
@@ -89,7 +53,8 @@ public struct EdgeBurst: Sendable {
 
     public init(options: Options = Options()) {
         self.options = options
-        sketches = Array(repeating: Sketch(rows: options.rows, buckets: options.buckets), count: 3)
+        sketchSize = Self.width * options.rows * options.buckets
+        counts = Array(repeating: 0, count: Self.kinds * sketchSize)
         var rng = SplitMix64(seed: options.seed)
         seeds = (0..<options.rows).map { _ in rng.next() }
         var power = 1.0
@@ -129,24 +94,41 @@ public struct EdgeBurst: Sendable {
         // The edge, its source and its target: "source␟target", "s␟source", "t␟target".
         let edge = Self.fnv(target, after: Self.fnv("\u{1F}", after: Self.fnv(source)))
         let keys: InlineArray<3, UInt64> = [edge, Self.fnv(source, after: Self.fnv("s\u{1F}")), Self.fnv(target, after: Self.fnv("t\u{1F}"))]
-        let rows = options.rows
-        return withUnsafeTemporaryAllocation(of: Int.self, capacity: 3 * rows) { at in
-            // With a sketch per partition, the buckets are rarely in cache: all of them are asked for
-            // at once, so their fetches from memory overlap instead of following one another
-            // (counting stalled on each in turn).
-            for k in 0..<3 {
-                let rowsOfK = UnsafeMutableBufferPointer(rebasing: at[k * rows..<(k + 1) * rows])
-                sketches[k].locate(keys[k], seeds: seeds, into: rowsOfK)
-                sketches[k].prefetch(rowsOfK)
+        let rows = options.rows, buckets = options.buckets, size = sketchSize, changes = changes, ticks = ticks, decay = options.decay
+        return withUnsafeTemporaryAllocation(of: Int.self, capacity: Self.kinds * rows) { at in
+            // Where each key's counters are, in each row.
+            seeds.withUnsafeBufferPointer { seeds in
+                for k in 0..<Self.kinds {
+                    for r in 0..<rows { at[k * rows + r] = k * size + Self.width * (r * buckets + Self.bucket(keys[k], seed: seeds[r], buckets: buckets)) }
+                }
             }
-            var worst = 0.0
-            for k in 0..<3 {
-                // The count read after adding one is the estimate (the minimum over rows) the score needs.
-                let (s, a) = sketches[k].add(UnsafeMutableBufferPointer(rebasing: at[k * rows..<(k + 1) * rows]),
-                                             changes: changes, powers: powers, decay: options.decay)
-                worst = max(worst, Self.chiSquared(current: s, total: a, ticks: ticks))
+            return powers.withUnsafeBufferPointer { powers in
+                counts.withUnsafeMutableBufferPointer { counts in
+                    // With a sketch per partition, the buckets are rarely in cache: all of them are
+                    // asked for at once, so their fetches from memory overlap instead of following
+                    // one another (counting stalled on each in turn).
+                    for i in at { vigil_prefetch(counts.baseAddress! + i) }
+                    var worst = 0.0
+                    for k in 0..<Self.kinds {
+                        // One added to the key's counters in every row, as of `changes` tick
+                        // changes; the estimates are the smallest current and total counts after.
+                        var current = Double.infinity, total = Double.infinity
+                        for i in at[k * rows..<(k + 1) * rows] {
+                            let missed = changes - counts[i + 2]
+                            if missed > 0 {
+                                counts[i] *= missed < Double(powers.count) ? powers[Int(missed)] : pow(decay, missed)
+                                counts[i + 2] = changes
+                            }
+                            counts[i] += 1
+                            counts[i + 1] += 1
+                            current = min(current, counts[i])
+                            total = min(total, counts[i + 1])
+                        }
+                        worst = max(worst, Self.chiSquared(current: current, total: total, ticks: ticks))
+                    }
+                    return worst / (1 + worst)
+                }
             }
-            return worst / (1 + worst)
         }
     }
 }
@@ -155,8 +137,9 @@ extension EdgeBurst {
     /// Writes what the sketches have counted (``StateWriter``); the options and seeds are the
     /// configuration's, not state.
     public func write(to w: inout StateWriter) {
-        w.write(sketches.count)
-        for s in sketches { w.write(s.counts) }
+        // Each kind's sketches as an array of their own, as when they were kept apart.
+        w.write(Self.kinds)
+        for k in 0..<Self.kinds { w.write(Array(counts[k * sketchSize..<(k + 1) * sketchSize])) }
         w.write(tick != nil)
         w.write(tick ?? 0)
         w.write(ticks)
@@ -166,14 +149,17 @@ extension EdgeBurst {
     /// Reads what ``write(to:)`` wrote into a detector made with the same options.
     public mutating func read(from r: inout StateReader) throws(StateError) {
         let n = try r.count(ofAtLeast: 8)
-        guard n == sketches.count else { throw StateError("edge bursts: \(n) sketches, expected \(sketches.count)") }
-        for i in sketches.indices {
-            let counts = try r.doubles()
-            guard counts.count == sketches[i].counts.count else {
-                throw StateError("edge bursts: a sketch of \(counts.count) counters, expected \(sketches[i].counts.count) (rows or buckets changed)")
+        guard n == Self.kinds else { throw StateError("edge bursts: \(n) sketches, expected \(Self.kinds)") }
+        var read: [Double] = []
+        read.reserveCapacity(counts.count)
+        for _ in 0..<n {
+            let sketch = try r.doubles()
+            guard sketch.count == sketchSize else {
+                throw StateError("edge bursts: a sketch of \(sketch.count) counters, expected \(sketchSize) (rows or buckets changed)")
             }
-            sketches[i].counts = counts
+            read += sketch
         }
+        counts = read
         let hasTick = try r.bool()
         let t = try r.int64()
         tick = hasTick ? t : nil

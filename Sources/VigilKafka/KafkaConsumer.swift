@@ -234,9 +234,12 @@ public final class KafkaConsumer: Sendable {
 
     private func pollLoop(maxBatch: Int) {
         defer { pollThreadDone.signal() }
-        var topics = TopicNames()
         while polling.value {
             guard let first = rd_kafka_consumer_poll(rk.pointer, 100) else { continue }
+            // Topic names of this batch's own: the messages share a heap string (one of 16 bytes
+            // or more), whose reference count every copy and release of a message changes. Shared
+            // by every batch, that count was changed by this thread and the workers' at once.
+            var topics = TopicNames()
             // A rebalance is served inside a poll call, before it returns a message, so a message
             // belongs to the generation current right after the poll that returned it.
             var batchGeneration = generation
@@ -313,11 +316,15 @@ public final class KafkaConsumer: Sendable {
             context.logger.warning("\(error)")
             return
         }
-        var m = RDClient.copy(message, topics: &topics)
-        if rewinds, let end = shared.withLock({ $0.replayEnds[TopicPartition(m.topic, m.partition)] }), m.offset < end {
-            m.isStateReplay = true
+        // Built in the array, not in a variable appended after: that copied each message (a
+        // retain of its topic, key, value and headers) and then released the original.
+        messages.append(RDClient.copy(message, topics: &topics))
+        if rewinds {
+            let m = messages.count - 1
+            if let end = shared.withLock({ $0.replayEnds[TopicPartition(messages[m].topic, messages[m].partition)] }), messages[m].offset < end {
+                messages[m].isStateReplay = true
+            }
         }
-        messages.append(m)
     }
 
     /// Served inside `rd_kafka_consumer_poll` / `rd_kafka_consumer_close`, on the calling thread.

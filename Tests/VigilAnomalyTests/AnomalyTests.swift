@@ -265,6 +265,26 @@ func shuttle() throws -> AnomalyEvaluation.Table {
         #expect(midas.process(source: "A", target: "BC", time: 50) == unrelated)
         #expect(midas.process(source: "Q", target: "AB", time: 50) == unrelated)
     }
+
+    /// What it has counted survives a write and a read: the restored detector scores the rest of
+    /// the stream as the one that never stopped, bit for bit; sketches of another size are refused.
+    @Test func stateRoundTrip() throws {
+        var running = EdgeBurst()
+        for t in Int64(0)..<40 { for a in 0..<20 { _ = running.process(source: "A\(a)", target: "P\(a % 7)", time: t) } }
+        var w = StateWriter()
+        running.write(to: &w)
+        var restored = EdgeBurst()
+        var r = StateReader(w.bytes)
+        try restored.read(from: &r)
+        for t in Int64(40)..<45 {
+            for a in 0..<20 { #expect(restored.process(source: "A\(a)", target: "P\(a % 7)", time: t) == running.process(source: "A\(a)", target: "P\(a % 7)", time: t)) }
+        }
+        var options = EdgeBurst.Options()
+        options.buckets = 1_024
+        var smaller = EdgeBurst(options: options)
+        var again = StateReader(w.bytes)
+        #expect(throws: StateError.self) { try smaller.read(from: &again) }
+    }
 }
 
 @Suite struct FrequencyTests {
