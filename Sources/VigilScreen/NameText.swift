@@ -651,25 +651,56 @@ enum NameText {
     /// (it is also written `Jongun`, and a typo in one syllable should not cost a whole name).
     private static func splitHyphenated(_ w: String) -> [String] {
         guard w.utf8.contains(UInt8(ascii: "-")) else { return [w] }
-        let parts = w.split(separator: "-").map(String.init)
-        if parts.count == 2, parts.allSatisfy({ $0.count <= 4 && $0.count >= 2 && !particles.contains($0) && $0.allSatisfy(\.isLetter) }) {
+        // Split on the hyphen's byte (a word holds letters, digits and hyphens only, so no
+        // hyphen here begins a longer character): splitting the string by characters was a
+        // third of normalising a name such as `Holder of ACC-0068`.
+        let parts = w.utf8.split(separator: UInt8(ascii: "-")).map { String(Substring($0)) }
+        if parts.count == 2, parts.allSatisfy({ isShortLetterWord($0) && !particles.contains($0) }) {
             return [parts.joined()]
         }
         return parts
     }
 
+    /// Two to four letters (`al`, `ould`): byte by byte when ASCII, else by characters.
+    private static func isShortLetterWord(_ w: String) -> Bool {
+        let bytes = w.utf8
+        if bytes.allSatisfy({ $0 < 0x80 }) {
+            return (2...4).contains(bytes.count) && bytes.allSatisfy { ($0 | 0x20) >= 0x61 && ($0 | 0x20) <= 0x7A }
+        }
+        return (2...4).contains(w.count) && w.allSatisfy(\.isLetter)
+    }
+
     /// `Ig0r`, `Sech1n`: a digit between two letters stands for the letter it looks like.
     /// (A code such as `A320` keeps its digits: they are not between letters.)
     private static func undoLeetspeak(_ w: String) -> String {
-        guard w.utf8.count >= 3, w.utf8.contains(where: { $0 >= 0x30 && $0 <= 0x39 }) else { return w }
-        let b = Array(w.utf8)
+        let b = w.utf8
+        guard b.count >= 3, b.contains(where: { $0 >= 0x30 && $0 <= 0x39 }) else { return w }
         func letter(_ c: UInt8) -> Bool { c >= 0x61 && c <= 0x7A }
-        let looks: [UInt8: UInt8] = [0x30: 0x6F, 0x31: 0x69, 0x33: 0x65, 0x34: 0x61, 0x35: 0x73, 0x37: 0x74, 0x39: 0x67]
-        var out = b
-        for i in 1..<(b.count - 1) where letter(b[i - 1]) && letter(b[i + 1]) {
-            if let l = looks[b[i]] { out[i] = l }
+        /// The letter a digit looks like, if any.
+        func looks(_ c: UInt8) -> UInt8? {
+            switch c {
+            case 0x30: 0x6F  // 0 o
+            case 0x31: 0x69  // 1 i
+            case 0x33: 0x65  // 3 e
+            case 0x34: 0x61  // 4 a
+            case 0x35: 0x73  // 5 s
+            case 0x37: 0x74  // 7 t
+            case 0x39: 0x67  // 9 g
+            default: nil
+            }
         }
-        return String(decoding: out, as: UTF8.self)
+        var out = Array(b)
+        var changed = false
+        // Read where it is written: a digit replaced at i had a letter at i + 1, so no later
+        // test reads a byte this loop changed.
+        for i in 1..<(out.count - 1) where letter(out[i - 1]) && letter(out[i + 1]) {
+            if let l = looks(out[i]) {
+                out[i] = l
+                changed = true
+            }
+        }
+        // Most words with digits are account or document numbers, with no digit between letters.
+        return changed ? String(decoding: out, as: UTF8.self) : w
     }
 
     /// `1st`, `2nd`, `3rd`, `4th` → their digits.

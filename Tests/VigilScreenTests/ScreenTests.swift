@@ -167,6 +167,10 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(NormalizedName("Deutsche Bank (Schweiz) AG", kind: .organization).tokens.map(\.text) == ["deutsche", "bank", "jsc"])
         #expect(NormalizedName("Kim Jong-un").tokens.map(\.text) == ["kim", "jongun"])
         #expect(NormalizedName("Kassym-Jomart Tokayev").tokens.map(\.text) == ["kassym", "jomart", "tokayev"])
+        // An account holder as a payment names one: the code's digits are not between letters.
+        let holder = NormalizedName("Holder of ACC-0068")
+        #expect(holder.tokens.map(\.text) == ["holder", "of", "acc", "0068"])
+        #expect(holder.tokens.map(\.role) == [.name, .particle, .name, .number])
         #expect(NormalizedName("Brigade Forty 4", kind: .organization).tokens.map(\.text) == ["brigade", "44"])
         #expect(NameText.nicknames["ted"] == ["edward", "theodore"])
         #expect(NameText.nicknames["bill"] == NameText.nicknames["will"])
