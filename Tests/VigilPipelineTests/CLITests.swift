@@ -850,8 +850,8 @@ struct CLITests {
                 .flatMap { Int($0.split(separator: " ")[2]) } ?? -1
         }
         // With the processes' logs, which say whether a run was skipped as stale, left
-        // unacknowledged at shutdown, or failed (-1: a process that never printed its count; the
-        // 2,656 once seen here was 2,657 + -1, a second process that could not listen on its port).
+        // unacknowledged at shutdown, or failed (-1: a process that never printed its count; on
+        // 2026-12-06 a sum of 2,656 here was 2,657 and -1 from a process that could not listen).
         #expect(processed.reduce(0, +) == 2_657, "\(processed)\n\(runs.map(\.stderr).joined(separator: "\n---\n"))")
         let ids = runs.flatMap { $0.stdoutLines }.compactMap { try? JSONDecoder().decode(Alert.self, from: Data($0.utf8)).id }
         #expect(ids.count == 11 && Set(ids).count == 11)
