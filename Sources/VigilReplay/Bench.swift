@@ -46,7 +46,7 @@ public enum Bench {
     }
 
     public struct Report: Sendable, Codable {
-        /// ``Bench/allocator``: a figure measured with one allocator says little about another.
+        /// The allocator the figures were measured with (``Bench/allocator``).
         public var allocator = Bench.allocator
         public var mode: String
         public var pipeline: String

@@ -661,7 +661,7 @@ enum NameText {
         return parts
     }
 
-    /// Two to four letters (`al`, `ould`): byte by byte when ASCII, else by characters.
+    /// Two to four letters (`jong`, `un`): byte by byte when ASCII, else by characters.
     private static func isShortLetterWord(_ w: String) -> Bool {
         let bytes = w.utf8
         if bytes.allSatisfy({ $0 < 0x80 }) {
