@@ -170,7 +170,7 @@ public enum Bench {
         let bootstrap: String
         if let brokers = options.brokers {
             bootstrap = brokers
-            TopicSetup.ensure(TopicSetup.specs(topics, config: config), config: config, bootstrap: brokers, logger: logger, rekeyed: topics.rekeyed)
+            TopicSetup.ensure(topics, config: config, bootstrap: brokers, logger: logger)
         } else {
             let b = try EmbeddedBroker(nodes: 1, logger: logger)
             try TopicSetup.create(TopicSetup.specs(topics, config: config), on: b)

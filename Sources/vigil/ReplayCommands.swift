@@ -83,7 +83,7 @@ struct ReplayCommand: AsyncParsableCommand {
             let sink: any RecordSink
             var kafkaSink: KafkaSink?
             if let brokers = kafka.brokers {
-                TopicSetup.ensure(TopicSetup.specs(topics, config: config), config: config, bootstrap: brokers, logger: logger, rekeyed: topics.rekeyed)
+                TopicSetup.ensure(topics, config: config, bootstrap: brokers, logger: logger)
                 let s = try fail(KafkaSink(config: KafkaProducerConfig(client: config.clientConfig(bootstrap: brokers)), logger: logger))
                 kafkaSink = s
                 sink = s

@@ -44,7 +44,7 @@ struct RunCommand: AsyncParsableCommand {
             let bootstrap: String
             if let address = choice.bootstrap {
                 bootstrap = address
-                TopicSetup.ensure(TopicSetup.specs(topics, config: config), config: config, bootstrap: bootstrap, logger: logger, rekeyed: topics.rekeyed)
+                TopicSetup.ensure(topics, config: config, bootstrap: bootstrap, logger: logger)
             } else {
                 let broker = try fail(EmbeddedBroker(nodes: config.embedded.nodes, logger: logger))
                 embedded = broker

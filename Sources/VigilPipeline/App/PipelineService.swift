@@ -191,8 +191,8 @@ public enum TopicSetup {
     /// gets a warning, not a failure, since its operator may create topics another way. A
     /// re-keying topic is created with its input's partitions (``sized(_:rekeyed:existing:)``),
     /// and one that exists with another number is reported.
-    public static func ensure(_ specs: [TopicSpec], config: VigilConfig, bootstrap: String, logger: Logger,
-                              rekeyed: [VigilConfig.Topics.Rekeyed] = []) {
+    public static func ensure(_ topics: VigilConfig.Topics, config: VigilConfig, bootstrap: String, logger: Logger) {
+        let specs = specs(topics, config: config), rekeyed = topics.rekeyed
         let admin = KafkaAdmin(config: config.clientConfig(bootstrap: bootstrap), logger: logger)
         do {
             let existing = rekeyed.isEmpty ? [:] : try admin.metadata(timeout: .seconds(15)).topics
