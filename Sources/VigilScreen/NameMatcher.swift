@@ -15,6 +15,10 @@ public struct NameMatcher: Sendable {
         public var extraTokenWeight = 0.5
         /// A name with one identifying token is weak evidence on its own: its score is scaled by this.
         public var singleTokenFactor = 0.9
+        /// How much a person's identifying token left over on each name counts, one facing the
+        /// other (``NameMatcher/conflicts(_:_:_:_:)``), against 1 (or ``extraTokenWeight``) for a token
+        /// only one name has.
+        public var conflictWeight = 1.5
         public init() {}
     }
 
@@ -174,12 +178,38 @@ public struct NameMatcher: Sendable {
             }
             return sum
         }
-        let unmatched = leftover(q, usedQ, extraQ) + leftover(c, usedC, extraC)
+        var unmatched = leftover(q, usedQ, extraQ) + leftover(c, usedC, extraC)
+        if !organization, case let k = Double(Self.conflicts(q, usedQ, c, usedC)), k > 0 {
+            unmatched += k * (options.conflictWeight - extraQ) + k * (options.conflictWeight - extraC)
+        }
         var score = matchedWeight + unmatched > 0 ? matched / (matchedWeight + unmatched) : 0
         if min(qNames, cNames) <= 1, max(qNames, cNames) > 1 { score *= options.singleTokenFactor }
         return Score(score: (score * 10_000).rounded() / 10_000, pairs: pairs,
                      unmatchedQuery: explain ? left(q, usedQ).map { q.tokens[$0].text } : [],
                      unmatchedCandidate: explain ? left(c, usedC).map { c.tokens[$0].text } : [])
+    }
+
+    /// How many identifying tokens left over on one name face one left over on the other that is
+    /// not alike (another consonant skeleton, so not a misspelling the pairing missed, such as
+    /// `Ssad` for `Asad`). A name only one side has is missing information (a middle name left
+    /// out); two different names in its place are conflicting information — as in record
+    /// linkage, disagreement weighs more than absence. On the UN and OFAC lists the pairs this
+    /// keeps apart are mostly relatives: brothers `Yasir Sabawi Ibrahim Hasan` and `Ayman Sabawi
+    /// Ibrahim Hasan`, or namesakes who share a surname and a second given name.
+    static func conflicts(_ q: NormalizedName, _ usedQ: UInt64, _ c: NormalizedName, _ usedC: UInt64) -> Int {
+        func left(_ n: NormalizedName, _ used: UInt64, _ i: Int) -> Bool { used & (1 << UInt64(i)) == 0 && n.tokens[i].role == .name }
+        var leftQ = 0, alike = 0
+        var alikeC: UInt64 = 0
+        for i in q.tokens.indices where left(q, usedQ, i) {
+            leftQ += 1
+            if let j = c.tokens.indices.first(where: { left(c, usedC | alikeC, $0) && c.tokens[$0].skeleton == q.tokens[i].skeleton }) {
+                alikeC |= 1 << UInt64(j)
+                alike += 1
+            }
+        }
+        guard leftQ > alike else { return 0 }
+        let leftC = c.tokens.indices.count { left(c, usedC, $0) }
+        return max(0, min(leftQ, leftC) - alike)
     }
 
     /// Whether tokens of these roles may pair unless their texts are the same.
