@@ -9,6 +9,8 @@ import VigilFormats
 ///   others apart (the others are what the matcher may be tuned on; the `synth_` ones are held out);
 /// - a cross-script list (`Query,Expected Match,Min Score,Description`, `#` comments): each
 ///   pair's score against the minimum it is expected to reach.
+///
+/// And a list against itself (``withinList(_:threshold:matcher:listMistakes:)``).
 public enum NameEvaluation {
     public struct Counts: Sendable, Codable, Hashable {
         public var pairs = 0
@@ -19,6 +21,14 @@ public enum NameEvaluation {
         public var precision: Double { truePositives + falsePositives == 0 ? 0 : Double(truePositives) / Double(truePositives + falsePositives) }
         public var recall: Double { truePositives + falseNegatives == 0 ? 0 : Double(truePositives) / Double(truePositives + falseNegatives) }
         public var f1: Double { precision + recall == 0 ? 0 : 2 * precision * recall / (precision + recall) }
+
+        mutating func merge(_ o: Counts) {
+            pairs += o.pairs
+            truePositives += o.truePositives
+            falsePositives += o.falsePositives
+            falseNegatives += o.falseNegatives
+            trueNegatives += o.trueNegatives
+        }
 
         mutating func add(predicted: Bool, actual: Bool) {
             pairs += 1
@@ -149,5 +159,59 @@ public enum NameEvaluation {
         return CrossScriptReport(file: file, pairs: results.count, reachedMinScore: results.count { $0.reached },
                                  aboveThreshold: results.count { $0.score >= threshold }, threshold: threshold, results: results)
     }
-}
 
+    /// How a list's own names separate, as pairs labelled by the list itself:
+    /// - `aliases`: each person's primary name against each of its good-quality aliases (the
+    ///   same person, so matches; many aliases are other names altogether, a nom de guerre or a
+    ///   maiden name, which no name matcher can pair: recall here is low by nature);
+    /// - `namesakes`: the primary names of two different persons that share at least two
+    ///   identifying tokens (not matches: brothers, fathers and sons, people sharing a common
+    ///   given name and surname). The hard negatives a screener meets.
+    ///
+    /// A list's labels are not clean (an entry listed twice, an alias shared by relatives), so
+    /// the figures are for comparing matchers, not absolute. What it adds to the labelled
+    /// benchmark: hundreds of real pairs of different people with alike names, where the
+    /// benchmark's tuning rows have few.
+    public static func withinList(_ list: Watchlist, threshold: Double, matcher: NameMatcher = NameMatcher(),
+                                  listMistakes: Bool = false) -> ListReport {
+        var aliases = Counts(), namesakes = Counts()
+        var mistakes: [Mistake] = []
+        func score(_ group: String, _ a: String, _ b: String, actual: Bool, into counts: inout Counts) {
+            let score = matcher.score(NormalizedName(a, kind: .person), NormalizedName(b, kind: .person)).score
+            counts.add(predicted: score >= threshold, actual: actual)
+            if (score >= threshold) != actual { mistakes.append(Mistake(group: group, name1: a, name2: b, expected: actual, score: score)) }
+        }
+        let people = list.entries.filter { $0.kind == .person && $0.names.first?.quality == "primary" }
+        for e in people {
+            for alias in e.names.dropFirst() where alias.quality == "strong" { score("aliases", e.names[0].text, alias.text, actual: true, into: &aliases) }
+        }
+        // Pairs sharing two tokens, found through the entries holding each token (in list order,
+        // so the report is the same on every run).
+        let tokens = people.map { Set(NormalizedName($0.names[0].text, kind: .person).tokens.filter { $0.role == .name }.map(\.text)) }
+        var holders: [String: [Int]] = [:]
+        for (i, t) in tokens.enumerated() { for token in t { holders[token, default: []].append(i) } }
+        var paired = Set<Int64>()
+        for (i, t) in tokens.enumerated() {
+            for token in t.sorted() {
+                for j in holders[token]! where j > i && tokens[i].intersection(tokens[j]).count >= 2 && paired.insert(Int64(i) << 32 | Int64(j)).inserted {
+                    score("namesakes", people[i].names[0].text, people[j].names[0].text, actual: false, into: &namesakes)
+                }
+            }
+        }
+        var overall = aliases
+        overall.merge(namesakes)
+        return ListReport(list: list.version.label, threshold: threshold, overall: Figures(overall), aliases: Figures(aliases),
+                          namesakes: Figures(namesakes), mistakes: listMistakes ? mistakes : nil)
+    }
+
+    public struct ListReport: Sendable, Codable {
+        public var list: String
+        public var threshold: Double
+        public var overall: Figures
+        /// Primary names against their own aliases (all should match).
+        public var aliases: Figures
+        /// Different people with alike names (none should match).
+        public var namesakes: Figures
+        public var mistakes: [Mistake]?
+    }
+}

@@ -479,7 +479,9 @@ enum NameText {
             "daniel": ["dan", "danny"], "nicholas": ["nick"], "peter": ["pete"], "andrew": ["andy", "drew"], "matthew": ["matt"],
             "patrick": ["pat", "paddy"], "susan": ["sue", "susie"], "jennifer": ["jen", "jenny"], "vladimir": ["vlad", "volodya"],
             "mikhail": ["misha"], "dmitry": ["dima"], "dmitrij": ["dima"], "nikolai": ["kolya"], "sergei": ["seryozha"],
-            "ivan": ["vanya"], "barack": ["barry"], "yevgeny": ["zhenya"], "muhammad": ["mo"], "mohammed": ["mo"], "abdullah": ["abdu"],
+            "ivan": ["vanya"], "barack": ["barry"], "yevgeny": ["zhenya"], "abdullah": ["abdu"],
+            // `Mohd` is how Malaysian and Singaporean documents shorten every spelling of it.
+            "muhammad": ["mo", "mohd", "muhd"], "mohammed": ["mo", "mohd"], "mohammad": ["mohd"], "mohamed": ["mohd"], "muhammed": ["mohd"],
             // Korean surnames as the South, the North (McCune–Reischauer) and the Revised
             // Romanization write them: 박 Park, Pak, Bak; 이/리 Lee, Ri, Yi; 최 Choi, Choe.
             "park": ["pak", "bak"], "lee": ["ri", "yi", "rhee"], "choi": ["choe"], "jung": ["jong", "chung", "jeong"],

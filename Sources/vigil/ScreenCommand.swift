@@ -42,7 +42,10 @@ struct ScreenCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("A labelled pairs file to score instead of screening a name.", valueName: "file"))
     var eval: String?
 
-    @Flag(name: .long, help: "With --eval: also list the pairs the matcher got wrong.")
+    @Flag(name: .long, help: ArgumentHelp("Score each --list against itself: its people's names against their own aliases (should match) and against other people sharing two of their tokens (should not)."))
+    var evalList = false
+
+    @Flag(name: .long, help: "With --eval or --eval-list: also list the pairs the matcher got wrong.")
     var mistakes = false
 
     @Argument(help: ArgumentHelp("The name to screen.", valueName: "name"))
@@ -64,8 +67,8 @@ struct ScreenCommand: AsyncParsableCommand {
                 }
                 return
             }
-            guard let name, !name.trimmingCharacters(in: .whitespaces).isEmpty else {
-                throw CLIError("give a name to screen (or --eval FILE)")
+            guard evalList || name?.trimmingCharacters(in: .whitespaces).isEmpty == false else {
+                throw CLIError("give a name to screen (or --eval FILE, or --eval-list)")
             }
             guard !list.isEmpty else { throw CLIError("give at least one --list NAME=FILE") }
             var lists: [Watchlist] = []
@@ -77,11 +80,15 @@ struct ScreenCommand: AsyncParsableCommand {
                     throw CLIError("\(error)")
                 }
             }
+            if evalList {
+                for l in lists { LineWriter().write(Array(try encoder.encode(NameEvaluation.withinList(l, threshold: threshold, listMistakes: mistakes)))) }
+                return
+            }
             var options = ScreeningOptions()
             options.threshold = threshold
             options.limit = limit
             let screener = Screener(lists: lists, options: options)
-            let query = ScreeningQuery(name: name, kind: NameKind(rawValue: kind) ?? NameKind(schema: kind), birthDate: dob,
+            let query = ScreeningQuery(name: name ?? "", kind: NameKind(rawValue: kind) ?? NameKind(schema: kind), birthDate: dob,
                                        country: country, document: document)
             LineWriter().write(Array(try encoder.encode(screener.screen(query))))
         }
