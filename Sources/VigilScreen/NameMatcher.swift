@@ -15,6 +15,9 @@ public struct NameMatcher: Sendable {
         public var extraTokenWeight = 0.5
         /// A name with one identifying token is weak evidence on its own: its score is scaled by this.
         public var singleTokenFactor = 0.9
+        /// How much a token left over on the longer of two persons' names counts when it stands
+        /// between tokens that paired: a middle name the other name leaves out.
+        public var middleTokenWeight = 0.3
         /// How much a person's identifying token left over on each name counts, one facing the
         /// other (``NameMatcher/conflicts(_:_:_:_:)``), against 1 (or ``extraTokenWeight``) for a token
         /// only one name has.
@@ -165,23 +168,25 @@ public struct NameMatcher: Sendable {
         let conflicts = (legal: stated(.legalForm, q, usedQ) && stated(.legalForm, c, usedC),
                          patronymic: stated(.patronymic, q, usedQ) && stated(.patronymic, c, usedC))
         let organization = q.isOrganization || c.isOrganization
-        func leftover(_ n: NormalizedName, _ used: UInt64, _ factor: Double) -> Double {
+        let facing = organization ? (q: 0, c: 0) : Self.conflicts(q, usedQ, c, usedC)
+        func leftover(_ n: NormalizedName, _ used: UInt64, _ factor: Double, facing: UInt64) -> Double {
             var sum = 0.0
             for i in n.tokens.indices where used & (1 << UInt64(i)) == 0 {
-                let t = n.tokens[i]
+                let t = n.tokens[i], bit: UInt64 = 1 << UInt64(i)
                 switch t.role {
                 case .legalForm where conflicts.legal && t.text != "co", .patronymic where conflicts.patronymic: sum += 1
                 // `Company 23` is not `Company`; a common word counts fully when one name lacks it.
                 case .number where organization, .common: sum += 1
+                case _ where facing & bit != 0: sum += options.conflictWeight
+                // Between paired tokens (paired ones both before and after it): a middle name.
+                case _ where factor < 1 && used & (bit - 1) != 0 && used & ~(bit | (bit - 1)) != 0:
+                    sum += t.role.weight * options.middleTokenWeight
                 default: sum += t.role.weight * factor
                 }
             }
             return sum
         }
-        var unmatched = leftover(q, usedQ, extraQ) + leftover(c, usedC, extraC)
-        if !organization, case let k = Double(Self.conflicts(q, usedQ, c, usedC)), k > 0 {
-            unmatched += k * (options.conflictWeight - extraQ) + k * (options.conflictWeight - extraC)
-        }
+        let unmatched = leftover(q, usedQ, extraQ, facing: facing.q) + leftover(c, usedC, extraC, facing: facing.c)
         var score = matchedWeight + unmatched > 0 ? matched / (matchedWeight + unmatched) : 0
         if min(qNames, cNames) <= 1, max(qNames, cNames) > 1 { score *= options.singleTokenFactor }
         return Score(score: (score * 10_000).rounded() / 10_000, pairs: pairs,
@@ -189,27 +194,29 @@ public struct NameMatcher: Sendable {
                      unmatchedCandidate: explain ? left(c, usedC).map { c.tokens[$0].text } : [])
     }
 
-    /// How many identifying tokens left over on one name face one left over on the other that is
-    /// not alike (another consonant skeleton, so not a misspelling the pairing missed, such as
-    /// `Ssad` for `Asad`). A name only one side has is missing information (a middle name left
-    /// out); two different names in its place are conflicting information — as in record
-    /// linkage, disagreement weighs more than absence. On the UN and OFAC lists the pairs this
-    /// keeps apart are mostly relatives: brothers `Yasir Sabawi Ibrahim Hasan` and `Ayman Sabawi
-    /// Ibrahim Hasan`, or namesakes who share a surname and a second given name.
-    static func conflicts(_ q: NormalizedName, _ usedQ: UInt64, _ c: NormalizedName, _ usedC: UInt64) -> Int {
+    /// The identifying tokens left over on each name that face one left over on the other that
+    /// is not alike (another consonant skeleton, so not a misspelling the pairing missed, such as
+    /// `Ssad` for `Asad`), as masks of token positions: as many on each side, the first ones. A
+    /// name only one side has is missing information (a middle name left out); two different
+    /// names in its place are conflicting information — as in record linkage, disagreement
+    /// weighs more than absence. On the UN and OFAC lists the pairs this keeps apart are mostly
+    /// relatives: brothers `Yasir Sabawi Ibrahim Hasan` and `Ayman Sabawi Ibrahim Hasan`, or
+    /// namesakes who share a surname and a second given name.
+    static func conflicts(_ q: NormalizedName, _ usedQ: UInt64, _ c: NormalizedName, _ usedC: UInt64) -> (q: UInt64, c: UInt64) {
         func left(_ n: NormalizedName, _ used: UInt64, _ i: Int) -> Bool { used & (1 << UInt64(i)) == 0 && n.tokens[i].role == .name }
-        var leftQ = 0, alike = 0
-        var alikeC: UInt64 = 0
+        var differentQ: [Int] = [], alikeC: UInt64 = 0
         for i in q.tokens.indices where left(q, usedQ, i) {
-            leftQ += 1
             if let j = c.tokens.indices.first(where: { left(c, usedC | alikeC, $0) && c.tokens[$0].skeleton == q.tokens[i].skeleton }) {
                 alikeC |= 1 << UInt64(j)
-                alike += 1
+            } else {
+                differentQ.append(i)
             }
         }
-        guard leftQ > alike else { return 0 }
-        let leftC = c.tokens.indices.count { left(c, usedC, $0) }
-        return max(0, min(leftQ, leftC) - alike)
+        guard !differentQ.isEmpty else { return (0, 0) }
+        let differentC = c.tokens.indices.filter { left(c, usedC | alikeC, $0) }
+        func mask(_ positions: ArraySlice<Int>) -> UInt64 { positions.reduce(0) { $0 | 1 << UInt64($1) } }
+        let k = min(differentQ.count, differentC.count)
+        return (mask(differentQ.prefix(k)), mask(differentC.prefix(k)))
     }
 
     /// Whether tokens of these roles may pair unless their texts are the same.
