@@ -203,20 +203,25 @@ public struct NameMatcher: Sendable {
     /// relatives: brothers `Yasir Sabawi Ibrahim Hasan` and `Ayman Sabawi Ibrahim Hasan`, or
     /// namesakes who share a surname and a second given name.
     static func conflicts(_ q: NormalizedName, _ usedQ: UInt64, _ c: NormalizedName, _ usedC: UInt64) -> (q: UInt64, c: UInt64) {
-        func left(_ n: NormalizedName, _ used: UInt64, _ i: Int) -> Bool { used & (1 << UInt64(i)) == 0 && n.tokens[i].role == .name }
-        var differentQ: [Int] = [], alikeC: UInt64 = 0
-        for i in q.tokens.indices where left(q, usedQ, i) {
-            if let j = c.tokens.indices.first(where: { left(c, usedC | alikeC, $0) && c.tokens[$0].skeleton == q.tokens[i].skeleton }) {
-                alikeC |= 1 << UInt64(j)
+        // Masks, not arrays: this runs for every candidate a query scores.
+        func left(_ n: NormalizedName, _ used: UInt64) -> UInt64 {
+            var m: UInt64 = 0
+            for i in n.tokens.indices where used & (1 << UInt64(i)) == 0 && n.tokens[i].role == .name { m |= 1 << UInt64(i) }
+            return m
+        }
+        let leftQ = left(q, usedQ)
+        guard leftQ != 0 else { return (0, 0) }
+        var leftC = left(c, usedC), differentQ: UInt64 = 0
+        guard leftC != 0 else { return (0, 0) }
+        for i in leftQ.setBits {
+            if let j = leftC.setBits.first(where: { c.tokens[$0].skeleton == q.tokens[i].skeleton }) {
+                leftC &= ~(1 << UInt64(j))
             } else {
-                differentQ.append(i)
+                differentQ |= 1 << UInt64(i)
             }
         }
-        guard !differentQ.isEmpty else { return (0, 0) }
-        let differentC = c.tokens.indices.filter { left(c, usedC | alikeC, $0) }
-        func mask(_ positions: ArraySlice<Int>) -> UInt64 { positions.reduce(0) { $0 | 1 << UInt64($1) } }
-        let k = min(differentQ.count, differentC.count)
-        return (mask(differentQ.prefix(k)), mask(differentC.prefix(k)))
+        let k = min(differentQ.nonzeroBitCount, leftC.nonzeroBitCount)
+        return (differentQ.lowest(k), leftC.lowest(k))
     }
 
     /// Whether tokens of these roles may pair unless their texts are the same.
@@ -325,4 +330,25 @@ struct PairCache: ~Copyable {
     }
 
     var table = IntegerTable<Entry>(capacity: 64)
+}
+
+extension UInt64 {
+    /// The positions of the set bits, lowest first.
+    fileprivate var setBits: some Sequence<Int> {
+        sequence(state: self) { m -> Int? in
+            guard m != 0 else { return nil }
+            defer { m &= m - 1 }
+            return m.trailingZeroBitCount
+        }
+    }
+
+    /// The lowest `k` set bits.
+    fileprivate func lowest(_ k: Int) -> UInt64 {
+        var m = self, out: UInt64 = 0
+        for _ in 0..<k where m != 0 {
+            out |= m & (~m &+ 1)
+            m &= m - 1
+        }
+        return out
+    }
 }
