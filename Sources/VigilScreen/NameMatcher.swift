@@ -6,7 +6,8 @@
 /// weighted by what the tokens are (a legal form or a particle weighs less than a name), over
 /// all the weight, where tokens left over count fully on the name with fewer tokens and half on
 /// the other (a middle name or patronymic the other name leaves out is common; a name the other
-/// lacks entirely is not).
+/// lacks entirely is not), less between paired tokens (a middle name), and more where each
+/// person's name has a given name the other lacks (``conflicts(_:_:_:_:)``).
 public struct NameMatcher: Sendable {
     public struct Options: Sendable, Hashable {
         /// A token pair below this similarity is not a pair.
