@@ -185,9 +185,10 @@ public enum NameEvaluation {
         for e in people {
             for alias in e.names.dropFirst() where alias.quality == "strong" { score("aliases", e.names[0].text, alias.text, actual: true, into: &aliases) }
         }
-        // Pairs sharing two tokens, found through the entries holding each token (in list order,
-        // so the report is the same on every run).
-        let tokens = people.map { Set(NormalizedName($0.names[0].text, kind: .person).tokens.filter { $0.role == .name }.map(\.text)) }
+        // Pairs sharing two words, found through the entries holding each word (in list order,
+        // so the report is the same on every run). Words as written (three letters or more), not
+        // the matcher's tokens: the pairs stay the same when the matcher changes.
+        let tokens = people.map { Set($0.names[0].text.lowercased().split { !$0.isLetter }.filter { $0.count >= 3 }.map(String.init)) }
         var holders: [String: [Int]] = [:]
         for (i, t) in tokens.enumerated() { for token in t { holders[token, default: []].append(i) } }
         var paired = Set<Int64>()

@@ -74,3 +74,72 @@ enum Hangul {
             .replacingOccurrences(of: "eo", with: "o").replacingOccurrences(of: "eu", with: "u")
     }
 }
+
+/// Korean names already in Latin letters, as lists write them (`KIM Yong Chol`, `Yong-Chol KIM`,
+/// `Kim Young-cheol`), which the matcher treats in two ways of their own when both names are
+/// Korean:
+/// - the North writes by McCune–Reischauer, the South by the Revised Romanization, and lists mix
+///   in older spellings: `Pom`/`Bom`, `Chin`/`Jin`, `Chol`/`Cheol`, `Yong`/`Young`, `Chang`/`Jang`.
+///   Two tokens that are one spelling once voiced initials are read voiceless (`b` `p`, `d` `t`,
+///   `g` `k`, `j` `ch`) and `eo`, `ou` as `o`, `eu`, `oo` as `u` (``fold(_:)``) pair;
+/// - a Korean name has no middle names: its given name is one name of (mostly) two syllables,
+///   often written as two words, so `Chol Kim` is not `Yong Chol Kim` with a name left out, but
+///   another person (on the OFAC list a dozen different Kims matched `Chol KIM` so). A syllable
+///   only one name has counts in full.
+///
+/// A name is Korean when one end is a Korean surname and every word reads as one to three
+/// syllables of Korean shape (an initial consonant or none, a vowel, a final consonant or none).
+extension Hangul {
+    static let latinSurnames: Set<String> = Set(surnames.values).union([
+        "pak", "bak", "choe", "chong", "jong", "chon", "ri", "yi", "rim", "yun", "o", "mun", "paek", "pae", "sin", "ju", "chu",
+        "hyon", "kye", "an", "ryang", "thae", "tae", "sok", "chang", "jo", "kil", "gim", "ku", "ho", "ryom", "pyon",
+    ])
+
+    static func isKoreanName(_ tokens: [NormalizedName.Token]) -> Bool {
+        guard (2...4).contains(tokens.count), latinSurnames.contains(tokens[0].text) || latinSurnames.contains(tokens[tokens.count - 1].text)
+        else { return false }
+        return tokens.allSatisfy { $0.role == .name && $0.text.utf8.count <= 12 && readsAsSyllables(Array($0.text.utf8)[...], left: 3) }
+    }
+
+    private static let initials: [[UInt8]] = ["", "k", "g", "kk", "n", "d", "t", "tt", "r", "l", "m", "b", "p", "pp", "s", "ss", "sh", "j", "jj", "ch",
+                                              "tch", "h", "ts"].map { Array($0.utf8) }
+    private static let vowels: [[UInt8]] = ["a", "e", "i", "o", "u", "ae", "eo", "eu", "oe", "ui", "ou", "oo", "ya", "yae", "yeo", "yo", "yu", "ye",
+                                            "yoo", "you", "wa", "wae", "wo", "we", "wi", "weo"].map { Array($0.utf8) }
+    private static let finals: [[UInt8]] = ["", "k", "n", "l", "m", "p", "ng", "t", "g", "r", "b"].map { Array($0.utf8) }
+
+    /// Whether `w` reads as at most `left` syllables of Korean shape: an initial consonant (or
+    /// none), a vowel, a final consonant (or none), each tried in every reading that fits.
+    private static func readsAsSyllables(_ w: ArraySlice<UInt8>, left: Int) -> Bool {
+        if w.isEmpty { return true }
+        guard left > 0 else { return false }
+        for i in initials where w.starts(with: i) {
+            let afterInitial = w.dropFirst(i.count)
+            for v in vowels where afterInitial.starts(with: v) {
+                let afterVowel = afterInitial.dropFirst(v.count)
+                for f in finals where afterVowel.starts(with: f) {
+                    if readsAsSyllables(afterVowel.dropFirst(f.count), left: left - 1) { return true }
+                }
+            }
+        }
+        return false
+    }
+
+    /// A Korean given name or surname with the romanizations' differences folded (see above).
+    static func fold(_ s: String) -> String {
+        let vowelsFolded = s.replacingOccurrences(of: "eo", with: "o").replacingOccurrences(of: "ou", with: "o")
+            .replacingOccurrences(of: "eu", with: "u").replacingOccurrences(of: "oo", with: "u")
+        var out = ""
+        var previous: Character = " "
+        for c in vowelsFolded {
+            switch c {
+            case "b": out += "p"
+            case "d": out += "t"
+            case "g" where previous != "n": out += "k"
+            case "j": out += "ch"
+            default: out.append(c)
+            }
+            previous = c
+        }
+        return out
+    }
+}

@@ -89,6 +89,7 @@ public struct NameMatcher: Sendable {
         let qh = q.heads, ch = c.heads
         let guessed = q.vowelsGuessed != c.vowelsGuessed
         let hebrew = guessed && (q.script == .hebrew || c.script == .hebrew)
+        let korean = q.korean && c.korean
         precondition(buffer.count >= qh.count * ch.count, "the buffer holds fewer pairs than the names have")
         var n = 0
         for i in qh.indices {
@@ -97,14 +98,16 @@ public struct NameMatcher: Sendable {
                 // Joined tokens pair with a single token (`Ramimakhlouf`, `Rami Makhlouf`); two
                 // joined runs would only repeat what their tokens say one by one.
                 if a.tokens > 1, b.tokens > 1 { continue }
-                if cannotPair(a, b, guessed: guessed) { continue }
+                // Its letter bound does not know the Korean spellings.
+                if cannotPair(a, b, guessed: guessed), !korean || a.koreanHash != b.koreanHash { continue }
                 let found: (Double, Method)?
                 if b.id >= 0 {
-                    let slot = cache.table.slot(for: UInt64(i) << 33 | (guessed ? 1 << 32 : 0) | (hebrew ? 1 << 31 : 0) | UInt64(b.id), inserting: .unknown)
-                    if cache.table[slot].isUnknown { cache.table[slot] = PairCache.Entry(similarity(a, b, guessed: guessed, hebrew: hebrew)) }
+                    let key = UInt64(i) << 34 | (korean ? 1 << 33 : 0) | (guessed ? 1 << 32 : 0) | (hebrew ? 1 << 31 : 0) | UInt64(b.id)
+                    let slot = cache.table.slot(for: key, inserting: .unknown)
+                    if cache.table[slot].isUnknown { cache.table[slot] = PairCache.Entry(similarity(a, b, guessed: guessed, hebrew: hebrew, korean: korean)) }
                     found = cache.table[slot].result
                 } else {
-                    found = similarity(a, b, guessed: guessed, hebrew: hebrew)
+                    found = similarity(a, b, guessed: guessed, hebrew: hebrew, korean: korean)
                 }
                 guard let (sim, method) = found else { continue }
                 let covered = Int(a.tokens) + Int(b.tokens)
@@ -157,8 +160,9 @@ public struct NameMatcher: Sendable {
         }
         func left(_ n: NormalizedName, _ used: UInt64) -> [Int] { n.tokens.indices.filter { used & (1 << UInt64($0)) == 0 } }
         let qNames = q.nameTokenCount, cNames = c.nameTokenCount
-        // A person's name may leave out middle names; a company's name does not have any.
-        let extra = q.isOrganization || c.isOrganization ? 1 : options.extraTokenWeight
+        // A person's name may leave out middle names; a company's name does not have any. A
+        // Korean one has none either: a syllable only one has makes another given name.
+        let extra = q.korean && c.korean ? options.conflictWeight : q.isOrganization || c.isOrganization ? 1 : options.extraTokenWeight
         let extraQ = qNames > cNames ? extra : 1, extraC = cNames > qNames ? extra : 1
         // A legal form or patronymic only one name states says little; two different ones say
         // different companies or people (`AG` is not `GmbH`, `Ivanovich` not `Viktorovich`). A bare
@@ -258,13 +262,13 @@ public struct NameMatcher: Sendable {
     }
 
     /// The units' comparison, through their heads' unretained references (`q` and `c` keep them).
-    private func similarity(_ a: NormalizedName.Head, _ b: NormalizedName.Head, guessed: Bool, hebrew: Bool) -> (Double, Method)? {
-        a.unit._withUnsafeGuaranteedRef { x in b.unit._withUnsafeGuaranteedRef { y in similarity(x, y, guessed: guessed, hebrew: hebrew) } }
+    private func similarity(_ a: NormalizedName.Head, _ b: NormalizedName.Head, guessed: Bool, hebrew: Bool, korean: Bool) -> (Double, Method)? {
+        a.unit._withUnsafeGuaranteedRef { x in b.unit._withUnsafeGuaranteedRef { y in similarity(x, y, guessed: guessed, hebrew: hebrew, korean: korean) } }
     }
 
     /// `guessed`: one name's vowels are guesses (``NormalizedName/vowelsGuessed``); `hebrew`: and
     /// that name is in Hebrew.
-    private func similarity(_ a: NormalizedName.Unit, _ b: NormalizedName.Unit, guessed: Bool, hebrew: Bool) -> (Double, Method)? {
+    private func similarity(_ a: NormalizedName.Unit, _ b: NormalizedName.Unit, guessed: Bool, hebrew: Bool, korean: Bool) -> (Double, Method)? {
         if a.text == b.text { return (1, .exact) }
         if !Self.rolesMayPair(a.role, b.role) { return nil }
         if let x = a.givenNames, let y = b.givenNames, !x.isDisjoint(with: y) { return (0.9, .nickname) }
@@ -290,6 +294,8 @@ public struct NameMatcher: Sendable {
         if a.folded == b.folded {
             // Spellings of one name in different transliterations: nearly, not quite, the same.
             jw = max(jw, 0.97)
+        } else if korean, let x = a.koreanFolded, x == b.koreanFolded {
+            jw = max(jw, 0.95)  // the North's and the South's spellings (``Hangul``)
         }
         // Written on one side only in a script whose vowels are guesses (an abjad, Thai,
         // Khmer): the consonants are compared too, and the closer reading counts (`ahmd` is

@@ -100,9 +100,13 @@ public final class NormalizedName: Sendable, Hashable {
         /// how many characters two units can have in common.
         let letters: UInt32
 
-        init(tokens: Range<Int>, text: String, role: Role, initials: String = "", weight: Double) {
+        /// In a Korean name, the text with its romanizations' differences folded (``Hangul/fold(_:)``).
+        let koreanFolded: String?
+
+        init(tokens: Range<Int>, text: String, role: Role, initials: String = "", weight: Double, korean: Bool = false) {
             self.tokens = tokens
             self.text = text
+            koreanFolded = korean ? Hangul.fold(text) : nil
             self.role = role
             self.initials = initials
             letters = text.utf8.reduce(0) { $0 | Self.bit($1) }
@@ -189,6 +193,8 @@ public final class NormalizedName: Sendable, Hashable {
         var first: UInt8 { UInt8(truncatingIfNeeded: prefix) }
         var role: Role
         var hasGivenNames: Bool
+        /// Of ``Unit/koreanFolded``; 0 outside Korean names.
+        var koreanHash: UInt64
         var mask: UInt64
         var weight: Double
         /// The unit's number in the screener's vocabulary of list units (units alike in all that
@@ -209,6 +215,7 @@ public final class NormalizedName: Sendable, Hashable {
             foldedHash = FNV1a.hash(u.folded.utf8)
             role = u.role
             hasGivenNames = u.givenNames != nil
+            koreanHash = u.koreanFolded.map { FNV1a.hash($0.utf8) } ?? 0
             mask = u.mask
             weight = u.weight
         }
@@ -237,12 +244,12 @@ public final class NormalizedName: Sendable, Hashable {
         }
     }
 
-    private static func units(_ t: [Token]) -> [Unit] {
+    private static func units(_ t: [Token], korean: Bool) -> [Unit] {
         var out: [Unit] = []
         // Singles, then runs of two and of three.
         out.reserveCapacity(3 * t.count)
         for (i, token) in t.enumerated() {
-            out.append(Unit(tokens: i..<(i + 1), text: token.text, role: token.role, weight: token.role.weight))
+            out.append(Unit(tokens: i..<(i + 1), text: token.text, role: token.role, weight: token.role.weight, korean: korean))
         }
         for length in 2...3 where t.count >= length {
             for i in 0...(t.count - length) {
@@ -254,7 +261,7 @@ public final class NormalizedName: Sendable, Hashable {
                     text += t[k].text
                     if let first = t[k].text.first { initials.append(first) }
                 }
-                out.append(Unit(tokens: run, text: text, role: .name, initials: initials, weight: run.reduce(0) { $0 + t[$1].role.weight }))
+                out.append(Unit(tokens: run, text: text, role: .name, initials: initials, weight: run.reduce(0) { $0 + t[$1].role.weight }, korean: korean))
             }
         }
         return out
@@ -273,7 +280,8 @@ public final class NormalizedName: Sendable, Hashable {
         transliterated = script != .latin
         // A name of more than 64 tokens is not a name; the matcher keeps token sets as bits.
         tokens = Array(NameText.tokens(latin, kind: kind, script: script).prefix(64))
-        units = Self.units(tokens)
+        korean = kind != .organization && kind != .vessel && Hangul.isKoreanName(tokens)
+        units = Self.units(tokens, korean: korean)
         heads = units.map { u in
             var head = Head(u)
             if let vocabulary { head.id = vocabulary.number(UnitKey(text: u.text, role: u.role, tokens: u.tokens.count, initials: u.initials)) }
@@ -281,6 +289,10 @@ public final class NormalizedName: Sendable, Hashable {
         }
         nameTokenCount = tokens.count { $0.role == .name || $0.role == .number }
     }
+
+    /// A Korean person's name in Latin letters (``Hangul/isKoreanName(_:)``): against another,
+    /// spellings are compared folded and a syllable left out counts in full.
+    let korean: Bool
 
     /// The identifying tokens (names and numbers).
     public var nameTokens: [Token] { tokens.filter { $0.role == .name || $0.role == .number } }
