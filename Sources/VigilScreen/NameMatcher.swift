@@ -313,7 +313,8 @@ public struct NameMatcher: Sendable {
 }
 
 /// The comparisons of one query's units with numbered list units (key: the query unit's index,
-/// whether one side's vowels are guesses and whether it is Hebrew, the list unit's number).
+/// whether both names are Korean, whether one side's vowels are guesses and whether it is Hebrew,
+/// the list unit's number).
 /// Candidates of one query share many tokens: about 58 token pairs per benchmark query are
 /// compared in full, 24 of them distinct.
 struct PairCache: ~Copyable {
