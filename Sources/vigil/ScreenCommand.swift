@@ -15,6 +15,10 @@ struct ScreenCommand: AsyncParsableCommand {
 
             With --eval FILE: scores every pair of a labelled file (nomenklatura's cases.csv layout, or a \
             cross-script pairs file) and prints precision, recall and F1 as JSON.
+
+            With --list NAME=FILE and --eval-list: scores each list against itself (its people's names against \
+            their own aliases, and against other people sharing two words of their names) and prints the same \
+            figures per list, one JSON object each.
             """
     )
 
@@ -42,7 +46,7 @@ struct ScreenCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("A labelled pairs file to score instead of screening a name.", valueName: "file"))
     var eval: String?
 
-    @Flag(name: .long, help: ArgumentHelp("Score each --list against itself: its people's names against their own aliases (should match) and against other people sharing two of their tokens (should not)."))
+    @Flag(name: .long, help: ArgumentHelp("Score each --list against itself: its people's names against their own aliases (should match) and against other people sharing two words of their names (should not)."))
     var evalList = false
 
     @Flag(name: .long, help: "With --eval or --eval-list: also list the pairs the matcher got wrong.")
