@@ -43,6 +43,9 @@ public struct NameMatcher: Sendable {
         /// Tokens of the query and of the candidate that found no pair.
         public var unmatchedQuery: [String]
         public var unmatchedCandidate: [String]
+        /// Of those, the ones that face each other as different given names, the query's first
+        /// (``NameMatcher/conflicts(_:_:_:_:)``): they count more than a name left out.
+        public var conflicting: [String] = []
     }
 
     public var options: Options
@@ -194,9 +197,11 @@ public struct NameMatcher: Sendable {
         let unmatched = leftover(q, usedQ, extraQ, facing: facing.q) + leftover(c, usedC, extraC, facing: facing.c)
         var score = matchedWeight + unmatched > 0 ? matched / (matchedWeight + unmatched) : 0
         if min(qNames, cNames) <= 1, max(qNames, cNames) > 1 { score *= options.singleTokenFactor }
+        func texts(_ n: NormalizedName, _ mask: UInt64) -> [String] { n.tokens.indices.filter { mask & (1 << UInt64($0)) != 0 }.map { n.tokens[$0].text } }
         return Score(score: (score * 10_000).rounded() / 10_000, pairs: pairs,
                      unmatchedQuery: explain ? left(q, usedQ).map { q.tokens[$0].text } : [],
-                     unmatchedCandidate: explain ? left(c, usedC).map { c.tokens[$0].text } : [])
+                     unmatchedCandidate: explain ? left(c, usedC).map { c.tokens[$0].text } : [],
+                     conflicting: explain ? texts(q, facing.q) + texts(c, facing.c) : [])
     }
 
     /// The identifying tokens left over on each name that face one left over on the other that

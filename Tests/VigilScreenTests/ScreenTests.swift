@@ -313,6 +313,10 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(facing.q == 0b01 && facing.c == 0b01)
         let alike = NameMatcher.conflicts(NormalizedName("Ssad Karim", kind: .person), 0b10, NormalizedName("Asad Karim", kind: .person), 0b10)
         #expect(alike.q == 0 && alike.c == 0)
+        // And the explanation says so.
+        let explained = matcher.score(NormalizedName("Yasir Karim Hadi Nasser", kind: .person), NormalizedName("Ayman Karim Hadi Nasser", kind: .person))
+        #expect(explained.conflicting == ["yasir", "ayman"])
+        #expect(Screener.describe(explained).hasSuffix("different given names: yasir ayman"))
     }
 
     /// Names left out between the paired ones are middle names and weigh less than a name left
