@@ -228,7 +228,11 @@ struct CLITests {
 
         var r = try await vigil(["run", "--pipeline", "/nonexistent/p.yaml"])
         #expect(r.status == 1)
-        #expect(r.stderr.contains("vigil run: /nonexistent/p.yaml: error: cannot read the pipeline file"))
+        #expect(r.stderr.contains("vigil run: /nonexistent/p.yaml: error: cannot read the pipeline file: no such file"))
+        let binary = dir.appendingPathComponent("binary.yaml").path
+        try Data([0xFF, 0xFE, 0x00, 0x80]).write(to: URL(fileURLWithPath: binary))
+        r = try await vigil(["run", "--pipeline", binary])
+        #expect(r.status == 1 && r.stderr.contains("\(binary): error: cannot read the pipeline file: not UTF-8 text"), "\(r.stderr)")
 
         r = try await vigil(["run", "--pipeline", badPipeline])
         #expect(r.status == 1)

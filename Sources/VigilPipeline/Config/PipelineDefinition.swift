@@ -74,7 +74,10 @@ public struct PipelineDefinition: Sendable {
     public static func load(file: String) throws(ConfigError) -> PipelineDefinition {
         let text: String
         do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
-            throw ConfigError(file: file, message: "cannot read the pipeline file: \(error.localizedDescription)")
+            // Foundation's own wording ("The operation could not be completed…") says less.
+            let fm = FileManager.default
+            let reason = !fm.fileExists(atPath: file) ? "no such file" : !fm.isReadableFile(atPath: file) ? "permission denied" : "not UTF-8 text"
+            throw ConfigError(file: file, message: "cannot read the pipeline file: \(reason)")
         }
         return try parse(text, file: file)
     }
