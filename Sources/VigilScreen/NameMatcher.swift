@@ -259,6 +259,7 @@ public struct NameMatcher: Sendable {
         let shorter = min(a.count, b.count), longer = max(a.count, b.count)
         guard 2 * shorter >= longer else { return true }
         guard !guessed else { return false }
+        if a.vowelsHash != 0, a.vowelsHash == b.vowelsHash { return false }  // see ``NormalizedName/Unit/vowelsKey``
         // The same folded text pairs whatever the letters say (hashes of different texts may
         // be equal: then the pair is compared in full).
         if a.foldedHash == b.foldedHash { return false }
@@ -301,6 +302,10 @@ public struct NameMatcher: Sendable {
             jw = max(jw, 0.97)
         } else if korean, let x = a.koreanFolded, x == b.koreanFolded {
             jw = max(jw, 0.95)  // the North's and the South's spellings (``Hangul``)
+        } else if !guessed, !a.vowelsKey.isEmpty, a.vowelsKey == b.vowelsKey {
+            // Inner vowels apart (``NormalizedName/Unit/vowelsKey``): as close as the consonants
+            // of a name written in an abjad below.
+            jw = max(jw, 0.95)
         }
         // Written on one side only in a script whose vowels are guesses (an abjad, Thai,
         // Khmer): the consonants are compared too, and the closer reading counts (`ahmd` is

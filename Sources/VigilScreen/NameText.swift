@@ -102,11 +102,20 @@ public final class NormalizedName: Sendable, Hashable {
 
         /// In a Korean name, the text with its romanizations' differences folded (``Hangul/fold(_:)``).
         let koreanFolded: String?
+        /// For a name token of four letters or more: its consonant skeleton with its first and last
+        /// letters. Two tokens with one key differ only in their inner vowels, the way Latin
+        /// spellings of one Arabic or Persian name do (`Khaled`/`Khalid`, `Hekmatyar`/`Hikmetyar`,
+        /// `Yaghoubi`/`Yaghubi`); a final vowel changes a name too often to be ignored
+        /// (`Mario`/`Maria`). Empty otherwise.
+        let vowelsKey: String
 
-        init(tokens: Range<Int>, text: String, role: Role, initials: String = "", weight: Double, korean: Bool = false) {
+        init(tokens: Range<Int>, text: String, role: Role, initials: String = "", weight: Double, korean: Bool = false, skeleton: String = "") {
             self.tokens = tokens
             self.text = text
             koreanFolded = korean ? Hangul.fold(text) : nil
+            let b = text.utf8
+            vowelsKey = tokens.count == 1 && role == .name && b.count >= 4 && !skeleton.isEmpty
+                ? skeleton + String(decoding: [b.first!, b.last!], as: UTF8.self) : ""
             self.role = role
             self.initials = initials
             letters = text.utf8.reduce(0) { $0 | Self.bit($1) }
@@ -195,6 +204,8 @@ public final class NormalizedName: Sendable, Hashable {
         var hasGivenNames: Bool
         /// Of ``Unit/koreanFolded``; 0 outside Korean names.
         var koreanHash: UInt64
+        /// Of ``Unit/vowelsKey``; 0 without one.
+        var vowelsHash: UInt64
         var mask: UInt64
         var weight: Double
         /// The unit's number in the screener's vocabulary of list units (units alike in all that
@@ -216,6 +227,7 @@ public final class NormalizedName: Sendable, Hashable {
             role = u.role
             hasGivenNames = u.givenNames != nil
             koreanHash = u.koreanFolded.map { FNV1a.hash($0.utf8) } ?? 0
+            vowelsHash = u.vowelsKey.isEmpty ? 0 : FNV1a.hash(u.vowelsKey.utf8)
             mask = u.mask
             weight = u.weight
         }
@@ -249,7 +261,7 @@ public final class NormalizedName: Sendable, Hashable {
         // Singles, then runs of two and of three.
         out.reserveCapacity(3 * t.count)
         for (i, token) in t.enumerated() {
-            out.append(Unit(tokens: i..<(i + 1), text: token.text, role: token.role, weight: token.role.weight, korean: korean))
+            out.append(Unit(tokens: i..<(i + 1), text: token.text, role: token.role, weight: token.role.weight, korean: korean, skeleton: token.skeleton))
         }
         for length in 2...3 where t.count >= length {
             for i in 0...(t.count - length) {

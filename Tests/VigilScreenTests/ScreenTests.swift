@@ -350,6 +350,17 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(score("Dan Brown", "Tan Brown", .person) < t)
     }
 
+    /// Latin spellings of one Arabic or Persian name differ in their inner vowels; a final vowel
+    /// makes another name (`Mario`/`Maria` pair, if at all, by their letters alone).
+    @Test func innerVowelsApart() {
+        let t = ScreeningOptions.defaultThreshold
+        #expect(score("Gulbuddin Hekmatyar", "Golboddin Hikmetyar", .person) >= t)
+        #expect(score("Hossein Yaghoubi", "Hosein Yaghubi", .person) >= t)
+        let k = NormalizedName("Khaled Khalid Mario", kind: .person).units
+        #expect(k[0].vowelsKey == k[1].vowelsKey && !k[0].vowelsKey.isEmpty)
+        #expect(k[2].vowelsKey != NormalizedName("Maria", kind: .person).units[0].vowelsKey)
+    }
+
     @Test func explainsEveryToken() {
         let s = matcher.score(NormalizedName("Olaf Scholze Schmidt"), NormalizedName("Olaf Scholz"))
         #expect(s.pairs.map(\.query) == ["olaf", "scholze"])
@@ -564,7 +575,7 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(r.overall.pairs == 826)
         #expect(r.synthetic.pairs + r.other.pairs == 826)
         #expect(r.other.f1 >= 0.923)
-        #expect(r.synthetic.f1 >= 0.80)
+        #expect(r.synthetic.f1 >= 0.805)
         #expect(r.groups.keys.sorted() == ["cluster_align", "cust_cases", "nk_checks", "nk_unit_tests", "synth_companies", "synth_people"])
     }
 
@@ -607,7 +618,7 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         let t = ScreeningOptions.defaultThreshold
         let r = NameEvaluation.withinList(list, threshold: t, listMistakes: true)
         #expect(r.aliases.pairs == 1524 && r.namesakes.pairs == 425)
-        #expect(r.aliases.truePositives >= 645)
+        #expect(r.aliases.truePositives >= 709)
         #expect(r.namesakes.falsePositives <= 28)
         #expect(r.overall.pairs == r.aliases.pairs + r.namesakes.pairs)
         #expect(r.mistakes?.count == r.aliases.falseNegatives + r.namesakes.falsePositives)
