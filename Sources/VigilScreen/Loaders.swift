@@ -68,6 +68,24 @@ enum UNList {
                          entries: entries)
     }
 
+    /// The names one alias element lists: split at `;` and at an enumeration (` b) `).
+    static func spellings(_ text: String) -> [String] {
+        // Nearly every name has neither (a regular expression per name cost a third of loading).
+        guard text.utf8.contains(where: { $0 == UInt8(ascii: ";") || $0 == UInt8(ascii: ")") }) else { return [text] }
+        return text.split(separator: ";").flatMap { part -> [Substring] in
+            var pieces: [Substring] = [], rest = part[...]
+            // ` b) `, ` c) `…: a letter and a parenthesis between spaces.
+            while let r = rest.firstRange(of: /\s[a-z]\)\s/) {
+                pieces.append(rest[..<r.lowerBound])
+                rest = rest[r.upperBound...]
+            }
+            return pieces + [rest]
+        }
+        .map { $0.trimmingCharacters(in: .whitespaces) }
+        .map { $0.hasPrefix("a) ") ? String($0.dropFirst(3)) : $0 }
+        .filter { !$0.isEmpty }
+    }
+
     private static func entry(_ e: XMLElement, kind: NameKind, at location: String, file: String) throws(WatchlistError) -> WatchlistEntry {
         guard let id = e["REFERENCE_NUMBER"] ?? e["DATAID"] else {
             throw WatchlistError(file: file, location: "\(location) (line \(e.line))", "no REFERENCE_NUMBER or DATAID")
@@ -77,12 +95,19 @@ enum UNList {
         guard !primary.isEmpty else {
             throw WatchlistError(file: file, location: "\(location) (line \(e.line))", "no name (FIRST_NAME is empty)")
         }
-        var names = [WatchlistEntry.Name(text: primary, quality: "primary")]
+        // Once, an entity's name holds two (`… (CAGL) ; GREAT LAKES BUSINESS COMPANY (GLBC)`):
+        // the first is its name, the others aliases.
+        let given = Self.spellings(primary)
+        var names = [WatchlistEntry.Name(text: given.first ?? primary, quality: "primary")] + given.dropFirst().map { .init(text: $0, quality: "strong") }
         if let original = e["NAME_ORIGINAL_SCRIPT"] { names.append(.init(text: original, quality: "original-script")) }
         for alias in e.children(kind == .person ? "INDIVIDUAL_ALIAS" : "ENTITY_ALIAS") {
             guard let text = alias["ALIAS_NAME"] else { continue }
-            // The UN marks each alias `Good` or `Low` quality.
-            names.append(.init(text: text, quality: alias["QUALITY"]?.lowercased() == "low" ? "weak" : "strong"))
+            // The UN marks each alias `Good` or `Low` quality. Some hold several spellings
+            // (`Mohammad Islami; Mohamed Islami; Mohammed Islami`, once with `b)` between two
+            // groups): each is a name of its own, or a query would be scored against all of them
+            // as one long name.
+            let quality = alias["QUALITY"]?.lowercased() == "low" ? "weak" : "strong"
+            names += Self.spellings(text).map { .init(text: $0, quality: quality) }
         }
         var out = WatchlistEntry(id: id, kind: kind, names: names)
         out.programs = [e["UN_LIST_TYPE"]].compactMap { $0 }
