@@ -164,9 +164,9 @@ public enum NameEvaluation {
     /// - `aliases`: each person's primary name against each of its good-quality aliases (the
     ///   same person, so matches; many aliases are other names altogether, a nom de guerre or a
     ///   maiden name, which no name matcher can pair: recall here is low by nature);
-    /// - `namesakes`: the primary names of two different persons that share at least two
-    ///   identifying tokens (not matches: brothers, fathers and sons, people sharing a common
-    ///   given name and surname). The hard negatives a screener meets.
+    /// - `namesakes`: the primary names of two different persons that share at least two words
+    ///   of three letters or more (not matches: brothers, fathers and sons, people sharing a
+    ///   common given name and surname). The hard negatives a screener meets.
     ///
     /// A list's labels are not clean (an entry listed twice, an alias shared by relatives), so
     /// the figures are for comparing matchers, not absolute. What it adds to the labelled
