@@ -102,11 +102,12 @@ public final class NormalizedName: Sendable, Hashable {
 
         /// In a Korean name, the text with its romanizations' differences folded (``Hangul/fold(_:)``).
         let koreanFolded: String?
-        /// For a name token of four letters or more: its consonant skeleton with its first and last
-        /// letters. Two tokens with one key differ only in their inner vowels, the way Latin
+        /// For a name token of four letters or more of a person (or of a name of unknown kind): its
+        /// consonant skeleton with its first and last letters. Two tokens with one key differ only in their inner vowels, the way Latin
         /// spellings of one Arabic or Persian name do (`Khaled`/`Khalid`, `Hekmatyar`/`Hikmetyar`,
         /// `Yaghoubi`/`Yaghubi`); a final vowel changes a name too often to be ignored
-        /// (`Mario`/`Maria`). Empty otherwise.
+        /// (`Mario`/`Maria`). Empty otherwise: a company's words are not transliterated names
+        /// (`Metal`/`Motel`).
         let vowelsKey: String
 
         init(tokens: Range<Int>, text: String, role: Role, initials: String = "", weight: Double, korean: Bool = false, skeleton: String = "") {
@@ -256,12 +257,13 @@ public final class NormalizedName: Sendable, Hashable {
         }
     }
 
-    private static func units(_ t: [Token], korean: Bool) -> [Unit] {
+    private static func units(_ t: [Token], korean: Bool, person: Bool) -> [Unit] {
         var out: [Unit] = []
         // Singles, then runs of two and of three.
         out.reserveCapacity(3 * t.count)
         for (i, token) in t.enumerated() {
-            out.append(Unit(tokens: i..<(i + 1), text: token.text, role: token.role, weight: token.role.weight, korean: korean, skeleton: token.skeleton))
+            out.append(Unit(tokens: i..<(i + 1), text: token.text, role: token.role, weight: token.role.weight, korean: korean,
+                            skeleton: person ? token.skeleton : ""))
         }
         for length in 2...3 where t.count >= length {
             for i in 0...(t.count - length) {
@@ -293,7 +295,7 @@ public final class NormalizedName: Sendable, Hashable {
         // A name of more than 64 tokens is not a name; the matcher keeps token sets as bits.
         tokens = Array(NameText.tokens(latin, kind: kind, script: script).prefix(64))
         korean = kind != .organization && kind != .vessel && Hangul.isKoreanName(tokens)
-        units = Self.units(tokens, korean: korean)
+        units = Self.units(tokens, korean: korean, person: kind != .organization && kind != .vessel)
         heads = units.map { u in
             var head = Head(u)
             if let vocabulary { head.id = vocabulary.number(UnitKey(text: u.text, role: u.role, tokens: u.tokens.count, initials: u.initials)) }

@@ -359,6 +359,8 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         let k = NormalizedName("Khaled Khalid Mario", kind: .person).units
         #expect(k[0].vowelsKey == k[1].vowelsKey && !k[0].vowelsKey.isEmpty)
         #expect(k[2].vowelsKey != NormalizedName("Maria", kind: .person).units[0].vowelsKey)
+        // A company's words are not transliterated names.
+        #expect(NormalizedName("Metal Trading", kind: .organization).units[0].vowelsKey.isEmpty)
     }
 
     @Test func explainsEveryToken() {
