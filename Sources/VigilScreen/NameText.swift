@@ -103,7 +103,7 @@ public final class NormalizedName: Sendable, Hashable {
         /// In a Korean name, the text with its romanizations' differences folded (``Hangul/fold(_:)``).
         let koreanFolded: String?
         /// For a name token of four letters or more of a person (or of a name of unknown kind): its
-        /// consonant skeleton with its first and last letters. Two tokens with one key differ only in their inner vowels, the way Latin
+        /// consonant skeleton with its first letter's kind (``keyFirst(_:)``) and its last letter. Two tokens with one key differ only in their inner vowels, the way Latin
         /// spellings of one Arabic or Persian name do (`Khaled`/`Khalid`, `Hekmatyar`/`Hikmetyar`,
         /// `Yaghoubi`/`Yaghubi`); a final vowel changes a name too often to be ignored
         /// (`Mario`/`Maria`). Empty otherwise: a company's words are not transliterated names
@@ -116,7 +116,7 @@ public final class NormalizedName: Sendable, Hashable {
             koreanFolded = korean ? Hangul.fold(text) : nil
             let b = text.utf8
             vowelsKey = tokens.count == 1 && role == .name && b.count >= 4 && !skeleton.isEmpty
-                ? skeleton + String(decoding: [b.first!, b.last!], as: UTF8.self) : ""
+                ? skeleton + String(decoding: [Self.keyFirst(b.first!), b.last!], as: UTF8.self) : ""
             self.role = role
             self.initials = initials
             letters = text.utf8.reduce(0) { $0 | Self.bit($1) }
@@ -125,6 +125,13 @@ public final class NormalizedName: Sendable, Hashable {
             givenNames = tokens.count == 1 && role == .name ? NameText.nicknames[text] : nil
             mask = tokens.reduce(0) { $0 | 1 << UInt64($1) }
             self.weight = weight
+        }
+
+        /// How ``vowelsKey`` holds a token's first letter: a consonant as `C` (the skeleton then
+        /// starts with its sound class, so `Qadhafi` and `Gaddafi` share a key), a vowel (or `h`,
+        /// `w`, `y`) as itself (`Omar` and `Amir` do not).
+        static func keyFirst(_ c: UInt8) -> UInt8 {
+            NameText.skeleton(String(UnicodeScalar(c))).isEmpty ? c : UInt8(ascii: "C")
         }
 
         static func fold(_ b: UnsafeBufferPointer<UInt8>) -> String {
