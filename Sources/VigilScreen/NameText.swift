@@ -103,8 +103,9 @@ public final class NormalizedName: Sendable, Hashable {
         /// In a Korean name, the text with its romanizations' differences folded (``Hangul/fold(_:)``).
         let koreanFolded: String?
         /// For a name token of four letters or more of a person (or of a name of unknown kind): its
-        /// consonant skeleton with its first letter's kind (``keyFirst(_:)``) and its last letter. Two tokens with one key differ only in their inner vowels, the way Latin
-        /// spellings of one Arabic or Persian name do (`Khaled`/`Khalid`, `Hekmatyar`/`Hikmetyar`,
+        /// consonant skeleton with its first letter's kind (``keyFirst(_:)``) and its last letter.
+        /// Two tokens with one key differ only in their inner vowels, the way Latin spellings of
+        /// one Arabic or Persian name do (`Khaled`/`Khalid`, `Hekmatyar`/`Hikmetyar`,
         /// `Yaghoubi`/`Yaghubi`); a final vowel changes a name too often to be ignored
         /// (`Mario`/`Maria`). Empty otherwise: a company's words are not transliterated names
         /// (`Metal`/`Motel`).
@@ -131,7 +132,7 @@ public final class NormalizedName: Sendable, Hashable {
         /// starts with its sound class, so `Qadhafi` and `Gaddafi` share a key), a vowel (or `h`,
         /// `w`, `y`) as itself (`Omar` and `Amir` do not).
         static func keyFirst(_ c: UInt8) -> UInt8 {
-            NameText.skeleton(String(UnicodeScalar(c))).isEmpty ? c : UInt8(ascii: "C")
+            NameText.soundClass(c, []) == 0 ? c : UInt8(ascii: "C")
         }
 
         static func fold(_ b: UnsafeBufferPointer<UInt8>) -> String {
@@ -301,8 +302,9 @@ public final class NormalizedName: Sendable, Hashable {
         transliterated = script != .latin
         // A name of more than 64 tokens is not a name; the matcher keeps token sets as bits.
         tokens = Array(NameText.tokens(latin, kind: kind, script: script).prefix(64))
-        korean = kind != .organization && kind != .vessel && Hangul.isKoreanName(tokens)
-        units = Self.units(tokens, korean: korean, person: kind != .organization && kind != .vessel)
+        let person = kind != .organization && kind != .vessel  // (or of unknown kind)
+        korean = person && Hangul.isKoreanName(tokens)
+        units = Self.units(tokens, korean: korean, person: person)
         heads = units.map { u in
             var head = Head(u)
             if let vocabulary { head.id = vocabulary.number(UnitKey(text: u.text, role: u.role, tokens: u.tokens.count, initials: u.initials)) }
@@ -826,6 +828,23 @@ enum NameText {
         }
     }
 
+    /// The sound class a letter stands for in a skeleton; 0 for vowels, `h`, `w` and `y`.
+    @inline(__always)
+    static func soundClass(_ c: UInt8, _ reading: Reading) -> UInt8 {
+        switch c {
+        case UInt8(ascii: "b"), UInt8(ascii: "p"): UInt8(ascii: "p")
+        case UInt8(ascii: "c"), UInt8(ascii: "k"), UInt8(ascii: "q"), UInt8(ascii: "g"): UInt8(ascii: "k")
+        case UInt8(ascii: "d"), UInt8(ascii: "t"): UInt8(ascii: "t")
+        case UInt8(ascii: "f"), UInt8(ascii: "v"): reading.contains(.labials) ? UInt8(ascii: "p") : UInt8(ascii: "f")
+        case UInt8(ascii: "w") where reading.contains(.wAsV): reading.contains(.labials) ? UInt8(ascii: "p") : UInt8(ascii: "f")
+        case UInt8(ascii: "s"), UInt8(ascii: "z"), UInt8(ascii: "x"): UInt8(ascii: "s")
+        case UInt8(ascii: "j"): UInt8(ascii: "j")
+        case UInt8(ascii: "l"), UInt8(ascii: "m"), UInt8(ascii: "n"), UInt8(ascii: "r"): c
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): c
+        default: 0  // vowels, h, w, y
+        }
+    }
+
     private static func skeleton(_ b: UnsafeBufferPointer<UInt8>, into out: UnsafeMutableBufferPointer<UInt8>, _ reading: Reading) -> Int {
         let f = reading.contains(.labials) ? UInt8(ascii: "p") : UInt8(ascii: "f")
         var n = 0
@@ -833,19 +852,7 @@ enum NameText {
         var i = 0
         while i < b.count {
             let c = b[i]
-            var cls: UInt8
-            switch c {
-            case UInt8(ascii: "b"), UInt8(ascii: "p"): cls = UInt8(ascii: "p")
-            case UInt8(ascii: "c"), UInt8(ascii: "k"), UInt8(ascii: "q"), UInt8(ascii: "g"): cls = UInt8(ascii: "k")
-            case UInt8(ascii: "d"), UInt8(ascii: "t"): cls = UInt8(ascii: "t")
-            case UInt8(ascii: "f"), UInt8(ascii: "v"): cls = f
-            case UInt8(ascii: "w") where reading.contains(.wAsV): cls = f
-            case UInt8(ascii: "s"), UInt8(ascii: "z"), UInt8(ascii: "x"): cls = UInt8(ascii: "s")
-            case UInt8(ascii: "j"): cls = UInt8(ascii: "j")
-            case UInt8(ascii: "l"), UInt8(ascii: "m"), UInt8(ascii: "n"), UInt8(ascii: "r"): cls = c
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): cls = c
-            default: cls = 0  // vowels, h, w, y
-            }
+            var cls = soundClass(c, reading)
             // Digraphs that are one sound: ph = f, sh/ch = s-like, kh/gh = k.
             if i + 1 < b.count, b[i + 1] == UInt8(ascii: "h") {
                 switch c {
