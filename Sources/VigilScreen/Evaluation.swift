@@ -166,7 +166,11 @@ public enum NameEvaluation {
     ///   maiden name, which no name matcher can pair: recall here is low by nature);
     /// - `namesakes`: the primary names of two different persons that share at least two words
     ///   of three letters or more (not matches: brothers, fathers and sons, people sharing a
-    ///   common given name and surname). The hard negatives a screener meets.
+    ///   common given name and surname). The hard negatives a screener meets;
+    /// - `lookalikes`: the primary names of two different persons that are two such words each,
+    ///   one the same in the same place and the other not (`Ahmad VAHIDI` and `Ahmad FATHI`,
+    ///   `Miroslav RADIC` and `Miroslav TADIC`): not matches, and the other word is all that tells
+    ///   them apart, so these measure how far the matcher forgives a word that differs.
     ///
     /// A list's labels are not clean (an entry listed twice, an alias shared by relatives), so
     /// the figures are for comparing matchers, not absolute. What it adds to the labelled
@@ -174,7 +178,7 @@ public enum NameEvaluation {
     /// benchmark's tuning rows have few.
     public static func withinList(_ list: Watchlist, threshold: Double, matcher: NameMatcher = NameMatcher(),
                                   listMistakes: Bool = false) -> ListReport {
-        var aliases = Counts(), namesakes = Counts()
+        var aliases = Counts(), namesakes = Counts(), lookalikes = Counts()
         var mistakes: [Mistake] = []
         func score(_ group: String, _ a: String, _ b: String, actual: Bool, into counts: inout Counts) {
             let score = matcher.score(NormalizedName(a, kind: .person), NormalizedName(b, kind: .person)).score
@@ -188,7 +192,8 @@ public enum NameEvaluation {
         // Pairs sharing two words, found through the entries holding each word (in list order,
         // so the report is the same on every run). Words as written (three letters or more), not
         // the matcher's tokens: the pairs stay the same when the matcher changes.
-        let tokens = people.map { Set($0.names[0].text.lowercased().split { !$0.isLetter }.filter { $0.count >= 3 }.map(String.init)) }
+        let words = people.map { $0.names[0].text.lowercased().split { !$0.isLetter }.filter { $0.count >= 3 }.map(String.init) }
+        let tokens = words.map(Set.init)
         var holders: [String: [Int]] = [:]
         for (i, t) in tokens.enumerated() { for token in t { holders[token, default: []].append(i) } }
         var paired = Set<Int64>()
@@ -199,10 +204,24 @@ public enum NameEvaluation {
                 }
             }
         }
+        // Two-word names by each word in its place.
+        var placed: [String: [Int]] = [:]
+        for (i, w) in words.enumerated() where w.count == 2 && w[0] != w[1] {
+            placed["0 " + w[0], default: []].append(i)
+            placed["1 " + w[1], default: []].append(i)
+        }
+        for (i, w) in words.enumerated() where w.count == 2 && w[0] != w[1] {
+            for key in ["0 " + w[0], "1 " + w[1]] {
+                for j in placed[key]! where j > i && words[j] != w {
+                    score("lookalikes", people[i].names[0].text, people[j].names[0].text, actual: false, into: &lookalikes)
+                }
+            }
+        }
         var overall = aliases
         overall.merge(namesakes)
+        overall.merge(lookalikes)
         return ListReport(list: list.version.label, threshold: threshold, overall: Figures(overall), aliases: Figures(aliases),
-                          namesakes: Figures(namesakes), mistakes: listMistakes ? mistakes : nil)
+                          namesakes: Figures(namesakes), lookalikes: Figures(lookalikes), mistakes: listMistakes ? mistakes : nil)
     }
 
     public struct ListReport: Sendable, Codable {
@@ -213,6 +232,8 @@ public enum NameEvaluation {
         public var aliases: Figures
         /// Different people with alike names (none should match).
         public var namesakes: Figures
+        /// Different people whose two-word names differ in one word (none should match).
+        public var lookalikes: Figures
         public var mistakes: [Mistake]?
     }
 }

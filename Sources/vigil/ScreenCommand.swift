@@ -17,8 +17,8 @@ struct ScreenCommand: AsyncParsableCommand {
             cross-script pairs file) and prints precision, recall and F1 as JSON.
 
             With --list NAME=FILE and --eval-list: scores each list against itself (its people's names against \
-            their own aliases, and against other people sharing two words of their names) and prints the same \
-            figures per list, one JSON object each.
+            their own aliases, against other people sharing two words of their names, and against other people \
+            whose two-word names differ in one word) and prints the same figures per list, one JSON object each.
             """
     )
 
@@ -46,7 +46,7 @@ struct ScreenCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("A labelled pairs file to score instead of screening a name.", valueName: "file"))
     var eval: String?
 
-    @Flag(name: .long, help: ArgumentHelp("Score each --list against itself: its people's names against their own aliases (should match) and against other people sharing two words of their names (should not)."))
+    @Flag(name: .long, help: ArgumentHelp("Score each --list against itself: its people's names against their own aliases (should match), against other people sharing two words of their names and against other people whose two-word names differ in one (should not)."))
     var evalList = false
 
     @Flag(name: .long, help: "With --eval or --eval-list: also list the pairs the matcher got wrong.")

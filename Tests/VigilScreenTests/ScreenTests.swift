@@ -622,8 +622,9 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(vocabulary.count > 1_000)
     }
 
-    /// The UN list against itself: its people's aliases, and different people sharing two name
-    /// tokens. The figures are the ones measured when the conflict weight was chosen (2026-12-06);
+    /// The UN list against itself: its people's aliases, different people sharing two name
+    /// tokens, and different people whose two-word names differ in one. The figures are the ones
+    /// measured when the conflict weight was chosen (2026-12-06) and the lookalikes added;
     /// without the conflict weight, namesakes match about three times as often.
     @Test func listAgainstItself() throws {
         let list = try WatchlistLoader.load(name: "UN", path: try fixturePath("UN_consolidated.xml"))
@@ -632,8 +633,9 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(r.aliases.pairs == 1575 && r.namesakes.pairs == 425)
         #expect(r.aliases.truePositives >= 766)
         #expect(r.namesakes.falsePositives <= 28)
-        #expect(r.overall.pairs == r.aliases.pairs + r.namesakes.pairs)
-        #expect(r.mistakes?.count == r.aliases.falseNegatives + r.namesakes.falsePositives)
+        #expect(r.lookalikes.pairs == 90 && r.lookalikes.falsePositives <= 3)
+        #expect(r.overall.pairs == r.aliases.pairs + r.namesakes.pairs + r.lookalikes.pairs)
+        #expect(r.mistakes?.count == r.aliases.falseNegatives + r.namesakes.falsePositives + r.lookalikes.falsePositives)
         #expect(r.mistakes?.contains { $0.group == "namesakes" && $0.name1 == "SADDAM HUSSEIN AL-TIKRITI" } == true)
         var options = NameMatcher.Options()
         options.conflictWeight = 1
@@ -641,6 +643,32 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(lenient.namesakes.falsePositives >= 2 * r.namesakes.falsePositives)
         // The same pairs in the same order on every run.
         #expect(NameEvaluation.withinList(list, threshold: t, listMistakes: true).mistakes == r.mistakes)
+    }
+
+    /// Which pairs are lookalikes: two words each (of three letters or more), one the same in
+    /// the same place. Not the same word in another place, not a name listed twice, not a third
+    /// word (that pair shares two words: a namesake).
+    @Test func lookalikePairs() throws {
+        let list = try WatchlistLoader.load(name: "L", path: try temporaryFile("people.csv", """
+            name,kind
+            Ahmad VAHIDI,Person
+            Ahmad FATHI,Person
+            Vahidi AHMAD,Person
+            Ahmad Fathi,Person
+            Ali Ahmad FATHI,Person
+            Ahmad al-Fathi,Person
+            Fathi Industries,Organization
+            Miroslav RADIC,Person
+            Miroslav TADIC,Person
+
+            """))
+        let r = NameEvaluation.withinList(list, threshold: ScreeningOptions.defaultThreshold, listMistakes: true)
+        // Vahidi with each of three Ahmad Fathis (`al` is under three letters), Radic with Tadic.
+        #expect(r.lookalikes.pairs == 4)
+        // Two words in common, in any place: the Fathis among themselves, with Ali Ahmad Fathi,
+        // and Ahmad Vahidi with Vahidi Ahmad.
+        #expect(r.namesakes.pairs == 7)
+        #expect(r.lookalikes.truePositives == 0 && r.lookalikes.falseNegatives == 0)
     }
 
     @Test func crossScriptPairs() throws {
