@@ -160,39 +160,55 @@ public enum NameEvaluation {
                                  aboveThreshold: results.count { $0.score >= threshold }, threshold: threshold, results: results)
     }
 
-    /// How a list's own names separate, as pairs labelled by the list itself:
-    /// - `aliases`: each person's primary name against each of its good-quality aliases (the
-    ///   same person, so matches; many aliases are other names altogether, a nom de guerre or a
-    ///   maiden name, which no name matcher can pair: recall here is low by nature);
-    /// - `namesakes`: the primary names of two different persons that share at least two words
+    /// How a list's own names separate, as pairs labelled by the list itself, for its persons
+    /// and, apart, for its organisations (and vessels):
+    /// - `aliases`: each entry's primary name against each of its good-quality aliases (the
+    ///   same person or body, so matches; many aliases are other names altogether, a nom de
+    ///   guerre, a maiden name, an organisation's acronym or translation, which no name matcher
+    ///   can pair: recall here is low by nature);
+    /// - `namesakes`: the primary names of two different entries that share at least two words
     ///   of three letters or more (not matches: brothers, fathers and sons, people sharing a
-    ///   common given name and surname). The hard negatives a screener meets;
-    /// - `lookalikes`: the primary names of two different persons that are two such words each,
+    ///   common given name and surname, sister companies). The hard negatives a screener meets;
+    /// - `lookalikes`: the primary names of two different entries that are two such words each,
     ///   one the same in the same place and the other not (`Ahmad VAHIDI` and `Ahmad FATHI`,
     ///   `Miroslav RADIC` and `Miroslav TADIC`): not matches, and the other word is all that tells
     ///   them apart, so these measure how far the matcher forgives a word that differs.
     ///
-    /// A list's labels are not clean (an entry listed twice, an alias shared by relatives), so
-    /// the figures are for comparing matchers, not absolute. What it adds to the labelled
-    /// benchmark: hundreds of real pairs of different people with alike names, where the
-    /// benchmark's tuning rows have few.
+    /// A list's labels are not clean (an entry listed twice, an alias shared by relatives or by
+    /// a group's branches), so the figures are for comparing matchers, not absolute. What it
+    /// adds to the labelled benchmark: hundreds of real pairs of different people or bodies with
+    /// alike names, where the benchmark's tuning rows have few.
     public static func withinList(_ list: Watchlist, threshold: Double, matcher: NameMatcher = NameMatcher(),
                                   listMistakes: Bool = false) -> ListReport {
-        var aliases = Counts(), namesakes = Counts(), lookalikes = Counts()
         var mistakes: [Mistake] = []
+        let people = pairsWithin(list.entries.filter { $0.kind == .person }, kind: .person, label: "person", threshold: threshold,
+                                 matcher: matcher, mistakes: &mistakes)
+        let bodies = pairsWithin(list.entries.filter { $0.kind == .organization || $0.kind == .vessel }, kind: .organization,
+                                 label: "organization", threshold: threshold, matcher: matcher, mistakes: &mistakes)
+        var overall = Counts()
+        for c in [people.aliases, people.namesakes, people.lookalikes, bodies.aliases, bodies.namesakes, bodies.lookalikes] { overall.merge(c) }
+        return ListReport(list: list.version.label, threshold: threshold, overall: Figures(overall), people: KindReport(people),
+                          organizations: KindReport(bodies), mistakes: listMistakes ? mistakes : nil)
+    }
+
+    /// The three groups of pairs of `entries` (all of one kind), scored as names of `kind`;
+    /// mistakes are named `label` and the group (`person namesakes`).
+    private static func pairsWithin(_ entries: [WatchlistEntry], kind: NameKind, label: String, threshold: Double, matcher: NameMatcher,
+                                    mistakes: inout [Mistake]) -> (aliases: Counts, namesakes: Counts, lookalikes: Counts) {
+        var aliases = Counts(), namesakes = Counts(), lookalikes = Counts()
         func score(_ group: String, _ a: String, _ b: String, actual: Bool, into counts: inout Counts) {
-            let score = matcher.score(NormalizedName(a, kind: .person), NormalizedName(b, kind: .person)).score
+            let score = matcher.score(NormalizedName(a, kind: kind), NormalizedName(b, kind: kind)).score
             counts.add(predicted: score >= threshold, actual: actual)
-            if (score >= threshold) != actual { mistakes.append(Mistake(group: group, name1: a, name2: b, expected: actual, score: score)) }
+            if (score >= threshold) != actual { mistakes.append(Mistake(group: "\(label) \(group)", name1: a, name2: b, expected: actual, score: score)) }
         }
-        let people = list.entries.filter { $0.kind == .person && $0.names.first?.quality == "primary" }
-        for e in people {
+        let entries = entries.filter { $0.names.first?.quality == "primary" }
+        for e in entries {
             for alias in e.names.dropFirst() where alias.quality == "strong" { score("aliases", e.names[0].text, alias.text, actual: true, into: &aliases) }
         }
         // Pairs sharing two words, found through the entries holding each word (in list order,
         // so the report is the same on every run). Words as written (three letters or more), not
         // the matcher's tokens: the pairs stay the same when the matcher changes.
-        let words = people.map { $0.names[0].text.lowercased().split { !$0.isLetter }.filter { $0.count >= 3 }.map(String.init) }
+        let words = entries.map { $0.names[0].text.lowercased().split { !$0.isLetter }.filter { $0.count >= 3 }.map(String.init) }
         let tokens = words.map(Set.init)
         var holders: [String: [Int]] = [:]
         for (i, t) in tokens.enumerated() { for token in t { holders[token, default: []].append(i) } }
@@ -200,7 +216,7 @@ public enum NameEvaluation {
         for (i, t) in tokens.enumerated() {
             for token in t.sorted() {
                 for j in holders[token]! where j > i && tokens[i].intersection(tokens[j]).count >= 2 && paired.insert(Int64(i) << 32 | Int64(j)).inserted {
-                    score("namesakes", people[i].names[0].text, people[j].names[0].text, actual: false, into: &namesakes)
+                    score("namesakes", entries[i].names[0].text, entries[j].names[0].text, actual: false, into: &namesakes)
                 }
             }
         }
@@ -213,27 +229,35 @@ public enum NameEvaluation {
         for (i, w) in words.enumerated() where w.count == 2 && w[0] != w[1] {
             for key in ["0 " + w[0], "1 " + w[1]] {
                 for j in placed[key]! where j > i && words[j] != w {
-                    score("lookalikes", people[i].names[0].text, people[j].names[0].text, actual: false, into: &lookalikes)
+                    score("lookalikes", entries[i].names[0].text, entries[j].names[0].text, actual: false, into: &lookalikes)
                 }
             }
         }
-        var overall = aliases
-        overall.merge(namesakes)
-        overall.merge(lookalikes)
-        return ListReport(list: list.version.label, threshold: threshold, overall: Figures(overall), aliases: Figures(aliases),
-                          namesakes: Figures(namesakes), lookalikes: Figures(lookalikes), mistakes: listMistakes ? mistakes : nil)
+        return (aliases, namesakes, lookalikes)
     }
 
     public struct ListReport: Sendable, Codable {
         public var list: String
         public var threshold: Double
         public var overall: Figures
+        public var people: KindReport
+        /// Organisations and vessels.
+        public var organizations: KindReport
+        public var mistakes: [Mistake]?
+    }
+
+    public struct KindReport: Sendable, Codable {
         /// Primary names against their own aliases (all should match).
         public var aliases: Figures
-        /// Different people with alike names (none should match).
+        /// Different entries with alike names (none should match).
         public var namesakes: Figures
-        /// Different people whose two-word names differ in one word (none should match).
+        /// Different entries whose two-word names differ in one word (none should match).
         public var lookalikes: Figures
-        public var mistakes: [Mistake]?
+
+        init(_ c: (aliases: Counts, namesakes: Counts, lookalikes: Counts)) {
+            aliases = Figures(c.aliases)
+            namesakes = Figures(c.namesakes)
+            lookalikes = Figures(c.lookalikes)
+        }
     }
 }

@@ -43,7 +43,8 @@ public struct NameMatcher: Sendable {
         /// Tokens of the query and of the candidate that found no pair.
         public var unmatchedQuery: [String]
         public var unmatchedCandidate: [String]
-        /// Of those, the ones that face each other as different given names, the query's first
+        /// Of those, the ones that face each other as different names (given names, an
+        /// organisation's distinctive words), the query's first
         /// (``NameMatcher/conflicts(_:_:_:_:)``): they count more than a name left out.
         public var conflicting: [String] = []
     }
@@ -176,7 +177,7 @@ public struct NameMatcher: Sendable {
         let conflicts = (legal: stated(.legalForm, q, usedQ) && stated(.legalForm, c, usedC),
                          patronymic: stated(.patronymic, q, usedQ) && stated(.patronymic, c, usedC))
         let organization = q.isOrganization || c.isOrganization
-        let facing = organization ? (q: 0, c: 0) : Self.conflicts(q, usedQ, c, usedC)
+        let facing = Self.conflicts(q, usedQ, c, usedC)
         func leftover(_ n: NormalizedName, _ used: UInt64, _ factor: Double, facing: UInt64) -> Double {
             var sum = 0.0
             for i in n.tokens.indices where used & (1 << UInt64(i)) == 0 {
@@ -211,12 +212,18 @@ public struct NameMatcher: Sendable {
     /// names in its place are conflicting information — as in record linkage, disagreement
     /// weighs more than absence. On the UN and OFAC lists the pairs this keeps apart are mostly
     /// relatives: brothers `Yasir Sabawi Ibrahim Hasan` and `Ayman Sabawi Ibrahim Hasan`, or
-    /// namesakes who share a surname and a second given name.
+    /// namesakes who share a surname and a second given name; and sister organisations:
+    /// `Bandar Imam Kimiya Petrochemical Company` and `Bandar Imam Besparan Petrochemical
+    /// Company`, `Ansar al-Shari'a in Benghazi` and `in Darnah`. In an organisation's name a word
+    /// naming its kind of body (`committee`, `bureau`) does not conflict: lists call one body by
+    /// several such words.
     static func conflicts(_ q: NormalizedName, _ usedQ: UInt64, _ c: NormalizedName, _ usedC: UInt64) -> (q: UInt64, c: UInt64) {
+        let organization = q.isOrganization || c.isOrganization
         // Masks, not arrays: this runs for every candidate a query scores.
         func left(_ n: NormalizedName, _ used: UInt64) -> UInt64 {
             var m: UInt64 = 0
-            for i in n.tokens.indices where used & (1 << UInt64(i)) == 0 && n.tokens[i].role == .name { m |= 1 << UInt64(i) }
+            for i in n.tokens.indices where used & (1 << UInt64(i)) == 0 && n.tokens[i].role == .name
+                && !(organization && n.tokens[i].namesKindOfBody) { m |= 1 << UInt64(i) }
             return m
         }
         let leftQ = left(q, usedQ)

@@ -34,6 +34,10 @@ public final class NormalizedName: Sendable, Hashable {
         /// used to find candidates and to compare names written from an abjad (Arabic, Hebrew,
         /// Persian script), Thai or Khmer, whose transliterations lack most vowels.
         public var skeleton: String
+        /// A word naming what kind of body an organisation is (`committee`, `bureau`,
+        /// ``NameText/kindOfBodyWords``): two names with different such words may well name one
+        /// body, so they do not conflict (``NameMatcher/conflicts(_:_:_:_:)``).
+        public var namesKindOfBody = false
     }
 
     public enum Role: String, Sendable, Hashable {
@@ -488,7 +492,8 @@ enum NameText {
     /// Abbreviations in company names, written out (`Int'l` is `international`).
     static let abbreviations: [String: String] = [
         "intl": "international", "natl": "national", "mfg": "manufacturing", "bros": "brothers", "assn": "association",
-        "univ": "university", "svcs": "services", "mgmt": "management", "hldgs": "holdings", "grp": "group",
+        "univ": "university", "svcs": "services", "mgmt": "management", "hldgs": "holdings", "grp": "group", "pvt": "private",
+        "eng": "engineering", "engg": "engineering",
     ]
 
     /// Words so many company names have that sharing one says little.
@@ -497,6 +502,21 @@ enum NameText {
         "holdings", "trading", "trade", "services", "service", "management", "capital", "investment", "investments", "global",
         "systems", "solutions", "technologies", "technology", "enterprises", "enterprise", "general", "national", "import", "export",
         "shipping", "logistics", "consulting", "development", "resources", "energy", "finance", "financial",
+    ]
+
+    /// Words naming the kind of body an organisation is, or what it does in general terms. Lists
+    /// give one body several such names (`Imam Khomeini Relief Committee` is also its `Support
+    /// Committee`, `Relief Organization` and `Emdad Committee`), so, unlike its distinctive words,
+    /// two different ones facing each other are no evidence of two bodies.
+    static let kindOfBodyWords: Set<String> = [
+        "administration", "agency", "aid", "alliance", "army", "assembly", "association", "authority", "battalion", "board",
+        "branch", "brigade", "bureau", "cell", "center", "centre", "channel", "charitable", "charity", "church", "club", "coalition",
+        "college", "commission", "committee", "company", "concern", "corporation", "corps", "council", "department", "directorate",
+        "division", "establishment", "factory", "federation", "firm", "force", "forces", "foundation", "front", "fund",
+        "headquarters", "hospital", "house", "institute", "institution", "laboratory", "league", "market", "ministry", "mosque",
+        "movement", "network", "office", "organisation", "organization", "party", "plant", "program", "programme", "project",
+        "regiment", "relief", "school", "shop", "society", "station", "store", "support", "team", "trust", "union", "unit",
+        "university", "welfare", "works",
     ]
 
     /// Short forms of given names and what they are short for (`Ted` is Edward or Theodore), a
@@ -540,6 +560,7 @@ enum NameText {
         var article = false
         var roman = false
         var commonBusinessWord = false
+        var kindOfBody = false
         /// A spelling of `Abdul`, which is `Abd al` written as one word.
         var abd = false
         var legalForm: String?
@@ -559,6 +580,7 @@ enum NameText {
         set(["al", "el", "the"]) { $0.article = true }
         set(roman) { $0.roman = true }
         set(commonBusinessWords) { $0.commonBusinessWord = true }
+        set(kindOfBodyWords) { $0.kindOfBody = true }
         set(["abdul", "abdel", "abdal", "abdoul", "abdull"]) { $0.abd = true }
         for (w, family) in legalForms { m[w, default: Lexeme()].legalForm = family }
         for (w, full) in abbreviations { m[w, default: Lexeme()].abbreviationOf = full }
@@ -679,7 +701,7 @@ enum NameText {
             } else {
                 role = .name
             }
-            out.append(.init(text: text, role: role, skeleton: skeleton(text)))
+            out.append(.init(text: text, role: role, skeleton: skeleton(text), namesKindOfBody: kind != .person && x.kindOfBody))
         }
         return out
     }

@@ -246,7 +246,7 @@ public final class Screener: Sendable {
         var parts = s.pairs.map { p in p.query == p.candidate ? p.query : "\(p.query)~\(p.candidate) (\(p.method.rawValue) \(p.similarity))" }
         if !s.unmatchedQuery.isEmpty { parts.append("unmatched in query: \(s.unmatchedQuery.joined(separator: " "))") }
         if !s.unmatchedCandidate.isEmpty { parts.append("unmatched on list: \(s.unmatchedCandidate.joined(separator: " "))") }
-        if !s.conflicting.isEmpty { parts.append("different given names: \(s.conflicting.joined(separator: " "))") }
+        if !s.conflicting.isEmpty { parts.append("different names facing each other: \(s.conflicting.joined(separator: " "))") }
         return parts.joined(separator: "; ")
     }
 }

@@ -166,8 +166,8 @@ struct CLITests {
         r = try await vigil(["screen", "--list", "SAMPLE=\(list)", "--eval-list"])
         #expect(r.status == 0, "\(r.stderr)")
         let own = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
-        #expect((own["list"] as? String)?.hasPrefix("SAMPLE@") == true && own["aliases"] != nil && own["namesakes"] != nil
-                && own["lookalikes"] != nil)
+        #expect((own["list"] as? String)?.hasPrefix("SAMPLE@") == true && (own["people"] as? [String: Any])?["lookalikes"] != nil
+                && (own["organizations"] as? [String: Any])?["aliases"] != nil)
         r = try await vigil(["screen", "--list", "SAMPLE=\(list)"])
         #expect(r.status == 1 && r.stderr.contains("give a name to screen"))
         r = try await vigil(["screen", "--eval", dir.appendingPathComponent("none.csv").path])
