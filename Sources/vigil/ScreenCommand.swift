@@ -16,9 +16,10 @@ struct ScreenCommand: AsyncParsableCommand {
             With --eval FILE: scores every pair of a labelled file (nomenklatura's cases.csv layout, or a \
             cross-script pairs file) and prints precision, recall and F1 as JSON.
 
-            With --list NAME=FILE and --eval-list: scores each list against itself (its people's names against \
-            their own aliases, against other people sharing two words of their names, and against other people \
-            whose two-word names differ in one word) and prints the same figures per list, one JSON object each.
+            With --list NAME=FILE and --eval-list: scores each list against itself, its persons and its organisations \
+            apart (primary names against their own aliases, against other entries sharing two words of their names, \
+            and against other entries whose two-word names differ in one word) and prints the same figures per \
+            list, one JSON object each.
             """
     )
 
@@ -46,7 +47,7 @@ struct ScreenCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("A labelled pairs file to score instead of screening a name.", valueName: "file"))
     var eval: String?
 
-    @Flag(name: .long, help: ArgumentHelp("Score each --list against itself: its people's names against their own aliases (should match), against other people sharing two words of their names and against other people whose two-word names differ in one (should not)."))
+    @Flag(name: .long, help: ArgumentHelp("Score each --list against itself, persons and organisations apart: names against their own aliases (should match), against other entries sharing two words of their names and against other entries whose two-word names differ in one (should not)."))
     var evalList = false
 
     @Flag(name: .long, help: "With --eval or --eval-list: also list the pairs the matcher got wrong.")
