@@ -181,29 +181,29 @@ public enum NameEvaluation {
     public static func withinList(_ list: Watchlist, threshold: Double, matcher: NameMatcher = NameMatcher(),
                                   listMistakes: Bool = false) -> ListReport {
         var mistakes: [Mistake] = []
-        let people = pairsWithin(list.entries.filter { $0.kind == .person }, kind: .person, label: "person", threshold: threshold,
-                                 matcher: matcher, mistakes: &mistakes)
-        let bodies = pairsWithin(list.entries.filter { $0.kind == .organization || $0.kind == .vessel }, kind: .organization,
-                                 label: "organization", threshold: threshold, matcher: matcher, mistakes: &mistakes)
+        let people = pairsWithin(list.entries.filter { $0.kind == .person }, label: "person", threshold: threshold, matcher: matcher,
+                                 mistakes: &mistakes)
+        let bodies = pairsWithin(list.entries.filter { $0.kind == .organization || $0.kind == .vessel }, label: "organization",
+                                 threshold: threshold, matcher: matcher, mistakes: &mistakes)
         var overall = Counts()
         for c in [people.aliases, people.namesakes, people.lookalikes, bodies.aliases, bodies.namesakes, bodies.lookalikes] { overall.merge(c) }
         return ListReport(list: list.version.label, threshold: threshold, overall: Figures(overall), people: KindReport(people),
                           organizations: KindReport(bodies), mistakes: listMistakes ? mistakes : nil)
     }
 
-    /// The three groups of pairs of `entries` (all of one kind), scored as names of `kind`;
-    /// mistakes are named `label` and the group (`person namesakes`).
-    private static func pairsWithin(_ entries: [WatchlistEntry], kind: NameKind, label: String, threshold: Double, matcher: NameMatcher,
+    /// The three groups of pairs of `entries`, each name read as its entry's kind; mistakes are
+    /// named `label` and the group (`person namesakes`).
+    private static func pairsWithin(_ entries: [WatchlistEntry], label: String, threshold: Double, matcher: NameMatcher,
                                     mistakes: inout [Mistake]) -> (aliases: Counts, namesakes: Counts, lookalikes: Counts) {
         var aliases = Counts(), namesakes = Counts(), lookalikes = Counts()
-        func score(_ group: String, _ a: String, _ b: String, actual: Bool, into counts: inout Counts) {
-            let score = matcher.score(NormalizedName(a, kind: kind), NormalizedName(b, kind: kind)).score
+        let entries = entries.filter { $0.names.first?.quality == "primary" }
+        func score(_ group: String, _ x: Int, _ a: String, _ y: Int, _ b: String, actual: Bool, into counts: inout Counts) {
+            let score = matcher.score(NormalizedName(a, kind: entries[x].kind), NormalizedName(b, kind: entries[y].kind)).score
             counts.add(predicted: score >= threshold, actual: actual)
             if (score >= threshold) != actual { mistakes.append(Mistake(group: "\(label) \(group)", name1: a, name2: b, expected: actual, score: score)) }
         }
-        let entries = entries.filter { $0.names.first?.quality == "primary" }
-        for e in entries {
-            for alias in e.names.dropFirst() where alias.quality == "strong" { score("aliases", e.names[0].text, alias.text, actual: true, into: &aliases) }
+        for (i, e) in entries.enumerated() {
+            for alias in e.names.dropFirst() where alias.quality == "strong" { score("aliases", i, e.names[0].text, i, alias.text, actual: true, into: &aliases) }
         }
         // Pairs sharing two words, found through the entries holding each word (in list order,
         // so the report is the same on every run). Words as written (three letters or more), not
@@ -216,7 +216,7 @@ public enum NameEvaluation {
         for (i, t) in tokens.enumerated() {
             for token in t.sorted() {
                 for j in holders[token]! where j > i && tokens[i].intersection(tokens[j]).count >= 2 && paired.insert(Int64(i) << 32 | Int64(j)).inserted {
-                    score("namesakes", entries[i].names[0].text, entries[j].names[0].text, actual: false, into: &namesakes)
+                    score("namesakes", i, entries[i].names[0].text, j, entries[j].names[0].text, actual: false, into: &namesakes)
                 }
             }
         }
@@ -229,7 +229,7 @@ public enum NameEvaluation {
         for (i, w) in words.enumerated() where w.count == 2 && w[0] != w[1] {
             for key in ["0 " + w[0], "1 " + w[1]] {
                 for j in placed[key]! where j > i && words[j] != w {
-                    score("lookalikes", entries[i].names[0].text, entries[j].names[0].text, actual: false, into: &lookalikes)
+                    score("lookalikes", i, entries[i].names[0].text, j, entries[j].names[0].text, actual: false, into: &lookalikes)
                 }
             }
         }
