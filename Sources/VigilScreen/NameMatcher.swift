@@ -302,7 +302,16 @@ public struct NameMatcher: Sendable {
         if shorter <= 4 {
             // Jaro-Winkler is generous to short tokens (`nabc` and `abc` 0.92, `lind` and
             // `lindemann` 0.88): there, one edit is a large part of the token.
-            jw = min(jw, 1 - Double(Similarity.levenshtein(a.text, b.text)) / Double(longer))
+            let edits = Similarity.levenshtein(a.text, b.text)
+            jw = min(jw, 1 - Double(edits) / Double(longer))
+            // Unless the consonants agree: one vowel or `h` apart is how short names are
+            // transliterated (`Tun`/`Htun`, `Shih`/`Shi`, `Paek`/`Pak`, `Omar`/`Umar`, `Nur`/`Nura`),
+            // a pair at the threshold, the weakest there is. On the UN and OFAC lists: 51 more
+            // aliases, no pair of different people or bodies more.
+            if edits == 1, jw < options.minTokenSimilarity, !guessed, case let x = NameText.skeleton(a.text, []), !x.isEmpty,
+               x == NameText.skeleton(b.text, []) {
+                jw = options.minTokenSimilarity
+            }
         }
         if a.folded == b.folded {
             // Spellings of one name in different transliterations: nearly, not quite, the same.
