@@ -127,7 +127,8 @@ public final class NormalizedName: Sendable, Hashable {
             letters = text.utf8.reduce(0) { $0 | Self.bit($1) }
             var text = text
             folded = text.withUTF8(Self.fold)
-            givenNames = tokens.count == 1 && role == .name ? NameText.nicknames[text] : nil
+            givenNames = tokens.count != 1 ? nil : role == .name ? NameText.nicknames[text]
+                : role == .patronymic ? NameText.patronymicGivenNames(text) : nil
             mask = tokens.reduce(0) { $0 | 1 << UInt64($1) }
             self.weight = weight
         }
@@ -530,13 +531,37 @@ enum NameText {
             "edward": ["ted", "teddy", "ed", "eddie", "ned"], "theodore": ["ted", "teddy", "theo"], "benjamin": ["ben", "benny", "bibi"],
             "thomas": ["tom", "tommy"], "james": ["jim", "jimmy", "jamie"], "michael": ["mike", "mick", "mickey", "misha"],
             "richard": ["dick", "rick", "ricky", "rich"], "david": ["dave", "davy"], "stephen": ["steve"], "steven": ["steve"],
-            "anthony": ["tony"], "christopher": ["chris"], "alexander": ["alex", "sasha", "sandy"], "aleksandr": ["sasha", "alex"],
+            "anthony": ["tony"], "christopher": ["chris"], "alexander": ["alex", "sasha", "sandy"],
             "katherine": ["kate", "katie", "kathy"], "catherine": ["kate", "cathy"], "elizabeth": ["liz", "beth", "betty", "eliza"],
             "margaret": ["peggy", "maggie", "meg"], "john": ["jack", "johnny", "juan"], "joseph": ["joe", "joey"], "samuel": ["sam"],
             "daniel": ["dan", "danny"], "nicholas": ["nick"], "peter": ["pete"], "andrew": ["andy", "drew"], "matthew": ["matt"],
-            "patrick": ["pat", "paddy"], "susan": ["sue", "susie"], "jennifer": ["jen", "jenny"], "vladimir": ["vlad", "volodya"],
-            "mikhail": ["misha"], "dmitry": ["dima"], "dmitrij": ["dima"], "nikolai": ["kolya"], "sergei": ["seryozha"],
-            "ivan": ["vanya"], "barack": ["barry"], "yevgeny": ["zhenya"], "abdullah": ["abdu"],
+            "patrick": ["pat", "paddy"], "susan": ["sue", "susie"], "jennifer": ["jen", "jenny"],
+            "ivan": ["vanya"], "barack": ["barry"], "abdullah": ["abdu"],
+            // East Slavic given names: the Russian name, its romanizations, and the Ukrainian and
+            // Belarusian forms of it (sanctions lists give a Belarusian's name both ways:
+            // `Alyaksandr`/`Aleksandr`, `Uladzimir`/`Vladimir`), with their short forms.
+            "aleksandr": ["sasha", "alex", "alexander", "alexandr", "aleksander", "alyaksandr", "aliaksandr", "oleksandr", "olexander",
+                          "oleksander", "olexandr"],
+            "aleksey": ["alexei", "alexey", "aleksei", "alexsei", "oleksiy", "oleksii", "olexiy", "aliaksei", "alyaksei"],
+            "sergei": ["seryozha", "sergey", "serguei", "sergiy", "serhiy", "serhii", "sergii", "siarhei"],
+            "vladimir": ["vlad", "volodya", "volodymyr", "uladzimir", "wladimir"],
+            "dmitry": ["dima", "dmitri", "dmitriy", "dmitrii", "dmitrij", "dmytro", "dzmitry"],
+            "nikolai": ["kolya", "nikolay", "mykola", "mikalai", "mikola"],
+            "mikhail": ["misha", "mykhailo", "mikhas", "michail", "mihail"],
+            "yevgeny": ["zhenya", "evgeny", "evgeniy", "evgenii", "evgeni", "yevgeniy", "yevhen", "yevheniy", "yauhen"],
+            "pyotr": ["petr", "petro", "piotr"], "pavel": ["pavlo", "paval"], "andrei": ["andrey", "andriy", "andrii", "andrej"],
+            "viktor": ["victor", "viktar"], "grigory": ["grigoriy", "grigori", "hryhoriy", "hryhorii", "ryhor"],
+            "yury": ["yuri", "yuriy", "yurii", "iouri"], "igor": ["ihor"], "oleg": ["oleh", "aleh"], "leonid": ["leanid"],
+            "vasily": ["vasiliy", "vasili", "vasilii", "vasyl", "vasil"], "valery": ["valeriy", "valerii", "valeri"],
+            "vyacheslav": ["viacheslav", "viachaslau", "vyachaslau"], "anatoly": ["anatoliy", "anatolii", "anatol"],
+            "konstantin": ["kostiantyn", "kanstantsin", "konstantyn"], "gennady": ["gennadiy", "gennadi", "hennadiy", "henadz"],
+            "maksim": ["maxim", "maksym"], "denis": ["denys", "dzianis"], "fyodor": ["fedor", "fiodor", "fedir"],
+            "stepan": ["stsiapan", "stiapan"], "vitaly": ["vitaliy", "vitalii"], "kirill": ["kiryl", "kyrylo"],
+            "arkady": ["arkadiy", "arkadii", "arkadzi"], "boris": ["barys"], "nikita": ["mykyta", "mikita"],
+            "yelena": ["elena", "olena", "alena", "helen"], "natalya": ["natalia", "nataliya", "natallia"],
+            "svetlana": ["sviatlana", "svitlana"], "tatyana": ["tatiana", "tatsiana", "tetiana", "tetyana"],
+            "yekaterina": ["ekaterina", "katsiaryna", "kateryna"], "lidiya": ["lidia", "lidziya", "lidya"], "olga": ["olha", "volha"],
+            "irina": ["iryna"], "yuliya": ["yulia", "iuliia", "yuliia"], "nadezhda": ["nadzeya", "nadiya"],
             // `Mohd` is how Malaysian and Singaporean documents shorten every spelling of it.
             "muhammad": ["mo", "mohd", "muhd"], "mohammed": ["mo", "mohd"], "mohammad": ["mohd"], "mohamed": ["mohd"], "muhammed": ["mohd"],
             // Korean surnames as the South, the North (McCune–Reischauer) and the Revised
@@ -592,7 +617,27 @@ enum NameText {
     }()
 
     /// Endings of East Slavic patronymics (`Oleksandrovych`, `Vladimirovich`, `Ivanovna`).
-    static let patronymicEndings = ["ovich", "evich", "ovych", "evych", "ovna", "evna", "ivna", "ovic", "evic", "ich"]
+    static let patronymicEndings = ["ovich", "evich", "ovych", "evych", "ovna", "evna", "ivna", "ovic", "evic", "ich", "auna", "euna"]
+
+    /// The given name a patronymic is made from, as ``nicknames`` knows it (`Hryhoryavich`,
+    /// `Grigoryevich` and `Grigorievich` are all Grigory's son): the suffix taken off, then the
+    /// stem's endings that the suffix changed tried back (`Nikola-evich` is Nikolai's,
+    /// `Serge-yevich` Sergei's, `Mykola-iovych` Mykola's). Nil when no given name fits.
+    static func patronymicGivenNames(_ w: String) -> Set<String>? {
+        guard let suffix = patronymicSuffixes.first(where: { w.hasSuffix($0) && w.utf8.count > $0.utf8.count + 2 }) else { return nil }
+        let stem = String(w.dropLast(suffix.count))
+        var base = Substring(stem)
+        while let last = base.last, "aeiyu".contains(last), base.count > 3 { base = base.dropLast() }
+        for ending in ["", "y", "i", "iy", "ii", "ai", "ei", "ey", "a"] {
+            if let names = nicknames[stem + ending] ?? nicknames[base + ending] { return names }
+        }
+        return nil
+    }
+
+    /// Patronymic suffixes, longest first: Russian, Ukrainian and Belarusian, a son's and a
+    /// daughter's.
+    private static let patronymicSuffixes = ["iyovych", "iiovych", "yevich", "ievich", "iovych", "yevna", "ievna", "ovich", "evich",
+                                             "avich", "ovych", "evych", "ivich", "ovna", "evna", "ivna", "auna", "euna"]
 
     /// Digits only (by bytes when ASCII; other scripts' digits by their Unicode property).
     private static func isNumber(_ w: String) -> Bool {

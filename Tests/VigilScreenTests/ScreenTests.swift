@@ -374,6 +374,23 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(score("Dan Brown", "Tan Brown", .person) < t)
     }
 
+    /// East Slavic given names in their Russian, Ukrainian and Belarusian forms are one name, and
+    /// so are the patronymics made from them; another father's patronymic is not.
+    @Test func eastSlavicNamesAndPatronymics() {
+        let t = ScreeningOptions.defaultThreshold
+        #expect(score("Alyaksandr Hryhoryavich LUKASHENKA", "Alexander Grigorievich LUKASHENKO", .person) >= t)
+        #expect(score("Natallia Uladzimirauna PIATKEVICH", "Natalya Vladimirovna PIATKEVICH", .person) >= t)
+        #expect(score("Volodymyr Mykolaiovych Pavlenko", "Vladimir Nikolaevich Pavlenko", .person) >= t)
+        #expect(score("Sergei Ivanovich Petrov", "Sergei Nikolaevich Petrov", .person) < t)
+        #expect(NameText.patronymicGivenNames("hryhoryavich") == NameText.patronymicGivenNames("grigoryevich"))
+        #expect(NameText.patronymicGivenNames("sergeyevich") == ["sergei"])
+        #expect(NameText.patronymicGivenNames("mikalaevich") == ["nikolai"])
+        #expect(NameText.patronymicGivenNames("uladzimirauna") == ["vladimir"])
+        #expect(NameText.patronymicGivenNames("abramovich") == nil)
+        let pairs = matcher.score(NormalizedName("Alyaksandr Hryhoryavich", kind: .person), NormalizedName("Aleksandr Grigorievich", kind: .person)).pairs
+        #expect(pairs.count == 2 && pairs.allSatisfy { $0.method == .nickname })
+    }
+
     /// Short tokens one letter apart pair only when their consonants agree: a vowel or an `h`
     /// more is how short names are transliterated; another consonant is another name.
     @Test func shortTokensOneVowelApart() {
