@@ -337,6 +337,15 @@ public final class NormalizedName: Sendable, Hashable {
 
     /// Whether this names an organisation (or may: an unknown kind is read as either).
     var isOrganization: Bool { kind == .organization || kind == .vessel }
+
+    /// As a mask of its position, the last token of a person's name that ends in `de` and a
+    /// surname: a Spanish married name (`Lucy Amparo Vargas de Cuadros`, her husband's surname
+    /// where `Lucy Amparo Vargas Nunez` has her mother's). 0 otherwise.
+    var marriedSurname: UInt64 {
+        let n = tokens.count
+        guard !isOrganization, n >= 4, tokens[n - 1].role == .name, tokens[n - 2].role == .particle, tokens[n - 2].text == "de" else { return 0 }
+        return 1 << UInt64(n - 1)
+    }
 }
 
 enum NameText {

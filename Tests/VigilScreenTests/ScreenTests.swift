@@ -391,6 +391,18 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(pairs.count == 2 && pairs.allSatisfy { $0.method == .nickname })
     }
 
+    /// A Spanish married name (`de` and the husband's surname last) takes the place of the
+    /// mother's surname; two married names still tell two women apart.
+    @Test func spanishMarriedNames() {
+        let t = ScreeningOptions.defaultThreshold
+        #expect(score("Lucy Amparo Vargas Nunez", "Lucy Amparo Vargas de Cuadros", .person) >= t)
+        #expect(score("Myriam Susana Beattie de Briones", "Myriam Susana Beattie Martinez", .person) >= t)
+        #expect(score("Maria del Carmen Londono de Upegui", "Maria del Carmen Posso de Londono", .person) < t)
+        #expect(NormalizedName("Lucy Amparo Vargas de Cuadros", kind: .person).marriedSurname == 1 << 4)
+        #expect(NormalizedName("Banco de Bogota", kind: .organization).marriedSurname == 0)
+        #expect(NormalizedName("Jose de Leon", kind: .person).marriedSurname == 0)  // too short to be one
+    }
+
     /// Short tokens one letter apart pair only when their consonants agree: a vowel or an `h`
     /// more is how short names are transliterated; another consonant is another name.
     @Test func shortTokensOneVowelApart() {
