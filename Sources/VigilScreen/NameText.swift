@@ -625,7 +625,8 @@ enum NameText {
         return m
     }()
 
-    /// Endings of East Slavic patronymics (`Oleksandrovych`, `Vladimirovich`, `Ivanovna`).
+    /// Endings of East Slavic patronymics (`Oleksandrovych`, `Vladimirovich`, `Ivanovna`, the
+    /// Belarusian `Uladzimirauna`): they tell a patronymic; ``patronymicSuffixes`` take one apart.
     static let patronymicEndings = ["ovich", "evich", "ovych", "evych", "ovna", "evna", "ivna", "ovic", "evic", "ich", "auna", "euna"]
 
     /// The given name a patronymic is made from, as ``nicknames`` knows it (`Hryhoryavich`,
