@@ -505,7 +505,7 @@ enum NameText {
     static let abbreviations: [String: String] = [
         "intl": "international", "natl": "national", "mfg": "manufacturing", "bros": "brothers", "assn": "association",
         "univ": "university", "svcs": "services", "mgmt": "management", "hldgs": "holdings", "grp": "group", "pvt": "private",
-        "eng": "engineering", "engg": "engineering",
+        "eng": "engineering", "engg": "engineering", "shpg": "shipping",
     ]
 
     /// Words so many company names have that sharing one says little.
