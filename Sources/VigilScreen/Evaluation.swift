@@ -118,9 +118,7 @@ public enum NameEvaluation {
             return i
         }
         let g = try column("case_group"), s = try column("schema"), n1 = try column("name1"), n2 = try column("name2"), m = try column("is_match")
-        var overall = Counts(), synthetic = Counts(), other = Counts()
-        var groups: [String: Counts] = [:]
-        var mistakes: [Mistake] = []
+        var pairs: [LabelledPair] = []
         for row in rows.dropFirst() where !(row.fields.count == 1 && row.fields[0].isEmpty) {
             guard row.fields.count > max(g, s, n1, n2, m) else {
                 throw WatchlistError(file: file, location: "line \(row.line)", "row has \(row.fields.count) fields; expected at least \(max(g, s, n1, n2, m) + 1)")
@@ -131,17 +129,46 @@ public enum NameEvaluation {
             case "false", "0", "no": actual = false
             default: throw WatchlistError(file: file, location: "line \(row.line), column is_match", "'\(row.fields[m])' is not true or false")
             }
-            let kind = NameKind(schema: row.fields[s])
-            let score = matcher.score(NormalizedName(row.fields[n1], kind: kind), NormalizedName(row.fields[n2], kind: kind)).score
-            let predicted = score >= threshold
-            let group = row.fields[g]
-            overall.add(predicted: predicted, actual: actual)
-            groups[group, default: Counts()].add(predicted: predicted, actual: actual)
-            if group.hasPrefix("synth_") { synthetic.add(predicted: predicted, actual: actual) } else { other.add(predicted: predicted, actual: actual) }
-            if predicted != actual { mistakes.append(Mistake(group: group, name1: row.fields[n1], name2: row.fields[n2], expected: actual, score: score)) }
+            pairs.append(LabelledPair(group: row.fields[g], kind: NameKind(schema: row.fields[s]), name1: row.fields[n1], name2: row.fields[n2],
+                                      match: actual))
         }
-        return .cases(Report(file: file, threshold: threshold, overall: Figures(overall), synthetic: Figures(synthetic), other: Figures(other),
-                             groups: groups.mapValues(Figures.init), mistakes: listMistakes ? mistakes : nil))
+        return .cases(evaluate(pairs, file: file, threshold: threshold, matcher: matcher, listMistakes: listMistakes))
+    }
+
+    /// Two names, whether they name one person or body, and the group they are reported in.
+    public struct LabelledPair: Sendable, Hashable {
+        public var group: String
+        public var kind: NameKind
+        public var name1: String
+        public var name2: String
+        public var match: Bool
+
+        public init(group: String, kind: NameKind, name1: String, name2: String, match: Bool) {
+            self.group = group
+            self.kind = kind
+            self.name1 = name1
+            self.name2 = name2
+            self.match = match
+        }
+    }
+
+    /// Scores labelled pairs however they were read (the benchmark's CSV, or nomenklatura's
+    /// entity checks, which the command line reads from YAML).
+    public static func evaluate(_ pairs: [LabelledPair], file: String, threshold: Double, matcher: NameMatcher = NameMatcher(),
+                                listMistakes: Bool = false) -> Report {
+        var overall = Counts(), synthetic = Counts(), other = Counts()
+        var groups: [String: Counts] = [:]
+        var mistakes: [Mistake] = []
+        for p in pairs {
+            let score = matcher.score(NormalizedName(p.name1, kind: p.kind), NormalizedName(p.name2, kind: p.kind)).score
+            let predicted = score >= threshold
+            overall.add(predicted: predicted, actual: p.match)
+            groups[p.group, default: Counts()].add(predicted: predicted, actual: p.match)
+            if p.group.hasPrefix("synth_") { synthetic.add(predicted: predicted, actual: p.match) } else { other.add(predicted: predicted, actual: p.match) }
+            if predicted != p.match { mistakes.append(Mistake(group: p.group, name1: p.name1, name2: p.name2, expected: p.match, score: score)) }
+        }
+        return Report(file: file, threshold: threshold, overall: Figures(overall), synthetic: Figures(synthetic), other: Figures(other),
+                      groups: groups.mapValues(Figures.init), mistakes: listMistakes ? mistakes : nil)
     }
 
     private static func crossScript(_ bytes: [UInt8], file: String, threshold: Double, matcher: NameMatcher) throws(WatchlistError) -> CrossScriptReport {

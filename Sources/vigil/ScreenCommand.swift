@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VigilScreen
+import Yams
 
 struct ScreenCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -13,7 +14,8 @@ struct ScreenCommand: AsyncParsableCommand {
             add.csv), OpenSanctions FollowTheMoney entities (.json/.jsonl, one entity per line) or a simple CSV \
             (id,name,kind,aliases,birth_date,country,document; only name is required).
 
-            With --eval FILE: scores every pair of a labelled file (nomenklatura's cases.csv layout, or a \
+            With --eval FILE: scores every pair of a labelled file (nomenklatura's cases.csv layout, its entity \
+            checks as YAML — checks.yml, each check's query and candidate names, grouped by schema — or a \
             cross-script pairs file) and prints precision, recall and F1 as JSON.
 
             With --list NAME=FILE and --eval-list: scores each list against itself, its persons and its organisations \
@@ -63,8 +65,13 @@ struct ScreenCommand: AsyncParsableCommand {
             if let eval {
                 guard let data = FileManager.default.contents(atPath: eval) else { throw CLIError.unreadable(eval) }
                 let outcome: NameEvaluation.Outcome
-                do { outcome = try NameEvaluation.evaluate(Array(data), file: eval, threshold: threshold, listMistakes: mistakes) } catch {
-                    throw CLIError("\(error)")
+                if eval.hasSuffix(".yml") || eval.hasSuffix(".yaml") {
+                    let pairs = try Self.entityChecks(String(decoding: data, as: UTF8.self), file: eval)
+                    outcome = .cases(NameEvaluation.evaluate(pairs, file: eval, threshold: threshold, listMistakes: mistakes))
+                } else {
+                    do { outcome = try NameEvaluation.evaluate(Array(data), file: eval, threshold: threshold, listMistakes: mistakes) } catch {
+                        throw CLIError("\(error)")
+                    }
                 }
                 switch outcome {
                 case .cases(let r): LineWriter().write(Array(try encoder.encode(r)))
@@ -96,6 +103,33 @@ struct ScreenCommand: AsyncParsableCommand {
             let query = ScreeningQuery(name: name ?? "", kind: NameKind(rawValue: kind) ?? NameKind(schema: kind), birthDate: dob,
                                        country: country, document: document)
             LineWriter().write(Array(try encoder.encode(screener.screen(query))))
+        }
+    }
+
+    /// nomenklatura's entity checks (`checks:`, each with `match`, `schema`, and a `query` and a
+    /// `candidate` holding a `name` — a text or a list, whose first is taken — or the parts
+    /// `firstName`, `middleName`, `fatherName`, `lastName`) as name pairs grouped by schema. What
+    /// else a check says of an entity (birth dates, countries) is left out: these score names.
+    static func entityChecks(_ text: String, file: String) throws -> [NameEvaluation.LabelledPair] {
+        let root: Node?
+        do { root = try Yams.compose(yaml: text) } catch { throw CLIError("\(file): not YAML: \(error)") }
+        guard let checks = root?["checks"]?.sequence else { throw CLIError("\(file): no 'checks' list (nomenklatura's checks.yml layout)") }
+        func at(_ n: Node) -> String { n.mark.map { "\(file): line \($0.line)" } ?? file }
+        func name(_ entity: Node?, _ side: String, in check: Node) throws -> String {
+            guard let entity else { throw CLIError("\(at(check)): check has no '\(side)'") }
+            if let names = entity["name"] {
+                if let text = names.string ?? names.sequence?.first?.string, !text.isEmpty { return text }
+                throw CLIError("\(at(names)): '\(side).name' is not a name or a list of names")
+            }
+            let parts = ["firstName", "middleName", "fatherName", "lastName"].compactMap { entity[$0]?.string }
+            guard !parts.isEmpty else { throw CLIError("\(at(entity)): '\(side)' has no name (name, or firstName/lastName)") }
+            return parts.joined(separator: " ")
+        }
+        return try checks.map { check in
+            guard let match = check["match"]?.bool else { throw CLIError("\(at(check)): check has no 'match' (true or false)") }
+            let schema = check["schema"]?.string ?? "Thing"
+            return NameEvaluation.LabelledPair(group: schema, kind: NameKind(schema: schema), name1: try name(check["query"], "query", in: check),
+                                               name2: try name(check["candidate"], "candidate", in: check), match: match)
         }
     }
 }

@@ -163,6 +163,18 @@ struct CLITests {
         #expect(r.status == 0, "\(r.stderr)")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
         #expect((report["overall"] as? [String: Any])?["f1"] as? Double == 1)
+        // nomenklatura's entity checks, as YAML.
+        r = try await vigil(["screen", "--eval", repoRoot.appendingPathComponent("Tests/VigilScreenTests/Fixtures/checks.yml").path])
+        #expect(r.status == 0, "\(r.stderr)")
+        let checks = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let checksOverall = try #require(checks["overall"] as? [String: Any])
+        #expect(checksOverall["pairs"] as? Int == 228 && (checksOverall["f1"] as? Double ?? 0) >= 0.897)
+        #expect((checks["groups"] as? [String: Any])?.keys.sorted() == ["Company", "LegalEntity", "Organization", "Person", "Vessel"])
+        let badChecks = dir.appendingPathComponent("checks.yml").path
+        try "checks:\n  - match: true\n    query: {name: Olaf Scholz}\n    candidate: {name: Olaf Scholze}\n  - query: {name: A}\n    candidate: {name: B}\n"
+            .write(toFile: badChecks, atomically: true, encoding: .utf8)
+        r = try await vigil(["screen", "--eval", badChecks])
+        #expect(r.status == 1 && r.stderr.contains("checks.yml: line 5: check has no 'match'"), "\(r.stderr)")
         r = try await vigil(["screen", "--list", "SAMPLE=\(list)", "--eval-list"])
         #expect(r.status == 0, "\(r.stderr)")
         let own = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
