@@ -147,6 +147,13 @@ public final class NormalizedName: Sendable, Hashable {
                 while i < b.count {
                     var c = b[i]
                     let next: UInt8 = i + 1 < b.count ? b[i + 1] : 0
+                    // German spellings of Slavic names: `sch` is `sh`, `tsch` is `ch` (`Kalaschow`, `Tschatayev`).
+                    if c == UInt8(ascii: "s"), next == UInt8(ascii: "c"), i + 2 < b.count, b[i + 2] == UInt8(ascii: "h") {
+                        if n > 0, out[n - 1] == UInt8(ascii: "t") { out[n - 1] = UInt8(ascii: "c") } else { out[n] = UInt8(ascii: "s"); n += 1 }
+                        out[n] = UInt8(ascii: "h"); n += 1
+                        i += 3
+                        continue
+                    }
                     switch (c, next) {
                     case (UInt8(ascii: "p"), UInt8(ascii: "h")): c = UInt8(ascii: "f"); i += 1
                     case (UInt8(ascii: "k"), UInt8(ascii: "h")): c = UInt8(ascii: "h"); i += 1

@@ -387,6 +387,9 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(NameText.patronymicGivenNames("mikalaevich") == ["nikolai"])
         #expect(NameText.patronymicGivenNames("uladzimirauna") == ["vladimir"])
         #expect(NameText.patronymicGivenNames("abramovich") == nil)
+        // German spellings of Russian names: `sch` for `sh`, `tsch` for `ch`.
+        #expect(score("Zakhary KALASHOV", "Zachari KALASCHOW", .person) >= t)
+        #expect(NormalizedName("Tschatayev", kind: .person).units[0].folded == NormalizedName("Chatayev", kind: .person).units[0].folded)
         let pairs = matcher.score(NormalizedName("Alyaksandr Hryhoryavich", kind: .person), NormalizedName("Aleksandr Grigorievich", kind: .person)).pairs
         #expect(pairs.count == 2 && pairs.allSatisfy { $0.method == .nickname })
     }
