@@ -180,9 +180,9 @@ public struct NameMatcher: Sendable {
         // A married surname (``NormalizedName/marriedSurname``) left over takes the place of the
         // mother's surname the other name has: one name left out, not two conflicting. Not when
         // both names have one: two married women are told apart by them. On the lists: 8 more
-        // aliases, no pair of different people more (with both names' counted, one).
-        var married = (q: q.marriedSurname & ~usedQ, c: c.marriedSurname & ~usedC)
-        if q.marriedSurname != 0, c.marriedSurname != 0 { married = (0, 0) }
+        // aliases, no pair of different people more (counting both names' too matched one).
+        let marriedQ = q.marriedSurname, marriedC = c.marriedSurname
+        let married = marriedQ != 0 && marriedC != 0 ? (q: UInt64(0), c: UInt64(0)) : (q: marriedQ & ~usedQ, c: marriedC & ~usedC)
         let facing = Self.conflicts(q, usedQ | married.q, c, usedC | married.c)
         func leftover(_ n: NormalizedName, _ used: UInt64, _ factor: Double, facing: UInt64, married: UInt64) -> Double {
             var sum = 0.0
