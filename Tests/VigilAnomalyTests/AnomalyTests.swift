@@ -287,6 +287,30 @@ func shuttle() throws -> AnomalyEvaluation.Table {
     }
 }
 
+extension EdgeBurstTests {
+    /// Asking for an edge's counters ahead (as the scoring stage does for the next payment)
+    /// counts nothing: scores are the same bit for bit whether the next edge, the one after it,
+    /// an edge never counted or none was asked for; and with buckets not a power of two.
+    @Test func prefetchingChangesNoScore() {
+        for buckets in [4_096, 1_000] {
+            var options = EdgeBurst.Options()
+            options.buckets = buckets
+            var plain = EdgeBurst(options: options), ahead = EdgeBurst(options: options)
+            let edges = (0..<2_000).map { i in (source: "A\(i % 37)", target: "P\(i % 11)", time: Int64(i / 50)) }
+            for (i, e) in edges.enumerated() {
+                if i + 1 < edges.count { ahead.prefetch(source: edges[i + 1].source, target: edges[i + 1].target) }
+                if i % 3 == 0, i + 2 < edges.count { ahead.prefetch(source: edges[i + 2].source, target: edges[i + 2].target) }
+                if i % 7 == 0 { ahead.prefetch(source: "never", target: "counted") }
+                #expect(ahead.process(source: e.source, target: e.target, time: e.time) == plain.process(source: e.source, target: e.target, time: e.time))
+            }
+            var a = StateWriter(), b = StateWriter()
+            plain.write(to: &a)
+            ahead.write(to: &b)
+            #expect(a.bytes == b.bytes)
+        }
+    }
+}
+
 @Suite struct FrequencyTests {
     @Test func soonerThanUsual() {
         var b = EntityBaseline()

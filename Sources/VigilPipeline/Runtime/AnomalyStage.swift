@@ -64,6 +64,7 @@ final class AnomalyRunner {
     private let detectors: [AnomalyDefinition.Detector]
     private let weights: [Double]
     private let totalWeight: Double
+    private let scoresEdges: Bool
     /// The edge-burst tick in microseconds of event time.
     private let tickMicros: Int64
 
@@ -79,7 +80,14 @@ final class AnomalyRunner {
         detectors = definition.weights.keys.sorted()
         weights = detectors.map { definition.weights[$0]! }
         totalWeight = weights.reduce(0, +)
+        scoresEdges = detectors.contains(.edge)
         tickMicros = max(1, definition.tick.components.seconds * 1_000_000)
+    }
+
+    /// Readies the memory ``matches(_:origin:)`` will need for `tx`, the next payment, while
+    /// the current one is scored (``EdgeBurst/prefetch(source:target:)``). Changes nothing.
+    func prefetch(_ tx: Transaction) {
+        if scoresEdges { edges.prefetch(source: tx.debtor.account, target: tx.creditor.account) }
     }
 
     func matches(_ tx: Transaction, origin: EventOrigin) -> [RuleMatch] {

@@ -149,6 +149,8 @@ final class Scorers {
                     continue
                 }
                 top = offset
+                // The next payment's sketch counters are fetched while this one is scored.
+                if let detectors, k + 1 < run.upperBound, case .one(.transaction(let next)) = decoded[k + 1] { detectors.prefetch(next) }
                 let origin = EventOrigin(topic: partition.topic, partition: partition.partition, offset: offset)
                 let s: MessageScores = switch decoded[k] {
                 case .failure: .none
