@@ -382,7 +382,20 @@ enum NameText {
     private static func letters(_ s: String) -> (text: String, script: Script, hangul: Bool) {
         var script = Script.latin
         var needsTransform = false, hangul = false
+        // Whether every letter not in Latin is in Cyrillic, or in the scripts of India (then
+        // ``Cyrillic`` or ``Indic`` writes them, not ICU).
+        var cyrillic: Bool?, indic: Bool?
         for u in s.unicodeScalars where u.value >= 0x80 {
+            if Cyrillic.scalars.contains(u.value) {
+                cyrillic = cyrillic ?? true
+                indic = false
+            } else if Indic.scalars.contains(u.value) {
+                indic = indic ?? true
+                cyrillic = false
+            } else if u.properties.isAlphabetic, !(0x00C0...0x024F).contains(u.value), !(0x1E00...0x1EFF).contains(u.value) {
+                cyrillic = false
+                indic = false
+            }
             switch u.value {
             case 0x0590...0x05FF, 0xFB1D...0xFB4F: script = .hebrew; needsTransform = true
             case 0x0600...0x08FF, 0xFB50...0xFDFF, 0xFE70...0xFEFF: script = .abjad; needsTransform = true
@@ -404,6 +417,8 @@ enum NameText {
         case .latin: s
         case .thai: Thai.transliterate(s)
         case .khmer: Khmer.transliterate(s)
+        case .other where cyrillic == true: Cyrillic.transliterate(s)
+        case .other where indic == true: Indic.transliterate(s)
         default: s.applyingTransform(.toLatin, reverse: false) ?? s
         }
         var out = ""
@@ -434,9 +449,11 @@ enum NameText {
     /// Honorifics and titles: they say nothing about who a person is.
     static let honorifics: Set<String> = [
         "mr", "mrs", "ms", "miss", "dr", "prof", "sir", "dame", "lord", "lady", "hon", "rev", "sheikh", "shaikh", "shaykh",
-        "sheik", "haji", "hajji", "alhaj", "alhaji", "mullah", "mulla", "maulvi", "maulana", "mawlawi", "qari", "mufti", "imam",
+        "sheik", "shekh", "haji", "hajji", "alhaj", "alhaji", "mullah", "mulla", "maulvi", "maulana", "mawlawi", "qari", "mufti", "imam",
         "herr", "frau", "monsieur", "madame", "mme", "senor", "senora", "don", "dona", "jr", "sr", "president", "minister",
         "general", "colonel", "commander", "king", "queen", "prince", "princess",
+        // `President` in the languages of the name variants lists carry (`Präsident Putin`, `Президент`).
+        "presidente", "prasident", "praesident", "prezident", "prezydent", "presedintele", "presiden", "predsjednik", "elnok",
     ]
 
     static let particles: Set<String> = [
@@ -453,11 +470,13 @@ enum NameText {
         let families: [String: [String]] = [
             "llc": ["llc", "ltd", "limited", "ltda", "ltee", "gmbh", "gesellschaftmitbeschrankterhaftung", "sarl",
                     "societearesponsabilitelimitee", "srl", "societatearaspunderelimitata", "ooo", "obsestvosogranicennojotvetstvennostu",
+                    "obshchestvosogranichennoyotvetstvennostyu", "obshchestvosogranichennoiotvetstvennostyu",
                     "tov", "too", "rab", "limitedliabilitycompany", "spzoo", "sro", "kft", "bv", "pty", "pte", "sdn", "bhd", "fzllc", "fzco",
                     "fze", "fzc", "aps", "sl"],
             "jsc": ["jsc", "ojsc", "cjsc", "pjsc", "ao", "oao", "zao", "pao", "ag", "aktiengesellschaft", "sa", "societeanonyme",
                     "sociedadanonima", "spa", "nv", "plc", "jointstockcompany", "openjointstockcompany", "closedjointstockcompany",
-                    "publicjointstockcompany", "akcionernoeobsestvo", "tbk", "pt", "ab", "as", "oy", "oyj", "zrt", "sas"],
+                    "publicjointstockcompany", "akcionernoeobsestvo", "aktsionernoyeobshchestvo",
+                    "otkrytoyeaktsionernoyeobshchestvo", "zakrytoyeaktsionernoyeobshchestvo", "publichnoyeaktsionernoyeobshchestvo", "tbk", "pt", "ab", "as", "oy", "oyj", "zrt", "sas"],
             "inc": ["inc", "incorporated", "corp", "corporation"],
             "co": ["co", "company", "compania", "cia"],
             "lp": ["lp", "llp", "kg", "ohg", "gbr"],
@@ -492,6 +511,10 @@ enum NameText {
     static let legalPhrases: [[String]] = [
         ["gesellschaft", "mit", "beschrankter", "haftung"], ["societe", "a", "responsabilite", "limitee"],
         ["societatea", "cu", "raspundere", "limitata"], ["obsestvo", "s", "ogranicennoj", "otvetstvennostu"],
+        // Russian forms as ``Cyrillic`` and the lists write them (`Aktsionernoe`: one letter off
+        // fits, except in a phrase with a short word).
+        ["obshchestvo", "s", "ogranichennoy", "otvetstvennostyu"], ["obshchestvo", "s", "ogranichennoi", "otvetstvennostyu"], ["otkrytoye", "aktsionernoye", "obshchestvo"],
+        ["zakrytoye", "aktsionernoye", "obshchestvo"], ["publichnoye", "aktsionernoye", "obshchestvo"], ["aktsionernoye", "obshchestvo"],
         ["closed", "joint", "stock", "company"], ["public", "joint", "stock", "company"], ["open", "joint", "stock", "company"],
         ["limited", "liability", "company"], ["joint", "stock", "company"], ["akcionernoe", "obsestvo"], ["societe", "anonyme"],
         ["sociedad", "anonima"], ["sp", "z", "o", "o"], ["sp", "z", "oo"],
@@ -636,6 +659,24 @@ enum NameText {
     /// Belarusian `Uladzimirauna`): they tell a patronymic; ``patronymicSuffixes`` take one apart.
     static let patronymicEndings = ["ovich", "evich", "ovych", "evych", "ovna", "evna", "ivna", "ovic", "evic", "ich", "auna", "euna"]
 
+    /// Other languages' spellings of the Russian patronymic's endings, with the English one:
+    /// French `Vladimirovitch`, German `Wladimirowitsch`, Dutch `Wladimirowitsj`, Scandinavian
+    /// `Vladimirovitj`, Catalan `Vladimirovitx`, Hungarian `Vlagyimirovics`; German and Polish
+    /// `-owna` for a daughter's.
+    static let foreignPatronymicEndings: [(String, String)] = [
+        ("ovitch", "ovich"), ("evitch", "evich"), ("owitsch", "ovich"), ("ewitsch", "evich"), ("owitsj", "ovich"), ("ewitsj", "evich"),
+        ("ovitsj", "ovich"), ("evitsj", "evich"), ("ovitj", "ovich"), ("evitj", "evich"), ("ovitx", "ovich"), ("evitx", "evich"),
+        ("ovics", "ovich"), ("evics", "evich"), ("owna", "ovna"), ("ewna", "evna"),
+    ]
+
+    /// `w` spelt as an English patronymic when it is a patronymic (``patronymicEndings``, or
+    /// another language's spelling of them, ``foreignPatronymicEndings``): one name, one spelling.
+    static func patronymic(_ w: String) -> String? {
+        if patronymicEndings.contains(where: { w.hasSuffix($0) }) { return w }
+        guard let (foreign, english) = foreignPatronymicEndings.first(where: { w.hasSuffix($0.0) }) else { return nil }
+        return String(w.utf8.dropLast(foreign.utf8.count))! + english
+    }
+
     /// The given name a patronymic is made from, as ``nicknames`` knows it (`Hryhoryavich`,
     /// `Grigoryevich` and `Grigorievich` are all Grigory's son): the suffix taken off, then the
     /// stem's endings that the suffix changed tried back (`Nikola-evich` is Nikolai's,
@@ -760,8 +801,9 @@ enum NameText {
                 text = x.particleSpelling ?? w
             } else if kind == .organization || kind == .vessel, x.commonBusinessWord, words.count > 1 {
                 role = .common
-            } else if kind != .organization, n > 0, w.utf8.count > 6, patronymicEndings.contains(where: { w.hasSuffix($0) }) {
+            } else if kind != .organization, n > 0, w.utf8.count > 6, let spelt = patronymic(w) {
                 role = .patronymic
+                text = spelt
             } else {
                 role = .name
             }
