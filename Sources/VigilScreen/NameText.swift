@@ -378,23 +378,37 @@ enum NameText {
         return hangul ? (letters(Hangul.romanize(s)).text, .other) : (text, script)
     }
 
+    /// Scripts written in Latin by Vigil's rules rather than ICU's, whose transliterations are
+    /// not how names in them are spelt (``Cyrillic``, ``Indic``, ``Greek``), when a name's letters
+    /// outside Latin are all in one of them.
+    private enum OwnRules {
+        case cyrillic, indic, greek
+
+        init?(_ u: Unicode.Scalar) {
+            if Cyrillic.scalars.contains(u.value) { self = .cyrillic } else if Indic.scalars.contains(u.value) { self = .indic }
+            else if Greek.isGreek(u) { self = .greek } else { return nil }
+        }
+
+        func transliterate(_ s: String) -> String {
+            switch self {
+            case .cyrillic: Cyrillic.transliterate(s)
+            case .indic: Indic.transliterate(s)
+            case .greek: Greek.transliterate(s)
+            }
+        }
+    }
+
     /// Latin letters and the script; or, when Hangul syllables were seen, only that.
     private static func letters(_ s: String) -> (text: String, script: Script, hangul: Bool) {
         var script = Script.latin
         var needsTransform = false, hangul = false
-        // Whether every letter not in Latin is in Cyrillic, or in the scripts of India (then
-        // ``Cyrillic`` or ``Indic`` writes them, not ICU).
-        var cyrillic: Bool?, indic: Bool?
+        // The one script of Vigil's own rules that every letter not in Latin is in, if there is one.
+        var own: OwnRules?, mixed = false
         for u in s.unicodeScalars where u.value >= 0x80 {
-            if Cyrillic.scalars.contains(u.value) {
-                cyrillic = cyrillic ?? true
-                indic = false
-            } else if Indic.scalars.contains(u.value) {
-                indic = indic ?? true
-                cyrillic = false
+            if let rules = OwnRules(u) {
+                if own == nil { own = rules } else if own != rules { mixed = true }
             } else if u.properties.isAlphabetic, !(0x00C0...0x024F).contains(u.value), !(0x1E00...0x1EFF).contains(u.value) {
-                cyrillic = false
-                indic = false
+                mixed = true
             }
             switch u.value {
             case 0x0590...0x05FF, 0xFB1D...0xFB4F: script = .hebrew; needsTransform = true
@@ -417,8 +431,7 @@ enum NameText {
         case .latin: s
         case .thai: Thai.transliterate(s)
         case .khmer: Khmer.transliterate(s)
-        case .other where cyrillic == true: Cyrillic.transliterate(s)
-        case .other where indic == true: Indic.transliterate(s)
+        case .other where own != nil && !mixed: own!.transliterate(s)
         default: s.applyingTransform(.toLatin, reverse: false) ?? s
         }
         var out = ""
@@ -661,12 +674,12 @@ enum NameText {
 
     /// Other languages' spellings of the Russian patronymic's endings, with the English one:
     /// French `Vladimirovitch`, German `Wladimirowitsch`, Dutch `Wladimirowitsj`, Scandinavian
-    /// `Vladimirovitj`, Catalan `Vladimirovitx`, Hungarian `Vlagyimirovics`; German and Polish
+    /// `Vladimirovitj`, Catalan `Vladimirovitx`, Hungarian `Vlagyimirovics`, Greek `Βλαντίμιροβιτς`; German and Polish
     /// `-owna` for a daughter's.
     static let foreignPatronymicEndings: [(String, String)] = [
         ("ovitch", "ovich"), ("evitch", "evich"), ("owitsch", "ovich"), ("ewitsch", "evich"), ("owitsj", "ovich"), ("ewitsj", "evich"),
         ("ovitsj", "ovich"), ("evitsj", "evich"), ("ovitj", "ovich"), ("evitj", "evich"), ("ovitx", "ovich"), ("evitx", "evich"),
-        ("ovics", "ovich"), ("evics", "evich"), ("owna", "ovna"), ("ewna", "evna"),
+        ("ovics", "ovich"), ("evics", "evich"), ("ovits", "ovich"), ("evits", "evich"), ("owna", "ovna"), ("ewna", "evna"),
     ]
 
     /// `w` spelt as an English patronymic when it is a patronymic (``patronymicEndings``, or
