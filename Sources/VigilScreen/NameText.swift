@@ -379,14 +379,14 @@ enum NameText {
     }
 
     /// Scripts written in Latin by Vigil's rules rather than ICU's, whose transliterations are
-    /// not how names in them are spelt (``Cyrillic``, ``Indic``, ``Greek``), when a name's letters
+    /// not how names in them are spelt (``Cyrillic``, ``Indic``, ``Greek``, ``Myanmar``), when a name's letters
     /// outside Latin are all in one of them.
     private enum OwnRules {
-        case cyrillic, indic, greek
+        case cyrillic, indic, greek, myanmar
 
         init?(_ u: Unicode.Scalar) {
             if Cyrillic.scalars.contains(u.value) { self = .cyrillic } else if Indic.scalars.contains(u.value) { self = .indic }
-            else if Greek.isGreek(u) { self = .greek } else { return nil }
+            else if Greek.isGreek(u) { self = .greek } else if Myanmar.scalars.contains(u.value) { self = .myanmar } else { return nil }
         }
 
         func transliterate(_ s: String) -> String {
@@ -394,6 +394,7 @@ enum NameText {
             case .cyrillic: Cyrillic.transliterate(s)
             case .indic: Indic.transliterate(s)
             case .greek: Greek.transliterate(s)
+            case .myanmar: Myanmar.transliterate(s)
             }
         }
     }

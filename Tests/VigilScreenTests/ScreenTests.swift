@@ -82,6 +82,25 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(score("Κυριάκος Μητσοτάκης", "Kyriakos Velopoulos") < t)
     }
 
+    /// Burmese a word per syllable, as names are spelt in English (ICU wrote it letter by letter,
+    /// unbroken): medials, finals with their vowels, the visarga's `ay`/`oe` and the dot below's `t`.
+    @Test func burmeseNames() {
+        func tokens(_ s: String) -> [String] { NormalizedName(s, kind: .person).tokens.map(\.text) }
+        #expect(tokens("မင်းအောင်လှိုင်") == ["min", "aung", "hlaing"])
+        #expect(tokens("အောင်ဆန်းစုကြည်") == ["aung", "san", "su", "kyi"])
+        #expect(tokens("သန်းရွှေ") == ["than", "shwe"])
+        #expect(tokens("ခင်ညွန့်") == ["khin", "nyunt"])
+        #expect(tokens("စိုးဝင်း") == ["soe", "win"])
+        #expect(tokens("မောင်အေး") == ["maung", "aye"])
+        #expect(tokens("ထွန်း ၁၉") == ["htun", "19"])
+        let matcher = NameMatcher(), t = ScreeningOptions.defaultThreshold
+        func score(_ a: String, _ b: String) -> Double { matcher.score(NormalizedName(a, kind: .person), NormalizedName(b, kind: .person)).score }
+        #expect(score("မင်းအောင်လှိုင်", "Min Aung Hlaing") == 1)
+        #expect(score("အောင်ဆန်းစုကြည်", "Aung San Suu Kyi") >= t)
+        #expect(score("ဝင်းမြင့်", "Win Myint") == 1)
+        #expect(score("မင်းအောင်လှိုင်", "Soe Win") < t)
+    }
+
     /// The scripts of India as Indian names are spelt (Hunterian, not ICU's ISO 15919 with its
     /// marks dropped): `sh`, `ch`, `chh`; a word's last inherent `a` unsaid in the northern
     /// languages (not after a cluster, nor in the Dravidian ones); nasal signs `n`.
@@ -108,7 +127,7 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
 
     /// One person's name as 81 spellings in ~60 scripts and languages write it (nomenklatura's
     /// fixture) against the name a list gives: 62 reach the threshold (55 before Vigil wrote
-    /// Cyrillic, Greek and the scripts of India itself). What does not: a title with the surname alone
+    /// Cyrillic, Greek, Burmese and the scripts of India itself). What does not: a title with the surname alone
     /// (`Präsident Putin`, eight: a surname is not a name), Chinese, Japanese and Korean
     /// renderings (a dictionary's work), Belarusian `Пуцін`, the Baltic case endings
     /// (`Vladimiras Putinas`), initials for the given names (`В. В. Путин`).
@@ -204,7 +223,7 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
     @Test func anyMixtureOfScriptsIsAName() throws {
         let list = try WatchlistLoader.load(name: "L", path: try temporaryFile("mixed.csv", "name\nប៉ុល ពត\nสมชาย วงศ์สวัสดิ์\nדוד בן גוריון\nمحمد علي\n김정은\n王伟\n"))
         let screener = Screener(lists: [list])
-        let pool = Array("aZé ()-.'’1ΕυϊγβЖяёўђعبدאבוกจรอ์ិ៍្ប៉ុលពតសែន김정은王伟अमशह्ंँ़।ਸਿੰੳয়ৎൻ\u{0301}\u{0E31}\u{17C9}\u{17D2}\u{200D}٣").map(String.init)
+        let pool = Array("aZé ()-.'’1ΕυϊγβЖяёўђမင်းအောင့ှွြعبدאבוกจรอ์ិ៍្ប៉ុលពតសែន김정은王伟अमशह्ंँ़।ਸਿੰੳয়ৎൻ\u{0301}\u{0E31}\u{17C9}\u{17D2}\u{200D}٣").map(String.init)
         var random = SplitMix64(seed: 3)
         let matcher = NameMatcher()
         for i in 0..<1_500 {
