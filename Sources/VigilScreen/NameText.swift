@@ -378,15 +378,27 @@ enum NameText {
         return hangul ? (letters(Hangul.romanize(s)).text, .other) : (text, script)
     }
 
+    /// Latin letters beyond ASCII: with accents, and the letters of other languages' Latin
+    /// alphabets (Azerbaijani `ə`, Akan and Ewe `ɔ`, `ɛ`).
+    private static func isLatin(_ u: Unicode.Scalar) -> Bool {
+        (0x00C0...0x02AF).contains(u.value) || (0x1E00...0x1EFF).contains(u.value)
+    }
+
     /// Scripts written in Latin by Vigil's rules rather than ICU's, whose transliterations are
-    /// not how names in them are spelt (``Cyrillic``, ``Indic``, ``Greek``, ``Myanmar``), when a name's letters
+    /// not how names in them are spelt (``Cyrillic``, ``Indic``, ``Greek``, ``Myanmar``, ``Armenian``), when a name's letters
     /// outside Latin are all in one of them.
     private enum OwnRules {
-        case cyrillic, indic, greek, myanmar
+        case cyrillic, indic, greek, myanmar, armenian
 
         init?(_ u: Unicode.Scalar) {
-            if Cyrillic.scalars.contains(u.value) { self = .cyrillic } else if Indic.scalars.contains(u.value) { self = .indic }
-            else if Greek.isGreek(u) { self = .greek } else if Myanmar.scalars.contains(u.value) { self = .myanmar } else { return nil }
+            switch u.value {
+            case Cyrillic.scalars: self = .cyrillic
+            case Indic.scalars: self = .indic
+            case Greek.scalars, Greek.extended: self = .greek
+            case Myanmar.scalars: self = .myanmar
+            case Armenian.scalars: self = .armenian
+            default: return nil
+            }
         }
 
         func transliterate(_ s: String) -> String {
@@ -395,6 +407,7 @@ enum NameText {
             case .indic: Indic.transliterate(s)
             case .greek: Greek.transliterate(s)
             case .myanmar: Myanmar.transliterate(s)
+            case .armenian: Armenian.transliterate(s)
             }
         }
     }
@@ -408,7 +421,7 @@ enum NameText {
         for u in s.unicodeScalars where u.value >= 0x80 {
             if let rules = OwnRules(u) {
                 if own == nil { own = rules } else if own != rules { mixed = true }
-            } else if u.properties.isAlphabetic, !(0x00C0...0x024F).contains(u.value), !(0x1E00...0x1EFF).contains(u.value) {
+            } else if u.properties.isAlphabetic, !isLatin(u) {
                 mixed = true
             }
             switch u.value {
@@ -416,7 +429,7 @@ enum NameText {
             case 0x0600...0x08FF, 0xFB50...0xFDFF, 0xFE70...0xFEFF: script = .abjad; needsTransform = true
             case Thai.scalars: script = .thai; needsTransform = true
             case Khmer.scalars, Khmer.symbols: script = .khmer; needsTransform = true
-            case 0x00C0...0x024F, 0x1E00...0x1EFF: needsTransform = true  // Latin with accents
+            case _ where isLatin(u): needsTransform = true  // Latin with accents, and Latin letters of other languages (`ə`, `ɔ`)
             case 0x2000...0x206F: break  // punctuation: quotes, dashes
             default:
                 if u.properties.isAlphabetic, script == .latin { script = .other }
@@ -452,6 +465,12 @@ enum NameText {
             case "đ", "ð": out += "d"
             case "þ": out += "th"
             case "ı": out += "i"
+            // Azerbaijani's schwa, which lists write `a` (`Əliyev` `Aliyev`, `Məmmədov` `Mammadov`);
+            // ICU's turned `e` for Ethiopic's sixth-order vowel.
+            case "ə": out += "a"
+            case "ǝ", "ɛ": out += "e"
+            case "ɔ": out += "o"
+            case "ŋ": out += "ng"
             // Transliteration marks for ayin and hamza carry no letter of their own in Latin spellings.
             case "\u{02BF}", "\u{02BE}", "\u{02BC}", "\u{02BB}", "\u{02B9}", "\u{02BA}", "\u{02C8}": continue
             default: out.unicodeScalars.append(u)
