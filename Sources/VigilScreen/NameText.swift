@@ -385,10 +385,11 @@ enum NameText {
     }
 
     /// Scripts written in Latin by Vigil's rules rather than ICU's, whose transliterations are
-    /// not how names in them are spelt (``Cyrillic``, ``Indic``, ``Greek``, ``Myanmar``, ``Armenian``), when a name's letters
+    /// not how names in them are spelt (``Cyrillic``, ``Indic``, ``Greek``, ``Myanmar``, ``Armenian``, ``Sinhala``; ICU has no
+    /// transliterator for the last), when a name's letters
     /// outside Latin are all in one of them.
     private enum OwnRules {
-        case cyrillic, indic, greek, myanmar, armenian
+        case cyrillic, indic, greek, myanmar, armenian, sinhala
 
         init?(_ u: Unicode.Scalar) {
             switch u.value {
@@ -397,6 +398,7 @@ enum NameText {
             case Greek.scalars, Greek.extended: self = .greek
             case Myanmar.scalars: self = .myanmar
             case Armenian.scalars: self = .armenian
+            case Sinhala.scalars: self = .sinhala
             default: return nil
             }
         }
@@ -408,6 +410,7 @@ enum NameText {
             case .greek: Greek.transliterate(s)
             case .myanmar: Myanmar.transliterate(s)
             case .armenian: Armenian.transliterate(s)
+            case .sinhala: Sinhala.transliterate(s)
             }
         }
     }
