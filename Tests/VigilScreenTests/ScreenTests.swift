@@ -39,7 +39,6 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
     /// dropped (`Gorbacev`, `Elcin`, `Sojgu`): Ukrainian, Belarusian and Serbian told by their
     /// own letters; what is not Cyrillic left as it was.
     @Test func cyrillicAsTheListsSpellIt() {
-        func personTokens(_ s: String, _ kind: NameKind = .person) -> [String] { NormalizedName(s, kind: kind).tokens.map(\.text) }
         #expect(personTokens("Михаил Сергеевич Горбачёв") == ["mikhail", "sergeyevich", "gorbachev"])
         #expect(personTokens("Борис Ельцин") == ["boris", "yeltsin"])
         #expect(personTokens("Никита Хрущёв") == ["nikita", "khrushchev"])
