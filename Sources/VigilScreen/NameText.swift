@@ -385,9 +385,9 @@ enum NameText {
     }
 
     /// Scripts written in Latin by Vigil's rules rather than ICU's, whose transliterations are
-    /// not how names in them are spelt (``Cyrillic``, ``Indic``, ``Greek``, ``Myanmar``, ``Armenian``, ``Sinhala``; ICU has no
-    /// transliterator for the last), when a name's letters
-    /// outside Latin are all in one of them.
+    /// not how names in them are spelt (``Cyrillic``, ``Indic``, ``Greek``, ``Myanmar``,
+    /// ``Armenian``; ``Sinhala``, which ICU does not transliterate), when a name's letters outside
+    /// Latin are all in one of them.
     private enum OwnRules {
         case cyrillic, indic, greek, myanmar, armenian, sinhala
 
@@ -432,7 +432,7 @@ enum NameText {
             case 0x0600...0x08FF, 0xFB50...0xFDFF, 0xFE70...0xFEFF: script = .abjad; needsTransform = true
             case Thai.scalars: script = .thai; needsTransform = true
             case Khmer.scalars, Khmer.symbols: script = .khmer; needsTransform = true
-            case _ where isLatin(u): needsTransform = true  // Latin with accents, and Latin letters of other languages (`ə`, `ɔ`)
+            case _ where isLatin(u): needsTransform = true  // Latin with accents, and other alphabets' letters (`ə`)
             case 0x2000...0x206F: break  // punctuation: quotes, dashes
             default:
                 if u.properties.isAlphabetic, script == .latin { script = .other }
@@ -511,8 +511,9 @@ enum NameText {
                     "fze", "fzc", "aps", "sl"],
             "jsc": ["jsc", "ojsc", "cjsc", "pjsc", "ao", "oao", "zao", "pao", "ag", "aktiengesellschaft", "sa", "societeanonyme",
                     "sociedadanonima", "spa", "nv", "plc", "jointstockcompany", "openjointstockcompany", "closedjointstockcompany",
-                    "publicjointstockcompany", "akcionernoeobsestvo", "aktsionernoyeobshchestvo",
-                    "otkrytoyeaktsionernoyeobshchestvo", "zakrytoyeaktsionernoyeobshchestvo", "publichnoyeaktsionernoyeobshchestvo", "tbk", "pt", "ab", "as", "oy", "oyj", "zrt", "sas"],
+                    "publicjointstockcompany", "akcionernoeobsestvo", "aktsionernoyeobshchestvo", "otkrytoyeaktsionernoyeobshchestvo",
+                    "zakrytoyeaktsionernoyeobshchestvo", "publichnoyeaktsionernoyeobshchestvo", "tbk", "pt", "ab", "as", "oy", "oyj",
+                    "zrt", "sas"],
             "inc": ["inc", "incorporated", "corp", "corporation"],
             "co": ["co", "company", "compania", "cia"],
             "lp": ["lp", "llp", "kg", "ohg", "gbr"],
@@ -549,8 +550,9 @@ enum NameText {
         ["societatea", "cu", "raspundere", "limitata"], ["obsestvo", "s", "ogranicennoj", "otvetstvennostu"],
         // Russian forms as ``Cyrillic`` and the lists write them (`Aktsionernoe`: one letter off
         // fits, except in a phrase with a short word).
-        ["obshchestvo", "s", "ogranichennoy", "otvetstvennostyu"], ["obshchestvo", "s", "ogranichennoi", "otvetstvennostyu"], ["otkrytoye", "aktsionernoye", "obshchestvo"],
-        ["zakrytoye", "aktsionernoye", "obshchestvo"], ["publichnoye", "aktsionernoye", "obshchestvo"], ["aktsionernoye", "obshchestvo"],
+        ["obshchestvo", "s", "ogranichennoy", "otvetstvennostyu"], ["obshchestvo", "s", "ogranichennoi", "otvetstvennostyu"],
+        ["otkrytoye", "aktsionernoye", "obshchestvo"], ["zakrytoye", "aktsionernoye", "obshchestvo"],
+        ["publichnoye", "aktsionernoye", "obshchestvo"], ["aktsionernoye", "obshchestvo"],
         ["closed", "joint", "stock", "company"], ["public", "joint", "stock", "company"], ["open", "joint", "stock", "company"],
         ["limited", "liability", "company"], ["joint", "stock", "company"], ["akcionernoe", "obsestvo"], ["societe", "anonyme"],
         ["sociedad", "anonima"], ["sp", "z", "o", "o"], ["sp", "z", "oo"],
@@ -697,8 +699,8 @@ enum NameText {
 
     /// Other languages' spellings of the Russian patronymic's endings, with the English one:
     /// French `Vladimirovitch`, German `Wladimirowitsch`, Dutch `Wladimirowitsj`, Scandinavian
-    /// `Vladimirovitj`, Catalan `Vladimirovitx`, Hungarian `Vlagyimirovics`, Greek `Βλαντίμιροβιτς`; German and Polish
-    /// `-owna` for a daughter's.
+    /// `Vladimirovitj`, Catalan `Vladimirovitx`, Hungarian `Vlagyimirovics`, Greek
+    /// `Βλαντίμιροβιτς`; German and Polish `-owna` for a daughter's.
     static let foreignPatronymicEndings: [(String, String)] = [
         ("ovitch", "ovich"), ("evitch", "evich"), ("owitsch", "ovich"), ("ewitsch", "evich"), ("owitsj", "ovich"), ("ewitsj", "evich"),
         ("ovitsj", "ovich"), ("evitsj", "evich"), ("ovitj", "ovich"), ("evitj", "evich"), ("ovitx", "ovich"), ("evitx", "evich"),
