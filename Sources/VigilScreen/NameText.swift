@@ -468,10 +468,12 @@ enum NameText {
             case "đ", "ð": out += "d"
             case "þ": out += "th"
             case "ı": out += "i"
-            // Azerbaijani's schwa, which lists write `a` (`Əliyev` `Aliyev`, `Məmmədov` `Mammadov`);
-            // ICU's turned `e` for Ethiopic's sixth-order vowel.
+            // Azerbaijani's schwa, which lists write `a` (`Əliyev` `Aliyev`, `Məmmədov` `Mammadov`).
             case "ə": out += "a"
-            case "ǝ", "ɛ": out += "e"
+            // ICU's turned `e`, Ethiopic's sixth-order vowel: mostly unsaid, and unwritten in
+            // names' spellings (`ahǝmad`, `Ahmed`).
+            case "ǝ": continue
+            case "ɛ": out += "e"
             case "ɔ": out += "o"
             case "ŋ": out += "ng"
             // Transliteration marks for ayin and hamza carry no letter of their own in Latin spellings.
