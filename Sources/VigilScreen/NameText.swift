@@ -363,7 +363,7 @@ enum NameText {
         case abjad
         /// Hebrew, an abjad too, where one letter is `b` or `v` (ב) and another `p` or `f` (פ).
         case hebrew
-        /// Thai and Khmer: their inherent vowels unwritten (``Thai``, ``Khmer``).
+        /// Thai (and Lao, written with Thai letters) and Khmer: their inherent vowels unwritten (``Thai``, ``Khmer``).
         case thai, khmer
         case other
 
@@ -430,7 +430,7 @@ enum NameText {
             switch u.value {
             case 0x0590...0x05FF, 0xFB1D...0xFB4F: script = .hebrew; needsTransform = true
             case 0x0600...0x08FF, 0xFB50...0xFDFF, 0xFE70...0xFEFF: script = .abjad; needsTransform = true
-            case Thai.scalars: script = .thai; needsTransform = true
+            case Thai.scalars, Thai.laoScalars: script = .thai; needsTransform = true
             case Khmer.scalars, Khmer.symbols: script = .khmer; needsTransform = true
             case _ where isLatin(u): needsTransform = true  // Latin with accents, and other alphabets' letters (`ə`)
             case 0x2000...0x206F: break  // punctuation: quotes, dashes
@@ -446,7 +446,7 @@ enum NameText {
         // with accents (most names on the lists) is only decomposed and stripped of its marks.
         let t = switch script {
         case .latin: s
-        case .thai: Thai.transliterate(s)
+        case .thai: Thai.transliterate(Thai.laoAsThai(s))
         case .khmer: Khmer.transliterate(s)
         case .other where own != nil && !mixed: own!.transliterate(s)
         default: s.applyingTransform(.toLatin, reverse: false) ?? s

@@ -47,7 +47,8 @@ enum Thai {
                closesWithNext(letters[letters.count - 3]) {
                 thai.removeLast()
             }
-            if thai.count >= 2, let last = thai.last, let final = finals[last] {
+            // Not after a vowel written before its consonant (ไซ `sai`): that consonant opens its syllable.
+            if thai.count >= 2, let last = thai.last, let final = finals[last], !(0x0E40...0x0E44).contains(Array(thai)[thai.count - 2].value) {
                 thai.removeLast()
                 thai.append(final)
             }
@@ -56,6 +57,35 @@ enum Thai {
             let ownX = word.unicodeScalars.contains { $0 == "x" || $0 == "X" }
             return ownX ? latin.filter { $0 != " " } : vowelCarriers(latin.filter { $0 != " " })
         }.joined(separator: " ")
+    }
+
+    /// The Lao block, laid out as Thai's: most Lao letters are the Thai letter 0x80 below.
+    static let laoScalars: ClosedRange<UInt32> = 0x0E80...0x0EFF
+
+    /// Lao written with the Thai letters of the same sounds, so that Lao names are read as
+    /// Thai ones are (ICU has no transliterator for Lao, and left it as it was): ທອງລຸນ is ทองลุน,
+    /// `thonglun` (`Thongloun`). The letters Thai lacks: ໜ ໝ are ຫ with ນ, ມ; the subscript ຼ
+    /// is ລ; ຽ is ຍ; ໍ is the vowel อ; ຊ (`s`) is ซ; the vowel ົ, which Thai leaves unwritten,
+    /// is dropped.
+    static func laoAsThai(_ s: String) -> String {
+        var out = String.UnicodeScalarView()
+        for u in s.unicodeScalars {
+            guard laoScalars.contains(u.value) else {
+                out.append(u)
+                continue
+            }
+            switch u.value {
+            case 0x0EDC: out.append(contentsOf: "หน".unicodeScalars)
+            case 0x0EDD: out.append(contentsOf: "หม".unicodeScalars)
+            case 0x0EBC: out.append("ล")
+            case 0x0EBD: out.append("ย")
+            case 0x0EBB: break
+            case 0x0E8A: out.append("ซ")  // ຊ is `s`, as ซ, not ช
+            case 0x0ECD: out.append("อ")  // ໍ is the vowel `o` (ວໍ `vo`)
+            default: if let thai = Unicode.Scalar(u.value - 0x80), scalars.contains(thai.value) { out.append(thai) }
+            }
+        }
+        return String(out)
     }
 
     /// Consonants: ก to ฮ.
@@ -69,7 +99,7 @@ enum Thai {
         var m: [Unicode.Scalar: Unicode.Scalar] = [:]
         func sound(_ letters: String, _ as: Unicode.Scalar) { for u in letters.unicodeScalars { m[u] = `as` } }
         sound("ขฃคฅฆ", "ก")  // k
-        sound("จฉชซฌฎฏฐฑฒถทธศษส", "ต")  // t
+        sound("จฉชซฌดฎฏฐฑฒถทธศษส", "ต")  // t
         sound("บพฟภ", "ป")  // p
         sound("ญณรลฬ", "น")  // n
         return m
