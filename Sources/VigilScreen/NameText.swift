@@ -386,10 +386,10 @@ enum NameText {
 
     /// Scripts written in Latin by Vigil's rules rather than ICU's, whose transliterations are
     /// not how names in them are spelt (``Cyrillic``, ``Indic``, ``Greek``, ``Myanmar``,
-    /// ``Armenian``; ``Sinhala``, which ICU does not transliterate), when a name's letters outside
+    /// ``Armenian``, ``Ethiopic``; ``Sinhala``, which ICU does not transliterate), when a name's letters outside
     /// Latin are all in one of them.
     private enum OwnRules {
-        case cyrillic, indic, greek, myanmar, armenian, sinhala
+        case cyrillic, indic, greek, myanmar, armenian, sinhala, ethiopic
 
         init?(_ u: Unicode.Scalar) {
             switch u.value {
@@ -399,6 +399,7 @@ enum NameText {
             case Myanmar.scalars: self = .myanmar
             case Armenian.scalars: self = .armenian
             case Sinhala.scalars: self = .sinhala
+            case Ethiopic.scalars: self = .ethiopic
             default: return nil
             }
         }
@@ -411,6 +412,7 @@ enum NameText {
             case .myanmar: Myanmar.transliterate(s)
             case .armenian: Armenian.transliterate(s)
             case .sinhala: Sinhala.transliterate(s)
+            case .ethiopic: Ethiopic.transliterate(s)
             }
         }
     }
@@ -470,9 +472,6 @@ enum NameText {
             case "ı": out += "i"
             // Azerbaijani's schwa, which lists write `a` (`Əliyev` `Aliyev`, `Məmmədov` `Mammadov`).
             case "ə": out += "a"
-            // ICU's turned `e`, Ethiopic's sixth-order vowel: mostly unsaid, and unwritten in
-            // names' spellings (`ahǝmad`, `Ahmed`).
-            case "ǝ": continue
             case "ɛ": out += "e"
             case "ɔ": out += "o"
             case "ŋ": out += "ng"
