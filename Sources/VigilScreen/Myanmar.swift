@@ -85,10 +85,8 @@ enum Myanmar {
         private var initial: String {
             guard let onset else { return "" }
             var c = Myanmar.consonants[Int(onset - 0x1000)]
-            if medialH {
-                c = ["l": "hl", "m": "hm", "n": "hn", "ng": "hng", "y": "sh", "w": "hw"][c] ?? "h" + c
-            }
-            if medialY { c = ["k": "ky", "kh": "ch", "g": "gy", "hp": "phy", "ht": "ht"][c] ?? c + "y" }
+            if medialH { c = Myanmar.withH[c] ?? "h" + c }
+            if medialY { c = Myanmar.withY[c] ?? c + "y" }
             // `ွ` before `န်`, `တ်`, `ပ်`, `မ်` is the vowel `u` (`ထွန်း` `Htun`), not a `w`.
             if medialW, !(vowel.isEmpty && [0x1014, 0x1019, 0x1010, 0x1015].contains(final ?? 0)) { c += "w" }
             return c
@@ -110,17 +108,29 @@ enum Myanmar {
             }
             let w = medialW && v.isEmpty
             switch final {
-            case 0x1000: return ["": "et", "o": "aik", "aw": "auk", "u": "ok", "i": "eik"][v] ?? v + "k"  // က်
-            case 0x1004: return (["": "in", "o": "aing", "aw": "aung", "u": "ung"][v] ?? v + "ng") + (creaky ? "t" : "")  // င်
+            case 0x1000: return Myanmar.beforeK[v] ?? v + "k"  // က်
+            case 0x1004: return (Myanmar.beforeNg[v] ?? v + "ng") + (creaky ? "t" : "")  // င်
             case 0x1005: return "it"  // စ်
             case 0x1009, 0x100A: return v.isEmpty ? "i" : v  // ည်
-            case 0x1010, 0x1015: return w ? "ut" : ["": "at", "i": "eik", "u": "ok", "o": "aik"][v] ?? v + "t"  // တ်, ပ်
-            case 0x1014, 0x1019: return (w ? "un" : ["": "an", "i": "ein", "u": "on", "o": "aing"][v] ?? v + "n") + (creaky ? "t" : "")  // န်, မ်, ံ
+            case 0x1010, 0x1015: return w ? "ut" : Myanmar.beforeT[v] ?? v + "t"  // တ်, ပ်
+            case 0x1014, 0x1019: return (w ? "un" : Myanmar.beforeN[v] ?? v + "n") + (creaky ? "t" : "")  // န်, မ်, ံ
             case 0x101A: return "e"  // ယ်
             default: return (v.isEmpty ? "a" : v) + Myanmar.consonants[Int(final - 0x1000)]
             }
         }
     }
+
+    /// Initials with the medial `ှ`, and with `ျ` or `ြ`, where names spell them otherwise than
+    /// `h` before or `y` after.
+    private static let withH = ["l": "hl", "m": "hm", "n": "hn", "ng": "hng", "y": "sh", "w": "hw"]
+    private static let withY = ["k": "ky", "kh": "ch", "g": "gy", "hp": "phy", "ht": "ht"]
+
+    /// A vowel (`""`: none written) with the final `က်`, `င်`, `တ်`/`ပ်` and `န်`/`မ်`, as names
+    /// spell the rhyme.
+    private static let beforeK = ["": "et", "o": "aik", "aw": "auk", "u": "ok", "i": "eik"]
+    private static let beforeNg = ["": "in", "o": "aing", "aw": "aung", "u": "ung"]
+    private static let beforeT = ["": "at", "i": "eik", "u": "ok", "o": "aik"]
+    private static let beforeN = ["": "an", "i": "ein", "u": "on", "o": "aing"]
 
     /// U+1000 (က) to U+1021 (အ, which carries a vowel and is not written).
     private static let consonants = [

@@ -426,7 +426,7 @@ enum NameText {
         for u in s.unicodeScalars where u.value >= 0x80 {
             if let rules = OwnRules(u) {
                 if own == nil { own = rules } else if own != rules { mixed = true }
-            } else if u.properties.isAlphabetic, !isLatin(u) {
+            } else if !isLatin(u), u.properties.isAlphabetic {
                 mixed = true
             }
             switch u.value {
