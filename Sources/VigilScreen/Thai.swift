@@ -48,7 +48,8 @@ enum Thai {
                 thai.removeLast()
             }
             // Not after a vowel written before its consonant (ไซ `sai`): that consonant opens its syllable.
-            if thai.count >= 2, let last = thai.last, let final = finals[last], !(0x0E40...0x0E44).contains(Array(thai)[thai.count - 2].value) {
+            if thai.count >= 2, let last = thai.last, let final = finals[last], let before = thai.dropLast().last,
+               !(0x0E40...0x0E44).contains(before.value) {
                 thai.removeLast()
                 thai.append(final)
             }
