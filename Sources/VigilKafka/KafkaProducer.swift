@@ -40,6 +40,8 @@ public final class KafkaProducer: Sendable {
     private let state = Mutex(State.running)
     private let polling = Flag(true)
     private let pollThreadDone = DispatchSemaphore(value: 0)
+    /// Handles of the topics ``prepare(topics:timeout:)`` looked up, kept until the producer closes.
+    private let prepared = Mutex<[String: RDHandle]>([:])
 
     private enum State { case running, closing, closed }
 
@@ -195,6 +197,31 @@ public final class KafkaProducer: Sendable {
         }
     }
 
+    /// Looks up the topics' partitions and leaders now, and keeps them known for the producer's
+    /// life. A record for a topic the producer has not seen waits for that lookup: librdkafka asks
+    /// for the topic's metadata and holds the record (and every record after it for that topic)
+    /// until the answer comes, which took about a second on the embedded broker. A pipeline's
+    /// first alerts, and the input offsets behind them, waited that long.
+    ///
+    /// - Throws: ``KafkaError`` when a topic's metadata does not come within `timeout` or the
+    ///   topic does not exist (its records would wait for it, or fail).
+    public func prepare(topics: [String], timeout: Duration = .seconds(10)) throws(KafkaError) {
+        for topic in Set(topics).sorted() where prepared.withLock({ $0[topic] == nil }) {
+            guard let rkt = rd_kafka_topic_new(handle, topic, nil) else {
+                throw KafkaError.from(rd_kafka_last_error(), "topic '\(topic)'")
+            }
+            let topicHandle = RDHandle(pointer: rkt)
+            var raw: UnsafePointer<rd_kafka_metadata>?
+            let err = rd_kafka_metadata(handle, 0, rkt, &raw, Int32(timeout.milliseconds))
+            defer { if let raw { rd_kafka_metadata_destroy(raw) } }
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let md = raw?.pointee else { throw KafkaError.from(err, "metadata of topic '\(topic)'") }
+            if md.topic_cnt == 1, md.topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                throw KafkaError.from(md.topics[0].err, "metadata of topic '\(topic)'")
+            }
+            prepared.withLock { $0[topic] = topicHandle }
+        }
+    }
+
     /// Waits until every enqueued record has a delivery report, or the timeout passes.
     public func flush(timeout: Duration) throws(KafkaError) {
         let err = rd_kafka_flush(handle, Int32(timeout.milliseconds))
@@ -218,6 +245,10 @@ public final class KafkaProducer: Sendable {
             context.logger.error("producer closing with undelivered messages; they are reported as failed", metadata: ["error": "\(error)"])
             rd_kafka_purge(handle, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT))
             rd_kafka_poll(handle, 0)
+        }
+        prepared.withLock { handles in
+            for h in handles.values { rd_kafka_topic_destroy(h.pointer) }
+            handles = [:]
         }
         rd_kafka_destroy(handle)
         state.withLock { $0 = .closed }

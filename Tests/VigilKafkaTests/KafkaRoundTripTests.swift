@@ -140,6 +140,25 @@ struct KafkaRoundTripTests {
         }
     }
 
+    @Test("prepared topics are known before the first record: one for a partition the topic lacks is refused at once")
+    func preparedTopics() async throws {
+        try await withEmbeddedBroker(topics: [TopicSpec(name: "out-a", partitions: 2), TopicSpec(name: "out-b", partitions: 3)]) { broker in
+            let producer = try KafkaProducer(config: producerConfig(broker), logger: testLogger)
+            defer { producer.close() }
+            try producer.prepare(topics: ["out-a", "out-b", "out-a"])
+            // Without the metadata, librdkafka would hold this record until it came, and fail it
+            // only then, in its delivery report.
+            let error = await #expect(throws: KafkaError.self) {
+                try await producer.send(ProducerRecord(topic: "out-b", partition: 3, key: nil, value: [1]))
+            }
+            #expect(error?.name == "_UNKNOWN_PARTITION")
+            let report = try await producer.send(ProducerRecord(topic: "out-a", partition: 1, key: nil, value: [2]))
+            #expect(report.topic == "out-a" && report.partition == 1 && report.offset == 0)
+            // (A topic the cluster lacks cannot be tried here: the embedded broker creates any
+            // topic a metadata request names.)
+        }
+    }
+
     @Test("bad configuration is rejected with the property named")
     func badConfig() throws {
         var config = KafkaProducerConfig(client: KafkaClientConfig(bootstrapServers: "127.0.0.1:1"))

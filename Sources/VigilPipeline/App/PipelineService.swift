@@ -26,6 +26,8 @@ public final class PipelineService: Service {
     /// The duplicate-suppression window, filled from the output topics' tails at start.
     private let published: PublishedAlerts?
     private let outputTopics: [String]
+    /// Every topic the pipeline writes.
+    private let produced: [String]
     private let readBackPerPartition: Int
     private let client: KafkaClientConfig
     private let group: String
@@ -87,6 +89,7 @@ public final class PipelineService: Service {
         }
         let outputTopics = [topics.alerts] + (pipeline.partners.isEmpty ? [] : [topics.held] + topics.partners)
         self.outputTopics = outputTopics
+        self.produced = topics.produced
         self.client = client
         // The window is shared by every output partition; at least the last 100 records of each.
         self.readBackPerPartition = max(100, config.runtime.dedupeWindow / max(1, outputTopics.count * config.kafka.partitions))
@@ -106,6 +109,17 @@ public final class PipelineService: Service {
             // What a previous run published since its last commit is on these topics: remember
             // it, so processing that input again does not publish it twice.
             await published.readBack(topics: outputTopics, client: client, perPartition: readBackPerPartition, timeout: .seconds(10), logger: logger)
+        }
+        // The output topics' metadata before the first record to each, which would wait for it
+        // otherwise (a blocking call: off the cooperative pool).
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async { [sink, produced, logger] in
+                do { try sink.producer.prepare(topics: produced, timeout: .seconds(5)) } catch {
+                    logger.warning("output topics not looked up before the start; their first records wait for it",
+                                   metadata: ["topics": "\(produced.joined(separator: ","))", "error": "\(error)"])
+                }
+                done.resume()
+            }
         }
         do {
             try await withGracefulShutdownHandler {

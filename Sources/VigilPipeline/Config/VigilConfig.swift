@@ -86,6 +86,9 @@ public struct VigilConfig: Sendable, Equatable {
         /// Every topic consumed: the inputs and the re-keying topics.
         public var consumed: [String] { effectiveInputs.map(\.topic) + rekeyed.map(\.topic) }
 
+        /// Every topic written: dead letters, alerts, the partners' copies and the re-keying topics.
+        public var produced: [String] { [deadLetter, alerts] + (partners.isEmpty ? [] : [held] + partners) + rekeyed.map(\.topic) }
+
         public var all: [String] { consumed + [deadLetter, alerts] + (partners.isEmpty ? [] : [held] + partners) }
     }
 
