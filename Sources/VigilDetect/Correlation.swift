@@ -190,12 +190,7 @@ struct CorrelationTracker {
     /// Drops flags and reports older than the span (event time of the newest event anywhere).
     mutating func sweep(newest: EventTime) {
         let cutoff = newest - within
-        for (key, list) in flags {
-            let kept = list.filter { $0.ts >= cutoff }
-            guard kept.count < list.count else { continue }
-            held -= list.count - kept.count
-            flags[key] = kept.isEmpty ? nil : kept
-        }
+        held -= Detector.removeAll(from: &flags) { $0.ts < cutoff }
         reported = reported.filter { $0.value >= cutoff }
     }
 

@@ -121,16 +121,9 @@ struct CycleTracker {
 
     /// Drops legs older than the span before their partition's event time: no cycle closing
     /// from now on can use them.
-    mutating func sweep(watermark: (EventOrigin) -> EventTime?) {
+    mutating func sweep(_ watermarks: Detector.Watermarks) {
         let within = self.within
-        func expired(_ e: Edge) -> Bool { watermark(e.contribution.origin).map { e.ts < $0 - within } ?? false }
-        for (account, list) in out {
-            // Most accounts lose nothing: leave those as they are rather than copy every list.
-            guard list.contains(where: expired) else { continue }
-            let kept = list.filter { !expired($0) }
-            held -= list.count - kept.count
-            out[account] = kept.isEmpty ? nil : kept
-        }
+        held -= Detector.removeAll(from: &out) { watermarks.isStale($0.ts, span: within, origin: $0.contribution.origin) }
     }
 
     private func match(_ legs: [(String, Edge)]) -> RuleMatch {

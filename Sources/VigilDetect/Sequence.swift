@@ -97,11 +97,11 @@ struct SequenceTracker {
     /// Fires the `not` sequences whose span has passed on their partition's event time.
     /// `newest`: the newest event time on any partition — none can be due before it passes the
     /// earliest deadline (`waiting` is ordered by start), which keeps this O(1) per event.
-    mutating func expire(newest: EventTime, watermark: (EventOrigin) -> EventTime?) -> [RuleMatch] {
+    mutating func expire(newest: EventTime, watermark: (EventOrigin) -> EventTime) -> [RuleMatch] {
         guard let first = waiting.first, newest > first.start + within else { return [] }
         var due: [Partial] = [], kept: [Partial] = []
         for p in waiting {
-            if let mark = watermark(p.contributions[0].origin), mark > p.start + within { due.append(p) } else { kept.append(p) }
+            if watermark(p.contributions[0].origin) > p.start + within { due.append(p) } else { kept.append(p) }
         }
         guard !due.isEmpty else { return [] }
         waiting = kept
@@ -110,16 +110,9 @@ struct SequenceTracker {
     }
 
     /// Drops partial matches that can no longer advance: their span has passed.
-    mutating func sweep(watermark: (EventOrigin) -> EventTime?) {
+    mutating func sweep(_ watermarks: Detector.Watermarks) {
         let within = self.within
-        func expired(_ p: Partial) -> Bool { watermark(p.contributions[0].origin).map { $0 > p.start + within } ?? false }
-        for (entity, list) in partials {
-            // Most entities lose nothing: leave those as they are rather than copy every list.
-            guard list.contains(where: expired) else { continue }
-            let kept = list.filter { !expired($0) }
-            held -= list.count - kept.count
-            partials[entity] = kept.isEmpty ? nil : kept
-        }
+        held -= Detector.removeAll(from: &partials) { watermarks.isStale($0.start, span: within, origin: $0.contributions[0].origin) }
     }
 
     private func match(_ p: Partial, at ts: EventTime) -> RuleMatch {

@@ -356,6 +356,32 @@ struct DetectorTests {
         #expect(m.first?.finding.explanation.hasPrefix("cycle of 3 transfers A → B → C → A within 168h (amounts 10000, 9500, 9000, each within 20% of the last)") == true)
     }
 
+    @Test("sweeps drop cycle legs and sequence starts by their own partition's event time: a partition far behind keeps its own")
+    func sweepsByPartition() throws {
+        let detector = Detector(rules: try CompiledRules([Self.cycle(), Self.cashThenWire()]))
+        var offsets: [Int32: Int64] = [:]
+        func feed(_ t: Transaction, partition: Int32) -> [RuleMatch] {
+            defer { offsets[partition, default: 0] += 1 }
+            return detector.process(t, origin: EventOrigin(topic: "t", partition: partition, offset: offsets[partition, default: 0]))
+        }
+        // Partition 0 starts a cycle and a sequence on 1 January; partition 1 does the same.
+        _ = feed(tx("ab", "2024-01-01T08:00:00Z", "10000", channel: "wire", debtor: "A", creditor: "B"), partition: 0)
+        _ = feed(tx("c0", "2024-01-01T08:00:00Z", "6000", debtor: "BRANCH", creditor: "A"), partition: 0)
+        _ = feed(tx("pq", "2024-01-01T08:00:00Z", "10000", channel: "wire", debtor: "P", creditor: "Q"), partition: 1)
+        _ = feed(tx("c1", "2024-01-01T08:00:00Z", "6000", debtor: "BRANCH", creditor: "P"), partition: 1)
+        #expect(detector.stats.cycleEdges == 2 && detector.stats.sequencePartials == 2)
+        // Partition 1 runs on a month, long past both spans, and enough events for both rules'
+        // sweeps to come round; partition 0 stays on 1 January.
+        for k in 0..<10_000 { _ = feed(tx("n\(k)", "2024-02-01T00:00:00Z", "0", channel: "card", debtor: "N"), partition: 1) }
+        #expect(detector.stats.cycleEdges == 1 && detector.stats.sequencePartials == 1)
+        // Partition 0's legs and start are still there to complete.
+        #expect(feed(tx("ba", "2024-01-01T10:00:00Z", "9800", channel: "wire", debtor: "B", creditor: "A"), partition: 0).map(\.finding.id) == ["cycle"])
+        #expect(feed(tx("w0", "2024-01-01T11:00:00Z", "12000", channel: "wire", debtor: "A", creditor: "F"), partition: 0).map(\.finding.id)
+            == ["cash-then-wire"])
+        // Partition 1's are gone: the same moves there, late, complete nothing.
+        #expect(feed(tx("qp", "2024-01-01T10:00:00Z", "9800", channel: "wire", debtor: "Q", creditor: "P"), partition: 1).isEmpty)
+    }
+
     @Test("an account keeps at most the per-key cap of outgoing transfers for cycles, the oldest dropped first")
     func cycleEdgeCap() throws {
         let legs = [
