@@ -252,6 +252,16 @@ public struct NameMatcher: Sendable {
     }
 
     /// Whether tokens of these roles may pair unless their texts are the same.
+    /// Whether an initial pairs with a patronymic, when the pair is one of those: Russian writes
+    /// a person as the initials of the given name and the patronymic (`В. В. Путин`, `Putin
+    /// V. V.`). `nil` for any other pair. Each side: role, length in bytes, tokens, first byte.
+    private static func patronymicInitial(_ a: (NormalizedName.Role, Int, Int, UInt8), _ b: (NormalizedName.Role, Int, Int, UInt8)) -> Bool? {
+        guard (a.0 == .patronymic) != (b.0 == .patronymic) else { return nil }
+        let initial = a.0 == .patronymic ? b : a
+        guard initial.0 == .name, initial.1 == 1, initial.2 == 1 else { return nil }
+        return a.3 == b.3
+    }
+
     private static func rolesMayPair(_ a: NormalizedName.Role, _ b: NormalizedName.Role) -> Bool {
         // Numbers (and Roman numerals) match only exactly: `Trust IV` is not `Trust V`.
         if a == .number || b == .number { return false }
@@ -267,6 +277,9 @@ public struct NameMatcher: Sendable {
     /// different names end here.
     private func cannotPair(_ a: NormalizedName.Head, _ b: NormalizedName.Head, guessed: Bool) -> Bool {
         if a.hash == b.hash, a.count == b.count { return false }  // may be the same text
+        if let initial = Self.patronymicInitial((a.role, Int(a.count), Int(a.tokens), a.first), (b.role, Int(b.count), Int(b.tokens), b.first)) {
+            return !initial
+        }
         if !Self.rolesMayPair(a.role, b.role) { return true }
         if a.hasGivenNames, b.hasGivenNames { return false }
         // Initials against joined tokens: as many letters as tokens.
@@ -293,6 +306,10 @@ public struct NameMatcher: Sendable {
     /// that name is in Hebrew.
     private func similarity(_ a: NormalizedName.Unit, _ b: NormalizedName.Unit, guessed: Bool, hebrew: Bool, korean: Bool) -> (Double, Method)? {
         if a.text == b.text { return (1, .exact) }
+        if let initial = Self.patronymicInitial((a.role, a.text.utf8.count, a.tokens.count, a.text.utf8.first ?? 0),
+                                                (b.role, b.text.utf8.count, b.tokens.count, b.text.utf8.first ?? 0)) {
+            return initial ? (0.75, .initial) : nil
+        }
         if !Self.rolesMayPair(a.role, b.role) { return nil }
         if let x = a.givenNames, let y = b.givenNames, !x.isDisjoint(with: y) { return (0.9, .nickname) }
         // Initials: `J` for `John`, `JC` for `Jean Claude`.

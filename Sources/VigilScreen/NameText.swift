@@ -288,8 +288,12 @@ public final class NormalizedName: Sendable, Hashable {
         for length in 2...3 where t.count >= length {
             for i in 0...(t.count - length) {
                 let run = i..<(i + length)
-                // Particles may sit inside a run (`van der bilt`), not at its end.
-                guard t[run.upperBound - 1].role == .name, run.allSatisfy({ t[$0].role == .name || t[$0].role == .particle }) else { continue }
+                // Particles may sit inside a run (`van der bilt`), not at its end. A given name and
+                // its patronymic make one too: their initials are how a Russian is written (`Putin
+                // V.V.`).
+                let patronymic = length == 2 && t[i].role == .name && t[i + 1].role == .patronymic
+                guard patronymic || (t[run.upperBound - 1].role == .name && run.allSatisfy({ t[$0].role == .name || t[$0].role == .particle }))
+                else { continue }
                 var text = "", initials = ""
                 for k in run {
                     text += t[k].text
@@ -823,7 +827,11 @@ enum NameText {
             var text = w
             let role: NormalizedName.Role
             let x = lexicon[w] ?? Lexeme()
-            if isNumber(w) || (x.roman && n > 0 && kind != .person) {
+            // A Roman numeral after a name (`Trust IV`, `Henry V`), except, in a name of unknown
+            // kind, a single letter with names after it or an initial before it: that is an
+            // initial too (`V. V. Putin`, `Putin V. V.`).
+            let initial = kind == .unknown && w.utf8.count == 1 && (n < words.count - 1 || (n > 0 && words[n - 1].utf8.count == 1))
+            if isNumber(w) || (x.roman && n > 0 && kind != .person && !initial) {
                 role = .number
             } else if let ordinal = ordinalDigits(w) {
                 role = .number
