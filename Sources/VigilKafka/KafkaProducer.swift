@@ -203,22 +203,25 @@ public final class KafkaProducer: Sendable {
     /// until the answer comes, which took about a second on the embedded broker. A pipeline's
     /// first alerts, and the input offsets behind them, waited that long.
     ///
-    /// - Throws: ``KafkaError`` when a topic's metadata does not come within `timeout` or the
-    ///   topic does not exist (its records would wait for it, or fail).
+    /// - Throws: ``KafkaError`` when the topics' metadata does not all come within `timeout` (for
+    ///   all of them together) or a topic does not exist (its records would wait for it, or fail).
     public func prepare(topics: [String], timeout: Duration = .seconds(10)) throws(KafkaError) {
+        let deadline = ContinuousClock.now + timeout
         for topic in Set(topics).sorted() where prepared.withLock({ $0[topic] == nil }) {
             guard let rkt = rd_kafka_topic_new(handle, topic, nil) else {
                 throw KafkaError.from(rd_kafka_last_error(), "topic '\(topic)'")
             }
-            let topicHandle = RDHandle(pointer: rkt)
             var raw: UnsafePointer<rd_kafka_metadata>?
-            let err = rd_kafka_metadata(handle, 0, rkt, &raw, Int32(timeout.milliseconds))
+            let left = max(1, (deadline - .now).milliseconds)
+            let err = rd_kafka_metadata(handle, 0, rkt, &raw, Int32(clamping: left))
             defer { if let raw { rd_kafka_metadata_destroy(raw) } }
-            guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let md = raw?.pointee else { throw KafkaError.from(err, "metadata of topic '\(topic)'") }
-            if md.topic_cnt == 1, md.topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR {
-                throw KafkaError.from(md.topics[0].err, "metadata of topic '\(topic)'")
+            let topicError = raw.map { $0.pointee.topic_cnt == 1 ? $0.pointee.topics[0].err : RD_KAFKA_RESP_ERR_NO_ERROR }
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let topicError, topicError == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                // Every topic handle must be destroyed before the client is.
+                rd_kafka_topic_destroy(rkt)
+                throw KafkaError.from(err != RD_KAFKA_RESP_ERR_NO_ERROR ? err : topicError ?? RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC, "metadata of topic '\(topic)'")
             }
-            prepared.withLock { $0[topic] = topicHandle }
+            prepared.withLock { $0[topic] = RDHandle(pointer: rkt) }
         }
     }
 

@@ -251,7 +251,6 @@ public struct NameMatcher: Sendable {
         return (differentQ.lowest(k), leftC.lowest(k))
     }
 
-    /// Whether tokens of these roles may pair unless their texts are the same.
     /// Whether an initial pairs with a patronymic, when the pair is one of those: Russian writes
     /// a person as the initials of the given name and the patronymic (`В. В. Путин`, `Putin
     /// V. V.`). `nil` for any other pair. Each side: role, length in bytes, tokens, first byte.
@@ -262,6 +261,7 @@ public struct NameMatcher: Sendable {
         return a.3 == b.3
     }
 
+    /// Whether tokens of these roles may pair unless their texts are the same.
     private static func rolesMayPair(_ a: NormalizedName.Role, _ b: NormalizedName.Role) -> Bool {
         // Numbers (and Roman numerals) match only exactly: `Trust IV` is not `Trust V`.
         if a == .number || b == .number { return false }

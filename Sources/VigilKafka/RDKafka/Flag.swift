@@ -10,8 +10,9 @@ final class Flag: Sendable {
     func set(_ newValue: Bool) { storage.store(newValue, ordering: .releasing) }
 }
 
-/// An `rd_kafka_t` (or `rd_kafka_topic_t`) pointer. librdkafka documents its handles as thread-safe, so the pointer may
-/// cross threads; its lifetime is managed by the owning client class.
+/// An `rd_kafka_t` (or `rd_kafka_topic_t`) pointer. librdkafka documents its handles as
+/// thread-safe, so the pointer may cross threads; its lifetime is managed by the owning client
+/// class.
 struct RDHandle: @unchecked Sendable {
     let pointer: OpaquePointer
 }

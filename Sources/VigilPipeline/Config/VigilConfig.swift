@@ -86,10 +86,13 @@ public struct VigilConfig: Sendable, Equatable {
         /// Every topic consumed: the inputs and the re-keying topics.
         public var consumed: [String] { effectiveInputs.map(\.topic) + rekeyed.map(\.topic) }
 
-        /// Every topic written: dead letters, alerts, the partners' copies and the re-keying topics.
-        public var produced: [String] { [deadLetter, alerts] + (partners.isEmpty ? [] : [held] + partners) + rekeyed.map(\.topic) }
+        /// The topics the pipeline's results go to: dead letters, alerts and the partners' copies.
+        public var outputs: [String] { [deadLetter, alerts] + (partners.isEmpty ? [] : [held] + partners) }
 
-        public var all: [String] { consumed + [deadLetter, alerts] + (partners.isEmpty ? [] : [held] + partners) }
+        /// Every topic written: the outputs and the re-keying topics.
+        public var produced: [String] { outputs + rekeyed.map(\.topic) }
+
+        public var all: [String] { consumed + outputs }
     }
 
     public struct Runtime: Sendable, Equatable {
