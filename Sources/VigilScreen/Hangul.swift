@@ -38,7 +38,7 @@ enum Hangul {
         var out = "", run = ""
         func flush() {
             if !run.isEmpty {
-                out += out.allSatisfy(\.isWhitespace) ? name(run) : givenName(run)
+                out += isLoanword(run) ? loanword(run) : out.allSatisfy(\.isWhitespace) ? name(run) : givenName(run)
             }
             run = ""
         }
@@ -49,6 +49,63 @@ enum Hangul {
             }
         }
         flush()
+        return out
+    }
+
+    /// Revised Romanization's letters for the parts of a syllable (Unicode orders the syllables
+    /// by initial, vowel and final): the initial consonants, the vowels, and the finals as a
+    /// name's last sound is said.
+    private static let initialLetters = ["g", "kk", "n", "d", "tt", "r", "m", "b", "pp", "s", "ss", "", "j", "jj", "ch", "k", "t", "p", "h"]
+    private static let vowelLetters = ["a", "ae", "ya", "yae", "eo", "e", "yeo", "ye", "o", "wa", "wae", "oe", "yo", "u", "wo", "we", "wi",
+                                       "yu", "eu", "ui", "i"]
+    private static let finalLetters = ["", "k", "k", "k", "n", "n", "n", "t", "l", "k", "m", "l", "l", "l", "p", "l", "m", "p", "p", "t", "t",
+                                       "ng", "t", "t", "k", "t", "p", "t"]
+    /// The vowel ㅡ (`eu`), and the final ㄹ (`l`).
+    private static let vowelEu = 18, finalL = 8
+
+    /// A syllable's initial, vowel and final, as indexes into the tables above.
+    private static func parts(_ syllable: Unicode.Scalar) -> (initial: Int, vowel: Int, final: Int) {
+        let i = Int(syllable.value - 0xAC00)
+        return (i / 588, i % 588 / 28, i % 28)
+    }
+
+    /// Whether a word of Hangul is a foreign name written as Korean writes loanwords. Korean
+    /// cannot end a syllable on most consonants or start one with two, so a foreign name's
+    /// consonants without a vowel get ㅡ as a vowel of their own: a syllable of a consonant and ㅡ
+    /// alone (드, 르, 트, 프: 트럼프 for Trump), or, for a cluster with `l`, ㅡ and a final ㄹ before
+    /// a ㄹ (블라디미르 for Vladimir, 플로리다). Korean names almost never have either.
+    static func isLoanword(_ word: String) -> Bool {
+        let syllables = word.unicodeScalars.filter(isSyllable).map(parts)
+        return syllables.indices.contains { i in
+            let p = syllables[i]
+            guard p.vowel == vowelEu, p.initial != 11 else { return false }
+            return p.final == 0 || (p.final == finalL && i + 1 < syllables.count && syllables[i + 1].initial == 5)
+        }
+    }
+
+    /// A loanword's letters: a consonant's own ㅡ left out (르 `r`, 블라 `bla`), a last 치 read
+    /// `ch` (비치 `bich`), `eo` written `o` (도널드 `donold`, 트럼프 `tromp`): close enough to the
+    /// Latin spelling for the matcher's comparisons.
+    static func loanword(_ word: String) -> String {
+        var out = ""
+        var afterL = false
+        let scalars = Array(word.unicodeScalars)
+        for (n, u) in scalars.enumerated() {
+            guard isSyllable(u) else {
+                out.unicodeScalars.append(u)
+                afterL = false
+                continue
+            }
+            let p = parts(u)
+            // ㄹ ending one syllable and starting the next is one `l`.
+            if !(afterL && p.initial == 5) { out += initialLetters[p.initial] }
+            let last = n == scalars.count - 1 || !isSyllable(scalars[n + 1])
+            let silent = p.initial != 11 && ((p.vowel == vowelEu && (p.final == 0 || p.final == finalL))
+                || (last && p.initial == 14 && p.vowel == 20 && p.final == 0))
+            if !silent { out += vowelLetters[p.vowel] == "eo" ? "o" : vowelLetters[p.vowel] }
+            out += finalLetters[p.final]
+            afterL = p.final == finalL
+        }
         return out
     }
 
