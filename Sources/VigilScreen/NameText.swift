@@ -705,11 +705,15 @@ enum NameText {
     /// Other languages' spellings of the Russian patronymic's endings, with the English one:
     /// French `Vladimirovitch`, German `Wladimirowitsch`, Dutch `Wladimirowitsj`, Scandinavian
     /// `Vladimirovitj`, Catalan `Vladimirovitx`, Hungarian `Vlagyimirovics`, Greek
-    /// `Βλαντίμιροβιτς`; German and Polish `-owna` for a daughter's.
+    /// `Βλαντίμιροβιτς`; German and Polish `-owna` for a daughter's. And as the transliterations
+    /// of scripts without written vowels leave them: Arabic فلاديميروفيتش `fladymyrwfytsh`,
+    /// سيرغييفيتش `syrghyyfytsh`, Persian ولادیمیرویچ `wladymyrwych`, Hebrew ולדימירוביץ' `wldymyrwbyz`.
     static let foreignPatronymicEndings: [(String, String)] = [
         ("ovitch", "ovich"), ("evitch", "evich"), ("owitsch", "ovich"), ("ewitsch", "evich"), ("owitsj", "ovich"), ("ewitsj", "evich"),
         ("ovitsj", "ovich"), ("evitsj", "evich"), ("ovitj", "ovich"), ("evitj", "evich"), ("ovitx", "ovich"), ("evitx", "evich"),
         ("ovics", "ovich"), ("evics", "evich"), ("ovits", "ovich"), ("evits", "evich"), ("owna", "ovna"), ("ewna", "evna"),
+        ("wfytsh", "ovich"), ("yfytsh", "evich"), ("wfna", "ovna"), ("yfna", "evna"), ("wych", "ovich"), ("ywych", "evich"),
+        ("wbyz", "ovich"), ("ybyz", "evich"),
     ]
 
     /// `w` spelt as an English patronymic when it is a patronymic (``patronymicEndings``, or
