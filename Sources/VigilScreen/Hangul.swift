@@ -60,8 +60,8 @@ enum Hangul {
                                        "yu", "eu", "ui", "i"]
     private static let finalLetters = ["", "k", "k", "k", "n", "n", "n", "t", "l", "k", "m", "l", "l", "l", "p", "l", "m", "p", "p", "t", "t",
                                        "ng", "t", "t", "k", "t", "p", "t"]
-    /// The vowel ㅡ (`eu`), and the final ㄹ (`l`).
-    private static let vowelEu = 18, finalL = 8
+    /// Indexes in those tables: the initials ㄹ, ㅇ (none) and ㅊ, the vowels ㅡ and ㅣ, the final ㄹ.
+    private static let initialR = 5, initialNone = 11, initialCh = 14, vowelEu = 18, vowelI = 20, finalL = 8
 
     /// A syllable's initial, vowel and final, as indexes into the tables above.
     private static func parts(_ syllable: Unicode.Scalar) -> (initial: Int, vowel: Int, final: Int) {
@@ -78,8 +78,8 @@ enum Hangul {
         let syllables = word.unicodeScalars.filter(isSyllable).map(parts)
         return syllables.indices.contains { i in
             let p = syllables[i]
-            guard p.vowel == vowelEu, p.initial != 11 else { return false }
-            return p.final == 0 || (p.final == finalL && i + 1 < syllables.count && syllables[i + 1].initial == 5)
+            guard p.vowel == vowelEu, p.initial != initialNone else { return false }
+            return p.final == 0 || (p.final == finalL && i + 1 < syllables.count && syllables[i + 1].initial == initialR)
         }
     }
 
@@ -98,10 +98,10 @@ enum Hangul {
             }
             let p = parts(u)
             // ㄹ ending one syllable and starting the next is one `l`.
-            if !(afterL && p.initial == 5) { out += initialLetters[p.initial] }
+            if !(afterL && p.initial == initialR) { out += initialLetters[p.initial] }
             let last = n == scalars.count - 1 || !isSyllable(scalars[n + 1])
-            let silent = p.initial != 11 && ((p.vowel == vowelEu && (p.final == 0 || p.final == finalL))
-                || (last && p.initial == 14 && p.vowel == 20 && p.final == 0))
+            let silent = p.initial != initialNone && ((p.vowel == vowelEu && (p.final == 0 || p.final == finalL))
+                || (last && p.initial == initialCh && p.vowel == vowelI && p.final == 0))
             if !silent { out += vowelLetters[p.vowel] == "eo" ? "o" : vowelLetters[p.vowel] }
             out += finalLetters[p.final]
             afterL = p.final == finalL

@@ -712,7 +712,8 @@ enum NameText {
         ("ovitch", "ovich"), ("evitch", "evich"), ("owitsch", "ovich"), ("ewitsch", "evich"), ("owitsj", "ovich"), ("ewitsj", "evich"),
         ("ovitsj", "ovich"), ("evitsj", "evich"), ("ovitj", "ovich"), ("evitj", "evich"), ("ovitx", "ovich"), ("evitx", "evich"),
         ("ovics", "ovich"), ("evics", "evich"), ("ovits", "ovich"), ("evits", "evich"), ("owna", "ovna"), ("ewna", "evna"),
-        ("wfytsh", "ovich"), ("yfytsh", "evich"), ("wfna", "ovna"), ("yfna", "evna"), ("wych", "ovich"), ("ywych", "evich"),
+        // (Longer first where one ends the other: the first ending that fits is taken.)
+        ("wfytsh", "ovich"), ("yfytsh", "evich"), ("wfna", "ovna"), ("yfna", "evna"), ("ywych", "evich"), ("wych", "ovich"),
         ("wbyz", "ovich"), ("ybyz", "evich"),
     ]
 

@@ -607,6 +607,7 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
             #expect(score(written, "Vladimir Vladimirovich Putin", .person) >= t, "\(written)")
         }
         #expect(score("فلاديمير أليكسيفيتش بوتين", "Vladimir Vladimirovich Putin", .person) < t)
+        #expect(NameText.patronymic("syrgyywych") == "syrgyevich" && NameText.patronymic("wladymyrwych") == "wladymyrovich")
         // Titles in other languages say nothing of who a person is; a surname alone still is not a name.
         #expect(NormalizedName("Presidente Vladimir Putin", kind: .person).tokens.map(\.text) == ["vladimir", "putin"])
         #expect(score("Президент Путин", "Vladimir Vladimirovich Putin", .person) < t)
