@@ -861,7 +861,45 @@ enum NameText {
             }
             out.append(.init(text: text, role: role, skeleton: skeleton(text), namesKindOfBody: kind != .person && x.kindOfBody))
         }
+        if kind != .organization, kind != .vessel, isBelarusian(out) {
+            out = out.map { t in
+                let text = belarusianAsRussian(t.text, role: t.role)
+                return text == t.text ? t : .init(text: text, role: t.role, skeleton: skeleton(text), namesKindOfBody: t.namesKindOfBody)
+            }
+        }
         return out
+    }
+
+    /// Whether a person's name is Belarusian as Latin letters write it: a patronymic in `-avich`,
+    /// `-auna`, `-euna` or `-awna`, or a surname in `-au` or `-eu` (Belarusian ў where Russian has
+    /// `-ov`, `-ev`: `IPATAU`, `KARAEU`; not French `-eau`, `-ieu`). Not `-ou` alone, which French
+    /// spellings of West African and Arabic names end in far more often (`Amadou`, `Kansou`).
+    static func isBelarusian(_ tokens: [NormalizedName.Token]) -> Bool {
+        tokens.contains { t in
+            switch t.role {
+            case .patronymic: return ["avich", "auna", "euna", "awna"].contains { t.text.hasSuffix($0) }
+            case .name: return t.text.utf8.count >= 5 && (t.text.hasSuffix("au") || t.text.hasSuffix("eu"))
+                && !t.text.hasSuffix("eau") && !t.text.hasSuffix("ieu")
+            default: return false
+            }
+        }
+    }
+
+    /// A word of a Belarusian name spelt as its Russian form is, where the lists give both: `h`
+    /// that starts it is `g` (`HALAVANAU`, Golovanov), `dz` is `d` (`Lidziya`, `Vadzim`), a
+    /// surname's `-au`, `-ou` are `-ov` and `-eu` is `-ev` (`IPATAU` Ipatov, `KARPIANKOU`
+    /// Karpenkov). The vowels Belarusian writes as it says them (`a` for an unstressed `o`) are
+    /// left to the comparison of inner vowels. Given names the table of nicknames knows
+    /// (`Uladzimir`, `Aliaksandr`) and patronymics (whose endings tell the father's name,
+    /// ``patronymicGivenNames(_:)``) stay as they are: those already pair with the Russian forms.
+    static func belarusianAsRussian(_ w: String, role: NormalizedName.Role) -> String {
+        guard role == .name, nicknames[w] == nil else { return w }
+        var t = w.replacingOccurrences(of: "dz", with: "d")
+        if t.hasPrefix("h") { t = "g" + t.dropFirst() }
+        if t.utf8.count >= 5 {
+            if t.hasSuffix("au") || t.hasSuffix("ou") { t = t.dropLast(2) + "ov" } else if t.hasSuffix("eu") { t = t.dropLast(2) + "ev" }
+        }
+        return t
     }
 
     /// `Kassym-Jomart` is two names; `Jong-un`, a Korean given name of two syllables, is one

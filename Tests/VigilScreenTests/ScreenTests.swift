@@ -600,6 +600,15 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(score("Vladimir Vladimirovitch Poutine", "Vladimir Vladimirovich Putin", .person) >= t)
         #expect(score("Wladimir Wladimirowitsch Putin", "Vladimir Vladimirovich Putin", .person) >= t)
         #expect(score("Sergei Ivanovitch Petrov", "Sergei Nikolaevich Petrov", .person) < t)
+        // A Belarusian name in Latin letters against its Russian form, as lists give both.
+        #expect(score("Viktar Hryhoryavich HALAVANAU", "Viktor Grigoriyevich GOLOVANOV", .person) >= t)
+        #expect(score("Vadzim Dzmitrievich IPATAU", "Vadim IPATOV", .person) >= t)
+        #expect(score("Yuriy Khadzymuratavich KARAEU", "Yuri KARAYEV", .person) >= t)
+        #expect(personTokens("Viktar Hryhoryavich HALAVANAU") == ["viktar", "hryhoryavich", "galavanov"])
+        #expect(personTokens("Natallia Uladzimirauna PIATKEVICH") == ["natallia", "uladzimirauna", "piatkevich"])
+        // `-ou` alone does not make a name Belarusian: French spellings end so.
+        #expect(personTokens("Amadou KOUFA") == ["amadou", "koufa"] && personTokens("Jihad KANSOU") == ["jihad", "kansou"])
+        #expect(score("Viktar HALAVANAU", "Viktar GALKIN", .person) < t)
         // Written in Arabic, Persian and Hebrew letters, without the vowels.
         for written in ["فلاديمير فلاديميروفيتش بوتين", "ولادیمیر ولادیمیرویچ پوتین", "ולדימיר ולדימירוביץ' פוטין"] {
             let name = NormalizedName(written, kind: .person)
