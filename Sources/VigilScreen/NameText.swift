@@ -642,7 +642,7 @@ enum NameText {
             "arkady": ["arkadiy", "arkadii", "arkadzi"], "boris": ["barys"], "nikita": ["mykyta", "mikita"],
             "yelena": ["elena", "olena", "alena", "helen"], "natalya": ["natalia", "nataliya", "natallia"],
             "svetlana": ["sviatlana", "svitlana"], "tatyana": ["tatiana", "tatsiana", "tetiana", "tetyana"],
-            "yekaterina": ["ekaterina", "katsiaryna", "kateryna"], "lidiya": ["lidia", "lidziya", "lidya"], "olga": ["olha", "volha"],
+            "yekaterina": ["ekaterina", "katsiaryna", "kateryna"], "lidiya": ["lidia", "lidziya", "lidya", "lydia"], "olga": ["olha", "volha", "volga"],
             "irina": ["iryna"], "yuliya": ["yulia", "iuliia", "yuliia"], "nadezhda": ["nadzeya", "nadiya"],
             // `Mohd` is how Malaysian and Singaporean documents shorten every spelling of it.
             "muhammad": ["mo", "mohd", "muhd"], "mohammed": ["mo", "mohd"], "mohammad": ["mohd"], "mohamed": ["mohd"], "muhammed": ["mohd"],
@@ -705,13 +705,14 @@ enum NameText {
     /// Other languages' spellings of the Russian patronymic's endings, with the English one:
     /// French `Vladimirovitch`, German `Wladimirowitsch`, Dutch `Wladimirowitsj`, Scandinavian
     /// `Vladimirovitj`, Catalan `Vladimirovitx`, Hungarian `Vlagyimirovics`, Greek
-    /// `Βλαντίμιροβιτς`; German and Polish `-owna` for a daughter's. And as the transliterations
+    /// `Βλαντίμιροβιτς`; German and Polish `-owna` for a daughter's, Belarusian `-awna` (ў as `w`)
+    /// for `-auna`. And as the transliterations
     /// of scripts without written vowels leave them: Arabic فلاديميروفيتش `fladymyrwfytsh`,
     /// سيرغييفيتش `syrghyyfytsh`, Persian ولادیمیرویچ `wladymyrwych`, Hebrew ולדימירוביץ' `wldymyrwbyz`.
     static let foreignPatronymicEndings: [(String, String)] = [
         ("ovitch", "ovich"), ("evitch", "evich"), ("owitsch", "ovich"), ("ewitsch", "evich"), ("owitsj", "ovich"), ("ewitsj", "evich"),
         ("ovitsj", "ovich"), ("evitsj", "evich"), ("ovitj", "ovich"), ("evitj", "evich"), ("ovitx", "ovich"), ("evitx", "evich"),
-        ("ovics", "ovich"), ("evics", "evich"), ("ovits", "ovich"), ("evits", "evich"), ("owna", "ovna"), ("ewna", "evna"),
+        ("ovics", "ovich"), ("evics", "evich"), ("ovits", "ovich"), ("evits", "evich"), ("owna", "ovna"), ("ewna", "evna"), ("awna", "auna"),
         // (Longer first where one ends the other: the first ending that fits is taken.)
         ("wfytsh", "ovich"), ("yfytsh", "evich"), ("wfna", "ovna"), ("yfna", "evna"), ("ywych", "evich"), ("wych", "ovich"),
         ("wbyz", "ovich"), ("ybyz", "evich"),
@@ -887,8 +888,8 @@ enum NameText {
 
     /// A word of a Belarusian name spelt as its Russian form is, where the lists give both: `h`
     /// that starts it is `g` (`HALAVANAU`, Golovanov), `dz` is `d` (`Lidziya`, `Vadzim`), a
-    /// surname's `-au`, `-ou` are `-ov` and `-eu` is `-ev` (`IPATAU` Ipatov, `KARPIANKOU`
-    /// Karpenkov). The vowels Belarusian writes as it says them (`a` for an unstressed `o`) are
+    /// surname's `-au`, `-ou` are `-ov`, `-eu` is `-ev` and `-enka` is `-enko` (`IPATAU` Ipatov,
+    /// `KARPIANKOU` Karpenkov, `DARASHENKA` Doroshenko). The vowels Belarusian writes as it says them (`a` for an unstressed `o`) are
     /// left to the comparison of inner vowels. Given names the table of nicknames knows
     /// (`Uladzimir`, `Aliaksandr`) and patronymics (whose endings tell the father's name,
     /// ``patronymicGivenNames(_:)``) stay as they are: those already pair with the Russian forms.
@@ -897,7 +898,13 @@ enum NameText {
         var t = w.replacingOccurrences(of: "dz", with: "d")
         if t.hasPrefix("h") { t = "g" + t.dropFirst() }
         if t.utf8.count >= 5 {
-            if t.hasSuffix("au") || t.hasSuffix("ou") { t = t.dropLast(2) + "ov" } else if t.hasSuffix("eu") { t = t.dropLast(2) + "ev" }
+            if t.hasSuffix("au") || t.hasSuffix("ou") {
+                t = t.dropLast(2) + "ov"
+            } else if t.hasSuffix("eu") {
+                t = t.dropLast(2) + "ev"
+            } else if t.hasSuffix("enka") {
+                t = t.dropLast() + "o"  // `LUKASHENKA`, Lukashenko
+            }
         }
         return t
     }
