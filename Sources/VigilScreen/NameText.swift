@@ -872,13 +872,14 @@ enum NameText {
     }
 
     /// Whether a person's name is Belarusian as Latin letters write it: a patronymic in `-avich`,
-    /// `-auna`, `-euna` or `-awna`, or a surname in `-au` or `-eu` (Belarusian ў where Russian has
-    /// `-ov`, `-ev`: `IPATAU`, `KARAEU`; not French `-eau`, `-ieu`). Not `-ou` alone, which French
-    /// spellings of West African and Arabic names end in far more often (`Amadou`, `Kansou`).
+    /// `-auna` or `-euna` (`-awna` is read as `-auna`), or a surname in `-au` or `-eu` (Belarusian
+    /// ў where Russian has `-ov`, `-ev`: `IPATAU`, `KARAEU`; not French `-eau`, `-ieu`). Not `-ou`
+    /// alone, which French spellings of West African and Arabic names end in far more often
+    /// (`Amadou`, `Kansou`).
     static func isBelarusian(_ tokens: [NormalizedName.Token]) -> Bool {
         tokens.contains { t in
             switch t.role {
-            case .patronymic: return ["avich", "auna", "euna", "awna"].contains { t.text.hasSuffix($0) }
+            case .patronymic: return ["avich", "auna", "euna"].contains { t.text.hasSuffix($0) }
             case .name: return t.text.utf8.count >= 5 && (t.text.hasSuffix("au") || t.text.hasSuffix("eu"))
                 && !t.text.hasSuffix("eau") && !t.text.hasSuffix("ieu")
             default: return false
@@ -887,12 +888,13 @@ enum NameText {
     }
 
     /// A word of a Belarusian name spelt as its Russian form is, where the lists give both: `h`
-    /// that starts it is `g` (`HALAVANAU`, Golovanov), `dz` is `d` (`Lidziya`, `Vadzim`), a
-    /// surname's `-au`, `-ou` are `-ov`, `-eu` is `-ev` and `-enka` is `-enko` (`IPATAU` Ipatov,
-    /// `KARPIANKOU` Karpenkov, `DARASHENKA` Doroshenko). The vowels Belarusian writes as it says them (`a` for an unstressed `o`) are
-    /// left to the comparison of inner vowels. Given names the table of nicknames knows
-    /// (`Uladzimir`, `Aliaksandr`) and patronymics (whose endings tell the father's name,
-    /// ``patronymicGivenNames(_:)``) stay as they are: those already pair with the Russian forms.
+    /// that starts it is `g` (`HALAVANAU`, Golovanov), `dz` is `d` (`Vadzim`), a surname's `-au`,
+    /// `-ou` are `-ov`, `-eu` is `-ev` and `-enka` is `-enko` (`IPATAU` Ipatov, `ZUBKOU` Zubkov,
+    /// `DARASHENKA` Doroshenko). The vowels Belarusian writes as it says them (`a` for an
+    /// unstressed `o`) are left to the comparison of inner vowels. Given names the table of
+    /// nicknames knows (`Uladzimir`, `Lidziya`) and patronymics (whose endings tell the father's
+    /// name, ``patronymicGivenNames(_:)``) stay as they are: those already pair with the Russian
+    /// forms.
     static func belarusianAsRussian(_ w: String, role: NormalizedName.Role) -> String {
         guard role == .name, nicknames[w] == nil else { return w }
         var t = w.replacingOccurrences(of: "dz", with: "d")
