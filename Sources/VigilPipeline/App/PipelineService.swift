@@ -87,7 +87,7 @@ public final class PipelineService: Service {
         } else {
             self.published = nil
         }
-        let outputTopics = [topics.alerts] + (pipeline.partners.isEmpty ? [] : [topics.held] + topics.partners)
+        let outputTopics = topics.alertTopics
         self.outputTopics = outputTopics
         self.produced = topics.produced
         self.client = client

@@ -86,8 +86,11 @@ public struct VigilConfig: Sendable, Equatable {
         /// Every topic consumed: the inputs and the re-keying topics.
         public var consumed: [String] { effectiveInputs.map(\.topic) + rekeyed.map(\.topic) }
 
-        /// The topics the pipeline's results go to: dead letters, alerts and the partners' copies.
-        public var outputs: [String] { [deadLetter, alerts] + (partners.isEmpty ? [] : [held] + partners) }
+        /// The topics alerts go to: the local one, and with partners their copies and the held ones.
+        public var alertTopics: [String] { [alerts] + (partners.isEmpty ? [] : [held] + partners) }
+
+        /// The topics the pipeline's results go to: dead letters and the alert topics.
+        public var outputs: [String] { [deadLetter] + alertTopics }
 
         /// Every topic written: the outputs and the re-keying topics.
         public var produced: [String] { outputs + rekeyed.map(\.topic) }
