@@ -130,16 +130,34 @@ public final class Screener: Sendable {
     /// The index keys of a name, each given as one or two texts to join: each identifying token
     /// as written and as its consonant skeleton (so `Qaddafi` finds `Gaddafi`), and two adjacent
     /// ones joined (so `Ramimakhlouf` finds `Rami Makhlouf`).
-    static func forEachKey(_ n: NormalizedName, _ body: (KeyIndex.Kind, String, String) -> Void) {
+    ///
+    /// A query's token also looks for its skeleton without a last `s` (``balticStem(_:)``).
+    static func forEachKey(_ n: NormalizedName, query: Bool = false, _ body: (KeyIndex.Kind, String, String) -> Void) {
         var previous: NormalizedName.Token?
         for t in n.tokens where t.role == .name || t.role == .number {
             if t.text.utf8.count >= 2 {
                 body(.token, t.text, "")
                 if t.skeleton.utf8.count >= 2 { body(.skeleton, t.skeleton, "") }
+                if query, let stem = balticStem(t) { body(.skeleton, stem, "") }
             }
             if let previous { body(.token, previous.text, t.text) }
             previous = t
         }
+    }
+
+    /// The skeleton of a token without the nominative ending Lithuanian and Latvian give a
+    /// man's name (`-as`, `-is`, `-us`, `-ys`, `-s`: `Vladimiras Putinas`, `Vladimirs Putins`),
+    /// for a token ending so whose stem keeps three consonant classes. The matcher pairs
+    /// `Putinas` with `Putin` (0.9 and more), but the two share no index key, so a Baltic
+    /// spelling of a listed name never made it a candidate. Looked up for queries only: lists
+    /// rarely spell names so, and keys added there would be in every query's reach. A stem found
+    /// of another word (`Roberts`: `Robert`) only adds a candidate, which the matcher scores as
+    /// it scores any pair.
+    static func balticStem(_ t: NormalizedName.Token) -> String? {
+        let text = t.text.utf8, skeleton = t.skeleton.utf8
+        guard text.count >= 5, text.last == UInt8(ascii: "s"), text.dropLast().last != UInt8(ascii: "s"),
+              skeleton.count >= 4, skeleton.last == UInt8(ascii: "s") else { return nil }
+        return String(t.skeleton.dropLast())
     }
 
     /// Names indexed over all entries (primary names and aliases).
@@ -190,7 +208,7 @@ public final class Screener: Sendable {
     func candidates(_ q: NormalizedName, exhaustive: Bool = false) -> (ids: [Int32], summed: Int) {
         var found: [Int32] = []
         found.reserveCapacity(4 * q.tokens.count)
-        Self.forEachKey(q) { kind, first, second in
+        Self.forEachKey(q, query: true) { kind, first, second in
             if let posting = index.find(kind, first, second) { found.append(posting) }
         }
         // In a fixed order (rarest first, then by slot), each key once: the sums are floating

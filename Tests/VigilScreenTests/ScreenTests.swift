@@ -869,6 +869,23 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(index.idf(joined!) > index.idf(index.find(.token, "rami", "")!))
     }
 
+    /// Lithuanian and Latvian give a man's name a nominative ending (`Putinas`, `Putins`): the
+    /// matcher pairs such a name with the listed one, and the query's stem finds the entry.
+    @Test func balticSpellingsFindTheListedName() throws {
+        let list = try WatchlistLoader.load(name: "L", path: try temporaryFile("baltic.csv", "id,name,kind\nP1,Vladimir Vladimirovich Putin,person\nP2,Robert Mugabe,person\n"))
+        let screener = Screener(lists: [list])
+        for name in ["Vladimiras Putinas", "Vladimirs Putins", "Putinas Vladimiras"] {
+            #expect(screener.screen(ScreeningQuery(name: name)).matches.map(\.entryID) == ["P1"], "\(name)")
+        }
+        let stem = { (text: String) in NormalizedName(text, kind: .person).tokens.first.flatMap(Screener.balticStem) }
+        #expect(stem("Putinas") == stem("Putins"))
+        #expect(stem("Putinas") == NormalizedName("Putin", kind: .person).tokens.first?.skeleton)
+        // Not a doubled s, nor a stem too short to find anything by.
+        #expect(stem("Ross") == nil && stem("Abbas") == nil && stem("Putin") == nil)
+        // A stem of another word only adds a candidate, scored as any other: no match here.
+        #expect(screener.screen(ScreeningQuery(name: "Roberts Putrins")).matches.isEmpty)
+    }
+
     @Test func unlistedNamesDoNotMatch() {
         for name in ["Maria Gonzalez Fernandez", "Kwame Mensah", "Nordic Timber Supplies AB"] {
             #expect(Self.screener.screen(ScreeningQuery(name: name)).matches.isEmpty, "\(name)")
