@@ -103,7 +103,7 @@ public struct NameMatcher: Sendable {
                 // joined runs would only repeat what their tokens say one by one.
                 if a.tokens > 1, b.tokens > 1 { continue }
                 // Its letter bound does not know the Korean spellings.
-                if cannotPair(a, b, guessed: guessed), !korean || a.koreanHash != b.koreanHash { continue }
+                if cannotPair(a, b, guessed: guessed), !korean || a.spellingHash != b.spellingHash { continue }
                 let found: (Double, Method)?
                 if b.id >= 0 {
                     let key = UInt64(i) << 34 | (korean ? 1 << 33 : 0) | (guessed ? 1 << 32 : 0) | (hebrew ? 1 << 31 : 0) | UInt64(b.id)
@@ -292,7 +292,7 @@ public struct NameMatcher: Sendable {
         if a.vowelsHash != 0, a.vowelsHash == b.vowelsHash { return false }  // see ``NormalizedName/Unit/vowelsKey``
         // The same folded text pairs whatever the letters say (hashes of different texts may
         // be equal: then the pair is compared in full).
-        if a.foldedHash == b.foldedHash { return false }
+        if a.foldedHash == b.foldedHash || (a.spellingHash != 0 && a.spellingHash == b.spellingHash) { return false }
         return !NormalizedName.Unit.lettersMayReach(options.minTokenSimilarity, a.letters, Int(a.count), b.letters, Int(b.count),
                                                     prefix: NormalizedName.Unit.commonPrefix(a.prefix, b.prefix))
     }
@@ -340,7 +340,7 @@ public struct NameMatcher: Sendable {
                 jw = options.minTokenSimilarity
             }
         }
-        if a.folded == b.folded {
+        if a.folded == b.folded || (a.jFolded != nil && a.jFolded == b.jFolded) {
             // Spellings of one name in different transliterations: nearly, not quite, the same.
             jw = max(jw, 0.97)
         } else if korean, let x = a.koreanFolded, x == b.koreanFolded {

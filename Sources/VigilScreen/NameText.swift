@@ -100,6 +100,12 @@ public final class NormalizedName: Sendable, Hashable {
         /// `ph` → `f`; `kh` → `h`; `ou`, `oo` → `u`; doubled letters once): `Volodymyr` and
         /// `Volodimir`, `Zelenskyy` and `Zelenskij`, `Nooristani` and `Nuristani` fold alike.
         let folded: String
+        /// For a text with `zh` or `j`: folded the same way except that `zh` is `j` and `j` stays
+        /// itself (``fold(_:zhAsJ:)``). Russian `ж` is `zh` in English spellings and `j` in French
+        /// and Central Asian ones (`Zhalolov`/`Jalolov`, `Khozhakhmedovich`/`Hojahmedovich`); it
+        /// cannot go into `folded`, where `j` is already `y` (`Juri`/`Yuri`): `Zhanna` would
+        /// then be `Yana`. Nil otherwise, and in a Korean name (``koreanFolded``).
+        let jFolded: String?
         /// Which of `a`–`z` (bits 0–25) and other bytes (bit 26) the text holds: a cheap bound on
         /// how many characters two units can have in common.
         let letters: UInt32
@@ -126,7 +132,9 @@ public final class NormalizedName: Sendable, Hashable {
             self.initials = initials
             letters = text.utf8.reduce(0) { $0 | Self.bit($1) }
             var text = text
-            folded = text.withUTF8(Self.fold)
+            folded = text.withUTF8 { Self.fold($0) }
+            jFolded = !korean && (text.utf8.contains(UInt8(ascii: "j")) || text.utf8.contains(UInt8(ascii: "z")) && text.utf8.contains(UInt8(ascii: "h")))
+                ? text.withUTF8 { Self.fold($0, zhAsJ: true) } : nil
             givenNames = tokens.count != 1 ? nil : role == .name ? NameText.nicknames[text]
                 : role == .patronymic ? NameText.patronymicGivenNames(text) : nil
             mask = tokens.reduce(0) { $0 | 1 << UInt64($1) }
@@ -140,7 +148,7 @@ public final class NormalizedName: Sendable, Hashable {
             NameText.soundClass(c, []) == 0 ? c : UInt8(ascii: "C")
         }
 
-        static func fold(_ b: UnsafeBufferPointer<UInt8>) -> String {
+        static func fold(_ b: UnsafeBufferPointer<UInt8>, zhAsJ: Bool = false) -> String {
             NameText.string(capacity: b.count) { out in
                 var n = 0
                 var i = 0
@@ -158,6 +166,8 @@ public final class NormalizedName: Sendable, Hashable {
                     case (UInt8(ascii: "p"), UInt8(ascii: "h")): c = UInt8(ascii: "f"); i += 1
                     case (UInt8(ascii: "k"), UInt8(ascii: "h")): c = UInt8(ascii: "h"); i += 1
                     case (UInt8(ascii: "o"), UInt8(ascii: "u")), (UInt8(ascii: "o"), UInt8(ascii: "o")): c = UInt8(ascii: "u"); i += 1
+                    case (UInt8(ascii: "z"), UInt8(ascii: "h")) where zhAsJ: c = UInt8(ascii: "j"); i += 1
+                    case (UInt8(ascii: "j"), _) where zhAsJ: break
                     case (UInt8(ascii: "y"), _), (UInt8(ascii: "j"), _): c = UInt8(ascii: "i")
                     case (UInt8(ascii: "w"), _): c = UInt8(ascii: "v")
                     default: break
@@ -223,8 +233,10 @@ public final class NormalizedName: Sendable, Hashable {
         var first: UInt8 { UInt8(truncatingIfNeeded: prefix) }
         var role: Role
         var hasGivenNames: Bool
-        /// Of ``Unit/koreanFolded``; 0 outside Korean names.
-        var koreanHash: UInt64
+        /// Of ``Unit/koreanFolded`` in a Korean name, else of ``Unit/jFolded``; 0 without either.
+        /// One field for both (a unit has one at most): the heads are read for every candidate,
+        /// and a field more made them a cache line longer per few units.
+        var spellingHash: UInt64
         /// Of ``Unit/vowelsKey``; 0 without one.
         var vowelsHash: UInt64
         var mask: UInt64
@@ -247,7 +259,7 @@ public final class NormalizedName: Sendable, Hashable {
             foldedHash = FNV1a.hash(u.folded.utf8)
             role = u.role
             hasGivenNames = u.givenNames != nil
-            koreanHash = u.koreanFolded.map { FNV1a.hash($0.utf8) } ?? 0
+            spellingHash = (u.koreanFolded ?? u.jFolded).map { FNV1a.hash($0.utf8) } ?? 0
             vowelsHash = u.vowelsKey.isEmpty ? 0 : FNV1a.hash(u.vowelsKey.utf8)
             mask = u.mask
             weight = u.weight

@@ -640,6 +640,21 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(NormalizedName("Jose de Leon", kind: .person).marriedSurname == 0)  // too short to be one
     }
 
+    /// Russian `ж` is `zh` in English spellings and `j` in French and Central Asian ones: the two
+    /// pair, but not through `y`, which `j` also stands for (`Juri`/`Yuri`): `Zhanna` is not `Yana`.
+    @Test func zhAndJ() {
+        let t = ScreeningOptions.defaultThreshold
+        #expect(score("Najmiddin Kamolitdinovich JALOLOV", "Nazhmiddin Kamoldinovich ZHALOLOV", .person) >= t)
+        #expect(score("Magomed Khozhakhmedovich DAUDOV", "Magomed Hojahmedovich DAUDOV", .person) >= t)
+        #expect(score("Georgy Zhukov", "Georgi Joukov", .person) >= t)
+        #expect(score("Zhanna Ivanova", "Yana Ivanova", .person) < t)
+        #expect(score("Nazhmiddin Zhalolov", "Nazhmiddin Jalilov", .person) < t)
+        // Korean names keep their own folding: `jong` is not `zhong`.
+        #expect(NormalizedName("Kim Jong Un", kind: .person).units.allSatisfy { $0.jFolded == nil })
+        #expect(NormalizedName("Zhukov", kind: .person).units.first?.jFolded == "jukov")
+        #expect(NormalizedName("Ivanova", kind: .person).units.first?.jFolded == nil)
+    }
+
     /// Short tokens one letter apart pair only when their consonants agree: a vowel or an `h`
     /// more is how short names are transliterated; another consonant is another name.
     @Test func shortTokensOneVowelApart() {
