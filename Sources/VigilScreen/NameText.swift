@@ -234,8 +234,8 @@ public final class NormalizedName: Sendable, Hashable {
         var role: Role
         var hasGivenNames: Bool
         /// Of ``Unit/koreanFolded`` in a Korean name, else of ``Unit/jFolded``; 0 without either.
-        /// One field for both (a unit has one at most): the heads are read for every candidate,
-        /// and a field more made them a cache line longer per few units.
+        /// One field for both (a unit has one at most), so that the heads, read for every
+        /// candidate, do not grow.
         var spellingHash: UInt64
         /// Of ``Unit/vowelsKey``; 0 without one.
         var vowelsHash: UInt64
