@@ -133,8 +133,8 @@ public final class NormalizedName: Sendable, Hashable {
             letters = text.utf8.reduce(0) { $0 | Self.bit($1) }
             var text = text
             folded = text.withUTF8 { Self.fold($0) }
-            jFolded = !korean && (text.utf8.contains(UInt8(ascii: "j")) || text.utf8.contains(UInt8(ascii: "z")) && text.utf8.contains(UInt8(ascii: "h")))
-                ? text.withUTF8 { Self.fold($0, zhAsJ: true) } : nil
+            let zhOrJ = b.contains(UInt8(ascii: "j")) || zip(b, b.dropFirst()).contains { $0 == UInt8(ascii: "z") && $1 == UInt8(ascii: "h") }
+            jFolded = !korean && zhOrJ ? text.withUTF8 { Self.fold($0, zhAsJ: true) } : nil
             givenNames = tokens.count != 1 ? nil : role == .name ? NameText.nicknames[text]
                 : role == .patronymic ? NameText.patronymicGivenNames(text) : nil
             mask = tokens.reduce(0) { $0 | 1 << UInt64($1) }
