@@ -131,14 +131,18 @@ public final class Screener: Sendable {
     /// as written and as its consonant skeleton (so `Qaddafi` finds `Gaddafi`), and two adjacent
     /// ones joined (so `Ramimakhlouf` finds `Rami Makhlouf`).
     ///
-    /// A query's token also looks for its skeleton without a last `s` (``balticStem(_:)``).
+    /// A query's token also looks for its skeleton without a last `s` (``balticStem(_:)``) and
+    /// as the Russian form of a Belarusian word (``russianSkeleton(_:)``).
     static func forEachKey(_ n: NormalizedName, query: Bool = false, _ body: (KeyIndex.Kind, String, String) -> Void) {
         var previous: NormalizedName.Token?
         for t in n.tokens where t.role == .name || t.role == .number {
             if t.text.utf8.count >= 2 {
                 body(.token, t.text, "")
                 if t.skeleton.utf8.count >= 2 { body(.skeleton, t.skeleton, "") }
-                if query, let stem = balticStem(t) { body(.skeleton, stem, "") }
+                if query {
+                    if let stem = balticStem(t) { body(.skeleton, stem, "") }
+                    if let russian = russianSkeleton(t) { body(.skeleton, russian, "") }
+                }
             }
             if let previous { body(.token, previous.text, t.text) }
             previous = t
@@ -158,6 +162,32 @@ public final class Screener: Sendable {
         guard text.count >= 5, text.last == UInt8(ascii: "s"), text.dropLast().last != UInt8(ascii: "s"),
               skeleton.count >= 4, skeleton.last == UInt8(ascii: "s") else { return nil }
         return String(t.skeleton.dropLast())
+    }
+
+    /// The skeleton of a token read as the Russian form of a Belarusian word: Belarusian
+    /// writes `ц` and `дз` where Russian has `т` and `д` before a front vowel (`Пуцін` Putsin
+    /// for `Путин` Putin, `Уладзімір` for `Владимир`), so a Belarusian spelling of a listed
+    /// Russian name shares no index key with it, though the matcher pairs them (`Putsin` and
+    /// `Putin` 0.9 and more). `ts`, `dz` before `i`, `e` or `y` lose their `s`, `z`; nil when no
+    /// such pair is in the token. For queries only, as ``balticStem(_:)``: lists write
+    /// Belarusians in Latin letters, mostly their Russian form beside the Belarusian one.
+    static func russianSkeleton(_ t: NormalizedName.Token) -> String? {
+        // Both pairs are `ts` in a skeleton: most tokens are passed over without reading their text.
+        guard t.skeleton.utf8.count >= 3, zip(t.skeleton.utf8, t.skeleton.utf8.dropFirst()).contains(where: { $0 == UInt8(ascii: "t") && $1 == UInt8(ascii: "s") })
+        else { return nil }
+        var out: [UInt8] = []
+        var changed = false
+        let b = Array(t.text.utf8)
+        for (i, c) in b.enumerated() {
+            if (c == UInt8(ascii: "s") || c == UInt8(ascii: "z")), i > 0, i + 1 < b.count,
+               b[i - 1] == (c == UInt8(ascii: "s") ? UInt8(ascii: "t") : UInt8(ascii: "d")),
+               b[i + 1] == UInt8(ascii: "i") || b[i + 1] == UInt8(ascii: "e") || b[i + 1] == UInt8(ascii: "y") {
+                changed = true
+                continue
+            }
+            out.append(c)
+        }
+        return changed ? NameText.skeleton(String(decoding: out, as: UTF8.self)) : nil
     }
 
     /// Names indexed over all entries (primary names and aliases).

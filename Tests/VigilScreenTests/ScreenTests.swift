@@ -901,6 +901,21 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(screener.screen(ScreeningQuery(name: "Roberts Putrins")).matches.isEmpty)
     }
 
+    /// Belarusian `ц`, `дз` where Russian has `т`, `д`: the listed Russian form becomes a candidate.
+    @Test func belarusianSpellingsFindTheRussianForm() throws {
+        let list = try WatchlistLoader.load(name: "L", path: try temporaryFile("belarusian.csv", "id,name,kind\nP1,Vladimir Vladimirovich Putin,person\n"))
+        let screener = Screener(lists: [list])
+        for name in ["Уладзімір Пуцін", "Уладзімір Уладзіміравіч Пуцін", "Uladzimir Putsin"] {
+            #expect(screener.screen(ScreeningQuery(name: name)).matches.map(\.entryID) == ["P1"], "\(name)")
+        }
+        let russian = { (text: String) in NormalizedName(text, kind: .person).tokens.first.flatMap(Screener.russianSkeleton) }
+        #expect(russian("Пуцін") == NormalizedName("Putin", kind: .person).tokens.first?.skeleton)
+        #expect(russian("Dzerzhinsky") == NormalizedName("Derzhinsky", kind: .person).tokens.first?.skeleton)
+        // No `ts` or `dz` before a front vowel.
+        #expect(russian("Putin") == nil && russian("Tsvetkov") == nil && russian("Dzagoev") == nil)
+        #expect(screener.screen(ScreeningQuery(name: "Uladzimir Potsinski")).matches.isEmpty)
+    }
+
     @Test func unlistedNamesDoNotMatch() {
         for name in ["Maria Gonzalez Fernandez", "Kwame Mensah", "Nordic Timber Supplies AB"] {
             #expect(Self.screener.screen(ScreeningQuery(name: name)).matches.isEmpty, "\(name)")
