@@ -449,6 +449,41 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(reached > 5_000 && rejected > 5_000)
     }
 
+    /// The bound against the exact Jaro-Winkler bound, in integers: it keeps every length,
+    /// common-letter and prefix count whose bound reaches the threshold (a tie included: the
+    /// bound once lost `haq`/`heq` to rounding) and rules out the rest.
+    @Test func letterBoundKeepsTiesAndRulesOutTheRest() {
+        // jaro = (mb + ma + ab) / 3ab, and jaro + p/10 (1 - jaro) ≥ 4/5, times 30ab.
+        func reaches(_ m: Int, _ a: Int, _ b: Int, _ p: Int) -> Bool {
+            let j = m * b + m * a + a * b
+            return m > 0 && 10 * j + p * (3 * a * b - j) >= 24 * a * b
+        }
+        let bound = NormalizedName.Unit.LetterBound(threshold: 0.8)
+        var ties = 0
+        for a in 2...30 {
+            for b in 2...30 {
+                // `ka` letters only the first text has, `kb` only the second: at most
+                // min(a - ka, b - kb) characters in common.
+                for ka in 0...min(a, 13) {
+                    for kb in 0...min(b, 13) {
+                        let x = UInt32((1 << ka) - 1), y = UInt32((1 << kb) - 1) << 13
+                        let m = min(a - ka, b - kb)
+                        for p in 0...4 {
+                            let reach = reaches(m, a, b, p)
+                            #expect(bound.mayReach(x, a, y, b, prefix: p) == reach, "\(m) \(a) \(b) \(p)")
+                            let j = m * b + m * a + a * b
+                            if reach, 10 * j + p * (3 * a * b - j) == 24 * a * b { ties += 1 }
+                        }
+                    }
+                }
+            }
+        }
+        #expect(ties > 50)
+        // Through the matcher: three letters one vowel apart with one consonant skeleton, whose
+        // letters reach the token threshold exactly, pair (the rule for short tokens).
+        #expect(score("Abdul Haq", "Abdul Heq") >= ScreeningOptions.defaultThreshold)
+    }
+
     @Test func matchesAcrossSpellingsOrderAndScripts() {
         let t = ScreeningOptions.defaultThreshold
         #expect(score("Vladimir Putin", "PUTIN, Vladimir") == 1)
