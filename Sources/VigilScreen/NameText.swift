@@ -245,6 +245,10 @@ public final class NormalizedName: Sendable, Hashable {
     /// different names are ruled out from these alone, without following a unit's references
     /// (nor retaining them).
     struct Head {
+        // The fields the matcher's first test of a pair reads (``NameMatcher``'s `cannotPair`)
+        // come first, within 56 bytes: most pairs end there, on heads mostly not in cache, and a
+        // trial that moved `count` to byte 60 screened generated wires' names 6 % slower.
+
         /// Of the text's bytes: equal texts have equal hashes.
         var hash: UInt64
         var letters: UInt32
