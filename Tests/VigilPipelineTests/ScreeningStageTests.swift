@@ -66,7 +66,9 @@ struct ScreeningStageTests {
     @Test("answers are remembered in two generations: a name in steady use is not screened again, one out of use is")
     func answerCache() throws {
         let p = try PipelineDefinition.load(file: try Self.setUp())
-        let runner = ScreeningRunner(try #require(p.screening), cacheLimit: 4)
+        var definition = try #require(p.screening)
+        definition.remembered = 4
+        let runner = ScreeningRunner(definition)
         let listed = ScreeningQuery(name: "Ivan Sidorenko", kind: .unknown, birthDate: "1970-04-05")
         let hits = runner.screen(listed)
         #expect(hits.map(\.entryID) == ["W-1"])
@@ -84,6 +86,26 @@ struct ScreeningStageTests {
         // Another detail given with the name is another question.
         _ = runner.screen(ScreeningQuery(name: "Ivan Sidorenko", kind: .unknown, birthDate: "1980-01-01"))
         #expect(runner.screened == 27)
+    }
+
+    @Test("`remember:` sets how many answers a worker keeps; 0 keeps none; a bad value names its place")
+    func rememberSetting() throws {
+        let none = try PipelineDefinition.load(file: try Self.setUp(pipeline: Self.pipeline() + "\n  remember: 0\n"))
+        let runner = ScreeningRunner(try #require(none.screening))
+        for _ in 0..<3 { _ = runner.screen(ScreeningQuery(name: "Payer 1", kind: .unknown)) }
+        #expect(runner.screened == 3)
+        let default_ = try PipelineDefinition.load(file: try Self.setUp())
+        #expect(default_.screening?.remembered == 50_000)
+        let some = try PipelineDefinition.load(file: try Self.setUp(pipeline: Self.pipeline() + "\n  remember: 1000\n"))
+        #expect(some.screening?.remembered == 1000)
+        let kept = ScreeningRunner(try #require(some.screening))
+        for _ in 0..<3 { _ = kept.screen(ScreeningQuery(name: "Payer 1", kind: .unknown)) }
+        #expect(kept.screened == 1)
+        #expect {
+            try PipelineDefinition.load(file: try Self.setUp(pipeline: Self.pipeline() + "\n  remember: lots\n"))
+        } throws: { error in
+            "\(error)".contains("screened.yaml:14:13") && "\(error)".contains("'screening.remember' must be a whole number")
+        }
     }
 
     @Test("parties and travellers on a list raise alerts carrying the list version; others do not")

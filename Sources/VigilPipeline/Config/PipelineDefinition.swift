@@ -260,7 +260,7 @@ public struct PipelineDefinition: Sendable {
     /// `screening:` — lists to load (name → file, relative to the pipeline file), the parties to
     /// screen, the threshold, and the finding's id and version.
     private static func screening(_ node: YAMLValue, file: String) throws(ConfigError) -> ScreeningDefinition {
-        let m = try node.mapping(allowed: ["id", "version", "lists", "threshold", "screen", "candidates"])
+        let m = try node.mapping(allowed: ["id", "version", "lists", "threshold", "screen", "candidates", "remember"])
         guard let listsNode = m["lists"] else {
             throw node.error("screening needs 'lists': name → file", hint: "lists: { un: watchlists/UN_consolidated.xml, ofac: watchlists/ofac }")
         }
@@ -283,6 +283,7 @@ public struct PipelineDefinition: Sendable {
         d.lists = specs
         if let v = m["id"] { d.id = try v.string() }
         if let v = m["version"] { d.version = try v.int(in: 1...1_000_000) }
+        if let v = m["remember"] { d.remembered = try v.int(in: 0...10_000_000) }
         if let v = m["screen"] {
             var targets = Set<ScreeningDefinition.Target>()
             for name in try v.stringOrList() {

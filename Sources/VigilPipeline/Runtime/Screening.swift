@@ -16,6 +16,10 @@ public struct ScreeningDefinition: Sendable {
     /// Each list's name and the file it was loaded from.
     public var lists: [(name: String, path: String)] = []
     public var screener: Screener
+    /// How many answers for payment parties each worker remembers (`remember:`; 0: none). A
+    /// bank's payers recur, so an operator sizes it to the parties seen between two payments of
+    /// the same payer; each answer takes a few hundred bytes.
+    public var remembered = 50_000
 
     public var threshold: Double { screener.options.threshold }
 }
@@ -37,9 +41,9 @@ final class ScreeningRunner {
     /// Queries screened against the lists (not answered from memory).
     private(set) var screened = 0
 
-    init(_ definition: ScreeningDefinition, cacheLimit: Int = 50_000) {
+    init(_ definition: ScreeningDefinition) {
         self.definition = definition
-        self.cacheLimit = max(2, cacheLimit)
+        cacheLimit = definition.remembered
     }
 
     func matches(_ tx: Transaction, origin: EventOrigin) -> [RuleMatch] {
@@ -78,16 +82,20 @@ final class ScreeningRunner {
     }
 
     func screen(_ query: ScreeningQuery) -> [ScreeningMatch] {
+        guard cacheLimit > 0 else {
+            screened += 1
+            return definition.screener.screen(query).matches
+        }
         if let known = newer[query] { return known }
         let found = older.removeValue(forKey: query) ?? {
             screened += 1
             return definition.screener.screen(query).matches
         }()
-        if newer.count >= cacheLimit / 2 {
+        if newer.count >= max(1, cacheLimit / 2) {
             older = newer
             // The last generation filled up, so this one will: made at its size once, not grown
             // (and copied) step by step.
-            newer = Dictionary(minimumCapacity: cacheLimit / 2)
+            newer = Dictionary(minimumCapacity: max(1, cacheLimit / 2))
         }
         newer[query] = found
         return found
