@@ -193,21 +193,18 @@ public final class NormalizedName: Sendable, Hashable {
 
         static func bit(_ b: UInt8) -> UInt32 { b >= 97 && b <= 122 ? 1 << UInt32(b - 97) : 1 << 26 }
 
-        /// Whether the Jaro-Winkler similarity of two texts can reach `threshold`, from an upper
+        /// Whether the Jaro-Winkler similarity of two texts can reach a threshold, from an upper
         /// bound: each letter one has and the other lacks is missing at least once, and the
         /// bonus is for the common prefix they have (`prefix`, at most 4, or more than they have).
         /// Most pairs of different names stop here, from their letter sets, lengths and first
         /// letters alone.
-        static func lettersMayReach(_ threshold: Double, _ a: UInt32, _ countA: Int, _ b: UInt32, _ countB: Int, prefix: Int) -> Bool {
-            LetterBound(threshold: threshold).mayReach(a, countA, b, countB, prefix: prefix)
-        }
-
-        /// ``lettersMayReach(_:_:_:_:_:prefix:)`` for one threshold, made once. The bound is
-        /// Jaro-Winkler with `m` matching characters (at most the letters both texts have), no
-        /// transpositions and a common prefix of `p`: `jaro = (m/a + m/b + 1) / 3`, and `jaro +
-        /// 0.1p(1 - jaro)` reaches `t` when `m(a + b) ≥ k·a·b`, with `k = 3(t - 0.1p) / (1 - 0.1p) - 1`.
-        /// So a pair costs two products, not two divisions: their latency was about a third of the
-        /// matcher's test of a pair (``NameMatcher``'s `cannotPair`), and most pairs end there.
+        ///
+        /// The bound is Jaro-Winkler with `m` matching characters (at most the letters both texts
+        /// have), no transpositions and a common prefix of `p`: `jaro = (m/a + m/b + 1) / 3`, and
+        /// `jaro + 0.1p(1 - jaro)` reaches `t` when `m(a + b) ≥ k·a·b`, with `k = 3(t - 0.1p) /
+        /// (1 - 0.1p) - 1`, made once per threshold. So a pair costs two products, not two
+        /// divisions: their latency was about a third of the matcher's test of a pair
+        /// (``NameMatcher``'s `cannotPair`), and most pairs end there.
         struct LetterBound: Sendable {
             let threshold: Double
             /// `k` for a prefix of 0 to 4, less a margin: never stricter than the bound computed

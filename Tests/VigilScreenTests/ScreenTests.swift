@@ -439,8 +439,8 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
                 let reaches = Similarity.jaroWinkler(x.text, y.text) >= threshold
                 // As the matcher asks: the bonus only for the prefix the texts share.
                 let prefix = NormalizedName.Unit.commonPrefix(NormalizedName.Unit.prefix(x.text), NormalizedName.Unit.prefix(y.text))
-                let mayReach = NormalizedName.Unit.lettersMayReach(threshold, x.letters, x.text.utf8.count, y.letters, y.text.utf8.count,
-                                                                   prefix: prefix)
+                let mayReach = NormalizedName.Unit.LetterBound(threshold: threshold).mayReach(x.letters, x.text.utf8.count, y.letters, y.text.utf8.count,
+                                                                                             prefix: prefix)
                 #expect(!reaches || mayReach, "\(x.text) \(y.text) at \(threshold)")
                 if reaches { reached += 1 } else if !mayReach { rejected += 1 }
             }

@@ -36,14 +36,11 @@ final class ScreeningRunner {
     let definition: ScreeningDefinition
     private var newer: [ScreeningQuery: [ScreeningMatch]] = [:]
     private var older: [ScreeningQuery: [ScreeningMatch]] = [:]
-    /// Answers remembered, at most.
-    let cacheLimit: Int
     /// Queries screened against the lists (not answered from memory).
     private(set) var screened = 0
 
     init(_ definition: ScreeningDefinition) {
         self.definition = definition
-        cacheLimit = definition.remembered
     }
 
     func matches(_ tx: Transaction, origin: EventOrigin) -> [RuleMatch] {
@@ -82,7 +79,8 @@ final class ScreeningRunner {
     }
 
     func screen(_ query: ScreeningQuery) -> [ScreeningMatch] {
-        guard cacheLimit > 0 else {
+        let half = definition.remembered / 2
+        guard definition.remembered > 0 else {
             screened += 1
             return definition.screener.screen(query).matches
         }
@@ -91,11 +89,11 @@ final class ScreeningRunner {
             screened += 1
             return definition.screener.screen(query).matches
         }()
-        if newer.count >= max(1, cacheLimit / 2) {
+        if newer.count >= max(1, half) {
             older = newer
             // The last generation filled up, so this one will: made at its size once, not grown
             // (and copied) step by step.
-            newer = Dictionary(minimumCapacity: max(1, cacheLimit / 2))
+            newer = Dictionary(minimumCapacity: max(1, half))
         }
         newer[query] = found
         return found
