@@ -140,7 +140,7 @@ public final class NormalizedName: Sendable, Hashable {
             // 4.8 % of a screening to 7.8 % in a profile.)
             let z = Self.bit(UInt8(ascii: "z")), h = Self.bit(UInt8(ascii: "h"))
             let zhOrJ = letters & Self.bit(UInt8(ascii: "j")) != 0
-                || (letters & (z | h) == z | h && zip(b, b.dropFirst()).contains { $0 == UInt8(ascii: "z") && $1 == UInt8(ascii: "h") })
+                || (letters & (z | h) == z | h && NameText.hasPair(b, UInt8(ascii: "z"), UInt8(ascii: "h")))
             jFolded = !korean && zhOrJ ? text.withUTF8 { Self.fold($0, zhAsJ: true) } : nil
             givenNames = tokens.count != 1 ? nil : role == .name ? NameText.nicknames[text]
                 : role == .patronymic ? NameText.patronymicGivenNames(text) : nil
@@ -366,7 +366,7 @@ public final class NormalizedName: Sendable, Hashable {
         }
         nameTokenCount = tokens.count { $0.role == .name || $0.role == .number }
         let n = tokens.count
-        marriedSurname = kind != .organization && kind != .vessel && n >= 4 && tokens[n - 1].role == .name && tokens[n - 2].role == .particle
+        marriedSurname = person && n >= 4 && tokens[n - 1].role == .name && tokens[n - 2].role == .particle
             && tokens[n - 2].text == "de" ? 1 << UInt64(n - 1) : 0
     }
 
@@ -1083,6 +1083,11 @@ enum NameText {
         /// `b`, `p`, `f` and `v` as one class: Hebrew writes `b` and `v` with one letter (ב),
         /// `p` and `f` with another (פ).
         static let labials = Reading(rawValue: 2)
+    }
+
+    /// Whether `x` is directly followed by `y` somewhere in the bytes.
+    static func hasPair(_ b: String.UTF8View, _ x: UInt8, _ y: UInt8) -> Bool {
+        zip(b, b.dropFirst()).contains { $0 == x && $1 == y }
     }
 
     /// Text written byte by byte into a buffer on the stack (at most `capacity` bytes; `write`

@@ -173,8 +173,7 @@ public final class Screener: Sendable {
     /// Belarusians in Latin letters, mostly their Russian form beside the Belarusian one.
     static func russianSkeleton(_ t: NormalizedName.Token) -> String? {
         // Both pairs are `ts` in a skeleton: most tokens are passed over without reading their text.
-        guard t.skeleton.utf8.count >= 3, zip(t.skeleton.utf8, t.skeleton.utf8.dropFirst()).contains(where: { $0 == UInt8(ascii: "t") && $1 == UInt8(ascii: "s") })
-        else { return nil }
+        guard t.skeleton.utf8.count >= 3, NameText.hasPair(t.skeleton.utf8, UInt8(ascii: "t"), UInt8(ascii: "s")) else { return nil }
         var out: [UInt8] = []
         var changed = false
         let b = Array(t.text.utf8)

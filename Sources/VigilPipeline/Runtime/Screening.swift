@@ -79,11 +79,11 @@ final class ScreeningRunner {
     }
 
     func screen(_ query: ScreeningQuery) -> [ScreeningMatch] {
-        let half = definition.remembered / 2
         guard definition.remembered > 0 else {
             screened += 1
             return definition.screener.screen(query).matches
         }
+        let half = definition.remembered / 2
         if let known = newer[query] { return known }
         let found = older.removeValue(forKey: query) ?? {
             screened += 1
