@@ -53,6 +53,28 @@ struct PipelineEndToEndTests {
         #expect(try await h.readAll("fin.transactions.dlq").isEmpty)
     }
 
+    @Test("messages ahead of an alert in their run are handled before the alert is acknowledged, the alert's only after it")
+    func quietMessagesDoNotWaitForAnAlert() async throws {
+        let h = try Harness(partitions: 1)
+        let quiet = (0..<200).map { txLine("q\($0)", "2024-05-01T08:00:00Z", "120.00", channel: "card", debtor: "ACC-Q\($0)") }
+        let lines = quiet + [txLine("big", "2024-05-01T13:00:00Z", "25000", debtor: "ACC-B")]
+        // Published before the pipeline starts, so that its first fetch has them in one run.
+        let reports = try await h.feed(lines)
+        enum Event: Equatable { case handled(Int), alert }
+        let log = Locked([Event]())
+        let service = try PipelineService(pipeline: h.pipeline, config: h.config, bootstrap: h.broker.bootstrapServers, logger: testLogger,
+                                          stopAt: Harness.ends(reports), onAlert: { _ in log.withLock { $0.append(.alert) } },
+                                          onHandled: { stamps in log.withLock { $0.append(.handled(stamps.count)) } })
+        try await service.run()
+        let events = log.value
+        let alertAt = try #require(events.firstIndex(of: .alert))
+        func handled(_ part: ArraySlice<Event>) -> Int { part.reduce(0) { if case .handled(let n) = $1 { $0 + n } else { $0 } } }
+        #expect(handled(events[..<alertAt]) == quiet.count)
+        #expect(handled(events[alertAt...]) == 1)
+        #expect(service.runner.stats.completed == lines.count)
+        #expect(try h.committed()[TopicPartition(h.topics.transactions, 0)] == .some(Int64(lines.count)))
+    }
+
     @Test("a malformed message goes to the dead-letter topic with its reason; the pipeline goes on and commits past it")
     func deadLetter() async throws {
         let h = try Harness(partitions: 1)

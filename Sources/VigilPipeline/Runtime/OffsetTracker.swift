@@ -83,15 +83,8 @@ final class OffsetTracker: Sendable {
                   let i = queue.firstIndex(where: { $0.id == ticket.id }) else { return (nil, []) }
             queue[i].done = true
             s.inFlight -= 1
-            var released: Int64?
-            var messages = 0
-            while let first = queue.first, first.done {
-                released = first.lastOffset + 1
-                messages += first.count
-                queue.removeFirst()
-            }
+            let released = Self.release(&queue, &s)
             s.partitions[ticket.partition] = queue
-            s.completedMessages += messages
             var waiters: [CheckedContinuation<Void, Never>] = []
             if s.inFlight == 0 {
                 waiters = Array(s.idleWaiters.values)
@@ -101,6 +94,38 @@ final class OffsetTracker: Sendable {
         }
         if let release { store([ticket.partition: release]) }
         waiters.forEach { $0.resume() }
+    }
+
+    /// The run's first `count` messages, through `lastOffset`, caused nothing to wait for: they
+    /// are released as soon as every run before them is, without waiting for the rest of the run
+    /// (whose ticket stays in force for its other messages). A run whose first output comes late
+    /// in it then holds back only the messages from that output on — on a restart fewer are
+    /// read again, and the offsets of quiet messages do not wait for an alert's acknowledgement.
+    func completeLeading(_ ticket: Ticket, count: Int, lastOffset: Int64) {
+        guard count > 0 else { return }
+        let release = state.withLock { s -> Int64? in
+            guard s.assigned, ticket.generation == s.generation, var queue = s.partitions[ticket.partition],
+                  let i = queue.firstIndex(where: { $0.id == ticket.id }), !queue[i].done, queue[i].count > count else { return nil }
+            s.nextID += 1
+            queue[i].count -= count
+            queue.insert(Pending(id: s.nextID, lastOffset: lastOffset, count: count, done: true), at: i)
+            let released = Self.release(&queue, &s)
+            s.partitions[ticket.partition] = queue
+            return released
+        }
+        if let release { store([ticket.partition: release]) }
+    }
+
+    /// Takes the done runs off the front of a partition's queue; the next offset to read after
+    /// them, if any were.
+    private static func release(_ queue: inout [Pending], _ s: inout State) -> Int64? {
+        var released: Int64?
+        while let first = queue.first, first.done {
+            released = first.lastOffset + 1
+            s.completedMessages += first.count
+            queue.removeFirst()
+        }
+        return released
     }
 
     /// The run's effects could not be acknowledged: its partition's offsets never move past it,

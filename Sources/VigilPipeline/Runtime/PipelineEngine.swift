@@ -283,12 +283,22 @@ public struct PipelineEngine {
     /// `scoresAhead` (and ignored otherwise).
     public func detect(_ messages: ArraySlice<ConsumedMessage>, decoded: ArraySlice<DecodedMessage>,
                        scored: ArraySlice<MessageScores>? = nil) -> [PendingOutput] {
+        var quiet = 0
+        return detect(messages, decoded: decoded, scored: scored, quietPrefix: &quiet)
+    }
+
+    /// The same, and `quietPrefix` is set to how many of the messages, from the first, produced
+    /// nothing: the runner releases their offsets at once instead of after the acknowledgement
+    /// of the first output (see ``PipelineRunner``).
+    public func detect(_ messages: ArraySlice<ConsumedMessage>, decoded: ArraySlice<DecodedMessage>,
+                       scored: ArraySlice<MessageScores>?, quietPrefix: inout Int) -> [PendingOutput] {
         precondition(messages.indices == decoded.indices, "one decoding result per message")
         precondition(scorers != nil || scored?.indices == decoded.indices, "this engine's screening and anomaly scores come from a stage ahead")
         // Scored first, then the rules: neither needs the other's results (the scoring stage's
         // premise), so this is what the runner's two stages do.
         let inline = scorers?.scores(messages, decoded: decoded)
         var out: [PendingOutput] = []
+        quietPrefix = 0
         // Runs of one topic: its route is looked up when the topic changes.
         var last: (topic: String, route: Route?)?
         for i in messages.indices {
@@ -328,6 +338,7 @@ public struct PipelineEngine {
                     if let forwards, case .transaction(let tx) = event { forward(tx, of: messages[i], bytes: nil, to: forwards.list, into: &out) }
                 }
             }
+            if out.isEmpty { quietPrefix = i - messages.startIndex + 1 }
         }
         return out
     }

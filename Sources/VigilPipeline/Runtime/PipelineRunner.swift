@@ -514,14 +514,23 @@ public final class PipelineRunner: Sendable {
             counters.withLock { $0.skippedStale += run.count }
             return nil
         }
-        let pending = engine.detect(run, decoded: decoded[start...], scored: scored[start...])
-        let stamps = options.onHandled == nil || rekeyedInputs[first.topic] != nil ? [] : run.compactMap(\.timestampMilliseconds)
-        let detected = DetectedRun(ticket: ticket, pending: pending, offset: first.offset, stamps: stamps, started: started)
+        var quiet = 0
+        let pending = engine.detect(run, decoded: decoded[start...], scored: scored[start...], quietPrefix: &quiet)
+        let measuring = options.onHandled != nil && rekeyedInputs[first.topic] == nil
         guard !pending.isEmpty else {
-            complete(detected)
+            complete(DetectedRun(ticket: ticket, pending: [], offset: first.offset, stamps: measuring ? run.compactMap(\.timestampMilliseconds) : [],
+                                 started: started))
             return nil
         }
-        return detected
+        // The messages before the first that caused output are done now; the rest wait for
+        // its acknowledgement (the offsets after it cannot be committed before it is).
+        let waiting = run[(run.startIndex + quiet)...]
+        if quiet > 0 {
+            tracker.completeLeading(ticket, count: quiet, lastOffset: run[waiting.startIndex - 1].offset)
+            if measuring { options.onHandled?(run[..<waiting.startIndex].compactMap(\.timestampMilliseconds)) }
+        }
+        return DetectedRun(ticket: ticket, pending: pending, offset: waiting.first!.offset,
+                           stamps: measuring ? waiting.compactMap(\.timestampMilliseconds) : [], started: started)
     }
 
     /// A run all of whose output is acknowledged (or that had none).
