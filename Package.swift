@@ -142,6 +142,7 @@ let package = Package(
                 "VigilFormats",
                 "VigilKafka",
                 "VigilPipeline",
+                "VigilShare",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -5,6 +5,7 @@ import VigilCore
 import VigilDetect
 import VigilKafka
 import VigilPipeline
+import VigilShare
 
 /// `vigil bench`: generated transactions through a pipeline, measured.
 ///
@@ -76,14 +77,51 @@ public enum Bench {
         /// however the scheduler spread it.
         public var cpuSeconds: Double?
         public var cpuMicrosecondsPerEvent: Double?
+        /// The pipeline's keys (``Bench/Keys``); none for the pass-through, which signs nothing.
+        public var keys: Keys?
     }
 
     public static func run(_ options: Options, pipeline: PipelineDefinition, config: VigilConfig, logger: Logger) async throws -> Report {
         let feed = LoopedFeed(SampleFeed.generate(seed: options.seed, count: min(options.events, roundLength)))
-        switch options.mode {
-        case .replay: return try await replay(feed, options, pipeline, config, logger)
-        case .broker, .passthrough: return try await broker(feed, options, pipeline, config, logger)
+        return try await withKeys(config, pipeline) { config, keys in
+            var report = switch options.mode {
+            case .replay: try await replay(feed, options, pipeline, config, logger)
+            case .broker, .passthrough: try await broker(feed, options, pipeline, config, logger)
+            }
+            report.keys = options.mode == .passthrough ? nil : keys
+            return report
         }
+    }
+
+    /// Where the keys a run signs alerts and pseudonymises partners' copies with came from:
+    /// ``Report/keys``.
+    public enum Keys: String, Sendable, Codable {
+        /// The configuration's (`sharing.keys`, `VIGIL_KEYS_DIR`, `VIGIL_SIGNING_KEY`…).
+        case configured
+        /// Made for the run, because the configuration's were missing, and deleted after it.
+        case madeForTheRun = "made for the run"
+    }
+
+    /// A deployment signs every alert and makes its partners' copies; the bench measures that
+    /// work wherever it is run from. Without a signing key the pipeline publishes unsigned
+    /// alerts and holds its partners' copies, which is less work, so a run from a directory
+    /// without `keys/` measured a cheaper pipeline than one from a directory with it. With the
+    /// configuration's keys when they are all there, else with keys made for the run.
+    static func withKeys<R>(_ config: VigilConfig, _ pipeline: PipelineDefinition,
+                            _ body: (VigilConfig, Keys) async throws -> R) async throws -> R {
+        if SharingKeys.load(directory: config.sharing.keysDirectory, partners: pipeline.partners).problems.isEmpty {
+            return try await body(config, .configured)
+        }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-bench-keys-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        do {
+            _ = try SharingKeys.generate(in: directory, partners: pipeline.partners.filter(\.pseudonymises).map(\.name))
+        } catch {
+            throw BenchError("cannot make keys for the run: \(error)")
+        }
+        var config = config
+        config.sharing.keysDirectory = directory
+        return try await body(config, .madeForTheRun)
     }
 
     /// The pipeline's throughput as a share of the pass-through's (what the throughput issue
@@ -107,12 +145,23 @@ public enum Bench {
         public var rounds: [Round]
         public var medianShare: Double
         public var lowestShare: Double
+        /// The pipeline's keys (``Bench/Keys``).
+        public var keys: Keys?
     }
 
     public static func share(_ options: Options, rounds: Int, pipeline: PipelineDefinition, config: VigilConfig,
                              logger: Logger) async throws -> ShareReport {
         precondition(rounds > 0)
         let feed = LoopedFeed(SampleFeed.generate(seed: options.seed, count: min(options.events, roundLength)))
+        return try await withKeys(config, pipeline) { config, keys in
+            var report = try await share(feed, options, rounds: rounds, pipeline: pipeline, config: config, logger: logger)
+            report.keys = keys
+            return report
+        }
+    }
+
+    private static func share(_ feed: LoopedFeed, _ options: Options, rounds: Int, pipeline: PipelineDefinition, config: VigilConfig,
+                              logger: Logger) async throws -> ShareReport {
         var results: [ShareReport.Round] = []
         for round in 0..<rounds {
             var pass = options, piped = options
@@ -446,6 +495,8 @@ extension Bench {
         /// Detection's events/s in each round, in the order they ran (the report's figures are
         /// the median round's).
         public var roundsEventsPerSecond: [Int]
+        /// The keys sealing signed with (``Bench/Keys``).
+        public var keys: Keys?
     }
 
     /// Runs the pipeline's detection over `events` generated transactions on this thread, each
@@ -456,23 +507,27 @@ extension Bench {
     /// With `rounds` above 1 the feed is detected that many times, each by a fresh engine, and
     /// the report is the median round's, with every round's rate (`roundsEventsPerSecond`): on a
     /// noisy machine one run says little, and rounds in one process share its conditions.
-    public static func rules(pipeline: PipelineDefinition, config: VigilConfig, events: Int, rounds: Int = 1) -> RulesReport {
+    public static func rules(pipeline: PipelineDefinition, config: VigilConfig, events: Int, rounds: Int = 1) async throws -> RulesReport {
         let feed = SampleFeed.generate(seed: SampleFeed.defaultSeed, count: events)
         let topics = pipeline.topics(from: config)
         let topic = topics.effectiveInputs[0].topic
         let messages = feed.lines.enumerated().map { n, line in
             ConsumedMessage(topic: topic, partition: 0, offset: Int64(n), value: Array(line.utf8))
         }
-        let runs = (0..<max(1, rounds)).map { _ in rulesRound(pipeline: pipeline, topics: topics, config: config, messages: messages) }
-        var report = runs.sorted { $0.eventsPerSecond < $1.eventsPerSecond }[runs.count / 2]
-        report.roundsEventsPerSecond = runs.map(\.eventsPerSecond)
-        return report
+        return try await withKeys(config, pipeline) { config, source in
+            let keys = SharingKeys.load(directory: config.sharing.keysDirectory, partners: pipeline.partners)
+            let runs = (0..<max(1, rounds)).map { _ in rulesRound(pipeline: pipeline, topics: topics, config: config, keys: keys, messages: messages) }
+            var report = runs.sorted { $0.eventsPerSecond < $1.eventsPerSecond }[runs.count / 2]
+            report.roundsEventsPerSecond = runs.map(\.eventsPerSecond)
+            report.keys = source
+            return report
+        }
     }
 
     /// One detection of the whole feed by a fresh engine.
-    private static func rulesRound(pipeline: PipelineDefinition, topics: VigilConfig.Topics, config: VigilConfig,
+    private static func rulesRound(pipeline: PipelineDefinition, topics: VigilConfig.Topics, config: VigilConfig, keys: SharingKeys,
                                    messages: [ConsumedMessage]) -> RulesReport {
-        let engine = PipelineEngine(pipeline: pipeline, topics: topics, limits: config.runtime.limits)
+        let engine = PipelineEngine(pipeline: pipeline, topics: topics, limits: config.runtime.limits, keys: keys)
         let clock = ContinuousClock()
         var alerts = 0
         var elapsed = Duration.zero, sealing = Duration.zero

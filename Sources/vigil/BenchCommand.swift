@@ -122,7 +122,7 @@ struct BenchCommand: AsyncParsableCommand {
             }
             let definition = try fail(PipelineDefinition.load(file: pipeline))
             if mode == "rules" {
-                let report = Bench.rules(pipeline: definition, config: config, events: events, rounds: rounds)
+                let report = try await Bench.rules(pipeline: definition, config: config, events: events, rounds: rounds)
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
                 LineWriter().write(Array(try encoder.encode(report)))

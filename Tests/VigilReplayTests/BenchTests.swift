@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VigilPipeline
+import VigilShare
 @testable import VigilReplay
 
 /// Speed is not asserted here (machines are noisy); these check that the benchmark measures what
@@ -21,6 +22,8 @@ struct BenchTests {
         #expect(report.alerts == (mode == .passthrough ? 0 : 11))
         #expect(report.eventsPerSecond > 0 && report.seconds > 0)
         #expect(report.peakRSSBytes ?? 0 > 0)
+        // No keys configured here: the pipeline signed with keys made for the run.
+        #expect(report.keys == (mode == .passthrough ? nil : .madeForTheRun))
         if mode != .replay {
             let latency = try #require(report.latencyMs)
             #expect(latency.p50 <= latency.p95 && latency.p95 <= latency.p99 && latency.p99 <= latency.max)
@@ -93,10 +96,37 @@ struct BenchTests {
         #expect(LatencyHistogram().percentile(0.5) == 0)
     }
 
+    @Test("the bench signs and shares as a deployment does: with the configured keys, else with keys made for the run and deleted after it")
+    func keys() async throws {
+        let pipeline = try defaultPipeline()
+        let made = try await Bench.withKeys(VigilConfig(), pipeline) { config, source in
+            let directory = try #require(config.sharing.keysDirectory)
+            let keys = SharingKeys.load(directory: directory, partners: pipeline.partners)
+            // A signing key and a pseudonym key for each partner that pseudonymises.
+            #expect(keys.problems.isEmpty && keys.signer != nil)
+            #expect(Set(keys.pseudonymisers.keys) == Set(pipeline.partners.filter(\.pseudonymises).map(\.name)) && !keys.pseudonymisers.isEmpty)
+            #expect(source == .madeForTheRun)
+            return directory
+        }
+        #expect(!FileManager.default.fileExists(atPath: made))
+
+        let configured = FileManager.default.temporaryDirectory.appendingPathComponent("bench-keys-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: configured) }
+        _ = try SharingKeys.generate(in: configured, partners: pipeline.partners.filter(\.pseudonymises).map(\.name))
+        var config = VigilConfig()
+        config.sharing.keysDirectory = configured
+        let used = try await Bench.withKeys(config, pipeline) { config, source in
+            #expect(source == .configured)
+            return config.sharing.keysDirectory
+        }
+        #expect(used == configured && FileManager.default.fileExists(atPath: configured))
+    }
+
     @Test("rules mode runs the typology library in memory and reports the state it holds")
-    func rules() throws {
+    func rules() async throws {
         let pipeline = try PipelineDefinition.load(file: repoRoot.appendingPathComponent("pipelines/typologies.yaml").path)
-        let report = Bench.rules(pipeline: pipeline, config: VigilConfig(), events: 20_000)
+        let report = try await Bench.rules(pipeline: pipeline, config: VigilConfig(), events: 20_000)
+        #expect(report.keys == .madeForTheRun)
         #expect(report.events == 20_000 && report.rules == 18 && report.typologies == 18)
         // More than the 11 planted structuring and large-cash cases: the generated employers pay
         // many accounts within days, which the fan-out (mule distribution) typology flags.
@@ -108,10 +138,10 @@ struct BenchTests {
     }
 
     @Test("rules mode in rounds: each round detects the same feed alike, and the report is the median round's")
-    func rulesInRounds() throws {
+    func rulesInRounds() async throws {
         let pipeline = try PipelineDefinition.load(file: repoRoot.appendingPathComponent("pipelines/typologies.yaml").path)
-        let once = Bench.rules(pipeline: pipeline, config: VigilConfig(), events: 5_000)
-        let thrice = Bench.rules(pipeline: pipeline, config: VigilConfig(), events: 5_000, rounds: 3)
+        let once = try await Bench.rules(pipeline: pipeline, config: VigilConfig(), events: 5_000)
+        let thrice = try await Bench.rules(pipeline: pipeline, config: VigilConfig(), events: 5_000, rounds: 3)
         #expect(thrice.roundsEventsPerSecond.count == 3)
         #expect(thrice.eventsPerSecond == thrice.roundsEventsPerSecond.sorted()[1])
         // A fresh engine each round: the same alerts and the same state as a single run.
