@@ -28,7 +28,14 @@ public final class EmbeddedBroker: Sendable {
         self.context = RDClientContext(logger: logger)
         // This handle only hosts the cluster and never connects anywhere: silence its
         // "no bootstrap.servers" notice (log_level 4 keeps the mock's warnings and errors).
-        let conf = try RDClient.makeConf([("client.id", "vigil-embedded-broker"), ("log_level", "4")], context: context)
+        //
+        // The cluster's sockets take their options from this handle. With Nagle's algorithm on
+        // (librdkafka's default), a response the broker writes in pieces waited for the client's
+        // delayed ACK: about 42 ms added to some acknowledgements, whatever `linger.ms` (5 ms:
+        // 47 ms; 1 ms: 43; 50 ms: 92), which was the whole tail of the default pipeline's
+        // alerts. Apache Kafka's brokers set TCP_NODELAY on every connection; so does this one.
+        let conf = try RDClient.makeConf([("client.id", "vigil-embedded-broker"), ("log_level", "4"), ("socket.nagle.disable", "true")],
+                                         context: context)
         let handle = try RDClient.makeHandle(RD_KAFKA_PRODUCER, conf: conf)
         guard let mc = rd_kafka_mock_cluster_new(handle, Int32(nodes)) else {
             rd_kafka_destroy(handle)

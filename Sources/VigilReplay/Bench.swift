@@ -44,6 +44,10 @@ public enum Bench {
         public var p95: Double
         public var p99: Double
         public var max: Double
+
+        init(_ h: LatencyHistogram) {
+            (p50, p95, p99, max) = (Double(h.percentile(0.50)), Double(h.percentile(0.95)), Double(h.percentile(0.99)), Double(h.max))
+        }
     }
 
     public struct Report: Sendable, Codable {
@@ -57,8 +61,16 @@ public enum Bench {
         public var eventsPerSecond: Double
         public var alerts: Int
         public var alertsPerSecond: Double
-        /// Milliseconds from produce to acknowledged effects (broker mode).
+        /// Milliseconds from produce to acknowledged effects (broker mode): of every event, from
+        /// its produce to the acknowledgement of all it caused and of everything before it in its
+        /// partition (when its offset may be committed).
         public var latencyMs: Latency?
+        /// Milliseconds from the produce of the event that raised an alert to the alert's
+        /// acknowledgement, over the alerts (broker mode, pipelines): the definition of
+        /// end-to-end latency. With few alerts (the default pipeline raises 11 a round of the
+        /// feed) the percentiles rest on few samples: `alertsMeasured` says how many.
+        public var alertLatencyMs: Latency?
+        public var alertsMeasured: Int?
         public var peakRSSBytes: Int?
         public var partitions: Int?
         public var rate: Int?
@@ -83,7 +95,7 @@ public enum Bench {
 
     public static func run(_ options: Options, pipeline: PipelineDefinition, config: VigilConfig, logger: Logger) async throws -> Report {
         let feed = LoopedFeed(SampleFeed.generate(seed: options.seed, count: min(options.events, roundLength)))
-        return try await withKeys(config, pipeline) { config, keys in
+        return try await withSharingFiles(config, pipeline) { config, keys in
             var report = switch options.mode {
             case .replay: try await replay(feed, options, pipeline, config, logger)
             case .broker, .passthrough: try await broker(feed, options, pipeline, config, logger)
@@ -102,25 +114,35 @@ public enum Bench {
         case madeForTheRun = "made for the run"
     }
 
-    /// A deployment signs every alert and makes its partners' copies; the bench measures that
-    /// work wherever it is run from. Without a signing key the pipeline publishes unsigned
-    /// alerts and holds its partners' copies, which is less work, so a run from a directory
-    /// without `keys/` measured a cheaper pipeline than one from a directory with it. With the
-    /// configuration's keys when they are all there, else with keys made for the run.
-    static func withKeys<R>(_ config: VigilConfig, _ pipeline: PipelineDefinition,
-                            _ body: (VigilConfig, Keys) async throws -> R) async throws -> R {
+    /// A deployment signs every alert, makes its partners' copies and records each disclosure
+    /// in its audit log; the bench measures that work wherever it is run from. Without a signing
+    /// key the pipeline publishes unsigned alerts and holds its partners' copies, which is less
+    /// work, so a run from a directory without `keys/` measured a cheaper pipeline than one from
+    /// a directory with it. So: the configuration's keys when they are all there, else keys made
+    /// for the run; and when the configuration keeps an audit log, one of the run's own beside
+    /// it in a temporary directory (the bench's disclosures are not disclosures, and must not
+    /// join an operator's hash chain). Both are deleted after the run.
+    static func withSharingFiles<R>(_ config: VigilConfig, _ pipeline: PipelineDefinition,
+                                    _ body: (VigilConfig, Keys) async throws -> R) async throws -> R {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-bench-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var config = config
+        if config.sharing.auditLog != nil {
+            do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
+                throw BenchError("cannot make a directory for the run's audit log: \(error)")
+            }
+            config.sharing.auditLog = (directory as NSString).appendingPathComponent("disclosures.jsonl")
+        }
         if SharingKeys.load(directory: config.sharing.keysDirectory, partners: pipeline.partners).problems.isEmpty {
             return try await body(config, .configured)
         }
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-bench-keys-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let keys = (directory as NSString).appendingPathComponent("keys")
         do {
-            _ = try SharingKeys.generate(in: directory, partners: pipeline.partners.filter(\.pseudonymises).map(\.name))
+            _ = try SharingKeys.generate(in: keys, partners: pipeline.partners.filter(\.pseudonymises).map(\.name))
         } catch {
             throw BenchError("cannot make keys for the run: \(error)")
         }
-        var config = config
-        config.sharing.keysDirectory = directory
+        config.sharing.keysDirectory = keys
         return try await body(config, .madeForTheRun)
     }
 
@@ -153,7 +175,7 @@ public enum Bench {
                              logger: Logger) async throws -> ShareReport {
         precondition(rounds > 0)
         let feed = LoopedFeed(SampleFeed.generate(seed: options.seed, count: min(options.events, roundLength)))
-        return try await withKeys(config, pipeline) { config, keys in
+        return try await withSharingFiles(config, pipeline) { config, keys in
             var report = try await share(feed, options, rounds: rounds, pipeline: pipeline, config: config, logger: logger)
             report.keys = keys
             return report
@@ -232,6 +254,11 @@ public enum Bench {
         defer { embedded?.close() }
 
         let latencies = Locked(LatencyHistogram())
+        let alertLatencies = Locked(LatencyHistogram())
+        let onAlertsHandled: @Sendable ([Int64]) -> Void = { stamps in
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            alertLatencies.withLock { h in for s in stamps { h.add(now - s) } }
+        }
         let handled = Locked(0)
         let total = options.events
         let done = Locked<CheckedContinuation<Void, Never>?>(nil)
@@ -250,7 +277,8 @@ public enum Bench {
         if options.mode == .passthrough {
             consumer = try Passthrough(config: config, topics: topics, bootstrap: bootstrap, logger: logger, onHandled: onHandled)
         } else {
-            consumer = try PipelineService(pipeline: pipeline, config: config, bootstrap: bootstrap, logger: logger, onHandled: onHandled)
+            consumer = try PipelineService(pipeline: pipeline, config: config, bootstrap: bootstrap, logger: logger, onHandled: onHandled,
+                                           onAlertsHandled: onAlertsHandled)
         }
         let running = Task { try await consumer.run() }
         // Measure from the moment the consumer owns its partitions (the group join takes ~3 s).
@@ -279,6 +307,7 @@ public enum Bench {
             try await Task.sleep(for: .milliseconds(5))
         }
         latencies.withLock { $0 = LatencyHistogram() }
+        alertLatencies.withLock { $0 = LatencyHistogram() }
         let start = clock.now
         let cpuAtStart = cpuTime()
         let producing = Task {
@@ -352,13 +381,13 @@ public enum Bench {
         consumer.stop()
         try await running.value
         let stats = consumer.stats
-        let histogram = latencies.value
-        func pct(_ p: Double) -> Double { Double(histogram.percentile(p)) }
+        let alerted = alertLatencies.value
         return Report(mode: options.mode.rawValue, pipeline: options.mode == .passthrough ? "none" : "\(pipeline.name)@\(pipeline.version)",
                       events: total, handled: handled.value,
                       seconds: seconds, eventsPerSecond: Double(total - 1) / seconds, alerts: stats.alerts,
                       alertsPerSecond: Double(stats.alerts) / seconds,
-                      latencyMs: Latency(p50: pct(0.50), p95: pct(0.95), p99: pct(0.99), max: Double(histogram.max)),
+                      latencyMs: Latency(latencies.value),
+                      alertLatencyMs: options.mode == .passthrough ? nil : Latency(alerted), alertsMeasured: options.mode == .passthrough ? nil : alerted.count,
                       peakRSSBytes: peakRSS(), partitions: options.partitions, rate: options.rate, workers: config.runtime.workers,
                       rssMiB: rss.value.map(\.0), heapMiB: rss.value.map(\.1), memorySampleSeconds: options.memorySampleSeconds,
                       cpuSeconds: (cpu * 1000).rounded() / 1000, cpuMicrosecondsPerEvent: (cpu / Double(total - 1) * 1e7).rounded() / 10)
@@ -514,7 +543,7 @@ extension Bench {
         let messages = feed.lines.enumerated().map { n, line in
             ConsumedMessage(topic: topic, partition: 0, offset: Int64(n), value: Array(line.utf8))
         }
-        return try await withKeys(config, pipeline) { config, source in
+        return try await withSharingFiles(config, pipeline) { config, source in
             let keys = SharingKeys.load(directory: config.sharing.keysDirectory, partners: pipeline.partners)
             let runs = (0..<max(1, rounds)).map { _ in rulesRound(pipeline: pipeline, topics: topics, config: config, keys: keys, messages: messages) }
             var report = runs.sorted { $0.eventsPerSecond < $1.eventsPerSecond }[runs.count / 2]

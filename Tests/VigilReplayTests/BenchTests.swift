@@ -27,6 +27,15 @@ struct BenchTests {
         if mode != .replay {
             let latency = try #require(report.latencyMs)
             #expect(latency.p50 <= latency.p95 && latency.p95 <= latency.p99 && latency.p99 <= latency.max)
+            if mode == .broker {
+                // Every alert's latency, from the produce of the event that raised it; no later
+                // than that event's (its offset waits for the alert's acknowledgement).
+                let alerts = try #require(report.alertLatencyMs)
+                #expect(report.alertsMeasured == 11)
+                #expect(alerts.p50 <= alerts.p99 && alerts.p99 <= alerts.max && alerts.max <= latency.max && alerts.p50 > 0)
+            } else {
+                #expect(report.alertLatencyMs == nil && report.alertsMeasured == nil)
+            }
             #expect(report.rate == 5_000)
             // Sampled when the clock starts, and every memorySampleSeconds after.
             #expect(report.rssMiB?.first ?? 0 > 0 && report.memorySampleSeconds == 10)
@@ -96,27 +105,36 @@ struct BenchTests {
         #expect(LatencyHistogram().percentile(0.5) == 0)
     }
 
-    @Test("the bench signs and shares as a deployment does: with the configured keys, else with keys made for the run and deleted after it")
-    func keys() async throws {
+    @Test("the bench signs, shares and records disclosures as a deployment does, with the configured keys or keys made for the run, never in the operator's audit log")
+    func sharingFiles() async throws {
         let pipeline = try defaultPipeline()
-        let made = try await Bench.withKeys(VigilConfig(), pipeline) { config, source in
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("bench-sharing-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let operatorsLog = (scratch as NSString).appendingPathComponent("audit/disclosures.jsonl")
+        var config = VigilConfig()
+        config.sharing.auditLog = operatorsLog
+        let made = try await Bench.withSharingFiles(config, pipeline) { config, source in
             let directory = try #require(config.sharing.keysDirectory)
             let keys = SharingKeys.load(directory: directory, partners: pipeline.partners)
             // A signing key and a pseudonym key for each partner that pseudonymises.
             #expect(keys.problems.isEmpty && keys.signer != nil)
             #expect(Set(keys.pseudonymisers.keys) == Set(pipeline.partners.filter(\.pseudonymises).map(\.name)) && !keys.pseudonymisers.isEmpty)
             #expect(source == .madeForTheRun)
-            return directory
+            // The run's disclosures go to a log of its own.
+            let log = try #require(config.sharing.auditLog)
+            #expect(log != operatorsLog)
+            _ = try AuditLog(path: log)
+            return (directory, log)
         }
-        #expect(!FileManager.default.fileExists(atPath: made))
+        #expect(!FileManager.default.fileExists(atPath: made.0) && !FileManager.default.fileExists(atPath: made.1))
+        #expect(!FileManager.default.fileExists(atPath: operatorsLog))
 
-        let configured = FileManager.default.temporaryDirectory.appendingPathComponent("bench-keys-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: configured) }
+        let configured = (scratch as NSString).appendingPathComponent("keys")
         _ = try SharingKeys.generate(in: configured, partners: pipeline.partners.filter(\.pseudonymises).map(\.name))
-        var config = VigilConfig()
         config.sharing.keysDirectory = configured
-        let used = try await Bench.withKeys(config, pipeline) { config, source in
-            #expect(source == .configured)
+        config.sharing.auditLog = nil
+        let used = try await Bench.withSharingFiles(config, pipeline) { config, source in
+            #expect(source == .configured && config.sharing.auditLog == nil)
             return config.sharing.keysDirectory
         }
         #expect(used == configured && FileManager.default.fileExists(atPath: configured))

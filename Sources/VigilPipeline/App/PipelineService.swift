@@ -35,7 +35,7 @@ public final class PipelineService: Service {
     /// Creates the consumer (joining `config.kafka.group`) and the producer.
     public init(pipeline: PipelineDefinition, config: VigilConfig, bootstrap: String, logger: Logger,
                 stopAt: [TopicPartition: Int64]? = nil, onAlert: (@Sendable (Alert) -> Void)? = nil,
-                onHandled: (@Sendable ([Int64]) -> Void)? = nil) throws {
+                onHandled: (@Sendable ([Int64]) -> Void)? = nil, onAlertsHandled: (@Sendable ([Int64]) -> Void)? = nil) throws {
         let topics = pipeline.topics(from: config)
         // Disclosures are recorded only where partners are declared.
         let audit = try config.sharing.auditLog.flatMap { pipeline.partners.isEmpty ? nil : try AuditLog(path: $0) }
@@ -65,6 +65,7 @@ public final class PipelineService: Service {
         var options = PipelineRunner.Options(workers: config.runtime.workers, limits: config.runtime.limits, stopAt: stopAt)
         options.shutdownTimeout = config.runtime.shutdownTimeout
         options.onHandled = onHandled
+        options.onAlertsHandled = onAlertsHandled
         options.decodeOptions = config.formats.decodeOptions
         options.keysDirectory = config.sharing.keysDirectory
         options.audit = audit

@@ -31,6 +31,11 @@ public final class PipelineRunner: Sendable {
         /// Called when a run of messages is fully handled (its outputs acknowledged), with the
         /// record timestamps (ms) of its messages: for measuring end-to-end latency. Default: nil.
         public var onHandled: (@Sendable ([Int64]) -> Void)?
+        /// Called when a run's alerts are acknowledged, with the record timestamp (ms) of the
+        /// message that raised each of them (the newest of its evidence on the run's partition:
+        /// the message being detected when it fired): the latency the throughput issue defines,
+        /// from an event's produce to its alert's acknowledgement. Default: nil.
+        public var onAlertsHandled: (@Sendable ([Int64]) -> Void)?
         /// Card-hash key and CSV mapping for native-format inputs. Default: none.
         public var decodeOptions = DecodeOptions()
         /// Where signing and pseudonym keys are read from, for the pipeline in force (keys are
@@ -288,6 +293,8 @@ public final class PipelineRunner: Sendable {
         var offset: Int64
         /// Produce timestamps of the run's messages, for ``Options/onHandled``.
         var stamps: [Int64]
+        /// Produce timestamps of the messages that raised its alerts, for ``Options/onAlertsHandled``.
+        var alertStamps: [Int64] = []
         var started: ContinuousClock.Instant
     }
 
@@ -530,7 +537,22 @@ public final class PipelineRunner: Sendable {
             if measuring { options.onHandled?(run[..<waiting.startIndex].compactMap(\.timestampMilliseconds)) }
         }
         return DetectedRun(ticket: ticket, pending: pending, offset: waiting.first!.offset,
-                           stamps: measuring ? waiting.compactMap(\.timestampMilliseconds) : [], started: started)
+                           stamps: measuring ? waiting.compactMap(\.timestampMilliseconds) : [],
+                           alertStamps: options.onAlertsHandled == nil ? [] : Self.raisedAt(pending, in: waiting), started: started)
+    }
+
+    /// The record timestamp of the message that raised each alert of `pending`: the newest of
+    /// its evidence on the run's partition (a window cites older events too, a typology the
+    /// findings of several). Alerts that cite none of the run's messages (a re-keyed copy cites
+    /// the input record it copies) are left out.
+    static func raisedAt(_ pending: [PendingOutput], in run: ArraySlice<ConsumedMessage>) -> [Int64] {
+        guard let first = run.first else { return [] }
+        return pending.compactMap { p -> Int64? in
+            guard case .alert(let alert) = p,
+                  let offset = alert.evidence.lazy.filter({ $0.partition == first.partition && $0.topic == first.topic }).map(\.offset).max(),
+                  let i = run.firstIndex(where: { $0.offset == offset }) else { return nil }
+            return run[i].timestampMilliseconds
+        }
     }
 
     /// A run all of whose output is acknowledged (or that had none).
@@ -576,7 +598,7 @@ public final class PipelineRunner: Sendable {
             }
         }
         let tracker = self.tracker, counters = self.counters, onAlert = self.onAlert, logger = self.logger, audit = options.audit
-        let metrics = options.metrics, onHandled = options.onHandled
+        let metrics = options.metrics, onHandled = options.onHandled, onAlertsHandled = options.onAlertsHandled
         await sink.publish(outputs.map(\.record)) { [disclosures, deadLettered, held, outputs] error in
             if let error {
                 logger.error("publishing failed; offsets stay before this input", metadata: [
@@ -605,6 +627,7 @@ public final class PipelineRunner: Sendable {
             metrics?.processed(in: ContinuousClock.now - run.started)
             if let onAlert { alerts.forEach(onAlert) }
             onHandled?(run.stamps)
+            if !run.alertStamps.isEmpty { onAlertsHandled?(run.alertStamps) }
             tracker.complete(run.ticket)
         }
     }
