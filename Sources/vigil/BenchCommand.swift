@@ -13,7 +13,11 @@ struct BenchCommand: AsyncParsableCommand {
         discussion: """
             --mode broker (default): the events are produced into the embedded broker (or --brokers) while the \
             pipeline consumes them; throughput counts from the first produce to the last event whose effects are \
-            acknowledged, latency from each record's produce timestamp to that acknowledgement. --mode passthrough: \
+            acknowledged, latency (latencyMs) from each record's produce timestamp to that acknowledgement, and the \
+            alerts' own (alertLatencyMs) from the produce of the event that raised each alert to the alert's \
+            acknowledgement. Alerts are signed, partners' copies made and disclosures logged as a deployment does: with \
+            the configured keys, or keys made for the run ("keys" says which), and an audit log of the run's own. \
+            --mode passthrough: \
             the same, copying each message unchanged to another topic with no processing — the physical limit. \
             --mode share: the pipeline's throughput as a share of the pass-through's, in --rounds pairs of runs \
             (pass-through and pipeline one right after the other on the same feed, the order alternating); prints \
