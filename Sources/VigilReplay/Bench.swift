@@ -255,18 +255,14 @@ public enum Bench {
 
         let latencies = Locked(LatencyHistogram())
         let alertLatencies = Locked(LatencyHistogram())
-        let onAlertsHandled: @Sendable ([Int64]) -> Void = { stamps in
-            let now = Int64(Date().timeIntervalSince1970 * 1000)
-            alertLatencies.withLock { h in for s in stamps { h.add(now - s) } }
-        }
+        let onAlertsHandled: @Sendable ([Int64]) -> Void = { stamps in alertLatencies.withLock { h in h.add(producedAt: stamps) } }
         let handled = Locked(0)
         let total = options.events
         let done = Locked<CheckedContinuation<Void, Never>?>(nil)
         /// Ends the wait below (once: the continuation is taken out as it is resumed).
         @Sendable func finishWaiting() { done.withLock { c in defer { c = nil }; return c }?.resume() }
         let onHandled: @Sendable ([Int64]) -> Void = { stamps in
-            let now = Int64(Date().timeIntervalSince1970 * 1000)
-            latencies.withLock { h in for s in stamps { h.add(now - s) } }
+            latencies.withLock { h in h.add(producedAt: stamps) }
             let finished = handled.withLock { count -> Bool in
                 count += stamps.count
                 return count >= total
@@ -609,6 +605,12 @@ struct LatencyHistogram: Sendable {
         counts[Int(Swift.min(Swift.max(ms, 0), Int64(counts.count - 1)))] += 1
         count += 1
         max = Swift.max(max, ms)
+    }
+
+    /// The ages now, in milliseconds, of records produced at these timestamps (ms since 1970).
+    mutating func add(producedAt stamps: [Int64]) {
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        for s in stamps { add(now - s) }
     }
 
     /// The value at rank `count × p` (0-based) in sorted order; 0 when empty.

@@ -523,10 +523,11 @@ public final class PipelineRunner: Sendable {
         }
         var quiet = 0
         let pending = engine.detect(run, decoded: decoded[start...], scored: scored[start...], quietPrefix: &quiet)
+        // Produce timestamps for ``Options/onHandled`` (a re-keyed copy is not an event of its own).
         let measuring = options.onHandled != nil && rekeyedInputs[first.topic] == nil
+        func stamps(_ part: ArraySlice<ConsumedMessage>) -> [Int64] { measuring ? part.compactMap(\.timestampMilliseconds) : [] }
         guard !pending.isEmpty else {
-            complete(DetectedRun(ticket: ticket, pending: [], offset: first.offset, stamps: measuring ? run.compactMap(\.timestampMilliseconds) : [],
-                                 started: started))
+            complete(DetectedRun(ticket: ticket, pending: [], offset: first.offset, stamps: stamps(run), started: started))
             return nil
         }
         // The messages before the first that caused output are done now; the rest wait for
@@ -534,10 +535,9 @@ public final class PipelineRunner: Sendable {
         let waiting = run[(run.startIndex + quiet)...]
         if quiet > 0 {
             tracker.completeLeading(ticket, count: quiet, lastOffset: run[waiting.startIndex - 1].offset)
-            if measuring { options.onHandled?(run[..<waiting.startIndex].compactMap(\.timestampMilliseconds)) }
+            if measuring { options.onHandled?(stamps(run[..<waiting.startIndex])) }
         }
-        return DetectedRun(ticket: ticket, pending: pending, offset: waiting.first!.offset,
-                           stamps: measuring ? waiting.compactMap(\.timestampMilliseconds) : [],
+        return DetectedRun(ticket: ticket, pending: pending, offset: waiting.first!.offset, stamps: stamps(waiting),
                            alertStamps: options.onAlertsHandled == nil ? [] : Self.raisedAt(pending, in: waiting), started: started)
     }
 
