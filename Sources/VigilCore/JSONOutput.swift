@@ -99,6 +99,32 @@ extension Alert {
     /// The alert's canonical JSON: the same bytes as `CanonicalJSON.encode(alert)`, written
     /// directly (keys in sorted order, absent optionals left out).
     public var canonicalJSON: [UInt8] {
+        var mark = 0
+        return canonicalJSON(signature: signature, mark: &mark)
+    }
+
+    /// The canonical JSON of the alert signed by `sign`, which is given the canonical JSON of
+    /// the alert without a signature and returns the signature. The signature is spliced into
+    /// those bytes at its sorted place (after `score`, before `subject`), which gives the bytes
+    /// `canonicalJSON` gives for the signed alert without encoding it a second time.
+    public func canonicalJSON(signedBy sign: ([UInt8]) -> String) -> (signature: String, json: [UInt8]) {
+        var mark = 0
+        let unsigned = canonicalJSON(signature: nil, mark: &mark)
+        let signature = sign(unsigned)
+        var member = JSONOutput(capacity: signature.utf8.count + 16)
+        member.object { o in o.key("signature"); o.string(signature) }
+        // `{"signature":"…"}` less its braces, after the comma that follows `score`.
+        var json = [UInt8]()
+        json.reserveCapacity(unsigned.count + member.bytes.count)
+        json += unsigned[..<mark]
+        json.append(UInt8(ascii: ","))
+        json += member.bytes[1..<(member.bytes.count - 1)]
+        json += unsigned[mark...]
+        return (signature, json)
+    }
+
+    /// `mark` is set to where the signature member goes: just after the `score` value.
+    private func canonicalJSON(signature: String?, mark: inout Int) -> [UInt8] {
         var out = JSONOutput(capacity: 256 + 160 * evidence.count + 200 * findings.count)
         out.object { o in
             o.key("consent"); o.string(consent)
@@ -142,6 +168,7 @@ extension Alert {
             if let reviewOnly { o.key("reviewOnly"); o.bool(reviewOnly) }
             o.key("schema"); o.int(schema)
             o.key("score"); o.double(score)
+            mark = o.bytes.count
             if let signature { o.key("signature"); o.string(signature) }
             o.key("subject")
             o.object { o in

@@ -43,14 +43,19 @@ public struct AlertSigner: Sendable {
 
     /// The alert with its `signature` set: `ed25519:<key id>:<base64>` over the alert's
     /// canonical JSON without a signature.
-    public func sign(_ alert: Alert) -> Alert {
-        var unsigned = alert
-        unsigned.signature = nil
-        // Signing with a valid key cannot fail; BoringSSL reports only allocation failures.
-        let signature = try! key.signature(for: unsigned.canonicalJSON)
+    public func sign(_ alert: Alert) -> Alert { signed(alert).alert }
+
+    /// The signed alert and its canonical JSON. The JSON is the signed bytes with the signature
+    /// put in its place, not a second encoding of the whole alert.
+    public func signed(_ alert: Alert) -> (alert: Alert, json: [UInt8]) {
+        let (signature, json) = alert.canonicalJSON { unsigned in
+            // Signing with a valid key cannot fail; BoringSSL reports only allocation failures.
+            let signature = try! key.signature(for: unsigned)
+            return "ed25519:\(keyID):\(Data(signature).base64EncodedString())"
+        }
         var signed = alert
-        signed.signature = "ed25519:\(keyID):\(Data(signature).base64EncodedString())"
-        return signed
+        signed.signature = signature
+        return (signed, json)
     }
 }
 

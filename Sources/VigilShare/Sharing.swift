@@ -22,32 +22,38 @@ public struct Sharing: Sendable {
         self.keys = keys
     }
 
-    /// The unit's own copy, signed when a signing key is configured.
-    public func own(_ alert: Alert) -> Alert { keys.signer?.sign(alert) ?? alert }
+    /// The unit's own copy, signed when a signing key is configured, with its canonical JSON.
+    public func own(_ alert: Alert) -> (alert: Alert, json: [UInt8]) {
+        keys.signer?.signed(alert) ?? (alert, alert.canonicalJSON)
+    }
 
     /// The partner's copy of `alert`, or why it is held.
     ///
     /// Checks, in order: the route; the label and the purpose against what the partner may
     /// receive; that every field the alert carries has a policy; the field treatments; that no
     /// passed text still holds a value the policy hides; the signature.
-    public func disclose(_ alert: Alert, to partner: PartnerPolicy) -> Disclosure {
-        guard partner.route.accepts(alert) else { return .notRouted }
+    public func disclose(_ alert: Alert, to partner: PartnerPolicy) -> Disclosure { disclosure(alert, to: partner).disclosure }
+
+    /// ``disclose(_:to:)`` with the shared copy's canonical JSON as signed: what the publisher
+    /// sends, encoded once (signing already encodes the copy).
+    public func disclosure(_ alert: Alert, to partner: PartnerPolicy) -> (disclosure: Disclosure, json: [UInt8]?) {
+        guard partner.route.accepts(alert) else { return (.notRouted, nil) }
         guard let label = TLP(label: alert.tlp), partner.tlp.contains(label) else {
             let allowed = partner.tlp.sorted().map(\.description).joined(separator: ", ")
-            return .held(reason: "\(alert.tlp) is not a label partner \(partner.name) may receive (allowed: \(allowed))")
+            return (.held(reason: "\(alert.tlp) is not a label partner \(partner.name) may receive (allowed: \(allowed))"), nil)
         }
         guard partner.purposes.contains(alert.purpose) else {
-            return .held(reason: "purpose \(alert.purpose) is not one partner \(partner.name) may receive alerts for (allowed: \(partner.purposes.sorted().joined(separator: ", ")))")
+            return (.held(reason: "purpose \(alert.purpose) is not one partner \(partner.name) may receive alerts for (allowed: \(partner.purposes.sorted().joined(separator: ", ")))"), nil)
         }
         let carried = Self.values(of: alert)
         if let uncovered = carried.keys.sorted().first(where: { partner.fields[$0] == nil }) {
-            return .held(reason: "the alert carries \(uncovered.rawValue), which partner \(partner.name)'s field policy does not allow (give it pass, redact, pseudonymise or generalise)")
+            return (.held(reason: "the alert carries \(uncovered.rawValue), which partner \(partner.name)'s field policy does not allow (give it pass, redact, pseudonymise or generalise)"), nil)
         }
         let pseudonymiser = keys.pseudonymisers[partner.name]
         if partner.pseudonymises, pseudonymiser == nil {
-            return .held(reason: "partner \(partner.name) pseudonymises but its pseudonym key is not loaded")
+            return (.held(reason: "partner \(partner.name) pseudonymises but its pseudonym key is not loaded"), nil)
         }
-        guard let signer = keys.signer else { return .held(reason: "no signing key: partners receive signed alerts only") }
+        guard let signer = keys.signer else { return (.held(reason: "no signing key: partners receive signed alerts only"), nil) }
 
         var copy = alert
         copy.partner = partner.name
@@ -85,11 +91,12 @@ public struct Sharing: Sendable {
             }
         }
         if let leak = Self.leak(in: copy, hidden: replacements.map { ($0.field, $0.value) }) {
-            return .held(reason: "\(leak.place) would disclose \(leak.field.rawValue) to partner \(partner.name), whose policy does not pass it")
+            return (.held(reason: "\(leak.place) would disclose \(leak.field.rawValue) to partner \(partner.name), whose policy does not pass it"), nil)
         }
         let hidden = applied.filter { $0.value != .pass }
         copy.redactions = hidden.isEmpty ? nil : Dictionary(uniqueKeysWithValues: hidden.map { ($0.key.rawValue, $0.value.rawValue) })
-        return .shared(signer.sign(copy), fields: applied)
+        let (signed, json) = signer.signed(copy)
+        return (.shared(signed, fields: applied), json)
     }
 
     /// The policy-relevant fields the alert carries, with their values (evidence: its event ids).

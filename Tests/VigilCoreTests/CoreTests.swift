@@ -418,6 +418,27 @@ struct AlertJSONTests {
         let alert = Self.alert(n)
         #expect(String(decoding: alert.canonicalJSON, as: UTF8.self) == String(decoding: try CanonicalJSON.encode(alert), as: UTF8.self))
     }
+
+    @Test("signing encodes once: the signature spliced into the unsigned bytes gives the signed alert's bytes", arguments: 0..<100)
+    func splicedSignature(n: Int) throws {
+        var alert = Self.alert(n)
+        // The members around the signature's place, present or not.
+        if n % 4 == 1 { alert.redactions = ["subject.name": "redact", "evidence": "pseudonymise"] }
+        if n % 5 == 2 { alert.subject = .init(field: "traveller.document", value: nil, name: "Zoë \"Ünal\"", dob: "1970", document: "X1") }
+        var unsigned = alert
+        unsigned.signature = nil
+        var given: [UInt8] = []
+        let signature = Self.awkward[n % Self.awkward.count] + "ed25519:k:\(n)"
+        let (returned, json) = alert.canonicalJSON { bytes in
+            given = bytes
+            return signature
+        }
+        #expect(given == unsigned.canonicalJSON)
+        #expect(returned == signature)
+        var signed = alert
+        signed.signature = signature
+        #expect(String(decoding: json, as: UTF8.self) == String(decoding: try CanonicalJSON.encode(signed), as: UTF8.self))
+    }
 }
 
 @Suite("Transaction JSON")

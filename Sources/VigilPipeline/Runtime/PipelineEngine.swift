@@ -87,27 +87,29 @@ public struct OutputSealer: Sendable {
 
     /// The unit's own alert, then each partner's copy (or the reason it is held).
     private func seal(_ unsigned: Alert, into out: inout [EngineOutput]) {
-        let alert = sharing.own(unsigned)
-        out.append(EngineOutput(record: record(alert, topic: topics.alerts), kind: .alert(alert)))
+        let (alert, json) = sharing.own(unsigned)
+        out.append(EngineOutput(record: record(alert, json, topic: topics.alerts), kind: .alert(alert)))
         for partner in sharing.partners {
-            switch sharing.disclose(alert, to: partner) {
+            let (disclosure, copyJSON) = sharing.disclosure(alert, to: partner)
+            switch disclosure {
             case .notRouted: continue
             case .shared(let copy, let fields):
-                out.append(EngineOutput(record: record(copy, topic: partner.topic),
+                out.append(EngineOutput(record: record(copy, copyJSON ?? copy.canonicalJSON, topic: partner.topic),
                                         kind: .shared(DisclosureRecord(alert: copy, topic: partner.topic, fields: fields))))
             case .held(let reason):
-                var held = record(alert, topic: topics.held)
+                var held = record(alert, json, topic: topics.held)
                 held.headers += [KafkaHeader(VigilHeaders.heldPartner, partner.name), KafkaHeader(VigilHeaders.heldReason, reason)]
                 out.append(EngineOutput(record: held, kind: .held(partner: partner.name, reason: reason)))
             }
         }
     }
 
-    private func record(_ alert: Alert, topic: String) -> ProducerRecord {
+    /// `json` is the alert's canonical JSON (signing made it already).
+    private func record(_ alert: Alert, _ json: [UInt8], topic: String) -> ProducerRecord {
         // Keyed by subject so a subject's alerts stay in order; a copy without a subject value
         // (redacted) is keyed by its alert id.
         ProducerRecord(
-            topic: topic, key: Array((alert.subject.value ?? alert.id).utf8), value: alert.canonicalJSON,
+            topic: topic, key: Array((alert.subject.value ?? alert.id).utf8), value: json,
             headers: [
                 KafkaHeader(VigilHeaders.alertID, alert.id), KafkaHeader(VigilHeaders.schema, String(Alert.schemaVersion)),
                 KafkaHeader(VigilHeaders.contentType, "application/json"),
