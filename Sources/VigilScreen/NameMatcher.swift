@@ -115,8 +115,7 @@ public struct NameMatcher: Sendable {
                 // Joined tokens pair with a single token (`Ramimakhlouf`, `Rami Makhlouf`); two
                 // joined runs would only repeat what their tokens say one by one.
                 if a.tokens > 1, b.tokens > 1 { continue }
-                // Its letter bound does not know the Korean spellings.
-                if cannotPair(a, b, guessed: guessed), !korean || a.spellingHash != b.spellingHash { continue }
+                if ruledOut(a, b, guessed: guessed, korean: korean) { continue }
                 let found: (Double, Method)?
                 if b.id >= 0 {
                     let key = UInt64(i) << 34 | (korean ? 1 << 33 : 0) | (guessed ? 1 << 32 : 0) | (hebrew ? 1 << 31 : 0) | UInt64(b.id)
@@ -283,6 +282,20 @@ public struct NameMatcher: Sendable {
             return false
         }
         return a != .legalForm  // two legal forms of different families
+    }
+
+    /// Whether two units pair (a similarity of at least ``Options/minTokenSimilarity``), as
+    /// ``score(_:_:explainFrom:cache:buffer:)`` decides it for a pair of names with these traits:
+    /// `guessed`, one name's vowels are guesses and the other's are not; `hebrew`, and one is
+    /// Hebrew; `korean`, both are Korean.
+    func pairs(_ a: NormalizedName.Head, _ b: NormalizedName.Head, guessed: Bool, hebrew: Bool, korean: Bool) -> Bool {
+        !ruledOut(a, b, guessed: guessed, korean: korean) && similarity(a, b, guessed: guessed, hebrew: hebrew, korean: korean) != nil
+    }
+
+    @inline(__always)
+    private func ruledOut(_ a: NormalizedName.Head, _ b: NormalizedName.Head, guessed: Bool, korean: Bool) -> Bool {
+        // Its letter bound does not know the Korean spellings.
+        cannotPair(a, b, guessed: guessed) && (!korean || a.spellingHash != b.spellingHash)
     }
 
     /// Whether ``similarity(_:_:guessed:hebrew:)`` is sure to find no pair, from the units' heads alone: the

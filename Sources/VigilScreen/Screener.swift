@@ -79,6 +79,8 @@ public final class Screener: Sendable {
     private let names: [IndexedName]
     /// Index key → the names holding it.
     private let index: KeyIndex
+    /// Skeleton key → the listed tokens that have it, one of each (``Carrier``).
+    private let carriers: [Int32: [Carrier]]
     /// Accumulators that no query holds (as many as have run at once).
     private let accumulators = Mutex<[Accumulator]>([])
 
@@ -110,8 +112,10 @@ public final class Screener: Sendable {
         self.options = options
         matcher = NameMatcher(options: options.matcher)
         var names: [IndexedName] = []
-        var index = KeyIndex.Builder()
+        var builder = KeyIndex.Builder()
         let vocabulary = NormalizedName.UnitVocabulary()
+        var skeletons: [String: [Carrier]] = [:]
+        var carried = Set<Carrier.Key>()
         for (l, list) in lists.enumerated() {
             for (e, entry) in list.entries.enumerated() {
                 var seen = Set<String>()
@@ -119,12 +123,65 @@ public final class Screener: Sendable {
                     let n = NormalizedName(name.text, kind: entry.kind, vocabulary: vocabulary)
                     let id = Int32(names.count)
                     names.append(IndexedName(list: Int32(l), entry: Int32(e), kind: entry.kind, quality: name.quality, text: name.text, normalized: n))
-                    Self.forEachKey(n) { kind, first, second in index.add(kind, first, second, to: id) }
+                    Self.forEachKey(n) { kind, first, second, token in
+                        builder.add(kind, first, second, to: id)
+                        guard kind == .skeleton else { return }
+                        let carrier = Carrier(n, token: token)
+                        if carried.insert(carrier.key(first)).inserted { skeletons[first, default: []].append(carrier) }
+                    }
                 }
             }
         }
         self.names = names
-        self.index = index.build(names: names.count)
+        let index = builder.build(names: names.count)
+        self.index = index
+        carriers = Dictionary(uniqueKeysWithValues: skeletons.map { (index.find(.skeleton, $0.key, "")!, $0.value) })
+    }
+
+    /// A listed token that has a skeleton key, with what the matcher reads of the name it is in.
+    /// Many words share a skeleton that the matcher would never pair (`holder`, `leader`,
+    /// `walter`: `ltr`); a query's skeleton key counts only if its token pairs with one of them.
+    struct Carrier: @unchecked Sendable {
+        /// The token's unit, unretained: the screener's names own it.
+        let head: NormalizedName.Head
+        let vowelsGuessed: Bool
+        let hebrew: Bool
+        let korean: Bool
+
+        init(_ n: NormalizedName, token: Int) {
+            // A name's first units are its single tokens, in order.
+            head = n.heads[token]
+            vowelsGuessed = n.vowelsGuessed
+            hebrew = n.script == .hebrew
+            korean = n.korean
+        }
+
+        /// Tokens alike in all the matcher reads count once per skeleton.
+        struct Key: Hashable {
+            var skeleton: String
+            var unit: Int32
+            var vowelsGuessed: Bool
+            var hebrew: Bool
+            var korean: Bool
+        }
+
+        func key(_ skeleton: String) -> Key {
+            Key(skeleton: skeleton, unit: head.id, vowelsGuessed: vowelsGuessed, hebrew: hebrew, korean: korean)
+        }
+    }
+
+    /// Whether the query's token pairs with a listed token of the skeleton key `key`, as the
+    /// matcher would pair them in two whole names.
+    private func pairsWithCarrier(_ q: NormalizedName, token: Int, key: Int32) -> Bool {
+        guard let carriers = carriers[key] else { return true }
+        let head = q.heads[token]
+        for c in carriers {
+            let guessed = q.vowelsGuessed != c.vowelsGuessed
+            if matcher.pairs(head, c.head, guessed: guessed, hebrew: guessed && (q.script == .hebrew || c.hebrew), korean: q.korean && c.korean) {
+                return true
+            }
+        }
+        return false
     }
 
     /// The index keys of a name, each given as one or two texts to join: each identifying token
@@ -133,18 +190,19 @@ public final class Screener: Sendable {
     ///
     /// A query's token also looks for its skeleton without a last `s` (``balticStem(_:)``) and
     /// as the Russian form of a Belarusian word (``russianSkeleton(_:)``).
-    static func forEachKey(_ n: NormalizedName, query: Bool = false, _ body: (KeyIndex.Kind, String, String) -> Void) {
+    /// `body` is also given the position of the token the key is of (of a joined key, the second's).
+    static func forEachKey(_ n: NormalizedName, query: Bool = false, _ body: (KeyIndex.Kind, String, String, Int) -> Void) {
         var previous: NormalizedName.Token?
-        for t in n.tokens where t.role == .name || t.role == .number {
+        for (i, t) in n.tokens.enumerated() where t.role == .name || t.role == .number {
             if t.text.utf8.count >= 2 {
-                body(.token, t.text, "")
-                if t.skeleton.utf8.count >= 2 { body(.skeleton, t.skeleton, "") }
+                body(.token, t.text, "", i)
+                if t.skeleton.utf8.count >= 2 { body(.skeleton, t.skeleton, "", i) }
                 if query {
-                    if let stem = balticStem(t) { body(.skeleton, stem, "") }
-                    if let russian = russianSkeleton(t) { body(.skeleton, russian, "") }
+                    if let stem = balticStem(t) { body(.skeleton, stem, "", i) }
+                    if let russian = russianSkeleton(t) { body(.skeleton, russian, "", i) }
                 }
             }
-            if let previous { body(.token, previous.text, t.text) }
+            if let previous { body(.token, previous.text, t.text, i) }
             previous = t
         }
     }
@@ -237,8 +295,15 @@ public final class Screener: Sendable {
     func candidates(_ q: NormalizedName, exhaustive: Bool = false) -> (ids: [Int32], summed: Int) {
         var found: [Int32] = []
         found.reserveCapacity(4 * q.tokens.count)
-        Self.forEachKey(q, query: true) { kind, first, second in
-            if let posting = index.find(kind, first, second) { found.append(posting) }
+        // A token that is itself listed keeps its skeleton keys unchecked (it pairs with itself,
+        // a carrier of its skeleton): the check is for tokens no list writes so (a misspelling,
+        // a word no name has), and costs nothing on the others.
+        var listed = -1
+        Self.forEachKey(q, query: true) { kind, first, second, token in
+            guard let posting = index.find(kind, first, second) else { return }
+            if kind == .token, second.isEmpty { listed = token }
+            if kind == .skeleton, token != listed, !pairsWithCarrier(q, token: token, key: posting) { return }
+            found.append(posting)
         }
         // In a fixed order (rarest first, then by slot), each key once: the sums are floating
         // point, and their order must not change from run to run.

@@ -919,6 +919,28 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(index.idf(joined!) > index.idf(index.find(.token, "rami", "")!))
     }
 
+    /// Words the matcher never pairs share consonant skeletons (`holder`, `walter`, `leader`:
+    /// `ltr`). A query's skeleton key counts only if its token pairs with a listed token that
+    /// has the key.
+    @Test func skeletonKeysCountOnlyForTokensThatPair() throws {
+        let list = try WatchlistLoader.load(name: "L", path: try temporaryFile("skeletons.csv", """
+            id,name,kind
+            W1,Walter Ochoa Guisao,person
+            W2,Leader International Trading Limited,organization
+            Q1,Muammar Gaddafi,person
+
+            """))
+        let screener = Screener(lists: [list])
+        let skeleton = { (text: String) in NormalizedName(text, kind: .person).tokens[0].skeleton }
+        #expect(skeleton("Holder") == skeleton("Walter") && skeleton("Holder") == skeleton("Leader"))
+        // A generated wire's payer shared only `ltr` with both: two names scored in full for nothing.
+        #expect(screener.candidates(NormalizedName("Holder of ACC-000123", kind: .unknown)).ids.isEmpty)
+        // Spellings the matcher pairs still find their name, though no token of theirs is listed.
+        for name in ["Muamar Qadhafi", "Moammar Kadhafi"] {
+            #expect(screener.screen(ScreeningQuery(name: name)).matches.map(\.entryID) == ["Q1"], "\(name)")
+        }
+    }
+
     /// Lithuanian and Latvian give a man's name a nominative ending (`Putinas`, `Putins`): the
     /// matcher pairs such a name with the listed one, and the query's stem finds the entry.
     @Test func balticSpellingsFindTheListedName() throws {
