@@ -5,6 +5,8 @@ public enum ScreeningBench {
     public struct Report: Sendable, Codable {
         public var lists: [ListVersion]
         public var names: Int
+        /// Where the queries came from: `lists` (``queries(from:count:)``) or the names file given.
+        public var queriesFrom: String
         public var loadSeconds: Double
         public var indexSeconds: Double
         public var queries: Int
@@ -46,7 +48,10 @@ public enum ScreeningBench {
         return out
     }
 
-    public static func run(lists specs: [(name: String, path: String)], queries count: Int, options: ScreeningOptions = ScreeningOptions()) throws(WatchlistError) -> Report {
+    /// - Parameter names: names to screen in turn (a file of one's own traffic's parties, say),
+    ///   instead of names drawn from the lists; `source` says where they came from.
+    public static func run(lists specs: [(name: String, path: String)], queries count: Int, names: (source: String, names: [String])? = nil,
+                           options: ScreeningOptions = ScreeningOptions()) throws(WatchlistError) -> Report {
         let clock = ContinuousClock()
         var lists: [Watchlist] = []
         let loadStart = clock.now
@@ -54,7 +59,8 @@ public enum ScreeningBench {
         let load = clock.now - loadStart
         var screener: Screener?
         let index = clock.measure { screener = Screener(lists: lists, options: options) }
-        let queries = Self.queries(from: lists, count: count)
+        let queries = names.map { given in (0..<count).map { ScreeningQuery(name: given.names[$0 % given.names.count]) } }
+            ?? Self.queries(from: lists, count: count)
         var latencies: [Duration] = []
         latencies.reserveCapacity(queries.count)
         var matched = 0
@@ -70,7 +76,7 @@ public enum ScreeningBench {
             guard !latencies.isEmpty else { return 0 }
             return (latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))].inSeconds * 1e7).rounded() / 10
         }
-        return Report(lists: lists.map(\.version), names: screener!.nameCount, loadSeconds: (load.inSeconds * 1000).rounded() / 1000,
+        return Report(lists: lists.map(\.version), names: screener!.nameCount, queriesFrom: names?.source ?? "lists", loadSeconds: (load.inSeconds * 1000).rounded() / 1000,
                       indexSeconds: (index.inSeconds * 1000).rounded() / 1000, queries: queries.count, matched: matched,
                       seconds: (total * 1000).rounded() / 1000, queriesPerSecond: Int(Double(queries.count) / max(total, 1e-9)),
                       latencyMicroseconds: ["p50": micros(0.5), "p95": micros(0.95), "p99": micros(0.99), "max": micros(1)])

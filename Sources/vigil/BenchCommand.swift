@@ -31,7 +31,8 @@ struct BenchCommand: AsyncParsableCommand {
             decoder speed alone — each FILE (a real message in a native format, --format auto by default) is decoded \
             repeatedly on one core for --seconds; prints messages/s and MB/s per file and format. --mode screen: \
             loads the --list watchlists (timed), then screens --events names drawn from them (as listed, misspelt, \
-            and recombined) on one core; prints screenings/s and latency percentiles. Build with -c release for \
+            and recombined), or the names of --names FILE in turn, on one core; prints screenings/s and latency \
+            percentiles. Build with -c release for \
             figures worth comparing.
             """
     )
@@ -72,6 +73,11 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Screen mode: a watchlist as NAME=FILE. Repeatable.", valueName: "name=file"))
     var list: [String] = []
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Screen mode: screen these names (one a line, such as the parties of your own payments) in turn, instead of names drawn from the lists.",
+        valueName: "file"))
+    var names: String?
+
     @Argument(help: ArgumentHelp("Decode mode: message files.", valueName: "file"))
     var files: [String] = []
 
@@ -86,6 +92,8 @@ struct BenchCommand: AsyncParsableCommand {
         if mode == "screen" {
             if list.isEmpty { throw ValidationError("--mode screen needs at least one --list NAME=FILE") }
             if let bad = list.first(where: { !$0.contains("=") || $0.hasPrefix("=") }) { throw ValidationError("--list '\(bad)': expected NAME=FILE") }
+        } else if names != nil {
+            throw ValidationError("--names applies to --mode screen")
         }
         if Bench.Mode(rawValue: mode) == nil, !["rules", "screen", "share"].contains(mode) {
             throw ValidationError("--mode '\(mode)' is not broker, replay, passthrough, share, rules, decode or screen")
@@ -118,7 +126,8 @@ struct BenchCommand: AsyncParsableCommand {
                     return (name: String(spec[..<eq]), path: String(spec[spec.index(after: eq)...]))
                 }
                 let report: ScreeningBench.Report
-                do { report = try ScreeningBench.run(lists: specs, queries: events) } catch { throw CLIError("\(error)") }
+                let given = try names.map { path in (source: path, names: try Self.names(path)) }
+                do { report = try ScreeningBench.run(lists: specs, queries: events, names: given) } catch { throw CLIError("\(error)") }
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
                 LineWriter().write(Array(try encoder.encode(report)))
@@ -151,6 +160,15 @@ struct BenchCommand: AsyncParsableCommand {
             let report = try await Bench.run(options, pipeline: definition, config: config, logger: logger)
             LineWriter().write(Array(try encoder.encode(report)))
         }
+    }
+
+    /// The names of a screening bench's names file: one a line, blank lines skipped.
+    static func names(_ path: String) throws -> [String] {
+        guard let data = FileManager.default.contents(atPath: path) else { throw CLIError.unreadable(path) }
+        guard let text = String(data: data, encoding: .utf8) else { throw CLIError("\(path): not UTF-8 text") }
+        let names = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        if names.isEmpty { throw CLIError("\(path): no names (one a line)") }
+        return names
     }
 
     /// One JSON line per file: the same message decoded in a loop on this thread (one core).

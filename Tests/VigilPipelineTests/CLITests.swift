@@ -131,6 +131,34 @@ struct CLITests {
         #expect(missing.status == 1 && missing.stderr.contains("cannot read") && missing.stderr.contains("no such file"))
     }
 
+    @Test("vigil bench --mode screen screens names drawn from the lists, or a file's names in turn; a bad names file is one clear line")
+    func screeningBench() async throws {
+        let list = shipped("pipelines/lists/watchlist-sample.csv")
+        var r = try await vigil(["bench", "--mode", "screen", "--list", "SAMPLE=\(list)", "--events", "300"])
+        #expect(r.status == 0, "\(r.stderr)")
+        var report = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        #expect(report["queriesFrom"] as? String == "lists" && report["queries"] as? Int == 300)
+        #expect((report["matched"] as? Int ?? 0) > 0)
+
+        let dir = try temporaryDirectory()
+        let names = dir.appendingPathComponent("parties.txt").path
+        try "Holder of ACC-000123\n\nSidorenko Ivan Petrovich\nSomeone Else Entirely\n".write(toFile: names, atomically: true, encoding: .utf8)
+        r = try await vigil(["bench", "--mode", "screen", "--list", "SAMPLE=\(list)", "--names", names, "--events", "300"])
+        #expect(r.status == 0, "\(r.stderr)")
+        report = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        // Three names in turn, the listed one a third of the time.
+        #expect(report["queriesFrom"] as? String == names && report["queries"] as? Int == 300 && report["matched"] as? Int == 100)
+
+        let empty = dir.appendingPathComponent("empty.txt").path
+        try "\n  \n".write(toFile: empty, atomically: true, encoding: .utf8)
+        r = try await vigil(["bench", "--mode", "screen", "--list", "SAMPLE=\(list)", "--names", empty])
+        #expect(r.status == 1 && r.stderr.contains("\(empty): no names (one a line)"))
+        r = try await vigil(["bench", "--mode", "screen", "--list", "SAMPLE=\(list)", "--names", dir.appendingPathComponent("none.txt").path])
+        #expect(r.status == 1 && r.stderr.contains("none.txt': no such file"))
+        r = try await vigil(["bench", "--mode", "rules", "--names", names])
+        #expect(r.status != 0 && r.stderr.contains("--names applies to --mode screen"))
+    }
+
     @Test("vigil screen prints matches with their list version and explanation; a bad list or pairs file is one clear line")
     func screen() async throws {
         let list = shipped("pipelines/lists/watchlist-sample.csv")
