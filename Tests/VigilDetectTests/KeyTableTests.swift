@@ -84,12 +84,14 @@ struct KeyTableTests {
     func distinctCount() {
         let pool = WindowPool()
         var rng = SplitMix64(seed: 7)
-        for length in 1...40 {
+        for length in 1...80 {
             var values: [Int32] = []
             var first: Int32 = -1, previous: Int32 = -1
+            // Few values, so that repeats are common (-1 is an entry without one); past 40
+            // entries many, so that more than the stack buffer's 32 may be kept.
+            let range: UInt64 = length <= 40 ? 7 : 60
             for _ in 0..<length {
-                // Few values, so that repeats are common; -1 is an entry without one.
-                let v = Int32(rng.next() % 7) - 1
+                let v = Int32(rng.next() % range) - 1
                 values.append(v)
                 let i = pool.allocate(WindowPool.Node(amount: 1, partition: 0, next: -1, distinct: v >= 0 ? pool.keys.id("V\(v)") : -1,
                                                       ts: EventTime(microseconds: 0), offset: 0, eventID: "e"))
@@ -100,7 +102,9 @@ struct KeyTableTests {
             let view = WindowView(pool: pool, first: first, count: length)
             #expect(view.distinctCount == expected, "\(length): \(values)")
             // Counted up to a limit (what `distinct >= k` asks for), it stops there.
-            for limit in 1...8 { #expect(view.distinctCount(upTo: limit) == min(expected, limit), "\(length) up to \(limit): \(values)") }
+            for limit in [1, 2, 3, 5, 8, 10, 32, 33, 40] {
+                #expect(view.distinctCount(upTo: limit) == min(expected, limit), "\(length) up to \(limit): \(values)")
+            }
         }
     }
 
