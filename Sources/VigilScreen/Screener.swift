@@ -150,6 +150,7 @@ public final class Screener: Sendable {
 
         init(_ n: NormalizedName, token: Int) {
             // A name's first units are its single tokens, in order.
+            assert(n.units[token].tokens == token..<(token + 1))
             head = n.heads[token]
             vowelsGuessed = n.vowelsGuessed
             hebrew = n.script == .hebrew
@@ -174,6 +175,7 @@ public final class Screener: Sendable {
     /// matcher would pair them in two whole names.
     private func pairsWithCarrier(_ q: NormalizedName, token: Int, key: Int32) -> Bool {
         guard let carriers = carriers[key] else { return true }
+        assert(q.units[token].tokens == token..<(token + 1))
         let head = q.heads[token]
         for c in carriers {
             let guessed = q.vowelsGuessed != c.vowelsGuessed
