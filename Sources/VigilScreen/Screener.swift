@@ -144,31 +144,34 @@ public final class Screener: Sendable {
     struct Carrier: @unchecked Sendable {
         /// The token's unit, unretained: the screener's names own it.
         let head: NormalizedName.Head
-        let vowelsGuessed: Bool
-        let hebrew: Bool
-        let korean: Bool
+        /// What the matcher reads of the token's name besides the token.
+        let name: NameTraits
+
+        struct NameTraits: Hashable {
+            var vowelsGuessed: Bool
+            var hebrew: Bool
+            var korean: Bool
+
+            init(_ n: NormalizedName) {
+                (vowelsGuessed, hebrew, korean) = (n.vowelsGuessed, n.script == .hebrew, n.korean)
+            }
+        }
 
         init(_ n: NormalizedName, token: Int) {
             // A name's first units are its single tokens, in order.
             assert(n.units[token].tokens == token..<(token + 1))
             head = n.heads[token]
-            vowelsGuessed = n.vowelsGuessed
-            hebrew = n.script == .hebrew
-            korean = n.korean
+            name = NameTraits(n)
         }
 
         /// Tokens alike in all the matcher reads count once per skeleton.
         struct Key: Hashable {
             var skeleton: String
             var unit: Int32
-            var vowelsGuessed: Bool
-            var hebrew: Bool
-            var korean: Bool
+            var name: NameTraits
         }
 
-        func key(_ skeleton: String) -> Key {
-            Key(skeleton: skeleton, unit: head.id, vowelsGuessed: vowelsGuessed, hebrew: hebrew, korean: korean)
-        }
+        func key(_ skeleton: String) -> Key { Key(skeleton: skeleton, unit: head.id, name: name) }
     }
 
     /// Whether the query's token pairs with a listed token of the skeleton key `key`, as the
@@ -176,14 +179,11 @@ public final class Screener: Sendable {
     private func pairsWithCarrier(_ q: NormalizedName, token: Int, key: Int32) -> Bool {
         guard let carriers = carriers[key] else { return true }
         assert(q.units[token].tokens == token..<(token + 1))
-        let head = q.heads[token]
-        for c in carriers {
-            let guessed = q.vowelsGuessed != c.vowelsGuessed
-            if matcher.pairs(head, c.head, guessed: guessed, hebrew: guessed && (q.script == .hebrew || c.hebrew), korean: q.korean && c.korean) {
-                return true
-            }
+        let head = q.heads[token], query = Carrier.NameTraits(q)
+        return carriers.contains { c in
+            let guessed = query.vowelsGuessed != c.name.vowelsGuessed
+            return matcher.pairs(head, c.head, guessed: guessed, hebrew: guessed && (query.hebrew || c.name.hebrew), korean: query.korean && c.name.korean)
         }
-        return false
     }
 
     /// The index keys of a name, each given as one or two texts to join: each identifying token
