@@ -111,14 +111,15 @@ extension Alert {
         var mark = 0
         let unsigned = canonicalJSON(signature: nil, mark: &mark)
         let signature = sign(unsigned)
+        // `,"signature":"…"`: the member, after the comma that follows `score`.
         var member = JSONOutput(capacity: signature.utf8.count + 16)
-        member.object { o in o.key("signature"); o.string(signature) }
-        // `{"signature":"…"}` less its braces, after the comma that follows `score`.
+        member.key("signature")
+        member.string(signature)
         var json = [UInt8]()
-        json.reserveCapacity(unsigned.count + member.bytes.count)
+        json.reserveCapacity(unsigned.count + 1 + member.bytes.count)
         json += unsigned[..<mark]
         json.append(UInt8(ascii: ","))
-        json += member.bytes[1..<(member.bytes.count - 1)]
+        json += member.bytes
         json += unsigned[mark...]
         return (signature, json)
     }
