@@ -86,6 +86,8 @@ struct ScreeningStageTests {
         // Another detail given with the name is another question.
         _ = runner.screen(ScreeningQuery(name: "Ivan Sidorenko", kind: .unknown, birthDate: "1980-01-01"))
         #expect(runner.screened == 27)
+        // `listed` was answered from memory ten times.
+        #expect(runner.remembered == 10)
     }
 
     @Test("`remember:` sets how many answers a worker keeps; 0 keeps none; a bad value names its place")
@@ -181,8 +183,13 @@ struct ScreeningStageTests {
         let listed = #"{"id":"s1","ts":"2024-05-01T10:00:00Z","amount":"120.00","currency":"EUR","channel":"wire","debtor":{"account":"DE01","name":"SIDORENKO, Ivan Petrovich","dob":"1970-04-05"},"creditor":{"account":"DE02","name":"Corner Bakery"}}"#
         let other = #"{"id":"s2","ts":"2024-05-01T10:01:00Z","amount":"80.00","currency":"EUR","channel":"wire","debtor":{"account":"DE03","name":"Anna Berg"},"creditor":{"account":"DE02","name":"Corner Bakery"}}"#
         let reports = try await h.feed([listed, other])
-        try await h.runPipeline(through: reports)
+        let service = try h.service(through: reports)
+        try await service.run()
         let alerts = try await h.alerts()
+        // Four parties: three screened against the list; `Corner Bakery` a second time from memory.
+        let metrics = String(decoding: service.renderMetrics(), as: UTF8.self)
+        #expect(OperationsEndpointTests.sample(metrics, #"vigil_screenings_total{answer="screened"}"#) == 3)
+        #expect(OperationsEndpointTests.sample(metrics, #"vigil_screenings_total{answer="remembered"}"#) == 1)
         #expect(alerts.count == 1)
         #expect(alerts.first?.findings.map(\.kind) == [.screening])
         #expect(alerts.first?.subject.value == "DE01")

@@ -341,6 +341,8 @@ public final class PipelineRunner: Sendable {
         var scorers = Scorers(pipeline: inForce.pipeline, limits: options.limits, recentBatches: recentBatches, carryingOver: nil,
                               committedPosition: position, restoring: restoring, skipping: copies)
         var checkpointed = ContinuousClock.now
+        // The screenings counted into the metrics so far, of the scorers in force.
+        var counted = (screened: 0, remembered: 0)
         defer {
             do {
                 if state != nil {
@@ -357,10 +359,17 @@ public final class PipelineRunner: Sendable {
                 inForce = current.value
                 scorers = Scorers(pipeline: inForce.pipeline, limits: options.limits, recentBatches: recentBatches, carryingOver: scorers,
                                   committedPosition: position, restoring: restoring, skipping: copies)
+                counted = (0, 0)
             }
             let messages = next.batch.messages[...], decoded = next.decoded[...]
             // Nothing for a stale batch (nothing was decoded).
             let scores = decoded.count != messages.count ? [] : scorers.scores(messages, decoded: decoded)
+            if let metrics = options.metrics {
+                let now = scorers.screenings
+                metrics.count("vigil_screenings_total", [("answer", "screened")], by: now.screened - counted.screened)
+                metrics.count("vigil_screenings_total", [("answer", "remembered")], by: now.remembered - counted.remembered)
+                counted = now
+            }
             if let state {
                 state.learnt(through: scorers.scoredOffsets)
                 // A checkpoint at a batch boundary: the state is whole there.

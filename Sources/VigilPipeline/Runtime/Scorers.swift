@@ -41,6 +41,8 @@ public enum MessageScores: Sendable, Codable, Equatable {
 /// scored (they skip it; it comes back; its finding must too).
 final class Scorers {
     private let screening: ScreeningRunner?
+    /// Screenings so far: against the lists, and answered from memory.
+    var screenings: (screened: Int, remembered: Int) { (screening?.screened ?? 0, screening?.remembered ?? 0) }
     /// The anomaly section, and how many accounts each partition's baseline remembers.
     private let anomaly: (definition: AnomalyDefinition, maxAccounts: Int)?
     /// Each partition's anomaly detectors, made at its first record. Per partition, not per

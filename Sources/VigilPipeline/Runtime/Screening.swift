@@ -36,8 +36,11 @@ final class ScreeningRunner {
     let definition: ScreeningDefinition
     private var newer: [ScreeningQuery: [ScreeningMatch]] = [:]
     private var older: [ScreeningQuery: [ScreeningMatch]] = [:]
-    /// Queries screened against the lists (not answered from memory).
+    /// Queries screened against the lists, and payment parties answered from memory: what
+    /// `vigil_screenings_total` counts, so an operator can see whether `remember:` holds the
+    /// parties that come back.
     private(set) var screened = 0
+    private(set) var remembered = 0
 
     init(_ definition: ScreeningDefinition) {
         self.definition = definition
@@ -73,6 +76,7 @@ final class ScreeningRunner {
         let subject = document.map { Alert.Subject(field: "traveller.document", value: $0.number) }
             ?? Alert.Subject(field: "traveller.name", value: [name, t.dob].compactMap { $0 }.joined(separator: " "))
         // Travellers are not cached: no passenger data stays in screening state (PNR retention).
+        screened += 1
         return definition.screener.screen(query).matches.map {
             finding($0, role: "traveller", name: name, subject: subject, ts: p.ts, contribution: Contribution(origin: origin, eventID: p.id, ts: p.ts, passenger: true))
         }
@@ -84,11 +88,18 @@ final class ScreeningRunner {
             return definition.screener.screen(query).matches
         }
         let half = definition.remembered / 2
-        if let known = newer[query] { return known }
-        let found = older.removeValue(forKey: query) ?? {
+        if let known = newer[query] {
+            remembered += 1
+            return known
+        }
+        let found: [ScreeningMatch]
+        if let known = older.removeValue(forKey: query) {
+            remembered += 1
+            found = known
+        } else {
             screened += 1
-            return definition.screener.screen(query).matches
-        }()
+            found = definition.screener.screen(query).matches
+        }
         if newer.count >= max(1, half) {
             older = newer
             // The last generation filled up, so this one will: made at its size once, not grown
