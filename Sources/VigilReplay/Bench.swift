@@ -91,6 +91,23 @@ public enum Bench {
         public var cpuMicrosecondsPerEvent: Double?
         /// The pipeline's keys (``Bench/Keys``); none for the pass-through, which signs nothing.
         public var keys: Keys?
+        /// With a screening section: parties screened against the lists, and answered from
+        /// memory. A looped feed meets its payers again only a round later, so a run's figures
+        /// should not rest on remembered answers; this shows whether they do.
+        public var screenings: Screenings?
+    }
+
+    public struct Screenings: Sendable, Codable, Equatable {
+        public var screened: Int
+        public var remembered: Int
+
+        public init(screened: Int, remembered: Int) { (self.screened, self.remembered) = (screened, remembered) }
+
+        /// A run's counts; nil for a pipeline that screens nothing.
+        init?(_ stats: PipelineRunner.Stats, of pipeline: PipelineDefinition) {
+            guard pipeline.screening != nil else { return nil }
+            (screened, remembered) = (stats.screened, stats.remembered)
+        }
     }
 
     public static func run(_ options: Options, pipeline: PipelineDefinition, config: VigilConfig, logger: Logger) async throws -> Report {
@@ -225,7 +242,7 @@ public enum Bench {
         return Report(mode: "replay", pipeline: "\(pipeline.name)@\(pipeline.version)", events: options.events, handled: result.stats.completed,
                       seconds: seconds, eventsPerSecond: Double(result.stats.completed) / seconds, alerts: result.stats.alerts,
                       alertsPerSecond: Double(result.stats.alerts) / seconds, latencyMs: nil, peakRSSBytes: peakRSS(), partitions: nil,
-                      rate: nil, workers: 1)
+                      rate: nil, workers: 1, screenings: Screenings(result.stats, of: pipeline))
     }
 
     private static func broker(_ feed: LoopedFeed, _ options: Options, _ pipeline: PipelineDefinition, _ config: VigilConfig,
@@ -386,7 +403,8 @@ public enum Bench {
                       alertLatencyMs: options.mode == .passthrough ? nil : Latency(alerted), alertsMeasured: options.mode == .passthrough ? nil : alerted.count,
                       peakRSSBytes: peakRSS(), partitions: options.partitions, rate: options.rate, workers: config.runtime.workers,
                       rssMiB: rss.value.map(\.0), heapMiB: rss.value.map(\.1), memorySampleSeconds: options.memorySampleSeconds,
-                      cpuSeconds: (cpu * 1000).rounded() / 1000, cpuMicrosecondsPerEvent: (cpu / Double(total - 1) * 1e7).rounded() / 10)
+                      cpuSeconds: (cpu * 1000).rounded() / 1000, cpuMicrosecondsPerEvent: (cpu / Double(total - 1) * 1e7).rounded() / 10,
+                      screenings: options.mode == .passthrough ? nil : Screenings(stats, of: pipeline))
     }
 
     /// The part of a broker-mode run that consumes: a pipeline, or the pass-through.

@@ -52,6 +52,33 @@ struct BenchTests {
         }
     }
 
+    @Test("with a screening section the bench counts the parties screened and those answered from memory", arguments: [Bench.Mode.broker, .replay])
+    func screenings(mode: Bench.Mode) async throws {
+        var options = Bench.Options()
+        options.mode = mode
+        options.events = 3_000
+        options.partitions = 8
+        options.rate = mode == .replay ? nil : 3_000
+        let pipeline = try PipelineDefinition.load(file: repoRoot.appendingPathComponent("pipelines/screening.yaml").path)
+        let report = try await Bench.run(options, pipeline: pipeline, config: VigilConfig(), logger: logger)
+        #expect(report.handled == 3_000)
+        // Every named party of the feed is asked: the first time of each (name and the details
+        // given with it) against the lists, again from memory.
+        var asked: [String] = []
+        for line in SampleFeed.generate(count: 3_000).lines {
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { continue }
+            for role in ["debtor", "creditor"] {
+                guard let party = object[role] as? [String: Any], let name = party["name"] as? String, !name.isEmpty else { continue }
+                asked.append(["name", "dob", "country", "idNumber"].map { party[$0] as? String ?? "" }.joined(separator: "|"))
+            }
+        }
+        let distinct = Set(asked).count
+        #expect(distinct > 100 && asked.count > distinct)
+        #expect(report.screenings == Bench.Screenings(screened: distinct, remembered: asked.count - distinct))
+        // A pipeline that screens nothing reports nothing.
+        #expect(try await Bench.run(options, pipeline: try defaultPipeline(), config: VigilConfig(), logger: logger).screenings == nil)
+    }
+
     @Test("share mode runs the pass-through and the pipeline in pairs and reports each round's share")
     func share() async throws {
         var options = Bench.Options()

@@ -86,6 +86,10 @@ public final class PipelineRunner: Sendable {
         public var skippedStale = 0
         /// Messages read again only to rebuild window state after a restart or rebalance.
         public var stateReplayed = 0
+        /// Parties screened against the watchlists, and payment parties answered from a
+        /// worker's memory of earlier answers (`remember:`).
+        public var screened = 0
+        public var remembered = 0
         /// Window state held now over all workers, and what the state caps dropped.
         public var window = DetectorStats()
     }
@@ -364,11 +368,13 @@ public final class PipelineRunner: Sendable {
             let messages = next.batch.messages[...], decoded = next.decoded[...]
             // Nothing for a stale batch (nothing was decoded).
             let scores = decoded.count != messages.count ? [] : scorers.scores(messages, decoded: decoded)
-            if let metrics = options.metrics {
-                let now = scorers.screenings
-                metrics.count("vigil_screenings_total", [("answer", "screened")], by: now.screened - counted.screened)
-                metrics.count("vigil_screenings_total", [("answer", "remembered")], by: now.remembered - counted.remembered)
-                counted = now
+            let now = scorers.screenings
+            let added = (screened: now.screened - counted.screened, remembered: now.remembered - counted.remembered)
+            counted = now
+            if added.screened + added.remembered > 0 {
+                counters.withLock { $0.screened += added.screened; $0.remembered += added.remembered }
+                options.metrics?.count("vigil_screenings_total", [("answer", "screened")], by: added.screened)
+                options.metrics?.count("vigil_screenings_total", [("answer", "remembered")], by: added.remembered)
             }
             if let state {
                 state.learnt(through: scorers.scoredOffsets)
