@@ -1,3 +1,4 @@
+import CPrefetch
 import Foundation
 import VigilCore
 
@@ -20,7 +21,8 @@ import VigilCore
 ///   previous one (the log gap against its moving mean and spread, only shorter counts), when
 ///   events carry their time.
 ///
-/// Deterministic: no randomness, and state changes only by `learn`.
+/// Deterministic: state changes only by `learn`, and nothing computed depends on the seed of
+/// the accounts' hash table.
 public struct EntityBaseline: Sendable {
     public struct Options: Sendable, Hashable {
         /// Weight of the newest payment in an account's moving mean and variance.
@@ -66,6 +68,7 @@ public struct EntityBaseline: Sendable {
     }
 
     struct Account: Sendable {
+        var entity = ""
         var count = 0
         var mean = 0.0
         var variance = 0.0
@@ -166,8 +169,24 @@ public struct EntityBaseline: Sendable {
         var variance: Double { (1.4826 * mad) * (1.4826 * mad) }
     }
 
+    /// An account's place in ``accounts``, with the hash of its entity (a probe compares the
+    /// hashes and reads an account only when they are equal).
+    struct Slot: ProbeSlot, Sendable {
+        var hash: UInt32
+        var index: Int32
+        static let vacant = Slot(hash: 0, index: -1)
+        var isVacant: Bool { index == -1 }
+        var home: Int { Int(hash) }
+    }
+
     public let options: Options
-    private var accounts: [String: Account] = [:]
+    /// The accounts in the order they first paid (or were read back), found through `index`.
+    /// What a payment costs here is mostly waiting for its account (a few hundred bytes, one of
+    /// many thousands) to come from memory; with the table, where it lies is known before it is
+    /// read, so ``prefetch(_:)`` can ask for it while the payment before is scored.
+    private var accounts: [Account] = []
+    private var index = ProbeTable<Slot>()
+    private let seed = UInt64.random(in: .min ... .max)
     private var population = Robust()
     private var peers: [String: Robust] = [:]
     /// Payments learnt, and accounts forgotten to stay within ``Options/maximumAccounts``.
@@ -181,8 +200,47 @@ public struct EntityBaseline: Sendable {
     /// The score and the features it is the mean of, most unusual first.
     public func score(_ e: Event) -> Score {
         let x = log1p(max(0, e.amount)), payee = Self.payee(e)
-        return Self.score(e, x: x, payee: payee, account: accounts[e.entity] ?? Account(), peerZ: e.peer.flatMap { peers[$0]?.z(x) },
-                          population: population, options: options, explain: { _ in true })
+        let slot = index.slots[find(e.entity).slot]
+        return Self.score(e, x: x, payee: payee, account: slot.isVacant ? Account() : accounts[Int(slot.index)],
+                          peerZ: e.peer.flatMap { peers[$0]?.z(x) }, population: population, options: options, explain: { _ in true })
+    }
+
+    /// Asks for the entity's account to be fetched from memory, so that it is there when its
+    /// payment is scored (the caller scores the payment before it meanwhile). Changes nothing.
+    public func prefetch(_ entity: String) {
+        // The first slot with the entity's hash, without reading its account to check the
+        // entity (that read would wait for the very memory this asks for): another entity with
+        // the same hash costs a fetch for nothing.
+        let hash = ProbeHash.text(entity, seed: seed)
+        let slot = index.slots[index.find(home: Int(hash)) { $0.hash == hash }]
+        guard !slot.isVacant else { return }
+        accounts.withUnsafeBufferPointer { accounts in
+            let start = UnsafeRawPointer(accounts.baseAddress! + Int(slot.index))
+            for line in stride(from: 0, to: MemoryLayout<Account>.stride, by: 64) { vigil_prefetch(start + line) }
+        }
+    }
+
+    /// The slot of `index` that holds the entity's account, or the vacant one where it would go.
+    private func find(_ entity: String) -> (slot: Int, hash: UInt32) {
+        let hash = ProbeHash.text(entity, seed: seed)
+        return (index.find(home: Int(hash)) { $0.hash == hash && accounts[Int($0.index)].entity == entity }, hash)
+    }
+
+    /// The entity's account, added (empty) if it has none.
+    private mutating func account(_ entity: String) -> Int {
+        let (slot, hash) = find(entity)
+        if !index.slots[slot].isVacant { return Int(index.slots[slot].index) }
+        accounts.append(Account(entity: entity))
+        index.store(Slot(hash: hash, index: Int32(accounts.count - 1)), at: slot)
+        return accounts.count - 1
+    }
+
+    /// Rebuilds `index` for `accounts` as they now are.
+    private mutating func reindex() {
+        var capacity = 16
+        while 3 * capacity < 4 * (accounts.count + 1) { capacity *= 2 }
+        index = ProbeTable(capacity: capacity)
+        for (i, a) in accounts.enumerated() { index.insert(Slot(hash: ProbeHash.text(a.entity, seed: seed), index: Int32(i))) }
     }
 
     /// Learns from a payment without asking for its score (the evaluation scores and learns in
@@ -201,7 +259,8 @@ public struct EntityBaseline: Sendable {
         let peerZ = e.peer.flatMap { p in Self.zThenAdd(&peers[p, default: Robust()], x) }
         // Updated in place (one lookup, and the counterparties are not copied to append one). A
         // new account is an empty one, which measures as no history.
-        let result = Self.scoreAndLearn(&accounts[e.entity, default: Account()], e, x: x, payee: payee, peerZ: peerZ, population: population,
+        let at = account(e.entity)
+        let result = Self.scoreAndLearn(&accounts[at], e, x: x, payee: payee, peerZ: peerZ, population: population,
                                         options: options, seen: learnt, explain: explain)
         population.add(x)
         if accounts.count > known, accounts.count > options.maximumAccounts { forgetLeastRecent() }
@@ -273,11 +332,12 @@ public struct EntityBaseline: Sendable {
     /// than a list kept in order at every payment.
     private mutating func forgetLeastRecent() {
         let keep = max(1, options.maximumAccounts - max(1, options.maximumAccounts / 10))
-        let seen = accounts.values.map(\.seen).sorted()
+        let seen = accounts.map(\.seen).sorted()
         let cutoff = seen[seen.count - keep - 1]  // `seen` values are distinct
         let before = accounts.count
-        accounts = accounts.filter { $0.value.seen > cutoff }
+        accounts.removeAll { $0.seen <= cutoff }
         forgottenAccounts += before - accounts.count
+        reindex()
     }
 
     private static func learn(_ a: inout Account, _ e: Event, x: Double, payee: UInt64?, seen: Int, alpha: Double, remembered: Int) {
@@ -314,8 +374,8 @@ extension EntityBaseline {
             robust.write(to: &w)
         }
         w.write(accounts.count)
-        for (entity, a) in accounts {
-            w.write(entity)
+        for a in accounts {
+            w.write(a.entity)
             a.write(to: &w)
         }
     }
@@ -330,10 +390,18 @@ extension EntityBaseline {
         for _ in 0..<peerCount { peers[try r.string()] = try Robust(from: &r) }
         // An account takes at least its fixed fields and sixteen counterparty slots.
         let accountCount = try r.count(ofAtLeast: 8 * 26)
-        var accounts: [String: Account] = Dictionary(minimumCapacity: accountCount)
-        for _ in 0..<accountCount { accounts[try r.string()] = try Account(from: &r) }
+        var accounts: [Account] = []
+        accounts.reserveCapacity(accountCount)
+        var entities = Set<String>(minimumCapacity: accountCount)
+        for _ in 0..<accountCount {
+            var a = Account(entity: try r.string())
+            guard entities.insert(a.entity).inserted else { throw StateError("account \(a.entity) is written twice") }
+            try a.read(from: &r)
+            accounts.append(a)
+        }
         self.peers = peers
         self.accounts = accounts
+        reindex()
     }
 }
 
@@ -350,8 +418,8 @@ extension EntityBaseline.Account {
         w.write(seen)
     }
 
-    init(from r: inout StateReader) throws(StateError) {
-        self.init()
+    /// Reads what ``write(to:)`` wrote (all but the entity, which the baseline writes before it).
+    mutating func read(from r: inout StateReader) throws(StateError) {
         count = try r.int()
         mean = try r.double()
         variance = try r.double()

@@ -1,3 +1,5 @@
+import VigilCore
+
 /// The texts window rules group and count by (accounts, mostly), each interned once as a small
 /// integer id shared by every rule of a detector.
 ///
@@ -70,25 +72,10 @@ final class KeyTable {
     }
 
     private static func hash(_ left: Int32, _ right: Int32) -> UInt32 {
-        UInt32(truncatingIfNeeded: spread(UInt64(UInt32(bitPattern: left)) << 32 | UInt64(UInt32(bitPattern: right))))
+        UInt32(truncatingIfNeeded: ProbeHash.spread(UInt64(UInt32(bitPattern: left)) << 32 | UInt64(UInt32(bitPattern: right))))
     }
 
-    /// A multiply-and-fold hash of the text's UTF-8 bytes, eight at a time (an account number is
-    /// one or two words).
-    private func hash(_ text: String) -> UInt32 {
-        var text = text
-        return text.withUTF8 { bytes in
-            var h = seed ^ UInt64(bytes.count)
-            var i = 0
-            while i + 8 <= bytes.count {
-                h = UInt64(bitPattern: Int64(spread(h ^ UnsafeRawBufferPointer(bytes).loadUnaligned(fromByteOffset: i, as: UInt64.self))))
-                i += 8
-            }
-            var tail: UInt64 = 0
-            for k in i..<bytes.count { tail |= UInt64(bytes[k]) << (8 * (k - i)) }
-            return UInt32(truncatingIfNeeded: spread(h ^ tail))
-        }
-    }
+    private func hash(_ text: String) -> UInt32 { ProbeHash.text(text, seed: seed) }
 
     /// Takes an id out of an index: the slot holding it, in the probe run of its hash.
     private static func unindex(_ id: Int32, hash: UInt32, from index: inout ProbeTable<Indexed>) {

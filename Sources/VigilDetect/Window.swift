@@ -145,7 +145,7 @@ struct WindowHead: ProbeSlot {
     static let vacant = WindowHead(key: -1, first: -1, last: -1, count: 0)
     var isVacant: Bool { key == -1 }
     var home: Int { Self.home(key) }
-    static func home(_ key: Int32) -> Int { spread(UInt64(UInt32(bitPattern: key))) }
+    static func home(_ key: Int32) -> Int { ProbeHash.spread(UInt64(UInt32(bitPattern: key))) }
 }
 
 /// A rule's windows by key id, in a ``ProbeTable`` sized to the keys the rule holds (an array

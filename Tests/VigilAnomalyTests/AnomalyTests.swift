@@ -207,6 +207,69 @@ func shuttle() throws -> AnomalyEvaluation.Table {
         for i in 0..<1_000 { b.learn(pay("more-\(i)")) }
         #expect(b.accountCount <= 100 && b.forgottenAccounts == 1_101 - b.accountCount)
     }
+
+    /// Asking for an account ahead (as the scoring stage does for the next payment) changes
+    /// nothing: scores bit for bit, the accounts kept and forgotten, and the written state are
+    /// those of a baseline never asked — whether the next payer, one further on, one forgotten
+    /// or one never seen was asked for. What is written reads back into a baseline that scores
+    /// the rest of the stream as the one that never stopped and writes the same bytes; a state
+    /// that names an account twice is refused.
+    @Test func prefetchingAndStateChangeNoScore() throws {
+        var options = EntityBaseline.Options()
+        options.maximumAccounts = 150  // 230 payers: accounts are forgotten, and the index rebuilt
+        var plain = EntityBaseline(options: options), ahead = EntityBaseline(options: options)
+        var rng = SplitMix64(seed: 5)
+        let events = (0..<4_000).map { i in
+            EntityBaseline.Event(entity: "ACC-\(rng.next() % 230)", amount: Double(rng.next() % 9_000) + 1, balanceBefore: i % 4 == 0 ? nil : 20_000,
+                                 peer: ["card", "wire"][i % 2], counterparty: "P\(rng.next() % 25)", time: Double(i) * 300)
+        }
+        var restored: EntityBaseline?
+        for (i, e) in events.enumerated() {
+            if i + 1 < events.count { ahead.prefetch(events[i + 1].entity) }
+            if i % 3 == 0, i + 5 < events.count { ahead.prefetch(events[i + 5].entity) }
+            if i % 7 == 0 { ahead.prefetch("never-paid") }
+            let expected = plain.scoreAndLearn(e) { _ in true }
+            #expect(ahead.scoreAndLearn(e) { _ in true } == expected)
+            if let r = restored {
+                var copy = r
+                #expect(copy.scoreAndLearn(e) { _ in true } == expected)
+                restored = copy
+            }
+            if i == 2_500 {
+                var w = StateWriter()
+                plain.write(to: &w)
+                var back = EntityBaseline(options: options)
+                var r = StateReader(w.bytes)
+                try back.read(from: &r)
+                var again = StateWriter()
+                back.write(to: &again)
+                #expect(again.bytes == w.bytes)
+                restored = back
+            }
+        }
+        #expect(plain.forgottenAccounts > 0)
+        #expect(ahead.accountCount == plain.accountCount && ahead.forgottenAccounts == plain.forgottenAccounts)
+        var a = StateWriter(), b = StateWriter(), c = StateWriter()
+        plain.write(to: &a)
+        ahead.write(to: &b)
+        restored?.write(to: &c)
+        #expect(a.bytes == b.bytes && a.bytes == c.bytes)
+
+        var twice = StateWriter()
+        twice.write(2)
+        twice.write(0)
+        EntityBaseline.Robust().write(to: &twice)
+        twice.write(0)  // no peer groups
+        twice.write(2)
+        for _ in 0..<2 {
+            twice.write("ACC-1")
+            EntityBaseline.Account().write(to: &twice)
+        }
+        var reader = StateReader(twice.bytes)
+        var refused = EntityBaseline()
+        let error = #expect(throws: StateError.self) { try refused.read(from: &reader) }
+        #expect(error?.description == "account ACC-1 is written twice")
+    }
 }
 
 @Suite struct AccountLevelTests {

@@ -65,6 +65,7 @@ final class AnomalyRunner {
     private let weights: [Double]
     private let totalWeight: Double
     private let scoresEdges: Bool
+    private let scoresBaseline: Bool
     /// The edge-burst tick in microseconds of event time.
     private let tickMicros: Int64
 
@@ -81,13 +82,16 @@ final class AnomalyRunner {
         weights = detectors.map { definition.weights[$0]! }
         totalWeight = weights.reduce(0, +)
         scoresEdges = detectors.contains(.edge)
+        scoresBaseline = detectors.contains(.baseline)
         tickMicros = max(1, definition.tick.components.seconds * 1_000_000)
     }
 
     /// Readies the memory ``matches(_:origin:)`` will need for `tx`, the next payment, while
-    /// the current one is scored (``EdgeBurst/prefetch(source:target:)``). Changes nothing.
+    /// the current one is scored (``EdgeBurst/prefetch(source:target:)``,
+    /// ``EntityBaseline/prefetch(_:)``). Changes nothing.
     func prefetch(_ tx: Transaction) {
         if scoresEdges { edges.prefetch(source: tx.debtor.account, target: tx.creditor.account) }
+        if scoresBaseline { baseline.prefetch(tx.debtor.account) }
     }
 
     func matches(_ tx: Transaction, origin: EventOrigin) -> [RuleMatch] {
