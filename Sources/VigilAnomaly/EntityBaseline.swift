@@ -369,7 +369,9 @@ extension EntityBaseline {
         w.write(forgottenAccounts)
         population.write(to: &w)
         w.write(peers.count)
-        for (name, robust) in peers {
+        // By name: a dictionary's order differs from one instance to the next, and the same
+        // state should write the same bytes (accounts go in the order they first paid).
+        for (name, robust) in peers.sorted(by: { $0.key < $1.key }) {
             w.write(name)
             robust.write(to: &w)
         }
