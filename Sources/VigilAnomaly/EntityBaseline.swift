@@ -169,23 +169,13 @@ public struct EntityBaseline: Sendable {
         var variance: Double { (1.4826 * mad) * (1.4826 * mad) }
     }
 
-    /// An account's place in ``accounts``, with the hash of its entity (a probe compares the
-    /// hashes and reads an account only when they are equal).
-    struct Slot: ProbeSlot, Sendable {
-        var hash: UInt32
-        var index: Int32
-        static let vacant = Slot(hash: 0, index: -1)
-        var isVacant: Bool { index == -1 }
-        var home: Int { Int(hash) }
-    }
-
     public let options: Options
     /// The accounts in the order they first paid (or were read back), found through `index`.
     /// What a payment costs here is mostly waiting for its account (a few hundred bytes, one of
     /// many thousands) to come from memory; with the table, where it lies is known before it is
     /// read, so ``prefetch(_:)`` can ask for it while the payment before is scored.
     private var accounts: [Account] = []
-    private var index = ProbeTable<Slot>()
+    private var index = ProbeTable<HashedID>()
     private let seed = UInt64.random(in: .min ... .max)
     private var population = Robust()
     private var peers: [String: Robust] = [:]
@@ -201,7 +191,7 @@ public struct EntityBaseline: Sendable {
     public func score(_ e: Event) -> Score {
         let x = log1p(max(0, e.amount)), payee = Self.payee(e)
         let slot = index.slots[find(e.entity).slot]
-        return Self.score(e, x: x, payee: payee, account: slot.isVacant ? Account() : accounts[Int(slot.index)],
+        return Self.score(e, x: x, payee: payee, account: slot.isVacant ? Account() : accounts[Int(slot.id)],
                           peerZ: e.peer.flatMap { peers[$0]?.z(x) }, population: population, options: options, explain: { _ in true })
     }
 
@@ -215,7 +205,7 @@ public struct EntityBaseline: Sendable {
         let slot = index.slots[index.find(home: Int(hash)) { $0.hash == hash }]
         guard !slot.isVacant else { return }
         accounts.withUnsafeBufferPointer { accounts in
-            let start = UnsafeRawPointer(accounts.baseAddress! + Int(slot.index))
+            let start = UnsafeRawPointer(accounts.baseAddress! + Int(slot.id))
             for line in stride(from: 0, to: MemoryLayout<Account>.stride, by: 64) { vigil_prefetch(start + line) }
         }
     }
@@ -223,15 +213,15 @@ public struct EntityBaseline: Sendable {
     /// The slot of `index` that holds the entity's account, or the vacant one where it would go.
     private func find(_ entity: String) -> (slot: Int, hash: UInt32) {
         let hash = ProbeHash.text(entity, seed: seed)
-        return (index.find(home: Int(hash)) { $0.hash == hash && accounts[Int($0.index)].entity == entity }, hash)
+        return (index.find(home: Int(hash)) { $0.hash == hash && accounts[Int($0.id)].entity == entity }, hash)
     }
 
     /// The entity's account, added (empty) if it has none.
     private mutating func account(_ entity: String) -> Int {
         let (slot, hash) = find(entity)
-        if !index.slots[slot].isVacant { return Int(index.slots[slot].index) }
+        if !index.slots[slot].isVacant { return Int(index.slots[slot].id) }
         accounts.append(Account(entity: entity))
-        index.store(Slot(hash: hash, index: Int32(accounts.count - 1)), at: slot)
+        index.store(HashedID(hash: hash, id: Int32(accounts.count - 1)), at: slot)
         return accounts.count - 1
     }
 
@@ -240,7 +230,7 @@ public struct EntityBaseline: Sendable {
         var capacity = 16
         while 3 * capacity < 4 * (accounts.count + 1) { capacity *= 2 }
         index = ProbeTable(capacity: capacity)
-        for (i, a) in accounts.enumerated() { index.insert(Slot(hash: ProbeHash.text(a.entity, seed: seed), index: Int32(i))) }
+        for (i, a) in accounts.enumerated() { index.insert(HashedID(hash: ProbeHash.text(a.entity, seed: seed), id: Int32(i))) }
     }
 
     /// Learns from a payment without asking for its score (the evaluation scores and learns in

@@ -101,6 +101,21 @@ public struct ProbeTable<Slot: ProbeSlot> {
 
 extension ProbeTable: Sendable where Slot: Sendable {}
 
+/// The slot of a table that indexes its user's own array: an entry's id (its place there) with
+/// the hash of what the entry stands for. A probe compares the hashes, and reads the entry only
+/// when they are equal.
+public struct HashedID: ProbeSlot, Sendable {
+    public var hash: UInt32
+    public var id: Int32
+    @inlinable public init(hash: UInt32, id: Int32) {
+        self.hash = hash
+        self.id = id
+    }
+    public static let vacant = HashedID(hash: 0, id: -1)
+    @inlinable public var isVacant: Bool { id == -1 }
+    @inlinable public var home: Int { Int(hash) }
+}
+
 /// The hashes ``ProbeTable``'s users put their keys' homes at.
 public enum ProbeHash {
     /// Multiplicative (Fibonacci) hashing: spreads small dense integers over the table.

@@ -27,20 +27,10 @@ final class KeyTable {
         var references: Int32
     }
 
-    /// An id in one of the indexes, with the hash of what it stands for: a probe compares the
-    /// hashes, and reads an entry only when they are equal.
-    private struct Indexed: ProbeSlot {
-        var hash: UInt32
-        var id: Int32
-        static let vacant = Indexed(hash: 0, id: -1)
-        var isVacant: Bool { id == -1 }
-        var home: Int { Int(hash) }
-    }
-
     // Only the detector that owns the table touches it, one event at a time.
     @exclusivity(unchecked) private var entries: [Entry] = []
-    @exclusivity(unchecked) private var byText = ProbeTable<Indexed>()
-    @exclusivity(unchecked) private var byPair = ProbeTable<Indexed>()
+    @exclusivity(unchecked) private var byText = ProbeTable<HashedID>()
+    @exclusivity(unchecked) private var byPair = ProbeTable<HashedID>()
     @exclusivity(unchecked) private var free: [Int32] = []
     /// Ids added since the last ``dropUnkept()``.
     @exclusivity(unchecked) private var fresh: [Int32] = []
@@ -55,7 +45,7 @@ final class KeyTable {
         let i = byText.find(home: Int(hash)) { $0.hash == hash && entries[Int($0.id)].text == text }
         if !byText.slots[i].isVacant { return byText.slots[i].id }
         let id = add(Entry(text: text, left: -1, right: -1, references: 0))
-        byText.store(Indexed(hash: hash, id: id), at: i)
+        byText.store(HashedID(hash: hash, id: id), at: i)
         return id
     }
 
@@ -65,7 +55,7 @@ final class KeyTable {
         let i = byPair.find(home: Int(hash)) { $0.hash == hash && entries[Int($0.id)].left == left && entries[Int($0.id)].right == right }
         if !byPair.slots[i].isVacant { return byPair.slots[i].id }
         let id = add(Entry(text: "", left: left, right: right, references: 0))
-        byPair.store(Indexed(hash: hash, id: id), at: i)
+        byPair.store(HashedID(hash: hash, id: id), at: i)
         retain(left)
         retain(right)
         return id
@@ -78,7 +68,7 @@ final class KeyTable {
     private func hash(_ text: String) -> UInt32 { ProbeHash.text(text, seed: seed) }
 
     /// Takes an id out of an index: the slot holding it, in the probe run of its hash.
-    private static func unindex(_ id: Int32, hash: UInt32, from index: inout ProbeTable<Indexed>) {
+    private static func unindex(_ id: Int32, hash: UInt32, from index: inout ProbeTable<HashedID>) {
         index.remove(at: index.find(home: Int(hash)) { $0.id == id })
     }
 
@@ -156,9 +146,9 @@ final class KeyTable {
             if e.left >= 0 {
                 e.left = map[Int(e.left)]
                 e.right = map[Int(e.right)]
-                byPair.insert(Indexed(hash: Self.hash(e.left, e.right), id: id))
+                byPair.insert(HashedID(hash: Self.hash(e.left, e.right), id: id))
             } else {
-                byText.insert(Indexed(hash: hash(e.text), id: id))
+                byText.insert(HashedID(hash: hash(e.text), id: id))
             }
             moved.append(e)
         }
