@@ -227,9 +227,7 @@ public struct EntityBaseline: Sendable {
 
     /// Rebuilds `index` for `accounts` as they now are.
     private mutating func reindex() {
-        var capacity = 16
-        while 3 * capacity < 4 * (accounts.count + 1) { capacity *= 2 }
-        index = ProbeTable(capacity: capacity)
+        index = ProbeTable(holding: accounts.count)
         for (i, a) in accounts.enumerated() { index.insert(HashedID(hash: ProbeHash.text(a.entity, seed: seed), id: Int32(i))) }
     }
 

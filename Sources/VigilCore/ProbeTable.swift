@@ -30,6 +30,13 @@ public struct ProbeTable<Slot: ProbeSlot> {
         mask = capacity - 1
     }
 
+    /// A table with room for `count` slots before it grows (the load bound is the table's own).
+    @inlinable public init(holding count: Int) {
+        var capacity = 16
+        while 3 * capacity < 4 * (count + 1) { capacity *= 2 }
+        self.init(capacity: capacity)
+    }
+
     /// Every slot, vacant or not, in slot order.
     @inlinable public var slots: [Slot] { _read { yield storage } }
 
