@@ -298,6 +298,37 @@ struct DecimalTextTests {
     func rejects(text: String) {
         #expect(DecimalText.parse(text) == nil, "\(text)")
     }
+
+    /// `format` writes values with a 64-bit mantissa itself: it must write Foundation's text.
+    @Test("formats as Foundation does, to the byte: every scale, sign and width, zeros and NaN")
+    func formatsAsFoundation() {
+        let posix = Locale(identifier: "en_US_POSIX")
+        var values = DecimalOrderTests.values
+        var rng = SystemRandomNumberGenerator()
+        for i in 0..<20_000 {
+            let bits = Int.random(in: 1...64, using: &rng)
+            let mantissa = bits == 64 ? UInt64.random(in: .min ... .max, using: &rng) : UInt64.random(in: 0..<(1 << UInt64(bits)), using: &rng)
+            // Mostly the scales amounts have; every tenth anywhere in Decimal's range.
+            let exponent = i % 10 == 0 ? Int.random(in: -128...127, using: &rng) : Int.random(in: -20...20, using: &rng)
+            let value = Decimal(sign: Bool.random(using: &rng) ? .minus : .plus, exponent: exponent, significand: Decimal(mantissa))
+            values.append(value)
+            // Sums and products, as window totals and thresholds come.
+            values.append(value * Decimal(Int.random(in: 1...1_000, using: &rng)) + Decimal(sign: .plus, exponent: -2, significand: Decimal(Int.random(in: 0...99, using: &rng))))
+        }
+        values += ["0.00", "-0.00", "0.000", "1.10", "-0.05", "100", "65536", "18446744073709551615", "18446744073709551616"].compactMap { DecimalText.parse($0) }
+        values += [Decimal(sign: .plus, exponent: -5, significand: 0), Decimal(sign: .minus, exponent: 3, significand: 0)]
+        var differences: [String] = []
+        for value in values {
+            var v = value
+            let expected = NSDecimalString(&v, posix)
+            if DecimalText.format(value) != expected { differences.append("\(DecimalText.format(value)), expected \(expected)") }
+        }
+        #expect(differences.isEmpty, "\(differences.count) of \(values.count): \(differences.prefix(5))")
+        #expect(DecimalText.format(DecimalText.parse("9500.10")!) == "9500.1")
+        #expect(DecimalText.format(DecimalText.parse("0.000123")!) == "0.000123")
+        #expect(DecimalText.format(DecimalText.parse("-0.05")!) == "-0.05")
+        #expect(DecimalText.format(Decimal(sign: .plus, exponent: 3, significand: 12)) == "12000")
+    }
 }
 
 @Suite("Decimal order")
