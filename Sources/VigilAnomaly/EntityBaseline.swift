@@ -196,8 +196,11 @@ public struct EntityBaseline: Sendable {
     }
 
     /// Asks for the entity's account to be fetched from memory, so that it is there when its
-    /// payment is scored (the caller scores the payment before it meanwhile). Changes nothing.
-    public func prefetch(_ entity: String) {
+    /// payment is scored (the caller scores the payment before it meanwhile). Changes nothing,
+    /// but is `mutating` so that a caller holding the baseline in a class's property (the
+    /// pipeline's `AnomalyRunner`) calls it in place: a plain call copies the baseline out of the
+    /// property first, a retain and a release of each of its buffers for every payment.
+    public mutating func prefetch(_ entity: String) {
         // The first slot with the entity's hash, without reading its account to check the
         // entity (that read would wait for the very memory this asks for): another entity with
         // the same hash costs a fetch for nothing.
