@@ -130,12 +130,15 @@ let package = Package(
             pkgConfig: "jemalloc",
             providers: [.apt(["libjemalloc-dev"])]
         ),
+        // The options compiled into jemalloc (the `malloc_conf` it reads at start-up).
+        .target(name: "CJemallocOptions"),
         // Recordings of topics, replay through the same runner as live, golden-alert comparison,
         // backtests of a pipeline over a labelled data set.
         .target(
             name: "VigilReplay",
             dependencies: [
                 "CJemalloc",
+                "CJemallocOptions",
                 "CZlib",
                 "VigilCore",
                 "VigilDetect",

@@ -473,14 +473,23 @@ public enum Bench {
         return mallctl("stats.allocated", &allocated, &size, nil, 0) == 0 ? allocated : 0
     }
 
-    /// The allocator the process runs on, as `jemalloc 5.3.0-0-g…`: a figure measured with one
-    /// allocator says little about another.
+    /// The allocator the process runs on and the option of it that moves the figures, as
+    /// `jemalloc 5.3.0-0-g…, tcache_max 65536`: a figure measured with one allocator, or one
+    /// setting of it, says little about another.
     public static let allocator: String = {
         var version: UnsafePointer<CChar>?
         var size = MemoryLayout<UnsafePointer<CChar>?>.size
         guard mallctl("version", &version, &size, nil, 0) == 0, let version else { return "unknown" }
-        return "jemalloc " + String(cString: version)
+        return "jemalloc " + String(cString: version) + (threadCacheMax.map { ", tcache_max \($0)" } ?? "")
     }()
+
+    /// jemalloc's `opt.tcache_max`, the largest block each thread keeps for reuse: what Vigil
+    /// compiles in (CJemallocOptions, which says why) unless `MALLOC_CONF` overrides it.
+    static var threadCacheMax: Int? {
+        var value = 0
+        var size = MemoryLayout<Int>.size
+        return mallctl("opt.tcache_max", &value, &size, nil, 0) == 0 ? value : nil
+    }
 
     /// The process's peak resident set size (Linux `VmHWM`), if readable.
     static func peakRSS() -> Int? { status("VmHWM:") }

@@ -98,6 +98,12 @@ struct BenchTests {
     @Test("the process allocates with jemalloc, and the heap figure follows what it hands out")
     func allocator() throws {
         #expect(Bench.allocator.hasPrefix("jemalloc 5."))
+        // The options compiled in reach jemalloc (the executable's `malloc_conf` takes the place
+        // of the library's), unless the environment overrides them.
+        if ProcessInfo.processInfo.environment["MALLOC_CONF"] == nil {
+            #expect(Bench.threadCacheMax == 65_536)
+            #expect(Bench.allocator.hasSuffix(", tcache_max 65536"))
+        }
         // Swift's allocations go through malloc: were it not jemalloc's (the link order lost it
         // to libc's), its statistics would not see this block at all. Other threads allocate
         // and free meanwhile, hence the margin.
