@@ -10,5 +10,3 @@
 #include <jemalloc/jemalloc.h>
 
 const char *malloc_conf = "tcache_max:65536";
-
-const char *vigil_jemalloc_options(void) { return malloc_conf; }

@@ -1,2 +1,2 @@
-// The options Vigil compiles into jemalloc (options.c says why each is set).
-const char *vigil_jemalloc_options(void);
+// Nothing to import: this target only defines jemalloc's `malloc_conf` (options.c), which
+// jemalloc reads at start-up. Code that needs the options in force asks jemalloc (`mallctl`).
