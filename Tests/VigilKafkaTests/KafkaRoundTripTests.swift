@@ -14,7 +14,10 @@ struct KafkaRoundTripTests {
                     topic: "rt",
                     key: Array("acct-\(i % 7)".utf8),
                     value: Array("{\"n\":\(i)}".utf8),
-                    headers: [KafkaHeader("seq", "\(i)"), KafkaHeader(name: "nil-valued", value: nil)]
+                    // A null value and an empty one are different things in Kafka; names and values
+                    // of several lengths, some with bytes that are not text.
+                    headers: [KafkaHeader("seq", "\(i)"), KafkaHeader(name: "nil-valued", value: nil), KafkaHeader(name: "empty", value: []),
+                              KafkaHeader(name: String(repeating: "n", count: i % 40), value: (0..<(i % 300)).map { UInt8(($0 * 7 + i) % 256) })]
                 )
             }
             let reports = try await producer.sendAll(records)
@@ -41,8 +44,9 @@ struct KafkaRoundTripTests {
                 let m = try #require(bySeq[i])
                 #expect(m.key == r.key)
                 #expect(m.value == r.value)
-                #expect(m.headers.count == 2)
+                #expect(m.headers == r.headers)
                 #expect(m.headers[1].name == "nil-valued" && m.headers[1].value == nil)
+                #expect(m.headers[2].name == "empty" && m.headers[2].value == [])
                 let rep = reports[i]
                 #expect(m.partition == rep.partition && m.offset == rep.offset)
                 #expect(m.timestampMilliseconds != nil)

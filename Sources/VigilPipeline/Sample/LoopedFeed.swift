@@ -41,9 +41,10 @@ public struct LoopedFeed: Sendable {
 
     /// Event `n` of the endless feed.
     public subscript(n: Int) -> [UInt8] {
-        let line = lines[n % lines.count]
         let round = n / lines.count
-        guard round > 0 else { return line.bytes }
+        // Only the bytes in the first round: copying the whole line out retained its key too.
+        guard round > 0 else { return lines[n % lines.count].bytes }
+        let line = lines[n % lines.count]
         // The two edits, in the order they occur in the line.
         var edits: [(range: Range<Int>, text: [UInt8])] = []
         if let end = line.idEnd { edits.append((end..<end, Array(".\(round)".utf8))) }
