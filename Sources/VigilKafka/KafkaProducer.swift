@@ -285,7 +285,7 @@ public final class KafkaProducer: Sendable {
                     at += 1
                     var entry: CHeader = (UnsafeRawPointer(name).assumingMemoryBound(to: CChar.self), nil, -1)
                     if let value = header.value {
-                        value.withUnsafeBytes { if let source = $0.baseAddress { (base + at).initialize(from: source.assumingMemoryBound(to: UInt8.self), count: $0.count) } }
+                        value.withUnsafeBytes { UnsafeMutableRawBufferPointer(start: base + at, count: $0.count).copyMemory(from: $0) }
                         // An empty value still needs a pointer (librdkafka reads `size` bytes: none).
                         entry.value = UnsafeRawPointer(base + at)
                         entry.size = value.count
