@@ -89,12 +89,46 @@ public enum Bench {
         /// however the scheduler spread it.
         public var cpuSeconds: Double?
         public var cpuMicrosecondsPerEvent: Double?
+        /// The same per event, split by thread (``CPUSplit``).
+        public var cpuMicrosecondsPerEventByThreads: CPUSplit?
         /// The pipeline's keys (``Bench/Keys``); none for the pass-through, which signs nothing.
         public var keys: Keys?
         /// With a screening section: parties screened against the lists, and answered from
         /// memory. A looped feed meets its payers again only a round later, so a run's figures
         /// should not rest on remembered answers; this shows whether they do.
         public var screenings: Screenings?
+    }
+
+    /// CPU time split by the threads that used it, from each thread's own count
+    /// (`/proc/self/task/*/stat`). The embedded broker's work is no part of a deployment's (a
+    /// real broker runs elsewhere), and this says how much of a run's it was.
+    public struct CPUSplit: Sendable, Codable, Equatable {
+        /// The embedded broker's thread (`rdk:mock`); 0 with `--brokers`.
+        public var embeddedBroker: Double
+        /// librdkafka's own threads in every client: the feed's producer, and the pipeline's
+        /// (or the pass-through's) consumer and producers (`rdk:` threads).
+        public var kafkaClients: Double
+        /// Everything else: the pipeline's stages (or the pass-through's copying), the feed's
+        /// producing, and threads that ended during the run.
+        public var rest: Double
+    }
+
+    /// CPU seconds per thread kind: ``CPUSplit``'s first two, from the threads alive now.
+    static func threadCPU() -> (embeddedBroker: Double, kafkaClients: Double) {
+        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        var broker = 0.0, clients = 0.0
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+        for task in tasks {
+            guard let name = try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8), name.hasPrefix("rdk:"),
+                  let stat = try? String(contentsOfFile: "/proc/self/task/\(task)/stat", encoding: .utf8),
+                  // After the name in parentheses (which may hold spaces): fields 3 on; utime and
+                  // stime are fields 14 and 15.
+                  let close = stat.lastIndex(of: ")") else { continue }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { continue }
+            if name.hasPrefix("rdk:mock") { broker += (user + system) / ticks } else { clients += (user + system) / ticks }
+        }
+        return (broker, clients)
     }
 
     public struct Screenings: Sendable, Codable, Equatable {
@@ -322,7 +356,7 @@ public enum Bench {
         latencies.withLock { $0 = LatencyHistogram() }
         alertLatencies.withLock { $0 = LatencyHistogram() }
         let start = clock.now
-        let cpuAtStart = cpuTime()
+        let cpuAtStart = cpuTime(), threadsAtStart = threadCPU()
         let producing = Task {
             // Paced in slices of 10 ms, or all at once; enqueued a thousand at a time with one
             // completion each (one per record showed in the profile), so that feeding costs less of the run.
@@ -382,6 +416,10 @@ public enum Bench {
         }
         let seconds = (clock.now - start).inSeconds
         let cpu = cpuTime() - cpuAtStart
+        let threads = threadCPU()
+        let perEvent = { (seconds: Double) in (seconds / Double(total - 1) * 1e7).rounded() / 10 }
+        let broker = max(0, threads.embeddedBroker - threadsAtStart.embeddedBroker), clients = max(0, threads.kafkaClients - threadsAtStart.kafkaClients)
+        let split = CPUSplit(embeddedBroker: perEvent(broker), kafkaClients: perEvent(clients), rest: perEvent(max(0, cpu - broker - clients)))
         watching.cancel()
         if stalled.value {
             producing.cancel()
@@ -403,7 +441,7 @@ public enum Bench {
                       alertLatencyMs: options.mode == .passthrough ? nil : Latency(alerted), alertsMeasured: options.mode == .passthrough ? nil : alerted.count,
                       peakRSSBytes: peakRSS(), partitions: options.partitions, rate: options.rate, workers: config.runtime.workers,
                       rssMiB: rss.value.map(\.0), heapMiB: rss.value.map(\.1), memorySampleSeconds: options.memorySampleSeconds,
-                      cpuSeconds: (cpu * 1000).rounded() / 1000, cpuMicrosecondsPerEvent: (cpu / Double(total - 1) * 1e7).rounded() / 10,
+                      cpuSeconds: (cpu * 1000).rounded() / 1000, cpuMicrosecondsPerEvent: perEvent(cpu), cpuMicrosecondsPerEventByThreads: split,
                       screenings: options.mode == .passthrough ? nil : Screenings(stats, of: pipeline))
     }
 

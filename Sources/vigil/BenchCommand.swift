@@ -17,6 +17,8 @@ struct BenchCommand: AsyncParsableCommand {
             alerts' own (alertLatencyMs) from the produce of the event that raised each alert to the alert's \
             acknowledgement. Alerts are signed, partners' copies made and disclosures logged as a deployment does: with \
             the configured keys, or keys made for the run ("keys" says which), and an audit log of the run's own. \
+            CPU time per event is the whole process's (cpuMicrosecondsPerEvent), and split by thread \
+            (cpuMicrosecondsPerEventByThreads: the embedded broker's, librdkafka's in every client, the rest). \
             --mode passthrough: \
             the same, copying each message unchanged to another topic with no processing — the physical limit. \
             --mode share: the pipeline's throughput as a share of the pass-through's, in --rounds pairs of runs \

@@ -47,6 +47,12 @@ struct BenchTests {
             #expect(cpu > 0 && cpu < report.seconds * Double(ProcessInfo.processInfo.activeProcessorCount) + 0.1)
             // Both rounded (to 1 ms and 0.1 µs): equal within what that rounding moves.
             #expect(abs(try #require(report.cpuMicrosecondsPerEvent) - cpu / 4_999 * 1e6) < 0.001 / 4_999 * 1e6)
+            // Split by thread: librdkafka's threads (the embedded broker's, the clients') were
+            // found and counted, and the parts add up to the whole (each rounded to 0.1 µs).
+            let split = try #require(report.cpuMicrosecondsPerEventByThreads)
+            #expect(split.embeddedBroker >= 0 && split.kafkaClients >= 0 && split.rest >= 0)
+            #expect(split.embeddedBroker + split.kafkaClients > 0)
+            #expect(abs(split.embeddedBroker + split.kafkaClients + split.rest - report.cpuMicrosecondsPerEvent!) <= 0.2)
         } else {
             #expect(report.latencyMs == nil)
         }
