@@ -100,8 +100,8 @@ public enum Bench {
     }
 
     /// CPU time split by the threads that used it, from each thread's own count
-    /// (`/proc/self/task/*/stat`). The embedded broker's work is no part of a deployment's (a
-    /// real broker runs elsewhere), and this says how much of a run's it was.
+    /// (`/proc/self/task/*/schedstat`). The embedded broker's work is no part of a deployment's
+    /// (a real broker runs elsewhere), and this says how much of a run's it was.
     public struct CPUSplit: Sendable, Codable, Equatable {
         /// The embedded broker's thread (`rdk:mock`); 0 with `--brokers`.
         public var embeddedBroker: Double
@@ -113,22 +113,46 @@ public enum Bench {
         public var rest: Double
     }
 
-    /// CPU seconds per thread kind: ``CPUSplit``'s first two, from the threads alive now.
-    static func threadCPU() -> (embeddedBroker: Double, kafkaClients: Double) {
-        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
-        var broker = 0.0, clients = 0.0
-        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
-        for task in tasks {
+    /// The CPU seconds of librdkafka's threads alive now, by thread id, and whether each is the
+    /// embedded broker's.
+    static func kafkaThreadsCPU() -> [String: (broker: Bool, seconds: Double)] {
+        var out: [String: (broker: Bool, seconds: Double)] = [:]
+        for task in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? [] {
             guard let name = try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8), name.hasPrefix("rdk:"),
-                  let stat = try? String(contentsOfFile: "/proc/self/task/\(task)/stat", encoding: .utf8),
-                  // After the name in parentheses (which may hold spaces): fields 3 on; utime and
-                  // stime are fields 14 and 15.
-                  let close = stat.lastIndex(of: ")") else { continue }
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { continue }
-            if name.hasPrefix("rdk:mock") { broker += (user + system) / ticks } else { clients += (user + system) / ticks }
+                  let seconds = threadCPUSeconds(task) else { continue }
+            out[task] = (name.hasPrefix("rdk:mock"), seconds)
+        }
+        return out
+    }
+
+    /// ``CPUSplit``'s first two parts between two ``kafkaThreadsCPU()`` readings, thread by
+    /// thread: a thread started since counts whole, one that ended is left to the rest (summing
+    /// each reading instead took a client closed meanwhile, in another test, off the total).
+    static func kafkaThreadsCPU(from start: [String: (broker: Bool, seconds: Double)], to end: [String: (broker: Bool, seconds: Double)])
+        -> (embeddedBroker: Double, kafkaClients: Double) {
+        var broker = 0.0, clients = 0.0
+        for (task, now) in end {
+            let used = max(0, now.seconds - (start[task]?.seconds ?? 0))
+            if now.broker { broker += used } else { clients += used }
         }
         return (broker, clients)
+    }
+
+    /// A thread's CPU time in seconds: from `schedstat` (nanoseconds on the CPU), else from
+    /// `stat`'s user and system time, which count whole clock ticks (10 ms: too coarse for a
+    /// thread that ran a few milliseconds in a short run).
+    private static func threadCPUSeconds(_ task: String) -> Double? {
+        if let line = try? String(contentsOfFile: "/proc/self/task/\(task)/schedstat", encoding: .utf8),
+           let first = line.split(separator: " ").first, let ns = Double(first) {
+            return ns / 1e9
+        }
+        // After the name in parentheses (which may hold spaces): fields 3 on; utime and stime
+        // are fields 14 and 15.
+        guard let stat = try? String(contentsOfFile: "/proc/self/task/\(task)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
     public struct Screenings: Sendable, Codable, Equatable {
@@ -356,7 +380,7 @@ public enum Bench {
         latencies.withLock { $0 = LatencyHistogram() }
         alertLatencies.withLock { $0 = LatencyHistogram() }
         let start = clock.now
-        let cpuAtStart = cpuTime(), threadsAtStart = threadCPU()
+        let cpuAtStart = cpuTime(), threadsAtStart = kafkaThreadsCPU()
         let producing = Task {
             // Paced in slices of 10 ms, or all at once; enqueued a thousand at a time with one
             // completion each (one per record showed in the profile), so that feeding costs less of the run.
@@ -416,9 +440,8 @@ public enum Bench {
         }
         let seconds = (clock.now - start).inSeconds
         let cpu = cpuTime() - cpuAtStart
-        let threads = threadCPU()
+        let (broker, clients) = kafkaThreadsCPU(from: threadsAtStart, to: kafkaThreadsCPU())
         let perEvent = { (seconds: Double) in (seconds / Double(total - 1) * 1e7).rounded() / 10 }
-        let broker = max(0, threads.embeddedBroker - threadsAtStart.embeddedBroker), clients = max(0, threads.kafkaClients - threadsAtStart.kafkaClients)
         let split = CPUSplit(embeddedBroker: perEvent(broker), kafkaClients: perEvent(clients), rest: perEvent(max(0, cpu - broker - clients)))
         watching.cancel()
         if stalled.value {

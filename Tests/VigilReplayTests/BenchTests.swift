@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VigilKafka
 import VigilPipeline
 import VigilShare
 @testable import VigilReplay
@@ -99,6 +100,25 @@ struct BenchTests {
         }
         let shares = report.rounds.map(\.share)
         #expect(report.lowestShare == shares.min() && report.medianShare == shares.sorted()[0])
+    }
+
+    @Test("librdkafka's threads' CPU is taken thread by thread: one started since counts whole, one that ended counts nothing")
+    func kafkaThreadsCPU() {
+        let start: [String: (broker: Bool, seconds: Double)] = ["10": (true, 1.0), "11": (false, 2.0), "12": (false, 5.0)]
+        // 12 ended (a client closed, in another test); 13 started.
+        let end: [String: (broker: Bool, seconds: Double)] = ["10": (true, 1.5), "11": (false, 2.25), "13": (false, 0.5)]
+        let used = Bench.kafkaThreadsCPU(from: start, to: end)
+        #expect(used.embeddedBroker == 0.5 && used.kafkaClients == 0.75)
+    }
+
+    @Test("the embedded broker's thread is told from the clients' by its name")
+    func embeddedBrokerThread() throws {
+        let before = Bench.kafkaThreadsCPU()
+        let broker = try EmbeddedBroker(logger: logger)
+        defer { broker.close() }
+        // Other tests run brokers of their own meanwhile: the new thread is this one's.
+        let started = Bench.kafkaThreadsCPU().filter { before[$0.key] == nil }
+        #expect(started.values.contains { $0.broker })
     }
 
     @Test("the process allocates with jemalloc, and the heap figure follows what it hands out")
