@@ -33,6 +33,10 @@ final class Child: @unchecked Sendable {
         process.arguments = arguments
         process.currentDirectoryURL = directory
         var env = ProcessInfo.processInfo.environment
+        // Children run in the working copy and read its config/default.yaml, whose audit log is
+        // audit/disclosures.jsonl: no test's disclosures may join a developer's hash chain there
+        // (or leave the file behind). A test about the log names its own.
+        env["VIGIL_AUDIT_LOG"] = ""
         for (k, v) in environment { env[k] = v }
         process.environment = env
         let o = Pipe(), e = Pipe()
