@@ -113,10 +113,12 @@ public enum Bench {
         public var rest: Double
     }
 
-    /// The CPU seconds of librdkafka's threads alive now, by thread id, and whether each is the
-    /// embedded broker's.
-    static func kafkaThreadsCPU() -> [String: (broker: Bool, seconds: Double)] {
-        var out: [String: (broker: Bool, seconds: Double)] = [:]
+    /// CPU seconds of librdkafka's threads by thread id, and whether each is the embedded broker's.
+    typealias KafkaThreadTimes = [String: (broker: Bool, seconds: Double)]
+
+    /// ``KafkaThreadTimes`` of the threads alive now.
+    static func kafkaThreadsCPU() -> KafkaThreadTimes {
+        var out: KafkaThreadTimes = [:]
         for task in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? [] {
             guard let name = try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8), name.hasPrefix("rdk:"),
                   let seconds = threadCPUSeconds(task) else { continue }
@@ -128,8 +130,7 @@ public enum Bench {
     /// ``CPUSplit``'s first two parts between two ``kafkaThreadsCPU()`` readings, thread by
     /// thread: a thread started since counts whole, one that ended is left to the rest (summing
     /// each reading instead took a client closed meanwhile, in another test, off the total).
-    static func kafkaThreadsCPU(from start: [String: (broker: Bool, seconds: Double)], to end: [String: (broker: Bool, seconds: Double)])
-        -> (embeddedBroker: Double, kafkaClients: Double) {
+    static func kafkaThreadsCPU(from start: KafkaThreadTimes, to end: KafkaThreadTimes) -> (embeddedBroker: Double, kafkaClients: Double) {
         var broker = 0.0, clients = 0.0
         for (task, now) in end {
             let used = max(0, now.seconds - (start[task]?.seconds ?? 0))

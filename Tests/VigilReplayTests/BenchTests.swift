@@ -104,9 +104,9 @@ struct BenchTests {
 
     @Test("librdkafka's threads' CPU is taken thread by thread: one started since counts whole, one that ended counts nothing")
     func kafkaThreadsCPU() {
-        let start: [String: (broker: Bool, seconds: Double)] = ["10": (true, 1.0), "11": (false, 2.0), "12": (false, 5.0)]
+        let start: Bench.KafkaThreadTimes = ["10": (true, 1.0), "11": (false, 2.0), "12": (false, 5.0)]
         // 12 ended (a client closed, in another test); 13 started.
-        let end: [String: (broker: Bool, seconds: Double)] = ["10": (true, 1.5), "11": (false, 2.25), "13": (false, 0.5)]
+        let end: Bench.KafkaThreadTimes = ["10": (true, 1.5), "11": (false, 2.25), "13": (false, 0.5)]
         let used = Bench.kafkaThreadsCPU(from: start, to: end)
         #expect(used.embeddedBroker == 0.5 && used.kafkaClients == 0.75)
     }
