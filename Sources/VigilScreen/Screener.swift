@@ -34,6 +34,28 @@ public struct ScreeningQuery: Sendable, Hashable, Codable {
     }
 }
 
+extension ScreeningQuery {
+    /// Whether `text` is a birth date as a query gives one: `YYYY-MM-DD`, `YYYY-MM` or `YYYY`, a
+    /// day that exists. The evidence compares dates as text, by their prefixes, so a date written
+    /// otherwise (`05.04.1970`) would not count for or against a match without a word.
+    public static func isBirthDate(_ text: String) -> Bool {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard (1...3).contains(parts.count), zip(parts, [4, 2, 2]).allSatisfy({ $0.utf8.count == $1 && $0.allSatisfy(\.isASCII) }),
+              let year = Int(parts[0]), year >= 1 else { return false }
+        guard parts.count > 1 else { return true }
+        guard let month = Int(parts[1]), (1...12).contains(month) else { return false }
+        guard parts.count > 2 else { return true }
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+        let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+        guard let day = Int(parts[2]) else { return false }
+        return (1...days).contains(day)
+    }
+
+    /// Whether `text` is an ISO 3166 alpha-2 code or a country's English name, as the evidence
+    /// compares countries (``Countries``).
+    public static func isCountry(_ text: String) -> Bool { Countries.isKnown(text) }
+}
+
 /// One thing that moved a match's score, and by how much.
 public struct ScreeningFeature: Sendable, Hashable, Codable {
     public var feature: String
@@ -531,6 +553,15 @@ enum Countries {
 
     static func fold(_ s: String) -> String {
         NameText.latin(s).0.filter { $0.isLetter || $0 == " " }.trimmingCharacters(in: .whitespaces)
+    }
+
+    static let codes = Set(Locale.Region.isoRegions.map(\.identifier).filter { $0.count == 2 })
+
+    /// Whether `s` is an alpha-2 code or a name of a country.
+    static func isKnown(_ s: String) -> Bool {
+        let t = s.trimmingCharacters(in: .whitespaces)
+        if t.count == 2, t.allSatisfy(\.isLetter) { return codes.contains(t.uppercased()) }
+        return byName[fold(t)] != nil
     }
 
     /// The alpha-2 code of a code or a name, or the folded text when it is neither.

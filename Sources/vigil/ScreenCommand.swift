@@ -58,6 +58,26 @@ struct ScreenCommand: AsyncParsableCommand {
     @Argument(help: ArgumentHelp("The name to screen.", valueName: "name"))
     var name: String?
 
+    func validate() throws {
+        if !(0...1).contains(threshold) { throw ValidationError("--threshold must be between 0 and 1") }
+        if !(1...1_000).contains(limit) { throw ValidationError("--limit must be between 1 and 1000") }
+        if NameKind(rawValue: kind) == nil, NameKind(schema: kind) == .unknown {
+            throw ValidationError("--kind '\(kind)' is not person, organization, vessel or unknown")
+        }
+        if let dob, !ScreeningQuery.isBirthDate(dob) {
+            throw ValidationError("--dob '\(dob)' is not a date: expected YYYY-MM-DD, YYYY-MM or YYYY")
+        }
+        if let country, !ScreeningQuery.isCountry(country) {
+            throw ValidationError("--country '\(country)' is not an ISO 3166 code (RU) or a country's English name (Russia)")
+        }
+        // A hit names the list it came from: two lists of one name could not be told apart.
+        var names = Set<Substring>()
+        for spec in list {
+            guard let eq = spec.firstIndex(of: "="), eq != spec.startIndex else { throw ValidationError("--list '\(spec)': expected NAME=FILE") }
+            if !names.insert(spec[..<eq]).inserted { throw ValidationError("--list: the name '\(spec[..<eq])' is given twice; each list needs its own") }
+        }
+    }
+
     func run() async throws {
         try await Self.reporting {
             let encoder = JSONEncoder()
@@ -85,9 +105,7 @@ struct ScreenCommand: AsyncParsableCommand {
             guard !list.isEmpty else { throw CLIError("give at least one --list NAME=FILE") }
             var lists: [Watchlist] = []
             for spec in list {
-                guard let eq = spec.firstIndex(of: "="), eq != spec.startIndex else {
-                    throw CLIError("--list '\(spec)': expected NAME=FILE")
-                }
+                let eq = spec.firstIndex(of: "=")!  // (validate)
                 do { lists.append(try WatchlistLoader.load(name: String(spec[..<eq]), path: String(spec[spec.index(after: eq)...]))) } catch {
                     throw CLIError("\(error)")
                 }

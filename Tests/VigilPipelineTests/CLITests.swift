@@ -186,7 +186,21 @@ struct CLITests {
         #expect(r.status == 1)
         #expect(r.stderr.contains("vigil screen: \(bad): line 1: no 'name' column"))
         r = try await vigil(["screen", "--list", "nolist", "Anyone"])
-        #expect(r.status == 1 && r.stderr.contains("expected NAME=FILE"))
+        #expect(r.status != 0 && r.stderr.contains("--list 'nolist': expected NAME=FILE"))
+        // What a query states beside the name must be what the evidence can read, or the run
+        // would screen without it and not say so.
+        for (args, message) in [(["--threshold", "1.5"], "--threshold must be between 0 and 1"),
+                                 (["--limit", "0"], "--limit must be between 1 and 1000"),
+                                 (["--kind", "ship"], "--kind 'ship' is not person, organization, vessel or unknown"),
+                                 (["--dob", "1970-02-30"], "--dob '1970-02-30' is not a date: expected YYYY-MM-DD, YYYY-MM or YYYY"),
+                                 (["--dob", "05.04.1970"], "--dob '05.04.1970' is not a date"),
+                                 (["--country", "XQ"], "--country 'XQ' is not an ISO 3166 code"),
+                                 (["--list", "SAMPLE=\(list)"], "the name 'SAMPLE' is given twice")] {
+            r = try await vigil(["screen", "--list", "SAMPLE=\(list)"] + args + ["Anyone"])
+            #expect(r.status != 0 && r.stderr.contains(message), "\(args): \(r.stderr)")
+        }
+        r = try await vigil(["screen", "--list", "SAMPLE=\(list)", "--kind", "Company", "--country", "Russian Federation", "--dob", "1970-04", "Anyone"])
+        #expect(r.status == 0, "\(r.stderr)")
 
         let cases = dir.appendingPathComponent("cases.csv").path
         try "case_group,schema,name1,name2,is_match\ng,Person,Olaf Scholz,Olaf Scholze,true\ng,Person,Olaf Scholz,Octavian Scholz,false\n"

@@ -852,6 +852,19 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(other == nil || other!.score < same.score)
     }
 
+    /// The birth dates and countries a query may state are those the evidence can compare.
+    @Test func birthDatesAndCountriesAQueryMayState() {
+        for good in ["1971", "1971-03", "1971-03-02", "2000-02-29", "1999-12-31"] { #expect(ScreeningQuery.isBirthDate(good), "\(good)") }
+        for bad in ["", "71", "1971-3-02", "1971-13", "1971-00-10", "1971-02-29", "1900-02-29", "1971-04-31", "1971-03-00",
+                    "02.03.1971", "1971/03/02", "1971-03-02T00:00", "١٩٧١"] {
+            #expect(!ScreeningQuery.isBirthDate(bad), "\(bad)")
+        }
+        for good in ["RU", "ru", "CD", "Russia", "Russian Federation", "Congo - Kinshasa", "Türkiye", "North Korea"] {
+            #expect(ScreeningQuery.isCountry(good), "\(good)")
+        }
+        for bad in ["", "XQ", "R", "RUS1", "Atlantis"] { #expect(!ScreeningQuery.isCountry(bad), "\(bad)") }
+    }
+
     /// Names below the threshold are explained only when the query's evidence could lift them
     /// over it: a bare name skips them, a name with a birth date must not.
     @Test func evidenceLiftsANameBelowTheThreshold() throws {
