@@ -34,7 +34,10 @@ public enum FNV1a {
     @inlinable public static func step(_ h: UInt64, _ value: UInt64) -> UInt64 { (h ^ value) &* 1_099_511_628_211 }
 
     @inlinable public static func hash(_ bytes: some Sequence<UInt8>) -> UInt64 {
-        bytes.reduce(offsetBasis) { step($0, UInt64($1)) }
+        // A string's bytes are mostly contiguous: read through a pointer, not the generic
+        // sequence (which decoded a text's UTF-8 view byte by byte).
+        bytes.withContiguousStorageIfAvailable { $0.reduce(offsetBasis) { step($0, UInt64($1)) } }
+            ?? bytes.reduce(offsetBasis) { step($0, UInt64($1)) }
     }
 }
 

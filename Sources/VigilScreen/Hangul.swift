@@ -181,22 +181,40 @@ extension Hangul {
         return false
     }
 
-    /// A Korean given name or surname with the romanizations' differences folded (see above).
+    /// `eo`, `ou`, `eu`, `oo` as `o`, `o`, `u`, `u`, replaced in this order.
+    private static let vowelPairs: [(UInt8, UInt8, UInt8)] = [("eo", "o"), ("ou", "o"), ("eu", "u"), ("oo", "u")].map { pair, one in
+        (pair.utf8.first!, pair.utf8.last!, one.utf8.first!)
+    }
+
+    /// A Korean given name or surname with the romanizations' differences folded (see above):
+    /// `eo`, `ou`, `eu`, `oo` replaced in that order, then `b`, `d`, `g` (not after `n`), `j` as
+    /// `p`, `t`, `k`, `ch`. By bytes: the query's Korean units are folded at every screening, and
+    /// Foundation's four replacements and a loop over characters were 1.5 % of it. (Only the
+    /// Latin letters of a name Korean in shape come here, so no combining mark can make a
+    /// letter's bytes mean another character.)
     static func fold(_ s: String) -> String {
-        let vowelsFolded = s.replacingOccurrences(of: "eo", with: "o").replacingOccurrences(of: "ou", with: "o")
-            .replacingOccurrences(of: "eu", with: "u").replacingOccurrences(of: "oo", with: "u")
-        var out = ""
-        var previous: Character = " "
-        for c in vowelsFolded {
+        var b = Array(s.utf8)
+        for (x, y, one) in vowelPairs {
+            var n = 0, i = 0
+            while i < b.count {
+                if i + 1 < b.count, b[i] == x, b[i + 1] == y { b[n] = one; i += 2 } else { b[n] = b[i]; i += 1 }
+                n += 1
+            }
+            b.removeLast(b.count - n)
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(b.count + 2)
+        var previous = UInt8(ascii: " ")
+        for c in b {
             switch c {
-            case "b": out += "p"
-            case "d": out += "t"
-            case "g" where previous != "n": out += "k"
-            case "j": out += "ch"
+            case UInt8(ascii: "b"): out.append(UInt8(ascii: "p"))
+            case UInt8(ascii: "d"): out.append(UInt8(ascii: "t"))
+            case UInt8(ascii: "g") where previous != UInt8(ascii: "n"): out.append(UInt8(ascii: "k"))
+            case UInt8(ascii: "j"): out.append(UInt8(ascii: "c")); out.append(UInt8(ascii: "h"))
             default: out.append(c)
             }
             previous = c
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 }

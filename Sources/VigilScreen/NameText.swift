@@ -126,13 +126,26 @@ public final class NormalizedName: Sendable, Hashable {
             self.text = text
             koreanFolded = korean ? Hangul.fold(text) : nil
             let b = text.utf8
-            vowelsKey = tokens.count == 1 && role == .name && b.count >= 4 && !skeleton.isEmpty
-                ? skeleton + String(decoding: [Self.keyFirst(b.first!), b.last!], as: UTF8.self) : ""
+            if tokens.count == 1 && role == .name && b.count >= 4 && !skeleton.isEmpty {
+                // The skeleton and two bytes, written in place: no array or concatenation per token.
+                var skeleton = skeleton
+                let (first, last) = (Self.keyFirst(b.first!), b.last!)
+                vowelsKey = skeleton.withUTF8 { s in
+                    NameText.string(capacity: s.count + 2) { out in
+                        _ = out.initialize(from: s)
+                        out[s.count] = first
+                        out[s.count + 1] = last
+                        return s.count + 2
+                    }
+                }
+            } else {
+                vowelsKey = ""
+            }
             self.role = role
             self.initials = initials
-            let letters = text.utf8.reduce(0) { $0 | Self.bit($1) }
-            self.letters = letters
             var text = text
+            let letters = text.withUTF8 { $0.reduce(0) { $0 | Self.bit($1) } }
+            self.letters = letters
             folded = text.withUTF8 { Self.fold($0, zhAsJ: false) }
             // Every query's tokens come through here: the letter set says whether a second
             // spelling may be needed before the bytes are read again. (A scan of every token, and
@@ -335,7 +348,14 @@ public final class NormalizedName: Sendable, Hashable {
                 var text = "", initials = ""
                 for k in run {
                     text += t[k].text
-                    if let first = t[k].text.first { initials.append(first) }
+                    // An ASCII letter followed by another ASCII byte is a whole character: taken
+                    // as a byte, without finding the character's bounds.
+                    let b = t[k].text.utf8
+                    if let first = b.first, first < 0x80, b.count == 1 || b[b.index(after: b.startIndex)] < 0x80 {
+                        initials.unicodeScalars.append(Unicode.Scalar(first))
+                    } else if let first = t[k].text.first {
+                        initials.append(first)
+                    }
                 }
                 out.append(Unit(tokens: run, text: text, role: .name, initials: initials, weight: run.reduce(0) { $0 + t[$1].role.weight }, korean: korean))
             }
@@ -760,10 +780,16 @@ enum NameText {
     /// `w` spelt as an English patronymic when it is a patronymic (``patronymicEndings``, or
     /// another language's spelling of them, ``foreignPatronymicEndings``): one name, one spelling.
     static func patronymic(_ w: String) -> String? {
+        // Most words end in a letter no ending ends in: told apart without comparing endings.
+        guard let last = w.utf8.last, last >= 0x61, last <= 0x7A, patronymicLastLetters & 1 << UInt32(last - 0x61) != 0 else { return nil }
         if patronymicEndings.contains(where: { w.hasSuffix($0) }) { return w }
         guard let (foreign, english) = foreignPatronymicEndings.first(where: { w.hasSuffix($0.0) }) else { return nil }
         return String(w.utf8.dropLast(foreign.utf8.count))! + english
     }
+
+    /// The letters (bits 0–25 for `a`–`z`) the endings above end in.
+    private static let patronymicLastLetters: UInt32 = (patronymicEndings + foreignPatronymicEndings.map(\.0))
+        .reduce(0) { $0 | 1 << UInt32($1.utf8.last! - 0x61) }
 
     /// The given name a patronymic is made from, as ``nicknames`` knows it (`Hryhoryavich`,
     /// `Grigoryevich` and `Grigorievich` are all Grigory's son): the suffix taken off, then the
@@ -799,8 +825,10 @@ enum NameText {
         // character that is not a letter or digit separates.
         var words: [String] = []
         words.reserveCapacity(8)
-        // A possessive is not part of the name (`Deutsche Bank's`).
-        let latin = latin.unicodeScalars.contains(where: { $0 == "'" || $0 == "\u{2019}" }) ? latin.replacingOccurrences(of: "'s ", with: " ").replacingOccurrences(of: "\u{2019}s ", with: " ") : latin
+        // A possessive is not part of the name (`Deutsche Bank's`). Looked for byte by byte:
+        // many names have an apostrophe (`Sa'id`), few a possessive, and Foundation's search
+        // for one was 2 % of a screening.
+        let latin = hasPossessive(latin.utf8) ? latin.replacingOccurrences(of: "'s ", with: " ").replacingOccurrences(of: "\u{2019}s ", with: " ") : latin
         var depth = 0
         // The word being read, as UTF-8 in a buffer on the stack: a word becomes a string once,
         // small enough (15 bytes) for most to need no allocation.
@@ -856,22 +884,36 @@ enum NameText {
         }
         // `Abdul` is `Abd al` written as one word; `Int'l` is `international` in a company's name.
         // Most names have neither, nor a number word: their words stay as they are.
-        var abd = false, numberWord = false
+        var abd = false, numberWord = false, rewritten = false
+        // What the lexicon knows of each word, looked up once: kept for the roles below unless
+        // the words change on the way (most names keep theirs).
+        var known: [Lexeme?] = []
+        known.reserveCapacity(words.count)
         for i in words.indices {
-            guard let x = lexicon[words[i]] else { continue }
+            let x = lexicon[words[i]]
+            known.append(x)
+            guard let x else { continue }
             abd = abd || x.abd
             numberWord = numberWord || x.number != nil
-            if kind != .person, let full = x.abbreviationOf { words[i] = full }
+            if kind != .person, let full = x.abbreviationOf {
+                words[i] = full
+                rewritten = true
+            }
         }
         if abd { words = words.flatMap { lexicon[$0]?.abd == true ? ["abd", "al"] : [$0] } }
-        if kind != .person { words = joinLegalPhrases(words) }
+        if kind != .person {
+            let before = words.count
+            words = joinLegalPhrases(words)
+            rewritten = rewritten || words.count != before  // (a phrase joins two words or more)
+        }
         if kind != .person, numberWord { words = joinNumberWords(words) }
+        if abd || numberWord || rewritten { known = words.map { lexicon[$0] } }
         var out: [NormalizedName.Token] = []
         out.reserveCapacity(words.count)
         for (n, w) in words.enumerated() {
             var text = w
             let role: NormalizedName.Role
-            let x = lexicon[w] ?? Lexeme()
+            let x = known[n] ?? Lexeme()
             // A Roman numeral after a name (`Trust IV`, `Henry V`), except, in a name of unknown
             // kind, a single letter with names after it or an initial before it: that is an
             // initial too (`V. V. Putin`, `Putin V. V.`).
@@ -1086,6 +1128,16 @@ enum NameText {
     }
 
     /// Whether `x` is directly followed by `y` somewhere in the bytes.
+    /// Whether the text holds `'s ` or `’s ` (U+2019, bytes E2 80 99).
+    static func hasPossessive(_ b: String.UTF8View) -> Bool {
+        var last: UInt32 = 0  // the four bytes before the current one, the latest lowest
+        for c in b {
+            if c == UInt8(ascii: " "), last & 0xFFFF == 0x2773 || last == 0xE280_9973 { return true }  // `'s`, `’s`
+            last = last << 8 | UInt32(c)
+        }
+        return false
+    }
+
     static func hasPair(_ b: String.UTF8View, _ x: UInt8, _ y: UInt8) -> Bool {
         zip(b, b.dropFirst()).contains { $0 == x && $1 == y }
     }

@@ -611,6 +611,36 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(score("Dan Brown", "Tan Brown", .person) < t)
     }
 
+    /// The byte-wise Korean folding and possessive scan do what their plain definitions say: the
+    /// four replacements in order, then the consonants (`g` kept after `n`); `'s ` or `’s `.
+    @Test func koreanFoldingAndPossessivesByBytes() {
+        func reference(_ s: String) -> String {
+            let v = s.replacingOccurrences(of: "eo", with: "o").replacingOccurrences(of: "ou", with: "o")
+                .replacingOccurrences(of: "eu", with: "u").replacingOccurrences(of: "oo", with: "u")
+            var out = "", previous: Character = " "
+            for c in v {
+                switch c {
+                case "b": out += "p"
+                case "d": out += "t"
+                case "g" where previous != "n": out += "k"
+                case "j": out += "ch"
+                default: out.append(c)
+                }
+                previous = c
+            }
+            return out
+        }
+        var rng = SystemRandomNumberGenerator()
+        let letters = Array("eoubdgjnak"), marks = ["'", "\u{2019}", "s", " ", "a", "'s", "\u{2019}s"]
+        for _ in 0..<20_000 {
+            let word = String((0..<Int.random(in: 0...9, using: &rng)).map { _ in letters.randomElement(using: &rng)! })
+            #expect(Hangul.fold(word) == reference(word), "\(word)")
+            let text = (0..<Int.random(in: 0...6, using: &rng)).map { _ in marks.randomElement(using: &rng)! }.joined()
+            #expect(NameText.hasPossessive(text.utf8) == (text.contains("'s ") || text.contains("\u{2019}s ")), "\(text)")
+        }
+        #expect(Hangul.fold("jeongeun") == "chongun" && Hangul.fold("bongdoo") == "pongtu")
+    }
+
     /// East Slavic given names in their Russian, Ukrainian and Belarusian forms are one name, and
     /// so are the patronymics made from them; another father's patronymic is not.
     @Test func eastSlavicNamesAndPatronymics() {
