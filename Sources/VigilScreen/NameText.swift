@@ -1127,7 +1127,6 @@ enum NameText {
         static let labials = Reading(rawValue: 2)
     }
 
-    /// Whether `x` is directly followed by `y` somewhere in the bytes.
     /// Whether the text holds `'s ` or `’s ` (U+2019, bytes E2 80 99).
     static func hasPossessive(_ b: String.UTF8View) -> Bool {
         var last: UInt32 = 0  // the four bytes before the current one, the latest lowest
@@ -1138,6 +1137,7 @@ enum NameText {
         return false
     }
 
+    /// Whether `x` is directly followed by `y` somewhere in the bytes.
     static func hasPair(_ b: String.UTF8View, _ x: UInt8, _ y: UInt8) -> Bool {
         zip(b, b.dropFirst()).contains { $0 == x && $1 == y }
     }
