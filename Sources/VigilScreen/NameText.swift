@@ -348,14 +348,7 @@ public final class NormalizedName: Sendable, Hashable {
                 var text = "", initials = ""
                 for k in run {
                     text += t[k].text
-                    // An ASCII letter followed by another ASCII byte is a whole character: taken
-                    // as a byte, without finding the character's bounds.
-                    let b = t[k].text.utf8
-                    if let first = b.first, first < 0x80, b.count == 1 || b[b.index(after: b.startIndex)] < 0x80 {
-                        initials.unicodeScalars.append(Unicode.Scalar(first))
-                    } else if let first = t[k].text.first {
-                        initials.append(first)
-                    }
+                    if let first = t[k].text.first { initials.append(first) }
                 }
                 out.append(Unit(tokens: run, text: text, role: .name, initials: initials, weight: run.reduce(0) { $0 + t[$1].role.weight }, korean: korean))
             }
@@ -622,6 +615,14 @@ enum NameText {
         ["sociedad", "anonima"], ["sp", "z", "o", "o"], ["sp", "z", "oo"],
     ]
 
+    /// Per first byte, the phrases above (of two words or more) whose first word starts with it,
+    /// in their order.
+    private static let legalPhrasesByFirstByte: [[Int]] = {
+        var m = [[Int]](repeating: [], count: 256)
+        for (p, phrase) in legalPhrases.enumerated() where phrase.count > 1 { m[Int(phrase[0].utf8.first!)].append(p) }
+        return m
+    }()
+
     /// Number words, so `Forty-Four` is `44` and `First` is `1`.
     static let numberWords: [String: Int] = [
         "zero": 0, "one": 1, "first": 1, "two": 2, "second": 2, "three": 3, "third": 3, "four": 4, "fourth": 4, "five": 5, "fifth": 5,
@@ -813,8 +814,13 @@ enum NameText {
 
     /// Digits only (by bytes when ASCII; other scripts' digits by their Unicode property).
     private static func isNumber(_ w: String) -> Bool {
-        if w.utf8.allSatisfy({ $0 < 0x80 }) { return w.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }
-        return w.allSatisfy(\.isNumber)
+        // ASCII digits answer from the bytes; only a word with other bytes is read by characters.
+        var ascii = true
+        for b in w.utf8 {
+            if b >= 0x80 { ascii = false; break }
+            if b < 0x30 || b > 0x39 { return false }
+        }
+        return ascii || w.allSatisfy(\.isNumber)
     }
 
     static let roman: Set<String> = ["ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x", "xi", "xii", "xv", "xx"]
@@ -835,7 +841,12 @@ enum NameText {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(1, latin.utf8.count)) { current in
             var n = 0
             func endWord() {
-                if n > 0 { words.append(String(decoding: UnsafeBufferPointer(rebasing: current[0..<n]), as: UTF8.self)) }
+                let word = UnsafeBufferPointer(rebasing: current[0..<n])
+                if word.contains(UInt8(ascii: "-")) {
+                    splitHyphenated(word, into: &words)
+                } else if n > 0 {
+                    words.append(String(decoding: word, as: UTF8.self))
+                }
                 n = 0
             }
             func append(_ ch: Unicode.Scalar) {
@@ -862,7 +873,6 @@ enum NameText {
             }
             endWord()
         }
-        if words.contains(where: { $0.utf8.contains(UInt8(ascii: "-")) }) { words = words.flatMap(splitHyphenated) }
         if words.isEmpty, depth > 0 || latin.contains("(") {
             // Nothing outside the parentheses: the name is what is inside.
             return tokens(latin.replacingOccurrences(of: "(", with: " ").replacingOccurrences(of: ")", with: " "), kind: kind, script: script)
@@ -994,16 +1004,34 @@ enum NameText {
 
     /// `Kassym-Jomart` is two names; `Jong-un`, a Korean given name of two syllables, is one
     /// (it is also written `Jongun`, and a typo in one syllable should not cost a whole name).
-    private static func splitHyphenated(_ w: String) -> [String] {
-        guard w.utf8.contains(UInt8(ascii: "-")) else { return [w] }
+    /// Split as the word is read, from its bytes: split afterwards, the name's whole word list
+    /// was made again, and each hyphenated word went through a string twice (together 6 % of
+    /// screening a name such as `Holder of ACC-0068`).
+    private static func splitHyphenated(_ w: UnsafeBufferPointer<UInt8>, into words: inout [String]) {
         // Split on the hyphen's byte (a word holds letters, digits and hyphens only, so no
         // hyphen here begins a longer character): splitting the string by characters was a
-        // third of normalising a name such as `Holder of ACC-0068`.
-        let parts = w.utf8.split(separator: UInt8(ascii: "-")).map { String(Substring($0)) }
-        if parts.count == 2, parts.allSatisfy({ isShortLetterWord($0) && !particles.contains($0) }) {
-            return [parts.joined()]
+        // third of normalising such a name. The parts are found as ranges, with no list made.
+        let hyphen = UInt8(ascii: "-")
+        var parts = 0
+        var first = 0..<0, second = 0..<0
+        var start = 0
+        for i in 0...w.count where i == w.count || w[i] == hyphen {
+            if i > start {
+                parts += 1
+                if parts == 1 { first = start..<i } else if parts == 2 { second = start..<i }
+            }
+            start = i + 1
         }
-        return parts
+        if parts == 2 {
+            let (a, b) = (String(decoding: w[first], as: UTF8.self), String(decoding: w[second], as: UTF8.self))
+            if isShortLetterWord(a), isShortLetterWord(b), !particles.contains(a), !particles.contains(b) { words.append(a + b) } else { words += [a, b] }
+            return
+        }
+        start = 0
+        for i in 0...w.count where i == w.count || w[i] == hyphen {
+            if i > start { words.append(String(decoding: w[start..<i], as: UTF8.self)) }
+            start = i + 1
+        }
     }
 
     /// Two to four letters (`jong`, `un`): byte by byte when ASCII, else by characters.
@@ -1034,18 +1062,17 @@ enum NameText {
             default: nil
             }
         }
+        // Most words with digits are account or document numbers, with no digit between letters:
+        // those are told apart before any copy is made.
+        let between = b.withContiguousStorageIfAvailable { p in (1..<(p.count - 1)).contains { letter(p[$0 - 1]) && looks(p[$0]) != nil && letter(p[$0 + 1]) } }
+        guard between != false else { return w }
         var out = Array(b)
-        var changed = false
         // Read where it is written: a digit replaced at i had a letter at i + 1, so no later
         // test reads a byte this loop changed.
         for i in 1..<(out.count - 1) where letter(out[i - 1]) && letter(out[i + 1]) {
-            if let l = looks(out[i]) {
-                out[i] = l
-                changed = true
-            }
+            if let l = looks(out[i]) { out[i] = l }
         }
-        // Most words with digits are account or document numbers, with no digit between letters.
-        return changed ? String(decoding: out, as: UTF8.self) : w
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// `1st`, `2nd`, `3rd`, `4th` → their digits.
@@ -1091,9 +1118,10 @@ enum NameText {
         var out: [String]?
         var i = 0
         outer: while i < words.count {
-            // Most words start no phrase: a phrase is tried only where its first letter is.
-            for phrase in legalPhrases where phrase.count > 1 && i + phrase.count <= words.count
-                && phrase[0].utf8.first == words[i].utf8.first {
+            // Most words start no phrase: a phrase is tried only where its first letter is (found
+            // by the letter: going through all phrases per word retained and released each).
+            for p in legalPhrasesByFirstByte[Int(words[i].utf8.first ?? 0)] where i + legalPhrases[p].count <= words.count {
+                let phrase = legalPhrases[p]
                 let fitsAll = phrase.indices.allSatisfy { k in fits(words[i + k], phrase[k], last: i + k == words.count - 1) }
                 // Short words (`sp z o o`) must be exact: one letter there is a different word.
                 guard fitsAll, phrase.allSatisfy({ $0.utf8.count >= 4 }) || words[i..<(i + phrase.count)].elementsEqual(phrase) else { continue }

@@ -369,6 +369,12 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(NormalizedName("Deutsche Bank (Schweiz) AG", kind: .organization).tokens.map(\.text) == ["deutsche", "bank", "jsc"])
         #expect(NormalizedName("Kim Jong-un").tokens.map(\.text) == ["kim", "jongun"])
         #expect(NormalizedName("Kassym-Jomart Tokayev").tokens.map(\.text) == ["kassym", "jomart", "tokayev"])
+        // Two short parts join however many hyphens stand between them; a particle stays apart;
+        // three parts stay three; a digit between letters is still read as a letter.
+        #expect(NormalizedName("Jong--un- Kim").tokens.map(\.text) == ["jongun", "kim"])
+        #expect(NormalizedName("Abu-Ali Saleh").tokens.map(\.text) == ["abu", "ali", "saleh"])
+        #expect(NormalizedName("Ri-Jong-Ho").tokens.map(\.text) == ["ri", "jong", "ho"])
+        #expect(NormalizedName("Sa3d-Ali", kind: .person).tokens.map(\.text) == ["saed", "ali"])
         // An account holder as a payment names one: the code's digits are not between letters.
         let holder = NormalizedName("Holder of ACC-0068")
         #expect(holder.tokens.map(\.text) == ["holder", "of", "acc", "0068"])
