@@ -34,7 +34,7 @@ struct ScreenCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Date of birth of the person screened (YYYY-MM-DD, YYYY-MM or YYYY).", valueName: "date"))
     var dob: String?
 
-    @Option(name: .long, help: ArgumentHelp("Nationality or country (ISO 3166 code or name).", valueName: "cc"))
+    @Option(name: .long, help: ArgumentHelp("Nationality or country (ISO 3166 alpha-2 or alpha-3 code, or name).", valueName: "cc"))
     var country: String?
 
     @Option(name: .long, help: ArgumentHelp("An identity document number.", valueName: "number"))
@@ -68,7 +68,7 @@ struct ScreenCommand: AsyncParsableCommand {
             throw ValidationError("--dob '\(dob)' is not a date: expected YYYY-MM-DD, YYYY-MM or YYYY")
         }
         if let country, !ScreeningQuery.isCountry(country) {
-            throw ValidationError("--country '\(country)' is not an ISO 3166 code (RU) or a country's English name (Russia)")
+            throw ValidationError("--country '\(country)' is not an ISO 3166 code (RU, RUS) or a country's English name (Russia)")
         }
         // A hit names the list it came from: two lists of one name could not be told apart.
         var names = Set<Substring>()

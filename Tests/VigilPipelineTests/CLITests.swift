@@ -201,6 +201,9 @@ struct CLITests {
         }
         r = try await vigil(["screen", "--list", "SAMPLE=\(list)", "--kind", "Company", "--country", "Russian Federation", "--dob", "1970-04", "Anyone"])
         #expect(r.status == 0, "\(r.stderr)")
+        // A passport's alpha-3 nationality agrees with the list's alpha-2 code.
+        r = try await vigil(["screen", "--list", "SAMPLE=\(list)", "--country", "RUS", "Sidorenko Ivan Petrovich"])
+        #expect(r.status == 0 && r.stdout.contains("RUS is listed"), "\(r.stderr)")
 
         let cases = dir.appendingPathComponent("cases.csv").path
         try "case_group,schema,name1,name2,is_match\ng,Person,Olaf Scholz,Olaf Scholze,true\ng,Person,Olaf Scholz,Octavian Scholz,false\n"

@@ -895,10 +895,22 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
                     "02.03.1971", "1971/03/02", "1971-03-02T00:00", "١٩٧١"] {
             #expect(!ScreeningQuery.isBirthDate(bad), "\(bad)")
         }
-        for good in ["RU", "ru", "CD", "Russia", "Russian Federation", "Congo - Kinshasa", "Türkiye", "North Korea"] {
+        for good in ["RU", "ru", "RUS", "fra", "D", "GBD", "CD", "Russia", "Russian Federation", "Congo - Kinshasa", "Türkiye", "North Korea"] {
             #expect(ScreeningQuery.isCountry(good), "\(good)")
         }
-        for bad in ["", "XQ", "R", "RUS1", "Atlantis"] { #expect(!ScreeningQuery.isCountry(bad), "\(bad)") }
+        for bad in ["", "XQ", "R", "RUX", "RUS1", "Atlantis"] { #expect(!ScreeningQuery.isCountry(bad), "\(bad)") }
+    }
+
+    /// Passenger data gives nationalities in ISO 3166 alpha-3 (PAXLST `NAT+2+RUS`) or a passport's
+    /// ICAO code (`D`): they agree with a list's alpha-2 codes and names, and count for a match.
+    @Test func alpha3NationalitiesAgreeWithTheLists() {
+        #expect(Evidence.country("RUS", ["Russian Federation"]).map(\.contribution) == [Evidence.countryListed])
+        #expect(Evidence.country("rus", ["RU"]).map(\.contribution) == [Evidence.countryListed])
+        #expect(Evidence.country("D", ["Germany"]).map(\.contribution) == [Evidence.countryListed])
+        #expect(Evidence.country("GBN", ["United Kingdom"]).map(\.contribution) == [Evidence.countryListed])
+        #expect(Evidence.country("FRA", ["RU"]).map(\.contribution) == [-0.05])
+        let hit = Self.screener.screen(ScreeningQuery(name: "Eric Badege", kind: .person, country: "COD")).matches.first
+        #expect(hit?.features.first { $0.feature == "country" }?.contribution == Evidence.countryListed)
     }
 
     /// Names below the threshold are explained only when the query's evidence could lift them
