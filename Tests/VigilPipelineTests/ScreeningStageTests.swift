@@ -56,9 +56,10 @@ struct ScreeningStageTests {
                                value: Array(try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])))
     }
 
-    static func passenger(_ offset: Int64, surname: String, given: String, document: String) -> ConsumedMessage {
+    static func passenger(_ offset: Int64, surname: String, given: String, document: String, nationality: String = "RUS") -> ConsumedMessage {
         let object: [String: Any] = ["id": "p\(offset)", "ts": "2024-05-02T08:00:00Z", "kind": "api",
-                                     "traveller": ["surname": surname, "given": given, "dob": "1970-04-05", "documents": [["type": "P", "number": document]]]]
+                                     "traveller": ["surname": surname, "given": given, "dob": "1970-04-05", "nationality": nationality,
+                                                   "documents": [["type": "P", "number": document]]]]
         return ConsumedMessage(topic: "pax.events", partition: 0, offset: offset,
                                value: Array(try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])))
     }
@@ -138,11 +139,13 @@ struct ScreeningStageTests {
 
         let traveller = engine.process(Self.passenger(3, surname: "SIDORENKO", given: "IVAN", document: "P7654321")).compactMap(\.alert)
         #expect(traveller.map(\.subject) == [Alert.Subject(field: "traveller.document", value: "P7654321", name: "IVAN SIDORENKO",
-                                                           dob: "1970-04-05", document: "P7654321")])
+                                                           dob: "1970-04-05", document: "P7654321", nationality: "RUS")])
         // A hit resting on passenger data alone is for a person to review, never for action.
         #expect(traveller.first?.reviewOnly == true)
         #expect(traveller.first?.evidence.map(\.passenger) == [true] && alert.evidence.map(\.passenger) == [nil])
         #expect(traveller.first?.findings[0].explanation.contains("document +0.25") == true)
+        // Its nationality as passenger data gives it (alpha-3) agrees with the list's `RU`.
+        #expect(traveller.first?.findings[0].explanation.contains("country +0.03 (RUS is listed)") == true)
     }
 
     @Test("only the parties named in screen: are screened; a replay gives the same alerts")
