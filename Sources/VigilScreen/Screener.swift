@@ -1,4 +1,5 @@
 import Foundation
+import VigilCore
 import Synchronization
 
 public struct ScreeningOptions: Sendable, Hashable {
@@ -531,43 +532,9 @@ enum Evidence {
     }
 }
 
-/// Country names and ISO 3166 alpha-2 and alpha-3 codes, so `RU`, `RUS`, `Russia` and `Russian
+/// Country names and ISO 3166 codes (``CountryCodes``), so `RU`, `RUS`, `Russia` and `Russian
 /// Federation` compare equal.
 enum Countries {
-    /// ISO 3166-1 alpha-3 codes, each followed by its alpha-2 code (from Debian's iso-codes).
-    /// Passenger data gives nationalities in alpha-3: PAXLST's `NAT` segment, PNRGOV's `SSR DOCS`,
-    /// passports' machine-readable zones; read as anything else, a traveller's nationality
-    /// counted against every listed person of that nationality.
-    private static let alpha3Table = """
-        ABWAW AFGAF AGOAO AIAAI ALAAX ALBAL ANDAD AREAE ARGAR ARMAM ASMAS ATAAQ ATFTF ATGAG AUSAU AUTAT
-        AZEAZ BDIBI BELBE BENBJ BESBQ BFABF BGDBD BGRBG BHRBH BHSBS BIHBA BLMBL BLRBY BLZBZ BMUBM BOLBO
-        BRABR BRBBB BRNBN BTNBT BVTBV BWABW CAFCF CANCA CCKCC CHECH CHLCL CHNCN CIVCI CMRCM CODCD COGCG
-        COKCK COLCO COMKM CPVCV CRICR CUBCU CUWCW CXRCX CYMKY CYPCY CZECZ DEUDE DJIDJ DMADM DNKDK DOMDO
-        DZADZ ECUEC EGYEG ERIER ESHEH ESPES ESTEE ETHET FINFI FJIFJ FLKFK FRAFR FROFO FSMFM GABGA GBRGB
-        GEOGE GGYGG GHAGH GIBGI GINGN GLPGP GMBGM GNBGW GNQGQ GRCGR GRDGD GRLGL GTMGT GUFGF GUMGU GUYGY
-        HKGHK HMDHM HNDHN HRVHR HTIHT HUNHU IDNID IMNIM INDIN IOTIO IRLIE IRNIR IRQIQ ISLIS ISRIL ITAIT
-        JAMJM JEYJE JORJO JPNJP KAZKZ KENKE KGZKG KHMKH KIRKI KNAKN KORKR KWTKW LAOLA LBNLB LBRLR LBYLY
-        LCALC LIELI LKALK LSOLS LTULT LUXLU LVALV MACMO MAFMF MARMA MCOMC MDAMD MDGMG MDVMV MEXMX MHLMH
-        MKDMK MLIML MLTMT MMRMM MNEME MNGMN MNPMP MOZMZ MRTMR MSRMS MTQMQ MUSMU MWIMW MYSMY MYTYT NAMNA
-        NCLNC NERNE NFKNF NGANG NICNI NIUNU NLDNL NORNO NPLNP NRUNR NZLNZ OMNOM PAKPK PANPA PCNPN PERPE
-        PHLPH PLWPW PNGPG POLPL PRIPR PRKKP PRTPT PRYPY PSEPS PYFPF QATQA REURE ROURO RUSRU RWARW SAUSA
-        SDNSD SENSN SGPSG SGSGS SHNSH SJMSJ SLBSB SLESL SLVSV SMRSM SOMSO SPMPM SRBRS SSDSS STPST SURSR
-        SVKSK SVNSI SWESE SWZSZ SXMSX SYCSC SYRSY TCATC TCDTD TGOTG THATH TJKTJ TKLTK TKMTM TLSTL TONTO
-        TTOTT TUNTN TURTR TUVTV TWNTW TZATZ UGAUG UKRUA UMIUM URYUY USAUS UZBUZ VATVA VCTVC VENVE VGBVG
-        VIRVI VNMVN VUTVU WLFWF WSMWS YEMYE ZAFZA ZMBZM ZWEZW
-        """
-
-    /// Alpha-3 codes (and ICAO 9303's passport codes: `D` for Germany, `GBD`…`GBS` for British
-    /// nationals, `RKS` for Kosovo) to alpha-2.
-    static let alpha3: [String: String] = {
-        var m: [String: String] = [:]
-        for pair in alpha3Table.split(whereSeparator: \.isWhitespace) { m[String(pair.prefix(3))] = String(pair.dropFirst(3)) }
-        for code in ["GBD", "GBN", "GBO", "GBP", "GBS"] { m[code] = "GB" }
-        m["D"] = "DE"
-        m["RKS"] = "XK"
-        return m
-    }()
-
     static let byName: [String: String] = {
         var m: [String: String] = [:]
         let english = Locale(identifier: "en_US")
@@ -590,20 +557,17 @@ enum Countries {
         NameText.latin(s).0.filter { $0.isLetter || $0 == " " }.trimmingCharacters(in: .whitespaces)
     }
 
-    static let codes = Set(Locale.Region.isoRegions.map(\.identifier).filter { $0.count == 2 })
-
-    /// Whether `s` is an alpha-2 or alpha-3 code or a name of a country.
+    /// Whether `s` is an ISO 3166 code (``CountryCodes``) or a name of a country.
     static func isKnown(_ s: String) -> Bool {
         let t = s.trimmingCharacters(in: .whitespaces)
-        if t.count == 2, t.allSatisfy(\.isLetter) { return codes.contains(t.uppercased()) }
-        return alpha3[t.uppercased()] != nil || byName[fold(t)] != nil
+        return CountryCodes.alpha2(t) != nil || byName[fold(t)] != nil
     }
 
     /// The alpha-2 code of a code or a name, or the folded text when it is neither.
     static func code(_ s: String) -> String {
         let t = s.trimmingCharacters(in: .whitespaces)
         if t.count == 2, t.allSatisfy(\.isLetter) { return t.uppercased() }
-        if t.count <= 3, let two = alpha3[t.uppercased()] { return two }
+        if let two = CountryCodes.alpha2(t) { return two }
         let f = fold(t)
         return byName[f] ?? f
     }

@@ -103,10 +103,10 @@ public struct GoAMLReport: Sendable {
             x.element("last_name", last.isEmpty ? "-" : last)
             if let dob = s.dob, let date = EventTime(rfc3339: dob + "T00:00:00Z") { x.element("birthdate", Self.sqlDate(date)) }
             x.element("passport_number", s.document ?? value)
-            let country = s.nationality.flatMap(Self.alpha2) ?? "-"
+            let country = s.nationality.flatMap(CountryCodes.alpha2) ?? "-"
             if country == "-" { missing.append("passport country") }
             x.element("passport_country", country)
-            if let n = s.nationality.flatMap(Self.alpha2) { x.element("nationality1", n) }
+            if let n = s.nationality.flatMap(CountryCodes.alpha2) { x.element("nationality1", n) }
             x.close("person")
         } else {
             x.open("account")
@@ -148,9 +148,6 @@ public struct GoAMLReport: Sendable {
         return (words.dropLast().joined(separator: " "), String(words.last!))
     }
 
-    static func alpha2(_ code: String) -> String? {
-        code.count == 2 && code.allSatisfy({ $0.isASCII && $0.isLetter }) ? code.uppercased() : nil
-    }
 }
 
 /// Indented XML with escaped text.

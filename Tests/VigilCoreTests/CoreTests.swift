@@ -497,3 +497,15 @@ struct TransactionJSONTests {
         #expect(String(decoding: tx.canonicalJSON, as: UTF8.self) == String(decoding: try CanonicalJSON.encode(tx), as: UTF8.self))
     }
 }
+
+@Suite("ISO 3166 country codes")
+struct CountryCodeTests {
+    @Test("alpha-2 and alpha-3 codes and passports' ICAO codes read as alpha-2; anything else is not a code")
+    func codes() {
+        for (code, two) in [("RU", "RU"), ("rus", "RU"), ("RUS", "RU"), ("DEU", "DE"), ("D", "DE"), ("GBD", "GB"), ("GBR", "GB"),
+                            ("COD", "CD"), ("PRK", "KP"), ("RKS", "XK"), ("ALA", "AX"), ("fr", "FR")] {
+            #expect(CountryCodes.alpha2(code) == two, "\(code)")
+        }
+        for code in ["", "R", "XQ", "RUX", "RUSS", "Russia", "ABC", "12"] { #expect(CountryCodes.alpha2(code) == nil, "\(code)") }
+    }
+}

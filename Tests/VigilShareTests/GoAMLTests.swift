@@ -22,7 +22,7 @@ struct GoAMLTests {
         traveller.id = "al-traveller"
         traveller.findings = [.init(kind: .screening, id: "watchlist", version: 3, score: 0.93, explanation: "name ~ entry W-1")]
         traveller.subject = .init(field: "traveller.document", value: "P7654321", name: "IVAN SIDORENKO", dob: "1970-04-05",
-                                  document: "P7654321", nationality: "RU")
+                                  document: "P7654321", nationality: "RUS")  // alpha-3, as PAXLST gives it
         traveller.reviewOnly = true
         var again = account
         again.id = "al-again"
@@ -51,6 +51,8 @@ struct GoAMLTests {
         #expect(try texts("//report_party/account/comments").first?.contains("balance, status") == true)
         #expect(try texts("//report_party/person/first_name") == ["IVAN"] && texts("//report_party/person/last_name") == ["SIDORENKO"])
         #expect(try texts("//report_party/person/passport_number") == ["P7654321"])
+        // goAML's country codes are alpha-2: the traveller's alpha-3 nationality is written as one.
+        #expect(try texts("//report_party/person/passport_country") == ["RU"] && texts("//report_party/person/nationality1") == ["RU"])
         #expect(try texts("//report_party/person/birthdate") == ["1970-04-05T00:00:00"])
         // Escaped text comes back as written; both alerts on the account are its reasons.
         let reasons = try texts("//report_party/reason")
