@@ -93,7 +93,7 @@ struct BenchCommand: AsyncParsableCommand {
         }
         if mode == "screen" {
             if list.isEmpty { throw ValidationError("--mode screen needs at least one --list NAME=FILE") }
-            if let bad = list.first(where: { !$0.contains("=") || $0.hasPrefix("=") }) { throw ValidationError("--list '\(bad)': expected NAME=FILE") }
+            _ = try ScreenCommand.lists(list)
         } else if names != nil {
             throw ValidationError("--names applies to --mode screen")
         }
@@ -123,10 +123,7 @@ struct BenchCommand: AsyncParsableCommand {
                 return
             }
             if mode == "screen" {
-                let specs = list.map { spec in
-                    let eq = spec.firstIndex(of: "=")!
-                    return (name: String(spec[..<eq]), path: String(spec[spec.index(after: eq)...]))
-                }
+                let specs = try ScreenCommand.lists(list)
                 let report: ScreeningBench.Report
                 let given = try names.map { path in (source: path, names: try Self.names(path)) }
                 do { report = try ScreeningBench.run(lists: specs, queries: events, names: given) } catch { throw CLIError("\(error)") }

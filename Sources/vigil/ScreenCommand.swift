@@ -70,11 +70,18 @@ struct ScreenCommand: AsyncParsableCommand {
         if let country, !ScreeningQuery.isCountry(country) {
             throw ValidationError("--country '\(country)' is not an ISO 3166 code (RU, RUS) or a country's English name (Russia)")
         }
-        // A hit names the list it came from: two lists of one name could not be told apart.
-        var names = Set<Substring>()
-        for spec in list {
+        _ = try Self.lists(list)
+    }
+
+    /// The `--list NAME=FILE` options (here and in `vigil bench --mode screen`), each split at its
+    /// first `=`. A hit names the list it came from, so two lists of one name are refused.
+    static func lists(_ specs: [String]) throws -> [(name: String, path: String)] {
+        var names = Set<String>()
+        return try specs.map { spec in
             guard let eq = spec.firstIndex(of: "="), eq != spec.startIndex else { throw ValidationError("--list '\(spec)': expected NAME=FILE") }
-            if !names.insert(spec[..<eq]).inserted { throw ValidationError("--list: the name '\(spec[..<eq])' is given twice; each list needs its own") }
+            let name = String(spec[..<eq])
+            guard names.insert(name).inserted else { throw ValidationError("--list: the name '\(name)' is given twice; each list needs its own") }
+            return (name, String(spec[spec.index(after: eq)...]))
         }
     }
 
@@ -104,11 +111,8 @@ struct ScreenCommand: AsyncParsableCommand {
             }
             guard !list.isEmpty else { throw CLIError("give at least one --list NAME=FILE") }
             var lists: [Watchlist] = []
-            for spec in list {
-                let eq = spec.firstIndex(of: "=")!  // (validate)
-                do { lists.append(try WatchlistLoader.load(name: String(spec[..<eq]), path: String(spec[spec.index(after: eq)...]))) } catch {
-                    throw CLIError("\(error)")
-                }
+            for spec in try Self.lists(list) {
+                do { lists.append(try WatchlistLoader.load(name: spec.name, path: spec.path)) } catch { throw CLIError("\(error)") }
             }
             if evalList {
                 for l in lists { LineWriter().write(Array(try encoder.encode(NameEvaluation.withinList(l, threshold: threshold, listMistakes: mistakes)))) }

@@ -161,6 +161,9 @@ struct CLITests {
         #expect(r.status == 1 && r.stderr.contains("none.txt': no such file"))
         r = try await vigil(["bench", "--mode", "rules", "--names", names])
         #expect(r.status != 0 && r.stderr.contains("--names applies to --mode screen"))
+        // The --list options read as vigil screen reads them.
+        r = try await vigil(["bench", "--mode", "screen", "--list", "SAMPLE=\(list)", "--list", "SAMPLE=\(list)"])
+        #expect(r.status != 0 && r.stderr.contains("the name 'SAMPLE' is given twice"))
     }
 
     @Test("vigil screen prints matches with their list version and explanation; a bad list or pairs file is one clear line")
