@@ -1010,27 +1010,19 @@ enum NameText {
     private static func splitHyphenated(_ w: UnsafeBufferPointer<UInt8>, into words: inout [String]) {
         // Split on the hyphen's byte (a word holds letters, digits and hyphens only, so no
         // hyphen here begins a longer character): splitting the string by characters was a
-        // third of normalising such a name. The parts are found as ranges, with no list made.
-        let hyphen = UInt8(ascii: "-")
-        var parts = 0
-        var first = 0..<0, second = 0..<0
+        // third of normalising such a name.
+        let hyphen = UInt8(ascii: "-"), before = words.count
         var start = 0
-        for i in 0...w.count where i == w.count || w[i] == hyphen {
-            if i > start {
-                parts += 1
-                if parts == 1 { first = start..<i } else if parts == 2 { second = start..<i }
-            }
-            start = i + 1
-        }
-        if parts == 2 {
-            let (a, b) = (String(decoding: w[first], as: UTF8.self), String(decoding: w[second], as: UTF8.self))
-            if isShortLetterWord(a), isShortLetterWord(b), !particles.contains(a), !particles.contains(b) { words.append(a + b) } else { words += [a, b] }
-            return
-        }
-        start = 0
         for i in 0...w.count where i == w.count || w[i] == hyphen {
             if i > start { words.append(String(decoding: w[start..<i], as: UTF8.self)) }
             start = i + 1
+        }
+        // Two short parts are one name (`jong-un`), unless one is a particle (`abu-ali`).
+        guard words.count == before + 2 else { return }
+        let (a, b) = (words[before], words[before + 1])
+        if isShortLetterWord(a), isShortLetterWord(b), !particles.contains(a), !particles.contains(b) {
+            words.removeLast(2)
+            words.append(a + b)
         }
     }
 
