@@ -113,7 +113,9 @@ public enum Bench {
         public var rest: Double
     }
 
-    /// CPU seconds of librdkafka's threads by thread id, and whether each is the embedded broker's.
+    /// CPU seconds of librdkafka's threads, and whether each is the embedded broker's, by thread:
+    /// its id and start time (`id/start`). Ids are reused (they wrap at 32,768 here, and clients
+    /// come and go): by its id alone, a new thread would be taken for an ended one.
     typealias KafkaThreadTimes = [String: (broker: Bool, seconds: Double)]
 
     /// ``KafkaThreadTimes`` of the threads alive now.
@@ -121,10 +123,19 @@ public enum Bench {
         var out: KafkaThreadTimes = [:]
         for task in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? [] {
             guard let name = try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8), name.hasPrefix("rdk:"),
-                  let seconds = threadCPUSeconds(task) else { continue }
-            out[task] = (name.hasPrefix("rdk:mock"), seconds)
+                  let stat = threadStat(task), let seconds = threadCPUSeconds(task, stat: stat) else { continue }
+            out["\(task)/\(stat[19])"] = (name.hasPrefix("rdk:mock"), seconds)  // field 22: the start time
         }
         return out
+    }
+
+    /// The fields of a thread's `stat` after its name in parentheses (which may hold spaces):
+    /// fields 3 on, so field n is at n - 3.
+    private static func threadStat(_ task: String) -> [Substring]? {
+        guard let stat = try? String(contentsOfFile: "/proc/self/task/\(task)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        return fields.count > 19 ? fields : nil
     }
 
     /// ``CPUSplit``'s first two parts between two ``kafkaThreadsCPU()`` readings, thread by
@@ -142,17 +153,13 @@ public enum Bench {
     /// A thread's CPU time in seconds: from `schedstat` (nanoseconds on the CPU), else from
     /// `stat`'s user and system time, which count whole clock ticks (10 ms: too coarse for a
     /// thread that ran a few milliseconds in a short run).
-    private static func threadCPUSeconds(_ task: String) -> Double? {
+    private static func threadCPUSeconds(_ task: String, stat: [Substring]) -> Double? {
         if let line = try? String(contentsOfFile: "/proc/self/task/\(task)/schedstat", encoding: .utf8),
            let first = line.split(separator: " ").first, let ns = Double(first) {
             return ns / 1e9
         }
-        // After the name in parentheses (which may hold spaces): fields 3 on; utime and stime
-        // are fields 14 and 15.
-        guard let stat = try? String(contentsOfFile: "/proc/self/task/\(task)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return nil }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        // utime and stime are fields 14 and 15.
+        guard let user = Double(stat[11]), let system = Double(stat[12]) else { return nil }
         return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
