@@ -20,7 +20,7 @@ struct CorrelationTests {
         }
     }
 
-    static func rules(where condition: String = "true", linkBy: [IdentityLink]? = nil) throws -> CompiledRules {
+    static func rules(where condition: String = "true", linkBy: [IdentityLink]? = nil, lists: [String: Set<String>] = [:]) throws -> CompiledRules {
         var structuring = RuleDefinition(id: "structuring", version: 1, kind: .window, condition: #"channel == "cash" and amount < 10000"#)
         structuring.within = .seconds(86_400)
         structuring.having = "count >= 2"
@@ -28,11 +28,11 @@ struct CorrelationTests {
         travels.flaggedBy = ["structuring"]
         travels.within = .seconds(30 * 86_400)
         travels.linkBy = linkBy
-        return try CompiledRules([structuring, travels])
+        return try CompiledRules([structuring, travels], lists: lists)
     }
 
     static func passenger(_ id: String, day: Int64, surname: String = "MULLER", given: String? = "ANN ZOE", dob: String? = "1990-04-02",
-                          document: String? = nil, phones: [String]? = nil, emails: [String]? = nil, card: String? = nil,
+                          nationality: String? = nil, document: String? = nil, phones: [String]? = nil, emails: [String]? = nil, card: String? = nil,
                           locator: String? = "LOC123", oneWay: Bool? = nil, payment: String? = nil) -> Passenger {
         let ts = EventTime(microseconds: EventTime(rfc3339: "2024-03-01T00:00:00Z")!.microseconds + day * Self.day)
         let booking = locator.map {
@@ -40,7 +40,7 @@ struct CorrelationTests {
                     oneWay: oneWay)
         }
         return Passenger(id: id, ts: ts, kind: locator == nil ? .api : .pnr,
-                         traveller: Traveller(surname: surname, given: given, dob: dob, documents: document.map { [TravelDocument(number: $0)] }),
+                         traveller: Traveller(surname: surname, given: given, dob: dob, nationality: nationality, documents: document.map { [TravelDocument(number: $0)] }),
                          flights: [Flight(carrier: "XY", number: "123", from: "LHR", to: "IST", departure: ts + .seconds(86_400))],
                          booking: booking)
     }
@@ -105,6 +105,20 @@ struct CorrelationTests {
         #expect(try links([Self.passenger("p", day: 5, document: "P1234567", oneWay: true, payment: "CA")], rules: rules).count == 1)
         #expect(try links([Self.passenger("p", day: 5, document: "P1234567", oneWay: false, payment: "CA")], rules: rules).isEmpty)
         #expect(try links([Self.passenger("p", day: 5, document: "P1234567", oneWay: true, payment: "CC")], rules: rules).isEmpty)
+    }
+
+    /// Passenger data gives nationalities in alpha-3 or as passport codes; country lists, like
+    /// transactions, hold alpha-2 codes. The rule reads the alpha-2 code, so it meets the list.
+    @Test("a traveller's nationality meets alpha-2 country lists, however the feed wrote it", arguments: [
+        ("IRN", true), ("irn", true), ("IR", true), ("D", false), ("DEU", false), ("XXX", false),
+    ])
+    func nationalityAgainstCountryLists(_ nationality: String, _ listed: Bool) throws {
+        let rules = try Self.rules(where: "traveller.nationality in lists.high-risk", lists: ["high-risk": ["IR", "KP", "MM"]])
+        let m = try links([Self.passenger("p", day: 5, nationality: nationality, document: "P1234567")], rules: rules)
+        #expect(m.count == (listed ? 1 : 0), "\(nationality)")
+        let germans = try Self.rules(where: #"traveller.nationality == "DE""#)
+        let g = try links([Self.passenger("p", day: 5, nationality: nationality, document: "P1234567")], rules: germans)
+        #expect(g.count == (["D", "DEU"].contains(nationality) ? 1 : 0), "\(nationality)")
     }
 
     @Test("compile errors: no sources, a correlation as source, an unknown passenger field")
