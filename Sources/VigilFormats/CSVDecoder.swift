@@ -91,10 +91,19 @@ package enum CSVDecoder {
             guard let amountText = try value("amount"), var amount = self.amount(amountText, decimal: mapping.decimalSeparator) else {
                 throw FormatError(.csv, at: at("amount"), "'\((try? value("amount")) ?? "")' is not a decimal amount")
             }
+            // Exports write countries as alpha-2 or alpha-3 codes, in either case; the canonical
+            // transaction (and every country list a rule compares with) has alpha-2.
+            func country(_ field: String) throws(FormatError) -> String? {
+                guard let v = try value(field) else { return nil }
+                guard let code = CountryCodes.alpha2(v) else {
+                    throw FormatError(.csv, at: at(field), "'\(v)' is not an ISO 3166-1 country code (alpha-2 or alpha-3)")
+                }
+                return code
+            }
             var debtor = Party(account: try value("debtor.account") ?? "", name: try value("debtor.name"),
-                               country: try value("debtor.country"), bic: try value("debtor.bic"))
+                               country: try country("debtor.country"), bic: try value("debtor.bic"))
             var creditor = Party(account: try value("creditor.account") ?? "", name: try value("creditor.name"),
-                                 country: try value("creditor.country"), bic: try value("creditor.bic"))
+                                 country: try country("creditor.country"), bic: try value("creditor.bic"))
             if amount < 0 {
                 guard mapping.sign == .negativeReverses else {
                     throw FormatError(.csv, at: at("amount"), "negative amount '\(amountText)' (set sign: negative-reverses if negatives mean the other direction)")

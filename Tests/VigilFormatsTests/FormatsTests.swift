@@ -483,6 +483,23 @@ func decodeError(_ bytes: [UInt8], as format: FeedFormat?, options: DecodeOption
         #expect(decodeError(Array(export.utf8), as: .csv)?.description.contains("no column mapping") == true)
     }
 
+    /// Exports give countries as alpha-2 or alpha-3 codes in either case; the transaction gets
+    /// alpha-2, and anything else is an error naming the row and column.
+    @Test func countryCodesOfEitherLengthBecomeAlpha2() throws {
+        var m = mapping
+        m.columns["debtor.country"] = "FROM"
+        m.columns["creditor.country"] = "TO"
+        let file = "TXN_ID;ACCOUNT_ID;COUNTER_PARTY;TYPE;AMOUNT;STEP;FROM;TO\n1;A-1;B-2;WIRE;5,00;1;DEU;ir\n2;A-1;B-2;WIRE;5,00;1;;GBR\n"
+        let txs = try FeedDecoder.decode(Array(file.utf8), as: .csv, options: DecodeOptions(csv: m)).compactMap {
+            if case .transaction(let t) = $0 { t } else { nil }
+        }
+        #expect(txs.map(\.debtor.country) == ["DE", nil])
+        #expect(txs.map(\.creditor.country) == ["IR", "GB"])
+        let bad = file.replacingOccurrences(of: ";GBR", with: ";Germany")
+        let e = try #require(decodeError(Array(bad.utf8), as: .csv, options: DecodeOptions(csv: m)))
+        #expect(e.description == "csv: line 3, column 'TO': 'Germany' is not an ISO 3166-1 country code (alpha-2 or alpha-3)")
+    }
+
     @Test func timePatterns() {
         let t = CSVDecoder.time("24.12.2023 18:05", .pattern("dd.MM.yyyy HH:mm", offsetSeconds: 3600))
         #expect(t == EventTime(rfc3339: "2023-12-24T17:05:00Z"))
