@@ -47,7 +47,8 @@ public struct Alert: Sendable, Hashable, Codable {
         public var dob: String?
         /// Identity or travel document number.
         public var document: String?
-        /// Nationality or country of residence (ISO 3166 alpha-2 or -3, as the feed gave it).
+        /// Nationality or country of residence: ISO 3166 alpha-2 (a traveller's alpha-3 or
+        /// passport code is written as its alpha-2 code; a code not known stays as the feed gave it).
         public var nationality: String?
         /// The institution holding the account (BIC or the feed's institution code).
         public var institution: String?

@@ -139,7 +139,7 @@ struct ScreeningStageTests {
 
         let traveller = engine.process(Self.passenger(3, surname: "SIDORENKO", given: "IVAN", document: "P7654321")).compactMap(\.alert)
         #expect(traveller.map(\.subject) == [Alert.Subject(field: "traveller.document", value: "P7654321", name: "IVAN SIDORENKO",
-                                                           dob: "1970-04-05", document: "P7654321", nationality: "RUS")])
+                                                           dob: "1970-04-05", document: "P7654321", nationality: "RU")])
         // A hit resting on passenger data alone is for a person to review, never for action.
         #expect(traveller.first?.reviewOnly == true)
         #expect(traveller.first?.evidence.map(\.passenger) == [true] && alert.evidence.map(\.passenger) == [nil])

@@ -452,7 +452,8 @@ public struct PipelineEngine {
             s.name = [t.given, t.surname].compactMap { $0 }.joined(separator: " ")
             s.dob = t.dob
             s.document = t.documents?.first?.number
-            s.nationality = t.nationality
+            // In the alpha-2 code parties' countries have, so one field has one form.
+            s.nationality = t.nationality.map { CountryCodes.alpha2($0) ?? $0 }
         }
         return s
     }
