@@ -302,35 +302,66 @@ enum FtMList {
     }
 }
 
-/// A list kept by hand: a CSV with a header naming its columns.
+/// The columns of a simple CSV of names, found by their header (in any case): a list kept by
+/// hand (``SimpleCSVList``) or names to screen (``ScreeningBatch``). `name` is required; `id`,
+/// `kind`, `aliases`, `birth_date`, `country` and `document` are read when present.
+struct NameColumns {
+    let header: [String]
+    let name: Int
+    let id, kind, aliases, birthDate, country, document: Int?
+
+    init(_ header: CSVDecoder.Record, file: String) throws(WatchlistError) {
+        self.header = header.fields
+        let columns = header.fields.map { $0.trimmed(" \t\r\n").lowercased() }
+        func column(_ names: String...) -> Int? { names.lazy.compactMap { columns.firstIndex(of: $0) }.first }
+        guard let name = column("name", "full_name", "fullname") else {
+            throw WatchlistError(file: file, location: "line \(header.line)", "no 'name' column (found: \(header.fields.joined(separator: ", ")))")
+        }
+        self.name = name
+        id = column("id")
+        kind = column("kind", "schema", "type")
+        aliases = column("aliases", "alias")
+        birthDate = column("birth_date", "dob", "date_of_birth")
+        country = column("country", "nationality")
+        document = column("document", "passport")
+    }
+
+    /// A row's value in a column, trimmed; nil when the column or the value is missing.
+    func field(_ column: Int?, of row: CSVDecoder.Record) -> String? {
+        guard let column, column < row.fields.count else { return nil }
+        let v = row.fields[column].trimmed(" \t\r\n")
+        return v.isEmpty ? nil : v
+    }
+
+    /// Where a row's value is, for an error: `line 12, column 'name'`.
+    func location(_ row: CSVDecoder.Record, _ column: Int) -> String { "line \(row.line), column '\(header[column])'" }
+
+    /// The row's name; an error naming its place when it is empty.
+    func name(of row: CSVDecoder.Record, file: String) throws(WatchlistError) -> String {
+        guard let text = field(name, of: row) else { throw WatchlistError(file: file, location: location(row, name), "empty name") }
+        return text
+    }
+
+    /// Whether a row is the empty line a file may end with.
+    static func isBlank(_ row: CSVDecoder.Record) -> Bool { row.fields.count == 1 && row.fields[0].isEmpty }
+}
+
+/// A list kept by hand: a CSV with a header naming its columns (``NameColumns``).
 enum SimpleCSVList {
     static func load(name: String, path: String) throws(WatchlistError) -> Watchlist {
         let bytes = try WatchlistLoader.read(path)
         let rows = try WatchlistLoader.csv(bytes, file: path)
         guard let header = rows.first else { throw WatchlistError(file: path, "empty file: a header row is required") }
-        let columns = header.fields.map { $0.trimmed(" \t\r\n").lowercased() }
-        func column(_ names: String...) -> Int? { names.lazy.compactMap { columns.firstIndex(of: $0) }.first }
-        guard let nameColumn = column("name", "full_name", "fullname") else {
-            throw WatchlistError(file: path, location: "line 1", "no 'name' column (found: \(header.fields.joined(separator: ", ")))")
-        }
-        let id = column("id"), kind = column("kind", "schema", "type"), aliases = column("aliases", "alias")
-        let dob = column("birth_date", "dob", "date_of_birth"), country = column("country", "nationality"), document = column("document", "passport")
+        let columns = try NameColumns(header, file: path)
         var entries: [WatchlistEntry] = []
-        for row in rows.dropFirst() where !(row.fields.count == 1 && row.fields[0].isEmpty) {
-            func field(_ i: Int?) -> String? {
-                guard let i, i < row.fields.count else { return nil }
-                let v = row.fields[i].trimmed(" \t\r\n")
-                return v.isEmpty ? nil : v
-            }
-            guard let name = field(nameColumn) else {
-                throw WatchlistError(file: path, location: "line \(row.line), column '\(header.fields[nameColumn])'", "empty name")
-            }
-            var e = WatchlistEntry(id: field(id) ?? "line-\(row.line)", kind: field(kind).map(NameKind.init(schema:)) ?? .unknown,
-                                   names: [.init(text: name, quality: "primary")])
-            e.names += (field(aliases) ?? "").split(separator: ";").map { .init(text: $0.trimmed(" \t\r\n"), quality: "strong") }
-            e.birthDates = field(dob).map { [$0] } ?? []
-            e.countries = field(country).map { [$0] } ?? []
-            e.documents = field(document).map { [.init(type: nil, number: $0, country: nil)] } ?? []
+        for row in rows.dropFirst() where !NameColumns.isBlank(row) {
+            var e = WatchlistEntry(id: columns.field(columns.id, of: row) ?? "line-\(row.line)",
+                                   kind: columns.field(columns.kind, of: row).map(NameKind.init(schema:)) ?? .unknown,
+                                   names: [.init(text: try columns.name(of: row, file: path), quality: "primary")])
+            e.names += (columns.field(columns.aliases, of: row) ?? "").split(separator: ";").map { .init(text: $0.trimmed(" \t\r\n"), quality: "strong") }
+            e.birthDates = columns.field(columns.birthDate, of: row).map { [$0] } ?? []
+            e.countries = columns.field(columns.country, of: row).map { [$0] } ?? []
+            e.documents = columns.field(columns.document, of: row).map { [.init(type: nil, number: $0, country: nil)] } ?? []
             entries.append(e)
         }
         return Watchlist(version: ListVersion(name: name, format: "csv", sha256: Watchlist.digest([bytes]), generated: nil, entries: entries.count),

@@ -16,6 +16,14 @@ public enum NameKind: String, Sendable, Hashable, Codable, CaseIterable {
         default: self = .unknown
         }
     }
+
+    /// A kind as a person gives it (`person`, `organization`, `vessel`, `unknown`, or a schema
+    /// ``init(schema:)`` reads); nil for anything else, which would otherwise pass as unknown.
+    public init?(given text: String) {
+        let kind = NameKind(schema: text)
+        guard kind != .unknown || text.lowercased() == "unknown" else { return nil }
+        self = kind
+    }
 }
 
 /// A name brought to a form that can be compared across scripts and spellings: transliterated to

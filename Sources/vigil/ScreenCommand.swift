@@ -14,6 +14,11 @@ struct ScreenCommand: AsyncParsableCommand {
             add.csv), OpenSanctions FollowTheMoney entities (.json/.jsonl, one entity per line) or a simple CSV \
             (id,name,kind,aliases,birth_date,country,document; only name is required).
 
+            With --list NAME=FILE and --batch FILE: screens every row of a CSV of names (columns as in the simple \
+            list: name required; id, kind, birth_date, country and document used when present) and prints one \
+            JSON line per row: its line, id and query, and its matches. Every row is checked first; a bad one is \
+            an error naming its line and column, and nothing is screened.
+
             With --eval FILE: scores every pair of a labelled file (nomenklatura's cases.csv layout, its entity \
             checks as YAML — checks.yml, each check's query and candidate names, grouped by schema — or a \
             cross-script pairs file) and prints precision, recall and F1 as JSON.
@@ -46,6 +51,9 @@ struct ScreenCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("At most this many matches.", valueName: "n"))
     var limit: Int = 10
 
+    @Option(name: .long, help: ArgumentHelp("A CSV of names to screen, one JSON line out per row (name; id, kind, birth_date, country, document).", valueName: "file"))
+    var batch: String?
+
     @Option(name: .long, help: ArgumentHelp("A labelled pairs file to score instead of screening a name.", valueName: "file"))
     var eval: String?
 
@@ -61,7 +69,7 @@ struct ScreenCommand: AsyncParsableCommand {
     func validate() throws {
         if !(0...1).contains(threshold) { throw ValidationError("--threshold must be between 0 and 1") }
         if !(1...1_000).contains(limit) { throw ValidationError("--limit must be between 1 and 1000") }
-        if NameKind(rawValue: kind) == nil, NameKind(schema: kind) == .unknown {
+        if NameKind(given: kind) == nil {
             throw ValidationError("--kind '\(kind)' is not person, organization, vessel or unknown")
         }
         if let dob, !ScreeningQuery.isBirthDate(dob) {
@@ -69,6 +77,12 @@ struct ScreenCommand: AsyncParsableCommand {
         }
         if let country, !ScreeningQuery.isCountry(country) {
             throw ValidationError("--country '\(country)' is not an ISO 3166 code (RU, RUS) or a country's English name (Russia)")
+        }
+        if batch != nil {
+            if name != nil { throw ValidationError("give a name or --batch FILE, not both") }
+            if dob != nil || country != nil || document != nil {
+                throw ValidationError("--dob, --country and --document are for one name; a batch gives them in its birth_date, country and document columns")
+            }
         }
         _ = try Self.lists(list)
     }
@@ -106,8 +120,8 @@ struct ScreenCommand: AsyncParsableCommand {
                 }
                 return
             }
-            guard evalList || name?.trimmingCharacters(in: .whitespaces).isEmpty == false else {
-                throw CLIError("give a name to screen (or --eval FILE, or --eval-list)")
+            guard evalList || batch != nil || name?.trimmingCharacters(in: .whitespaces).isEmpty == false else {
+                throw CLIError("give a name to screen (or --batch FILE, --eval FILE, or --eval-list)")
             }
             guard !list.isEmpty else { throw CLIError("give at least one --list NAME=FILE") }
             var lists: [Watchlist] = []
@@ -122,7 +136,16 @@ struct ScreenCommand: AsyncParsableCommand {
             options.threshold = threshold
             options.limit = limit
             let screener = Screener(lists: lists, options: options)
-            let query = ScreeningQuery(name: name ?? "", kind: NameKind(rawValue: kind) ?? NameKind(schema: kind), birthDate: dob,
+            if let batch {
+                let rows: [ScreeningBatch.Row]
+                do { rows = try ScreeningBatch.read(batch, kind: NameKind(given: kind)!) } catch { throw CLIError("\(error)") }
+                let lines = JSONEncoder()
+                lines.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                let out = LineWriter()
+                for row in rows { out.write(Array(try lines.encode(ScreeningBatch.Result(row, screener.screen(row.query))))) }
+                return
+            }
+            let query = ScreeningQuery(name: name ?? "", kind: NameKind(given: kind)!, birthDate: dob,
                                        country: country, document: document)
             LineWriter().write(Array(try encoder.encode(screener.screen(query))))
         }

@@ -166,6 +166,36 @@ struct CLITests {
         #expect(r.status != 0 && r.stderr.contains("the name 'SAMPLE' is given twice"))
     }
 
+    @Test("vigil screen --batch screens a CSV of names, one JSON line per row in file order; a bad row is an error naming its place, and nothing is screened")
+    func screenBatch() async throws {
+        let list = shipped("pipelines/lists/watchlist-sample.csv")
+        let dir = try temporaryDirectory()
+        let batch = dir.appendingPathComponent("customers.csv").path
+        try "id,name,birth_date,country,kind\nc-1,Ivan Petrovich Sidorenko,1970-04-05,RUS,person\nc-2,Anna Berg,,,\n\n,Blue Lantern Trading LLC,,AE,Company\n"
+            .write(toFile: batch, atomically: true, encoding: .utf8)
+        var r = try await vigil(["screen", "--list", "SAMPLE=\(list)", "--batch", batch])
+        #expect(r.status == 0, "\(r.stderr)")
+        let lines = try r.stdout.split(separator: "\n").map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        #expect(lines.map { $0["id"] as? String } == ["c-1", "c-2", "line-5"])
+        #expect(lines.map { $0["line"] as? Int } == [2, 3, 5])
+        let hits = lines.map { ($0["matches"] as? [[String: Any]])?.compactMap { $0["entryID"] as? String } }
+        #expect(hits == [["SAMPLE-1"], [], ["SAMPLE-3"]])
+        // Each row's own particulars are its evidence.
+        let first = try #require((lines[0]["matches"] as? [[String: Any]])?.first)
+        #expect((first["features"] as? [[String: Any]])?.compactMap { $0["feature"] as? String } == ["name", "birth-date", "country"])
+        #expect((lines[2]["query"] as? [String: Any])?["kind"] as? String == "organization")
+
+        let bad = dir.appendingPathComponent("bad.csv").path
+        try "name,dob\nAnna Berg,1970\nIvan Sidorenko,05.04.1970\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        r = try await vigil(["screen", "--list", "SAMPLE=\(list)", "--batch", bad])
+        #expect(r.status == 1 && r.stdout.isEmpty)
+        #expect(r.stderr.contains("vigil screen: \(bad): line 3, column 'dob': '05.04.1970' is not a date"), "\(r.stderr)")
+        r = try await vigil(["screen", "--list", "SAMPLE=\(list)", "--batch", batch, "--country", "RU"])
+        #expect(r.status != 0 && r.stderr.contains("a batch gives them in its birth_date, country and document columns"))
+        r = try await vigil(["screen", "--list", "SAMPLE=\(list)", "--batch", batch, "Anyone"])
+        #expect(r.status != 0 && r.stderr.contains("give a name or --batch FILE, not both"))
+    }
+
     @Test("vigil screen prints matches with their list version and explanation; a bad list or pairs file is one clear line")
     func screen() async throws {
         let list = shipped("pipelines/lists/watchlist-sample.csv")

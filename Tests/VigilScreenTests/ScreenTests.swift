@@ -827,6 +827,35 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(local.entries.first?.kind == .person)
     }
 
+    /// A batch of names to screen has a simple list's columns; each row's particulars are read
+    /// and checked as `vigil screen` checks its options, and a bad one names its line and column.
+    @Test func batchOfNamesToScreen() throws {
+        let csv = try temporaryFile("batch.csv", """
+            ID,Name,Kind,DOB,Nationality,Passport
+            c-1,Jane Roe,Person,1980-05,GBR,P-1
+            , Testco Trading LLC ,,,,
+            c-3,MV Sea Star,vessel,,,
+
+            """)
+        let rows = try ScreeningBatch.read(csv, kind: .organization)
+        #expect(rows.map(\.id) == ["c-1", "line-3", "c-3"])
+        #expect(rows.map(\.line) == [2, 3, 4])
+        #expect(rows[0].query == ScreeningQuery(name: "Jane Roe", kind: .person, birthDate: "1980-05", country: "GBR", document: "P-1"))
+        // A row without a kind takes the one given for the batch; its name is trimmed.
+        #expect(rows[1].query == ScreeningQuery(name: "Testco Trading LLC", kind: .organization))
+        #expect(rows[2].query.kind == .vessel)
+        for (text, location, message) in [
+            ("name,kind\nA,ship\n", "line 2, column 'kind'", "'ship' is not person, organization, vessel or unknown"),
+            ("name,birth_date\nA,1970-13\n", "line 2, column 'birth_date'", "'1970-13' is not a date: expected YYYY-MM-DD, YYYY-MM or YYYY"),
+            ("name,country\nA,RU\nB,Atlantis\n", "line 3, column 'country'", "'Atlantis' is not an ISO 3166 code (RU, RUS) or a country's English name (Russia)"),
+            ("id,name\n1,\n", "line 2, column 'name'", "empty name"),
+            ("id,full\n1,x\n", "line 1", "no 'name' column (found: id, full)"),
+        ] {
+            let file = try temporaryFile("bad.csv", text)
+            #expect(throws: WatchlistError(file: file, location: location, message)) { try ScreeningBatch.read(file) }
+        }
+    }
+
     @Test func badFilesSayWhereAndWhy() throws {
         let broken = try temporaryFile("un.xml", "<CONSOLIDATED_LIST>\n<INDIVIDUALS>\n<INDIVIDUAL><DATAID>1</DATAID>\n</INDIVIDUALS>")
         #expect { try WatchlistLoader.load(name: "UN", path: broken) } throws: { e in

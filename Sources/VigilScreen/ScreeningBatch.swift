@@ -1,0 +1,64 @@
+/// Names to screen in one go (`vigil screen --batch FILE`): a CSV with the columns of a list
+/// kept by hand (``NameColumns``: `name`, and `id`, `kind`, `birth_date`, `country`,
+/// `document` when known). Every row is checked before any is screened, so a file with a bad
+/// row gives one error naming its line and column and no partial output.
+public enum ScreeningBatch {
+    public struct Row: Sendable, Hashable {
+        /// The row's line in the file.
+        public var line: Int
+        /// Its `id`, or `line-N` when the file has none.
+        public var id: String
+        public var query: ScreeningQuery
+    }
+
+    /// One row's outcome, as a line of output: the row, and its matches at or above the threshold,
+    /// each citing the list version it came from.
+    public struct Result: Sendable, Codable {
+        public var line: Int
+        public var id: String
+        public var query: ScreeningQuery
+        public var matches: [ScreeningMatch]
+
+        public init(_ row: Row, _ result: ScreeningResult) {
+            line = row.line
+            id = row.id
+            query = row.query
+            matches = result.matches
+        }
+    }
+
+    /// The rows of the file at `path`. `kind`: for rows without a `kind` of their own.
+    /// - Throws: ``WatchlistError`` with the file, the line and column, and what is wrong.
+    public static func read(_ path: String, kind: NameKind = .unknown) throws(WatchlistError) -> [Row] {
+        let rows = try WatchlistLoader.csv(try WatchlistLoader.read(path), file: path)
+        guard let header = rows.first else { throw WatchlistError(file: path, "empty file: a header row is required") }
+        let columns = try NameColumns(header, file: path)
+        var out: [Row] = []
+        for row in rows.dropFirst() where !NameColumns.isBlank(row) {
+            let name = try columns.name(of: row, file: path)
+            var query = ScreeningQuery(name: name, kind: kind)
+            if let text = columns.field(columns.kind, of: row) {
+                guard let k = NameKind(given: text) else {
+                    throw WatchlistError(file: path, location: columns.location(row, columns.kind!), "'\(text)' is not person, organization, vessel or unknown")
+                }
+                query.kind = k
+            }
+            if let dob = columns.field(columns.birthDate, of: row) {
+                guard ScreeningQuery.isBirthDate(dob) else {
+                    throw WatchlistError(file: path, location: columns.location(row, columns.birthDate!), "'\(dob)' is not a date: expected YYYY-MM-DD, YYYY-MM or YYYY")
+                }
+                query.birthDate = dob
+            }
+            if let country = columns.field(columns.country, of: row) {
+                guard ScreeningQuery.isCountry(country) else {
+                    throw WatchlistError(file: path, location: columns.location(row, columns.country!),
+                                         "'\(country)' is not an ISO 3166 code (RU, RUS) or a country's English name (Russia)")
+                }
+                query.country = country
+            }
+            query.document = columns.field(columns.document, of: row)
+            out.append(Row(line: row.line, id: columns.field(columns.id, of: row) ?? "line-\(row.line)", query: query))
+        }
+        return out
+    }
+}
