@@ -130,7 +130,9 @@ package enum CSVDecoder {
         var out: [Record] = []
         var fields: [String] = []
         var field: [UInt8] = []
-        var i = b.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+        // A byte-order mark, or several: files saved again by tools that add one each time.
+        var i = 0
+        while b[i...].starts(with: [0xEF, 0xBB, 0xBF]) { i += 3 }
         var line = 1, recordLine = 1
         var quoted = false
         func endField() { fields.append(String(decoding: field, as: UTF8.self)); field.removeAll(keepingCapacity: true) }

@@ -7,8 +7,9 @@ import VigilFormats
 ///   file, with `alt`, `add` and `comments` files beside it when present);
 /// - `.json`, `.jsonl`, `.ijson`, `.ftm.json`: FollowTheMoney entities, one JSON object per line
 ///   (OpenSanctions' export); only persons, organisations and vessels are kept;
-/// - any other `.csv`: a simple list with a header (`name` required; `id`, `kind`, `aliases`
-///   separated by `;`, `birth_date`, `country`, `document` optional).
+/// - any other `.csv`, by its header (``CSVList``): FinCEN's 314(a) subject lists, GTAS's
+///   watch-list layout, the US Consolidated Screening List, or a simple list (`name` required;
+///   `id`, `kind`, `aliases` separated by `;`, `birth_date`, `country`, `document` optional).
 public enum WatchlistLoader {
     public enum Format: String, Sendable { case un, ofac, ftm, csv }
 
@@ -27,7 +28,7 @@ public enum WatchlistLoader {
         case .un: return try UNList.load(name: name, path: path)
         case .ofac: return try OFACList.load(name: name, path: path)
         case .ftm: return try FtMList.load(name: name, path: path)
-        case .csv: return try SimpleCSVList.load(name: name, path: path)
+        case .csv: return try CSVList.load(name: name, path: path)
         }
     }
 
@@ -298,73 +299,6 @@ enum FtMList {
             entries.append(e)
         }
         return Watchlist(version: ListVersion(name: name, format: "ftm", sha256: Watchlist.digest([bytes]), generated: newest, entries: entries.count),
-                         entries: entries)
-    }
-}
-
-/// The columns of a simple CSV of names, found by their header (in any case): a list kept by
-/// hand (``SimpleCSVList``) or names to screen (``ScreeningBatch``). `name` is required; `id`,
-/// `kind`, `aliases`, `birth_date`, `country` and `document` are read when present.
-struct NameColumns {
-    let header: [String]
-    let name: Int
-    let id, kind, aliases, birthDate, country, document: Int?
-
-    init(_ header: CSVDecoder.Record, file: String) throws(WatchlistError) {
-        self.header = header.fields
-        let columns = header.fields.map { $0.trimmed(" \t\r\n").lowercased() }
-        func column(_ names: String...) -> Int? { names.lazy.compactMap { columns.firstIndex(of: $0) }.first }
-        guard let name = column("name", "full_name", "fullname") else {
-            throw WatchlistError(file: file, location: "line \(header.line)", "no 'name' column (found: \(header.fields.joined(separator: ", ")))")
-        }
-        self.name = name
-        id = column("id")
-        kind = column("kind", "schema", "type")
-        aliases = column("aliases", "alias")
-        birthDate = column("birth_date", "dob", "date_of_birth")
-        country = column("country", "nationality")
-        document = column("document", "passport")
-    }
-
-    /// A row's value in a column, trimmed; nil when the column or the value is missing.
-    func field(_ column: Int?, of row: CSVDecoder.Record) -> String? {
-        guard let column, column < row.fields.count else { return nil }
-        let v = row.fields[column].trimmed(" \t\r\n")
-        return v.isEmpty ? nil : v
-    }
-
-    /// Where a row's value is, for an error: `line 12, column 'name'`.
-    func location(_ row: CSVDecoder.Record, _ column: Int) -> String { "line \(row.line), column '\(header[column])'" }
-
-    /// The row's name; an error naming its place when it is empty.
-    func name(of row: CSVDecoder.Record, file: String) throws(WatchlistError) -> String {
-        guard let text = field(name, of: row) else { throw WatchlistError(file: file, location: location(row, name), "empty name") }
-        return text
-    }
-
-    /// Whether a row is the empty line a file may end with.
-    static func isBlank(_ row: CSVDecoder.Record) -> Bool { row.fields.count == 1 && row.fields[0].isEmpty }
-}
-
-/// A list kept by hand: a CSV with a header naming its columns (``NameColumns``).
-enum SimpleCSVList {
-    static func load(name: String, path: String) throws(WatchlistError) -> Watchlist {
-        let bytes = try WatchlistLoader.read(path)
-        let rows = try WatchlistLoader.csv(bytes, file: path)
-        guard let header = rows.first else { throw WatchlistError(file: path, "empty file: a header row is required") }
-        let columns = try NameColumns(header, file: path)
-        var entries: [WatchlistEntry] = []
-        for row in rows.dropFirst() where !NameColumns.isBlank(row) {
-            var e = WatchlistEntry(id: columns.field(columns.id, of: row) ?? "line-\(row.line)",
-                                   kind: columns.field(columns.kind, of: row).map(NameKind.init(schema:)) ?? .unknown,
-                                   names: [.init(text: try columns.name(of: row, file: path), quality: "primary")])
-            e.names += (columns.field(columns.aliases, of: row) ?? "").split(separator: ";").map { .init(text: $0.trimmed(" \t\r\n"), quality: "strong") }
-            e.birthDates = columns.field(columns.birthDate, of: row).map { [$0] } ?? []
-            e.countries = columns.field(columns.country, of: row).map { [$0] } ?? []
-            e.documents = columns.field(columns.document, of: row).map { [.init(type: nil, number: $0, country: nil)] } ?? []
-            entries.append(e)
-        }
-        return Watchlist(version: ListVersion(name: name, format: "csv", sha256: Watchlist.digest([bytes]), generated: nil, entries: entries.count),
                          entries: entries)
     }
 }

@@ -34,7 +34,7 @@ public enum ScreeningBatch {
         guard let header = rows.first else { throw WatchlistError(file: path, "empty file: a header row is required") }
         let columns = try NameColumns(header, file: path)
         var out: [Row] = []
-        for row in rows.dropFirst() where !NameColumns.isBlank(row) {
+        for row in rows.dropFirst() where !CSVHeader.isBlank(row) {
             let name = try columns.name(of: row, file: path)
             var query = ScreeningQuery(name: name, kind: kind)
             if let text = columns.field(columns.kind, of: row) {

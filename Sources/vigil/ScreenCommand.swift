@@ -11,8 +11,9 @@ struct ScreenCommand: AsyncParsableCommand {
             With --list NAME=FILE (repeatable) and a name: prints the best matches as JSON, each with its score, \
             the list version it came from and how the score was reached. FILE is a UN Security Council \
             Consolidated List (.xml), an OFAC SDN CSV set (sdn.csv, or the folder holding sdn.csv, alt.csv and \
-            add.csv), OpenSanctions FollowTheMoney entities (.json/.jsonl, one entity per line) or a simple CSV \
-            (id,name,kind,aliases,birth_date,country,document; only name is required).
+            add.csv), OpenSanctions FollowTheMoney entities (.json/.jsonl, one entity per line), or a CSV told \
+            by its header: a FinCEN 314(a) subject list, a GTAS watch-list import, the US Consolidated Screening \
+            List, or a simple list (id,name,kind,aliases,birth_date,country,document; only name is required).
 
             With --list NAME=FILE and --batch FILE: screens every row of a CSV of names (columns as in the simple \
             list: name required; id, kind, birth_date, country and document used when present) and prints one \

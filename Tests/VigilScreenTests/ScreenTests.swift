@@ -825,6 +825,87 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         let local = try WatchlistLoader.load(name: "LOCAL", path: csv)
         #expect(local.entries.first?.names.count == 3)
         #expect(local.entries.first?.kind == .person)
+        // Saved twice by a tool that adds a byte-order mark each time.
+        let marked = try temporaryFile("marked.csv", "\u{FEFF}\u{FEFF}name,id\nJane Roe,L1\n")
+        #expect(try WatchlistLoader.load(name: "LOCAL", path: marked).entries.map(\.id) == ["L1"])
+    }
+
+    /// FinCEN's 314(a) layouts: a subject's rows (one per name, under the case's tracking
+    /// number) are one entry; dates are month first; a byte-order mark mangled on the way is
+    /// no part of the first column's name.
+    @Test func fincen314aSubjectLists() throws {
+        let persons = try WatchlistLoader.load(name: "314A", path: try fixturePath("fincen_314a/fincen-person.csv"))
+        #expect(persons.version.format == "fincen-314a")
+        #expect(persons.entries.map(\.id) == ["123456", "214365", "321654"])
+        let doe = persons.entries[0]
+        #expect(doe.kind == .person && doe.programs == ["314(a)"])
+        #expect(doe.names == [.init(text: "John K Doe1 Jr", quality: "primary"), .init(text: "Johnny K Doe", quality: "strong"),
+                              .init(text: "Johnathon Doe1", quality: "strong")])
+        #expect(doe.birthDates == ["1988-02-08"])
+        #expect(doe.documents == [.init(type: "SSN/ITIN", number: "123456789", country: "US")])
+        #expect(persons.entries[2].documents.first?.type == "Passport")
+
+        let mangled = try WatchlistLoader.load(name: "314A", path: try fixturePath("fincen_314a/Person12.09.2025.csv"))
+        #expect(mangled.entries.map(\.id) == ["SCM-52141-AAAAA", "SCM-43122-BBBBB"])
+        #expect(mangled.entries.map(\.birthDates) == [["1992-02-14"], ["1945-04-18"]])
+
+        let businesses = try WatchlistLoader.load(name: "314A", path: try fixturePath("fincen_314a/fincen-business.csv"))
+        #expect(businesses.entries.map(\.id) == ["123456", "654321"])
+        #expect(businesses.entries.allSatisfy { $0.kind == .organization })
+        #expect(businesses.entries[0].names.map(\.text) == ["Acme Corp", "Acme Corp LLC"])
+        // Two names with one employer identification number: one business.
+        #expect(businesses.entries[1].names.map(\.text) == ["Anvil Investments LLC", "Best Investments Firm"])
+
+        let screener = Screener(lists: [persons, businesses])
+        #expect(screener.screen(ScreeningQuery(name: "Johnny Doe", birthDate: "1988-02-08")).matches.first?.entryID == "123456")
+
+        let bad = try temporaryFile("314a.csv", "tracking_number,last_name,first_name,dob\n1,Roe,Jane,2/30/1980\n")
+        #expect(throws: WatchlistError(file: bad, location: "line 2, column 'dob'", "'2/30/1980' is not a date written month first (M/D/YYYY)")) {
+            try WatchlistLoader.load(name: "314A", path: bad)
+        }
+    }
+
+    /// GTAS's watch-list layout: a person on several rows (one per document) is one entry.
+    @Test func gtasWatchlistLayout() throws {
+        let file = try temporaryFile("wl.csv", """
+            firstname,lastname,middlename,dob,documentcountry,documentnumber,documenttype,coc,phone,email
+            ANNA,KOWALSKA,,3-7-1981,POL,AB123456,P,POL,,
+            anna,kowalska,,03-07-1981,DEU,C01X00T47,P,,,
+            Piotr,Nowak,Jan,,,,,CZE,,
+
+            """)
+        let list = try WatchlistLoader.load(name: "PIU", path: file)
+        #expect(list.version.format == "gtas")
+        #expect(list.entries.map(\.id) == ["line-2", "line-4"])
+        #expect(list.entries[0].birthDates == ["1981-03-07"])
+        #expect(list.entries[0].documents.map(\.number) == ["AB123456", "C01X00T47"])
+        #expect(list.entries[0].countries == ["POL", "DEU"])
+        #expect(list.entries[1].names.map(\.text) == ["Piotr Jan Nowak"] && list.entries[1].countries == ["CZE"])
+        let hit = Screener(lists: [list]).screen(ScreeningQuery(name: "Anna Kowalska", kind: .person, document: "C01X00T47")).matches.first
+        #expect(hit?.features.map(\.feature) == ["name", "document"])
+
+        let bad = try temporaryFile("wl.csv", "firstname,lastname,dob\nAnna,,1981-03-07\n")
+        #expect(throws: WatchlistError(file: bad, location: "line 2, column 'lastname'", "no last name")) { try WatchlistLoader.load(name: "PIU", path: bad) }
+    }
+
+    /// The US Consolidated Screening List: kinds, aliases, OFAC's surname-first names in reading
+    /// order, identifiers read from `ids` in either order, the source list among the programmes.
+    @Test func consolidatedScreeningList() throws {
+        let list = try WatchlistLoader.load(name: "CSL", path: try fixturePath("us_trade_csl/consolidated.csv"))
+        #expect(list.version.format == "csl" && list.entries.count == 13)
+        let sinobright = list.entries[0]
+        #expect(sinobright.names.map(\.text) == ["Sinobright Import and Export Company"])
+        #expect(sinobright.id.hasPrefix("233a4d72") && sinobright.programs.contains("Nonproliferation Sanctions (ISN) - State Department"))
+        let rim = try #require(list.entries.first { $0.id == "52291" })
+        #expect(rim.kind == .person && rim.names.first?.text == "Ryong Nam RIM")
+        #expect(rim.birthDates == ["1978-12-05"] && rim.countries == ["KP"])
+        #expect(rim.documents == [.init(type: "Passport", number: "836238033", country: "KP")])
+        let abu = try #require(list.entries.first { $0.id == "9673" })
+        #expect(abu.names.map(\.text) == ["Mohammed ABU JHEISHEH", "Mohammad Mutlaq ABU JHESHEH", "Mohammed ABU JEHEISHA"])
+        #expect(abu.birthDates == ["1955"])
+        #expect(list.entries.first { $0.id == "18300" }?.kind == .organization)
+        #expect(ConsolidatedScreeningList.document("21795618, Passport") == .init(type: "Passport", number: "21795618", country: nil))
+        #expect(ConsolidatedScreeningList.document("Gender, Male") == nil)
     }
 
     /// A batch of names to screen has a simple list's columns; each row's particulars are read
