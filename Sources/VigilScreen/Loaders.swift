@@ -6,7 +6,7 @@ import VigilFormats
 /// - a folder, or a file named `sdn.csv` or `cons_prim.csv`: OFAC's legacy CSV set (the primary
 ///   file, with `alt`, `add` and `comments` files beside it when present);
 /// - `.json`, `.jsonl`, `.ijson`, `.ftm.json`: FollowTheMoney entities, one JSON object per line
-///   (OpenSanctions' export); only persons, organisations and vessels are kept;
+///   (OpenSanctions' export) or a JSON array of them; only persons, organisations and vessels are kept;
 /// - any other `.csv`, by its header (``CSVList``): FinCEN's 314(a) subject lists, GTAS's
 ///   watch-list layout, the US Consolidated Screening List, or a simple list (`name` required;
 ///   `id`, `kind`, `aliases` separated by `;`, `birth_date`, `country`, `document` optional).
@@ -270,15 +270,9 @@ enum FtMList {
         let bytes = try WatchlistLoader.read(path)
         var entries: [WatchlistEntry] = []
         var newest: String?
-        var lineNumber = 0
-        for line in bytes.split(separator: 0x0A, omittingEmptySubsequences: false) {
-            lineNumber += 1
-            guard line.contains(where: { $0 != 0x20 && $0 != 0x0D && $0 != 0x09 }) else { continue }
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] else {
-                throw WatchlistError(file: path, location: "line \(lineNumber)", "not a JSON object (FollowTheMoney files hold one entity per line)")
-            }
+        for (location, object) in try objects(bytes, file: path) {
             guard let schema = object["schema"] as? String, let id = object["id"] as? String else {
-                throw WatchlistError(file: path, location: "line \(lineNumber)", "an entity needs \"id\" and \"schema\"")
+                throw WatchlistError(file: path, location: location, "an entity needs \"id\" and \"schema\"")
             }
             guard let kind = kept[schema] else { continue }
             let p = object["properties"] as? [String: Any] ?? [:]
@@ -300,5 +294,31 @@ enum FtMList {
         }
         return Watchlist(version: ListVersion(name: name, format: "ftm", sha256: Watchlist.digest([bytes]), generated: newest, entries: entries.count),
                          entries: entries)
+    }
+
+    /// The entities of a file, with where each is: one JSON object per line (OpenSanctions'
+    /// exports), or one JSON array of them (as an API answer or a hand-made file gives them).
+    static func objects(_ bytes: [UInt8], file: String) throws(WatchlistError) -> [(location: String, object: [String: Any])] {
+        if bytes.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }) == UInt8(ascii: "[") {
+            let array: [Any]
+            do { array = try JSONSerialization.jsonObject(with: Data(bytes)) as? [Any] ?? [] } catch {
+                throw WatchlistError(file: file, "not JSON: \((error as NSError).userInfo[NSDebugDescriptionErrorKey] ?? error)")
+            }
+            return try array.enumerated().map { i, element throws(WatchlistError) in
+                guard let object = element as? [String: Any] else { throw WatchlistError(file: file, location: "entity [\(i + 1)]", "not a JSON object") }
+                return ("entity [\(i + 1)]", object)
+            }
+        }
+        var out: [(location: String, object: [String: Any])] = []
+        var lineNumber = 0
+        for line in bytes.split(separator: 0x0A, omittingEmptySubsequences: false) {
+            lineNumber += 1
+            guard line.contains(where: { $0 != 0x20 && $0 != 0x0D && $0 != 0x09 }) else { continue }
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] else {
+                throw WatchlistError(file: file, location: "line \(lineNumber)", "not a JSON object (FollowTheMoney files hold one entity per line, or a JSON array of them)")
+            }
+            out.append(("line \(lineNumber)", object))
+        }
+        return out
     }
 }

@@ -821,6 +821,19 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(list.entries[0].names.map(\.text) == ["Ivan Testov", "Иван Тестов"])
         #expect(list.entries[0].documents.first?.number == "P-123")
 
+        // The same entities as one JSON array (an API's answer, a file written by hand).
+        let array = try temporaryFile("entities.json", """
+            [
+              {"id": "t-1", "schema": "Person", "properties": {"name": ["Ivan Testov"], "sanctions": [{"id": "s-1", "schema": "Sanction"}]}},
+              {"id": "t-3", "schema": "Company", "caption": "Testco Trading LLC", "properties": {}, "last_change": "2024-06-01T10:00:00"}
+            ]
+            """)
+        let fromArray = try WatchlistLoader.load(name: "OS", path: array)
+        #expect(fromArray.entries.map(\.id) == ["t-1", "t-3"] && fromArray.entries[1].names.map(\.text) == ["Testco Trading LLC"])
+        #expect(fromArray.version.generated == "2024-06-01T10:00:00")
+        let badArray = try temporaryFile("bad.json", "[{\"id\": \"t-1\", \"schema\": \"Person\"}, 3]")
+        #expect(throws: WatchlistError(file: badArray, location: "entity [2]", "not a JSON object")) { try WatchlistLoader.load(name: "OS", path: badArray) }
+
         let csv = try temporaryFile("local.csv", "id,name,kind,aliases,birth_date,country\nL1,Jane Roe,person,Jane R. Roe;J. Roe,1980-05-06,GB\n")
         let local = try WatchlistLoader.load(name: "LOCAL", path: csv)
         #expect(local.entries.first?.names.count == 3)
