@@ -6,7 +6,8 @@ import VigilFormats
 /// - a folder, or a file named `sdn.csv` or `cons_prim.csv`: OFAC's legacy CSV set (the primary
 ///   file, with `alt`, `add` and `comments` files beside it when present);
 /// - `.json`, `.jsonl`, `.ijson`, `.ftm.json`: FollowTheMoney entities, one JSON object per line
-///   (OpenSanctions' export) or a JSON array of them; only persons, organisations and vessels are kept;
+///   (OpenSanctions' export) or a JSON array of them; only persons, organisations and vessels are
+///   kept. Records in Senzing's format (OpenSanctions' other export, ``SenzingList``) likewise;
 /// - any other `.csv`, by its header (``CSVList``): FinCEN's 314(a) subject lists, GTAS's
 ///   watch-list layout, the US Consolidated Screening List, or a simple list (`name` required;
 ///   `id`, `kind`, `aliases` separated by `;`, `birth_date`, `country`, `document` optional).
@@ -268,9 +269,14 @@ enum FtMList {
 
     static func load(name: String, path: String) throws(WatchlistError) -> Watchlist {
         let bytes = try WatchlistLoader.read(path)
+        let objects = try objects(bytes, file: path)
+        // OpenSanctions also exports its datasets as Senzing records.
+        if let first = objects.first?.object, first["RECORD_ID"] != nil, first["schema"] == nil {
+            return try SenzingList.watchlist(name: name, objects, bytes: bytes, file: path)
+        }
         var entries: [WatchlistEntry] = []
         var newest: String?
-        for (location, object) in try objects(bytes, file: path) {
+        for (location, object) in objects {
             guard let schema = object["schema"] as? String, let id = object["id"] as? String else {
                 throw WatchlistError(file: path, location: location, "an entity needs \"id\" and \"schema\"")
             }

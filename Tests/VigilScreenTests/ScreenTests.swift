@@ -921,6 +921,35 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(ConsolidatedScreeningList.document("Gender, Male") == nil)
     }
 
+    /// Senzing's records, flat or grouped, as OpenSanctions exports them and as entity-resolution
+    /// users keep lists: names by type and usage, dates, countries, identifiers, risk topics.
+    @Test func senzingRecords() throws {
+        let file = try temporaryFile("senzing.jsonl", """
+            {"DATA_SOURCE":"OS_PEPS","RECORD_ID":"NK-1","RECORD_TYPE":"PERSON","LAST_CHANGE":"2024-03-21T08:44:01","NAMES":[{"NAME_TYPE":"PRIMARY","NAME_FULL":"Jane Q. Roe"},{"NAME_TYPE":"ALIAS","NAME_FIRST":"Janet","NAME_LAST":"Roe"}],"RISKS":[{"TOPIC":"role.pep"}],"DATES":[{"DATE_OF_BIRTH":"19720305"}],"COUNTRIES":[{"NATIONALITY":"us"}],"IDENTIFIERS":[{"OTHER_ID_TYPE":"OPEN_SANCTIONS","OTHER_ID_NUMBER":"NK-1"},{"PASSPORT_NUMBER":"X1234567","PASSPORT_COUNTRY":"US"}]}
+            {"DATA_SOURCE":"CUSTOMERS","RECORD_ID":2,"FEATURES":[{"RECORD_TYPE":"ORGANIZATION"},{"NAME_ORG":"Widget Works Inc"},{"TAX_ID_NUMBER":"12-3456789","TAX_ID_COUNTRY":"US"}]}
+            {"DATA_SOURCE":"TEST","RECORD_ID":"3","PRIMARY_NAME_LAST":"Smith","PRIMARY_NAME_FIRST":"John","DATE_OF_BIRTH":"1985-03-15","SSN":"123-45-6789"}
+            {"DATA_SOURCE":"TEST","RECORD_ID":"4","ADDR_CITY":"Nowhere"}
+            """)
+        let list = try WatchlistLoader.load(name: "SZ", path: file)
+        #expect(list.version.format == "senzing" && list.version.generated == "2024-03-21T08:44:01")
+        // A record with no name is no entry.
+        #expect(list.entries.map(\.id) == ["NK-1", "2", "3"])
+        let roe = list.entries[0]
+        #expect(roe.kind == .person && roe.names == [.init(text: "Jane Q. Roe", quality: "primary"), .init(text: "Janet Roe", quality: "strong")])
+        #expect(roe.birthDates == ["1972-03-05"] && roe.countries == ["us"] && roe.programs == ["role.pep"])
+        // OpenSanctions' own entity id is not a document.
+        #expect(roe.documents == [.init(type: "PASSPORT", number: "X1234567", country: "US")])
+        #expect(list.entries[1].kind == .organization && list.entries[1].names.map(\.text) == ["Widget Works Inc"])
+        #expect(list.entries[1].documents.map(\.number) == ["12-3456789"])
+        #expect(list.entries[2].names == [.init(text: "John Smith", quality: "primary")] && list.entries[2].kind == .person)
+        #expect(list.entries[2].documents == [.init(type: "SSN", number: "123-45-6789", country: nil)])
+        let hit = Screener(lists: [list]).screen(ScreeningQuery(name: "Roe, Janet", birthDate: "1972-03-05", document: "X1234567")).matches.first
+        #expect(hit?.entryID == "NK-1" && hit?.features.map(\.feature) == ["name", "birth-date", "document"])
+
+        let bad = try temporaryFile("senzing.json", "[{\"RECORD_ID\": \"1\", \"NAME_FULL\": \"A B\"}, {\"NAME_FULL\": \"C D\", \"RECORD_ID\": \"\"}]")
+        #expect(throws: WatchlistError(file: bad, location: "entity [2]", "a Senzing record needs a RECORD_ID")) { try WatchlistLoader.load(name: "SZ", path: bad) }
+    }
+
     /// A batch of names to screen has a simple list's columns; each row's particulars are read
     /// and checked as `vigil screen` checks its options, and a bad one names its line and column.
     @Test func batchOfNamesToScreen() throws {
