@@ -20,6 +20,8 @@ struct KeyIndex: Sendable {
     /// What a key is made of. Part of the key: a token and an equal skeleton are different keys.
     enum Kind: UInt8, Sendable {
         case token = 0x74, skeleton = 0x73
+        /// A common word of a name that has no other (``Screener/forEachKey(_:query:_:)``).
+        case common = 0x63
     }
 
     /// One key: the ids of the names holding it are `ids[start..<end]`, ascending; `idf` is how

@@ -216,9 +216,17 @@ public final class Screener: Sendable {
     /// A query's token also looks for its skeleton without a last `s` (``balticStem(_:)``) and
     /// as the Russian form of a Belarusian word (``russianSkeleton(_:)``).
     /// `body` is also given the position of the token the key is of (of a joined key, the second's).
+    ///
+    /// A name made only of words many names have (`Global Trading Ltd`, `National Bank`) has no
+    /// such token: it is indexed by those words, as keys of their own kind (``KeyIndex/Kind/common``),
+    /// so they do not change how rare the token keys are; and a query made only of such words
+    /// (as an organisation's, or as words of a name of unknown kind) looks them up, and its
+    /// words as tokens. Without, such a name could not be found even screened exactly as listed.
     static func forEachKey(_ n: NormalizedName, query: Bool = false, _ body: (KeyIndex.Kind, String, String, Int) -> Void) {
         var previous: NormalizedName.Token?
+        var identifying = false
         for (i, t) in n.tokens.enumerated() where t.role == .name || t.role == .number {
+            identifying = true
             if t.text.utf8.count >= 2 {
                 body(.token, t.text, "", i)
                 if t.skeleton.utf8.count >= 2 { body(.skeleton, t.skeleton, "", i) }
@@ -230,6 +238,34 @@ public final class Screener: Sendable {
             if let previous { body(.token, previous.text, t.text, i) }
             previous = t
         }
+        guard let common = commonWords(n, query: query, identifying: identifying) else { return }
+        previous = nil
+        for i in common {
+            let t = n.tokens[i]
+            body(.common, t.text, "", i)
+            if let previous { body(.common, previous.text, t.text, i) }
+            // An organisation's query meets a name of unknown kind, whose words are names.
+            if query, t.role == .common {
+                body(.token, t.text, "", i)
+                if let previous { body(.token, previous.text, t.text, i) }
+            }
+            previous = t
+        }
+    }
+
+    /// The positions of a name's words when it is made of common words alone; nil otherwise. A
+    /// listed name's are its common words when it has no identifying token; a query's are its
+    /// words when each is a common word, whatever role its kind gave them.
+    private static func commonWords(_ n: NormalizedName, query: Bool, identifying: Bool) -> [Int]? {
+        if query {
+            // Most queries have a name's word that is no common word: decided without an array.
+            func isWord(_ t: NormalizedName.Token) -> Bool { t.role == .common || t.role == .name }
+            guard n.tokens.contains(where: isWord),
+                  n.tokens.allSatisfy({ !isWord($0) || NameText.commonBusinessWords.contains($0.text) }) else { return nil }
+            return n.tokens.indices.filter { isWord(n.tokens[$0]) }
+        }
+        let words = n.tokens.indices.filter { n.tokens[$0].role == .common }
+        return identifying || words.isEmpty ? nil : words
     }
 
     /// The skeleton of a token without the nominative ending Lithuanian and Latvian give a

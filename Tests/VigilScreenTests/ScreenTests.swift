@@ -1011,6 +1011,23 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         return Screener(lists: [un, ofac])
     }()
 
+    /// A name made only of words many names have is found as any other: before, it had no index
+    /// keys, and screening it exactly as listed found nothing.
+    @Test func namesOfCommonWordsAloneAreFound() throws {
+        let national = WatchlistEntry(id: "1", kind: .organization, names: [.init(text: "National Bank", quality: "primary")])
+        let global = WatchlistEntry(id: "2", kind: .organization, names: [.init(text: "Global Trading Ltd", quality: "primary")])
+        let lantern = WatchlistEntry(id: "3", kind: .organization, names: [.init(text: "Blue Lantern Global Trading LLC", quality: "primary")])
+        let list = Watchlist(version: ListVersion(name: "L", format: "csv", sha256: "00", generated: nil, entries: 3), entries: [national, global, lantern])
+        let screener = Screener(lists: [list])
+        for kind in [NameKind.organization, .unknown] {
+            #expect(screener.screen(ScreeningQuery(name: "National Bank", kind: kind)).matches.map(\.entryID) == ["1"], "\(kind)")
+            #expect(screener.screen(ScreeningQuery(name: "Global Trading Ltd", kind: kind)).matches.map(\.entryID) == ["2"], "\(kind)")
+        }
+        // A name with a word of its own is still not found by the common words alone.
+        #expect(screener.screen(ScreeningQuery(name: "Global Trading LLC", kind: .organization)).matches.map(\.entryID) == ["2"])
+        #expect(screener.screen(ScreeningQuery(name: "Blue Lantern Global Trading", kind: .organization)).matches.map(\.entryID) == ["3"])
+    }
+
     @Test func findsListedPeopleWithVersionAndExplanation() throws {
         let r = Self.screener.screen(ScreeningQuery(name: "Eric Badege", kind: .person, birthDate: "1971-03-02", country: "CD"))
         let hit = try #require(r.matches.first)
