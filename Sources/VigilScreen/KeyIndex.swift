@@ -119,4 +119,15 @@ struct KeyIndex: Sendable {
 
     /// The ids of the names holding a key, ascending.
     func ids(_ key: Int32) -> ArraySlice<Int32> { ids[Int(slots[Int(key)].start)..<Int(slots[Int(key)].end)] }
+
+    /// Per name id, the rarity of all its keys together: what a query holding every key of the
+    /// name would sum for it.
+    func masses(names: Int) -> [Double] {
+        var mass = [Double](repeating: 0, count: names)
+        // In slot order, so the sums (floating point) are the same from run to run.
+        for slot in slots where !slot.isEmpty {
+            for id in ids[Int(slot.start)..<Int(slot.end)] { mass[Int(id)] += slot.idf }
+        }
+        return mass
+    }
 }

@@ -102,6 +102,9 @@ public final class Screener: Sendable {
     private let names: [IndexedName]
     /// Index key → the names holding it.
     private let index: KeyIndex
+    /// Per name, the rarity of all its keys (``KeyIndex/masses(names:)``): of candidates a query
+    /// weighs alike, those it covers more of come first.
+    private let masses: [Double]
     /// Skeleton key → the listed tokens that have it, one of each (``Carrier``).
     private let carriers: [Int32: [Carrier]]
     /// Accumulators that no query holds (as many as have run at once).
@@ -158,6 +161,7 @@ public final class Screener: Sendable {
         self.names = names
         let index = builder.build(names: names.count)
         self.index = index
+        masses = index.masses(names: names.count)
         carriers = Dictionary(uniqueKeysWithValues: skeletons.map { (index.find(.skeleton, $0.key, "")!, $0.value) })
     }
 
@@ -226,8 +230,8 @@ public final class Screener: Sendable {
         var previous: NormalizedName.Token?
         var identifying = false
         for (i, t) in n.tokens.enumerated() where t.role == .name || t.role == .number {
-            identifying = true
             if t.text.utf8.count >= 2 {
+                identifying = true
                 body(.token, t.text, "", i)
                 if t.skeleton.utf8.count >= 2 { body(.skeleton, t.skeleton, "", i) }
                 if query {
@@ -254,12 +258,13 @@ public final class Screener: Sendable {
     }
 
     /// The positions of a name's words when it is made of common words alone; nil otherwise. A
-    /// listed name's are its common words when it has no identifying token; a query's are its
-    /// words when each is a common word, whatever role its kind gave them.
+    /// listed name's are its common words when it has no identifying token of two letters or
+    /// more (`B-Finance Ltd`); a query's are its words of two letters or more when each is a
+    /// common word, whatever role its kind gave them.
     private static func commonWords(_ n: NormalizedName, query: Bool, identifying: Bool) -> [Int]? {
         if query {
             // Most queries have a name's word that is no common word: decided without an array.
-            func isWord(_ t: NormalizedName.Token) -> Bool { t.role == .common || t.role == .name }
+            func isWord(_ t: NormalizedName.Token) -> Bool { (t.role == .common || t.role == .name) && t.text.utf8.count >= 2 }
             guard n.tokens.contains(where: isWord),
                   n.tokens.allSatisfy({ !isWord($0) || NameText.commonBusinessWords.contains($0.text) }) else { return nil }
             return n.tokens.indices.filter { isWord(n.tokens[$0]) }
@@ -395,7 +400,7 @@ public final class Screener: Sendable {
                 top = max(top, weights.add(idf, toThoseOf: held!, in: index.ids(posting)))
             }
         }
-        return (weights.ranked(from: top / 2, limit: options.candidates), weights.count)
+        return (weights.ranked(from: top / 2, limit: options.candidates, masses: masses), weights.count)
     }
 
     /// The match of the name `n` with its evidence. The entry's fields are read where they are:
@@ -506,11 +511,19 @@ final class Accumulator: @unchecked Sendable {
     }
 
     /// The ids whose sum reaches `floor`, heaviest first (ties by id), at most `limit`.
-    func ranked(from floor: Double, limit: Int) -> [Int32] {
+    /// The ids with at least `floor`, heaviest first, at most `limit`. Of names weighed alike
+    /// (a query sharing one common key with hundreds: `Korea`, `Hassan`), those with the least
+    /// `masses` come first: the query holds more of them. By id alone, the exact name could be
+    /// left out of the limit, and a listed name screened as listed not found.
+    func ranked(from floor: Double, limit: Int, masses: [Double]) -> [Int32] {
         var out: [(id: Int32, weight: Double)] = []
         out.reserveCapacity(touched.count)
         for id in touched where sums[Int(id)].weight >= floor { out.append((id, sums[Int(id)].weight)) }
-        out.sort { $0.weight != $1.weight ? $0.weight > $1.weight : $0.id < $1.id }
+        out.sort { a, b in
+            if a.weight != b.weight { return a.weight > b.weight }
+            let ma = masses[Int(a.id)], mb = masses[Int(b.id)]
+            return ma != mb ? ma < mb : a.id < b.id
+        }
         return out.prefix(limit).map(\.id)
     }
 }
