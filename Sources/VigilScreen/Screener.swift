@@ -105,6 +105,9 @@ public final class Screener: Sendable {
     /// Per name, the rarity of all its keys (``KeyIndex/masses(names:)``): of candidates a query
     /// weighs alike, those it covers more of come first.
     private let masses: [Double]
+    /// A listed document number (as ``Evidence/normalizeDocument(_:)`` writes it, of
+    /// ``Evidence/documentHitLength`` characters or more) → the names of the entries listing it.
+    private let byDocument: [String: [Int32]]
     /// Skeleton key → the listed tokens that have it, one of each (``Carrier``).
     private let carriers: [Int32: [Carrier]]
     /// Accumulators that no query holds (as many as have run at once).
@@ -142,8 +145,15 @@ public final class Screener: Sendable {
         let vocabulary = NormalizedName.UnitVocabulary()
         var skeletons: [String: [Carrier]] = [:]
         var carried = Set<Carrier.Key>()
+        var byDocument: [String: [Int32]] = [:]
         for (l, list) in lists.enumerated() {
             for (e, entry) in list.entries.enumerated() {
+                let first = Int32(names.count)
+                defer {
+                    for d in Set(entry.documents.map { Evidence.normalizeDocument($0.number) }) where d.utf8.count >= Evidence.documentHitLength {
+                        byDocument[d, default: []] += Array(first..<Int32(names.count))
+                    }
+                }
                 var seen = Set<String>()
                 for name in entry.names where seen.insert(name.text).inserted {
                     let n = NormalizedName(name.text, kind: entry.kind, vocabulary: vocabulary)
@@ -159,6 +169,7 @@ public final class Screener: Sendable {
             }
         }
         self.names = names
+        self.byDocument = byDocument
         let index = builder.build(names: names.count)
         self.index = index
         masses = index.masses(names: names.count)
@@ -318,7 +329,11 @@ public final class Screener: Sendable {
 
     public func screen(_ query: ScreeningQuery) -> ScreeningResult {
         let q = NormalizedName(query.name, kind: query.kind)
-        let ranked = candidates(q).ids
+        var ranked = candidates(q).ids
+        // The names of entries listing the query's document are scored whatever the index says
+        // of their names: a listed document is a hit on its own (``Evidence/documentHit``).
+        let documented = query.document.map(Evidence.normalizeDocument).flatMap { byDocument[$0] } ?? []
+        ranked += documented.filter { !ranked.contains($0) }
         // The best name of each entry.
         var best: [Int64: ScreeningMatch] = [:]
         let bonus = Evidence.maximumBonus(for: query)
@@ -338,7 +353,7 @@ public final class Screener: Sendable {
                 let kind = names[Int(id)].kind
                 if query.kind != .unknown, kind != .unknown, query.kind != kind { continue }
                 let score = matcher.score(q, names[Int(id)].normalized, explainFrom: floor, cache: &pairs, buffer: buffer)
-                if score.score < floor { continue }
+                if score.score < floor, !documented.contains(id) { continue }
                 let key = Int64(names[Int(id)].list) << 32 | Int64(names[Int(id)].entry)
                 if let current = best[key], current.nameScore >= score.score { continue }
                 best[key] = match(query, names[Int(id)], score)
@@ -414,7 +429,11 @@ public final class Screener: Sendable {
         features += Evidence.birthDate(query.birthDate, lists[l].entries[e].birthDates)
         features += Evidence.country(query.country, lists[l].entries[e].countries)
         features += Evidence.document(query.document, lists[l].entries[e].documents)
-        let score = min(1, max(0, features.reduce(0) { $0 + $1.contribution }))
+        var score = min(1, max(0, features.reduce(0) { $0 + $1.contribution }))
+        if score < Evidence.documentHitScore, let hit = Evidence.documentHit(query, lists[l].entries[e].documents) {
+            features.append(.init(feature: "document-hit", contribution: Evidence.documentHitScore - score, detail: hit))
+            score = Evidence.documentHitScore
+        }
         return ScreeningMatch(list: lists[l].version.name, listVersion: labels[l], entryID: lists[l].entries[e].id, kind: lists[l].entries[e].kind,
                               matchedName: n.text, nameQuality: n.quality, score: (score * 10_000).rounded() / 10_000,
                               nameScore: nameScore.score, features: features, name: nameScore, programs: lists[l].entries[e].programs)
@@ -533,6 +552,10 @@ enum Evidence {
     /// The largest contribution each kind of evidence can make; ``maximumBonus(for:)`` relies on
     /// them being the largest, so the functions below add no more.
     static let birthDateListed = 0.1, countryListed = 0.03, documentListed = 0.25
+    /// A listed document number is a hit whatever the name (a person travelling under another
+    /// name, or a name the matcher cannot pair): scored at least this, for a person to look at.
+    /// Only numbers this long count so: short ones (`12345`) recur between issuers.
+    static let documentHitScore = 0.85, documentHitLength = 6
 
     /// The most the birth date, country and document a query gives can add (each function
     /// below adds only when the query has its value).
@@ -574,6 +597,19 @@ enum Evidence {
             return [.init(feature: "document", contribution: documentListed, detail: "\(d.type ?? "document") \(d.number) is listed")]
         }
         return []
+    }
+
+    /// Why a query's document makes a hit of an entry whatever the name; nil when it does not:
+    /// its number is not listed, is short, or the list gives the document another country than
+    /// the query's.
+    static func documentHit(_ query: ScreeningQuery, _ listed: [WatchlistEntry.Document]) -> String? {
+        guard let document = query.document else { return nil }
+        let q = normalizeDocument(document)
+        guard q.utf8.count >= documentHitLength,
+              let d = listed.first(where: { d in
+                  normalizeDocument(d.number) == q && (d.country == nil || query.country == nil || Countries.code(d.country!) == Countries.code(query.country!))
+              }) else { return nil }
+        return "\(d.type ?? "document") \(d.number) is listed: a hit whatever the name"
     }
 
     static func normalizeDocument(_ s: String) -> String {

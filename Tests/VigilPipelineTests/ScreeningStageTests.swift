@@ -146,6 +146,10 @@ struct ScreeningStageTests {
         #expect(traveller.first?.findings[0].explanation.contains("document +0.25") == true)
         // Its nationality as passenger data gives it (alpha-3) agrees with the list's `RU`.
         #expect(traveller.first?.findings[0].explanation.contains("country +0.03 (RUS is listed)") == true)
+        // Another name on the listed passport: a hit all the same, for a person to review.
+        let alias = engine.process(Self.passenger(4, surname: "PETROV", given: "OLEG", document: "P7654321")).compactMap(\.alert)
+        #expect(alias.map(\.subject.value) == ["P7654321"] && alias.first?.score == 0.85)
+        #expect(alias.first?.findings[0].explanation.contains("document-hit") == true)
     }
 
     @Test("only the parties named in screen: are screened; a replay gives the same alerts")

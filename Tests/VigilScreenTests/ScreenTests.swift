@@ -1033,6 +1033,28 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(missed.isEmpty, "\(missed)")
     }
 
+    /// A listed document number is a hit whatever the name; a short number, or a document the
+    /// list gives another country, is not.
+    @Test func aListedDocumentIsAHitWhateverTheName() throws {
+        var ivan = WatchlistEntry(id: "1", kind: .person, names: [.init(text: "Ivan Petrovich Sidorenko", quality: "primary")])
+        ivan.documents = [.init(type: "Passport", number: "P 765-4321", country: "RU"), .init(type: "ID", number: "12345", country: nil)]
+        let list = Watchlist(version: ListVersion(name: "L", format: "csv", sha256: "00", generated: nil, entries: 1), entries: [ivan])
+        let screener = Screener(lists: [list])
+        let other = screener.screen(ScreeningQuery(name: "John Smith", kind: .person, document: "p7654321")).matches
+        #expect(other.map(\.entryID) == ["1"] && other.first?.score == Evidence.documentHitScore)
+        #expect(other.first?.features.map(\.feature) == ["name", "document", "document-hit"])
+        #expect(other.first?.features.last?.detail == "Passport P 765-4321 is listed: a hit whatever the name")
+        // The features still add up to the score.
+        #expect(abs((other.first?.features.reduce(0) { $0 + $1.contribution } ?? 0) - Evidence.documentHitScore) < 1e-9)
+        #expect(screener.screen(ScreeningQuery(name: "John Smith", kind: .person, country: "RUS", document: "P7654321")).matches.count == 1)
+        #expect(screener.screen(ScreeningQuery(name: "John Smith", kind: .person, country: "FR", document: "P7654321")).matches.isEmpty)
+        #expect(screener.screen(ScreeningQuery(name: "John Smith", kind: .person, document: "12345")).matches.isEmpty)
+        #expect(screener.screen(ScreeningQuery(name: "John Smith", kind: .organization, document: "P7654321")).matches.isEmpty)
+        // The named person with the document: the name and the document, no floor needed.
+        let named = try #require(screener.screen(ScreeningQuery(name: "Ivan Sidorenko", kind: .person, document: "P7654321")).matches.first)
+        #expect(named.score > Evidence.documentHitScore && !named.features.contains { $0.feature == "document-hit" })
+    }
+
     /// A name made only of words many names have is found as any other: before, it had no index
     /// keys, and screening it exactly as listed found nothing.
     @Test func namesOfCommonWordsAloneAreFound() throws {
