@@ -534,16 +534,30 @@ final class Accumulator: @unchecked Sendable {
     /// (a query sharing one common key with hundreds: `Korea`, `Hassan`), those with the least
     /// `masses` come first: the query holds more of them. By id alone, the exact name could be
     /// left out of the limit, and a listed name screened as listed not found.
+    ///
+    /// The best `limit` are kept as they come, in order, rather than all sorted: a common key
+    /// touches thousands of names, and sorting them with the masses to compare took a twentieth
+    /// of a screening.
     func ranked(from floor: Double, limit: Int, masses: [Double]) -> [Int32] {
-        var out: [(id: Int32, weight: Double)] = []
-        out.reserveCapacity(touched.count)
-        for id in touched where sums[Int(id)].weight >= floor { out.append((id, sums[Int(id)].weight)) }
-        out.sort { a, b in
-            if a.weight != b.weight { return a.weight > b.weight }
-            let ma = masses[Int(a.id)], mb = masses[Int(b.id)]
-            return ma != mb ? ma < mb : a.id < b.id
+        typealias Ranked = (id: Int32, weight: Double, mass: Double)
+        func before(_ a: Ranked, _ b: Ranked) -> Bool {
+            a.weight != b.weight ? a.weight > b.weight : a.mass != b.mass ? a.mass < b.mass : a.id < b.id
         }
-        return out.prefix(limit).map(\.id)
+        var best: [Ranked] = []
+        best.reserveCapacity(limit + 1)
+        for id in touched {
+            let weight = sums[Int(id)].weight
+            guard weight >= floor, limit > 0 else { continue }
+            // Most names weigh less than the last kept: turned away without reading their mass.
+            if best.count == limit, weight < best[limit - 1].weight { continue }
+            let c: Ranked = (id, weight, masses[Int(id)])
+            if best.count == limit, !before(c, best[limit - 1]) { continue }
+            var i = best.count
+            while i > 0, before(c, best[i - 1]) { i -= 1 }
+            best.insert(c, at: i)
+            if best.count > limit { best.removeLast() }
+        }
+        return best.map(\.id)
     }
 }
 

@@ -1033,6 +1033,28 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(missed.isEmpty, "\(missed)")
     }
 
+    /// The candidates kept as they come are the first of all of them sorted: heaviest, then
+    /// least mass, then lowest id, with many ties of weight and mass.
+    @Test func keptCandidatesAreTheFirstOfAllSorted() {
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<200 {
+            let n = Int.random(in: 1...400, using: &rng)
+            let masses = (0..<n).map { _ in Double(Int.random(in: 1...4, using: &rng)) }
+            let accumulator = Accumulator(names: n)
+            accumulator.reset()
+            var weights: [Int32: Double] = [:]
+            for id in (0..<Int32(n)).shuffled(using: &rng).prefix(Int.random(in: 0...n, using: &rng)) {
+                weights[id] = Double(Int.random(in: 1...5, using: &rng))
+                _ = accumulator.add(id, weights[id]!)
+            }
+            let floor = Double(Int.random(in: 0...3, using: &rng)), limit = Int.random(in: 1...20, using: &rng)
+            let expected = weights.filter { $0.value >= floor }.sorted { a, b in
+                a.value != b.value ? a.value > b.value : masses[Int(a.key)] != masses[Int(b.key)] ? masses[Int(a.key)] < masses[Int(b.key)] : a.key < b.key
+            }.prefix(limit).map(\.key)
+            #expect(accumulator.ranked(from: floor, limit: limit, masses: masses) == Array(expected))
+        }
+    }
+
     /// A listed document number is a hit whatever the name; a short number, or a document the
     /// list gives another country, is not.
     @Test func aListedDocumentIsAHitWhateverTheName() throws {
