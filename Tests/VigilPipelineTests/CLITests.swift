@@ -143,6 +143,9 @@ struct CLITests {
         var report = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
         #expect(report["queriesFrom"] as? String == "lists" && report["queries"] as? Int == 300)
         #expect((report["matched"] as? Int ?? 0) > 0)
+        // Every name screened as listed finds its own entry; a names file has no such count.
+        let own = report["ownEntryFound"] as? [String: [String: Int]]
+        #expect(own?["asListed"] == ["queries": 100, "found": 100] && own?["misspelt"]?["queries"] == 100)
 
         let dir = try temporaryDirectory()
         let names = dir.appendingPathComponent("parties.txt").path
@@ -152,6 +155,7 @@ struct CLITests {
         report = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
         // Three names in turn, the listed one a third of the time.
         #expect(report["queriesFrom"] as? String == names && report["queries"] as? Int == 300 && report["matched"] as? Int == 100)
+        #expect(report["ownEntryFound"] == nil)
 
         let empty = dir.appendingPathComponent("empty.txt").path
         try "\n  \n".write(toFile: empty, atomically: true, encoding: .utf8)
