@@ -371,13 +371,14 @@ public final class NormalizedName: Sendable, Hashable {
     /// A listed name: its units are numbered in the screener's `vocabulary`.
     init(_ name: String, kind: NameKind, vocabulary: UnitVocabulary?) {
         original = name
-        self.kind = kind
         let (latin, script) = NameText.latin(name)
         self.script = script
         transliterated = script != .latin
+        let read = NameText.tokens(latin, kind: kind, script: script)
+        self.kind = read.kind
         // A name of more than 64 tokens is not a name; the matcher keeps token sets as bits.
-        tokens = Array(NameText.tokens(latin, kind: kind, script: script).prefix(64))
-        let person = kind != .organization && kind != .vessel  // (or of unknown kind)
+        tokens = Array(read.tokens.prefix(64))
+        let person = self.kind != .organization && self.kind != .vessel  // (or of unknown kind)
         korean = person && Hangul.isKoreanName(tokens)
         units = Self.units(tokens, korean: korean, person: person)
         heads = units.map { u in
@@ -833,8 +834,10 @@ enum NameText {
 
     static let roman: Set<String> = ["ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x", "xi", "xii", "xv", "xx"]
 
-    /// The tokens of `latin`, a name written in `script` transliterated.
-    static func tokens(_ latin: String, kind: NameKind, script: Script = .latin) -> [NormalizedName.Token] {
+    /// The tokens of `latin`, a name written in `script` transliterated, and the kind they were
+    /// read as: `kind`, except that a name of unknown kind with a legal form is read as an
+    /// organisation's.
+    static func tokens(_ latin: String, kind: NameKind, script: Script = .latin) -> (tokens: [NormalizedName.Token], kind: NameKind) {
         // Dots and apostrophes join (`S.A.R.L.` is `sarl`, `O'Brien` is `obrien`); every other
         // character that is not a letter or digit separates.
         var words: [String] = []
@@ -889,7 +892,7 @@ enum NameText {
         if script == .thai || script == .khmer {
             // Transliterated, their words are strings of consonants that may spell a Latin
             // honorific, particle or legal form (ហ៊ុន is `hon`, ពត `pt`): none is looked up.
-            return words.prefix(64).map { w in .init(text: w, role: isNumber(w) ? .number : .name, skeleton: skeleton(w)) }
+            return (words.prefix(64).map { w in .init(text: w, role: isNumber(w) ? .number : .name, skeleton: skeleton(w)) }, kind)
         }
         if script == .abjad {
             // Arabic writes the article joined to the word (السيسي is `alsysy`); Latin spellings
@@ -926,6 +929,10 @@ enum NameText {
         }
         if kind != .person, numberWord { words = joinNumberWords(words) }
         if abd || numberWord || rewritten { known = words.map { lexicon[$0] } }
+        // A legal form makes a name of unknown kind an organisation's (`FMF General Trading LLC`,
+        // `King Romans Company Limited`): read as one, `General`, `King` or `Mr` in it are words
+        // of the name, not titles to drop, and its common words weigh as in the listed name.
+        let kind = kind == .unknown && words.count > 1 && known.contains(where: { $0?.legalForm != nil }) ? NameKind.organization : kind
         var out: [NormalizedName.Token] = []
         out.reserveCapacity(words.count)
         for (n, w) in words.enumerated() {
@@ -967,7 +974,7 @@ enum NameText {
                 return text == t.text ? t : .init(text: text, role: t.role, skeleton: skeleton(text), namesKindOfBody: t.namesKindOfBody)
             }
         }
-        return out
+        return (out, kind)
     }
 
     /// Whether a person's name is Belarusian as Latin letters write it: a patronymic in `-avich`,

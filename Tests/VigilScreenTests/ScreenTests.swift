@@ -1055,6 +1055,23 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         }
     }
 
+    /// A name of unknown kind with a legal form is read as an organisation's: the words that
+    /// would be a person's titles (`General`, `King`, `Mr`) are words of its name.
+    @Test func aLegalFormMakesANameAnOrganisations() {
+        let names = ["FMF General Trading LLC", "King Romans Company Limited", "Mr Handyman Ltd", "General John Smith"]
+        let entries = names.enumerated().map { i, name in
+            WatchlistEntry(id: "\(i)", kind: i < 3 ? .organization : .person, names: [.init(text: name, quality: "primary")])
+        }
+        let screener = Screener(lists: [Watchlist(version: ListVersion(name: "L", format: "csv", sha256: "00", generated: nil, entries: 4), entries: entries)])
+        for (i, name) in names.prefix(3).enumerated() {
+            #expect(NormalizedName(name).isOrganization)
+            #expect(screener.screen(ScreeningQuery(name: name)).matches.map { [$0.entryID: $0.score] } == [["\(i)": 1]], "\(name)")
+        }
+        // Without a legal form, a title is still a title.
+        #expect(!NormalizedName("General John Smith").isOrganization)
+        #expect(NormalizedName("General John Smith").tokens.map(\.text) == ["john", "smith"])
+    }
+
     /// A listed document number is a hit whatever the name; a short number, or a document the
     /// list gives another country, is not.
     @Test func aListedDocumentIsAHitWhateverTheName() throws {
