@@ -22,6 +22,9 @@ struct KeyIndex: Sendable {
         case token = 0x74, skeleton = 0x73
         /// A common word of a name that has no other (``Screener/forEachKey(_:query:_:)``).
         case common = 0x63
+        /// A token's skeleton less one consonant: found for a query token no list writes, whose
+        /// skeleton a misspelling changed (``Screener/candidates(_:exhaustive:)``).
+        case near = 0x6E
     }
 
     /// One key: the ids of the names holding it are `ids[start..<end]`, ascending; `idf` is how
@@ -41,6 +44,10 @@ struct KeyIndex: Sendable {
     private let slots: [Slot]
     private let ids: [Int32]
     private let seed: UInt64
+    /// Per name id, the rarity of the keys a query of the name as written holds (all but its
+    /// ``Kind/near`` keys) summed: of candidates a query weighs alike, the screener takes those
+    /// with the least mass first, the ones the query holds more of.
+    let masses: [Double]
 
     /// Collects the keys of names numbered from 0, in that order.
     struct Builder {
@@ -73,6 +80,13 @@ struct KeyIndex: Sendable {
         var seed = FNV1a.offsetBasis
         var slots: [Slot]
         var ids: [Int32] = []
+        var masses = [Double](repeating: 0, count: names)
+        // In key order, so the sums (floating point) are the same from run to run.
+        for (key, posting) in zip(keys, postings) where key.first != Kind.near.rawValue {
+            let idf = log(total / Double(posting.count))
+            for id in posting { masses[Int(id)] += idf }
+        }
+        self.masses = masses
         build: while true {
             slots = Array(repeating: .empty, count: size)
             ids.removeAll(keepingCapacity: true)
@@ -120,14 +134,4 @@ struct KeyIndex: Sendable {
     /// The ids of the names holding a key, ascending.
     func ids(_ key: Int32) -> ArraySlice<Int32> { ids[Int(slots[Int(key)].start)..<Int(slots[Int(key)].end)] }
 
-    /// Per name id, the rarity of all its keys together: what a query holding every key of the
-    /// name would sum for it.
-    func masses(names: Int) -> [Double] {
-        var mass = [Double](repeating: 0, count: names)
-        // In slot order, so the sums (floating point) are the same from run to run.
-        for slot in slots where !slot.isEmpty {
-            for id in ids[Int(slot.start)..<Int(slot.end)] { mass[Int(id)] += slot.idf }
-        }
-        return mass
-    }
 }

@@ -102,9 +102,6 @@ public final class Screener: Sendable {
     private let names: [IndexedName]
     /// Index key → the names holding it.
     private let index: KeyIndex
-    /// Per name, the rarity of all its keys (``KeyIndex/masses(names:)``): of candidates a query
-    /// weighs alike, those it covers more of come first.
-    private let masses: [Double]
     /// A listed document number (as ``Evidence/normalizeDocument(_:)`` writes it, of
     /// ``Evidence/documentHitLength`` characters or more) → the names of the entries listing it.
     private let byDocument: [String: [Int32]]
@@ -172,7 +169,6 @@ public final class Screener: Sendable {
         self.byDocument = byDocument
         let index = builder.build(names: names.count)
         self.index = index
-        masses = index.masses(names: names.count)
         carriers = Dictionary(uniqueKeysWithValues: skeletons.map { (index.find(.skeleton, $0.key, "")!, $0.value) })
     }
 
@@ -252,6 +248,7 @@ public final class Screener: Sendable {
             }
             if let previous { body(.token, previous.text, t.text, i) }
             previous = t
+            if !query, t.role == .name, t.skeleton.utf8.count >= nearSkeletonLength { forEachDeletion(of: t.skeleton) { body(.near, $0, "", i) } }
         }
         guard let common = commonWords(n, query: query, identifying: identifying) else { return }
         previous = nil
@@ -265,6 +262,20 @@ public final class Screener: Sendable {
                 if let previous { body(.token, previous.text, t.text, i) }
             }
             previous = t
+        }
+    }
+
+    /// Skeletons this long or longer (three consonants or more once one is taken away) have
+    /// ``KeyIndex/Kind/near`` keys: shorter ones, less one, are shared by too many names.
+    static let nearSkeletonLength = 4
+
+    /// Each text `skeleton` makes with one of its bytes taken away, once each.
+    static func forEachDeletion(of skeleton: String, _ body: (String) -> Void) {
+        let b = Array(skeleton.utf8)
+        for i in b.indices where i == 0 || b[i] != b[i - 1] {
+            var shorter = b
+            shorter.remove(at: i)
+            body(String(decoding: shorter, as: UTF8.self))
         }
     }
 
@@ -380,11 +391,32 @@ public final class Screener: Sendable {
         // a carrier of its skeleton): the check is for tokens no list writes so (a misspelling,
         // a word no name has), and costs nothing on the others.
         var listed = -1
+        var listedTokens: UInt64 = 0
         Self.forEachKey(q, query: true) { kind, first, second, token in
             guard let posting = index.find(kind, first, second) else { return }
-            if kind == .token, second.isEmpty { listed = token }
+            if kind == .token, second.isEmpty {
+                listed = token
+                listedTokens |= 1 << UInt64(token)
+            }
             if kind == .skeleton, token != listed, !pairsWithCarrier(q, token: token, key: posting) { return }
+            // A listed skeleton: the token is the listed one's spelling but for its vowels.
+            if kind == .skeleton, first == q.tokens[token].skeleton { listedTokens |= 1 << UInt64(token) }
             found.append(posting)
+        }
+        // A token no list writes so may be a misspelling that changed a consonant, and so its
+        // skeleton (`eeghdegh`: `ghdgh` for the listed `Deghdegh`, `dghdgh`): its skeleton one
+        // consonant apart from a listed one's is looked up (``KeyIndex/Kind/near``).
+        // Not for a word many names have (`industrial`, in a name of unknown kind): it is no
+        // misspelling, and its near keys would bring in names by the thousand.
+        for (i, t) in q.tokens.enumerated() where i < 64 && listedTokens & (1 << UInt64(i)) == 0
+            && t.role == .name && t.skeleton.utf8.count >= Self.nearSkeletonLength
+            && !NameText.commonBusinessWords.contains(t.text) {
+            // A listed skeleton less one consonant is the query's (one lost), or both less one
+            // are alike (one changed); the query's less one is a listed skeleton (one added).
+            if let p = index.find(.near, t.skeleton, "") { found.append(p) }
+            Self.forEachDeletion(of: t.skeleton) { shorter in
+                if let p = index.find(.near, shorter, "") { found.append(p) }
+            }
         }
         // In a fixed order (rarest first, then by slot), each key once: the sums are floating
         // point, and their order must not change from run to run.
@@ -415,7 +447,7 @@ public final class Screener: Sendable {
                 top = max(top, weights.add(idf, toThoseOf: held!, in: index.ids(posting)))
             }
         }
-        return (weights.ranked(from: top / 2, limit: options.candidates, masses: masses), weights.count)
+        return (weights.ranked(from: top / 2, limit: options.candidates, masses: index.masses), weights.count)
     }
 
     /// The match of the name `n` with its evidence. The entry's fields are read where they are:

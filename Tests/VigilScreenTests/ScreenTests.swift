@@ -1055,6 +1055,19 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         }
     }
 
+    /// A misspelling that changes a consonant changes the token's skeleton too, so neither the
+    /// token nor its skeleton is listed: the skeletons one consonant apart find the name.
+    @Test func aConsonantMisspeltStillFindsTheName() {
+        let entries = ["INTERCONSULT", "QUDRATULLAH", "ASKATASUNA"].enumerated().map { i, name in
+            WatchlistEntry(id: "\(i)", kind: .unknown, names: [.init(text: name, quality: "primary")])
+        }
+        let screener = Screener(lists: [Watchlist(version: ListVersion(name: "L", format: "csv", sha256: "00", generated: nil, entries: 3), entries: entries)])
+        #expect(screener.screen(ScreeningQuery(name: "INTERCONSUeT")).matches.map(\.entryID) == ["0"])  // `l` for `e`
+        #expect(screener.screen(ScreeningQuery(name: "INTERKONSULT")).matches.map(\.entryID) == ["0"])  // a vowel-only change was found before
+        #expect(screener.screen(ScreeningQuery(name: "QUBRATULLAH")).matches.map(\.entryID) == ["1"])   // `b` for `d`
+        #expect(screener.screen(ScreeningQuery(name: "INTERCOMSULTATION")).matches.isEmpty)
+    }
+
     /// A name of unknown kind with a legal form is read as an organisation's: the words that
     /// would be a person's titles (`General`, `King`, `Mr`) are words of its name.
     @Test func aLegalFormMakesANameAnOrganisations() {
