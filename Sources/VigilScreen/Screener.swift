@@ -404,15 +404,17 @@ public final class Screener: Sendable {
             found.append(posting)
         }
         // A token no list writes so may be a misspelling that changed a consonant, and so its
-        // skeleton (`eeghdegh`: `ghdgh` for the listed `Deghdegh`, `dghdgh`): its skeleton one
-        // consonant apart from a listed one's is looked up (``KeyIndex/Kind/near``).
+        // skeleton (`Interconsuet`: `ntrknst` for the listed `Interconsult`, `ntrknslt`): its
+        // skeleton one consonant class apart from a listed one's is looked up
+        // (``KeyIndex/Kind/near``).
         // Not for a word many names have (`industrial`, in a name of unknown kind): it is no
         // misspelling, and its near keys would bring in names by the thousand.
         for (i, t) in q.tokens.enumerated() where i < 64 && listedTokens & (1 << UInt64(i)) == 0
             && t.role == .name && t.skeleton.utf8.count >= Self.nearSkeletonLength
             && !NameText.commonBusinessWords.contains(t.text) {
-            // A listed skeleton less one consonant is the query's (one lost), or both less one
-            // are alike (one changed); the query's less one is a listed skeleton (one added).
+            // A listed skeleton less one class is the query's (one lost), or both less one are
+            // alike (one changed). (The query's less one as a listed skeleton, one added, found
+            // no more names on the lists' own misspellings and cost carrier checks.)
             if let p = index.find(.near, t.skeleton, "") { found.append(p) }
             Self.forEachDeletion(of: t.skeleton) { shorter in
                 if let p = index.find(.near, shorter, "") { found.append(p) }
@@ -561,7 +563,6 @@ final class Accumulator: @unchecked Sendable {
         return top
     }
 
-    /// The ids whose sum reaches `floor`, heaviest first (ties by id), at most `limit`.
     /// The ids with at least `floor`, heaviest first, at most `limit`. Of names weighed alike
     /// (a query sharing one common key with hundreds: `Korea`, `Hassan`), those with the least
     /// `masses` come first: the query holds more of them. By id alone, the exact name could be
