@@ -22,7 +22,7 @@ struct KeyIndex: Sendable {
         case token = 0x74, skeleton = 0x73
         /// A common word of a name that has no other (``Screener/forEachKey(_:query:_:)``).
         case common = 0x63
-        /// A token's skeleton less one consonant: found for a query token no list writes, whose
+        /// A token's skeleton less one consonant class: found for a query token no list writes, whose
         /// skeleton a misspelling changed (``Screener/candidates(_:exhaustive:)``).
         case near = 0x6E
     }
@@ -133,5 +133,4 @@ struct KeyIndex: Sendable {
 
     /// The ids of the names holding a key, ascending.
     func ids(_ key: Int32) -> ArraySlice<Int32> { ids[Int(slots[Int(key)].start)..<Int(slots[Int(key)].end)] }
-
 }
