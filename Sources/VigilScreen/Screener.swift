@@ -24,15 +24,24 @@ public struct ScreeningQuery: Sendable, Hashable, Codable {
     public var birthDate: String?
     /// ISO 3166 alpha-2 or alpha-3 code (or a passport's ICAO code) or English name.
     public var country: String?
+    /// An identity or travel document's number.
     public var document: String?
+    /// The numbers of the person's other documents (a traveller may hold a passport and a visa,
+    /// or two passports): each is evidence and may be a hit, like ``document``.
+    public var otherDocuments: [String]?
 
-    public init(name: String, kind: NameKind = .unknown, birthDate: String? = nil, country: String? = nil, document: String? = nil) {
+    public init(name: String, kind: NameKind = .unknown, birthDate: String? = nil, country: String? = nil, document: String? = nil,
+                otherDocuments: [String]? = nil) {
         self.name = name
         self.kind = kind
         self.birthDate = birthDate
         self.country = country
         self.document = document
+        self.otherDocuments = otherDocuments
     }
+
+    /// Every document number the query gives, the first first.
+    var documents: [String] { (document.map { [$0] } ?? []) + (otherDocuments ?? []) }
 }
 
 extension ScreeningQuery {
@@ -343,7 +352,8 @@ public final class Screener: Sendable {
         var ranked = candidates(q).ids
         // The names of entries listing the query's document are scored whatever the index says
         // of their names: a listed document is a hit on its own (``Evidence/documentHit``).
-        let documented = query.document.map(Evidence.normalizeDocument).flatMap { byDocument[$0] } ?? []
+        var documented: [Int32] = []
+        for d in query.documents { documented += byDocument[Evidence.normalizeDocument(d)] ?? [] }
         ranked += documented.filter { !ranked.contains($0) }
         // The best name of each entry.
         var best: [Int64: ScreeningMatch] = [:]
@@ -462,7 +472,7 @@ public final class Screener: Sendable {
         }
         features += Evidence.birthDate(query.birthDate, lists[l].entries[e].birthDates)
         features += Evidence.country(query.country, lists[l].entries[e].countries)
-        features += Evidence.document(query.document, lists[l].entries[e].documents)
+        features += Evidence.document(query.documents, lists[l].entries[e].documents)
         var score = min(1, max(0, features.reduce(0) { $0 + $1.contribution }))
         if score < Evidence.documentHitScore, let hit = Evidence.documentHit(query, lists[l].entries[e].documents) {
             features.append(.init(feature: "document-hit", contribution: Evidence.documentHitScore - score, detail: hit))
@@ -608,7 +618,7 @@ enum Evidence {
     /// below adds only when the query has its value).
     static func maximumBonus(for query: ScreeningQuery) -> Double {
         (query.birthDate != nil ? birthDateListed : 0) + (query.country != nil ? countryListed : 0)
-            + (query.document != nil ? documentListed : 0)
+            + (query.documents.isEmpty ? 0 : documentListed)
     }
 
     static func birthDate(_ query: String?, _ listed: [String]) -> [ScreeningFeature] {
@@ -636,11 +646,13 @@ enum Evidence {
         return [.init(feature: "country", contribution: -0.05, detail: "\(query) is not among listed \(listed.joined(separator: ", "))")]
     }
 
-    static func document(_ query: String?, _ listed: [WatchlistEntry.Document]) -> [ScreeningFeature] {
-        guard let query, !listed.isEmpty else { return [] }
-        let q = normalizeDocument(query)
-        guard !q.isEmpty else { return [] }
-        if let d = listed.first(where: { normalizeDocument($0.number) == q }) {
+    /// The first of the query's documents that the entry lists, as evidence (once, however many
+    /// the query gives).
+    static func document(_ query: [String], _ listed: [WatchlistEntry.Document]) -> [ScreeningFeature] {
+        guard !listed.isEmpty else { return [] }
+        for document in query {
+            let q = normalizeDocument(document)
+            guard !q.isEmpty, let d = listed.first(where: { normalizeDocument($0.number) == q }) else { continue }
             return [.init(feature: "document", contribution: documentListed, detail: "\(d.type ?? "document") \(d.number) is listed")]
         }
         return []
@@ -650,13 +662,15 @@ enum Evidence {
     /// its number is not listed, is short, or the list gives the document another country than
     /// the query's.
     static func documentHit(_ query: ScreeningQuery, _ listed: [WatchlistEntry.Document]) -> String? {
-        guard let document = query.document else { return nil }
-        let q = normalizeDocument(document)
-        guard q.utf8.count >= documentHitLength,
-              let d = listed.first(where: { d in
-                  normalizeDocument(d.number) == q && (d.country == nil || query.country == nil || Countries.code(d.country!) == Countries.code(query.country!))
-              }) else { return nil }
-        return "\(d.type ?? "document") \(d.number) is listed: a hit whatever the name"
+        for document in query.documents {
+            let q = normalizeDocument(document)
+            guard q.utf8.count >= documentHitLength,
+                  let d = listed.first(where: { d in
+                      normalizeDocument(d.number) == q && (d.country == nil || query.country == nil || Countries.code(d.country!) == Countries.code(query.country!))
+                  }) else { continue }
+            return "\(d.type ?? "document") \(d.number) is listed: a hit whatever the name"
+        }
+        return nil
     }
 
     static func normalizeDocument(_ s: String) -> String {

@@ -56,10 +56,11 @@ struct ScreeningStageTests {
                                value: Array(try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])))
     }
 
-    static func passenger(_ offset: Int64, surname: String, given: String, document: String, nationality: String = "RUS") -> ConsumedMessage {
+    static func passenger(_ offset: Int64, surname: String, given: String, document: String, nationality: String = "RUS",
+                          more: [String] = []) -> ConsumedMessage {
         let object: [String: Any] = ["id": "p\(offset)", "ts": "2024-05-02T08:00:00Z", "kind": "api",
                                      "traveller": ["surname": surname, "given": given, "dob": "1970-04-05", "nationality": nationality,
-                                                   "documents": [["type": "P", "number": document]]]]
+                                                   "documents": ([document] + more).map { ["type": "P", "number": $0] }]]
         return ConsumedMessage(topic: "pax.events", partition: 0, offset: offset,
                                value: Array(try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])))
     }
@@ -150,6 +151,9 @@ struct ScreeningStageTests {
         let alias = engine.process(Self.passenger(4, surname: "PETROV", given: "OLEG", document: "P7654321")).compactMap(\.alert)
         #expect(alias.map(\.subject.value) == ["P7654321"] && alias.first?.score == 0.85)
         #expect(alias.first?.findings[0].explanation.contains("document-hit") == true)
+        // The listed passport as a traveller's second document counts the same.
+        let second = engine.process(Self.passenger(5, surname: "PETROV", given: "OLEG", document: "V0000001", more: ["P7654321"])).compactMap(\.alert)
+        #expect(second.map(\.subject.value) == ["V0000001"] && second.first?.findings[0].explanation.contains("P7654321 is listed") == true)
     }
 
     @Test("only the parties named in screen: are screened; a replay gives the same alerts")

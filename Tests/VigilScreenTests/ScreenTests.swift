@@ -1101,6 +1101,9 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(screener.screen(ScreeningQuery(name: "John Smith", kind: .person, country: "RUS", document: "P7654321")).matches.count == 1)
         #expect(screener.screen(ScreeningQuery(name: "John Smith", kind: .person, country: "FR", document: "P7654321")).matches.isEmpty)
         #expect(screener.screen(ScreeningQuery(name: "John Smith", kind: .person, document: "12345")).matches.isEmpty)
+        // A query's other documents are evidence and hits like its first.
+        let visa = screener.screen(ScreeningQuery(name: "John Smith", kind: .person, document: "V1", otherDocuments: ["P7654321"])).matches
+        #expect(visa.map(\.entryID) == ["1"] && visa.first?.features.map(\.feature) == ["name", "document", "document-hit"])
         #expect(screener.screen(ScreeningQuery(name: "John Smith", kind: .organization, document: "P7654321")).matches.isEmpty)
         // The named person with the document: the name and the document, no floor needed.
         let named = try #require(screener.screen(ScreeningQuery(name: "Ivan Sidorenko", kind: .person, document: "P7654321")).matches.first)

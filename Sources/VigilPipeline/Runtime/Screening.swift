@@ -71,7 +71,10 @@ final class ScreeningRunner {
         let name = [t.given, t.surname].compactMap { $0 }.joined(separator: " ")
         guard !name.trimmingCharacters(in: .whitespaces).isEmpty else { return [] }
         let document = t.documents?.first
-        let query = ScreeningQuery(name: name, kind: .person, birthDate: t.dob, country: t.nationality, document: document?.number)
+        // Each of the traveller's documents (a passport and a visa, two passports) is evidence.
+        let others = (t.documents ?? []).dropFirst().map(\.number)
+        let query = ScreeningQuery(name: name, kind: .person, birthDate: t.dob, country: t.nationality, document: document?.number,
+                                   otherDocuments: others.isEmpty ? nil : Array(others))
         // A traveller is known by the travel document, else by name and date of birth.
         let subject = document.map { Alert.Subject(field: "traveller.document", value: $0.number) }
             ?? Alert.Subject(field: "traveller.name", value: [name, t.dob].compactMap { $0 }.joined(separator: " "))
