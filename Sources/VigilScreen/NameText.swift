@@ -951,7 +951,8 @@ enum NameText {
             } else if kind != .person, let form = x.legalForm ?? misspeltLegalForm(w), words.count > 1 {
                 role = .legalForm
                 text = form
-            } else if kind != .organization, x.honorific, words.count > 1 {
+            } else if kind != .organization, x.honorific, words.count > 1, n + 1 == words.count || !isNumber(words[n + 1]) {
+                // A title stands before a name; before a number it is a name's word (`MS-13`).
                 continue
             } else if x.particle, words.count > 1, n > 0 || x.article {
                 // A name does not start with a particle (`Ben` first is a given name), except the

@@ -1080,6 +1080,8 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
             #expect(NormalizedName(name).isOrganization)
             #expect(screener.screen(ScreeningQuery(name: name)).matches.map { [$0.entryID: $0.score] } == [["\(i)": 1]], "\(name)")
         }
+        // Before a number, a title's word is a word of the name.
+        #expect(NormalizedName("MS-13").tokens.map(\.text) == ["ms", "13"])
         // Without a legal form, a title is still a title.
         #expect(!NormalizedName("General John Smith").isOrganization)
         #expect(NormalizedName("General John Smith").tokens.map(\.text) == ["john", "smith"])
