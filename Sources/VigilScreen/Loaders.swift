@@ -2,7 +2,8 @@ import Foundation
 import VigilFormats
 
 /// Reads list files into ``Watchlist``s. The format is told from the file:
-/// - `.xml`: the UN Security Council Consolidated List;
+/// - `.xml`: the UN Security Council Consolidated List, or the EU's consolidated financial
+///   sanctions file (``EUList``), told apart by the root element;
 /// - a folder, or a file named `sdn.csv` or `cons_prim.csv`: OFAC's legacy CSV set (the primary
 ///   file, with `alt`, `add` and `comments` files beside it when present);
 /// - `.json`, `.jsonl`, `.ijson`, `.ftm.json`: FollowTheMoney entities, one JSON object per line
@@ -56,8 +57,11 @@ enum UNList {
         let bytes = try WatchlistLoader.read(path)
         let root: XMLElement
         do { root = try XMLReader.parse(bytes) } catch { throw WatchlistError(file: path, location: "line \(error.line)", error.message) }
+        // The EU's consolidated financial sanctions file is XML too.
+        if root.name == "export" { return try EUList.watchlist(name: name, root: root, bytes: bytes, file: path) }
         guard root.name == "CONSOLIDATED_LIST" else {
-            throw WatchlistError(file: path, location: "line \(root.line)", "root element is <\(root.name)>, not <CONSOLIDATED_LIST> (is this the UN list?)")
+            throw WatchlistError(file: path, location: "line \(root.line)",
+                                 "root element is <\(root.name)>, not <CONSOLIDATED_LIST> (the UN list) or <export> (the EU's financial sanctions file)")
         }
         var entries: [WatchlistEntry] = []
         for (group, item, kind) in [("INDIVIDUALS", "INDIVIDUAL", NameKind.person), ("ENTITIES", "ENTITY", .organization)] {

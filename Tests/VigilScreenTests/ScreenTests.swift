@@ -843,6 +843,47 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(try WatchlistLoader.load(name: "LOCAL", path: marked).entries.map(\.id) == ["L1"])
     }
 
+    /// The EU's financial sanctions file, written to its published layout (no sample of the real
+    /// file is on this machine).
+    @Test func euFinancialSanctionsFile() throws {
+        let file = try temporaryFile("eu.xml", """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <export xmlns="http://eu.europa.ec/fpi/fsd/export" generationDate="2024-05-14T17:02:53.442+02:00" globalFileId="1">
+              <sanctionEntity designationDetails="" unitedNationId="" euReferenceNumber="EU.27.28" logicalId="13">
+                <regulation regulationType="regulation" programme="IRQ" logicalId="1"><publicationUrl>http://example.org</publicationUrl></regulation>
+                <subjectType code="person" classificationCode="P"/>
+                <nameAlias firstName="Saddam" middleName="" lastName="Hussein Al-Tikriti" wholeName="Saddam Hussein Al-Tikriti" strong="true" logicalId="17"/>
+                <nameAlias firstName="" middleName="" lastName="" wholeName="Abu Ali" strong="false" logicalId="18"/>
+                <nameAlias firstName="Saddam" lastName="Al-Tikriti" wholeName="" strong="true" logicalId="19"/>
+                <citizenship countryIso2Code="IQ" countryDescription="IRAQ" logicalId="20"/>
+                <birthdate circa="false" birthdate="1937-04-28" dayOfMonth="28" monthOfYear="4" year="1937" countryIso2Code="IQ" logicalId="21"/>
+                <birthdate circa="true" birthdate="" monthOfYear="" year="1938" logicalId="22"/>
+                <identification number="A 12345678" identificationTypeCode="passport" countryIso2Code="IQ" logicalId="23"/>
+                <address countryIso2Code="00" logicalId="24"/>
+              </sanctionEntity>
+              <sanctionEntity euReferenceNumber="" logicalId="99">
+                <subjectType code="enterprise" classificationCode="E"/>
+                <nameAlias wholeName="Example Trading LLC" strong="true"/>
+              </sanctionEntity>
+            </export>
+            """)
+        let list = try WatchlistLoader.load(name: "EU", path: file)
+        #expect(list.version.format == "eu" && list.version.generated == "2024-05-14T17:02:53.442+02:00")
+        #expect(list.entries.map(\.id) == ["EU.27.28", "99"] && list.entries.map(\.kind) == [.person, .organization])
+        let saddam = list.entries[0]
+        #expect(saddam.names == [.init(text: "Saddam Hussein Al-Tikriti", quality: "primary"), .init(text: "Abu Ali", quality: "weak"),
+                                 .init(text: "Saddam Al-Tikriti", quality: "strong")])
+        #expect(saddam.birthDates == ["1937-04-28", "1938"] && saddam.countries == ["IQ"] && saddam.programs == ["IRQ"])
+        #expect(saddam.documents == [.init(type: "passport", number: "A 12345678", country: "IQ")])
+        let hit = Screener(lists: [list]).screen(ScreeningQuery(name: "Saddam Hussein", birthDate: "1937-04-28", country: "IRQ")).matches.first
+        #expect(hit?.entryID == "EU.27.28" && hit?.listVersion.hasPrefix("EU@2024-05-14/") == true)
+
+        let nameless = try temporaryFile("eu2.xml", "<export generationDate=\"2024-01-01\">\n<sanctionEntity logicalId=\"5\">\n<nameAlias wholeName=\"\"/>\n</sanctionEntity>\n</export>")
+        #expect(throws: WatchlistError(file: nameless, location: "sanctionEntity[1] (line 2)", "no nameAlias with a name")) { try WatchlistLoader.load(name: "EU", path: nameless) }
+        let other = try temporaryFile("other2.xml", "<sanctions/>")
+        #expect { try WatchlistLoader.load(name: "X", path: other) } throws: { ($0 as? WatchlistError)?.message.contains("or <export> (the EU's financial sanctions file)") == true }
+    }
+
     /// FinCEN's 314(a) layouts: a subject's rows (one per name, under the case's tracking
     /// number) are one entry; dates are month first; a byte-order mark mangled on the way is
     /// no part of the first column's name.
