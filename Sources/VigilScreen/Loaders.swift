@@ -2,8 +2,8 @@ import Foundation
 import VigilFormats
 
 /// Reads list files into ``Watchlist``s. The format is told from the file:
-/// - `.xml`: the UN Security Council Consolidated List, or the EU's consolidated financial
-///   sanctions file (``EUList``), told apart by the root element;
+/// - `.xml`: the UN Security Council Consolidated List, the EU's consolidated financial
+///   sanctions file (``EUList``) or OFAC's SDN XML (``OFACXMLList``), told apart by the root element;
 /// - a folder, or a file named `sdn.csv` or `cons_prim.csv`: OFAC's legacy CSV set (the primary
 ///   file, with `alt`, `add` and `comments` files beside it when present);
 /// - `.json`, `.jsonl`, `.ijson`, `.ftm.json`: FollowTheMoney entities, one JSON object per line
@@ -59,9 +59,11 @@ enum UNList {
         do { root = try XMLReader.parse(bytes) } catch { throw WatchlistError(file: path, location: "line \(error.line)", error.message) }
         // The EU's consolidated financial sanctions file is XML too.
         if root.name == "export" { return try EUList.watchlist(name: name, root: root, bytes: bytes, file: path) }
+        // And OFAC publishes its SDN list as XML beside the legacy CSV set.
+        if root.name == "sdnList" { return try OFACXMLList.watchlist(name: name, root: root, bytes: bytes, file: path) }
         guard root.name == "CONSOLIDATED_LIST" else {
             throw WatchlistError(file: path, location: "line \(root.line)",
-                                 "root element is <\(root.name)>, not <CONSOLIDATED_LIST> (the UN list) or <export> (the EU's financial sanctions file)")
+                                 "root element is <\(root.name)>, not <CONSOLIDATED_LIST> (the UN list), <export> (the EU's financial sanctions file) or <sdnList> (OFAC's SDN XML)")
         }
         var entries: [WatchlistEntry] = []
         for (group, item, kind) in [("INDIVIDUALS", "INDIVIDUAL", NameKind.person), ("ENTITIES", "ENTITY", .organization)] {
@@ -226,19 +228,7 @@ enum OFACList {
             guard let first = words.first else { continue }
             switch first.lowercased() {
             case "dob":
-                // `DOB 12 Jan 1960`, `DOB Jan 1960`, `DOB 1960`, `DOB circa 1960`, `DOB 1958 to 1962`.
-                let w = words.dropFirst().filter { $0.lowercased() != "circa" }
-                if w.count >= 3, let d = Int(w[w.startIndex]), let m = months[w[w.startIndex + 1].lowercased().prefix(3).description], Int(w[w.startIndex + 2]) != nil {
-                    e.birthDates.append("\(w[w.startIndex + 2])-\(m)-\(d < 10 ? "0" : "")\(d)")
-                } else if w.count >= 2, let m = months[w[w.startIndex].lowercased().prefix(3).description], Int(w[w.startIndex + 1]) != nil {
-                    e.birthDates.append("\(w[w.startIndex + 1])-\(m)")
-                } else if let y = w.first, Int(y) != nil, y.count == 4 {
-                    if w.count >= 3, w[w.startIndex + 1] == "to", let from = Int(y), let to = Int(w[w.startIndex + 2]), from <= to, to - from <= 20 {
-                        e.birthDates += (from...to).map(String.init)
-                    } else {
-                        e.birthDates.append(y)
-                    }
-                }
+                e.birthDates += birthDates(words.dropFirst())
             case "nationality", "citizen":
                 let country = words.dropFirst().joined(separator: " ")
                 if !country.isEmpty { e.countries.append(country) }
@@ -252,6 +242,23 @@ enum OFACList {
             default: continue
             }
         }
+    }
+
+    /// A date of birth as OFAC writes it, in words: `12 Jan 1960`, `Jan 1960`, `1960`, `circa
+    /// 1960`, `1958 to 1962` (each year of a range of at most 20); none for anything else.
+    static func birthDates(_ words: ArraySlice<String>) -> [String] {
+        let w = words.filter { $0.lowercased() != "circa" }
+        if w.count >= 3, let d = Int(w[0]), let m = months[w[1].lowercased().prefix(3).description], Int(w[2]) != nil {
+            return ["\(w[2])-\(m)-\(d < 10 ? "0" : "")\(d)"]
+        } else if w.count >= 2, let m = months[w[0].lowercased().prefix(3).description], Int(w[1]) != nil {
+            return ["\(w[1])-\(m)"]
+        } else if let y = w.first, Int(y) != nil, y.count == 4 {
+            if w.count >= 3, w[1] == "to", let from = Int(y), let to = Int(w[2]), from <= to, to - from <= 20 {
+                return (from...to).map(String.init)
+            }
+            return [y]
+        }
+        return []
     }
 
     private static func document(_ type: String, _ rest: ArraySlice<String>) -> WatchlistEntry.Document {

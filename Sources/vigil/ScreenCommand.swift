@@ -10,7 +10,7 @@ struct ScreenCommand: AsyncParsableCommand {
         discussion: """
             With --list NAME=FILE (repeatable) and a name: prints the best matches as JSON, each with its score, \
             the list version it came from and how the score was reached. FILE is a UN Security Council \
-            Consolidated List or the EU's financial sanctions file (.xml), an OFAC SDN CSV set (sdn.csv, or the folder holding sdn.csv, alt.csv and \
+            Consolidated List, the EU's financial sanctions file or OFAC's SDN XML (.xml), an OFAC SDN CSV set (sdn.csv, or the folder holding sdn.csv, alt.csv and \
             add.csv), OpenSanctions FollowTheMoney entities or Senzing records (.json/.jsonl: one per line, or a JSON array), or a CSV told \
             by its header: a FinCEN 314(a) subject list, a GTAS watch-list import, the US Consolidated Screening \
             List, or a simple list (id,name,kind,aliases,birth_date,country,document; only name is required).

@@ -881,7 +881,50 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         let nameless = try temporaryFile("eu2.xml", "<export generationDate=\"2024-01-01\">\n<sanctionEntity logicalId=\"5\">\n<nameAlias wholeName=\"\"/>\n</sanctionEntity>\n</export>")
         #expect(throws: WatchlistError(file: nameless, location: "sanctionEntity[1] (line 2)", "no nameAlias with a name")) { try WatchlistLoader.load(name: "EU", path: nameless) }
         let other = try temporaryFile("other2.xml", "<sanctions/>")
-        #expect { try WatchlistLoader.load(name: "X", path: other) } throws: { ($0 as? WatchlistError)?.message.contains("or <export> (the EU's financial sanctions file)") == true }
+        #expect { try WatchlistLoader.load(name: "X", path: other) } throws: { ($0 as? WatchlistError)?.message.contains("<export> (the EU's financial sanctions file) or <sdnList> (OFAC's SDN XML)") == true }
+    }
+
+    /// OFAC's SDN XML, written to its published layout (no sample of the real file is on this
+    /// machine): names in reading order, aliases strong and weak, dates in words, countries,
+    /// identifiers but not the remarks OFAC files among them.
+    @Test func ofacSDNXML() throws {
+        let file = try temporaryFile("sdn.xml", """
+            <?xml version="1.0" standalone="yes"?>
+            <sdnList xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns="http://tempuri.org/sdnList.xsd">
+              <publshInformation><Publish_Date>12/04/2026</Publish_Date><Record_Count>2</Record_Count></publshInformation>
+              <sdnEntry>
+                <uid>7157</uid><firstName>Ayman</firstName><lastName>AL-ZAWAHIRI</lastName><sdnType>Individual</sdnType>
+                <programList><program>SDGT</program><program>SDT</program></programList>
+                <idList>
+                  <id><uid>1</uid><idType>Passport</idType><idNumber>1084010</idNumber><idCountry>Egypt</idCountry></id>
+                  <id><uid>2</uid><idType>Gender</idType><idNumber>Male</idNumber></id>
+                  <id><uid>3</uid><idType>Website</idType><idNumber>www.example123.org</idNumber></id>
+                </idList>
+                <akaList>
+                  <aka><uid>4</uid><type>a.k.a.</type><category>strong</category><lastName>AL-ZAWAHRI</lastName><firstName>Aiman</firstName></aka>
+                  <aka><uid>5</uid><type>a.k.a.</type><category>weak</category><lastName>THE DOCTOR</lastName></aka>
+                </akaList>
+                <nationalityList><nationality><uid>6</uid><country>Egypt</country><mainEntry>true</mainEntry></nationality></nationalityList>
+                <dateOfBirthList><dateOfBirthItem><uid>7</uid><dateOfBirth>19 Jun 1951</dateOfBirth><mainEntry>true</mainEntry></dateOfBirthItem></dateOfBirthList>
+              </sdnEntry>
+              <sdnEntry>
+                <uid>36</uid><lastName>AEROCARIBBEAN AIRLINES</lastName><sdnType>Entity</sdnType>
+                <programList><program>CUBA</program></programList>
+                <addressList><address><uid>8</uid><city>Havana</city><country>Cuba</country></address></addressList>
+              </sdnEntry>
+            </sdnList>
+            """)
+        let list = try WatchlistLoader.load(name: "OFAC", path: file)
+        #expect(list.version.format == "ofac-xml" && list.version.generated == "2026-12-04" && list.version.label.hasPrefix("OFAC@2026-12-04/"))
+        #expect(list.entries.map(\.id) == ["7157", "36"] && list.entries.map(\.kind) == [.person, .organization])
+        let z = list.entries[0]
+        #expect(z.names == [.init(text: "Ayman AL-ZAWAHIRI", quality: "primary"), .init(text: "Aiman AL-ZAWAHRI", quality: "strong"),
+                            .init(text: "THE DOCTOR", quality: "weak")])
+        #expect(z.birthDates == ["1951-06-19"] && z.countries == ["Egypt"] && z.programs == ["SDGT", "SDT"])
+        #expect(z.documents == [.init(type: "Passport", number: "1084010", country: "Egypt")])
+        #expect(list.entries[1].countries == ["Cuba"] && list.entries[1].names.map(\.text) == ["AEROCARIBBEAN AIRLINES"])
+        let bad = try temporaryFile("sdn2.xml", "<sdnList>\n<sdnEntry><uid>1</uid><firstName>A</firstName></sdnEntry>\n</sdnList>")
+        #expect(throws: WatchlistError(file: bad, location: "sdnEntry[1] (line 2)", "no lastName")) { try WatchlistLoader.load(name: "OFAC", path: bad) }
     }
 
     /// FinCEN's 314(a) layouts: a subject's rows (one per name, under the case's tracking
