@@ -64,6 +64,20 @@ extension ScreeningQuery {
     /// Whether `text` is an ISO 3166 alpha-2 or alpha-3 code or a country's English name, as the
     /// evidence compares countries (``Countries``).
     public static func isCountry(_ text: String) -> Bool { Countries.isKnown(text) }
+
+    /// What is wrong with a birth date, a country or a kind as a person gives it (on the command
+    /// line, in a batch file), quoting it; nil when nothing is.
+    public static func problem(birthDate text: String) -> String? {
+        isBirthDate(text) ? nil : "'\(text)' is not a date: expected YYYY-MM-DD, YYYY-MM or YYYY"
+    }
+
+    public static func problem(country text: String) -> String? {
+        isCountry(text) ? nil : "'\(text)' is not an ISO 3166 code (RU, RUS) or a country's English name (Russia)"
+    }
+
+    public static func problem(kind text: String) -> String? {
+        NameKind(given: text) != nil ? nil : "'\(text)' is not person, organization, vessel or unknown"
+    }
 }
 
 /// One thing that moved a match's score, and by how much.

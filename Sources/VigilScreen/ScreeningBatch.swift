@@ -37,25 +37,15 @@ public enum ScreeningBatch {
         for row in rows.dropFirst() where !CSVHeader.isBlank(row) {
             let name = try columns.name(of: row, file: path)
             var query = ScreeningQuery(name: name, kind: kind)
-            if let text = columns.field(columns.kind, of: row) {
-                guard let k = NameKind(given: text) else {
-                    throw WatchlistError(file: path, location: columns.location(row, columns.kind!), "'\(text)' is not person, organization, vessel or unknown")
-                }
-                query.kind = k
+            // A column's value, or an error naming its place when `problem` finds one.
+            func checked(_ column: Int?, _ problem: (String) -> String?) throws(WatchlistError) -> String? {
+                guard let column, let text = columns.field(column, of: row) else { return nil }
+                if let p = problem(text) { throw WatchlistError(file: path, location: columns.location(row, column), p) }
+                return text
             }
-            if let dob = columns.field(columns.birthDate, of: row) {
-                guard ScreeningQuery.isBirthDate(dob) else {
-                    throw WatchlistError(file: path, location: columns.location(row, columns.birthDate!), "'\(dob)' is not a date: expected YYYY-MM-DD, YYYY-MM or YYYY")
-                }
-                query.birthDate = dob
-            }
-            if let country = columns.field(columns.country, of: row) {
-                guard ScreeningQuery.isCountry(country) else {
-                    throw WatchlistError(file: path, location: columns.location(row, columns.country!),
-                                         "'\(country)' is not an ISO 3166 code (RU, RUS) or a country's English name (Russia)")
-                }
-                query.country = country
-            }
+            if let text = try checked(columns.kind, ScreeningQuery.problem(kind:)) { query.kind = NameKind(given: text)! }
+            query.birthDate = try checked(columns.birthDate, ScreeningQuery.problem(birthDate:))
+            query.country = try checked(columns.country, ScreeningQuery.problem(country:))
             query.document = columns.field(columns.document, of: row)
             out.append(Row(line: row.line, id: columns.field(columns.id, of: row) ?? "line-\(row.line)", query: query))
         }

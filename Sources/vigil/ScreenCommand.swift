@@ -70,15 +70,9 @@ struct ScreenCommand: AsyncParsableCommand {
     func validate() throws {
         if !(0...1).contains(threshold) { throw ValidationError("--threshold must be between 0 and 1") }
         if !(1...1_000).contains(limit) { throw ValidationError("--limit must be between 1 and 1000") }
-        if NameKind(given: kind) == nil {
-            throw ValidationError("--kind '\(kind)' is not person, organization, vessel or unknown")
-        }
-        if let dob, !ScreeningQuery.isBirthDate(dob) {
-            throw ValidationError("--dob '\(dob)' is not a date: expected YYYY-MM-DD, YYYY-MM or YYYY")
-        }
-        if let country, !ScreeningQuery.isCountry(country) {
-            throw ValidationError("--country '\(country)' is not an ISO 3166 code (RU, RUS) or a country's English name (Russia)")
-        }
+        if let p = ScreeningQuery.problem(kind: kind) { throw ValidationError("--kind \(p)") }
+        if let dob, let p = ScreeningQuery.problem(birthDate: dob) { throw ValidationError("--dob \(p)") }
+        if let country, let p = ScreeningQuery.problem(country: country) { throw ValidationError("--country \(p)") }
         if batch != nil {
             if name != nil { throw ValidationError("give a name or --batch FILE, not both") }
             if dob != nil || country != nil || document != nil {
