@@ -1,3 +1,5 @@
+import Foundation
+
 /// Names to screen in one go (`vigil screen --batch FILE`): a CSV with the columns of a list
 /// kept by hand (``NameColumns``: `name`, and `id`, `kind`, `birth_date`, `country`,
 /// `document` when known). Every row is checked before any is screened, so a file with a bad
@@ -24,6 +26,30 @@ public enum ScreeningBatch {
             id = row.id
             query = row.query
             matches = result.matches
+        }
+    }
+
+    /// Screens `rows` a block at a time, each block's rows shared among `tasks` concurrent tasks
+    /// (the screener serves any number of queries at once), and hands each block's results to
+    /// `write` in row order: output as the file goes, and memory bounded by the block.
+    public static func screen(_ rows: [Row], with screener: Screener, tasks: Int = ProcessInfo.processInfo.activeProcessorCount,
+                              block: Int = 4096, _ write: ([Result]) throws -> Void) async throws {
+        let tasks = max(1, tasks), block = max(1, block)
+        var start = 0
+        while start < rows.count {
+            let part = rows[start..<min(rows.count, start + block)]
+            let share = (part.count + tasks - 1) / tasks
+            let results = await withTaskGroup(of: (Int, [Result]).self) { group in
+                for t in 0..<tasks where t * share < part.count {
+                    let slice = part[(part.startIndex + t * share)..<(part.startIndex + min(part.count, (t + 1) * share))]
+                    group.addTask { (t, slice.map { Result($0, screener.screen($0.query)) }) }
+                }
+                var pieces: [(Int, [Result])] = []
+                for await piece in group { pieces.append(piece) }
+                return pieces.sorted { $0.0 < $1.0 }.flatMap(\.1)
+            }
+            try write(results)
+            start += block
         }
     }
 

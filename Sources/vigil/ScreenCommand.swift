@@ -137,7 +137,9 @@ struct ScreenCommand: AsyncParsableCommand {
                 let lines = JSONEncoder()
                 lines.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
                 let out = LineWriter()
-                for row in rows { out.write(Array(try lines.encode(ScreeningBatch.Result(row, screener.screen(row.query))))) }
+                try await ScreeningBatch.screen(rows, with: screener) { results in
+                    for r in results { out.write(Array(try lines.encode(r))) }
+                }
                 return
             }
             let query = ScreeningQuery(name: name ?? "", kind: NameKind(given: kind)!, birthDate: dob,

@@ -1117,6 +1117,19 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(missed.isEmpty, "\(missed)")
     }
 
+    /// A batch screened a block at a time on several tasks gives what screening its rows one
+    /// by one gives, in row order.
+    @Test func aBatchOnSeveralTasksKeepsRowOrder() async throws {
+        let queries = ScreeningBench.queries(from: Self.screener.lists, count: 301)
+        let rows = queries.enumerated().map { ScreeningBatch.Row(line: $0 + 2, id: "r\($0)", query: $1) }
+        var results: [ScreeningBatch.Result] = []
+        var blocks = 0
+        try await ScreeningBatch.screen(rows, with: Self.screener, tasks: 3, block: 50) { results += $0; blocks += 1 }
+        #expect(blocks == 7 && results.map(\.id) == rows.map(\.id))
+        let oneByOne = rows.map { Self.screener.screen($0.query).matches.map { "\($0.list) \($0.entryID) \($0.score)" } }
+        #expect(results.map { $0.matches.map { "\($0.list) \($0.entryID) \($0.score)" } } == oneByOne)
+    }
+
     /// The candidates kept as they come are the first of all of them sorted: heaviest, then
     /// least mass, then lowest id, with many ties of weight and mass.
     @Test func keptCandidatesAreTheFirstOfAllSorted() {
