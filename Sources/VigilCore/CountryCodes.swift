@@ -41,4 +41,8 @@ public enum CountryCodes {
         let c = code.uppercased()
         return c.utf8.count == 2 ? (alpha2Codes.contains(c) ? c : nil) : fromAlpha3[c]
     }
+
+    /// A nationality as rules and alerts give it: its alpha-2 code when it is a code this table
+    /// knows, else as the feed wrote it.
+    public static func alpha2OrAsGiven(_ code: String) -> String { alpha2(code) ?? code }
 }

@@ -84,7 +84,7 @@ extension Schema where Input == Passenger {
             "traveller.dob": s { $0.traveller.dob },
             // As an alpha-2 code, like `debtor.country` and the country lists: passenger data
             // gives alpha-3 (`RUS`) or a passport's ICAO code (`D`), which no list would hold.
-            "traveller.nationality": s { $0.traveller.nationality.map { CountryCodes.alpha2($0) ?? $0 } },
+            "traveller.nationality": s { $0.traveller.nationality.map(CountryCodes.alpha2OrAsGiven) },
             "traveller.role": s { $0.traveller.role },
             "booking.locator": s { $0.booking?.locator },
             "booking.agency": s { $0.booking?.agency },

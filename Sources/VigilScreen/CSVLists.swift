@@ -107,12 +107,6 @@ enum CSVList {
         }
         throw WatchlistError(file: file, location: location, "'\(text)' is not a date written month first (M/D/YYYY)")
     }
-
-    /// Given, middle and last names (and a suffix) in reading order; nil when there are none.
-    static func fullName(_ parts: String?...) -> String? {
-        let present = parts.compactMap { $0 }
-        return present.isEmpty ? nil : present.joined(separator: " ")
-    }
 }
 
 /// A list kept by hand: a CSV with a header naming its columns (``NameColumns``).
@@ -155,7 +149,7 @@ enum FinCEN314a {
         for row in rows {
             guard let id = h.value(tracking, of: row) else { throw WatchlistError(file: file, location: h.location(row, tracking), "no tracking number") }
             func v(_ c: Int?) -> String? { h.value(c, of: row) }
-            guard let name = person ? CSVList.fullName(v(first), v(middle), v(last), v(suffix)) : v(business) else {
+            guard let name = person ? WatchlistLoader.fullName(v(first), v(middle), v(last), v(suffix)) : v(business) else {
                 throw WatchlistError(file: file, location: h.location(row, (person ? last : business)!), "no name")
             }
             let birth = try v(dob).map { text throws(WatchlistError) in try CSVList.monthFirstDate(text, at: h.location(row, dob!), file: file) }
@@ -167,7 +161,7 @@ enum FinCEN314a {
                 bySubject[subject] = entries.count - 1
                 return entries.count - 1
             }()
-            let alias = person ? CSVList.fullName(v(aliasFirst), v(aliasMiddle), v(aliasLast), v(aliasSuffix)) : v(dba)
+            let alias = person ? WatchlistLoader.fullName(v(aliasFirst), v(aliasMiddle), v(aliasLast), v(aliasSuffix)) : v(dba)
             // The first row's name is the entry's primary name; the rest are its aliases.
             for text in [name, alias].compactMap({ $0 }) where !entries[index].names.contains(where: { $0.text == text }) {
                 entries[index].names.append(.init(text: text, quality: entries[index].names.isEmpty ? "primary" : "strong"))
@@ -196,7 +190,7 @@ enum GTASWatchlist {
         var byPerson: [String: Int] = [:]
         for row in rows {
             func v(_ c: Int?) -> String? { h.value(c, of: row) }
-            guard v(last) != nil, let name = CSVList.fullName(v(first), v(middle), v(last)) else {
+            guard v(last) != nil, let name = WatchlistLoader.fullName(v(first), v(middle), v(last)) else {
                 throw WatchlistError(file: file, location: h.location(row, last), "no last name")
             }
             let birth = try v(dob).map { text throws(WatchlistError) in try CSVList.monthFirstDate(text, at: h.location(row, dob!), file: file) }

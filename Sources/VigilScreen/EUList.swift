@@ -24,8 +24,8 @@ enum EUList {
             }
             var names: [WatchlistEntry.Name] = []
             for alias in e.children("nameAlias") {
-                let parts = ["firstName", "middleName", "lastName"].compactMap { alias.attribute($0) }.filter { !$0.isEmpty }
-                guard let text = value(alias, "wholeName") ?? (parts.isEmpty ? nil : parts.joined(separator: " ")),
+                guard let text = value(alias, "wholeName")
+                        ?? WatchlistLoader.fullName(alias.attribute("firstName"), alias.attribute("middleName"), alias.attribute("lastName")),
                       !names.contains(where: { $0.text == text }) else { continue }
                 // The file marks no primary name: the first is the one the entry is listed under.
                 names.append(.init(text: text, quality: names.isEmpty ? "primary" : alias.attribute("strong") == "false" ? "weak" : "strong"))

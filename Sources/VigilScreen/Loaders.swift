@@ -41,6 +41,13 @@ public enum WatchlistLoader {
         return Array(data)
     }
 
+    /// A name given in parts (given, middle and last names, a suffix), in reading order; nil when
+    /// there are none. Empty parts are left out.
+    static func fullName(_ parts: String?...) -> String? {
+        let present = parts.compactMap { $0 }.filter { !$0.isEmpty }
+        return present.isEmpty ? nil : present.joined(separator: " ")
+    }
+
     static func csv(_ bytes: [UInt8], file: String) throws(WatchlistError) -> [CSVDecoder.Record] {
         // OFAC's files end with a DOS end-of-file byte (0x1A).
         var bytes = bytes

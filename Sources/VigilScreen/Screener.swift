@@ -168,12 +168,7 @@ public final class Screener: Sendable {
         var byDocument: [String: [Int32]] = [:]
         for (l, list) in lists.enumerated() {
             for (e, entry) in list.entries.enumerated() {
-                let first = Int32(names.count)
-                defer {
-                    for d in Set(entry.documents.map { Evidence.normalizeDocument($0.number) }) where d.utf8.count >= Evidence.documentHitLength {
-                        byDocument[d, default: []] += Array(first..<Int32(names.count))
-                    }
-                }
+                let entryStart = Int32(names.count)
                 var seen = Set<String>()
                 for name in entry.names where seen.insert(name.text).inserted {
                     let n = NormalizedName(name.text, kind: entry.kind, vocabulary: vocabulary)
@@ -185,6 +180,10 @@ public final class Screener: Sendable {
                         let carrier = Carrier(n, token: token)
                         if carried.insert(carrier.key(first)).inserted { skeletons[first, default: []].append(carrier) }
                     }
+                }
+                // The entry's names, by each document number long enough to be a hit.
+                for d in Set(entry.documents.map { Evidence.normalizeDocument($0.number) }) where d.utf8.count >= Evidence.documentHitLength {
+                    byDocument[d, default: []] += Array(entryStart..<Int32(names.count))
                 }
             }
         }

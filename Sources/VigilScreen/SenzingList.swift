@@ -57,9 +57,8 @@ enum SenzingList {
                 } else if let full = v("NAME_FULL") {
                     text = full
                 } else {
-                    let parts = [v("NAME_FIRST"), v("NAME_MIDDLE"), v("NAME_LAST"), v("NAME_SUFFIX")].compactMap { $0 }
                     if v("NAME_LAST") != nil || v("NAME_FIRST") != nil { person = true }
-                    text = parts.isEmpty ? nil : parts.joined(separator: " ")
+                    text = WatchlistLoader.fullName(v("NAME_FIRST"), v("NAME_MIDDLE"), v("NAME_LAST"), v("NAME_SUFFIX"))
                 }
                 guard let text, !names.contains(where: { $0.text == text }) else { continue }
                 let type = (g["NAME_TYPE"] ?? String(usage.dropLast())).uppercased()

@@ -453,7 +453,7 @@ public struct PipelineEngine {
             s.dob = t.dob
             s.document = t.documents?.first?.number
             // In the alpha-2 code parties' countries have, so one field has one form.
-            s.nationality = t.nationality.map { CountryCodes.alpha2($0) ?? $0 }
+            s.nationality = t.nationality.map(CountryCodes.alpha2OrAsGiven)
         }
         return s
     }
