@@ -9,15 +9,17 @@ public enum FeedFormat: String, Sendable, Hashable, CaseIterable, Codable {
     case json
     /// Any ISO 20022 message, told apart by its Document namespace (what `auto` picks for XML).
     case iso20022
-    /// ISO 20022 FI-to-FI credit transfers: pacs.008, pacs.009 and payment returns pacs.004.
+    /// ISO 20022 FI-to-FI payments: credit transfers pacs.008 and pacs.009, payment returns
+    /// pacs.004, direct debits pacs.003 and pacs.010.
     case pacs008
-    /// ISO 20022 customer credit transfer initiation.
+    /// ISO 20022 customer initiation: credit transfers pain.001 and direct debits pain.008.
     case pain001
     /// ISO 20022 bank-to-customer statement.
     case camt053
     /// ISO 20022 bank-to-customer debit/credit notification.
     case camt054
-    /// SWIFT FIN MT103 (single customer credit transfer), single or RJE batch.
+    /// SWIFT FIN customer transfers: MT103 (single customer credit transfer) and MT101 (request
+    /// for transfer, one event per transaction), single or RJE batch.
     case mt103
     /// SWIFT FIN MT202 and MT202 COV (financial institution transfer).
     case mt202

@@ -14,12 +14,14 @@ import VigilCore
 /// | pacs.008 | `CdtTrfTxInf` | `Dbtr`/`DbtrAcct`/`DbtrAgt` → `Cdtr`/… |
 /// | pacs.009 | `CdtTrfTxInf` | the underlying customers of a COV, else the institutions |
 /// | pacs.004 | `TxInf` | the return chain's `Dbtr` → `Cdtr` (or the original parties, swapped) |
+/// | pacs.003 | `DrctDbtTxInf` | the debited `Dbtr` → the collecting `Cdtr` (a customer direct debit) |
+/// | pacs.010 | `CdtInstr/DrctDbtTxInf` | the debited institution → the credit instruction's `Cdtr` |
 /// | pain.001 | `CdtTrfTxInf` | the payment information's `Dbtr` → the transaction's `Cdtr` |
 /// | camt.053/054 (and 052) | `Ntry` | the statement account and the entry's related party, by `CdtDbtInd` |
 enum ISO20022 {
     static func format(of kind: String) -> FeedFormat? {
         switch kind {
-        case "pacs.008", "pacs.009", "pacs.004": .pacs008
+        case "pacs.008", "pacs.009", "pacs.004", "pacs.003", "pacs.010": .pacs008
         case "pain.001", "pain.008": .pain001
         case "camt.053", "camt.052": .camt053
         case "camt.054": .camt054
@@ -67,6 +69,7 @@ enum ISO20022 {
         switch kind {
         case "pacs.008", "pacs.009": return try ctx.creditTransfers(message, cover: kind == "pacs.009")
         case "pacs.004": return try ctx.returns(message)
+        case "pacs.003", "pacs.010": return try ctx.directDebits(message)
         case "pain.001": return try ctx.initiation(message)
         case "pain.008": return try ctx.collection(message)
         default: return try ctx.entries(message)
@@ -100,6 +103,35 @@ enum ISO20022 {
                     creditor: try party(parties, "Cdtr", account: "CdtrAcct", agent: "CdtrAgt", institutionParty: isFI),
                     reference: remittance(parties) ?? remittance(tx), source: source)
             }
+        }
+
+        /// pacs.003 (a creditor's bank collecting from customers) and pacs.010 (an institution
+        /// debiting others' accounts): money flows from each debited party to the creditor. In
+        /// pacs.010 the creditor is its credit instruction's, and both sides are institutions.
+        func directDebits(_ m: XMLElement) throws(FormatError) -> [Transaction] {
+            let institutional = m.name == "FIDrctDbt"
+            let groups: [(creditors: XMLElement, txs: [XMLElement])] = institutional
+                ? m.children("CdtInstr").map { ($0, $0.children("DrctDbtTxInf")) }
+                : [(m, m.children("DrctDbtTxInf"))]
+            guard groups.contains(where: { !$0.txs.isEmpty }) else {
+                throw error(m, institutional ? "no CdtInstr/DrctDbtTxInf (direct debit transaction)" : "no DrctDbtTxInf (direct debit transaction)")
+            }
+            var out: [Transaction] = []
+            for (creditors, txs) in groups {
+                for tx in txs {
+                    let (amount, currency) = try self.amount(tx, "IntrBkSttlmAmt")
+                    // pacs.003 names the creditor in each transaction; pacs.010 once per instruction.
+                    let creditorSide = institutional ? creditors : tx
+                    out.append(Transaction(
+                        id: id(tx.child("PmtId"), fallback: "\(m["GrpHdr/MsgId"] ?? "msg"):\(out.count + 1)"),
+                        ts: try time(tx, dates: ["IntrBkSttlmDt", "ReqdColltnDt"]), amount: amount, currency: currency,
+                        channel: institutional ? "wire" : "ach",
+                        debtor: try party(tx, "Dbtr", account: "DbtrAcct", agent: "DbtrAgt", institutionParty: institutional),
+                        creditor: try party(creditorSide, "Cdtr", account: "CdtrAcct", agent: "CdtrAgt", institutionParty: institutional),
+                        reference: remittance(tx), source: source))
+                }
+            }
+            return out
         }
 
         func returns(_ m: XMLElement) throws(FormatError) -> [Transaction] {

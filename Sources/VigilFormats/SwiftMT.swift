@@ -1,7 +1,8 @@
 import Foundation
 import VigilCore
 
-/// SWIFT FIN (ISO 15022 MT) MT103, MT202 and MT202 COV → one canonical transaction each.
+/// SWIFT FIN (ISO 15022 MT) MT103, MT202 and MT202 COV → one canonical transaction each; MT101
+/// (a customer's request for transfer) → one per transaction in it.
 ///
 /// Blocks 1 (basic header), 2 (application header, input or output), 3 (user header: `{121:}`
 /// UETR, `{119:COV}`), 4 (text fields) and 5 (trailers) are read; an ACK/NAK service message
@@ -51,12 +52,13 @@ enum SwiftMT {
         let cover = m.block3["119"] == "COV"
         switch (expected, mt) {
         case (.mt103, "103"): return [try customerTransfer(m, format: expected, file: file)]
+        case (.mt103, "101"): return try requestsForTransfer(m, format: expected, file: file)
         case (.mt202, "202"), (.mt202, "205"): return [try institutionTransfer(m, cover: cover, format: expected, file: file)]
         default:
-            let known = ["103", "202", "205"].contains(mt)
+            let known = ["101", "103", "202", "205"].contains(mt)
             throw FormatError(expected, at: "block 2", known
-                ? "MT\(mt)\(cover ? " COV" : "") is not \(expected == .mt103 ? "an MT103" : "an MT202/MT205 (COV)")"
-                : "MT\(mt) is not read by Vigil (it reads MT103, MT202, MT202 COV and MT205)")
+                ? "MT\(mt)\(cover ? " COV" : "") is not \(expected == .mt103 ? "an MT101 or MT103" : "an MT202/MT205 (COV)")"
+                : "MT\(mt) is not read by Vigil (it reads MT101, MT103, MT202, MT202 COV and MT205)")
         }
     }
 
@@ -187,6 +189,53 @@ enum SwiftMT {
                            source: EventSource(format: "mt103", institution: sender, file: file))
     }
 
+    /// MT101: sequence A (up to the first `:21:`) holds what all transactions share — the
+    /// ordering customer (50F/G/H) unless each transaction names its own, the account servicing
+    /// institution (52a), the requested execution date (30); each sequence B, from its `:21:`,
+    /// one transfer: amount (32B), beneficiary (59a) and its institution (57a), remittance (70).
+    /// The instructing party (50C/L) is who sent the request, not whose money moves, so it is not read.
+    private static func requestsForTransfer(_ m: Message, format: FeedFormat, file: String?) throws(FormatError) -> [Transaction] {
+        let ref = try required(m, "20", format: format).value
+        guard let first = m.fields.firstIndex(where: { $0.tag == "21" }) else {
+            throw FormatError(format, at: "block 4", "no transaction: sequence B starts with field :21: (transaction reference)")
+        }
+        let shared = m.fields[..<first]
+        var sequences: [ArraySlice<(tag: String, value: String, line: Int)>] = []
+        var start = first
+        for i in first + 1 ..< m.fields.count where m.fields[i].tag == "21" {
+            sequences.append(m.fields[start ..< i])
+            start = i
+        }
+        sequences.append(m.fields[start...])
+        let execution = try shared.first { $0.tag == "30" }.map { f throws(FormatError) in try yymmdd(f, format: format) }
+        let (sender, _) = correspondents(m)
+        return try sequences.map { sequence throws(FormatError) in
+            // A transaction's own fields first, so they take precedence over sequence A's.
+            var t = m
+            t.fields = Array(sequence) + shared
+            let txRef = sequence.first!.value
+            guard let f = sequence.first(where: { $0.tag == "32B" }) else {
+                throw FormatError(format, at: "line \(sequence.first!.line)", "transaction '\(txRef)': mandatory field :32B: (currency and amount) is missing")
+            }
+            let v = f.value.trimmed(" \r")
+            guard v.count > 3, let amount = swiftAmount(String(v.dropFirst(3))) else {
+                throw FormatError(format, at: "line \(f.line), field :32B:", "'\(f.value)' is not a currency code and an amount (e.g. EUR1250,)")
+            }
+            var debtor = try customer(t, tags: ["50F", "50G", "50H"], role: "ordering customer", format: format)
+            var creditor = try customer(t, tags: ["59", "59A", "59F"], role: "beneficiary", format: format)
+            debtor.bic = institution(t, "52A") ?? sender
+            creditor.bic = institution(t, "57A")
+            creditor.institution = institutionName(t, "57D")
+            guard let ts = sendTime(m) ?? execution else {
+                throw FormatError(format, at: "block 4", "no time: neither an output header (block 2) nor field :30: (requested execution date)")
+            }
+            let id = sequences.count == 1 ? (m.block3["121"] ?? "\(ref)/\(txRef)") : "\(ref)/\(txRef)"
+            return Transaction(id: id, ts: ts, amount: amount, currency: String(v.prefix(3)), channel: "wire",
+                               debtor: debtor, creditor: creditor, reference: t.field("70")?.value.replacingNewlines,
+                               source: EventSource(format: "mt101", institution: sender, file: file))
+        }
+    }
+
     private static func institutionTransfer(_ m: Message, cover: Bool, format: FeedFormat, file: String?) throws(FormatError) -> Transaction {
         let ref = try required(m, "20", format: format).value
         let (date, currency, amount) = try valueDateAmount(m, format: format)
@@ -223,12 +272,27 @@ enum SwiftMT {
         let f = try required(m, "32A", format: format)
         let v = Array(f.value.utf8)
         let bad = FormatError(format, at: "line \(f.line), field :32A:", "'\(f.value)' is not YYMMDD, a currency code and an amount (e.g. 190425USD3700,)")
-        guard v.count >= 10, let yy = Int(String(decoding: v[0 ..< 2], as: UTF8.self)),
-              let mm = Int(String(decoding: v[2 ..< 4], as: UTF8.self)), let dd = Int(String(decoding: v[4 ..< 6], as: UTF8.self)),
-              let date = EventTime(year: 2000 + yy, month: mm, day: dd) else { throw bad }
+        guard v.count >= 10, let date = date(v[0 ..< 6]) else { throw bad }
         let currency = String(decoding: v[6 ..< 9], as: UTF8.self)
         guard let amount = swiftAmount(String(decoding: v[9...], as: UTF8.self)) else { throw bad }
         return (date, currency, amount)
+    }
+
+    /// A field that is a date alone (`:30:170502`).
+    private static func yymmdd(_ f: (tag: String, value: String, line: Int), format: FeedFormat) throws(FormatError) -> EventTime {
+        let v = Array(f.value.trimmed(" \r").utf8)
+        guard v.count == 6, let d = date(v[...]) else {
+            throw FormatError(format, at: "line \(f.line), field :\(f.tag):", "'\(f.value)' is not a date (YYMMDD)")
+        }
+        return d
+    }
+
+    /// `YYMMDD`: FIN dates have two-digit years, all of them this century.
+    private static func date(_ v: ArraySlice<UInt8>) -> EventTime? {
+        guard v.count == 6, v.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+        let d = Array(v)
+        func n(_ a: Int) -> Int { Int(d[a] - 0x30) * 10 + Int(d[a + 1] - 0x30) }
+        return EventTime(year: 2000 + n(0), month: n(2), day: n(4))
     }
 
     /// SWIFT amounts: digits, one decimal comma (mandatory, possibly last), no thousands separators.
@@ -282,7 +346,8 @@ enum SwiftMT {
         let (account, lines) = accountLine(f.value)
         var p = Party(account: account ?? "")
         switch f.tag.last {
-        case "A":
+        case "A", "G":
+            // A party identified by its BIC (50G: an MT101 ordering customer by identifier code).
             p.bic = lines.first
         case "F":
             // Structured: 1/name, 2/address, 3/country/town, …; party identifier on the first line.

@@ -287,6 +287,30 @@ func decodeError(_ bytes: [UInt8], as format: FeedFormat?, options: DecodeOption
         #expect(prefixed.currency == "USD")
     }
 
+    @Test("interbank direct debits move money from the debited party to the creditor")
+    func interbankDirectDebits() throws {
+        // pacs.003: the creditor's bank collects from a customer of another bank.
+        let customer = try #require(try transactions("payments/iso20022/CBPR+ p.3.1.1 pacs.003 AtoB.xml").first)
+        #expect(customer.id == "7a562c67-ca16-48ba-b074-65581be6f001")
+        #expect(customer.amount == Decimal(45_250) && customer.currency == "EUR")
+        #expect(customer.channel == "ach")
+        #expect(customer.debtor.name == "NT Asset Management" && customer.debtor.account == "25698745")
+        #expect(customer.debtor.bic == "RBOSGB2L" && customer.debtor.country == "GB")
+        #expect(customer.creditor.name == "OP Corporate Bank" && customer.creditor.account == "65479512")
+        #expect(customer.creditor.bic == "NDEAFIHH")
+        #expect(customer.source?.format == "pacs.003")
+        // pacs.010: an institution debits another's account; the creditor is its credit instruction's.
+        let fi = try #require(try transactions("payments/iso20022/CBPR+ p.2.4.1 pacs.010 EtoB.xml").first)
+        #expect(fi.amount == Decimal(350_000) && fi.currency == "DKK")
+        #expect(fi.debtor.bic == "CLYDGB2S" && fi.debtor.account == "25698745")
+        #expect(fi.creditor.bic == "NDEADKK2XXX" && fi.creditor.account == "65479512")
+        #expect(fi.channel == "wire")
+        // A direct debit that names no transaction is an error, not silence.
+        let empty = String(decoding: try fixture("payments/iso20022/CBPR+ p.2.4.1 pacs.010 EtoB.xml"), as: UTF8.self)
+            .replacingOccurrences(of: #"<pacs:DrctDbtTxInf>[\s\S]*</pacs:DrctDbtTxInf>"#, with: "", options: .regularExpression)
+        #expect(decodeError(Array(empty.utf8), as: .pacs008)?.description.contains("no CdtInstr/DrctDbtTxInf") == true)
+    }
+
     @Test func initiationsAndCollections() throws {
         let pain = try transactions("payments/iso20022/musterfile_pain.001_Nov2020.xml")
         #expect(pain.count == 8)
@@ -375,8 +399,41 @@ func decodeError(_ bytes: [UInt8], as format: FeedFormat?, options: DecodeOption
         #expect(errors.first?.description.contains("expected a block '{n:'") == true)
         // UETR from block 3 is the id when present.
         #expect(good.first?.id == "8579f4a4-a547-463e-ae63-e7c6620d59b4")
-        let mt101 = try #require(decodeError(try fixture("payments/swift_mt/MT101.fin"), as: nil))
-        #expect(mt101.description.contains("MT101 is not read by Vigil"))
+        // A message type Vigil does not read is named.
+        let statement = String(decoding: try fixture("payments/swift_mt/MT101.fin"), as: UTF8.self).replacingOccurrences(of: "{2:O101", with: "{2:O940")
+        let unread = try #require(decodeError(Array(statement.utf8), as: nil))
+        #expect(unread.description.contains("MT940 is not read by Vigil"))
+    }
+
+    @Test("an MT101 request for transfer is one event per transaction, sequence A shared")
+    func requestsForTransfer() throws {
+        let t = try #require(try transactions("payments/swift_mt/MT101.fin").first)
+        #expect(t.id == "DG942_171206-004/010735904")
+        #expect(t.amount == Decimal(14) && t.currency == "CNY")
+        #expect(t.debtor.account == "344110001637" && t.debtor.name == "TESTAR00AXXX")
+        #expect(t.creditor.account == "344110000361" && t.creditor.name == "CASH CUSTOMER I")
+        #expect(t.creditor.bic == "CIBKCNBJ")
+        #expect(t.reference == "/RFB/C767405OCP021001")
+        #expect(t.source?.format == "mt101")
+        // Sent 2017-05-10 08:24 (block 2's input time), not the requested execution date.
+        #expect(t.ts == EventTime(year: 2017, month: 5, day: 10, hour: 8, minute: 24))
+        // Two transactions, the second naming its own ordering customer; an input message
+        // (no send time) is dated by its requested execution date (:30:).
+        let text = String(decoding: try fixture("payments/swift_mt/MT101.fin"), as: UTF8.self)
+            .replacingOccurrences(of: "{2:O1010824170510TESTAR00AXXX94149133901705101425N}", with: "{2:I101CIBKCNBJXXXXN}")
+            .replacingOccurrences(of: ":71A:SHA\n", with: ":71A:SHA\n:21:010735905\n:32B:EUR1250,50\n:50H:/NL91ABNA0417164300\nJAN JANSEN\n:59:/DE89370400440532013000\nMAX MUSTERMANN\n:71A:OUR\n")
+        let two = try FeedDecoder.decode(Array(text.utf8), as: .mt103).compactMap { e -> Transaction? in
+            if case .transaction(let t) = e { return t } else { return nil }
+        }
+        #expect(two.map(\.id) == ["DG942_171206-004/010735904", "DG942_171206-004/010735905"])
+        #expect(two.map(\.ts) == [EventTime(year: 2017, month: 5, day: 2), EventTime(year: 2017, month: 5, day: 2)])
+        #expect(two.map(\.debtor.account) == ["344110001637", "NL91ABNA0417164300"])
+        #expect(two[1].debtor.country == "NL" && two[1].creditor.name == "MAX MUSTERMANN")
+        #expect(two[1].amount == Decimal(string: "1250.5") && two[1].currency == "EUR")
+        // A transaction without its amount is named by its reference and line.
+        let noAmount = text.replacingOccurrences(of: ":32B:EUR1250,50\n", with: "")
+        let error = try #require(decodeError(Array(noAmount.utf8), as: .mt103))
+        #expect(error.description.contains("transaction '010735905': mandatory field :32B:"))
     }
 
     @Test func fedwireTransfersAndErrors() throws {
