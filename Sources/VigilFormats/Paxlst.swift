@@ -149,7 +149,8 @@ enum PaxlstDecoder {
         guard !legs.isEmpty else { throw FormatError(.paxlst, at: unh.location(), "message has no flight (TDT segment)") }
 
         // Shared by every event of the message (copy-on-write: one allocation, not one per event).
-        let flights = legs.map(\.flight)
+        // DTM+189/232 are on the airports' clocks: read once both ends of each leg are known.
+        let flights = legs.map { $0.flight.withLocalTimesResolved() }
         let legLists = flights.map { [$0] }
         let source = EventSource(format: FeedFormat.paxlst.rawValue, institution: envelope.sender, file: file)
         let idPrefix = "paxlst:\(envelope.sender):\(envelope.reference):\(messageRef):"

@@ -154,7 +154,7 @@ enum PnrgovDecoder {
                     // Arrival: its own date when given, else the departure date.
                     if let t = s[0, 3] { f.arrival = EdifactDate.dayFirst(s[0, 2] ?? d, time: t, referenceYear: refYear) }
                 }
-                pnr.flights.append(f)
+                pnr.flights.append(f.withLocalTimesResolved())
             default:
                 break
             }

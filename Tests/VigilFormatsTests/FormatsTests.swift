@@ -59,6 +59,40 @@ func decodeError(_ bytes: [UInt8], as format: FeedFormat?, options: DecodeOption
     }
 }
 
+@Suite struct AirportTimeZoneTests {
+    func instant(_ wallClock: String, _ airport: String) -> String? {
+        AirportTimeZones.instant(wallClock: EventTime(rfc3339: wallClock + ":00Z")!, at: airport)?.rfc3339
+    }
+
+    @Test("an airport's clock time is the instant of its zone, summer time included")
+    func airportClocks() {
+        #expect(instant("2024-07-01T10:00", "LHR") == "2024-07-01T09:00:00Z")
+        #expect(instant("2024-01-15T10:00", "LHR") == "2024-01-15T10:00:00Z")
+        #expect(instant("2024-01-15T10:00", "JFK") == "2024-01-15T15:00:00Z")
+        #expect(instant("2024-01-15T10:00", "DEL") == "2024-01-15T04:30:00Z")
+        #expect(instant("2024-01-15T00:30", "SYD") == "2024-01-14T13:30:00Z")
+        // City codes, where their airports share a zone.
+        #expect(instant("2024-07-01T10:00", "LON") == "2024-07-01T09:00:00Z")
+        #expect(instant("2024-07-01T10:00", "NYC") == "2024-07-01T14:00:00Z")
+        #expect(AirportTimeZones.instant(wallClock: EventTime(seconds: 0), at: "ZZZ") == nil)
+        #expect(AirportTimeZones.instant(wallClock: EventTime(seconds: 0), at: nil) == nil)
+    }
+
+    @Test("the hour summer time skips reads with the offset before; the hour it repeats, as the earlier")
+    func summerTimeChanges() {
+        // Paris: 02:00 → 03:00 on 2024-03-31; 03:00 → 02:00 on 2024-10-27.
+        #expect(instant("2024-03-31T01:59", "CDG") == "2024-03-31T00:59:00Z")
+        #expect(instant("2024-03-31T02:30", "CDG") == "2024-03-31T01:30:00Z")
+        #expect(instant("2024-03-31T03:30", "CDG") == "2024-03-31T01:30:00Z")
+        #expect(instant("2024-10-27T01:30", "CDG") == "2024-10-26T23:30:00Z")
+        #expect(instant("2024-10-27T02:30", "CDG") == "2024-10-27T00:30:00Z")
+        #expect(instant("2024-10-27T03:30", "CDG") == "2024-10-27T02:30:00Z")
+        // Sydney turns back 03:00 → 02:00 on 2024-04-07.
+        #expect(instant("2024-04-07T02:30", "SYD") == "2024-04-06T15:30:00Z")
+        #expect(instant("2024-04-07T03:30", "SYD") == "2024-04-06T17:30:00Z")
+    }
+}
+
 @Suite struct PaxlstTests {
     @Test func multiLegListPutsEachTravellerOnTheLegsTheyFly() throws {
         let events = try passengers("passenger/gtas/apisMessage.txt")
@@ -69,10 +103,11 @@ func decodeError(_ bytes: [UInt8], as format: FeedFormat?, options: DecodeOption
         let first = try #require(clark.first)
         #expect(first.traveller.dob == "1972-09-07")
         #expect(first.traveller.sex == "M")
+        // 15:40 on Atlanta's clocks (EST, UTC-5), 17:40 on Chicago's (CST, UTC-6).
         #expect(first.flights == [Flight(carrier: "AA", number: "123", from: "ATL", to: "ORD",
-                                         departure: EventTime(rfc3339: "2007-02-19T15:40:00Z"),
-                                         arrival: EventTime(rfc3339: "2007-02-19T17:40:00Z"))])
-        #expect(first.ts == EventTime(rfc3339: "2007-02-19T15:40:00Z"))
+                                         departure: EventTime(rfc3339: "2007-02-19T20:40:00Z"),
+                                         arrival: EventTime(rfc3339: "2007-02-19T23:40:00Z"))])
+        #expect(first.ts == EventTime(rfc3339: "2007-02-19T20:40:00Z"))
         #expect(first.booking?.locator == "TYR123")
         let cheryl = events.filter { $0.traveller.given == "CHERYL" }
         #expect(cheryl.map { $0.flights?.first?.number } == ["124"])
@@ -149,6 +184,10 @@ func decodeError(_ bytes: [UInt8], as format: FeedFormat?, options: DecodeOption
         #expect(booking.contacts?.phones?.contains("00441753637285") == true)
         // Itinerary: the two flights; the hotel segment (no arrival airport) and history are not flights.
         #expect(smith.flights?.map { "\($0.carrier)\($0.number) \($0.from ?? "")-\($0.to ?? "")" } == ["DL324 LHR-JFK", "DL330 JFK-YVR"])
+        // TVL times are on each airport's clock: 09:15 in London (GMT) to 12:30 in New York (EST),
+        // then 22:00 in New York to 23:30 in Vancouver (PST), the next day in UTC.
+        #expect(smith.flights?.map { [$0.departure?.rfc3339, $0.arrival?.rfc3339] } ==
+                [["2010-12-12T09:15:00Z", "2010-12-12T17:30:00Z"], ["2010-12-13T03:00:00Z", "2010-12-13T07:30:00Z"]])
         #expect(booking.oneWay == true)
         #expect(booking.payment?.form == "CC")
         #expect(booking.payment?.payer == "TIMOTHY SIMS")
