@@ -42,7 +42,8 @@ public enum AirportTimeZones {
         // hour, the skipped hour) the earlier offset gives the instant.
         let before = offset(at: local - 86_400)
         let after = offset(at: local - before)
-        let used = offset(at: local - after) == after ? after : before
+        // (Most readings are nowhere near a change: before == after, already checked.)
+        let used = before == after || offset(at: local - after) == after ? after : before
         return EventTime(microseconds: wallClock.microseconds - used * 1_000_000)
     }
 }
