@@ -154,7 +154,13 @@ enum PnrgovDecoder {
                     // Arrival: its own date when given, else the departure date.
                     if let t = s[0, 3] { f.arrival = EdifactDate.dayFirst(s[0, 2] ?? d, time: t, referenceYear: refYear) }
                 }
-                pnr.flights.append(f.withLocalTimesResolved())
+                f = f.withLocalTimesResolved()
+                // An arrival time without its date that falls before the departure (both on
+                // their airports' clocks, so as instants) is the next day's: a flight overnight.
+                if s[0, 2] == nil, let dep = f.departure, let arr = f.arrival, arr < dep {
+                    f.arrival = arr + .seconds(86_400)
+                }
+                pnr.flights.append(f)
             default:
                 break
             }

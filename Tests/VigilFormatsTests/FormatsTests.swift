@@ -168,6 +168,20 @@ func decodeError(_ bytes: [UInt8], as format: FeedFormat?, options: DecodeOption
 }
 
 @Suite struct PnrgovTests {
+    @Test("a TVL arrival time without its date that falls before the departure is the next day's")
+    func overnightArrival() throws {
+        let text = String(decoding: try fixture("passenger/gtas/pnrMessage.txt"), as: UTF8.self)
+            .replacingOccurrences(of: "TVL+121210:2200::2330+JFK+YVR+DL+330:B'", with: "TVL+121210:2200::1030+JFK+LHR+DL+330:B'")
+        let events = try FeedDecoder.decode(Array(text.utf8), as: .pnrgov, options: DecodeOptions(cardHashKey: cardKey))
+        guard case .passenger(let smith) = try #require(events.first) else { Issue.record("not a passenger"); return }
+        // 22:00 in New York (03:00Z on the 13th); 10:30 in London is 10:30Z, on the 13th.
+        let overnight = try #require(smith.flights?.last)
+        #expect(overnight.departure?.rfc3339 == "2010-12-13T03:00:00Z")
+        #expect(overnight.arrival?.rfc3339 == "2010-12-13T10:30:00Z")
+        // A daytime flight's arrival stays on its departure's date.
+        #expect(smith.flights?.first?.arrival?.rfc3339 == "2010-12-12T17:30:00Z")
+    }
+
     @Test func travellersItineraryContactsAndPayment() throws {
         let events = try passengers("passenger/gtas/pnrMessage.txt")
         #expect(events.count == 2)
