@@ -6,7 +6,7 @@
 // overflow), a memory error, a hang (-timeout) or unbounded memory (-rss_limit_mb).
 import VigilFormats
 
-private let formats: [FeedFormat?] = [nil, .paxlst, .pnrgov, .iso20022, .mt103, .mt202, .fedwire, .csv]
+private let formats: [FeedFormat?] = [nil, .paxlst, .pnrgov, .iso20022, .mt103, .mt202, .mt940, .fedwire, .csv]
 private let options = DecodeOptions(cardHashKey: Array("fuzz-key".utf8),
                                     csv: CSVMapping(columns: ["ts": "date", "amount": "amount", "debtor.account": "from", "creditor.account": "to"]))
 

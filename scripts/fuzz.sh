@@ -11,7 +11,8 @@ cd "$(dirname "$0")/.."
 seconds="${1:-300}"
 out=.build/fuzz
 mkdir -p "$out/corpus"
-flags=(-sanitize=fuzzer,address -parse-as-library -O -g -I "$out" -L "$out")
+# Sources/CZlib is zlib's module map (VigilCore's CRC-32C and gzip reading).
+flags=(-sanitize=fuzzer,address -parse-as-library -O -g -I "$out" -L "$out" -I Sources/CZlib -package-name vigil)
 
 # Two library modules, then the entry point; compiled here rather than by SwiftPM because
 # the instrumented build must not touch the normal one.
@@ -19,7 +20,7 @@ swiftc "${flags[@]}" -emit-library -static -emit-module -module-name VigilCore \
     -emit-module-path "$out/VigilCore.swiftmodule" -o "$out/libVigilCore.a" Sources/VigilCore/*.swift
 swiftc "${flags[@]}" -emit-library -static -emit-module -module-name VigilFormats \
     -emit-module-path "$out/VigilFormats.swiftmodule" -o "$out/libVigilFormats.a" Sources/VigilFormats/*.swift
-swiftc "${flags[@]}" -lVigilFormats -lVigilCore -o "$out/fuzz-decoders" Fuzz/FuzzDecoders.swift
+swiftc "${flags[@]}" -lVigilFormats -lVigilCore -lz -o "$out/fuzz-decoders" Fuzz/FuzzDecoders.swift
 
 find Tests/VigilFormatsTests/Fixtures -type f ! -name '*.md' -size -64k -exec cp {} "$out/corpus/" \;
 cd "$out"

@@ -29,7 +29,7 @@ enum Fedwire {
         var line = 1
         var rest = Substring(text)
         while let open = rest.firstIndex(of: "{") {
-            line += rest[..<open].count(where: { $0 == "\n" })
+            line += rest[..<open].count(where: \.isNewline)
             guard rest[..<open].allSatisfy(\.isWhitespace) || !order.isEmpty else {
                 throw FormatError(.fedwire, at: "line \(line)", "text before the first tag")
             }
@@ -41,7 +41,8 @@ enum Fedwire {
                 throw FormatError(.fedwire, at: "line \(line)", "'{\(tag)}' is not a FAIM tag (four digits in braces)")
             }
             guard knownTags.contains(tag) else { throw FormatError(.fedwire, at: "line \(line), tag {\(tag)}", "unknown tag") }
-            let valueEnd = rest[close...].firstIndex(where: { $0 == "{" || $0 == "\n" }) ?? rest.endIndex
+            // `\r\n` is one Character, a newline but not "\n".
+            let valueEnd = rest[close...].firstIndex(where: { $0 == "{" || $0.isNewline }) ?? rest.endIndex
             let value = String(rest[rest.index(after: close) ..< valueEnd])
             guard tags[tag] == nil else { throw FormatError(.fedwire, at: "line \(line), tag {\(tag)}", "tag appears twice") }
             tags[tag] = (value, line)

@@ -23,6 +23,9 @@ public enum FeedFormat: String, Sendable, Hashable, CaseIterable, Codable {
     case mt103
     /// SWIFT FIN MT202 and MT202 COV (financial institution transfer).
     case mt202
+    /// SWIFT statements: MT940 (customer statement), MT950 and MT942 (interim report), in a
+    /// FIN envelope or as banks export them (fields only, statements one after another).
+    case mt940
     /// Fedwire Funds Service FAIM tag format.
     case fedwire
     /// CSV export, columns mapped in the configuration.
@@ -47,6 +50,7 @@ public enum FeedFormat: String, Sendable, Hashable, CaseIterable, Codable {
             guard let type = SwiftMT.messageType(in: text) else { return nil }
             if type == "103" { return .mt103 }
             if type.hasPrefix("202") || type.hasPrefix("205") { return .mt202 }
+            if SwiftStatement.messageTypes.contains(String(type.prefix(3))) { return .mt940 }
             // Another MT: the MT decoder says which types it reads.
             return .mt103
         }
@@ -60,6 +64,10 @@ public enum FeedFormat: String, Sendable, Hashable, CaseIterable, Codable {
             if text.contains("PAXLST") { return .paxlst }
             if text.contains("PNRGOV") { return .pnrgov }
         }
+        // A bank's statement export: fields without an envelope, each statement from a line
+        // `:20:`, with its account and opening balance (or an interim report's floor limit).
+        if body.hasPrefix(":20:") || text.contains("\n:20:"), text.contains(":25"),
+           text.contains(":60F:") || text.contains(":60M:") || text.contains(":34F:") { return .mt940 }
         return nil
     }
 }
@@ -171,6 +179,7 @@ public enum FeedDecoder {
                 counted = m.startIndex
                 return FeedMessage(bytes: Array(m), lineOffset: lines)
             }
+        case .mt940: return SwiftStatement.split(bytes)
         case .csv: return CSVDecoder.splitRows(bytes)
         case .json:
             // JSON Lines (the first line a whole object) into lines, each bad line then failing
@@ -190,7 +199,7 @@ public enum FeedDecoder {
     /// cannot tell which format an event came from.
     public static func decode(_ bytes: [UInt8], as format: FeedFormat?, options: DecodeOptions = DecodeOptions()) throws(FormatError) -> [CanonicalEvent] {
         guard let format = format ?? FeedFormat.detect(bytes) else {
-            throw FormatError(nil, "cannot tell the format from the content (expected ISO 20022 XML, SWIFT FIN, Fedwire tags, EDIFACT PAXLST/PNRGOV or JSON); declare it with --format")
+            throw FormatError(nil, "cannot tell the format from the content (expected ISO 20022 XML, SWIFT FIN or a statement export, Fedwire tags, EDIFACT PAXLST/PNRGOV or JSON); declare it with --format")
         }
         guard bytes.count <= DecodeLimits.maxMessageBytes else {
             throw FormatError(format, "message of \(bytes.count) bytes exceeds the \(DecodeLimits.maxMessageBytes)-byte limit")
@@ -209,6 +218,8 @@ public enum FeedDecoder {
             events = try ISO20022.decode(bytes, expected: format, file: options.file).map(CanonicalEvent.transaction)
         case .mt103, .mt202:
             events = try SwiftMT.decode(bytes, expected: format, file: options.file).map(CanonicalEvent.transaction)
+        case .mt940:
+            events = try SwiftStatement.decode(bytes, file: options.file, lineOffset: options.lineOffset).map(CanonicalEvent.transaction)
         case .fedwire:
             events = try Fedwire.decode(bytes, file: options.file).map(CanonicalEvent.transaction)
         case .csv:

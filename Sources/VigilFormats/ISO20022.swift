@@ -220,7 +220,7 @@ enum ISO20022 {
                             ? try party(related, "Cdtr", account: "CdtrAcct", agent: nil, agents: detail?.child("RltdAgts"), agentName: "CdtrAgt", required: false)
                             : try party(related, "Dbtr", account: "DbtrAcct", agent: nil, agents: detail?.child("RltdAgts"), agentName: "DbtrAgt", required: false)
                     } else {
-                        other = Party(account: Self.unidentified)
+                        other = Party(account: Party.unidentified)
                     }
                     let refs = detail?.child("Refs")
                     let endToEnd: String? = refs?["EndToEndId"].flatMap { $0 == "NOTPROVIDED" ? nil : $0 }
@@ -235,10 +235,6 @@ enum ISO20022 {
             }
             return out
         }
-
-        /// The account placeholder for a counterparty a statement does not identify (cash,
-        /// fees, batch bookings): the canonical event requires an account.
-        static let unidentified = "UNIDENTIFIED"
 
         // MARK: elements
 
@@ -299,7 +295,7 @@ enum ISO20022 {
             // Institutions are identified by their BIC; a customer named without an account (return
             // chains do this) by `name:` and the name, so the event keeps who it was.
             let byInstitution = who?.child("FinInstnId") != nil || p?.child("Agt") != nil ? bic : anyBIC
-            guard let acct = account ?? byInstitution ?? name.map({ "name:" + $0 }) ?? (required ? nil : Self.unidentified) else {
+            guard let acct = account ?? byInstitution ?? name.map({ "name:" + $0 }) ?? (required ? nil : Party.unidentified) else {
                 throw error(p ?? parent, "\(role): no account (\(accountName)/Id/IBAN or Othr/Id) and no institution BIC")
             }
             let adr = who?.child("PstlAdr")

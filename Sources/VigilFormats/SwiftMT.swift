@@ -55,10 +55,10 @@ enum SwiftMT {
         case (.mt103, "101"): return try requestsForTransfer(m, format: expected, file: file)
         case (.mt202, "202"), (.mt202, "205"): return [try institutionTransfer(m, cover: cover, format: expected, file: file)]
         default:
-            let known = ["101", "103", "202", "205"].contains(mt)
+            let known = ["101", "103", "202", "205", "940", "942", "950"].contains(mt)
             throw FormatError(expected, at: "block 2", known
                 ? "MT\(mt)\(cover ? " COV" : "") is not \(expected == .mt103 ? "an MT101 or MT103" : "an MT202/MT205 (COV)")"
-                : "MT\(mt) is not read by Vigil (it reads MT101, MT103, MT202, MT202 COV and MT205)")
+                : "MT\(mt) is not read by Vigil (it reads MT101, MT103, MT202, MT202 COV and MT205, and as mt940 the statements MT940, MT942 and MT950)")
         }
     }
 
@@ -150,10 +150,17 @@ enum SwiftMT {
         }
         let body = String(decoding: c[i ..< end], as: UTF8.self)
         i = end + 2
+        let fields = try fieldLines(body, firstLine: blockLine, format: format, block: "block 4")
+        line += body.count(where: \.isNewline)
+        return fields
+    }
+
+    /// `:tag:value` lines, a value continuing on the lines that follow until the next tag
+    /// (`20`, `32A`, `28C`: two digits and an optional letter). Empty lines are skipped.
+    static func fieldLines(_ body: String, firstLine: Int, format: FeedFormat, block: String) throws(FormatError) -> [(tag: String, value: String, line: Int)] {
         var fields: [(tag: String, value: String, line: Int)] = []
-        var n = blockLine
-        for raw in body.split(separator: "\n", omittingEmptySubsequences: false) {
-            let l = raw.hasSuffix("\r") ? raw.dropLast() : raw
+        var n = firstLine
+        for l in body.lines() {
             defer { n += 1 }
             if l.isEmpty { continue }
             if l.first == ":", let close = l.dropFirst().firstIndex(of: ":") {
@@ -164,11 +171,10 @@ enum SwiftMT {
                 }
             }
             guard !fields.isEmpty else {
-                throw FormatError(format, at: "line \(n), block 4", "text before the first field tag: '\(l.prefix(30))'")
+                throw FormatError(format, at: "line \(n), \(block)", "text before the first field tag: '\(l.prefix(30))'")
             }
             fields[fields.count - 1].value += "\n" + l
         }
-        line += body.count(where: { $0 == "\n" })
         return fields
     }
 
@@ -254,8 +260,8 @@ enum SwiftMT {
             }
             let (account, rest) = accountLine(beneficiary.value)
             let bic = beneficiary.tag == "58A" ? rest.first : nil
-            debtor = Party(account: ordering ?? "UNIDENTIFIED", bic: ordering)
-            creditor = Party(account: account ?? bic ?? rest.first ?? "UNIDENTIFIED", name: beneficiary.tag == "58D" ? rest.first : nil, bic: bic)
+            debtor = Party(account: ordering ?? Party.unidentified, bic: ordering)
+            creditor = Party(account: account ?? bic ?? rest.first ?? Party.unidentified, name: beneficiary.tag == "58D" ? rest.first : nil, bic: bic)
         }
         return Transaction(id: m.block3["121"] ?? ref, ts: sendTime(m) ?? date, amount: amount, currency: currency, channel: "wire",
                            debtor: debtor, creditor: creditor, reference: m.field("72")?.value.replacingNewlines,
@@ -288,7 +294,7 @@ enum SwiftMT {
     }
 
     /// `YYMMDD`: FIN dates have two-digit years, all of them this century.
-    private static func date(_ v: ArraySlice<UInt8>) -> EventTime? {
+    static func date(_ v: ArraySlice<UInt8>) -> EventTime? {
         guard v.count == 6, v.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
         let d = Array(v)
         func n(_ a: Int) -> Int { Int(d[a] - 0x30) * 10 + Int(d[a + 1] - 0x30) }
@@ -329,7 +335,7 @@ enum SwiftMT {
 
     /// `/account` on the first line, if present, and the remaining lines.
     private static func accountLine(_ value: String) -> (String?, [String]) {
-        var lines = value.split(separator: "\n").map { $0.trimmed(" \r") }
+        var lines = value.lines(omittingEmpty: true).map { $0.trimmed(" \r") }
         var account: String?
         if let first = lines.first, first.hasPrefix("/") {
             account = String(first.drop { $0 == "/" })
@@ -398,6 +404,6 @@ enum SwiftMT {
 }
 
 extension String {
-    var replacingNewlines: String { split(separator: "\n").map { $0.trimmed(" \r") }.joined(separator: " ") }
+    var replacingNewlines: String { lines(omittingEmpty: true).map { $0.trimmed(" \r") }.joined(separator: " ") }
 
 }

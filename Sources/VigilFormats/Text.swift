@@ -1,4 +1,12 @@
+import VigilCore
+
 extension StringProtocol {
+    /// Lines ended by `\n` or `\r\n`. A String holds `\r\n` as one Character, which is not
+    /// "\n", so splitting at "\n" alone leaves a CRLF text (SWIFT FIN's own line ending) whole.
+    package func lines(omittingEmpty: Bool = false) -> [SubSequence] {
+        split(omittingEmptySubsequences: omittingEmpty, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+    }
+
     /// Without the given ASCII characters at either end (Foundation's version needs a
     /// `CharacterSet` and bridges; decoders trim a few ASCII characters on hot paths).
     package func trimmed(_ set: StaticString) -> String {
@@ -52,4 +60,11 @@ extension [UInt8] {
         out.append(contentsOf: self[i...])
         return out
     }
+}
+
+extension Party {
+    /// The account of a counterparty a message does not identify (cash, fees, batch bookings
+    /// on a statement; an institution transfer naming no ordering bank): the canonical event
+    /// requires an account.
+    static let unidentified = "UNIDENTIFIED"
 }

@@ -173,7 +173,7 @@ public enum NameEvaluation {
 
     private static func crossScript(_ bytes: [UInt8], file: String, threshold: Double, matcher: NameMatcher) throws(WatchlistError) -> CrossScriptReport {
         var results: [CrossScriptPair] = []
-        for (n, raw) in String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (n, raw) in String(decoding: bytes, as: UTF8.self).split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let line = raw.trimmingCharacters(in: .whitespaces)
             if line.isEmpty || line.hasPrefix("#") || line.lowercased().hasPrefix("query,") { continue }
             let f = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)

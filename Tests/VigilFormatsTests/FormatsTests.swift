@@ -414,6 +414,96 @@ func decodeError(_ bytes: [UInt8], as format: FeedFormat?, options: DecodeOption
     }
 }
 
+/// Statements written to the published layouts (SWIFT's MT940/942/950 fields; the German banks'
+/// `:86:` subfields; the Dutch banks' keyed `:86:`), as banks export them and in a FIN envelope.
+@Suite struct SwiftStatementTests {
+    func statements(_ name: String) throws -> [Transaction] {
+        let bytes = try fixture("payments/statements/\(name)")
+        #expect(FeedFormat.detect(bytes) == .mt940)
+        // Each statement is a message of its own, and decoding the whole file gives the same.
+        let whole = try transactions("payments/statements/\(name)")
+        let one = try FeedDecoder.split(bytes, as: .mt940).flatMap { m in
+            try FeedDecoder.decode(m.bytes, as: .mt940, options: DecodeOptions(lineOffset: m.lineOffset)).compactMap { e -> Transaction? in
+                if case .transaction(let t) = e { return t } else { return nil }
+            }
+        }
+        #expect(one == whole)
+        return whole
+    }
+
+    @Test("a German export: two statements, subfields wrapped mid-key, a reversal, cash, a direct debit")
+    func germanExport() throws {
+        #expect(FeedDecoder.split(try fixture("payments/statements/german-export.sta"), as: .mt940).map(\.lineOffset) == [2, 16])
+        let t = try statements("german-export.sta")
+        #expect(t.count == 4)
+        // A transfer out: the statement's account pays the counterparty ?30/?31/?32–?33 name.
+        #expect(t[0].id == "A1B2C3D4E5F60001")
+        #expect(t[0].ts == EventTime(year: 2024, month: 3, day: 12))
+        #expect(t[0].amount == Decimal(string: "1200.5") && t[0].currency == "EUR" && t[0].channel == "wire")
+        #expect(t[0].debtor.account == "9876543210")
+        #expect(t[0].creditor == Party(account: "DE89370400440532013000", name: "Muster Handel GmbH Berlin", country: "DE", bic: "COBADEFFXXX"))
+        #expect(t[0].reference == "Rechnung 2024-0042 Wartung")
+        #expect(t[0].source?.format == "mt940")
+        // A cash withdrawal (business transaction code 083) with no counterparty; no bank reference, so a made-up id.
+        #expect(t[1].id == "9876543210:00012/001:240313:2")
+        #expect(t[1].channel == "cash" && t[1].debtor.account == "9876543210" && t[1].creditor.account == "UNIDENTIFIED")
+        #expect(t[1].reference == "Geldautomat Hauptbahnhof")
+        // A reversed credit takes the money back out.
+        #expect(t[2].debtor.account == "9876543210" && t[2].creditor.name == "Muster Handel GmbH")
+        #expect(t[2].amount == Decimal(string: "99.9"))
+        // The second statement: a direct debit with no entry date, named but without an account.
+        #expect(t[3].ts == EventTime(year: 2024, month: 3, day: 14))
+        #expect(t[3].channel == "ach" && t[3].creditor.name == "Stadtwerke Muster" && t[3].creditor.account == "UNIDENTIFIED")
+        #expect(t[3].id == "9876543210:00013/001:240314:1")
+    }
+
+    @Test("a Dutch export: keyed details, the counterparty's account on the statement line, an account with its currency")
+    func dutchExport() throws {
+        let t = try statements("dutch-export.sta")
+        #expect(t.count == 2)
+        #expect(t[0].debtor == Party(account: "NL91ABNA0417164300", country: "NL"))
+        #expect(t[0].creditor == Party(account: "NL20INGB0001234567", name: "J. DE VRIES", country: "NL"))
+        #expect(t[0].amount == Decimal(string: "125.4") && t[0].channel == "other")
+        #expect(t[0].reference == "Factuur 9001 maart")
+        #expect(t[1].debtor == Party(account: "DE75512108001245126199", name: "Anna Schmidt", country: "DE", bic: "SOGEDEFFXXX"))
+        #expect(t[1].creditor.account == "NL91ABNA0417164300")
+        #expect(t[1].reference == "Huur april")
+        #expect(t[1].id == "NL91ABNA0417164300:0:240403:2")
+    }
+
+    @Test("an MT950 in a FIN envelope and an MT942 interim report")
+    func envelopeAndInterim() throws {
+        let t = try statements("mt950.fin")
+        #expect(t.map(\.id) == ["B9Q7", "C4X1"])
+        #expect(t[0].debtor == Party(account: "12345678", bic: "NWBKGB2L") && t[0].reference == "0001234")
+        #expect(t[1].creditor.account == "12345678" && t[1].channel == "cheque")
+        #expect(t.allSatisfy { $0.currency == "GBP" && $0.source?.format == "mt950" && $0.source?.institution == "NWBKGB2L" })
+        let interim = try statements("mt942-export.sta")
+        #expect(interim.count == 1)
+        #expect(interim[0].currency == "EUR" && interim[0].source?.format == "mt942")
+        #expect(interim[0].creditor == Party(account: "FR7630006000011234567890189", name: "Societe Exemple", country: "FR", bic: "AGRIFRPP"))
+        #expect(interim[0].debtor.account == "DE89370400440532013000" && interim[0].reference == "Commande 55")
+    }
+
+    @Test("a statement line that cannot be read is named by its line and field")
+    func badStatementLines() throws {
+        let text = String(decoding: try fixture("payments/statements/german-export.sta"), as: UTF8.self)
+        let noMark = text.replacingOccurrences(of: ":61:240314D75,NDDTNONREF", with: ":61:240314X75,NDDTNONREF")
+        #expect(decodeError(Array(noMark.utf8), as: .mt940)?.description.contains("line 21, field :61:") == true)
+        #expect(decodeError(Array(noMark.utf8), as: .mt940)?.description.contains("no debit/credit mark") == true)
+        let noType = text.replacingOccurrences(of: ":61:240314D75,NDDTNONREF", with: ":61:240314D75,")
+        #expect(decodeError(Array(noType.utf8), as: .mt940)?.description.contains("no transaction type") == true)
+        let noAccount = text.replacingOccurrences(of: ":25:50070010/9876543210\r\n:28C:00013", with: ":28C:00013")
+        #expect(decodeError(Array(noAccount.utf8), as: .mt940)?.description.contains("mandatory field :25:") == true)
+        let noBalance = text.replacingOccurrences(of: ":60F:C240313EUR11449,60", with: "")
+        #expect(decodeError(Array(noBalance.utf8), as: .mt940)?.description.contains("currency is unknown") == true)
+        #expect(decodeError(Array("BANKDEFFXXX\nno statement here\n".utf8), as: .mt940)?.description.contains("no line begins with :20:") == true)
+        // An MT101 on a statements input says what it is.
+        let mt103 = try fixture("payments/swift_mt/MT101.fin")
+        #expect(decodeError(mt103, as: .mt940)?.description.contains("MT101 is not a statement") == true)
+    }
+}
+
 @Suite struct SwiftAndFedwireTests {
     @Test func rjeBatchWithAcknowledgements() throws {
         let bytes = try fixture("payments/swift_mt/MT103-bulk-with-ack.rje")
@@ -453,9 +543,20 @@ func decodeError(_ bytes: [UInt8], as format: FeedFormat?, options: DecodeOption
         // UETR from block 3 is the id when present.
         #expect(good.first?.id == "8579f4a4-a547-463e-ae63-e7c6620d59b4")
         // A message type Vigil does not read is named.
-        let statement = String(decoding: try fixture("payments/swift_mt/MT101.fin"), as: UTF8.self).replacingOccurrences(of: "{2:O101", with: "{2:O940")
-        let unread = try #require(decodeError(Array(statement.utf8), as: nil))
-        #expect(unread.description.contains("MT940 is not read by Vigil"))
+        let free = String(decoding: try fixture("payments/swift_mt/MT101.fin"), as: UTF8.self).replacingOccurrences(of: "{2:O101", with: "{2:O199")
+        let unread = try #require(decodeError(Array(free.utf8), as: nil))
+        #expect(unread.description.contains("MT199 is not read by Vigil"))
+    }
+
+    @Test("CRLF line endings, SWIFT FIN's own, read as LF ones do")
+    func crlfLineEndings() throws {
+        for path in ["payments/swift_mt/MT101.fin", "payments/fedwire_faim/fedWireMessage-CustomerTransfer.txt"] {
+            let lf = try fixture(path)
+            let crlf = Array(String(decoding: lf, as: UTF8.self).replacingOccurrences(of: "\n", with: "\r\n").utf8)
+            let events = try FeedDecoder.decode(crlf, as: nil)
+            #expect(!events.isEmpty, "\(path)")
+            #expect(events == (try FeedDecoder.decode(lf, as: nil)), "\(path)")
+        }
     }
 
     @Test("an MT101 request for transfer is one event per transaction, sequence A shared")
