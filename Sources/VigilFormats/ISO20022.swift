@@ -211,29 +211,58 @@ enum ISO20022 {
                     guard let indicator = entry["CdtDbtInd"], indicator == "CRDT" || indicator == "DBIT" else {
                         throw error(entry.child("CdtDbtInd") ?? entry, "CdtDbtInd must be CRDT or DBIT")
                     }
-                    // An entry's counterparty: the related party of its single transaction detail.
+                    let ts = try time(entry, dates: ["BookgDt", "ValDt"], preferCreated: false)
                     let details = entry.descendants("TxDtls")
-                    let detail = details.count == 1 ? details[0] : nil
-                    let other: Party
-                    if let related = detail?.child("RltdPties") {
-                        other = indicator == "DBIT"
-                            ? try party(related, "Cdtr", account: "CdtrAcct", agent: nil, agents: detail?.child("RltdAgts"), agentName: "CdtrAgt", required: false)
-                            : try party(related, "Dbtr", account: "DbtrAcct", agent: nil, agents: detail?.child("RltdAgts"), agentName: "DbtrAgt", required: false)
-                    } else {
-                        other = Party(account: Party.unidentified)
+                    let entryRefs: [String?] = [entry["NtryRef"], entry["AcctSvcrRef"]]
+                    let fallback = "\(report["Id"] ?? "stmt"):\(n + 1)"
+                    // A batch booking whose transactions each state their amount is those
+                    // transactions, each with its own counterparty (a salary run, a batch of
+                    // collections); otherwise the entry is one event, its counterparty that of its
+                    // single transaction detail.
+                    // (`AmtDtls/TxAmt/Amt` up to camt.053.001.07, `Amt` from .08 on.)
+                    let amountPaths = details.map { d in ["AmtDtls/TxAmt/Amt", "Amt"].first { d.at($0) != nil } }
+                    if details.count > 1, amountPaths.allSatisfy({ $0 != nil }) {
+                        var used = Set<String>()
+                        for (k, detail) in details.enumerated() {
+                            let (a, c) = try self.amount(detail, amountPaths[k]!)
+                            // Banks repeat a reference across a batch's charges: ids stay unique by position.
+                            var id = detailID(detail.child("Refs"), entryRefs: []) ?? entryRefs.lazy.compactMap({ $0 }).first.map { "\($0):\(k + 1)" } ?? "\(fallback):\(k + 1)"
+                            if !used.insert(id).inserted { id += ":\(k + 1)" }
+                            out.append(try booking(entry, detail: detail, id: id, ts: ts, amount: a, currency: c, debit: indicator == "DBIT", own: own))
+                        }
+                        continue
                     }
-                    let refs = detail?.child("Refs")
-                    let endToEnd: String? = refs?["EndToEndId"].flatMap { $0 == "NOTPROVIDED" ? nil : $0 }
-                    let candidates: [String?] = [refs?["UETR"], entry["NtryRef"], entry["AcctSvcrRef"], refs?["AcctSvcrRef"], endToEnd]
-                    let entryID = candidates.lazy.compactMap { $0 }.first ?? "\(report["Id"] ?? "stmt"):\(n + 1)"
-                    out.append(Transaction(
-                        id: entryID, ts: try time(entry, dates: ["BookgDt", "ValDt"], preferCreated: false),
-                        amount: amount, currency: currency, channel: channel(bankCode: entry.child("BkTxCd")),
-                        debtor: indicator == "DBIT" ? own : other, creditor: indicator == "DBIT" ? other : own,
-                        reference: detail.flatMap { remittance($0) } ?? entry["AddtlNtryInf"], source: source))
+                    let detail = details.count == 1 ? details[0] : nil
+                    let id = detailID(detail?.child("Refs"), entryRefs: entryRefs) ?? fallback
+                    out.append(try booking(entry, detail: detail, id: id, ts: ts, amount: amount, currency: currency, debit: indicator == "DBIT", own: own))
                 }
             }
             return out
+        }
+
+        /// An entry's id: the transaction's UETR, the entry's own references (when it is the
+        /// one event of its entry), the transaction's servicer reference and end-to-end id.
+        func detailID(_ refs: XMLElement?, entryRefs: [String?]) -> String? {
+            let endToEnd: String? = refs?["EndToEndId"].flatMap { $0 == "NOTPROVIDED" ? nil : $0 }
+            let candidates: [String?] = [refs?["UETR"]] + entryRefs + [refs?["AcctSvcrRef"], endToEnd]
+            return candidates.lazy.compactMap { $0 }.first
+        }
+
+        /// One booking on the statement's account: the counterparty from the transaction
+        /// detail's related parties, by the entry's debit or credit.
+        func booking(_ entry: XMLElement, detail: XMLElement?, id: String, ts: EventTime, amount: Decimal, currency: String,
+                     debit: Bool, own: Party) throws(FormatError) -> Transaction {
+            let other: Party
+            if let related = detail?.child("RltdPties") {
+                other = debit
+                    ? try party(related, "Cdtr", account: "CdtrAcct", agent: nil, agents: detail?.child("RltdAgts"), agentName: "CdtrAgt", required: false)
+                    : try party(related, "Dbtr", account: "DbtrAcct", agent: nil, agents: detail?.child("RltdAgts"), agentName: "DbtrAgt", required: false)
+            } else {
+                other = Party(account: Party.unidentified)
+            }
+            return Transaction(id: id, ts: ts, amount: amount, currency: currency, channel: channel(bankCode: entry.child("BkTxCd")),
+                               debtor: debit ? own : other, creditor: debit ? other : own,
+                               reference: detail.flatMap { remittance($0) } ?? entry["AddtlNtryInf"], source: source)
         }
 
         // MARK: elements

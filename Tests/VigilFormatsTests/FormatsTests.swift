@@ -383,13 +383,24 @@ func decodeError(_ bytes: [UInt8], as format: FeedFormat?, options: DecodeOption
 
     @Test func statementEntriesAndNotifications() throws {
         let stmt = try transactions("payments/iso20022/FI_camt_053_sample.xml.xml")
-        #expect(stmt.count == 10)
+        #expect(stmt.count == 13)
         let first = stmt[0]
         #expect(first.id == "091029ACCTSTMTARCH01")
         #expect(first.amount == Decimal(string: "1000.12"))
         #expect(first.debtor.account == "FI7433010001222090")   // DBIT: money leaves the statement account
         #expect(first.creditor.account == "UNIDENTIFIED")       // a salary batch: no single counterparty
         #expect(first.ts == EventTime(rfc3339: "2009-10-29T00:00:00Z"))
+        // A batch booking whose transactions state their amounts is those transactions, each
+        // paying its own creditor: 2,000.02 + 1,000.01 + 1,230.02 of the entry's 4,230.05.
+        let batch = stmt.filter { $0.id.hasPrefix("091029ARCH03") }
+        #expect(batch.map(\.id) == ["091029ARCH03001", "091029ARCH03002", "091029ARCH03003"])
+        #expect(batch.map(\.amount).reduce(0, +) == Decimal(string: "4230.05"))
+        #expect(batch.map(\.creditor.account) == ["29501800020582", "29501800020582", "29501800020574"])
+        #expect(batch.allSatisfy { $0.debtor.account == "FI7433010001222090" && $0.creditor.name == "Creditor Company" })
+        #expect(batch[1].reference == "Invoices 123 and 321")
+        // Two charges under one reference keep distinct ids.
+        #expect(stmt.suffix(2).map(\.id) == ["091029ARCH09001", "091029ARCH09001:2"])
+        #expect(Set(stmt.map(\.id)).count == stmt.count)
         let credit = try transactions("payments/iso20022/FI_camt_054_sample.xml.xml")
         #expect(credit.first?.creditor.account == "FI7433010001222090")
         #expect(credit.contains { $0.channel == "ach" })
