@@ -172,13 +172,7 @@ public enum FeedDecoder {
     /// lines; other formats carry one business message per file.
     public static func split(_ bytes: [UInt8], as format: FeedFormat) -> [FeedMessage] {
         switch format {
-        case .mt103, .mt202:
-            var lines = 0, counted = 0
-            return SwiftMT.split(bytes).map { m in
-                lines += bytes[counted ..< m.startIndex].count(where: { $0 == 0x0A })
-                counted = m.startIndex
-                return FeedMessage(bytes: Array(m), lineOffset: lines)
-            }
+        case .mt103, .mt202: return SwiftMT.messages(bytes)
         case .mt940: return SwiftStatement.split(bytes)
         case .csv: return CSVDecoder.splitRows(bytes)
         case .json:

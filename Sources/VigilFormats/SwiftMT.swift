@@ -26,6 +26,16 @@ enum SwiftMT {
         bytes.split(separator: UInt8(ascii: "$")).filter { !$0.trimmingASCIIWhitespace().isEmpty }
     }
 
+    /// The messages of an RJE batch, each with the lines before it.
+    static func messages(_ bytes: [UInt8]) -> [FeedMessage] {
+        var lines = 0, counted = 0
+        return split(bytes).map { m in
+            lines += bytes[counted ..< m.startIndex].count(where: { $0 == 0x0A })
+            counted = m.startIndex
+            return FeedMessage(bytes: Array(m), lineOffset: lines)
+        }
+    }
+
     struct Message {
         var block1: String?
         var block2: String?
@@ -321,7 +331,7 @@ enum SwiftMT {
 
     /// Sender and receiver BICs (8 characters): block 2 output carries the sender in its MIR,
     /// block 1 the receiving logical terminal; an input message the reverse.
-    private static func correspondents(_ m: Message) -> (sender: String?, receiver: String?) {
+    static func correspondents(_ m: Message) -> (sender: String?, receiver: String?) {
         let local = m.block1.flatMap { b1 -> String? in b1.count >= 15 ? String(b1.dropFirst(3).prefix(8)) : nil }
         guard let b2 = m.block2 else { return (local, nil) }
         if b2.first == "O", b2.count >= 26 {

@@ -32,8 +32,7 @@ enum SwiftStatement {
                 throw FormatError(.mt940, at: "block 2", "MT\(mt) is not a statement (MT940, MT942 or MT950)")
             }
             // The statement's sender is the bank that keeps the account.
-            let sender = m.block2.flatMap { b2 -> String? in b2.first == "O" && b2.count >= 26 ? String(b2.dropFirst(14).prefix(8)) : nil }
-            return try statement(m.fields, servicer: sender, format: "mt\(mt)", file: file)
+            return try statement(m.fields, servicer: SwiftMT.correspondents(m).sender, format: "mt\(mt)", file: file)
         }
         let parts = split(bytes)
         guard !parts.isEmpty else { throw FormatError(.mt940, "no statement: no line begins with :20: (the statement's reference)") }
@@ -50,14 +49,7 @@ enum SwiftStatement {
     /// before the first and the `-` lines between them left out. A FIN envelope's RJE batch
     /// splits at its `$` instead.
     static func split(_ bytes: [UInt8]) -> [FeedMessage] {
-        if bytes.trimmingASCIIWhitespace().first == UInt8(ascii: "{") {
-            var lines = 0, counted = 0
-            return SwiftMT.split(bytes).map { m in
-                lines += bytes[counted ..< m.startIndex].count(where: { $0 == 0x0A })
-                counted = m.startIndex
-                return FeedMessage(bytes: Array(m), lineOffset: lines)
-            }
-        }
+        if bytes.trimmingASCIIWhitespace().first == UInt8(ascii: "{") { return SwiftMT.messages(bytes) }
         var out: [FeedMessage] = []
         var current: (start: Int, lines: [Substring])?
         let text = String(decoding: bytes, as: UTF8.self)
@@ -99,6 +91,7 @@ enum SwiftStatement {
         let own = account(acct, servicer: servicer)
         let source = EventSource(format: format ?? (balance.tag == "34F" ? "mt942" : "mt940"), institution: servicer ?? own.bic, file: file)
         var out: [Transaction] = []
+        var used = Set<String>()
         for (i, f) in fields.enumerated() where f.tag == "61" {
             // `:86:` right after a line is about that line; one after the closing balance is about the statement.
             let info = fields.indices.contains(i + 1) && fields[i + 1].tag == "86" ? fields[i + 1].value : nil
@@ -107,7 +100,9 @@ enum SwiftStatement {
             var other = Party(account: details.account ?? line.supplementaryAccount ?? Party.unidentified,
                               name: details.name, bic: details.bic)
             other.country = SwiftMT.ibanCountry(other.account)
-            let id = line.bankReference ?? "\(own.account):\(number):\(line.valueText):\(out.count + 1)"
+            // The bank's reference, unless the statement repeats it; else where the line stands.
+            let position = "\(own.account):\(number):\(line.valueText):\(out.count + 1)"
+            let id = line.bankReference.flatMap { used.insert($0).inserted ? $0 : nil } ?? position
             out.append(Transaction(
                 id: id, ts: line.time, amount: line.amount, currency: currency,
                 channel: details.cash ? "cash" : channel(line.code),

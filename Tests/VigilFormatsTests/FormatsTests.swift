@@ -489,6 +489,10 @@ func decodeError(_ bytes: [UInt8], as format: FeedFormat?, options: DecodeOption
         #expect(t[0].debtor == Party(account: "12345678", bic: "NWBKGB2L") && t[0].reference == "0001234")
         #expect(t[1].creditor.account == "12345678" && t[1].channel == "cheque")
         #expect(t.allSatisfy { $0.currency == "GBP" && $0.source?.format == "mt950" && $0.source?.institution == "NWBKGB2L" })
+        // A bank reference the statement repeats gives way to the line's position.
+        let repeated = String(decoding: try fixture("payments/statements/mt950.fin"), as: UTF8.self).replacingOccurrences(of: "//C4X1", with: "//B9Q7")
+        let twice = try FeedDecoder.decode(Array(repeated.utf8), as: .mt940).map(\.id)
+        #expect(twice == ["B9Q7", "12345678:88/1:240405:2"])
         let interim = try statements("mt942-export.sta")
         #expect(interim.count == 1)
         #expect(interim[0].currency == "EUR" && interim[0].source?.format == "mt942")
