@@ -115,6 +115,49 @@ import VigilFormats
         #expect(engine.process(other).compactMap(\.alert).map { $0.evidence.map(\.eventId) } == [["fin.csv/0/4:2"]])
     }
 
+    @Test("a statement export is split into statements; a bad line is dead-lettered with its line in the file")
+    func statementsThroughThePipeline() throws {
+        let p = try PipelineDefinition.parse("""
+            pipeline: { name: statements, version: 1.0.0 }
+            inputs: [{ topic: fin.statements, format: mt940 }]
+            rules: [{ id: large-debit, version: 1, kind: predicate, where: amount >= 1000, subject: debtor.account }]
+            """, file: "s.yaml")
+        let engine = PipelineEngine(pipeline: p, topics: p.topics(from: VigilConfig()), limits: WindowLimits())
+        let export = Array("""
+            BANKDEFFXXX
+            :20:S1
+            :25:50070010/9876543210
+            :28C:1/1
+            :60F:C240311EUR5000,00
+            :61:240312D1500,NTRFNONREF//REF-1
+            :86:166?00GUTSCHRIFT?20Miete?31DE89370400440532013000?32Vermieter AG
+            :62F:C240312EUR3500,00
+            -
+            :20:S2
+            :25:50070010/9876543210
+            :28C:2/1
+            :60F:C240312EUR3500,00
+            :61:240313X99,NTRFNONREF
+            :62F:C240313EUR3401,00
+            -
+            """.utf8)
+        let messages = FeedDecoder.split(export, as: .mt940)
+        #expect(messages.map(\.lineOffset) == [1, 9])
+        func consumed(_ m: FeedMessage, _ offset: Int64) -> ConsumedMessage {
+            ConsumedMessage(topic: "fin.statements", partition: 0, offset: offset, value: m.bytes,
+                            headers: [KafkaHeader(VigilHeaders.sourceFile, "march.sta"), KafkaHeader(VigilHeaders.sourceLineOffset, String(m.lineOffset))])
+        }
+        let alerts = engine.process(consumed(messages[0], 0)).compactMap(\.alert)
+        #expect(alerts.map { $0.evidence.map(\.eventId) } == [["REF-1"]])
+        #expect(alerts.first?.subject.value == "9876543210")
+        let dead = try #require(engine.process(consumed(messages[1], 1)).first?.record)
+        #expect(dead.topic == p.topics(from: VigilConfig()).deadLetter)
+        let reason = dead.headers.first(where: { $0.name == VigilHeaders.error }).map { String(decoding: $0.value ?? [], as: UTF8.self) }
+        // Line 14 of the file: the second statement's :61:.
+        #expect(reason?.contains("line 14, field :61:") == true)
+        #expect(reason?.contains("no debit/credit mark") == true)
+    }
+
     @Test func inputErrorsPointAtTheFile() {
         let bad = Self.pipelineText.replacingOccurrences(of: "format: pacs008", with: "format: pacs.008")
         let e = #expect(throws: ConfigError.self) { try PipelineDefinition.parse(bad, file: "wires.yaml") }
