@@ -12,7 +12,8 @@ import VigilCore
 ///
 /// `:86:` has no one layout; two are read for the counterparty, else it is the reference:
 /// - the German banks' (DFÜ): a business transaction code, then `?20`–`?29` and `?60`–`?63`
-///   remittance, `?30` the BIC, `?31` the account, `?32`–`?33` the name;
+///   remittance, `?30` the BIC, `?31` the account, `?32`–`?33` the name (some Dutch banks write
+///   the same subfields with `>`);
 /// - the Dutch banks' keyed one: `/EREF/…/BENM//NAME/…/REMI/…`, `/CNTP/IBAN/BIC/NAME/CITY/`,
 ///   `/IBAN/…/BIC/…/NAME/…`.
 enum SwiftStatement {
@@ -226,27 +227,29 @@ enum SwiftStatement {
         init(_ text: String) {
             // Lines are cut at 65 characters wherever they fall, keys included (`?2` / `2MTLG`).
             let joined = text.lines(omittingEmpty: true).joined()
-            if joined.count > 3, joined.prefix(3).allSatisfy(\.isNumber), joined.dropFirst(3).first == "?" {
-                german(joined)
+            // Subfields after a three-digit code: `?20` as the German banks write them, `>20` as some Dutch ones do.
+            if joined.count > 3, joined.prefix(3).allSatisfy(\.isNumber), let mark = joined.dropFirst(3).first, mark == "?" || mark == ">" {
+                german(joined, mark: mark)
             } else if joined.hasPrefix("/") {
                 keyed(joined)
             } else {
-                let free = text.lines(omittingEmpty: true).map { $0.trimmed(" \r") }.filter { !$0.isEmpty }.joined(separator: " ")
+                // Free text, its lines and runs of spaces (padding to fixed columns) made single spaces.
+                let free = text.split(whereSeparator: \.isWhitespace).joined(separator: " ")
                 remittance = free.isEmpty ? nil : free
             }
         }
 
-        private mutating func german(_ s: String) {
+        private mutating func german(_ s: String, mark: Character) {
             cash = ["082", "083"].contains(s.prefix(3))
             var sub: [Int: String] = [:]
             var rest = s.dropFirst(3)
-            while let q = rest.firstIndex(of: "?") {
+            while let q = rest.firstIndex(of: mark) {
                 let keyStart = rest.index(after: q)
                 guard let keyEnd = rest.index(keyStart, offsetBy: 2, limitedBy: rest.endIndex), let key = Int(rest[keyStart ..< keyEnd]) else {
                     rest = rest[keyStart...]
                     continue
                 }
-                let valueEnd = rest[keyEnd...].firstIndex(of: "?") ?? rest.endIndex
+                let valueEnd = rest[keyEnd...].firstIndex(of: mark) ?? rest.endIndex
                 sub[key, default: ""] += rest[keyEnd ..< valueEnd]
                 rest = rest[valueEnd...]
             }

@@ -471,7 +471,7 @@ func decodeError(_ bytes: [UInt8], as format: FeedFormat?, options: DecodeOption
     @Test("a Dutch export: keyed details, the counterparty's account on the statement line, an account with its currency")
     func dutchExport() throws {
         let t = try statements("dutch-export.sta")
-        #expect(t.count == 2)
+        #expect(t.count == 4)
         #expect(t[0].debtor == Party(account: "NL91ABNA0417164300", country: "NL"))
         #expect(t[0].creditor == Party(account: "NL20INGB0001234567", name: "J. DE VRIES", country: "NL"))
         #expect(t[0].amount == Decimal(string: "125.4") && t[0].channel == "other")
@@ -480,6 +480,11 @@ func decodeError(_ bytes: [UInt8], as format: FeedFormat?, options: DecodeOption
         #expect(t[1].creditor.account == "NL91ABNA0417164300")
         #expect(t[1].reference == "Huur april")
         #expect(t[1].id == "NL91ABNA0417164300:0:240403:2")
+        // Subfields marked with `>`, and free text padded to columns.
+        #expect(t[2].creditor == Party(account: "NL39RABO0300065264", name: "VERHUUR BV", country: "NL"))
+        #expect(t[2].reference == "HUUR BERGING APRIL")
+        #expect(t[3].creditor.account == "UNIDENTIFIED")
+        #expect(t[3].reference == "BETAALAUTOMAAT 05.04.24/10.12 BAKKERIJ DE KORENSCHOOF PAS123")
     }
 
     @Test("an MT950 in a FIN envelope and an MT942 interim report")
