@@ -17,7 +17,7 @@ import VigilCore
 /// | pacs.003 | `DrctDbtTxInf` | the debited `Dbtr` → the collecting `Cdtr` (a customer direct debit) |
 /// | pacs.010 | `CdtInstr/DrctDbtTxInf` | the debited institution → the credit instruction's `Cdtr` |
 /// | pain.001 | `CdtTrfTxInf` | the payment information's `Dbtr` → the transaction's `Cdtr` |
-/// | camt.053/054 (and 052) | `Ntry` | the statement account and the entry's related party, by `CdtDbtInd` |
+/// | camt.053/054 (and 052) | `Ntry`, or each `TxDtls` of a batch that states their amounts | the statement account and the related party, by `CdtDbtInd` |
 enum ISO20022 {
     static func format(of kind: String) -> FeedFormat? {
         switch kind {
