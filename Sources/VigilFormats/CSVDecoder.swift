@@ -191,12 +191,39 @@ package enum CSVDecoder {
         }
     }
 
+    /// An amount as exports write it: the configured decimal separator; thousands grouped by
+    /// whichever of `,` `.` `'` or a space is not the decimal separator (`1,234.56`, `1.234,56`,
+    /// `1'234.56`, `1 234,56`); a sign in front, a minus behind (`123.45-`, as SAP writes) or
+    /// parentheses for a negative (`(123.45)`, as accountants write).
     static func amount(_ text: String, decimal: UInt8) -> Decimal? {
         var t = text.trimmed(" ")
-        if decimal != UInt8(ascii: ".") {
-            t = String(decoding: t.utf8.compactMap { $0 == UInt8(ascii: ".") ? nil : ($0 == decimal ? UInt8(ascii: ".") : $0) }, as: UTF8.self)
+        // Most values need none of what follows (a simulator's `99.87`).
+        if decimal == UInt8(ascii: "."), t.utf8.drop(while: { $0 == UInt8(ascii: "-") }).allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || $0 == UInt8(ascii: ".") }) {
+            return DecimalText.parse(t)
         }
+        var negative = false
+        if t.hasPrefix("("), t.hasSuffix(")") { t = String(t.dropFirst().dropLast()); negative = true }
+        if t.hasSuffix("-") { t.removeLast(); negative = true }
+        // Thousands separators (including the no-break spaces U+00A0 and U+202F some locales
+        // group with) go; the decimal separator becomes a point.
+        let b = Array(t.utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(b.count)
+        var i = 0
+        while i < b.count {
+            let c = b[i]
+            if c == decimal { out.append(UInt8(ascii: ".")) }
+            else if c == 0xC2, i + 1 < b.count, b[i + 1] == 0xA0 { i += 1 }
+            else if c == 0xE2, i + 2 < b.count, b[i + 1] == 0x80, b[i + 2] == 0xAF { i += 2 }
+            else if ![UInt8(ascii: ","), UInt8(ascii: "."), UInt8(ascii: "'"), UInt8(ascii: " ")].contains(c) { out.append(c) }
+            i += 1
+        }
+        t = String(decoding: out, as: UTF8.self)
         if t.hasPrefix("+") { t.removeFirst() }
+        if negative {
+            guard !t.hasPrefix("-") else { return nil }
+            t = "-" + t
+        }
         return DecimalText.parse(t)
     }
 

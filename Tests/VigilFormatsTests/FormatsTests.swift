@@ -703,6 +703,22 @@ func decodeError(_ bytes: [UInt8], as format: FeedFormat?, options: DecodeOption
         #expect(fromKafka.map(\.id) == ["fin.csv/0/41:2"])
     }
 
+    @Test("amounts as exports write them: grouped thousands, a minus behind, parentheses")
+    func exportAmounts() {
+        let point = UInt8(ascii: "."), comma = UInt8(ascii: ",")
+        let cases: [(String, UInt8, String?)] = [
+            ("1,234,567.89", point, "1234567.89"), ("1.234.567,89", comma, "1234567.89"),
+            ("1'234.50", point, "1234.5"), ("1 234,50", comma, "1234.5"),
+            ("1\u{00A0}234,50", comma, "1234.5"), ("1\u{202F}234,50", comma, "1234.5"),
+            ("+99.87", point, "99.87"), ("-99.87", point, "-99.87"),
+            ("123.45-", point, "-123.45"), ("(123.45)", point, "-123.45"), ("(1.234,00)", comma, "-1234"),
+            ("-(5)", point, nil), ("(-5)", point, nil), ("lots", point, nil), ("", point, nil),
+        ]
+        for (text, decimal, expected) in cases {
+            #expect(CSVDecoder.amount(text, decimal: decimal) == expected.flatMap { Decimal(string: $0) }, "\(text)")
+        }
+    }
+
     @Test func errorsNameLineAndColumn() throws {
         let bad = export.replacingOccurrences(of: "99,87", with: "lots")
         let e = try #require(decodeError(Array(bad.utf8), as: .csv, options: DecodeOptions(csv: mapping)))
