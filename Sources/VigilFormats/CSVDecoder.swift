@@ -205,19 +205,32 @@ package enum CSVDecoder {
         if t.hasPrefix("("), t.hasSuffix(")") { t = String(t.dropFirst().dropLast()); negative = true }
         if t.hasSuffix("-") { t.removeLast(); negative = true }
         // Thousands separators (including the no-break spaces U+00A0 and U+202F some locales
-        // group with) go; the decimal separator becomes a point.
+        // group with) go; the decimal separator becomes a point. A separator must group digits
+        // (three after the last one, two or three after others, as Indian lakhs have): `99,87`
+        // read with a decimal point is an error, not 9987, so a wrong separator is noticed.
         let b = Array(t.utf8)
         var out: [UInt8] = []
         out.reserveCapacity(b.count)
+        var groups: [Int] = []            // digits after each separator, up to the next non-digit
+        var afterDecimal = false
         var i = 0
         while i < b.count {
             let c = b[i]
-            if c == decimal { out.append(UInt8(ascii: ".")) }
-            else if c == 0xC2, i + 1 < b.count, b[i + 1] == 0xA0 { i += 1 }
-            else if c == 0xE2, i + 2 < b.count, b[i + 1] == 0x80, b[i + 2] == 0xAF { i += 2 }
-            else if ![UInt8(ascii: ","), UInt8(ascii: "."), UInt8(ascii: "'"), UInt8(ascii: " ")].contains(c) { out.append(c) }
-            i += 1
+            var width = 0
+            if c == decimal { out.append(UInt8(ascii: ".")); afterDecimal = true }
+            else if c == 0xC2, i + 1 < b.count, b[i + 1] == 0xA0 { width = 2 }
+            else if c == 0xE2, i + 2 < b.count, b[i + 1] == 0x80, b[i + 2] == 0xAF { width = 3 }
+            else if [UInt8(ascii: ","), UInt8(ascii: "."), UInt8(ascii: "'"), UInt8(ascii: " ")].contains(c) { width = 1 }
+            else { out.append(c) }
+            if width > 0 {
+                guard !afterDecimal, !out.isEmpty, out.last! >= 0x30, out.last! <= 0x39 else { return nil }
+                groups.append(b[(i + width)...].prefix { $0 >= 0x30 && $0 <= 0x39 }.count)
+                i += width
+            } else {
+                i += 1
+            }
         }
+        guard groups.isEmpty || (groups.last == 3 && groups.dropLast().allSatisfy { $0 == 2 || $0 == 3 }) else { return nil }
         t = String(decoding: out, as: UTF8.self)
         if t.hasPrefix("+") { t.removeFirst() }
         if negative {

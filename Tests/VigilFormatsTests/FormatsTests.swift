@@ -712,7 +712,10 @@ func decodeError(_ bytes: [UInt8], as format: FeedFormat?, options: DecodeOption
             ("1\u{00A0}234,50", comma, "1234.5"), ("1\u{202F}234,50", comma, "1234.5"),
             ("+99.87", point, "99.87"), ("-99.87", point, "-99.87"),
             ("123.45-", point, "-123.45"), ("(123.45)", point, "-123.45"), ("(1.234,00)", comma, "-1234"),
+            ("12,34,567.50", point, "1234567.5"),
             ("-(5)", point, nil), ("(-5)", point, nil), ("lots", point, nil), ("", point, nil),
+            // A separator that does not group thousands is a wrong decimal separator, not a grouping.
+            ("99,87", point, nil), ("1.5", comma, nil), ("1,2345.00", point, nil), ("1.234,5.6", comma, nil), (",5", point, nil),
         ]
         for (text, decimal, expected) in cases {
             #expect(CSVDecoder.amount(text, decimal: decimal) == expected.flatMap { Decimal(string: $0) }, "\(text)")
