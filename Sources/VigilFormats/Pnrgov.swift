@@ -151,13 +151,19 @@ enum PnrgovDecoder {
                         throw FormatError(.pnrgov, at: s.location(element: 0), "departure '\(d):\(s[0, 1] ?? "")' is not a DDMMYY:HHMM date and time")
                     }
                     f.departure = dep
-                    // Arrival: its own date when given, else the departure date.
-                    if let t = s[0, 3] { f.arrival = EdifactDate.dayFirst(s[0, 2] ?? d, time: t, referenceYear: refYear) }
+                    // Arrival: its own date when given, else the departure date moved by the
+                    // date variation (`+1`, `-1` across the date line) when there is one.
+                    if let t = s[0, 3] {
+                        let variation = s[0, 4].flatMap { Int($0.hasPrefix("+") ? String($0.dropFirst()) : $0) }
+                        f.arrival = EdifactDate.dayFirst(s[0, 2] ?? d, time: t, referenceYear: refYear)
+                            .map { s[0, 2] == nil ? $0 + .seconds(86_400 * Int64(variation ?? 0)) : $0 }
+                    }
                 }
                 f = f.withLocalTimesResolved()
-                // An arrival time without its date that falls before the departure (both on
-                // their airports' clocks, so as instants) is the next day's: a flight overnight.
-                if s[0, 2] == nil, let dep = f.departure, let arr = f.arrival, arr < dep {
+                // An arrival time with neither its date nor a date variation that falls before the
+                // departure (both on their airports' clocks, so as instants) is the next day's: a
+                // flight overnight.
+                if s[0, 2] == nil, s[0, 4] == nil, let dep = f.departure, let arr = f.arrival, arr < dep {
                     f.arrival = arr + .seconds(86_400)
                 }
                 pnr.flights.append(f)

@@ -180,6 +180,15 @@ func decodeError(_ bytes: [UInt8], as format: FeedFormat?, options: DecodeOption
         #expect(overnight.arrival?.rfc3339 == "2010-12-13T10:30:00Z")
         // A daytime flight's arrival stays on its departure's date.
         #expect(smith.flights?.first?.arrival?.rfc3339 == "2010-12-12T17:30:00Z")
+        // A date variation says which day: across the date line, Auckland to Honolulu lands the day before.
+        let dateLine = String(decoding: try fixture("passenger/gtas/pnrMessage.txt"), as: UTF8.self)
+            .replacingOccurrences(of: "TVL+121210:2200::2330+JFK+YVR+DL+330:B'", with: "TVL+131210:0100::1100:-1+AKL+HNL+NZ+10:B'")
+        let crossing = try FeedDecoder.decode(Array(dateLine.utf8), as: .pnrgov, options: DecodeOptions(cardHashKey: cardKey))
+        guard case .passenger(let p) = try #require(crossing.first), let hop = p.flights?.last else { Issue.record("no flight"); return }
+        // 01:00 on the 13th in Auckland (NZDT, UTC+13) is 12:00Z on the 12th; 11:00 on the 12th in
+        // Honolulu (UTC-10) is 21:00Z: nine hours' flight.
+        #expect(hop.departure?.rfc3339 == "2010-12-12T12:00:00Z")
+        #expect(hop.arrival?.rfc3339 == "2010-12-12T21:00:00Z")
     }
 
     @Test func travellersItineraryContactsAndPayment() throws {
