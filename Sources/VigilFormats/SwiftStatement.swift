@@ -53,7 +53,9 @@ enum SwiftStatement {
         if bytes.trimmingASCIIWhitespace().first == UInt8(ascii: "{") { return SwiftMT.messages(bytes) }
         var out: [FeedMessage] = []
         var current: (start: Int, lines: [Substring])?
-        let text = String(decoding: bytes, as: UTF8.self)
+        // Banks export statements in their own code page as often as in UTF-8: bytes that are not
+        // UTF-8 are read as ISO 8859-1 (`Müller` written 0xFC), not replaced.
+        let text = String(validating: bytes, as: UTF8.self) ?? String(String.UnicodeScalarView(bytes.map { Unicode.Scalar($0) }))
         for (n, line) in text.lines().enumerated() {
             if line.hasPrefix(":20:") {
                 if let c = current { out.append(message(c)) }

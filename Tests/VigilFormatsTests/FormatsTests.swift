@@ -477,6 +477,18 @@ func decodeError(_ bytes: [UInt8], as format: FeedFormat?, options: DecodeOption
         #expect(t[3].id == "9876543210:00013/001:240314:1")
     }
 
+    @Test("an export in ISO 8859-1, as many banks write them, keeps its accented names")
+    func latin1Export() throws {
+        let text = String(decoding: try fixture("payments/statements/german-export.sta"), as: UTF8.self)
+            .replacingOccurrences(of: "Muster Handel GmbH?33 Berlin", with: "M\u{FC}ller & S\u{F6}hne?33 K\u{F6}ln")
+        let latin1 = try #require(text.data(using: .isoLatin1))
+        #expect(String(data: latin1, encoding: .utf8) == nil)
+        let t = try FeedDecoder.decode(Array(latin1), as: nil).compactMap { e -> Transaction? in
+            if case .transaction(let t) = e { return t } else { return nil }
+        }
+        #expect(t.first?.creditor.name == "M\u{FC}ller & S\u{F6}hne K\u{F6}ln")
+    }
+
     @Test("a Dutch export: keyed details, the counterparty's account on the statement line, an account with its currency")
     func dutchExport() throws {
         let t = try statements("dutch-export.sta")
