@@ -135,7 +135,13 @@ package enum CSVDecoder {
         while b[i...].starts(with: [0xEF, 0xBB, 0xBF]) { i += 3 }
         var line = 1, recordLine = 1
         var quoted = false
-        func endField() { fields.append(String(decoding: field, as: UTF8.self)); field.removeAll(keepingCapacity: true) }
+        // Exports from Windows tools and banks come in a code page as often as in UTF-8: input that
+        // is not UTF-8 is read as ISO 8859-1 (`Empfänger` written 0xE4), not with its letters replaced.
+        let utf8 = String(validating: b, as: UTF8.self) != nil
+        func endField() {
+            fields.append(utf8 ? String(decoding: field, as: UTF8.self) : String(String.UnicodeScalarView(field.map { Unicode.Scalar($0) })))
+            field.removeAll(keepingCapacity: true)
+        }
         while i < b.count {
             let c = b[i]
             if quoted {

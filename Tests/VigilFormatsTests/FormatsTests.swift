@@ -724,6 +724,20 @@ func decodeError(_ bytes: [UInt8], as format: FeedFormat?, options: DecodeOption
         #expect(fromKafka.map(\.id) == ["fin.csv/0/41:2"])
     }
 
+    @Test("an export in ISO 8859-1 keeps its accented column names and values")
+    func latin1Export() throws {
+        var m = mapping
+        m.columns["creditor.account"] = "EMPFÄNGER"
+        m.columns["reference"] = "ZWECK"
+        let text = "TXN_ID;ACCOUNT_ID;EMPFÄNGER;TYPE;AMOUNT;STEP;ZWECK\n1;A-1;Müller;WIRE;99,87;1;Miete Köln\n"
+        let latin1 = Array(try #require(text.data(using: .isoLatin1)))
+        let t = try FeedDecoder.decode(latin1, as: .csv, options: DecodeOptions(csv: m)).compactMap { e -> Transaction? in
+            if case .transaction(let t) = e { return t } else { return nil }
+        }
+        #expect(t.map(\.creditor.account) == ["Müller"])
+        #expect(t.map(\.reference) == ["Miete Köln"])
+    }
+
     @Test("amounts as exports write them: grouped thousands, a minus behind, parentheses")
     func exportAmounts() {
         let point = UInt8(ascii: "."), comma = UInt8(ascii: ",")
