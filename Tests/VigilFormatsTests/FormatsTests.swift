@@ -487,6 +487,10 @@ func decodeError(_ bytes: [UInt8], as format: FeedFormat?, options: DecodeOption
             if case .transaction(let t) = e { return t } else { return nil }
         }
         #expect(t.first?.creditor.name == "M\u{FC}ller & S\u{F6}hne K\u{F6}ln")
+        // With a byte-order mark in front, as Windows tools save a file.
+        let bom = [0xEF, 0xBB, 0xBF] + (try fixture("payments/statements/mt942-export.sta"))
+        #expect(FeedFormat.detect(bom) == .mt940)
+        #expect(try FeedDecoder.decode(bom, as: nil).count == 1)
     }
 
     @Test("a Dutch export: keyed details, the counterparty's account on the statement line, an account with its currency")
