@@ -21,7 +21,8 @@ public enum FeedFormat: String, Sendable, Hashable, CaseIterable, Codable {
     /// SWIFT FIN customer transfers: MT103 (single customer credit transfer) and MT101 (request
     /// for transfer, one event per transaction), single or RJE batch.
     case mt103
-    /// SWIFT FIN MT202 and MT202 COV (financial institution transfer).
+    /// SWIFT FIN institution transfers: MT202 and MT202 COV, MT205, MT200 (to the sender's own
+    /// account), MT203 (several at once) and MT204 (a direct debit of other institutions).
     case mt202
     /// SWIFT statements: MT940 (customer statement), MT950 and MT942 (interim report), in a
     /// FIN envelope or as banks export them (fields only, statements one after another).
@@ -49,7 +50,7 @@ public enum FeedFormat: String, Sendable, Hashable, CaseIterable, Codable {
         if body.hasPrefix("{1:") || body.hasPrefix("{2:") {
             guard let type = SwiftMT.messageType(in: text) else { return nil }
             if type == "103" { return .mt103 }
-            if type.hasPrefix("202") || type.hasPrefix("205") { return .mt202 }
+            if ["200", "202", "203", "204", "205"].contains(String(type.prefix(3))) { return .mt202 }
             if SwiftStatement.messageTypes.contains(String(type.prefix(3))) { return .mt940 }
             // Another MT: the MT decoder says which types it reads.
             return .mt103

@@ -1,8 +1,9 @@
 import Foundation
 import VigilCore
 
-/// SWIFT FIN (ISO 15022 MT) MT103, MT202 and MT202 COV → one canonical transaction each; MT101
-/// (a customer's request for transfer) → one per transaction in it.
+/// SWIFT FIN (ISO 15022 MT) MT103, MT200, MT202 and MT202 COV → one canonical transaction each;
+/// MT101 (a customer's request for transfer), MT203 (several institution transfers) and MT204
+/// (an institution's direct debit of others) → one per transaction in them.
 ///
 /// Blocks 1 (basic header), 2 (application header, input or output), 3 (user header: `{121:}`
 /// UETR, `{119:COV}`), 4 (text fields) and 5 (trailers) are read; an ACK/NAK service message
@@ -64,11 +65,13 @@ enum SwiftMT {
         case (.mt103, "103"): return [try customerTransfer(m, format: expected, file: file)]
         case (.mt103, "101"): return try requestsForTransfer(m, format: expected, file: file)
         case (.mt202, "202"), (.mt202, "205"): return [try institutionTransfer(m, cover: cover, format: expected, file: file)]
+        case (.mt202, "200"): return [try ownAccountTransfer(m, format: expected, file: file)]
+        case (.mt202, "203"), (.mt202, "204"): return try multipleInstitutionTransfers(m, directDebit: mt == "204", format: expected, file: file)
         default:
-            let known = ["101", "103", "202", "205", "940", "942", "950"].contains(mt)
+            let known = ["101", "103", "200", "202", "203", "204", "205", "940", "942", "950"].contains(mt)
             throw FormatError(expected, at: "block 2", known
-                ? "MT\(mt)\(cover ? " COV" : "") is not \(expected == .mt103 ? "an MT101 or MT103" : "an MT202/MT205 (COV)")"
-                : "MT\(mt) is not read by Vigil (it reads MT101, MT103, MT202, MT202 COV and MT205, and as mt940 the statements MT940, MT942 and MT950)")
+                ? "MT\(mt)\(cover ? " COV" : "") is not \(expected == .mt103 ? "an MT101 or MT103" : "an MT200, MT202, MT203, MT204 or MT205 (COV)")"
+                : "MT\(mt) is not read by Vigil (it reads MT101 and MT103 as mt103; MT200, MT202 (COV), MT203, MT204 and MT205 as mt202; the statements MT940, MT942 and MT950 as mt940)")
         }
     }
 
@@ -216,13 +219,7 @@ enum SwiftMT {
             throw FormatError(format, at: "block 4", "no transaction: sequence B starts with field :21: (transaction reference)")
         }
         let shared = m.fields[..<first]
-        var sequences: [ArraySlice<(tag: String, value: String, line: Int)>] = []
-        var start = first
-        for i in first + 1 ..< m.fields.count where m.fields[i].tag == "21" {
-            sequences.append(m.fields[start ..< i])
-            start = i
-        }
-        sequences.append(m.fields[start...])
+        let sequences = repeated(m.fields, from: first, tag: "21")
         let execution = try shared.first { $0.tag == "30" }.map { f throws(FormatError) in try yymmdd(f, format: format) }
         let (sender, _) = correspondents(m)
         return try sequences.map { sequence throws(FormatError) in
@@ -230,13 +227,7 @@ enum SwiftMT {
             var t = m
             t.fields = Array(sequence) + shared
             let txRef = sequence.first!.value
-            guard let f = sequence.first(where: { $0.tag == "32B" }) else {
-                throw FormatError(format, at: "line \(sequence.first!.line)", "transaction '\(txRef)': mandatory field :32B: (currency and amount) is missing")
-            }
-            let v = f.value.trimmed(" \r")
-            guard v.count > 3, let amount = swiftAmount(String(v.dropFirst(3))) else {
-                throw FormatError(format, at: "line \(f.line), field :32B:", "'\(f.value)' is not a currency code and an amount (e.g. EUR1250,)")
-            }
+            let (currency, amount) = try currencyAmount(sequence, reference: txRef, format: format)
             var debtor = try customer(t, tags: ["50F", "50G", "50H"], role: "ordering customer", format: format)
             var creditor = try customer(t, tags: ["59", "59A", "59F"], role: "beneficiary", format: format)
             debtor.bic = institution(t, "52A") ?? sender
@@ -246,9 +237,100 @@ enum SwiftMT {
                 throw FormatError(format, at: "block 4", "no time: neither an output header (block 2) nor field :30: (requested execution date)")
             }
             let id = sequences.count == 1 ? (m.block3["121"] ?? "\(ref)/\(txRef)") : "\(ref)/\(txRef)"
-            return Transaction(id: id, ts: ts, amount: amount, currency: String(v.prefix(3)), channel: "wire",
+            return Transaction(id: id, ts: ts, amount: amount, currency: currency, channel: "wire",
                                debtor: debtor, creditor: creditor, reference: t.field("70")?.value.replacingNewlines,
                                source: EventSource(format: "mt101", institution: sender, file: file))
+        }
+    }
+
+    /// The repeated sequences of a message (MT101's, MT203's and MT204's B), each from a field
+    /// `tag` on, the first at `first`.
+    private static func repeated(_ fields: [(tag: String, value: String, line: Int)], from first: Int, tag: String) -> [ArraySlice<(tag: String, value: String, line: Int)>] {
+        var out: [ArraySlice<(tag: String, value: String, line: Int)>] = []
+        var start = first
+        for i in first + 1 ..< fields.count where fields[i].tag == tag {
+            out.append(fields[start ..< i])
+            start = i
+        }
+        out.append(fields[start...])
+        return out
+    }
+
+    /// A sequence's `:32B:`: currency and amount, `EUR1250,`.
+    private static func currencyAmount(_ sequence: ArraySlice<(tag: String, value: String, line: Int)>, reference: String,
+                                       format: FeedFormat) throws(FormatError) -> (String, Decimal) {
+        guard let f = sequence.first(where: { $0.tag == "32B" }) else {
+            throw FormatError(format, at: "line \(sequence.first!.line)", "transaction '\(reference)': mandatory field :32B: (currency and amount) is missing")
+        }
+        let v = f.value.trimmed(" \r")
+        guard v.count > 3, let amount = swiftAmount(String(v.dropFirst(3))) else {
+            throw FormatError(format, at: "line \(f.line), field :32B:", "'\(f.value)' is not a currency code and an amount (e.g. EUR1250,)")
+        }
+        return (String(v.prefix(3)), amount)
+    }
+
+    /// MT200: the sender moves its own funds to its account with another institution (57a);
+    /// both sides are the sender's.
+    private static func ownAccountTransfer(_ m: Message, format: FeedFormat, file: String?) throws(FormatError) -> Transaction {
+        let ref = try required(m, "20", format: format).value
+        let (date, currency, amount) = try valueDateAmount(m, format: format)
+        let (sender, _) = correspondents(m)
+        let from = m.field("53B").map { accountLine($0.value).0 } ?? nil
+        guard let to = m.field("57A", "57B", "57D") else {
+            throw FormatError(format, at: "block 4", "field :57a: (the account with institution receiving the funds) is missing")
+        }
+        let (toAccount, toLines) = accountLine(to.value)
+        let toBIC = to.tag == "57A" ? toLines.first.map { String($0.prefix(8)) } : nil
+        let debtor = Party(account: from ?? sender ?? Party.unidentified, bic: sender)
+        let creditor = Party(account: toAccount ?? toBIC ?? toLines.first ?? Party.unidentified,
+                             bic: toBIC, institution: to.tag == "57D" ? toLines.first : nil)
+        return Transaction(id: m.block3["121"] ?? ref, ts: sendTime(m) ?? date, amount: amount, currency: currency, channel: "wire",
+                           debtor: debtor, creditor: creditor, reference: m.field("72")?.value.replacingNewlines,
+                           source: EventSource(format: "mt200", institution: sender, file: file))
+    }
+
+    /// MT203 (several institution transfers) and MT204 (an institution debiting others): sequence
+    /// A gives the value date (30) and what the transfers share; each sequence B, from its own
+    /// `:20:`, one transfer. MT203: the ordering institution (52a, else the sender) pays each
+    /// B's beneficiary institution (58a). MT204: each B's debited institution (53a) pays the
+    /// beneficiary of sequence A (58a, else the sender).
+    private static func multipleInstitutionTransfers(_ m: Message, directDebit: Bool, format: FeedFormat, file: String?) throws(FormatError) -> [Transaction] {
+        guard m.fields.first?.tag == "20", let first = m.fields.dropFirst().firstIndex(where: { $0.tag == "20" }) else {
+            throw FormatError(format, at: "block 4", "no transaction: each of sequence B starts with its own field :20: after sequence A's")
+        }
+        let shared = Message(block1: m.block1, block2: m.block2, block3: m.block3, fields: Array(m.fields[..<first]))
+        let valueDate = try shared.field("30").map { f throws(FormatError) in try yymmdd(f, format: format) }
+        guard let ts = sendTime(m) ?? valueDate else {
+            throw FormatError(format, at: "block 4", "no time: neither an output header (block 2) nor field :30: (value date)")
+        }
+        let (sender, _) = correspondents(m)
+        func institutionParty(_ message: Message, _ tags: [String], fallback: String?) -> Party? {
+            guard let f = message.fields.first(where: { tags.contains($0.tag) }) else { return fallback.map { Party(account: $0, bic: $0) } }
+            let (account, lines) = accountLine(f.value)
+            let bic = f.tag.hasSuffix("A") ? lines.first.map { String($0.prefix(8)) } : nil
+            return Party(account: account ?? bic ?? lines.first ?? Party.unidentified, name: f.tag.hasSuffix("D") ? lines.first : nil, bic: bic)
+        }
+        return try repeated(m.fields, from: first, tag: "20").map { sequence throws(FormatError) in
+            let b = Message(block1: m.block1, block2: m.block2, block3: m.block3, fields: Array(sequence))
+            let txRef = sequence.first!.value
+            let (currency, amount) = try currencyAmount(sequence, reference: txRef, format: format)
+            let debtor: Party, creditor: Party
+            if directDebit {
+                guard let debited = institutionParty(b, ["53A", "53B", "53D"], fallback: nil) else {
+                    throw FormatError(format, at: "line \(sequence.first!.line)", "transaction '\(txRef)': field :53a: (the institution debited) is missing")
+                }
+                debtor = debited
+                creditor = institutionParty(shared, ["58A", "58D"], fallback: sender) ?? Party(account: Party.unidentified)
+            } else {
+                debtor = institutionParty(shared, ["52A", "52D"], fallback: sender) ?? Party(account: Party.unidentified)
+                guard let beneficiary = institutionParty(b, ["58A", "58D"], fallback: nil) else {
+                    throw FormatError(format, at: "line \(sequence.first!.line)", "transaction '\(txRef)': field :58a: (beneficiary institution) is missing")
+                }
+                creditor = beneficiary
+            }
+            return Transaction(id: "\(shared.fields[0].value)/\(txRef)", ts: ts, amount: amount, currency: currency, channel: "wire",
+                               debtor: debtor, creditor: creditor, reference: (b.field("72") ?? shared.field("72"))?.value.replacingNewlines,
+                               source: EventSource(format: directDebit ? "mt204" : "mt203", institution: sender, file: file))
         }
     }
 

@@ -604,6 +604,84 @@ func decodeError(_ bytes: [UInt8], as format: FeedFormat?, options: DecodeOption
         }
     }
 
+    /// MT200, MT203 and MT204 written to SWIFT's published layouts (no sample of them here).
+    func fin(_ text: String) throws -> [Transaction] {
+        try FeedDecoder.decode(Array(text.utf8), as: nil).compactMap { e -> Transaction? in
+            if case .transaction(let t) = e { return t } else { return nil }
+        }
+    }
+
+    @Test("MT200, MT203 and MT204: institution transfers to its own account, several at once, and direct debits")
+    func institutionTransfers() throws {
+        let own = try fin("""
+            {1:F01BANKBEBBAXXX0000000000}{2:O2001000240405BANKBEBBAXXX00000000002404051000N}{4:
+            :20:OWN-77
+            :32A:240405EUR250000,
+            :53B:/987654
+            :57A:/112233
+            BNPAFRPP
+            :72:/BNF/LIQUIDITY
+            -}
+            """)
+        #expect(own.map(\.id) == ["OWN-77"])
+        #expect(own.first?.debtor == Party(account: "987654", bic: "BANKBEBB"))
+        #expect(own.first?.creditor == Party(account: "112233", bic: "BNPAFRPP"))
+        #expect(own.first?.amount == Decimal(250_000) && own.first?.source?.format == "mt200")
+
+        let several = try fin("""
+            {1:F01BANKDEFFAXXX0000000000}{2:O2031200240405CHASUS33AXXX00000000002404051200N}{4:
+            :20:MULTI-0405
+            :19:1500000,
+            :30:240405
+            :52A:CHASUS33
+            :20:BATCH-A1
+            :21:REL-1
+            :32B:USD1000000,
+            :58A:DEUTDEFF
+            :20:BATCH-A2
+            :21:REL-2
+            :32B:USD500000,
+            :58A:BNPAFRPP
+            -}
+            """)
+        #expect(several.map(\.id) == ["MULTI-0405/BATCH-A1", "MULTI-0405/BATCH-A2"])
+        #expect(several.map(\.amount) == [Decimal(1_000_000), Decimal(500_000)])
+        #expect(several.allSatisfy { $0.debtor.bic == "CHASUS33" && $0.ts == EventTime(year: 2024, month: 4, day: 5, hour: 12) })
+        #expect(several.map(\.creditor.bic) == ["DEUTDEFF", "BNPAFRPP"])
+
+        let debits = try fin("""
+            {1:F01DEUTDEFFAXXX0000000000}{2:I204CHASUS33XXXXN}{4:
+            :20:DD-0405
+            :19:7500,
+            :30:240405
+            :58A:DEUTDEFF
+            :20:DD-1
+            :21:INV-11
+            :32B:EUR5000,
+            :53A:COBADEFF
+            :20:DD-2
+            :21:INV-12
+            :32B:EUR2500,
+            :53A:/1234567
+            BYLADEMM
+            -}
+            """)
+        // An input message has no send time: the value date (:30:) dates it.
+        #expect(debits.map(\.ts) == [EventTime(year: 2024, month: 4, day: 5), EventTime(year: 2024, month: 4, day: 5)])
+        #expect(debits.map(\.debtor) == [Party(account: "COBADEFF", bic: "COBADEFF"), Party(account: "1234567", bic: "BYLADEMM")])
+        #expect(debits.allSatisfy { $0.creditor.bic == "DEUTDEFF" && $0.source?.format == "mt204" })
+        // A direct debit that does not say whom it debits is named by its reference.
+        let unnamed = Array("""
+            {1:F01DEUTDEFFAXXX0000000000}{2:I204CHASUS33XXXXN}{4:
+            :20:DD-0405
+            :30:240405
+            :20:DD-1
+            :32B:EUR5000,
+            -}
+            """.utf8)
+        #expect(decodeError(unnamed, as: .mt202)?.description.contains("transaction 'DD-1': field :53a:") == true)
+    }
+
     @Test("an MT101 request for transfer is one event per transaction, sequence A shared")
     func requestsForTransfer() throws {
         let t = try #require(try transactions("payments/swift_mt/MT101.fin").first)
