@@ -269,6 +269,14 @@ enum SwiftMT {
         return (String(v.prefix(3)), amount)
     }
 
+    /// An institution named in an option A (`[/account]` and a BIC), B or D (`[/account]`, name
+    /// and address) field.
+    private static func institutionParty(_ f: (tag: String, value: String, line: Int)) -> Party {
+        let (account, lines) = accountLine(f.value)
+        let bic = f.tag.hasSuffix("A") ? lines.first.map { String($0.prefix(8)) } : nil
+        return Party(account: account ?? bic ?? lines.first ?? Party.unidentified, name: f.tag.hasSuffix("D") ? lines.first : nil, bic: bic)
+    }
+
     /// MT200: the sender moves its own funds to its account with another institution (57a);
     /// both sides are the sender's.
     private static func ownAccountTransfer(_ m: Message, format: FeedFormat, file: String?) throws(FormatError) -> Transaction {
@@ -279,11 +287,8 @@ enum SwiftMT {
         guard let to = m.field("57A", "57B", "57D") else {
             throw FormatError(format, at: "block 4", "field :57a: (the account with institution receiving the funds) is missing")
         }
-        let (toAccount, toLines) = accountLine(to.value)
-        let toBIC = to.tag == "57A" ? toLines.first.map { String($0.prefix(8)) } : nil
         let debtor = Party(account: from ?? sender ?? Party.unidentified, bic: sender)
-        let creditor = Party(account: toAccount ?? toBIC ?? toLines.first ?? Party.unidentified,
-                             bic: toBIC, institution: to.tag == "57D" ? toLines.first : nil)
+        let creditor = institutionParty(to)
         return Transaction(id: m.block3["121"] ?? ref, ts: sendTime(m) ?? date, amount: amount, currency: currency, channel: "wire",
                            debtor: debtor, creditor: creditor, reference: m.field("72")?.value.replacingNewlines,
                            source: EventSource(format: "mt200", institution: sender, file: file))
@@ -306,9 +311,7 @@ enum SwiftMT {
         let (sender, _) = correspondents(m)
         func institutionParty(_ message: Message, _ tags: [String], fallback: String?) -> Party? {
             guard let f = message.fields.first(where: { tags.contains($0.tag) }) else { return fallback.map { Party(account: $0, bic: $0) } }
-            let (account, lines) = accountLine(f.value)
-            let bic = f.tag.hasSuffix("A") ? lines.first.map { String($0.prefix(8)) } : nil
-            return Party(account: account ?? bic ?? lines.first ?? Party.unidentified, name: f.tag.hasSuffix("D") ? lines.first : nil, bic: bic)
+            return Self.institutionParty(f)
         }
         return try repeated(m.fields, from: first, tag: "20").map { sequence throws(FormatError) in
             let b = Message(block1: m.block1, block2: m.block2, block3: m.block3, fields: Array(sequence))
