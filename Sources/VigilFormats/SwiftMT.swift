@@ -158,7 +158,8 @@ enum SwiftMT {
     /// Block 4: CRLF, then `:tag:value` lines (values may continue on following lines), ending `-}`.
     private static func textBlock(_ c: [UInt8], _ i: inout Int, line: inout Int, format: FeedFormat) throws(FormatError) -> [(tag: String, value: String, line: Int)] {
         let blockLine = line
-        guard let end = (i ..< c.count - 1).first(where: { c[$0] == UInt8(ascii: "-") && c[$0 + 1] == UInt8(ascii: "}") && ($0 == 0 || c[$0 - 1] == 0x0A) }) else {
+        // (A message cut right after `{4:` leaves nothing to search: the range must not invert.)
+        guard let end = (i ..< max(i, c.count - 1)).first(where: { c[$0] == UInt8(ascii: "-") && c[$0 + 1] == UInt8(ascii: "}") && ($0 == 0 || c[$0 - 1] == 0x0A) }) else {
             throw FormatError(format, at: "line \(blockLine), block 4", "text block does not end with a line '-}' (truncated message?)")
         }
         let body = String(decoding: c[i ..< end], as: UTF8.self)

@@ -593,6 +593,17 @@ func decodeError(_ bytes: [UInt8], as format: FeedFormat?, options: DecodeOption
         #expect(unread.description.contains("MT199 is not read by Vigil"))
     }
 
+    @Test("a message cut off right after its text block opens is an error, not a crash")
+    func truncatedTextBlock() throws {
+        // Found by libFuzzer: the search for the block's end inverted its range and trapped.
+        for cut in ["{1:F01BANKBEBBAXXX0000000000}{2:O1031200240405BANKBEBBAXXX00000000002404051200N}{4:",
+                    "{1:F01BANKBEBBAXXX0000000000}{2:O1031200240405BANKBEBBAXXX00000000002404051200N}{4:\n",
+                    "{2:I202CHASUS33XXXXN}{4:"] {
+            let error = decodeError(Array(cut.utf8), as: nil)
+            #expect(error?.description.contains("text block does not end with a line '-}'") == true, "\(cut)")
+        }
+    }
+
     @Test("CRLF line endings, SWIFT FIN's own, read as LF ones do")
     func crlfLineEndings() throws {
         for path in ["payments/swift_mt/MT101.fin", "payments/fedwire_faim/fedWireMessage-CustomerTransfer.txt"] {
