@@ -139,7 +139,7 @@ package enum CSVDecoder {
         // is not UTF-8 is read as ISO 8859-1 (`Empfänger` written 0xE4), not with its letters replaced.
         let utf8 = String(validating: b, as: UTF8.self) != nil
         func endField() {
-            fields.append(utf8 ? String(decoding: field, as: UTF8.self) : String(String.UnicodeScalarView(field.map { Unicode.Scalar($0) })))
+            fields.append(utf8 ? String(decoding: field, as: UTF8.self) : String(latin1: field))
             field.removeAll(keepingCapacity: true)
         }
         while i < b.count {

@@ -431,7 +431,7 @@ final class EdifactStorage: Sendable {
         }
         raw = raw.trimmingASCIIWhitespace()
         if latin1, raw.contains(where: { $0 >= 0x80 }) {
-            return String(String.UnicodeScalarView(raw.map { Unicode.Scalar($0) }))
+            return String(latin1: raw)
         }
         return String(decoding: raw, as: UTF8.self)
     }

@@ -55,7 +55,7 @@ enum SwiftStatement {
         var current: (start: Int, lines: [Substring])?
         // Banks export statements in their own code page as often as in UTF-8: bytes that are not
         // UTF-8 are read as ISO 8859-1 (`Müller` written 0xFC), not replaced.
-        var text = String(validating: bytes, as: UTF8.self) ?? String(String.UnicodeScalarView(bytes.map { Unicode.Scalar($0) }))
+        var text = String(validating: bytes, as: UTF8.self) ?? String(latin1: bytes)
         // A byte-order mark, as Windows tools write one, is not part of the first line.
         while text.hasPrefix("\u{FEFF}") { text.removeFirst() }
         for (n, line) in text.lines().enumerated() {

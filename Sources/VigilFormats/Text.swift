@@ -62,6 +62,15 @@ extension [UInt8] {
     }
 }
 
+extension String {
+    /// Bytes read as ISO 8859-1: each byte the code point of the same number. EDIFACT's UNOC
+    /// and exports that are not UTF-8 are read so (banks' and Windows tools' code pages agree
+    /// with it on letters).
+    package init<Bytes: Sequence<UInt8>>(latin1 bytes: Bytes) {
+        self = String(String.UnicodeScalarView(bytes.map { Unicode.Scalar($0) }))
+    }
+}
+
 extension Party {
     /// The account of a counterparty a message does not identify (cash, fees, batch bookings
     /// on a statement; an institution transfer naming no ordering bank): the canonical event
