@@ -226,7 +226,7 @@ package enum CSVDecoder {
             if c == decimal { out.append(UInt8(ascii: ".")); afterDecimal = true }
             else if c == 0xC2, i + 1 < b.count, b[i + 1] == 0xA0 { width = 2 }
             else if c == 0xE2, i + 2 < b.count, b[i + 1] == 0x80, b[i + 2] == 0xAF { width = 3 }
-            else if [UInt8(ascii: ","), UInt8(ascii: "."), UInt8(ascii: "'"), UInt8(ascii: " ")].contains(c) { width = 1 }
+            else if c == UInt8(ascii: ",") || c == UInt8(ascii: ".") || c == UInt8(ascii: "'") || c == UInt8(ascii: " ") { width = 1 }
             else { out.append(c) }
             if width > 0 {
                 guard !afterDecimal, !out.isEmpty, out.last! >= 0x30, out.last! <= 0x39 else { return nil }

@@ -233,7 +233,7 @@ enum SwiftStatement {
             let joined = text.lines(omittingEmpty: true).joined()
             // Subfields after a three-digit code: `?20` as the German banks write them, `>20` as some Dutch ones do.
             if joined.count > 3, joined.prefix(3).allSatisfy(\.isNumber), let mark = joined.dropFirst(3).first, mark == "?" || mark == ">" {
-                german(joined, mark: mark)
+                subfields(joined, mark: mark)
             } else if joined.hasPrefix("/") {
                 keyed(joined)
             } else {
@@ -243,7 +243,7 @@ enum SwiftStatement {
             }
         }
 
-        private mutating func german(_ s: String, mark: Character) {
+        private mutating func subfields(_ s: String, mark: Character) {
             cash = ["082", "083"].contains(s.prefix(3))
             var sub: [Int: String] = [:]
             var rest = s.dropFirst(3)
