@@ -335,7 +335,7 @@ struct EdifactInterchange {
                 guard s[0] != nil else { throw FormatError(format, at: s.location(element: 0), "message reference number is missing") }
                 open = s
             case "UNT":
-                guard let o = open else { throw FormatError(format, at: s.location(), "UNT without a UNH") }
+                guard open != nil else { throw FormatError(format, at: s.location(), "UNT without a UNH") }
                 // UNT's reference is not compared with UNH's: feeds omit or mistype it (`140211180 0`),
                 // and the pairing itself is what delimits the message.
                 open = nil
