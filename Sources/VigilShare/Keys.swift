@@ -59,38 +59,70 @@ public struct AlertSigner: Sendable {
     }
 }
 
-/// Checks signed alerts as partners receive them: one JSON line each.
+/// Checks signed alerts as partners receive them: one JSON line each. It holds every public key
+/// the unit has signed with (the current one and those retired by ``SharingKeys/rotate(in:)``),
+/// and each signature names the key it needs.
 public struct AlertVerifier: Sendable {
-    private let key: Curve25519.Signing.PublicKey
-    public let keyID: String
+    private let keys: [String: Curve25519.Signing.PublicKey]
+    /// The keys' ids, in the order given.
+    public let keyIDs: [String]
+    /// The first key's id (the only one's, for a verifier of one key).
+    public var keyID: String { keyIDs[0] }
 
-    public init(publicKey raw: [UInt8]) throws(KeyError) {
-        do { key = try Curve25519.Signing.PublicKey(rawRepresentation: raw) } catch {
-            throw KeyError("not an Ed25519 public key (\(raw.count) bytes; 32 expected)")
+    public init(publicKey raw: [UInt8]) throws(KeyError) { try self.init(publicKeys: [raw]) }
+
+    public init(publicKeys: [[UInt8]]) throws(KeyError) {
+        guard !publicKeys.isEmpty else { throw KeyError("no public key given") }
+        var keys: [String: Curve25519.Signing.PublicKey] = [:], ids: [String] = []
+        for raw in publicKeys {
+            let key: Curve25519.Signing.PublicKey
+            do { key = try Curve25519.Signing.PublicKey(rawRepresentation: raw) } catch {
+                throw KeyError("not an Ed25519 public key (\(raw.count) bytes; 32 expected)")
+            }
+            let id = AlertSignature.keyID(of: raw)
+            if keys.updateValue(key, forKey: id) == nil { ids.append(id) }
         }
-        keyID = AlertSignature.keyID(of: raw)
+        self.keys = keys
+        keyIDs = ids
+    }
+
+    public enum Verification: Sendable, Equatable {
+        /// Validly signed with the key of this id.
+        case signed(keyID: String)
+        /// Not validly signed, and why.
+        case invalid(String)
     }
 
     /// `nil` when the line is a validly signed alert; otherwise why not.
+    public func problem(with line: [UInt8]) -> String? {
+        if case .invalid(let problem) = verify(line) { return problem }
+        return nil
+    }
+
+    /// Which key signed the line, or why it is not a validly signed alert.
     ///
     /// The signed bytes are the line itself without its top-level `"signature"` member. The
     /// canonical encoding writes that member exactly once and nothing else can contain its
     /// key with real quotes (quotes inside strings are escaped), so it is cut out textually
     /// and no re-encoding can change what is checked.
-    public func problem(with line: [UInt8]) -> String? {
+    public func verify(_ line: [UInt8]) -> Verification {
         let marker = Array(#","signature":""#.utf8)
         let starts = line.ranges(of: marker).map(\.lowerBound)
         guard starts.count == 1, let start = starts.first else {
-            return starts.isEmpty ? "no signature" : "more than one signature member"
+            return .invalid(starts.isEmpty ? "no signature" : "more than one signature member")
         }
         let valueStart = start + marker.count
-        guard let end = line[valueStart...].firstIndex(of: UInt8(ascii: "\"")) else { return "the signature is not a JSON string" }
+        guard let end = line[valueStart...].firstIndex(of: UInt8(ascii: "\"")) else { return .invalid("the signature is not a JSON string") }
         let parts = String(decoding: line[valueStart..<end], as: UTF8.self).split(separator: ":", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0] == "ed25519" else { return "the signature is not of the form ed25519:<key id>:<base64>" }
-        guard parts[1] == keyID else { return "signed with key \(parts[1]), not with this key (\(keyID))" }
-        guard let signature = Data(base64Encoded: String(parts[2])) else { return "the signature is not base64" }
+        guard parts.count == 3, parts[0] == "ed25519" else { return .invalid("the signature is not of the form ed25519:<key id>:<base64>") }
+        let id = String(parts[1])
+        guard let key = keys[id] else {
+            return .invalid(keyIDs.count == 1 ? "signed with key \(id), not with this key (\(keyID))"
+                                              : "signed with key \(id), none of the keys given (\(keyIDs.joined(separator: ", ")))")
+        }
+        guard let signature = Data(base64Encoded: String(parts[2])) else { return .invalid("the signature is not base64") }
         let signed = Array(line[..<start]) + Array(line[(end + 1)...])
-        return key.isValidSignature(signature, for: signed) ? nil : "the signature does not match the alert: it was changed after signing"
+        return key.isValidSignature(signature, for: signed) ? .signed(keyID: id) : .invalid("the signature does not match the alert: it was changed after signing")
     }
 }
 
@@ -173,10 +205,7 @@ public struct SharingKeys: Sendable {
         func write(_ file: String, _ bytes: [UInt8], mode: Int) throws(KeyError) {
             let path = (directory as NSString).appendingPathComponent(file)
             guard !fm.fileExists(atPath: path) else { return }
-            guard fm.createFile(atPath: path, contents: Data((Data(bytes).base64EncodedString() + "\n").utf8),
-                                attributes: [.posixPermissions: mode]) else {
-                throw KeyError("cannot write \(path)")
-            }
+            try writeKey(bytes, to: path, mode: mode)
             written.append(path)
         }
         let signingPath = (directory as NSString).appendingPathComponent(signingFile)
@@ -195,10 +224,65 @@ public struct SharingKeys: Sendable {
         return written
     }
 
+    /// Writes a key file: base64 and a newline, with the given permissions.
+    private static func writeKey(_ bytes: [UInt8], to path: String, mode: Int) throws(KeyError) {
+        guard FileManager.default.createFile(atPath: path, contents: Data((Data(bytes).base64EncodedString() + "\n").utf8),
+                                             attributes: [.posixPermissions: mode]) else {
+            throw KeyError("cannot write \(path)")
+        }
+    }
+
     /// Reads a public key file (`signing.pub`).
     public static func publicKey(file: String) throws(KeyError) -> AlertVerifier {
+        try AlertVerifier(publicKey: publicKeyBytes(file: file))
+    }
+
+    /// Reads public keys for verifying: each path a key file, or a folder whose `*.pub` files are
+    /// all read (`signing.pub` and the retired `signing-<key id>.pub` beside it).
+    public static func publicKeys(_ paths: [String]) throws(KeyError) -> AlertVerifier {
+        var keys: [[UInt8]] = []
+        for path in paths {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw KeyError("no such file: \(path)") }
+            guard isDirectory.boolValue else { keys.append(try publicKeyBytes(file: path)); continue }
+            let files = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).filter { $0.hasSuffix(".pub") }.sorted()
+            guard !files.isEmpty else { throw KeyError("no public key (*.pub) in \(path)") }
+            for file in files { keys.append(try publicKeyBytes(file: (path as NSString).appendingPathComponent(file))) }
+        }
+        return try AlertVerifier(publicKeys: keys)
+    }
+
+    private static func publicKeyBytes(file: String) throws(KeyError) -> [UInt8] {
         guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw KeyError("cannot read \(file)") }
         guard let raw = decode(text) else { throw KeyError("\(file) is not base64") }
-        return try AlertVerifier(publicKey: raw)
+        return raw
+    }
+
+    /// The file a retired signing key's public half is kept in, beside `signing.pub`.
+    public static func retiredPublicFile(_ keyID: String) -> String { "signing-\(keyID).pub" }
+
+    /// Replaces the signing key in `directory` with a new one. The old public key stays beside
+    /// the new one as `signing-<key id>.pub`, so that alerts it signed can still be verified;
+    /// the old private key is gone (a key is rotated because it is old or may be known to
+    /// others: keeping it would defeat that). Pseudonym keys are not touched: a new one would
+    /// give every subject a new pseudonym, and a partner could no longer link them.
+    ///
+    /// The new key pair is written beside the old one and renamed into place, the private key
+    /// first: a reader sees the old pair or the new key, never half a file.
+    /// - Returns: the retired key's id and the new one's.
+    public static func rotate(in directory: String) throws(KeyError) -> (retired: String, current: String) {
+        let existing = load(directory: directory, partners: [], environment: [:])
+        guard let old = existing.signer else {
+            throw KeyError("no signing key to rotate in \(directory) (\(existing.problems.joined(separator: "; ")))")
+        }
+        func path(_ file: String) -> String { (directory as NSString).appendingPathComponent(file) }
+        try writeKey(old.publicKey, to: path(retiredPublicFile(old.keyID)), mode: 0o644)
+        let key = Curve25519.Signing.PrivateKey()
+        try writeKey(Array(key.rawRepresentation), to: path(signingFile + ".new"), mode: 0o600)
+        try writeKey(Array(key.publicKey.rawRepresentation), to: path(publicFile + ".new"), mode: 0o644)
+        for file in [signingFile, publicFile] where rename(path(file + ".new"), path(file)) != 0 {
+            throw KeyError("cannot replace \(path(file)): \(String(cString: strerror(errno)))")
+        }
+        return (old.keyID, AlertSignature.keyID(of: Array(key.publicKey.rawRepresentation)))
     }
 }

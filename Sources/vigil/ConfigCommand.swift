@@ -9,7 +9,8 @@ struct ConfigCommand: AsyncParsableCommand {
         subcommands: [Print.self]
     )
 
-    struct Print: AsyncParsableCommand {
+    struct Print: AsyncParsableCommand, Subcommand {
+        static let parentName = "config"
         static let configuration = CommandConfiguration(
             commandName: "print",
             abstract: "Print the effective configuration (file, then VIGIL_* environment overrides) as YAML, secrets masked."

@@ -10,7 +10,8 @@ struct EvalCommand: AsyncParsableCommand {
         subcommands: [Anomaly.self]
     )
 
-    struct Anomaly: AsyncParsableCommand {
+    struct Anomaly: AsyncParsableCommand, Subcommand {
+        static let parentName = "eval"
         static let configuration = CommandConfiguration(
             commandName: "anomaly",
             abstract: "Run an online anomaly detector over a labelled CSV (score, then learn, row by row); print ROC AUC, PR AUC and events/s as JSON.",

@@ -8,10 +8,11 @@ struct KeysCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keys",
         abstract: "Manage the keys of partner sharing.",
-        subcommands: [Generate.self]
+        subcommands: [Generate.self, Rotate.self]
     )
 
-    struct Generate: AsyncParsableCommand {
+    struct Generate: AsyncParsableCommand, Subcommand {
+        static let parentName = "keys"
         static let configuration = CommandConfiguration(
             commandName: "generate",
             abstract: "Create the Ed25519 signing key pair and partners' pseudonym keys.",
@@ -44,32 +45,75 @@ struct KeysCommand: AsyncParsableCommand {
     }
 }
 
+extension KeysCommand {
+    struct Rotate: AsyncParsableCommand, Subcommand {
+        static let parentName = "keys"
+        static let configuration = CommandConfiguration(
+            commandName: "rotate",
+            abstract: "Replace the signing key, keeping the old public key for verifying what it signed.",
+            discussion: """
+                Writes a new signing.key and signing.pub into the directory and keeps the old public key \
+                beside them as signing-<key id>.pub; the old private key is removed. Give partners the new \
+                signing.pub and keep the old ones: `vigil verify --key DIR` checks alerts signed by any of them. \
+                A running pipeline signs with the new key from its next reload (SIGHUP) or restart. Pseudonym \
+                keys are not rotated here: a new one gives every subject a new pseudonym (to do it, remove \
+                pseudonym-<partner>.key and run `vigil keys generate`). A key given in VIGIL_SIGNING_KEY \
+                is rotated by whoever sets that variable.
+                """
+        )
+
+        @Option(name: .long, help: ArgumentHelp("The keys directory (sharing.keys).", valueName: "dir"))
+        var dir: String
+
+        func run() async throws {
+            try await Self.reporting {
+                let (retired, current) = try fail(SharingKeys.rotate(in: dir))
+                let folder = dir as NSString
+                print("retired key \(retired): public key kept as \(folder.appendingPathComponent(SharingKeys.retiredPublicFile(retired)))")
+                print("signing key \(current): \(folder.appendingPathComponent(SharingKeys.signingFile)), \(folder.appendingPathComponent(SharingKeys.publicFile))")
+            }
+        }
+    }
+}
+
 struct VerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
         abstract: "Check the signatures of alerts, one JSON alert per line.",
-        discussion: "Exits 0 when every alert is validly signed with the key; otherwise names the first invalid one (line, alert id) and why."
+        discussion: """
+            Exits 0 when every alert is validly signed with one of the keys; otherwise names the first \
+            invalid one (line, alert id) and why. After a key rotation, give the folder of public keys \
+            (signing.pub and the retired signing-<key id>.pub) or each key file.
+            """
     )
 
-    @Option(name: .long, help: ArgumentHelp("The signer's public key (signing.pub).", valueName: "file"))
-    var key: String
+    @Option(name: .long, help: ArgumentHelp("The signer's public key (signing.pub), or a folder of them (*.pub); repeatable.", valueName: "file"))
+    var key: [String]
 
     @Argument(help: ArgumentHelp("Alerts file, or - for standard input.", valueName: "file"))
     var file: String
 
     func run() async throws {
         try await Self.reporting {
-            let verifier = try fail(SharingKeys.publicKey(file: key))
+            let verifier = try fail(SharingKeys.publicKeys(key))
             let input = try AlertLines(file)
-            var checked = 0
+            var byKey: [String: Int] = [:]
             for (number, bytes) in input.lines {
-                if let problem = verifier.problem(with: bytes) {
+                switch verifier.verify(bytes) {
+                case .signed(let keyID): byKey[keyID, default: 0] += 1
+                case .invalid(let problem):
                     let id = (try? JSONDecoder().decode(AlertID.self, from: Data(bytes)))?.id ?? "(no id)"
                     throw CLIError("\(input.name):\(number): alert \(id): \(problem)")
                 }
-                checked += 1
             }
-            print("\(checked) alerts, all signed with key \(verifier.keyID)")
+            let checked = byKey.values.reduce(0, +)
+            if byKey.count <= 1 {
+                print("\(checked) alerts, all signed with key \(byKey.keys.first ?? verifier.keyID)")
+            } else {
+                // In the order the keys were given, which for a folder is by file name.
+                let counts = verifier.keyIDs.compactMap { id in byKey[id].map { "\($0) with key \(id)" } }
+                print("\(checked) alerts, all validly signed: \(counts.joined(separator: ", "))")
+            }
         }
     }
 
@@ -83,7 +127,8 @@ struct AuditCommand: AsyncParsableCommand {
         subcommands: [Verify.self]
     )
 
-    struct Verify: AsyncParsableCommand {
+    struct Verify: AsyncParsableCommand, Subcommand {
+        static let parentName = "audit"
         static let configuration = CommandConfiguration(
             commandName: "verify",
             abstract: "Check that no entry of a disclosure log was altered, inserted or removed.",

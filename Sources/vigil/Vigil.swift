@@ -75,11 +75,17 @@ func fail<T>(_ body: @autoclosure () throws -> T) throws -> T {
     }
 }
 
+/// A command run under another (`vigil keys rotate`): its errors name both words.
+protocol Subcommand {
+    static var parentName: String { get }
+}
+
 extension AsyncParsableCommand {
     /// Prints a ``CLIError`` as `vigil <command>: <message>` on standard error and exits 1.
     static func reporting(_ body: () async throws -> Void) async throws {
         do { try await body() } catch let e as CLIError {
-            FileHandle.standardError.write(Data("vigil \(configuration.commandName ?? ""): \(e.description)\n".utf8))
+            let parent = (Self.self as? any Subcommand.Type).map { "\($0.parentName) " } ?? ""
+            FileHandle.standardError.write(Data("vigil \(parent)\(configuration.commandName ?? ""): \(e.description)\n".utf8))
             throw ExitCode(1)
         }
     }

@@ -802,7 +802,7 @@ struct CLITests {
         _ = try await broker.wait()
     }
 
-    @Test("keys generate → replay --partner → verify passes, and fails naming the line after a change; goaml drafts from the own alerts")
+    @Test("keys generate → replay --partner → verify passes, and fails naming the line after a change; keys rotate → alerts of both keys verify; goaml drafts from the own alerts")
     func sharingCommands() async throws {
         let dir = try temporaryDirectory()
         let keys = dir.appendingPathComponent("keys").path
@@ -833,6 +833,21 @@ struct CLITests {
         r = try await vigil(["verify", "--key", keys + "/signing.pub", file])
         let id = try JSONDecoder().decode(Alert.self, from: Data(lines[4].utf8)).id
         #expect(r.status == 1 && r.stderr == "vigil verify: \(file):5: alert \(id): the signature does not match the alert: it was changed after signing\n")
+
+        // A rotated key: alerts signed before and after verify against the folder of public keys.
+        r = try await vigil(["keys", "rotate", "--dir", keys])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.hasPrefix("retired key \(keyID): public key kept as \(keys)/signing-\(keyID).pub\n"))
+        let newKeyID = try SharingKeys.publicKey(file: keys + "/signing.pub").keyID
+        #expect(newKeyID != keyID && r.stdout.hasSuffix("signing key \(newKeyID): \(keys)/signing.key, \(keys)/signing.pub\n"))
+        let rotated = try await vigil(["replay", recording, "--partner", "fiu-partner"], environment: ["VIGIL_KEYS_DIR": keys])
+        try (copies.stdout + rotated.stdout).write(toFile: file, atomically: true, encoding: .utf8)
+        r = try await vigil(["verify", "--key", keys, file])
+        #expect(r.status == 0 && r.stdout == "22 alerts, all validly signed: 11 with key \(keyID), 11 with key \(newKeyID)\n", "\(r.stderr)")
+        r = try await vigil(["verify", "--key", keys + "/signing.pub", file])
+        #expect(r.status == 1 && r.stderr.hasSuffix("signed with key \(keyID), not with this key (\(newKeyID))\n"), "\(r.stderr)")
+        r = try await vigil(["keys", "rotate", "--dir", dir.appendingPathComponent("none").path])
+        #expect(r.status == 1 && r.stderr.hasPrefix("vigil keys rotate: no signing key to rotate in "), "\(r.stderr)")
 
         // A copy held for a partner is said on standard error.
         let noKeys = try await vigil(["replay", recording, "--partner", "police"], environment: ["VIGIL_KEYS_DIR": ""])
@@ -866,7 +881,7 @@ struct CLITests {
         let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
         try (lines[0].replacingOccurrences(of: "alerts.x", with: "alerts.z") + "\n" + lines[1] + "\n").write(toFile: path, atomically: true, encoding: .utf8)
         r = try await vigil(["audit", "verify", path])
-        #expect(r.status == 1 && r.stderr == "vigil verify: \(path):1: entry 1 was altered (its hash does not match its content)\n")
+        #expect(r.status == 1 && r.stderr == "vigil audit verify: \(path):1: entry 1 was altered (its hash does not match its content)\n")
     }
 
     @Test("retention masks passenger alerts past the period and writes the others back byte for byte")

@@ -879,6 +879,30 @@ struct HotReloadTests {
         guard case .rejected(let partner) = reloader.check() else { Issue.record("a new partner topic was accepted"); return }
         #expect(partner.contains("needs a restart"))
     }
+
+    @Test("a rotated signing key is taken up at the next check, with the pipeline unchanged")
+    func reloaderTakesUpRotatedKey() throws {
+        let path = try temporaryFile("hot.yaml")
+        try Self.structuring.write(toFile: path, atomically: true, encoding: .utf8)
+        let keys = try temporaryFile("keys")
+        _ = try SharingKeys.generate(in: keys, partners: [])
+        let pipeline = try PipelineDefinition.load(file: path)
+        var config = VigilConfig()
+        config.sharing.keysDirectory = keys
+        var options = PipelineRunner.Options(workers: 1)
+        options.keysDirectory = keys
+        let runner = PipelineRunner(pipeline: pipeline, topics: pipeline.topics(from: config), options: options,
+                                    source: ReplaySource(input: .jsonLines(path: path, topic: "unused")), sink: CallbackSink { _ in },
+                                    logger: logger)
+        let reloader = PipelineReloader(file: path, config: config, runner: runner, logger: logger)
+        let before = try #require(runner.signingKeyID)
+        #expect(reloader.check() == .unchanged)
+        let (retired, current) = try SharingKeys.rotate(in: keys)
+        #expect(retired == before)
+        #expect(reloader.check() == .reloaded("hot@1"))
+        #expect(runner.signingKeyID == current)
+        #expect(reloader.check() == .unchanged)
+    }
 }
 
 

@@ -206,6 +206,47 @@ struct SharingTests {
         #expect(verifier.problem(with: Self.alert().canonicalJSON) == "no signature")
     }
 
+    @Test("a rotated signing key: the old public key is kept, alerts of both keys verify, the old private key is gone")
+    func signingKeyRotation() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-keys-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = try SharingKeys.generate(in: dir, partners: ["fiu-a"])
+        let pseudonymKey = try String(contentsOfFile: dir + "/pseudonym-fiu-a.key", encoding: .utf8)
+        let old = try #require(SharingKeys.load(directory: dir, partners: [], environment: [:]).signer)
+        let oldPrivateKey = try String(contentsOfFile: dir + "/signing.key", encoding: .utf8)
+        let before = old.sign(Self.alert()).canonicalJSON
+
+        let (retired, current) = try SharingKeys.rotate(in: dir)
+        #expect(retired == old.keyID && current != old.keyID)
+        let new = try #require(SharingKeys.load(directory: dir, partners: [], environment: [:]).signer)
+        #expect(new.keyID == current)
+        let after = new.sign(Self.alert()).canonicalJSON
+        // The pair on disk is consistent, and the old private key is in no file of the folder.
+        #expect(try SharingKeys.publicKey(file: dir + "/signing.pub").keyID == current)
+        #expect(try SharingKeys.publicKey(file: dir + "/" + SharingKeys.retiredPublicFile(retired)).keyID == retired)
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir).sorted()
+        #expect(files == ["pseudonym-fiu-a.key", "signing-\(retired).pub", "signing.key", "signing.pub"])
+        for file in files { #expect(try String(contentsOfFile: dir + "/" + file, encoding: .utf8) != oldPrivateKey) }
+        // Pseudonyms do not change with the signing key.
+        #expect(try String(contentsOfFile: dir + "/pseudonym-fiu-a.key", encoding: .utf8) == pseudonymKey)
+
+        // The folder verifies both; the current key alone names the one it lacks.
+        let both = try SharingKeys.publicKeys([dir])
+        #expect(Set(both.keyIDs) == [retired, current])
+        #expect(both.verify(before) == .signed(keyID: retired))
+        #expect(both.verify(after) == .signed(keyID: current))
+        let one = try SharingKeys.publicKeys([dir + "/signing.pub"])
+        #expect(one.verify(after) == .signed(keyID: current))
+        #expect(one.problem(with: before) == "signed with key \(retired), not with this key (\(current))")
+        let stranger = try AlertVerifier(publicKeys: [AlertSigner(privateKey: .init(repeating: 9, count: 32)).publicKey, new.publicKey])
+        #expect(stranger.problem(with: before)?.hasPrefix("signed with key \(retired), none of the keys given (") == true)
+        // A rotation changed nothing an alert signs: the signatures differ, the rest does not.
+        #expect(try JSONDecoder().decode(Alert.self, from: Data(before)).id == JSONDecoder().decode(Alert.self, from: Data(after)).id)
+
+        #expect(throws: KeyError.self) { try SharingKeys.rotate(in: dir + "/missing") }
+        #expect(throws: KeyError.self) { try SharingKeys.publicKeys([dir + "/missing.pub"]) }
+    }
+
     @Test("keys never appear in what is shared")
     func keysStayPrivate() throws {
         var fields = Self.allPass

@@ -2,12 +2,15 @@ import Foundation
 import Logging
 import VigilCore
 
-/// Hot reload: watches a pipeline file, and the watchlist files it loads, and hands each valid
-/// change to the runner. An invalid change is logged with its reason (file, line, column; for a
+/// Hot reload: watches a pipeline file, the watchlist files it loads and the sharing keys
+/// directory (a rotated signing key), and hands each valid change to the runner, which loads
+/// the keys again with the pipeline. An invalid change is logged with its reason (file, line, column; for a
 /// list, the list file's own line or element) and the running pipeline stays; so is a change of
 /// topics, which needs a restart.
 public final class PipelineReloader: Sendable {
     private let file: String
+    /// The sharing keys directory, when keys are read from files.
+    private let keys: [String]
     private let config: VigilConfig
     private let runner: PipelineRunner
     private let logger: Logger
@@ -21,15 +24,18 @@ public final class PipelineReloader: Sendable {
         /// The watchlist files of the pipeline last loaded (or tried), with their sizes and times.
         var lists: [String]
         var listState: [String]
+        var keysState: [String]
     }
 
     public init(file: String, config: VigilConfig, runner: PipelineRunner, logger: Logger) {
         self.file = file
+        self.keys = config.sharing.keysDirectory.map { [$0] } ?? []
         self.config = config
         self.runner = runner
         self.logger = logger
         let lists = runner.pipeline.screening?.lists.map(\.path) ?? []
-        self.seen = Locked(Seen(text: try? String(contentsOfFile: file, encoding: .utf8), lists: lists, listState: Self.state(of: lists)))
+        self.seen = Locked(Seen(text: try? String(contentsOfFile: file, encoding: .utf8), lists: lists, listState: Self.state(of: lists),
+                                keysState: Self.state(of: keys)))
     }
 
     public enum Outcome: Sendable, Equatable {
@@ -53,7 +59,7 @@ public final class PipelineReloader: Sendable {
         return paths.map(describe)
     }
 
-    /// Looks at the file, and the lists it loads, once.
+    /// Looks at the file, the lists it loads and the keys, once.
     @discardableResult
     public func check() -> Outcome {
         // The timer and SIGHUP may both ask at once; one look at a time.
@@ -61,9 +67,9 @@ public final class PipelineReloader: Sendable {
         defer { checking.unlock() }
         let text = try? String(contentsOfFile: file, encoding: .utf8)
         let previous = seen.value
-        let listState = Self.state(of: previous.lists)
-        guard let text, text != previous.text || listState != previous.listState else { return .unchanged }
-        seen.withLock { $0.text = text; $0.listState = listState }
+        let listState = Self.state(of: previous.lists), keysState = Self.state(of: keys)
+        guard let text, text != previous.text || listState != previous.listState || keysState != previous.keysState else { return .unchanged }
+        seen.withLock { $0.text = text; $0.listState = listState; $0.keysState = keysState }
         do {
             let p = try PipelineDefinition.parse(text, file: file)
             let lists = p.screening?.lists.map(\.path) ?? []

@@ -450,6 +450,9 @@ public final class PipelineRunner: Sendable {
     /// The pipeline in force.
     public var pipeline: PipelineDefinition { current.value.pipeline }
 
+    /// The id of the key alerts are signed with from the next batch on (nil: unsigned).
+    public var signingKeyID: String? { current.value.keys.signer?.keyID }
+
     /// Hot reload: every worker switches to `pipeline` at its next batch, keeping the state of
     /// the rules and typologies it leaves unchanged. Its inputs and topics must be the ones this
     /// runner reads and writes (a change of those needs a restart).
