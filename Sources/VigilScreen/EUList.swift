@@ -8,7 +8,9 @@ import VigilFormats
 /// monthOfYear>`, `<citizenship countryIso2Code>`, `<address countryIso2Code>`,
 /// `<identification number identificationTypeCode countryIso2Code>` and `<regulation
 /// programme>`. No sample of the file is on this machine: the loader follows the layout, and its
-/// test reads a file written to it.
+/// test reads a file written to it. An excerpt of a 2018 export, retyped from a public
+/// repository's comments (not kept), loaded as expected: person and enterprise, the `00` country,
+/// a full birth date, a passport, aliases in other scripts.
 enum EUList {
     static func watchlist(name: String, root: XMLElement, bytes: [UInt8], file: String) throws(WatchlistError) -> Watchlist {
         var entries: [WatchlistEntry] = []
