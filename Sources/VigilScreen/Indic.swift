@@ -68,7 +68,7 @@ enum Indic {
                 flush(vowel: "a")
                 out += ["n", "n", "r", "l", "l", "k"][offset - 0x7A]
                 wordStart = false
-            case 0x01, 0x02, 0x70 where block == 2:  // candrabindu, anusvara, Gurmukhi's tippi: a nasal
+            case _ where offset == 0x01 || offset == 0x02 || (offset == 0x70 && block == 2):  // candrabindu, anusvara, Gurmukhi's tippi: a nasal
                 flush(vowel: pending == nil ? "" : "a")
                 let next = i + 1 < u.count && scalars.contains(u[i + 1].value) ? Int((u[i + 1].value - 0x0900) & 0x7F) : 0
                 out += (0x2A...0x2E).contains(next) ? "m" : "n"

@@ -149,7 +149,7 @@ enum UNList {
 enum OFACList {
     static func load(name: String, path: String) throws(WatchlistError) -> Watchlist {
         var isDirectory: ObjCBool = false
-        FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+        _ = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
         let folder = isDirectory.boolValue ? path : (path as NSString).deletingLastPathComponent
         let primary = isDirectory.boolValue
             ? ["sdn.csv", "cons_prim.csv"].map { (folder as NSString).appendingPathComponent($0) }.first { FileManager.default.fileExists(atPath: $0) }
@@ -228,11 +228,18 @@ enum OFACList {
     static let months = ["jan": "01", "feb": "02", "mar": "03", "apr": "04", "may": "05", "jun": "06", "jul": "07", "aug": "08",
                          "sep": "09", "oct": "10", "nov": "11", "dec": "12"]
 
-    /// Reads the `;`-separated remarks OFAC uses for identifying details.
+    /// Reads the `;`-separated remarks OFAC uses for identifying details. A second value of a
+    /// kind is written `alt. DOB 1936`, `alt. Passport …`: it counts as much as the first.
     static func apply(remarks: String, to e: inout WatchlistEntry) {
         for part in remarks.split(separator: ";").map({ $0.trimmed(" \t\r\n") }) {
-            let words = part.split(separator: " ").map(String.init)
+            var words = part.split(separator: " ").map(String.init)
+            if words.first?.lowercased() == "alt." { words.removeFirst() }
             guard let first = words.first else { continue }
+            // `Digital Currency Address - XBT 12QtD5…`: a wallet the entry holds.
+            if words.count >= 6, words[0 ..< 4].map({ $0.lowercased() }) == ["digital", "currency", "address", "-"] {
+                e.documents.append(.init(type: words[0 ..< 5].joined(separator: " "), number: words[5], country: nil))
+                continue
+            }
             switch first.lowercased() {
             case "dob":
                 e.birthDates += birthDates(words.dropFirst())

@@ -128,6 +128,12 @@ public final class Screener: Sendable {
     /// A listed document number (as ``Evidence/normalizeDocument(_:)`` writes it, of
     /// ``Evidence/documentHitLength`` characters or more) → the names of the entries listing it.
     private let byDocument: [String: [Int32]]
+    /// A listed digital currency address (as ``Evidence/normalizeDocument(_:)`` writes it) → the
+    /// first name of each entry listing it.
+    private let byAddress: [String: [Int32]]
+    /// Whether some listed address is this many characters long (up to 127): most accounts are
+    /// turned away by their length, without hashing them.
+    private let addressLengths: [Bool]
     /// Skeleton key → the listed tokens that have it, one of each (``Carrier``).
     private let carriers: [Int32: [Carrier]]
     /// Accumulators that no query holds (as many as have run at once).
@@ -165,7 +171,7 @@ public final class Screener: Sendable {
         let vocabulary = NormalizedName.UnitVocabulary()
         var skeletons: [String: [Carrier]] = [:]
         var carried = Set<Carrier.Key>()
-        var byDocument: [String: [Int32]] = [:]
+        var byDocument: [String: [Int32]] = [:], byAddress: [String: [Int32]] = [:]
         for (l, list) in lists.enumerated() {
             for (e, entry) in list.entries.enumerated() {
                 let entryStart = Int32(names.count)
@@ -185,10 +191,18 @@ public final class Screener: Sendable {
                 for d in Set(entry.documents.map { Evidence.normalizeDocument($0.number) }) where d.utf8.count >= Evidence.documentHitLength {
                     byDocument[d, default: []] += Array(entryStart..<Int32(names.count))
                 }
+                for d in Set(entry.documents.filter(\.isDigitalCurrencyAddress).map { Evidence.normalizeDocument($0.number) })
+                where d.utf8.count >= Evidence.documentHitLength && entryStart < Int32(names.count) {
+                    byAddress[d, default: []].append(entryStart)
+                }
             }
         }
         self.names = names
         self.byDocument = byDocument
+        self.byAddress = byAddress
+        var lengths = [Bool](repeating: false, count: 128)
+        for a in byAddress.keys where a.utf8.count < lengths.count { lengths[a.utf8.count] = true }
+        addressLengths = lengths
         let index = builder.build(names: names.count)
         self.index = index
         carriers = Dictionary(uniqueKeysWithValues: skeletons.map { (index.find(.skeleton, $0.key, "")!, $0.value) })
@@ -494,6 +508,30 @@ public final class Screener: Sendable {
         return ScreeningMatch(list: lists[l].version.name, listVersion: labels[l], entryID: lists[l].entries[e].id, kind: lists[l].entries[e].kind,
                               matchedName: n.text, nameQuality: n.quality, score: (score * 10_000).rounded() / 10_000,
                               nameScore: nameScore.score, features: features, name: nameScore, programs: lists[l].entries[e].programs)
+    }
+
+    /// Whether any list names digital currency addresses (OFAC's `Digital Currency Address - XBT …`).
+    public var listsAddresses: Bool { !byAddress.isEmpty }
+
+    /// The entries that list `account` as one of their digital currency addresses: each a match
+    /// whatever the names, since paying to or from a listed wallet is itself the hit. Compared
+    /// as documents are (upper case, letters and digits), so an Ethereum address matches in any
+    /// case; Bitcoin's are case-sensitive, but two listed ones differing only in case would be a
+    /// collision of their checksums.
+    public func screen(address account: String) -> [ScreeningMatch] {
+        let length = account.utf8.count
+        guard length < addressLengths.count, addressLengths[length] else { return [] }
+        let q = Evidence.normalizeDocument(account)
+        guard let ids = byAddress[q] else { return [] }
+        let none = NameMatcher.Score(score: 0, pairs: [], unmatchedQuery: [], unmatchedCandidate: [])
+        return ids.map { id in
+            let n = names[Int(id)], l = Int(n.list), e = Int(n.entry), entry = lists[l].entries[e]
+            let listed = entry.documents.first { $0.isDigitalCurrencyAddress && Evidence.normalizeDocument($0.number) == q }
+            let detail = "\(listed?.type ?? "digital currency address") \(listed?.number ?? account) is listed: paying to or from it is a hit whatever the name"
+            return ScreeningMatch(list: lists[l].version.name, listVersion: labels[l], entryID: entry.id, kind: entry.kind, matchedName: n.text,
+                                  nameQuality: n.quality, score: 1, nameScore: 0,
+                                  features: [.init(feature: "address-hit", contribution: 1, detail: detail)], name: none, programs: entry.programs)
+        }.sorted { ($0.list, $0.entryID) < ($1.list, $1.entryID) }
     }
 
     static func describe(_ s: NameMatcher.Score) -> String {

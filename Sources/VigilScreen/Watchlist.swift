@@ -30,6 +30,9 @@ public struct WatchlistEntry: Sendable, Hashable, Codable {
         public var type: String?
         public var number: String
         public var country: String?
+
+        /// A wallet the entry holds, as OFAC types it (`Digital Currency Address - XBT`, `- ETH`, …).
+        public var isDigitalCurrencyAddress: Bool { type?.lowercased().hasPrefix("digital currency address") == true }
     }
 
     /// The list's own identifier (UN `REFERENCE_NUMBER`, OFAC `ent_num`, an OpenSanctions id).

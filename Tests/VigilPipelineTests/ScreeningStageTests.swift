@@ -156,6 +156,40 @@ struct ScreeningStageTests {
         #expect(second.map(\.subject.value) == ["V0000001"] && second.first?.findings[0].explanation.contains("P7654321 is listed") == true)
     }
 
+    @Test("a payment to or from a listed wallet is a hit whatever the names; other accounts are not")
+    func listedWallet() throws {
+        let sdn = #"29702,"LIFSHITS, Artem Mikhaylovich","individual","CYBER2",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,"DOB 26 Dec 1992; Digital Currency Address - XBT 12udabs2TkX7NXCSj6KpqXfakjE52ZPLhz; alt. Digital Currency Address - ETH 0x901bb9583b24d97e995513c6778dc6888ab6870e.""#
+        let path = try Self.setUp(pipeline: Self.pipeline(screen: "[debtor, creditor]", list: "sdn.csv"))
+        try sdn.write(toFile: (path as NSString).deletingLastPathComponent + "/sdn.csv", atomically: true, encoding: .utf8)
+        let p = try PipelineDefinition.load(file: path)
+        let engine = PipelineEngine(pipeline: p, topics: p.topics(from: VigilConfig()), limits: WindowLimits())
+        func payment(_ offset: Int64, from: String, to: String) -> ConsumedMessage {
+            let object: [String: Any] = ["id": "c\(offset)", "ts": "2024-05-01T10:00:00Z", "amount": "0.5", "currency": "XBT", "channel": "crypto",
+                                         "debtor": ["account": from], "creditor": ["account": to]]
+            return ConsumedMessage(topic: "fin.transactions", partition: 0, offset: offset,
+                                   value: Array(try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])))
+        }
+        let paid = engine.process(payment(0, from: "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq", to: "12udabs2TkX7NXCSj6KpqXfakjE52ZPLhz")).compactMap(\.alert)
+        let alert = try #require(paid.first)
+        #expect(paid.count == 1 && alert.score == 1)
+        #expect(alert.subject.field == "creditor.account" && alert.subject.value == "12udabs2TkX7NXCSj6KpqXfakjE52ZPLhz")
+        #expect(alert.findings.map(\.id) == ["watchlist"])
+        #expect(alert.findings[0].explanation.contains("creditor account '12udabs2TkX7NXCSj6KpqXfakjE52ZPLhz' matches local entry 29702 'Artem Mikhaylovich LIFSHITS'"))
+        #expect(alert.findings[0].explanation.contains("address-hit +1.0 (Digital Currency Address - XBT 12udabs2TkX7NXCSj6KpqXfakjE52ZPLhz is listed"))
+        // From a listed Ethereum wallet, written in capitals.
+        let sent = engine.process(payment(1, from: "0x901BB9583B24D97E995513C6778DC6888AB6870E", to: "0x0000000000000000000000000000000000000001"))
+        #expect(sent.compactMap(\.alert).map(\.subject.field) == ["debtor.account"])
+        #expect(engine.process(payment(2, from: "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq", to: "1BoatSLRHtKNngkdXEeobR76b53LETtpyT")).isEmpty)
+        // Parties not named in screen: are not looked up.
+        let creditorsOnly = try PipelineDefinition.load(file: try {
+            let path = try Self.setUp(pipeline: Self.pipeline(screen: "creditor", list: "sdn.csv"))
+            try sdn.write(toFile: (path as NSString).deletingLastPathComponent + "/sdn.csv", atomically: true, encoding: .utf8)
+            return path
+        }())
+        let other = PipelineEngine(pipeline: creditorsOnly, topics: creditorsOnly.topics(from: VigilConfig()), limits: WindowLimits())
+        #expect(other.process(payment(3, from: "12udabs2TkX7NXCSj6KpqXfakjE52ZPLhz", to: "1BoatSLRHtKNngkdXEeobR76b53LETtpyT")).isEmpty)
+    }
+
     @Test("only the parties named in screen: are screened; a replay gives the same alerts")
     func targetsAndDeterminism() throws {
         let p = try PipelineDefinition.load(file: try Self.setUp(pipeline: Self.pipeline(screen: "creditor")))

@@ -809,6 +809,51 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(try WatchlistLoader.load(name: "OFAC", path: try fixturePath("ofac/sdn.csv")).version == list.version)
     }
 
+    @Test("OFAC's remarks: a second value (`alt. DOB`, `alt. Passport`) counts as the first; wallets are read as digital currency addresses")
+    func ofacRemarks() throws {
+        var e = WatchlistEntry(id: "2679", kind: .person, names: [.init(text: "Muhammad Husayn FADLALLAH", quality: "primary")])
+        OFACList.apply(remarks: "DOB 1938; alt. DOB 1936; POB Najf, Iraq; Passport A1234567 (Iraq); alt. Passport B7654321 (Lebanon); "
+                       + "nationality Iraq; alt. nationality Lebanon; Email Address x@example.org; alt. Website example.org; "
+                       + "Digital Currency Address - XBT 12QtD5BFwRsdNsAZY76UVE1xyCGNTojH9h; alt. Digital Currency Address - ETH 0x8589427373D6D84E98730D7795D8f6f8731FDA16", to: &e)
+        #expect(e.birthDates == ["1938", "1936"])
+        #expect(e.countries == ["Iraq", "Lebanon"])
+        #expect(e.documents == [
+            .init(type: "Passport", number: "A1234567", country: "Iraq"), .init(type: "Passport", number: "B7654321", country: "Lebanon"),
+            .init(type: "Digital Currency Address - XBT", number: "12QtD5BFwRsdNsAZY76UVE1xyCGNTojH9h", country: nil),
+            .init(type: "Digital Currency Address - ETH", number: "0x8589427373D6D84E98730D7795D8f6f8731FDA16", country: nil),
+        ])
+        #expect(e.documents.map(\.isDigitalCurrencyAddress) == [false, false, true, true])
+        // A query born in the second year listed agrees rather than differs.
+        let screener = Screener(lists: [Watchlist(version: ListVersion(name: "OFAC", format: "ofac", sha256: "00", generated: nil, entries: 1), entries: [e])])
+        let m = try #require(screener.screen(ScreeningQuery(name: "Muhammad Husayn Fadlallah", birthDate: "1936")).matches.first)
+        #expect(m.features.contains { $0.feature == "birth-date" && $0.contribution > 0 })
+    }
+
+    @Test("a listed wallet is a hit whatever the name: OFAC's addresses, in any case for Ethereum's, and nothing else")
+    func listedAddresses() throws {
+        let list = try WatchlistLoader.load(name: "OFAC", path: try fixturePath("ofac"))
+        let suex = try #require(list.entries.first { $0.id == "33151" })
+        #expect(suex.documents.filter(\.isDigitalCurrencyAddress).count > 5)
+        let screener = Screener(lists: [list])
+        #expect(screener.listsAddresses)
+        let hit = screener.screen(address: "12udabs2TkX7NXCSj6KpqXfakjE52ZPLhz")
+        #expect(hit.map(\.entryID) == ["29702"])
+        #expect(hit.first?.score == 1 && hit.first?.matchedName == "Artem Mikhaylovich LIFSHITS")
+        #expect(hit.first?.features.map(\.feature) == ["address-hit"])
+        #expect(hit.first?.features.first?.detail.hasPrefix("Digital Currency Address - XBT 12udabs2TkX7NXCSj6KpqXfakjE52ZPLhz is listed") == true)
+        #expect(hit.first?.listVersion == list.version.label)
+        // An `alt.` address, and an Ethereum address in upper case.
+        #expect(screener.screen(address: "1L4ncif9hh9TnUveqWq77HfWWt6CJWtrnb").map(\.entryID) == ["33151"])
+        #expect(screener.screen(address: "0X901BB9583B24D97E995513C6778DC6888AB6870E").count == 1)
+        // Unlisted wallets, other accounts, and a listed passport number as an account: no hit.
+        #expect(screener.screen(address: "12udabs2TkX7NXCSj6KpqXfakjE52ZPLhx").isEmpty)
+        #expect(screener.screen(address: "DE89370400440532013000").isEmpty)
+        #expect(screener.screen(address: "P0017003").isEmpty)
+        // A list without wallets costs nothing per account.
+        let un = Screener(lists: [try WatchlistLoader.load(name: "UN", path: try fixturePath("UN_consolidated.xml"))])
+        #expect(!un.listsAddresses && un.screen(address: "12udabs2TkX7NXCSj6KpqXfakjE52ZPLhz").isEmpty)
+    }
+
     @Test func followTheMoneyAndSimpleCSV() throws {
         let ftm = try temporaryFile("entities.jsonl", """
             {"id": "t-1", "schema": "Person", "properties": {"name": ["Ivan Testov"], "alias": ["Иван Тестов"], "birthDate": ["1970-01-02"], "nationality": ["ru"], "passportNumber": ["P-123"]}, "last_change": "2024-05-01T10:00:00"}
@@ -911,6 +956,7 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
                 <uid>36</uid><lastName>AEROCARIBBEAN AIRLINES</lastName><sdnType>Entity</sdnType>
                 <programList><program>CUBA</program></programList>
                 <addressList><address><uid>8</uid><city>Havana</city><country>Cuba</country></address></addressList>
+                <idList><id><uid>9</uid><idType>Digital Currency Address - ETH</idType><idNumber>0x8589427373D6D84E98730D7795D8f6f8731FDA16</idNumber></id></idList>
               </sdnEntry>
             </sdnList>
             """)
@@ -923,6 +969,9 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(z.birthDates == ["1951-06-19"] && z.countries == ["Egypt"] && z.programs == ["SDGT", "SDT"])
         #expect(z.documents == [.init(type: "Passport", number: "1084010", country: "Egypt")])
         #expect(list.entries[1].countries == ["Cuba"] && list.entries[1].names.map(\.text) == ["AEROCARIBBEAN AIRLINES"])
+        // A wallet in the identifiers is a digital currency address, and a hit as an account.
+        #expect(list.entries[1].documents.map(\.isDigitalCurrencyAddress) == [true])
+        #expect(Screener(lists: [list]).screen(address: "0x8589427373d6d84e98730d7795d8f6f8731fda16").map(\.entryID) == ["36"])
         let bad = try temporaryFile("sdn2.xml", "<sdnList>\n<sdnEntry><uid>1</uid><firstName>A</firstName></sdnEntry>\n</sdnList>")
         #expect(throws: WatchlistError(file: bad, location: "sdnEntry[1] (line 2)", "no lastName")) { try WatchlistLoader.load(name: "OFAC", path: bad) }
     }

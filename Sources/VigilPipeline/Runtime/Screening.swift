@@ -47,12 +47,27 @@ final class ScreeningRunner {
     }
 
     func matches(_ tx: Transaction, origin: EventOrigin) -> [RuleMatch] {
-        // Most payments name no party (a name is required of wires only): they cost two reads.
-        guard tx.debtor.name?.isEmpty == false || tx.creditor.name?.isEmpty == false else { return [] }
         var out: [RuleMatch] = []
+        // A listed wallet is a hit whatever the names, and crypto payments mostly name no one.
+        // Most accounts are turned away by their length alone.
+        if definition.screener.listsAddresses {
+            screen(address: tx.debtor.account, as: .debtor, in: tx, origin: origin, into: &out)
+            screen(address: tx.creditor.account, as: .creditor, in: tx, origin: origin, into: &out)
+        }
+        // Most payments name no party (a name is required of wires only): they cost two reads.
+        guard tx.debtor.name?.isEmpty == false || tx.creditor.name?.isEmpty == false else { return out }
         screen(tx.debtor, as: .debtor, in: tx, origin: origin, into: &out)
         screen(tx.creditor, as: .creditor, in: tx, origin: origin, into: &out)
         return out
+    }
+
+    private func screen(address account: String, as target: ScreeningDefinition.Target, in tx: Transaction, origin: EventOrigin,
+                        into out: inout [RuleMatch]) {
+        guard definition.targets.contains(target) else { return }
+        for m in definition.screener.screen(address: account) {
+            out.append(finding(m, role: "\(target.rawValue) account", name: account, subject: Alert.Subject(field: "\(target.rawValue).account", value: account),
+                               ts: tx.ts, contribution: Contribution(origin: origin, eventID: tx.id, ts: tx.ts)))
+        }
     }
 
     private func screen(_ party: borrowing Party, as target: ScreeningDefinition.Target, in tx: Transaction, origin: EventOrigin,
