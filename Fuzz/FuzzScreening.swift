@@ -9,6 +9,7 @@
 // - a query (first line the name, then birth date, country and document), screened as each kind
 //   against the UN list of the test fixtures, which spans Latin, Arabic, Cyrillic, Chinese and
 //   Korean names;
+// - an account (its first line), looked up among the listed digital currency addresses;
 // - two names (its first two lines) scored against each other by the matcher;
 // - a list file of each format Vigil reads (told from the file's name, as `--list` tells it);
 //   one that loads is indexed and screened with its own first name.
@@ -46,6 +47,8 @@ public func fuzzScreening(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     for kind in NameKind.allCases {
         _ = screener.screen(ScreeningQuery(name: lines[0], kind: kind, birthDate: line(1), country: line(2), document: line(3)))
     }
+    // As an account: a listed wallet is looked up by every payment's accounts.
+    _ = screener.screen(address: lines[0])
     if let second = line(1) {
         _ = matcher.score(NormalizedName(lines[0]), NormalizedName(second, kind: .person))
     }
