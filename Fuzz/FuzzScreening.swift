@@ -12,7 +12,8 @@
 // - an account (its first line), looked up among the listed digital currency addresses;
 // - two names (its first two lines) scored against each other by the matcher;
 // - a list file of each format Vigil reads (told from the file's name, as `--list` tells it);
-//   one that loads is indexed and screened with its own first name.
+//   one that loads is indexed and screened with its own first name, and its first document
+//   looked up as an account.
 import Foundation
 import VigilScreen
 
@@ -56,9 +57,9 @@ public func fuzzScreening(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     for (path, files) in lists {
         for file in files { FileManager.default.createFile(atPath: directory + file, contents: contents) }
         guard let list = try? WatchlistLoader.load(name: "fuzz", path: directory + path) else { continue }
-        if let name = list.entries.first?.names.first?.text {
-            _ = Screener(lists: [list]).screen(ScreeningQuery(name: name))
-        }
+        let loaded = Screener(lists: [list])
+        if let name = list.entries.first?.names.first?.text { _ = loaded.screen(ScreeningQuery(name: name)) }
+        if let document = list.entries.first?.documents.first?.number { _ = loaded.screen(address: document) }
     }
     return 0
 }
