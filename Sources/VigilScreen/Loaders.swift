@@ -231,7 +231,9 @@ enum OFACList {
     /// Reads the `;`-separated remarks OFAC uses for identifying details. A second value of a
     /// kind is written `alt. DOB 1936`, `alt. Passport …`: it counts as much as the first.
     static func apply(remarks: String, to e: inout WatchlistEntry) {
-        for part in remarks.split(separator: ";").map({ $0.trimmed(" \t\r\n") }) {
+        // The remarks end with a full stop, which is no part of their last value (`alt. DOB 1990.`).
+        let remarks = remarks.trimmed(" \t\r\n")
+        for part in (remarks.hasSuffix(".") ? remarks.dropLast() : remarks[...]).split(separator: ";").map({ $0.trimmed(" \t\r\n") }) {
             var words = part.split(separator: " ").map(String.init)
             if words.first?.lowercased() == "alt." { words.removeFirst() }
             guard let first = words.first else { continue }
