@@ -250,6 +250,9 @@ enum OFACList {
                 if !country.isEmpty { e.countries.append(country) }
             case "passport":
                 if words.count >= 2 { e.documents.append(document("Passport", words.dropFirst())) }
+            case "email":
+                // `Email Address mycryptodeals@yandex.ru`
+                if words.count >= 3, words[1].lowercased() == "address", words[2].contains("@") { e.emails.append(words[2].lowercased()) }
             case "national":
                 // `National ID No. 123 (Iran)`
                 if let no = words.firstIndex(where: { $0.lowercased().hasPrefix("no") }), no + 1 < words.count {

@@ -35,6 +35,10 @@ enum OFACXMLList {
                 guard let number = text(i, "idNumber"), number.contains(where: \.isNumber), Self.isDocument(text(i, "idType") ?? "") else { return nil }
                 return .init(type: text(i, "idType"), number: number, country: text(i, "idCountry"))
             }
+            entry.emails = (e.child("idList")?.children("id") ?? []).compactMap { i in
+                guard text(i, "idType")?.lowercased() == "email address", let address = text(i, "idNumber"), address.contains("@") else { return nil }
+                return address.lowercased()
+            }
             entries.append(entry)
         }
         // `Publish_Date` is month first: `12/04/2026`.

@@ -131,6 +131,8 @@ public final class Screener: Sendable {
     /// A listed digital currency address (as ``Evidence/normalizeDocument(_:)`` writes it) → the
     /// first name of each entry listing it.
     private let byAddress: [String: [Int32]]
+    /// A listed e-mail address (lower case) → the first name of each entry listing it.
+    private let byEmail: [String: [Int32]]
     /// Whether some listed address is this many characters long (up to 127): most accounts are
     /// turned away by their length, without hashing them.
     private let addressLengths: [Bool]
@@ -171,7 +173,7 @@ public final class Screener: Sendable {
         let vocabulary = NormalizedName.UnitVocabulary()
         var skeletons: [String: [Carrier]] = [:]
         var carried = Set<Carrier.Key>()
-        var byDocument: [String: [Int32]] = [:], byAddress: [String: [Int32]] = [:]
+        var byDocument: [String: [Int32]] = [:], byAddress: [String: [Int32]] = [:], byEmail: [String: [Int32]] = [:]
         for (l, list) in lists.enumerated() {
             for (e, entry) in list.entries.enumerated() {
                 let entryStart = Int32(names.count)
@@ -195,11 +197,13 @@ public final class Screener: Sendable {
                 where d.utf8.count >= Evidence.documentHitLength && entryStart < Int32(names.count) {
                     byAddress[d, default: []].append(entryStart)
                 }
+                for address in Set(entry.emails) where entryStart < Int32(names.count) { byEmail[address, default: []].append(entryStart) }
             }
         }
         self.names = names
         self.byDocument = byDocument
         self.byAddress = byAddress
+        self.byEmail = byEmail
         var lengths = [Bool](repeating: false, count: 128)
         for a in byAddress.keys where a.utf8.count < lengths.count { lengths[a.utf8.count] = true }
         addressLengths = lengths
@@ -523,14 +527,33 @@ public final class Screener: Sendable {
         guard length < addressLengths.count, addressLengths[length] else { return [] }
         let q = Evidence.normalizeDocument(account)
         guard let ids = byAddress[q] else { return [] }
+        return hits(ids, feature: "address-hit", score: 1) { entry in
+            let listed = entry.documents.first { $0.isDigitalCurrencyAddress && Evidence.normalizeDocument($0.number) == q }
+            return "\(listed?.type ?? "digital currency address") \(listed?.number ?? account) is listed: paying to or from it is a hit whatever the name"
+        }
+    }
+
+    /// Whether any list gives e-mail addresses.
+    public var listsEmails: Bool { !byEmail.isEmpty }
+
+    /// The entries that list `email` (in any case) as their e-mail address. A booking's contact
+    /// address that a list gives for a sanctioned person or body is a hit whatever the traveller's
+    /// name, scored as a listed document is (``Evidence/documentHitScore``): the booker may be
+    /// someone else, so it is for a person to look at.
+    public func screen(email: String) -> [ScreeningMatch] {
+        let address = email.trimmingCharacters(in: .whitespaces).lowercased()
+        guard let ids = byEmail[address] else { return [] }
+        return hits(ids, feature: "email-hit", score: Evidence.documentHitScore) { _ in "e-mail address \(address) is listed: a hit whatever the name" }
+    }
+
+    /// Matches on the entries of `ids` (each entry's first name) resting on one listed value alone.
+    private func hits(_ ids: [Int32], feature: String, score: Double, detail: (WatchlistEntry) -> String) -> [ScreeningMatch] {
         let none = NameMatcher.Score(score: 0, pairs: [], unmatchedQuery: [], unmatchedCandidate: [])
         return ids.map { id in
-            let n = names[Int(id)], l = Int(n.list), e = Int(n.entry), entry = lists[l].entries[e]
-            let listed = entry.documents.first { $0.isDigitalCurrencyAddress && Evidence.normalizeDocument($0.number) == q }
-            let detail = "\(listed?.type ?? "digital currency address") \(listed?.number ?? account) is listed: paying to or from it is a hit whatever the name"
+            let n = names[Int(id)], l = Int(n.list), entry = lists[l].entries[Int(n.entry)]
             return ScreeningMatch(list: lists[l].version.name, listVersion: labels[l], entryID: entry.id, kind: entry.kind, matchedName: n.text,
-                                  nameQuality: n.quality, score: 1, nameScore: 0,
-                                  features: [.init(feature: "address-hit", contribution: 1, detail: detail)], name: none, programs: entry.programs)
+                                  nameQuality: n.quality, score: score, nameScore: 0,
+                                  features: [.init(feature: feature, contribution: score, detail: detail(entry))], name: none, programs: entry.programs)
         }.sorted { ($0.list, $0.entryID) < ($1.list, $1.entryID) }
     }
 

@@ -46,6 +46,9 @@ public struct WatchlistEntry: Sendable, Hashable, Codable {
     public var documents: [Document] = []
     /// Sanctions programmes or list types (`DRC`, `SDGT`, `sanction`…).
     public var programs: [String] = []
+    /// E-mail addresses the list gives for the entry, in lower case (OFAC's `Email Address …`):
+    /// a booking's contact address that is one of them is a hit (``Screener/screen(email:)``).
+    public var emails: [String] = []
 
     public init(id: String, kind: NameKind, names: [Name]) {
         self.id = id

@@ -190,6 +190,29 @@ struct ScreeningStageTests {
         #expect(other.process(payment(3, from: "12udabs2TkX7NXCSj6KpqXfakjE52ZPLhz", to: "1BoatSLRHtKNngkdXEeobR76b53LETtpyT")).isEmpty)
     }
 
+    @Test("a booking whose contact e-mail a list gives is a hit whatever the traveller's name, for review")
+    func listedBookingContact() throws {
+        let sdn = #"29702,"LIFSHITS, Artem Mikhaylovich","individual","CYBER2",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,"DOB 26 Dec 1992; Email Address mycryptodeals@yandex.ru; alt. Email Address artemlv@hotmail.com.""#
+        let path = try Self.setUp(pipeline: Self.pipeline(list: "sdn.csv"))
+        try sdn.write(toFile: (path as NSString).deletingLastPathComponent + "/sdn.csv", atomically: true, encoding: .utf8)
+        let p = try PipelineDefinition.load(file: path)
+        let engine = PipelineEngine(pipeline: p, topics: p.topics(from: VigilConfig()), limits: WindowLimits())
+        func booking(_ offset: Int64, emails: [String]) -> ConsumedMessage {
+            let object: [String: Any] = ["id": "pnr\(offset)", "ts": "2024-05-02T08:00:00Z", "kind": "pnr",
+                                         "traveller": ["surname": "BERG", "given": "ANNA", "documents": [["type": "P", "number": "X0000001"]]],
+                                         "booking": ["locator": "ABC123", "contacts": ["emails": emails]]]
+            return ConsumedMessage(topic: "pax.events", partition: 0, offset: offset,
+                                   value: Array(try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])))
+        }
+        let alerts = engine.process(booking(0, emails: ["anna.berg@example.org", "ArtemLV@hotmail.com"])).compactMap(\.alert)
+        let alert = try #require(alerts.first)
+        #expect(alerts.count == 1 && alert.score == 0.85 && alert.reviewOnly == true)
+        #expect(alert.subject.field == "traveller.document" && alert.subject.value == "X0000001")
+        #expect(alert.findings[0].explanation.contains("booking contact 'ArtemLV@hotmail.com' matches local entry 29702 'Artem Mikhaylovich LIFSHITS'"))
+        #expect(alert.findings[0].explanation.contains("email-hit +0.85 (e-mail address artemlv@hotmail.com is listed"))
+        #expect(engine.process(booking(1, emails: ["anna.berg@example.org"])).isEmpty)
+    }
+
     @Test("only the parties named in screen: are screened; a replay gives the same alerts")
     func targetsAndDeterminism() throws {
         let p = try PipelineDefinition.load(file: try Self.setUp(pipeline: Self.pipeline(screen: "creditor")))

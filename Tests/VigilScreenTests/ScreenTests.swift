@@ -813,7 +813,7 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
     func ofacRemarks() throws {
         var e = WatchlistEntry(id: "2679", kind: .person, names: [.init(text: "Muhammad Husayn FADLALLAH", quality: "primary")])
         OFACList.apply(remarks: "DOB 1938; alt. DOB 1936; POB Najf, Iraq; Passport A1234567 (Iraq); alt. Passport B7654321 (Lebanon); "
-                       + "nationality Iraq; alt. nationality Lebanon; Email Address x@example.org; alt. Website example.org; "
+                       + "nationality Iraq; alt. nationality Lebanon; Email Address x@example.org; alt. Email Address Y@Example.NET; alt. Website example.org; "
                        + "Digital Currency Address - XBT 12QtD5BFwRsdNsAZY76UVE1xyCGNTojH9h; alt. Digital Currency Address - ETH 0x8589427373D6D84E98730D7795D8f6f8731FDA16; alt. DOB 1934.", to: &e)
         // The remarks' closing full stop is no part of the last value (72 entries of the 2021 file end so with a birth date).
         #expect(e.birthDates == ["1938", "1936", "1934"])
@@ -824,6 +824,7 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
             .init(type: "Digital Currency Address - ETH", number: "0x8589427373D6D84E98730D7795D8f6f8731FDA16", country: nil),
         ])
         #expect(e.documents.map(\.isDigitalCurrencyAddress) == [false, false, true, true])
+        #expect(e.emails == ["x@example.org", "y@example.net"])
         // A query born in the second year listed agrees rather than differs.
         let screener = Screener(lists: [Watchlist(version: ListVersion(name: "OFAC", format: "ofac", sha256: "00", generated: nil, entries: 1), entries: [e])])
         let m = try #require(screener.screen(ScreeningQuery(name: "Muhammad Husayn Fadlallah", birthDate: "1936")).matches.first)
@@ -850,6 +851,11 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(screener.screen(address: "12udabs2TkX7NXCSj6KpqXfakjE52ZPLhx").isEmpty)
         #expect(screener.screen(address: "DE89370400440532013000").isEmpty)
         #expect(screener.screen(address: "P0017003").isEmpty)
+        // Listed e-mail addresses, in any case; a listed person's address is a hit for review (0.85).
+        #expect(screener.listsEmails)
+        let mail = screener.screen(email: " ArtemLV@Hotmail.com")
+        #expect(mail.map(\.entryID) == ["29702"] && mail.first?.score == 0.85 && mail.first?.features.map(\.feature) == ["email-hit"])
+        #expect(screener.screen(email: "someone@hotmail.com").isEmpty)
         // A list without wallets costs nothing per account.
         let un = Screener(lists: [try WatchlistLoader.load(name: "UN", path: try fixturePath("UN_consolidated.xml"))])
         #expect(!un.listsAddresses && un.screen(address: "12udabs2TkX7NXCSj6KpqXfakjE52ZPLhz").isEmpty)
@@ -945,6 +951,7 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
                   <id><uid>1</uid><idType>Passport</idType><idNumber>1084010</idNumber><idCountry>Egypt</idCountry></id>
                   <id><uid>2</uid><idType>Gender</idType><idNumber>Male</idNumber></id>
                   <id><uid>3</uid><idType>Website</idType><idNumber>www.example123.org</idNumber></id>
+                  <id><uid>10</uid><idType>Email Address</idType><idNumber>Doctor@Example.org</idNumber></id>
                 </idList>
                 <akaList>
                   <aka><uid>4</uid><type>a.k.a.</type><category>strong</category><lastName>AL-ZAWAHRI</lastName><firstName>Aiman</firstName></aka>
@@ -968,7 +975,7 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(z.names == [.init(text: "Ayman AL-ZAWAHIRI", quality: "primary"), .init(text: "Aiman AL-ZAWAHRI", quality: "strong"),
                             .init(text: "THE DOCTOR", quality: "weak")])
         #expect(z.birthDates == ["1951-06-19"] && z.countries == ["Egypt"] && z.programs == ["SDGT", "SDT"])
-        #expect(z.documents == [.init(type: "Passport", number: "1084010", country: "Egypt")])
+        #expect(z.documents == [.init(type: "Passport", number: "1084010", country: "Egypt")] && z.emails == ["doctor@example.org"])
         #expect(list.entries[1].countries == ["Cuba"] && list.entries[1].names.map(\.text) == ["AEROCARIBBEAN AIRLINES"])
         // A wallet in the identifiers is a digital currency address, and a hit as an account.
         #expect(list.entries[1].documents.map(\.isDigitalCurrencyAddress) == [true])

@@ -93,11 +93,21 @@ final class ScreeningRunner {
         // A traveller is known by the travel document, else by name and date of birth.
         let subject = document.map { Alert.Subject(field: "traveller.document", value: $0.number) }
             ?? Alert.Subject(field: "traveller.name", value: [name, t.dob].compactMap { $0 }.joined(separator: " "))
+        let contribution = Contribution(origin: origin, eventID: p.id, ts: p.ts, passenger: true)
         // Travellers are not cached: no passenger data stays in screening state (PNR retention).
         screened += 1
-        return definition.screener.screen(query).matches.map {
-            finding($0, role: "traveller", name: name, subject: subject, ts: p.ts, contribution: Contribution(origin: origin, eventID: p.id, ts: p.ts, passenger: true))
+        var out = definition.screener.screen(query).matches.map {
+            finding($0, role: "traveller", name: name, subject: subject, ts: p.ts, contribution: contribution)
         }
+        // A booking's contact e-mail that a list gives (OFAC's `Email Address`): a hit whatever the name.
+        if definition.screener.listsEmails {
+            for email in Set(p.booking?.contacts?.emails ?? []).sorted() {
+                out += definition.screener.screen(email: email).map {
+                    finding($0, role: "booking contact", name: email, subject: subject, ts: p.ts, contribution: contribution)
+                }
+            }
+        }
+        return out
     }
 
     func screen(_ query: ScreeningQuery) -> [ScreeningMatch] {
