@@ -63,8 +63,10 @@ final class ScreeningRunner {
 
     private func screen(address account: String, as target: ScreeningDefinition.Target, in tx: Transaction, origin: EventOrigin,
                         into out: inout [RuleMatch]) {
-        guard definition.targets.contains(target) else { return }
-        for m in definition.screener.screen(address: account) {
+        // The screener turns most accounts away by their length; the targets are asked only of a hit.
+        let matches = definition.screener.screen(address: account)
+        guard !matches.isEmpty, definition.targets.contains(target) else { return }
+        for m in matches {
             out.append(finding(m, role: "\(target.rawValue) account", name: account, subject: Alert.Subject(field: "\(target.rawValue).account", value: account),
                                ts: tx.ts, contribution: Contribution(origin: origin, eventID: tx.id, ts: tx.ts)))
         }
