@@ -22,8 +22,8 @@ public enum IdentityLink: String, Sendable, Hashable, CaseIterable {
         if let name = party.name, let dob = party.dob, let key = nameDOB(name.split(separator: " ").map(String.init), dob) {
             out.append((.nameDOB, key))
         }
-        if let p = party.phone.flatMap(phone) { out.append((.phone, p)) }
-        if let e = party.email.flatMap(email) { out.append((.email, e)) }
+        if let p = party.phone.flatMap(ContactKey.phone) { out.append((.phone, p)) }
+        if let e = party.email.flatMap(ContactKey.email) { out.append((.email, e)) }
         if let c = party.cardHash, !c.isEmpty { out.append((.card, c.lowercased())) }
         return out
     }
@@ -36,8 +36,8 @@ public enum IdentityLink: String, Sendable, Hashable, CaseIterable {
            let key = nameDOB(p.traveller.surname.split(separator: " ").map(String.init) + (p.traveller.given ?? "").split(separator: " ").map(String.init), dob) {
             out.append((.nameDOB, key))
         }
-        for ph in p.booking?.contacts?.phones ?? [] { if let v = phone(ph) { out.append((.phone, v)) } }
-        for e in p.booking?.contacts?.emails ?? [] { if let v = email(e) { out.append((.email, v)) } }
+        for ph in p.booking?.contacts?.phones ?? [] { if let v = ContactKey.phone(ph) { out.append((.phone, v)) } }
+        for e in p.booking?.contacts?.emails ?? [] { if let v = ContactKey.email(e) { out.append((.email, v)) } }
         if let c = p.booking?.payment?.cardHash, !c.isEmpty { out.append((.card, c.lowercased())) }
         return out
     }
@@ -57,18 +57,6 @@ public enum IdentityLink: String, Sendable, Hashable, CaseIterable {
         }.filter { !$0.isEmpty }.sorted()
         guard words.count >= 2, dob.count == 10 else { return nil }
         return words.joined(separator: " ") + "|" + dob
-    }
-
-    /// Digits only, at most the last ten: `+44 20 7946 0000` and `020 7946 0000` agree on
-    /// the subscriber number whatever the prefix.
-    static func phone(_ s: String) -> String? {
-        let digits = String(s.unicodeScalars.filter { ("0"..."9").contains($0) })
-        return digits.count >= 7 ? String(digits.suffix(10)) : nil
-    }
-
-    static func email(_ s: String) -> String? {
-        let v = s.trimmingCharacters(in: .whitespaces).lowercased()
-        return v.contains("@") ? v : nil
     }
 }
 

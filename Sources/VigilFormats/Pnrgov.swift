@@ -90,8 +90,9 @@ enum PnrgovDecoder {
                 // The booking office: its IATA/ARC number, else the airline and city that made it.
                 pnr.booking.agency = s[1, 0] ?? [s[0, 0], s[0, 1]].compactMap { $0 }.joined(separator: ":")
             case "ADD" where !inHistory:
-                if let phone = s[1, 7] { phones.append(phone) }
-                for c in s.components(1) { if let p = contactText(c) { p.isEmail ? emails.append(p.value) : phones.append(p.value) } }
+                // Component 8 is the telephone, free text that may hold several (`H5555555555 W 1 555 555 5555`).
+                if let phone = s[1, 7] { phones += phoneNumbers(phone) }
+                for c in s.components(1) { readContact(c, phones: &phones, emails: &emails) }
             case "IFT" where !inHistory:
                 if s[0, 0] == "4", s[0, 1] == "43" {
                     // The payer of the form of payment just read.
@@ -102,7 +103,7 @@ enum PnrgovDecoder {
                     case .none: break
                     }
                 } else {
-                    for c in s.components(1) { if let p = contactText(c) { p.isEmail ? emails.append(p.value) : phones.append(p.value) } }
+                    for c in s.components(1) { readContact(c, phones: &phones, emails: &emails) }
                 }
             case "TIF" where !inHistory && !inItinerary:
                 guard let surname = s[0, 0] else {
@@ -115,8 +116,8 @@ enum PnrgovDecoder {
             case "SSR" where !inHistory && !inItinerary:
                 guard let code = s[0, 0] else { break }
                 if code == "CTCE" || code == "CTCM" || code == "CTCH" {
-                    if let text = s.components(0).dropFirst(4).first(where: { $0.hasPrefix("/") }) ?? s[0, 8], let p = contactText(code + " " + text.drop { $0 == "/" }) {
-                        p.isEmail ? emails.append(p.value) : phones.append(p.value)
+                    if let text = s.components(0).dropFirst(4).first(where: { $0.hasPrefix("/") }) ?? s[0, 8] {
+                        readContact(code + " " + text.drop { $0 == "/" }, phones: &phones, emails: &emails)
                     }
                 }
                 guard !pnr.travellers.isEmpty, ["DOCS", "DOCO", "DOCA"].contains(code) else { break }
@@ -233,20 +234,43 @@ enum PnrgovDecoder {
 
     /// `CTCE JOHN..DOE//MAIL.COM` → e-mail `john_doe@mail.com` (IATA's encoding: `//` for `@`,
     /// `..` for `_`, `./` for `-`); `CTCM 15551234567`, `CTCH …`, `CTCB …`, `CTCR …` → phone.
-    static func contactText(_ text: String) -> (isEmail: Bool, value: String)? {
+    static func readContact(_ text: String, phones: inout [String], emails: inout [String]) {
         let u = Array(text.utf8)
-        guard let ctc = u.firstIndex(of: "CTC"), ctc + 3 < u.count else { return nil }
+        guard let ctc = u.firstIndex(of: "CTC"), ctc + 3 < u.count else { return }
         let kind = u[ctc + 3]
         let value = Array(u[(ctc + 4)...].trimming(" /"))
-        guard !value.isEmpty else { return nil }
+        guard !value.isEmpty else { return }
         if kind == UInt8(ascii: "E") {
             // The three codes are undone in this order, as IATA lists them.
             let email = value.replacing("//", with: UInt8(ascii: "@")).replacing("..", with: UInt8(ascii: "_"))
                 .replacing("./", with: UInt8(ascii: "-"))
-            return (true, String(decoding: email, as: UTF8.self).lowercased())
+            emails.append(String(decoding: email, as: UTF8.self).lowercased())
+        } else {
+            // `CTCP MEX52 55 4446 0000 FAX`: a city code, the number, a note.
+            phones += phoneNumbers(String(decoding: value, as: UTF8.self))
         }
-        let digits = value.filter { ($0 >= 0x30 && $0 <= 0x39) || $0 == UInt8(ascii: "+") }
-        return digits.count >= 5 ? (false, String(decoding: digits, as: UTF8.self)) : nil
+    }
+
+    /// The phone numbers in a free text, each as its digits (with a leading `+` when written):
+    /// letters (`H` home, `B` business, `M` mobile, a city code, a note) and `/`, `,` or `;` end a
+    /// number; spaces, dashes, dots and brackets inside one are punctuation. A run of fewer than
+    /// five digits is no number.
+    static func phoneNumbers(_ text: String) -> [String] {
+        var out: [String] = [], current: [UInt8] = []
+        func end() {
+            if current.count(where: { $0 != UInt8(ascii: "+") }) >= 5 { out.append(String(decoding: current, as: UTF8.self)) }
+            current = []
+        }
+        for c in text.utf8 {
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): current.append(c)
+            case UInt8(ascii: "+"): if current.isEmpty { current.append(c) }
+            case UInt8(ascii: " "), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "("), UInt8(ascii: ")"): continue
+            default: end()
+            }
+        }
+        end()
+        return out
     }
 
     /// PNR given names carry the title glued on (`JOHNMR`, `NINA MS`).

@@ -40,11 +40,11 @@ struct CSVHeader {
 
 /// The columns of a simple CSV of names: a list kept by hand (``SimpleCSVList``) or names to
 /// screen (``ScreeningBatch``). `name` is required; `id`, `kind`, `aliases`, `birth_date`,
-/// `country` and `document` are read when present.
+/// `country`, `document`, `phone` and `email` are read when present.
 struct NameColumns {
     let header: CSVHeader
     let name: Int
-    let id, kind, aliases, birthDate, country, document: Int?
+    let id, kind, aliases, birthDate, country, document, phone, email: Int?
 
     init(_ header: CSVDecoder.Record, file: String) throws(WatchlistError) {
         let h = CSVHeader(header)
@@ -59,6 +59,8 @@ struct NameColumns {
         birthDate = h.column("birth_date", "dob", "date_of_birth")
         country = h.column("country", "nationality")
         document = h.column("document", "passport")
+        phone = h.column("phone", "telephone")
+        email = h.column("email", "e-mail")
     }
 
     func field(_ column: Int?, of row: CSVDecoder.Record) -> String? { header.value(column, of: row) }
@@ -122,6 +124,8 @@ enum SimpleCSVList {
             e.birthDates = columns.field(columns.birthDate, of: row).map { [$0] } ?? []
             e.countries = columns.field(columns.country, of: row).map { [$0] } ?? []
             e.documents = columns.field(columns.document, of: row).map { [.init(type: nil, number: $0, country: nil)] } ?? []
+            e.phones = columns.field(columns.phone, of: row).map { [$0] } ?? []
+            e.emails = columns.field(columns.email, of: row).map { [$0] } ?? []
             entries.append(e)
         }
         return entries
@@ -143,6 +147,7 @@ enum FinCEN314a {
         let aliasLast = h.column("alias_last_name"), aliasFirst = h.column("alias_first_name")
         let aliasMiddle = h.column("alias_middle_name"), aliasSuffix = h.column("alias_suffix")
         let number = h.column("number"), numberType = h.column("number_type"), dob = h.column("dob"), country = h.column("country")
+        let phone = h.column("phone"), electronic = h.column("electronic_address"), electronicType = h.column("electronic_address_type")
         let person = business == nil
         var entries: [WatchlistEntry] = []
         var bySubject: [String: Int] = [:]
@@ -172,6 +177,11 @@ enum FinCEN314a {
                 if !entries[index].documents.contains(d) { entries[index].documents.append(d) }
             }
             if let c = v(country), !entries[index].countries.contains(c) { entries[index].countries.append(c) }
+            if let p = v(phone), !entries[index].phones.contains(p) { entries[index].phones.append(p) }
+            // An electronic address is an e-mail address, a website or an IP address; the type says which.
+            if let a = v(electronic), v(electronicType)?.lowercased().contains("mail") ?? a.contains("@"), !entries[index].emails.contains(a) {
+                entries[index].emails.append(a)
+            }
         }
         return entries
     }
@@ -185,7 +195,7 @@ enum GTASWatchlist {
     static func entries(_ h: CSVHeader, _ rows: [CSVDecoder.Record], file: String) throws(WatchlistError) -> [WatchlistEntry] {
         let first = h.column("firstname")!, last = h.column("lastname")!, middle = h.column("middlename"), dob = h.column("dob")
         let docCountry = h.column("documentcountry"), docNumber = h.column("documentnumber"), docType = h.column("documenttype")
-        let citizenship = h.column("coc")
+        let citizenship = h.column("coc"), phone = h.column("phone"), email = h.column("email")
         var entries: [WatchlistEntry] = []
         var byPerson: [String: Int] = [:]
         for row in rows {
@@ -209,6 +219,8 @@ enum GTASWatchlist {
             for c in [v(citizenship), v(docCountry)].compactMap({ $0 }) where !entries[index].countries.contains(c) {
                 entries[index].countries.append(c)
             }
+            if let p = v(phone), !entries[index].phones.contains(p) { entries[index].phones.append(p) }
+            if let m = v(email), !entries[index].emails.contains(m) { entries[index].emails.append(m) }
         }
         return entries
     }
@@ -239,9 +251,26 @@ enum ConsolidatedScreeningList {
             e.names += list(v(alt)).map { .init(text: reading($0), quality: "strong") }
             e.birthDates = list(v(dobs)).filter(ScreeningQuery.isBirthDate)
             e.countries = list(v(nationalities)) + list(v(citizenships))
-            e.documents = list(v(ids)).compactMap(Self.document)
+            for id in list(v(ids)) { Self.add(identifier: id, to: &e) }
             e.programs = list(v(programs)) + [v(source)].compactMap { $0 }
             return e
+        }
+    }
+
+    /// Reads an identifier of the `ids` column into the entry: its parts are the type, the value
+    /// and a country code, in the order the source list gave them (`Passport, 836238033, KP`;
+    /// `9400658@rambler.ru, Email Address`). E-mail addresses and phone numbers are contacts; a
+    /// document needs a number, and OFAC's remarks filed among the identifiers (`Gender`,
+    /// `Website`, sanctions notes) are none.
+    static func add(identifier text: String, to e: inout WatchlistEntry) {
+        let parts = text.split(separator: ",").map { $0.trimmed(" \t\r\n") }
+        switch parts.first(where: { $0.lowercased() == "email address" || $0.lowercased() == "phone number" })?.lowercased() {
+        case "email address"?:
+            if let address = parts.first(where: { $0.contains("@") }) { e.emails.append(address) }
+        case "phone number"?:
+            if let number = parts.first(where: { $0.lowercased() != "phone number" }) { e.phones.append(number) }
+        default:
+            if let d = document(text), OFACXMLList.isDocument(d.type ?? "") { e.documents.append(d) }
         }
     }
 

@@ -252,7 +252,10 @@ enum OFACList {
                 if words.count >= 2 { e.documents.append(document("Passport", words.dropFirst())) }
             case "email":
                 // `Email Address mycryptodeals@yandex.ru`
-                if words.count >= 3, words[1].lowercased() == "address", words[2].contains("@") { e.emails.append(words[2].lowercased()) }
+                if words.count >= 3, words[1].lowercased() == "address" { e.emails.append(words[2]) }
+            case "phone":
+                // `Phone Number 982188526300`, `Phone Number 95 013 70177`
+                if words.count >= 3, words[1].lowercased() == "number" { e.phones.append(words[2...].joined(separator: " ")) }
             case "national":
                 // `National ID No. 123 (Iran)`
                 if let no = words.firstIndex(where: { $0.lowercased().hasPrefix("no") }), no + 1 < words.count {
@@ -325,6 +328,8 @@ enum FtMList {
                 + values("idNumber").map { .init(type: "ID", number: $0, country: nil) }
                 + values("imoNumber").map { .init(type: "IMO", number: $0, country: nil) }
             e.programs = values("topics") + values("program")
+            e.emails = values("email")
+            e.phones = values("phone")
             if let change = object["last_change"] as? String, change > (newest ?? "") { newest = change }
             entries.append(e)
         }

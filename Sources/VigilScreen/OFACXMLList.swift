@@ -35,9 +35,14 @@ enum OFACXMLList {
                 guard let number = text(i, "idNumber"), number.contains(where: \.isNumber), Self.isDocument(text(i, "idType") ?? "") else { return nil }
                 return .init(type: text(i, "idType"), number: number, country: text(i, "idCountry"))
             }
-            entry.emails = (e.child("idList")?.children("id") ?? []).compactMap { i in
-                guard text(i, "idType")?.lowercased() == "email address", let address = text(i, "idNumber"), address.contains("@") else { return nil }
-                return address.lowercased()
+            // Contacts are filed among the identifiers too.
+            for i in e.child("idList")?.children("id") ?? [] {
+                guard let value = text(i, "idNumber") else { continue }
+                switch text(i, "idType")?.lowercased() {
+                case "email address": entry.emails.append(value)
+                case "phone number": entry.phones.append(value)
+                default: continue
+                }
             }
             entries.append(entry)
         }

@@ -131,8 +131,10 @@ public final class Screener: Sendable {
     /// A listed digital currency address (as ``Evidence/normalizeDocument(_:)`` writes it) → the
     /// first name of each entry listing it.
     private let byAddress: [String: [Int32]]
-    /// A listed e-mail address (lower case) → the first name of each entry listing it.
+    /// A listed e-mail address and a listed phone number (as ``ContactKey`` writes them) → the
+    /// first name of each entry listing it.
     private let byEmail: [String: [Int32]]
+    private let byPhone: [String: [Int32]]
     /// Whether some listed address is this many characters long (up to 127): most accounts are
     /// turned away by their length, without hashing them.
     private let addressLengths: [Bool]
@@ -174,6 +176,7 @@ public final class Screener: Sendable {
         var skeletons: [String: [Carrier]] = [:]
         var carried = Set<Carrier.Key>()
         var byDocument: [String: [Int32]] = [:], byAddress: [String: [Int32]] = [:], byEmail: [String: [Int32]] = [:]
+        var byPhone: [String: [Int32]] = [:]
         for (l, list) in lists.enumerated() {
             for (e, entry) in list.entries.enumerated() {
                 let entryStart = Int32(names.count)
@@ -197,13 +200,16 @@ public final class Screener: Sendable {
                 where d.utf8.count >= Evidence.documentHitLength && entryStart < Int32(names.count) {
                     byAddress[d, default: []].append(entryStart)
                 }
-                for address in Set(entry.emails) where entryStart < Int32(names.count) { byEmail[address, default: []].append(entryStart) }
+                guard entryStart < Int32(names.count) else { continue }
+                for address in Set(entry.emails.compactMap(ContactKey.email)) { byEmail[address, default: []].append(entryStart) }
+                for number in Set(entry.phones.compactMap(ContactKey.phone)) { byPhone[number, default: []].append(entryStart) }
             }
         }
         self.names = names
         self.byDocument = byDocument
         self.byAddress = byAddress
         self.byEmail = byEmail
+        self.byPhone = byPhone
         var lengths = [Bool](repeating: false, count: 128)
         for a in byAddress.keys where a.utf8.count < lengths.count { lengths[a.utf8.count] = true }
         addressLengths = lengths
@@ -533,17 +539,34 @@ public final class Screener: Sendable {
         }
     }
 
-    /// Whether any list gives e-mail addresses.
+    /// Whether any list gives e-mail addresses, or phone numbers.
     public var listsEmails: Bool { !byEmail.isEmpty }
+    public var listsPhones: Bool { !byPhone.isEmpty }
+    /// Whether any list gives either: what the pipeline asks before looking at contacts.
+    public var listsContacts: Bool { listsEmails || listsPhones }
 
-    /// The entries that list `email` (in any case) as their e-mail address. A booking's contact
-    /// address that a list gives for a sanctioned person or body is a hit whatever the traveller's
-    /// name, scored as a listed document is (``Evidence/documentHitScore``): the booker may be
-    /// someone else, so it is for a person to look at.
+    /// The entries that list `email` (in any case) as their e-mail address. A contact address that
+    /// a list gives for a sanctioned person or body is a hit whatever the name it comes with,
+    /// scored as a listed document is (``Evidence/documentHitScore``): a booking's contact may be
+    /// the booker rather than the traveller, so it is for a person to look at.
     public func screen(email: String) -> [ScreeningMatch] {
-        let address = email.trimmingCharacters(in: .whitespaces).lowercased()
-        guard let ids = byEmail[address] else { return [] }
-        return hits(ids, feature: "email-hit", score: Evidence.documentHitScore) { _ in "e-mail address \(address) is listed: a hit whatever the name" }
+        contactHits(ContactKey.email(email), in: byEmail, feature: "email-hit") { key, _ in "e-mail address \(key) is listed: a hit whatever the name" }
+    }
+
+    /// The entries that list `phone` as their phone number, compared by its last digits
+    /// (``ContactKey/phone(_:)``), so `+98 21 8852 6300` finds OFAC's `982188526300`. Scored as
+    /// an e-mail hit is.
+    public func screen(phone: String) -> [ScreeningMatch] {
+        contactHits(ContactKey.phone(phone), in: byPhone, feature: "phone-hit") { key, entry in
+            let listed = entry.phones.first { ContactKey.phone($0) == key } ?? key
+            return "phone number \(phone) is listed as \(listed): a hit whatever the name"
+        }
+    }
+
+    private func contactHits(_ key: String?, in index: [String: [Int32]], feature: String,
+                             detail: (String, WatchlistEntry) -> String) -> [ScreeningMatch] {
+        guard let key, let ids = index[key] else { return [] }
+        return hits(ids, feature: feature, score: Evidence.documentHitScore) { detail(key, $0) }
     }
 
     /// Matches on the entries of `ids` (each entry's first name) resting on one listed value alone.

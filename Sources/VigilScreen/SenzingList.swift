@@ -4,8 +4,9 @@ import Foundation
 /// FollowTheMoney (`senzing.json`), and which entity-resolution users keep their own lists in:
 /// one JSON object per record (per line, or in one array), with `RECORD_ID`, `RECORD_TYPE`
 /// (`PERSON`, `ORGANIZATION`) and attributes either flat on the record (`NAME_FIRST`,
-/// `NAME_LAST`, `DATE_OF_BIRTH`, `PASSPORT_NUMBER`…) or in lists of groups (`NAMES: [{NAME_TYPE,
-/// NAME_FULL}]`, `DATES`, `COUNTRIES`, `IDENTIFIERS`, `RISKS`, or all of them in `FEATURES`).
+/// `NAME_LAST`, `DATE_OF_BIRTH`, `PASSPORT_NUMBER`, `PHONE_NUMBER`, `EMAIL_ADDRESS`…) or in lists
+/// of groups (`NAMES: [{NAME_TYPE, NAME_FULL}]`, `DATES`, `COUNTRIES`, `IDENTIFIERS`, `RISKS`, or
+/// all of them in `FEATURES`).
 /// An attribute may carry a usage before its name (`PRIMARY_NAME_FULL`).
 enum SenzingList {
     static func watchlist(name: String, _ objects: [(location: String, object: [String: Any])], bytes: [UInt8], file: String) throws(WatchlistError) -> Watchlist {
@@ -81,6 +82,8 @@ enum SenzingList {
                 e.documents.append(.init(type: type, number: number, country: country.isEmpty ? nil : g[country]))
             }
             if let topic = g["TOPIC"], !e.programs.contains(topic) { e.programs.append(topic) }
+            if let address = g["EMAIL_ADDRESS"], !e.emails.contains(address) { e.emails.append(address) }
+            if let number = g["PHONE_NUMBER"], !e.phones.contains(number) { e.phones.append(number) }
         }
         guard !names.isEmpty else { return nil }
         // A record whose names are all aliases: its first is the one it goes by.

@@ -46,9 +46,13 @@ public struct WatchlistEntry: Sendable, Hashable, Codable {
     public var documents: [Document] = []
     /// Sanctions programmes or list types (`DRC`, `SDGT`, `sanction`…).
     public var programs: [String] = []
-    /// E-mail addresses the list gives for the entry, in lower case (OFAC's `Email Address …`):
-    /// a booking's contact address that is one of them is a hit (``Screener/screen(email:)``).
+    /// E-mail addresses the list gives for the entry, as written (OFAC's `Email Address …`): a
+    /// booking's or a payment party's contact address that is one of them is a hit
+    /// (``Screener/screen(email:)``).
     public var emails: [String] = []
+    /// Phone numbers the list gives for the entry, as written (OFAC's `Phone Number …`), compared
+    /// as ``ContactKey/phone(_:)`` reads them (``Screener/screen(phone:)``).
+    public var phones: [String] = []
 
     public init(id: String, kind: NameKind, names: [Name]) {
         self.id = id

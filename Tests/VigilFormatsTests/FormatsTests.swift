@@ -247,6 +247,22 @@ func decodeError(_ bytes: [UInt8], as format: FeedFormat?, options: DecodeOption
         #expect(phone.first?.booking?.contacts?.phones?.contains("5432109876") == true)
     }
 
+    @Test("a PNR's telephone free text holds several numbers, each read on its own")
+    func phoneNumbersInFreeText() throws {
+        // The address's telephone (ADD component 8): home and work, marked by letters.
+        let pg77 = try passengers("passenger/gtas/pnrMessagePg77.txt")
+        #expect(pg77.first?.booking?.contacts?.phones == ["5555555555", "15555555555"])
+        // An airline's CTC line in the address: the number once, not the line as well.
+        #expect(try passengers("passenger/gtas/pnrAddressPhoneCTCM.txt").first?.booking?.contacts?.phones == ["8675309", "5432109876"])
+        #expect(PnrgovDecoder.phoneNumbers("H5125551212 ") == ["5125551212"])
+        #expect(PnrgovDecoder.phoneNumbers("+44 (20) 7946-0000/+33.1.23.45.67.89, 12 B 0049 30 1234567") == ["+442079460000", "+33123456789", "0049301234567"])
+        // `CTCP MEX52 55 4446 0000 FAX`: the city code and the note are no part of the number.
+        var phones: [String] = [], emails: [String] = []
+        PnrgovDecoder.readContact("AM CTCP MEX52 55 4446 0000 FAX", phones: &phones, emails: &emails)
+        PnrgovDecoder.readContact("YY CTCE ABBIE..DOVE//GMAIL.COM", phones: &phones, emails: &emails)
+        #expect(phones == ["525544460000"] && emails == ["abbie_dove@gmail.com"])
+    }
+
     @Test func malformedSeparatorsAndTypographicQuotesStillRead() throws {
         // `UNA:+\*'` (a character short) and `UNA:+.\*’` (typographic terminator), and segments
         // retyped with ’ from the IATA guide: read with the separators actually used.

@@ -190,17 +190,17 @@ struct ScreeningStageTests {
         #expect(other.process(payment(3, from: "12udabs2TkX7NXCSj6KpqXfakjE52ZPLhz", to: "1BoatSLRHtKNngkdXEeobR76b53LETtpyT")).isEmpty)
     }
 
-    @Test("a booking whose contact e-mail a list gives is a hit whatever the traveller's name, for review")
-    func listedBookingContact() throws {
-        let sdn = #"29702,"LIFSHITS, Artem Mikhaylovich","individual","CYBER2",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,"DOB 26 Dec 1992; Email Address mycryptodeals@yandex.ru; alt. Email Address artemlv@hotmail.com.""#
+    @Test("a booking or a payment party whose contact e-mail or phone a list gives is a hit whatever the name; a booking's is for review")
+    func listedContacts() throws {
+        let sdn = #"29702,"LIFSHITS, Artem Mikhaylovich","individual","CYBER2",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,"DOB 26 Dec 1992; Email Address mycryptodeals@yandex.ru; alt. Email Address artemlv@hotmail.com; Phone Number 79110354982.""#
         let path = try Self.setUp(pipeline: Self.pipeline(list: "sdn.csv"))
         try sdn.write(toFile: (path as NSString).deletingLastPathComponent + "/sdn.csv", atomically: true, encoding: .utf8)
         let p = try PipelineDefinition.load(file: path)
         let engine = PipelineEngine(pipeline: p, topics: p.topics(from: VigilConfig()), limits: WindowLimits())
-        func booking(_ offset: Int64, emails: [String]) -> ConsumedMessage {
+        func booking(_ offset: Int64, emails: [String], phones: [String] = []) -> ConsumedMessage {
             let object: [String: Any] = ["id": "pnr\(offset)", "ts": "2024-05-02T08:00:00Z", "kind": "pnr",
                                          "traveller": ["surname": "BERG", "given": "ANNA", "documents": [["type": "P", "number": "X0000001"]]],
-                                         "booking": ["locator": "ABC123", "contacts": ["emails": emails]]]
+                                         "booking": ["locator": "ABC123", "contacts": ["emails": emails, "phones": phones]]]
             return ConsumedMessage(topic: "pax.events", partition: 0, offset: offset,
                                    value: Array(try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])))
         }
@@ -210,7 +210,27 @@ struct ScreeningStageTests {
         #expect(alert.subject.field == "traveller.document" && alert.subject.value == "X0000001")
         #expect(alert.findings[0].explanation.contains("booking contact 'ArtemLV@hotmail.com' matches local entry 29702 'Artem Mikhaylovich LIFSHITS'"))
         #expect(alert.findings[0].explanation.contains("email-hit +0.85 (e-mail address artemlv@hotmail.com is listed"))
-        #expect(engine.process(booking(1, emails: ["anna.berg@example.org"])).isEmpty)
+        #expect(engine.process(booking(1, emails: ["anna.berg@example.org"], phones: ["+47 22 12 34 56"])).isEmpty)
+        // The listed phone number as the PNR writes it: a hit of its own, after the e-mail's.
+        let both = engine.process(booking(2, emails: ["artemlv@hotmail.com"], phones: ["+47 22 12 34 56", "+7 911 0354982"])).compactMap(\.alert)
+        #expect(both.count == 2 && both.allSatisfy { $0.reviewOnly == true })
+        let call = try #require(both.last?.findings.first)
+        #expect(call.explanation.contains("booking contact '+7 911 0354982' matches local entry 29702"))
+        #expect(call.explanation.contains("phone-hit +0.85 (phone number +7 911 0354982 is listed as 79110354982"))
+
+        // A payment whose unnamed creditor gives a listed phone, and one whose debtor gives a listed e-mail.
+        func payment(_ offset: Int64, debtor: [String: String], creditor: [String: String]) -> ConsumedMessage {
+            let object: [String: Any] = ["id": "t\(offset)", "ts": "2024-05-02T09:00:00Z", "amount": "900", "currency": "EUR",
+                                         "debtor": debtor, "creditor": creditor]
+            return ConsumedMessage(topic: "fin.transactions", partition: 0, offset: offset,
+                                   value: Array(try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])))
+        }
+        let called = engine.process(payment(3, debtor: ["account": "DE1"], creditor: ["account": "RU2", "phone": "8 911 035 49 82"])).compactMap(\.alert)
+        #expect(called.map(\.subject.field) == ["creditor.account"] && called.first?.reviewOnly != true && called.first?.score == 0.85)
+        #expect(called.first?.findings[0].explanation.contains("creditor contact '8 911 035 49 82' matches local entry 29702") == true)
+        let mail = engine.process(payment(4, debtor: ["account": "DE1", "email": "MyCryptoDeals@yandex.ru"], creditor: ["account": "RU2"])).compactMap(\.alert)
+        #expect(mail.map(\.subject.value) == ["DE1"] && mail.first?.findings[0].explanation.contains("email-hit") == true)
+        #expect(engine.process(payment(5, debtor: ["account": "DE1", "email": "a@example.org"], creditor: ["account": "RU2", "phone": "+7 911 000 00 00"])).isEmpty)
     }
 
     @Test("only the parties named in screen: are screened; a replay gives the same alerts")

@@ -814,6 +814,7 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         var e = WatchlistEntry(id: "2679", kind: .person, names: [.init(text: "Muhammad Husayn FADLALLAH", quality: "primary")])
         OFACList.apply(remarks: "DOB 1938; alt. DOB 1936; POB Najf, Iraq; Passport A1234567 (Iraq); alt. Passport B7654321 (Lebanon); "
                        + "nationality Iraq; alt. nationality Lebanon; Email Address x@example.org; alt. Email Address Y@Example.NET; alt. Website example.org; "
+                       + "Phone Number 95 013 70177; alt. Phone Number 982188526300; "
                        + "Digital Currency Address - XBT 12QtD5BFwRsdNsAZY76UVE1xyCGNTojH9h; alt. Digital Currency Address - ETH 0x8589427373D6D84E98730D7795D8f6f8731FDA16; alt. DOB 1934.", to: &e)
         // The remarks' closing full stop is no part of the last value (72 entries of the 2021 file end so with a birth date).
         #expect(e.birthDates == ["1938", "1936", "1934"])
@@ -824,7 +825,8 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
             .init(type: "Digital Currency Address - ETH", number: "0x8589427373D6D84E98730D7795D8f6f8731FDA16", country: nil),
         ])
         #expect(e.documents.map(\.isDigitalCurrencyAddress) == [false, false, true, true])
-        #expect(e.emails == ["x@example.org", "y@example.net"])
+        // Contacts as the list writes them; the screener compares them normalised.
+        #expect(e.emails == ["x@example.org", "Y@Example.NET"] && e.phones == ["95 013 70177", "982188526300"])
         // A query born in the second year listed agrees rather than differs.
         let screener = Screener(lists: [Watchlist(version: ListVersion(name: "OFAC", format: "ofac", sha256: "00", generated: nil, entries: 1), entries: [e])])
         let m = try #require(screener.screen(ScreeningQuery(name: "Muhammad Husayn Fadlallah", birthDate: "1936")).matches.first)
@@ -856,18 +858,29 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         let mail = screener.screen(email: " ArtemLV@Hotmail.com")
         #expect(mail.map(\.entryID) == ["29702"] && mail.first?.score == 0.85 && mail.first?.features.map(\.feature) == ["email-hit"])
         #expect(screener.screen(email: "someone@hotmail.com").isEmpty)
+        // Listed phone numbers (`Phone Number 79110354982`), written as travellers and banks
+        // write them: with `+`, or in Russia's national form with its trunk prefix 8.
+        #expect(screener.listsPhones && screener.listsContacts)
+        for written in ["+7 911 035-49-82", "8 (911) 035 49 82", "0079110354982"] {
+            let call = screener.screen(phone: written)
+            #expect(call.map(\.entryID) == ["29702"] && call.first?.score == 0.85 && call.first?.features.map(\.feature) == ["phone-hit"])
+            #expect(call.first?.features.first?.detail == "phone number \(written) is listed as 79110354982: a hit whatever the name")
+        }
+        #expect(screener.screen(phone: "+7 911 035-49-83").isEmpty && screener.screen(phone: "49-82").isEmpty)
         // A list without wallets costs nothing per account.
         let un = Screener(lists: [try WatchlistLoader.load(name: "UN", path: try fixturePath("UN_consolidated.xml"))])
         #expect(!un.listsAddresses && un.screen(address: "12udabs2TkX7NXCSj6KpqXfakjE52ZPLhz").isEmpty)
+        #expect(!un.listsContacts)
     }
 
     @Test func followTheMoneyAndSimpleCSV() throws {
         let ftm = try temporaryFile("entities.jsonl", """
             {"id": "t-1", "schema": "Person", "properties": {"name": ["Ivan Testov"], "alias": ["Иван Тестов"], "birthDate": ["1970-01-02"], "nationality": ["ru"], "passportNumber": ["P-123"]}, "last_change": "2024-05-01T10:00:00"}
             {"id": "t-2", "schema": "Address", "properties": {"full": ["Somewhere 1"]}}
-            {"id": "t-3", "schema": "Company", "properties": {"name": ["Testco Trading LLC"]}, "last_change": "2024-06-01T10:00:00"}
+            {"id": "t-3", "schema": "Company", "properties": {"name": ["Testco Trading LLC"], "email": ["Sales@Testco.example"], "phone": ["+7 495 123-45-67"]}, "last_change": "2024-06-01T10:00:00"}
             """)
         let list = try WatchlistLoader.load(name: "OS", path: ftm)
+        #expect(list.entries.map(\.emails) == [[], ["Sales@Testco.example"]] && list.entries.map(\.phones) == [[], ["+7 495 123-45-67"]])
         #expect(list.entries.map(\.id) == ["t-1", "t-3"])
         #expect(list.version.generated == "2024-06-01T10:00:00")
         #expect(list.entries[0].names.map(\.text) == ["Ivan Testov", "Иван Тестов"])
@@ -886,8 +899,9 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         let badArray = try temporaryFile("bad.json", "[{\"id\": \"t-1\", \"schema\": \"Person\"}, 3]")
         #expect(throws: WatchlistError(file: badArray, location: "entity [2]", "not a JSON object")) { try WatchlistLoader.load(name: "OS", path: badArray) }
 
-        let csv = try temporaryFile("local.csv", "id,name,kind,aliases,birth_date,country\nL1,Jane Roe,person,Jane R. Roe;J. Roe,1980-05-06,GB\n")
+        let csv = try temporaryFile("local.csv", "id,name,kind,aliases,birth_date,country,phone,email\nL1,Jane Roe,person,Jane R. Roe;J. Roe,1980-05-06,GB,+44 20 7946 0000,jr@example.org\n")
         let local = try WatchlistLoader.load(name: "LOCAL", path: csv)
+        #expect(local.entries.first?.phones == ["+44 20 7946 0000"] && local.entries.first?.emails == ["jr@example.org"])
         #expect(local.entries.first?.names.count == 3)
         #expect(local.entries.first?.kind == .person)
         // Saved twice by a tool that adds a byte-order mark each time.
@@ -952,6 +966,7 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
                   <id><uid>2</uid><idType>Gender</idType><idNumber>Male</idNumber></id>
                   <id><uid>3</uid><idType>Website</idType><idNumber>www.example123.org</idNumber></id>
                   <id><uid>10</uid><idType>Email Address</idType><idNumber>Doctor@Example.org</idNumber></id>
+                  <id><uid>11</uid><idType>Phone Number</idType><idNumber>20 2 1234 5678</idNumber></id>
                 </idList>
                 <akaList>
                   <aka><uid>4</uid><type>a.k.a.</type><category>strong</category><lastName>AL-ZAWAHRI</lastName><firstName>Aiman</firstName></aka>
@@ -975,7 +990,9 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(z.names == [.init(text: "Ayman AL-ZAWAHIRI", quality: "primary"), .init(text: "Aiman AL-ZAWAHRI", quality: "strong"),
                             .init(text: "THE DOCTOR", quality: "weak")])
         #expect(z.birthDates == ["1951-06-19"] && z.countries == ["Egypt"] && z.programs == ["SDGT", "SDT"])
-        #expect(z.documents == [.init(type: "Passport", number: "1084010", country: "Egypt")] && z.emails == ["doctor@example.org"])
+        #expect(z.documents == [.init(type: "Passport", number: "1084010", country: "Egypt")] && z.emails == ["Doctor@Example.org"])
+        #expect(z.phones == ["20 2 1234 5678"])
+        #expect(Screener(lists: [list]).screen(phone: "+20 2 1234 5678").map(\.entryID) == ["7157"])
         #expect(list.entries[1].countries == ["Cuba"] && list.entries[1].names.map(\.text) == ["AEROCARIBBEAN AIRLINES"])
         // A wallet in the identifiers is a digital currency address, and a hit as an account.
         #expect(list.entries[1].documents.map(\.isDigitalCurrencyAddress) == [true])
@@ -1013,6 +1030,15 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         let screener = Screener(lists: [persons, businesses])
         #expect(screener.screen(ScreeningQuery(name: "Johnny Doe", birthDate: "1988-02-08")).matches.first?.entryID == "123456")
 
+        // The 2025 layout's contacts: an electronic address is an e-mail address only when its type says so.
+        let contacts = try temporaryFile("314a-contacts.csv", """
+            tracking_number,last_name,first_name,number,dob,phone,electronic_address,electronic_address_type
+            T-1,Roe,Jane,P1,1/2/1980,(212) 555-0100,jroe@example.org,Email
+            T-1,Roe,Janet,P1,1/2/1980,,203.0.113.7,IP Address
+            """)
+        let roe = try #require(try WatchlistLoader.load(name: "314A", path: contacts).entries.first)
+        #expect(roe.phones == ["(212) 555-0100"] && roe.emails == ["jroe@example.org"])
+
         let bad = try temporaryFile("314a.csv", "tracking_number,last_name,first_name,dob\n1,Roe,Jane,2/30/1980\n")
         #expect(throws: WatchlistError(file: bad, location: "line 2, column 'dob'", "'2/30/1980' is not a date written month first (M/D/YYYY)")) {
             try WatchlistLoader.load(name: "314A", path: bad)
@@ -1023,8 +1049,8 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
     @Test func gtasWatchlistLayout() throws {
         let file = try temporaryFile("wl.csv", """
             firstname,lastname,middlename,dob,documentcountry,documentnumber,documenttype,coc,phone,email
-            ANNA,KOWALSKA,,3-7-1981,POL,AB123456,P,POL,,
-            anna,kowalska,,03-07-1981,DEU,C01X00T47,P,,,
+            ANNA,KOWALSKA,,3-7-1981,POL,AB123456,P,POL,48 601 234 567,
+            anna,kowalska,,03-07-1981,DEU,C01X00T47,P,,,Anna.K@example.pl
             Piotr,Nowak,Jan,,,,,CZE,,
 
             """)
@@ -1034,6 +1060,7 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(list.entries[0].birthDates == ["1981-03-07"])
         #expect(list.entries[0].documents.map(\.number) == ["AB123456", "C01X00T47"])
         #expect(list.entries[0].countries == ["POL", "DEU"])
+        #expect(list.entries[0].phones == ["48 601 234 567"] && list.entries[0].emails == ["Anna.K@example.pl"])
         #expect(list.entries[1].names.map(\.text) == ["Piotr Jan Nowak"] && list.entries[1].countries == ["CZE"])
         let hit = Screener(lists: [list]).screen(ScreeningQuery(name: "Anna Kowalska", kind: .person, document: "C01X00T47")).matches.first
         #expect(hit?.features.map(\.feature) == ["name", "document"])
@@ -1057,7 +1084,16 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         let abu = try #require(list.entries.first { $0.id == "9673" })
         #expect(abu.names.map(\.text) == ["Mohammed ABU JHEISHEH", "Mohammad Mutlaq ABU JHESHEH", "Mohammed ABU JEHEISHA"])
         #expect(abu.birthDates == ["1955"])
-        #expect(list.entries.first { $0.id == "18300" }?.kind == .organization)
+        // Contacts filed among the identifiers are contacts, and a website is no document.
+        let rosneft = try #require(list.entries.first { $0.id == "18300" })
+        #expect(rosneft.kind == .organization && rosneft.emails == ["hrm@rosneft-sh.com.cy"])
+        #expect(!rosneft.documents.contains { $0.number.contains("@") })
+        var e = WatchlistEntry(id: "x", kind: .organization, names: [])
+        for id in ["7706061801, Tax ID No.", "transneft@ak.transneft.ru, Email Address", "http://www.90zavod.ru, Website", "Phone Number, 74957777777"] {
+            ConsolidatedScreeningList.add(identifier: id, to: &e)
+        }
+        #expect(e.documents == [.init(type: "Tax ID No.", number: "7706061801", country: nil)])
+        #expect(e.emails == ["transneft@ak.transneft.ru"] && e.phones == ["74957777777"])
         #expect(ConsolidatedScreeningList.document("21795618, Passport") == .init(type: "Passport", number: "21795618", country: nil))
         #expect(ConsolidatedScreeningList.document("Gender, Male") == nil)
     }
@@ -1068,7 +1104,7 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         let file = try temporaryFile("senzing.jsonl", """
             {"DATA_SOURCE":"OS_PEPS","RECORD_ID":"NK-1","RECORD_TYPE":"PERSON","LAST_CHANGE":"2024-03-21T08:44:01","NAMES":[{"NAME_TYPE":"PRIMARY","NAME_FULL":"Jane Q. Roe"},{"NAME_TYPE":"ALIAS","NAME_FIRST":"Janet","NAME_LAST":"Roe"}],"RISKS":[{"TOPIC":"role.pep"}],"DATES":[{"DATE_OF_BIRTH":"19720305"}],"COUNTRIES":[{"NATIONALITY":"us"}],"IDENTIFIERS":[{"OTHER_ID_TYPE":"OPEN_SANCTIONS","OTHER_ID_NUMBER":"NK-1"},{"PASSPORT_NUMBER":"X1234567","PASSPORT_COUNTRY":"US"}]}
             {"DATA_SOURCE":"CUSTOMERS","RECORD_ID":2,"FEATURES":[{"RECORD_TYPE":"ORGANIZATION"},{"NAME_ORG":"Widget Works Inc"},{"TAX_ID_NUMBER":"12-3456789","TAX_ID_COUNTRY":"US"}]}
-            {"DATA_SOURCE":"TEST","RECORD_ID":"3","PRIMARY_NAME_LAST":"Smith","PRIMARY_NAME_FIRST":"John","DATE_OF_BIRTH":"1985-03-15","SSN":"123-45-6789"}
+            {"DATA_SOURCE":"TEST","RECORD_ID":"3","PRIMARY_NAME_LAST":"Smith","PRIMARY_NAME_FIRST":"John","DATE_OF_BIRTH":"1985-03-15","SSN":"123-45-6789","PHONE_NUMBER":"702-555-1234","EMAIL_ADDRESS":"john.smith@example.com"}
             {"DATA_SOURCE":"TEST","RECORD_ID":"4","ADDR_CITY":"Nowhere"}
             """)
         let list = try WatchlistLoader.load(name: "SZ", path: file)
@@ -1084,6 +1120,7 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(list.entries[1].documents.map(\.number) == ["12-3456789"])
         #expect(list.entries[2].names == [.init(text: "John Smith", quality: "primary")] && list.entries[2].kind == .person)
         #expect(list.entries[2].documents == [.init(type: "SSN", number: "123-45-6789", country: nil)])
+        #expect(list.entries[2].phones == ["702-555-1234"] && list.entries[2].emails == ["john.smith@example.com"])
         let hit = Screener(lists: [list]).screen(ScreeningQuery(name: "Roe, Janet", birthDate: "1972-03-05", document: "X1234567")).matches.first
         #expect(hit?.entryID == "NK-1" && hit?.features.map(\.feature) == ["name", "birth-date", "document"])
 

@@ -54,6 +54,11 @@ final class ScreeningRunner {
             screen(address: tx.debtor.account, as: .debtor, in: tx, origin: origin, into: &out)
             screen(address: tx.creditor.account, as: .creditor, in: tx, origin: origin, into: &out)
         }
+        // A party's phone or e-mail that a list gives, when the bank sent them (few do).
+        if definition.screener.listsContacts {
+            screen(contactsOf: tx.debtor, as: .debtor, in: tx, origin: origin, into: &out)
+            screen(contactsOf: tx.creditor, as: .creditor, in: tx, origin: origin, into: &out)
+        }
         // Most payments name no party (a name is required of wires only): they cost two reads.
         guard tx.debtor.name?.isEmpty == false || tx.creditor.name?.isEmpty == false else { return out }
         screen(tx.debtor, as: .debtor, in: tx, origin: origin, into: &out)
@@ -70,6 +75,26 @@ final class ScreeningRunner {
             out.append(finding(m, role: "\(target.rawValue) account", name: account, subject: Alert.Subject(field: "\(target.rawValue).account", value: account),
                                ts: tx.ts, contribution: Contribution(origin: origin, eventID: tx.id, ts: tx.ts)))
         }
+    }
+
+    private func screen(contactsOf party: borrowing Party, as target: ScreeningDefinition.Target, in tx: Transaction, origin: EventOrigin,
+                        into out: inout [RuleMatch]) {
+        guard party.phone != nil || party.email != nil, definition.targets.contains(target) else { return }
+        let subject = Alert.Subject(field: "\(target.rawValue).account", value: party.account)
+        for (contact, m) in contactMatches(phones: party.phone.map { [$0] } ?? [], emails: party.email.map { [$0] } ?? []) {
+            out.append(finding(m, role: "\(target.rawValue) contact", name: contact, subject: subject, ts: tx.ts,
+                               contribution: Contribution(origin: origin, eventID: tx.id, ts: tx.ts)))
+        }
+    }
+
+    /// The hits on contacts that lists give (OFAC's `Phone Number`, `Email Address`), each with
+    /// the contact it rests on, in a fixed order so replays agree.
+    private func contactMatches(phones: [String], emails: [String]) -> [(String, ScreeningMatch)] {
+        let screener = definition.screener
+        var out: [(String, ScreeningMatch)] = []
+        if screener.listsEmails { for e in Set(emails).sorted() { out += screener.screen(email: e).map { (e, $0) } } }
+        if screener.listsPhones { for p in Set(phones).sorted() { out += screener.screen(phone: p).map { (p, $0) } } }
+        return out
     }
 
     private func screen(_ party: borrowing Party, as target: ScreeningDefinition.Target, in tx: Transaction, origin: EventOrigin,
@@ -101,12 +126,11 @@ final class ScreeningRunner {
         var out = definition.screener.screen(query).matches.map {
             finding($0, role: "traveller", name: name, subject: subject, ts: p.ts, contribution: contribution)
         }
-        // A booking's contact e-mail that a list gives (OFAC's `Email Address`): a hit whatever the name.
-        if definition.screener.listsEmails {
-            for email in Set(p.booking?.contacts?.emails ?? []).sorted() {
-                out += definition.screener.screen(email: email).map {
-                    finding($0, role: "booking contact", name: email, subject: subject, ts: p.ts, contribution: contribution)
-                }
+        // A booking's contact that a list gives (OFAC's `Email Address`, `Phone Number`): a hit
+        // whatever the name, for review like every passenger finding.
+        if definition.screener.listsContacts, let contacts = p.booking?.contacts {
+            for (contact, m) in contactMatches(phones: contacts.phones ?? [], emails: contacts.emails ?? []) {
+                out.append(finding(m, role: "booking contact", name: contact, subject: subject, ts: p.ts, contribution: contribution))
             }
         }
         return out
