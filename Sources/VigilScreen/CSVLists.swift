@@ -269,6 +269,11 @@ enum ConsolidatedScreeningList {
             if let address = parts.first(where: { $0.contains("@") }) { e.emails.append(address) }
         case "phone number"?:
             if let number = parts.first(where: { $0.lowercased() != "phone number" }) { e.phones.append(number) }
+        case _ where parts.contains(WatchlistEntry.Document.bicType):
+            // A BIC may have no digit (`BKMTIRTH`).
+            if let bic = parts.first(where: { $0 != WatchlistEntry.Document.bicType && $0.utf8.count >= 8 }) {
+                e.documents.append(.init(type: WatchlistEntry.Document.bicType, number: bic, country: nil))
+            }
         default:
             if let d = document(text), OFACXMLList.isDocument(d.type ?? "") { e.documents.append(d) }
         }

@@ -242,7 +242,8 @@ enum OFACList {
                 e.documents.append(.init(type: words[0 ..< 5].joined(separator: " "), number: words[5], country: nil))
                 continue
             }
-            switch first.lowercased() {
+            // `Telephone: …`, `Email: …`
+            switch first.lowercased().trimmed(":") {
             case "dob":
                 e.birthDates += birthDates(words.dropFirst())
             case "nationality", "citizen":
@@ -251,18 +252,61 @@ enum OFACList {
             case "passport":
                 if words.count >= 2 { e.documents.append(document("Passport", words.dropFirst())) }
             case "email":
-                // `Email Address mycryptodeals@yandex.ru`
-                if words.count >= 3, words[1].lowercased() == "address" { e.emails.append(words[2]) }
-            case "phone":
-                // `Phone Number 982188526300`, `Phone Number 95 013 70177`
-                if words.count >= 3, words[1].lowercased() == "number" { e.phones.append(words[2...].joined(separator: " ")) }
-            case "national":
+                // `Email Address mycryptodeals@yandex.ru`, `Email 9400658@rambler.ru`
+                if let address = words.first(where: { $0.contains("@") }) { e.emails.append(address) }
+            case "phone", "telephone":
+                // `Phone Number 982188526300`, `Telephone: (98)(21)(66153220)`, `PHONE 850 2 381 8221`
+                let number = words.drop { !$0.contains(where: \.isNumber) && !$0.hasPrefix("+") && !$0.hasPrefix("(") }
+                if !number.isEmpty { e.phones.append(number.joined(separator: " ")) }
+            case "national" where words.count > 2 && words[1].lowercased() == "id" && words[2].lowercased().hasPrefix("no"):
                 // `National ID No. 123 (Iran)`
-                if let no = words.firstIndex(where: { $0.lowercased().hasPrefix("no") }), no + 1 < words.count {
-                    e.documents.append(document("National ID", words[(no + 1)...]))
-                }
-            default: continue
+                if words.count > 3 { e.documents.append(document("National ID", words[3...])) }
+            default:
+                if let d = identifier(words) { e.documents.append(d) }
             }
+        }
+    }
+
+    /// An identifier among the remarks, of any of the many types OFAC gives (`Cedula No. 16247821
+    /// (Colombia)`, `NIT # 800146749-7`, `R.F.C. DIB-771110-HQ1 (Mexico)`, `SWIFT/BIC BKMTIRTH`,
+    /// `Vessel Registration Identification IMO 9187629`, `Registration ID HRB 26136 (Germany)`),
+    /// read as the XML list's `idList` reads them. Its type is the words before the number; a short
+    /// capitalised prefix before the digits (`HRB`, `IMO`, a passport's series `AC`) belongs to the
+    /// number. Nil for a remark that is no identifier: a date, a place, a role, a link, a sanctions
+    /// note, an aircraft's model, or a type that names no identifier.
+    static func identifier(_ words: [String]) -> WatchlistEntry.Document? {
+        // A BIC need have no digit (`BKMTIRTH`).
+        let first = words.count > 1 && words[0] == WatchlistEntry.Document.bicType ? 1 : words.firstIndex { $0.contains(where: \.isNumber) }
+        guard var n = first, n > 0 else { return nil }
+        // `Passport AC 123456`, `Registration ID HRB 26136`: the prefix is part of the number.
+        if n > 1, (2...4).contains(words[n - 1].count), words[n - 1].allSatisfy({ $0.isUppercase || $0 == "-" }), words[n - 1] != "ID" { n -= 1 }
+        let type = words[..<n].joined(separator: " ")
+        guard isIdentifierType(type) else { return nil }
+        let d = document(type, words[n...])
+        // A number has digits (`2nd Vice President` is a role).
+        guard d.number.count(where: \.isNumber) >= 3 || (type == WatchlistEntry.Document.bicType && !d.number.isEmpty) else { return nil }
+        return d
+    }
+
+    /// Whether the words before a remark's number name an identifier: a word such identifiers'
+    /// names have (`No.`, `Number`, `#`, `ID`, `Passport`, `License`…), or an abbreviation
+    /// (`R.F.C.`, `SSN`, `MMSI`) — and none of the remarks whose values have digits but identify
+    /// no one (dates, sanctions notes, aircraft details, a name's Chinese telegraph code).
+    static func isIdentifierType(_ type: String) -> Bool {
+        let t = type.lowercased()
+        guard let first = type.first, first.isUppercase, !type.contains(","), !type.hasSuffix("issued"),
+              OFACXMLList.isDocument(type),
+              !["dob", "pob", "linked to", "caatsa", "effective date", "listing date", "purchase/sales", "equity ticker", "chinese commercial code",
+                "aircraft manufacture date", "aircraft model", "aircraft operator", "fax", "telex", "website", "president", "commander",
+                "director", "officer", "vice-", "brigadier", "individual's"].contains(where: t.hasPrefix) else { return false }
+        let words = t.split(separator: " ")
+        let named = ["no", "no.", "no.:", "number", "number:", "#", "id", "id:", "passport", "license", "licence", "card", "certificate",
+                     "registration", "registry", "identification", "identidad", "document", "permit", "code", "swift/bic", "bik"]
+        if words.contains(where: { named.contains(String($0)) }) { return true }
+        // `R.F.C.`, `C.U.R.P.`, `D.N.I.`; `SSN`, `RFC`, `MMSI`, `RSIN`, `RTN`, `ISIN`, `US FEIN`.
+        return type.split(separator: " ").contains { w in
+            (w.count >= 4 && w.filter { $0 == "." }.count >= 2 && w.allSatisfy { $0.isUppercase || $0 == "." })
+                || ((3...4).contains(w.count) && w.allSatisfy(\.isUppercase))
         }
     }
 
@@ -283,13 +327,18 @@ enum OFACList {
         return []
     }
 
+    /// A document of the remarks: the number, then the issuing country in brackets, then notes
+    /// (`Passport 008827 (Iran) issued 1999`, `Immigration No. A7800002 Border Crossing`,
+    /// `No. T04338017, expired 08 May 2013`) that are no part of either.
     private static func document(_ type: String, _ rest: ArraySlice<String>) -> WatchlistEntry.Document {
-        let joined = rest.joined(separator: " ")
-        if let open = joined.firstIndex(of: "("), let close = joined.lastIndex(of: ")"), open < close {
-            return .init(type: type, number: joined[..<open].trimmed(" \t\r\n"),
-                         country: String(joined[joined.index(after: open)..<close]))
+        let open = rest.firstIndex { $0.hasPrefix("(") } ?? rest.endIndex
+        var number = rest[..<open].enumerated().prefix { i, w in i == 0 || !(w.count >= 2 && w.contains(where: \.isLowercase)) }.map(\.element)
+        if let last = number.last, last.hasSuffix(",") { number[number.count - 1] = String(last.dropLast()) }
+        var country: String?
+        if open < rest.endIndex, let close = rest[open...].firstIndex(where: { $0.hasSuffix(")") }) {
+            country = rest[open...close].joined(separator: " ").trimmed("()")
         }
-        return .init(type: type, number: joined, country: nil)
+        return .init(type: type, number: number.joined(separator: " "), country: country)
     }
 }
 
@@ -327,6 +376,7 @@ enum FtMList {
             e.documents = (values("passportNumber").map { WatchlistEntry.Document(type: "Passport", number: $0, country: nil) })
                 + values("idNumber").map { .init(type: "ID", number: $0, country: nil) }
                 + values("imoNumber").map { .init(type: "IMO", number: $0, country: nil) }
+                + values("swiftBic").map { .init(type: WatchlistEntry.Document.bicType, number: $0, country: nil) }
             e.programs = values("topics") + values("program")
             e.emails = values("email")
             e.phones = values("phone")

@@ -32,7 +32,9 @@ enum OFACXMLList {
                 }
             }
             entry.documents = (e.child("idList")?.children("id") ?? []).compactMap { i in
-                guard let number = text(i, "idNumber"), number.contains(where: \.isNumber), Self.isDocument(text(i, "idType") ?? "") else { return nil }
+                // A number has digits; a BIC need not (`BKMTIRTH`).
+                guard let number = text(i, "idNumber"), number.contains(where: \.isNumber) || text(i, "idType") == WatchlistEntry.Document.bicType,
+                      Self.isDocument(text(i, "idType") ?? "") else { return nil }
                 return .init(type: text(i, "idType"), number: number, country: text(i, "idCountry"))
             }
             // Contacts are filed among the identifiers too.

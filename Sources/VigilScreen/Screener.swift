@@ -135,6 +135,13 @@ public final class Screener: Sendable {
     /// first name of each entry listing it.
     private let byEmail: [String: [Int32]]
     private let byPhone: [String: [Int32]]
+    /// A listed bank's BIC, by its first eight characters (the institution: bank, country and
+    /// location codes) → the first name of each entry listing it, with the branch code listed
+    /// (`XXX` or none for the whole institution).
+    private let byBIC: [String: [(entry: Int32, branch: String)]]
+    /// Whether some listed BIC has this country code (its 5th and 6th letters, `A`…`Z` twice):
+    /// most payments' banks are turned away by it, without building a key.
+    private let bicCountries: [Bool]
     /// Whether some listed address is this many characters long (up to 127): most accounts are
     /// turned away by their length, without hashing them.
     private let addressLengths: [Bool]
@@ -177,6 +184,7 @@ public final class Screener: Sendable {
         var carried = Set<Carrier.Key>()
         var byDocument: [String: [Int32]] = [:], byAddress: [String: [Int32]] = [:], byEmail: [String: [Int32]] = [:]
         var byPhone: [String: [Int32]] = [:]
+        var byBIC: [String: [(entry: Int32, branch: String)]] = [:]
         for (l, list) in lists.enumerated() {
             for (e, entry) in list.entries.enumerated() {
                 let entryStart = Int32(names.count)
@@ -203,6 +211,10 @@ public final class Screener: Sendable {
                 guard entryStart < Int32(names.count) else { continue }
                 for address in Set(entry.emails.compactMap(ContactKey.email)) { byEmail[address, default: []].append(entryStart) }
                 for number in Set(entry.phones.compactMap(ContactKey.phone)) { byPhone[number, default: []].append(entryStart) }
+                for bic in entry.documents.filter(\.isBIC).compactMap({ Self.bic($0.number) })
+                where !(byBIC[bic.institution] ?? []).contains(where: { $0.entry == entryStart && $0.branch == bic.branch }) {
+                    byBIC[bic.institution, default: []].append((entryStart, bic.branch))
+                }
             }
         }
         self.names = names
@@ -210,6 +222,10 @@ public final class Screener: Sendable {
         self.byAddress = byAddress
         self.byEmail = byEmail
         self.byPhone = byPhone
+        self.byBIC = byBIC
+        var countries = [Bool](repeating: false, count: 26 * 26)
+        for key in byBIC.keys { if let c = Self.countryIndex(key.utf8) { countries[c] = true } }
+        bicCountries = countries
         var lengths = [Bool](repeating: false, count: 128)
         for a in byAddress.keys where a.utf8.count < lengths.count { lengths[a.utf8.count] = true }
         addressLengths = lengths
@@ -537,6 +553,42 @@ public final class Screener: Sendable {
             let listed = entry.documents.first { $0.isDigitalCurrencyAddress && Evidence.normalizeDocument($0.number) == q }
             return "\(listed?.type ?? "digital currency address") \(listed?.number ?? account) is listed: paying to or from it is a hit whatever the name"
         }
+    }
+
+    /// Whether any list gives a bank's BIC.
+    public var listsBICs: Bool { !byBIC.isEmpty }
+
+    /// The entries that list `bic`'s institution as theirs: a payment through a listed bank is
+    /// a hit whatever the parties' names, score 1 like a listed wallet. A BIC of eight characters
+    /// (or ending `XXX`) is the whole institution; a listed branch matches only itself, and an
+    /// institution's BIC matches a listed branch of it (the payment may go through that branch).
+    public func screen(bic: String) -> [ScreeningMatch] {
+        guard let c = Self.countryIndex(bic.utf8), bicCountries[c] else { return [] }
+        guard let (institution, branch) = Self.bic(bic), let listed = byBIC[institution] else { return [] }
+        let ids = listed.filter { $0.branch == "XXX" || branch == "XXX" || $0.branch == branch }.map(\.entry)
+        return hits(ids, feature: "bic-hit", score: 1) { entry in
+            let number = entry.documents.first { $0.isBIC && Self.bic($0.number)?.institution == institution }?.number ?? bic
+            return "SWIFT/BIC \(number) is listed: a payment through it is a hit whatever the names"
+        }
+    }
+
+    /// The country code of a BIC written without spaces, as an index of ``bicCountries``.
+    private static func countryIndex(_ u: String.UTF8View) -> Int? {
+        guard u.count >= 8 else { return nil }
+        let i = u.index(u.startIndex, offsetBy: 4)
+        func letter(_ b: UInt8) -> Int? { b >= 0x41 && b <= 0x5A ? Int(b - 0x41) : b >= 0x61 && b <= 0x7A ? Int(b - 0x61) : nil }
+        guard let a = letter(u[i]), let b = letter(u[u.index(after: i)]) else { return nil }
+        return a * 26 + b
+    }
+
+    /// A BIC's institution (its first eight characters) and branch (`XXX` when not given), in
+    /// upper case; nil for anything that is no BIC (8 or 11 letters and digits, the country code
+    /// in letters).
+    static func bic(_ text: String) -> (institution: String, branch: String)? {
+        let u = Array(text.utf8).filter { $0 != 0x20 }.map { $0 >= 0x61 && $0 <= 0x7A ? $0 - 0x20 : $0 }
+        guard u.count == 8 || u.count == 11, u.allSatisfy({ ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x30 && $0 <= 0x39) }),
+              u[4..<6].allSatisfy({ $0 >= 0x41 && $0 <= 0x5A }) else { return nil }
+        return (String(decoding: u[0..<8], as: UTF8.self), u.count == 11 ? String(decoding: u[8...], as: UTF8.self) : "XXX")
     }
 
     /// Whether any list gives e-mail addresses, or phone numbers.

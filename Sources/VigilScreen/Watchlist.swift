@@ -33,6 +33,10 @@ public struct WatchlistEntry: Sendable, Hashable, Codable {
 
         /// A wallet the entry holds, as OFAC types it (`Digital Currency Address - XBT`, `- ETH`, …).
         public var isDigitalCurrencyAddress: Bool { type?.lowercased().hasPrefix("digital currency address") == true }
+
+        /// A bank's SWIFT/BIC (ISO 9362), as OFAC and OpenSanctions give a listed bank's.
+        public var isBIC: Bool { type == WatchlistEntry.Document.bicType }
+        public static let bicType = "SWIFT/BIC"
     }
 
     /// The list's own identifier (UN `REFERENCE_NUMBER`, OFAC `ent_num`, an OpenSanctions id).

@@ -233,6 +233,29 @@ struct ScreeningStageTests {
         #expect(engine.process(payment(5, debtor: ["account": "DE1", "email": "a@example.org"], creditor: ["account": "RU2", "phone": "+7 911 000 00 00"])).isEmpty)
     }
 
+    @Test("a payment through a listed bank is a hit about the party whose bank it is, whatever the names")
+    func listedBank() throws {
+        let sdn = #"9577,"BANK MELLAT","-0- ","IRAN] [NPWMD",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,"SWIFT/BIC BKMTIRTH; Website www.bankmellat.ir.""#
+        let path = try Self.setUp(pipeline: Self.pipeline(screen: "[debtor, creditor]", list: "sdn.csv"))
+        try sdn.write(toFile: (path as NSString).deletingLastPathComponent + "/sdn.csv", atomically: true, encoding: .utf8)
+        let p = try PipelineDefinition.load(file: path)
+        let engine = PipelineEngine(pipeline: p, topics: p.topics(from: VigilConfig()), limits: WindowLimits())
+        func payment(_ offset: Int64, debtorBIC: String, creditorBIC: String) -> ConsumedMessage {
+            let object: [String: Any] = ["id": "w\(offset)", "ts": "2024-05-03T09:00:00Z", "amount": "250000", "currency": "EUR", "channel": "wire",
+                                         "debtor": ["account": "DE89370400440532013000", "bic": debtorBIC, "name": "Hansa Maschinenbau GmbH"],
+                                         "creditor": ["account": "IR580540105180021273113007", "bic": creditorBIC, "name": "Pars Trading Co"]]
+            return ConsumedMessage(topic: "fin.transactions", partition: 0, offset: offset,
+                                   value: Array(try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])))
+        }
+        let alerts = engine.process(payment(0, debtorBIC: "COBADEFFXXX", creditorBIC: "BKMTIRTH720")).compactMap(\.alert)
+        let alert = try #require(alerts.first)
+        #expect(alerts.count == 1 && alert.score == 1 && alert.reviewOnly != true)
+        #expect(alert.subject.field == "creditor.account" && alert.subject.value == "IR580540105180021273113007")
+        #expect(alert.findings[0].explanation.contains("creditor BIC 'BKMTIRTH720' matches local entry 9577 'BANK MELLAT'"))
+        #expect(alert.findings[0].explanation.contains("bic-hit +1.0 (SWIFT/BIC BKMTIRTH is listed"))
+        #expect(engine.process(payment(1, debtorBIC: "COBADEFFXXX", creditorBIC: "MELIIRTH")).isEmpty)
+    }
+
     @Test("only the parties named in screen: are screened; a replay gives the same alerts")
     func targetsAndDeterminism() throws {
         let p = try PipelineDefinition.load(file: try Self.setUp(pipeline: Self.pipeline(screen: "creditor")))

@@ -827,6 +827,23 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(e.documents.map(\.isDigitalCurrencyAddress) == [false, false, true, true])
         // Contacts as the list writes them; the screener compares them normalised.
         #expect(e.emails == ["x@example.org", "Y@Example.NET"] && e.phones == ["95 013 70177", "982188526300"])
+        // Identifiers of every type OFAC gives, read as its XML's `idList` is; remarks with digits
+        // that identify no one are not documents.
+        var bank = WatchlistEntry(id: "x", kind: .organization, names: [])
+        OFACList.apply(remarks: "Cedula No. 16247821 (Colombia); NIT # 800146749-7 (Colombia); SWIFT/BIC BKMTIRTH; "
+                       + "Registration ID HRB 26136 (Germany); Passport AC 008827 (Iran) issued 1999; Vessel Registration Identification IMO 9187629; "
+                       + "Immigration No. A7800002 Border Crossing; Temporary suspension of deportation No. T04338017, expired 08 May 2013; "
+                       + "Organization Established Date 17 Dec 2016; Chinese Commercial Code 1728 4320; Aircraft Model IL76-TD; "
+                       + "Vice-Chairperson, 13th National People's Congress; FDLR 2nd Vice President; Executive Order 13662 Directive Determination; "
+                       + "Telephone: (98)(21)(66153220); PHONE 850 2 381 8221; Fax (98)(21)(22224537).", to: &bank)
+        #expect(bank.documents == [
+            .init(type: "Cedula No.", number: "16247821", country: "Colombia"), .init(type: "NIT #", number: "800146749-7", country: "Colombia"),
+            .init(type: "SWIFT/BIC", number: "BKMTIRTH", country: nil), .init(type: "Registration ID", number: "HRB 26136", country: "Germany"),
+            .init(type: "Passport", number: "AC 008827", country: "Iran"), .init(type: "Vessel Registration Identification", number: "IMO 9187629", country: nil),
+            .init(type: "Immigration No.", number: "A7800002", country: nil), .init(type: "Temporary suspension of deportation No.", number: "T04338017", country: nil),
+        ])
+        #expect(bank.documents.map(\.isBIC) == [false, false, true, false, false, false, false, false])
+        #expect(bank.phones == ["(98)(21)(66153220)", "850 2 381 8221"])
         // A query born in the second year listed agrees rather than differs.
         let screener = Screener(lists: [Watchlist(version: ListVersion(name: "OFAC", format: "ofac", sha256: "00", generated: nil, entries: 1), entries: [e])])
         let m = try #require(screener.screen(ScreeningQuery(name: "Muhammad Husayn Fadlallah", birthDate: "1936")).matches.first)
@@ -871,6 +888,37 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         let un = Screener(lists: [try WatchlistLoader.load(name: "UN", path: try fixturePath("UN_consolidated.xml"))])
         #expect(!un.listsAddresses && un.screen(address: "12udabs2TkX7NXCSj6KpqXfakjE52ZPLhz").isEmpty)
         #expect(!un.listsContacts)
+    }
+
+    @Test("a payment through a listed bank is a hit: its BIC's institution, a listed branch only itself")
+    func listedBICs() throws {
+        func entry(_ id: String, _ bics: [String]) -> WatchlistEntry {
+            var e = WatchlistEntry(id: id, kind: .organization, names: [.init(text: "Bank \(id)", quality: "primary")])
+            e.documents = bics.map { .init(type: WatchlistEntry.Document.bicType, number: $0, country: nil) }
+            return e
+        }
+        let list = Watchlist(version: ListVersion(name: "OFAC", format: "ofac", sha256: "00", generated: nil, entries: 3),
+                             entries: [entry("9577", ["BKMTIRTH"]), entry("18", ["SABCRUMMXXX"]), entry("20", ["KDBKKPPY200", "not a BIC"])])
+        let screener = Screener(lists: [list])
+        #expect(screener.listsBICs)
+        let mellat = screener.screen(bic: "bkmtirth")
+        #expect(mellat.map(\.entryID) == ["9577"] && mellat.first?.score == 1 && mellat.first?.features.map(\.feature) == ["bic-hit"])
+        #expect(mellat.first?.features.first?.detail == "SWIFT/BIC BKMTIRTH is listed: a payment through it is a hit whatever the names")
+        // Any branch of a listed institution; the institution's own BIC written with XXX.
+        #expect(screener.screen(bic: "BKMTIRTH123").map(\.entryID) == ["9577"])
+        #expect(screener.screen(bic: "SABCRUMM").map(\.entryID) == ["18"] && screener.screen(bic: "SABCRUMM456").map(\.entryID) == ["18"])
+        // A listed branch: itself, and the institution's BIC, but not its other branches.
+        #expect(screener.screen(bic: "KDBKKPPY200").map(\.entryID) == ["20"] && screener.screen(bic: "KDBKKPPYXXX").map(\.entryID) == ["20"])
+        #expect(screener.screen(bic: "KDBKKPPY300").isEmpty)
+        // Other banks, and what is no BIC.
+        #expect(screener.screen(bic: "DEUTDEFF").isEmpty && screener.screen(bic: "BKMTIRT").isEmpty && screener.screen(bic: "").isEmpty)
+        #expect(!Screener(lists: [try WatchlistLoader.load(name: "UN", path: try fixturePath("UN_consolidated.xml"))]).listsBICs)
+        // The list formats that give BICs: CSL's `ids` and FollowTheMoney's `swiftBic`.
+        var csl = WatchlistEntry(id: "x", kind: .organization, names: [])
+        ConsolidatedScreeningList.add(identifier: "SWIFT/BIC, BKMTIRTH", to: &csl)
+        #expect(csl.documents.map(\.isBIC) == [true] && csl.documents.first?.number == "BKMTIRTH")
+        let ftm = try temporaryFile("bank.jsonl", #"{"id": "b-1", "schema": "Company", "properties": {"name": ["Bank Mellat"], "swiftBic": ["BKMTIRTH"]}}"#)
+        #expect(Screener(lists: [try WatchlistLoader.load(name: "OS", path: ftm)]).screen(bic: "BKMTIRTHXXX").map(\.entryID) == ["b-1"])
     }
 
     @Test func followTheMoneyAndSimpleCSV() throws {
@@ -979,7 +1027,8 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
                 <uid>36</uid><lastName>AEROCARIBBEAN AIRLINES</lastName><sdnType>Entity</sdnType>
                 <programList><program>CUBA</program></programList>
                 <addressList><address><uid>8</uid><city>Havana</city><country>Cuba</country></address></addressList>
-                <idList><id><uid>9</uid><idType>Digital Currency Address - ETH</idType><idNumber>0x8589427373D6D84E98730D7795D8f6f8731FDA16</idNumber></id></idList>
+                <idList><id><uid>9</uid><idType>Digital Currency Address - ETH</idType><idNumber>0x8589427373D6D84E98730D7795D8f6f8731FDA16</idNumber></id>
+                  <id><uid>12</uid><idType>SWIFT/BIC</idType><idNumber>CUBACUHH</idNumber></id></idList>
               </sdnEntry>
             </sdnList>
             """)
@@ -995,7 +1044,8 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(Screener(lists: [list]).screen(phone: "+20 2 1234 5678").map(\.entryID) == ["7157"])
         #expect(list.entries[1].countries == ["Cuba"] && list.entries[1].names.map(\.text) == ["AEROCARIBBEAN AIRLINES"])
         // A wallet in the identifiers is a digital currency address, and a hit as an account.
-        #expect(list.entries[1].documents.map(\.isDigitalCurrencyAddress) == [true])
+        #expect(list.entries[1].documents.map(\.isDigitalCurrencyAddress) == [true, false])
+        #expect(Screener(lists: [list]).screen(bic: "CUBACUHH").map(\.entryID) == ["36"])
         #expect(Screener(lists: [list]).screen(address: "0x8589427373d6d84e98730d7795d8f6f8731fda16").map(\.entryID) == ["36"])
         let bad = try temporaryFile("sdn2.xml", "<sdnList>\n<sdnEntry><uid>1</uid><firstName>A</firstName></sdnEntry>\n</sdnList>")
         #expect(throws: WatchlistError(file: bad, location: "sdnEntry[1] (line 2)", "no lastName")) { try WatchlistLoader.load(name: "OFAC", path: bad) }
