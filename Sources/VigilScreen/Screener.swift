@@ -584,7 +584,7 @@ public final class Screener: Sendable {
     /// A BIC's institution (its first eight characters) and branch (`XXX` when not given), in
     /// upper case; nil for anything that is no BIC (8 or 11 letters and digits, the country code
     /// in letters).
-    static func bic(_ text: String) -> (institution: String, branch: String)? {
+    public static func bic(_ text: String) -> (institution: String, branch: String)? {
         let u = Array(text.utf8).filter { $0 != 0x20 }.map { $0 >= 0x61 && $0 <= 0x7A ? $0 - 0x20 : $0 }
         guard u.count == 8 || u.count == 11, u.allSatisfy({ ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x30 && $0 <= 0x39) }),
               u[4..<6].allSatisfy({ $0 >= 0x41 && $0 <= 0x5A }) else { return nil }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VigilCore
 import VigilScreen
 import Yams
 
@@ -9,7 +10,9 @@ struct ScreenCommand: AsyncParsableCommand {
         abstract: "Screen a name against watchlists, or score a labelled file of name pairs.",
         discussion: """
             With --list NAME=FILE (repeatable) and a name: prints the best matches as JSON, each with its score, \
-            the list version it came from and how the score was reached. FILE is a UN Security Council \
+            the list version it came from and how the score was reached. --account, --bic, --phone and --email \
+            (with or without a name) look up what lists give besides names: a digital currency address, a bank's \
+            BIC, a phone number, an e-mail address; each listed one is a match of its own. FILE is a UN Security Council \
             Consolidated List, the EU's financial sanctions file or OFAC's SDN XML (.xml), an OFAC SDN CSV set (sdn.csv, or the folder holding sdn.csv, alt.csv and \
             add.csv), OpenSanctions FollowTheMoney entities or Senzing records (.json/.jsonl: one per line, or a JSON array), or a CSV told \
             by its header: a FinCEN 314(a) subject list, a GTAS watch-list import, the US Consolidated Screening \
@@ -46,6 +49,18 @@ struct ScreenCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("An identity document number.", valueName: "number"))
     var document: String?
 
+    @Option(name: .long, help: ArgumentHelp("An account to look up among listed digital currency addresses.", valueName: "account"))
+    var account: String?
+
+    @Option(name: .long, help: ArgumentHelp("A bank's BIC to look up among listed banks' (8 or 11 characters).", valueName: "bic"))
+    var bic: String?
+
+    @Option(name: .long, help: ArgumentHelp("A phone number to look up among listed ones (compared by its last nine digits).", valueName: "number"))
+    var phone: String?
+
+    @Option(name: .long, help: ArgumentHelp("An e-mail address to look up among listed ones.", valueName: "address"))
+    var email: String?
+
     @Option(name: .long, help: ArgumentHelp("What the name is of: person, organization, vessel or unknown.", valueName: "kind"))
     var kind: String = "unknown"
 
@@ -67,14 +82,21 @@ struct ScreenCommand: AsyncParsableCommand {
     @Argument(help: ArgumentHelp("The name to screen.", valueName: "name"))
     var name: String?
 
+    /// Whether an identifier other than a name is to be looked up.
+    var identifiers: Bool { account != nil || bic != nil || phone != nil || email != nil }
+
     func validate() throws {
         if !(0...1).contains(threshold) { throw ValidationError("--threshold must be between 0 and 1") }
         if !(1...1_000).contains(limit) { throw ValidationError("--limit must be between 1 and 1000") }
         if let p = ScreeningQuery.problem(kind: kind) { throw ValidationError("--kind \(p)") }
         if let dob, let p = ScreeningQuery.problem(birthDate: dob) { throw ValidationError("--dob \(p)") }
         if let country, let p = ScreeningQuery.problem(country: country) { throw ValidationError("--country \(p)") }
+        if let bic, Screener.bic(bic) == nil { throw ValidationError("--bic '\(bic)' is not a BIC: 8 or 11 letters and digits, the 5th and 6th a country code") }
+        if let phone, ContactKey.phone(phone) == nil { throw ValidationError("--phone '\(phone)' has fewer than \(ContactKey.phoneMinimumDigits) digits") }
+        if let email, ContactKey.email(email) == nil { throw ValidationError("--email '\(email)' is not an e-mail address") }
         if batch != nil {
             if name != nil { throw ValidationError("give a name or --batch FILE, not both") }
+            if identifiers { throw ValidationError("--account, --bic, --phone and --email are for one query, not a batch") }
             if dob != nil || country != nil || document != nil {
                 throw ValidationError("--dob, --country and --document are for one name; a batch gives them in its birth_date, country and document columns")
             }
@@ -115,8 +137,8 @@ struct ScreenCommand: AsyncParsableCommand {
                 }
                 return
             }
-            guard evalList || batch != nil || name?.trimmingCharacters(in: .whitespaces).isEmpty == false else {
-                throw CLIError("give a name to screen (or --batch FILE, --eval FILE, or --eval-list)")
+            guard evalList || batch != nil || identifiers || document != nil || name?.trimmingCharacters(in: .whitespaces).isEmpty == false else {
+                throw CLIError("give a name to screen, or --account, --bic, --phone, --email or --document to look up (or --batch FILE, --eval FILE, or --eval-list)")
             }
             guard !list.isEmpty else { throw CLIError("give at least one --list NAME=FILE") }
             var lists: [Watchlist] = []
@@ -144,7 +166,13 @@ struct ScreenCommand: AsyncParsableCommand {
             }
             let query = ScreeningQuery(name: name ?? "", kind: NameKind(given: kind)!, birthDate: dob,
                                        country: country, document: document)
-            LineWriter().write(Array(try encoder.encode(screener.screen(query))))
+            var result = screener.screen(query)
+            // What lists give besides names: each listed one is a match resting on it alone.
+            result.matches += account.map(screener.screen(address:)) ?? []
+            result.matches += bic.map(screener.screen(bic:)) ?? []
+            result.matches += phone.map(screener.screen(phone:)) ?? []
+            result.matches += email.map(screener.screen(email:)) ?? []
+            LineWriter().write(Array(try encoder.encode(result)))
         }
     }
 

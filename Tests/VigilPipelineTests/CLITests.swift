@@ -242,6 +242,26 @@ struct CLITests {
         r = try await vigil(["screen", "--list", "SAMPLE=\(list)", "--country", "RUS", "Sidorenko Ivan Petrovich"])
         #expect(r.status == 0 && r.stdout.contains("RUS is listed"), "\(r.stderr)")
 
+        // What lists give besides names, looked up without a name: each listed one is a match.
+        let ofac = dir.appendingPathComponent("sdn.csv").path
+        try #"9577,"BANK MELLAT","-0- ","IRAN",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,"SWIFT/BIC BKMTIRTH; Telephone: (98)(21)(82961)(111); Email Address info@bankmellat.example.""#
+            .write(toFile: ofac, atomically: true, encoding: .utf8)
+        r = try await vigil(["screen", "--list", "OFAC=\(ofac)", "--bic", "BKMTIRTH720", "--phone", "0098 21 8296 1111", "--email", "Info@BankMellat.example"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let found = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let hits = try #require(found["matches"] as? [[String: Any]])
+        #expect(hits.map { $0["entryID"] as? String } == ["9577", "9577", "9577"])
+        #expect(hits.compactMap { ($0["features"] as? [[String: Any]])?.first?["feature"] as? String } == ["bic-hit", "phone-hit", "email-hit"])
+        r = try await vigil(["screen", "--list", "OFAC=\(ofac)", "--bic", "DEUTDEFF"])
+        #expect(r.status == 0 && r.stdout.contains("\"matches\" : [\n\n  ]"), "\(r.stderr)")
+        for (args, message) in [(["--bic", "BKMT1RTH"], "--bic 'BKMT1RTH' is not a BIC"), (["--phone", "12-34"], "--phone '12-34' has fewer than 7 digits"),
+                                 (["--email", "info"], "--email 'info' is not an e-mail address")] {
+            r = try await vigil(["screen", "--list", "OFAC=\(ofac)"] + args)
+            #expect(r.status != 0 && r.stderr.contains(message), "\(args): \(r.stderr)")
+        }
+        r = try await vigil(["screen", "--list", "OFAC=\(ofac)"])
+        #expect(r.status != 0 && r.stderr.contains("give a name to screen, or --account, --bic, --phone, --email or --document to look up"))
+
         let cases = dir.appendingPathComponent("cases.csv").path
         try "case_group,schema,name1,name2,is_match\ng,Person,Olaf Scholz,Olaf Scholze,true\ng,Person,Olaf Scholz,Octavian Scholz,false\n"
             .write(toFile: cases, atomically: true, encoding: .utf8)
