@@ -264,8 +264,8 @@ public struct SharingKeys: Sendable {
     /// Replaces the signing key in `directory` with a new one. The old public key stays beside
     /// the new one as `signing-<key id>.pub`, so that alerts it signed can still be verified;
     /// the old private key is gone (a key is rotated because it is old or may be known to
-    /// others: keeping it would defeat that). Pseudonym keys are not touched: a new one would
-    /// give every subject a new pseudonym, and a partner could no longer link them.
+    /// others: keeping it would defeat that). Pseudonym keys are not touched: they are rotated
+    /// apart (``rotatePseudonym(of:in:)``), since a new one changes what partners can link.
     ///
     /// The new key pair is written beside the old one and renamed into place, the private key
     /// first: a reader sees the old pair or the new key, never half a file.
@@ -284,5 +284,33 @@ public struct SharingKeys: Sendable {
             throw KeyError("cannot replace \(path(file)): \(String(cString: strerror(errno)))")
         }
         return (old.keyID, AlertSignature.keyID(of: Array(key.publicKey.rawRepresentation)))
+    }
+
+    /// The file a partner's retired pseudonym key is kept in: `pseudonym-<partner>.<key id>.retired`,
+    /// the id being the first 8 bytes of the key's SHA-256 in hex (which reveals nothing of a
+    /// 256-bit key).
+    public static func retiredPseudonymFile(_ partner: String, keyID: String) -> String { "pseudonym-\(partner).\(keyID).retired" }
+
+    /// Replaces a partner's pseudonym key with a new one: from then on every subject has a new
+    /// pseudonym in that partner's copies, so the partner can no longer link new alerts to old
+    /// ones (what rotating is for: a long-lived pseudonym becomes a profile). The old key is kept
+    /// beside it as ``retiredPseudonymFile(_:keyID:)``, readable by the owner only, so the unit
+    /// can still say which subject an old pseudonym stood for when a partner asks; deleting it
+    /// makes the old pseudonyms unresolvable. The new key is written beside the old and renamed
+    /// into place.
+    /// - Returns: the retired key's id and the new one's.
+    public static func rotatePseudonym(of partner: String, in directory: String) throws(KeyError) -> (retired: String, current: String) {
+        func path(_ file: String) -> String { (directory as NSString).appendingPathComponent(file) }
+        let current = path(pseudonymFile(partner))
+        guard let text = try? String(contentsOfFile: current, encoding: .utf8) else {
+            throw KeyError("no pseudonym key of partner \(partner) to rotate: cannot read \(current)")
+        }
+        guard let old = decode(text), old.count >= 32 else { throw KeyError("\(current) is not a pseudonym key (base64 of 32 bytes or more)") }
+        func keyID(_ key: [UInt8]) -> String { Array(Crypto.SHA256.hash(data: key)).prefix(8).hex }
+        try writeKey(old, to: path(retiredPseudonymFile(partner, keyID: keyID(old))), mode: 0o600)
+        let key = SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) }
+        try writeKey(key, to: current + ".new", mode: 0o600)
+        guard rename(current + ".new", current) == 0 else { throw KeyError("cannot replace \(current): \(String(cString: strerror(errno)))") }
+        return (keyID(old), keyID(key))
     }
 }

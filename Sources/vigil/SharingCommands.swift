@@ -50,25 +50,41 @@ extension KeysCommand {
         static let parentName = "keys"
         static let configuration = CommandConfiguration(
             commandName: "rotate",
-            abstract: "Replace the signing key, keeping the old public key for verifying what it signed.",
+            abstract: "Replace the signing key, keeping the old public key for verifying what it signed; or partners' pseudonym keys.",
             discussion: """
                 Writes a new signing.key and signing.pub into the directory and keeps the old public key \
                 beside them as signing-<key id>.pub; the old private key is removed. Give partners the new \
                 signing.pub and keep the old ones: `vigil verify --key DIR` checks alerts signed by any of them. \
-                A running pipeline signs with the new key from its next reload (SIGHUP) or restart. Pseudonym \
-                keys are not rotated here: a new one gives every subject a new pseudonym (to do it, remove \
-                pseudonym-<partner>.key and run `vigil keys generate`). A key given in VIGIL_SIGNING_KEY \
-                is rotated by whoever sets that variable.
+                A running pipeline signs with the new key from its next reload (SIGHUP) or restart. A key given \
+                in VIGIL_SIGNING_KEY is rotated by whoever sets that variable.
+
+                With --pseudonym PARTNER (repeatable), rotates those partners' pseudonym keys instead: every \
+                subject gets a new pseudonym in their copies from then on, so they can no longer link new \
+                alerts to old ones. The old key is kept as pseudonym-<partner>.<key id>.retired, readable by \
+                its owner only, so the unit can still resolve an old pseudonym; delete it to make that \
+                impossible. A running pipeline takes the new key up by itself.
                 """
         )
 
         @Option(name: .long, help: ArgumentHelp("The keys directory (sharing.keys).", valueName: "dir"))
         var dir: String
 
+        @Option(name: .long, help: ArgumentHelp("Rotate this partner's pseudonym key rather than the signing key (repeatable).", valueName: "partner"))
+        var pseudonym: [String] = []
+
         func run() async throws {
             try await Self.reporting {
-                let (retired, current) = try fail(SharingKeys.rotate(in: dir))
                 let folder = dir as NSString
+                if !pseudonym.isEmpty {
+                    for partner in pseudonym {
+                        let (retired, current) = try fail(SharingKeys.rotatePseudonym(of: partner, in: dir))
+                        print("partner \(partner): pseudonym key \(current) in \(folder.appendingPathComponent(SharingKeys.pseudonymFile(partner))); "
+                              + "retired key kept as \(folder.appendingPathComponent(SharingKeys.retiredPseudonymFile(partner, keyID: retired))) "
+                              + "(delete it to make the old pseudonyms unresolvable)")
+                    }
+                    return
+                }
+                let (retired, current) = try fail(SharingKeys.rotate(in: dir))
                 print("retired key \(retired): public key kept as \(folder.appendingPathComponent(SharingKeys.retiredPublicFile(retired)))")
                 print("signing key \(current): \(folder.appendingPathComponent(SharingKeys.signingFile)), \(folder.appendingPathComponent(SharingKeys.publicFile))")
             }

@@ -868,6 +868,19 @@ struct CLITests {
         #expect(r.status == 1 && r.stderr.hasSuffix("signed with key \(keyID), not with this key (\(newKeyID))\n"), "\(r.stderr)")
         r = try await vigil(["keys", "rotate", "--dir", dir.appendingPathComponent("none").path])
         #expect(r.status == 1 && r.stderr.hasPrefix("vigil keys rotate: no signing key to rotate in "), "\(r.stderr)")
+        // A rotated pseudonym key: the same alerts name their subjects by other pseudonyms.
+        r = try await vigil(["keys", "rotate", "--dir", keys, "--pseudonym", "fiu-partner"])
+        #expect(r.status == 0 && r.stdout.hasPrefix("partner fiu-partner: pseudonym key ") && r.stdout.contains(".retired (delete it"), "\(r.stderr)")
+        let renamed = try await vigil(["replay", recording, "--partner", "fiu-partner"], environment: ["VIGIL_KEYS_DIR": keys])
+        func subjects(_ out: String) throws -> [String?] {
+            try out.split(separator: "\n").map { try JSONDecoder().decode(Alert.self, from: Data($0.utf8)).subject.value }
+        }
+        let (earlier, later) = (try subjects(rotated.stdout), try subjects(renamed.stdout))
+        #expect(earlier.count == 11 && later.count == 11 && earlier.contains { $0?.hasPrefix("ps:") == true })
+        #expect(zip(earlier, later).allSatisfy { $0 != $1 || $0?.hasPrefix("ps:") != true })
+        #expect(zip(earlier, later).contains { $0 != $1 })
+        r = try await vigil(["keys", "rotate", "--dir", keys, "--pseudonym", "police"])
+        #expect(r.status == 1 && r.stderr.hasPrefix("vigil keys rotate: no pseudonym key of partner police to rotate"), "\(r.stderr)")
 
         // A copy held for a partner is said on standard error.
         let noKeys = try await vigil(["replay", recording, "--partner", "police"], environment: ["VIGIL_KEYS_DIR": ""])

@@ -247,6 +247,36 @@ struct SharingTests {
         #expect(throws: KeyError.self) { try SharingKeys.publicKeys([dir + "/missing.pub"]) }
     }
 
+    @Test("a rotated pseudonym key: new pseudonyms from then on, the old key kept apart for the unit alone, the signing key untouched")
+    func pseudonymKeyRotation() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-keys-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = try SharingKeys.generate(in: dir, partners: ["fiu-a", "fiu-b"])
+        let signingKey = try String(contentsOfFile: dir + "/signing.key", encoding: .utf8)
+        func pseudonymisers() throws -> [String: Pseudonymiser] {
+            let policies = ["fiu-a", "fiu-b"].map { Self.partner($0, fields: [.subjectValue: .pseudonymise]) }
+            return SharingKeys.load(directory: dir, partners: policies, environment: [:]).pseudonymisers
+        }
+        let before = try pseudonymisers()
+
+        let (retired, current) = try SharingKeys.rotatePseudonym(of: "fiu-a", in: dir)
+        #expect(retired != current && retired.count == 16)
+        let after = try pseudonymisers()
+        #expect(after["fiu-a"]?.pseudonym("DE89370400440532013000") != before["fiu-a"]?.pseudonym("DE89370400440532013000"))
+        // The other partner's pseudonyms and the signing key stay.
+        #expect(after["fiu-b"]?.pseudonym("DE89370400440532013000") == before["fiu-b"]?.pseudonym("DE89370400440532013000"))
+        #expect(try String(contentsOfFile: dir + "/signing.key", encoding: .utf8) == signingKey)
+        // The retired key resolves the old pseudonyms, and only its owner can read it.
+        let kept = dir + "/" + SharingKeys.retiredPseudonymFile("fiu-a", keyID: retired)
+        #expect(kept.hasSuffix("/pseudonym-fiu-a.\(retired).retired"))
+        #expect(try FileManager.default.attributesOfItem(atPath: kept)[.posixPermissions] as? Int == 0o600)
+        #expect(try FileManager.default.attributesOfItem(atPath: dir + "/pseudonym-fiu-a.key")[.posixPermissions] as? Int == 0o600)
+        let old = try Pseudonymiser(key: Array(Data(base64Encoded: String(contentsOfFile: kept, encoding: .utf8).trimmingCharacters(in: .newlines))!))
+        #expect(old.pseudonym("DE89370400440532013000") == before["fiu-a"]?.pseudonym("DE89370400440532013000"))
+
+        #expect(throws: KeyError.self) { try SharingKeys.rotatePseudonym(of: "police", in: dir) }
+    }
+
     @Test("keys never appear in what is shared")
     func keysStayPrivate() throws {
         var fields = Self.allPass
