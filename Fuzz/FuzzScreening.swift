@@ -9,11 +9,13 @@
 // - a query (first line the name, then birth date, country and document), screened as each kind
 //   against the UN list of the test fixtures, which spans Latin, Arabic, Cyrillic, Chinese and
 //   Korean names;
-// - an account (its first line), looked up among the listed digital currency addresses;
+// - an account, a BIC, a phone number and an e-mail address (its first line), looked up among
+//   those the lists give;
 // - two names (its first two lines) scored against each other by the matcher;
 // - a list file of each format Vigil reads (told from the file's name, as `--list` tells it);
-//   one that loads is indexed and screened with its own first name, and its first document
-//   looked up as an account.
+//   one that loads is indexed and screened with its own first name, its first document looked up
+//   as an account and a BIC, its first phone and e-mail looked up, and the input's first line
+//   looked up as each.
 import Foundation
 import VigilScreen
 
@@ -48,8 +50,11 @@ public func fuzzScreening(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     for kind in NameKind.allCases {
         _ = screener.screen(ScreeningQuery(name: lines[0], kind: kind, birthDate: line(1), country: line(2), document: line(3)))
     }
-    // As an account: a listed wallet is looked up by every payment's accounts.
+    // As an account, a bank, a contact: every payment's and booking's are looked up.
     _ = screener.screen(address: lines[0])
+    _ = screener.screen(bic: lines[0])
+    _ = screener.screen(phone: lines[0])
+    _ = screener.screen(email: lines[0])
     if let second = line(1) {
         _ = matcher.score(NormalizedName(lines[0]), NormalizedName(second, kind: .person))
     }
@@ -59,7 +64,13 @@ public func fuzzScreening(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         guard let list = try? WatchlistLoader.load(name: "fuzz", path: directory + path) else { continue }
         let loaded = Screener(lists: [list])
         if let name = list.entries.first?.names.first?.text { _ = loaded.screen(ScreeningQuery(name: name)) }
-        if let document = list.entries.first?.documents.first?.number { _ = loaded.screen(address: document) }
+        if let document = list.entries.first?.documents.first?.number {
+            _ = loaded.screen(address: document)
+            _ = loaded.screen(bic: document)
+        }
+        if let phone = list.entries.first?.phones.first { _ = loaded.screen(phone: phone) }
+        if let email = list.entries.first?.emails.first { _ = loaded.screen(email: email) }
+        _ = (loaded.screen(bic: lines[0]), loaded.screen(phone: lines[0]), loaded.screen(email: lines[0]))
     }
     return 0
 }

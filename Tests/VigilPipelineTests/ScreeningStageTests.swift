@@ -47,13 +47,25 @@ struct ScreeningStageTests {
         return path
     }
 
+    /// A canonical event as a consumed message.
+    static func message(_ object: [String: Any], topic: String = "fin.transactions", offset: Int64) -> ConsumedMessage {
+        ConsumedMessage(topic: topic, partition: 0, offset: offset, value: Array(try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])))
+    }
+
+    /// An engine of a pipeline screening `screen` against an OFAC CSV of `sdn`'s rows.
+    static func engine(sdn: String, screen: String = "[debtor, creditor, traveller]") throws -> PipelineEngine {
+        let path = try setUp(pipeline: pipeline(screen: screen, list: "sdn.csv"))
+        try sdn.write(toFile: (path as NSString).deletingLastPathComponent + "/sdn.csv", atomically: true, encoding: .utf8)
+        let p = try PipelineDefinition.load(file: path)
+        return PipelineEngine(pipeline: p, topics: p.topics(from: VigilConfig()), limits: WindowLimits())
+    }
+
     static func tx(_ offset: Int64, debtor: String, creditor: String = "Corner Bakery", dob: String? = nil) -> ConsumedMessage {
         var d: [String: String] = ["account": "ACC-\(offset)", "name": debtor]
         if let dob { d["dob"] = dob }
         let object: [String: Any] = ["id": "t\(offset)", "ts": "2024-05-01T10:00:00Z", "amount": "250.00", "currency": "EUR", "channel": "wire",
                                      "debtor": d, "creditor": ["account": "SHOP-1", "name": creditor]]
-        return ConsumedMessage(topic: "fin.transactions", partition: 0, offset: offset,
-                               value: Array(try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])))
+        return Self.message(object, offset: offset)
     }
 
     static func passenger(_ offset: Int64, surname: String, given: String, document: String, nationality: String = "RUS",
@@ -61,8 +73,7 @@ struct ScreeningStageTests {
         let object: [String: Any] = ["id": "p\(offset)", "ts": "2024-05-02T08:00:00Z", "kind": "api",
                                      "traveller": ["surname": surname, "given": given, "dob": "1970-04-05", "nationality": nationality,
                                                    "documents": ([document] + more).map { ["type": "P", "number": $0] }]]
-        return ConsumedMessage(topic: "pax.events", partition: 0, offset: offset,
-                               value: Array(try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])))
+        return Self.message(object, topic: "pax.events", offset: offset)
     }
 
     @Test("answers are remembered in two generations: a name in steady use is not screened again, one out of use is")
@@ -159,15 +170,11 @@ struct ScreeningStageTests {
     @Test("a payment to or from a listed wallet is a hit whatever the names; other accounts are not")
     func listedWallet() throws {
         let sdn = #"29702,"LIFSHITS, Artem Mikhaylovich","individual","CYBER2",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,"DOB 26 Dec 1992; Digital Currency Address - XBT 12udabs2TkX7NXCSj6KpqXfakjE52ZPLhz; alt. Digital Currency Address - ETH 0x901bb9583b24d97e995513c6778dc6888ab6870e.""#
-        let path = try Self.setUp(pipeline: Self.pipeline(screen: "[debtor, creditor]", list: "sdn.csv"))
-        try sdn.write(toFile: (path as NSString).deletingLastPathComponent + "/sdn.csv", atomically: true, encoding: .utf8)
-        let p = try PipelineDefinition.load(file: path)
-        let engine = PipelineEngine(pipeline: p, topics: p.topics(from: VigilConfig()), limits: WindowLimits())
+        let engine = try Self.engine(sdn: sdn, screen: "[debtor, creditor]")
         func payment(_ offset: Int64, from: String, to: String) -> ConsumedMessage {
             let object: [String: Any] = ["id": "c\(offset)", "ts": "2024-05-01T10:00:00Z", "amount": "0.5", "currency": "XBT", "channel": "crypto",
                                          "debtor": ["account": from], "creditor": ["account": to]]
-            return ConsumedMessage(topic: "fin.transactions", partition: 0, offset: offset,
-                                   value: Array(try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])))
+            return Self.message(object, offset: offset)
         }
         let paid = engine.process(payment(0, from: "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq", to: "12udabs2TkX7NXCSj6KpqXfakjE52ZPLhz")).compactMap(\.alert)
         let alert = try #require(paid.first)
@@ -181,28 +188,19 @@ struct ScreeningStageTests {
         #expect(sent.compactMap(\.alert).map(\.subject.field) == ["debtor.account"])
         #expect(engine.process(payment(2, from: "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq", to: "1BoatSLRHtKNngkdXEeobR76b53LETtpyT")).isEmpty)
         // Parties not named in screen: are not looked up.
-        let creditorsOnly = try PipelineDefinition.load(file: try {
-            let path = try Self.setUp(pipeline: Self.pipeline(screen: "creditor", list: "sdn.csv"))
-            try sdn.write(toFile: (path as NSString).deletingLastPathComponent + "/sdn.csv", atomically: true, encoding: .utf8)
-            return path
-        }())
-        let other = PipelineEngine(pipeline: creditorsOnly, topics: creditorsOnly.topics(from: VigilConfig()), limits: WindowLimits())
+        let other = try Self.engine(sdn: sdn, screen: "creditor")
         #expect(other.process(payment(3, from: "12udabs2TkX7NXCSj6KpqXfakjE52ZPLhz", to: "1BoatSLRHtKNngkdXEeobR76b53LETtpyT")).isEmpty)
     }
 
     @Test("a booking or a payment party whose contact e-mail or phone a list gives is a hit whatever the name; a booking's is for review")
     func listedContacts() throws {
         let sdn = #"29702,"LIFSHITS, Artem Mikhaylovich","individual","CYBER2",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,"DOB 26 Dec 1992; Email Address mycryptodeals@yandex.ru; alt. Email Address artemlv@hotmail.com; Phone Number 79110354982.""#
-        let path = try Self.setUp(pipeline: Self.pipeline(list: "sdn.csv"))
-        try sdn.write(toFile: (path as NSString).deletingLastPathComponent + "/sdn.csv", atomically: true, encoding: .utf8)
-        let p = try PipelineDefinition.load(file: path)
-        let engine = PipelineEngine(pipeline: p, topics: p.topics(from: VigilConfig()), limits: WindowLimits())
+        let engine = try Self.engine(sdn: sdn)
         func booking(_ offset: Int64, emails: [String], phones: [String] = []) -> ConsumedMessage {
             let object: [String: Any] = ["id": "pnr\(offset)", "ts": "2024-05-02T08:00:00Z", "kind": "pnr",
                                          "traveller": ["surname": "BERG", "given": "ANNA", "documents": [["type": "P", "number": "X0000001"]]],
                                          "booking": ["locator": "ABC123", "contacts": ["emails": emails, "phones": phones]]]
-            return ConsumedMessage(topic: "pax.events", partition: 0, offset: offset,
-                                   value: Array(try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])))
+            return Self.message(object, topic: "pax.events", offset: offset)
         }
         let alerts = engine.process(booking(0, emails: ["anna.berg@example.org", "ArtemLV@hotmail.com"])).compactMap(\.alert)
         let alert = try #require(alerts.first)
@@ -222,8 +220,7 @@ struct ScreeningStageTests {
         func payment(_ offset: Int64, debtor: [String: String], creditor: [String: String]) -> ConsumedMessage {
             let object: [String: Any] = ["id": "t\(offset)", "ts": "2024-05-02T09:00:00Z", "amount": "900", "currency": "EUR",
                                          "debtor": debtor, "creditor": creditor]
-            return ConsumedMessage(topic: "fin.transactions", partition: 0, offset: offset,
-                                   value: Array(try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])))
+            return Self.message(object, offset: offset)
         }
         let called = engine.process(payment(3, debtor: ["account": "DE1"], creditor: ["account": "RU2", "phone": "8 911 035 49 82"])).compactMap(\.alert)
         #expect(called.map(\.subject.field) == ["creditor.account"] && called.first?.reviewOnly != true && called.first?.score == 0.85)
@@ -236,16 +233,12 @@ struct ScreeningStageTests {
     @Test("a payment through a listed bank is a hit about the party whose bank it is, whatever the names")
     func listedBank() throws {
         let sdn = #"9577,"BANK MELLAT","-0- ","IRAN] [NPWMD",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,"SWIFT/BIC BKMTIRTH; Website www.bankmellat.ir.""#
-        let path = try Self.setUp(pipeline: Self.pipeline(screen: "[debtor, creditor]", list: "sdn.csv"))
-        try sdn.write(toFile: (path as NSString).deletingLastPathComponent + "/sdn.csv", atomically: true, encoding: .utf8)
-        let p = try PipelineDefinition.load(file: path)
-        let engine = PipelineEngine(pipeline: p, topics: p.topics(from: VigilConfig()), limits: WindowLimits())
+        let engine = try Self.engine(sdn: sdn, screen: "[debtor, creditor]")
         func payment(_ offset: Int64, debtorBIC: String, creditorBIC: String) -> ConsumedMessage {
             let object: [String: Any] = ["id": "w\(offset)", "ts": "2024-05-03T09:00:00Z", "amount": "250000", "currency": "EUR", "channel": "wire",
                                          "debtor": ["account": "DE89370400440532013000", "bic": debtorBIC, "name": "Hansa Maschinenbau GmbH"],
                                          "creditor": ["account": "IR580540105180021273113007", "bic": creditorBIC, "name": "Pars Trading Co"]]
-            return ConsumedMessage(topic: "fin.transactions", partition: 0, offset: offset,
-                                   value: Array(try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])))
+            return Self.message(object, offset: offset)
         }
         let alerts = engine.process(payment(0, debtorBIC: "COBADEFFXXX", creditorBIC: "BKMTIRTH720")).compactMap(\.alert)
         let alert = try #require(alerts.first)
