@@ -1,8 +1,10 @@
 import Foundation
+import VigilCore
 
 /// Names to screen in one go (`vigil screen --batch FILE`): a CSV with the columns of a list
 /// kept by hand (``NameColumns``: `name`, and `id`, `kind`, `birth_date`, `country`,
-/// `document` when known). Every row is checked before any is screened, so a file with a bad
+/// `document`, `phone`, `email` when known; a listed phone or e-mail is a match of its own, as
+/// ``Screener/screen(phone:)`` finds it). Every row is checked before any is screened, so a file with a bad
 /// row gives one error naming its line and column and no partial output.
 public enum ScreeningBatch {
     public struct Row: Sendable, Hashable {
@@ -11,6 +13,13 @@ public enum ScreeningBatch {
         /// Its `id`, or `line-N` when the file has none.
         public var id: String
         public var query: ScreeningQuery
+        public var phone: String?
+        public var email: String?
+
+        /// The row's matches: its name's, then its phone's and e-mail's.
+        func screen(with screener: Screener) -> [ScreeningMatch] {
+            screener.screen(query).matches + (phone.map(screener.screen(phone:)) ?? []) + (email.map(screener.screen(email:)) ?? [])
+        }
     }
 
     /// One row's outcome, as a line of output: the row, and its matches at or above the threshold,
@@ -19,13 +28,17 @@ public enum ScreeningBatch {
         public var line: Int
         public var id: String
         public var query: ScreeningQuery
+        public var phone: String?
+        public var email: String?
         public var matches: [ScreeningMatch]
 
-        public init(_ row: Row, _ result: ScreeningResult) {
+        public init(_ row: Row, _ matches: [ScreeningMatch]) {
             line = row.line
             id = row.id
             query = row.query
-            matches = result.matches
+            phone = row.phone
+            email = row.email
+            self.matches = matches
         }
     }
 
@@ -42,7 +55,7 @@ public enum ScreeningBatch {
             let results = await withTaskGroup(of: (Int, [Result]).self) { group in
                 for t in 0..<tasks where t * share < part.count {
                     let slice = part[(part.startIndex + t * share)..<(part.startIndex + min(part.count, (t + 1) * share))]
-                    group.addTask { (t, slice.map { Result($0, screener.screen($0.query)) }) }
+                    group.addTask { (t, slice.map { Result($0, $0.screen(with: screener)) }) }
                 }
                 var pieces: [(Int, [Result])] = []
                 for await piece in group { pieces.append(piece) }
@@ -73,7 +86,9 @@ public enum ScreeningBatch {
             query.birthDate = try checked(columns.birthDate, ScreeningQuery.problem(birthDate:))
             query.country = try checked(columns.country, ScreeningQuery.problem(country:))
             query.document = columns.field(columns.document, of: row)
-            out.append(Row(line: row.line, id: columns.field(columns.id, of: row) ?? "line-\(row.line)", query: query))
+            let phone = try checked(columns.phone) { ContactKey.phone($0) == nil ? "'\($0)' has fewer than \(ContactKey.phoneMinimumDigits) digits" : nil }
+            let email = try checked(columns.email) { ContactKey.email($0) == nil ? "'\($0)' is not an e-mail address" : nil }
+            out.append(Row(line: row.line, id: columns.field(columns.id, of: row) ?? "line-\(row.line)", query: query, phone: phone, email: email))
         }
         return out
     }

@@ -19,7 +19,8 @@ struct ScreenCommand: AsyncParsableCommand {
             List, or a simple list (id,name,kind,aliases,birth_date,country,document; only name is required).
 
             With --list NAME=FILE and --batch FILE: screens every row of a CSV of names (columns as in the simple \
-            list: name required; id, kind, birth_date, country and document used when present) and prints one \
+            list: name required; id, kind, birth_date, country and document used when present, and a phone or \
+            email looked up as --phone and --email are) and prints one \
             JSON line per row: its line, id and query, and its matches. Every row is checked first; a bad one is \
             an error naming its line and column, and nothing is screened.
 
@@ -67,7 +68,7 @@ struct ScreenCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("At most this many matches.", valueName: "n"))
     var limit: Int = 10
 
-    @Option(name: .long, help: ArgumentHelp("A CSV of names to screen, one JSON line out per row (name; id, kind, birth_date, country, document).", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("A CSV of names to screen, one JSON line out per row (name; id, kind, birth_date, country, document, phone, email).", valueName: "file"))
     var batch: String?
 
     @Option(name: .long, help: ArgumentHelp("A labelled pairs file to score instead of screening a name.", valueName: "file"))

@@ -1201,10 +1201,19 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
             ("name,country\nA,RU\nB,Atlantis\n", "line 3, column 'country'", "'Atlantis' is not an ISO 3166 code (RU, RUS) or a country's English name (Russia)"),
             ("id,name\n1,\n", "line 2, column 'name'", "empty name"),
             ("id,full\n1,x\n", "line 1", "no 'name' column (found: id, full)"),
+            ("name,phone\nA,12-34\n", "line 2, column 'phone'", "'12-34' has fewer than 7 digits"),
+            ("name,email\nA,a.example.org\n", "line 2, column 'email'", "'a.example.org' is not an e-mail address"),
         ] {
             let file = try temporaryFile("bad.csv", text)
             #expect(throws: WatchlistError(file: file, location: location, message)) { try ScreeningBatch.read(file) }
         }
+        // A row's phone and e-mail are looked up among those the lists give, beside its name.
+        let contacts = try temporaryFile("contacts.csv", "name,phone,email\nAnna Berg,8 911 035 49 82,\nOle Dahl,,ArtemLV@hotmail.com\nEva Lund,+46 8 123 456 78,eva@example.se\n")
+        let screener = Screener(lists: [try WatchlistLoader.load(name: "OFAC", path: try fixturePath("ofac"))])
+        let found = try ScreeningBatch.read(contacts).map { ScreeningBatch.Result($0, $0.screen(with: screener)) }
+        #expect(found.map { $0.matches.map(\.entryID) } == [["29702"], ["29702"], []])
+        #expect(found.map { $0.matches.first?.features.first?.feature } == ["phone-hit", "email-hit", nil])
+        #expect(found[0].phone == "8 911 035 49 82" && found[1].email == "ArtemLV@hotmail.com")
     }
 
     @Test func badFilesSayWhereAndWhy() throws {
