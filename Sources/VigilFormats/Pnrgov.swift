@@ -203,7 +203,8 @@ enum PnrgovDecoder {
             }
             // The document's spelling of the name is authoritative over the booking's.
             if let surname = field(7) { t.surname = surname }
-            if let given = field(8) { t.given = [given, field(9)].compactMap { $0 }.joined(separator: " ") }
+            // Some carriers glue the title on here too, as in TIF (`/ACKARY/CHARLESMR/MUHAMMAD`).
+            if let given = field(8) { t.given = [stripTitle(given), field(9)].compactMap { $0 }.joined(separator: " ") }
         case "DOCO":
             if let number = field(2) {
                 t.documents = (t.documents ?? []) + [TravelDocument(type: field(1), number: number, issuer: field(5))]

@@ -241,6 +241,8 @@ func decodeError(_ bytes: [UInt8], as format: FeedFormat?, options: DecodeOption
         let docs = try #require(doco.first?.traveller.documents)
         #expect(docs.contains(TravelDocument(type: "V", number: "8675309", issuer: "LI")))
         #expect(doco.first?.booking?.contacts?.emails == ["charles.ackary@yahoo.com"])
+        // The title glued on the document's given name too (`DOCS …/ACKARY/CHARLESMR/MUHAMMAD`).
+        #expect(doco.first?.traveller.given == "CHARLES MUHAMMAD")
         // IATA e-mail coding: '//' is '@', '..' is '_'; '?+' is a released '+'.
         let phone = try passengers("passenger/gtas/pnrAddressPhoneCTCM.txt")
         #expect(phone.first?.booking?.contacts?.emails == ["molly_lont+50bb@gmail.com"])
