@@ -565,14 +565,16 @@ public final class Screener: Sendable {
     public func screen(bic: String) -> [ScreeningMatch] {
         guard let c = Self.countryIndex(bic.utf8), bicCountries[c] else { return [] }
         guard let (institution, branch) = Self.bic(bic), let listed = byBIC[institution] else { return [] }
-        let ids = listed.filter { $0.branch == "XXX" || branch == "XXX" || $0.branch == branch }.map(\.entry)
+        // An entry listing the institution and one of its branches is one match.
+        var ids: [Int32] = []
+        for l in listed where (l.branch == "XXX" || branch == "XXX" || l.branch == branch) && !ids.contains(l.entry) { ids.append(l.entry) }
         return hits(ids, feature: "bic-hit", score: 1) { entry in
             let number = entry.documents.first { $0.isBIC && Self.bic($0.number)?.institution == institution }?.number ?? bic
             return "SWIFT/BIC \(number) is listed: a payment through it is a hit whatever the names"
         }
     }
 
-    /// The country code of a BIC written without spaces, as an index of ``bicCountries``.
+    /// The country code of a BIC, as an index of ``bicCountries``.
     private static func countryIndex(_ u: String.UTF8View) -> Int? {
         guard u.count >= 8 else { return nil }
         let i = u.index(u.startIndex, offsetBy: 4)
@@ -585,7 +587,7 @@ public final class Screener: Sendable {
     /// upper case; nil for anything that is no BIC (8 or 11 letters and digits, the country code
     /// in letters).
     public static func bic(_ text: String) -> (institution: String, branch: String)? {
-        let u = Array(text.utf8).filter { $0 != 0x20 }.map { $0 >= 0x61 && $0 <= 0x7A ? $0 - 0x20 : $0 }
+        let u = text.utf8.map { $0 >= 0x61 && $0 <= 0x7A ? $0 - 0x20 : $0 }
         guard u.count == 8 || u.count == 11, u.allSatisfy({ ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x30 && $0 <= 0x39) }),
               u[4..<6].allSatisfy({ $0 >= 0x41 && $0 <= 0x5A }) else { return nil }
         return (String(decoding: u[0..<8], as: UTF8.self), u.count == 11 ? String(decoding: u[8...], as: UTF8.self) : "XXX")

@@ -898,7 +898,7 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
             return e
         }
         let list = Watchlist(version: ListVersion(name: "OFAC", format: "ofac", sha256: "00", generated: nil, entries: 3),
-                             entries: [entry("9577", ["BKMTIRTH"]), entry("18", ["SABCRUMMXXX"]), entry("20", ["KDBKKPPY200", "not a BIC"])])
+                             entries: [entry("9577", ["BKMTIRTH", "BKMTIRTH720"]), entry("18", ["SABCRUMMXXX"]), entry("20", ["KDBKKPPY200", "not a BIC"])])
         let screener = Screener(lists: [list])
         #expect(screener.listsBICs)
         let mellat = screener.screen(bic: "bkmtirth")
@@ -906,12 +906,15 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(mellat.first?.features.first?.detail == "SWIFT/BIC BKMTIRTH is listed: a payment through it is a hit whatever the names")
         // Any branch of a listed institution; the institution's own BIC written with XXX.
         #expect(screener.screen(bic: "BKMTIRTH123").map(\.entryID) == ["9577"])
+        // The institution and a branch of it listed by one entry: one match.
+        #expect(screener.screen(bic: "BKMTIRTH720").map(\.entryID) == ["9577"])
         #expect(screener.screen(bic: "SABCRUMM").map(\.entryID) == ["18"] && screener.screen(bic: "SABCRUMM456").map(\.entryID) == ["18"])
         // A listed branch: itself, and the institution's BIC, but not its other branches.
         #expect(screener.screen(bic: "KDBKKPPY200").map(\.entryID) == ["20"] && screener.screen(bic: "KDBKKPPYXXX").map(\.entryID) == ["20"])
         #expect(screener.screen(bic: "KDBKKPPY300").isEmpty)
         // Other banks, and what is no BIC.
         #expect(screener.screen(bic: "DEUTDEFF").isEmpty && screener.screen(bic: "BKMTIRT").isEmpty && screener.screen(bic: "").isEmpty)
+        #expect(screener.screen(bic: "BKMT IRTH").isEmpty && Screener.bic("BKMTIRTH") != nil && Screener.bic("BKMT1RTH") == nil)
         #expect(!Screener(lists: [try WatchlistLoader.load(name: "UN", path: try fixturePath("UN_consolidated.xml"))]).listsBICs)
         // The list formats that give BICs: CSL's `ids` and FollowTheMoney's `swiftBic`.
         var csl = WatchlistEntry(id: "x", kind: .organization, names: [])
