@@ -57,8 +57,8 @@ final class ScreeningRunner {
         // A payment through a listed bank (OFAC's `SWIFT/BIC`). Most banks are turned away by
         // their country code.
         if definition.screener.listsBICs {
-            if let bic = tx.debtor.bic { screen(bic: bic, of: .debtor, in: tx, origin: origin, into: &out) }
-            if let bic = tx.creditor.bic { screen(bic: bic, of: .creditor, in: tx, origin: origin, into: &out) }
+            if let bic = tx.debtor.bic { screen(bic: bic, of: .debtor, account: tx.debtor.account, in: tx, origin: origin, into: &out) }
+            if let bic = tx.creditor.bic { screen(bic: bic, of: .creditor, account: tx.creditor.account, in: tx, origin: origin, into: &out) }
         }
         // A party's phone or e-mail that a list gives, when the bank sent them (few do).
         if definition.screener.listsContacts {
@@ -83,13 +83,13 @@ final class ScreeningRunner {
         }
     }
 
-    private func screen(bic: String, of target: ScreeningDefinition.Target, in tx: Transaction, origin: EventOrigin,
+    /// A hit on the BIC of a party's bank is about the party's account.
+    private func screen(bic: String, of target: ScreeningDefinition.Target, account: String, in tx: Transaction, origin: EventOrigin,
                         into out: inout [RuleMatch]) {
         let matches = definition.screener.screen(bic: bic)
         guard !matches.isEmpty, definition.targets.contains(target) else { return }
-        let party = target == .debtor ? tx.debtor : tx.creditor
         for m in matches {
-            out.append(finding(m, role: "\(target.rawValue) BIC", name: bic, subject: Alert.Subject(field: "\(target.rawValue).account", value: party.account),
+            out.append(finding(m, role: "\(target.rawValue) BIC", name: bic, subject: Alert.Subject(field: "\(target.rawValue).account", value: account),
                                ts: tx.ts, contribution: Contribution(origin: origin, eventID: tx.id, ts: tx.ts)))
         }
     }
