@@ -22,8 +22,8 @@ public enum IdentityLink: String, Sendable, Hashable, CaseIterable {
         if let name = party.name, let dob = party.dob, let key = nameDOB(name.split(separator: " ").map(String.init), dob) {
             out.append((.nameDOB, key))
         }
-        if let p = party.phone.flatMap(ContactKey.phone) { out.append((.phone, p)) }
-        if let e = party.email.flatMap(ContactKey.email) { out.append((.email, e)) }
+        if let p = party.phone.flatMap(IdentityKey.phone) { out.append((.phone, p)) }
+        if let e = party.email.flatMap(IdentityKey.email) { out.append((.email, e)) }
         if let c = party.cardHash, !c.isEmpty { out.append((.card, c.lowercased())) }
         return out
     }
@@ -36,16 +36,16 @@ public enum IdentityLink: String, Sendable, Hashable, CaseIterable {
            let key = nameDOB(p.traveller.surname.split(separator: " ").map(String.init) + (p.traveller.given ?? "").split(separator: " ").map(String.init), dob) {
             out.append((.nameDOB, key))
         }
-        for ph in p.booking?.contacts?.phones ?? [] { if let v = ContactKey.phone(ph) { out.append((.phone, v)) } }
-        for e in p.booking?.contacts?.emails ?? [] { if let v = ContactKey.email(e) { out.append((.email, v)) } }
+        for ph in p.booking?.contacts?.phones ?? [] { if let v = IdentityKey.phone(ph) { out.append((.phone, v)) } }
+        for e in p.booking?.contacts?.emails ?? [] { if let v = IdentityKey.email(e) { out.append((.email, v)) } }
         if let c = p.booking?.payment?.cardHash, !c.isEmpty { out.append((.card, c.lowercased())) }
         return out
     }
 
-    /// Letters and digits only, upper case: `P 123-456 7` and `p1234567` are one document.
+    /// A document number as ``IdentityKey/document(_:)`` writes it, of four characters or more.
     static func document(_ s: String) -> String? {
-        let v = String(s.unicodeScalars.filter { $0.properties.isAlphabetic || ("0"..."9").contains($0) }).uppercased()
-        return v.count >= 4 ? v : nil
+        let v = IdentityKey.document(s)
+        return v.utf8.count >= 4 ? v : nil
     }
 
     /// Name tokens without accents, case or punctuation, in sorted order (so surname-first and

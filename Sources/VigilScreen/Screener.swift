@@ -125,13 +125,13 @@ public final class Screener: Sendable {
     private let names: [IndexedName]
     /// Index key → the names holding it.
     private let index: KeyIndex
-    /// A listed document number (as ``Evidence/normalizeDocument(_:)`` writes it, of
+    /// A listed document number (as ``IdentityKey/document(_:)`` writes it, of
     /// ``Evidence/documentHitLength`` characters or more) → the names of the entries listing it.
     private let byDocument: [String: [Int32]]
-    /// A listed digital currency address (as ``Evidence/normalizeDocument(_:)`` writes it) → the
+    /// A listed digital currency address (as ``IdentityKey/document(_:)`` writes it) → the
     /// first name of each entry listing it.
     private let byAddress: [String: [Int32]]
-    /// A listed e-mail address and a listed phone number (as ``ContactKey`` writes them) → the
+    /// A listed e-mail address and a listed phone number (as ``IdentityKey`` writes them) → the
     /// first name of each entry listing it.
     private let byEmail: [String: [Int32]]
     private let byPhone: [String: [Int32]]
@@ -201,16 +201,16 @@ public final class Screener: Sendable {
                     }
                 }
                 // The entry's names, by each document number long enough to be a hit.
-                for d in Set(entry.documents.map { Evidence.normalizeDocument($0.number) }) where d.utf8.count >= Evidence.documentHitLength {
+                for d in Set(entry.documents.map { IdentityKey.document($0.number) }) where d.utf8.count >= Evidence.documentHitLength {
                     byDocument[d, default: []] += Array(entryStart..<Int32(names.count))
                 }
-                for d in Set(entry.documents.filter(\.isDigitalCurrencyAddress).map { Evidence.normalizeDocument($0.number) })
+                for d in Set(entry.documents.filter(\.isDigitalCurrencyAddress).map { IdentityKey.document($0.number) })
                 where d.utf8.count >= Evidence.documentHitLength && entryStart < Int32(names.count) {
                     byAddress[d, default: []].append(entryStart)
                 }
                 guard entryStart < Int32(names.count) else { continue }
-                for address in Set(entry.emails.compactMap(ContactKey.email)) { byEmail[address, default: []].append(entryStart) }
-                for number in Set(entry.phones.compactMap(ContactKey.phone)) { byPhone[number, default: []].append(entryStart) }
+                for address in Set(entry.emails.compactMap(IdentityKey.email)) { byEmail[address, default: []].append(entryStart) }
+                for number in Set(entry.phones.compactMap(IdentityKey.phone)) { byPhone[number, default: []].append(entryStart) }
                 for bic in entry.documents.filter(\.isBIC).compactMap({ Self.bic($0.number) })
                 where !(byBIC[bic.institution] ?? []).contains(where: { $0.entry == entryStart && $0.branch == bic.branch }) {
                     byBIC[bic.institution, default: []].append((entryStart, bic.branch))
@@ -406,7 +406,7 @@ public final class Screener: Sendable {
         // The names of entries listing the query's document are scored whatever the index says
         // of their names: a listed document is a hit on its own (``Evidence/documentHit``).
         var documented: [Int32] = []
-        for d in query.documents { documented += byDocument[Evidence.normalizeDocument(d)] ?? [] }
+        for d in query.documents { documented += byDocument[IdentityKey.document(d)] ?? [] }
         ranked += documented.filter { !ranked.contains($0) }
         // The best name of each entry.
         var best: [Int64: ScreeningMatch] = [:]
@@ -547,10 +547,10 @@ public final class Screener: Sendable {
     public func screen(address account: String) -> [ScreeningMatch] {
         let length = account.utf8.count
         guard length < addressLengths.count, addressLengths[length] else { return [] }
-        let q = Evidence.normalizeDocument(account)
+        let q = IdentityKey.document(account)
         guard let ids = byAddress[q] else { return [] }
         return hits(ids, feature: "address-hit", score: 1) { entry in
-            let listed = entry.documents.first { $0.isDigitalCurrencyAddress && Evidence.normalizeDocument($0.number) == q }
+            let listed = entry.documents.first { $0.isDigitalCurrencyAddress && IdentityKey.document($0.number) == q }
             return "\(listed?.type ?? "digital currency address") \(listed?.number ?? account) is listed: paying to or from it is a hit whatever the name"
         }
     }
@@ -604,15 +604,15 @@ public final class Screener: Sendable {
     /// scored as a listed document is (``Evidence/documentHitScore``): a booking's contact may be
     /// the booker rather than the traveller, so it is for a person to look at.
     public func screen(email: String) -> [ScreeningMatch] {
-        contactHits(ContactKey.email(email), in: byEmail, feature: "email-hit") { key, _ in "e-mail address \(key) is listed: a hit whatever the name" }
+        contactHits(IdentityKey.email(email), in: byEmail, feature: "email-hit") { key, _ in "e-mail address \(key) is listed: a hit whatever the name" }
     }
 
     /// The entries that list `phone` as their phone number, compared by its last digits
-    /// (``ContactKey/phone(_:)``), so `+98 21 8852 6300` finds OFAC's `982188526300`. Scored as
+    /// (``IdentityKey/phone(_:)``), so `+98 21 8852 6300` finds OFAC's `982188526300`. Scored as
     /// an e-mail hit is.
     public func screen(phone: String) -> [ScreeningMatch] {
-        contactHits(ContactKey.phone(phone), in: byPhone, feature: "phone-hit") { key, entry in
-            let listed = entry.phones.first { ContactKey.phone($0) == key } ?? key
+        contactHits(IdentityKey.phone(phone), in: byPhone, feature: "phone-hit") { key, entry in
+            let listed = entry.phones.first { IdentityKey.phone($0) == key } ?? key
             return "phone number \(phone) is listed as \(listed): a hit whatever the name"
         }
     }
@@ -802,8 +802,8 @@ enum Evidence {
     static func document(_ query: [String], _ listed: [WatchlistEntry.Document]) -> [ScreeningFeature] {
         guard !listed.isEmpty else { return [] }
         for document in query {
-            let q = normalizeDocument(document)
-            guard !q.isEmpty, let d = listed.first(where: { normalizeDocument($0.number) == q }) else { continue }
+            let q = IdentityKey.document(document)
+            guard !q.isEmpty, let d = listed.first(where: { IdentityKey.document($0.number) == q }) else { continue }
             return [.init(feature: "document", contribution: documentListed, detail: "\(d.type ?? "document") \(d.number) is listed")]
         }
         return []
@@ -814,18 +814,14 @@ enum Evidence {
     /// the query's.
     static func documentHit(_ query: ScreeningQuery, _ listed: [WatchlistEntry.Document]) -> String? {
         for document in query.documents {
-            let q = normalizeDocument(document)
+            let q = IdentityKey.document(document)
             guard q.utf8.count >= documentHitLength,
                   let d = listed.first(where: { d in
-                      normalizeDocument(d.number) == q && (d.country == nil || query.country == nil || Countries.code(d.country!) == Countries.code(query.country!))
+                      IdentityKey.document(d.number) == q && (d.country == nil || query.country == nil || Countries.code(d.country!) == Countries.code(query.country!))
                   }) else { continue }
             return "\(d.type ?? "document") \(d.number) is listed: a hit whatever the name"
         }
         return nil
-    }
-
-    static func normalizeDocument(_ s: String) -> String {
-        String(s.uppercased().unicodeScalars.filter { ("A"..."Z").contains($0) || ("0"..."9").contains($0) }.map(Character.init))
     }
 }
 

@@ -86,8 +86,8 @@ public enum ScreeningBatch {
             query.birthDate = try checked(columns.birthDate, ScreeningQuery.problem(birthDate:))
             query.country = try checked(columns.country, ScreeningQuery.problem(country:))
             query.document = columns.field(columns.document, of: row)
-            let phone = try checked(columns.phone) { ContactKey.phone($0) == nil ? "'\($0)' has fewer than \(ContactKey.phoneMinimumDigits) digits" : nil }
-            let email = try checked(columns.email) { ContactKey.email($0) == nil ? "'\($0)' is not an e-mail address" : nil }
+            let phone = try checked(columns.phone) { IdentityKey.phone($0) == nil ? "'\($0)' has fewer than \(IdentityKey.phoneMinimumDigits) digits" : nil }
+            let email = try checked(columns.email) { IdentityKey.email($0) == nil ? "'\($0)' is not an e-mail address" : nil }
             out.append(Row(line: row.line, id: columns.field(columns.id, of: row) ?? "line-\(row.line)", query: query, phone: phone, email: email))
         }
         return out

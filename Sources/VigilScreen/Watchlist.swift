@@ -55,7 +55,7 @@ public struct WatchlistEntry: Sendable, Hashable, Codable {
     /// (``Screener/screen(email:)``).
     public var emails: [String] = []
     /// Phone numbers the list gives for the entry, as written (OFAC's `Phone Number …`), compared
-    /// as ``ContactKey/phone(_:)`` reads them (``Screener/screen(phone:)``).
+    /// as ``IdentityKey/phone(_:)`` reads them (``Screener/screen(phone:)``).
     public var phones: [String] = []
 
     public init(id: String, kind: NameKind, names: [Name]) {

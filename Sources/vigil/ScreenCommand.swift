@@ -93,8 +93,8 @@ struct ScreenCommand: AsyncParsableCommand {
         if let dob, let p = ScreeningQuery.problem(birthDate: dob) { throw ValidationError("--dob \(p)") }
         if let country, let p = ScreeningQuery.problem(country: country) { throw ValidationError("--country \(p)") }
         if let bic, Screener.bic(bic) == nil { throw ValidationError("--bic '\(bic)' is not a BIC: 8 or 11 letters and digits, the 5th and 6th a country code") }
-        if let phone, ContactKey.phone(phone) == nil { throw ValidationError("--phone '\(phone)' has fewer than \(ContactKey.phoneMinimumDigits) digits") }
-        if let email, ContactKey.email(email) == nil { throw ValidationError("--email '\(email)' is not an e-mail address") }
+        if let phone, IdentityKey.phone(phone) == nil { throw ValidationError("--phone '\(phone)' has fewer than \(IdentityKey.phoneMinimumDigits) digits") }
+        if let email, IdentityKey.email(email) == nil { throw ValidationError("--email '\(email)' is not an e-mail address") }
         if batch != nil {
             if name != nil { throw ValidationError("give a name or --batch FILE, not both") }
             if identifiers { throw ValidationError("--account, --bic, --phone and --email are for one query, not a batch") }

@@ -510,28 +510,34 @@ struct CountryCodeTests {
     }
 }
 
-@Suite("Contacts compared")
-struct ContactKeyTests {
+@Suite("Identifiers compared")
+struct IdentityKeyTests {
     @Test("one phone number in every form it is written in gives one key", arguments: [
         "+33 1 23 45 67 89", "0033 1 23 45 67 89", "011 33 1 23 45 67 89", "01 23 45 67 89", "(01) 23.45.67.89", "33123456789",
     ])
     func phoneForms(_ written: String) {
-        #expect(ContactKey.phone(written) == "123456789")
+        #expect(IdentityKey.phone(written) == "123456789")
     }
 
     @Test("a trunk zero in brackets, a national number of ten digits, and what is no number")
     func phoneEdges() {
-        #expect(ContactKey.phone("+44 (0)20 7946 0000") == ContactKey.phone("020 7946 0000"))
-        #expect(ContactKey.phone("+1 702-555-1212") == ContactKey.phone("(702) 555 1212"))
+        #expect(IdentityKey.phone("+44 (0)20 7946 0000") == IdentityKey.phone("020 7946 0000"))
+        #expect(IdentityKey.phone("+1 702-555-1212") == IdentityKey.phone("(702) 555 1212"))
         // Two countries' numbers that differ before their last nine digits are two numbers.
-        #expect(ContactKey.phone("+98 21 8852 6300") != ContactKey.phone("+98 21 8852 6301"))
-        #expect(ContactKey.phone("ext. 12345") == nil && ContactKey.phone("") == nil)
-        #expect(ContactKey.phone("555 1234") == "5551234")
+        #expect(IdentityKey.phone("+98 21 8852 6300") != IdentityKey.phone("+98 21 8852 6301"))
+        #expect(IdentityKey.phone("ext. 12345") == nil && IdentityKey.phone("") == nil)
+        #expect(IdentityKey.phone("555 1234") == "5551234")
     }
 
     @Test("e-mail addresses trimmed and in lower case; text without a local part and a domain is none")
     func emails() {
-        #expect(ContactKey.email(" Zoe.Muller@Example.ORG\n") == "zoe.muller@example.org")
-        #expect(ContactKey.email("zoe.muller") == nil && ContactKey.email("@example.org") == nil && ContactKey.email("zoe@") == nil)
+        #expect(IdentityKey.email(" Zoe.Muller@Example.ORG\n") == "zoe.muller@example.org")
+        #expect(IdentityKey.email("zoe.muller") == nil && IdentityKey.email("@example.org") == nil && IdentityKey.email("zoe@") == nil)
+    }
+
+    @Test("document numbers as upper-case Latin letters and digits, whatever the punctuation")
+    func documents() {
+        #expect(IdentityKey.document("P 123-456 7") == "P1234567" && IdentityKey.document("p1234567") == "P1234567")
+        #expect(IdentityKey.document("0x8589427373d6D84E") == "0X8589427373D6D84E" && IdentityKey.document(" -/ ") == "")
     }
 }

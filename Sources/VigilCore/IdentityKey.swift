@@ -1,9 +1,10 @@
 import Foundation
 
-/// Phone numbers and e-mail addresses in the one form in which they are compared: a bank's
-/// records, an airline's booking and a sanctions list each write them their own way. Identity
-/// links between payments and travellers, and watchlist hits on contacts, both use these.
-public enum ContactKey {
+/// Phone numbers, e-mail addresses and document numbers in the one form in which they are
+/// compared: a bank's records, an airline's booking and a sanctions list each write them their
+/// own way. Identity links between payments and travellers, and watchlist hits on contacts and
+/// documents, all use these.
+public enum IdentityKey {
     /// How many trailing digits of a phone number are compared.
     ///
     /// The same number is written with its country code (`+33 1 23 45 67 89`), with the
@@ -35,5 +36,12 @@ public enum ContactKey {
         let v = text.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
         guard let at = v.firstIndex(of: "@"), at != v.startIndex, v.index(after: at) != v.endIndex else { return nil }
         return v
+    }
+
+    /// A document number (passport, national identity, registration, a wallet address) as upper-case
+    /// Latin letters and digits: `P 123-456 7` and `p1234567` are one number. Travel documents'
+    /// numbers are in the Latin alphabet (ICAO 9303), and so are the lists' identifiers.
+    public static func document(_ text: String) -> String {
+        String(text.uppercased().unicodeScalars.filter { ("A"..."Z").contains($0) || ("0"..."9").contains($0) }.map(Character.init))
     }
 }
