@@ -34,7 +34,7 @@ struct ValidateCommand: AsyncParsableCommand {
                 let p = try PipelineDefinition.load(file: file)
                 let typologies = p.typologies.definitions.isEmpty ? "" : ", \(p.typologies.definitions.count) typologies"
                 let lists = p.lists.sorted { $0.key < $1.key }.map { "\($0.key)\($0.value.date.map { " of " + $0 } ?? "")" }
-                let watchlists = p.screening?.screener.lists.map { "\($0.version.label) (\($0.entries.count) entries)" } ?? []
+                let watchlists = p.screening?.screener.lists.map { "\($0.version.label) (\($0.summary))" } ?? []
                 let partners = p.partners.map { "\($0.name) → \($0.topic)" }
                 if let loaded, !p.partners.isEmpty {
                     let keys = SharingKeys.load(directory: loaded.sharing.keysDirectory, partners: p.partners)

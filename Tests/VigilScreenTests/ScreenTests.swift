@@ -888,6 +888,9 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         let un = Screener(lists: [try WatchlistLoader.load(name: "UN", path: try fixturePath("UN_consolidated.xml"))])
         #expect(!un.listsAddresses && un.screen(address: "12udabs2TkX7NXCSj6KpqXfakjE52ZPLhz").isEmpty)
         #expect(!un.listsContacts)
+        // What `vigil validate` says a list gives besides names.
+        #expect(list.summary == "17 entries; 32 wallets, 5 e-mail addresses, 3 phone numbers")
+        #expect(un.lists[0].summary == "1003 entries")
     }
 
     @Test("a payment through a listed bank is a hit: its BIC's institution, a listed branch only itself")
