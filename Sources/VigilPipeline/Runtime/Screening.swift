@@ -48,23 +48,8 @@ final class ScreeningRunner {
 
     func matches(_ tx: Transaction, origin: EventOrigin) -> [RuleMatch] {
         var out: [RuleMatch] = []
-        // A listed wallet is a hit whatever the names, and crypto payments mostly name no one.
-        // Most accounts are turned away by their length alone.
-        if definition.screener.listsAddresses {
-            screen(address: tx.debtor.account, as: .debtor, in: tx, origin: origin, into: &out)
-            screen(address: tx.creditor.account, as: .creditor, in: tx, origin: origin, into: &out)
-        }
-        // A payment through a listed bank (OFAC's `SWIFT/BIC`). Most banks are turned away by
-        // their country code.
-        if definition.screener.listsBICs {
-            if let bic = tx.debtor.bic { screen(bic: bic, of: .debtor, account: tx.debtor.account, in: tx, origin: origin, into: &out) }
-            if let bic = tx.creditor.bic { screen(bic: bic, of: .creditor, account: tx.creditor.account, in: tx, origin: origin, into: &out) }
-        }
-        // A party's phone or e-mail that a list gives, when the bank sent them (few do).
-        if definition.screener.listsContacts {
-            screen(contactsOf: tx.debtor, as: .debtor, in: tx, origin: origin, into: &out)
-            screen(contactsOf: tx.creditor, as: .creditor, in: tx, origin: origin, into: &out)
-        }
+        screenIdentifiers(of: tx.debtor, as: .debtor, in: tx, origin: origin, into: &out)
+        screenIdentifiers(of: tx.creditor, as: .creditor, in: tx, origin: origin, into: &out)
         // Most payments name no party (a name is required of wires only): they cost two reads.
         guard tx.debtor.name?.isEmpty == false || tx.creditor.name?.isEmpty == false else { return out }
         screen(tx.debtor, as: .debtor, in: tx, origin: origin, into: &out)
@@ -72,35 +57,38 @@ final class ScreeningRunner {
         return out
     }
 
-    private func screen(address account: String, as target: ScreeningDefinition.Target, in tx: Transaction, origin: EventOrigin,
-                        into out: inout [RuleMatch]) {
-        // The screener turns most accounts away by their length; the targets are asked only of a hit.
-        let matches = definition.screener.screen(address: account)
-        guard !matches.isEmpty, definition.targets.contains(target) else { return }
-        for m in matches {
-            out.append(finding(m, role: "\(target.rawValue) account", name: account, subject: Alert.Subject(field: "\(target.rawValue).account", value: account),
-                               ts: tx.ts, contribution: Contribution(origin: origin, eventID: tx.id, ts: tx.ts)))
+    /// Looks a party's account, bank and contacts up among what the lists give besides names.
+    private func screenIdentifiers(of party: borrowing Party, as target: ScreeningDefinition.Target, in tx: Transaction, origin: EventOrigin,
+                                   into out: inout [RuleMatch]) {
+        let screener = definition.screener
+        // A listed wallet is a hit whatever the names, and crypto payments mostly name no one.
+        // Most accounts are turned away by their length alone.
+        if screener.listsAddresses {
+            report(screener.screen(address: party.account), role: "account", name: party.account, of: target, account: party.account,
+                   in: tx, origin: origin, into: &out)
+        }
+        // A payment through a listed bank (OFAC's `SWIFT/BIC`). Most banks are turned away by
+        // their country code.
+        if screener.listsBICs, let bic = party.bic {
+            report(screener.screen(bic: bic), role: "BIC", name: bic, of: target, account: party.account, in: tx, origin: origin, into: &out)
+        }
+        // The party's phone or e-mail, when the bank sent them (few do).
+        if screener.listsContacts, party.phone != nil || party.email != nil {
+            for (contact, m) in contactMatches(phones: party.phone.map { [$0] } ?? [], emails: party.email.map { [$0] } ?? []) {
+                report([m], role: "contact", name: contact, of: target, account: party.account, in: tx, origin: origin, into: &out)
+            }
         }
     }
 
-    /// A hit on the BIC of a party's bank is about the party's account.
-    private func screen(bic: String, of target: ScreeningDefinition.Target, account: String, in tx: Transaction, origin: EventOrigin,
-                        into out: inout [RuleMatch]) {
-        let matches = definition.screener.screen(bic: bic)
+    /// Findings about a party's account that rest on one value the lists give (its wallet, its
+    /// bank's BIC, its phone or e-mail), when the party is screened at all. The targets are asked
+    /// only of a hit: most payments have none.
+    private func report(_ matches: [ScreeningMatch], role: String, name: String, of target: ScreeningDefinition.Target, account: String,
+                        in tx: Transaction, origin: EventOrigin, into out: inout [RuleMatch]) {
         guard !matches.isEmpty, definition.targets.contains(target) else { return }
         for m in matches {
-            out.append(finding(m, role: "\(target.rawValue) BIC", name: bic, subject: Alert.Subject(field: "\(target.rawValue).account", value: account),
+            out.append(finding(m, role: "\(target.rawValue) \(role)", name: name, subject: Alert.Subject(field: "\(target.rawValue).account", value: account),
                                ts: tx.ts, contribution: Contribution(origin: origin, eventID: tx.id, ts: tx.ts)))
-        }
-    }
-
-    private func screen(contactsOf party: borrowing Party, as target: ScreeningDefinition.Target, in tx: Transaction, origin: EventOrigin,
-                        into out: inout [RuleMatch]) {
-        guard party.phone != nil || party.email != nil, definition.targets.contains(target) else { return }
-        let subject = Alert.Subject(field: "\(target.rawValue).account", value: party.account)
-        for (contact, m) in contactMatches(phones: party.phone.map { [$0] } ?? [], emails: party.email.map { [$0] } ?? []) {
-            out.append(finding(m, role: "\(target.rawValue) contact", name: contact, subject: subject, ts: tx.ts,
-                               contribution: Contribution(origin: origin, eventID: tx.id, ts: tx.ts)))
         }
     }
 
