@@ -31,19 +31,17 @@ enum OFACXMLList {
                     entry.countries.append(c)
                 }
             }
-            entry.documents = (e.child("idList")?.children("id") ?? []).compactMap { i in
-                // A number has digits; a BIC need not (`BKMTIRTH`).
-                guard let number = text(i, "idNumber"), number.contains(where: \.isNumber) || text(i, "idType") == WatchlistEntry.Document.bicType,
-                      Self.isDocument(text(i, "idType") ?? "") else { return nil }
-                return .init(type: text(i, "idType"), number: number, country: text(i, "idCountry"))
-            }
-            // Contacts are filed among the identifiers too.
+            // Identifiers, and the contacts filed among them, in one pass.
             for i in e.child("idList")?.children("id") ?? [] {
-                guard let value = text(i, "idNumber") else { continue }
-                switch text(i, "idType")?.lowercased() {
-                case "email address": entry.emails.append(value)
-                case "phone number": entry.phones.append(value)
-                default: continue
+                guard let number = text(i, "idNumber") else { continue }
+                let type = text(i, "idType")
+                switch type?.lowercased() {
+                case "email address": entry.emails.append(number)
+                case "phone number": entry.phones.append(number)
+                // A number has digits; a BIC need not (`BKMTIRTH`).
+                default:
+                    guard number.contains(where: \.isNumber) || type == WatchlistEntry.Document.bicType, Self.isDocument(type ?? "") else { continue }
+                    entry.documents.append(.init(type: type, number: number, country: text(i, "idCountry")))
                 }
             }
             entries.append(entry)

@@ -78,6 +78,19 @@ extension ScreeningQuery {
     public static func problem(kind text: String) -> String? {
         NameKind(given: text) != nil ? nil : "'\(text)' is not person, organization, vessel or unknown"
     }
+
+    /// What is wrong with a phone number, an e-mail address or a BIC to look up; nil when nothing.
+    public static func problem(phone text: String) -> String? {
+        IdentityKey.phone(text) != nil ? nil : "'\(text)' has fewer than \(IdentityKey.phoneMinimumDigits) digits"
+    }
+
+    public static func problem(email text: String) -> String? {
+        IdentityKey.email(text) != nil ? nil : "'\(text)' is not an e-mail address"
+    }
+
+    public static func problem(bic text: String) -> String? {
+        Screener.bic(text) != nil ? nil : "'\(text)' is not a BIC: 8 or 11 letters and digits, the 5th and 6th a country code"
+    }
 }
 
 /// One thing that moved a match's score, and by how much.

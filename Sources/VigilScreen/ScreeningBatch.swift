@@ -1,5 +1,4 @@
 import Foundation
-import VigilCore
 
 /// Names to screen in one go (`vigil screen --batch FILE`): a CSV with the columns of a list
 /// kept by hand (``NameColumns``: `name`, and `id`, `kind`, `birth_date`, `country`,
@@ -86,8 +85,8 @@ public enum ScreeningBatch {
             query.birthDate = try checked(columns.birthDate, ScreeningQuery.problem(birthDate:))
             query.country = try checked(columns.country, ScreeningQuery.problem(country:))
             query.document = columns.field(columns.document, of: row)
-            let phone = try checked(columns.phone) { IdentityKey.phone($0) == nil ? "'\($0)' has fewer than \(IdentityKey.phoneMinimumDigits) digits" : nil }
-            let email = try checked(columns.email) { IdentityKey.email($0) == nil ? "'\($0)' is not an e-mail address" : nil }
+            let phone = try checked(columns.phone, ScreeningQuery.problem(phone:))
+            let email = try checked(columns.email, ScreeningQuery.problem(email:))
             out.append(Row(line: row.line, id: columns.field(columns.id, of: row) ?? "line-\(row.line)", query: query, phone: phone, email: email))
         }
         return out

@@ -91,7 +91,7 @@ public struct Watchlist: Sendable {
     }
 
     /// What the list gives to screen against: `8976 entries; 82 BICs, 97 wallets, 232 e-mail
-    /// addresses, 82 phone numbers` (the kinds it has none of are left out), so an operator sees
+    /// addresses, 88 phone numbers` (the kinds it has none of are left out), so an operator sees
     /// what hits can rest on besides names.
     public var summary: String {
         func count(_ n: Int, _ one: String, _ many: String) -> String? { n == 0 ? nil : "\(n) \(n == 1 ? one : many)" }

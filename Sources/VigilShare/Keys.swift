@@ -232,6 +232,13 @@ public struct SharingKeys: Sendable {
         }
     }
 
+    /// Replaces a key file: the new one is written beside it and renamed into place, so a reader
+    /// sees the old key or the new one, never half a file.
+    private static func replaceKey(_ bytes: [UInt8], at path: String, mode: Int) throws(KeyError) {
+        try writeKey(bytes, to: path + ".new", mode: mode)
+        guard rename(path + ".new", path) == 0 else { throw KeyError("cannot replace \(path): \(String(cString: strerror(errno)))") }
+    }
+
     /// Reads a public key file (`signing.pub`).
     public static func publicKey(file: String) throws(KeyError) -> AlertVerifier {
         try AlertVerifier(publicKey: publicKeyBytes(file: file))
@@ -278,11 +285,8 @@ public struct SharingKeys: Sendable {
         func path(_ file: String) -> String { (directory as NSString).appendingPathComponent(file) }
         try writeKey(old.publicKey, to: path(retiredPublicFile(old.keyID)), mode: 0o644)
         let key = Curve25519.Signing.PrivateKey()
-        try writeKey(Array(key.rawRepresentation), to: path(signingFile + ".new"), mode: 0o600)
-        try writeKey(Array(key.publicKey.rawRepresentation), to: path(publicFile + ".new"), mode: 0o644)
-        for file in [signingFile, publicFile] where rename(path(file + ".new"), path(file)) != 0 {
-            throw KeyError("cannot replace \(path(file)): \(String(cString: strerror(errno)))")
-        }
+        try replaceKey(Array(key.rawRepresentation), at: path(signingFile), mode: 0o600)
+        try replaceKey(Array(key.publicKey.rawRepresentation), at: path(publicFile), mode: 0o644)
         return (old.keyID, AlertSignature.keyID(of: Array(key.publicKey.rawRepresentation)))
     }
 
@@ -296,8 +300,7 @@ public struct SharingKeys: Sendable {
     /// ones (what rotating is for: a long-lived pseudonym becomes a profile). The old key is kept
     /// beside it as ``retiredPseudonymFile(_:keyID:)``, readable by the owner only, so the unit
     /// can still say which subject an old pseudonym stood for when a partner asks; deleting it
-    /// makes the old pseudonyms unresolvable. The new key is written beside the old and renamed
-    /// into place.
+    /// makes the old pseudonyms unresolvable.
     /// - Returns: the retired key's id and the new one's.
     public static func rotatePseudonym(of partner: String, in directory: String) throws(KeyError) -> (retired: String, current: String) {
         func path(_ file: String) -> String { (directory as NSString).appendingPathComponent(file) }
@@ -309,8 +312,7 @@ public struct SharingKeys: Sendable {
         func keyID(_ key: [UInt8]) -> String { Array(Crypto.SHA256.hash(data: key)).prefix(8).hex }
         try writeKey(old, to: path(retiredPseudonymFile(partner, keyID: keyID(old))), mode: 0o600)
         let key = SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) }
-        try writeKey(key, to: current + ".new", mode: 0o600)
-        guard rename(current + ".new", current) == 0 else { throw KeyError("cannot replace \(current): \(String(cString: strerror(errno)))") }
+        try replaceKey(key, at: current, mode: 0o600)
         return (keyID(old), keyID(key))
     }
 }

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import VigilCore
 import VigilScreen
 import Yams
 
@@ -92,9 +91,9 @@ struct ScreenCommand: AsyncParsableCommand {
         if let p = ScreeningQuery.problem(kind: kind) { throw ValidationError("--kind \(p)") }
         if let dob, let p = ScreeningQuery.problem(birthDate: dob) { throw ValidationError("--dob \(p)") }
         if let country, let p = ScreeningQuery.problem(country: country) { throw ValidationError("--country \(p)") }
-        if let bic, Screener.bic(bic) == nil { throw ValidationError("--bic '\(bic)' is not a BIC: 8 or 11 letters and digits, the 5th and 6th a country code") }
-        if let phone, IdentityKey.phone(phone) == nil { throw ValidationError("--phone '\(phone)' has fewer than \(IdentityKey.phoneMinimumDigits) digits") }
-        if let email, IdentityKey.email(email) == nil { throw ValidationError("--email '\(email)' is not an e-mail address") }
+        if let bic, let p = ScreeningQuery.problem(bic: bic) { throw ValidationError("--bic \(p)") }
+        if let phone, let p = ScreeningQuery.problem(phone: phone) { throw ValidationError("--phone \(p)") }
+        if let email, let p = ScreeningQuery.problem(email: email) { throw ValidationError("--email \(p)") }
         if batch != nil {
             if name != nil { throw ValidationError("give a name or --batch FILE, not both") }
             if identifiers { throw ValidationError("--account, --bic, --phone and --email are for one query, not a batch") }
