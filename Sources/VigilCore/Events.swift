@@ -269,7 +269,7 @@ public enum DecimalText {
 
     /// Builds the value from its digits directly (the common case: up to 18 significant digits);
     /// longer numbers go through Foundation's parser.
-    static func parse(_ b: UnsafeBufferPointer<UInt8>) -> Decimal? {
+    package static func parse(_ b: UnsafeBufferPointer<UInt8>) -> Decimal? {
         var i = 0
         let negative = !b.isEmpty && b[0] == UInt8(ascii: "-")
         if negative { i = 1 }

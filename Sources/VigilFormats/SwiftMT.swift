@@ -24,7 +24,14 @@ enum SwiftMT {
     /// Splits an RJE batch at its `$` separators (SWIFT's character set has no `$`, so it cannot
     /// occur inside a message).
     static func split(_ bytes: [UInt8]) -> [ArraySlice<UInt8>] {
-        bytes.split(separator: UInt8(ascii: "$")).filter { !$0.trimmingASCIIWhitespace().isEmpty }
+        var parts: [ArraySlice<UInt8>] = []
+        var start = 0
+        while start <= bytes.count {
+            let end = bytes[start...].firstIndex(of: UInt8(ascii: "$")) ?? bytes.count
+            if !bytes[start ..< end].trimmingASCIIWhitespace().isEmpty { parts.append(bytes[start ..< end]) }
+            start = end + 1
+        }
+        return parts
     }
 
     /// The messages of an RJE batch, each with the lines before it.
@@ -149,8 +156,9 @@ enum SwiftMT {
                 i += 1
             }
             guard depth == 0 else { break }
-            let item = String(decoding: c[start ..< i - 1], as: UTF8.self)
-            if let colon = item.firstIndex(of: ":") { out[String(item[..<colon])] = String(item[item.index(after: colon)...]) }
+            if let colon = c[start ..< i - 1].firstIndex(of: UInt8(ascii: ":")) {
+                out[String(decoding: c[start ..< colon], as: UTF8.self)] = String(decoding: c[colon + 1 ..< i - 1], as: UTF8.self)
+            }
         }
         throw FormatError(format, at: "line \(blockLine), block \(block)", "block is not closed with '}' (truncated message?)")
     }
@@ -162,34 +170,70 @@ enum SwiftMT {
         guard let end = (i ..< max(i, c.count - 1)).first(where: { c[$0] == UInt8(ascii: "-") && c[$0 + 1] == UInt8(ascii: "}") && ($0 == 0 || c[$0 - 1] == 0x0A) }) else {
             throw FormatError(format, at: "line \(blockLine), block 4", "text block does not end with a line '-}' (truncated message?)")
         }
-        let body = String(decoding: c[i ..< end], as: UTF8.self)
+        let body = c[i ..< end]
+        line += body.count(where: { $0 == 0x0A })
         i = end + 2
-        let fields = try fieldLines(body, firstLine: blockLine, format: format, block: "block 4")
-        line += body.count(where: \.isNewline)
-        return fields
+        return try body.withUnsafeBufferPointer { b throws(FormatError) in try fieldLines(b, firstLine: blockLine, format: format, block: "block 4") }
     }
 
     /// `:tag:value` lines, a value continuing on the lines that follow until the next tag
-    /// (`20`, `32A`, `28C`: two digits and an optional letter). Empty lines are skipped.
-    static func fieldLines(_ body: String, firstLine: Int, format: FeedFormat, block: String) throws(FormatError) -> [(tag: String, value: String, line: Int)] {
+    /// (`20`, `32A`, `28C`: two digits and an optional letter), joined with `\n`. Lines end with
+    /// `\n` or `\r\n`; empty lines are skipped.
+    ///
+    /// Read as bytes (FIN is ASCII, and a statement export read as ISO 8859-1 is UTF-8 again
+    /// here): by Character, splitting the lines and finding the tags was a third of decoding an
+    /// MT103.
+    static func fieldLines(_ body: UnsafeBufferPointer<UInt8>, firstLine: Int, format: FeedFormat, block: String) throws(FormatError) -> [(tag: String, value: String, line: Int)] {
         var fields: [(tag: String, value: String, line: Int)] = []
-        var n = firstLine
-        for l in body.lines() {
-            defer { n += 1 }
-            if l.isEmpty { continue }
-            if l.first == ":", let close = l.dropFirst().firstIndex(of: ":") {
-                let tag = String(l[l.index(after: l.startIndex) ..< close])
-                if tag.count >= 2, tag.count <= 3, tag.prefix(2).allSatisfy(\.isNumber) {
-                    fields.append((tag, String(l[l.index(after: close)...]), n))
-                    continue
-                }
+        // The value of the last field so far, made a String when the next field starts.
+        var value: [UInt8] = []
+        func finish() {
+            if !fields.isEmpty { fields[fields.count - 1].value = String(decoding: value, as: UTF8.self) }
+        }
+        var n = firstLine, start = 0
+        while start <= body.count {
+            let newline = body[start...].firstIndex(of: 0x0A) ?? body.count
+            let end = newline < body.count && newline > start && body[newline - 1] == 0x0D ? newline - 1 : newline
+            defer { n += 1; start = newline + 1 }
+            guard end > start else { continue }
+            let l = body[start ..< end]
+            if let close = tagEnd(l) {
+                finish()
+                fields.append((String(decoding: body[start + 1 ..< close], as: UTF8.self), "", n))
+                value.removeAll(keepingCapacity: true)
+                value.append(contentsOf: body[close + 1 ..< end])
+                continue
             }
             guard !fields.isEmpty else {
-                throw FormatError(format, at: "line \(n), \(block)", "text before the first field tag: '\(l.prefix(30))'")
+                throw FormatError(format, at: "line \(n), \(block)", "text before the first field tag: '\(String(decoding: l, as: UTF8.self).prefix(30))'")
             }
-            fields[fields.count - 1].value += "\n" + l
+            value.append(0x0A)
+            value.append(contentsOf: l)
         }
+        finish()
         return fields
+    }
+
+    static func fieldLines(_ body: String, firstLine: Int, format: FeedFormat, block: String) throws(FormatError) -> [(tag: String, value: String, line: Int)] {
+        var body = body
+        // (`withUTF8` rethrows untyped errors: the result is carried out instead.)
+        return try body.withUTF8 { b in
+            Result { () throws(FormatError) in try fieldLines(b, firstLine: firstLine, format: format, block: block) }
+        }.get()
+    }
+
+    /// Where the tag of a line `:tag:value` ends (its second colon); nil for a line that
+    /// continues a value.
+    private static func tagEnd(_ l: Slice<UnsafeBufferPointer<UInt8>>) -> Int? {
+        guard l.first == UInt8(ascii: ":") else { return nil }
+        var close = l.startIndex + 1
+        while close < l.endIndex, l[close] != UInt8(ascii: ":") {
+            let c = l[close], length = close - l.startIndex - 1
+            // Two digits, then at most one more character (`32A`, `13C`).
+            guard length < 3, length >= 2 ? c < 0x80 : c >= 0x30 && c <= 0x39 else { return nil }
+            close += 1
+        }
+        return close < l.endIndex && close - l.startIndex - 1 >= 2 ? close : nil
     }
 
     // MARK: message mappings
@@ -399,10 +443,12 @@ enum SwiftMT {
 
     /// SWIFT amounts: digits, one decimal comma (mandatory, possibly last), no thousands separators.
     static func swiftAmount(_ s: String) -> Decimal? {
-        guard s.contains(","), s.filter({ $0 == "," }).count == 1, s.allSatisfy({ $0.isNumber || $0 == "," }) else { return nil }
-        var t = s.replacingOccurrences(of: ",", with: ".")
-        if t.hasSuffix(".") { t.removeLast() }
-        return DecimalText.parse(t)
+        var t = Array(s.utf8)
+        guard t.count(where: { $0 == UInt8(ascii: ",") }) == 1,
+              t.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || $0 == UInt8(ascii: ",") }),
+              let comma = t.firstIndex(of: UInt8(ascii: ",")) else { return nil }
+        if comma == t.count - 1 { t.removeLast() } else { t[comma] = UInt8(ascii: ".") }
+        return t.withUnsafeBufferPointer { DecimalText.parse($0) }
     }
 
     /// The time the sender's bank sent it: block 2 of an output message carries the input time

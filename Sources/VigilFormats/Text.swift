@@ -3,8 +3,25 @@ import VigilCore
 extension StringProtocol {
     /// Lines ended by `\n` or `\r\n`. A String holds `\r\n` as one Character, which is not
     /// "\n", so splitting at "\n" alone leaves a CRLF text (SWIFT FIN's own line ending) whole.
+    ///
+    /// Found in the UTF-8 bytes: a `\n` is always a Character boundary, and splitting by
+    /// Character (grapheme breaking at every byte) was a quarter of decoding an MT103.
     package func lines(omittingEmpty: Bool = false) -> [SubSequence] {
-        split(omittingEmptySubsequences: omittingEmpty, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+        var out: [SubSequence] = []
+        let u = utf8
+        // `last`: the byte before `i`, where a `\r` ends the line when `i` is its `\n`.
+        var start = u.startIndex, i = start, last = start
+        while i != u.endIndex {
+            if u[i] == 0x0A {
+                let end = i != start && u[last] == 0x0D ? last : i
+                if !omittingEmpty || start != end { out.append(self[start ..< end]) }
+                start = u.index(after: i)
+            }
+            last = i
+            u.formIndex(after: &i)
+        }
+        if !omittingEmpty || start != u.endIndex { out.append(self[start ..< u.endIndex]) }
+        return out
     }
 
     /// Without the given ASCII characters at either end (Foundation's version needs a

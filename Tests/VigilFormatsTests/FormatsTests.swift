@@ -633,6 +633,57 @@ func decodeError(_ bytes: [UInt8], as format: FeedFormat?, options: DecodeOption
         }
     }
 
+    @Test("lines end at LF or CRLF; a CR alone is text, as a String's Characters have it")
+    func linesSplitAsCharactersDo() {
+        let texts = ["", "a", "a\n", "\n\n", "a\r\nb\nc", "a\r\n\r\nb\r\n", "a\rb\n", "a\r", "\r\n", "\r\r\nx",
+                     "é\r\nü\n", "x\u{301}\ny"]
+        for text in texts {
+            for omitting in [false, true] {
+                // The Character-by-Character split this replaced, as the reference.
+                let byCharacter = text.split(omittingEmptySubsequences: omitting, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+                #expect(text.lines(omittingEmpty: omitting) == byCharacter, "\(text.debugDescription), omitting: \(omitting)")
+                #expect(text.dropFirst(0).lines(omittingEmpty: omitting) == byCharacter, "\(text.debugDescription) as a Substring")
+            }
+        }
+    }
+
+    @Test("MT text fields: a tag is two digits and at most one more character; values continue on the lines below")
+    func fieldLinesTagsAndContinuations() throws {
+        let body = "\r\n:20:REF1\r\n:32A:190425USD3700,\r\n:50K:/123\r\nJOHN\r\n\r\n:1234:NOT A TAG\r\n:7:NOR THIS\r\n:59:/DE1\r\nANNA\r"
+        let fields = try SwiftMT.fieldLines(body, firstLine: 10, format: .mt103, block: "block 4")
+        #expect(fields.map(\.tag) == ["20", "32A", "50K", "59"])
+        #expect(fields.map(\.value) == ["REF1", "190425USD3700,", "/123\nJOHN\n:1234:NOT A TAG\n:7:NOR THIS", "/DE1\nANNA\r"])
+        #expect(fields.map(\.line) == [11, 12, 13, 18])
+        let lf = try SwiftMT.fieldLines(body.replacingOccurrences(of: "\r\n", with: "\n"), firstLine: 10, format: .mt103, block: "block 4")
+        #expect(lf.map(\.value) == fields.map(\.value))
+        #expect(throws: FormatError.self) { try SwiftMT.fieldLines("\nFREE TEXT\n:20:X", firstLine: 1, format: .mt103, block: "block 4") }
+        do {
+            _ = try SwiftMT.fieldLines("\n\nFREE TEXT\n:20:X", firstLine: 4, format: .mt103, block: "block 4")
+        } catch {
+            #expect(error.description.contains("line 6, block 4"), "\(error)")
+            #expect(error.description.contains("text before the first field tag: 'FREE TEXT'"), "\(error)")
+        }
+    }
+
+    @Test("SWIFT amounts: one decimal comma, digits only")
+    func swiftAmounts() {
+        #expect(SwiftMT.swiftAmount("3700,") == Decimal(3700))
+        #expect(SwiftMT.swiftAmount("1814,28") == Decimal(string: "1814.28"))
+        #expect(SwiftMT.swiftAmount(",5") == Decimal(string: "0.5"))
+        for bad in ["", ",", "3700", "1,814,28", "1814.28", "-5,0", "18 14,28", "1٣,5"] {
+            #expect(SwiftMT.swiftAmount(bad) == nil, "\(bad)")
+        }
+    }
+
+    @Test("Fedwire amounts in cents become dollars without trailing zeros")
+    func fedwireDollars() {
+        let cases: [(Int64, String)] = [(0, "0"), (5, "0.05"), (50, "0.5"), (100, "1"), (1_234_567, "12345.67"), (150_000, "1500"), (999_999_999_999, "9999999999.99")]
+        for (cents, text) in cases {
+            #expect(DecimalText.format(Fedwire.dollars(cents)) == text, "\(cents)")
+            #expect(Fedwire.dollars(cents) == Decimal(cents) / 100, "\(cents)")
+        }
+    }
+
     /// MT200, MT203 and MT204 written to SWIFT's published layouts (no sample of them here).
     func fin(_ text: String) throws -> [Transaction] {
         try FeedDecoder.decode(Array(text.utf8), as: nil).compactMap { e -> Transaction? in
