@@ -11,13 +11,18 @@ import VigilCore
 package final class XMLElement {
     package let name: String
     package let line: Int
-    package var attributes: [(name: String, value: String)] = []
-    package var text = ""
-    package var children: [XMLElement] = []
+    // Constants, made once the element is read: as variables of a class, every append of a
+    // child went through the runtime's exclusivity check (a tenth of reading a camt.053).
+    package let attributes: [(name: String, value: String)]
+    package let text: String
+    package let children: [XMLElement]
 
-    init(name: String, line: Int) {
+    init(name: String, line: Int, attributes: [(name: String, value: String)], text: String = "", children: [XMLElement] = []) {
         self.name = name
         self.line = line
+        self.attributes = attributes
+        self.text = text
+        self.children = children
     }
 
     package func attribute(_ name: String) -> String? { attributes.first { $0.name == name }?.value }
@@ -143,7 +148,9 @@ package enum XMLReader {
             }
             i += 1 // '<'
             let qnameRange = try nameRange()
-            let e = XMLElement(name: local(qnameRange), line: line)
+            let name = local(qnameRange), startLine = line
+            var attributes: [(name: String, value: String)] = []
+            var children: [XMLElement] = []
             var qname: String { String(decoding: b[qnameRange], as: UTF8.self) }
             // Attributes.
             while true {
@@ -152,7 +159,7 @@ package enum XMLReader {
                 if b[i] == UInt8(ascii: "/") {
                     guard i + 1 < b.count, b[i + 1] == UInt8(ascii: ">") else { throw error("expected '/>' in <\(qname)>") }
                     i += 2
-                    return e
+                    return XMLElement(name: name, line: startLine, attributes: attributes)
                 }
                 if b[i] == UInt8(ascii: ">") { i += 1; break }
                 let an = String(decoding: b[try nameRange()], as: UTF8.self)
@@ -178,15 +185,15 @@ package enum XMLReader {
                     // Keep the namespace the element itself is in (`xmlns`, or `xmlns:pacs` on `pacs:Document`).
                     let prefix = b[qnameRange].firstIndex(of: UInt8(ascii: ":")).map { String(decoding: b[qnameRange.lowerBound ..< $0], as: UTF8.self) }
                     if (an == "xmlns" && prefix == nil) || an == "xmlns:" + (prefix ?? "") {
-                        e.attributes.removeAll { $0.name == "xmlns" }
-                        e.attributes.append(("xmlns", value))
-                    } else if e.attribute("xmlns") == nil {
+                        attributes.removeAll { $0.name == "xmlns" }
+                        attributes.append(("xmlns", value))
+                    } else if !attributes.contains(where: { $0.name == "xmlns" }) {
                         // Only prefixed declarations on an unprefixed element (seen in the wild): the
                         // first stands in, so the message can still be identified.
-                        e.attributes.append(("xmlns", value))
+                        attributes.append(("xmlns", value))
                     }
                 } else {
-                    e.attributes.append((local(an), value))
+                    attributes.append((local(an), value))
                 }
             }
             // Content. Character data is kept as a byte range while it is one uninterrupted run
@@ -213,13 +220,14 @@ package enum XMLReader {
                         skipSpace()
                         guard i < b.count, b[i] == UInt8(ascii: ">") else { throw error("expected '>' after </\(qname)") }
                         i += 1
+                        let text: String
                         if var buffer {
                             buffer += b[run ..< textEnd]
-                            e.text = String(decoding: buffer.trimmingASCIIWhitespace(), as: UTF8.self)
+                            text = String(decoding: buffer.trimmingASCIIWhitespace(), as: UTF8.self)
                         } else {
-                            e.text = String(decoding: b[run ..< textEnd].trimmingASCIIWhitespace(), as: UTF8.self)
+                            text = String(decoding: b[run ..< textEnd].trimmingASCIIWhitespace(), as: UTF8.self)
                         }
-                        return e
+                        return XMLElement(name: name, line: startLine, attributes: attributes, text: text, children: children)
                     }
                     flush(i)
                     if startsWith("<!--") {
@@ -234,7 +242,7 @@ package enum XMLReader {
                     } else if startsWith("<!") {
                         throw error("unexpected markup declaration inside <\(qname)>")
                     } else {
-                        e.children.append(try element(depth: depth + 1))
+                        children.append(try element(depth: depth + 1))
                     }
                     run = i
                 } else if c == UInt8(ascii: "&") {
@@ -322,9 +330,9 @@ package enum XMLReader {
             let n = end.utf8CodeUnitCount
             let p = end.utf8Start
             while i + n <= b.count {
-                var match = true
-                for k in 0 ..< n where b[i + k] != p[k] { match = false; break }
-                if match { i += n; return }
+                // The rest compared only where the first byte matches: a comment's text is
+                // mostly anything but `-`.
+                if b[i] == p[0], startsWith(end) { i += n; return }
                 if b[i] == 0x0A { line += 1 }
                 i += 1
             }
