@@ -291,7 +291,7 @@ public enum Bench {
                                _ logger: Logger) async throws -> Report {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-bench-\(UUID().uuidString).jsonl").path
         guard FileManager.default.createFile(atPath: path, contents: nil), let file = FileHandle(forWritingAtPath: path) else {
-            throw BenchError("cannot write the feed to \(path)")
+            throw BenchError("cannot write the feed to \(path): \(FileProblem.writeReason(path, otherwise: "unknown reason"))")
         }
         defer { try? FileManager.default.removeItem(atPath: path) }
         for chunk in stride(from: 0, to: options.events, by: 10_000) {

@@ -47,7 +47,7 @@ public struct RecordingError: Error, Sendable, CustomStringConvertible, Equatabl
     /// The file cannot be opened: missing, or not readable.
     static func unreadable(_ path: String) -> RecordingError {
         RecordingError(file: path, byteOffset: 0, recordsRead: 0,
-                       message: FileManager.default.fileExists(atPath: path) ? "cannot be read" : "no such file")
+                       message: FileProblem.reason(path))
     }
 }
 
@@ -72,7 +72,7 @@ public final class RecordingWriter {
             try handle.seekToEnd()
         } else {
             guard fm.createFile(atPath: path, contents: Data(RecordingFormat.magic + [RecordingFormat.version] + [UInt8](repeating: 0, count: 7))) else {
-                throw RecordingError(file: path, byteOffset: 0, recordsRead: 0, message: "cannot create the file")
+                throw RecordingError(file: path, byteOffset: 0, recordsRead: 0, message: "cannot create the file: " + FileProblem.writeReason(path, otherwise: "unknown reason"))
             }
             handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
             try handle.seekToEnd()

@@ -1,4 +1,5 @@
 import Foundation
+import VigilCore
 import VigilFormats
 
 /// Reads list files into ``Watchlist``s. The format is told from the file:
@@ -36,7 +37,7 @@ public enum WatchlistLoader {
 
     static func read(_ path: String) throws(WatchlistError) -> [UInt8] {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw WatchlistError(file: path, FileManager.default.fileExists(atPath: path) ? "cannot read the file (permission denied?)" : "no such file")
+            throw WatchlistError(file: path, FileProblem.reason(path))
         }
         return Array(data)
     }

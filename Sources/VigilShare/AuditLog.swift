@@ -122,7 +122,7 @@ public final class AuditLog: Sendable {
                 let head = try CanonicalJSON.encode(AuditHead(seq: seq, hash: hash))
                 try Data(head).write(to: URL(fileURLWithPath: path + ".head"), options: .atomic)
             } catch {
-                return .failure(Failure(description: "cannot write the audit log \(path): \(error.localizedDescription)"))
+                return .failure(Failure(description: "cannot write the audit log \(path): \(FileProblem.writeReason(path, otherwise: error.localizedDescription))"))
             }
             (s.seq, s.hash) = (seq, hash)
             return .success(())
@@ -133,7 +133,7 @@ public final class AuditLog: Sendable {
     /// Checks a log end to end. Returns the number of entries when the chain is whole;
     /// throws the first break, naming the line.
     public static func verify(path: String) throws(Failure) -> Int {
-        guard let data = FileManager.default.contents(atPath: path) else { throw Failure(description: "cannot read \(path)") }
+        guard let data = FileManager.default.contents(atPath: path) else { throw Failure(description: "cannot read \(path): \(FileProblem.reason(path))") }
         var seq = 0, hash = AuditEntry.genesis
         let lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
         for (index, line) in lines.enumerated() where !line.isEmpty {

@@ -228,7 +228,7 @@ public struct SharingKeys: Sendable {
     private static func writeKey(_ bytes: [UInt8], to path: String, mode: Int) throws(KeyError) {
         guard FileManager.default.createFile(atPath: path, contents: Data((Data(bytes).base64EncodedString() + "\n").utf8),
                                              attributes: [.posixPermissions: mode]) else {
-            throw KeyError("cannot write \(path)")
+            throw KeyError("cannot write \(path): \(FileProblem.writeReason(path, otherwise: "unknown reason"))")
         }
     }
 
@@ -260,7 +260,7 @@ public struct SharingKeys: Sendable {
     }
 
     private static func publicKeyBytes(file: String) throws(KeyError) -> [UInt8] {
-        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw KeyError("cannot read \(file)") }
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw KeyError("cannot read \(file): \(FileProblem.reason(file, unreadable: "not UTF-8 text"))") }
         guard let raw = decode(text) else { throw KeyError("\(file) is not base64") }
         return raw
     }

@@ -57,7 +57,7 @@ struct BacktestCommand: AsyncParsableCommand {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
                 do { try encoder.encode(report).write(to: URL(fileURLWithPath: json)) } catch {
-                    throw CLIError("cannot write '\(json)': \(error.localizedDescription)")
+                    throw CLIError("cannot write '\(json)': \(FileProblem.writeReason(json, otherwise: error.localizedDescription))")
                 }
             }
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VigilCore
 import Logging
 import ServiceLifecycle
 import VigilKafka
@@ -40,7 +41,7 @@ struct BrokerCommand: AsyncParsableCommand {
             try fail(TopicSetup.create(TopicSetup.specs(topics, config: cfg), on: broker))
             LineWriter().write("bootstrap=\(broker.bootstrapServers)")
             do { try BrokerAddress.write(broker.bootstrapServers, to: cfg.embedded.bootstrapFile) } catch {
-                throw CLIError("cannot write the bootstrap file '\(cfg.embedded.bootstrapFile)': \(error.localizedDescription)")
+                throw CLIError("cannot write the bootstrap file '\(cfg.embedded.bootstrapFile)': \(FileProblem.writeReason(cfg.embedded.bootstrapFile, otherwise: error.localizedDescription))")
             }
             defer { try? FileManager.default.removeItem(atPath: cfg.embedded.bootstrapFile) }
             logger.notice("embedded broker ready", metadata: ["topics": "\(topics.all.joined(separator: ","))", "partitions": "\(cfg.kafka.partitions)"])

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VigilCore
 import VigilPipeline
 
 struct GenerateCommand: AsyncParsableCommand {
@@ -88,12 +89,12 @@ struct GenerateCommand: AsyncParsableCommand {
                 FileHandle.standardOutput.write(Data(text.utf8))
             } else {
                 do { try text.write(toFile: out, atomically: true, encoding: .utf8) } catch {
-                    throw CLIError("cannot write '\(out)': \(error.localizedDescription)")
+                    throw CLIError("cannot write '\(out)': \(FileProblem.writeReason(out, otherwise: error.localizedDescription))")
                 }
             }
             if let labels {
                 do { try (labelLines.joined(separator: "\n") + "\n").write(toFile: labels, atomically: true, encoding: .utf8) } catch {
-                    throw CLIError("cannot write '\(labels)': \(error.localizedDescription)")
+                    throw CLIError("cannot write '\(labels)': \(FileProblem.writeReason(labels, otherwise: error.localizedDescription))")
                 }
             }
             FileHandle.standardError.write(Data("vigil generate: \(summary)\n".utf8))

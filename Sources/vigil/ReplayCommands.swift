@@ -70,7 +70,7 @@ struct ReplayCommand: AsyncParsableCommand {
             }
             let golden: [String]?
             if let expect {
-                guard let data = FileManager.default.contents(atPath: expect) else { throw CLIError("cannot read the golden file '\(expect)'") }
+                guard let data = FileManager.default.contents(atPath: expect) else { throw CLIError("cannot read the golden file '\(expect)': \(FileProblem.reason(expect))") }
                 golden = String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
             } else {
                 golden = nil

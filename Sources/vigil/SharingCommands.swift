@@ -217,7 +217,7 @@ struct GoAMLCommand: AsyncParsableCommand {
                                      defaultIndicator: defaultIndicator, submissionDate: submitted)
             let xml = try fail(report.xml(for: list))
             if out == "-" { FileHandle.standardOutput.write(Data(xml.utf8)) } else {
-                do { try xml.write(toFile: out, atomically: true, encoding: .utf8) } catch { throw CLIError("cannot write \(out): \(error.localizedDescription)") }
+                do { try xml.write(toFile: out, atomically: true, encoding: .utf8) } catch { throw CLIError("cannot write \(out): \(FileProblem.writeReason(out, otherwise: error.localizedDescription))") }
                 FileHandle.standardError.write(Data("vigil goaml: \(list.count) alerts → \(out)\n".utf8))
             }
         }
@@ -273,7 +273,7 @@ struct RetentionCommand: AsyncParsableCommand {
             }
             if out == "-" { FileHandle.standardOutput.write(output) } else {
                 do { try output.write(to: URL(fileURLWithPath: out), options: .atomic) } catch {
-                    throw CLIError("cannot write \(out): \(error.localizedDescription)")
+                    throw CLIError("cannot write \(out): \(FileProblem.writeReason(out, otherwise: error.localizedDescription))")
                 }
             }
             FileHandle.standardError.write(Data("vigil retention: \(total) alerts, \(changed) depersonalised (passenger data older than \(DurationText.format(retention)) at \(now.rfc3339))\n".utf8))

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import VigilCore
 import VigilPipeline
 
 /// The `vigil` command line. It only parses arguments and wires the libraries' services.
@@ -64,7 +65,7 @@ struct CLIError: Error, CustomStringConvertible {
 
     /// A file that could not be opened, saying whether it is missing or not readable.
     static func unreadable(_ path: String) -> CLIError {
-        CLIError("cannot read '\(path)': " + (FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file"))
+        CLIError("cannot read '\(path)': " + FileProblem.reason(path))
     }
 }
 

@@ -541,3 +541,25 @@ struct IdentityKeyTests {
         #expect(IdentityKey.document("0x8589427373d6D84E") == "0X8589427373D6D84E" && IdentityKey.document(" -/ ") == "")
     }
 }
+
+@Suite("Why a file cannot be read or written")
+struct FileProblemTests {
+    @Test("a missing file, a folder where a file belongs, a missing folder to write in")
+    func reasons() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fileproblem-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("f.txt").path
+        try "x".write(toFile: file, atomically: true, encoding: .utf8)
+
+        #expect(FileProblem.reason(dir.appendingPathComponent("none").path) == "no such file")
+        #expect(FileProblem.reason(dir.path) == "is a folder, not a file")
+        #expect(FileProblem.reason(file, unreadable: "not UTF-8 text") == "not UTF-8 text")
+
+        #expect(FileProblem.writeReason(dir.path, otherwise: "other") == "is a folder, not a file")
+        let missing = dir.appendingPathComponent("no/such")
+        #expect(FileProblem.writeReason(missing.appendingPathComponent("out.json").path, otherwise: "other") == "no such folder '\(missing.path)'")
+        #expect(FileProblem.writeReason(file + "/out.json", otherwise: "other") == "'\(file)' is a file, not a folder")
+        #expect(FileProblem.writeReason(dir.appendingPathComponent("new.json").path, otherwise: "other") == "other")
+    }
+}

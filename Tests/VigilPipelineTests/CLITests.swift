@@ -375,6 +375,12 @@ struct CLITests {
         #expect(r.status == 1)
         #expect(r.stderr.contains("vigil feed: cannot read '/nonexistent.jsonl': no such file"))
 
+        // A folder where a file belongs, a file to write in a folder that does not exist.
+        r = try await vigil(["parse", dir.path])
+        #expect(r.status == 1 && r.stderr.contains("vigil parse: cannot read '\(dir.path)': is a folder, not a file"), "\(r.stderr)")
+        r = try await vigil(["generate", "transactions", "--count", "1", "--out", "/nonexistent-dir/x.jsonl"])
+        #expect(r.status == 1 && r.stderr.contains("vigil generate: cannot write '/nonexistent-dir/x.jsonl': no such folder '/nonexistent-dir'"), "\(r.stderr)")
+
         r = try await vigil(["feed"])
         #expect(r.status != 0)
         #expect(r.stderr.contains("Missing expected argument '<file> ...'"))

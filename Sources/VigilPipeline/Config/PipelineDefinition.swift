@@ -75,9 +75,7 @@ public struct PipelineDefinition: Sendable {
         let text: String
         do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
             // Foundation's own wording ("The operation could not be completed…") says less.
-            let fm = FileManager.default
-            let reason = !fm.fileExists(atPath: file) ? "no such file" : !fm.isReadableFile(atPath: file) ? "permission denied" : "not UTF-8 text"
-            throw ConfigError(file: file, message: "cannot read the pipeline file: \(reason)")
+            throw ConfigError(file: file, message: "cannot read the pipeline file: \(FileProblem.reason(file, unreadable: "not UTF-8 text"))")
         }
         return try parse(text, file: file)
     }
@@ -353,7 +351,7 @@ public struct PipelineDefinition: Sendable {
                 : URL(fileURLWithPath: file).deletingLastPathComponent().appendingPathComponent(relative).path
             let text: String
             do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-                throw value.error("list '\(name)': cannot read '\(path)'", hint: "paths are relative to the pipeline file")
+                throw value.error("list '\(name)': cannot read '\(path)': \(FileProblem.reason(path, unreadable: "not UTF-8 text"))", hint: "paths are relative to the pipeline file")
             }
             let m = try YAMLValue.parse(text, file: path).mapping(allowed: ["name", "date", "source", "values"])
             guard let values = m["values"] else { throw value.error("list file '\(path)' has no 'values'") }

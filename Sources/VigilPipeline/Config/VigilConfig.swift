@@ -198,7 +198,7 @@ public struct VigilConfig: Sendable, Equatable {
         if let file {
             let text: String
             do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
-                throw ConfigError(file: file, message: "cannot read the configuration file: \(error.localizedDescription)")
+                throw ConfigError(file: file, message: "cannot read the configuration file: \(FileProblem.reason(file, unreadable: "not UTF-8 text"))")
             }
             try config.apply(YAMLValue.parse(text, file: file))
             config.origin = file
