@@ -30,8 +30,9 @@ struct BenchCommand: AsyncParsableCommand {
             typologies) on one core, each batch decoded just before it outside the time, with the window state it \
             holds; sealing the alerts it found (records, signatures, partner copies: the publishing stage's work) is \
             timed apart. --mode decode: \
-            decoder speed alone — each FILE (a real message in a native format, --format auto by default) is decoded \
-            repeatedly on one core for --seconds; prints messages/s and MB/s per file and format. --mode screen: \
+            decoder speed alone — each FILE (a real message in a native format, or a batch of them; --format auto by \
+            default) is decoded repeatedly on one core for --seconds; prints messages/s and MB/s per file and \
+            format. Messages of a batch that do not decode are left out (named on stderr, counted as leftOut). --mode screen: \
             loads the --list watchlists (timed), then screens --events names drawn from them (as listed, misspelt, \
             and recombined), or the names of --names FILE in turn, on one core; prints screenings/s and latency \
             percentiles. Build with -c release for \
@@ -178,17 +179,23 @@ struct BenchCommand: AsyncParsableCommand {
         for path in files {
             let file = try MessageFile(path: path, format: format, config: config)
             let f = try file.requireFormat()
-            let messages = file.messages
             let options = file.options
-            let size = messages.reduce(0) { $0 + $1.bytes.count }
-            // One untimed pass: warms caches, counts the events a pass yields, and stops at a
-            // message that does not decode (timing the error path would be meaningless).
+            // One untimed pass: warms caches, counts the events a pass yields, and leaves out the
+            // messages of a batch that do not decode (timing the error path would be
+            // meaningless), saying which; a file with none that decodes is an error.
             var eventsPerPass = 0
-            for m in messages {
-                do { eventsPerPass += try FeedDecoder.decode(m.bytes, as: f, options: options).count } catch {
-                    throw CLIError("\(path): \(error)")
+            var messages: [FeedMessage] = []
+            for (n, m) in file.messages.enumerated() {
+                do {
+                    eventsPerPass += try FeedDecoder.decode(m.bytes, as: f, options: options).count
+                    messages.append(m)
+                } catch {
+                    guard file.messages.count > 1 else { throw CLIError("\(path): \(error)") }
+                    FileHandle.standardError.write(Data("vigil bench: \(path) (message \(n + 1) of \(file.messages.count)) left out: \(error)\n".utf8))
                 }
             }
+            guard !messages.isEmpty else { throw CLIError("\(path): no message decodes") }
+            let size = messages.reduce(0) { $0 + $1.bytes.count }
             /// Passes over `messages` per second, one entry per slice.
             var slices: [Double] = []
             let start = clock.now
@@ -206,7 +213,7 @@ struct BenchCommand: AsyncParsableCommand {
             let median = slices[slices.count / 2], best = slices[slices.count - 1]
             let line: [String: Any] = [
                 "file": (path as NSString).lastPathComponent, "format": f.rawValue, "bytes": size,
-                "slices": slices.count,
+                "slices": slices.count, "messages": messages.count, "leftOut": file.messages.count - messages.count,
                 "messagesPerSecond": Int(median * Double(messages.count)),
                 "eventsPerSecond": Int(median * Double(eventsPerPass)),
                 "megabytesPerSecond": (median * Double(size) / 1_000_000 * 10).rounded() / 10,

@@ -119,6 +119,27 @@ struct CLITests {
         #expect(missing.stderr.contains("--list UN=/no/such.xml: no such file"))
     }
 
+    @Test("vigil bench --mode decode: a rate per file; a batch's malformed message left out and named, a lone one an error")
+    func decodeBench() async throws {
+        let fixtures = "Tests/VigilFormatsTests/Fixtures/payments/"
+        let batch = shipped(fixtures + "swift_mt/MT103-out-ack.rje"), transfer = shipped(fixtures + "fedwire_faim/fedWireMessage-CustomerTransfer.txt")
+        var r = try await vigil(["bench", "--mode", "decode", "--seconds", "0.3", batch, transfer])
+        #expect(r.status == 0, "\(r.stderr)")
+        let lines = try r.stdout.split(separator: "\n").map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        try #require(lines.count == 2)
+        // 13 messages, the 11th cut short: the other 12 are timed.
+        #expect(lines[0]["file"] as? String == "MT103-out-ack.rje" && lines[0]["format"] as? String == "mt103")
+        #expect(lines[0]["messages"] as? Int == 12 && lines[0]["leftOut"] as? Int == 1)
+        #expect((lines[0]["messagesPerSecond"] as? Int ?? 0) > 0 && lines[0]["eventsPerSecond"] as? Int == lines[0]["messagesPerSecond"] as? Int)
+        #expect(r.stderr.contains("MT103-out-ack.rje (message 11 of 13) left out: mt103: line 20: expected a block '{n:'"), "\(r.stderr)")
+        #expect(lines[1]["format"] as? String == "fedwire" && lines[1]["messages"] as? Int == 1 && lines[1]["leftOut"] as? Int == 0)
+        #expect((lines[1]["megabytesPerSecond"] as? Double ?? 0) > 0)
+
+        r = try await vigil(["bench", "--mode", "decode", "--seconds", "0.1", shipped(fixtures + "fedwire_faim/fedWireMessage-InvalidTag.txt")])
+        #expect(r.status == 1 && r.stderr.contains("fedWireMessage-InvalidTag.txt: fedwire: line"), "\(r.stderr)")
+        #expect(r.stderr.contains("unknown tag"), "\(r.stderr)")
+    }
+
     @Test("vigil backtest prints the table, writes the JSON report, and says when the data set cannot be read")
     func backtest() async throws {
         let dir = try temporaryDirectory()
