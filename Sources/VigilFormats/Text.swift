@@ -31,6 +31,20 @@ extension StringProtocol {
     }
 }
 
+extension UnsafeBufferPointer<UInt8> {
+    /// Each line, ended by `\n` or `\r\n`, without its ending; the text after the last `\n`
+    /// too, if empty (the lines ``StringProtocol/lines(omittingEmpty:)`` gives, as bytes).
+    package func forEachLine<E: Error>(_ body: (Slice<Self>) throws(E) -> Void) throws(E) {
+        var start = 0
+        while start <= count {
+            let newline = self[start...].firstIndex(of: 0x0A) ?? count
+            let end = newline < count && newline > start && self[newline - 1] == 0x0D ? newline - 1 : newline
+            try body(self[start ..< end])
+            start = newline + 1
+        }
+    }
+}
+
 extension BidirectionalCollection<UInt8> {
     /// Without the given ASCII characters at either end.
     package func trimming(_ set: StaticString) -> SubSequence {
