@@ -675,6 +675,13 @@ func decodeError(_ bytes: [UInt8], as format: FeedFormat?, options: DecodeOption
         }
     }
 
+    @Test("Fedwire's known tags are found by binary search: in order, each its own slot, no other")
+    func fedwireTagSlots() {
+        #expect(Fedwire.knownTags == Fedwire.knownTags.sorted() && Set(Fedwire.knownTags).count == Fedwire.knownTags.count)
+        #expect(Fedwire.knownTags.indices.allSatisfy { Fedwire.Tags.slot(Fedwire.knownTags[$0]) == $0 })
+        for other in [0, 1000, 1599, 7034, 9001, 9999] { #expect(Fedwire.Tags.slot(other) == nil, "\(other)") }
+    }
+
     @Test("Fedwire amounts in cents become dollars without trailing zeros")
     func fedwireDollars() {
         let cases: [(Int64, String)] = [(0, "0"), (5, "0.05"), (50, "0.5"), (100, "1"), (1_234_567, "12345.67"), (150_000, "1500"), (999_999_999_999, "9999999999.99")]
