@@ -194,15 +194,16 @@ enum SwiftStatement {
             throw bad("no transaction type (N, S or F and three characters, e.g. NTRF) after the amount")
         }
         let code = String(decoding: u[i + 1 ..< i + 4], as: UTF8.self)
-        let refs = String(decoding: u[(i + 4)...], as: UTF8.self)
-        let parts = refs.components(separatedBy: "//")
-        func reference(_ s: String?) -> String? {
-            guard let t = s?.trimmed(" "), !t.isEmpty, t != "NONREF" else { return nil }
+        // The owner's reference, then `//` and the bank's (up to another `//`, if any).
+        let owner = u.firstIndex(of: "//", from: i + 4)
+        let bank = owner.map { $0 + 2 ..< (u.firstIndex(of: "//", from: $0 + 2) ?? u.count) }
+        func reference(_ r: Range<Int>?) -> String? {
+            guard let r, case let t = String(decoding: u[r], as: UTF8.self).trimmed(" "), !t.isEmpty, t != "NONREF" else { return nil }
             return t
         }
         let supplementary = lines.count > 1 ? lines[1].trimmed(" \r") : ""
         return Line(valueText: String(decoding: u[0 ..< 6], as: UTF8.self), time: time, outgoing: outgoing, amount: amount, code: code,
-                    ownerReference: reference(parts.first), bankReference: reference(parts.count > 1 ? parts[1] : nil),
+                    ownerReference: reference(i + 4 ..< (owner ?? u.count)), bankReference: reference(bank),
                     supplementaryAccount: SwiftMT.ibanCountry(supplementary) != nil ? supplementary : nil)
     }
 
@@ -234,7 +235,7 @@ enum SwiftStatement {
             // Subfields after a three-digit code: `?20` as the German banks write them, `>20` as some Dutch ones do.
             let u = Array(joined.utf8.prefix(4))
             if u.count == 4, u[0 ..< 3].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), u[3] == UInt8(ascii: "?") || u[3] == UInt8(ascii: ">") {
-                subfields(joined, mark: Character(Unicode.Scalar(u[3])))
+                subfields(joined, mark: u[3])
             } else if joined.hasPrefix("/") {
                 keyed(joined)
             } else {
@@ -244,31 +245,36 @@ enum SwiftStatement {
             }
         }
 
-        private mutating func subfields(_ s: String, mark: Character) {
-            cash = ["082", "083"].contains(s.prefix(3))
-            var sub: [Int: String] = [:]
-            var rest = s.dropFirst(3)
-            while let q = rest.firstIndex(of: mark) {
-                let keyStart = rest.index(after: q)
-                guard let keyEnd = rest.index(keyStart, offsetBy: 2, limitedBy: rest.endIndex), let key = Int(rest[keyStart ..< keyEnd]) else {
-                    rest = rest[keyStart...]
+        /// Read as bytes (the marks and keys are ASCII): by Character, with Foundation's search
+        /// for `SVWZ+`, this was a third of decoding a German export.
+        private mutating func subfields(_ s: String, mark: UInt8) {
+            let b = Array(s.utf8)
+            cash = b.starts(with: "082".utf8) || b.starts(with: "083".utf8)
+            var sub: [Int: [UInt8]] = [:]
+            var i = 3
+            while let q = b[i...].firstIndex(of: mark) {
+                let keyStart = q + 1
+                guard keyStart + 2 <= b.count, let key = Int(String(decoding: b[keyStart ..< keyStart + 2], as: UTF8.self)) else {
+                    i = keyStart
                     continue
                 }
-                let valueEnd = rest[keyEnd...].firstIndex(of: mark) ?? rest.endIndex
-                sub[key, default: ""] += rest[keyEnd ..< valueEnd]
-                rest = rest[valueEnd...]
+                let valueEnd = b[(keyStart + 2)...].firstIndex(of: mark) ?? b.count
+                sub[key, default: []] += b[(keyStart + 2) ..< valueEnd]
+                i = valueEnd
             }
-            func nonEmpty(_ t: String?) -> String? { t.map { $0.trimmed(" ") }.flatMap { $0.isEmpty ? nil : $0 } }
+            func nonEmpty<Bytes: Collection<UInt8>>(_ t: Bytes?) -> String? {
+                t.map { String(decoding: $0, as: UTF8.self).trimmed(" ") }.flatMap { $0.isEmpty ? nil : $0 }
+            }
             bic = nonEmpty(sub[30])
             account = nonEmpty(sub[31])
             name = nonEmpty([sub[32], sub[33]].compactMap { $0 }.joined())
             // SEPA payments write their fields here as `EREF+…KREF+…SVWZ+…`: the remittance
             // proper is `SVWZ+`, up to a different ultimate party's `ABWA+`/`ABWE+`.
-            let text = (Array(20 ... 29) + Array(60 ... 63)).compactMap { sub[$0] }.joined()
-            if let svwz = text.range(of: "SVWZ+") {
-                let rest = text[svwz.upperBound...]
-                let end = ["ABWA+", "ABWE+"].compactMap { rest.range(of: $0)?.lowerBound }.min() ?? rest.endIndex
-                remittance = nonEmpty(String(rest[..<end]))
+            let text = Array((Array(20 ... 29) + Array(60 ... 63)).compactMap { sub[$0] }.joined())
+            if let svwz = text.firstIndex(of: "SVWZ+") {
+                let start = svwz + 5
+                let end = [text.firstIndex(of: "ABWA+", from: start), text.firstIndex(of: "ABWE+", from: start)].compactMap { $0 }.min() ?? text.count
+                remittance = nonEmpty(text[start ..< end])
             } else {
                 remittance = nonEmpty(text)
             }

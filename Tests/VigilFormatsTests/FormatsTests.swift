@@ -495,6 +495,28 @@ func decodeError(_ bytes: [UInt8], as format: FeedFormat?, options: DecodeOption
         #expect(t[3].id == "9876543210:00013/001:240314:1")
     }
 
+    @Test("SEPA remittance ends at a different ultimate party; the bank's reference ends at a second '//'")
+    func sepaRemittanceAndReferences() throws {
+        let text = """
+        :20:STMT1
+        :25:10020030/1234567
+        :28C:1/1
+        :60F:C240301EUR100,00
+        :61:2403010301D50,00NTRFOWNREF//BANKREF//EXTRA
+        :86:116?00SEPA?20EREF+E1?21SVWZ+Miete Mae?22rz ABWA+Vermieter?23 GmbH?30BANKDEFF?31DE02100100100006820101?32Haus
+        ?33 AG
+        :61:2403010301C7,5NTRFNONREF
+        :86:166?00GUTSCHRIFT?20KREF+K1 SVWZ+Beitrag?21ABWE+Verein
+        :62F:C240301EUR57,50
+        """
+        let events = try FeedDecoder.decode(Array(text.utf8), as: .mt940)
+        let t = events.compactMap { e -> Transaction? in if case .transaction(let t) = e { t } else { nil } }
+        try #require(t.count == 2)
+        #expect(t[0].id == "BANKREF" && t[0].reference == "Miete Maerz")
+        #expect(t[0].creditor == Party(account: "DE02100100100006820101", name: "Haus AG", country: "DE", bic: "BANKDEFF"))
+        #expect(t[1].reference == "Beitrag" && t[1].id == "1234567:1/1:240301:2")
+    }
+
     @Test("an export in ISO 8859-1, as many banks write them, keeps its accented names")
     func latin1Export() throws {
         let text = String(decoding: try fixture("payments/statements/german-export.sta"), as: UTF8.self)
