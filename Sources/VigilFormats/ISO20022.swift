@@ -46,7 +46,7 @@ enum ISO20022 {
         do { root = try XMLReader.parse(bytes) } catch {
             throw FormatError(expected, at: "line \(error.line)", "malformed XML: \(error.message)")
         }
-        let document = root.name == "Document" ? root : root.descendants("Document").first
+        let document = root.name == "Document" ? root : root.firstDescendant("Document")
         guard let document, let message = document.children.first else {
             throw FormatError(expected, at: "/\(root.name)", "no ISO 20022 Document element")
         }
@@ -62,7 +62,7 @@ enum ISO20022 {
         guard format == expected || expected == .iso20022 else {
             throw FormatError(expected, at: "/Document", "this is a \(kind) message, not \(expected.rawValue)")
         }
-        let header = root.descendants("AppHdr").first
+        let header = root.firstDescendant("AppHdr")
         let sender = header?["Fr/FIId/FinInstnId/BICFI"] ?? header?["Fr/FIId/FinInstnId/BIC"]
         var ctx = Context(root: root, format: expected, source: EventSource(format: kind, institution: sender, file: file))
         ctx.created = try message.child("GrpHdr").flatMap { g throws(FormatError) in try ctx.dateTime(g.child("CreDtTm")) }

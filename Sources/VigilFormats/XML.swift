@@ -56,14 +56,29 @@ package final class XMLElement {
     }
 
     /// Every descendant (depth first) with this local name.
+    ///
+    /// Walked recursively (the depth is at most ``DecodeLimits/maxXMLDepth``): a stack of the
+    /// children reversed copied and retained every element, and finding a message's Document
+    /// and AppHdr so was a seventh of decoding a pacs.008.
     package func descendants(_ name: String) -> [XMLElement] {
         var out: [XMLElement] = []
-        var stack = Array(children.reversed())
-        while let e = stack.popLast() {
-            if e.name == name { out.append(e) }
-            stack.append(contentsOf: e.children.reversed())
+        func walk(_ e: XMLElement) {
+            for c in e.children {
+                if c.name == name { out.append(c) }
+                walk(c)
+            }
         }
+        walk(self)
         return out
+    }
+
+    /// The first of ``descendants(_:)``, without walking on past it.
+    package func firstDescendant(_ name: String) -> XMLElement? {
+        for c in children {
+            if c.name == name { return c }
+            if let d = c.firstDescendant(name) { return d }
+        }
+        return nil
     }
 
     /// `/Document/FIToFICstmrCdtTrf/CdtTrfTxInf[2]`: where `target` sits below this element,
