@@ -305,7 +305,7 @@ enum SwiftMT {
             throw FormatError(format, at: "line \(sequence.first!.line)", "transaction '\(reference)': mandatory field :32B: (currency and amount) is missing")
         }
         let v = f.value.trimmed(" \r")
-        guard v.count > 3, let amount = swiftAmount(String(v.dropFirst(3))) else {
+        guard v.count > 3, let amount = swiftAmount(v.utf8.dropFirst(3)) else {
             throw FormatError(format, at: "line \(f.line), field :32B:", "'\(f.value)' is not a currency code and an amount (e.g. EUR1250,)")
         }
         return (String(v.prefix(3)), amount)
@@ -417,7 +417,7 @@ enum SwiftMT {
         let bad = FormatError(format, at: "line \(f.line), field :32A:", "'\(f.value)' is not YYMMDD, a currency code and an amount (e.g. 190425USD3700,)")
         guard v.count >= 10, let date = date(v[0 ..< 6]) else { throw bad }
         let currency = String(decoding: v[6 ..< 9], as: UTF8.self)
-        guard let amount = swiftAmount(String(decoding: v[9...], as: UTF8.self)) else { throw bad }
+        guard let amount = swiftAmount(v[9...]) else { throw bad }
         return (date, currency, amount)
     }
 
@@ -439,8 +439,10 @@ enum SwiftMT {
     }
 
     /// SWIFT amounts: digits, one decimal comma (mandatory, possibly last), no thousands separators.
-    static func swiftAmount(_ s: String) -> Decimal? {
-        var t = Array(s.utf8)
+    static func swiftAmount(_ s: String) -> Decimal? { swiftAmount(s.utf8) }
+
+    static func swiftAmount(_ bytes: some Collection<UInt8>) -> Decimal? {
+        var t = Array(bytes)
         guard t.count(where: { $0 == UInt8(ascii: ",") }) == 1,
               t.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || $0 == UInt8(ascii: ",") }),
               let comma = t.firstIndex(of: UInt8(ascii: ",")) else { return nil }

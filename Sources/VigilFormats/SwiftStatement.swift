@@ -187,7 +187,7 @@ enum SwiftStatement {
         if i < u.count, (0x41 ... 0x5A).contains(u[i]) { i += 1 }
         let amountStart = i
         while i < u.count, (u[i] >= 0x30 && u[i] <= 0x39) || u[i] == UInt8(ascii: ",") { i += 1 }
-        guard let amount = SwiftMT.swiftAmount(String(decoding: u[amountStart ..< i], as: UTF8.self)) else {
+        guard let amount = SwiftMT.swiftAmount(u[amountStart ..< i]) else {
             throw bad("no amount with a decimal comma after the debit/credit mark")
         }
         guard i + 4 <= u.count, [UInt8(ascii: "N"), UInt8(ascii: "S"), UInt8(ascii: "F")].contains(u[i]) else {

@@ -62,23 +62,29 @@ package final class XMLElement {
     /// and AppHdr so was a seventh of decoding a pacs.008.
     package func descendants(_ name: String) -> [XMLElement] {
         var out: [XMLElement] = []
-        func walk(_ e: XMLElement) {
-            for c in e.children {
-                if c.name == name { out.append(c) }
-                walk(c)
-            }
+        _ = walk { e in
+            if e.name == name { out.append(e) }
+            return true
         }
-        walk(self)
         return out
     }
 
     /// The first of ``descendants(_:)``, without walking on past it.
     package func firstDescendant(_ name: String) -> XMLElement? {
-        for c in children {
-            if c.name == name { return c }
-            if let d = c.firstDescendant(name) { return d }
+        var found: XMLElement?
+        _ = walk { e in
+            if e.name == name { found = e }
+            return found == nil
         }
-        return nil
+        return found
+    }
+
+    /// Visits the descendants depth first while `visit` says to go on; false once it said stop.
+    private func walk(_ visit: (XMLElement) -> Bool) -> Bool {
+        for c in children {
+            guard visit(c), c.walk(visit) else { return false }
+        }
+        return true
     }
 
     /// `/Document/FIToFICstmrCdtTrf/CdtTrfTxInf[2]`: where `target` sits below this element,
