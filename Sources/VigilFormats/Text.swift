@@ -7,20 +7,24 @@ extension StringProtocol {
     /// Found in the UTF-8 bytes: a `\n` is always a Character boundary, and splitting by
     /// Character (grapheme breaking at every byte) was a quarter of decoding an MT103.
     package func lines(omittingEmpty: Bool = false) -> [SubSequence] {
-        var out: [SubSequence] = []
+        // The lines as ``UnsafeBufferPointer/forEachLine(_:)`` finds them in the bytes, then
+        // turned into this text's indices, moving forward only.
+        var ranges: [Range<Int>] = []
         let u = utf8
-        // `last`: the byte before `i`, where a `\r` ends the line when `i` is its `\n`.
-        var start = u.startIndex, i = start, last = start
-        while i != u.endIndex {
-            if u[i] == 0x0A {
-                let end = i != start && u[last] == 0x0D ? last : i
-                if !omittingEmpty || start != end { out.append(self[start ..< end]) }
-                start = u.index(after: i)
-            }
-            last = i
-            u.formIndex(after: &i)
+        if u.withContiguousStorageIfAvailable({ $0.forEachLine { ranges.append($0.startIndex ..< $0.endIndex) } }) == nil {
+            Array(u).withUnsafeBufferPointer { $0.forEachLine { ranges.append($0.startIndex ..< $0.endIndex) } }
         }
-        if !omittingEmpty || start != u.endIndex { out.append(self[start ..< u.endIndex]) }
+        var out: [SubSequence] = []
+        var index = u.startIndex, offset = 0
+        func advance(to target: Int) -> String.Index {
+            index = u.index(index, offsetBy: target - offset)
+            offset = target
+            return index
+        }
+        for r in ranges where !(omittingEmpty && r.isEmpty) {
+            let start = advance(to: r.lowerBound)
+            out.append(self[start ..< advance(to: r.upperBound)])
+        }
         return out
     }
 
