@@ -73,7 +73,7 @@ let package = Package(
         // Watchlists (UN, OFAC, OpenSanctions, CSV) and name matching across scripts. Pure, no Kafka.
         .target(
             name: "VigilScreen",
-            dependencies: ["VigilCore", "VigilFormats"],
+            dependencies: ["CPrefetch", "VigilCore", "VigilFormats"],
             swiftSettings: swiftSettings
         ),
         // Online anomaly detectors (Half-Space Trees, z-scores) and their evaluation. Pure, no Kafka.

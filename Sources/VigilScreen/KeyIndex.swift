@@ -1,3 +1,4 @@
+import CPrefetch
 import Foundation
 import VigilCore
 
@@ -25,6 +26,10 @@ struct KeyIndex: Sendable {
         /// A token's skeleton less one consonant class: found for a query token no list writes, whose
         /// skeleton a misspelling changed (``Screener/candidates(_:exhaustive:)``).
         case near = 0x6E
+        /// A token, and the token less one of its letters (as SymSpell indexes words): found for
+        /// a query token no list writes, whose letters a slip changed
+        /// (``Screener/candidates(_:exhaustive:)``).
+        case typo = 0x64
     }
 
     /// One key: the ids of the names holding it are `ids[start..<end]`, ascending; `idf` is how
@@ -45,7 +50,7 @@ struct KeyIndex: Sendable {
     private let ids: [Int32]
     private let seed: UInt64
     /// Per name id, the rarity of the keys a query of the name as written holds (all but its
-    /// ``Kind/near`` keys) summed: of candidates a query weighs alike, the screener takes those
+    /// ``Kind/near`` and ``Kind/typo`` keys) summed: of candidates a query weighs alike, the screener takes those
     /// with the least mass first, the ones the query holds more of.
     let masses: [Double]
 
@@ -59,7 +64,11 @@ struct KeyIndex: Sendable {
 
         /// Adds the key `first` + `second` (either may be empty) of the name `id`.
         mutating func add(_ kind: Kind, _ first: String, _ second: String, to id: Int32) {
-            let key = [kind.rawValue] + Array(first.utf8) + Array(second.utf8)
+            var key: [UInt8] = []
+            key.reserveCapacity(1 + first.utf8.count + second.utf8.count)
+            key.append(kind.rawValue)
+            key += first.utf8
+            key += second.utf8
             if let p = numbers[key] {
                 // A name may give one key twice (a token written twice): it holds it once.
                 if postings[Int(p)].last != id { postings[Int(p)].append(id) }
@@ -82,7 +91,7 @@ struct KeyIndex: Sendable {
         var ids: [Int32] = []
         var masses = [Double](repeating: 0, count: names)
         // In key order, so the sums (floating point) are the same from run to run.
-        for (key, posting) in zip(keys, postings) where key.first != Kind.near.rawValue {
+        for (key, posting) in zip(keys, postings) where key.first != Kind.near.rawValue && key.first != Kind.typo.rawValue {
             let idf = log(total / Double(posting.count))
             for id in posting { masses[Int(id)] += idf }
         }
@@ -119,6 +128,28 @@ struct KeyIndex: Sendable {
         var h = FNV1a.step(seed, UInt64(kind.rawValue))
         for b in first.utf8 { h = FNV1a.step(h, UInt64(b)) }
         for b in second.utf8 { h = FNV1a.step(h, UInt64(b)) }
+        return probe(h)
+    }
+
+    /// The hash of the key made of `text` less its byte at `skipped` (all of it when `skipped`
+    /// is outside it), without building that text, for ``prefetch(_:)`` and ``find(hash:)``: a
+    /// query's misspelt token looks up a key per letter, mostly keys no list holds, each in a
+    /// slot anywhere in a table of megabytes. Asked for all at once, their fetches from memory
+    /// overlap.
+    func hash(_ kind: Kind, _ text: UnsafeBufferPointer<UInt8>, without skipped: Int) -> UInt64 {
+        var h = FNV1a.step(seed, UInt64(kind.rawValue))
+        for i in text.indices where i != skipped { h = FNV1a.step(h, UInt64(text[i])) }
+        return h
+    }
+
+    /// Asks for the slot where the key of hash `h` would be.
+    func prefetch(_ h: UInt64) {
+        slots.withUnsafeBufferPointer { vigil_prefetch($0.baseAddress! + Self.home(h, mask: $0.count - 1)) }
+    }
+
+    func find(hash h: UInt64) -> Int32? { probe(h) }
+
+    private func probe(_ h: UInt64) -> Int32? {
         let mask = slots.count - 1
         var s = Self.home(h, mask: mask)
         while !slots[s].isEmpty {

@@ -324,6 +324,10 @@ public final class Screener: Sendable {
             if let previous { body(.token, previous.text, t.text, i) }
             previous = t
             if !query, t.role == .name, t.skeleton.utf8.count >= nearSkeletonLength { forEachDeletion(of: t.skeleton) { body(.near, $0, "", i) } }
+            if !query, t.role == .name, t.text.utf8.count >= typoLength {
+                body(.typo, t.text, "", i)
+                forEachDeletion(of: t.text) { body(.typo, $0, "", i) }
+            }
         }
         guard let common = commonWords(n, query: query, identifying: identifying) else { return }
         previous = nil
@@ -344,13 +348,22 @@ public final class Screener: Sendable {
     /// ``KeyIndex/Kind/near`` keys: shorter ones, less one, are shared by too many names.
     static let nearSkeletonLength = 4
 
-    /// Each text `skeleton` makes with one of its bytes taken away, once each.
-    static func forEachDeletion(of skeleton: String, _ body: (String) -> Void) {
-        let b = Array(skeleton.utf8)
-        for i in b.indices where i == 0 || b[i] != b[i - 1] {
-            var shorter = b
-            shorter.remove(at: i)
-            body(String(decoding: shorter, as: UTF8.self))
+    /// Tokens this long or longer have ``KeyIndex/Kind/typo`` keys, and a query's token this
+    /// long that no list writes looks them up: a shorter one, less a letter, is two letters,
+    /// which half the names hold.
+    static let typoLength = 4
+
+    /// Each text `text` makes with one of its bytes taken away, once each.
+    static func forEachDeletion(of text: String, _ body: (String) -> Void) {
+        var text = text
+        text.withUTF8 { b in
+            for i in b.indices where i == 0 || b[i] != b[i - 1] {
+                body(NameText.string(capacity: b.count - 1) { out in
+                    _ = out.initialize(from: b[..<i])
+                    _ = UnsafeMutableBufferPointer(rebasing: out[i...]).initialize(from: b[(i + 1)...])
+                    return b.count - 1
+                })
+            }
         }
     }
 
@@ -467,11 +480,14 @@ public final class Screener: Sendable {
         // a carrier of its skeleton): the check is for tokens no list writes so (a misspelling,
         // a word no name has), and costs nothing on the others.
         var listed = -1
+        // Tokens some list writes as they are, and those it writes so but for their vowels.
+        var spelt: UInt64 = 0
         var listedTokens: UInt64 = 0
         Self.forEachKey(q, query: true) { kind, first, second, token in
             guard let posting = index.find(kind, first, second) else { return }
             if kind == .token, second.isEmpty {
                 listed = token
+                spelt |= 1 << UInt64(token)
                 listedTokens |= 1 << UInt64(token)
             }
             if kind == .skeleton, token != listed, !pairsWithCarrier(q, token: token, key: posting) { return }
@@ -494,6 +510,27 @@ public final class Screener: Sendable {
             if let p = index.find(.near, t.skeleton, "") { found.append(p) }
             Self.forEachDeletion(of: t.skeleton) { shorter in
                 if let p = index.find(.near, shorter, "") { found.append(p) }
+            }
+        }
+        // A token no list writes may be a slip of one letter, left out, added, changed, or two
+        // swapped (`Qasie` for `Qasim`, `Bieal` for `Bilal`): the skeleton keys above miss it
+        // when the slip changed the skeleton to one another token has, or to one too short for
+        // near keys. Each listed token is indexed as it is and less each of its letters; the
+        // query's is looked up whole (a letter left out) and less each letter (one changed, two
+        // swapped, one added): symmetric deletion, as SymSpell finds words.
+        for (i, t) in q.tokens.enumerated() where i < 64 && spelt & (1 << UInt64(i)) == 0
+            && t.role == .name && t.text.utf8.count >= Self.typoLength && !NameText.commonBusinessWords.contains(t.text) {
+            var text = t.text
+            text.withUTF8 { b in
+                withUnsafeTemporaryAllocation(of: UInt64.self, capacity: b.count + 1) { hashes in
+                    var n = 0
+                    for j in -1..<b.count where j <= 0 || b[j] != b[j - 1] {
+                        hashes[n] = index.hash(.typo, b, without: j)
+                        index.prefetch(hashes[n])
+                        n += 1
+                    }
+                    for h in hashes[0..<n] { if let p = index.find(hash: h) { found.append(p) } }
+                }
             }
         }
         // In a fixed order (rarest first, then by slot), each key once: the sums are floating

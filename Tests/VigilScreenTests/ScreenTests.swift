@@ -1324,6 +1324,32 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(screener.screen(ScreeningQuery(name: "INTERCOMSULTATION")).matches.isEmpty)
     }
 
+    /// A slip of one letter (left out, added, changed, two swapped) in the token that identifies
+    /// the name, where the skeleton keys do not help: the slip changed the token's skeleton
+    /// (`Qasie`: `ks` for `ksm`), to one too short for near keys, and `Mohammed` is shared by
+    /// more names than the candidates kept. The token less a letter finds the name.
+    @Test func aSlipOfOneLetterStillFindsTheName() throws {
+        // Twenty namesakes, each sharing its skeleton with three others: by `Mohammed` alone,
+        // the candidates kept are all theirs.
+        let decoys = (0..<20).map { i in
+            "D\(i),Mohammed \(["Rahimi", "Karimi", "Hashemi", "Moradi", "Jafari"][i % 5])\(String(repeating: "o", count: i / 5)),person"
+        }
+        let csv = (["id,name,kind"] + decoys + ["Q1,Mohammed QASIM,person", "Q2,Mohammed ASKARI,person", ""]).joined(separator: "\n")
+        let list = try WatchlistLoader.load(name: "L", path: try temporaryFile("slips.csv", csv))
+        let screener = Screener(lists: [list])
+        let skeleton = { (text: String) in NormalizedName(text, kind: .person).tokens[1].skeleton }
+        for (name, listed) in [("Mohammed QASIe", "Q1"), ("Mohammed QASI", "Q1"), ("Mohammed QASIMB", "Q1"), ("Mohammed AKSARI", "Q2")] {
+            let entry = try #require(list.entries.firstIndex { $0.id == listed })
+            #expect(skeleton(name) != skeleton(list.entries[entry].names[0].text), "\(name)")
+            #expect(screener.candidates(NormalizedName(name, kind: .unknown)).ids.first == Int32(entry), "\(name)")
+            #expect(screener.screen(ScreeningQuery(name: name)).matches.first?.entryID == listed, "\(name)")
+        }
+        // A token some list writes is not looked up so: `Mohammed Karimi` finds its own name.
+        #expect(screener.screen(ScreeningQuery(name: "Mohammed Karimi")).matches.first?.entryID == "D1")
+        // Nor is a token of fewer than four letters: `Qas` is no slip of `Qasim`.
+        #expect(!screener.candidates(NormalizedName("Mohammed Qas", kind: .unknown)).ids.contains(20))
+    }
+
     /// A name of unknown kind with a legal form is read as an organisation's: the words that
     /// would be a person's titles (`General`, `King`, `Mr`) are words of its name.
     @Test func aLegalFormMakesANameAnOrganisations() {
