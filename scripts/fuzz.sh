@@ -19,8 +19,9 @@ if [[ "${1:-}" == decoders || "${1:-}" == screening ]]; then target="$1"; shift;
 seconds="${1:-300}"
 out=.build/fuzz
 mkdir -p "$out/corpus-$target"
-# The package's language mode (Swift 6); Sources/CZlib is zlib's module map (VigilCore's CRC-32C and gzip reading).
-flags=(-swift-version 6 -sanitize=fuzzer,address -parse-as-library -O -g -I "$out" -L "$out" -I Sources/CZlib -package-name vigil)
+# The package's language mode (Swift 6); Sources/CZlib is zlib's module map (VigilCore's CRC-32C and
+# gzip reading), Sources/CPrefetch the prefetch hint's (VigilScreen's index lookups).
+flags=(-swift-version 6 -sanitize=fuzzer,address -parse-as-library -O -g -I "$out" -L "$out" -I Sources/CZlib -I Sources/CPrefetch -package-name vigil)
 
 # The library modules, then the entry point; compiled here rather than by SwiftPM because the
 # instrumented build must not touch the normal one.

@@ -589,11 +589,12 @@ enum NameText {
         return m
     }()
 
-    /// The family of a long legal form written with one letter wrong (`Aktiengeselschaft`);
-    /// short forms (`AG`, `SA`) are not guessed, one letter there makes another word.
+    /// The family of a long legal form written with one letter wrong (`Aktiengeselschaft`,
+    /// `Lemited`); short forms (`AG`, `SA`) are not guessed, one letter there makes another word.
+    /// A word of seven letters or more, against forms of seven or more (`limited`, `company`).
     static func misspeltLegalForm(_ w: String) -> String? {
         let n = w.utf8.count
-        guard n >= 8, let first = w.utf8.first else { return nil }
+        guard n >= 7, let first = w.utf8.first else { return nil }
         // Most long words start with no long form's letter, or are of no long form's length:
         // their letters are not looked at.
         var word: [UInt8]?
@@ -607,7 +608,7 @@ enum NameText {
         return nil
     }
 
-    private static let longLegalForms: [([UInt8], String)] = legalForms.filter { $0.key.utf8.count >= 8 }
+    private static let longLegalForms: [([UInt8], String)] = legalForms.filter { $0.key.utf8.count >= 7 }
         .sorted { $0.key < $1.key }.map { (Array($0.key.utf8), $0.value) }
 
     /// Multi-word legal forms, as token sequences to join before lookup.

@@ -520,6 +520,13 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
     @Test func legalFormsAreGuessedOnlyWhenLong() {
         #expect(NameText.misspeltLegalForm("aktiengeselschaft") == "jsc")
         #expect(NameText.misspeltLegalForm("incorporatd") == "inc")
+        // Forms of seven letters, in words of seven: `Lemited` was a word of the name, unpaired,
+        // and `Minab Shipping Company Lemited` scored 0.66 against the listed `… Limited`.
+        #expect(NameText.misspeltLegalForm("lemited") == "llc")
+        #expect(NameText.misspeltLegalForm("compamy") == "co")
+        #expect(NameText.misspeltLegalForm("limted") == nil)
+        #expect(NameMatcher().score(NormalizedName("Minab Shipping Company Lemited", kind: .organization),
+                                    NormalizedName("Minab Shipping Company Limited", kind: .organization)).score == 1)
         // Short forms and ordinary words are left alone.
         #expect(NameText.misspeltLegalForm("akg") == nil)
         #expect(NameText.misspeltLegalForm("corporal") == nil)
