@@ -517,6 +517,17 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(score("Juan Doe", "John Doe", .person) >= t)
     }
 
+    /// Two tokens left over one letter apart (`Eega`, `Vega`: short tokens one consonant apart
+    /// do not pair) may be a misspelling: they count as missing from each name, not as
+    /// conflicting. Two letters apart (`Mesa`) they conflict, as names that differ do.
+    @Test func leftoverTokensOneLetterApartDoNotConflict() {
+        let listed = NormalizedName("Jose Raul Vega Sanchez", kind: .person)
+        let slip = NameMatcher().score(NormalizedName("Jose Raul Eega Sanchez", kind: .person), listed)
+        #expect(slip.conflicting.isEmpty && slip.score >= ScreeningOptions.defaultThreshold)
+        let other = NameMatcher().score(NormalizedName("Jose Raul Mesa Sanchez", kind: .person), listed)
+        #expect(other.conflicting == ["mesa", "vega"] && other.score < ScreeningOptions.defaultThreshold)
+    }
+
     @Test func legalFormsAreGuessedOnlyWhenLong() {
         #expect(NameText.misspeltLegalForm("aktiengeselschaft") == "jsc")
         #expect(NameText.misspeltLegalForm("incorporatd") == "inc")
