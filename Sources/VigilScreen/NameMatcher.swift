@@ -88,15 +88,19 @@ public struct NameMatcher: Sendable {
     ///
     /// Explained (the token pairs' texts, the tokens left over) only when the score reaches
     /// `explainFrom`: the screener scores many candidates and reports few.
-    func score(_ q: NormalizedName, _ c: NormalizedName, explainFrom: Double, cache: inout PairCache) -> Score {
+    func score(_ q: NormalizedName, _ c: NormalizedName, explainFrom: Double, rejectBelow: Double = -.infinity, cache: inout PairCache) -> Score {
         withUnsafeTemporaryAllocation(of: Candidate.self, capacity: max(1, q.heads.count * c.heads.count)) { buffer in
-            score(q, c, explainFrom: explainFrom, cache: &cache, buffer: buffer)
+            score(q, c, explainFrom: explainFrom, rejectBelow: rejectBelow, cache: &cache, buffer: buffer)
         }
     }
 
     /// The same, with the token pairs kept in `buffer`, which holds at least as many as `q` and
     /// `c` have units multiplied (the screener sizes one for all of a query's candidates).
-    func score(_ q: NormalizedName, _ c: NormalizedName, explainFrom: Double, cache: inout PairCache,
+    ///
+    /// A pair of names that cannot reach `rejectBelow` (``bound(_:_:possibleQ:possibleC:)``) is
+    /// not scored: its score is 0, with nothing explained. Most candidates a screener scores
+    /// fall short, and the bound needs only the letter tests that start the scoring anyway.
+    func score(_ q: NormalizedName, _ c: NormalizedName, explainFrom: Double, rejectBelow: Double = -.infinity, cache: inout PairCache,
                buffer: UnsafeMutableBufferPointer<Candidate>) -> Score {
         if q.isOrganization || c.isOrganization, let pair = Self.acronym(q, c) ?? Self.acronym(c, q).map({
             Pair(query: $0.candidate, candidate: $0.query, similarity: $0.similarity, method: $0.method)
@@ -108,7 +112,10 @@ public struct NameMatcher: Sendable {
         let hebrew = guessed && (q.script == .hebrew || c.script == .hebrew)
         let korean = q.korean && c.korean
         precondition(buffer.count >= qh.count * ch.count, "the buffer holds fewer pairs than the names have")
-        var n = 0
+        // The unit pairs the letter tests leave open, and the tokens they cover: no other token
+        // can pair.
+        var open = 0
+        var possibleQ: UInt64 = 0, possibleC: UInt64 = 0
         for i in qh.indices {
             for j in ch.indices {
                 let a = qh[i], b = ch[j]
@@ -116,20 +123,34 @@ public struct NameMatcher: Sendable {
                 // joined runs would only repeat what their tokens say one by one.
                 if a.tokens > 1, b.tokens > 1 { continue }
                 if ruledOut(a, b, guessed: guessed, korean: korean) { continue }
-                let found: (Double, Method)?
-                if b.id >= 0 {
-                    let key = UInt64(i) << 34 | (korean ? 1 << 33 : 0) | (guessed ? 1 << 32 : 0) | (hebrew ? 1 << 31 : 0) | UInt64(b.id)
-                    let slot = cache.table.slot(for: key, inserting: .unknown)
-                    if cache.table[slot].isUnknown { cache.table[slot] = PairCache.Entry(similarity(a, b, guessed: guessed, hebrew: hebrew, korean: korean)) }
-                    found = cache.table[slot].result
-                } else {
-                    found = similarity(a, b, guessed: guessed, hebrew: hebrew, korean: korean)
-                }
-                guard let (sim, method) = found else { continue }
-                let covered = Int(a.tokens) + Int(b.tokens)
-                buffer[n] = Candidate(qi: UInt16(i), ci: UInt16(j), sim: sim, method: covered > 2 ? .joined : method, covered: UInt8(covered))
-                n += 1
+                buffer[open] = Candidate(qi: UInt16(i), ci: UInt16(j), sim: 0, method: .exact, covered: 0)
+                possibleQ |= a.mask
+                possibleC |= b.mask
+                open += 1
             }
+        }
+        // With a margin for the score's rounding to four places.
+        if rejectBelow > -.infinity, bound(q, c, possibleQ: possibleQ, possibleC: possibleC) < rejectBelow - 1e-4 {
+            return Score(score: 0, pairs: [], unmatchedQuery: [], unmatchedCandidate: [])
+        }
+        var n = 0
+        for k in 0..<open {
+            let i = Int(buffer[k].qi), j = Int(buffer[k].ci)
+            let a = qh[i], b = ch[j]
+            let found: (Double, Method)?
+            if b.id >= 0 {
+                let key = UInt64(i) << 34 | (korean ? 1 << 33 : 0) | (guessed ? 1 << 32 : 0) | (hebrew ? 1 << 31 : 0) | UInt64(b.id)
+                let slot = cache.table.slot(for: key, inserting: .unknown)
+                if cache.table[slot].isUnknown { cache.table[slot] = PairCache.Entry(similarity(a, b, guessed: guessed, hebrew: hebrew, korean: korean)) }
+                found = cache.table[slot].result
+            } else {
+                found = similarity(a, b, guessed: guessed, hebrew: hebrew, korean: korean)
+            }
+            guard let (sim, method) = found else { continue }
+            let covered = Int(a.tokens) + Int(b.tokens)
+            // (n ≤ k: each pair is written at or before where it was read.)
+            buffer[n] = Candidate(qi: UInt16(i), ci: UInt16(j), sim: sim, method: covered > 2 ? .joined : method, covered: UInt8(covered))
+            n += 1
         }
         var candidates = UnsafeMutableBufferPointer(rebasing: buffer[0..<n])
         // Best first; on a tie single tokens before joined ones (the explanation is plainer).
@@ -140,6 +161,43 @@ public struct NameMatcher: Sendable {
         // scoring the pair a second time.
         let unexplained = align(q, c, pairs, explain: false)
         return unexplained.score >= explainFrom ? align(q, c, pairs, explain: true) : unexplained
+    }
+
+    /// How much a token left over counts on each name, times its weight, unless it is a middle
+    /// name, a married surname or in conflict (``align(_:_:_:explain:)``). A person's name may
+    /// leave out middle names, so a token the longer name has over counts less; a company's name
+    /// has none; a Korean one has none either: a syllable only one has makes another given name.
+    private func leftoverFactors(_ q: NormalizedName, _ c: NormalizedName) -> (q: Double, c: Double) {
+        let extra = q.korean && c.korean ? options.conflictWeight : q.isOrganization || c.isOrganization ? 1 : options.extraTokenWeight
+        return (q.nameTokenCount > c.nameTokenCount ? extra : 1, c.nameTokenCount > q.nameTokenCount ? extra : 1)
+    }
+
+    /// The most `q` and `c` can score when only the tokens in `possibleQ` and `possibleC` (as
+    /// bits of their positions) can pair: every such token paired with a similarity of 1, every
+    /// other left over at the least ``align(_:_:_:explain:)`` could count it — its weight times
+    /// the name's factor (``leftoverFactors(_:_:)``), or a middle name's where that is below 1,
+    /// or a married surname's; a conflict or a stated legal form counts more. A test holds the
+    /// bound to the score of every candidate of the bench's queries.
+    func bound(_ q: NormalizedName, _ c: NormalizedName, possibleQ: UInt64, possibleC: UInt64) -> Double {
+        let (factorQ, factorC) = leftoverFactors(q, c)
+        var paired = 0.0, left = 0.0
+        func add(_ n: NormalizedName, _ possible: UInt64, _ factor: Double) {
+            let least = min(factor < 1 ? min(factor, options.middleTokenWeight) : 1, options.conflictWeight)
+            for (i, t) in n.tokens.enumerated() {
+                let bit: UInt64 = 1 << UInt64(i)
+                if possible & bit != 0 {
+                    paired += t.role.weight
+                } else {
+                    left += t.role.weight * (n.marriedSurname & bit != 0 ? min(least, options.extraTokenWeight) : least)
+                }
+            }
+        }
+        add(q, possibleQ, factorQ)
+        add(c, possibleC, factorC)
+        guard paired > 0 else { return 0 }
+        let most = paired / (paired + left)
+        let (qNames, cNames) = (q.nameTokenCount, c.nameTokenCount)
+        return min(qNames, cNames) <= 1 && max(qNames, cNames) > 1 ? most * options.singleTokenFactor : most
     }
 
     /// A token pair that pairs. Small (16 bytes), so that the buffer of pairs mostly stays on the
@@ -176,10 +234,7 @@ public struct NameMatcher: Sendable {
         }
         func left(_ n: NormalizedName, _ used: UInt64) -> [Int] { n.tokens.indices.filter { used & (1 << UInt64($0)) == 0 } }
         let qNames = q.nameTokenCount, cNames = c.nameTokenCount
-        // A person's name may leave out middle names; a company's name does not have any. A
-        // Korean one has none either: a syllable only one has makes another given name.
-        let extra = q.korean && c.korean ? options.conflictWeight : q.isOrganization || c.isOrganization ? 1 : options.extraTokenWeight
-        let extraQ = qNames > cNames ? extra : 1, extraC = cNames > qNames ? extra : 1
+        let (extraQ, extraC) = leftoverFactors(q, c)
         // A legal form or patronymic only one name states says little; two different ones say
         // different companies or people (`AG` is not `GmbH`, `Ivanovich` not `Viktorovich`). A bare
         // `company` conflicts with nothing.

@@ -134,8 +134,8 @@ public final class Screener: Sendable {
     private let labels: [String]
     public let options: ScreeningOptions
     private let matcher: NameMatcher
-    /// Every name of every entry, normalised once.
-    private let names: [IndexedName]
+    /// Every name of every entry, normalised once (internal: the tests read candidates' names).
+    let names: [IndexedName]
     /// Index key → the names holding it.
     private let index: KeyIndex
     /// A listed document number (as ``IdentityKey/document(_:)`` writes it, of
@@ -452,7 +452,9 @@ public final class Screener: Sendable {
             for id in ranked {
                 let kind = names[Int(id)].kind
                 if query.kind != .unknown, kind != .unknown, query.kind != kind { continue }
-                let score = matcher.score(q, names[Int(id)].normalized, explainFrom: floor, cache: &pairs, buffer: buffer)
+                // A listed document makes the name a match whatever it scores: scored in full.
+                let score = matcher.score(q, names[Int(id)].normalized, explainFrom: floor,
+                                          rejectBelow: documented.contains(id) ? -.infinity : floor, cache: &pairs, buffer: buffer)
                 if score.score < floor, !documented.contains(id) { continue }
                 let key = Int64(names[Int(id)].list) << 32 | Int64(names[Int(id)].entry)
                 if let current = best[key], current.nameScore >= score.score { continue }
