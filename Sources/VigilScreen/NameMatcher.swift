@@ -312,7 +312,7 @@ public struct NameMatcher: Sendable {
             // One letter apart: on the lists' misspelt names (the bench's), 567 more found their
             // entry, and no pair of different people or bodies more matched (`--eval-list`).
             if let j = leftC.setBits.first(where: { c.tokens[$0].skeleton == q.tokens[i].skeleton
-                || (q.tokens[i].text.utf8.count >= 3 && Similarity.levenshtein(c.tokens[$0].text, q.tokens[i].text) == 1) }) {
+                || (q.tokens[i].text.utf8.count >= 3 && Similarity.oneEditApart(c.tokens[$0].text, q.tokens[i].text)) }) {
                 leftC &= ~(1 << UInt64(j))
             } else {
                 differentQ |= 1 << UInt64(i)

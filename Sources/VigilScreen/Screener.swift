@@ -323,8 +323,10 @@ public final class Screener: Sendable {
             }
             if let previous { body(.token, previous.text, t.text, i) }
             previous = t
-            if !query, t.role == .name, t.skeleton.utf8.count >= nearSkeletonLength { forEachDeletion(of: t.skeleton) { body(.near, $0, "", i) } }
-            if !query, t.role == .name, t.text.utf8.count >= typoLength {
+            if !query, t.role == .name, (nearSkeletonLength...deletionKeysLength).contains(t.skeleton.utf8.count) {
+                forEachDeletion(of: t.skeleton) { body(.near, $0, "", i) }
+            }
+            if !query, t.role == .name, (typoLength...deletionKeysLength).contains(t.text.utf8.count) {
                 body(.typo, t.text, "", i)
                 forEachDeletion(of: t.text) { body(.typo, $0, "", i) }
             }
@@ -352,6 +354,12 @@ public final class Screener: Sendable {
     /// long that no list writes looks them up: a shorter one, less a letter, is two letters,
     /// which half the names hold.
     static let typoLength = 4
+
+    /// Tokens and skeletons longer than this have no ``KeyIndex/Kind/near`` or
+    /// ``KeyIndex/Kind/typo`` keys, and a query's do not look them up: a text less each of its
+    /// bytes makes as many keys as it has bytes, each nearly as long, so a list or a query with a
+    /// word of 20,000 letters took seconds and hundreds of megabytes. No name's word is this long.
+    static let deletionKeysLength = 40
 
     /// Each text `text` makes with one of its bytes taken away, once each.
     static func forEachDeletion(of text: String, _ body: (String) -> Void) {
@@ -504,7 +512,7 @@ public final class Screener: Sendable {
         // Not for a word many names have (`industrial`, in a name of unknown kind): it is no
         // misspelling, and its near keys would bring in names by the thousand.
         for (i, t) in q.tokens.enumerated() where i < 64 && listedTokens & (1 << UInt64(i)) == 0
-            && t.role == .name && t.skeleton.utf8.count >= Self.nearSkeletonLength
+            && t.role == .name && (Self.nearSkeletonLength...Self.deletionKeysLength).contains(t.skeleton.utf8.count)
             && !NameText.commonBusinessWords.contains(t.text) {
             // A listed skeleton less one class is the query's (one lost), or both less one are
             // alike (one changed). (The query's less one as a listed skeleton, one added, found
@@ -521,7 +529,8 @@ public final class Screener: Sendable {
         // query's is looked up whole (a letter left out) and less each letter (one changed, two
         // swapped, one added): symmetric deletion, as SymSpell finds words.
         for (i, t) in q.tokens.enumerated() where i < 64 && spelt & (1 << UInt64(i)) == 0
-            && t.role == .name && t.text.utf8.count >= Self.typoLength && !NameText.commonBusinessWords.contains(t.text) {
+            && t.role == .name && (Self.typoLength...Self.deletionKeysLength).contains(t.text.utf8.count)
+            && !NameText.commonBusinessWords.contains(t.text) {
             var text = t.text
             text.withUTF8 { b in
                 withUnsafeTemporaryAllocation(of: UInt64.self, capacity: b.count + 1) { hashes in

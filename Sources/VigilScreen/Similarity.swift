@@ -103,6 +103,22 @@ enum Similarity {
         return score(matches: matches, transpositions: transpositions, a.count, b.count)
     }
 
+    /// Whether two texts are one edit apart (a byte inserted, deleted or substituted): in one
+    /// pass, where ``levenshtein(_:_:)`` fills a table of both lengths multiplied.
+    static func oneEditApart(_ x: String, _ y: String) -> Bool {
+        var (x, y) = (x, y)
+        return x.withUTF8 { a in y.withUTF8 { b in
+            let (short, long) = a.count <= b.count ? (a, b) : (b, a)
+            guard long.count - short.count <= 1 else { return false }
+            var i = 0
+            while i < short.count, short[i] == long[i] { i += 1 }
+            if i == short.count { return long.count == short.count + 1 }
+            // The first difference: substituted (same lengths) or inserted in the longer.
+            let skip = long.count == short.count ? 1 : 0
+            return short[(i + skip)...].elementsEqual(long[(i + 1)...])
+        } }
+    }
+
     /// Levenshtein distance (insertions, deletions, substitutions), for the explanation of a
     /// token pair and for short tokens, where Jaro-Winkler is too generous.
     static func levenshtein(_ x: [UInt8], _ y: [UInt8]) -> Int {

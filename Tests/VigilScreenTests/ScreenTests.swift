@@ -517,6 +517,36 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(score("Juan Doe", "John Doe", .person) >= t)
     }
 
+    /// One edit apart, in one pass: the same answer as the distance's table on every pair of
+    /// short texts over a small alphabet (where near misses are common).
+    @Test func oneEditApartIsLevenshteinOne() {
+        var rng = SplitMix64(seed: 50)
+        let letters = Array("abc".utf8)
+        for _ in 0..<20_000 {
+            let a = String(decoding: (0..<Int(rng.next() % 6)).map { _ in letters[Int(rng.next() % 3)] }, as: UTF8.self)
+            let b = String(decoding: (0..<Int(rng.next() % 6)).map { _ in letters[Int(rng.next() % 3)] }, as: UTF8.self)
+            #expect(Similarity.oneEditApart(a, b) == (Similarity.levenshtein(a, b) == 1), "\(a) \(b)")
+        }
+    }
+
+    /// A word longer than any name's has no keys made of it less a letter: a text less each of
+    /// its bytes makes as many keys as it has bytes, each nearly as long (a list with a word of
+    /// 20,000 letters took seconds and hundreds of megabytes to index). It is still indexed as
+    /// a token.
+    @Test func longWordsHaveNoDeletionKeys() {
+        var rng = SplitMix64(seed: 7)
+        func word(_ n: Int) -> String { String(decoding: (0..<n).map { _ in UInt8(ascii: "a") + UInt8(rng.next() % 26) }, as: UTF8.self) }
+        for (length, deletions) in [(Screener.deletionKeysLength, true), (Screener.deletionKeysLength + 1, false), (20_000, false)] {
+            var kinds: [KeyIndex.Kind: Int] = [:]
+            // The long word's keys (the second token's); `John` has its own.
+            Screener.forEachKey(NormalizedName("John \(word(length))", kind: .person)) { kind, _, second, token in
+                if token == 1, second.isEmpty { kinds[kind, default: 0] += 1 }
+            }
+            #expect((kinds[.typo] != nil) == deletions, "\(length)")
+            #expect(kinds[.token] == 1, "\(length)")
+        }
+    }
+
     /// Two tokens left over one letter apart (`Eega`, `Vega`: short tokens one consonant apart
     /// do not pair) may be a misspelling: they count as missing from each name, not as
     /// conflicting. Two letters apart (`Mesa`) they conflict, as names that differ do.
