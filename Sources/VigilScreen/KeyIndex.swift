@@ -128,7 +128,7 @@ struct KeyIndex: Sendable {
         var h = FNV1a.step(seed, UInt64(kind.rawValue))
         for b in first.utf8 { h = FNV1a.step(h, UInt64(b)) }
         for b in second.utf8 { h = FNV1a.step(h, UInt64(b)) }
-        return probe(h)
+        return find(hash: h)
     }
 
     /// The hash of the key made of `text` less its byte at `skipped` (all of it when `skipped`
@@ -147,9 +147,8 @@ struct KeyIndex: Sendable {
         slots.withUnsafeBufferPointer { vigil_prefetch($0.baseAddress! + Self.home(h, mask: $0.count - 1)) }
     }
 
-    func find(hash h: UInt64) -> Int32? { probe(h) }
-
-    private func probe(_ h: UInt64) -> Int32? {
+    /// The key of hash `h` (``hash(_:_:without:)``).
+    func find(hash h: UInt64) -> Int32? {
         let mask = slots.count - 1
         var s = Self.home(h, mask: mask)
         while !slots[s].isEmpty {

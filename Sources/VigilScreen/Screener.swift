@@ -490,7 +490,8 @@ public final class Screener: Sendable {
         // a carrier of its skeleton): the check is for tokens no list writes so (a misspelling,
         // a word no name has), and costs nothing on the others.
         var listed = -1
-        // Tokens some list writes as they are, and those it writes so but for their vowels.
+        // As bits of their positions: the tokens some list writes as they are (`spelt`), and
+        // those with the tokens it writes so but for their vowels (`listedTokens`).
         var spelt: UInt64 = 0
         var listedTokens: UInt64 = 0
         Self.forEachKey(q, query: true) { kind, first, second, token in
