@@ -439,8 +439,6 @@ enum SwiftMT {
     }
 
     /// SWIFT amounts: digits, one decimal comma (mandatory, possibly last), no thousands separators.
-    static func swiftAmount(_ s: String) -> Decimal? { swiftAmount(s.utf8) }
-
     static func swiftAmount(_ bytes: some Collection<UInt8>) -> Decimal? {
         var t = Array(bytes)
         guard t.count(where: { $0 == UInt8(ascii: ",") }) == 1,

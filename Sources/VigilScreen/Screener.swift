@@ -506,32 +506,31 @@ public final class Screener: Sendable {
             if kind == .skeleton, first == q.tokens[token].skeleton { listedTokens |= 1 << UInt64(token) }
             found.append(posting)
         }
-        // A token no list writes so may be a misspelling that changed a consonant, and so its
-        // skeleton (`Interconsuet`: `ntrknst` for the listed `Interconsult`, `ntrknslt`): its
-        // skeleton one consonant class apart from a listed one's is looked up
-        // (``KeyIndex/Kind/near``).
-        // Not for a word many names have (`industrial`, in a name of unknown kind): it is no
-        // misspelling, and its near keys would bring in names by the thousand.
-        for (i, t) in q.tokens.enumerated() where i < 64 && listedTokens & (1 << UInt64(i)) == 0
-            && t.role == .name && (Self.nearSkeletonLength...Self.deletionKeysLength).contains(t.skeleton.utf8.count)
+        // A token no list writes as it is may be misspelt. Not a word many names have
+        // (`industrial`, in a name of unknown kind): it is no misspelling, and its keys would
+        // bring in names by the thousand.
+        for (i, t) in q.tokens.enumerated() where i < 64 && spelt & (1 << UInt64(i)) == 0 && t.role == .name
             && !NameText.commonBusinessWords.contains(t.text) {
-            // A listed skeleton less one class is the query's (one lost), or both less one are
-            // alike (one changed). (The query's less one as a listed skeleton, one added, found
-            // no more names on the lists' own misspellings and cost carrier checks.)
-            if let p = index.find(.near, t.skeleton, "") { found.append(p) }
-            Self.forEachDeletion(of: t.skeleton) { shorter in
-                if let p = index.find(.near, shorter, "") { found.append(p) }
+            // A misspelling that changed a consonant changes the skeleton too (`Interconsuet`:
+            // `ntrknst` for the listed `Interconsult`, `ntrknslt`), unless the token has a listed
+            // skeleton: its skeleton one consonant class apart from a listed one's is looked up
+            // (``KeyIndex/Kind/near``). A listed skeleton less one class is the query's (one
+            // lost), or both less one are alike (one changed). (The query's less one as a listed
+            // skeleton, one added, found no more names on the lists' own misspellings and cost
+            // carrier checks.)
+            if listedTokens & (1 << UInt64(i)) == 0, (Self.nearSkeletonLength...Self.deletionKeysLength).contains(t.skeleton.utf8.count) {
+                if let p = index.find(.near, t.skeleton, "") { found.append(p) }
+                Self.forEachDeletion(of: t.skeleton) { shorter in
+                    if let p = index.find(.near, shorter, "") { found.append(p) }
+                }
             }
-        }
-        // A token no list writes may be a slip of one letter, left out, added, changed, or two
-        // swapped (`Qasie` for `Qasim`, `Bieal` for `Bilal`): the skeleton keys above miss it
-        // when the slip changed the skeleton to one another token has, or to one too short for
-        // near keys. Each listed token is indexed as it is and less each of its letters; the
-        // query's is looked up whole (a letter left out) and less each letter (one changed, two
-        // swapped, one added): symmetric deletion, as SymSpell finds words.
-        for (i, t) in q.tokens.enumerated() where i < 64 && spelt & (1 << UInt64(i)) == 0
-            && t.role == .name && (Self.typoLength...Self.deletionKeysLength).contains(t.text.utf8.count)
-            && !NameText.commonBusinessWords.contains(t.text) {
+            // A slip of one letter, left out, added, changed, or two swapped (`Qasie` for
+            // `Qasim`, `Bieal` for `Bilal`): the skeleton keys miss it when the slip changed the
+            // skeleton to one another token has, or to one too short for near keys. Each listed
+            // token is indexed as it is and less each of its letters; the query's is looked up
+            // whole (a letter left out) and less each letter (one changed, two swapped, one
+            // added): symmetric deletion, as SymSpell finds words.
+            guard (Self.typoLength...Self.deletionKeysLength).contains(t.text.utf8.count) else { continue }
             var text = t.text
             text.withUTF8 { b in
                 withUnsafeTemporaryAllocation(of: UInt64.self, capacity: b.count + 1) { hashes in

@@ -689,11 +689,11 @@ func decodeError(_ bytes: [UInt8], as format: FeedFormat?, options: DecodeOption
 
     @Test("SWIFT amounts: one decimal comma, digits only")
     func swiftAmounts() {
-        #expect(SwiftMT.swiftAmount("3700,") == Decimal(3700))
-        #expect(SwiftMT.swiftAmount("1814,28") == Decimal(string: "1814.28"))
-        #expect(SwiftMT.swiftAmount(",5") == Decimal(string: "0.5"))
+        #expect(SwiftMT.swiftAmount("3700,".utf8) == Decimal(3700))
+        #expect(SwiftMT.swiftAmount("1814,28".utf8) == Decimal(string: "1814.28"))
+        #expect(SwiftMT.swiftAmount(",5".utf8) == Decimal(string: "0.5"))
         for bad in ["", ",", "3700", "1,814,28", "1814.28", "-5,0", "18 14,28", "1٣,5"] {
-            #expect(SwiftMT.swiftAmount(bad) == nil, "\(bad)")
+            #expect(SwiftMT.swiftAmount(bad.utf8) == nil, "\(bad)")
         }
     }
 
