@@ -4,8 +4,8 @@
 # throughput issue's 50 % target. No shipped pipeline has them all (each feature keeps its own
 # file), so this one is assembled from them: pipelines/typologies.yaml as it is, the anomaly:
 # section of pipelines/anomaly.yaml, the screening: section of pipelines/screening.yaml (with
-# its sample list or the lists given), and two typologies that weigh the anomaly and screening
-# findings (with typologies, only typologies alert).
+# its sample list or the lists given), and three typologies that weigh the anomaly, dormancy and
+# screening findings (with typologies, only typologies alert).
 #
 #   scripts/every-detector.sh [--list NAME=FILE]... [--print] [BENCH OPTIONS...]
 #
@@ -36,8 +36,9 @@ yaml=$(
     echo "$pipeline"
     # These join the typologies: list, the file's last section. Each alerts on any finding of its
     # stage: a typology's sum is weight × the finding's score, and the stages raise findings from
-    # 0.85 (pipelines/anomaly.yaml) and 0.8 (pipelines/screening.yaml).
+    # 0.85 (pipelines/anomaly.yaml) and 0.8 (pipelines/screening.yaml); a dormancy finding scores 1.
     echo "  - { id: anomalous-payment, version: 1, rules: { anomaly: 1 }, threshold: 0.85 }"
+    echo "  - { id: dormant-account-active, version: 1, rules: { dormant-account: 1 }, threshold: 1 }"
     echo "  - { id: sanctions-hit, version: 1, rules: { watchlist: 1 }, threshold: 0.8 }"
     echo
     sed -n '/^anomaly:/,$p' pipelines/anomaly.yaml

@@ -60,6 +60,25 @@ public struct EntityBaseline: Sendable {
         public var score: Double
         /// The features that were measured, most unusual first.
         public var features: [Feature]
+        /// The account's history before the payment, for checks of a payment against it that
+        /// are not features of the score (a pipeline's dormant accounts).
+        public var history = History()
+    }
+
+    /// What an account had learnt before a payment.
+    public struct History: Sendable, Hashable, Codable {
+        /// Its payments (0: the account is new, or was forgotten).
+        public var payments = 0
+        /// When it last paid, in seconds of event time (nil: new, or its payments had no time).
+        public var lastPayment: Double?
+        /// Whether the payee is among those it paid most recently (nil: a new account, or a
+        /// payment that names no payee).
+        public var paidPayeeBefore: Bool?
+        public init(payments: Int = 0, lastPayment: Double? = nil, paidPayeeBefore: Bool? = nil) {
+            self.payments = payments
+            self.lastPayment = lastPayment
+            self.paidPayeeBefore = paidPayeeBefore
+        }
     }
 
     public struct Feature: Sendable, Hashable, Codable {
@@ -273,7 +292,8 @@ public struct EntityBaseline: Sendable {
         return result
     }
 
-    /// The mean of the features, listed (most unusual first) only if `explain` says yes to it.
+    /// The mean of the features, listed (most unusual first) only if `explain` says yes to it,
+    /// and the account's history before the payment.
     private static func score(_ e: Event, x: Double, payee: UInt64?, account: borrowing Account, peerZ: Double?, population: borrowing Robust,
                               options: Options, explain: (Double) -> Bool) -> Score {
         var sum = 0.0, count = 0
@@ -282,10 +302,12 @@ public struct EntityBaseline: Sendable {
             count += 1
         }
         let score = count == 0 ? 0 : sum / Double(count)
-        guard count > 0, explain(score) else { return Score(score: score, features: []) }
+        let history = account.count == 0 ? History()
+            : History(payments: account.count, lastPayment: account.last, paidPayeeBefore: payee.map { account.counterparties.contains($0) })
+        guard count > 0, explain(score) else { return Score(score: score, features: [], history: history) }
         var features: [Feature] = []
         measure(e, x: x, payee: payee, account: account, peerZ: peerZ, population: population, options: options) { features.append(Feature(name: $0, value: $1)) }
-        return Score(score: score, features: features.sorted { ($0.value, $1.name) > ($1.value, $0.name) })
+        return Score(score: score, features: features.sorted { ($0.value, $1.name) > ($1.value, $0.name) }, history: history)
     }
 
     /// Measures each feature the event has evidence for, in a fixed order (the score sums them

@@ -126,7 +126,8 @@ public enum Backtest {
             RuleReport(id: id, version: version, alerts: alerts, subjects: positives.map { Figures(flagged: s, positives: $0) },
                        parties: positives.map { Figures(flagged: p, positives: $0) })
         }
-        let named = pipeline.rules.definitions.map { ($0.id, $0.version) } + pipeline.typologies.definitions.map { ($0.id, $0.version) }
+        let named = pipeline.rules.definitions.map { ($0.id, $0.version) } + pipeline.stageFindings.map { ($0.id, $0.version) }
+            + pipeline.typologies.definitions.map { ($0.id, $0.version) }
         report.rules = named.map { id, version in
             rule(id, version, alerts: counts[id] ?? 0, subjects[id] ?? [], parties[id] ?? [])
         }

@@ -109,7 +109,7 @@ struct CLITests {
         let shipped = try PipelineDefinition.load(file: repoRoot.appendingPathComponent("pipelines/typologies.yaml").path)
         let p = try PipelineDefinition.load(file: file.path)
         #expect(p.rules.definitions.map(\.id) == shipped.rules.definitions.map(\.id))
-        #expect(p.typologies.definitions.count == shipped.typologies.definitions.count + 2)
+        #expect(p.typologies.definitions.count == shipped.typologies.definitions.count + 3)
         #expect(p.anomaly == (try PipelineDefinition.load(file: repoRoot.appendingPathComponent("pipelines/anomaly.yaml").path).anomaly))
         #expect(p.screening?.lists.map(\.name) == ["sample"])
         let validated = try await vigil(["validate", file.path])

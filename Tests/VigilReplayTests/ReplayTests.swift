@@ -446,6 +446,32 @@ struct BacktestTests {
         #expect(table.contains("pair-repeat@1") && table.contains("(all rules)") && table.contains("subjects"))
     }
 
+    @Test("backtest rows for the stages' findings: dormant accounts in the AMLSim subset, counted independently")
+    func dormantAccounts() throws {
+        let config = try VigilConfig.load(file: repoRoot.appendingPathComponent("config/amlsim.yaml").path)
+        let pipeline = try PipelineDefinition.parse("""
+            pipeline: { name: dormant, version: "1" }
+            rules: [{ id: huge, version: 1, kind: predicate, where: amount >= 100000000 }]
+            anomaly: { id: anomaly, version: 1, threshold: 1, detectors: { baseline: 1 }, dormant: { idle: 20d } }
+            """, file: "dormant.yaml")
+        let data = try String(contentsOfFile: try fixture("amlsim/transactions.csv"), encoding: .utf8)
+        let positives = try Backtest.labels(csv: try String(contentsOfFile: try fixture("amlsim/nodes.csv"), encoding: .utf8))
+        let report = Backtest.run(pipeline: pipeline, config: config, messages: FeedDecoder.split(Array(data.utf8), as: .csv), file: "transactions.csv",
+                                  format: .csv, positives: positives)
+        // A payment 20 days (steps) or more after its payer's latest one before it.
+        var latest: [String: Int] = [:], woke = 0, subjects = Set<String>()
+        for r in data.split(whereSeparator: \.isNewline).dropFirst().map({ $0.split(separator: ",").map(String.init) }) {
+            let (payer, step) = (r[0], Int(r[3])!)
+            if let before = latest[payer], step - before >= 20 { woke += 1; subjects.insert(payer) }
+            latest[payer] = max(latest[payer] ?? step, step)
+        }
+        #expect(report.rules.map(\.id) == ["huge", "anomaly", "dormant-account"])
+        let row = try #require(report.rules.last)
+        #expect(row.alerts == woke && woke > 0)
+        #expect(row.subjects?.flagged == subjects.count && row.subjects?.truePositives == subjects.intersection(positives).count)
+        #expect(Backtest.table(report).contains("dormant-account@1"))
+    }
+
     @Test("labels: the label column is found by name or given; a file without one is refused")
     func labels() throws {
         #expect(try Backtest.labels(csv: "acct,IS_SAR\na,1\nb,0\nc,true\n") == ["a", "c"])

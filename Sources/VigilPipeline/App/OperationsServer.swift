@@ -89,8 +89,11 @@ public final class OperationsServer: Service {
                 context.write(wrapOutboundOut(.head(HTTPResponseHead(version: h.version, status: status, headers: headers))), promise: nil)
                 context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: body)))), promise: nil)
                 let keepAlive = h.isKeepAlive
+                // The channel, not the context, in the completion handler: a channel may be used
+                // from any thread, a context only on its event loop.
+                let channel = context.channel
                 context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
-                    if !keepAlive { context.close(promise: nil) }
+                    if !keepAlive { channel.close(promise: nil) }
                 }
             }
         }

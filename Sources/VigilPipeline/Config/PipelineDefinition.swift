@@ -58,6 +58,16 @@ public struct PipelineDefinition: Sendable {
     /// Named lists rules can test membership of (`lists:`), each with where it came from.
     public var lists: [String: NamedList] = [:]
 
+    /// The findings the screening and anomaly stages raise, which typologies weigh like rules':
+    /// each with the section that declares it and what the section calls it.
+    public var stageFindings: [(section: String, name: String, id: String, version: Int)] {
+        var out: [(section: String, name: String, id: String, version: Int)] = []
+        if let s = screening { out.append(("screening", "screening", s.id, s.version)) }
+        if let a = anomaly { out.append(("anomaly", "anomaly", a.id, a.version)) }
+        if let d = anomaly?.dormant { out.append(("anomaly", "dormant", d.id, d.version)) }
+        return out
+    }
+
     /// A list of codes (e.g. FATF's high-risk jurisdictions), as of a date, from a source.
     public struct NamedList: Sendable, Hashable {
         public var values: Set<String>
@@ -214,18 +224,19 @@ public struct PipelineDefinition: Sendable {
         var p = PipelineDefinition(name: name, version: try versionNode.string(), rules: rules, file: file)
         // Screening and anomaly findings have ids typologies may weight: read them first.
         if let node = top["screening"] { p.screening = try screening(node, file: file) }
-        if let node = top["anomaly"] { p.anomaly = try anomaly(node) }
-        let stages = [("screening", p.screening?.id), ("anomaly", p.anomaly?.id)].compactMap { s, id in id.map { (section: s, id: $0) } }
+        if let node = top["anomaly"] { p.anomaly = try anomaly(node, lists: lists.mapValues(\.values), file: file) }
+        let stages = p.stageFindings
         let stageIDs = stages.map(\.id)
-        for (section, id) in stages {
+        for (section, name, id, _) in stages {
             if definitions.contains(where: { $0.id == id }) || stageIDs.filter({ $0 == id }).count > 1 {
-                throw top[section]!.error("\(section) id '\(id)' is also the id of a rule or another stage", hint: "give it an id of its own: id: \(section)-1")
+                throw top[section]!.error("\(name) id '\(id)' is also the id of a rule or another stage", hint: "give it an id of its own: id: \(name)-1")
             }
         }
         if let node = top["typologies"] { p.typologies = try typologies(node, rules: rules, otherFindings: Set(stageIDs), file: file) }
-        if let a = p.anomaly, !p.typologies.definitions.isEmpty, !p.typologies.definitions.contains(where: { $0.weights[a.id] != nil }) {
-            throw top["anomaly"]!.error("anomaly findings would never alert: with typologies only typologies alert, and none weighs '\(a.id)'",
-                                        hint: "add '\(a.id)' to a typology's rules, e.g. rules: { \(a.id): 1.0 }")
+        for (section, _, id, _) in stages where section == "anomaly"
+            && !p.typologies.definitions.isEmpty && !p.typologies.definitions.contains(where: { $0.weights[id] != nil }) {
+            throw top["anomaly"]!.error("anomaly findings would never alert: with typologies only typologies alert, and none weighs '\(id)'",
+                                        hint: "add '\(id)' to a typology's rules, e.g. rules: { \(id): 1.0 }")
         }
         // A correlation's `flagged-by` names rules or typologies.
         let known = Set(definitions.map(\.id) + p.typologies.definitions.map(\.id))
@@ -296,9 +307,9 @@ public struct PipelineDefinition: Sendable {
     }
 
     /// `anomaly:` — detectors and their weights, the threshold of the combined score, the
-    /// edge-burst tick and the trees' settings.
-    private static func anomaly(_ node: YAMLValue) throws(ConfigError) -> AnomalyDefinition {
-        let m = try node.mapping(allowed: ["id", "version", "threshold", "detectors", "tick", "trees"])
+    /// edge-burst tick, the trees' settings and dormant accounts.
+    private static func anomaly(_ node: YAMLValue, lists: [String: Set<String>], file: String) throws(ConfigError) -> AnomalyDefinition {
+        let m = try node.mapping(allowed: ["id", "version", "threshold", "detectors", "tick", "trees", "dormant"])
         var d = AnomalyDefinition()
         if let v = m["id"] { d.id = try v.string() }
         if let v = m["version"] { d.version = try v.int(in: 1...1_000_000) }
@@ -333,6 +344,35 @@ public struct PipelineDefinition: Sendable {
             if let v = t["height"] { d.trees.height = try v.int(in: 1...20) }
             if let v = t["window"] { d.trees.window = try v.int(in: 1...1_000_000) }
             if let v = t["seed"] { d.trees.seed = UInt64(try v.int(in: 0...Int.max)) }
+        }
+        if let v = m["dormant"] {
+            guard d.weights[.baseline] != nil else {
+                throw v.error("dormant accounts are found by the baseline detector, which this section does not use",
+                              hint: "give it a weight: detectors: { baseline: 0.7, edge: 0.3 }")
+            }
+            d.dormant = try dormancy(v, lists: lists, file: file)
+        }
+        return d
+    }
+
+    /// `anomaly: dormant:` — `{ id, version, idle, where, new-payee, score }`, all optional.
+    private static func dormancy(_ node: YAMLValue, lists: [String: Set<String>], file: String) throws(ConfigError) -> AnomalyDefinition.Dormancy {
+        let m = try node.mapping(allowed: ["id", "version", "idle", "where", "new-payee", "score"])
+        var d = AnomalyDefinition.Dormancy()
+        if let v = m["id"] { d.id = try v.string() }
+        if let v = m["version"] { d.version = try v.int(in: 1...1_000_000) }
+        if let v = m["idle"] {
+            d.idle = try v.duration()
+            guard d.idle >= .seconds(86_400) else { throw v.error("idle must be at least 1d", hint: "an account dormant for six months: idle: 180d") }
+        }
+        if let v = m["new-payee"] { d.newPayee = try v.bool() }
+        if let v = m["score"] { d.score = try v.double(in: 0...1) }
+        if let v = m["where"] {
+            let source = try v.string()
+            do { d.condition = try ExpressionCompiler.compile(source, schema: .transaction, lists: lists) } catch {
+                let (line, column) = v.position(ofColumn: error.column)
+                throw ConfigError(file: file, line: line, column: column, message: "anomaly, dormant, where: \(error.message)", hint: error.hint)
+            }
         }
         return d
     }

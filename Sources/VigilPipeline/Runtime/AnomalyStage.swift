@@ -28,6 +28,43 @@ public struct AnomalyDefinition: Sendable, Equatable {
     public var trees = HalfSpaceTrees.Options()
     /// What Half-Space Trees look at, scaled online to [0, 1].
     public var treeFeatures: [Feature] = [.logAmount, .hour]
+    /// Dormant accounts that pay again (`dormant:`): a finding of its own, from the baseline.
+    public var dormant: Dormancy?
+
+    /// An account that paid before, then nothing for ``idle``, pays again: a dormant account
+    /// suddenly active (Tazama's example of an account taken over: dormant, then a large
+    /// payment to a payee it had no relationship with). A window cannot see it: it cannot tell
+    /// a dormant account from one seen for the first time, and no window spans half a year.
+    /// The debtor's baseline can: it keeps when each account last paid, across restarts in the
+    /// state directory's snapshots. An account it has never seen pay (or has forgotten, past
+    /// `max-keys`) is new, not dormant.
+    public struct Dormancy: Sendable, Equatable {
+        public var id = "dormant-account"
+        public var version = 1
+        /// How long an account must have paid nothing.
+        public var idle: Duration = .seconds(180 * 86_400)
+        /// Which payments count when it wakes (a rule's `where`: `amount >= 5000`); nil: any.
+        public var condition: CompiledExpression<Transaction>?
+        /// Only a payment to a payee the account has not paid among those it remembers (the
+        /// last sixteen it paid).
+        public var newPayee = false
+        /// The finding's score, for typologies that weigh it.
+        public var score = 1.0
+
+        public init() {}
+
+        public static func == (a: Dormancy, b: Dormancy) -> Bool {
+            (a.id, a.version, a.idle, a.condition?.source, a.newPayee, a.score) == (b.id, b.version, b.idle, b.condition?.source, b.newPayee, b.score)
+        }
+    }
+
+    /// The section but for ``dormant``, which only reads what the baseline learnt: a reload or
+    /// a restart that changes only it keeps the detectors' state (months of it, for dormancy).
+    var exceptDormancy: AnomalyDefinition {
+        var d = self
+        d.dormant = nil
+        return d
+    }
 
     /// Numbers Half-Space Trees can take from a payment.
     public enum Feature: String, Sendable, CaseIterable {
@@ -54,7 +91,9 @@ public struct AnomalyDefinition: Sendable, Equatable {
 /// One per partition (``Scorers``); state changes only with the events it sees, in the
 /// partition's order: a replay gives the same scores.
 final class AnomalyRunner {
-    let definition: AnomalyDefinition
+    /// Set anew when a reload changes only the section's ``AnomalyDefinition/dormant`` (the
+    /// detectors are kept).
+    var definition: AnomalyDefinition
     private var baseline: EntityBaseline
     private var edges = EdgeBurst()
     private var scaler: MinMaxScaler
@@ -123,6 +162,7 @@ final class AnomalyRunner {
             return sum / totalWeight
         }
         var features: [EntityBaseline.Feature] = []
+        var awoke: RuleMatch?
         if let b = baselineAt {
             let s = baseline.scoreAndLearn(event) { s in
                 var with = scores
@@ -131,10 +171,44 @@ final class AnomalyRunner {
             }
             scores[b] = s.score
             features = s.features
+            if let dormant = definition.dormant {
+                awoke = Self.awoke(tx, origin: origin, history: s.history, remembered: baseline.options.rememberedCounterparties, dormant)
+            }
         }
         let score = combined(scores)
-        guard score >= definition.threshold else { return [] }
-        return [finding(tx, origin: origin, score: score, scores: scores, baselineFeatures: features)]
+        guard score >= definition.threshold else { return awoke.map { [$0] } ?? [] }
+        let found = finding(tx, origin: origin, score: score, scores: scores, baselineFeatures: features)
+        return awoke.map { [found, $0] } ?? [found]
+    }
+
+    /// The dormancy finding, when the debtor paid before, then nothing for the idle span, and
+    /// this payment is one that counts.
+    private static func awoke(_ tx: Transaction, origin: EventOrigin, history: EntityBaseline.History, remembered: Int,
+                              _ dormant: AnomalyDefinition.Dormancy) -> RuleMatch? {
+        guard let last = history.lastPayment else { return nil }
+        let lastTime = EventTime(microseconds: Int64((last * 1e6).rounded()))
+        let idle = tx.ts.microseconds - lastTime.microseconds
+        guard idle >= dormant.idle.microseconds else { return nil }
+        if dormant.newPayee, history.paidPayeeBefore != false { return nil }
+        if let condition = dormant.condition, !condition.test(tx) { return nil }
+        var explanation = "debtor \(tx.debtor.account) paid \(DecimalText.format(tx.amount)) \(tx.currency) after \(Self.days(idle)) without a payment "
+            + "(its last of \(history.payments) on \(lastTime.rfc3339))"
+        switch history.paidPayeeBefore {
+        case true?: explanation += ", to \(tx.creditor.account), which it had paid before"
+        case false?: explanation += ", to \(tx.creditor.account), which it had not paid among the last \(remembered) it paid"
+        case nil: break
+        }
+        explanation += ": idle ≥ \(Self.days(dormant.idle.microseconds))" + (dormant.newPayee ? ", a new payee" : "")
+            + (dormant.condition.map { ", \($0.source)" } ?? "")
+        let finding = Alert.Finding(kind: .anomaly, id: dormant.id, version: dormant.version, score: dormant.score, explanation: explanation)
+        return RuleMatch(finding: finding, subject: Alert.Subject(field: "debtor.account", value: tx.debtor.account), ts: tx.ts,
+                         contributions: [Contribution(origin: origin, eventID: tx.id, ts: tx.ts)])
+    }
+
+    /// A span of event time in days, to a tenth, rounded down: `212.4 days`.
+    private static func days(_ microseconds: Int64) -> String {
+        let tenths = microseconds / 8_640_000_000
+        return tenths == 10 ? "1 day" : tenths % 10 == 0 ? "\(tenths / 10) days" : "\(tenths / 10).\(tenths % 10) days"
     }
 
     private func finding(_ tx: Transaction, origin: EventOrigin, score: Double, scores: InlineArray<3, Double>,

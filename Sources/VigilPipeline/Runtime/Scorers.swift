@@ -91,7 +91,8 @@ final class Scorers {
     /// - Parameters:
     ///   - previous: the scorers of the pipeline this one replaces: baselines take a long time
     ///     to learn, so an unchanged anomaly section keeps them across a reload (of a rule, or
-    ///     of a watchlist), and with them what has been scored.
+    ///     of a watchlist, or of the section's `dormant:` alone), and with them what has been
+    ///     scored.
     ///   - restoring: see ``restoring``.
     ///   - skipping: topics whose records get no scores (re-keyed copies of input records).
     init(pipeline: PipelineDefinition, limits: WindowLimits, recentBatches: Int = 8, carryingOver previous: Scorers?,
@@ -99,8 +100,12 @@ final class Scorers {
          skipping: Set<String> = []) {
         screening = pipeline.screening.map { ScreeningRunner($0) }
         anomaly = pipeline.anomaly.map { ($0, limits.maxKeys) }
-        let kept = anomaly != nil && previous?.anomaly?.definition == anomaly?.definition && previous?.anomaly?.maxAccounts == anomaly?.maxAccounts
+        let kept = anomaly != nil && previous?.anomaly?.definition.exceptDormancy == anomaly?.definition.exceptDormancy
+            && previous?.anomaly?.maxAccounts == anomaly?.maxAccounts
         anomalies = kept ? previous?.anomalies ?? [:] : [:]
+        // Kept detectors check dormancy as the new section says (called at a batch boundary, on
+        // the task that scores).
+        if kept, let definition = anomaly?.definition { for runner in anomalies.values { runner.definition = definition } }
         // A new baseline has learnt nothing: it learns from whatever comes, redelivered or not.
         let carried = kept || pipeline.anomaly == nil ? previous : nil
         highest = carried?.highest ?? [:]
