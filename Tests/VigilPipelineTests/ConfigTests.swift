@@ -346,6 +346,26 @@ struct SampleFeedTests {
         }
     }
 
+    @Test("planted dormant accounts are what pipelines/anomaly.yaml finds dormant; its near miss, awake after 120 days, is not")
+    func dormantPlants() throws {
+        let feed = SampleFeed.generate(seed: 5, count: 3_000, plants: [.dormant])
+        let p = try PipelineDefinition.load(file: shipped("pipelines/anomaly.yaml"))
+        let engine = PipelineEngine(pipeline: p, topics: VigilConfig.Topics(), limits: WindowLimits())
+        var found: [(account: String, event: String)] = []
+        for (i, line) in feed.lines.enumerated() {
+            for case .alert(let a) in engine.process(.init(topic: "fin.transactions", partition: 0, offset: Int64(i), value: Array(line.utf8))).map(\.kind)
+            where a.findings.contains(where: { $0.id == "dormant-account" }) {
+                found.append((a.subject.value ?? "", a.evidence[0].eventId))
+            }
+        }
+        let dormant = feed.planted.filter { $0.kind == .dormant }
+        #expect(dormant.map(\.account) == ["ACC-D1", "ACC-D2"])
+        // The wire that wakes each is its last planted event.
+        #expect(found.map(\.account) == dormant.map(\.account) && found.map(\.event) == dormant.map { $0.eventIDs.last! })
+        #expect(feed.planted.contains { $0.kind == .nearMiss && $0.account == "ACC-D3" })
+        #expect(SampleFeed.generate(seed: 5, count: 3_000).planted.allSatisfy { $0.kind != .dormant && !$0.account.hasPrefix("ACC-D") })
+    }
+
     @Test("passenger events: canonical, deterministic, card numbers only as keyed hashes, planted FTF travel as labelled")
     func passengers() throws {
         let feed = PassengerFeed.generate(seed: 3, count: 500)

@@ -28,9 +28,13 @@ public struct SampleFeed: Sendable {
             /// Cash deposits into one account at eight branches in different states within three
             /// days, then most of it wired abroad within a day (funnel account, FinCEN FIN-2014-A005).
             case funnel
+            /// An account pays three times, then nothing for 200 days, then wires 25,000–45,000 USD
+            /// to an account it never paid (a dormant account taken over: `pipelines/anomaly.yaml`'s
+            /// `dormant:`). Its early payments come before the week; its near miss wakes after 120.
+            case dormant
 
             /// The kinds `vigil generate --plant` accepts.
-            public static let plantable: [Kind] = [.structuring, .largeCash, .fanIn, .fanOut, .cycle, .funnel]
+            public static let plantable: [Kind] = [.structuring, .largeCash, .fanIn, .fanOut, .cycle, .funnel, .dormant]
         }
         public var kind: Kind
         public var account: String
@@ -204,6 +208,19 @@ public struct SampleFeed: Sendable {
                                debtor: account, creditor: "ACC-EXT-MX-\(k + 1)", reference: "PAYMENT", tag: nil))
             countryOf["ACC-EXT-MX-\(k + 1)"] = "MX"
             plant(.funnel, account, items)
+        }
+
+        // Dormant accounts: three card payments long before the week, then a large wire in it.
+        for (k, idle) in [(1, 200), (2, 200), (3, 120)] where plants.contains(.dormant) {
+            let account = "ACC-D\(k)"
+            let d = k % days
+            var items: [Draft] = (0..<3).map { j in
+                Draft(ts: moment(d - idle - 2 + j, 12), amount: cents(20, 150, &rng), channel: "card", debtor: account,
+                      creditor: merchants[j], reference: nil, tag: nil)
+            }
+            items.append(Draft(ts: moment(d, 14), amount: cents(25_000, 45_000, &rng), channel: "wire", debtor: account,
+                               creditor: "ACC-EXT-D\(k)", reference: "TRANSFER", tag: nil))
+            plant(idle >= 180 ? .dormant : .nearMiss, account, items)
         }
 
         if let limit {
