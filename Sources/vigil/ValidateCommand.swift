@@ -36,6 +36,10 @@ struct ValidateCommand: AsyncParsableCommand {
                 let lists = p.lists.sorted { $0.key < $1.key }.map { "\($0.key)\($0.value.date.map { " of " + $0 } ?? "")" }
                 let watchlists = p.screening?.screener.lists.map { "\($0.version.label) (\($0.summary))" } ?? []
                 let partners = p.partners.map { "\($0.name) → \($0.topic)" }
+                let anomaly = p.anomaly.map { a in
+                    a.weights.sorted { $0.key < $1.key }.map { "\($0.key.rawValue) \($0.value)" }.joined(separator: ", ")
+                        + " from \(a.threshold)" + (a.dormant.map { "; \($0.summary)" } ?? "")
+                }
                 if let loaded, !p.partners.isEmpty {
                     let keys = SharingKeys.load(directory: loaded.sharing.keysDirectory, partners: p.partners)
                     if !keys.problems.isEmpty {
@@ -47,6 +51,7 @@ struct ValidateCommand: AsyncParsableCommand {
                 print("\(file): ok (pipeline \(p.name)@\(p.version), \(p.rules.definitions.count) rules\(typologies)"
                       + (lists.isEmpty ? "" : "; lists: " + lists.joined(separator: ", "))
                       + (watchlists.isEmpty ? "" : "; screening: " + watchlists.joined(separator: ", "))
+                      + (anomaly.map { "; anomaly: " + $0 } ?? "")
                       + (partners.isEmpty ? "" : "; partners: " + partners.joined(separator: ", ")) + ")")
             } catch {
                 print("\(error)")

@@ -386,6 +386,9 @@ struct CLITests {
         #expect(r.status == 1)
         #expect(r.stdout.contains("\(badPipeline):8:19: error:"))
         #expect(r.stdout.contains("pipelines/default.yaml: ok (pipeline default@1.0.0, 2 rules; partners: fiu-partner → alerts.fiu-partner, police → alerts.police)"))
+        r = try await vigil(["validate", shipped("pipelines/anomaly.yaml")])
+        #expect(r.stdout.contains("pipelines/anomaly.yaml: ok (pipeline anomaly@1.0.0, 1 rules; anomaly: baseline 0.7, edge 0.3 from 0.85; "
+            + "dormant-account after 180 days, amount >= 5000)"), "\(r.stdout)")
         // With a configuration, the keys the partners need are checked too.
         r = try await vigil(["validate", shipped("pipelines/default.yaml"), "--config", shipped("config/default.yaml")],
                             environment: ["VIGIL_KEYS_DIR": "/nonexistent-keys"])

@@ -53,6 +53,11 @@ public struct AnomalyDefinition: Sendable, Equatable {
 
         public init() {}
 
+        /// The check in a few words, for summaries: `dormant-account after 180 days, amount >= 5000`.
+        public var summary: String {
+            "\(id) after \(AnomalyRunner.days(idle.microseconds))" + (newPayee ? ", to a new payee" : "") + (condition.map { ", \($0.source)" } ?? "")
+        }
+
         public static func == (a: Dormancy, b: Dormancy) -> Bool {
             (a.id, a.version, a.idle, a.condition?.source, a.newPayee, a.score) == (b.id, b.version, b.idle, b.condition?.source, b.newPayee, b.score)
         }
@@ -218,7 +223,7 @@ final class AnomalyRunner {
     private static func microseconds(_ seconds: Double) -> Int64 { Int64((seconds * 1e6).rounded()) }
 
     /// A span of event time in days, to a tenth, rounded down: `212.4 days`.
-    private static func days(_ microseconds: Int64) -> String {
+    static func days(_ microseconds: Int64) -> String {
         let tenths = microseconds / 8_640_000_000
         return tenths == 10 ? "1 day" : tenths % 10 == 0 ? "\(tenths / 10) days" : "\(tenths / 10).\(tenths % 10) days"
     }
