@@ -184,9 +184,12 @@ final class AnomalyRunner {
             }
             scores[b] = s.score
             features = s.features
-            if let idle = dormantIdle, let last = s.history.lastPayment, tx.ts.microseconds - Self.microseconds(last) >= idle,
-               let dormant = definition.dormant {
-                awoke = Self.awoke(tx, origin: origin, history: s.history, remembered: baseline.options.rememberedCounterparties, dormant)
+            if let least = dormantIdle, let last = s.history.lastPayment {
+                let lastTime = EventTime(microseconds: Self.microseconds(last))
+                if tx.ts.microseconds - lastTime.microseconds >= least, let dormant = definition.dormant {
+                    awoke = Self.awoke(tx, origin: origin, since: lastTime, history: s.history,
+                                       remembered: baseline.options.rememberedCounterparties, dormant)
+                }
             }
         }
         let score = combined(scores)
@@ -195,14 +198,11 @@ final class AnomalyRunner {
         return awoke.map { [found, $0] } ?? [found]
     }
 
-    /// The dormancy finding, when the debtor paid before, then nothing for the idle span, and
-    /// this payment is one that counts.
-    private static func awoke(_ tx: Transaction, origin: EventOrigin, history: EntityBaseline.History, remembered: Int,
-                              _ dormant: AnomalyDefinition.Dormancy) -> RuleMatch? {
-        guard let last = history.lastPayment else { return nil }
-        let lastTime = EventTime(microseconds: microseconds(last))
+    /// The dormancy finding for a payment that comes the idle span or more after the debtor's
+    /// last (`lastTime`), when it is one that counts.
+    private static func awoke(_ tx: Transaction, origin: EventOrigin, since lastTime: EventTime, history: EntityBaseline.History,
+                              remembered: Int, _ dormant: AnomalyDefinition.Dormancy) -> RuleMatch? {
         let idle = tx.ts.microseconds - lastTime.microseconds
-        guard idle >= dormant.idle.microseconds else { return nil }
         if dormant.newPayee, history.paidPayeeBefore != false { return nil }
         if let condition = dormant.condition, !condition.test(tx) { return nil }
         var explanation = "debtor \(tx.debtor.account) paid \(DecimalText.format(tx.amount)) \(tx.currency) after \(Self.days(idle)) without a payment "
