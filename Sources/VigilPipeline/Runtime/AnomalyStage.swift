@@ -54,9 +54,10 @@ public struct AnomalyDefinition: Sendable, Equatable {
         public init() {}
 
         /// The check in a few words, for summaries: `dormant-account after 180 days, amount >= 5000`.
-        public var summary: String {
-            "\(id) after \(AnomalyRunner.days(idle.microseconds))" + (newPayee ? ", to a new payee" : "") + (condition.map { ", \($0.source)" } ?? "")
-        }
+        public var summary: String { "\(id) after \(AnomalyRunner.days(idle.microseconds))\(qualifiers)" }
+
+        /// What a waking payment must also be, as the summary and the explanation end.
+        var qualifiers: String { (newPayee ? ", a new payee" : "") + (condition.map { ", \($0.source)" } ?? "") }
 
         public static func == (a: Dormancy, b: Dormancy) -> Bool {
             (a.id, a.version, a.idle, a.condition?.source, a.newPayee, a.score) == (b.id, b.version, b.idle, b.condition?.source, b.newPayee, b.score)
@@ -212,8 +213,7 @@ final class AnomalyRunner {
         case false?: explanation += ", to \(tx.creditor.account), which it had not paid among the last \(remembered) it paid"
         case nil: break
         }
-        explanation += ": idle ≥ \(Self.days(dormant.idle.microseconds))" + (dormant.newPayee ? ", a new payee" : "")
-            + (dormant.condition.map { ", \($0.source)" } ?? "")
+        explanation += ": idle ≥ \(Self.days(dormant.idle.microseconds))\(dormant.qualifiers)"
         let finding = Alert.Finding(kind: .anomaly, id: dormant.id, version: dormant.version, score: dormant.score, explanation: explanation)
         return RuleMatch(finding: finding, subject: Alert.Subject(field: "debtor.account", value: tx.debtor.account), ts: tx.ts,
                          contributions: [Contribution(origin: origin, eventID: tx.id, ts: tx.ts)])
